@@ -1,0 +1,167 @@
+"""Find the 32x32 telemetry blocks missing from a LASCO level-0.5 image.
+
+Rule, in the order it is applied:
+
+1. Candidates: every block of the stored array's 32-pixel grid (starting at
+   ``(0, 0)``; the last row/column of a subfield may be narrower) whose pixels
+   are all ``<= 0``. Scattered zero pixels are never a block.
+2. Not a loss -- geometry (needs a header with ``DETECTOR``): the block's centre
+   lies inside the occulter's shadow core (C2 1.5 Rsun, C3 3.0 Rsun) or outside the
+   field stop (C2 6.3 Rsun, C3 30 Rsun). The optical centre comes from CRPIX1/2
+   when present, else the detector's nominal centre; summing (LEBXSUM/LEBYSUM,
+   SUMCOL/SUMROW) and the subfield origin (R1COL/R1ROW) map it onto the stored
+   array. SolarSoft's ring of 8 never-sent blocks around the C2 occulter falls
+   under this rule.
+3. Not a loss -- no signal around (always applied, and the only rule without a
+   header): the lower quartile of the valid pixels in the 1-block ring around
+   the candidate is at the dark level, ``dark + 0.02 * (p99 - dark)``, where
+   ``dark`` is the header's OFFSET (else the 0.1th percentile of the valid
+   pixels) and ``p99`` the 99th percentile. Blocks with no valid pixel around
+   them at all are also not losses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["BLOCK", "find_missing_blocks", "optical_geometry", "zero_blocks"]
+
+BLOCK = 32
+
+# Nominal geometry in full-resolution (1024x1024, unsummed) CCD pixels.
+_RSUN_PX = {"C2": 80.7, "C3": 17.1}          # 11.9 and 56 arcsec/pixel
+_OCCULTER_RSUN = {"C2": 1.5, "C3": 3.0}   # shadow core, inside the occulter
+_FIELD_RSUN = {"C2": 6.3, "C3": 30.0}
+_NOMINAL_CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}   # (x, y), 0-based
+
+
+def _hget(header, key, default=None):
+    if header is None:
+        return default
+    try:
+        val = header.get(key, default)
+    except Exception:  # pragma: no cover - exotic header objects
+        return default
+    return default if val is None else val
+
+
+def _summing(header) -> tuple[int, int]:
+    sx = max(int(_hget(header, "LEBXSUM", 1) or 1), 1) * max(int(_hget(header, "SUMCOL", 0) or 0), 1)
+    sy = max(int(_hget(header, "LEBYSUM", 1) or 1), 1) * max(int(_hget(header, "SUMROW", 0) or 0), 1)
+    return sx, sy
+
+
+def optical_geometry(header, shape: tuple[int, int]):
+    """Occulter and field-stop geometry on the stored array.
+
+    Parameters
+    ----------
+    header : mapping or None
+        A LASCO header.
+    shape : tuple of int
+        The stored array's shape ``(ny, nx)``.
+
+    Returns
+    -------
+    dict or None
+        ``{"detector", "cx", "cy", "r_occ", "r_field", "rsun"}`` in stored pixels
+        (0-based), or None when the header does not name C2 or C3.
+    """
+    det = str(_hget(header, "DETECTOR", "")).strip().upper()
+    if det not in _RSUN_PX:
+        return None
+    sx, sy = _summing(header)
+    crpix1, crpix2 = _hget(header, "CRPIX1"), _hget(header, "CRPIX2")
+    if crpix1 is not None and crpix2 is not None:
+        cx, cy = float(crpix1) - 1.0, float(crpix2) - 1.0
+    else:
+        ncx, ncy = _NOMINAL_CENTRE[det]
+        r1col = float(_hget(header, "R1COL", 20) or 20) - 20.0   # CCD columns start at 20
+        r1row = float(_hget(header, "R1ROW", 1) or 1) - 1.0
+        cx, cy = (ncx - r1col) / sx, (ncy - r1row) / sy
+    s = 0.5 * (sx + sy)
+    rsun = _RSUN_PX[det] / s
+    return {"detector": det, "cx": cx, "cy": cy, "rsun": rsun,
+            "r_occ": _OCCULTER_RSUN[det] * rsun, "r_field": _FIELD_RSUN[det] * rsun}
+
+
+def zero_blocks(image: np.ndarray) -> np.ndarray:
+    """Boolean grid, True for each block on the 32-pixel grid whose pixels are all <= 0.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2-D image of any size; edge blocks may be narrower than 32.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(ceil(ny/32), ceil(nx/32))``.
+    """
+    img = np.asarray(image)
+    ny, nx = img.shape
+    gy, gx = -(-ny // BLOCK), -(-nx // BLOCK)
+    pad = np.full((gy * BLOCK, gx * BLOCK), -1.0)
+    pad[:ny, :nx] = np.where(np.isfinite(img), img, 1.0)
+    return (pad.reshape(gy, BLOCK, gx, BLOCK) <= 0).all(axis=(1, 3))
+
+
+def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Find telemetry blocks lost from a LASCO level-0.5 image.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The stored 2-D array (DN). Any size; 1024x1024, 512x512 or a subfield.
+    header : astropy.io.fits.Header or dict, optional
+        Its DETECTOR, summing, subfield, CRPIX and OFFSET keywords refine the
+        rule; see the module docstring.
+
+    Returns
+    -------
+    mask : numpy.ndarray of bool
+        Same shape as ``image``, True on the pixels of each missing block.
+    blocks : list of tuple of int
+        ``(block_row, block_col)`` of each missing block, in raster order.
+
+    Notes
+    -----
+    Never-transmitted blocks (behind the occulter, outside the field stop, or
+    with no signal around them) are zero but are not losses, so they are not
+    reported; they are left as they are.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim != 2:
+        raise ValueError(f"expected a 2-D image, got shape {img.shape}")
+    ny, nx = img.shape
+    cand = zero_blocks(img)
+    gy, gx = cand.shape
+    mask = np.zeros(img.shape, dtype=bool)
+    if not cand.any():
+        return mask, []
+    geo = optical_geometry(header, img.shape)
+    zero_px = np.repeat(np.repeat(cand, BLOCK, 0), BLOCK, 1)[:ny, :nx]
+    valid = np.isfinite(img) & ~zero_px
+    vals = img[valid]
+    if vals.size == 0:
+        return mask, []
+    off = _hget(header, "OFFSET")
+    dark = float(off) if off is not None else float(np.percentile(vals, 0.1))
+    p99 = float(np.percentile(vals, 99))
+    thresh = dark + 0.02 * (p99 - dark)
+    blocks = []
+    for by, bx in zip(*np.nonzero(cand)):
+        y0, x0 = by * BLOCK, bx * BLOCK
+        y1, x1 = min(y0 + BLOCK, ny), min(x0 + BLOCK, nx)
+        if geo is not None:
+            r = np.hypot(0.5 * (x0 + x1 - 1) - geo["cx"], 0.5 * (y0 + y1 - 1) - geo["cy"])
+            if r < geo["r_occ"] or r > geo["r_field"]:
+                continue
+        ring = (slice(max(y0 - BLOCK, 0), min(y1 + BLOCK, ny)),
+                slice(max(x0 - BLOCK, 0), min(x1 + BLOCK, nx)))
+        around = img[ring][valid[ring]]
+        if around.size == 0 or np.percentile(around, 25) <= thresh:
+            continue
+        blocks.append((int(by), int(bx)))
+        mask[y0:y1, x0:x1] = True
+    return mask, blocks

@@ -1,0 +1,127 @@
+"""Telemetry-loss masks: which 32x32 blocks to blank, in the patterns real losses take.
+
+Patterns (``PATTERNS``) and how a mixed draw picks them:
+
+============  ===========  =====================================================
+pattern       probability  what is blanked
+============  ===========  =====================================================
+``single``    0.30         1 to 8 scattered single blocks
+``run``       0.30         one run of 2 to 6 blocks along a block row (raster order)
+``cluster``   0.25         one 2x2 or 3x3 cluster (equal odds)
+``long``      0.15         raster run of 10-30 blocks, wrapping rows (eligible ones)
+============  ===========  =====================================================
+
+Blocks are drawn only where a loss would be reported (``eligible``: inside the
+field of view, with signal around), so never-transmitted blocks keep their own
+zeros on top of the blanked ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blocks import BLOCK, find_missing_blocks, zero_blocks
+
+__all__ = ["PATTERNS", "PATTERN_PROBS", "eligible_blocks", "loss_mask", "blocks_to_mask"]
+
+PATTERNS = ("single", "run", "cluster", "long")
+PATTERN_PROBS = (0.30, 0.30, 0.25, 0.15)
+
+
+def eligible_blocks(image: np.ndarray, header=None) -> np.ndarray:
+    """Grid of blocks whose loss `find_missing_blocks` would report.
+
+    A block is eligible when blanking it alone makes it a reported loss and it
+    is not already zero.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    zb = zero_blocks(img)
+    gy, gx = zb.shape
+    # Blank every second block in a checkerboard so each keeps a valid ring, twice.
+    ok = np.zeros((gy, gx), dtype=bool)
+    for parity in (0, 1):
+        t = img.copy()
+        sel = ((np.add.outer(np.arange(gy), np.arange(gx)) % 2) == parity) & ~zb
+        for by, bx in zip(*np.nonzero(sel)):
+            t[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = 0
+        _, found = find_missing_blocks(t, header)
+        for by, bx in found:
+            ok[by, bx] |= sel[by, bx]
+    # only full-size blocks
+    ny, nx = img.shape
+    ok[ny // BLOCK:, :] = False
+    ok[:, nx // BLOCK:] = False
+    return ok
+
+
+def _run(rng, ok, length, *, wrap):
+    """A raster run of ``length`` blocks starting on an eligible block.
+
+    Without ``wrap`` the run stays in one block row and every block must be
+    eligible (shortening it if needed); with ``wrap`` it follows raster order
+    across rows and only its eligible blocks are returned.
+    """
+    gy, gx = ok.shape
+    starts = np.argwhere(ok)
+    if wrap:
+        by, bx = starts[rng.integers(len(starts))]
+        idx = np.arange(by * gx + bx, min(by * gx + bx + length, gy * gx))
+        return [divmod(int(i), gx) for i in idx if ok.flat[i]]
+    for n in range(length, 0, -1):
+        win = np.lib.stride_tricks.sliding_window_view(ok, (1, n)).all(axis=(2, 3))
+        cand = np.argwhere(win)
+        if len(cand):
+            by, bx = cand[rng.integers(len(cand))]
+            return [(int(by), int(bx + j)) for j in range(n)]
+    return []
+
+
+def loss_mask(rng: np.random.Generator, eligible: np.ndarray, pattern: str | None = None
+              ) -> tuple[str, list[tuple[int, int]]]:
+    """Draw blocks to blank.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness (seed it for reproducible masks).
+    eligible : numpy.ndarray of bool
+        Block grid from `eligible_blocks`.
+    pattern : str, optional
+        One of `PATTERNS`; drawn with `PATTERN_PROBS` when None.
+
+    Returns
+    -------
+    pattern : str
+    blocks : list of (block_row, block_col)
+    """
+    if not eligible.any():
+        return pattern or "single", []
+    if pattern is None:
+        pattern = str(rng.choice(PATTERNS, p=PATTERN_PROBS))
+    ok = eligible
+    if pattern == "single":
+        cand = np.argwhere(ok)
+        k = min(int(rng.integers(1, 9)), len(cand))
+        pick = cand[rng.choice(len(cand), k, replace=False)]
+        return pattern, [tuple(map(int, p)) for p in pick]
+    if pattern == "run":
+        return pattern, _run(rng, ok, int(rng.integers(2, 7)), wrap=False)
+    if pattern == "long":
+        return pattern, _run(rng, ok, int(rng.integers(10, 31)), wrap=True)
+    if pattern == "cluster":
+        k = int(rng.choice([2, 3]))
+        win = np.lib.stride_tricks.sliding_window_view(ok, (k, k)).all(axis=(2, 3))
+        cand = np.argwhere(win)
+        if len(cand) == 0:
+            return pattern, []
+        y, x = cand[rng.integers(len(cand))]
+        return pattern, [(int(y + i), int(x + j)) for i in range(k) for j in range(k)]
+    raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS}")
+
+
+def blocks_to_mask(shape: tuple[int, int], blocks) -> np.ndarray:
+    """Boolean pixel mask, True on the given blocks."""
+    m = np.zeros(shape, dtype=bool)
+    for by, bx in blocks:
+        m[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
+    return m

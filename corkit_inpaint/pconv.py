@@ -1,0 +1,229 @@
+"""Partial convolution layer and the L-stage partial-convolution UNet.
+
+The layer follows Liu et al. (2018): for a window with valid-pixel mask ``M``,
+
+.. math::
+
+    O = W^T (X \\odot M) \\cdot \\frac{\\mathrm{sum}(1)}{\\mathrm{sum}(M)} + b
+    \\quad\\text{if } \\mathrm{sum}(M) > 0, \\qquad O = 0 \\text{ otherwise}
+
+and the mask is updated to ``m' = 1`` where ``sum(M) > 0``.
+
+References
+----------
+.. [1] Liu, G., Reda, F. A., Shih, K. J., Wang, T.-C., Tao, A., Catanzaro, B.
+   "Image Inpainting for Irregular Holes Using Partial Convolutions", ECCV 2018.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["PartialConv2d", "PConvUNet"]
+
+
+class PartialConv2d(nn.Conv2d):
+    """A 2-D partial convolution.
+
+    Parameters
+    ----------
+    in_channels, out_channels, kernel_size, stride, padding, bias
+        As for `torch.nn.Conv2d`.
+    multi_channel : bool, optional
+        If True the mask has one channel per input channel and ``sum(M)``
+        counts valid entries over all input channels of the window. If False
+        (default) the mask has a single channel shared by every input channel.
+
+    Notes
+    -----
+    Where a window holds no valid pixel (``sum(M) == 0``) the output is
+    defined as exactly 0 (the bias is *not* added) and the updated mask is 0,
+    so the layer never produces NaN or inf. ``sum(1)`` is the number of
+    entries in the window: ``k_h * k_w`` for a single-channel mask and
+    ``C_in * k_h * k_w`` for a multi-channel one.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int = 0, bias: bool = True, *, multi_channel: bool = False) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride,
+                         padding=padding, bias=bias)
+        self.multi_channel = multi_channel
+        mc = in_channels if multi_channel else 1
+        self.register_buffer("_ones", torch.ones(1, mc, *self.kernel_size), persistent=False)
+        self._window = float(mc * self.kernel_size[0] * self.kernel_size[1])
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Apply the layer.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input of shape ``(N, C_in, H, W)``.
+        mask : torch.Tensor
+            1 where valid, 0 where missing; shape ``(N, 1, H, W)`` or, with
+            ``multi_channel=True``, ``(N, C_in, H, W)``.
+
+        Returns
+        -------
+        out, new_mask : torch.Tensor
+            The output ``(N, C_out, H', W')`` and updated mask ``(N, 1, H', W')``.
+        """
+        with torch.no_grad():
+            msum = F.conv2d(mask, self._ones, stride=self.stride, padding=self.padding)
+            new_mask = (msum > 0).to(x.dtype)
+            ratio = self._window / msum.clamp(min=1.0) * new_mask
+        raw = F.conv2d(x * mask, self.weight, None, self.stride, self.padding)
+        out = raw * ratio
+        if self.bias is not None:
+            out = out + self.bias.view(1, -1, 1, 1) * new_mask
+        return out, new_mask
+
+
+class _Down(nn.Module):
+    def __init__(self, cin: int, cout: int, k: int, *, in_mask_channels: int = 1) -> None:
+        super().__init__()
+        self.conv = PartialConv2d(cin, cout, k, stride=2, padding=k // 2,
+                                  multi_channel=in_mask_channels > 1)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x, m):
+        x, m = self.conv(x, m)
+        return self.act(x), m
+
+
+class _Up(nn.Module):
+    def __init__(self, cin: int, cskip: int, cout: int, *, last: bool = False) -> None:
+        super().__init__()
+        self.conv = PartialConv2d(cin + cskip, cout, 3, padding=1, multi_channel=True)
+        self.act = None if last else nn.LeakyReLU(0.2, inplace=True)
+
+    def forward(self, x, m, skip, mskip):
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        m = F.interpolate(m, scale_factor=2.0, mode="nearest")
+        mask = torch.cat([m.expand(-1, x.shape[1], -1, -1),
+                          mskip.expand(-1, skip.shape[1], -1, -1)], 1)
+        x, m = self.conv(torch.cat([x, skip], 1), mask)
+        if self.act is not None:
+            x = self.act(x)
+        return x, m
+
+
+class _UNet(nn.Module):
+    """One partial-convolution UNet: encoder of strided pconvs, decoder with skips.
+
+    The input mask has one channel per input channel; every later mask has one.
+    """
+
+    def __init__(self, in_channels: int, widths: tuple[int, ...]) -> None:
+        super().__init__()
+        chans = (in_channels,) + tuple(widths)
+        self.downs = nn.ModuleList(
+            _Down(chans[i], chans[i + 1], 5 if i == 0 else 3,
+                  in_mask_channels=in_channels if i == 0 else 1)
+            for i in range(len(widths)))
+        self.ups = nn.ModuleList(
+            _Up(chans[i + 1], chans[i], 1 if i == 0 else chans[i], last=i == 0)
+            for i in reversed(range(len(widths))))
+
+    def forward(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        xs, ms = [x], [m]
+        for down in self.downs:
+            x, m = down(x, m)
+            xs.append(x)
+            ms.append(m)
+        for j, up in enumerate(self.ups):
+            i = len(self.downs) - 1 - j
+            x, m = up(x, m, xs[i], ms[i])
+        return x
+
+
+def ring_masks(mask: torch.Tensor, stages: int, ring: int) -> list[torch.Tensor]:
+    """Successive valid-pixel masks for the stages.
+
+    ``masks[0]`` is the input mask; ``masks[l]`` grows ``masks[l-1]`` by
+    ``ring`` pixels into the hole, which is what ``ring`` applications of the
+    partial-convolution mask update with a 3x3 window give.
+    """
+    masks = [mask]
+    for _ in range(stages - 1):
+        masks.append(F.max_pool2d(masks[-1], 2 * ring + 1, stride=1, padding=ring))
+    return masks
+
+
+class PConvUNet(nn.Module):
+    """L-stage partial-convolution UNet that predicts a correction to a base fill.
+
+    Stage ``l`` sees the composite of stage ``l-1`` under the mask
+    ``masks[l-1]`` (the input mask grown ``ring`` pixels per stage, see
+    `ring_masks`) and predicts the hole values again; the output of every
+    stage is composited so valid pixels always come from the input.
+
+    Parameters
+    ----------
+    stages : int, optional
+        Number of stages ``L`` (default 2).
+    widths : tuple of int, optional
+        Channel widths of the encoder levels.
+    ring : int, optional
+        How many pixels each stage's mask grows into the hole.
+    extra_channels : int, optional
+        Number of guide channels (classical fills) given beside the image.
+
+    Notes
+    -----
+    Inputs are in the normalised stretched space. Channel 0 of ``guides`` is
+    the base fill the first stage corrects.
+    """
+
+    def __init__(self, *, stages: int = 2, widths: tuple[int, ...] = (32, 48, 64, 96),
+                 ring: int = 6, extra_channels: int = 3) -> None:
+        super().__init__()
+        self.stages = stages
+        self.ring = ring
+        self.config = {"stages": stages, "widths": list(widths), "ring": ring,
+                       "extra_channels": extra_channels}
+        cin = 1 + extra_channels
+        self.nets = nn.ModuleList(_UNet(cin, widths) for _ in range(stages))
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, guides: torch.Tensor,
+                *, teacher: torch.Tensor | None = None, teacher_prob: float = 0.0
+                ) -> list[torch.Tensor]:
+        """Run all stages.
+
+        Parameters
+        ----------
+        image : torch.Tensor
+            ``(N, 1, H, W)``, any value in the holes.
+        mask : torch.Tensor
+            ``(N, 1, H, W)``, 1 valid, 0 missing.
+        guides : torch.Tensor
+            ``(N, extra_channels, H, W)`` classical fills; channel 0 is the base.
+        teacher : torch.Tensor, optional
+            Ground truth, used in training for teacher forcing: with probability
+            ``teacher_prob`` a stage's ring input comes from the truth instead of
+            the previous stage.
+
+        Returns
+        -------
+        list of torch.Tensor
+            The composited output of every stage, last one final.
+        """
+        masks = ring_masks(mask, self.stages, self.ring)
+        base = guides[:, :1]
+        current = mask * image + (1 - mask) * base
+        outs = []
+        for l, net in enumerate(self.nets):
+            m = masks[l]
+            inp = torch.cat([current, guides], 1)
+            full = torch.cat([m, torch.ones_like(guides)], 1)
+            pred = current + net(inp, full)
+            out = mask * image + (1 - mask) * pred
+            outs.append(out)
+            if teacher is not None and teacher_prob > 0 and l + 1 < self.stages:
+                use = (torch.rand(out.shape[0], 1, 1, 1, device=out.device) < teacher_prob)
+                ring_next = masks[l + 1] - mask
+                out = torch.where(use, out * (1 - ring_next) + teacher * ring_next, out)
+            current = out
+        return outs

@@ -1,0 +1,206 @@
+"""Synthetic LASCO C2/C3 level-0.5 frames, seeded and reproducible.
+
+A frame is built on the full-resolution 1024x1024 CCD grid in DN/s, turned
+into DN with a noise model calibrated on the real C2 frame in the tests
+(``tests/data/lasco_clear.fts``), summed 2x2 when asked (``LEBXSUM = 2``), and
+stored as int32 like the NRL archive. See ``examples/calibrate_synthetic.py``
+for the side-by-side comparison with the real frame.
+
+Components: K+F corona (power-law radial profile), streamers with azimuthal
+structure and fine radial rays, CME loops and fronts, stars and planets
+(some saturated, with bleed), cosmic-ray hits, Poisson, read and
+compression-like multiplicative noise, vignetting, the occulter with its
+diffraction ring, the field stop, C3's pylon, and never-transmitted blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.io import fits
+from scipy import ndimage
+
+from .blocks import BLOCK
+
+__all__ = ["GENERATOR_VERSION", "make_frame"]
+
+GENERATOR_VERSION = "1"
+SATURATION = 65532
+
+_RSUN = {"C2": 80.7, "C3": 17.1}
+_CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}
+
+
+def _polar_field(rng, r, th, *, n_th, n_r, s_th, s_r, rmax):
+    """A smooth random field sampled in (angle, log radius), normalised to unit std."""
+    g = rng.standard_normal((n_th, n_r))
+    g = ndimage.gaussian_filter(g, (s_th, s_r), mode=("wrap", "nearest"))
+    g /= g.std() + 1e-12
+    ti = (th + np.pi) / (2 * np.pi) * n_th
+    ri = np.log(np.clip(r, 1.0, rmax)) / np.log(rmax) * (n_r - 1)
+    return ndimage.map_coordinates(g, [ti, ri], order=1, mode="grid-wrap")
+
+
+def _header(det, summed, exptime, offset, cx, cy, seed, shape):
+    h = fits.Header()
+    s = 2 if summed else 1
+    cards = [
+        ("FILENAME", f"synth_{seed:08d}.fts"), ("FILEORIG", f"synth_{seed:08d}.img"),
+        ("DATE", "2026/11/22 00:00:00.000"), ("DATE-OBS", "2000/09/03"),
+        ("TIME-OBS", "02:54:11.085"), ("TELESCOP", "SOHO"), ("INSTRUME", "LASCO"),
+        ("DETECTOR", det), ("READPORT", "C"), ("SUMROW", 0), ("SUMCOL", 0),
+        ("LEBXSUM", s), ("LEBYSUM", s), ("FILTER", "Orange" if det == "C2" else "Clear"),
+        ("POLAR", "Clear"), ("EXPTIME", float(exptime)), ("OFFSET", float(offset)),
+        ("MID_DATE", 51790), ("MID_TIME", 10463.6), ("OBT_TIME", 1.3466409e9),
+        ("R1COL", 20), ("R1ROW", 1), ("R2COL", 1043), ("R2ROW", 1024),
+        ("DATASAT", 0.0), ("CROTA1", 0.0), ("CROTA2", 0.0),
+        ("CRPIX1", cx / s + 1.0), ("CRPIX2", cy / s + 1.0),
+        ("CDELT1", (11.9 if det == "C2" else 56.0) * s), ("CDELT2", (11.9 if det == "C2" else 56.0) * s),
+        ("CTYPE1", "SOLAR-X"), ("CTYPE2", "SOLAR-Y"), ("CUNIT1", "ARCSEC"), ("CUNIT2", "ARCSEC"),
+        ("SYNTHGEN", GENERATOR_VERSION, "corkit_inpaint.synthetic version"),
+        ("SYNTSEED", int(seed), "corkit_inpaint.synthetic seed"),
+    ]
+    for k, v, *c in cards:
+        h[k] = (v, c[0]) if c else v
+    h["HISTORY"] = f"corkit_inpaint.synthetic v{GENERATOR_VERSION} seed {seed}: simulated level 0.5"
+    return h
+
+
+def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = None,
+               never_sent: bool = True) -> tuple[np.ndarray, fits.Header]:
+    """Simulate one LASCO level-0.5 frame.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of everything random in the frame; equal seeds give identical frames.
+    detector : {"C2", "C3"}, optional
+        Drawn at random when None.
+    summed : bool, optional
+        2x2 on-board summing (a 512x512 frame). Drawn at random when None.
+    never_sent : bool, optional
+        Zero the blocks the instrument never transmits (behind the occulter,
+        outside the field stop).
+
+    Returns
+    -------
+    image : numpy.ndarray
+        int32 DN, 1024x1024 or 512x512.
+    header : astropy.io.fits.Header
+        A LASCO-like level-0.5 header with every keyword corkit's level_1 reads.
+    """
+    rng = np.random.default_rng(seed)
+    det = detector or ("C2" if rng.random() < 0.5 else "C3")
+    summed = bool(rng.random() < 0.5) if summed is None else summed
+    n = 1024
+    rs = _RSUN[det]
+    cx = _CENTRE[det][0] + rng.normal(0, 4)
+    cy = _CENTRE[det][1] + rng.normal(0, 4)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    r = np.hypot(xx - cx, yy - cy) / rs            # in solar radii
+    th = np.arctan2(yy - cy, xx - cx)
+
+    if det == "C2":
+        r_occ, r_fs = 2.0 + rng.normal(0, 0.03), 6.3
+        alpha = rng.uniform(0.8, 1.7)
+        b0 = rng.uniform(60, 220)                   # DN/s per pixel at 2.5 Rsun
+        exptime = float(rng.choice([25.1, 25.1, 18.0, 60.0, 8.0]))
+    else:
+        r_occ, r_fs = 3.7 + rng.normal(0, 0.05), 30.0
+        alpha = rng.uniform(1.4, 2.4)
+        b0 = rng.uniform(8, 40)                     # DN/s per pixel at 5 Rsun
+        exptime = float(rng.choice([18.0, 19.1, 30.0, 12.0]))
+    r_ref = 2.5 if det == "C2" else 5.0
+    rr = np.maximum(r, 0.5)
+    base = b0 * (rr / r_ref) ** (-alpha)
+
+    # streamers: azimuthal Gaussians, slightly non-radial
+    stream = np.zeros_like(r)
+    for _ in range(rng.integers(2, 7)):
+        th0 = rng.uniform(-np.pi, np.pi)
+        tilt = rng.normal(0, 0.08)
+        w = rng.uniform(0.04, 0.3)
+        a = rng.uniform(0.2, 1.5) * np.exp(-rng.uniform(0, 0.3) * (rr - r_occ))
+        d = np.angle(np.exp(1j * (th - th0 - tilt * np.log(rr / r_occ))))
+        stream += a * np.exp(-0.5 * (d / w) ** 2)
+    rmax = 40.0
+    rays = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(1.0, 3.0),
+                        s_r=rng.uniform(4.0, 12.0), rmax=rmax)
+    blobs = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(3.0, 8.0),
+                         s_r=rng.uniform(3.0, 8.0), rmax=rmax)
+    tex = rng.uniform(0.005, 0.03) * rays + rng.uniform(0.0, 0.02) * blobs
+    img = base * (1.0 + stream) * np.exp(tex)
+
+    # CME: a bright loop/front with a fainter core
+    if rng.random() < 0.35:
+        thc = rng.uniform(-np.pi, np.pi)
+        rc = rng.uniform(r_occ + 0.5, (6.0 if det == "C2" else 20.0))
+        rho = rng.uniform(0.2, 0.5) * rc
+        ccx, ccy = rc * np.cos(thc), rc * np.sin(thc)
+        px, py = (xx - cx) / rs, (yy - cy) / rs
+        dist = np.hypot(px - ccx, py - ccy)
+        thick = rng.uniform(0.04, 0.12) * rho
+        front = np.exp(-0.5 * ((dist - rho) / thick) ** 2)
+        core = np.exp(-0.5 * (dist / (0.4 * rho)) ** 2)
+        inside = np.clip(r / (rc - 0.3 * rho), 0, 1)   # loop legs fade toward the Sun
+        img *= 1.0 + rng.uniform(0.3, 2.0) * front * inside + rng.uniform(0, 0.8) * core
+
+    # stray light, then vignetting: occulter ramp with diffraction ring, field stop
+    img += rng.uniform(0.02, 0.08) * b0
+    ramp = np.clip((r - r_occ) / 0.25, 0, 1) ** 2
+    vig = 0.03 + 0.97 * ramp
+    if det == "C2":
+        vig *= 1.0 + rng.uniform(0.8, 1.6) * np.exp(-0.5 * ((r - r_occ - 0.15) / 0.12) ** 2)
+        vig *= 0.35 + 0.65 / (1.0 + np.exp((r - r_fs) / 0.4))
+    else:
+        vig *= 1.0 / (1.0 + np.exp((r - r_fs) / 0.3))
+        # pylon toward the lower left, widening outward, nearly opaque
+        dp = np.angle(np.exp(1j * (th - (-3 * np.pi / 4 + rng.normal(0, 0.02)))))
+        half = (0.8 + 0.02 * r) / np.maximum(r, 1e-3)
+        pyl = 0.5 * (1.0 - np.tanh(0.5 * (np.abs(dp) - half) / (0.15 / np.maximum(r, 1.0))))
+        vig *= 1.0 - 0.92 * pyl * (r > 1.0)
+    img *= vig
+
+    # point sources: stars (some saturated) and sometimes a planet with bleed
+    pts = np.zeros_like(img)
+    nstar = rng.poisson(40 if det == "C2" else 200)
+    sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
+    np.add.at(pts, (sy_, sx_), 10 ** rng.uniform(1.0, 4.5, nstar))
+    img += ndimage.gaussian_filter(pts, rng.uniform(0.7, 1.3)) * vig
+    bleed = None
+    if rng.random() < 0.15:
+        py_, px_ = rng.integers(100, n - 100, 2)
+        img[py_ - 2:py_ + 3, px_ - 2:px_ + 3] += 1e5
+        bleed = (py_, px_, int(rng.integers(10, 80)))
+
+    # DN, noise, cosmic rays, bias, summing, saturation
+    gain = 20.0
+    sig = img * exptime
+    dn = rng.poisson(np.clip(sig, 0, None) * gain) / gain
+    dn += rng.normal(0, 1.5, dn.shape) + rng.normal(0, 1, dn.shape) * 0.003 * sig
+    ncr = int(rng.integers(50, 400) * exptime / 20.0)
+    cy_, cx_ = rng.integers(0, n - 2, ncr), rng.integers(0, n - 2, ncr)
+    amp = 10 ** rng.uniform(2.0, 3.7, ncr)
+    for dy, dx in ((0, 0), (0, 1), (1, 0)):
+        keep = rng.random(ncr) < (1.0 if dy == dx == 0 else 0.4)
+        np.add.at(dn, (cy_[keep] + dy, cx_[keep] + dx), amp[keep] * rng.uniform(0.3, 1, keep.sum()))
+    offset = rng.uniform(380.0, 600.0)
+    if summed:
+        dn = dn.reshape(n // 2, 2, n // 2, 2).sum(axis=(1, 3))
+    if bleed is not None:
+        s = 2 if summed else 1
+        by, bx, ln = bleed[0] // s, bleed[1] // s, bleed[2] // s
+        dn[max(by - ln, 0):by + ln, max(bx - 1, 0):bx + 2] = SATURATION
+    out = np.clip(np.rint(dn + offset), 1, SATURATION).astype(np.int32)
+
+    ccx_s, ccy_s = (cx / 2, cy / 2) if summed else (cx, cy)
+    if never_sent:
+        nb = out.shape[0] // BLOCK
+        bc = (np.arange(nb) + 0.5) * BLOCK - 0.5
+        brx = np.hypot(bc[None, :] - ccx_s, bc[:, None] - ccy_s) / (rs / (2 if summed else 1))
+        core = 1.25 if det == "C2" else 2.5
+        drop = brx < core
+        if det == "C3":
+            drop |= (brx > r_fs + 2.5) & (rng.random(brx.shape) < 0.7)
+        for by, bx in zip(*np.nonzero(drop)):
+            out[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = 0
+    return out, _header(det, summed, exptime, offset, cx, cy, seed, out.shape)
