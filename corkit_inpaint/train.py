@@ -262,7 +262,10 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     wall_total = wall + time.perf_counter() - t0
     weights = out / "model.pt"
     tmp = weights.with_suffix(".tmp")
-    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
+    from .weights import WEIGHTS_FORMAT
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": model.config,
+                "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}},
+               tmp)
     os.replace(tmp, weights)
     meta = {"config": asdict(cfg), "model_config": model.config, "steps_done": step,
             "samples": n, "wall_seconds": wall_total, "device": device,

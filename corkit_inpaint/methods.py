@@ -1,0 +1,89 @@
+"""Fill methods by name, from the ``corkit.inpainters`` entry-point group.
+
+A method is a callable ``(image, mask, header_or_None) -> numpy.ndarray``. It may
+also accept keyword options (``device``, ``weights``, ``info``); the caller
+passes only those it declares. A third-party package adds a method by
+declaring, in its own ``pyproject.toml``::
+
+    [project.entry-points."corkit.inpainters"]
+    mymethod = "mypackage.module:fill"
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from importlib.metadata import entry_points
+
+import numpy as np
+
+__all__ = ["GROUP", "available_methods", "get_method", "call_method", "biharmonic_fill"]
+
+log = logging.getLogger(__name__)
+GROUP = "corkit.inpainters"
+
+
+def biharmonic_fill(image: np.ndarray, mask: np.ndarray, header=None) -> np.ndarray:
+    """scikit-image's biharmonic fill, in the same stretched space and windows as ``pconv``.
+
+    References
+    ----------
+    .. [1] Damelin, S. B., Hoang, N. S. "On Surface Completion and Image
+       Inpainting by Biharmonic Functions", Int. J. Math. Math. Sci. 2018.
+    """
+    from skimage.restoration import inpaint_biharmonic
+    from .engine import windows_for
+    from .network import context_valid, stretch_for
+    img = np.asarray(image, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    out = img.copy()
+    if not mask.any():
+        return out
+    valid = context_valid(img, mask)
+    st = stretch_for(img, valid, header)
+    s = st.forward(np.where(valid, img, st.bias))
+    for y0, y1, x0, x1 in windows_for(mask):
+        sw, vw = s[y0:y1, x0:x1], valid[y0:y1, x0:x1]
+        f = inpaint_biharmonic(np.where(vw, sw, 0.0), ~vw)
+        m = mask[y0:y1, x0:x1]
+        out[y0:y1, x0:x1][m] = st.inverse(f)[m]
+    return out
+
+
+def _builtin() -> dict:
+    from .network import pconv_fill
+    return {"pconv": pconv_fill, "biharmonic": biharmonic_fill}
+
+
+def available_methods() -> dict:
+    """``{name: callable}`` for every registered method (built-ins first)."""
+    methods = _builtin()
+    for ep in entry_points(group=GROUP):
+        if ep.name in methods:
+            continue
+        try:
+            methods[ep.name] = ep.load()
+        except Exception as exc:   # a broken plugin must not break the others
+            log.warning("could not load inpainting method %r from %s: %s", ep.name, ep.value, exc)
+    return methods
+
+
+def get_method(name: str):
+    """The method registered under ``name``; ValueError names the known ones."""
+    methods = available_methods()
+    if name not in methods:
+        raise ValueError(f"unknown inpainting method {name!r}; available: {', '.join(sorted(methods))}")
+    return methods[name]
+
+
+def call_method(fn, image, mask, header, **options) -> np.ndarray:
+    """Call ``fn(image, mask, header)`` with the keyword options it accepts."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        kw = options
+    else:
+        kw = {k: v for k, v in options.items() if k in params}
+    return fn(image, mask, header, **kw)
