@@ -13,11 +13,13 @@ Rule, in the order it is applied:
    array. SolarSoft's ring of 8 never-sent blocks around the C2 occulter falls
    under this rule.
 3. Not a loss -- no signal around (always applied, and the only rule without a
-   header): the lower quartile of the valid pixels in the 1-block ring around
-   the candidate is at the dark level, ``dark + 0.02 * (p99 - dark)``, where
+   header): the lower quartile of the valid pixels around the candidate (in
+   the 1-block ring, widened up to 4 blocks until it holds at least a block's
+   worth of valid pixels, so the middle of a cluster is judged by the
+   cluster's surroundings) is at the dark level, ``dark + 0.02 * (p99 - dark)``, where
    ``dark`` is the header's OFFSET (else the 0.1th percentile of the valid
-   pixels) and ``p99`` the 99th percentile. Blocks with no valid pixel around
-   them at all are also not losses.
+   pixels) and ``p99`` the 99th percentile. Blocks with no valid pixel within
+   4 blocks are also not losses.
 """
 
 from __future__ import annotations
@@ -157,9 +159,13 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
             r = np.hypot(0.5 * (x0 + x1 - 1) - geo["cx"], 0.5 * (y0 + y1 - 1) - geo["cy"])
             if r < geo["r_occ"] or r > geo["r_field"]:
                 continue
-        ring = (slice(max(y0 - BLOCK, 0), min(y1 + BLOCK, ny)),
-                slice(max(x0 - BLOCK, 0), min(x1 + BLOCK, nx)))
-        around = img[ring][valid[ring]]
+        around = np.empty(0)
+        for k in range(1, 5):      # widen until valid pixels are reached (clusters)
+            ring = (slice(max(y0 - k * BLOCK, 0), min(y1 + k * BLOCK, ny)),
+                    slice(max(x0 - k * BLOCK, 0), min(x1 + k * BLOCK, nx)))
+            around = img[ring][valid[ring]]
+            if around.size >= BLOCK * BLOCK:
+                break
         if around.size == 0 or np.percentile(around, 25) <= thresh:
             continue
         blocks.append((int(by), int(bx)))

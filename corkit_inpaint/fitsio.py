@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
 
 __all__ = ["InputError", "read_level05", "write_atomic", "check_output_path"]
 
@@ -95,19 +96,29 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     """
     dst = check_output_path(dst, overwrite=overwrite)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            # 'ignore': keep the input's own cards verbatim (archive headers can
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", VerifyWarning)
+            # by name, not file object: astropy's free-space check needs the name;
+            # 'ignore' keeps the input's own cards verbatim (archive headers can
             # carry e.g. tabs in HISTORY that astropy cannot "fix")
-            hdul.writeto(fh, output_verify="ignore")
-            fh.flush()
-            os.fsync(fh.fileno())
+            hdul.writeto(tmp, overwrite=True, output_verify="ignore")
+        fh = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fh)
+        finally:
+            os.close(fh)
         if dst.exists() and not overwrite:
             raise InputError(f"{dst}: appeared while writing; not overwritten")
         os.replace(tmp, dst)
-    except OSError as exc:
+    except InputError:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{dst}: could not be written ({exc.strerror or exc})") from None
+        raise
+    except Exception as exc:
+        Path(tmp).unlink(missing_ok=True)
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{dst}: could not be written ({reason})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -2,6 +2,8 @@
 
 Resolution order for a model name (`resolve_weights`):
 
+The registry is ``weights/registry.json`` (or ``$CORKIT_INPAINT_REGISTRY``).
+
 1. an explicit path to a file;
 2. the per-user cache, ``$CORKIT_INPAINT_CACHE`` or else the platform's user
    cache folder (``~/.cache/corkit-inpaint`` on Linux);
@@ -61,7 +63,17 @@ class Weights:
 
 
 def registry() -> dict:
-    """The model registry (``weights/registry.json``, shipped with the package)."""
+    """The model registry: ``$CORKIT_INPAINT_REGISTRY`` if set, else ``weights/registry.json``.
+
+    The package ships ``weights/registry.json``; the environment variable lets a
+    site point at its own registry (for example one listing a local mirror).
+    """
+    env = os.environ.get("CORKIT_INPAINT_REGISTRY")
+    if env:
+        try:
+            return json.loads(Path(env).read_text())
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"CORKIT_INPAINT_REGISTRY={env}: cannot read the registry ({exc})") from None
     for p in (_PKG / "registry.json", _CHECKOUT_WEIGHTS / "registry.json"):
         if p.is_file():
             return json.loads(p.read_text())

@@ -1,0 +1,130 @@
+"""inpaint_array / inpaint_fits: valid pixels, provenance, INPMASK, determinism, devices."""
+
+import logging
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+import corkit_inpaint as ci
+from conftest import BLANK, blank, read_real, sha, write
+from corkit_inpaint.blocks import find_missing_blocks
+from corkit_inpaint.masks import blocks_to_mask
+from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.weights import registry, resolve_weights
+
+
+@pytest.mark.parametrize("method", ["pconv", "biharmonic"])
+def test_array_valid_pixels_bit_identical(method):
+    data, _ = read_real()
+    img = blank(data, BLANK).astype(np.float32) * np.float32(1.37)   # any linear unit
+    out = ci.inpaint_array(img, method=method, device="cpu")
+    mask = blocks_to_mask(img.shape, BLANK)
+    assert out.shape == img.shape and out.dtype == np.float64
+    assert np.array_equal(out[~mask], img[~mask].astype(np.float64))
+    assert np.all(np.isfinite(out)) and np.all(out[mask] > 0)
+
+
+def test_array_explicit_mask_and_errors():
+    data, _ = read_real()
+    img = data.astype(float)
+    mask = np.zeros(img.shape, bool)
+    mask[200:210, 300:330] = True                 # any mask, not only blocks
+    img_nan = img.copy()
+    img_nan[mask] = np.nan                        # NaN inside the mask is fine
+    out = ci.inpaint_array(img_nan, mask, method="biharmonic")
+    assert np.array_equal(out[~mask], img[~mask]) and np.all(np.isfinite(out))
+    with pytest.raises(ValueError, match="2-D"):
+        ci.inpaint_array(np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match="mask shape"):
+        ci.inpaint_array(img, mask[:10])
+    with pytest.raises(ValueError, match="NaN"):
+        ci.inpaint_array(img_nan, None)
+    with pytest.raises(ValueError, match="unknown inpainting method"):
+        ci.inpaint_array(img, mask, method="nope")
+
+
+def test_fits_provenance_and_mask(blanked_file, tmp_path):
+    before = sha(blanked_file)
+    dst = tmp_path / "out.fts"
+    hdul = ci.inpaint_fits(blanked_file, dst, device="cpu")
+    assert sha(blanked_file) == before
+    src_data = fits.getdata(blanked_file)
+    with fits.open(dst) as h:
+        hdr, out, inpmask = h[0].header, h[0].data, h["INPMASK"].data
+        assert h[1].header["EXTNAME"] == "INPMASK" and inpmask.dtype == np.uint8
+    w = resolve_weights(None)
+    assert hdr["INPAINT"] == "pconv"
+    assert hdr["INPMODEL"] == registry()["default"]
+    assert hdr["INPWSHA"] == w.sha256[:16] == registry()["models"][hdr["INPMODEL"]]["sha256"][:16]
+    assert hdr["INPVER"] == ci.__version__
+    assert hdr["INPDEV"] == "cpu"
+    assert hdr["INPNBLK"] == len(BLANK)
+    assert hdr["INPNPIX"] == len(BLANK) * 1024 == int(inpmask.sum())
+    assert any("corkit-inpaint" in str(c) and "filled 10 missing blocks" in str(c) for c in hdr["HISTORY"])
+    assert hdr["DETECTOR"].strip() == "C2" and hdr["OFFSET"] == pytest.approx(582.143)
+    assert out.dtype == src_data.dtype == np.dtype(">i4")
+    filled = inpmask.astype(bool)
+    np.testing.assert_array_equal(filled, blocks_to_mask(out.shape, BLANK))
+    assert np.array_equal(out[~filled], src_data[~filled])          # bit-identical valid pixels
+    assert np.all(out[filled] > 0)                                  # holes really filled
+    assert find_missing_blocks(out, hdr)[1] == []
+    assert np.array_equal(hdul[0].data, out)
+
+
+def test_no_missing_blocks_passes_through(tmp_path):
+    data, header = read_real()
+    src = write(tmp_path / "clean.fts", data, header)
+    hdul = ci.inpaint_fits(src, tmp_path / "o.fts")
+    assert hdul[0].header["INPNBLK"] == 0 and hdul[0].header["INPNPIX"] == 0
+    assert np.array_equal(hdul[0].data, data) and hdul["INPMASK"].data.sum() == 0
+
+
+def test_integer_rounding_and_clipping(tmp_path):
+    from corkit_inpaint.api import _cast
+    from corkit_inpaint.methods import biharmonic_fill
+    data, header = read_real()
+    img = blank(data, [(5, 7)]).astype(np.int16) // 2     # int16 DN near the bright inner ring
+    src = write(tmp_path / "i16.fts", img, header)
+    hdul = ci.inpaint_fits(src, method="biharmonic")
+    out = hdul[0].data
+    assert out.dtype.kind == "i" and out.dtype.itemsize == 2
+    filled = hdul["INPMASK"].data.astype(bool)
+    ref = biharmonic_fill(img, filled, fits.getheader(src))
+    np.testing.assert_array_equal(out[filled], np.clip(np.rint(ref[filled]), -32768, 32767))
+    # values beyond the type's range are clipped, not wrapped
+    m = np.ones(4, bool)
+    assert _cast(np.array([1e6, -1e6, 2.5, 3.5]), np.dtype(np.int16), m).tolist() == [32767, -32768, 2, 4]
+
+
+def test_cpu_is_deterministic(blanked_file):
+    a = ci.inpaint_fits(blanked_file, device="cpu")[0].data
+    b = ci.inpaint_fits(blanked_file, device="cpu")[0].data
+    assert np.array_equal(a, b)
+
+
+def test_cuda_failure_falls_back_to_cpu(blanked_file, caplog):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("a real GPU is present; this checks the failure path on CPU-only torch")
+    ref = ci.inpaint_fits(blanked_file, device="cpu")
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = ci.inpaint_fits(blanked_file, device="cuda")       # CPU-only torch: cuda raises
+    assert "falling back to the CPU" in caplog.text
+    assert got[0].header["INPDEV"] == "cpu"
+    assert np.array_equal(got[0].data, ref[0].data)
+
+
+@pytest.mark.parametrize("det,summed", [("C3", False), ("C2", False), ("C3", True)])
+def test_sizes_full_summed(det, summed, tmp_path):
+    img, hdr = make_frame(11, detector=det, summed=summed)
+    nb = img.shape[0] // 32
+    blocks = [(nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2)]
+    src = write(tmp_path / "s.fts", blank(img, blocks), hdr)
+    hdul = ci.inpaint_fits(src, device="cpu")
+    assert hdul[0].header["INPNBLK"] == 3
+    m = hdul["INPMASK"].data.astype(bool)
+    assert np.array_equal(hdul[0].data[~m], blank(img, blocks)[~m])
+    truth = img[m].astype(float) - hdr["OFFSET"]
+    got = hdul[0].data[m].astype(float) - hdr["OFFSET"]
+    assert np.median(np.abs(got - truth) / np.abs(truth).clip(1)) < 0.2    # a sane fill, not noise

@@ -1,0 +1,124 @@
+"""The fill command: outputs, exit codes, and every bad input (clear error, no output, input untouched)."""
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from conftest import LEVEL1, REAL, blank, read_real, sha, write
+from corkit_inpaint.cli import main
+
+
+def run_cli(*args, preexec=None):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "corkit_inpaint.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, preexec_fn=preexec, timeout=300)
+
+
+def bad_inputs(tmp: Path) -> dict[str, Path]:
+    data, header = read_real()
+    raw = REAL.read_bytes()
+    files = {}
+    files["not_fits"] = tmp / "notes.fts"
+    files["not_fits"].write_text("this is not a FITS file\n")
+    files["truncated"] = tmp / "truncated.fts"
+    files["truncated"].write_bytes(raw[: len(raw) // 2])
+    files["header_only"] = tmp / "header_only.fts"
+    files["header_only"].write_bytes(raw[: 2880 * 3])
+    files["no_image"] = tmp / "table.fts"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(
+        [fits.Column(name="a", format="E", array=np.arange(3.0))])]).writeto(files["no_image"])
+    files["cube"] = write(tmp / "cube.fts", np.ones((2, 64, 64), np.int32), None)
+    nan = blank(data, [(3, 4)]).astype(np.float32)
+    nan[10, 10] = np.nan
+    files["nan"] = write(tmp / "nan.fts", nan, header)
+    inf = data.astype(np.float64)
+    inf[5, 5] = np.inf
+    files["inf"] = write(tmp / "inf.fts", inf, header)
+    files["all_zero"] = write(tmp / "zero.fts", np.zeros_like(data), header)
+    files["level1"] = tmp / "level1.fts"
+    files["level1"].write_bytes(LEVEL1.read_bytes())
+    return files
+
+
+REASONS = {"not_fits": "not a FITS file", "truncated": "truncated", "header_only": "truncated",
+           "no_image": "no image HDU", "cube": "2-D", "nan": "NaN or inf", "inf": "NaN or inf",
+           "all_zero": "all zero", "level1": "already level 1"}
+
+
+@pytest.mark.parametrize("case", sorted(REASONS))
+def test_bad_input(case, tmp_path):
+    src = bad_inputs(tmp_path)[case]
+    before = sha(src)
+    out = tmp_path / "out" / "x.fts"
+    out.parent.mkdir()
+    r = run_cli("fill", src, "-o", out)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert str(src) in lines[0] and REASONS[case] in lines[0]
+    assert not out.exists() and list(out.parent.iterdir()) == []
+    assert sha(src) == before
+
+
+def test_existing_output_and_unwritable_folder(blanked_file, tmp_path):
+    before = sha(blanked_file)
+    existing = tmp_path / "exists.fts"
+    existing.write_bytes(b"keep me")
+    r = run_cli("fill", blanked_file, "-o", existing)
+    assert r.returncode == 1 and "exists" in r.stderr and existing.read_bytes() == b"keep me"
+    for bad_dir in (tmp_path / "missing_dir", existing):       # no such folder; a file, not a folder
+        r = run_cli("fill", blanked_file, "--outdir", bad_dir)
+        assert r.returncode == 1 and "Traceback" not in r.stderr and str(blanked_file) in r.stderr
+    r = run_cli("fill", blanked_file, "--outdir", blanked_file.parent)    # would overwrite the input
+    assert r.returncode == 1 and "is the input file" in r.stderr
+    assert sha(blanked_file) == before
+
+
+def test_full_disk_leaves_nothing(blanked_file, tmp_path):
+    """A real write failure: the file-size limit stops the output half way (EFBIG)."""
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+    out_dir = tmp_path / "o"
+    out_dir.mkdir()
+    before = sha(blanked_file)
+    r = run_cli("fill", blanked_file, "--outdir", out_dir, "--method", "biharmonic", preexec=limit)
+    assert r.returncode == 1 and "could not be written" in r.stderr, r.stderr
+    assert list(out_dir.iterdir()) == []
+    assert sha(blanked_file) == before
+
+
+def test_several_files_one_failing(blanked_file, tmp_path):
+    bad = tmp_path / "bad.fts"
+    bad.write_text("nope")
+    second = tmp_path / "second.fts"
+    second.write_bytes(blanked_file.read_bytes())
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    r = run_cli("fill", blanked_file, bad, second, "--outdir", out_dir, "--method", "biharmonic",
+                "--plot", tmp_path / "p.png")
+    assert r.returncode == 1
+    assert "bad.fts" in r.stderr and "blanked.fts" not in r.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == ["blanked.fts", "second.fts"]
+    assert (tmp_path / "p_blanked.png").stat().st_size > 1000
+
+
+def test_success_and_usage_errors(blanked_file, tmp_path):
+    out = tmp_path / "ok.fts"
+    assert main(["-q", "fill", str(blanked_file), "-o", str(out), "--device", "cpu",
+                 "--plot", str(tmp_path / "ok.png")]) == 0
+    with fits.open(out) as h:
+        assert h[0].header["INPNBLK"] == 10 and h["INPMASK"].data.sum() == 10240
+    assert (tmp_path / "ok.png").stat().st_size > 1000
+    assert run_cli("fill", blanked_file).returncode == 2                       # no -o/--outdir
+    assert run_cli("fill", blanked_file, blanked_file, "-o", out).returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+    r = run_cli("--help")
+    assert r.returncode == 0 and "fill" in r.stdout
