@@ -8,9 +8,10 @@ processed, so the cost follows the number of missing blocks.
 In a window the image is stretched (`corkit_inpaint.stretch.Stretch`), two
 classical guide fills are made -- biharmonic in stretched space, and linear
 interpolation along the ray from the Sun centre -- and everything is expressed
-in units of a robust window scale. A seeded white-noise channel, scaled to the
-local noise level, lets the network synthesise realistic texture
-deterministically.
+in units of a robust window scale. The network predicts the expected value in
+the hole; realistic texture is then added explicitly: white noise with the
+sigma measured around the hole (Immerkaer), from a generator seeded by the
+window's position, so the result is deterministic.
 """
 
 from __future__ import annotations
@@ -158,10 +159,11 @@ class Window:
     box: tuple[int, int, int, int]
     image: np.ndarray      # normalised stretched values, 0 where invalid
     valid: np.ndarray      # context pixels the network may read
-    guides: np.ndarray     # (3, h, w): biharmonic, radial, scaled noise
+    guides: np.ndarray     # (2, h, w): biharmonic, radial
     centre: float          # normalisation offset (stretched units)
     scale: float           # normalisation scale (stretched units)
-    noise: float           # local noise, in normalised units
+    noise: float           # local noise sigma, in normalised units
+    texture: np.ndarray    # seeded white noise times ``noise``: the texture added to the fill
 
 
 def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[float, float] | None,
@@ -198,5 +200,5 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
     seed = zlib.crc32(np.array(box, dtype=np.int64).tobytes())
     white = np.random.default_rng(seed).standard_normal(z.shape)
     nz = sig_n / scale
-    guides = np.stack([bih, rad, white * nz]).astype(np.float32)
-    return Window(box, z.astype(np.float32), vw, guides, mu, scale, nz)
+    guides = np.stack([bih, rad]).astype(np.float32)
+    return Window(box, z.astype(np.float32), vw, guides, mu, scale, nz, (white * nz).astype(np.float32))

@@ -178,7 +178,7 @@ class PConvUNet(nn.Module):
     """
 
     def __init__(self, *, stages: int = 2, widths: tuple[int, ...] = (32, 48, 64, 96),
-                 ring: int = 6, extra_channels: int = 3) -> None:
+                 ring: int = 6, extra_channels: int = 2) -> None:
         super().__init__()
         self.stages = stages
         self.ring = ring

@@ -10,9 +10,12 @@ every stage's output is compared with the truth; earlier stages weigh half):
 - ``hole``: L1 inside the missing blocks;
 - ``ring``: L1 on the ring between successive stage masks;
 - ``grad``: L1 between the spatial gradients of fill and truth in the hole;
-- ``noise`` (physics-informed): the fill's high-frequency std in the hole
-  must match the noise sigma measured around it (Poisson + read + compression
-  noise is white at these scales), ``(std_hf(fill) / (0.943 sigma) - 1)^2``.
+- ``noise`` (physics-informed): the network predicts the expected value and
+  the engine adds white noise with the sigma measured around the hole
+  (Poisson + read + compression noise is white at these scales); the term
+  asks the high-frequency std of that sum, in the hole, to match the noise
+  model, ``(std_hf(fill + noise) / (0.943 sigma) - 1)^2``, so the network
+  neither adds spurious structure nor double-counts noise.
 
 Perceptual and style (Gram) terms need a VGG19 weights file the user
 supplies (``--vgg PATH``); they are off by default because ImageNet weights
@@ -49,12 +52,12 @@ class TrainConfig:
     """Everything that decides a training run; saved beside the weights."""
 
     seed: int = 20261122
-    frames: int = 400
+    frames: int = 800
     first_frame_seed: int = 1_000_000
     masks_per_frame: int = 3
     crop: int = 96
     crops_per_window: int = 2
-    steps: int = 8000
+    steps: int = 10000
     batch: int = 16
     lr: float = 1e-3
     lr_final: float = 1e-4
@@ -66,7 +69,7 @@ class TrainConfig:
     w_hole: float = 1.0
     w_ring: float = 1.0
     w_grad: float = 0.5
-    w_noise: float = 0.3
+    w_noise: float = 0.05
     vgg: str | None = None
     threads: int = 2
     generator_version: str = field(default=synthetic.GENERATOR_VERSION)
@@ -109,7 +112,8 @@ def _frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
                 if hw[sl].shape != (c, c) or not hw[sl].any():
                     continue
                 out.append({"image": w.image[sl], "valid": w.valid[sl], "guides": w.guides[(slice(None),) + sl],
-                            "truth": truth[sl], "hole": hw[sl] & ok_truth[sl], "noise": w.noise})
+                            "texture": w.texture[sl], "truth": truth[sl], "hole": hw[sl] & ok_truth[sl],
+                            "noise": w.noise})
     return out
 
 
@@ -134,7 +138,7 @@ def build_dataset(cfg: TrainConfig, *, workers: int = 1, progress: bool = True) 
     else:
         for s in tqdm(seeds, disable=not progress, desc="simulating"):
             samples.extend(_frame_samples(s, cfg))
-    keys = ("image", "valid", "guides", "truth", "hole", "noise")
+    keys = ("image", "valid", "guides", "texture", "truth", "hole", "noise")
     return {k: np.stack([np.asarray(s[k]) for s in samples]) for k in keys}
 
 
@@ -142,7 +146,7 @@ def _hf(x: torch.Tensor) -> torch.Tensor:
     return x - F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
 
 
-def compute_losses(outs, truth, valid, hole, noise, model: PConvUNet, cfg: TrainConfig):
+def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, cfg: TrainConfig):
     """Loss terms for a batch (see the module docstring)."""
     masks = ring_masks(valid, model.stages + 1, model.ring)
     terms = {"hole": 0.0, "ring": 0.0, "grad": 0.0, "noise": 0.0}
@@ -158,7 +162,7 @@ def compute_losses(outs, truth, valid, hole, noise, model: PConvUNet, cfg: Train
         gy = (d[..., 1:, :] - d[..., :-1, :]).abs() * hole[..., 1:, :] * hole[..., :-1, :]
         terms["grad"] = terms["grad"] + wl * (gx.sum() + gy.sum()) / (2 * hsum)
         inner = -F.max_pool2d(-hole, 3, stride=1, padding=1)     # hole pixels away from its edge
-        hf = _hf(out) * inner
+        hf = _hf(out + texture * hole) * inner
         n = inner.sum((1, 2, 3)).clamp(min=1)
         std = torch.sqrt((hf ** 2).sum((1, 2, 3)) / n + 1e-12)
         target = 0.943 * noise.view(-1)
@@ -238,17 +242,19 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
         truth = T("truth", idx)[:, None]
         hole = T("hole", idx)[:, None].float()
         noise = T("noise", idx).float()
+        texture = T("texture", idx)[:, None]
         if flip:   # transpose: rays and rows in other orientations
-            img, valid, guides, truth, hole = (t.transpose(-1, -2) for t in (img, valid, guides, truth, hole))
+            img, valid, guides, truth, hole, texture = (
+                t.transpose(-1, -2) for t in (img, valid, guides, truth, hole, texture))
         outs = model(img * valid, valid, guides, teacher=truth, teacher_prob=cfg.teacher_prob)
-        loss, terms = compute_losses(outs, truth, valid, hole, noise, model, cfg)
+        loss, terms = compute_losses(outs, truth, valid, hole, noise, texture, model, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
         sched.step()
         step += 1
-        history.append([step, loss.item()] + [float(terms[k]) for k in ("hole", "ring", "grad", "noise")])
+        history.append([step, loss.item()] + [float(terms[k].detach()) for k in ("hole", "ring", "grad", "noise")])
         bar.update(1)
         if step % 20 == 0:
             bar.set_postfix(loss=f"{np.mean([h[1] for h in history[-20:]]):.4f}")
