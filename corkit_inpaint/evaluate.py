@@ -51,9 +51,13 @@ def telea_fill(image, mask, header=None):
     s = st.forward(np.where(valid, img, st.bias))
     for y0, y1, x0, x1 in windows_for(mask):
         sw, vw = s[y0:y1, x0:x1], valid[y0:y1, x0:x1]
-        f = cv2.inpaint(np.where(vw, sw, 0).astype(np.float32), (~vw).astype(np.uint8), 5, cv2.INPAINT_TELEA)
+        # OpenCV's float32 Telea returns garbage; quantise the window to 16 bits instead
+        lo, hi = float(sw[vw].min()), float(sw[vw].max())
+        span = max(hi - lo, 1e-12)
+        q = np.clip(np.rint((np.where(vw, sw, lo) - lo) / span * 65535), 0, 65535).astype(np.uint16)
+        f = cv2.inpaint(q, (~vw).astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float64) / 65535 * span + lo
         m = mask[y0:y1, x0:x1]
-        out[y0:y1, x0:x1][m] = st.inverse(f.astype(np.float64))[m]
+        out[y0:y1, x0:x1][m] = st.inverse(f)[m]
     return out
 
 

@@ -149,6 +149,10 @@ def _lock(path: Path):
         try:
             yield
         finally:
+            # Remove the lock file so a failed fetch leaves nothing behind. A process
+            # that raced past it still only ever renames a verified file into place.
+            with contextlib.suppress(OSError):
+                path.unlink()
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
