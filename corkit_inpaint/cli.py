@@ -134,6 +134,27 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_level1(args) -> int:
+    from tqdm import tqdm
+    from .fitsio import InputError
+    from .level1 import CalibrationError, level_1
+    from .weights import WeightsError
+    inpaint = None if args.inpaint.lower() == "none" else args.inpaint
+    if args.calib_dir and not Path(args.calib_dir).is_dir():
+        _err(f"--calib-dir {args.calib_dir}: no such folder")
+        return 2
+    failed = 0
+    for src in tqdm(args.src, desc="level 1", unit="file", disable=args.quiet):
+        try:
+            level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
+                    calib_dir=args.calib_dir)
+        except (InputError, CalibrationError, WeightsError, ValueError, OSError) as exc:
+            failed += 1
+            msg = str(exc)
+            _err(msg if str(src) in msg else f"{src}: {msg}")
+    return 1 if failed else 0
+
+
 def cmd_evaluate(args) -> int:
     from .evaluate import main_evaluate
     return main_evaluate(args)
@@ -160,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     f.add_argument("--plot", metavar="PNG", help="write a before/after/mask picture")
     f.set_defaults(func=cmd_fill)
+
+    lv = sub.add_parser("level_1", help="CorKit level-1 calibration with missing blocks filled first",
+                        description="Fill missing blocks on the level-0.5 grid, then run corkit's level_1; "
+                                    "writes DIR/<name>.fits with provenance and an INPMASK extension.")
+    lv.add_argument("src", nargs="+", metavar="SRC", help="LASCO C2/C3 level-0.5 files; never modified")
+    lv.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    lv.add_argument("--inpaint", default="pconv", metavar="NAME", help="fill method, or 'none' (default: pconv)")
+    lv.add_argument("--calib-dir", metavar="DIR", help="corkit calibration folder (default: corkit's own)")
+    lv.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
+    lv.add_argument("--weights", default=None, help="model name or weights file")
+    lv.set_defaults(func=cmd_level1)
 
     w = sub.add_parser("weights", help="list, fetch, verify, locate or clear model weights")
     w.add_argument("action", choices=["list", "fetch", "verify", "path", "clear"])

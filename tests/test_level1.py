@@ -1,0 +1,147 @@
+"""CorKit level 1 with the fill: the real corkit 1.0.16, stand-in calibration files, synthetic and real frames."""
+
+import contextlib
+import io
+import shutil
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+import corkit.lasco
+import corkit.reconstruction
+import corkit.utils
+import corkit_inpaint as ci
+from conftest import BLANK, REAL, blank, read_real, sha, write
+from corkit_inpaint.cli import main
+from corkit_inpaint.level1 import CalibrationError, _c3_args, corkit_calibration_dir, level_1
+from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.testing import write_standin_calibration
+
+
+@pytest.fixture(scope="module")
+def calib(tmp_path_factory):
+    return write_standin_calibration(tmp_path_factory.mktemp("calib"), roll=5.0)
+
+
+def corkit_reference(path, calib, detector):
+    """corkit's own level 1 of a file, with the same switched-off network step."""
+    with corkit_calibration_dir(calib), contextlib.redirect_stdout(io.StringIO()):
+        img, hdr = corkit.lasco.level_1(str(path), None, "fits", *(_c3_args() if detector == "C3" else ()))
+    return np.asarray(img, dtype=np.float64), hdr
+
+
+def frame_files(tmp_path, det, summed, seed=21):
+    img, hdr = make_frame(seed, detector=det, summed=summed)
+    nb = img.shape[0] // 32
+    blocks = [(nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2), (nb // 2 + 3, 4)]
+    orig = write(tmp_path / f"orig_{det}_{summed}.fts", img, hdr)
+    holes = write(tmp_path / f"holes_{det}_{summed}.fts", blank(img, blocks), hdr)
+    return orig, holes, blocks
+
+
+@pytest.mark.parametrize("det,summed", [("C2", False), ("C2", True), ("C3", False), ("C3", True)])
+def test_level1_fill_matches_corkit_outside_inpmask(det, summed, tmp_path, calib):
+    orig, holes, blocks = frame_files(tmp_path, det, summed)
+    before = sha(holes)
+    img, hdr, m = level_1(holes, calib_dir=calib, device="cpu", return_mask=True)
+    assert sha(holes) == before                                           # input untouched
+    ref, _ = corkit_reference(orig, calib, det)
+    img = np.asarray(img, dtype=np.float64)
+    inp = m.astype(bool)
+    assert img.shape == ref.shape == m.shape
+    np.testing.assert_allclose(img[~inp], ref[~inp], rtol=1e-6, atol=0)   # corkit's own result elsewhere
+    # INPMASK covers the blocks and nothing else: about a block's area per block, in one piece each
+    per_block = inp.sum() / len(blocks) / (1024 if not summed else 1024)
+    assert 0.9 < per_block < 1.5
+    # the fill really reaches level 1: pixels that depend on the fill change with the method...
+    img_b, _, m_b = level_1(holes, calib_dir=calib, inpaint="biharmonic", return_mask=True)
+    changed = np.asarray(img_b, dtype=np.float64) != img
+    assert np.array_equal(m_b, m) and changed.any() and not (changed & ~inp).any()
+    # ...and no hole remains in the field of view: where corkit's level 1 of the full
+    # frame has signal, the filled one has too
+    fov = ref != 0
+    assert np.all(img[inp & fov] != 0)
+    for key in ("INPAINT", "INPMODEL", "INPWSHA", "INPVER", "INPDEV", "INPNBLK", "INPNPIX"):
+        assert key in hdr
+    assert hdr["INPAINT"] == "pconv" and hdr["INPNBLK"] == len(blocks) and hdr["INPNPIX"] == len(blocks) * 1024
+    assert any("corkit-inpaint" in str(h) for h in hdr["HISTORY"])
+
+
+def test_level1_without_fill_keeps_holes(tmp_path, calib):
+    orig, holes, blocks = frame_files(tmp_path, "C2", True)
+    img, hdr, m = level_1(holes, calib_dir=calib, inpaint=None, return_mask=True)
+    filled, _, mf = level_1(holes, calib_dir=calib, inpaint="biharmonic", return_mask=True)
+    assert hdr["INPAINT"] == "none" and hdr["INPNBLK"] == 0 and m.sum() == 0
+    assert np.sum(np.asarray(img) == 0) > np.sum(np.asarray(filled) == 0) + 1000    # the holes stay masked
+
+
+def test_real_c2_file_through_level1(tmp_path, calib):
+    data, header = read_real()
+    holes = write(tmp_path / "real_holes.fts", blank(data, BLANK), header)
+    before = sha(holes)
+    img, hdr, m = level_1(holes, calib_dir=calib, device="cpu", return_mask=True)
+    ref, _ = corkit_reference(REAL, calib, "C2")
+    inp = m.astype(bool)
+    np.testing.assert_allclose(np.asarray(img, float)[~inp], ref[~inp], rtol=1e-6, atol=0)
+    assert hdr["INPNBLK"] == len(BLANK) and inp.any()
+    assert np.all(np.asarray(img, float)[inp & (ref != 0)] != 0)
+    assert sha(holes) == before and sha(REAL) == sha(REAL)
+
+
+def test_missing_calibration_gives_clear_error(tmp_path, blanked_file):
+    default = corkit.utils.DEFAULT_SAVE_DIR
+    with pytest.raises(CalibrationError) as ei:
+        level_1(blanked_file, calib_dir=tmp_path / "empty")
+    msg = str(ei.value)
+    assert "c2vig_final.fts" in msg and "occulter_center.dat" in msg and "corkit-update" in msg
+    assert corkit.utils.DEFAULT_SAVE_DIR == corkit.lasco.DEFAULT_SAVE_DIR == \
+        corkit.reconstruction.DEFAULT_SAVE_DIR == default                        # restored
+
+
+def test_level1_cli(tmp_path, calib):
+    _, c3, _ = frame_files(tmp_path, "C3", False, seed=31)
+    _, c2, _ = frame_files(tmp_path, "C2", True, seed=32)
+    bad = tmp_path / "broken.fts"
+    bad.write_text("not fits")
+    out = tmp_path / "l1"
+    code = main(["-q", "level_1", str(c3), str(bad), str(c2), "-o", str(out), "--calib-dir", str(calib),
+                 "--device", "cpu"])
+    assert code == 1                                       # one failure, the others done
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [c2.stem + ".fits", c3.stem + ".fits"]
+    for n in names:
+        with fits.open(out / n) as h:
+            assert h[0].header["INPAINT"] == "pconv" and h["INPMASK"].data.sum() > 0
+            assert h["INPMASK"].data.shape == h[0].data.shape
+    assert main(["-q", "level_1", str(c2), "-o", str(out), "--calib-dir", str(tmp_path / "nope")]) == 2
+
+
+PLUGIN = '''
+import numpy as np
+
+def fill(image, mask, header):
+    """Fill with the median of the valid pixels (a toy third-party method)."""
+    out = np.array(image, dtype=float)
+    out[mask] = np.median(out[~mask & (out > 0)])
+    return out
+'''
+
+
+def test_third_party_plugin_through_entry_points(tmp_path, monkeypatch, calib):
+    site = tmp_path / "site"
+    dist = site / "corkit_median_plugin-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (site / "corkit_median_plugin.py").write_text(PLUGIN)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: corkit-median-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[corkit.inpainters]\nmedian = corkit_median_plugin:fill\n")
+    assert "median" not in ci.available_methods()
+    monkeypatch.syspath_prepend(str(site))
+    assert "median" in ci.available_methods()
+    data, header = read_real()
+    img = blank(data, [(3, 4)]).astype(float)
+    out = ci.inpaint_array(img, method="median")
+    assert np.all(out[96:128, 128:160] == np.median(img[img > 0]))
+    _, holes, blocks = frame_files(tmp_path, "C2", True, seed=41)
+    _, hdr = level_1(holes, calib_dir=calib, inpaint="median")
+    assert hdr["INPAINT"] == "median" and hdr["INPNBLK"] == len(blocks)
