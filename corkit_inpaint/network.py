@@ -8,7 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from .blocks import BLOCK, zero_blocks
-from .engine import prepare_window, windows_for
+from .engine import MULTIPLE, prepare_window, windows_for
 from .stretch import Stretch
 
 __all__ = ["select_device", "pconv_fill", "stretch_for"]
@@ -61,7 +61,16 @@ def sun_centre(header) -> tuple[float, float] | None:
     return None if c1 is None or c2 is None else (c2 - 1.0, c1 - 1.0)
 
 
+def _pad(a, shape):
+    """Zero-pad the last two axes of ``a`` to ``shape`` (windows smaller than the UNet's multiple)."""
+    ph, pw = shape[0] - a.shape[-2], shape[1] - a.shape[-1]
+    if ph == 0 and pw == 0:
+        return a
+    return np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, ph), (0, pw)])
+
+
 def _run(model, windows, device):
+    """Run the model on windows, batching windows of equal shape; returns final-stage outputs."""
     import torch
     out = {}
     groups = defaultdict(list)
@@ -69,14 +78,16 @@ def _run(model, windows, device):
         groups[w.image.shape].append(i)
     with torch.no_grad():
         for shape, idx in groups.items():
+            full = (-(-shape[0] // MULTIPLE) * MULTIPLE, -(-shape[1] // MULTIPLE) * MULTIPLE)
             for k in range(0, len(idx), 16):
                 part = idx[k:k + 16]
-                img = torch.from_numpy(np.stack([windows[i].image for i in part])[:, None]).to(device)
-                val = torch.from_numpy(np.stack([windows[i].valid for i in part])[:, None].astype(np.float32)).to(device)
-                gd = torch.from_numpy(np.stack([windows[i].guides for i in part])).to(device)
+                img = np.stack([_pad(windows[i].image, full) for i in part])[:, None]
+                val = np.stack([_pad(windows[i].valid.astype(np.float32), full) for i in part])[:, None]
+                gd = np.stack([_pad(windows[i].guides, full) for i in part])
+                img, val, gd = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (img, val, gd))
                 res = model(img * val, val, gd)[-1][:, 0].float().cpu().numpy()
                 for j, i in enumerate(part):
-                    out[i] = res[j]
+                    out[i] = res[j, :shape[0], :shape[1]]
     return [out[i] for i in range(len(windows))]
 
 

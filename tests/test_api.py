@@ -128,3 +128,14 @@ def test_sizes_full_summed(det, summed, tmp_path):
     truth = img[m].astype(float) - hdr["OFFSET"]
     got = hdul[0].data[m].astype(float) - hdr["OFFSET"]
     assert np.median(np.abs(got - truth) / np.abs(truth).clip(1)) < 0.2    # a sane fill, not noise
+
+
+def test_subfield_not_multiple_of_16():
+    data, header = read_real()
+    sub = blank(data, [(1, 3), (2, 3)])[0:150, 0:300].astype(np.float64)     # 150 x 300
+    sub[128:150, 288:300] = 0                                    # the 22 x 12 corner edge block
+    mask, blocks = find_missing_blocks(sub)
+    assert sorted(blocks) == [(1, 3), (2, 3), (4, 9)]
+    out = ci.inpaint_array(sub, method="pconv", device="cpu")
+    assert out.shape == sub.shape and np.array_equal(out[~mask], sub[~mask])
+    assert np.all(np.isfinite(out)) and np.all(out[mask] > 0)

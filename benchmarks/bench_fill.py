@@ -1,0 +1,68 @@
+"""Fill speed on the CPU: pconv against scikit-image's biharmonic on the same 1024x1024 input.
+
+Prints medians over repeats (model load excluded) and the ratios, all measured in
+this run: pconv with 10 missing blocks, biharmonic with 10, pconv with 100, and
+the 100/10 cost ratio.
+
+Usage::
+
+    python benchmarks/bench_fill.py [--repeats 7] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from corkit_inpaint import load_model
+from corkit_inpaint.masks import blocks_to_mask, eligible_blocks
+from corkit_inpaint.methods import biharmonic_fill
+from corkit_inpaint.network import pconv_fill
+from corkit_inpaint.synthetic import make_frame
+
+
+def timed(fn, repeats):
+    fn()                                          # warm-up
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts), min(ts), max(ts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    img, hdr = make_frame(424242, detector="C3", summed=False)
+    img = img.astype(np.float64)
+    elig = np.argwhere(eligible_blocks(img, hdr))
+    rng = np.random.default_rng(0)
+    masks = {}
+    for n in (10, 100):
+        pick = elig[rng.choice(len(elig), n, replace=False)]
+        masks[n] = blocks_to_mask(img.shape, [tuple(p) for p in pick])
+    load_model(device="cpu")                      # model load excluded from the timings
+    res = {}
+    for name, fn in (("pconv 10", lambda: pconv_fill(img, masks[10], hdr, device="cpu")),
+                     ("biharmonic 10", lambda: biharmonic_fill(img, masks[10], hdr)),
+                     ("pconv 100", lambda: pconv_fill(img, masks[100], hdr, device="cpu")),
+                     ("biharmonic 100", lambda: biharmonic_fill(img, masks[100], hdr))):
+        res[name] = timed(fn, args.repeats)
+        print(f"{name:16s} median {res[name][0]:.3f} s  (min {res[name][1]:.3f}, max {res[name][2]:.3f})")
+    print(f"pconv / biharmonic, 10 blocks:  {res['pconv 10'][0] / res['biharmonic 10'][0]:.2f}x  (goal <= 5x)")
+    print(f"pconv 10 blocks median:         {res['pconv 10'][0]:.3f} s (goal <= 1.0 s)")
+    print(f"pconv 100 / 10 blocks:          {res['pconv 100'][0] / res['pconv 10'][0]:.2f}x  (goal < 10x)")
+    print(f"torch threads: {torch.get_num_threads()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Seconds per file: corkit-inpaint's level_1 (fill + corkit) against corkit's own level_1.
+
+Runs on synthetic C2 (512x512) and C3 (1024x1024) level-0.5 files with blocks
+missing and stand-in calibration files (no network here), both ways, in one run.
+
+Usage::
+
+    python benchmarks/bench_level1.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from astropy.io import fits
+
+import corkit.lasco
+from corkit_inpaint import load_model
+from corkit_inpaint.level1 import _c3_args, corkit_calibration_dir, level_1
+from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.testing import write_standin_calibration
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    calib = write_standin_calibration(tmp / "calib", roll=5.0)
+    load_model(device="cpu")
+    for det, summed, seed in (("C2", True, 5150), ("C3", False, 5151)):
+        img, hdr = make_frame(seed, detector=det, summed=summed)
+        nb = img.shape[0] // 32
+        for by, bx in ((nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2)):
+            img[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] = 0
+        path = tmp / f"{det}.fts"
+        fits.writeto(path, img, hdr)
+
+        def ours():
+            level_1(path, calib_dir=calib, device="cpu")
+
+        def theirs():
+            with corkit_calibration_dir(calib), contextlib.redirect_stdout(io.StringIO()):
+                copy = tmp / f"copy_{det}.fts"          # corkit may delete what it reads
+                copy.write_bytes(path.read_bytes())
+                corkit.lasco.level_1(str(copy), None, "fits", *(_c3_args() if det == "C3" else ()))
+        t = {}
+        for name, fn in (("corkit-inpaint level_1", ours), ("corkit level_1", theirs)):
+            fn()
+            ts = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t0)
+            t[name] = statistics.median(ts)
+            print(f"{det} {img.shape[0]}x{img.shape[1]}  {name:24s} {t[name]:.2f} s/file (median of {args.repeats})")
+        print(f"{det}  ratio {t['corkit-inpaint level_1'] / t['corkit level_1']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

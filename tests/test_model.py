@@ -1,0 +1,39 @@
+"""The committed default weights: registered, loadable without code execution, and reproducing
+the output checksum recorded when they were packaged (guards the file and determinism)."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from conftest import BLANK, blank, read_real
+from corkit_inpaint.blocks import find_missing_blocks
+from corkit_inpaint.network import pconv_fill
+from corkit_inpaint.weights import default_model_name, read_weights_file, registry, resolve_weights
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+def test_default_weights_registered_and_safe():
+    name = default_model_name()
+    entry = registry()["models"][name]
+    path = WEIGHTS / entry["file"]
+    assert path.stat().st_size == entry["size"] < 20 * 2 ** 20
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    blob = read_weights_file(path)                 # torch.load(weights_only=True)
+    assert blob["model_config"]["stages"] == 2
+    cfg = json.loads((WEIGHTS / f"{name}.config.json").read_text())
+    assert cfg["config"]["seed"] and cfg["config"]["generator_version"] and cfg["steps_done"] > 1000
+    assert resolve_weights(None).sha256 == entry["sha256"]
+
+
+def test_default_weights_reproduce_recorded_checksum():
+    name = default_model_name()
+    check = json.loads((WEIGHTS / f"{name}.check.json").read_text())
+    data, header = read_real()
+    img = blank(data, BLANK)
+    mask, _ = find_missing_blocks(img, header)
+    out = pconv_fill(img, mask, header, device="cpu")
+    filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
+    assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]

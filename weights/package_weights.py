@@ -1,0 +1,71 @@
+"""Turn a training run into a registered weights file.
+
+Copies ``RUN/model.pt`` to ``weights/NAME.pt`` and ``RUN/config.json`` to
+``weights/NAME.config.json``, updates ``weights/registry.json`` (sha256, size), and
+records the output checksum of the fill on a fixed input (the bundled real C2 frame
+with the test blocks blanked, CPU) in ``weights/NAME.check.json``. The test suite
+checks that checksum, which guards both the file and determinism.
+
+Usage::
+
+    python weights/package_weights.py RUN_DIR [--name pconv-lasco-v1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MIRRORS = ["https://github.com/corkit-inpaint/corkit-inpaint/releases/download/weights-v1/{file}",
+           "https://raw.githubusercontent.com/corkit-inpaint/corkit-inpaint/main/weights/{file}"]
+
+
+def fixed_input_checksum(weights: Path) -> dict:
+    """sha256 of the int32 output of a pconv fill of the fixed test input, on the CPU."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import BLANK, blank, read_real     # the same input the test builds
+    from corkit_inpaint.blocks import find_missing_blocks
+    from corkit_inpaint.network import pconv_fill
+    import numpy as np
+    data, header = read_real()
+    img = blank(data, BLANK)
+    mask, _ = find_missing_blocks(img, header)
+    out = pconv_fill(img, mask, header, device="cpu", weights=str(weights))
+    filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
+    return {"input": "tests/data/lasco_clear.fts with tests/conftest.py BLANK blocks zeroed",
+            "method": "pconv_fill(device='cpu'), rounded to int32 little-endian",
+            "sha256": hashlib.sha256(filled.tobytes()).hexdigest()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--name", default="pconv-lasco-v1")
+    ap.add_argument("--description", default="Partial-conv UNet (2 stages) for LASCO C2/C3 missing "
+                                              "blocks, trained on simulated level-0.5 frames")
+    args = ap.parse_args()
+    fn = f"{args.name}.pt"
+    dst = HERE / fn
+    shutil.copyfile(args.run / "model.pt", dst)
+    shutil.copyfile(args.run / "config.json", HERE / f"{args.name}.config.json")
+    sha = hashlib.sha256(dst.read_bytes()).hexdigest()
+    reg_path = HERE / "registry.json"
+    reg = json.loads(reg_path.read_text())
+    reg.setdefault("models", {})[args.name] = {
+        "file": fn, "sha256": sha, "size": dst.stat().st_size,
+        "urls": [u.format(file=fn) for u in MIRRORS], "license": "BSD-3-Clause",
+        "description": args.description}
+    reg_path.write_text(json.dumps(reg, indent=1) + "\n")
+    check = fixed_input_checksum(dst)
+    (HERE / f"{args.name}.check.json").write_text(json.dumps(check, indent=1) + "\n")
+    print(f"{fn}: sha256 {sha}, {dst.stat().st_size} bytes; fixed-input checksum {check['sha256']}")
+
+
+if __name__ == "__main__":
+    main()
