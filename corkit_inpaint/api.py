@@ -23,17 +23,25 @@ def _version() -> str:
     return __version__
 
 
-def _fill(image, mask, header, method, device, weights):
+def _fill(image, mask, header, method, device, weights, **options):
+    """Run a method; returns ``(out, info)`` with ``info["filled"]``, the pixels really filled.
+
+    Valid pixels of ``out`` are copied from ``image``. A method may decline
+    pixels by returning NaN there: they keep the input value and are not in
+    ``info["filled"]``.
+    """
     fn = get_method(method)
     info: dict = {}
-    filled = call_method(fn, image, mask, header, device=device, weights=weights, info=info)
+    filled = call_method(fn, image, mask, header, device=device, weights=weights, info=info, **options)
     filled = np.asarray(filled, dtype=np.float64)
     if filled.shape != image.shape:
         raise ValueError(f"method {method!r} returned shape {filled.shape}, expected {image.shape}")
+    if np.any(np.isinf(filled[mask])):
+        raise ValueError(f"method {method!r} produced inf in the filled pixels")
+    done = mask & ~np.isnan(filled)
     out = np.asarray(image, dtype=np.float64).copy()
-    out[mask] = filled[mask]
-    if not np.all(np.isfinite(out[mask])):
-        raise ValueError(f"method {method!r} produced NaN or inf in the filled pixels")
+    out[done] = filled[done]
+    info["filled"] = done
     return out, info
 
 
@@ -90,6 +98,11 @@ def provenance_cards(method: str, info: dict, nblocks: int, npix: int) -> list[t
     ]
 
 
+def _blocks_in(filled: np.ndarray, blocks):
+    """The blocks that were actually filled."""
+    return [(by, bx) for by, bx in blocks if filled[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32].any()]
+
+
 def _cast(out: np.ndarray, dtype: np.dtype, mask: np.ndarray) -> np.ndarray:
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
@@ -134,6 +147,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     mask, blocks = find_missing_blocks(data, header)
     if blocks:
         out, info = _fill(data, mask, header, method, device, weights)
+        mask, blocks = info["filled"], _blocks_in(info["filled"], blocks)
         out = _cast(out, data.dtype, mask)
         out[~mask] = data[~mask]
     else:

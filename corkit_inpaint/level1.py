@@ -27,7 +27,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
-from .api import _cast, _fill, _version, provenance_cards
+from .api import _blocks_in, _cast, _fill, _version, provenance_cards
 from .blocks import find_missing_blocks
 from .fitsio import InputError, read_level05, write_atomic
 
@@ -153,9 +153,13 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, policy):
     if inpaint is not None and blocks:
         skipped = policy(data, header, mask, blocks) if policy else None
         if skipped is None:
-            filled, info = _fill(data, mask, header, inpaint, device, weights)
+            opts = {"policy": True} if policy else {}
+            filled, info = _fill(data, mask, header, inpaint, device, weights, **opts)
+            mask, blocks = info["filled"], _blocks_in(info["filled"], blocks)
             filled = _cast(filled, data.dtype, mask)
             filled[~mask] = data[~mask]
+            if not blocks:
+                skipped = "the method left every block masked"
         else:
             filled = data
     else:

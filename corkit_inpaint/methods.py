@@ -1,8 +1,10 @@
 """Fill methods by name, from the ``corkit.inpainters`` entry-point group.
 
 A method is a callable ``(image, mask, header_or_None) -> numpy.ndarray``. It may
-also accept keyword options (``device``, ``weights``, ``info``); the caller
-passes only those it declares. A third-party package adds a method by
+also accept keyword options (``device``, ``weights``, ``info``, ``policy``); the
+caller passes only those it declares. A method returns NaN for a pixel it
+declines to fill (SolarSoft's fuzzy policy leaves some zones masked): such
+pixels keep their input value and are not flagged as filled. A third-party package adds a method by
 declaring, in its own ``pyproject.toml``::
 
     [project.entry-points."corkit.inpainters"]
@@ -51,8 +53,9 @@ def biharmonic_fill(image: np.ndarray, mask: np.ndarray, header=None) -> np.ndar
 
 
 def _builtin() -> dict:
+    from .fuzzy import fuzzy_fill
     from .network import pconv_fill
-    return {"pconv": pconv_fill, "biharmonic": biharmonic_fill}
+    return {"pconv": pconv_fill, "biharmonic": biharmonic_fill, "fuzzy": fuzzy_fill}
 
 
 def available_methods() -> dict:

@@ -1,0 +1,115 @@
+"""The SolarSoft fuzzy fill port: zones, policy, smooth images, valid pixels."""
+
+import numpy as np
+import pytest
+
+import corkit_inpaint as ci
+from conftest import BLANK, blank, read_real, write
+from corkit_inpaint.fuzzy import band_masks, find_zones, fuzzy_fill, level1_policy
+from corkit_inpaint.masks import blocks_to_mask
+
+
+def grid(shape, blocks):
+    g = np.zeros(shape, bool)
+    for b in blocks:
+        g[b] = True
+    return g
+
+
+def test_zones_merge_as_specified():
+    # two blocks 2 apart: rectangles (±1 block) overlap -> one zone with their bounding box
+    z = find_zones(grid((16, 16), [(5, 5), (5, 7)]))
+    assert len(z) == 1 and z[0]["rect"] == (4, 6, 4, 8) and sorted(z[0]["blocks"]) == [(5, 5), (5, 7)]
+    # rectangles that only touch (edge to edge) merge too; far ones stay apart
+    z = find_zones(grid((16, 16), [(5, 5), (5, 8), (12, 12)]))
+    assert sorted(len(x["blocks"]) for x in z) == [1, 2]
+    # chained merging: a-b and b-c overlap, a-c do not
+    z = find_zones(grid((16, 16), [(3, 3), (3, 6), (3, 9)]))
+    assert len(z) == 1 and z[0]["rect"] == (2, 4, 2, 10)
+    # clipping to 1..n-2, and edge flags
+    z = find_zones(grid((16, 16), [(0, 7), (8, 8)]))
+    edge = {tuple(x["blocks"][0]): x["edge"] for x in z}
+    assert edge == {(0, 7): True, (8, 8): False}
+    assert [x["rect"] for x in z if x["blocks"] == [(0, 7)]][0][0] == 1
+
+
+@pytest.mark.parametrize("angle", [0, 30, 45, 90, 135, 200])
+def test_planes_and_ramps_filled_with_small_error(angle):
+    yy, xx = np.mgrid[0:256, 0:256].astype(float)
+    a = np.deg2rad(angle)
+    img = 1000.0 + 3.0 * (np.cos(a) * xx + np.sin(a) * yy)
+    mask = blocks_to_mask(img.shape, [(3, 3), (3, 4), (5, 2)])
+    out = fuzzy_fill(np.where(mask, 0, img), mask)
+    assert np.abs(out - img)[mask].max() < 0.005 * np.ptp(img[mask])        # < 0.5% of the ramp's range
+    plane = fuzzy_fill(np.where(mask, 0, 0 * img + 1234.5), mask)
+    assert np.abs(plane - 1234.5)[mask].max() < 1e-6
+    literal = fuzzy_fill(np.where(mask, 0, img), mask, literal_idl=True)
+    assert np.abs(literal - img)[mask].max() < 0.03 * np.ptp(img[mask])      # zeroed band: still close
+
+
+def test_no_valid_pixel_changes_and_method_registered():
+    data, header = read_real()
+    img = blank(data, BLANK)
+    mask = blocks_to_mask(img.shape, BLANK)
+    out = fuzzy_fill(img, mask, header)
+    assert np.array_equal(out[~mask], img[~mask].astype(float)) and np.all(np.isfinite(out))
+    arr = ci.inpaint_array(img.astype(float), method="fuzzy")
+    assert np.array_equal(arr[~mask], img[~mask].astype(float))
+    truth = data[mask].astype(float)
+    assert np.median(np.abs(arr[mask] - truth) / truth) < 0.05
+
+
+def test_policy_leaves_large_and_edge_zones_masked(tmp_path):
+    data, header = read_real()
+    big = [(by, bx) for by in (2, 3, 4, 5) for bx in (10, 11, 12, 13, 14)]   # 20 blocks: > 16
+    small = [(11, 3)]
+    edge = [(15, 1)]
+    img = blank(data, big + small + edge)
+    mask = blocks_to_mask(img.shape, big + small + edge)
+    info = {}
+    out = fuzzy_fill(img, mask, header, policy=True, info=info)
+    assert np.all(np.isnan(out[blocks_to_mask(img.shape, big)]))          # left masked
+    assert np.all(np.isnan(out[blocks_to_mask(img.shape, edge)]))
+    assert np.all(np.isfinite(out[blocks_to_mask(img.shape, small)]))
+    assert info["too_many"] == 2
+    huge = [(by, bx) for by in range(1, 12) for bx in range(1, 11)]          # 110 blocks: > 100
+    out = fuzzy_fill(blank(data, huge), blocks_to_mask(img.shape, huge), header, policy=True, info=info)
+    assert info["unchanged"] and np.all(np.isnan(out[blocks_to_mask(img.shape, huge)]))
+    # without the policy everything is filled
+    assert np.all(np.isfinite(fuzzy_fill(img, mask, header)))
+
+
+def test_level1_policy_rules():
+    hdr = {"DETECTOR": "C3", "FILTER": "Clear"}
+    big = np.ones((64, 64), bool)
+    assert level1_policy(None, hdr, big, []) is None
+    assert "C3 Clear only" in level1_policy(None, {"DETECTOR": "C2", "FILTER": "Orange"}, big, [])
+    assert "1000" in level1_policy(None, hdr, np.ones((10, 10), bool), [])
+
+
+def test_level1_fuzzy_policy_leaves_big_zone_masked(tmp_path):
+    """Through level_1 (C3 Clear): the >16-block zone stays masked and out of INPMASK and the counts."""
+    from corkit_inpaint.level1 import level_1
+    from corkit_inpaint.synthetic import make_frame
+    from corkit_inpaint.testing import write_standin_calibration
+    calib = write_standin_calibration(tmp_path / "calib")
+    img, hdr = make_frame(77, detector="C3", summed=False)
+    big = [(by, bx) for by in (8, 9, 10, 11) for bx in (20, 21, 22, 23, 24)]     # 20 blocks
+    small = [(22, 12), (22, 13)]
+    src = write(tmp_path / "c3.fts", blank(img, big + small), hdr)
+    out, h, m = level_1(src, calib_dir=calib, inpaint="fuzzy", return_mask=True)
+    assert h["INPAINT"] == "fuzzy" and h["INPNBLK"] == 2 and h["INPNPIX"] == 2 * 1024
+    with_all, h2, m2 = level_1(src, calib_dir=calib, inpaint="biharmonic", return_mask=True)
+    assert h2["INPNBLK"] == 22 and m2.sum() > 5 * m.sum()              # the big zone is only in this one
+    hdr_c2 = make_frame(78, detector="C2", summed=True)
+    src2 = write(tmp_path / "c2.fts", blank(hdr_c2[0], [(3, 4), (3, 5)]), hdr_c2[1])
+    _, h3 = level_1(src2, calib_dir=calib, inpaint="fuzzy")              # SolarSoft: C3 Clear only
+    assert h3["INPAINT"] == "none" and h3["INPNBLK"] == 0
+    assert "C3 Clear only" in "".join(str(c) for c in h3["HISTORY"])      # long cards wrap
+
+
+def test_band_masks_partition_the_spectrum():
+    b = band_masks()
+    total = sum(m.astype(int) for m in b.values())
+    assert np.all(total == 1) and b["dc"].sum() == 1 and b["low"].sum() > 0 and b["high"].sum() > 0
+    assert b["horizontal"][1, 10] and b["vertical"][10, 1] and b["diagonal"][10, 10]
