@@ -28,6 +28,7 @@ from scipy import ndimage
 
 from .api import _fill
 from .masks import PATTERNS, blocks_to_mask, eligible_blocks, loss_mask
+from .methods import windowed_fill
 from .network import context_valid, stretch_for, sun_centre
 
 __all__ = ["telea_fill", "evaluate_frame", "summarise", "format_table", "main_evaluate"]
@@ -44,22 +45,15 @@ def telea_fill(image, mask, header=None):
        Method", Journal of Graphics Tools 9(1), 2004.
     """
     import cv2
-    from .engine import windows_for
-    img = np.asarray(image, dtype=np.float64)
-    out = img.copy()
-    valid = context_valid(img, mask)
-    st = stretch_for(img, valid, header)
-    s = st.forward(np.where(valid, img, st.bias))
-    for y0, y1, x0, x1 in windows_for(mask):
-        sw, vw = s[y0:y1, x0:x1], valid[y0:y1, x0:x1]
+
+    def one(values, valid):
         # OpenCV's float32 Telea returns garbage; quantise the window to 16 bits instead
-        lo, hi = float(sw[vw].min()), float(sw[vw].max())
+        lo, hi = float(values[valid].min()), float(values[valid].max())
         span = max(hi - lo, 1e-12)
-        q = np.clip(np.rint((np.where(vw, sw, lo) - lo) / span * 65535), 0, 65535).astype(np.uint16)
-        f = cv2.inpaint(q, (~vw).astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float64) / 65535 * span + lo
-        m = mask[y0:y1, x0:x1]
-        out[y0:y1, x0:x1][m] = st.inverse(f)[m]
-    return out
+        q = np.clip(np.rint((np.where(valid, values, lo) - lo) / span * 65535), 0, 65535).astype(np.uint16)
+        return cv2.inpaint(q, (~valid).astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float64) / 65535 * span + lo
+
+    return windowed_fill(image, mask, header, one)
 
 
 def _hf(x):

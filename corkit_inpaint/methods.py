@@ -19,21 +19,28 @@ from importlib.metadata import entry_points
 
 import numpy as np
 
-__all__ = ["GROUP", "available_methods", "get_method", "call_method", "biharmonic_fill"]
+__all__ = ["GROUP", "available_methods", "get_method", "call_method", "biharmonic_fill", "windowed_fill"]
 
 log = logging.getLogger(__name__)
 GROUP = "corkit.inpainters"
 
 
-def biharmonic_fill(image: np.ndarray, mask: np.ndarray, header=None) -> np.ndarray:
-    """scikit-image's biharmonic fill, in the same stretched space and windows as ``pconv``.
+def windowed_fill(image: np.ndarray, mask: np.ndarray, header, fill_window) -> np.ndarray:
+    """Run a classical fill on the stretched image, window by window, as ``pconv`` does.
 
-    References
+    Parameters
     ----------
-    .. [1] Damelin, S. B., Hoang, N. S. "On Surface Completion and Image
-       Inpainting by Biharmonic Functions", Int. J. Math. Math. Sci. 2018.
+    image, mask, header
+        As for any method.
+    fill_window : callable
+        ``fill_window(values, valid) -> filled`` on one window of stretched
+        values; it must fill where ``valid`` is False.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 image with the ``mask`` pixels replaced.
     """
-    from skimage.restoration import inpaint_biharmonic
     from .engine import windows_for
     from .network import context_valid, stretch_for
     img = np.asarray(image, dtype=np.float64)
@@ -46,16 +53,29 @@ def biharmonic_fill(image: np.ndarray, mask: np.ndarray, header=None) -> np.ndar
     s = st.forward(np.where(valid, img, st.bias))
     for y0, y1, x0, x1 in windows_for(mask):
         sw, vw = s[y0:y1, x0:x1], valid[y0:y1, x0:x1]
-        f = inpaint_biharmonic(np.where(vw, sw, 0.0), ~vw)
+        f = fill_window(np.where(vw, sw, 0.0), vw)
         m = mask[y0:y1, x0:x1]
         out[y0:y1, x0:x1][m] = st.inverse(f)[m]
     return out
 
 
+def biharmonic_fill(image: np.ndarray, mask: np.ndarray, header=None) -> np.ndarray:
+    """scikit-image's biharmonic fill, in the same stretched space and windows as ``pconv``.
+
+    References
+    ----------
+    .. [1] Damelin, S. B., Hoang, N. S. "On Surface Completion and Image
+       Inpainting by Biharmonic Functions", Int. J. Math. Math. Sci. 2018.
+    """
+    from skimage.restoration import inpaint_biharmonic
+    return windowed_fill(image, mask, header, lambda values, valid: inpaint_biharmonic(values, ~valid))
+
+
 def _builtin() -> dict:
     from .fuzzy import fuzzy_fill
-    from .network import pconv_fill
-    return {"pconv": pconv_fill, "biharmonic": biharmonic_fill, "fuzzy": fuzzy_fill}
+    from .network import pconv_fill, pconv_smooth_fill
+    return {"pconv": pconv_fill, "pconv-smooth": pconv_smooth_fill, "biharmonic": biharmonic_fill,
+            "fuzzy": fuzzy_fill}
 
 
 def available_methods() -> dict:

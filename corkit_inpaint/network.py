@@ -11,7 +11,7 @@ from .blocks import BLOCK, zero_blocks
 from .engine import MULTIPLE, prepare_window, windows_for
 from .stretch import Stretch
 
-__all__ = ["select_device", "pconv_fill", "stretch_for"]
+__all__ = ["select_device", "pconv_fill", "pconv_smooth_fill", "stretch_for"]
 
 log = logging.getLogger(__name__)
 
@@ -163,3 +163,12 @@ def pconv_fill(image: np.ndarray, mask: np.ndarray, header=None, *, device: str 
         m = mask[y0:y1, x0:x1]
         out[y0:y1, x0:x1][m] = lin[m]
     return out
+
+
+def pconv_smooth_fill(image: np.ndarray, mask: np.ndarray, header=None, *, device: str = "auto",
+                      weights=None, info: dict | None = None) -> np.ndarray:
+    """``pconv`` without the added texture: the network's expected value (lowest RMSE).
+
+    See `pconv_fill`; this is ``pconv_fill(..., texture=False)``, registered as ``pconv-smooth``.
+    """
+    return pconv_fill(image, mask, header, device=device, weights=weights, texture=False, info=info)
