@@ -120,6 +120,8 @@ def pconv_fill(image: np.ndarray, mask: np.ndarray, header=None, *, device: str 
     -------
     numpy.ndarray
         float64 image with the holes filled; other pixels equal ``image``.
+        Holes with almost no valid pixel around them (fewer than 16 in their
+        window) are returned as NaN: left masked, not filled.
     """
     from .weights import load_model
     img = np.asarray(image, dtype=np.float64)
@@ -134,7 +136,16 @@ def pconv_fill(image: np.ndarray, mask: np.ndarray, header=None, *, device: str 
     st = stretch_for(img, valid, header)
     s = st.forward(np.where(valid, img, st.bias))
     centre = sun_centre(header)
-    windows = [prepare_window(s, valid, box, centre) for box in windows_for(mask)]
+    windows = []
+    for box in windows_for(mask):
+        try:
+            windows.append(prepare_window(s, valid, box, centre))
+        except ValueError as exc:             # no context to learn from: leave it masked
+            y0, y1, x0, x1 = box
+            log.warning("pixels in rows %d-%d, columns %d-%d left unfilled: %s", y0, y1, x0, x1, exc)
+            out[y0:y1, x0:x1][mask[y0:y1, x0:x1]] = np.nan
+    if not windows:
+        return out
     model = load_model(weights, device="cpu")
     if info is not None:
         info.update(model=model.model_id, sha256=model.sha256)
