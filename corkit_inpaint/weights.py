@@ -174,7 +174,11 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
                     raise _Retry(f"{url}: HTTP {r.status_code}")
                 with tqdm(total=e["size"], unit="B", unit_scale=True, desc=e["file"],
                           disable=not progress, leave=False) as bar:
+                    got_bytes = 0
                     for chunk in r.iter_content(1 << 16):
+                        got_bytes += len(chunk)
+                        if got_bytes > e["size"]:        # never let a wrong file fill the disk
+                            raise _Fatal(f"{url}: more than the registered {e['size']} bytes")
                         out.write(chunk)
                         bar.update(len(chunk))
             size = tmp.stat().st_size
@@ -192,6 +196,10 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
             tmp.unlink(missing_ok=True)
             last = exc
             log.warning("download attempt %d of %s failed: %s", attempt + 1, url, exc)
+        except OSError as exc:                  # after requests' errors, which are OSErrors too
+            tmp.unlink(missing_ok=True)
+            raise WeightsError(f"could not write {e['file']} into the cache {dest_dir}: "
+                               f"{exc.strerror or exc}") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -132,6 +132,32 @@ def test_5xx_retried_then_succeeds(env, server):
     assert server.counts["/a/tiny-test.pt"] == 3 and w.path.read_bytes() == env["body"]
 
 
+def test_oversized_file_refused(env, server):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"] + b"x" * 100_000)]
+    server.routes["/b/tiny-test.pt"] = [("status", 404)]
+    with pytest.raises(W.WeightsError, match="more than the registered"):
+        W.fetch(progress=False, backoff=0.01)
+    assert not env["cache"].exists() or list(env["cache"].iterdir()) == []
+
+
+def test_full_cache_disk_gives_clear_error(env, server):
+    """A real write failure: the file-size limit stops the download half way (EFBIG)."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(env["body"]) // 2, len(env["body"]) // 2))
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint.cli", "-q", "weights", "fetch"],
+                       capture_output=True, text=True, env=dict(os.environ), preexec_fn=limit, timeout=120)
+    assert r.returncode == 1 and "could not write" in r.stderr and "Traceback" not in r.stderr
+    assert not env["cache"].exists() or list(env["cache"].iterdir()) == []
+
+
 def test_404_first_mirror_uses_second(env, server):
     server.routes["/b/tiny-test.pt"] = [("ok", env["body"])]
     w = W.fetch(progress=False, backoff=0.01)
