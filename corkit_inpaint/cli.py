@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--stages", type=int)
     t.add_argument("--widths", type=int, nargs="+")
     t.add_argument("--threads", type=int)
-    t.add_argument("--vgg", help="VGG19 weights file for perceptual/style terms (not supported yet)")
+    t.add_argument("--vgg", help="VGG19 weights file (torchvision vgg19 state dict) to add perceptual and style terms")
     t.add_argument("--workers", type=int, default=1, help="processes simulating frames")
     t.add_argument("--device", default="cpu")
     t.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
@@ -234,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
-    if args.command == "train" and args.vgg:
-        parser.error("--vgg: perceptual and style losses are not implemented in this version")
+    if args.command == "train" and args.vgg and not Path(args.vgg).is_file():
+        parser.error(f"--vgg {args.vgg}: no such file")
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -17,9 +17,11 @@ every stage's output is compared with the truth; earlier stages weigh half):
   model, ``(std_hf(fill + noise) / (0.943 sigma) - 1)^2``, so the network
   neither adds spurious structure nor double-counts noise.
 
-Perceptual and style (Gram) terms need a VGG19 weights file the user
-supplies (``--vgg PATH``); they are off by default because ImageNet weights
-cannot be downloaded here.
+Optional perceptual and style (Gram-matrix) terms, as in Liu et al. (2018),
+use a VGG19 feature extractor whose weights file the user supplies
+(``--vgg PATH``, torchvision's ``vgg19`` state-dict layout). They are off by
+default, and the default weights were trained without them, because ImageNet
+weights cannot be downloaded here.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from .masks import PATTERNS, blocks_to_mask, eligible_blocks, loss_mask
 from .pconv import PConvUNet, ring_masks
 from .stretch import Stretch
 
-__all__ = ["TrainConfig", "build_dataset", "train"]
+__all__ = ["TrainConfig", "build_dataset", "train", "VGGFeatures", "vgg19_layers"]
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,9 @@ class TrainConfig:
     w_ring: float = 1.0
     w_grad: float = 0.5
     w_noise: float = 0.05
-    vgg: str | None = None
+    vgg: str | None = None          # VGG19 weights file (torchvision layout) for the optional terms
+    w_perceptual: float = 0.05
+    w_style: float = 120.0
     threads: int = 2
     generator_version: str = field(default=synthetic.GENERATOR_VERSION)
 
@@ -142,11 +146,77 @@ def build_dataset(cfg: TrainConfig, *, workers: int = 1, progress: bool = True) 
     return {k: np.stack([np.asarray(s[k]) for s in samples]) for k in keys}
 
 
+_VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+          512, 512, 512, 512, "M")
+
+
+def vgg19_layers() -> torch.nn.Sequential:
+    """VGG19's convolutional stack up to the third pooling, indexed like torchvision's."""
+    cut = [i for i, v in enumerate(_VGG19) if v == "M"][2]
+    layers, cin = [], 3
+    for v in _VGG19[:cut + 1]:
+        if v == "M":
+            layers.append(torch.nn.MaxPool2d(2))
+        else:
+            layers += [torch.nn.Conv2d(cin, v, 3, padding=1), torch.nn.ReLU(inplace=False)]
+            cin = v
+    return torch.nn.Sequential(*layers)
+
+
+class VGGFeatures(torch.nn.Module):
+    """VGG19 features (pool1..pool3) from a user-supplied weights file.
+
+    The file is a torchvision ``vgg19`` state dict (``features.N.weight`` keys,
+    optionally under ``state_dict``), loaded with ``weights_only=True``; layers
+    past the third pooling are ignored. ImageNet weights cannot be downloaded here.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__()
+        self.features = vgg19_layers()
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state)
+        n = len(self.features)
+        self.features.load_state_dict({k[len("features."):]: v for k, v in state.items()
+                                       if k.startswith("features.") and int(k.split(".")[1]) < n})
+        self.taps = [i for i, m in enumerate(self.features) if isinstance(m, torch.nn.MaxPool2d)]
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = x.expand(-1, 3, -1, -1)
+        out = []
+        for i, m in enumerate(self.features):
+            x = m(x)
+            if i in self.taps:
+                out.append(x)
+        return out
+
+
+def _gram(f: torch.Tensor) -> torch.Tensor:
+    n, c, h, w = f.shape
+    f = f.reshape(n, c, h * w)
+    return f @ f.transpose(1, 2) / (c * h * w)
+
+
+def perceptual_style(vgg: VGGFeatures, out: torch.Tensor, truth: torch.Tensor, valid: torch.Tensor):
+    """Perceptual (feature L1) and style (Gram L1) terms of Liu et al. (2018), on output and composite."""
+    comp = valid * truth + (1 - valid) * out
+    ft = vgg(truth)
+    perc = style = 0.0
+    for x in (out, comp):
+        for a, b in zip(vgg(x), ft):
+            perc = perc + (a - b).abs().mean()
+            style = style + (_gram(a) - _gram(b)).abs().mean()
+    return perc, style
+
+
 def _hf(x: torch.Tensor) -> torch.Tensor:
     return x - F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
 
 
-def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, cfg: TrainConfig):
+def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, cfg: TrainConfig,
+                   vgg: VGGFeatures | None = None):
     """Loss terms for a batch (see the module docstring)."""
     masks = ring_masks(valid, model.stages + 1, model.ring)
     terms = {"hole": 0.0, "ring": 0.0, "grad": 0.0, "noise": 0.0}
@@ -170,6 +240,9 @@ def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, c
         terms["noise"] = terms["noise"] + wl * ((std / target.clamp(min=1e-6) - 1) ** 2 * has).sum() / has.sum().clamp(min=1)
     total = (cfg.w_hole * terms["hole"] + cfg.w_ring * terms["ring"]
              + cfg.w_grad * terms["grad"] + cfg.w_noise * terms["noise"])
+    if vgg is not None:
+        terms["perceptual"], terms["style"] = perceptual_style(vgg, outs[-1], truth, valid)
+        total = total + cfg.w_perceptual * terms["perceptual"] + cfg.w_style * terms["style"]
     return total, terms
 
 
@@ -206,6 +279,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     if n == 0:
         raise ValueError("the dataset is empty")
     model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring).to(device)
+    vgg = VGGFeatures(cfg.vgg).to(device) if cfg.vgg else None
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (cfg.lr_final / cfg.lr) ** min(s / max(cfg.steps, 1), 1.0))
@@ -247,7 +321,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
             img, valid, guides, truth, hole, texture = (
                 t.transpose(-1, -2) for t in (img, valid, guides, truth, hole, texture))
         outs = model(img * valid, valid, guides, teacher=truth, teacher_prob=cfg.teacher_prob)
-        loss, terms = compute_losses(outs, truth, valid, hole, noise, texture, model, cfg)
+        loss, terms = compute_losses(outs, truth, valid, hole, noise, texture, model, cfg, vgg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)

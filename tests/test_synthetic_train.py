@@ -46,3 +46,30 @@ def test_tiny_training_lowers_loss(tmp_path):
     blob = read_weights_file(path)                                # the output loads without code execution
     assert blob["model_config"]["widths"] == [8, 12, 16, 16]
     assert meta["config"]["seed"] == cfg.seed and meta["steps_done"] == 40
+
+
+def test_optional_vgg_perceptual_and_style_terms(tmp_path):
+    """With a user-supplied VGG19 file (here random weights in torchvision's layout) the terms join the loss."""
+    from corkit_inpaint.train import vgg19_layers
+    vgg_file = tmp_path / "vgg19.pth"
+    torch.manual_seed(1)
+    torch.save({"features." + k: v for k, v in vgg19_layers().state_dict().items()}, vgg_file)
+    cfg = TrainConfig(frames=1, steps=3, batch=2, widths=(8, 8, 8, 8), masks_per_frame=1,
+                      crops_per_window=1, vgg=str(vgg_file))
+    data = build_dataset(cfg, progress=False)
+    train(cfg, tmp_path / "run", data=data, resume=False, progress=False)
+    meta = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert meta["config"]["vgg"] == str(vgg_file) and np.isfinite(meta["final_loss_mean_last100"])
+    # the terms really enter the loss
+    from corkit_inpaint.pconv import PConvUNet
+    from corkit_inpaint.train import VGGFeatures, compute_losses
+    model = PConvUNet(widths=(8, 8, 8, 8))
+    t = {k: torch.from_numpy(np.ascontiguousarray(data[k][:2])) for k in data}
+    valid, truth = t["valid"][:, None].float(), t["truth"][:, None]
+    outs = model(t["image"][:, None] * valid, valid, t["guides"])
+    args = (outs, truth, valid, t["hole"][:, None].float(), t["noise"].float(), t["texture"][:, None], model, cfg)
+    base, _ = compute_losses(*args)
+    total, terms = compute_losses(*args, VGGFeatures(vgg_file))
+    assert terms["perceptual"] > 0 and terms["style"] > 0
+    expect = base + cfg.w_perceptual * terms["perceptual"] + cfg.w_style * terms["style"]
+    assert torch.isclose(total, expect)
