@@ -63,7 +63,7 @@ def test_unet_composites_and_stages():
     x = torch.randn(2, 1, 64, 64)
     m = torch.ones_like(x)
     m[:, :, 16:48, 16:48] = 0
-    g = torch.randn(2, 3, 64, 64)
+    g = torch.randn(2, 2, 64, 64)
     outs = net(x * m, m, g)
     assert len(outs) == 3
     for o in outs:
