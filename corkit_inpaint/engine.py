@@ -2,8 +2,9 @@
 
 The network never sees a whole frame. Missing blocks are grouped into
 8-connected clusters, each cluster gets a window reaching ``MARGIN`` pixels
-beyond it, overlapping windows are merged, and only those windows are
-processed, so the cost follows the number of missing blocks.
+beyond it, overlapping windows are merged where that saves work (see
+`windows_for`), and only those windows are processed, so the cost follows the
+number of missing blocks.
 
 In a window the image is stretched (`corkit_inpaint.stretch.Stretch`), two
 classical guide fills are made -- biharmonic in stretched space, and linear
@@ -33,7 +34,7 @@ MULTIPLE = 16
 
 
 def windows_for(mask: np.ndarray, *, margin: int = MARGIN, multiple: int = MULTIPLE
-                ) -> list[tuple[int, int, int, int]]:
+                ) -> tuple[list[tuple[int, int, int, int]], np.ndarray]:
     """Windows ``(y0, y1, x0, x1)`` covering every cluster of missing pixels with context.
 
     Parameters
@@ -47,36 +48,53 @@ def windows_for(mask: np.ndarray, *, margin: int = MARGIN, multiple: int = MULTI
 
     Returns
     -------
-    list of tuple of int
-        Non-overlapping windows, in raster order of their corner.
+    boxes : list of tuple of int
+        One window per group of clusters.
+    owner : numpy.ndarray of int
+        For each missing pixel, the index of the window that fills it (-1 elsewhere).
+
+    Notes
+    -----
+    Missing pixels are grouped into 8-connected clusters, each with a window
+    reaching ``margin`` pixels beyond it. Overlapping windows are merged when
+    their bounding box is no larger than the two windows together, so merging
+    never adds work; windows that still overlap stay separate, each filling only
+    its own clusters (the other holes in it are invalid context). The cost so
+    follows the number of missing blocks, never the frame's area.
     """
     ny, nx = mask.shape
     lab, n = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
-    boxes = []
-    for sl in ndimage.find_objects(lab):
+    groups = []
+    for i, sl in enumerate(ndimage.find_objects(lab), start=1):
         if sl is None:
             continue
-        boxes.append([max(sl[0].start - margin, 0), min(sl[0].stop + margin, ny),
-                      max(sl[1].start - margin, 0), min(sl[1].stop + margin, nx)])
+        groups.append(([max(sl[0].start - margin, 0), min(sl[0].stop + margin, ny),
+                        max(sl[1].start - margin, 0), min(sl[1].stop + margin, nx)], [i]))
+    area = lambda b: (b[1] - b[0]) * (b[3] - b[2])
     merged = True
     while merged:
         merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                a, b = groups[i][0], groups[j][0]
                 if a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]:
-                    boxes[i] = [min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])]
-                    del boxes[j]
-                    merged = True
-                    break
+                    u = [min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])]
+                    if area(u) <= area(a) + area(b):
+                        groups[i] = (u, groups[i][1] + groups[j][1])
+                        del groups[j]
+                        merged = True
+                        break
             if merged:
                 break
-    out = []
-    for y0, y1, x0, x1 in boxes:
-        y0, y1 = _grow(y0, y1, ny, multiple)
-        x0, x1 = _grow(x0, x1, nx, multiple)
-        out.append((y0, y1, x0, x1))
-    return sorted(out)
+    groups.sort(key=lambda g: g[0])
+    owner = np.full(mask.shape, -1, dtype=np.int32)
+    boxes = []
+    for k, (box, labels) in enumerate(groups):
+        y0, y1 = _grow(box[0], box[1], ny, multiple)
+        x0, x1 = _grow(box[2], box[3], nx, multiple)
+        boxes.append((y0, y1, x0, x1))
+        owner[np.isin(lab, labels)] = k
+    return boxes, owner
 
 
 def _grow(a, b, n, multiple):

@@ -51,10 +51,11 @@ def windowed_fill(image: np.ndarray, mask: np.ndarray, header, fill_window) -> n
     valid = context_valid(img, mask)
     st = stretch_for(img, valid, header)
     s = st.forward(np.where(valid, img, st.bias))
-    for y0, y1, x0, x1 in windows_for(mask):
+    boxes, owner = windows_for(mask)
+    for k, (y0, y1, x0, x1) in enumerate(boxes):
         sw, vw = s[y0:y1, x0:x1], valid[y0:y1, x0:x1]
         f = fill_window(np.where(vw, sw, 0.0), vw)
-        m = mask[y0:y1, x0:x1]
+        m = owner[y0:y1, x0:x1] == k
         out[y0:y1, x0:x1][m] = st.inverse(f)[m]
     return out
 

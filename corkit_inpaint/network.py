@@ -76,7 +76,7 @@ def _run(model, windows, device):
     groups = defaultdict(list)
     for i, w in enumerate(windows):
         groups[w.image.shape].append(i)
-    with torch.no_grad():
+    with torch.inference_mode():
         for shape, idx in groups.items():
             full = (-(-shape[0] // MULTIPLE) * MULTIPLE, -(-shape[1] // MULTIPLE) * MULTIPLE)
             for k in range(0, len(idx), 16):
@@ -136,14 +136,17 @@ def pconv_fill(image: np.ndarray, mask: np.ndarray, header=None, *, device: str 
     st = stretch_for(img, valid, header)
     s = st.forward(np.where(valid, img, st.bias))
     centre = sun_centre(header)
-    windows = []
-    for box in windows_for(mask):
+    windows, owned = [], []
+    boxes, owner = windows_for(mask)
+    for k, box in enumerate(boxes):
+        y0, y1, x0, x1 = box
+        mine = owner[y0:y1, x0:x1] == k
         try:
             windows.append(prepare_window(s, valid, box, centre))
+            owned.append(mine)
         except ValueError as exc:             # no context to learn from: leave it masked
-            y0, y1, x0, x1 = box
             log.warning("pixels in rows %d-%d, columns %d-%d left unfilled: %s", y0, y1, x0, x1, exc)
-            out[y0:y1, x0:x1][mask[y0:y1, x0:x1]] = np.nan
+            out[y0:y1, x0:x1][mine] = np.nan
     if not windows:
         return out
     model = load_model(weights, device="cpu")
@@ -162,7 +165,7 @@ def pconv_fill(image: np.ndarray, mask: np.ndarray, header=None, *, device: str 
     if info is not None:
         info["device"] = dev
         info["texture"] = bool(texture)
-    for w, z in zip(windows, res):
+    for w, z, m in zip(windows, res, owned):
         y0, y1, x0, x1 = w.box
         vz = w.image[w.valid]
         lo, hi = float(vz.min()), float(vz.max())
@@ -171,7 +174,6 @@ def pconv_fill(image: np.ndarray, mask: np.ndarray, header=None, *, device: str 
         if texture:
             zs = zs + w.texture
         lin = st.inverse(zs * w.scale + w.centre)
-        m = mask[y0:y1, x0:x1]
         out[y0:y1, x0:x1][m] = lin[m]
     return out
 

@@ -51,7 +51,7 @@ class PartialConv2d(nn.Conv2d):
                          padding=padding, bias=bias)
         self.multi_channel = multi_channel
         mc = in_channels if multi_channel else 1
-        self.register_buffer("_ones", torch.ones(1, mc, *self.kernel_size), persistent=False)
+        self.register_buffer("_ones", torch.ones(1, 1, *self.kernel_size), persistent=False)
         self._window = float(mc * self.kernel_size[0] * self.kernel_size[1])
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,12 +70,21 @@ class PartialConv2d(nn.Conv2d):
         out, new_mask : torch.Tensor
             The output ``(N, C_out, H', W')`` and updated mask ``(N, 1, H', W')``.
         """
+        count = mask.sum(1, keepdim=True) if self.multi_channel else mask
+        return self.forward_masked(x * mask, count)
+
+    def forward_masked(self, xm: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same layer from ``X * M`` and the per-pixel count of valid entries.
+
+        ``count`` is ``M`` summed over the mask's channels (``(N, 1, H, W)``), so
+        ``sum(M)`` over a window is one box filter of it; this avoids building a
+        full multi-channel mask.
+        """
         with torch.no_grad():
-            msum = F.conv2d(mask, self._ones, stride=self.stride, padding=self.padding)
-            new_mask = (msum > 0).to(x.dtype)
+            msum = F.conv2d(count, self._ones, stride=self.stride, padding=self.padding)
+            new_mask = (msum > 0).to(xm.dtype)
             ratio = self._window / msum.clamp(min=1.0) * new_mask
-        raw = F.conv2d(x * mask, self.weight, None, self.stride, self.padding)
-        out = raw * ratio
+        out = F.conv2d(xm, self.weight, None, self.stride, self.padding) * ratio
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1, 1) * new_mask
         return out, new_mask
@@ -102,9 +111,10 @@ class _Up(nn.Module):
     def forward(self, x, m, skip, mskip):
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         m = F.interpolate(m, scale_factor=2.0, mode="nearest")
-        mask = torch.cat([m.expand(-1, x.shape[1], -1, -1),
-                          mskip.expand(-1, skip.shape[1], -1, -1)], 1)
-        x, m = self.conv(torch.cat([x, skip], 1), mask)
+        # the concatenated mask is m on x's channels and mskip on skip's: pass X*M and its count
+        skip_count = mskip.sum(1, keepdim=True) if mskip.shape[1] > 1 else mskip * skip.shape[1]
+        xm = torch.cat([x * m, skip * mskip], 1)
+        x, m = self.conv.forward_masked(xm, m * x.shape[1] + skip_count)
         if self.act is not None:
             x = self.act(x)
         return x, m

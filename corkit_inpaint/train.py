@@ -96,7 +96,7 @@ def _frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
             continue
         hole = blocks_to_mask(d.shape, blocks)
         valid = ~never & ~hole
-        for box in windows_for(hole):
+        for box in windows_for(hole)[0]:
             try:
                 w = prepare_window(s_true, valid, box, centre)
             except ValueError:
