@@ -17,4 +17,12 @@ from .methods import available_methods, get_method
 from .weights import WeightsError, load_model
 
 __all__ = ["__version__", "inpaint_array", "inpaint_fits", "find_missing_blocks", "load_model",
-           "available_methods", "get_method", "InputError", "WeightsError"]
+           "available_methods", "get_method", "level_1", "InputError", "WeightsError"]
+
+
+def __getattr__(name: str):
+    # corkit (and its torch/matplotlib imports) loads only when level_1 is used
+    if name == "level_1":
+        from .level1 import level_1
+        return level_1
+    raise AttributeError(f"module 'corkit_inpaint' has no attribute {name!r}")

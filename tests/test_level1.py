@@ -92,6 +92,10 @@ def test_real_c2_file_through_level1(tmp_path, calib):
     assert sha(holes) == before and sha(REAL) == sha(REAL)
 
 
+def test_level1_is_exported():
+    assert ci.level_1 is level_1 and "level_1" in ci.__all__
+
+
 def test_missing_calibration_gives_clear_error(tmp_path, blanked_file):
     default = corkit.utils.DEFAULT_SAVE_DIR
     with pytest.raises(CalibrationError) as ei:
