@@ -273,6 +273,12 @@ def _fill_zone(z, valid, hole, blocks, *, literal_idl):
     b = ndimage.map_coordinates(out, [yy - gy, xx - gx], order=1, mode="nearest")
     out = np.where(hole, (a + out + b) / 3.0, out)
     refined = _refine_blocks(out, blocks, literal_idl=literal_idl)
+    # keep the fill within the zone's own range (plus half of it): a cubic overshoot in a
+    # dark region would otherwise explode through the inverse stretch
+    vz = z[valid]
+    if vz.size:
+        lo, hi = float(vz.min()), float(vz.max())
+        refined = np.clip(refined, lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo))
     return np.where(hole, refined, z)
 
 
