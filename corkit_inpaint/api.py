@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import numpy as np
 from astropy.io import fits
 
-from .blocks import find_missing_blocks
+from .blocks import BLOCK, find_missing_blocks
 from .fitsio import check_output_path, read_level05, write_atomic
 from .methods import call_method, get_method
 
@@ -100,7 +100,7 @@ def provenance_cards(method: str, info: dict, nblocks: int, npix: int) -> list[t
 
 def _blocks_in(filled: np.ndarray, blocks):
     """The blocks that were actually filled."""
-    return [(by, bx) for by, bx in blocks if filled[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32].any()]
+    return [(by, bx) for by, bx in blocks if filled[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK].any()]
 
 
 def _cast(out: np.ndarray, dtype: np.dtype, mask: np.ndarray) -> np.ndarray:

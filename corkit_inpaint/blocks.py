@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK", "find_missing_blocks", "optical_geometry", "zero_blocks"]
+__all__ = ["BLOCK", "find_missing_blocks", "optical_geometry", "zero_blocks", "zero_block_pixels"]
 
 BLOCK = 32
 
@@ -108,6 +108,12 @@ def zero_blocks(image: np.ndarray) -> np.ndarray:
     return (pad.reshape(gy, BLOCK, gx, BLOCK) <= 0).all(axis=(1, 3))
 
 
+def zero_block_pixels(image: np.ndarray) -> np.ndarray:
+    """Boolean pixel mask of every block of the 32-pixel grid whose pixels are all <= 0."""
+    ny, nx = np.shape(image)
+    return np.repeat(np.repeat(zero_blocks(image), BLOCK, 0), BLOCK, 1)[:ny, :nx]
+
+
 def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Find telemetry blocks lost from a LASCO level-0.5 image.
 
@@ -142,8 +148,7 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
     if not cand.any():
         return mask, []
     geo = optical_geometry(header, img.shape)
-    zero_px = np.repeat(np.repeat(cand, BLOCK, 0), BLOCK, 1)[:ny, :nx]
-    valid = np.isfinite(img) & ~zero_px
+    valid = np.isfinite(img) & ~np.repeat(np.repeat(cand, BLOCK, 0), BLOCK, 1)[:ny, :nx]
     vals = img[valid]
     if vals.size == 0:
         return mask, []

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from collections import defaultdict
 
@@ -189,14 +188,14 @@ def main_evaluate(args) -> int:
         except ImportError:
             log.warning("telea needs OpenCV (pip install opencv-python-headless); skipping it")
             methods.remove("telea")
+    from .cli import _err
     from .methods import available_methods
     unknown = [m for m in methods if m != "telea" and m not in available_methods()]
     if unknown:
-        print(f"corkit-inpaint: error: unknown method(s) {', '.join(unknown)}; "
-              f"available: {', '.join(sorted(available_methods()))}, telea", file=sys.stderr)
+        _err(f"unknown method(s) {', '.join(unknown)}; available: {', '.join(sorted(available_methods()))}, telea")
         return 2
     if not args.files and not args.synthetic:
-        print("corkit-inpaint: error: give FILES and/or --synthetic N", file=sys.stderr)
+        _err("give FILES and/or --synthetic N")
         return 2
     rng = np.random.default_rng(args.seed)
     results = {}
@@ -208,7 +207,7 @@ def main_evaluate(args) -> int:
                 warnings.simplefilter("ignore", VerifyWarning)
                 data, header = read_level05(f)
         except InputError as exc:
-            print(f"corkit-inpaint: error: {exc}", file=sys.stderr)
+            _err(str(exc))
             failed += 1
             continue
         recs += evaluate_frame(data, header, methods, rng=rng, repeats=args.repeats,

@@ -48,6 +48,7 @@ References
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 from scipy import ndimage
@@ -113,11 +114,9 @@ def find_zones(missing: np.ndarray, *, clip: bool = True) -> list[dict]:
 def _nanmedian7(z, valid):
     pad = np.pad(np.where(valid, z, np.nan), 3, constant_values=np.nan)
     win = np.lib.stride_tricks.sliding_window_view(pad, (7, 7))
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(win.reshape(*z.shape, 49), axis=-1)
+    with warnings.catch_warnings():          # all-NaN windows: NaN, on purpose
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(win.reshape(*z.shape, 49), axis=-1)
 
 
 def gradient_direction(z: np.ndarray, valid: np.ndarray) -> float:

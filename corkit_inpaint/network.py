@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .blocks import BLOCK, zero_blocks
+from .blocks import zero_block_pixels
 from .engine import MULTIPLE, prepare_window, windows_for
 from .stretch import Stretch
 
@@ -50,9 +50,7 @@ def stretch_for(image: np.ndarray, valid: np.ndarray, header=None) -> Stretch:
 
 def context_valid(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Pixels a fill may read: finite, not missing, not in any all-zero block."""
-    ny, nx = image.shape
-    zb = np.repeat(np.repeat(zero_blocks(image), BLOCK, 0), BLOCK, 1)[:ny, :nx]
-    return np.isfinite(image) & ~mask & ~zb
+    return np.isfinite(image) & ~mask & ~zero_block_pixels(image)
 
 
 def sun_centre(header) -> tuple[float, float] | None:
