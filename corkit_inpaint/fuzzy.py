@@ -272,12 +272,12 @@ def _fill_zone(z, valid, hole, blocks, *, literal_idl):
     b = ndimage.map_coordinates(out, [yy - gy, xx - gx], order=1, mode="nearest")
     out = np.where(hole, (a + out + b) / 3.0, out)
     refined = _refine_blocks(out, blocks, literal_idl=literal_idl)
-    # keep the fill within the zone's own range (plus half of it): a cubic overshoot in a
-    # dark region would otherwise explode through the inverse stretch
+    # keep the fill within the zone's robust range (1-99th percentile, plus 10%): a cubic
+    # overshoot would otherwise explode through the inverse stretch
     vz = z[valid]
     if vz.size:
-        lo, hi = float(vz.min()), float(vz.max())
-        refined = np.clip(refined, lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo))
+        lo, hi = (float(q) for q in np.percentile(vz, [1, 99]))    # robust: stars do not widen it
+        refined = np.clip(refined, lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
     return np.where(hole, refined, z)
 
 
