@@ -108,10 +108,14 @@ def zero_blocks(image: np.ndarray) -> np.ndarray:
     return (pad.reshape(gy, BLOCK, gx, BLOCK) <= 0).all(axis=(1, 3))
 
 
+def _grid_to_pixels(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Expand a block grid to a pixel mask of ``shape`` (edge blocks cropped)."""
+    return np.repeat(np.repeat(grid, BLOCK, 0), BLOCK, 1)[:shape[0], :shape[1]]
+
+
 def zero_block_pixels(image: np.ndarray) -> np.ndarray:
     """Boolean pixel mask of every block of the 32-pixel grid whose pixels are all <= 0."""
-    ny, nx = np.shape(image)
-    return np.repeat(np.repeat(zero_blocks(image), BLOCK, 0), BLOCK, 1)[:ny, :nx]
+    return _grid_to_pixels(zero_blocks(image), np.shape(image))
 
 
 def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -148,7 +152,7 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
     if not cand.any():
         return mask, []
     geo = optical_geometry(header, img.shape)
-    valid = np.isfinite(img) & ~np.repeat(np.repeat(cand, BLOCK, 0), BLOCK, 1)[:ny, :nx]
+    valid = np.isfinite(img) & ~_grid_to_pixels(cand, img.shape)
     vals = img[valid]
     if vals.size == 0:
         return mask, []

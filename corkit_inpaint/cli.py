@@ -22,6 +22,12 @@ def _err(msg: str) -> None:
     print(f"corkit-inpaint: error: {msg}", file=sys.stderr)
 
 
+def _file_err(src, exc: Exception) -> None:
+    """One line naming the file and the reason (the reason often names it already)."""
+    msg = str(exc)
+    _err(msg if str(src) in msg else f"{src}: {msg}")
+
+
 def _plot(src: Path, hdul, png: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -80,8 +86,7 @@ def cmd_fill(args) -> int:
                 _plot(src, hdul, png)
         except (InputError, WeightsError, ValueError, OSError) as exc:
             failed += 1
-            msg = str(exc)
-            _err(msg if str(src) in msg else f"{src}: {msg}")
+            _file_err(src, exc)
     return 1 if failed else 0
 
 
@@ -150,8 +155,7 @@ def cmd_level1(args) -> int:
                     calib_dir=args.calib_dir)
         except (InputError, CalibrationError, WeightsError, ValueError, OSError) as exc:
             failed += 1
-            msg = str(exc)
-            _err(msg if str(src) in msg else f"{src}: {msg}")
+            _file_err(src, exc)
     return 1 if failed else 0
 
 

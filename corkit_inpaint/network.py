@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .blocks import zero_block_pixels
+from .blocks import _hget, zero_block_pixels
 from .engine import MULTIPLE, prepare_window, windows_for
 from .stretch import Stretch
 
@@ -30,10 +30,8 @@ def select_device(device: str = "auto") -> str:
 
 
 def _hnum(header, key):
-    if header is None:
-        return None
     try:
-        v = header.get(key)
+        v = _hget(header, key)
         return None if v is None else float(v)
     except (TypeError, ValueError):
         return None
