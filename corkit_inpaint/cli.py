@@ -211,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--stages", type=int)
     t.add_argument("--widths", type=int, nargs="+")
+    t.add_argument("--extra-channels", type=int, dest="extra_channels",
+                   help="guides the model reads: 2 (biharmonic, radial) or 3 (+ azimuthal, the default)")
+    t.add_argument("--init", help="weights file or registry name to start from (fine-tuning)")
+    t.add_argument("--first-frame-seed", type=int, dest="first_frame_seed",
+                   help="seed of the first simulated frame (frames use consecutive seeds)")
     t.add_argument("--threads", type=int)
     t.add_argument("--vgg", help="VGG19 weights file (torchvision vgg19 state dict) to add perceptual and style terms")
     t.add_argument("--workers", type=int, default=1, help="processes simulating frames")

@@ -27,7 +27,7 @@ from skimage.restoration import inpaint_biharmonic
 from .blocks import BLOCK
 from .stretch import noise_sigma
 
-__all__ = ["MARGIN", "MULTIPLE", "Window", "windows_for", "prepare_window", "radial_fill"]
+__all__ = ["MARGIN", "MULTIPLE", "Window", "windows_for", "prepare_window", "path_fill"]
 
 MARGIN = 32
 MULTIPLE = 16
@@ -105,48 +105,27 @@ def _grow(a, b, n, multiple):
     return a, b
 
 
-def radial_fill(values: np.ndarray, valid: np.ndarray, centre: tuple[float, float],
-                *, max_steps: int = 160) -> tuple[np.ndarray, np.ndarray]:
-    """Linear interpolation across holes along rays from the Sun centre.
+def _march(values: np.ndarray, valid: np.ndarray, walk, n: int, max_steps: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation of ``n`` hole pixels along paths, by path length to the first valid pixel each way.
 
-    Parameters
-    ----------
-    values : numpy.ndarray
-        Window values (stretched space); only ``valid`` ones are read.
-    valid : numpy.ndarray of bool
-    centre : (float, float)
-        ``(cy, cx)`` of the Sun centre in window coordinates.
-    max_steps : int
-        How far (pixels) to search along the ray each way.
-
-    Returns
-    -------
-    filled : numpy.ndarray
-        ``values`` with holes filled where a valid pixel was found along the ray.
-    found : numpy.ndarray of bool
-        Where the fill is defined.
+    ``walk(t, sign)`` gives the (float) pixel coordinates ``t`` pixels along
+    the paths from the hole pixels, forward (``sign`` = 1) or backward.
+    Returns the interpolated values and where they are defined.
     """
     ny, nx = values.shape
-    # 3x3 normalised average of valid pixels, to sample the ends of a ray with less noise
+    # 3x3 normalised average of valid pixels, to sample the ends of a path with less noise
     w = ndimage.uniform_filter(valid.astype(np.float64), 3, mode="constant")
     sm = ndimage.uniform_filter(np.where(valid, values, 0.0), 3, mode="constant")
     smooth = np.where(w > 0, sm / np.maximum(w, 1e-12), 0.0)
-    hy, hx = np.nonzero(~valid)
-    out = np.where(valid, values, 0.0).astype(np.float64)
-    found = valid.copy()
-    if hy.size == 0:
-        return out, found
-    dy, dx = hy - centre[0], hx - centre[1]
-    rr = np.hypot(dy, dx)
-    uy, ux = np.where(rr > 0, dy / np.maximum(rr, 1e-9), 1.0), np.where(rr > 0, dx / np.maximum(rr, 1e-9), 0.0)
     ends = []
     for sign in (1.0, -1.0):
-        t_hit = np.full(hy.size, np.nan)
-        v_hit = np.zeros(hy.size)
-        todo = np.ones(hy.size, dtype=bool)
+        t_hit = np.full(n, np.nan)
+        v_hit = np.zeros(n)
+        todo = np.ones(n, dtype=bool)
         for t in range(1, max_steps + 1):
-            yy = np.rint(hy + sign * t * uy).astype(int)
-            xx = np.rint(hx + sign * t * ux).astype(int)
+            py, px = walk(t, sign)
+            yy, xx = np.rint(py).astype(int), np.rint(px).astype(int)
             inside = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
             todo &= inside
             if not todo.any():
@@ -161,12 +140,63 @@ def radial_fill(values: np.ndarray, valid: np.ndarray, centre: tuple[float, floa
     (t1, v1), (t2, v2) = ends
     ok1, ok2 = np.isfinite(t1), np.isfinite(t2)
     both = ok1 & ok2
-    val = np.zeros(hy.size)
+    val = np.zeros(n)
     val[both] = (v1[both] * t2[both] + v2[both] * t1[both]) / (t1[both] + t2[both])
     val[ok1 & ~ok2] = v1[ok1 & ~ok2]
     val[ok2 & ~ok1] = v2[ok2 & ~ok1]
+    return val, ok1 | ok2
+
+
+def path_fill(values: np.ndarray, valid: np.ndarray, centre: tuple[float, float], path: str = "radial",
+              *, max_steps: int = 160) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation across holes along rays from, or circles about, the Sun centre.
+
+    ``"radial"``: streamers and rays are nearly radial, so the values either
+    side of a hole along the ray through it are the best classical guess for
+    their structure. ``"azimuthal"``: the corona's steep radial fall-off, the
+    occulter's diffraction ring and vignetting vary mostly with radius, so the
+    values at the same radius either side of a hole are the best guess for them.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Window values (stretched space); only ``valid`` ones are read.
+    valid : numpy.ndarray of bool
+    centre : (float, float)
+        ``(cy, cx)`` of the Sun centre in window coordinates.
+    path : {"radial", "azimuthal"}
+        Interpolate along rays or along circles.
+    max_steps : int
+        How far (pixels of path) to search each way.
+
+    Returns
+    -------
+    filled : numpy.ndarray
+        ``values`` with holes filled where a valid pixel was found along the path.
+    found : numpy.ndarray of bool
+        Where the fill is defined.
+    """
+    out = np.where(valid, values, 0.0).astype(np.float64)
+    found = valid.copy()
+    hy, hx = np.nonzero(~valid)
+    if hy.size == 0:
+        return out, found
+    dy, dx = hy - centre[0], hx - centre[1]
+    if path == "radial":
+        rr = np.hypot(dy, dx)
+        uy = np.where(rr > 0, dy / np.maximum(rr, 1e-9), 1.0)
+        ux = np.where(rr > 0, dx / np.maximum(rr, 1e-9), 0.0)
+        walk = lambda t, sign: (hy + sign * t * uy, hx + sign * t * ux)
+    elif path == "azimuthal":
+        rr = np.maximum(np.hypot(dy, dx), 1.0)
+        phi = np.arctan2(dy, dx)
+        walk = lambda t, sign: (centre[0] + rr * np.sin(phi + sign * t / rr),
+                                centre[1] + rr * np.cos(phi + sign * t / rr))
+    else:
+        raise ValueError(f"path must be 'radial' or 'azimuthal', not {path!r}")
+    val, ok = _march(values, valid, walk, hy.size, max_steps)
     out[hy, hx] = val
-    found[hy, hx] = ok1 | ok2
+    found[hy, hx] = ok
     return out, found
 
 
@@ -177,7 +207,7 @@ class Window:
     box: tuple[int, int, int, int]
     image: np.ndarray      # normalised stretched values, 0 where invalid
     valid: np.ndarray      # context pixels the network may read
-    guides: np.ndarray     # (2, h, w): biharmonic, radial
+    guides: np.ndarray     # (3, h, w): biharmonic, radial, azimuthal
     centre: float          # normalisation offset (stretched units)
     scale: float           # normalisation scale (stretched units)
     noise: float           # local noise sigma, in normalised units
@@ -213,10 +243,12 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
     z = np.where(vw, (sw - mu) / scale, 0.0)
     bih = inpaint_biharmonic(z, ~vw)
     cy, cx = sun_centre if sun_centre is not None else ((s.shape[0] - 1) / 2, (s.shape[1] - 1) / 2)
-    rad, found = radial_fill(z, vw, (cy - y0, cx - x0))
+    rad, found = path_fill(z, vw, (cy - y0, cx - x0), "radial")
     rad = np.where(found, rad, bih)
+    azi, found = path_fill(z, vw, (cy - y0, cx - x0), "azimuthal")
+    azi = np.where(found, azi, bih)
     seed = zlib.crc32(np.array(box, dtype=np.int64).tobytes())
     white = np.random.default_rng(seed).standard_normal(z.shape)
     nz = sig_n / scale
-    guides = np.stack([bih, rad]).astype(np.float32)
+    guides = np.stack([bih, rad, azi]).astype(np.float32)
     return Window(box, z.astype(np.float32), vw, guides, mu, scale, nz, (white * nz).astype(np.float32))

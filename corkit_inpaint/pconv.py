@@ -184,11 +184,14 @@ class PConvUNet(nn.Module):
     Notes
     -----
     Inputs are in the normalised stretched space. Channel 0 of ``guides`` is
-    the base fill the first stage corrects.
+    the base fill the first stage corrects. Guides come in a fixed order
+    (`corkit_inpaint.engine.prepare_window`: biharmonic, radial, azimuthal); a
+    model uses the first ``extra_channels`` of them and ignores the rest, so
+    older models keep working when a guide is added.
     """
 
     def __init__(self, *, stages: int = 2, widths: tuple[int, ...] = (32, 48, 64, 96),
-                 ring: int = 6, extra_channels: int = 2) -> None:
+                 ring: int = 6, extra_channels: int = 3) -> None:
         super().__init__()
         self.stages = stages
         self.ring = ring
@@ -209,7 +212,7 @@ class PConvUNet(nn.Module):
         mask : torch.Tensor
             ``(N, 1, H, W)``, 1 valid, 0 missing.
         guides : torch.Tensor
-            ``(N, extra_channels, H, W)`` classical fills; channel 0 is the base.
+            ``(N, C, H, W)`` classical fills, ``C >= extra_channels``; channel 0 is the base.
         teacher : torch.Tensor, optional
             Ground truth, used in training for teacher forcing: with probability
             ``teacher_prob`` a stage's ring input comes from the truth instead of
@@ -221,6 +224,10 @@ class PConvUNet(nn.Module):
             The composited output of every stage, last one final.
         """
         masks = ring_masks(mask, self.stages, self.ring)
+        need = self.config["extra_channels"]
+        if guides.shape[1] < need:
+            raise ValueError(f"this model reads {need} guide channels, got {guides.shape[1]}")
+        guides = guides[:, :need]
         base = guides[:, :1]
         current = mask * image + (1 - mask) * base
         outs = []

@@ -44,7 +44,7 @@ from .masks import PATTERNS, blocks_to_mask, eligible_blocks, loss_mask
 from .pconv import PConvUNet, ring_masks
 from .stretch import Stretch
 
-__all__ = ["TrainConfig", "build_dataset", "train", "VGGFeatures", "vgg19_layers"]
+__all__ = ["TrainConfig", "build_dataset", "train", "init_from", "VGGFeatures", "vgg19_layers"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,9 @@ class TrainConfig:
     stages: int = 2
     widths: tuple = (32, 48, 64, 96)
     ring: int = 6
+    extra_channels: int = 3         # guides used: biharmonic, radial, azimuthal
+    init: str | None = None         # weights file to start from (fine-tuning); its sha256 is recorded
+    init_sha256: str | None = None
     teacher_prob: float = 0.5
     w_hole: float = 1.0
     w_ring: float = 1.0
@@ -246,6 +249,34 @@ def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, c
     return total, terms
 
 
+def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
+    """Start ``model`` from a weights file or registry name, for fine-tuning; returns its sha256.
+
+    Tensors of equal shape are copied. A tensor the file has with fewer input
+    channels (a model trained with fewer guides) is copied into the first ones
+    and the new input channels start at zero, so the new guide is ignored at
+    first and the network starts from what the file's model does.
+    """
+    from .weights import read_weights_file, resolve_weights
+    w = resolve_weights(path)
+    blob = read_weights_file(w.path)
+    own = model.state_dict()
+    for k, v in blob["state_dict"].items():
+        if k not in own:
+            raise ValueError(f"{path}: tensor {k!r} does not fit this architecture")
+        t = own[k]
+        if t.shape == v.shape:
+            t.copy_(v)
+        elif t.ndim == v.ndim and t.ndim > 1 and t.shape[0] == v.shape[0] and t.shape[2:] == v.shape[2:] \
+                and t.shape[1] > v.shape[1]:
+            t.zero_()
+            t[:, :v.shape[1]] = v
+        else:
+            raise ValueError(f"{path}: tensor {k!r} has shape {tuple(v.shape)}, this model {tuple(t.shape)}")
+    model.load_state_dict(own)
+    return w.sha256
+
+
 def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = None,
           resume: bool = True, progress: bool = True, device: str = "cpu",
           checkpoint_every: int = 250, time_limit: float | None = None) -> Path:
@@ -278,7 +309,10 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     n = len(data["noise"])
     if n == 0:
         raise ValueError("the dataset is empty")
-    model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring).to(device)
+    model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring,
+                      extra_channels=cfg.extra_channels).to(device)
+    if cfg.init and not (resume and (out / "checkpoint.pt").exists()):
+        cfg.init_sha256 = init_from(model, cfg.init)
     vgg = VGGFeatures(cfg.vgg).to(device) if cfg.vgg else None
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -312,7 +346,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
         flip = rng.random() < 0.5
         img = T("image", idx)[:, None]
         valid = T("valid", idx)[:, None].float()
-        guides = T("guides", idx)
+        guides = T("guides", idx)[:, :cfg.extra_channels]
         truth = T("truth", idx)[:, None]
         hole = T("hole", idx)[:, None].float()
         noise = T("noise", idx).float()

@@ -63,7 +63,9 @@ def test_unet_composites_and_stages():
     x = torch.randn(2, 1, 64, 64)
     m = torch.ones_like(x)
     m[:, :, 16:48, 16:48] = 0
-    g = torch.randn(2, 2, 64, 64)
+    g = torch.randn(2, 3, 64, 64)
+    with pytest.raises(ValueError, match="3 guide channels"):
+        net(x * m, m, g[:, :2])
     outs = net(x * m, m, g)
     assert len(outs) == 3
     for o in outs:
@@ -71,3 +73,28 @@ def test_unet_composites_and_stages():
         assert torch.equal(o[m.bool()], x[m.bool()])          # valid pixels come from the input
         assert torch.isfinite(o).all()
     assert not torch.equal(outs[-1][~m.bool()], g[:, :1][~m.bool()])   # the net changed the hole
+
+
+def test_azimuthal_and_radial_guides_follow_their_geometry():
+    """Circles about the Sun carry a ring across a hole; rays carry a radial streamer."""
+    from corkit_inpaint.engine import path_fill
+    yy, xx = np.mgrid[0:128, 0:128].astype(float)
+    centre = (-40.0, 20.0)                     # the Sun outside the window, as for most windows
+    r = np.hypot(yy - centre[0], xx - centre[1])
+    th = np.arctan2(yy - centre[0], xx - centre[1])
+    ring = np.exp(-0.5 * ((r - 110) / 5.0) ** 2)     # varies only with radius
+    ray = np.exp(-0.5 * ((th - 1.0) / 0.05) ** 2)    # varies only with angle
+    valid = np.ones((128, 128), dtype=bool)
+    valid[48:80, 48:80] = False
+    hole = ~valid
+    azi, ok_a = path_fill(ring, valid, centre, "azimuthal")
+    rad, ok_r = path_fill(ray, valid, centre, "radial")
+    assert ok_a[hole].all() and ok_r[hole].all()
+    assert np.abs(azi - ring)[hole].max() < 0.12 * ring.max()
+    assert np.abs(rad - ray)[hole].max() < 0.12 * ray.max()
+    # and each is wrong for the other geometry, so the test can fail
+    assert np.abs(path_fill(ring, valid, centre, "radial")[0] - ring)[hole].max() > 0.5
+    assert np.abs(path_fill(ray, valid, centre, "azimuthal")[0] - ray)[hole].max() > 0.5
+    assert np.array_equal(azi[valid], ring[valid])
+    with pytest.raises(ValueError, match="radial"):
+        path_fill(ring, valid, centre, "spiral")

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from corkit_inpaint.synthetic import GENERATOR_VERSION, make_frame
@@ -73,3 +74,35 @@ def test_optional_vgg_perceptual_and_style_terms(tmp_path):
     assert terms["perceptual"] > 0 and terms["style"] > 0
     expect = base + cfg.w_perceptual * terms["perceptual"] + cfg.w_style * terms["style"]
     assert torch.isclose(total, expect)
+
+
+def test_fine_tune_init_adds_a_guide_channel(tmp_path):
+    """A 2-guide model's weights start a 3-guide model: old slices copied, the new input channel zero."""
+    from corkit_inpaint.pconv import PConvUNet
+    from corkit_inpaint.train import init_from
+    from corkit_inpaint.weights import WEIGHTS_FORMAT, sha256sum
+    torch.manual_seed(3)
+    old = PConvUNet(widths=(8, 8, 8, 8), extra_channels=2)
+    f = tmp_path / "old.pt"
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": old.config, "state_dict": old.state_dict()}, f)
+    new = PConvUNet(widths=(8, 8, 8, 8), extra_channels=3)
+    assert init_from(new, f) == sha256sum(f)
+    so, sn = old.state_dict(), new.state_dict()
+    widened = [k for k in so if so[k].shape != sn[k].shape]
+    assert widened    # the first and last convolutions read the guides
+    for k in so:
+        if k in widened:
+            assert torch.equal(sn[k][:, :so[k].shape[1]], so[k]) and not sn[k][:, so[k].shape[1]:].any()
+        else:
+            assert torch.equal(sn[k], so[k])
+    # the new guide is ignored at first: changing it does not change the output
+    x = torch.randn(1, 1, 32, 32)
+    m = (torch.rand(1, 1, 32, 32) > 0.3).float()
+    g = torch.randn(1, 3, 32, 32)
+    g2 = g.clone()
+    g2[:, 2] = torch.randn(32, 32)
+    with torch.no_grad():
+        assert torch.equal(new(x * m, m, g)[-1], new(x * m, m, g2)[-1])
+    # a different architecture is refused with the tensor named
+    with pytest.raises(ValueError, match="shape"):
+        init_from(PConvUNet(widths=(8, 8, 8, 16)), f)

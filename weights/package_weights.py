@@ -8,7 +8,7 @@ checks that checksum, which guards both the file and determinism.
 
 Usage::
 
-    python weights/package_weights.py RUN_DIR [--name pconv-lasco-v1]
+    python weights/package_weights.py RUN_DIR [--name pconv-lasco-v2] [--default]
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def fixed_input_checksum(weights: Path) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
-    ap.add_argument("--name", default="pconv-lasco-v1")
+    ap.add_argument("--name", default="pconv-lasco-v2")
+    ap.add_argument("--default", action="store_true", help="make it the registry's default model")
     ap.add_argument("--description", default="Partial-conv UNet (2 stages) for LASCO C2/C3 missing "
                                               "blocks, trained on simulated level-0.5 frames")
     args = ap.parse_args()
@@ -61,6 +62,8 @@ def main():
         "file": fn, "sha256": sha, "size": dst.stat().st_size,
         "urls": [u.format(file=fn) for u in MIRRORS], "license": "BSD-3-Clause",
         "description": args.description}
+    if args.default:
+        reg["default"] = args.name
     reg_path.write_text(json.dumps(reg, indent=1) + "\n")
     check = fixed_input_checksum(dst)
     (HERE / f"{args.name}.check.json").write_text(json.dumps(check, indent=1) + "\n")
