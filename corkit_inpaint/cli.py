@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--widths", type=int, nargs="+")
     t.add_argument("--extra-channels", type=int, dest="extra_channels",
                    help="guides the model reads: 2 (biharmonic, radial) or 3 (+ azimuthal, the default)")
+    t.add_argument("--w-hole-l2", type=float, dest="w_hole_l2", help="weight of the squared hole error (default 0)")
     t.add_argument("--init", help="weights file or registry name to start from (fine-tuning)")
     t.add_argument("--first-frame-seed", type=int, dest="first_frame_seed",
                    help="seed of the first simulated frame (frames use consecutive seeds)")

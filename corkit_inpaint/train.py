@@ -8,6 +8,9 @@ Losses, in normalised units, summed over the ``L`` stages (teacher forcing:
 every stage's output is compared with the truth; earlier stages weigh half):
 
 - ``hole``: L1 inside the missing blocks;
+- ``hole_l2`` (weight 0 unless set): squared error inside the missing blocks,
+  which the RMSE of the evaluation rewards: where the guides disagree, the
+  mean of the plausible fills beats committing to one of them;
 - ``ring``: L1 on the ring between successive stage masks;
 - ``grad``: L1 between the spatial gradients of fill and truth in the hole;
 - ``noise`` (physics-informed): the network predicts the expected value and
@@ -72,6 +75,7 @@ class TrainConfig:
     init_sha256: str | None = None
     teacher_prob: float = 0.5
     w_hole: float = 1.0
+    w_hole_l2: float = 0.0          # squared error in the hole: the mean, not the median, where the fill is uncertain
     w_ring: float = 1.0
     w_grad: float = 0.5
     w_noise: float = 0.05
@@ -222,12 +226,13 @@ def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, c
                    vgg: VGGFeatures | None = None):
     """Loss terms for a batch (see the module docstring)."""
     masks = ring_masks(valid, model.stages + 1, model.ring)
-    terms = {"hole": 0.0, "ring": 0.0, "grad": 0.0, "noise": 0.0}
+    terms = {"hole": 0.0, "hole_l2": 0.0, "ring": 0.0, "grad": 0.0, "noise": 0.0}
     hsum = hole.sum().clamp(min=1)
     for l, out in enumerate(outs):
         wl = 1.0 if l == len(outs) - 1 else 0.5
         err = (out - truth).abs()
         terms["hole"] = terms["hole"] + wl * (err * hole).sum() / hsum
+        terms["hole_l2"] = terms["hole_l2"] + wl * (err ** 2 * hole).sum() / hsum
         ring = (masks[l + 1] - masks[l]) * hole
         terms["ring"] = terms["ring"] + wl * (err * ring).sum() / ring.sum().clamp(min=1)
         d = out - truth
@@ -241,7 +246,7 @@ def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, c
         target = 0.943 * noise.view(-1)
         has = (inner.sum((1, 2, 3)) > 8).float()
         terms["noise"] = terms["noise"] + wl * ((std / target.clamp(min=1e-6) - 1) ** 2 * has).sum() / has.sum().clamp(min=1)
-    total = (cfg.w_hole * terms["hole"] + cfg.w_ring * terms["ring"]
+    total = (cfg.w_hole * terms["hole"] + cfg.w_hole_l2 * terms["hole_l2"] + cfg.w_ring * terms["ring"]
              + cfg.w_grad * terms["grad"] + cfg.w_noise * terms["noise"])
     if vgg is not None:
         terms["perceptual"], terms["style"] = perceptual_style(vgg, outs[-1], truth, valid)

@@ -47,3 +47,19 @@ def test_evaluate_usage_errors(capsys):
     assert main(["evaluate", str(REAL), "--methods", "nope"]) == 2
     assert "unknown method" in capsys.readouterr().err
     assert main(["evaluate"]) == 2
+
+
+def test_point_sources_found_in_truth_not_in_smooth_structure():
+    from corkit_inpaint.evaluate import point_sources
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:128, 0:128]
+    s = 5 + 2 * np.exp(-0.5 * ((np.hypot(yy + 50, xx - 60) - 120) / 4) ** 2) + rng.normal(0, 0.02, (128, 128))
+    mask = np.zeros((128, 128), bool)
+    mask[32:96, 32:96] = True
+    assert not point_sources(s, mask).any()            # a bright ring is structure, not a point
+    s[50, 60] += 3                                       # a cosmic-ray hit
+    s[70:73, 80:83] += 2                                 # a star
+    s[10, 10] += 3                                       # outside the hole: not scored anyway
+    pts = point_sources(s, mask)
+    assert pts[50, 60] and pts[71, 81] and not pts[10, 10]
+    assert pts.sum() < 80 and not (pts & ~mask).any()
