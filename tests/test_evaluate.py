@@ -23,6 +23,11 @@ def test_evaluate_real_file_json(tmp_path):
             v = res[p][m]
             assert v["rmse"] > 0 and v["mae"] > 0 and v["rmse"] >= v["mae"] and v["seconds"] > 0
         assert res[p]["biharmonic"]["vs_best_classical"] == 1.0
+    lo, hi = res["all"]["pconv"]["vs_best_classical_ci90"]        # bootstrap over the 4 masks
+    assert 0 < lo <= hi
+    assert res["all"]["biharmonic"]["vs_best_classical_ci90"] == [1.0, 1.0]
+    assert res["single"]["pconv"]["vs_best_classical_ci90"] is None   # one mask: no interval
+    assert res["all"]["pconv"]["rmse_no_points"] > 0
     assert res["all"]["biharmonic"]["noise_ratio"] < 0.3          # a classical fill has no texture
     assert res["all"]["pconv"]["noise_ratio"] > 2 * res["all"]["biharmonic"]["noise_ratio"]
 
