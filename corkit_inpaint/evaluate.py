@@ -12,15 +12,15 @@ compared with the truth inside the blanked blocks only:
   robust std measures the noise and ignores stars and cosmic-ray hits; the JSON
   also has ``noise_ratio_pooled``, plain std pooled over all masks, which those
   few bright pixels dominate;
-- the hole RMSE without point sources (DN/s): the same, leaving out the truth's
-  pixels that stand more than 6 noise sigma (Immerkaer), and at least 0.5 in
-  asinh units (1.6x where bright), above its opening by 9-px lines
-  in eight directions (so a ring, streamer or bleed column, which survives the
-  opening along its own direction, is kept, and a star, planet or cosmic-ray
-  hit, smaller than 9 px every way, is not), grown by 2 px. No fill can predict a point source
-  that falls wholly inside a missing block, and a single one can dominate the
-  pooled RMSE of every method alike; this column shows the error on what a
-  fill can know. Every method is scored on the same pixels;
+- the hole RMSE without point sources (DN/s): the same, leaving out the
+  truth's pixels that stand more than 6 noise sigma (Immerkaer), and at least
+  0.5 in asinh units (1.6x where bright), above its opening by 9-px lines in
+  eight directions, grown by 2 px. A ring, streamer or bleed column survives
+  the opening along its own direction and is kept; a star, planet or
+  cosmic-ray hit, smaller than 9 px every way, is not. No fill can predict a
+  point source that falls wholly inside a missing block, and a single one can
+  dominate the pooled RMSE of every method alike; this column shows the error
+  on what a fill can know. Every method is scored on the same pixels;
 - the mean radial-profile error (DN/s) over 1-pixel radial bins in the hole;
 - the seconds per image;
 - for the ratio to the best classical method, a 90% bootstrap interval over the

@@ -331,6 +331,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         step, history, wall = state["step"], state["history"], state["wall"]
+        cfg.init_sha256 = state.get("config", {}).get("init_sha256", cfg.init_sha256)
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed at step %d", step)

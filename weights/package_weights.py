@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MIRRORS = ["https://github.com/corkit-inpaint/corkit-inpaint/releases/download/weights-v1/{file}",
+MIRRORS = ["https://github.com/corkit-inpaint/corkit-inpaint/releases/download/{name}/{file}",
            "https://raw.githubusercontent.com/corkit-inpaint/corkit-inpaint/main/weights/{file}"]
 
 
@@ -60,7 +60,7 @@ def main():
     reg = json.loads(reg_path.read_text())
     reg.setdefault("models", {})[args.name] = {
         "file": fn, "sha256": sha, "size": dst.stat().st_size,
-        "urls": [u.format(file=fn) for u in MIRRORS], "license": "BSD-3-Clause",
+        "urls": [u.format(name=args.name, file=fn) for u in MIRRORS], "license": "BSD-3-Clause",
         "description": args.description}
     if args.default:
         reg["default"] = args.name
