@@ -105,14 +105,22 @@ def point_sources(truth_s: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out & mask
 
 
-def _score(truth, fill, mask, st, centre, points=None):
-    rate_t, rate_f = st.to_rate(truth), st.to_rate(fill)
+def _truth_terms(truth, st) -> dict:
+    """What scoring needs from the truth, computed once per frame: DN/s, stretched, its HF part."""
+    ts = st.forward(truth)
+    return {"rate": st.to_rate(truth), "s": ts, "hf": _hf(ts)}
+
+
+def _score(t, fill, mask, st, centre, points=None):
+    """Score one fill against the truth terms ``t`` (`_truth_terms`) inside ``mask``."""
+    rate_t, rate_f = t["rate"], st.to_rate(fill)
     d = rate_f[mask] - rate_t[mask]
     keep = ~points[mask] if points is not None else np.ones(d.size, dtype=bool)
-    ds = st.forward(fill[mask]) - st.forward(truth[mask])
+    fs = st.forward(fill)
+    ds = fs[mask] - t["s"][mask]
     inner = ndimage.binary_erosion(mask, np.ones((3, 3)), border_value=0)
-    hf_t, hf_f = _hf(st.forward(truth))[inner], _hf(st.forward(fill))[inner]
-    cy, cx = centre if centre is not None else ((truth.shape[0] - 1) / 2, (truth.shape[1] - 1) / 2)
+    hf_t, hf_f = t["hf"][inner], _hf(fs)[inner]
+    cy, cx = centre if centre is not None else ((fill.shape[0] - 1) / 2, (fill.shape[1] - 1) / 2)
     yy, xx = np.nonzero(mask)
     rb = np.rint(np.hypot(yy - cy, xx - cx)).astype(int)
     prof_t = np.bincount(rb, rate_t[mask]) / np.maximum(np.bincount(rb), 1)
@@ -131,6 +139,9 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     """Blank, fill and score one frame; returns a list of records."""
     img = np.asarray(image, dtype=np.float64)
     elig = eligible_blocks(img, header)
+    st = stretch_for(img, context_valid(img, np.zeros(img.shape, dtype=bool)), header)
+    centre = sun_centre(header)
+    truth = _truth_terms(img, st)
     records = []
     for pattern in patterns:
         for r in range(repeats):
@@ -140,10 +151,7 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
             mask = blocks_to_mask(img.shape, blocks)
             test = img.copy()
             test[mask] = 0
-            valid = context_valid(img, np.zeros_like(mask))
-            st = stretch_for(img, valid, header)
-            centre = sun_centre(header)
-            points = point_sources(st.forward(img), mask)
+            points = point_sources(truth["s"], mask)
             for m in methods:
                 t0 = time.perf_counter()
                 if m == "telea":
@@ -151,7 +159,7 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
                 else:
                     fill, _ = _fill(test, mask, header, m, device, weights)
                 dt = time.perf_counter() - t0
-                rec = _score(img, fill, mask, st, centre, points)
+                rec = _score(truth, fill, mask, st, centre, points)
                 rec.update(method=m, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
                            mask_id=f"{label}:{pattern}:{r}")
                 records.append(rec)
