@@ -55,6 +55,7 @@ from scipy import ndimage
 from scipy.fft import dctn, idctn
 
 from .blocks import BLOCK
+from .masks import blocks_to_mask
 
 __all__ = ["fuzzy_fill", "find_zones", "level1_policy", "band_masks"]
 
@@ -338,8 +339,7 @@ def fuzzy_fill(image: np.ndarray, mask: np.ndarray, header=None, *, literal_idl:
     for z in zones:
         y0, y1, x0, x1 = z["rect"]
         if policy and (len(z["blocks"]) > MAX_ZONE or z["edge"]):
-            for by, bx in z["blocks"]:
-                left[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
+            left |= blocks_to_mask(left.shape, z["blocks"])
             if info is not None:
                 info["too_many"] += 1
             continue
