@@ -166,6 +166,7 @@ def cmd_evaluate(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .synthetic import GENERATOR_VERSION, VERSIONS
     p = argparse.ArgumentParser(prog="corkit-inpaint",
                                 description="Fill missing 32x32 telemetry blocks in LASCO level-0.5 FITS files.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -217,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", help="weights file or registry name to start from (fine-tuning)")
     t.add_argument("--first-frame-seed", type=int, dest="first_frame_seed",
                    help="seed of the first simulated frame (frames use consecutive seeds)")
+    t.add_argument("--generator-version", dest="generator_version", choices=VERSIONS,
+                   help=f"synthetic generator version (default {GENERATOR_VERSION})")
     t.add_argument("--threads", type=int)
     t.add_argument("--vgg", help="VGG19 weights file (torchvision vgg19 state dict) to add perceptual and style terms")
     t.add_argument("--workers", type=int, default=1, help="processes simulating frames")
@@ -229,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("files", nargs="*", metavar="FILES")
     e.add_argument("--methods", default="pconv,biharmonic,telea")
     e.add_argument("--synthetic", type=int, default=0, metavar="N", help="also score N held-out synthetic frames")
+    e.add_argument("--generator-version", dest="generator_version", choices=VERSIONS, default=GENERATOR_VERSION,
+                   help=f"synthetic generator version for --synthetic (default {GENERATOR_VERSION})")
     e.add_argument("--seed", type=int, default=12345)
     e.add_argument("--repeats", type=int, default=8, help="masks per pattern per file")
     e.add_argument("--json", metavar="OUT")

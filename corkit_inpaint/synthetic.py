@@ -21,9 +21,13 @@ from scipy import ndimage
 
 from .blocks import BLOCK
 
-__all__ = ["GENERATOR_VERSION", "make_frame"]
+__all__ = ["GENERATOR_VERSION", "VERSIONS", "make_frame"]
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
+#: Versions ``make_frame`` can still draw, so that older recorded training runs can be remade.
+#: "2" drew star fluxes uniformly in log from 10 to 3e4 DN/s (far more bright stars than
+#: the real C2 frame has) and a wide, faint diffraction ring.
+VERSIONS = ("2", "3")
 SATURATION = 65532
 
 _RSUN = {"C2": 80.7, "C3": 17.1}
@@ -40,7 +44,7 @@ def _polar_field(rng, r, th, *, n_th, n_r, s_th, s_r, rmax):
     return ndimage.map_coordinates(g, [ti, ri], order=1, mode="grid-wrap")
 
 
-def _header(det, summed, exptime, offset, cx, cy, seed, shape):
+def _header(det, summed, exptime, offset, cx, cy, seed, shape, version):
     h = fits.Header()
     s = 2 if summed else 1
     cards = [
@@ -56,17 +60,17 @@ def _header(det, summed, exptime, offset, cx, cy, seed, shape):
         ("CRPIX1", cx / s + 1.0), ("CRPIX2", cy / s + 1.0),
         ("CDELT1", (11.9 if det == "C2" else 56.0) * s), ("CDELT2", (11.9 if det == "C2" else 56.0) * s),
         ("CTYPE1", "SOLAR-X"), ("CTYPE2", "SOLAR-Y"), ("CUNIT1", "ARCSEC"), ("CUNIT2", "ARCSEC"),
-        ("SYNTHGEN", GENERATOR_VERSION, "corkit_inpaint.synthetic version"),
+        ("SYNTHGEN", version, "corkit_inpaint.synthetic version"),
         ("SYNTSEED", int(seed), "corkit_inpaint.synthetic seed"),
     ]
     for k, v, *c in cards:
         h[k] = (v, c[0]) if c else v
-    h["HISTORY"] = f"corkit_inpaint.synthetic v{GENERATOR_VERSION} seed {seed}: simulated level 0.5"
+    h["HISTORY"] = f"corkit_inpaint.synthetic v{version} seed {seed}: simulated level 0.5"
     return h
 
 
 def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = None,
-               never_sent: bool = True) -> tuple[np.ndarray, fits.Header]:
+               never_sent: bool = True, version: str = GENERATOR_VERSION) -> tuple[np.ndarray, fits.Header]:
     """Simulate one LASCO level-0.5 frame.
 
     Parameters
@@ -80,6 +84,9 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
     never_sent : bool, optional
         Zero the blocks the instrument never transmits (behind the occulter,
         outside the field stop).
+    version : str, optional
+        Generator version (one of `VERSIONS`); the newest by default. A given
+        seed and version always give the same frame.
 
     Returns
     -------
@@ -88,6 +95,9 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
     header : astropy.io.fits.Header
         A LASCO-like level-0.5 header with every keyword corkit's level_1 reads.
     """
+    if str(version) not in VERSIONS:
+        raise ValueError(f"unknown generator version {version!r}; known: {', '.join(VERSIONS)}")
+    v3 = int(version) >= 3
     rng = np.random.default_rng(seed)
     det = detector or ("C2" if rng.random() < 0.5 else "C3")
     summed = bool(rng.random() < 0.5) if summed is None else summed
@@ -150,7 +160,13 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
     floor = rng.uniform(0.08, 0.2) if det == "C2" else 0.03      # scattered light behind the occulter
     vig = floor + (1 - floor) * ramp
     if det == "C2":
-        vig *= 1.0 + rng.uniform(0.8, 1.6) * np.exp(-0.5 * ((r - r_occ - 0.15) / 0.12) ** 2)
+        # diffraction ring just outside the occulter: on the real frame it peaks ~0.1 Rsun
+        # out, is ~0.2 Rsun wide (FWHM) and more than 4x the corona beside it, saturated in arcs
+        if v3:
+            vig *= 1.0 + rng.uniform(1.5, 4.5) * np.exp(-0.5 * ((r - r_occ - rng.uniform(0.08, 0.15))
+                                                              / rng.uniform(0.06, 0.10)) ** 2)
+        else:
+            vig *= 1.0 + rng.uniform(0.8, 1.6) * np.exp(-0.5 * ((r - r_occ - 0.15) / 0.12) ** 2)
         vig *= 0.35 + 0.65 / (1.0 + np.exp((r - r_fs) / 0.4))
     else:
         vig *= 1.0 / (1.0 + np.exp((r - r_fs) / 0.3))
@@ -163,9 +179,16 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
 
     # point sources: stars (some saturated) and sometimes a planet with bleed
     pts = np.zeros_like(img)
-    nstar = rng.poisson(40 if det == "C2" else 200)
-    sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
-    np.add.at(pts, (sy_, sx_), 10 ** rng.uniform(1.0, 4.5, nstar))
+    if v3:
+        # star counts rise ~2.5x per magnitude: N(>F) ~ 1/F from 10 DN/s, capped at 3e4 DN/s
+        nstar = rng.poisson(60 if det == "C2" else 300)
+        sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
+        flux = np.minimum(10.0 / (1.0 - rng.random(nstar)), 3e4)
+    else:
+        nstar = rng.poisson(40 if det == "C2" else 200)
+        sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
+        flux = 10 ** rng.uniform(1.0, 4.5, nstar)
+    np.add.at(pts, (sy_, sx_), flux)
     img += ndimage.gaussian_filter(pts, rng.uniform(0.7, 1.3)) * vig
     bleed = None
     if rng.random() < 0.15:
@@ -207,4 +230,4 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
             drop |= (brx > r_fs + 2.5) & (rng.random(brx.shape) < 0.7)
         for by, bx in zip(*np.nonzero(drop)):
             out[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = 0
-    return out, _header(det, summed, exptime, offset, cx, cy, seed, out.shape)
+    return out, _header(det, summed, exptime, offset, cx, cy, seed, out.shape, str(version))

@@ -87,7 +87,7 @@ class TrainConfig:
 
 
 def _frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
-    img, hdr = synthetic.make_frame(seed)
+    img, hdr = synthetic.make_frame(seed, version=cfg.generator_version)
     rng = np.random.default_rng(seed + 7)
     d = img.astype(np.float64)
     elig = eligible_blocks(d, hdr)
