@@ -8,7 +8,7 @@ checks that checksum, which guards both the file and determinism.
 
 Usage::
 
-    python weights/package_weights.py RUN_DIR [--name pconv-lasco-v2] [--default]
+    python weights/package_weights.py RUN_DIR [--name pconv-lasco-v3] [--default]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def fixed_input_checksum(weights: Path) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
-    ap.add_argument("--name", default="pconv-lasco-v2")
+    ap.add_argument("--name", required=True)
     ap.add_argument("--default", action="store_true", help="make it the registry's default model")
     ap.add_argument("--description", default="Partial-conv UNet (2 stages) for LASCO C2/C3 missing "
                                               "blocks, trained on simulated level-0.5 frames")
