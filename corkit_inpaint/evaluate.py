@@ -291,13 +291,13 @@ def main_evaluate(args) -> int:
     if recs:
         results["real files"] = summarise(recs)
     if args.synthetic:
-        from .synthetic import GENERATOR_VERSION, make_frame
+        from .synthetic import make_frame
         srecs = []
         kinds = [("C2", False), ("C2", True), ("C3", False), ("C3", True)]
         for i in tqdm(range(args.synthetic), desc="synthetic frames", disable=args.quiet):
             det, summed = kinds[i % 4]
             img, hdr = make_frame(90_000_000 + i, detector=det, summed=summed,   # never used in training
-                                  version=getattr(args, "generator_version", GENERATOR_VERSION))
+                                  version=args.generator_version)
             srecs += evaluate_frame(img, hdr, methods, rng=rng, repeats=1, device=args.device,
                                     weights=args.weights, label=f"synthetic {90_000_000 + i}")
         results[f"{args.synthetic} synthetic frames"] = summarise(srecs)

@@ -179,14 +179,11 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
 
     # point sources: stars (some saturated) and sometimes a planet with bleed
     pts = np.zeros_like(img)
-    if v3:
-        # star counts rise ~2.5x per magnitude: N(>F) ~ 1/F from 10 DN/s, capped at 3e4 DN/s
-        nstar = rng.poisson(60 if det == "C2" else 300)
-        sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
+    nstar = rng.poisson((60 if det == "C2" else 300) if v3 else (40 if det == "C2" else 200))
+    sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
+    if v3:   # star counts rise ~2.5x per magnitude: N(>F) ~ 1/F from 10 DN/s, capped at 3e4 DN/s
         flux = np.minimum(10.0 / (1.0 - rng.random(nstar)), 3e4)
     else:
-        nstar = rng.poisson(40 if det == "C2" else 200)
-        sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
         flux = 10 ** rng.uniform(1.0, 4.5, nstar)
     np.add.at(pts, (sy_, sx_), flux)
     img += ndimage.gaussian_filter(pts, rng.uniform(0.7, 1.3)) * vig
