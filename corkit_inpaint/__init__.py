@@ -1,9 +1,11 @@
 """corkit-inpaint: fill missing LASCO telemetry blocks with a partial-convolution UNet.
 
-The pipeline reads like the modules: `fitsio` reads the level-0.5 file,
-`blocks` finds the missing 32x32 blocks, `network` (``pconv``) or another
-method from `methods` fills them in the value space of `stretch`, and `api`
-writes the FITS result with provenance and an ``INPMASK`` extension.
+The package reads like the pipeline: `read` (a level-0.5 FITS file),
+`blocks` (find the missing 32x32 blocks), `frame` (everything a fill needs,
+built once), `fill` (run a method from `methods` and check it) and `write`
+(provenance, INPMASK, atomic output). `api` and `level1` are the two ways in;
+`network`, `training` and `evaluation` hold the model, how it is made and how it
+is judged.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ __version__ = "0.1.0"
 
 from .api import inpaint_array, inpaint_fits
 from .blocks import find_missing_blocks
-from .fitsio import InputError
-from .methods import available_methods, get_method
-from .weights import WeightsError, load_model
+from .exceptions import CalibrationError, CorkitInpaintError, InputError, MethodError, WeightsError
+from .methods import FillMethod, FillResult, available_methods, get_method
 
 __all__ = ["__version__", "inpaint_array", "inpaint_fits", "find_missing_blocks", "load_model",
-           "available_methods", "get_method", "level_1", "InputError", "WeightsError"]
+           "available_methods", "get_method", "level_1", "FillMethod", "FillResult",
+           "CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError"]
 
 
 def __getattr__(name: str):
-    # corkit (and its torch/matplotlib imports) loads only when level_1 is used
+    # torch loads only when the model is, corkit only when level_1 is used
     if name == "level_1":
         from .level1 import level_1
         return level_1
+    if name == "load_model":
+        from .network.weights import load_model
+        return load_model
     raise AttributeError(f"module 'corkit_inpaint' has no attribute {name!r}")

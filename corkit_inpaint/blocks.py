@@ -26,65 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK", "find_missing_blocks", "optical_geometry", "zero_blocks", "zero_block_pixels"]
+from . import header as H
+from .geometry import optical_geometry
+
+__all__ = ["BLOCK", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "grid_to_pixels",
+           "blocks_to_mask", "blocks_in"]
 
 BLOCK = 32
-
-# Nominal geometry in full-resolution (1024x1024, unsummed) CCD pixels.
-_RSUN_PX = {"C2": 80.7, "C3": 17.1}          # 11.9 and 56 arcsec/pixel
-_OCCULTER_RSUN = {"C2": 1.5, "C3": 3.0}   # shadow core, inside the occulter
-_FIELD_RSUN = {"C2": 6.3, "C3": 30.0}
-_NOMINAL_CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}   # (x, y), 0-based
-
-
-def _hget(header, key, default=None):
-    if header is None:
-        return default
-    try:
-        val = header.get(key, default)
-    except Exception:  # pragma: no cover - exotic header objects
-        return default
-    return default if val is None else val
-
-
-def _summing(header) -> tuple[int, int]:
-    sx = max(int(_hget(header, "LEBXSUM", 1) or 1), 1) * max(int(_hget(header, "SUMCOL", 0) or 0), 1)
-    sy = max(int(_hget(header, "LEBYSUM", 1) or 1), 1) * max(int(_hget(header, "SUMROW", 0) or 0), 1)
-    return sx, sy
-
-
-def optical_geometry(header, shape: tuple[int, int]):
-    """Occulter and field-stop geometry on the stored array.
-
-    Parameters
-    ----------
-    header : mapping or None
-        A LASCO header.
-    shape : tuple of int
-        The stored array's shape ``(ny, nx)``.
-
-    Returns
-    -------
-    dict or None
-        ``{"detector", "cx", "cy", "r_occ", "r_field", "rsun"}`` in stored pixels
-        (0-based), or None when the header does not name C2 or C3.
-    """
-    det = str(_hget(header, "DETECTOR", "")).strip().upper()
-    if det not in _RSUN_PX:
-        return None
-    sx, sy = _summing(header)
-    crpix1, crpix2 = _hget(header, "CRPIX1"), _hget(header, "CRPIX2")
-    if crpix1 is not None and crpix2 is not None:
-        cx, cy = float(crpix1) - 1.0, float(crpix2) - 1.0
-    else:
-        ncx, ncy = _NOMINAL_CENTRE[det]
-        r1col = float(_hget(header, "R1COL", 20) or 20) - 20.0   # CCD columns start at 20
-        r1row = float(_hget(header, "R1ROW", 1) or 1) - 1.0
-        cx, cy = (ncx - r1col) / sx, (ncy - r1row) / sy
-    s = 0.5 * (sx + sy)
-    rsun = _RSUN_PX[det] / s
-    return {"detector": det, "cx": cx, "cy": cy, "rsun": rsun,
-            "r_occ": _OCCULTER_RSUN[det] * rsun, "r_field": _FIELD_RSUN[det] * rsun}
 
 
 def zero_blocks(image: np.ndarray) -> np.ndarray:
@@ -108,14 +56,14 @@ def zero_blocks(image: np.ndarray) -> np.ndarray:
     return (pad.reshape(gy, BLOCK, gx, BLOCK) <= 0).all(axis=(1, 3))
 
 
-def _grid_to_pixels(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def grid_to_pixels(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Expand a block grid to a pixel mask of ``shape`` (edge blocks cropped)."""
     return np.repeat(np.repeat(grid, BLOCK, 0), BLOCK, 1)[:shape[0], :shape[1]]
 
 
 def zero_block_pixels(image: np.ndarray) -> np.ndarray:
     """Boolean pixel mask of every block of the 32-pixel grid whose pixels are all <= 0."""
-    return _grid_to_pixels(zero_blocks(image), np.shape(image))
+    return grid_to_pixels(zero_blocks(image), np.shape(image))
 
 
 def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -152,12 +100,12 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
     if not cand.any():
         return mask, []
     geo = optical_geometry(header, img.shape)
-    valid = np.isfinite(img) & ~_grid_to_pixels(cand, img.shape)
+    valid = np.isfinite(img) & ~grid_to_pixels(cand, img.shape)
     vals = img[valid]
     if vals.size == 0:
         return mask, []
-    off = _hget(header, "OFFSET")
-    dark = float(off) if off is not None else float(np.percentile(vals, 0.1))
+    off = H.number(header, "OFFSET")
+    dark = off if off is not None else float(np.percentile(vals, 0.1))
     p99 = float(np.percentile(vals, 99))
     thresh = dark + 0.02 * (p99 - dark)
     blocks = []
@@ -165,8 +113,8 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
         y0, x0 = by * BLOCK, bx * BLOCK
         y1, x1 = min(y0 + BLOCK, ny), min(x0 + BLOCK, nx)
         if geo is not None:
-            r = np.hypot(0.5 * (x0 + x1 - 1) - geo["cx"], 0.5 * (y0 + y1 - 1) - geo["cy"])
-            if r < geo["r_occ"] or r > geo["r_field"]:
+            r = np.hypot(0.5 * (x0 + x1 - 1) - geo.cx, 0.5 * (y0 + y1 - 1) - geo.cy)
+            if r < geo.r_occ or r > geo.r_field:
                 continue
         around = np.empty(0)
         for k in range(1, 5):      # widen until valid pixels are reached (clusters)
@@ -180,3 +128,17 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
         blocks.append((int(by), int(bx)))
         mask[y0:y1, x0:x1] = True
     return mask, blocks
+
+
+def blocks_to_mask(shape: tuple[int, int], blocks) -> np.ndarray:
+    """Boolean pixel mask of ``shape``, True on the given ``(block_row, block_col)`` blocks."""
+    m = np.zeros(shape, dtype=bool)
+    for by, bx in blocks:
+        m[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
+    return m
+
+
+def blocks_in(pixels: np.ndarray, blocks) -> list[tuple[int, int]]:
+    """The blocks of ``blocks`` that hold at least one True pixel of ``pixels``."""
+    return [(by, bx) for by, bx in blocks
+            if pixels[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK].any()]

@@ -66,14 +66,15 @@ class Stretch:
 
     @classmethod
     def from_image(cls, image: np.ndarray, valid: np.ndarray, *, bias: float = 0.0,
-                   exptime: float = 1.0) -> "Stretch":
+                   exptime: float = 1.0, noise: float | None = None) -> "Stretch":
         """Choose the softening from the image: its noise sigma in rate units.
 
         The knee sits at the noise level, so the stretch is logarithmic wherever
         there is signal and linear (not amplifying noise) where there is none.
+        ``noise`` is that sigma when the caller has measured it already.
         """
         rate = (np.asarray(image, dtype=np.float64) - bias) / exptime
-        sig = noise_sigma(rate, valid)
+        sig = noise_sigma(rate, valid) if noise is None else noise
         vals = np.abs(rate[valid]) if np.any(valid) else np.array([1.0])
         floor = 1e-3 * float(np.median(vals)) if vals.size else 1e-3
         soft = max(sig, floor, np.finfo(np.float64).tiny * 1e10)

@@ -7,11 +7,12 @@ import pytest
 from astropy.io import fits
 
 import corkit_inpaint as ci
-from conftest import BLANK, blank, read_real, sha, write
+from helpers import BLANK, blank, read_real, sha, write
 from corkit_inpaint.blocks import find_missing_blocks
-from corkit_inpaint.masks import blocks_to_mask
-from corkit_inpaint.synthetic import make_frame
-from corkit_inpaint.weights import registry, resolve_weights
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.training.simulator import make_frame
+from corkit_inpaint.network.registry import registry
+from corkit_inpaint.network.weights import resolve_weights
 
 
 @pytest.mark.parametrize("method", ["pconv", "biharmonic"])
@@ -81,8 +82,8 @@ def test_no_missing_blocks_passes_through(tmp_path):
 
 
 def test_integer_rounding_and_clipping(tmp_path):
-    from corkit_inpaint.api import _cast
-    from corkit_inpaint.methods import biharmonic_fill
+    from corkit_inpaint.fill import cast_filled
+    from corkit_inpaint.frame import Frame
     data, header = read_real()
     img = blank(data, [(5, 7)]).astype(np.int16) // 2     # int16 DN near the bright inner ring
     src = write(tmp_path / "i16.fts", img, header)
@@ -90,11 +91,12 @@ def test_integer_rounding_and_clipping(tmp_path):
     out = hdul[0].data
     assert out.dtype.kind == "i" and out.dtype.itemsize == 2
     filled = hdul["INPMASK"].data.astype(bool)
-    ref = biharmonic_fill(img, filled, fits.getheader(src))
+    ref = ci.get_method("biharmonic").fill(Frame.build(img, filled, fits.getheader(src))).values
     np.testing.assert_array_equal(out[filled], np.clip(np.rint(ref[filled]), -32768, 32767))
     # values beyond the type's range are clipped, not wrapped
     m = np.ones(4, bool)
-    assert _cast(np.array([1e6, -1e6, 2.5, 3.5]), np.dtype(np.int16), m).tolist() == [32767, -32768, 2, 4]
+    got = cast_filled(np.array([1e6, -1e6, 2.5, 3.5]), np.zeros(4, np.int16), m)
+    assert got.tolist() == [32767, -32768, 2, 4]
 
 
 def test_cpu_is_deterministic(blanked_file):

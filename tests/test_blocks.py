@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from conftest import BLANK, blank, read_real
+from helpers import BLANK, blank, read_real
 from corkit_inpaint import find_missing_blocks
-from corkit_inpaint.masks import PATTERNS, blocks_to_mask, eligible_blocks, loss_mask
-from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.training.loss_masks import PATTERNS, eligible_blocks, loss_mask
+from corkit_inpaint.training.simulator import make_frame
 
 NEVER_SENT = {(6, 7), (6, 8), (7, 6), (7, 9), (8, 6), (8, 9), (9, 7), (9, 8)}
 

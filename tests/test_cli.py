@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from conftest import LEVEL1, REAL, blank, read_real, sha, write
+from helpers import LEVEL1, REAL, blank, read_real, sha, write
 from corkit_inpaint.cli import main
 
 
 def run_cli(*args, preexec=None):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "corkit_inpaint.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "corkit_inpaint", *map(str, args)],
                           capture_output=True, text=True, env=env, preexec_fn=preexec, timeout=300)
 
 

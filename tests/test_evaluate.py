@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 
-from conftest import REAL
+from helpers import REAL
 from corkit_inpaint.cli import main
-from corkit_inpaint.evaluate import evaluate_frame, summarise
-from corkit_inpaint.masks import PATTERNS
-from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.evaluation.protocol import evaluate_frame
+from corkit_inpaint.evaluation.report import summarise
+from corkit_inpaint.training.loss_masks import PATTERNS
+from corkit_inpaint.training.simulator import make_frame
 
 
 def test_evaluate_real_file_json(tmp_path):
@@ -39,12 +40,12 @@ def test_perfect_method_scores_zero():
     s = summarise(recs)["cluster"]["biharmonic"]
     assert s["masks"] == 1 and s["rmse"] > 0
     # scoring the truth against itself through the same path gives zero error
-    from corkit_inpaint.evaluate import _score, _truth_terms
-    from corkit_inpaint.network import stretch_for
+    from corkit_inpaint.evaluation.metrics import score, truth_terms
+    from corkit_inpaint.stretch import Stretch
     mask = np.zeros(img.shape, bool)
     mask[200:264, 300:364] = True
-    st = stretch_for(img.astype(float), img > 0, hdr)
-    r = _score(_truth_terms(img.astype(float), st), img.astype(float), mask, st, None)
+    st = Stretch.from_image(img.astype(float), img > 0, bias=hdr["OFFSET"], exptime=hdr["EXPTIME"])
+    r = score(truth_terms(img.astype(float), st), img.astype(float), mask, st, None)
     assert r["se"] == 0 and r["ae"] == 0 and r["hf_f"] == r["hf_t"]
 
 
@@ -55,7 +56,7 @@ def test_evaluate_usage_errors(capsys):
 
 
 def test_point_sources_found_in_truth_not_in_smooth_structure():
-    from corkit_inpaint.evaluate import point_sources
+    from corkit_inpaint.evaluation.metrics import point_sources
     rng = np.random.default_rng(2)
     yy, xx = np.mgrid[0:128, 0:128]
     s = 5 + 2 * np.exp(-0.5 * ((np.hypot(yy + 50, xx - 60) - 120) / 4) ** 2) + rng.normal(0, 0.02, (128, 128))

@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 
 import corkit_inpaint as ci
-from conftest import BLANK, blank, read_real, write
-from corkit_inpaint.fuzzy import band_masks, find_zones, fuzzy_fill, level1_policy
-from corkit_inpaint.masks import blocks_to_mask
+from helpers import BLANK, blank, read_real, write
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.methods.fuzzy import FuzzyFill, band_masks, find_zones
+
+
+def fuzzy(img, mask, header=None, **kw):
+    """The fuzzy fill's result for an image and mask."""
+    return FuzzyFill("fuzzy", **kw).fill(Frame.build(img, mask, header))
 
 
 def grid(shape, blocks):
@@ -39,11 +45,11 @@ def test_planes_and_ramps_filled_with_small_error(angle):
     a = np.deg2rad(angle)
     img = 1000.0 + 3.0 * (np.cos(a) * xx + np.sin(a) * yy)
     mask = blocks_to_mask(img.shape, [(3, 3), (3, 4), (5, 2)])
-    out = fuzzy_fill(np.where(mask, 0, img), mask)
+    out = fuzzy(np.where(mask, 0, img), mask).values
     assert np.abs(out - img)[mask].max() < 0.005 * np.ptp(img[mask])        # < 0.5% of the ramp's range
-    plane = fuzzy_fill(np.where(mask, 0, 0 * img + 1234.5), mask)
+    plane = fuzzy(np.where(mask, 0, 0 * img + 1234.5), mask).values
     assert np.abs(plane - 1234.5)[mask].max() < 1e-6
-    literal = fuzzy_fill(np.where(mask, 0, img), mask, literal_idl=True)
+    literal = fuzzy(np.where(mask, 0, img), mask, literal_idl=True).values
     assert np.abs(literal - img)[mask].max() < 0.03 * np.ptp(img[mask])      # zeroed band: still close
 
 
@@ -51,7 +57,7 @@ def test_no_valid_pixel_changes_and_method_registered():
     data, header = read_real()
     img = blank(data, BLANK)
     mask = blocks_to_mask(img.shape, BLANK)
-    out = fuzzy_fill(img, mask, header)
+    out = fuzzy(img, mask, header).values
     assert np.array_equal(out[~mask], img[~mask].astype(float)) and np.all(np.isfinite(out))
     arr = ci.inpaint_array(img.astype(float), method="fuzzy")
     assert np.array_equal(arr[~mask], img[~mask].astype(float))
@@ -66,31 +72,37 @@ def test_policy_leaves_large_and_edge_zones_masked(tmp_path):
     edge = [(15, 1)]
     img = blank(data, big + small + edge)
     mask = blocks_to_mask(img.shape, big + small + edge)
-    info = {}
-    out = fuzzy_fill(img, mask, header, policy=True, info=info)
-    assert np.all(np.isnan(out[blocks_to_mask(img.shape, big)]))          # left masked
-    assert np.all(np.isnan(out[blocks_to_mask(img.shape, edge)]))
-    assert np.all(np.isfinite(out[blocks_to_mask(img.shape, small)]))
-    assert info["too_many"] == 2
+    res = fuzzy(img, mask, header, policy=True)
+    assert not res.filled[blocks_to_mask(img.shape, big)].any()           # left masked
+    assert not res.filled[blocks_to_mask(img.shape, edge)].any()
+    assert res.filled[blocks_to_mask(img.shape, small)].all()
+    assert res.skipped.startswith("2 zones")
+    assert np.array_equal(res.values[~res.filled], img[~res.filled].astype(float))
     huge = [(by, bx) for by in range(1, 12) for bx in range(1, 11)]          # 110 blocks: > 100
-    out = fuzzy_fill(blank(data, huge), blocks_to_mask(img.shape, huge), header, policy=True, info=info)
-    assert info["unchanged"] and np.all(np.isnan(out[blocks_to_mask(img.shape, huge)]))
+    res = fuzzy(blank(data, huge), blocks_to_mask(img.shape, huge), header, policy=True)
+    assert "more than 100" in res.skipped and not res.filled.any()
     # without the policy everything is filled
-    assert np.all(np.isfinite(fuzzy_fill(img, mask, header)))
+    assert fuzzy(img, mask, header).filled.sum() == mask.sum()
 
 
 def test_level1_policy_rules():
     hdr = {"DETECTOR": "C3", "FILTER": "Clear"}
+    img = np.ones((64, 64))
     big = np.ones((64, 64), bool)
-    assert level1_policy(None, hdr, big, []) is None
-    assert "C3 Clear only" in level1_policy(None, {"DETECTOR": "C2", "FILTER": "Orange"}, big, [])
-    assert "1000" in level1_policy(None, hdr, np.ones((10, 10), bool), [])
+    policy = FuzzyFill("fuzzy").for_level1()
+    assert policy.policy and not FuzzyFill("fuzzy").policy
+    assert policy.skip_reason(Frame.build(img, big, hdr)) == ""
+    assert "C3 Clear only" in policy.skip_reason(Frame.build(img, big, {"DETECTOR": "C2", "FILTER": "Orange"}))
+    small = np.zeros((64, 64), bool)
+    small[:10, :10] = True
+    assert "1000" in policy.skip_reason(Frame.build(img, small, hdr))
+    assert FuzzyFill("fuzzy").skip_reason(Frame.build(img, small, hdr)) == ""     # outside level_1: fill
 
 
 def test_level1_fuzzy_policy_leaves_big_zone_masked(tmp_path):
     """Through level_1 (C3 Clear): the >16-block zone stays masked and out of INPMASK and the counts."""
     from corkit_inpaint.level1 import level_1
-    from corkit_inpaint.synthetic import make_frame
+    from corkit_inpaint.training.simulator import make_frame
     from corkit_inpaint.testing import write_standin_calibration
     calib = write_standin_calibration(tmp_path / "calib")
     img, hdr = make_frame(77, detector="C3", summed=False)

@@ -12,10 +12,12 @@ import corkit.lasco
 import corkit.reconstruction
 import corkit.utils
 import corkit_inpaint as ci
-from conftest import BLANK, REAL, blank, read_real, sha, write
+from helpers import BLANK, REAL, blank, read_real, sha, write
 from corkit_inpaint.cli import main
-from corkit_inpaint.level1 import CalibrationError, _c3_args, corkit_calibration_dir, level_1
-from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
+from corkit_inpaint.exceptions import CalibrationError
+from corkit_inpaint.level1 import level_1
+from corkit_inpaint.training.simulator import make_frame
 from corkit_inpaint.testing import write_standin_calibration
 
 
@@ -27,7 +29,7 @@ def calib(tmp_path_factory):
 def corkit_reference(path, calib, detector):
     """corkit's own level 1 of a file, with the same switched-off network step."""
     with corkit_calibration_dir(calib), contextlib.redirect_stdout(io.StringIO()):
-        img, hdr = corkit.lasco.level_1(str(path), None, "fits", *(_c3_args() if detector == "C3" else ()))
+        img, hdr = corkit.lasco.level_1(str(path), None, "fits", *(c3_args() if detector == "C3" else ()))
     return np.asarray(img, dtype=np.float64), hdr
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import BLANK, blank, read_real
+from helpers import BLANK, blank, read_real
 from corkit_inpaint.blocks import find_missing_blocks
-from corkit_inpaint.network import pconv_fill
-from corkit_inpaint.weights import default_model_name, read_weights_file, registry, resolve_weights
+from corkit_inpaint.fill import run_method
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.network.registry import default_model_name, registry
+from corkit_inpaint.network.weights import read_weights_file, resolve_weights
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 
@@ -34,6 +36,6 @@ def test_default_weights_reproduce_recorded_checksum():
     data, header = read_real()
     img = blank(data, BLANK)
     mask, _ = find_missing_blocks(img, header)
-    out = pconv_fill(img, mask, header, device="cpu")
+    out = run_method("pconv", Frame.build(img, mask, header), device="cpu").values
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
     assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from corkit_inpaint.pconv import PartialConv2d, PConvUNet
+from corkit_inpaint.network.layer import PartialConv2d
+from corkit_inpaint.network.unet import PConvUNet
 
 
 def numpy_pconv(x, m, w, b, stride, pad, multi):
@@ -77,7 +78,7 @@ def test_unet_composites_and_stages():
 
 def test_azimuthal_and_radial_guides_follow_their_geometry():
     """Circles about the Sun carry a ring across a hole; rays carry a radial streamer."""
-    from corkit_inpaint.engine import path_fill
+    from corkit_inpaint.network.guides import path_fill
     yy, xx = np.mgrid[0:128, 0:128].astype(float)
     centre = (-40.0, 20.0)                     # the Sun outside the window, as for most windows
     r = np.hypot(yy - centre[0], xx - centre[1])

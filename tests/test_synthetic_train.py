@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from corkit_inpaint.synthetic import GENERATOR_VERSION, VERSIONS, make_frame
-from corkit_inpaint.train import TrainConfig, build_dataset, train
-from corkit_inpaint.weights import read_weights_file
+from corkit_inpaint.training.simulator import GENERATOR_VERSION, VERSIONS, make_frame
+from corkit_inpaint.training.config import TrainConfig
+from corkit_inpaint.training.dataset import build_dataset
+from corkit_inpaint.training.loop import train
+from corkit_inpaint.network.weights import read_weights_file
 
 
 def test_generator_reproducible_under_seed():
@@ -68,7 +70,7 @@ def test_tiny_training_lowers_loss(tmp_path):
 
 def test_optional_vgg_perceptual_and_style_terms(tmp_path):
     """With a user-supplied VGG19 file (here random weights in torchvision's layout) the terms join the loss."""
-    from corkit_inpaint.train import vgg19_layers
+    from corkit_inpaint.training.losses.perceptual import vgg19_layers
     vgg_file = tmp_path / "vgg19.pth"
     torch.manual_seed(1)
     torch.save({"features." + k: v for k, v in vgg19_layers().state_dict().items()}, vgg_file)
@@ -79,8 +81,9 @@ def test_optional_vgg_perceptual_and_style_terms(tmp_path):
     meta = json.loads((tmp_path / "run" / "config.json").read_text())
     assert meta["config"]["vgg"] == str(vgg_file) and np.isfinite(meta["final_loss_mean_last100"])
     # the terms really enter the loss
-    from corkit_inpaint.pconv import PConvUNet
-    from corkit_inpaint.train import VGGFeatures, compute_losses
+    from corkit_inpaint.network.unet import PConvUNet
+    from corkit_inpaint.training.losses import compute_losses
+    from corkit_inpaint.training.losses.perceptual import VGGFeatures
     model = PConvUNet(widths=(8, 8, 8, 8))
     t = {k: torch.from_numpy(np.ascontiguousarray(data[k][:2])) for k in data}
     valid, truth = t["valid"][:, None].float(), t["truth"][:, None]
@@ -95,9 +98,10 @@ def test_optional_vgg_perceptual_and_style_terms(tmp_path):
 
 def test_fine_tune_init_adds_a_guide_channel(tmp_path):
     """A 2-guide model's weights start a 3-guide model: old slices copied, the new input channel zero."""
-    from corkit_inpaint.pconv import PConvUNet
-    from corkit_inpaint.train import init_from
-    from corkit_inpaint.weights import WEIGHTS_FORMAT, sha256sum
+    from corkit_inpaint.network.unet import PConvUNet
+    from corkit_inpaint.training.finetune import init_from
+    from corkit_inpaint.network.registry import sha256sum
+    from corkit_inpaint.network.weights import WEIGHTS_FORMAT
     torch.manual_seed(3)
     old = PConvUNet(widths=(8, 8, 8, 8), extra_channels=2)
     f = tmp_path / "old.pt"

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import corkit_inpaint as ci
-from corkit_inpaint import weights as W
+from corkit_inpaint.exceptions import WeightsError
+from corkit_inpaint.network import download, registry, weights
 from corkit_inpaint.cli import main
-from corkit_inpaint.pconv import PConvUNet
+from corkit_inpaint.network.unet import PConvUNet
 
 
 class Server:
@@ -58,12 +59,13 @@ def server():
     s = Server()
     yield s
     s.httpd.shutdown()
+    s.httpd.server_close()
 
 
 def tiny_weights(path, seed=0):
     torch.manual_seed(seed)
     m = PConvUNet(widths=(8, 8, 8, 8))
-    torch.save({"format": W.WEIGHTS_FORMAT, "model_config": m.config, "state_dict": m.state_dict()}, path)
+    torch.save({"format": weights.WEIGHTS_FORMAT, "model_config": m.config, "state_dict": m.state_dict()}, path)
     return path.read_bytes()
 
 
@@ -86,10 +88,10 @@ def env(tmp_path, monkeypatch, server):
 
 def test_first_use_downloads_second_does_not(env, server):
     server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
-    w = W.resolve_weights()
+    w = weights.resolve_weights()
     assert w.path == env["cache"] / "tiny-test.pt" and w.sha256 == env["entry"]["sha256"]
     assert server.total() == 1 and w.path.read_bytes() == env["body"]
-    assert W.resolve_weights().path == w.path and W.fetch().path == w.path
+    assert weights.resolve_weights().path == w.path and download.fetch().path == w.path
     model = ci.load_model(device="cpu")
     assert model.model_id == "tiny" and model.sha256 == env["entry"]["sha256"]
     assert server.total() == 1
@@ -98,8 +100,8 @@ def test_first_use_downloads_second_does_not(env, server):
 
 def test_cache_env_var_respected(env, server):
     server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
-    assert W.cache_dir() == env["cache"]
-    W.fetch(progress=False)
+    assert registry.cache_dir() == env["cache"]
+    download.fetch(progress=False)
     assert (env["cache"] / "tiny-test.pt").is_file()
 
 
@@ -108,8 +110,8 @@ def test_corrupt_file_on_mirror(env, server):
     bad[100] ^= 0xFF
     server.routes["/a/tiny-test.pt"] = [("ok", bytes(bad))]
     server.routes["/b/tiny-test.pt"] = [("ok", bytes(bad))]
-    with pytest.raises(W.WeightsError) as ei:
-        W.fetch(progress=False, backoff=0.01)
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False, backoff=0.01)
     msg = str(ei.value)
     assert env["entry"]["sha256"] in msg and hashlib.sha256(bad).hexdigest() in msg
     assert not env["cache"].exists() or list(env["cache"].iterdir()) == []
@@ -120,23 +122,23 @@ def test_truncated_response_retried_then_error(env, server):
     server.routes["/a/tiny-test.pt"] = [("truncate", half)]
     env_entry = dict(env["entry"], urls=[env["entry"]["urls"][0]])
     env["reg"].write_text(json.dumps({"default": "tiny", "models": {"tiny": env_entry}}))
-    with pytest.raises(W.WeightsError, match="3 attempts"):
-        W.fetch(progress=False, retries=2, backoff=0.01)
+    with pytest.raises(WeightsError, match="3 attempts"):
+        download.fetch(progress=False, retries=2, backoff=0.01)
     assert server.counts["/a/tiny-test.pt"] == 3
     assert not env["cache"].exists() or list(env["cache"].iterdir()) == []
 
 
 def test_5xx_retried_then_succeeds(env, server):
     server.routes["/a/tiny-test.pt"] = [("status", 503), ("status", 502), ("ok", env["body"])]
-    w = W.fetch(progress=False, retries=3, backoff=0.01)
+    w = download.fetch(progress=False, retries=3, backoff=0.01)
     assert server.counts["/a/tiny-test.pt"] == 3 and w.path.read_bytes() == env["body"]
 
 
 def test_oversized_file_refused(env, server):
     server.routes["/a/tiny-test.pt"] = [("ok", env["body"] + b"x" * 100_000)]
     server.routes["/b/tiny-test.pt"] = [("status", 404)]
-    with pytest.raises(W.WeightsError, match="more than the registered"):
-        W.fetch(progress=False, backoff=0.01)
+    with pytest.raises(WeightsError, match="more than the registered"):
+        download.fetch(progress=False, backoff=0.01)
     assert not env["cache"].exists() or list(env["cache"].iterdir()) == []
 
 
@@ -152,7 +154,7 @@ def test_full_cache_disk_gives_clear_error(env, server):
     def limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (len(env["body"]) // 2, len(env["body"]) // 2))
-    r = subprocess.run([sys.executable, "-m", "corkit_inpaint.cli", "-q", "weights", "fetch"],
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "-q", "weights", "fetch"],
                        capture_output=True, text=True, env=dict(os.environ), preexec_fn=limit, timeout=120)
     assert r.returncode == 1 and "could not write" in r.stderr and "Traceback" not in r.stderr
     assert not env["cache"].exists() or list(env["cache"].iterdir()) == []
@@ -160,7 +162,7 @@ def test_full_cache_disk_gives_clear_error(env, server):
 
 def test_404_first_mirror_uses_second(env, server):
     server.routes["/b/tiny-test.pt"] = [("ok", env["body"])]
-    w = W.fetch(progress=False, backoff=0.01)
+    w = download.fetch(progress=False, backoff=0.01)
     assert server.counts == {"/a/tiny-test.pt": 1, "/b/tiny-test.pt": 1}
     assert w.path.read_bytes() == env["body"]
 
@@ -168,15 +170,15 @@ def test_404_first_mirror_uses_second(env, server):
 def test_base_url_env_replaces_mirrors(env, server, monkeypatch):
     server.routes["/mirror/tiny-test.pt"] = [("ok", env["body"])]
     monkeypatch.setenv("CORKIT_INPAINT_WEIGHTS_URL", f"{server.url}/mirror/")
-    W.fetch(progress=False)
+    download.fetch(progress=False)
     assert server.counts == {"/mirror/tiny-test.pt": 1}
 
 
 def test_offline_makes_no_request(env, server, monkeypatch):
     server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
     monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", "1")
-    with pytest.raises(W.WeightsError) as ei:
-        W.resolve_weights()
+    with pytest.raises(WeightsError) as ei:
+        weights.resolve_weights()
     assert "tiny-test.pt" in str(ei.value) and str(env["cache"]) in str(ei.value)
     assert server.total() == 0
 
@@ -187,7 +189,7 @@ def test_concurrent_fetches_one_valid_file(env, server):
 
     def go():
         try:
-            results.append(W.fetch(progress=False))
+            results.append(download.fetch(progress=False))
         except Exception as exc:      # pragma: no cover - reported below
             errors.append(exc)
     threads = [threading.Thread(target=go) for _ in range(4)]
@@ -208,8 +210,8 @@ def test_unsafe_registry_entries_refused(env, server):
                               ("ok.pt", ["file:///etc/passwd"], "only http")):
         entry = dict(env["entry"], file=file, urls=urls)
         env["reg"].write_text(json.dumps({"default": "tiny", "models": {"tiny": entry}}))
-        with pytest.raises(W.WeightsError, match=match):
-            W.fetch(progress=False)
+        with pytest.raises(WeightsError, match=match):
+            download.fetch(progress=False)
     assert server.total() == 0
 
 
@@ -247,10 +249,10 @@ def test_explicit_path_and_bad_file(tmp_path, env):
     assert m.model_id == "mine" and m.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a torch file")
-    with pytest.raises(W.WeightsError, match="not a loadable weights file"):
+    with pytest.raises(WeightsError, match="not a loadable weights file"):
         ci.load_model(bad)
     torch.save({"format": "other", "x": torch.zeros(1)}, tmp_path / "other.pt")
-    with pytest.raises(W.WeightsError, match="not a corkit-inpaint weights file"):
+    with pytest.raises(WeightsError, match="not a corkit-inpaint weights file"):
         ci.load_model(tmp_path / "other.pt")
-    with pytest.raises(W.WeightsError, match="does not exist"):
+    with pytest.raises(WeightsError, match="does not exist"):
         ci.load_model(tmp_path / "missing.pt")

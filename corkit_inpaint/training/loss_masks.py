@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blocks import BLOCK, find_missing_blocks, zero_blocks
+from ..blocks import BLOCK, find_missing_blocks, zero_blocks
 
-__all__ = ["PATTERNS", "PATTERN_PROBS", "eligible_blocks", "loss_mask", "blocks_to_mask"]
+__all__ = ["PATTERNS", "PATTERN_PROBS", "eligible_blocks", "loss_mask"]
 
 PATTERNS = ("single", "run", "cluster", "long")
 PATTERN_PROBS = (0.30, 0.30, 0.25, 0.15)
@@ -117,11 +117,3 @@ def loss_mask(rng: np.random.Generator, eligible: np.ndarray, pattern: str | Non
         y, x = cand[rng.integers(len(cand))]
         return pattern, [(int(y + i), int(x + j)) for i in range(k) for j in range(k)]
     raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS}")
-
-
-def blocks_to_mask(shape: tuple[int, int], blocks) -> np.ndarray:
-    """Boolean pixel mask, True on the given blocks."""
-    m = np.zeros(shape, dtype=bool)
-    for by, bx in blocks:
-        m[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
-    return m

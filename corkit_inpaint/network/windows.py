@@ -1,4 +1,4 @@
-"""The network fill's core: windows around missing blocks, guide fills, normalisation, model run.
+"""Network inputs: windows around the missing blocks, with guide fills and normalisation.
 
 The network never sees a whole frame. Missing blocks are grouped into
 8-connected clusters, each cluster gets a window reaching ``MARGIN`` pixels
@@ -6,17 +6,16 @@ beyond it, overlapping windows are merged where that saves work (see
 `windows_for`), and only those windows are processed, so the cost follows the
 number of missing blocks.
 
-In a window the image is stretched (`corkit_inpaint.stretch.Stretch`), two
-classical guide fills are made -- biharmonic in stretched space, and linear
-interpolation along the ray from the Sun centre -- and everything is expressed
-in units of a robust window scale. The network predicts the expected value in
-the hole; realistic texture is then added explicitly: white noise with the
-sigma measured around the hole (Immerkaer), from a generator seeded by the
-window's position, so the result is deterministic.
+In a window of the frame's stretched image, three classical guide fills are made
+(biharmonic, and linear interpolation along the ray from the Sun centre and
+along the circle about it, `corkit_inpaint.network.guides`), and everything
+is expressed in units of a robust window scale. `frame_windows` is the one place
+where a frame becomes network inputs: inference and training both call it.
 """
 
 from __future__ import annotations
 
+import logging
 import zlib
 from dataclasses import dataclass
 
@@ -24,13 +23,17 @@ import numpy as np
 from scipy import ndimage
 from skimage.restoration import inpaint_biharmonic
 
-from .blocks import BLOCK
-from .stretch import noise_sigma
+from ..frame import Frame
+from ..stretch import noise_sigma
+from .guides import path_fill
 
-__all__ = ["MARGIN", "MULTIPLE", "Window", "windows_for", "prepare_window", "path_fill"]
+__all__ = ["MARGIN", "MULTIPLE", "MIN_CONTEXT", "Window", "windows_for", "prepare_window", "frame_windows"]
+
+log = logging.getLogger(__name__)
 
 MARGIN = 32
 MULTIPLE = 16
+MIN_CONTEXT = 16      # fewer valid pixels in a window: its holes are left masked
 
 
 def windows_for(mask: np.ndarray, *, margin: int = MARGIN, multiple: int = MULTIPLE
@@ -105,101 +108,6 @@ def _grow(a, b, n, multiple):
     return a, b
 
 
-def _march(values: np.ndarray, valid: np.ndarray, walk, n: int, max_steps: int
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Linear interpolation of ``n`` hole pixels along paths, by path length to the first valid pixel each way.
-
-    ``walk(t, sign)`` gives the (float) pixel coordinates ``t`` pixels along
-    the paths from the hole pixels, forward (``sign`` = 1) or backward.
-    Returns the interpolated values and where they are defined.
-    """
-    ny, nx = values.shape
-    # 3x3 normalised average of valid pixels, to sample the ends of a path with less noise
-    w = ndimage.uniform_filter(valid.astype(np.float64), 3, mode="constant")
-    sm = ndimage.uniform_filter(np.where(valid, values, 0.0), 3, mode="constant")
-    smooth = np.where(w > 0, sm / np.maximum(w, 1e-12), 0.0)
-    ends = []
-    for sign in (1.0, -1.0):
-        t_hit = np.full(n, np.nan)
-        v_hit = np.zeros(n)
-        todo = np.ones(n, dtype=bool)
-        for t in range(1, max_steps + 1):
-            py, px = walk(t, sign)
-            yy, xx = np.rint(py).astype(int), np.rint(px).astype(int)
-            inside = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
-            todo &= inside
-            if not todo.any():
-                break
-            idx = np.nonzero(todo)[0]
-            hit = valid[yy[idx], xx[idx]]
-            hi = idx[hit]
-            t_hit[hi] = t
-            v_hit[hi] = smooth[yy[hi], xx[hi]]
-            todo[hi] = False
-        ends.append((t_hit, v_hit))
-    (t1, v1), (t2, v2) = ends
-    ok1, ok2 = np.isfinite(t1), np.isfinite(t2)
-    both = ok1 & ok2
-    val = np.zeros(n)
-    val[both] = (v1[both] * t2[both] + v2[both] * t1[both]) / (t1[both] + t2[both])
-    val[ok1 & ~ok2] = v1[ok1 & ~ok2]
-    val[ok2 & ~ok1] = v2[ok2 & ~ok1]
-    return val, ok1 | ok2
-
-
-def path_fill(values: np.ndarray, valid: np.ndarray, centre: tuple[float, float], path: str = "radial",
-              *, max_steps: int = 160) -> tuple[np.ndarray, np.ndarray]:
-    """Linear interpolation across holes along rays from, or circles about, the Sun centre.
-
-    ``"radial"``: streamers and rays are nearly radial, so the values either
-    side of a hole along the ray through it are the best classical guess for
-    their structure. ``"azimuthal"``: the corona's steep radial fall-off, the
-    occulter's diffraction ring and vignetting vary mostly with radius, so the
-    values at the same radius either side of a hole are the best guess for them.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        Window values (stretched space); only ``valid`` ones are read.
-    valid : numpy.ndarray of bool
-    centre : (float, float)
-        ``(cy, cx)`` of the Sun centre in window coordinates.
-    path : {"radial", "azimuthal"}
-        Interpolate along rays or along circles.
-    max_steps : int
-        How far (pixels of path) to search each way.
-
-    Returns
-    -------
-    filled : numpy.ndarray
-        ``values`` with holes filled where a valid pixel was found along the path.
-    found : numpy.ndarray of bool
-        Where the fill is defined.
-    """
-    out = np.where(valid, values, 0.0).astype(np.float64)
-    found = valid.copy()
-    hy, hx = np.nonzero(~valid)
-    if hy.size == 0:
-        return out, found
-    dy, dx = hy - centre[0], hx - centre[1]
-    if path == "radial":
-        rr = np.hypot(dy, dx)
-        uy = np.where(rr > 0, dy / np.maximum(rr, 1e-9), 1.0)
-        ux = np.where(rr > 0, dx / np.maximum(rr, 1e-9), 0.0)
-        walk = lambda t, sign: (hy + sign * t * uy, hx + sign * t * ux)
-    elif path == "azimuthal":
-        rr = np.maximum(np.hypot(dy, dx), 1.0)
-        phi = np.arctan2(dy, dx)
-        walk = lambda t, sign: (centre[0] + rr * np.sin(phi + sign * t / rr),
-                                centre[1] + rr * np.cos(phi + sign * t / rr))
-    else:
-        raise ValueError(f"path must be 'radial' or 'azimuthal', not {path!r}")
-    val, ok = _march(values, valid, walk, hy.size, max_steps)
-    out[hy, hx] = val
-    found[hy, hx] = ok
-    return out, found
-
-
 @dataclass
 class Window:
     """A prepared window: network inputs and what is needed to undo the normalisation."""
@@ -234,7 +142,7 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
     sw = s[y0:y1, x0:x1].astype(np.float64)
     vw = valid[y0:y1, x0:x1]
     vals = sw[vw]
-    if vals.size < 16:
+    if vals.size < MIN_CONTEXT:
         raise ValueError("too few valid pixels around the missing blocks to fill them")
     mu = float(np.median(vals))
     sig_n = noise_sigma(sw, vw)
@@ -252,3 +160,30 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
     nz = sig_n / scale
     guides = np.stack([bih, rad, azi]).astype(np.float32)
     return Window(box, z.astype(np.float32), vw, guides, mu, scale, nz, (white * nz).astype(np.float32))
+
+
+def frame_windows(frame: Frame) -> tuple[list[Window], list[np.ndarray], np.ndarray]:
+    """The network inputs of a frame: one `Window` per group of missing-pixel clusters.
+
+    Returns
+    -------
+    windows : list of Window
+    owned : list of numpy.ndarray of bool
+        For each window, the missing pixels (in window coordinates) it fills.
+    declined : numpy.ndarray of bool
+        Missing pixels of windows with too little context (fewer than
+        ``MIN_CONTEXT`` valid pixels): left masked.
+    """
+    windows, owned = [], []
+    declined = np.zeros(frame.shape, dtype=bool)
+    boxes, owner = windows_for(frame.missing)
+    for k, box in enumerate(boxes):
+        y0, y1, x0, x1 = box
+        mine = owner[y0:y1, x0:x1] == k
+        try:
+            windows.append(prepare_window(frame.stretched, frame.valid, box, frame.sun_centre))
+            owned.append(mine)
+        except ValueError as exc:             # no context to learn from: leave it masked
+            log.warning("pixels in rows %d-%d, columns %d-%d left unfilled: %s", y0, y1, x0, x1, exc)
+            declined[y0:y1, x0:x1] |= mine
+    return windows, owned, declined

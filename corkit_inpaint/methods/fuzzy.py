@@ -49,15 +49,19 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
 from scipy.fft import dctn, idctn
 
-from .blocks import BLOCK
-from .masks import blocks_to_mask
+from .. import header as H
+from ..blocks import BLOCK, blocks_to_mask
+from ..frame import Frame
+from .base import FillMethod, FillResult, Provenance
 
-__all__ = ["fuzzy_fill", "find_zones", "level1_policy", "band_masks"]
+__all__ = ["FuzzyFill", "FUZZY", "find_zones", "band_masks", "gradient_direction"]
 
 log = logging.getLogger(__name__)
 
@@ -282,40 +286,10 @@ def _fill_zone(z, valid, hole, blocks, *, literal_idl):
     return np.where(hole, refined, z)
 
 
-def fuzzy_fill(image: np.ndarray, mask: np.ndarray, header=None, *, literal_idl: bool = False,
-               policy: bool = False, info: dict | None = None) -> np.ndarray:
-    """Fill missing 32x32 blocks with SolarSoft's fuzzy method (see the module docstring).
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        2-D image (DN for level 0.5; OFFSET and EXPTIME from ``header`` turn it into DN/s).
-    mask : numpy.ndarray of bool
-        True where missing. Every 32x32 block of the stored grid holding a masked
-        pixel is treated as a missing block.
-    header : astropy.io.fits.Header, optional
-    literal_idl : bool
-        Reproduce the IDL's apparent indexing slip (the refined band is zeroed)
-        instead of the intended fuzzy-intersection midpoint.
-    policy : bool
-        SolarSoft's zone rules: zones of more than 16 blocks, or touching the
-        image edge, are left masked, and if any zone has more than 100 blocks the
-        image is left unchanged. Pixels left masked are returned as NaN.
-    info : dict, optional
-        Receives ``zones``, ``too_many`` (zones left masked) and ``unchanged``.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 image; filled pixels replaced, NaN where a pixel was left masked.
-    """
-    img = np.asarray(image, dtype=np.float64)
-    mask = np.asarray(mask, dtype=bool)
-    out = img.copy()
-    if not mask.any():
-        return out
-    from .network import context_valid, stretch_for
-    st = stretch_for(img, context_valid(img, mask), header)
+def _fuzzy(frame: Frame, *, literal_idl: bool, policy: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """The fill in linear units, the pixels left masked, and why (see `FuzzyFill`)."""
+    img, mask = frame.image, frame.missing
+    st = frame.stretch
     rate = st.forward(np.where(np.isfinite(img), img, st.bias))
     ny, nx = img.shape
     gy, gx = -(-ny // BLOCK), -(-nx // BLOCK)
@@ -323,45 +297,73 @@ def fuzzy_fill(image: np.ndarray, mask: np.ndarray, header=None, *, literal_idl:
     pad_mask[:ny, :nx] = mask
     missing = pad_mask.reshape(gy, BLOCK, gx, BLOCK).any(axis=(1, 3))
     valid = np.zeros((gy * BLOCK, gx * BLOCK), bool)
-    valid[:ny, :nx] = context_valid(img, mask)
+    valid[:ny, :nx] = frame.valid
     work = np.zeros((gy * BLOCK, gx * BLOCK))
     work[:ny, :nx] = np.where(np.isfinite(rate), rate, 0.0)
     zones = find_zones(missing, clip=policy)
-    if info is not None:
-        info.update(zones=len(zones), too_many=0, unchanged=False)
     if policy and any(len(z["blocks"]) > MAX_ANY_ZONE for z in zones):
         log.info("fuzzy: a zone has more than %d blocks; image left unchanged", MAX_ANY_ZONE)
-        if info is not None:
-            info["unchanged"] = True
-        out[mask] = np.nan
-        return out
+        return img.copy(), mask.copy(), f"a zone has more than {MAX_ANY_ZONE} blocks (SolarSoft's policy)"
     left = np.zeros_like(pad_mask)
+    n_left = 0
     for z in zones:
         y0, y1, x0, x1 = z["rect"]
         if policy and (len(z["blocks"]) > MAX_ZONE or z["edge"]):
             left |= blocks_to_mask(left.shape, z["blocks"])
-            if info is not None:
-                info["too_many"] += 1
+            n_left += 1
             continue
         sl = (slice(y0 * BLOCK, (y1 + 1) * BLOCK), slice(x0 * BLOCK, (x1 + 1) * BLOCK))
         # DCT refinement needs the block's 3x3 neighbourhood inside the zone
         local = [(by - y0, bx - x0) for by, bx in z["blocks"] if y0 < by < y1 and x0 < bx < x1]
         work[sl] = _fill_zone(work[sl], valid[sl], pad_mask[sl], local, literal_idl=literal_idl)
-    filled = st.inverse(work[:ny, :nx])
-    out[mask] = filled[mask]
-    out[left[:ny, :nx] & mask] = np.nan
-    return out
+    values = img.copy()
+    values[mask] = st.inverse(work[:ny, :nx])[mask]
+    why = (f"{n_left} zones of more than {MAX_ZONE} blocks or touching the edge (SolarSoft's policy)"
+           if n_left else "")
+    return values, left[:ny, :nx] & mask, why
 
 
-def level1_policy(data, header, mask, blocks) -> str | None:
-    """SolarSoft's image-level rule for ``level_1(..., inpaint="fuzzy")``: why not to fill, or None."""
-    det = str(header.get("DETECTOR", "")).strip().upper()
-    filt = str(header.get("FILTER", "")).strip().upper()
-    if det != "C3" or filt != "CLEAR":
-        return f"SolarSoft fills C3 Clear only (this is {det} {filt})"
-    if int(mask.sum()) <= MIN_PIXELS:
-        return f"only {int(mask.sum())} pixels missing (SolarSoft fills above {MIN_PIXELS})"
-    return None
+@dataclass(frozen=True)
+class FuzzyFill(FillMethod):
+    """SolarSoft's fuzzy fill (see the module docstring).
+
+    Attributes
+    ----------
+    literal_idl : bool
+        Reproduce the IDL's apparent indexing slip (the refined band is zeroed)
+        instead of the intended fuzzy-intersection midpoint.
+    policy : bool
+        SolarSoft's zone rules: zones of more than 16 blocks, or touching the
+        image edge, are left masked, and if any zone has more than 100 blocks the
+        image is left unchanged. ``level_1`` runs the method with the policy on.
+    """
+
+    literal_idl: bool = False
+    policy: bool = False
+
+    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+             weights=None) -> FillResult:
+        if not frame.missing.any():
+            return FillResult.unchanged(frame, Provenance(self.name), "")
+        values, left, why = _fuzzy(frame, literal_idl=self.literal_idl, policy=self.policy)
+        values[left] = frame.image[left]
+        return FillResult(values, frame.missing & ~left, Provenance(self.name), skipped=why)
+
+    def for_level1(self) -> "FuzzyFill":
+        """With SolarSoft's zone policy, as its level-1 pipeline runs it."""
+        return replace(self, policy=True)
+
+    def skip_reason(self, frame: Frame) -> str:
+        """SolarSoft's image-level rule: C3 Clear only, and only above 1000 missing pixels."""
+        if not self.policy:
+            return ""
+        det = H.detector(frame.header)
+        filt = str(H.get(frame.header, "FILTER", "")).strip().upper()
+        if det != "C3" or filt != "CLEAR":
+            return f"SolarSoft fills C3 Clear only (this is {det} {filt})"
+        if int(frame.missing.sum()) <= MIN_PIXELS:
+            return f"only {int(frame.missing.sum())} pixels missing (SolarSoft fills above {MIN_PIXELS})"
+        return ""
 
 
-fuzzy_fill.level1_policy = level1_policy
+FUZZY = FuzzyFill("fuzzy")

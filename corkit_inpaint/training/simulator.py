@@ -19,7 +19,7 @@ import numpy as np
 from astropy.io import fits
 from scipy import ndimage
 
-from .blocks import BLOCK
+from ..blocks import BLOCK
 
 __all__ = ["GENERATOR_VERSION", "VERSIONS", "make_frame"]
 

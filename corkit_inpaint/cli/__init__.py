@@ -1,0 +1,43 @@
+"""The ``corkit-inpaint`` command line: one module per subcommand.
+
+Exit codes: 0 success; 1 some inputs failed (the others were processed, each
+failure is named on one line of stderr); 2 usage error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import evaluate, fill, level1, train, weights
+from .common import err
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from .. import __version__
+    p = argparse.ArgumentParser(prog="corkit-inpaint",
+                                description="Fill missing 32x32 telemetry blocks in LASCO level-0.5 FITS files.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for mod in (fill, level1, weights, train, evaluate):
+        mod.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130

@@ -1,0 +1,100 @@
+"""``corkit-inpaint fill``: fill missing blocks in level-0.5 FITS files."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from .common import FILE_ERRORS, err, file_err
+
+__all__ = ["add_parser", "run"]
+
+log = logging.getLogger("corkit_inpaint")
+
+
+def add_parser(sub) -> None:
+    """Add the ``fill`` subcommand."""
+    f = sub.add_parser("fill", help="fill missing blocks in level-0.5 FITS files",
+                       description="Fill missing blocks; writes the filled image, provenance keywords "
+                                   "and an INPMASK extension. Inputs are never modified.")
+    f.add_argument("src", nargs="+", metavar="SRC", help="level-0.5 FITS file(s); never modified")
+    g = f.add_mutually_exclusive_group(required=True)
+    g.add_argument("-o", "--output", metavar="OUT", help="output file (one SRC)")
+    g.add_argument("--outdir", metavar="DIR", help="output folder (same file names)")
+    f.add_argument("--method", default="pconv", help="fill method (default: pconv)")
+    f.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
+    f.add_argument("--weights", default=None, help="model name or weights file (default model if omitted)")
+    f.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    f.add_argument("--plot", metavar="PNG", help="write a before/after/mask picture")
+    f.set_defaults(func=run)
+
+
+def _plot(src: Path, hdul, png: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..read import read_level05
+    before, _ = read_level05(src)
+    after = hdul[0].data.astype(float)
+    mask = hdul["INPMASK"].data
+    lo = max(float(np.percentile(after[after > 0], 1)), 1e-3) if np.any(after > 0) else 1e-3
+    fig, ax = plt.subplots(1, 3, figsize=(13, 4.6), constrained_layout=True)
+    for a, img, title in ((ax[0], before, "before"), (ax[1], after, "after")):
+        a.imshow(np.log10(np.clip(img.astype(float), lo, None)), origin="lower", cmap="gray")
+        a.set_title(f"{title} (log10 DN)")
+    ax[2].imshow(mask, origin="lower", cmap="magma", vmin=0, vmax=1)
+    ax[2].set_title(f"INPMASK: {int(mask.sum())} px filled")
+    for a in ax:
+        a.set_xticks([]), a.set_yticks([])
+    fig.suptitle(f"{src.name}: {hdul[0].header.get('INPAINT')} {hdul[0].header.get('INPMODEL')}")
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fill each SRC; 0 when all succeeded, 1 when some failed (each named on stderr), 2 usage."""
+    from tqdm import tqdm
+
+    from ..api import inpaint_fits
+    from ..exceptions import InputError
+    srcs = [Path(s) for s in args.src]
+    if args.output and len(srcs) != 1:
+        err("-o/--output takes exactly one SRC; use --outdir for several")
+        return 2
+    failed = written = blocks = 0
+    for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
+        dst = Path(args.output) if args.output else Path(args.outdir) / src.name
+        try:
+            if _same(src, dst):
+                raise InputError(f"{src}: output {dst} is the input file; refusing to overwrite it")
+            hdul = inpaint_fits(src, dst, method=args.method, device=args.device,
+                                weights=args.weights, overwrite=args.overwrite)
+            h = hdul[0].header
+            log.info("%s -> %s: %d blocks, %d px, %s on %s", src, dst, h["INPNBLK"], h["INPNPIX"],
+                     h["INPAINT"], h["INPDEV"])
+            written += 1
+            blocks += int(h["INPNBLK"])
+            if args.plot:
+                png = Path(args.plot)
+                if len(srcs) > 1:
+                    png = png.with_name(f"{png.stem}_{src.stem}{png.suffix or '.png'}")
+                _plot(src, hdul, png)
+        except FILE_ERRORS as exc:
+            failed += 1
+            file_err(src, exc)
+    if not args.quiet:
+        print(f"corkit-inpaint fill: {written} of {len(srcs)} files written, {blocks} blocks filled"
+              + (f", {failed} failed" if failed else ""))
+    return 1 if failed else 0

@@ -1,0 +1,44 @@
+"""``corkit-inpaint level_1``: CorKit's level-1 calibration with missing blocks filled first."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import FILE_ERRORS, err, file_err
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    """Add the ``level_1`` subcommand."""
+    lv = sub.add_parser("level_1", help="CorKit level-1 calibration with missing blocks filled first",
+                        description="Fill missing blocks on the level-0.5 grid, then run corkit's level_1; "
+                                    "writes DIR/<name>.fits with provenance and an INPMASK extension.")
+    lv.add_argument("src", nargs="+", metavar="SRC", help="LASCO C2/C3 level-0.5 files; never modified")
+    lv.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    lv.add_argument("--inpaint", default="pconv", metavar="NAME", help="fill method, or 'none' (default: pconv)")
+    lv.add_argument("--calib-dir", metavar="DIR", help="corkit calibration folder (default: corkit's own)")
+    lv.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
+    lv.add_argument("--weights", default=None, help="model name or weights file")
+    lv.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Calibrate each SRC; 0 when all succeeded, 1 when some failed, 2 usage."""
+    from tqdm import tqdm
+
+    from ..level1 import level_1
+    inpaint = None if args.inpaint.lower() == "none" else args.inpaint
+    if args.calib_dir and not Path(args.calib_dir).is_dir():
+        err(f"--calib-dir {args.calib_dir}: no such folder")
+        return 2
+    failed = 0
+    for src in tqdm(args.src, desc="level 1", unit="file", disable=args.quiet):
+        try:
+            level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
+                    calib_dir=args.calib_dir)
+        except FILE_ERRORS as exc:
+            failed += 1
+            file_err(src, exc)
+    return 1 if failed else 0

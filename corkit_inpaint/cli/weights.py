@@ -1,0 +1,69 @@
+"""``corkit-inpaint weights``: list, fetch, verify, locate or clear model weights."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+
+from .common import err
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    """Add the ``weights`` subcommand."""
+    w = sub.add_parser("weights", help="list, fetch, verify, locate or clear model weights")
+    w.add_argument("action", choices=["list", "fetch", "verify", "path", "clear"],
+                   help="what to do")
+    w.add_argument("name", nargs="?", default=None, help="model name (default model if omitted)")
+    w.set_defaults(func=run)
+
+
+def _list() -> None:
+    from ..network.registry import registry
+    reg = registry()
+    for name, e in reg["models"].items():
+        star = "*" if name == reg["default"] else " "
+        print(f"{star} {name:24s} {e['file']:28s} {e['size']:>10d} B  sha256 {e['sha256'][:16]}  "
+              f"{e.get('description', '')}")
+
+
+def _verify() -> int:
+    from ..network.registry import cache_dir
+    from ..network.weights import verify_cache
+    res = verify_cache()
+    if not res:
+        print(f"no cached weights in {cache_dir()}")
+    bad = [p for _, p, ok in res if not ok]
+    for name, p, ok in res:
+        print(f"{'OK ' if ok else 'BAD'} {name} {p}")
+    if bad:
+        err(f"{len(bad)} cached file(s) do not match the registry: {', '.join(map(str, bad))}")
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out the action; 0 on success, 1 on failure."""
+    from ..exceptions import WeightsError
+    from ..network.download import fetch
+    from ..network.registry import cache_dir
+    from ..network.weights import resolve_weights
+    try:
+        if args.action == "list":
+            _list()
+        elif args.action == "fetch":
+            print(fetch(args.name, progress=not args.quiet).path)
+        elif args.action == "path":
+            print(resolve_weights(args.name, download=False).path)
+        elif args.action == "verify":
+            return _verify()
+        elif args.action == "clear":
+            d = cache_dir()
+            if d.is_dir():
+                shutil.rmtree(d)
+            print(f"cleared {d}")
+    except (WeightsError, OSError) as exc:
+        err(str(exc))
+        return 1
+    return 0

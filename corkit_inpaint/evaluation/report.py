@@ -1,0 +1,98 @@
+"""Pool scores into a summary per pattern and method, with bootstrap intervals; tables and a figure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from ..training.loss_masks import PATTERNS
+
+__all__ = ["summarise", "format_table", "plot_summaries", "CLASSICAL"]
+
+#: The classical methods a ratio is taken against (the best of those scored).
+CLASSICAL = ("biharmonic", "telea", "fuzzy")
+
+
+def summarise(records):
+    """Pool records per (pattern, method): RMSE and MAE (DN/s), RMSE (stretched), noise ratio..."""
+    groups = defaultdict(list)
+    for r in records:
+        groups[(r["pattern"], r["method"])].append(r)
+        groups[("all", r["method"])].append(r)
+    out = {}
+    for (p, m), rs in groups.items():
+        n = sum(r["n"] for r in rs)
+        nhf = sum(r["n_hf"] for r in rs)
+        out.setdefault(p, {})[m] = {
+            "rmse": float(np.sqrt(sum(r["se"] for r in rs) / n)),
+            "mae": float(sum(r["ae"] for r in rs) / n),
+            "rmse_stretch": float(np.sqrt(sum(r["se_s"] for r in rs) / n)),
+            "rmse_no_points": float(np.sqrt(sum(r["se_np"] for r in rs) / max(sum(r["n_np"] for r in rs), 1))),
+            # noise, not point sources: robust (MAD) std of the high-frequency part per mask,
+            # median over masks; the pooled plain-std value is dominated by stars and cosmic rays
+            "noise_ratio": float(np.median([r["rhf_f"] / r["rhf_t"] for r in rs if r["rhf_t"] > 0]))
+            if nhf else float("nan"),
+            "noise_ratio_pooled": float(np.sqrt(sum(r["hf_f"] for r in rs) / max(sum(r["hf_t"] for r in rs), 1e-300)))
+            if nhf else float("nan"),
+            "profile_err": float(np.mean([r["prof"] for r in rs])),
+            "seconds": float(np.mean([r["seconds"] for r in rs])),
+            "masks": len(rs)}
+    for p, ms in out.items():
+        for key, ratio in (("rmse", "vs_best_classical"), ("rmse_no_points", "vs_best_classical_no_points")):
+            best = min((v[key] for k, v in ms.items() if k in CLASSICAL), default=None)
+            for v in ms.values():
+                v[ratio] = v[key] / best if best else float("nan")
+        best_m = min((k for k in ms if k in CLASSICAL), key=lambda k: ms[k]["rmse"], default=None)
+        for m, v in ms.items():
+            v["vs_best_classical_ci90"] = _ratio_ci(groups[(p, m)], groups[(p, best_m)]) if best_m else None
+    return out
+
+
+def _ratio_ci(recs, base, *, n_boot=2000, seed=0):
+    """90% bootstrap interval (over masks) of the pooled-RMSE ratio of ``recs`` to ``base``."""
+    a = {r["mask_id"]: r["se"] for r in recs}
+    b = {r["mask_id"]: r["se"] for r in base}
+    ids = sorted(set(a) & set(b))
+    if len(ids) < 2:
+        return None
+    sa, sb = np.array([a[i] for i in ids]), np.array([b[i] for i in ids])
+    pick = np.random.default_rng(seed).integers(0, len(ids), (n_boot, len(ids)))
+    ratios = np.sqrt(sa[pick].sum(1) / np.maximum(sb[pick].sum(1), 1e-300))
+    return [float(np.percentile(ratios, 5)), float(np.percentile(ratios, 95))]
+
+
+def format_table(summary, title=""):
+    """A Markdown table of a summary."""
+    lines = [f"**{title}**", ""] if title else []
+    lines += ["| pattern | method | RMSE (DN/s) | MAE (DN/s) | RMSE (asinh) | vs best classical (90% CI) | "
+              "RMSE w/o point sources | vs best classical | noise ratio | profile err | s/image |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in list(PATTERNS) + ["all"]:
+        for m, v in summary.get(p, {}).items():
+            ci = v.get("vs_best_classical_ci90")
+            ci = f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci and v["vs_best_classical"] != 1.0 else ""
+            lines.append(f"| {p} | {m} | {v['rmse']:.4g} | {v['mae']:.4g} | {v['rmse_stretch']:.4g} | "
+                         f"{v['vs_best_classical']:.3f}{ci} | {v['rmse_no_points']:.4g} | {v['vs_best_classical_no_points']:.3f} | "
+                         f"{v['noise_ratio']:.2f} | {v['profile_err']:.3g} | {v['seconds']:.3f} |")
+    return "\n".join(lines)
+
+
+def plot_summaries(summaries, png):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(summaries), figsize=(6 * len(summaries), 4), squeeze=False)
+    for ax, (title, summ) in zip(axes[0], summaries.items()):
+        pats = [p for p in list(PATTERNS) + ["all"] if p in summ]
+        methods = list(summ[pats[0]].keys())
+        w = 0.8 / len(methods)
+        for i, m in enumerate(methods):
+            ax.bar(np.arange(len(pats)) + i * w, [summ[p][m]["vs_best_classical"] for p in pats], w, label=m)
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xticks(np.arange(len(pats)) + 0.4 - w / 2, pats)
+        ax.set_ylabel("hole RMSE / best classical")
+        ax.set_title(title)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)

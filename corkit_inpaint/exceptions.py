@@ -1,0 +1,30 @@
+"""Every exception corkit-inpaint raises, in one place.
+
+All derive from `CorkitInpaintError`, so a caller can catch the package's
+errors alone. Each message is one line that names the file, model or keyword
+at fault and why.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError"]
+
+
+class CorkitInpaintError(Exception):
+    """Base class of the package's errors."""
+
+
+class InputError(CorkitInpaintError, ValueError):
+    """An input file, array, header or output path that cannot be processed."""
+
+
+class WeightsError(CorkitInpaintError, RuntimeError):
+    """Weights or a registry could not be found, fetched, verified or read."""
+
+
+class CalibrationError(CorkitInpaintError, RuntimeError):
+    """CorKit's calibration files are missing, or corkit's ``level_1`` failed."""
+
+
+class MethodError(CorkitInpaintError, ValueError):
+    """A fill method is unknown, unavailable here, or returned an invalid result."""

@@ -1,0 +1,114 @@
+"""The frame model: one image, its missing pixels and everything a fill needs, built once.
+
+Every method, the training set-up and the evaluation build a `Frame` the same
+way, so they all see the same valid context, value space, geometry and noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import header as H
+from .blocks import zero_block_pixels
+from .exceptions import InputError
+from .geometry import Geometry, optical_geometry, sun_centre
+from .stretch import Stretch, noise_sigma
+
+__all__ = ["Frame", "context_valid"]
+
+
+def context_valid(image: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Pixels a fill may read: finite, not missing, not in any all-zero block (never sent)."""
+    return np.isfinite(image) & ~missing & ~zero_block_pixels(image)
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """A 2-D frame prepared for filling.
+
+    Build it with `Frame.build`; the attributes are read-only.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        float64 copy of the stored array, in its linear unit (DN for level 0.5).
+    header : astropy.io.fits.Header or None
+    missing : numpy.ndarray of bool
+        The pixels to fill.
+    valid : numpy.ndarray of bool
+        The context a fill may read (`context_valid`).
+    stretch : corkit_inpaint.stretch.Stretch
+        The value space: ``asinh((DN - OFFSET) / EXPTIME / sigma)``.
+    noise : float
+        Immerkaer noise sigma of the valid pixels, in rate units (DN/s).
+    geometry : corkit_inpaint.geometry.Geometry or None
+        Detector, Sun centre, solar radius, occulter and field-stop radii.
+    sun_centre : tuple of float or None
+        ``(cy, cx)``: CRPIX when the header has it, else the detector's
+        nominal centre, else None (methods then use the image centre).
+    """
+
+    image: np.ndarray
+    header: object
+    missing: np.ndarray
+    valid: np.ndarray
+    stretch: Stretch
+    noise: float
+    geometry: Geometry | None
+    sun_centre: tuple[float, float] | None
+
+    @classmethod
+    def build(cls, image: np.ndarray, missing: np.ndarray | None = None, header=None) -> "Frame":
+        """Prepare a frame.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            2-D array in a linear unit.
+        missing : numpy.ndarray of bool, optional
+            Pixels to fill; none when omitted (a truth frame for scoring).
+        header : astropy.io.fits.Header or mapping, optional
+            OFFSET and EXPTIME set the value space; DETECTOR, CRPIX and
+            summing the geometry.
+
+        Raises
+        ------
+        InputError
+            Not 2-D, a mask of another shape, or a header with non-numeric
+            values where numbers are read.
+        """
+        img = np.array(image, dtype=np.float64)
+        if img.ndim != 2:
+            raise InputError(f"expected a 2-D image, got shape {img.shape}")
+        miss = np.zeros(img.shape, dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
+        if miss.shape != img.shape:
+            raise InputError(f"mask shape {miss.shape} differs from image shape {img.shape}")
+        H.check_header(header)
+        valid = context_valid(img, miss)
+        bias, exptime = H.number(header, "OFFSET"), H.number(header, "EXPTIME")
+        if bias is None or exptime is None or not exptime > 0:
+            bias, exptime = 0.0, 1.0
+        noise = noise_sigma((img - bias) / exptime, valid)
+        st = Stretch.from_image(img, valid, bias=bias, exptime=exptime, noise=noise)
+        geo = optical_geometry(header)
+        centre = sun_centre(header)
+        if centre is None and geo is not None:
+            centre = (geo.cy, geo.cx)
+        return cls(img, header, miss, valid, st, noise, geo, centre)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(ny, nx)``."""
+        return self.image.shape
+
+    @cached_property
+    def stretched(self) -> np.ndarray:
+        """The image in the value space, the bias where not valid."""
+        return self.stretch.forward(np.where(self.valid, self.image, self.stretch.bias))
+
+    def with_missing(self, missing: np.ndarray) -> "Frame":
+        """The same image and header with another set of missing pixels."""
+        return Frame.build(self.image, missing, self.header)

@@ -1,0 +1,80 @@
+"""Where the Sun, the occulter and the field stop fall on the stored array."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import header as H
+
+__all__ = ["Geometry", "optical_geometry", "sun_centre", "RSUN_PX"]
+
+#: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
+RSUN_PX = {"C2": 80.7, "C3": 17.1}          # 11.9 and 56 arcsec/pixel
+_OCCULTER_RSUN = {"C2": 1.5, "C3": 3.0}    # shadow core, inside the occulter
+_FIELD_RSUN = {"C2": 6.3, "C3": 30.0}
+_NOMINAL_CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}   # (x, y), 0-based
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A detector's optical geometry on the stored array, in stored pixels (0-based).
+
+    Attributes
+    ----------
+    detector : str
+        ``"C2"`` or ``"C3"``.
+    cx, cy : float
+        Sun centre.
+    rsun : float
+        Solar radius in stored pixels.
+    r_occ, r_field : float
+        Radii of the occulter's shadow core and of the field stop.
+    """
+
+    detector: str
+    cx: float
+    cy: float
+    rsun: float
+    r_occ: float
+    r_field: float
+
+    def __getitem__(self, key):      # mapping-style access, as in earlier releases
+        return getattr(self, key)
+
+
+def sun_centre(header) -> tuple[float, float] | None:
+    """``(cy, cx)``, 0-based, from CRPIX2/CRPIX1, or None."""
+    c1, c2 = H.number(header, "CRPIX1"), H.number(header, "CRPIX2")
+    return None if c1 is None or c2 is None else (c2 - 1.0, c1 - 1.0)
+
+
+def optical_geometry(header, shape: tuple[int, int] | None = None) -> Geometry | None:
+    """Occulter and field-stop geometry on the stored array.
+
+    Parameters
+    ----------
+    header : mapping or None
+        A LASCO header: DETECTOR, CRPIX1/2 (else the nominal centre moved by
+        R1COL/R1ROW), summing (LEBXSUM/LEBYSUM, SUMCOL/SUMROW).
+    shape : tuple of int, optional
+        The stored array's shape (unused; kept for callers of earlier releases).
+
+    Returns
+    -------
+    Geometry or None
+        None when the header does not name C2 or C3.
+    """
+    det = H.detector(header)
+    if det not in RSUN_PX:
+        return None
+    sx, sy = H.summing(header)
+    centre = sun_centre(header)
+    if centre is not None:
+        cy, cx = centre
+    else:
+        ncx, ncy = _NOMINAL_CENTRE[det]
+        r1col = (H.number(header, "R1COL") or 20.0) - 20.0   # CCD columns start at 20
+        r1row = (H.number(header, "R1ROW") or 1.0) - 1.0
+        cx, cy = (ncx - r1col) / sx, (ncy - r1row) / sy
+    rsun = RSUN_PX[det] / (0.5 * (sx + sy))
+    return Geometry(det, cx, cy, rsun, _OCCULTER_RSUN[det] * rsun, _FIELD_RSUN[det] * rsun)

@@ -1,0 +1,73 @@
+"""Typed, checked lookups of the FITS keywords the fill reads (numbers, summing, detector)."""
+
+from __future__ import annotations
+
+import math
+
+from .exceptions import InputError
+
+__all__ = ["NUMERIC_KEYWORDS", "get", "number", "summing", "detector", "check_header"]
+
+#: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
+NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
+                    "R1COL", "R1ROW")
+_MAX_SUM = 64        # LASCO sums at most 2x2 on board and a few times on the ground
+
+
+def get(header, key: str, default=None):
+    """``header[key]``, or ``default`` when there is no header, no such key or a null value."""
+    if header is None:
+        return default
+    try:
+        val = header.get(key, default)
+    except Exception:  # pragma: no cover - exotic header objects
+        return default
+    return default if val is None else val
+
+
+def number(header, key: str) -> float | None:
+    """The keyword as a finite float, or None when absent, not a number or not finite."""
+    val = get(header, key)
+    if val is None or isinstance(val, bool):
+        return None
+    try:
+        out = float(val)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _factor(header, key: str) -> int:
+    v = number(header, key)
+    return 1 if v is None else int(min(max(v, 1.0), _MAX_SUM))
+
+
+def summing(header) -> tuple[int, int]:
+    """On-board times ground summing ``(x, y)``, each clipped to 1..64 (SUMCOL/SUMROW 0 means none)."""
+    return (_factor(header, "LEBXSUM") * _factor(header, "SUMCOL"),
+            _factor(header, "LEBYSUM") * _factor(header, "SUMROW"))
+
+
+def detector(header) -> str:
+    """``DETECTOR`` stripped and upper-cased ('' when absent)."""
+    return str(get(header, "DETECTOR", "")).strip().upper()
+
+
+def check_header(header, where: str = "header") -> None:
+    """Refuse numeric keywords that are not finite numbers, with a one-line `InputError`.
+
+    Parameters
+    ----------
+    header : mapping or None
+    where : str
+        What to name in the message (a file name).
+    """
+    if header is None:
+        return
+    for key in NUMERIC_KEYWORDS:
+        val = get(header, key)
+        if val is not None and number(header, key) is None:
+            raise InputError(f"{where}: keyword {key} = {val!r} is not a finite number")
+    exptime = number(header, "EXPTIME")
+    if exptime is not None and exptime < 0:
+        raise InputError(f"{where}: keyword EXPTIME = {exptime!r} is negative")

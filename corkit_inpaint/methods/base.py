@@ -1,0 +1,138 @@
+"""The method contract: a `FillMethod` takes a `Frame` and returns a `FillResult`.
+
+A method never signals through NaN, mutated dicts or attributes: what it did is
+in the result. ``FillResult.filled`` names the pixels it really filled (a subset
+of ``frame.missing``; a method may leave some masked and say why in
+``skipped``), ``sigma`` is an optional per-pixel 1-sigma, and ``provenance``
+says which model, weights and device made it.
+
+Third-party methods registered in ``corkit.inpainters`` as plain callables
+``fn(image, mask, header) -> ndarray`` keep working through `LegacyMethod`:
+there, NaN in the returned array still means "left masked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..exceptions import MethodError
+from ..frame import Frame
+
+__all__ = ["Provenance", "FillResult", "FillMethod", "LegacyMethod"]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a fill came from.
+
+    Attributes
+    ----------
+    method : str
+        Registered method name.
+    model : str
+        Model id (``"none"`` for classical methods).
+    sha256 : str
+        Full sha256 of the weights file, ``""`` when there is none.
+    device : str
+        Device actually used.
+    neighbours : tuple of str
+        Identifiers of the neighbouring frames the fill read, if any.
+    """
+
+    method: str
+    model: str = "none"
+    sha256: str = ""
+    device: str = "cpu"
+    neighbours: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class FillResult:
+    """What a method returns.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        float64, the frame's shape; equal to ``frame.image`` outside ``filled``.
+    filled : numpy.ndarray of bool
+        The pixels really filled (a subset of ``frame.missing``).
+    provenance : Provenance
+    sigma : numpy.ndarray or None
+        Per-pixel 1-sigma of the fill in the image's unit (0 outside ``filled``), if the method gives one.
+    skipped : str
+        Why some missing pixels were left masked (``""`` when none were).
+    """
+
+    values: np.ndarray
+    filled: np.ndarray
+    provenance: Provenance
+    sigma: np.ndarray | None = None
+    skipped: str = ""
+
+    @classmethod
+    def unchanged(cls, frame: Frame, provenance: Provenance, skipped: str) -> "FillResult":
+        """A result that fills nothing, with the reason."""
+        return cls(frame.image.copy(), np.zeros(frame.shape, dtype=bool), provenance, None, skipped)
+
+
+@dataclass(frozen=True)
+class FillMethod:
+    """Base class of fill methods; subclasses implement `fill`.
+
+    Attributes
+    ----------
+    name : str
+        The name it is registered under.
+    """
+
+    name: str = field(default="")
+
+    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+             weights=None) -> FillResult:
+        """Fill ``frame.missing``.
+
+        Parameters
+        ----------
+        frame : Frame
+        neighbours : sequence of Frame
+            Neighbouring frames of the same field (methods that cannot use them ignore them).
+        device : str
+            ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
+        weights : str or path-like, optional
+            Model name or weights file, for methods with a model.
+        """
+        raise NotImplementedError
+
+    def for_level1(self) -> "FillMethod":
+        """The method as ``level_1`` runs it (SolarSoft's fuzzy policy overrides this)."""
+        return self
+
+    def skip_reason(self, frame: Frame) -> str:
+        """Why ``level_1`` should not fill this frame at all (``""``: fill it)."""
+        return ""
+
+
+@dataclass(frozen=True)
+class LegacyMethod(FillMethod):
+    """Adapter for a plain callable ``fn(image, mask, header) -> ndarray``.
+
+    The callable gets a float64 copy of the image, the missing mask and the
+    header (or None); NaN in its output marks pixels it left masked.
+    """
+
+    fn: Callable | None = None
+
+    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+             weights=None) -> FillResult:
+        out = np.asarray(self.fn(frame.image.copy(), frame.missing.copy(), frame.header), dtype=np.float64)
+        if out.shape != frame.shape:
+            raise MethodError(f"method {self.name!r} returned shape {out.shape}, expected {frame.shape}")
+        filled = frame.missing & ~np.isnan(out)
+        values = frame.image.copy()
+        values[filled] = out[filled]
+        left = int(frame.missing.sum() - filled.sum())
+        return FillResult(values, filled, Provenance(self.name),
+                          skipped=f"{left} pixels returned as NaN" if left else "")

@@ -1,0 +1,42 @@
+"""Classical fills run as ``pconv`` runs: in the frame's stretched space, window by window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frame import Frame
+from ..network.windows import windows_for
+from .base import FillMethod, FillResult, Provenance
+
+__all__ = ["WindowedFill"]
+
+
+@dataclass(frozen=True)
+class WindowedFill(FillMethod):
+    """Base of the classical methods: subclasses implement `fill_window`.
+
+    Every window of `corkit_inpaint.network.windows.windows_for` is filled in
+    stretched values, and brought back to the image's unit exactly.
+    """
+
+    def fill_window(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Fill one window of stretched ``values`` where ``valid`` is False."""
+        raise NotImplementedError
+
+    def _windows(self, frame: Frame, fill_window: Callable) -> FillResult:
+        values = frame.image.copy()
+        s = frame.stretched
+        boxes, owner = windows_for(frame.missing)
+        for k, (y0, y1, x0, x1) in enumerate(boxes):
+            sw, vw = s[y0:y1, x0:x1], frame.valid[y0:y1, x0:x1]
+            f = fill_window(np.where(vw, sw, 0.0), vw)
+            m = owner[y0:y1, x0:x1] == k
+            values[y0:y1, x0:x1][m] = frame.stretch.inverse(f)[m]
+        return FillResult(values, frame.missing.copy(), Provenance(self.name))
+
+    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+             weights=None) -> FillResult:
+        return self._windows(frame, self.fill_window)

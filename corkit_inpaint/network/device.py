@@ -1,0 +1,91 @@
+"""Run the network on prepared windows: device choice, batching, and the CPU fallback."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import numpy as np
+
+from .windows import MULTIPLE, Window
+
+__all__ = ["select_device", "run_windows", "BATCH"]
+
+log = logging.getLogger(__name__)
+
+BATCH = 16
+
+
+def select_device(device: str = "auto") -> str:
+    """Resolve ``"auto"`` to ``"cuda"``, then ``"mps"``, then ``"cpu"``; pass others through."""
+    if device != "auto":
+        return device
+    import torch
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _pad(a, shape):
+    """Zero-pad the last two axes of ``a`` to ``shape`` (windows smaller than the UNet's multiple)."""
+    ph, pw = shape[0] - a.shape[-2], shape[1] - a.shape[-1]
+    if ph == 0 and pw == 0:
+        return a
+    return np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, ph), (0, pw)])
+
+
+def _run(model, windows: list[Window], device: str) -> list[np.ndarray]:
+    """Run the model on windows, batching windows of equal shape; returns final-stage outputs."""
+    import torch
+    out = {}
+    groups = defaultdict(list)
+    for i, w in enumerate(windows):
+        groups[w.image.shape].append(i)
+    with torch.inference_mode():
+        for shape, idx in groups.items():
+            full = (-(-shape[0] // MULTIPLE) * MULTIPLE, -(-shape[1] // MULTIPLE) * MULTIPLE)
+            for k in range(0, len(idx), BATCH):
+                part = idx[k:k + BATCH]
+                img = np.stack([_pad(windows[i].image, full) for i in part])[:, None]
+                val = np.stack([_pad(windows[i].valid.astype(np.float32), full) for i in part])[:, None]
+                gd = np.stack([_pad(windows[i].guides, full) for i in part])
+                img, val, gd = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (img, val, gd))
+                res = model(img * val, val, gd)[-1][:, 0].float().cpu().numpy()
+                for j, i in enumerate(part):
+                    out[i] = res[j, :shape[0], :shape[1]]
+    return [out[i] for i in range(len(windows))]
+
+
+def run_windows(weights, windows: list[Window], device: str = "auto"):
+    """Run a model on windows, on ``device``, falling back to the CPU if that device fails.
+
+    Parameters
+    ----------
+    weights : str, path-like or None
+        Model name or weights file (`corkit_inpaint.network.weights.load_model`).
+    windows : list of Window
+    device : str
+        ``"auto"`` or a torch device string.
+
+    Returns
+    -------
+    outputs : list of numpy.ndarray
+        The final stage's output per window (normalised stretched units).
+    model : PConvUNet
+        The CPU model (its ``model_id`` and ``sha256`` say what ran).
+    device : str
+        The device actually used.
+    """
+    from .weights import load_model
+    dev = select_device(device)
+    model = load_model(weights, device="cpu")
+    if dev != "cpu":
+        try:
+            return _run(load_model(weights, device=dev), windows, dev), model, dev
+        except (RuntimeError, AssertionError, MemoryError) as exc:   # OOM is a RuntimeError
+            log.warning("inpainting on %s failed (%s: %s); falling back to the CPU",
+                        dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    return _run(model, windows, "cpu"), model, "cpu"

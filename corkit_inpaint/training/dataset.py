@@ -1,0 +1,113 @@
+"""Training data: simulated frames, loss masks, and crops of the network's inference windows.
+
+A training sample is made exactly as inference makes its input: the simulated
+frame with the loss mask's blocks set to zero becomes a `Frame`
+(`corkit_inpaint.frame.Frame.build`), and `training_windows` takes its windows
+from `corkit_inpaint.network.windows.frame_windows`, the function inference
+calls. Only then is the truth added, in each window's normalised units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..blocks import blocks_to_mask
+from ..frame import Frame
+from ..network.windows import Window, frame_windows
+from . import simulator
+from .config import TrainConfig
+from .loss_masks import PATTERNS, eligible_blocks, loss_mask
+
+__all__ = ["training_windows", "frame_samples", "build_dataset", "SAMPLE_KEYS"]
+
+#: The arrays of a sample, stacked over samples by `build_dataset`.
+SAMPLE_KEYS = ("image", "valid", "guides", "texture", "truth", "hole", "noise")
+
+
+def training_windows(truth: np.ndarray, hole: np.ndarray, header) -> list[tuple[Window, np.ndarray, np.ndarray]]:
+    """The network inputs for ``truth`` with ``hole`` lost, and the truth they should give.
+
+    Parameters
+    ----------
+    truth : numpy.ndarray
+        The whole frame, as stored.
+    hole : numpy.ndarray of bool
+        The pixels of the lost blocks.
+    header : astropy.io.fits.Header
+
+    Returns
+    -------
+    list of (Window, numpy.ndarray, numpy.ndarray)
+        Per window: the inference window, the truth in its normalised units
+        (float32), and the hole pixels the window fills.
+    """
+    blanked = np.where(hole, 0, truth)
+    frame = Frame.build(blanked, hole, header)
+    windows, owned, _ = frame_windows(frame)
+    s_true = frame.stretch.forward(np.asarray(truth, dtype=np.float64))
+    out = []
+    for w, mine in zip(windows, owned):
+        y0, y1, x0, x1 = w.box
+        t = ((s_true[y0:y1, x0:x1] - w.centre) / w.scale).astype(np.float32)
+        out.append((w, t, mine))
+    return out
+
+
+def _crops(w: Window, truth: np.ndarray, hole: np.ndarray, rng, cfg: TrainConfig) -> list[dict]:
+    c = cfg.crop
+    h, wd = hole.shape
+    ys, xs = np.nonzero(hole)
+    out = []
+    for _ in range(cfg.crops_per_window):
+        i = int(rng.integers(len(ys)))
+        cy = int(np.clip(ys[i] - c // 2 + rng.integers(-16, 17), 0, max(h - c, 0)))
+        cx = int(np.clip(xs[i] - c // 2 + rng.integers(-16, 17), 0, max(wd - c, 0)))
+        sl = (slice(cy, cy + c), slice(cx, cx + c))
+        if hole[sl].shape != (c, c) or not hole[sl].any():
+            continue
+        out.append({"image": w.image[sl], "valid": w.valid[sl], "guides": w.guides[(slice(None),) + sl],
+                    "texture": w.texture[sl], "truth": truth[sl], "hole": hole[sl], "noise": w.noise,
+                    "origin": (w.box, cy, cx)})
+    return out
+
+
+def frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
+    """Crops of every loss window of the simulated frame ``seed`` (see the module docstring)."""
+    img, hdr = simulator.make_frame(seed, version=cfg.generator_version)
+    rng = np.random.default_rng(seed + 7)
+    elig = eligible_blocks(img, hdr)
+    out = []
+    for k in range(cfg.masks_per_frame):
+        _, blocks = loss_mask(rng, elig, PATTERNS[k % len(PATTERNS)] if k < 2 else None)
+        if not blocks:
+            continue
+        hole = blocks_to_mask(img.shape, blocks)
+        for w, truth, mine in training_windows(img, hole, hdr):
+            out.extend(_crops(w, truth, mine, rng, cfg))
+    return out
+
+
+def build_dataset(cfg: TrainConfig, *, workers: int = 1, progress: bool = True) -> dict[str, np.ndarray]:
+    """Simulate frames and cut training crops.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        `SAMPLE_KEYS` stacked over samples.
+    """
+    from functools import partial
+
+    from tqdm import tqdm
+    seeds = [cfg.first_frame_seed + i for i in range(cfg.frames)]
+    samples: list[dict] = []
+    one = partial(frame_samples, cfg=cfg)
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(workers) as ex:
+            results = ex.map(one, seeds, chunksize=4)
+            for r in tqdm(results, total=len(seeds), disable=not progress, desc="simulating"):
+                samples.extend(r)
+    else:
+        for s in tqdm(seeds, disable=not progress, desc="simulating"):
+            samples.extend(one(s))
+    return {k: np.stack([np.asarray(s[k]) for s in samples]) for k in SAMPLE_KEYS}

@@ -1,0 +1,37 @@
+"""Start a model from an existing weights file (fine-tuning), widening its input for new guides."""
+
+from __future__ import annotations
+
+import os
+
+from ..network.unet import PConvUNet
+from ..network.weights import read_weights_file, resolve_weights
+
+__all__ = ["init_from"]
+
+
+def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
+    """Start ``model`` from a weights file or registry name, for fine-tuning; returns its sha256.
+
+    Tensors of equal shape are copied. A tensor the file has with fewer input
+    channels (a model trained with fewer guides) is copied into the first ones
+    and the new input channels start at zero, so the new guide is ignored at
+    first and the network starts from what the file's model does.
+    """
+    w = resolve_weights(path)
+    blob = read_weights_file(w.path)
+    own = model.state_dict()
+    for k, v in blob["state_dict"].items():
+        if k not in own:
+            raise ValueError(f"{path}: tensor {k!r} does not fit this architecture")
+        t = own[k]
+        if t.shape == v.shape:
+            t.copy_(v)
+        elif t.ndim == v.ndim and t.ndim > 1 and t.shape[0] == v.shape[0] and t.shape[2:] == v.shape[2:] \
+                and t.shape[1] > v.shape[1]:
+            t.zero_()
+            t[:, :v.shape[1]] = v
+        else:
+            raise ValueError(f"{path}: tensor {k!r} has shape {tuple(v.shape)}, this model {tuple(t.shape)}")
+    model.load_state_dict(own)
+    return w.sha256

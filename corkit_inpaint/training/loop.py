@@ -1,0 +1,196 @@
+"""The training loop: Adam with gradient clipping, fixed seeds, resumable checkpoints.
+
+Checkpoints hold tensors and plain data only and are read with
+``torch.load(weights_only=True)``: resuming never executes code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..exceptions import WeightsError
+from ..network.unet import PConvUNet
+from ..network.weights import WEIGHTS_FORMAT
+from .config import TrainConfig
+from .dataset import build_dataset
+from .finetune import init_from
+from .losses import compute_losses
+from .losses.perceptual import VGGFeatures
+
+__all__ = ["train", "load_checkpoint"]
+
+log = logging.getLogger(__name__)
+
+_BATCH_KEYS = ("image", "valid", "guides", "truth", "hole", "noise", "texture")
+
+
+def _save_torch(obj, path: Path) -> None:
+    """``torch.save`` to a temporary file, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
+    """Read a training checkpoint without executing code (tensors and plain data only).
+
+    Raises
+    ------
+    WeightsError
+        The file is not a checkpoint this package wrote.
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path}: not a loadable checkpoint ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    need = {"model", "opt", "sched", "step", "history", "wall", "rng", "torch_rng"}
+    if not isinstance(state, dict) or not need <= set(state):
+        raise WeightsError(f"{path}: not a corkit-inpaint training checkpoint")
+    return state
+
+
+def _batch(data: dict, idx, flip: bool, device: str) -> dict:
+    b = {k: torch.from_numpy(np.ascontiguousarray(data[k][idx])).to(device) for k in _BATCH_KEYS}
+    for k in ("image", "valid", "truth", "hole", "texture"):
+        b[k] = b[k][:, None]
+    b["valid"], b["hole"], b["noise"] = b["valid"].float(), b["hole"].float(), b["noise"].float()
+    if flip:   # transpose: rays and rows in other orientations
+        for k in ("image", "valid", "guides", "truth", "hole", "texture"):
+            b[k] = b[k].transpose(-1, -2)
+    return b
+
+
+class _Run:
+    """A training run's model, optimiser, schedule and random state, resumable from a checkpoint."""
+
+    def __init__(self, cfg: TrainConfig, out: Path, device: str, resume: bool) -> None:
+        self.cfg, self.out, self.device = cfg, out, device
+        self.model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring,
+                               extra_channels=cfg.extra_channels).to(device)
+        self.ck = out / "checkpoint.pt"
+        if cfg.init and not (resume and self.ck.exists()):
+            cfg.init_sha256 = init_from(self.model, cfg.init)
+        self.vgg = VGGFeatures(cfg.vgg).to(device) if cfg.vgg else None
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: (cfg.lr_final / cfg.lr) ** min(s / max(cfg.steps, 1), 1.0))
+        self.step, self.history, self.wall = 0, [], 0.0
+        self.rng = np.random.default_rng(cfg.seed)
+        self.t0 = time.perf_counter()
+        if resume and self.ck.exists():
+            self._resume()
+
+    def _resume(self) -> None:
+        state = load_checkpoint(self.ck, self.device)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.step, self.history, self.wall = state["step"], state["history"], state["wall"]
+        self.cfg.init_sha256 = state.get("config", {}).get("init_sha256", self.cfg.init_sha256)
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        log.info("resumed at step %d", self.step)
+
+    def elapsed(self) -> float:
+        return self.wall + time.perf_counter() - self.t0
+
+    def save(self) -> None:
+        _save_torch({"model": self.model.state_dict(), "opt": self.opt.state_dict(),
+                     "sched": self.sched.state_dict(), "step": self.step, "history": self.history,
+                     "wall": self.elapsed(), "rng": self.rng.bit_generator.state,
+                     "torch_rng": torch.get_rng_state(), "config": asdict(self.cfg)}, self.ck)
+
+    def one_step(self, data: dict, n: int) -> float:
+        cfg = self.cfg
+        idx = self.rng.integers(0, n, cfg.batch)
+        b = _batch(data, idx, self.rng.random() < 0.5, self.device)
+        outs = self.model(b["image"] * b["valid"], b["valid"], b["guides"], teacher=b["truth"],
+                          teacher_prob=cfg.teacher_prob)
+        loss, terms = compute_losses(outs, b["truth"], b["valid"], b["hole"], b["noise"], b["texture"],
+                                     self.model, cfg, self.vgg)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip)
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        self.history.append([self.step, loss.item()]
+                            + [float(terms[k].detach()) for k in ("hole", "ring", "grad", "noise")])
+        return loss.item()
+
+
+def _write_outputs(run: _Run, n: int) -> Path:
+    weights = run.out / "model.pt"
+    _save_torch({"format": WEIGHTS_FORMAT, "model_config": run.model.config,
+                 "state_dict": {k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}},
+                weights)
+    meta = {"config": asdict(run.cfg), "model_config": run.model.config, "steps_done": run.step,
+            "samples": n, "wall_seconds": run.elapsed(), "device": run.device, "torch": torch.__version__,
+            "final_loss_mean_last100": float(np.mean([h[1] for h in run.history[-100:]])),
+            "history_every_100": run.history[::100]}
+    (run.out / "config.json").write_text(json.dumps(meta, indent=1))
+    return weights
+
+
+def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = None,
+          resume: bool = True, progress: bool = True, device: str = "cpu",
+          checkpoint_every: int = 250, time_limit: float | None = None) -> Path:
+    """Train and write ``model.pt`` (a plain state dict) and ``config.json``.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    out_dir : path-like
+        Folder for the checkpoint (``checkpoint.pt``, resumable), weights and config.
+    data : dict, optional
+        A dataset from `build_dataset`; built from ``cfg`` when None.
+    resume : bool
+        Continue from ``checkpoint.pt`` when it exists.
+    progress : bool
+        Show a progress bar.
+    device : str
+        Torch device.
+    checkpoint_every : int
+        Steps between checkpoints.
+    time_limit : float, optional
+        Stop (with a checkpoint) after this many seconds.
+
+    Returns
+    -------
+    pathlib.Path
+        The weights file.
+    """
+    from tqdm import tqdm
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    if data is None:
+        data = build_dataset(cfg, progress=progress)
+    n = len(data["noise"])
+    if n == 0:
+        raise ValueError("the dataset is empty")
+    run = _Run(cfg, out, device, resume)
+    bar = tqdm(total=cfg.steps, initial=run.step, disable=not progress, desc="training")
+    while run.step < cfg.steps:
+        run.one_step(data, n)
+        bar.update(1)
+        if run.step % 20 == 0:
+            bar.set_postfix(loss=f"{np.mean([h[1] for h in run.history[-20:]]):.4f}")
+        if run.step % checkpoint_every == 0:
+            run.save()
+        if time_limit is not None and run.elapsed() - run.wall > time_limit:
+            log.warning("time limit reached at step %d", run.step)
+            break
+    bar.close()
+    run.save()
+    return _write_outputs(run, n)

@@ -1,0 +1,40 @@
+"""Training losses, one per file, and `compute_losses`, their weighted sum over the UNet's stages.
+
+Terms (in normalised units, summed over the ``L`` stages, earlier stages
+weighing half): ``hole`` (`hole.hole_l1`), ``hole_l2`` (`hole.hole_l2`, off
+by default), ``ring`` (`ring.ring_l1`), ``grad`` (`gradient.gradient_l1`),
+``noise`` (`noise.noise_consistency`), and with a VGG19 file the perceptual
+and style terms (`perceptual.perceptual_style`).
+"""
+
+from __future__ import annotations
+
+from ...network.unet import PConvUNet, ring_masks
+from ..config import TrainConfig
+from .gradient import gradient_l1
+from .hole import hole_l1, hole_l2
+from .noise import noise_consistency
+from .perceptual import VGGFeatures, perceptual_style
+from .ring import ring_l1
+
+__all__ = ["compute_losses"]
+
+
+def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, cfg: TrainConfig,
+                   vgg: VGGFeatures | None = None):
+    """The weighted total and each term, for a batch (see the module docstring)."""
+    masks = ring_masks(valid, model.stages + 1, model.ring)
+    terms = {"hole": 0.0, "hole_l2": 0.0, "ring": 0.0, "grad": 0.0, "noise": 0.0}
+    for stage, out in enumerate(outs):
+        wl = 1.0 if stage == len(outs) - 1 else 0.5
+        terms["hole"] = terms["hole"] + wl * hole_l1(out, truth, hole)
+        terms["hole_l2"] = terms["hole_l2"] + wl * hole_l2(out, truth, hole)
+        terms["ring"] = terms["ring"] + wl * ring_l1(out, truth, (masks[stage + 1] - masks[stage]) * hole)
+        terms["grad"] = terms["grad"] + wl * gradient_l1(out, truth, hole)
+        terms["noise"] = terms["noise"] + wl * noise_consistency(out, texture, hole, noise)
+    total = (cfg.w_hole * terms["hole"] + cfg.w_hole_l2 * terms["hole_l2"] + cfg.w_ring * terms["ring"]
+             + cfg.w_grad * terms["grad"] + cfg.w_noise * terms["noise"])
+    if vgg is not None:
+        terms["perceptual"], terms["style"] = perceptual_style(vgg, outs[-1], truth, valid)
+        total = total + cfg.w_perceptual * terms["perceptual"] + cfg.w_style * terms["style"]
+    return total, terms
