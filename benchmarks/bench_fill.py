@@ -18,11 +18,10 @@ import time
 import numpy as np
 import torch
 
-from corkit_inpaint import load_model
-from corkit_inpaint.masks import blocks_to_mask, eligible_blocks
-from corkit_inpaint.methods import biharmonic_fill
-from corkit_inpaint.network import pconv_fill
-from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint import inpaint_array, load_model
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.training.loss_masks import eligible_blocks
+from corkit_inpaint.training.simulator import make_frame
 
 
 def timed(fn, repeats):
@@ -52,10 +51,11 @@ def main():
         masks[n] = blocks_to_mask(img.shape, [tuple(p) for p in pick])
     load_model(device="cpu")                      # model load excluded from the timings
     res = {}
-    for name, fn in (("pconv 10", lambda: pconv_fill(img, masks[10], hdr, device="cpu")),
-                     ("biharmonic 10", lambda: biharmonic_fill(img, masks[10], hdr)),
-                     ("pconv 100", lambda: pconv_fill(img, masks[100], hdr, device="cpu")),
-                     ("biharmonic 100", lambda: biharmonic_fill(img, masks[100], hdr))):
+    def fill(n, method):
+        return lambda: inpaint_array(img, masks[n], header=hdr, method=method, device="cpu")
+
+    for name, fn in (("pconv 10", fill(10, "pconv")), ("biharmonic 10", fill(10, "biharmonic")),
+                     ("pconv 100", fill(100, "pconv")), ("biharmonic 100", fill(100, "biharmonic"))):
         res[name] = timed(fn, args.repeats)
         print(f"{name:16s} median {res[name][0]:.3f} s  (min {res[name][1]:.3f}, max {res[name][2]:.3f})")
     print(f"pconv / biharmonic, 10 blocks:  {res['pconv 10'][0] / res['biharmonic 10'][0]:.2f}x  (goal <= 5x)")

@@ -18,13 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import corkit.lasco
 from astropy.io import fits
 
-import corkit.lasco
 from corkit_inpaint import load_model
-from corkit_inpaint.level1 import _c3_args, corkit_calibration_dir, level_1
-from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
+from corkit_inpaint.level1 import level_1
 from corkit_inpaint.testing import write_standin_calibration
+from corkit_inpaint.training.simulator import make_frame
 
 
 def main():
@@ -42,14 +43,14 @@ def main():
         path = tmp / f"{det}.fts"
         fits.writeto(path, img, hdr)
 
-        def ours():
+        def ours(path=path):
             level_1(path, calib_dir=calib, device="cpu")
 
-        def theirs():
+        def theirs(path=path, det=det):
             with corkit_calibration_dir(calib), contextlib.redirect_stdout(io.StringIO()):
                 copy = tmp / f"copy_{det}.fts"          # corkit may delete what it reads
                 copy.write_bytes(path.read_bytes())
-                corkit.lasco.level_1(str(copy), None, "fits", *(_c3_args() if det == "C3" else ()))
+                corkit.lasco.level_1(str(copy), None, "fits", *(c3_args() if det == "C3" else ()))
         t = {}
         for name, fn in (("corkit-inpaint level_1", ours), ("corkit level_1", theirs)):
             fn()

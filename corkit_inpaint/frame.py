@@ -61,7 +61,7 @@ class Frame:
     sun_centre: tuple[float, float] | None
 
     @classmethod
-    def build(cls, image: np.ndarray, missing: np.ndarray | None = None, header=None) -> "Frame":
+    def build(cls, image: np.ndarray, missing: np.ndarray | None = None, header=None) -> Frame:
         """Prepare a frame.
 
         Parameters
@@ -109,6 +109,6 @@ class Frame:
         """The image in the value space, the bias where not valid."""
         return self.stretch.forward(np.where(self.valid, self.image, self.stretch.bias))
 
-    def with_missing(self, missing: np.ndarray) -> "Frame":
+    def with_missing(self, missing: np.ndarray) -> Frame:
         """The same image and header with another set of missing pixels."""
         return Frame.build(self.image, missing, self.header)

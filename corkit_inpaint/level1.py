@@ -21,7 +21,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 

@@ -66,7 +66,7 @@ class Stretch:
 
     @classmethod
     def from_image(cls, image: np.ndarray, valid: np.ndarray, *, bias: float = 0.0,
-                   exptime: float = 1.0, noise: float | None = None) -> "Stretch":
+                   exptime: float = 1.0, noise: float | None = None) -> Stretch:
         """Choose the softening from the image: its noise sigma in rate units.
 
         The knee sits at the noise level, so the stretch is logarithmic wherever

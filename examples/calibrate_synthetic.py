@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from corkit_inpaint.blocks import optical_geometry
-from corkit_inpaint.evaluate import evaluate_frame, summarise
-from corkit_inpaint.fitsio import read_level05
-from corkit_inpaint.masks import PATTERNS
+from corkit_inpaint.evaluation.protocol import evaluate_frame
+from corkit_inpaint.evaluation.report import summarise
+from corkit_inpaint.geometry import optical_geometry
+from corkit_inpaint.read import read_level05
 from corkit_inpaint.stretch import noise_sigma
-from corkit_inpaint.synthetic import make_frame
+from corkit_inpaint.training.loss_masks import PATTERNS
+from corkit_inpaint.training.simulator import make_frame
 
 REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "lasco_clear.fts"
 
@@ -93,15 +94,15 @@ def main():
     rng = np.random.default_rng(1)
     s_real = summarise(evaluate_frame(real, rh, ["biharmonic"], rng=rng, repeats=args.repeats))
     srecs, peaks = [], []
-    for k, s in enumerate(range(80_000_100, 80_000_112)):
+    for s in range(80_000_100, 80_000_112):
         img, hdr = make_frame(s, detector="C2", summed=True)
         srecs += evaluate_frame(img, hdr, ["biharmonic"], rng=rng, repeats=max(args.repeats // 3, 1))
         peaks.append(point_peaks(img, hdr))
     p_real = point_peaks(real, rh)
     q = [50, 90, 99]
-    print("point-event peaks (DN/s) percentiles %s: real %s, synthetic C2 median over 12 frames %s"
-          % (q, np.round(np.percentile(p_real, q), 0),
-             np.round(np.median([np.percentile(p, q) for p in peaks], axis=0), 0)))
+    syn_q = np.round(np.median([np.percentile(p, q) for p in peaks], axis=0), 0)
+    print(f"point-event peaks (DN/s) percentiles {q}: real {np.round(np.percentile(p_real, q), 0)}, "
+          f"synthetic C2 median over 12 frames {syn_q}")
     s_syn = summarise(srecs)
     rows = [(p, s_real[p]["biharmonic"]["rmse_stretch"], s_syn[p]["biharmonic"]["rmse_stretch"]) for p in PATTERNS]
     for p, a, b in rows:

@@ -26,7 +26,7 @@ import numpy as np
 from astropy.io import fits
 
 import corkit_inpaint as ci
-from corkit_inpaint.fitsio import read_level05
+from corkit_inpaint.read import read_level05
 
 REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "lasco_clear.fts"
 BLOCKS = [(3, 4), (4, 9), (4, 10), (4, 11), (4, 12), (11, 2), (11, 3), (12, 2), (12, 3), (10, 12), (13, 9), (2, 7)]

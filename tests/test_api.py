@@ -5,14 +5,13 @@ import logging
 import numpy as np
 import pytest
 from astropy.io import fits
+from helpers import BLANK, blank, read_real, sha, write
 
 import corkit_inpaint as ci
-from helpers import BLANK, blank, read_real, sha, write
-from corkit_inpaint.blocks import find_missing_blocks
-from corkit_inpaint.blocks import blocks_to_mask
-from corkit_inpaint.training.simulator import make_frame
+from corkit_inpaint.blocks import blocks_to_mask, find_missing_blocks
 from corkit_inpaint.network.registry import registry
 from corkit_inpaint.network.weights import resolve_weights
+from corkit_inpaint.training.simulator import make_frame
 
 
 @pytest.mark.parametrize("method", ["pconv", "biharmonic"])

@@ -1,8 +1,8 @@
 """Missing-block detection on the real file, on synthetic frames, and on odd shapes."""
 
 import numpy as np
-
 from helpers import BLANK, blank, read_real
+
 from corkit_inpaint import find_missing_blocks
 from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.training.loss_masks import PATTERNS, eligible_blocks, loss_mask

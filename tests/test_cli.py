@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-
 from helpers import LEVEL1, REAL, blank, read_real, sha, write
+
 from corkit_inpaint.cli import main
 
 

@@ -3,8 +3,8 @@
 import json
 
 import numpy as np
-
 from helpers import REAL
+
 from corkit_inpaint.cli import main
 from corkit_inpaint.evaluation.protocol import evaluate_frame
 from corkit_inpaint.evaluation.report import summarise

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import BLANK, blank, read_real, write
 
 import corkit_inpaint as ci
-from helpers import BLANK, blank, read_real, write
 from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.methods.fuzzy import FuzzyFill, band_masks, find_zones
@@ -102,8 +102,8 @@ def test_level1_policy_rules():
 def test_level1_fuzzy_policy_leaves_big_zone_masked(tmp_path):
     """Through level_1 (C3 Clear): the >16-block zone stays masked and out of INPMASK and the counts."""
     from corkit_inpaint.level1 import level_1
-    from corkit_inpaint.training.simulator import make_frame
     from corkit_inpaint.testing import write_standin_calibration
+    from corkit_inpaint.training.simulator import make_frame
     calib = write_standin_calibration(tmp_path / "calib")
     img, hdr = make_frame(77, detector="C3", summed=False)
     big = [(by, bx) for by in (8, 9, 10, 11) for bx in (20, 21, 22, 23, 24)]     # 20 blocks

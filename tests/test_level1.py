@@ -2,23 +2,22 @@
 
 import contextlib
 import io
-import shutil
-
-import numpy as np
-import pytest
-from astropy.io import fits
 
 import corkit.lasco
 import corkit.reconstruction
 import corkit.utils
-import corkit_inpaint as ci
+import numpy as np
+import pytest
+from astropy.io import fits
 from helpers import BLANK, REAL, blank, read_real, sha, write
+
+import corkit_inpaint as ci
 from corkit_inpaint.cli import main
 from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
 from corkit_inpaint.exceptions import CalibrationError
 from corkit_inpaint.level1 import level_1
-from corkit_inpaint.training.simulator import make_frame
 from corkit_inpaint.testing import write_standin_calibration
+from corkit_inpaint.training.simulator import make_frame
 
 
 @pytest.fixture(scope="module")

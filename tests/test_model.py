@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from helpers import BLANK, blank, read_real
+
 from corkit_inpaint.blocks import find_missing_blocks
 from corkit_inpaint.fill import run_method
 from corkit_inpaint.frame import Frame

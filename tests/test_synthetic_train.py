@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from corkit_inpaint.training.simulator import GENERATOR_VERSION, VERSIONS, make_frame
+from corkit_inpaint.network.weights import read_weights_file
 from corkit_inpaint.training.config import TrainConfig
 from corkit_inpaint.training.dataset import build_dataset
 from corkit_inpaint.training.loop import train
-from corkit_inpaint.network.weights import read_weights_file
+from corkit_inpaint.training.simulator import GENERATOR_VERSION, VERSIONS, make_frame
 
 
 def test_generator_reproducible_under_seed():
@@ -98,10 +98,10 @@ def test_optional_vgg_perceptual_and_style_terms(tmp_path):
 
 def test_fine_tune_init_adds_a_guide_channel(tmp_path):
     """A 2-guide model's weights start a 3-guide model: old slices copied, the new input channel zero."""
-    from corkit_inpaint.network.unet import PConvUNet
-    from corkit_inpaint.training.finetune import init_from
     from corkit_inpaint.network.registry import sha256sum
+    from corkit_inpaint.network.unet import PConvUNet
     from corkit_inpaint.network.weights import WEIGHTS_FORMAT
+    from corkit_inpaint.training.finetune import init_from
     torch.manual_seed(3)
     old = PConvUNet(widths=(8, 8, 8, 8), extra_channels=2)
     f = tmp_path / "old.pt"

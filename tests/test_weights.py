@@ -5,14 +5,13 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
 import pytest
 import torch
 
 import corkit_inpaint as ci
+from corkit_inpaint.cli import main
 from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.network import download, registry, weights
-from corkit_inpaint.cli import main
 from corkit_inpaint.network.unet import PConvUNet
 
 

@@ -1,7 +1,7 @@
 """Turn a training run into a registered weights file.
 
 Copies ``RUN/model.pt`` to ``weights/NAME.pt`` and ``RUN/config.json`` to
-``weights/NAME.config.json``, updates ``weights/registry.json`` (sha256, size), and
+``weights/NAME.config.json``, updates the package registry ``corkit_inpaint/registry.json`` (sha256, size), and
 records the output checksum of the fill on a fixed input (the bundled real C2 frame
 with the test blocks blanked, CPU) in ``weights/NAME.check.json``. The test suite
 checks that checksum, which guards both the file and determinism.
@@ -29,14 +29,13 @@ MIRRORS = ["https://github.com/corkit-inpaint/corkit-inpaint/releases/download/{
 def fixed_input_checksum(weights: Path) -> dict:
     """sha256 of the int32 output of a pconv fill of the fixed test input, on the CPU."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import BLANK, blank, read_real     # the same input the test builds
-    from corkit_inpaint.blocks import find_missing_blocks
-    from corkit_inpaint.network import pconv_fill
     import numpy as np
+    from conftest import BLANK, blank, read_real  # the same input the test builds
+
+    from corkit_inpaint import inpaint_array
     data, header = read_real()
     img = blank(data, BLANK)
-    mask, _ = find_missing_blocks(img, header)
-    out = pconv_fill(img, mask, header, device="cpu", weights=str(weights))
+    out = inpaint_array(img, header=header, method="pconv", device="cpu", weights=str(weights))
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
     return {"input": "tests/data/lasco_clear.fts with tests/conftest.py BLANK blocks zeroed",
             "method": "pconv_fill(device='cpu'), rounded to int32 little-endian",
@@ -56,7 +55,7 @@ def main():
     shutil.copyfile(args.run / "model.pt", dst)
     shutil.copyfile(args.run / "config.json", HERE / f"{args.name}.config.json")
     sha = hashlib.sha256(dst.read_bytes()).hexdigest()
-    reg_path = HERE / "registry.json"
+    reg_path = ROOT / "corkit_inpaint" / "registry.json"
     reg = json.loads(reg_path.read_text())
     reg.setdefault("models", {})[args.name] = {
         "file": fn, "sha256": sha, "size": dst.stat().st_size,

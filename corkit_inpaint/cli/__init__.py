@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 from . import evaluate, fill, level1, train, weights
 from .common import err
@@ -26,7 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in (fill, level1, weights, train, evaluate):
-        mod.add_parser(sub)
+        # help: the module docstring's summary after "``corkit-inpaint NAME``: "; description: the rest
+        summary, _, rest = mod.__doc__.partition("\n")
+        sp = sub.add_parser(mod.NAME, help=summary.split(": ", 1)[1].rstrip("."),
+                            description=" ".join(rest.split()) or None)
+        mod.add_arguments(sp)
+        sp.set_defaults(func=mod.run)
     return p
 
 

@@ -1,4 +1,8 @@
-"""``corkit-inpaint evaluate``: blank valid blocks in real or simulated frames and score fill methods."""
+"""``corkit-inpaint evaluate``: blank valid blocks in real or simulated frames and score fill methods.
+
+Blanks valid blocks in the four telemetry-loss patterns, fills them with every
+method, and scores the fills inside the blanked blocks.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,16 @@ import logging
 
 import numpy as np
 
-from .common import err
+from .common import add_model_options, err
 
-__all__ = ["add_parser", "run"]
+__all__ = ["NAME", "add_arguments", "run"]
 
-log = logging.getLogger("corkit_inpaint")
+NAME = "evaluate"
 
 
-def add_parser(sub) -> None:
-    """Add the ``evaluate`` subcommand."""
+def add_arguments(e: argparse.ArgumentParser) -> None:
+    """The options of ``evaluate``."""
     from ..training.simulator import GENERATOR_VERSION, VERSIONS
-    e = sub.add_parser("evaluate", help="blank valid blocks in real files and score fill methods",
-                       description="Blank valid blocks in the four telemetry-loss patterns, fill them with "
-                                   "every method, and score the fills inside the blanked blocks.")
     e.add_argument("files", nargs="*", metavar="FILES", help="level-0.5 FITS files to blank and fill")
     e.add_argument("--methods", default="pconv,biharmonic,telea",
                    help="comma-separated methods (default: pconv,biharmonic,telea)")
@@ -31,16 +32,16 @@ def add_parser(sub) -> None:
     e.add_argument("--repeats", type=int, default=8, help="masks per pattern per file (default: 8)")
     e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
     e.add_argument("--plot", metavar="PNG", help="write a bar chart of the ratios to the best classical method")
-    e.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
-    e.add_argument("--weights", default=None, help="model name or weights file")
-    e.set_defaults(func=run)
+    add_model_options(e)
 
 
 def run(args: argparse.Namespace) -> int:
     """The ``evaluate`` command."""
     import warnings
+
     from astropy.io.fits.verify import VerifyWarning
     from tqdm import tqdm
+
     from ..evaluation.protocol import evaluate_frame, evaluate_synthetic
     from ..evaluation.report import format_table, plot_summaries, summarise
     from ..exceptions import InputError
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             import cv2  # noqa: F401
         except ImportError:
-            log.warning("telea needs OpenCV (pip install opencv-python-headless); skipping it")
+            logging.getLogger(__name__).warning("telea needs OpenCV (pip install opencv-python-headless); skipping it")
             methods.remove("telea")
     unknown = [m for m in methods if m not in available_methods()]
     if unknown:
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         print()
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "results": results}, fh, indent=1)
+            json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "results": results},
+                      fh, indent=1)
     if args.plot and results:
         plot_summaries(results, args.plot)
     return 1 if failed else 0

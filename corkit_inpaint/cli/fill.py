@@ -1,4 +1,8 @@
-"""``corkit-inpaint fill``: fill missing blocks in level-0.5 FITS files."""
+"""``corkit-inpaint fill``: fill missing blocks in level-0.5 FITS files.
+
+Writes the filled image with provenance keywords, HISTORY and an INPMASK
+extension, atomically. Inputs are never modified.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,25 @@ import logging
 import os
 from pathlib import Path
 
-from .common import FILE_ERRORS, err, file_err
+from .common import FILE_ERRORS, add_model_options, add_sources, err, file_err
 
-__all__ = ["add_parser", "run"]
+__all__ = ["NAME", "add_arguments", "run"]
 
 log = logging.getLogger("corkit_inpaint")
 
+NAME = "fill"
 
-def add_parser(sub) -> None:
-    """Add the ``fill`` subcommand."""
-    f = sub.add_parser("fill", help="fill missing blocks in level-0.5 FITS files",
-                       description="Fill missing blocks; writes the filled image, provenance keywords "
-                                   "and an INPMASK extension. Inputs are never modified.")
-    f.add_argument("src", nargs="+", metavar="SRC", help="level-0.5 FITS file(s); never modified")
+
+def add_arguments(f: argparse.ArgumentParser) -> None:
+    """The options of ``fill``."""
+    add_sources(f, "level-0.5 FITS file(s)")
     g = f.add_mutually_exclusive_group(required=True)
     g.add_argument("-o", "--output", metavar="OUT", help="output file (one SRC)")
     g.add_argument("--outdir", metavar="DIR", help="output folder (same file names)")
     f.add_argument("--method", default="pconv", help="fill method (default: pconv)")
-    f.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
-    f.add_argument("--weights", default=None, help="model name or weights file (default model if omitted)")
+    add_model_options(f)
     f.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     f.add_argument("--plot", metavar="PNG", help="write a before/after/mask picture")
-    f.set_defaults(func=run)
 
 
 def _plot(src: Path, hdul, png: Path) -> None:

@@ -1,27 +1,28 @@
-"""``corkit-inpaint level_1``: CorKit's level-1 calibration with missing blocks filled first."""
+"""``corkit-inpaint level_1``: CorKit's level-1 calibration with missing blocks filled first.
+
+Fills missing blocks on the level-0.5 grid, then runs corkit's level_1;
+writes DIR/<name>.fits with provenance and an INPMASK extension.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .common import FILE_ERRORS, err, file_err
+from .common import FILE_ERRORS, add_model_options, add_sources, err, file_err
 
-__all__ = ["add_parser", "run"]
+__all__ = ["NAME", "add_arguments", "run"]
+
+NAME = "level_1"
 
 
-def add_parser(sub) -> None:
-    """Add the ``level_1`` subcommand."""
-    lv = sub.add_parser("level_1", help="CorKit level-1 calibration with missing blocks filled first",
-                        description="Fill missing blocks on the level-0.5 grid, then run corkit's level_1; "
-                                    "writes DIR/<name>.fits with provenance and an INPMASK extension.")
-    lv.add_argument("src", nargs="+", metavar="SRC", help="LASCO C2/C3 level-0.5 files; never modified")
+def add_arguments(lv: argparse.ArgumentParser) -> None:
+    """The options of ``level_1``."""
+    add_sources(lv, "LASCO C2/C3 level-0.5 files")
     lv.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     lv.add_argument("--inpaint", default="pconv", metavar="NAME", help="fill method, or 'none' (default: pconv)")
     lv.add_argument("--calib-dir", metavar="DIR", help="corkit calibration folder (default: corkit's own)")
-    lv.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
-    lv.add_argument("--weights", default=None, help="model name or weights file")
-    lv.set_defaults(func=run)
+    add_model_options(lv)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,8 @@
-"""``corkit-inpaint train``: train the network on simulated frames; options come from `TrainConfig`."""
+"""``corkit-inpaint train``: train the partial-convolution UNet on simulated frames.
+
+Writes checkpoint.pt (resumable), model.pt and config.json into --out. The
+options are generated from the fields of `TrainConfig`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-__all__ = ["add_parser", "run", "config_from_args"]
+__all__ = ["NAME", "add_arguments", "run", "config_from_args"]
+
+NAME = "train"
 
 
 def _add_config_options(t: argparse.ArgumentParser) -> None:
@@ -28,18 +34,14 @@ def _add_config_options(t: argparse.ArgumentParser) -> None:
         t.add_argument("--" + f.name.replace("_", "-"), **kw)
 
 
-def add_parser(sub) -> None:
-    """Add the ``train`` subcommand."""
-    t = sub.add_parser("train", help="train the partial-convolution UNet on synthetic frames",
-                       description="Train on simulated LASCO frames; writes checkpoint.pt (resumable), "
-                                   "model.pt and config.json into --out.")
+def add_arguments(t: argparse.ArgumentParser) -> None:
+    """The options of ``train``: one per `TrainConfig` field, and the run's own."""
     t.add_argument("--out", required=True, help="output folder (checkpoint, model.pt, config.json)")
     _add_config_options(t)
     t.add_argument("--workers", type=int, default=1, help="processes simulating frames (default: 1)")
     t.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     t.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
-    t.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace):
@@ -62,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         err(f"--vgg {args.vgg}: no such file")
         return 2
     cfg = config_from_args(args)
+    try:
+        cfg.check()
+    except ValueError as exc:
+        err(f"train: {exc}")
+        return 2
     data = build_dataset(cfg, workers=args.workers, progress=not args.quiet)
     path = train(cfg, args.out, data=data, resume=not args.restart, progress=not args.quiet,
                  device=args.device, time_limit=args.time_limit)

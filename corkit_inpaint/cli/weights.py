@@ -1,4 +1,7 @@
-"""``corkit-inpaint weights``: list, fetch, verify, locate or clear model weights."""
+"""``corkit-inpaint weights``: list, fetch, verify, locate or clear model weights.
+
+Manages the model files in the per-user cache ($CORKIT_INPAINT_CACHE).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,16 @@ import shutil
 
 from .common import err
 
-__all__ = ["add_parser", "run"]
+__all__ = ["NAME", "add_arguments", "run"]
+
+NAME = "weights"
 
 
-def add_parser(sub) -> None:
-    """Add the ``weights`` subcommand."""
-    w = sub.add_parser("weights", help="list, fetch, verify, locate or clear model weights")
+def add_arguments(w: argparse.ArgumentParser) -> None:
+    """The options of ``weights``."""
     w.add_argument("action", choices=["list", "fetch", "verify", "path", "clear"],
                    help="what to do")
     w.add_argument("name", nargs="?", default=None, help="model name (default model if omitted)")
-    w.set_defaults(func=run)
 
 
 def _list() -> None:

@@ -18,7 +18,9 @@ def _line(angle: float, length: int = 9) -> np.ndarray:
     """A 1-px line footprint of ``length`` pixels at ``angle`` (radians)."""
     fp = np.zeros((length, length), dtype=bool)
     t = np.arange(length) - length // 2
-    fp[np.rint(length // 2 + t * np.sin(angle)).astype(int), np.rint(length // 2 + t * np.cos(angle)).astype(int)] = True
+    rows = np.rint(length // 2 + t * np.sin(angle)).astype(int)
+    cols = np.rint(length // 2 + t * np.cos(angle)).astype(int)
+    fp[rows, cols] = True
     return fp
 
 

@@ -73,7 +73,8 @@ def format_table(summary, title=""):
             ci = v.get("vs_best_classical_ci90")
             ci = f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci and v["vs_best_classical"] != 1.0 else ""
             lines.append(f"| {p} | {m} | {v['rmse']:.4g} | {v['mae']:.4g} | {v['rmse_stretch']:.4g} | "
-                         f"{v['vs_best_classical']:.3f}{ci} | {v['rmse_no_points']:.4g} | {v['vs_best_classical_no_points']:.3f} | "
+                         f"{v['vs_best_classical']:.3f}{ci} | {v['rmse_no_points']:.4g} | "
+                         f"{v['vs_best_classical_no_points']:.3f} | "
                          f"{v['noise_ratio']:.2f} | {v['profile_err']:.3g} | {v['seconds']:.3f} |")
     return "\n".join(lines)
 

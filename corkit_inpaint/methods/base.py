@@ -73,7 +73,7 @@ class FillResult:
     skipped: str = ""
 
     @classmethod
-    def unchanged(cls, frame: Frame, provenance: Provenance, skipped: str) -> "FillResult":
+    def unchanged(cls, frame: Frame, provenance: Provenance, skipped: str) -> FillResult:
         """A result that fills nothing, with the reason."""
         return cls(frame.image.copy(), np.zeros(frame.shape, dtype=bool), provenance, None, skipped)
 
@@ -106,7 +106,7 @@ class FillMethod:
         """
         raise NotImplementedError
 
-    def for_level1(self) -> "FillMethod":
+    def for_level1(self) -> FillMethod:
         """The method as ``level_1`` runs it (SolarSoft's fuzzy policy overrides this)."""
         return self
 

@@ -349,7 +349,7 @@ class FuzzyFill(FillMethod):
         values[left] = frame.image[left]
         return FillResult(values, frame.missing & ~left, Provenance(self.name), skipped=why)
 
-    def for_level1(self) -> "FuzzyFill":
+    def for_level1(self) -> FuzzyFill:
         """With SolarSoft's zone policy, as its level-1 pipeline runs it."""
         return replace(self, policy=True)
 

@@ -60,29 +60,29 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
         try:
             with os.fdopen(fd, "wb") as out, requests.get(url, stream=True, timeout=(10, 60)) as r:
                 if r.status_code == 404 or 400 <= r.status_code < 500:
-                    raise _Fatal(f"{url}: HTTP {r.status_code}")
+                    raise _FatalError(f"{url}: HTTP {r.status_code}")
                 if r.status_code >= 500:
-                    raise _Retry(f"{url}: HTTP {r.status_code}")
+                    raise _RetryError(f"{url}: HTTP {r.status_code}")
                 with tqdm(total=e["size"], unit="B", unit_scale=True, desc=e["file"],
                           disable=not progress, leave=False) as bar:
                     got_bytes = 0
                     for chunk in r.iter_content(1 << 16):
                         got_bytes += len(chunk)
                         if got_bytes > e["size"]:        # never let a wrong file fill the disk
-                            raise _Fatal(f"{url}: more than the registered {e['size']} bytes")
+                            raise _FatalError(f"{url}: more than the registered {e['size']} bytes")
                         out.write(chunk)
                         bar.update(len(chunk))
             size = tmp.stat().st_size
             if size != e["size"]:
-                raise _Retry(f"{url}: got {size} bytes, expected {e['size']} (truncated or aborted)")
+                raise _RetryError(f"{url}: got {size} bytes, expected {e['size']} (truncated or aborted)")
             got = sha256sum(tmp)
             if got != e["sha256"]:
-                raise _Fatal(f"{url}: sha256 mismatch for {e['file']}: expected {e['sha256']}, got {got}")
+                raise _FatalError(f"{url}: sha256 mismatch for {e['file']}: expected {e['sha256']}, got {got}")
             return tmp
-        except _Fatal as exc:
+        except _FatalError as exc:
             tmp.unlink(missing_ok=True)
             raise WeightsError(str(exc)) from None
-        except (_Retry, requests.ConnectionError, requests.Timeout,
+        except (_RetryError, requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as exc:
             tmp.unlink(missing_ok=True)
             last = exc
@@ -97,11 +97,11 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
     raise WeightsError(f"{url}: failed after {retries + 1} attempts: {last}")
 
 
-class _Retry(Exception):
+class _RetryError(Exception):
     pass
 
 
-class _Fatal(Exception):
+class _FatalError(Exception):
     pass
 
 

@@ -158,16 +158,16 @@ class PConvUNet(nn.Module):
         base = guides[:, :1]
         current = mask * image + (1 - mask) * base
         outs = []
-        for l, net in enumerate(self.nets):
-            m = masks[l]
+        for stage, net in enumerate(self.nets):
+            m = masks[stage]
             inp = torch.cat([current, guides], 1)
             full = torch.cat([m, torch.ones_like(guides)], 1)
             pred = current + net(inp, full)
             out = mask * image + (1 - mask) * pred
             outs.append(out)
-            if teacher is not None and teacher_prob > 0 and l + 1 < self.stages:
+            if teacher is not None and teacher_prob > 0 and stage + 1 < self.stages:
                 use = (torch.rand(out.shape[0], 1, 1, 1, device=out.device) < teacher_prob)
-                ring_next = masks[l + 1] - mask
+                ring_next = masks[stage + 1] - mask
                 out = torch.where(use, out * (1 - ring_next) + teacher * ring_next, out)
             current = out
         return outs

@@ -22,7 +22,16 @@ from pathlib import Path
 
 from ..exceptions import WeightsError
 from .download import fetch
-from .registry import CHECKOUT_WEIGHTS, Weights, cache_dir, default_model_name, matches, model_entry, registry, sha256sum
+from .registry import (
+    CHECKOUT_WEIGHTS,
+    Weights,
+    cache_dir,
+    default_model_name,
+    matches,
+    model_entry,
+    registry,
+    sha256sum,
+)
 
 __all__ = ["WEIGHTS_FORMAT", "resolve_weights", "verify_cache", "read_weights_file", "load_model"]
 

@@ -6,7 +6,7 @@ train`` builds its options from these fields, so they are written once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from .simulator import GENERATOR_VERSION
 
@@ -14,38 +14,52 @@ __all__ = ["TrainConfig"]
 
 
 def _f(default, help: str, **kw):
+    """A field with its command-line help; ``low`` (and ``high``) bound a number, ``cli=False`` hides it."""
     return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run (see each field's help)."""
+    """Everything that decides a training run (see each field's help).
+
+    Numbers outside their bounds are refused by `TrainConfig.check`, which the
+    command line and `corkit_inpaint.training.loop.train` call.
+    """
 
     seed: int = _f(20261122, "seed of the optimiser, batches and crops")
-    frames: int = _f(800, "simulated frames to train on")
-    first_frame_seed: int = _f(1_000_000, "seed of the first simulated frame (frames use consecutive seeds)")
-    masks_per_frame: int = _f(3, "loss masks drawn per frame")
-    crop: int = _f(96, "side of the training crops, pixels")
-    crops_per_window: int = _f(2, "crops cut from each window")
-    steps: int = _f(10000, "optimiser steps")
-    batch: int = _f(16, "crops per step")
-    lr: float = _f(1e-3, "initial learning rate")
-    lr_final: float = _f(1e-4, "final learning rate (exponential decay)")
-    clip: float = _f(1.0, "gradient-norm clip")
-    stages: int = _f(2, "UNet stages L")
+    frames: int = _f(800, "simulated frames to train on", low=1)
+    first_frame_seed: int = _f(1_000_000, "seed of the first simulated frame (frames use consecutive seeds)", low=0)
+    masks_per_frame: int = _f(3, "loss masks drawn per frame", low=1)
+    crop: int = _f(96, "side of the training crops, pixels", low=16)
+    crops_per_window: int = _f(2, "crops cut from each window", low=1)
+    steps: int = _f(10000, "optimiser steps", low=0)
+    batch: int = _f(16, "crops per step", low=1)
+    lr: float = _f(1e-3, "initial learning rate", low=0.0)
+    lr_final: float = _f(1e-4, "final learning rate (exponential decay)", low=0.0)
+    clip: float = _f(1.0, "gradient-norm clip", low=0.0)
+    stages: int = _f(2, "UNet stages L", low=1, high=8)
     widths: tuple = _f((32, 48, 64, 96), "channel widths of the encoder levels", nargs="+")
-    ring: int = _f(6, "pixels each stage's mask grows into the hole")
-    extra_channels: int = _f(3, "guides the model reads: 2 (biharmonic, radial) or 3 (+ azimuthal)")
+    ring: int = _f(6, "pixels each stage's mask grows into the hole", low=0)
+    extra_channels: int = _f(3, "guides the model reads: 2 (biharmonic, radial) or 3 (+ azimuthal)", low=1, high=3)
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
     init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)
-    teacher_prob: float = _f(0.5, "probability of teacher forcing a stage's ring input")
+    teacher_prob: float = _f(0.5, "probability of teacher forcing a stage's ring input", low=0.0, high=1.0)
     w_hole: float = _f(1.0, "weight of the L1 hole error")
     w_hole_l2: float = _f(0.0, "weight of the squared hole error (the mean where the fill is uncertain)")
-    w_ring: float = _f(1.0, "weight of the L1 error on the ring between stage masks")
+    w_ring: float = _f(1.0, "weight of the L1 error on the ring between stage masks", low=0.0)
     w_grad: float = _f(0.5, "weight of the gradient error")
-    w_noise: float = _f(0.05, "weight of the noise-consistency term")
+    w_noise: float = _f(0.05, "weight of the noise-consistency term", low=0.0)
     vgg: str | None = _f(None, "VGG19 weights file (torchvision layout) for the perceptual and style terms")
     w_perceptual: float = _f(0.05, "weight of the perceptual term (with --vgg)")
-    w_style: float = _f(120.0, "weight of the style term (with --vgg)")
-    threads: int = _f(2, "torch CPU threads")
+    w_style: float = _f(120.0, "weight of the style term (with --vgg)", low=0.0)
+    threads: int = _f(2, "torch CPU threads", low=1)
     generator_version: str = _f(GENERATOR_VERSION, "synthetic generator version")
+
+    def check(self) -> None:
+        """Refuse values outside a field's bounds (`ValueError` naming the field)."""
+        for f in fields(self):
+            v, lo, hi = getattr(self, f.name), f.metadata.get("low"), f.metadata.get("high")
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise ValueError(f"{f.name} = {v!r} is outside [{lo}, {'' if hi is None else hi}]")
+        if any(int(w) < 1 for w in self.widths):
+            raise ValueError(f"widths = {self.widths!r}: every width must be >= 1")

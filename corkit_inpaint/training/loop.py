@@ -170,6 +170,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
         The weights file.
     """
     from tqdm import tqdm
+    cfg.check()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)

@@ -15,6 +15,8 @@ diffraction ring, the field stop, C3's pylon, and never-transmitted blocks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from astropy.io import fits
 from scipy import ndimage
@@ -32,6 +34,7 @@ SATURATION = 65532
 
 _RSUN = {"C2": 80.7, "C3": 17.1}
 _CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}
+_N = 1024          # full-resolution CCD side
 
 
 def _polar_field(rng, r, th, *, n_th, n_r, s_th, s_r, rmax):
@@ -69,6 +72,170 @@ def _header(det, summed, exptime, offset, cx, cy, seed, shape, version):
     return h
 
 
+@dataclass
+class _Scene:
+    """The drawn geometry and exposure of a frame, shared by the component functions."""
+
+    det: str
+    summed: bool
+    v3: bool
+    rs: float
+    cx: float
+    cy: float
+    r: np.ndarray = None       # radius in solar radii
+    th: np.ndarray = None      # position angle
+    xx: np.ndarray = None
+    yy: np.ndarray = None
+    r_occ: float = 0.0
+    r_fs: float = 0.0
+    b0: float = 0.0
+    exptime: float = 0.0
+
+
+def _scene(rng, detector, summed, v3) -> tuple[_Scene, float]:
+    """Detector, summing, Sun centre and the detector's brightness and exposure; returns the scene and alpha."""
+    det = detector or ("C2" if rng.random() < 0.5 else "C3")
+    summed = bool(rng.random() < 0.5) if summed is None else summed
+    rs = _RSUN[det]
+    cx = _CENTRE[det][0] + rng.normal(0, 4)
+    cy = _CENTRE[det][1] + rng.normal(0, 4)
+    sc = _Scene(det, summed, v3, rs, cx, cy)
+    sc.yy, sc.xx = np.mgrid[0:_N, 0:_N].astype(np.float64)
+    sc.r = np.hypot(sc.xx - cx, sc.yy - cy) / rs
+    sc.th = np.arctan2(sc.yy - cy, sc.xx - cx)
+    if det == "C2":
+        sc.r_occ, sc.r_fs = 2.0 + rng.normal(0, 0.03), 6.3
+        alpha = rng.uniform(0.8, 1.7)
+        sc.b0 = rng.uniform(60, 220)                   # DN/s per pixel at 2.5 Rsun
+        sc.exptime = float(rng.choice([25.1, 25.1, 18.0, 60.0, 8.0]))
+    else:
+        sc.r_occ, sc.r_fs = 3.7 + rng.normal(0, 0.05), 30.0
+        alpha = rng.uniform(1.4, 2.4)
+        sc.b0 = rng.uniform(8, 40)                     # DN/s per pixel at 5 Rsun
+        sc.exptime = float(rng.choice([18.0, 19.1, 30.0, 12.0]))
+    return sc, alpha
+
+
+def _corona(rng, sc: _Scene, alpha: float) -> np.ndarray:
+    """K+F corona: power-law radial profile, streamers (slightly non-radial), fine rays and blobs."""
+    r, th = sc.r, sc.th
+    r_ref = 2.5 if sc.det == "C2" else 5.0
+    rr = np.maximum(r, 0.5)
+    base = sc.b0 * (rr / r_ref) ** (-alpha)
+    stream = np.zeros_like(r)
+    for _ in range(rng.integers(2, 7)):
+        th0 = rng.uniform(-np.pi, np.pi)
+        tilt = rng.normal(0, 0.08)
+        w = rng.uniform(0.04, 0.3)
+        a = rng.uniform(0.2, 1.5) * np.exp(-rng.uniform(0, 0.3) * (rr - sc.r_occ))
+        d = np.angle(np.exp(1j * (th - th0 - tilt * np.log(rr / sc.r_occ))))
+        stream += a * np.exp(-0.5 * (d / w) ** 2)
+    rmax = 40.0
+    rays = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(1.0, 3.0),
+                        s_r=rng.uniform(4.0, 12.0), rmax=rmax)
+    blobs = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(3.0, 8.0),
+                         s_r=rng.uniform(3.0, 8.0), rmax=rmax)
+    tex = rng.uniform(0.002, 0.012) * rays + rng.uniform(0.0, 0.006) * blobs
+    return base * (1.0 + stream) * np.exp(tex)
+
+
+def _cme(rng, sc: _Scene, img: np.ndarray) -> None:
+    """Sometimes a CME: a bright loop/front with a fainter core (in place)."""
+    if rng.random() >= 0.35:
+        return
+    thc = rng.uniform(-np.pi, np.pi)
+    rc = rng.uniform(sc.r_occ + 0.5, (6.0 if sc.det == "C2" else 20.0))
+    rho = rng.uniform(0.2, 0.5) * rc
+    ccx, ccy = rc * np.cos(thc), rc * np.sin(thc)
+    px, py = (sc.xx - sc.cx) / sc.rs, (sc.yy - sc.cy) / sc.rs
+    dist = np.hypot(px - ccx, py - ccy)
+    thick = rng.uniform(0.04, 0.12) * rho
+    front = np.exp(-0.5 * ((dist - rho) / thick) ** 2)
+    core = np.exp(-0.5 * (dist / (0.4 * rho)) ** 2)
+    inside = np.clip(sc.r / (rc - 0.3 * rho), 0, 1)   # loop legs fade toward the Sun
+    img *= 1.0 + rng.uniform(0.3, 2.0) * front * inside + rng.uniform(0, 0.8) * core
+
+
+def _vignetting(rng, sc: _Scene) -> np.ndarray:
+    """Occulter ramp (with C2's diffraction ring), field stop, and C3's pylon."""
+    r, th = sc.r, sc.th
+    ramp = np.clip((r - sc.r_occ) / 0.25, 0, 1) ** 2
+    floor = rng.uniform(0.08, 0.2) if sc.det == "C2" else 0.03      # scattered light behind the occulter
+    vig = floor + (1 - floor) * ramp
+    if sc.det == "C2":
+        # diffraction ring just outside the occulter: on the real frame it peaks ~0.1 Rsun
+        # out, is ~0.2 Rsun wide (FWHM) and more than 4x the corona beside it, saturated in arcs
+        if sc.v3:
+            vig *= 1.0 + rng.uniform(1.5, 4.5) * np.exp(-0.5 * ((r - sc.r_occ - rng.uniform(0.08, 0.15))
+                                                              / rng.uniform(0.06, 0.10)) ** 2)
+        else:
+            vig *= 1.0 + rng.uniform(0.8, 1.6) * np.exp(-0.5 * ((r - sc.r_occ - 0.15) / 0.12) ** 2)
+        vig *= 0.35 + 0.65 / (1.0 + np.exp((r - sc.r_fs) / 0.4))
+    else:
+        vig *= 1.0 / (1.0 + np.exp((r - sc.r_fs) / 0.3))
+        # pylon toward the lower left, widening outward, nearly opaque
+        dp = np.angle(np.exp(1j * (th - (-3 * np.pi / 4 + rng.normal(0, 0.02)))))
+        half = (0.8 + 0.02 * r) / np.maximum(r, 1e-3)
+        pyl = 0.5 * (1.0 - np.tanh(0.5 * (np.abs(dp) - half) / (0.15 / np.maximum(r, 1.0))))
+        vig *= 1.0 - 0.92 * pyl * (r > 1.0)
+    return vig
+
+
+def _point_sources(rng, sc: _Scene, img: np.ndarray, vig: np.ndarray):
+    """Stars (some saturated) and sometimes a planet (in place); returns the planet's bleed or None."""
+    pts = np.zeros_like(img)
+    nstar = rng.poisson((60 if sc.det == "C2" else 300) if sc.v3 else (40 if sc.det == "C2" else 200))
+    sy_, sx_ = rng.integers(0, _N, nstar), rng.integers(0, _N, nstar)
+    if sc.v3:   # star counts rise ~2.5x per magnitude: N(>F) ~ 1/F from 10 DN/s, capped at 3e4 DN/s
+        flux = np.minimum(10.0 / (1.0 - rng.random(nstar)), 3e4)
+    else:
+        flux = 10 ** rng.uniform(1.0, 4.5, nstar)
+    np.add.at(pts, (sy_, sx_), flux)
+    img += ndimage.gaussian_filter(pts, rng.uniform(0.7, 1.3)) * vig
+    if rng.random() < 0.15:
+        py_, px_ = rng.integers(100, _N - 100, 2)
+        img[py_ - 2:py_ + 3, px_ - 2:px_ + 3] += 1e5
+        return (py_, px_, int(rng.integers(10, 80)))
+    return None
+
+
+def _to_dn(rng, sc: _Scene, img: np.ndarray, bleed) -> tuple[np.ndarray, float]:
+    """DN with Poisson and read noise, cosmic rays, bias, summing, compression noise, saturation."""
+    gain = 20.0
+    dn = rng.poisson(np.clip(img * sc.exptime, 0, None) * gain) / gain
+    dn += rng.normal(0, 1.5, dn.shape)
+    ncr = int(rng.integers(50, 400) * sc.exptime / 20.0)
+    cy_, cx_ = rng.integers(0, _N - 2, ncr), rng.integers(0, _N - 2, ncr)
+    amp = 10 ** rng.uniform(2.0, 3.7, ncr)
+    for dy, dx in ((0, 0), (0, 1), (1, 0)):
+        keep = rng.random(ncr) < (1.0 if dy == dx == 0 else 0.4)
+        np.add.at(dn, (cy_[keep] + dy, cx_[keep] + dx), amp[keep] * rng.uniform(0.3, 1, keep.sum()))
+    offset = rng.uniform(380.0, 600.0)
+    if sc.summed:
+        dn = dn.reshape(_N // 2, 2, _N // 2, 2).sum(axis=(1, 3))
+    # compression noise of the stored image: proportional to the stored signal
+    # (calibrated on the real C2 frame: sigma ~ 0.0045 x DN above bias)
+    dn += rng.normal(0, 1, dn.shape) * rng.uniform(0.0035, 0.005) * np.clip(dn, 0, None)
+    if bleed is not None:
+        s = 2 if sc.summed else 1
+        by, bx, ln = bleed[0] // s, bleed[1] // s, bleed[2] // s
+        dn[max(by - ln, 0):by + ln, max(bx - 1, 0):bx + 2] = SATURATION
+    return np.clip(np.rint(dn + offset), 1, SATURATION).astype(np.int32), offset
+
+
+def _never_sent(rng, sc: _Scene, out: np.ndarray) -> None:
+    """Zero the blocks never transmitted: behind the occulter, and (C3) most outside the field stop."""
+    ccx_s, ccy_s = (sc.cx / 2, sc.cy / 2) if sc.summed else (sc.cx, sc.cy)
+    nb = out.shape[0] // BLOCK
+    bc = (np.arange(nb) + 0.5) * BLOCK - 0.5
+    brx = np.hypot(bc[None, :] - ccx_s, bc[:, None] - ccy_s) / (sc.rs / (2 if sc.summed else 1))
+    drop = brx < (1.25 if sc.det == "C2" else 2.5)
+    if sc.det == "C3":
+        drop |= (brx > sc.r_fs + 2.5) & (rng.random(brx.shape) < 0.7)
+    for by, bx in zip(*np.nonzero(drop)):
+        out[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = 0
+
+
 def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = None,
                never_sent: bool = True, version: str = GENERATOR_VERSION) -> tuple[np.ndarray, fits.Header]:
     """Simulate one LASCO level-0.5 frame.
@@ -97,134 +264,15 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
     """
     if str(version) not in VERSIONS:
         raise ValueError(f"unknown generator version {version!r}; known: {', '.join(VERSIONS)}")
-    v3 = int(version) >= 3
     rng = np.random.default_rng(seed)
-    det = detector or ("C2" if rng.random() < 0.5 else "C3")
-    summed = bool(rng.random() < 0.5) if summed is None else summed
-    n = 1024
-    rs = _RSUN[det]
-    cx = _CENTRE[det][0] + rng.normal(0, 4)
-    cy = _CENTRE[det][1] + rng.normal(0, 4)
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
-    r = np.hypot(xx - cx, yy - cy) / rs            # in solar radii
-    th = np.arctan2(yy - cy, xx - cx)
-
-    if det == "C2":
-        r_occ, r_fs = 2.0 + rng.normal(0, 0.03), 6.3
-        alpha = rng.uniform(0.8, 1.7)
-        b0 = rng.uniform(60, 220)                   # DN/s per pixel at 2.5 Rsun
-        exptime = float(rng.choice([25.1, 25.1, 18.0, 60.0, 8.0]))
-    else:
-        r_occ, r_fs = 3.7 + rng.normal(0, 0.05), 30.0
-        alpha = rng.uniform(1.4, 2.4)
-        b0 = rng.uniform(8, 40)                     # DN/s per pixel at 5 Rsun
-        exptime = float(rng.choice([18.0, 19.1, 30.0, 12.0]))
-    r_ref = 2.5 if det == "C2" else 5.0
-    rr = np.maximum(r, 0.5)
-    base = b0 * (rr / r_ref) ** (-alpha)
-
-    # streamers: azimuthal Gaussians, slightly non-radial
-    stream = np.zeros_like(r)
-    for _ in range(rng.integers(2, 7)):
-        th0 = rng.uniform(-np.pi, np.pi)
-        tilt = rng.normal(0, 0.08)
-        w = rng.uniform(0.04, 0.3)
-        a = rng.uniform(0.2, 1.5) * np.exp(-rng.uniform(0, 0.3) * (rr - r_occ))
-        d = np.angle(np.exp(1j * (th - th0 - tilt * np.log(rr / r_occ))))
-        stream += a * np.exp(-0.5 * (d / w) ** 2)
-    rmax = 40.0
-    rays = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(1.0, 3.0),
-                        s_r=rng.uniform(4.0, 12.0), rmax=rmax)
-    blobs = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(3.0, 8.0),
-                         s_r=rng.uniform(3.0, 8.0), rmax=rmax)
-    tex = rng.uniform(0.002, 0.012) * rays + rng.uniform(0.0, 0.006) * blobs
-    img = base * (1.0 + stream) * np.exp(tex)
-
-    # CME: a bright loop/front with a fainter core
-    if rng.random() < 0.35:
-        thc = rng.uniform(-np.pi, np.pi)
-        rc = rng.uniform(r_occ + 0.5, (6.0 if det == "C2" else 20.0))
-        rho = rng.uniform(0.2, 0.5) * rc
-        ccx, ccy = rc * np.cos(thc), rc * np.sin(thc)
-        px, py = (xx - cx) / rs, (yy - cy) / rs
-        dist = np.hypot(px - ccx, py - ccy)
-        thick = rng.uniform(0.04, 0.12) * rho
-        front = np.exp(-0.5 * ((dist - rho) / thick) ** 2)
-        core = np.exp(-0.5 * (dist / (0.4 * rho)) ** 2)
-        inside = np.clip(r / (rc - 0.3 * rho), 0, 1)   # loop legs fade toward the Sun
-        img *= 1.0 + rng.uniform(0.3, 2.0) * front * inside + rng.uniform(0, 0.8) * core
-
-    # stray light, then vignetting: occulter ramp with diffraction ring, field stop
-    img += rng.uniform(0.02, 0.08) * b0
-    ramp = np.clip((r - r_occ) / 0.25, 0, 1) ** 2
-    floor = rng.uniform(0.08, 0.2) if det == "C2" else 0.03      # scattered light behind the occulter
-    vig = floor + (1 - floor) * ramp
-    if det == "C2":
-        # diffraction ring just outside the occulter: on the real frame it peaks ~0.1 Rsun
-        # out, is ~0.2 Rsun wide (FWHM) and more than 4x the corona beside it, saturated in arcs
-        if v3:
-            vig *= 1.0 + rng.uniform(1.5, 4.5) * np.exp(-0.5 * ((r - r_occ - rng.uniform(0.08, 0.15))
-                                                              / rng.uniform(0.06, 0.10)) ** 2)
-        else:
-            vig *= 1.0 + rng.uniform(0.8, 1.6) * np.exp(-0.5 * ((r - r_occ - 0.15) / 0.12) ** 2)
-        vig *= 0.35 + 0.65 / (1.0 + np.exp((r - r_fs) / 0.4))
-    else:
-        vig *= 1.0 / (1.0 + np.exp((r - r_fs) / 0.3))
-        # pylon toward the lower left, widening outward, nearly opaque
-        dp = np.angle(np.exp(1j * (th - (-3 * np.pi / 4 + rng.normal(0, 0.02)))))
-        half = (0.8 + 0.02 * r) / np.maximum(r, 1e-3)
-        pyl = 0.5 * (1.0 - np.tanh(0.5 * (np.abs(dp) - half) / (0.15 / np.maximum(r, 1.0))))
-        vig *= 1.0 - 0.92 * pyl * (r > 1.0)
+    sc, alpha = _scene(rng, detector, summed, int(version) >= 3)
+    img = _corona(rng, sc, alpha)
+    _cme(rng, sc, img)
+    img += rng.uniform(0.02, 0.08) * sc.b0          # stray light
+    vig = _vignetting(rng, sc)
     img *= vig
-
-    # point sources: stars (some saturated) and sometimes a planet with bleed
-    pts = np.zeros_like(img)
-    nstar = rng.poisson((60 if det == "C2" else 300) if v3 else (40 if det == "C2" else 200))
-    sy_, sx_ = rng.integers(0, n, nstar), rng.integers(0, n, nstar)
-    if v3:   # star counts rise ~2.5x per magnitude: N(>F) ~ 1/F from 10 DN/s, capped at 3e4 DN/s
-        flux = np.minimum(10.0 / (1.0 - rng.random(nstar)), 3e4)
-    else:
-        flux = 10 ** rng.uniform(1.0, 4.5, nstar)
-    np.add.at(pts, (sy_, sx_), flux)
-    img += ndimage.gaussian_filter(pts, rng.uniform(0.7, 1.3)) * vig
-    bleed = None
-    if rng.random() < 0.15:
-        py_, px_ = rng.integers(100, n - 100, 2)
-        img[py_ - 2:py_ + 3, px_ - 2:px_ + 3] += 1e5
-        bleed = (py_, px_, int(rng.integers(10, 80)))
-
-    # DN, noise, cosmic rays, bias, summing, saturation
-    gain = 20.0
-    sig = img * exptime
-    dn = rng.poisson(np.clip(sig, 0, None) * gain) / gain
-    dn += rng.normal(0, 1.5, dn.shape)
-    ncr = int(rng.integers(50, 400) * exptime / 20.0)
-    cy_, cx_ = rng.integers(0, n - 2, ncr), rng.integers(0, n - 2, ncr)
-    amp = 10 ** rng.uniform(2.0, 3.7, ncr)
-    for dy, dx in ((0, 0), (0, 1), (1, 0)):
-        keep = rng.random(ncr) < (1.0 if dy == dx == 0 else 0.4)
-        np.add.at(dn, (cy_[keep] + dy, cx_[keep] + dx), amp[keep] * rng.uniform(0.3, 1, keep.sum()))
-    offset = rng.uniform(380.0, 600.0)
-    if summed:
-        dn = dn.reshape(n // 2, 2, n // 2, 2).sum(axis=(1, 3))
-    # compression noise of the stored image: proportional to the stored signal
-    # (calibrated on the real C2 frame: sigma ~ 0.0045 x DN above bias)
-    dn += rng.normal(0, 1, dn.shape) * rng.uniform(0.0035, 0.005) * np.clip(dn, 0, None)
-    if bleed is not None:
-        s = 2 if summed else 1
-        by, bx, ln = bleed[0] // s, bleed[1] // s, bleed[2] // s
-        dn[max(by - ln, 0):by + ln, max(bx - 1, 0):bx + 2] = SATURATION
-    out = np.clip(np.rint(dn + offset), 1, SATURATION).astype(np.int32)
-
-    ccx_s, ccy_s = (cx / 2, cy / 2) if summed else (cx, cy)
+    bleed = _point_sources(rng, sc, img, vig)
+    out, offset = _to_dn(rng, sc, img, bleed)
     if never_sent:
-        nb = out.shape[0] // BLOCK
-        bc = (np.arange(nb) + 0.5) * BLOCK - 0.5
-        brx = np.hypot(bc[None, :] - ccx_s, bc[:, None] - ccy_s) / (rs / (2 if summed else 1))
-        core = 1.25 if det == "C2" else 2.5
-        drop = brx < core
-        if det == "C3":
-            drop |= (brx > r_fs + 2.5) & (rng.random(brx.shape) < 0.7)
-        for by, bx in zip(*np.nonzero(drop)):
-            out[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = 0
-    return out, _header(det, summed, exptime, offset, cx, cy, seed, out.shape, str(version))
+        _never_sent(rng, sc, out)
+    return out, _header(sc.det, sc.summed, sc.exptime, offset, sc.cx, sc.cy, seed, out.shape, str(version))
