@@ -17,7 +17,7 @@ from .blocks import find_missing_blocks
 from .exceptions import InputError
 from .fill import fill_level05, run_method
 from .frame import Frame
-from .read import read_level05
+from .read import MAX_PIXELS, read_level05
 from .write import check_output_path, output_hdulist, write_atomic
 
 __all__ = ["inpaint_array", "inpaint_fits"]
@@ -79,7 +79,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
 
 def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *,
                  method: str = "pconv", device: str = "auto", weights=None,
-                 overwrite: bool = False) -> fits.HDUList:
+                 overwrite: bool = False, refill: bool = False, max_pixels: int = MAX_PIXELS) -> fits.HDUList:
     """Fill the missing blocks of a LASCO level-0.5 FITS file.
 
     Parameters
@@ -91,7 +91,13 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     method, device, weights
         As for `inpaint_array`.
     overwrite : bool
-        Replace an existing ``dst``.
+        Replace an existing ``dst``. The input itself is never replaced, also
+        not through a link.
+    refill : bool
+        Fill a file that an earlier run filled: its INPMASK pixels keep their
+        values and stay flagged, and are not read as data.
+    max_pixels : int
+        Refuse larger images before reading them (`corkit_inpaint.read.MAX_PIXELS`).
 
     Returns
     -------
@@ -100,6 +106,11 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         provenance keywords and a HISTORY card added. Extension ``INPMASK``:
         uint8, 1 where a pixel was filled.
 
+    Raises
+    ------
+    InputError
+        A file or output path that cannot be processed (see `corkit_inpaint.read.read_level05`).
+
     Notes
     -----
     Integer data (level-0.5 DN) keep their type: filled values are rounded to
@@ -107,11 +118,12 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     copied, never recomputed, so they are bit-identical to the input.
     """
     if dst is not None:
-        check_output_path(dst, overwrite=overwrite)
-    data, header = read_level05(src)
-    filled = fill_level05(data, header, method, device=device, weights=weights)
-    hdul = output_hdulist(filled, header)
+        check_output_path(dst, overwrite=overwrite, src=src)
+    r = read_level05(src, max_pixels=max_pixels, refill=refill)
+    filled = fill_level05(r.data, r.header, method, device=device, weights=weights,
+                          previous_fill=r.previous_fill)
+    hdul = output_hdulist(filled, r.header)
     if dst is not None:
-        write_atomic(hdul, dst, overwrite=overwrite)
+        write_atomic(hdul, dst, overwrite=overwrite, src=src)
         log.info("wrote %s (%d blocks filled)", dst, len(filled.blocks))
     return hdul

@@ -7,7 +7,9 @@ Rule, in the order it is applied:
    are all ``<= 0``. Scattered zero pixels are never a block.
 2. Not a loss -- geometry (needs a header with ``DETECTOR``): the block's centre
    lies inside the occulter's shadow core (C2 1.5 Rsun, C3 3.0 Rsun) or outside the
-   field stop (C2 6.3 Rsun, C3 30 Rsun). The optical centre comes from CRPIX1/2
+   field stop (C2 6.3 Rsun, C3 30 Rsun), or the whole block lies behind the
+   occulter (every corner inside 1.95 Rsun for C2: the never-sent ring of
+   full-resolution C2 frames reaches block centres at 1.63 Rsun). The optical centre comes from CRPIX1/2
    when present, else the detector's nominal centre; summing (LEBXSUM/LEBYSUM,
    SUMCOL/SUMROW) and the subfield origin (R1COL/R1ROW) map it onto the stored
    array. SolarSoft's ring of 8 never-sent blocks around the C2 occulter falls
@@ -20,6 +22,11 @@ Rule, in the order it is applied:
    ``dark`` is the header's OFFSET (else the 0.1th percentile of the valid
    pixels) and ``p99`` the 99th percentile. Blocks with no valid pixel within
    4 blocks are also not losses.
+
+   This rule decides the C3 pylon: a lost block wholly on the dark pylon has
+   no coronal signal around it and is not reported. It is left as it is, not
+   filled (SolarSoft's and corkit's C3 level-1 mask blank the pylon anyway).
+   A block only partly on the pylon has corona around it and is filled.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from . import header as H
 from .geometry import optical_geometry
 
 __all__ = ["BLOCK", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "grid_to_pixels",
-           "blocks_to_mask", "blocks_in"]
+           "blocks_to_mask", "blocks_in", "blocks_of"]
 
 BLOCK = 32
 
@@ -114,7 +121,8 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
         y1, x1 = min(y0 + BLOCK, ny), min(x0 + BLOCK, nx)
         if geo is not None:
             r = np.hypot(0.5 * (x0 + x1 - 1) - geo.cx, 0.5 * (y0 + y1 - 1) - geo.cy)
-            if r < geo.r_occ or r > geo.r_field:
+            far = max(np.hypot(x - geo.cx, y - geo.cy) for x in (x0 - 0.5, x1 - 0.5) for y in (y0 - 0.5, y1 - 0.5))
+            if r < geo.r_occ or r > geo.r_field or far < geo.r_behind:
                 continue
         around = np.empty(0)
         for k in range(1, 5):      # widen until valid pixels are reached (clusters)
@@ -142,3 +150,14 @@ def blocks_in(pixels: np.ndarray, blocks) -> list[tuple[int, int]]:
     """The blocks of ``blocks`` that hold at least one True pixel of ``pixels``."""
     return [(by, bx) for by, bx in blocks
             if pixels[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK].any()]
+
+
+def blocks_of(pixels: np.ndarray) -> list[tuple[int, int]]:
+    """Every block of the 32-pixel grid that holds at least one True pixel of ``pixels``, in raster order."""
+    p = np.asarray(pixels, dtype=bool)
+    ny, nx = p.shape
+    gy, gx = -(-ny // BLOCK), -(-nx // BLOCK)
+    pad = np.zeros((gy * BLOCK, gx * BLOCK), dtype=bool)
+    pad[:ny, :nx] = p
+    grid = pad.reshape(gy, BLOCK, gx, BLOCK).any(axis=(1, 3))
+    return [(int(by), int(bx)) for by, bx in zip(*np.nonzero(grid))]

@@ -9,17 +9,21 @@ fill them, cast back to the input's data type.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .blocks import blocks_in, find_missing_blocks
+from . import header as H
+from .blocks import blocks_in, blocks_of, find_missing_blocks
 from .exceptions import MethodError
 from .frame import Frame
 from .methods import FillMethod, FillResult, Provenance, get_method
 
 __all__ = ["run_method", "FilledImage", "fill_level05", "cast_filled"]
+
+log = logging.getLogger(__name__)
 
 
 def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[Frame] = (),
@@ -76,9 +80,9 @@ class FilledImage:
     data : numpy.ndarray
         In the input's data type; valid pixels bit-identical to the input.
     filled : numpy.ndarray of bool
-        Pixels filled.
+        Pixels filled, by this run or (kept) by an earlier one.
     blocks : list of tuple of int
-        Blocks (really) filled.
+        Blocks holding filled pixels.
     missing_blocks : int
         Blocks found missing, filled or not.
     provenance : Provenance or None
@@ -87,6 +91,8 @@ class FilledImage:
         Why nothing, or not everything, was filled (``""`` otherwise).
     sigma : numpy.ndarray or None
         The method's per-pixel 1-sigma, if it gives one.
+    kept : int
+        Pixels an earlier fill had filled, kept as they were and still flagged.
     """
 
     data: np.ndarray
@@ -96,10 +102,12 @@ class FilledImage:
     provenance: Provenance | None
     note: str = ""
     sigma: np.ndarray | None = None
+    kept: int = 0
 
 
 def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = "auto", weights=None,
-                 neighbours: Sequence[Frame] = (), level1: bool = False) -> FilledImage:
+                 neighbours: Sequence[Frame] = (), level1: bool = False,
+                 previous_fill: np.ndarray | None = None) -> FilledImage:
     """Find the missing blocks of a level-0.5 image and fill them.
 
     Parameters
@@ -113,23 +121,36 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
         As for `run_method`.
     level1 : bool
         Run the method as ``level_1`` does (`FillMethod.for_level1`, `FillMethod.skip_reason`).
+    previous_fill : numpy.ndarray of bool, optional
+        An earlier fill's INPMASK (a refill): those pixels keep their values,
+        stay flagged, and are not read as data.
     """
+    prev = np.zeros(data.shape, dtype=bool) if previous_fill is None else np.asarray(previous_fill, dtype=bool)
+    kept = int(prev.sum())
     mask, blocks = find_missing_blocks(data, header)
-    none = np.zeros(data.shape, dtype=bool)
+
+    def unchanged(note: str) -> FilledImage:
+        if kept:
+            note += f"; the earlier fill's {kept} px are kept"
+        return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, None, kept)
+
     if not blocks:
-        return FilledImage(data.copy(), none, [], 0, None, "no missing blocks")
+        return unchanged("no missing blocks")
     if method is None:
-        return FilledImage(data.copy(), none, [], len(blocks), None, "no fill requested")
+        return unchanged("no fill requested")
     m = get_method(method)
     m = m.for_level1() if level1 else m
-    frame = Frame.build(data, mask, header)
+    frame = Frame.build(data, mask, header, not_context=prev)
+    if frame.geometry is None:
+        log.warning("DETECTOR=%r is not C2 or C3: the occulter and field-stop rules are off, so "
+                    "never-transmitted blocks may be filled", H.get(header, "DETECTOR"))
     reason = m.skip_reason(frame)
     if reason:
-        return FilledImage(data.copy(), none, [], len(blocks), None, reason)
+        return unchanged(reason)
     res = run_method(m, frame, neighbours=neighbours, device=device, weights=weights)
-    done = blocks_in(res.filled, blocks)
-    if not done:
-        return FilledImage(data.copy(), none, [], len(blocks), None,
-                           res.skipped or "the method left every block masked")
-    return FilledImage(cast_filled(res.values, data, res.filled), res.filled, done, len(blocks),
-                       res.provenance, res.skipped, res.sigma)
+    if not blocks_in(res.filled, blocks):
+        return unchanged(res.skipped or "the method left every block masked")
+    union = res.filled | prev
+    note = res.skipped + (f"; the earlier fill's {kept} px are kept" if kept else "")
+    return FilledImage(cast_filled(res.values, data, res.filled), union, blocks_of(union), len(blocks),
+                       res.provenance, note.strip("; "), res.sigma, kept)

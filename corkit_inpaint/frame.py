@@ -61,7 +61,8 @@ class Frame:
     sun_centre: tuple[float, float] | None
 
     @classmethod
-    def build(cls, image: np.ndarray, missing: np.ndarray | None = None, header=None) -> Frame:
+    def build(cls, image: np.ndarray, missing: np.ndarray | None = None, header=None, *,
+              not_context: np.ndarray | None = None) -> Frame:
         """Prepare a frame.
 
         Parameters
@@ -73,6 +74,8 @@ class Frame:
         header : astropy.io.fits.Header or mapping, optional
             OFFSET and EXPTIME set the value space; DETECTOR, CRPIX and
             summing the geometry.
+        not_context : numpy.ndarray of bool, optional
+            Pixels that are present but must not be read as data (an earlier fill's estimates).
 
         Raises
         ------
@@ -88,6 +91,8 @@ class Frame:
             raise InputError(f"mask shape {miss.shape} differs from image shape {img.shape}")
         H.check_header(header)
         valid = context_valid(img, miss)
+        if not_context is not None:
+            valid &= ~np.asarray(not_context, dtype=bool)
         bias, exptime = H.number(header, "OFFSET"), H.number(header, "EXPTIME")
         if bias is None or exptime is None or not exptime > 0:
             bias, exptime = 0.0, 1.0

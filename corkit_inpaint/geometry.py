@@ -11,6 +11,10 @@ __all__ = ["Geometry", "optical_geometry", "sun_centre", "RSUN_PX"]
 #: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
 RSUN_PX = {"C2": 80.7, "C3": 17.1}          # 11.9 and 56 arcsec/pixel
 _OCCULTER_RSUN = {"C2": 1.5, "C3": 3.0}    # shadow core, inside the occulter
+# A block lying wholly inside this radius is behind the occulter. On the real full-resolution
+# C2 frame (2001-10-23) every never-sent block near the occulter lies wholly inside 1.92 Rsun,
+# and the transmitted blocks nearest to it reach out to 1.91 Rsun or more.
+_BEHIND_RSUN = {"C2": 1.95, "C3": 3.0}
 _FIELD_RSUN = {"C2": 6.3, "C3": 30.0}
 _NOMINAL_CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}   # (x, y), 0-based
 
@@ -29,6 +33,8 @@ class Geometry:
         Solar radius in stored pixels.
     r_occ, r_field : float
         Radii of the occulter's shadow core and of the field stop.
+    r_behind : float
+        A block lying wholly inside this radius is behind the occulter.
     """
 
     detector: str
@@ -37,6 +43,7 @@ class Geometry:
     rsun: float
     r_occ: float
     r_field: float
+    r_behind: float
 
     def __getitem__(self, key):      # mapping-style access, as in earlier releases
         return getattr(self, key)
@@ -77,4 +84,5 @@ def optical_geometry(header, shape: tuple[int, int] | None = None) -> Geometry |
         r1row = (H.number(header, "R1ROW") or 1.0) - 1.0
         cx, cy = (ncx - r1col) / sx, (ncy - r1row) / sy
     rsun = RSUN_PX[det] / (0.5 * (sx + sy))
-    return Geometry(det, cx, cy, rsun, _OCCULTER_RSUN[det] * rsun, _FIELD_RSUN[det] * rsun)
+    return Geometry(det, cx, cy, rsun, _OCCULTER_RSUN[det] * rsun, _FIELD_RSUN[det] * rsun,
+                    _BEHIND_RSUN[det] * rsun)

@@ -26,9 +26,9 @@ def get(header, key: str, default=None):
 
 
 def number(header, key: str) -> float | None:
-    """The keyword as a finite float, or None when absent, not a number or not finite."""
+    """The keyword as a finite float, or None when absent, not a number (a string too) or not finite."""
     val = get(header, key)
-    if val is None or isinstance(val, bool):
+    if val is None or isinstance(val, (bool, str, bytes)):
         return None
     try:
         out = float(val)

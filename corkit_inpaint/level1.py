@@ -29,9 +29,9 @@ from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir,
 from .exceptions import CalibrationError, InputError
 from .fill import fill_level05
 from .read import read_level05
-from .write import stamp_header, write_atomic
+from .write import check_output_path, stamp_header, write_atomic
 
-__all__ = ["level_1", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
+__all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,25 @@ def _check_calibration(detector: str, folder: Path) -> None:
             "or pass calib_dir / --calib-dir pointing at a folder that has them")
 
 
-def _one(src: Path, inpaint, device, weights, corkit_kwargs):
+def output_name(src: str | os.PathLike) -> str:
+    """The level-1 file name for an input: its name without compression and FITS suffixes, plus ``.fits``."""
+    name = Path(src).name
+    for suffix in (".gz", ".bz2", ".xz", ".fts", ".fits", ".fit"):
+        if name.lower().endswith(suffix):
+            name = name[:-len(suffix)]
+    return name.replace(".", "") + ".fits"
+
+
+def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool):
     """Fill, calibrate and stamp one file; returns ``(image, header, inpmask)``."""
-    data, header = read_level05(src)
+    r = read_level05(src, refill=refill)
+    data, header = r.data, r.header
     detector = H.detector(header)
     if detector not in _FILES:
         raise InputError(f"{src}: DETECTOR={detector!r}; corkit's level_1 handles LASCO C2 and C3")
     _check_calibration(detector, default_calib_dir())
-    filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True)
+    filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
+                          previous_fill=r.previous_fill)
     tmpdir = Path(tempfile.mkdtemp(prefix="corkit-inpaint-"))
     try:
         tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
@@ -89,7 +100,7 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs):
 
 def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | None = "pconv",
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
-            progress: bool = False, **corkit_kwargs):
+            progress: bool = False, overwrite: bool = False, refill: bool = False, **corkit_kwargs):
     """CorKit's level-1 calibration, with missing blocks filled first.
 
     Parameters
@@ -97,8 +108,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     fits_files : path-like or list of path-like
         LASCO C2/C3 level-0.5 files; they are only read.
     target_path : path-like, optional
-        Folder for the outputs (``<name>.fits``, with an ``INPMASK`` extension).
-        None: return the results.
+        Folder for the outputs (`output_name`: ``<name>.fits``, with an
+        ``INPMASK`` extension). None: return the results.
     format : {"fits", "fts"}
         Output format (FITS only: the mask needs an extension).
     inpaint : str or None
@@ -112,6 +123,10 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         Also return the level-1 ``INPMASK`` array.
     progress : bool
         Show a progress bar over the files.
+    overwrite : bool
+        Replace existing outputs (an output is never an input).
+    refill : bool
+        Accept files an earlier corkit-inpaint run filled, keeping their INPMASK pixels flagged.
     **corkit_kwargs
         Passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``).
 
@@ -129,13 +144,15 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     out = []
     with corkit_calibration_dir(calib_dir):
         for src in tqdm(files, desc="level 1", unit="file", disable=not progress):
-            img, hdr, m = _one(src, inpaint, device, weights, corkit_kwargs)
+            dst = None
             if target_path is not None:
                 Path(target_path).mkdir(parents=True, exist_ok=True)
-                dst = Path(target_path) / (src.stem.replace(".", "") + ".fits")
+                dst = check_output_path(Path(target_path) / output_name(src), overwrite=overwrite, src=src)
+            img, hdr, m = _one(src, inpaint, device, weights, corkit_kwargs, refill)
+            if dst is not None:
                 hdul = fits.HDUList([fits.PrimaryHDU(img, hdr),
                                      fits.ImageHDU(m, name="INPMASK")])
-                write_atomic(hdul, dst, overwrite=True)
+                write_atomic(hdul, dst, overwrite=overwrite, src=src)
             else:
                 out.append((img, hdr, m) if return_mask else (img, hdr))
     if target_path is not None:

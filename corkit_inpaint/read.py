@@ -1,67 +1,189 @@
-"""The read step: a level-0.5 FITS file's image and header, refusing what cannot be filled."""
+"""The read step: a level-0.5 FITS file's image and header, refusing what cannot be filled.
+
+Nothing is read blindly. The image's size is checked from its header before
+its data are read (`MAX_PIXELS`, larger than any LASCO frame), a compressed
+file is decompressed into memory only up to a bound, and every refusal is one
+`InputError` line naming the file and why.
+"""
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
+from . import header as H
 from .exceptions import InputError
 
-__all__ = ["read_level05"]
+__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits"]
+
+#: Largest image read by default: 2048 x 2048 pixels, 4x a full-resolution LASCO frame.
+MAX_PIXELS = 2048 * 2048
+_MAX_HDUS = 16                    # HDUs looked at in one file
+_EXTRA_BYTES = 16 * 2 ** 20       # headers and small extensions beside the image
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_BITPIX = (8, 16, 32, 64, -32, -64)
 
 
-def read_level05(src: str | os.PathLike) -> tuple[np.ndarray, fits.Header]:
-    """Read the image and header of a LASCO level-0.5 file, refusing what cannot be filled.
+@dataclass(frozen=True, eq=False)
+class Level05:
+    """A level-0.5 file as read: its image, header and the mask of an earlier fill.
 
-    Parameters
+    Attributes
     ----------
-    src : path-like
-
-    Returns
-    -------
     data : numpy.ndarray
-        The stored 2-D array, in its own dtype (a copy; the file is closed).
+        The stored 2-D array, in its own type.
     header : astropy.io.fits.Header
+    previous_fill : numpy.ndarray of bool or None
+        The ``INPMASK`` of an earlier corkit-inpaint fill, when the file has one.
+    """
+
+    data: np.ndarray
+    header: fits.Header
+    previous_fill: np.ndarray | None = None
+
+
+def _source(src: Path, max_bytes: int):
+    """The path itself, or for a compressed file its content, decompressed up to ``max_bytes``."""
+    opener = _OPENERS.get(src.suffix.lower())
+    if opener is None:
+        return src
+    try:
+        with opener(src, "rb") as fh:
+            blob = fh.read(max_bytes + 1)
+    except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+        raise InputError(f"{src}: cannot be decompressed ({exc})") from None
+    if len(blob) > max_bytes:
+        raise InputError(f"{src}: decompresses to more than {max_bytes // 2 ** 20} MiB; "
+                         "no LASCO frame is that large (raise max_pixels / --max-pixels to read it)")
+    return io.BytesIO(blob)
+
+
+def _shape(hdu, src: Path, max_pixels: int) -> tuple[int, ...]:
+    """The image's shape from its header, checked before any data are read."""
+    hdr = hdu.header
+    naxis = hdr.get("NAXIS")
+    if not isinstance(naxis, int) or isinstance(naxis, bool) or not 0 <= naxis <= 999:
+        raise InputError(f"{src}: keyword NAXIS = {naxis!r} is not a valid axis count")
+    shape = []
+    for i in range(naxis, 0, -1):
+        n = hdr.get(f"NAXIS{i}")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InputError(f"{src}: keyword NAXIS{i} = {n!r} is missing or not a valid length")
+        shape.append(n)
+    if hdr.get("BITPIX") not in _BITPIX:
+        raise InputError(f"{src}: keyword BITPIX = {hdr.get('BITPIX')!r} is missing or invalid")
+    if shape and int(np.prod(shape, dtype=np.float64)) > max_pixels:
+        raise InputError(f"{src}: the image claims {' x '.join(map(str, shape[::-1]))} pixels, more than "
+                         f"the limit of {max_pixels} (raise max_pixels / --max-pixels to read it)")
+    return tuple(shape)
+
+
+def _image_hdu(hdul, src: Path, max_pixels: int):
+    """The first HDU with image data, and the INPMASK extension if there is one."""
+    image, inpmask = None, None
+    for k, hdu in enumerate(hdul):
+        if k >= _MAX_HDUS:
+            break
+        if hdu.name == "INPMASK":
+            inpmask = hdu
+        elif image is None and hdu.is_image and _shape(hdu, src, max_pixels):
+            image = hdu
+    if image is None:
+        raise InputError(f"{src}: no image HDU with data")
+    return image, inpmask
+
+
+def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level05:
+    """Read a FITS file's first image, its header and any ``INPMASK``, with every check but the level.
 
     Raises
     ------
     InputError
-        Not FITS or truncated; no 2-D image; NaN or inf; all zero; already level 1.
+        A folder, a missing file, not FITS or truncated, an image larger than
+        ``max_pixels``, a bad NAXIS/BITPIX, no 2-D image, NaN or inf,
+        non-numeric numeric keywords.
     """
     src = Path(src)
-    if not src.is_file():
+    if src.is_dir():
+        raise InputError(f"{src}: is a folder, not a FITS file")
+    if not src.exists():
         raise InputError(f"{src}: no such file")
+    if not src.is_file():
+        raise InputError(f"{src}: not a regular file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with fits.open(src, memmap=False, lazy_load_hdus=False) as hdul:
-                hdu = next((h for h in hdul if h.is_image and h.data is not None and h.data.size), None)
-                if hdu is None:
-                    raise InputError(f"{src}: no image HDU with data")
+            with fits.open(_source(src, max_pixels * 8 + _EXTRA_BYTES), memmap=False, lazy_load_hdus=True) as hdul:
+                hdu, inpmask = _image_hdu(hdul, src, max_pixels)
                 data = np.array(hdu.data)
                 header = hdu.header.copy()
                 if hdu is not hdul[0] and hdul[0].header:
                     for card in hdul[0].header.cards:     # inherit primary keywords the image lacks
                         if card.keyword not in header and card.keyword not in ("", "SIMPLE", "EXTEND", "NAXIS"):
                             header.append(card)
+                previous = None if inpmask is None else np.array(inpmask.data) != 0
     except InputError:
         raise
-    except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
-        raise InputError(f"{src}: not a FITS file, or truncated ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    except Exception as exc:      # astropy raises many kinds on malformed files
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        raise InputError(f"{src}: not a FITS file, or truncated ({type(exc).__name__}: {msg})") from None
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
-    level = str(header.get("LEVEL", "")).strip()
-    bunit = str(header.get("BUNIT", "")).strip().upper()
-    if level.startswith("1") or bunit == "MSB" or header.get("LVL_NUM") is not None:
-        raise InputError(f"{src}: already level 1 (LEVEL={level!r}, BUNIT={bunit!r}); "
-                         "missing blocks are filled on level-0.5 data")
+    if previous is not None and previous.shape != data.shape:
+        raise InputError(f"{src}: its INPMASK has shape {previous.shape}, the image {data.shape}")
+    if data.dtype.kind not in "iuf":
+        raise InputError(f"{src}: image data of type {data.dtype} is not numeric")
     if not np.all(np.isfinite(data)):
         raise InputError(f"{src}: the image holds {int(np.sum(~np.isfinite(data)))} NaN or inf values")
-    if not np.any(data):
+    H.check_header(header, str(src))
+    return Level05(data, header, previous)
+
+
+def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
+                 refill: bool = False) -> Level05:
+    """Read a LASCO level-0.5 file, refusing what cannot be filled.
+
+    Parameters
+    ----------
+    src : path-like
+        A FITS file (``.fts``, ``.fits``, optionally ``.gz``, ``.bz2`` or ``.xz``).
+    max_pixels : int
+        Refuse images with more pixels than this, before reading them.
+    refill : bool
+        Accept a file an earlier corkit-inpaint run filled (it has ``INPAINT``
+        or ``INPMASK``); its earlier mask comes back in ``previous_fill``.
+
+    Returns
+    -------
+    Level05
+
+    Raises
+    ------
+    InputError
+        Everything `read_fits` refuses; an all-zero image; an already level-1
+        file (``LEVEL`` 1, ``BUNIT`` MSB, ``LVL_NUM`` or corkit's ``LEVEL_1``);
+        an already filled file without ``refill``.
+    """
+    r = read_fits(src, max_pixels=max_pixels)
+    header = r.header
+    level = str(header.get("LEVEL", "")).strip().upper().removeprefix("L").strip()
+    bunit = str(header.get("BUNIT", "")).strip().upper()
+    if (level.startswith("1") or bunit == "MSB" or header.get("LVL_NUM") is not None
+            or header.get("LEVEL_1") not in (None, 0, False)):
+        raise InputError(f"{src}: already level 1 (LEVEL={level!r}, BUNIT={bunit!r}, "
+                         f"LEVEL_1={header.get('LEVEL_1')!r}); missing blocks are filled on level-0.5 data")
+    if not np.any(r.data):
         raise InputError(f"{src}: the image is all zero")
-    return data, header
+    if not refill and (r.previous_fill is not None or "INPAINT" in header):
+        raise InputError(f"{src}: already filled by corkit-inpaint (INPAINT={header.get('INPAINT')!r}); "
+                         "use refill=True / --refill to fill it again and keep the earlier INPMASK")
+    return r

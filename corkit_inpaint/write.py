@@ -62,11 +62,13 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
     """A copy of ``header`` with the provenance keywords and HISTORY cards of ``filled``.
 
     HISTORY is wrapped on word boundaries into cards of at most 70 characters,
-    so no number is split across cards.
+    so no number is split across cards. A refill that fills nothing new keeps
+    the earlier fill's provenance keywords.
     """
     hdr = header.copy()
-    for key, val, com in provenance_cards(filled):
-        hdr[key] = (val, com)
+    if filled.provenance is not None or not filled.kept:
+        for key, val, com in provenance_cards(filled):
+            hdr[key] = (val, com)
     for line in textwrap.wrap(_history(filled, stage), 70, break_long_words=False):
         hdr.add_history(line)
     return hdr
@@ -84,13 +86,30 @@ def output_hdulist(filled: FilledImage, header: fits.Header) -> fits.HDUList:
                          fits.ImageHDU(filled.filled.astype(np.uint8), header=mhdr)])
 
 
-def check_output_path(dst: str | os.PathLike, *, overwrite: bool) -> Path:
-    """Refuse an existing output without ``overwrite`` and an output folder that cannot take it."""
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src: str | os.PathLike | None = None) -> Path:
+    """Refuse an output that is the input (also through links), exists without ``overwrite``, or cannot be written.
+
+    Raises
+    ------
+    InputError
+        With a one-line reason.
+    """
+    if str(dst).endswith(("/", os.sep)):
+        raise InputError(f"{dst}: names a folder; give a file name (or use --outdir)")
     dst = Path(dst)
-    if dst.exists() and not overwrite:
-        raise InputError(f"{dst}: exists (use overwrite / --overwrite)")
+    if src is not None and _same_file(Path(src), dst):
+        raise InputError(f"{dst}: is the input file {src} (or a link to it); refusing to overwrite it")
     if dst.is_dir():
         raise InputError(f"{dst}: is a folder")
+    if (dst.exists() or dst.is_symlink()) and not overwrite:
+        raise InputError(f"{dst}: exists (use overwrite / --overwrite)")
     parent = dst.parent if str(dst.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{dst}: output folder {parent} does not exist")
@@ -99,15 +118,55 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool) -> Path:
     return dst
 
 
-def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``hdul`` to a temporary file beside ``dst``, then rename it into place.
-
-    Nothing is left behind on failure (a full disk, a permission error...).
-    """
-    dst = check_output_path(dst, overwrite=overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
     try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
+    """Move ``tmp`` to ``dst``: replace when ``overwrite``, else exclusively (fails if ``dst`` appeared)."""
+    if overwrite:
+        os.replace(tmp, dst)
+        return
+    try:
+        os.link(tmp, dst)          # atomic and exclusive: EEXIST if another process got there first
+    except FileExistsError:
+        raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
+    except OSError:                # no hard links here: claim the name exclusively, then replace it
+        try:
+            os.close(os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
+        os.replace(tmp, dst)
+        return
+    tmp.unlink()
+
+
+def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False,
+                 src: str | os.PathLike | None = None) -> Path:
+    """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
+
+    A name ending in ``.gz`` gets gzip-compressed content. The file's mode
+    follows the umask. Without ``overwrite`` the final placement is exclusive,
+    so two processes never both write one output. Nothing is left behind on
+    failure (a full disk, a permission error, a kill: the temporary's name
+    starts with a dot and ends in ``.tmp`` or ``.tmp.gz``).
+    """
+    dst = check_output_path(dst, overwrite=overwrite, src=src)
+    suffix = ".tmp.gz" if dst.suffix.lower() == ".gz" else ".tmp"   # astropy compresses by name
+    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=suffix, dir=dst.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", VerifyWarning)
             # by name, not file object: astropy's free-space check needs the name;
@@ -119,17 +178,15 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
             os.fsync(fh)
         finally:
             os.close(fh)
-        if dst.exists() and not overwrite:
-            raise InputError(f"{dst}: appeared while writing; not overwritten")
-        os.replace(tmp, dst)
+        _place(tmp, dst, overwrite)
     except InputError:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     except Exception as exc:
-        Path(tmp).unlink(missing_ok=True)
-        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        tmp.unlink(missing_ok=True)
+        reason = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise InputError(f"{dst}: could not be written ({reason})") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return dst

@@ -74,7 +74,8 @@ def main():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        real, rh = read_level05(REAL)
+        r = read_level05(REAL)
+        real, rh = r.data, r.header
     edges = np.linspace(1.0, 8.5, 31)
     pr = profile(real, rh, edges)
     best = None

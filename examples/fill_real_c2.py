@@ -42,7 +42,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        truth, header = read_level05(REAL)
+        r = read_level05(REAL)
+        truth, header = r.data, r.header
     holes = truth.copy()
     for by, bx in BLOCKS:
         holes[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] = 0

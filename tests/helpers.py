@@ -12,6 +12,8 @@ from astropy.io import fits
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "lasco_clear.fts"
 LEVEL1 = DATA / "lasco_c2_25299383_s.fts"
+C2_FULL = DATA / "c2_22104858.fts"      # real 1024x1024 C2 level 0.5, 2001-10-23
+C3_FULL = DATA / "c3_32219521.fts"      # real 1024x1024 C3 level 0.5, 2010-01-05
 # blocks of the real file that carry signal, blanked in tests: single, a run, a 2x2
 BLANK = [(3, 4), (10, 5), (12, 13), (4, 9), (4, 10), (4, 11), (11, 2), (11, 3), (12, 2), (12, 3)]
 
@@ -37,3 +39,14 @@ def blank(data, blocks):
 def write(path, data, header):
     fits.PrimaryHDU(data, header).writeto(path, output_verify="ignore", overwrite=True)
     return Path(path)
+
+
+def frame_files(tmp_path, det, summed, seed=21):
+    """A simulated frame, and a copy with 4 blocks blanked (two of them touching): (orig, holes, blocks)."""
+    from corkit_inpaint.training.simulator import make_frame
+    img, hdr = make_frame(seed, detector=det, summed=summed)
+    nb = img.shape[0] // 32
+    blocks = [(nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2), (nb // 2 + 3, 4)]
+    orig = write(tmp_path / f"orig_{det}_{summed}.fts", img, hdr)
+    holes = write(tmp_path / f"holes_{det}_{summed}.fts", blank(img, blocks), hdr)
+    return orig, holes, blocks

@@ -77,6 +77,7 @@ def test_no_missing_blocks_passes_through(tmp_path):
     src = write(tmp_path / "clean.fts", data, header)
     hdul = ci.inpaint_fits(src, tmp_path / "o.fts")
     assert hdul[0].header["INPNBLK"] == 0 and hdul[0].header["INPNPIX"] == 0
+    assert hdul[0].header["INPAINT"] == "none"             # as level_1 writes it: nothing was filled
     assert np.array_equal(hdul[0].data, data) and hdul["INPMASK"].data.sum() == 0
 
 
@@ -150,3 +151,22 @@ def test_hole_without_context_is_left_masked(tmp_path):
     mask[32:64, 32:64] = True
     out = ci.inpaint_array(img, mask, method="pconv", device="cpu")
     assert np.array_equal(out, img.astype(float))    # declined: nothing invented, nothing flagged
+
+
+def test_inpaint_fits_never_replaces_its_input(blanked_file, tmp_path):
+    before = sha(blanked_file)
+    with pytest.raises(ci.InputError, match="is the input file"):
+        ci.inpaint_fits(blanked_file, blanked_file, overwrite=True, method="biharmonic")
+    link = tmp_path / "link.fts"
+    link.symlink_to(blanked_file)
+    with pytest.raises(ci.InputError, match="is the input file"):
+        ci.inpaint_fits(blanked_file, link, overwrite=True, method="biharmonic")
+    assert sha(blanked_file) == before and link.is_symlink()
+
+
+def test_errors_are_input_errors_for_string_keywords():
+    data, header = read_real()
+    hdr = header.copy()
+    hdr["SUMROW"] = "two"
+    with pytest.raises(ci.InputError, match="SUMROW"):
+        ci.inpaint_array(blank(data, BLANK).astype(float), header=hdr, method="biharmonic")

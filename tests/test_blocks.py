@@ -1,10 +1,12 @@
 """Missing-block detection on the real file, on synthetic frames, and on odd shapes."""
 
 import numpy as np
-from helpers import BLANK, blank, read_real
+from astropy.io import fits
+from helpers import BLANK, C2_FULL, C3_FULL, blank, read_real
 
 from corkit_inpaint import find_missing_blocks
-from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.blocks import blocks_in, blocks_of, blocks_to_mask, zero_blocks
+from corkit_inpaint.geometry import optical_geometry
 from corkit_inpaint.training.loss_masks import PATTERNS, eligible_blocks, loss_mask
 from corkit_inpaint.training.simulator import make_frame
 
@@ -79,3 +81,61 @@ def test_loss_masks_block_aligned():
             assert len({b[0] for b in blocks}) == 1 and 2 <= len(blocks) <= 6
         if pattern == "cluster":
             assert len(blocks) in (4, 9)
+
+
+def _full(path):
+    with fits.open(path) as h:
+        return np.array(h[0].data), h[0].header.copy()
+
+
+def test_full_resolution_c2_never_sent_ring_not_reported_and_losses_in_field_found():
+    data, header = _full(C2_FULL)
+    zero = zero_blocks(data)
+    assert zero.sum() == 60                                   # the archive file's never-sent blocks
+    mask, blocks = find_missing_blocks(data, header)
+    assert blocks == [] and not mask.any()
+    # every transmitted block in the field (not wholly behind the occulter, inside the field stop)
+    # is found when it is lost: blank them in two checkerboard halves
+    geo = optical_geometry(header)
+    n = data.shape[0] // 32
+    corners = np.array([(y, x) for y in (-0.5, 31.5) for x in (-0.5, 31.5)])
+    in_field = np.zeros((n, n), bool)
+    for by, bx in np.ndindex(n, n):
+        r = np.hypot(bx * 32 + 15.5 - geo.cx, by * 32 + 15.5 - geo.cy)
+        far = np.hypot(bx * 32 + corners[:, 1] - geo.cx, by * 32 + corners[:, 0] - geo.cy).max()
+        in_field[by, bx] = not zero[by, bx] and far >= geo.r_behind and geo.r_occ <= r <= geo.r_field
+    assert in_field.sum() > 700
+    for parity in (0, 1):
+        sel = in_field & ((np.add.outer(np.arange(n), np.arange(n)) % 2) == parity)
+        lost = [tuple(b) for b in np.argwhere(sel)]
+        _, found = find_missing_blocks(blank(data, lost), header)
+        assert set(found) == set(lost)
+
+
+def test_c3_pylon_blocks_are_not_losses():
+    """A lost block wholly on the dark pylon has no coronal signal around it: not reported, not filled.
+
+    A block only partly on the pylon has corona around it and is filled.
+    """
+    data, header = _full(C3_FULL)
+    assert find_missing_blocks(data, header)[1] == []
+    geo = optical_geometry(header)
+
+    def block_at(rsun, angle_deg):
+        a = np.deg2rad(angle_deg)
+        return (int((geo.cy + rsun * geo.rsun * np.sin(a)) // 32), int((geo.cx + rsun * geo.rsun * np.cos(a)) // 32))
+
+    pylon = block_at(15.6, -133.0)          # the pylon runs toward the lower left
+    bright = block_at(16.0, 90.0)           # corona, north
+    _, found = find_missing_blocks(blank(data, [pylon, bright]), header)
+    assert found == [bright]
+    med = [np.median(data[y * 32:(y + 1) * 32, x * 32:(x + 1) * 32]) - header["OFFSET"] for y, x in (pylon, bright)]
+    assert med[0] < 0.2 * med[1]                                  # the pylon block is dark
+
+
+def test_blocks_of_and_blocks_in():
+    m = np.zeros((70, 70), bool)
+    m[33, 5] = True
+    m[65:, 65:] = True                     # the narrow edge block
+    assert blocks_of(m) == [(1, 0), (2, 2)]
+    assert blocks_in(m, [(0, 0), (1, 0), (2, 2)]) == [(1, 0), (2, 2)]

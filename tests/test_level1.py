@@ -9,20 +9,12 @@ import corkit.utils
 import numpy as np
 import pytest
 from astropy.io import fits
-from helpers import BLANK, REAL, blank, read_real, sha, write
+from helpers import BLANK, REAL, blank, frame_files, read_real, sha, write
 
 import corkit_inpaint as ci
-from corkit_inpaint.cli import main
 from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
 from corkit_inpaint.exceptions import CalibrationError
-from corkit_inpaint.level1 import level_1
-from corkit_inpaint.testing import write_standin_calibration
-from corkit_inpaint.training.simulator import make_frame
-
-
-@pytest.fixture(scope="module")
-def calib(tmp_path_factory):
-    return write_standin_calibration(tmp_path_factory.mktemp("calib"), roll=5.0)
+from corkit_inpaint.level1 import level_1, output_name
 
 
 def corkit_reference(path, calib, detector):
@@ -30,15 +22,6 @@ def corkit_reference(path, calib, detector):
     with corkit_calibration_dir(calib), contextlib.redirect_stdout(io.StringIO()):
         img, hdr = corkit.lasco.level_1(str(path), None, "fits", *(c3_args() if detector == "C3" else ()))
     return np.asarray(img, dtype=np.float64), hdr
-
-
-def frame_files(tmp_path, det, summed, seed=21):
-    img, hdr = make_frame(seed, detector=det, summed=summed)
-    nb = img.shape[0] // 32
-    blocks = [(nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2), (nb // 2 + 3, 4)]
-    orig = write(tmp_path / f"orig_{det}_{summed}.fts", img, hdr)
-    holes = write(tmp_path / f"holes_{det}_{summed}.fts", blank(img, blocks), hdr)
-    return orig, holes, blocks
 
 
 @pytest.mark.parametrize("det,summed", [("C2", False), ("C2", True), ("C3", False), ("C3", True)])
@@ -93,6 +76,9 @@ def test_real_c2_file_through_level1(tmp_path, calib):
     assert sha(holes) == before and sha(REAL) == sha(REAL)
 
 
+pytestmark = pytest.mark.slow          # every test here runs corkit's level 1
+
+
 def test_level1_is_exported():
     assert ci.level_1 is level_1 and "level_1" in ci.__all__
 
@@ -105,24 +91,6 @@ def test_missing_calibration_gives_clear_error(tmp_path, blanked_file):
     assert "c2vig_final.fts" in msg and "occulter_center.dat" in msg and "corkit-update" in msg
     assert corkit.utils.DEFAULT_SAVE_DIR == corkit.lasco.DEFAULT_SAVE_DIR == \
         corkit.reconstruction.DEFAULT_SAVE_DIR == default                        # restored
-
-
-def test_level1_cli(tmp_path, calib):
-    _, c3, _ = frame_files(tmp_path, "C3", False, seed=31)
-    _, c2, _ = frame_files(tmp_path, "C2", True, seed=32)
-    bad = tmp_path / "broken.fts"
-    bad.write_text("not fits")
-    out = tmp_path / "l1"
-    code = main(["-q", "level_1", str(c3), str(bad), str(c2), "-o", str(out), "--calib-dir", str(calib),
-                 "--device", "cpu"])
-    assert code == 1                                       # one failure, the others done
-    names = sorted(p.name for p in out.iterdir())
-    assert names == [c2.stem + ".fits", c3.stem + ".fits"]
-    for n in names:
-        with fits.open(out / n) as h:
-            assert h[0].header["INPAINT"] == "pconv" and h["INPMASK"].data.sum() > 0
-            assert h["INPMASK"].data.shape == h[0].data.shape
-    assert main(["-q", "level_1", str(c2), "-o", str(out), "--calib-dir", str(tmp_path / "nope")]) == 2
 
 
 PLUGIN = '''
@@ -153,3 +121,28 @@ def test_third_party_plugin_through_entry_points(tmp_path, monkeypatch, calib):
     _, holes, blocks = frame_files(tmp_path, "C2", True, seed=41)
     _, hdr = level_1(holes, calib_dir=calib, inpaint="median")
     assert hdr["INPAINT"] == "median" and hdr["INPNBLK"] == len(blocks)
+
+
+def test_existing_output_is_kept_unless_overwrite(tmp_path, calib):
+    _, holes, _ = frame_files(tmp_path, "C2", True, seed=33)
+    out = tmp_path / "l1"
+    level_1(holes, out, calib_dir=calib, inpaint="biharmonic")
+    target = out / output_name(holes)
+    first = sha(target)
+    with pytest.raises(ci.InputError, match="exists"):
+        level_1(holes, out, calib_dir=calib, inpaint="biharmonic")
+    assert sha(target) == first
+    level_1(holes, out, calib_dir=calib, inpaint="pconv", overwrite=True)
+    assert fits.getheader(target)["INPAINT"] == "pconv"
+
+
+def test_no_missing_blocks_is_written_as_none(tmp_path, calib):
+    orig, _, _ = frame_files(tmp_path, "C2", True, seed=34)
+    _, hdr = level_1(orig, calib_dir=calib, inpaint="biharmonic")
+    assert hdr["INPAINT"] == "none" and hdr["INPNBLK"] == 0
+
+
+def test_output_names():
+    assert output_name("a/22075759.fts") == "22075759.fits"
+    assert output_name("b/32310941.fts.gz") == "32310941.fits"
+    assert output_name("c/x.y.fits") == "xy.fits"

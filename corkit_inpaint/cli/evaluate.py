@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", VerifyWarning)
-                data, header = read_level05(f)
+                r = read_level05(f)
+                data, header = r.data, r.header
         except InputError as exc:
             err(str(exc))
             failed += 1

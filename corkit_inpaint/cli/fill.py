@@ -11,6 +11,7 @@ import logging
 import os
 from pathlib import Path
 
+from ..read import MAX_PIXELS
 from .common import FILE_ERRORS, add_model_options, add_sources, err, file_err
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -28,7 +29,11 @@ def add_arguments(f: argparse.ArgumentParser) -> None:
     g.add_argument("--outdir", metavar="DIR", help="output folder (same file names)")
     f.add_argument("--method", default="pconv", help="fill method (default: pconv)")
     add_model_options(f)
-    f.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    f.add_argument("--overwrite", action="store_true", help="replace existing outputs (never an input)")
+    f.add_argument("--refill", action="store_true",
+                   help="fill files an earlier run filled, keeping their INPMASK pixels flagged")
+    f.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
+                   help=f"refuse larger images before reading them (default: {MAX_PIXELS}, 2048x2048)")
     f.add_argument("--plot", metavar="PNG", help="write a before/after/mask picture")
 
 
@@ -39,7 +44,7 @@ def _plot(src: Path, hdul, png: Path) -> None:
     import numpy as np
 
     from ..read import read_level05
-    before, _ = read_level05(src)
+    before = read_level05(src, refill=True).data
     after = hdul[0].data.astype(float)
     mask = hdul["INPMASK"].data
     lo = max(float(np.percentile(after[after > 0], 1)), 1e-3) if np.any(after > 0) else 1e-3
@@ -52,16 +57,35 @@ def _plot(src: Path, hdul, png: Path) -> None:
     for a in ax:
         a.set_xticks([]), a.set_yticks([])
     fig.suptitle(f"{src.name}: {hdul[0].header.get('INPAINT')} {hdul[0].header.get('INPMODEL')}")
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=90)
-    plt.close(fig)
-
-
-def _same(a: Path, b: Path) -> bool:
+    tmp = png.with_name(f".{png.name}.tmp.png")
     try:
-        return b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
+        fig.savefig(tmp, dpi=90)
+        os.replace(tmp, png)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+
+
+def _plot_path(args, src: Path, several: bool) -> Path:
+    png = Path(args.plot)
+    if several:
+        png = png.with_name(f"{png.stem}_{src.stem}{png.suffix or '.png'}")
+    return png
+
+
+def _check_plot(args, srcs: list[Path]) -> str:
+    """Why ``--plot`` cannot be written ("" when it can): before any file is filled."""
+    if not args.plot:
+        return ""
+    if Path(args.plot).suffix.lower() not in (".png", ""):
+        return f"--plot {args.plot}: the picture is a PNG; give a name ending in .png"
+    for src in srcs:
+        png = _plot_path(args, src, len(srcs) > 1)
+        if not png.parent.is_dir():
+            return f"--plot {png}: folder {png.parent} does not exist"
+        if any(png.exists() and s.exists() and os.path.samefile(png, s) for s in srcs):
+            return f"--plot {png}: is an input file"
+    return ""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,29 +93,30 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..api import inpaint_fits
-    from ..exceptions import InputError
     srcs = [Path(s) for s in args.src]
-    if args.output and len(srcs) != 1:
+    if args.output is not None and len(srcs) != 1:
         err("-o/--output takes exactly one SRC; use --outdir for several")
+        return 2
+    if (args.output if args.output is not None else args.outdir) == "":
+        err("-o/--output and --outdir need a non-empty path")
+        return 2
+    why = _check_plot(args, srcs)
+    if why:
+        err(why)
         return 2
     failed = written = blocks = 0
     for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
-        dst = Path(args.output) if args.output else Path(args.outdir) / src.name
+        dst = Path(args.output) if args.output is not None else Path(args.outdir) / src.name
         try:
-            if _same(src, dst):
-                raise InputError(f"{src}: output {dst} is the input file; refusing to overwrite it")
-            hdul = inpaint_fits(src, dst, method=args.method, device=args.device,
-                                weights=args.weights, overwrite=args.overwrite)
+            hdul = inpaint_fits(src, dst, method=args.method, device=args.device, weights=args.weights,
+                                overwrite=args.overwrite, refill=args.refill, max_pixels=args.max_pixels)
             h = hdul[0].header
             log.info("%s -> %s: %d blocks, %d px, %s on %s", src, dst, h["INPNBLK"], h["INPNPIX"],
                      h["INPAINT"], h["INPDEV"])
             written += 1
             blocks += int(h["INPNBLK"])
             if args.plot:
-                png = Path(args.plot)
-                if len(srcs) > 1:
-                    png = png.with_name(f"{png.stem}_{src.stem}{png.suffix or '.png'}")
-                _plot(src, hdul, png)
+                _plot(src, hdul, _plot_path(args, src, len(srcs) > 1))
         except FILE_ERRORS as exc:
             failed += 1
             file_err(src, exc)

@@ -22,6 +22,9 @@ def add_arguments(lv: argparse.ArgumentParser) -> None:
     lv.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     lv.add_argument("--inpaint", default="pconv", metavar="NAME", help="fill method, or 'none' (default: pconv)")
     lv.add_argument("--calib-dir", metavar="DIR", help="corkit calibration folder (default: corkit's own)")
+    lv.add_argument("--overwrite", action="store_true", help="replace existing outputs (never an input)")
+    lv.add_argument("--refill", action="store_true",
+                    help="accept files an earlier run filled, keeping their INPMASK pixels flagged")
     add_model_options(lv)
 
 
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     for src in tqdm(args.src, desc="level 1", unit="file", disable=args.quiet):
         try:
             level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
-                    calib_dir=args.calib_dir)
+                    calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill)
         except FILE_ERRORS as exc:
             failed += 1
             file_err(src, exc)

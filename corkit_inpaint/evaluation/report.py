@@ -97,3 +97,4 @@ def plot_summaries(summaries, png):
         ax.legend()
     fig.tight_layout()
     fig.savefig(png, dpi=90)
+    plt.close(fig)

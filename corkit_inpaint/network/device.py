@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..exceptions import InputError
 from .windows import MULTIPLE, Window
 
 __all__ = ["select_device", "run_windows", "BATCH"]
@@ -17,10 +18,20 @@ BATCH = 16
 
 
 def select_device(device: str = "auto") -> str:
-    """Resolve ``"auto"`` to ``"cuda"``, then ``"mps"``, then ``"cpu"``; pass others through."""
-    if device != "auto":
-        return device
+    """Resolve ``"auto"`` to ``"cuda"``, then ``"mps"``, then ``"cpu"``; check and pass others through.
+
+    Raises
+    ------
+    InputError
+        Not a torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``...).
+    """
     import torch
+    if device != "auto":
+        try:
+            torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            raise InputError(f"device {device!r} is not a torch device (auto, cpu, cuda, cuda:N, mps)") from None
+        return device
     if torch.cuda.is_available():
         return "cuda"
     mps = getattr(torch.backends, "mps", None)

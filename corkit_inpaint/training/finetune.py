@@ -20,7 +20,7 @@ def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
     """
     w = resolve_weights(path)
     blob = read_weights_file(w.path)
-    own = model.state_dict()
+    own = {k: v.clone() for k, v in model.state_dict().items()}    # the model changes only on success
     for k, v in blob["state_dict"].items():
         if k not in own:
             raise ValueError(f"{path}: tensor {k!r} does not fit this architecture")

@@ -135,7 +135,7 @@ def _write_outputs(run: _Run, n: int) -> Path:
                 weights)
     meta = {"config": asdict(run.cfg), "model_config": run.model.config, "steps_done": run.step,
             "samples": n, "wall_seconds": run.elapsed(), "device": run.device, "torch": torch.__version__,
-            "final_loss_mean_last100": float(np.mean([h[1] for h in run.history[-100:]])),
+            "final_loss_mean_last100": float(np.mean([h[1] for h in run.history[-100:]])) if run.history else None,
             "history_every_100": run.history[::100]}
     (run.out / "config.json").write_text(json.dumps(meta, indent=1))
     return weights

@@ -1,4 +1,4 @@
-"""The SolarSoft fuzzy fill port: zones, policy, smooth images, valid pixels."""
+"""`corkit_inpaint.methods.fuzzy`: the SolarSoft fuzzy fill port: zones, policy, smooth images, valid pixels."""
 
 import numpy as np
 import pytest
@@ -99,6 +99,7 @@ def test_level1_policy_rules():
     assert FuzzyFill("fuzzy").skip_reason(Frame.build(img, small, hdr)) == ""     # outside level_1: fill
 
 
+@pytest.mark.slow
 def test_level1_fuzzy_policy_leaves_big_zone_masked(tmp_path):
     """Through level_1 (C3 Clear): the >16-block zone stays masked and out of INPMASK and the counts."""
     from corkit_inpaint.level1 import level_1
@@ -125,3 +126,15 @@ def test_band_masks_partition_the_spectrum():
     total = sum(m.astype(int) for m in b.values())
     assert np.all(total == 1) and b["dc"].sum() == 1 and b["low"].sum() > 0 and b["high"].sum() > 0
     assert b["horizontal"][1, 10] and b["vertical"][10, 1] and b["diagonal"][10, 10]
+
+
+@pytest.mark.parametrize("angle", [0, 40, 90, 150, -120])
+def test_gradient_direction_of_a_ramp(angle):
+    from corkit_inpaint.methods.fuzzy import gradient_direction
+    yy, xx = np.mgrid[0:96, 0:96].astype(float)
+    a = np.deg2rad(angle)
+    z = np.cos(a) * xx + np.sin(a) * yy
+    valid = np.ones(z.shape, bool)
+    valid[32:64, 32:64] = False
+    got = gradient_direction(np.where(valid, z, 0.0), valid)
+    assert abs(np.angle(np.exp(1j * (got - a)))) < np.deg2rad(3)

@@ -122,3 +122,71 @@ def test_success_and_usage_errors(blanked_file, tmp_path):
     assert run_cli("frobnicate").returncode == 2
     r = run_cli("--help")
     assert r.returncode == 0 and "fill" in r.stdout
+
+
+def test_folder_as_input_and_summary_line(blanked_file, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    r = run_cli("fill", tmp_path, blanked_file, "--outdir", out, "--method", "biharmonic")
+    assert r.returncode == 1 and "is a folder" in r.stderr and "no such file" not in r.stderr
+    assert r.stdout.strip().splitlines()[-1] == \
+        "corkit-inpaint fill: 1 of 2 files written, 10 blocks filled, 1 failed"
+    assert run_cli("-q", "fill", blanked_file, "-o", tmp_path / "q.fts", "--method", "biharmonic").stdout == ""
+
+
+def test_telea_is_offered_by_fill(blanked_file, tmp_path):
+    r = run_cli("fill", blanked_file, "-o", tmp_path / "t.fts", "--method", "telea")
+    try:
+        import cv2  # noqa: F401
+    except ImportError:
+        assert r.returncode == 1 and "needs OpenCV" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    else:
+        assert r.returncode == 0, r.stderr
+        assert fits.getheader(tmp_path / "t.fts")["INPAINT"] == "telea"
+
+
+def test_gz_input_gives_gz_output(blanked_file, tmp_path):
+    import gzip
+    src = tmp_path / "in" / "frame.fts.gz"
+    src.parent.mkdir()
+    src.write_bytes(gzip.compress(blanked_file.read_bytes()))
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run_cli("fill", src, "--outdir", out, "--method", "biharmonic")
+    assert r.returncode == 0, r.stderr
+    raw = (out / "frame.fts.gz").read_bytes()
+    assert raw[:2] == b"\x1f\x8b"                                # the name says gzip, so does the content
+    with fits.open(out / "frame.fts.gz") as h:
+        assert h[0].header["INPNBLK"] == 10
+
+
+def test_refill_needs_the_option_and_keeps_the_old_mask(blanked_file, tmp_path):
+    first = tmp_path / "first.fts"
+    assert run_cli("fill", blanked_file, "-o", first, "--method", "biharmonic").returncode == 0
+    r = run_cli("fill", first, "-o", tmp_path / "again.fts")
+    assert r.returncode == 1 and "already filled" in r.stderr and "--refill" in r.stderr
+    data = fits.getdata(first)
+    more = tmp_path / "more.fts"
+    write(more, blank(data, [(6, 2)]), fits.getheader(first))
+    with fits.open(first) as h:                       # keep the INPMASK extension beside the new hole
+        fits.HDUList([fits.PrimaryHDU(blank(data, [(6, 2)]), h[0].header), h["INPMASK"].copy()]).writeto(
+            more, overwrite=True, output_verify="ignore")
+        old = h["INPMASK"].data.astype(bool)
+    r = run_cli("fill", more, "-o", tmp_path / "refilled.fts", "--method", "biharmonic", "--refill")
+    assert r.returncode == 0, r.stderr
+    with fits.open(tmp_path / "refilled.fts") as h:
+        new = h["INPMASK"].data.astype(bool)
+        assert np.all(new[old]) and new.sum() == old.sum() + 1024 and h[0].header["INPNBLK"] == 11
+
+
+def test_a_malformed_file_does_not_stop_the_batch(blanked_file, tmp_path):
+    raw = bytearray(blanked_file.read_bytes())
+    i = raw.index(b"NAXIS1  =")
+    raw[i:i + 80] = b"COMMENT".ljust(80)                  # the header loses NAXIS1 (a KeyError before)
+    bad = tmp_path / "nonaxis1.fts"
+    bad.write_bytes(bytes(raw))
+    out = tmp_path / "o"
+    out.mkdir()
+    r = run_cli("fill", bad, blanked_file, "--outdir", out, "--method", "biharmonic")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "NAXIS1" in r.stderr
+    assert (out / "blanked.fts").exists() and not (out / "nonaxis1.fts").exists()

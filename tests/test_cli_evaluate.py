@@ -1,0 +1,74 @@
+"""`corkit_inpaint.cli.evaluate`: the ``evaluate`` command's output, exit codes and options."""
+
+import argparse
+import json
+
+import pytest
+from helpers import REAL
+
+from corkit_inpaint.cli import build_parser, main
+from corkit_inpaint.training.loss_masks import PATTERNS
+
+
+def subparser(name):
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+def test_evaluate_real_file_json(tmp_path):
+    out = tmp_path / "eval.json"
+    png = tmp_path / "eval.png"
+    code = main(["-q", "evaluate", str(REAL), "--methods", "pconv,biharmonic", "--repeats", "1",
+                 "--json", str(out), "--plot", str(png), "--device", "cpu"])
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    assert code == 0 and png.stat().st_size > 1000
+    res = json.loads(out.read_text())["results"]["real files"]
+    for p in list(PATTERNS) + ["all"]:
+        for m in ("pconv", "biharmonic"):
+            v = res[p][m]
+            assert v["rmse"] > 0 and v["mae"] > 0 and v["rmse"] >= v["mae"] and v["seconds"] > 0
+        assert res[p]["biharmonic"]["vs_best_classical"] == 1.0
+    lo, hi = res["all"]["pconv"]["vs_best_classical_ci90"]        # bootstrap over the 4 masks
+    assert 0 < lo <= hi
+    assert res["all"]["biharmonic"]["vs_best_classical_ci90"] == [1.0, 1.0]
+    assert res["single"]["pconv"]["vs_best_classical_ci90"] is None   # one mask: no interval
+    assert res["all"]["pconv"]["rmse_no_points"] > 0
+    assert res["all"]["biharmonic"]["noise_ratio"] < 0.3          # a classical fill has no texture
+    assert res["all"]["pconv"]["noise_ratio"] > 2 * res["all"]["biharmonic"]["noise_ratio"]
+
+
+def test_evaluate_usage_errors(capsys):
+    assert main(["evaluate", str(REAL), "--methods", "nope"]) == 2
+    assert "unknown method" in capsys.readouterr().err
+    assert main(["evaluate"]) == 2
+    assert "give FILES and/or --synthetic N" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as ei:
+        main(["evaluate", str(REAL), "--repeats", "many"])
+    assert ei.value.code == 2 and "--repeats" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as ei:
+        main(["evaluate", "--generator-version", "1", "--synthetic", "1"])
+    assert ei.value.code == 2
+
+
+def test_a_bad_file_fails_alone(tmp_path, capsys):
+    bad = tmp_path / "notes.fts"
+    bad.write_text("this is not a FITS file\n")
+    out = tmp_path / "eval.json"
+    code = main(["-q", "evaluate", str(bad), str(REAL), "--methods", "biharmonic", "--repeats", "1",
+                 "--json", str(out), "--seed", "3"])
+    captured = capsys.readouterr()
+    assert code == 1
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 1 and str(bad) in errors[0] and errors[0].startswith("corkit-inpaint: error:")
+    doc = json.loads(out.read_text())
+    assert doc["methods"] == ["biharmonic"] and doc["seed"] == 3 and doc["repeats"] == 1
+    assert doc["results"]["real files"]["all"]["biharmonic"]["masks"] == len(PATTERNS)
+    assert "| all | biharmonic |" in captured.out
+
+
+def test_every_option_has_help():
+    p = subparser("evaluate")
+    for a in p._actions:
+        assert a.help and a.help.strip(), a.dest
+    assert p.description and "evaluate" in build_parser().format_help()

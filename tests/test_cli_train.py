@@ -1,0 +1,69 @@
+"""`corkit_inpaint.cli.train`: the ``train`` command's exit codes, options and a tiny run."""
+
+import argparse
+import json
+
+import pytest
+import torch
+
+from corkit_inpaint.cli import build_parser, main
+from corkit_inpaint.network.weights import read_weights_file
+
+TINY = ["--frames", "1", "--steps", "2", "--batch", "2", "--widths", "8", "8", "8", "8", "--crop", "32",
+        "--masks-per-frame", "1", "--crops-per-window", "1", "--threads", "1"]
+
+
+def subparser(name):
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+def test_out_of_bounds_values_are_usage_errors(tmp_path, capsys):
+    for args, field in ((["--crop", "8"], "crop"), (["--teacher-prob", "1.5"], "teacher_prob"),
+                        (["--widths", "8", "0"], "widths"), (["--frames", "0"], "frames")):
+        assert main(["train", "--out", str(tmp_path / "run"), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("corkit-inpaint: error: train: ") and field in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()                        # refused before anything is done
+
+
+def test_missing_vgg_file_is_a_usage_error(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "run"), "--vgg", str(tmp_path / "nope.pth")]) == 2
+    assert "--vgg" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args", [[], ["--out", "x", "--crop", "wide"], ["--out", "x", "--no-such-option"],
+                                  ["--out", "x", "--generator-version", "1"]])
+def test_bad_command_lines_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as ei:
+        main(["train", *args])
+    assert ei.value.code == 2 and "usage:" in capsys.readouterr().err
+
+
+def test_every_option_has_help():
+    p = subparser("train")
+    for a in p._actions:
+        assert a.help and a.help.strip(), a.dest
+    opts = {s for a in p._actions for s in a.option_strings}
+    assert {"--out", "--workers", "--device", "--time-limit", "--restart", "--crop", "--widths"} <= opts
+    assert "--init-sha256" not in opts
+
+
+@pytest.mark.slow
+def test_a_tiny_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["-q", "train", "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == str(out / "model.pt")
+    blob = read_weights_file(printed)
+    assert blob["model_config"]["widths"] == [8, 8, 8, 8]
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["config"]["crop"] == 32 and meta["config"]["steps"] == 2 and meta["steps_done"] == 2
+    # run again with more steps: it resumes from the checkpoint; --restart starts over
+    assert main(["-q", "train", "--out", str(out), *TINY, "--steps", "3"]) == 0
+    ck = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ck["step"] == 3 and len(ck["history"]) == 3
+    assert main(["-q", "train", "--out", str(out), *TINY, "--restart"]) == 0
+    ck = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ck["step"] == 2 and len(ck["history"]) == 2
+    assert json.loads((out / "config.json").read_text())["steps_done"] == 2

@@ -1,0 +1,39 @@
+"""The one place that uses corkit's internals: its calibration folder, its argument tuple, calibration errors."""
+
+import corkit.lasco
+import corkit.reconstruction
+import corkit.utils
+import numpy as np
+import pytest
+
+from corkit_inpaint.corkit_bridge import c3_args, calibrate, corkit_calibration_dir, default_calib_dir
+from corkit_inpaint.exceptions import CalibrationError
+
+
+def test_calibration_dir_is_set_in_all_three_modules_and_restored(tmp_path):
+    before = corkit.utils.DEFAULT_SAVE_DIR
+    with corkit_calibration_dir(tmp_path) as d:
+        assert d == tmp_path == default_calib_dir()
+        assert corkit.utils.DEFAULT_SAVE_DIR == corkit.lasco.DEFAULT_SAVE_DIR == \
+            corkit.reconstruction.DEFAULT_SAVE_DIR == str(tmp_path)
+    assert corkit.utils.DEFAULT_SAVE_DIR == corkit.lasco.DEFAULT_SAVE_DIR == before
+    with pytest.raises(RuntimeError), corkit_calibration_dir(tmp_path):
+        raise RuntimeError("restored on errors too")
+    assert corkit.reconstruction.DEFAULT_SAVE_DIR == before
+
+
+def test_c3_args_switch_off_corkits_network_step(calib):
+    with corkit_calibration_dir(calib):
+        args = c3_args()
+    assert len(args) == 8
+    forward = args[6]
+    _, _, missing = forward(np.zeros((4, 4)), None)
+    assert np.all(missing == 1)                          # "no missing pixel": dl_image returns the image
+
+
+def test_calibrate_failure_is_one_calibration_error(tmp_path, calib):
+    bad = tmp_path / "bad.fts"
+    bad.write_text("not a fits file")
+    with corkit_calibration_dir(calib), pytest.raises(CalibrationError) as ei:
+        calibrate(bad, "C2", {})
+    assert "corkit's level_1" in str(ei.value) and "\n" not in str(ei.value)

@@ -1,0 +1,65 @@
+"""`corkit_inpaint.evaluation.metrics`: scores of one fill inside the blanked blocks; point sources in the truth."""
+
+import numpy as np
+import pytest
+
+from corkit_inpaint.evaluation.metrics import point_sources, score, truth_terms
+from corkit_inpaint.stretch import Stretch
+from corkit_inpaint.training.simulator import make_frame
+
+
+def test_point_sources_found_in_truth_not_in_smooth_structure():
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:128, 0:128]
+    s = 5 + 2 * np.exp(-0.5 * ((np.hypot(yy + 50, xx - 60) - 120) / 4) ** 2) + rng.normal(0, 0.02, (128, 128))
+    mask = np.zeros((128, 128), bool)
+    mask[32:96, 32:96] = True
+    assert not point_sources(s, mask).any()            # a bright ring is structure, not a point
+    s[50, 60] += 3                                       # a cosmic-ray hit
+    s[70:73, 80:83] += 2                                 # a star
+    s[10, 10] += 3                                       # outside the hole: not scored anyway
+    pts = point_sources(s, mask)
+    assert pts[50, 60] and pts[71, 81] and not pts[10, 10]
+    assert pts.sum() < 80 and not (pts & ~mask).any()
+    assert not point_sources(s, np.zeros_like(mask)).any()
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    img, hdr = make_frame(5, detector="C2", summed=True)
+    img = img.astype(float)
+    st = Stretch.from_image(img, img > 0, bias=hdr["OFFSET"], exptime=hdr["EXPTIME"])
+    mask = np.zeros(img.shape, bool)
+    mask[200:264, 300:364] = True
+    return img, hdr, st, mask
+
+
+def test_truth_against_itself_scores_zero(synthetic):
+    img, _, st, mask = synthetic
+    r = score(truth_terms(img, st), img, mask, st, None)
+    assert r["se"] == 0 and r["ae"] == 0 and r["hf_f"] == r["hf_t"] and r["se_s"] == 0 and r["prof"] == 0
+    assert r["n"] == r["n_np"] == mask.sum() and r["n_hf"] == 62 * 62                # 3x3-eroded hole
+
+
+def test_a_constant_rate_error_is_scored_in_dn_per_second(synthetic):
+    img, hdr, st, mask = synthetic
+    c = 2.5                                                         # DN/s
+    fill = np.where(mask, img + c * hdr["EXPTIME"], img)            # outside the hole the fill is ignored
+    fill[0, 0] = -1e9
+    points = np.zeros_like(mask)
+    points[210:220, 310:320] = True                                 # a "star" left out of the *_np sums
+    r = score(truth_terms(img, st), fill, mask, st, (256.0, 256.0), points)
+    n = mask.sum()
+    assert r["se"] == pytest.approx(n * c ** 2) and r["ae"] == pytest.approx(n * c)
+    assert r["n_np"] == n - 100 and r["se_np"] == pytest.approx((n - 100) * c ** 2)
+    assert r["prof"] == pytest.approx(c)
+    assert r["se_s"] > 0 and r["hf_f"] == pytest.approx(r["hf_t"], rel=0.2)   # a shift keeps the texture
+
+
+def test_truth_terms():
+    st = Stretch(bias=100.0, exptime=4.0, softening=2.0)
+    truth = np.array([[100.0, 108.0], [140.0, 500.0]])
+    t = truth_terms(truth, st)
+    np.testing.assert_allclose(t["rate"], (truth - 100.0) / 4.0)
+    np.testing.assert_allclose(t["s"], np.arcsinh((truth - 100.0) / 8.0))
+    assert t["hf"].shape == truth.shape

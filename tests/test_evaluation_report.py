@@ -1,0 +1,84 @@
+"""`corkit_inpaint.evaluation.report`: pooled summaries, bootstrap intervals, the table and the figure."""
+
+import math
+
+import pytest
+
+from corkit_inpaint.evaluation.report import CLASSICAL, format_table, plot_summaries, summarise
+
+
+def rec(method, pattern, mask, se, n=100, **kw):
+    r = {"method": method, "pattern": pattern, "mask_id": mask, "n": n, "se": se, "ae": math.sqrt(se * n),
+         "n_np": n, "se_np": se, "se_s": se / 4, "hf_f": 1.0, "hf_t": 1.0, "rhf_f": 0.5, "rhf_t": 1.0,
+         "n_hf": n // 2, "prof": 0.1, "seconds": 0.01}
+    r.update(kw)
+    return r
+
+
+@pytest.fixture
+def records():
+    out = []
+    for i, p in enumerate(["single", "single", "run"]):
+        m = f"m{i}"
+        se = 100.0 * (i + 1)
+        out += [rec("biharmonic", p, m, se), rec("telea", p, m, 4 * se), rec("pconv", p, m, 0.25 * se)]
+    return out
+
+
+def test_pooled_scores_and_ratios(records):
+    s = summarise(records)
+    assert set(s) == {"single", "run", "all"}
+    b = s["single"]["biharmonic"]
+    assert b["masks"] == 2
+    assert b["rmse"] == pytest.approx(math.sqrt((100 + 200) / 200))         # pooled over pixels, not masks
+    assert b["rmse_stretch"] == pytest.approx(b["rmse"] / 2)
+    assert b["noise_ratio"] == pytest.approx(0.5) and b["noise_ratio_pooled"] == pytest.approx(1.0)
+    # the best classical method is the reference: pconv has half its RMSE, telea twice
+    assert "biharmonic" in CLASSICAL and "telea" in CLASSICAL and "pconv" not in CLASSICAL
+    for p in ("single", "run", "all"):
+        assert s[p]["biharmonic"]["vs_best_classical"] == 1.0
+        assert s[p]["pconv"]["vs_best_classical"] == pytest.approx(0.5)
+        assert s[p]["telea"]["vs_best_classical"] == pytest.approx(2.0)
+        assert s[p]["pconv"]["vs_best_classical_no_points"] == pytest.approx(0.5)
+    # every mask has the same ratio, so the bootstrap interval is that ratio; one mask: no interval
+    assert s["all"]["pconv"]["vs_best_classical_ci90"] == pytest.approx([0.5, 0.5])
+    assert s["single"]["telea"]["vs_best_classical_ci90"] == pytest.approx([2.0, 2.0])
+    assert s["run"]["pconv"]["vs_best_classical_ci90"] is None
+
+
+def test_bootstrap_interval_spans_the_masks_ratios():
+    records = []
+    for i, ratio in enumerate([0.5, 0.6, 0.8, 1.0, 1.2, 0.7]):
+        records += [rec("biharmonic", "single", f"m{i}", 100.0), rec("pconv", "single", f"m{i}", 100.0 * ratio ** 2)]
+    lo, hi = summarise(records)["single"]["pconv"]["vs_best_classical_ci90"]
+    assert 0.5 <= lo < hi <= 1.2
+
+
+def test_without_a_classical_method_no_ratio():
+    s = summarise([rec("pconv", "run", "a", 1.0), rec("pconv", "run", "b", 4.0)])
+    assert math.isnan(s["run"]["pconv"]["vs_best_classical"]) and s["run"]["pconv"]["vs_best_classical_ci90"] is None
+
+
+def test_table_and_figure(records, tmp_path):
+    s = summarise(records)
+    table = format_table(s, "real files")
+    lines = table.splitlines()
+    assert lines[0] == "**real files**"
+    rows = [x for x in lines if x.startswith("| single") or x.startswith("| run") or x.startswith("| all")]
+    assert len(rows) == 3 * 3 and all(x.count("|") == 12 for x in rows)
+    assert "| all | pconv |" in table and "(0.50-0.50)" in table
+    png = tmp_path / "summary.png"
+    plot_summaries({"real": s, "synthetic": s}, png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+def test_plot_leaves_no_figure_open(records, tmp_path):
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    try:
+        plot_summaries({"real": summarise(records)}, tmp_path / "a.png")
+        assert plt.get_fignums() == []
+    finally:
+        plt.close("all")

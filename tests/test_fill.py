@@ -1,0 +1,91 @@
+"""The fill step: every method's result is checked, valid pixels are copied, refills keep the old mask."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from helpers import BLANK, blank, read_real
+
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.exceptions import MethodError
+from corkit_inpaint.fill import cast_filled, fill_level05, run_method
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.methods import FillMethod, FillResult, Provenance
+
+
+@dataclass(frozen=True)
+class Scripted(FillMethod):
+    """A method that returns what a test tells it to, to check what `run_method` accepts."""
+
+    how: str = "good"
+
+    def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+        values = frame.image + 7.0                  # also "changes" valid pixels: must be ignored
+        filled = frame.missing.copy()
+        if self.how == "shape":
+            return FillResult(values[:-1], filled[:-1], Provenance(self.name))
+        if self.how == "outside":
+            filled[0, 0] = True
+        if self.how == "nan":
+            values[frame.missing] = np.nan
+        if self.how == "type":
+            return values
+        return FillResult(values, filled, Provenance(self.name), sigma=np.ones(frame.shape))
+
+
+def frame():
+    img = np.arange(64 * 64, dtype=float).reshape(64, 64) + 10
+    mask = np.zeros((64, 64), bool)
+    mask[32:, 32:] = True
+    return Frame.build(np.where(mask, 0, img), mask)
+
+
+def test_valid_pixels_are_copied_and_sigma_is_zero_outside():
+    f = frame()
+    res = run_method(Scripted("s"), f)
+    assert np.array_equal(res.values[~f.missing], f.image[~f.missing])
+    assert np.all(res.values[f.missing] == 7.0)
+    assert np.all(res.sigma[~f.missing] == 0) and np.all(res.sigma[f.missing] == 1)
+
+
+@pytest.mark.parametrize("how,match", [("shape", "shape"), ("outside", "not missing"),
+                                       ("nan", "NaN or inf"), ("type", "not a FillResult")])
+def test_bad_results_are_refused(how, match):
+    with pytest.raises(MethodError, match=match):
+        run_method(Scripted("s", how), frame())
+
+
+def test_cast_rounds_and_clips_only_filled_pixels():
+    data = np.array([5, 6, 7, 8], np.int16)
+    m = np.array([True, True, True, False])
+    out = cast_filled(np.array([1e6, -1e6, 2.5, 99.0]), data, m)
+    assert out.dtype == np.int16 and out.tolist() == [32767, -32768, 2, 8]
+    f32 = cast_filled(np.array([1.25, 2.0]), np.array([3.0, 4.0], np.float32), np.array([True, False]))
+    assert f32.dtype == np.float32 and f32.tolist() == [1.25, 4.0]
+
+
+def test_no_blocks_and_no_method():
+    data, header = read_real()
+    none = fill_level05(data, header, "biharmonic")
+    assert none.provenance is None and none.note == "no missing blocks" and not none.filled.any()
+    holes = blank(data, BLANK)
+    asked = fill_level05(holes, header, None)
+    assert asked.missing_blocks == len(BLANK) and not asked.filled.any() and np.array_equal(asked.data, holes)
+
+
+def test_refill_keeps_the_earlier_mask_and_does_not_read_it():
+    data, header = read_real()
+    earlier = blocks_to_mask(data.shape, [(10, 6)])          # next to the new hole
+    new = [(10, 5)]
+    img = blank(data, new)
+    img[earlier] = 99999                  # an earlier fill's (bad) estimate
+    out = fill_level05(img, header, "biharmonic", previous_fill=earlier)
+    assert out.kept == int(earlier.sum())
+    assert np.array_equal(out.filled, earlier | blocks_to_mask(data.shape, new))
+    assert np.all(out.data[earlier] == 99999)                            # kept as it was
+    ref = fill_level05(blank(data, new + [(10, 6)]), header, "biharmonic")  # the estimate is not context
+    near = blocks_to_mask(data.shape, new)
+    plain = fill_level05(img, header, "biharmonic")
+    assert np.abs(out.data[near].astype(float) - ref.data[near]).mean() < \
+        np.abs(plain.data[near].astype(float) - ref.data[near]).mean()
+    assert "earlier fill" in out.note

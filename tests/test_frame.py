@@ -1,0 +1,44 @@
+"""The frame model: built once, the same way for every method, training and evaluation."""
+
+import numpy as np
+import pytest
+from helpers import BLANK, blank, read_real
+
+from corkit_inpaint.blocks import blocks_to_mask, zero_block_pixels
+from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.frame import Frame, context_valid
+from corkit_inpaint.stretch import noise_sigma
+
+
+def test_frame_of_the_real_file():
+    data, header = read_real()
+    img = blank(data, BLANK)
+    mask = blocks_to_mask(img.shape, BLANK)
+    f = Frame.build(img, mask, header)
+    assert f.image.dtype == np.float64 and f.image is not img and np.array_equal(f.image, img)
+    assert not f.valid[mask].any() and not f.valid[zero_block_pixels(data)].any()     # never-sent blocks too
+    assert np.array_equal(f.valid, context_valid(f.image, mask))
+    rate = (f.image - header["OFFSET"]) / header["EXPTIME"]
+    assert f.noise == noise_sigma(rate, f.valid) and f.stretch.bias == header["OFFSET"]
+    assert f.geometry.detector == "C2" and f.sun_centre == (header["CRPIX2"] - 1, header["CRPIX1"] - 1)
+    s = f.stretched
+    assert s is f.stretched                                   # computed once
+    np.testing.assert_allclose(f.stretch.inverse(s[f.valid]), f.image[f.valid], rtol=1e-12)
+
+
+def test_headerless_and_not_context():
+    img = np.full((64, 64), 100.0)
+    f = Frame.build(img)
+    assert not f.missing.any() and f.valid.all() and f.geometry is None and f.sun_centre is None
+    keep = np.zeros((64, 64), bool)
+    keep[:8] = True
+    assert not Frame.build(img, None, None, not_context=keep).valid[:8].any()
+
+
+def test_bad_frames():
+    with pytest.raises(InputError, match="2-D"):
+        Frame.build(np.zeros((2, 3, 4)))
+    with pytest.raises(InputError, match="mask shape"):
+        Frame.build(np.zeros((4, 4)), np.zeros((3, 3), bool))
+    with pytest.raises(InputError, match="OFFSET"):
+        Frame.build(np.ones((4, 4)), None, {"OFFSET": "abc"})

@@ -1,0 +1,32 @@
+"""Typed header lookups: numbers, summing, and refusals of non-numeric values."""
+
+import pytest
+from astropy.io import fits
+
+from corkit_inpaint import header as H
+from corkit_inpaint.exceptions import InputError
+
+
+def test_number_and_summing():
+    h = fits.Header()
+    h["OFFSET"], h["LEBXSUM"], h["LEBYSUM"], h["SUMCOL"], h["SUMROW"] = 582.1, 2, 2, 0, 2
+    assert H.number(h, "OFFSET") == 582.1 and H.number(h, "MISSING") is None
+    assert H.summing(h) == (2, 4)
+    assert H.summing(None) == (1, 1) and H.number(None, "OFFSET") is None
+    h["LEBXSUM"] = 1e6                                        # absurd summing is clipped, not an overflow
+    assert H.summing(h)[0] == 64
+    h["CRPIX1"] = "abc"
+    assert H.number(h, "CRPIX1") is None
+
+
+@pytest.mark.parametrize("key,value", [("OFFSET", "abc"), ("EXPTIME", float("inf")), ("CRPIX1", "x"),
+                                       ("SUMROW", "2"), ("R1COL", True), ("EXPTIME", -3.0)])
+def test_check_header_refuses(key, value):
+    with pytest.raises(InputError, match=key):
+        H.check_header({key: value}, "f.fts")
+
+
+def test_check_header_accepts_a_real_header():
+    from helpers import read_real
+    H.check_header(read_real()[1], "real")
+    assert H.detector({"DETECTOR": " c2 "}) == "C2" and H.detector(None) == ""

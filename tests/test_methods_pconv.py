@@ -1,0 +1,98 @@
+"""`corkit_inpaint.methods.pconv`: the UNet's fill of a frame, with and without texture."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import BLANK, blank, read_real
+
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.methods.pconv import PCONV, PCONV_SMOOTH
+from corkit_inpaint.network.registry import default_model_name, sha256sum
+from corkit_inpaint.network.unet import PConvUNet
+from corkit_inpaint.network.weights import WEIGHTS_FORMAT, resolve_weights
+from corkit_inpaint.network.windows import frame_windows
+
+
+@pytest.fixture(scope="module")
+def case():
+    data, header = read_real()
+    mask = blocks_to_mask(data.shape, BLANK)
+    return data, Frame.build(blank(data, BLANK), mask, header)
+
+
+@pytest.fixture(scope="module")
+def fills(case):
+    _, frame = case
+    return PCONV.fill(frame, device="cpu"), PCONV_SMOOTH.fill(frame, device="cpu")
+
+
+def test_valid_pixels_bit_identical_and_holes_filled(case, fills):
+    data, frame = case
+    for res in fills:
+        assert np.array_equal(res.filled, frame.missing) and res.skipped == ""
+        assert np.array_equal(res.values[~frame.missing], frame.image[~frame.missing])
+        truth = data[frame.missing].astype(float)
+        assert np.all(np.isfinite(res.values))
+        assert np.median(np.abs(res.values[frame.missing] - truth) / truth) < 0.05
+
+
+def test_cpu_runs_are_identical(case, fills):
+    _, frame = case
+    again = PCONV.fill(frame, device="cpu")
+    assert np.array_equal(again.values, fills[0].values) and np.array_equal(again.filled, fills[0].filled)
+
+
+def test_texture_is_the_only_difference_and_only_in_the_holes(case, fills):
+    _, frame = case
+    tex, smooth = fills
+    differ = tex.values != smooth.values
+    assert differ.any() and not (differ & ~frame.missing).any()
+    # in the stretched space the difference is each window's seeded texture, in its units
+    windows, owned, _ = frame_windows(frame)
+    for w, mine in zip(windows, owned):
+        y0, y1, x0, x1 = w.box
+        d = frame.stretch.forward(tex.values[y0:y1, x0:x1]) - frame.stretch.forward(smooth.values[y0:y1, x0:x1])
+        np.testing.assert_allclose(d[mine], (w.texture * w.scale)[mine], rtol=1e-6, atol=1e-9)
+    # the texture has the noise of the data around: smooth fills have less high-frequency power
+    hf = lambda a: a - (np.roll(a, 1, 0) + np.roll(a, -1, 0) + np.roll(a, 1, 1) + np.roll(a, -1, 1)) / 4
+    inner = blocks_to_mask(frame.shape, [(4, 10)])
+    st = frame.stretch
+    assert np.std(hf(st.forward(tex.values))[inner]) > 2 * np.std(hf(st.forward(smooth.values))[inner])
+
+
+def test_provenance_of_the_default_model(fills):
+    for res, name in zip(fills, ("pconv", "pconv-smooth")):
+        p = res.provenance
+        assert p.method == name and p.model == default_model_name() and p.device == "cpu"
+        assert p.sha256 == resolve_weights(None).sha256 and len(p.sha256) == 64
+
+
+def test_provenance_of_a_weights_file(tmp_path, case):
+    _, frame = case
+    torch.manual_seed(0)
+    net = PConvUNet(widths=(8, 8, 8, 8))
+    path = tmp_path / "tiny-model.pt"
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": net.config, "state_dict": net.state_dict()}, path)
+    res = PCONV_SMOOTH.fill(frame, device="cpu", weights=path)
+    p = res.provenance
+    assert (p.model, p.sha256, p.device) == ("tiny-model", sha256sum(path), "cpu")
+    assert np.array_equal(res.values[~frame.missing], frame.image[~frame.missing])
+    assert np.all(np.isfinite(res.values)) and np.array_equal(res.filled, frame.missing)
+
+
+def test_hole_without_context_is_left_unfilled_and_reported():
+    rng = np.random.default_rng(2)
+    img = np.zeros((256, 256))
+    img[:128] = 1000.0 + 30.0 * rng.standard_normal((128, 256))   # signal in the top half only
+    mask = blocks_to_mask(img.shape, [(1, 3), (6, 3)])                # (6, 3) lies amid zero blocks
+    frame = Frame.build(np.where(mask, 0, img), mask)
+    res = PCONV.fill(frame, device="cpu")
+    assert np.array_equal(res.filled, blocks_to_mask(img.shape, [(1, 3)]))
+    assert res.skipped == "1024 pixels had too little context"
+    assert np.array_equal(res.values[~res.filled], frame.image[~res.filled])
+    # no context anywhere: nothing filled, the reason given, the device still recorded
+    alone = blocks_to_mask(img.shape, [(6, 3)])
+    none = PCONV.fill(Frame.build(np.where(alone, 0, img), alone), device="cpu")
+    assert not none.filled.any() and "too little valid context" in none.skipped
+    assert none.provenance.device == "cpu" and np.array_equal(none.values, np.where(alone, 0, img))

@@ -1,0 +1,152 @@
+"""The read step: what is refused, with one line, before anything large is read."""
+
+import gzip
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from helpers import BLANK, LEVEL1, REAL, blank, read_real, sha, write
+
+from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.read import MAX_PIXELS, read_fits, read_level05
+
+
+def card(key, value):
+    """One 80-character header card; ``value`` is written as given (a FITS value string)."""
+    return f"{key:<8}= {value:>20}".ljust(80)
+
+
+def raw_fits(path, cards, data=b""):
+    """A FITS file written byte by byte, so its header can say what astropy would not write."""
+    head = "".join(cards) + "END".ljust(80)
+    head += " " * (-len(head) % 2880)
+    path.write_bytes(head.encode("ascii") + data + b"\0" * (-len(data) % 2880))
+    return path
+
+
+def real_cards(**changes):
+    """The real file's header cards with keywords replaced (``None`` deletes one)."""
+    _, header = read_real()
+    out = []
+    for c in header.cards:
+        if c.keyword in changes:
+            if changes[c.keyword] is not None:
+                out.append(card(c.keyword, changes.pop(c.keyword)))
+            else:
+                changes.pop(c.keyword)
+            continue
+        out.append(c.image)
+    return out + [card(k, v) for k, v in changes.items() if v is not None]
+
+
+def real_bytes():
+    data, _ = read_real()
+    return blank(data, BLANK).astype(">i4").tobytes()
+
+
+def test_reads_the_real_file():
+    r = read_level05(REAL)
+    data, header = read_real()
+    assert np.array_equal(r.data, data) and r.data.dtype == data.dtype
+    assert header["DETECTOR"] == r.header["DETECTOR"] and r.previous_fill is None
+
+
+@pytest.mark.parametrize("changes,match", [
+    ({"NAXIS1": None}, "NAXIS1"),                                   # KeyError in astropy before
+    ({"BITPIX": None}, "BITPIX|not a FITS file"),
+    ({"BITPIX": "7"}, "BITPIX|not a FITS file"),
+    ({"NAXIS": "3"}, "NAXIS3"),                                      # NAXIS = 3 without NAXIS3
+    ({"NAXIS1": "100000", "NAXIS2": "100000"}, "claims 100000 x 100000"),   # 37 GiB claimed
+    ({"LEBXSUM": "1E999"}, "LEBXSUM"),                              # OverflowError before
+    ({"SUMROW": "1E999"}, "SUMROW"),
+    ({"EXPTIME": "1E999"}, "EXPTIME"),
+    ({"OFFSET": "'abc'"}, "OFFSET"),                                 # ValueError before
+    ({"CRPIX1": "'centre'"}, "CRPIX1"),
+    ({"SUMCOL": "'two'"}, "SUMCOL"),
+    ({"R1COL": "'x'"}, "R1COL"),
+    ({"LEVEL_1": "1"}, "already level 1"),                           # corkit's level-1 marker
+])
+def test_malformed_headers_give_one_line_input_errors(tmp_path, changes, match):
+    path = raw_fits(tmp_path / "bad.fts", real_cards(**changes), real_bytes())
+    before = sha(path)
+    with pytest.raises(InputError, match=match) as ei:
+        read_level05(path)
+    assert "\n" not in str(ei.value) and str(path) in str(ei.value)
+    assert sha(path) == before
+
+
+def test_size_limit_is_checked_before_reading_and_can_be_raised(tmp_path):
+    data, header = read_real()
+    big = np.zeros((1100, 1100), np.int16)
+    big[:512, :512] = data
+    path = write(tmp_path / "big.fts", big, header)
+    with pytest.raises(InputError, match="more than the limit of 1000000"):
+        read_level05(path, max_pixels=1_000_000)
+    assert read_level05(path, max_pixels=1_300_000).data.shape == (1100, 1100)
+    assert MAX_PIXELS >= 1024 * 1024
+
+
+def test_compressed_input_memory_is_bounded(tmp_path):
+    # a small .gz whose content claims (and holds) far more than any LASCO frame
+    path = tmp_path / "bomb.fts.gz"
+    cards = real_cards(NAXIS1="20000", NAXIS2="20000")
+    head = ("".join(cards) + "END".ljust(80)).ljust(2880 * 2)
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        fh.write(head.encode("ascii"))
+        zeros = b"\0" * (1 << 24)
+        for _ in range(20):                       # 320 MiB of zeros, a few hundred kB compressed
+            fh.write(zeros)
+    assert path.stat().st_size < 2_000_000
+    with pytest.raises(InputError, match="decompresses to more than|claims 20000 x 20000"):
+        read_level05(path)
+
+
+def test_compressed_input_is_read(tmp_path):
+    data, header = read_real()
+    plain = write(tmp_path / "a.fts", blank(data, BLANK), header)
+    gz = tmp_path / "a.fts.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    assert np.array_equal(read_level05(gz).data, read_level05(plain).data)
+
+
+def test_folder_missing_and_not_fits(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        read_level05(tmp_path)
+    with pytest.raises(InputError, match="no such file"):
+        read_level05(tmp_path / "nope.fts")
+    (tmp_path / "text.fts").write_text("not a fits file\n" * 100)
+    with pytest.raises(InputError, match="not a FITS file"):
+        read_level05(tmp_path / "text.fts")
+
+
+def test_level1_and_all_zero_refused(tmp_path):
+    with pytest.raises(InputError, match="already level 1"):
+        read_level05(LEVEL1)
+    data, header = read_real()
+    with pytest.raises(InputError, match="all zero"):
+        read_level05(write(tmp_path / "z.fts", np.zeros_like(data), header))
+
+
+def test_filled_file_needs_refill_and_keeps_its_mask(tmp_path):
+    data, header = read_real()
+    mask = np.zeros(data.shape, np.uint8)
+    mask[96:128, 128:160] = 1
+    hdr = header.copy()
+    hdr["INPAINT"] = "pconv"
+    fits.HDUList([fits.PrimaryHDU(data, hdr), fits.ImageHDU(mask, name="INPMASK")]).writeto(
+        tmp_path / "f.fts", output_verify="ignore")
+    with pytest.raises(InputError, match="already filled by corkit-inpaint"):
+        read_level05(tmp_path / "f.fts")
+    r = read_level05(tmp_path / "f.fts", refill=True)
+    assert np.array_equal(r.previous_fill, mask.astype(bool))
+    # INPAINT alone (the mask extension lost) is refused too
+    write(tmp_path / "g.fts", data, hdr)
+    with pytest.raises(InputError, match="already filled"):
+        read_level05(tmp_path / "g.fts")
+
+
+def test_read_fits_reads_an_image_extension(tmp_path):
+    data, header = read_real()
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, header)]).writeto(tmp_path / "ext.fts",
+                                                                          output_verify="ignore")
+    assert np.array_equal(read_fits(tmp_path / "ext.fts").data, data)

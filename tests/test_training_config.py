@@ -1,0 +1,60 @@
+"""`corkit_inpaint.training.config`: `TrainConfig`'s bounds, and its fields as ``train`` options."""
+
+import argparse
+from dataclasses import fields, replace
+
+import pytest
+
+from corkit_inpaint.cli import build_parser
+from corkit_inpaint.training.config import TrainConfig
+
+BOUNDED = [f for f in fields(TrainConfig) if "low" in f.metadata or "high" in f.metadata]
+
+
+def train_parser():
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["train"]
+
+
+def test_defaults_pass_and_every_bound_is_enforced():
+    TrainConfig().check()
+    assert BOUNDED
+    for f in BOUNDED:
+        step = 1 if isinstance(f.default, int) else 1e-9
+        lo, hi = f.metadata.get("low"), f.metadata.get("high")
+        if lo is not None:
+            replace(TrainConfig(), **{f.name: lo}).check()                     # the bound itself is allowed
+            with pytest.raises(ValueError, match=rf"^{f.name} = "):
+                replace(TrainConfig(), **{f.name: lo - step}).check()
+        if hi is not None:
+            replace(TrainConfig(), **{f.name: hi}).check()
+            with pytest.raises(ValueError, match=rf"^{f.name} = .*outside \[{lo}, {hi}\]"):
+                replace(TrainConfig(), **{f.name: hi + step}).check()
+
+
+def test_widths_must_be_positive():
+    TrainConfig(widths=(1,)).check()
+    with pytest.raises(ValueError, match="widths"):
+        TrainConfig(widths=(8, 0, 8)).check()
+
+
+def test_every_visible_field_is_a_train_option_with_its_help():
+    opts = {a.dest: a for a in train_parser()._actions}
+    for f in fields(TrainConfig):
+        if not f.metadata.get("cli", True):
+            assert f.name not in opts, f.name                                   # hidden (init_sha256)
+            continue
+        a = opts[f.name]
+        assert a.option_strings == ["--" + f.name.replace("_", "-")]
+        assert f.metadata["help"] and a.help.startswith(f.metadata["help"]) and a.default is None
+    assert "init_sha256" not in opts and any(not f.metadata.get("cli", True) for f in fields(TrainConfig))
+
+
+def test_options_parse_into_a_config():
+    from corkit_inpaint.cli.train import config_from_args
+    args = build_parser().parse_args(["train", "--out", "x", "--crop", "48", "--widths", "8", "16",
+                                      "--lr", "0.5", "--init", "file.pt", "--generator-version", "2"])
+    cfg = config_from_args(args)
+    assert cfg == replace(TrainConfig(), crop=48, widths=(8, 16), lr=0.5, init="file.pt", generator_version="2")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--out", "x", "--generator-version", "1"])

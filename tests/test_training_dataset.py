@@ -1,0 +1,97 @@
+"""`corkit_inpaint.training.dataset`: training samples are crops of exactly the inputs inference builds."""
+
+import numpy as np
+import pytest
+from helpers import BLANK, blank, read_real
+
+from corkit_inpaint.blocks import blocks_to_mask, find_missing_blocks
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.network.windows import frame_windows
+from corkit_inpaint.training import dataset
+from corkit_inpaint.training.config import TrainConfig
+from corkit_inpaint.training.dataset import SAMPLE_KEYS, build_dataset, frame_samples, training_windows
+from corkit_inpaint.training.simulator import make_frame
+
+ARRAYS = ("image", "valid", "guides", "texture")
+
+
+def inference_windows(truth, hole, header):
+    """The network inputs inference builds for ``truth`` with ``hole`` lost: blank, detect, build, window."""
+    blanked = np.where(hole, 0, truth)
+    mask, _ = find_missing_blocks(blanked, header)
+    assert np.array_equal(mask, hole)                      # inference finds exactly the lost blocks
+    return frame_windows(Frame.build(blanked, mask, header))
+
+
+def test_training_windows_are_the_inference_windows_on_the_real_frame():
+    data, header = read_real()
+    hole = blocks_to_mask(data.shape, BLANK)
+    blanked = blank(data, BLANK)
+    mask, blocks = find_missing_blocks(blanked, header)
+    assert sorted(blocks) == sorted(BLANK)
+    windows, owned, declined = frame_windows(Frame.build(blanked, mask, header))
+    train = training_windows(data, hole, header)
+    assert len(train) == len(windows) > 1 and not declined.any()
+    for (tw, truth, mine), w, own in zip(train, windows, owned):
+        assert tw.box == w.box
+        for key in ARRAYS:
+            assert np.array_equal(getattr(tw, key), getattr(w, key)), key
+        assert (tw.centre, tw.scale, tw.noise) == (w.centre, w.scale, w.noise)
+        assert np.array_equal(mine, own)
+        # the truth is in the same units: equal to the network's input wherever that is valid
+        assert truth.dtype == np.float32 and truth.shape == w.image.shape
+        assert np.array_equal(truth[w.valid], w.image[w.valid])
+        assert np.all(np.isfinite(truth)) and not np.array_equal(truth[mine], w.image[mine])
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """frame_samples of one simulated frame, with the holes it drew (recorded by wrapping training_windows)."""
+    cfg = TrainConfig(masks_per_frame=3, crop=32, crops_per_window=2, first_frame_seed=1_000_003)
+    seen = []
+    real = dataset.training_windows
+
+    def recording(truth, hole, header):
+        out = real(truth, hole, header)
+        seen.append((hole.copy(), out))
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dataset, "training_windows", recording)
+        samples = frame_samples(cfg.first_frame_seed, cfg)
+    return cfg, samples, seen
+
+
+def test_samples_are_crops_of_the_inference_windows(simulated):
+    cfg, samples, seen = simulated
+    img, hdr = make_frame(cfg.first_frame_seed, version=cfg.generator_version)
+    assert len(seen) == cfg.masks_per_frame and len(samples) >= 4
+    inference = [inference_windows(img, hole, hdr) for hole, _ in seen]
+    c = cfg.crop
+    for s in samples:
+        # the mask a sample came from: the training window whose arrays it is a view of
+        (k,) = [k for k, (_, tws) in enumerate(seen) if any(np.shares_memory(s["image"], tw.image) for tw, _, _ in tws)]
+        box, cy, cx = s["origin"]
+        windows, owned, _ = inference[k]
+        (j,) = [j for j, w in enumerate(windows) if w.box == box]
+        w, sl = windows[j], (slice(cy, cy + c), slice(cx, cx + c))
+        assert s["image"].shape == (c, c)
+        assert np.array_equal(s["image"], w.image[sl])
+        assert np.array_equal(s["valid"], w.valid[sl])
+        assert np.array_equal(s["guides"], w.guides[:, cy:cy + c, cx:cx + c])
+        assert np.array_equal(s["texture"], w.texture[sl])
+        assert np.array_equal(s["hole"], owned[j][sl]) and s["hole"].any()
+        assert s["noise"] == w.noise
+        assert np.array_equal(s["truth"][s["valid"]], s["image"][s["valid"]])
+
+
+def test_build_dataset_stacks_the_samples(simulated):
+    cfg, samples, _ = simulated
+    one = TrainConfig(frames=1, masks_per_frame=cfg.masks_per_frame, crop=cfg.crop,
+                      crops_per_window=cfg.crops_per_window, first_frame_seed=cfg.first_frame_seed)
+    data = build_dataset(one, progress=False)
+    assert set(data) == set(SAMPLE_KEYS)
+    assert all(len(data[k]) == len(samples) for k in SAMPLE_KEYS)
+    assert data["guides"].shape == (len(samples), 3, cfg.crop, cfg.crop)
+    for k in SAMPLE_KEYS:
+        assert np.array_equal(data[k], np.stack([np.asarray(s[k]) for s in samples])), k

@@ -1,0 +1,62 @@
+"""`corkit_inpaint.training.finetune`: start a model from a weights file, widening it for new guides."""
+
+import pytest
+import torch
+
+from corkit_inpaint.network.registry import default_model_name, sha256sum
+from corkit_inpaint.network.unet import PConvUNet
+from corkit_inpaint.network.weights import WEIGHTS_FORMAT, load_model, resolve_weights
+from corkit_inpaint.training.finetune import init_from
+
+
+def save(model, path, state=None):
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": model.config,
+                "state_dict": model.state_dict() if state is None else state}, path)
+    return path
+
+
+def test_fine_tune_init_adds_a_guide_channel(tmp_path):
+    """A 2-guide model's weights start a 3-guide model: old slices copied, the new input channel zero."""
+    torch.manual_seed(3)
+    old = PConvUNet(widths=(8, 8, 8, 8), extra_channels=2)
+    f = save(old, tmp_path / "old.pt")
+    new = PConvUNet(widths=(8, 8, 8, 8), extra_channels=3)
+    assert init_from(new, f) == sha256sum(f)
+    so, sn = old.state_dict(), new.state_dict()
+    widened = [k for k in so if so[k].shape != sn[k].shape]
+    assert widened    # the first and last convolutions read the guides
+    for k in so:
+        if k in widened:
+            assert torch.equal(sn[k][:, :so[k].shape[1]], so[k]) and not sn[k][:, so[k].shape[1]:].any()
+        else:
+            assert torch.equal(sn[k], so[k])
+    # the new guide is ignored at first: changing it does not change the output
+    x = torch.randn(1, 1, 32, 32)
+    m = (torch.rand(1, 1, 32, 32) > 0.3).float()
+    g = torch.randn(1, 3, 32, 32)
+    g2 = g.clone()
+    g2[:, 2] = torch.randn(32, 32)
+    with torch.no_grad():
+        assert torch.equal(new(x * m, m, g)[-1], new(x * m, m, g2)[-1])
+    # a different architecture is refused with the tensor named
+    with pytest.raises(ValueError, match="shape"):
+        init_from(PConvUNet(widths=(8, 8, 8, 16)), f)
+
+
+def test_init_from_the_registry_name_copies_the_default_model():
+    ref = load_model(None)
+    model = PConvUNet(stages=ref.config["stages"], widths=tuple(ref.config["widths"]), ring=ref.config["ring"],
+                      extra_channels=ref.config["extra_channels"])
+    assert init_from(model, default_model_name()) == resolve_weights(None).sha256
+    for k, v in ref.state_dict().items():
+        assert torch.equal(model.state_dict()[k], v), k
+
+
+def test_a_tensor_this_model_lacks_is_refused(tmp_path):
+    torch.manual_seed(4)
+    m = PConvUNet(widths=(8, 8, 8))
+    state = dict(m.state_dict())
+    state["nets.0.extra.weight"] = torch.zeros(3)
+    f = save(m, tmp_path / "extra.pt", state)
+    with pytest.raises(ValueError, match="'nets.0.extra.weight' does not fit"):
+        init_from(PConvUNet(widths=(8, 8, 8)), f)

@@ -1,0 +1,145 @@
+"""`corkit_inpaint.training.loop`: the training loop, resumable checkpoints that never execute code."""
+
+import json
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from corkit_inpaint.exceptions import WeightsError
+from corkit_inpaint.network.weights import read_weights_file
+from corkit_inpaint.training.config import TrainConfig
+from corkit_inpaint.training.dataset import SAMPLE_KEYS, build_dataset
+from corkit_inpaint.training.loop import load_checkpoint, train
+
+TINY = TrainConfig(frames=1, steps=6, batch=2, widths=(8, 8, 8, 8), masks_per_frame=1, crops_per_window=1,
+                   crop=32, threads=1, lr=2e-3, lr_final=1e-3)
+
+
+def toy_data(n=4, c=32, seed=0):
+    """A hand-made data set of ``n`` crops (no simulation)."""
+    rng = np.random.default_rng(seed)
+    valid = np.ones((n, c, c), dtype=bool)
+    valid[:, 8:24, 8:24] = False
+    truth = rng.standard_normal((n, c, c)).astype(np.float32)
+    data = {"image": np.where(valid, truth, 0).astype(np.float32), "valid": valid,
+            "guides": rng.standard_normal((n, 3, c, c)).astype(np.float32),
+            "texture": 0.1 * rng.standard_normal((n, c, c)).astype(np.float32), "truth": truth,
+            "hole": ~valid, "noise": np.full(n, 0.1, np.float32)}
+    assert set(data) == set(SAMPLE_KEYS)
+    return data
+
+
+class Payload:
+    """Unpickling this runs ``os.mkdir(marker)``: what a crafted checkpoint could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def crafted_checkpoint(folder, marker):
+    folder.mkdir(parents=True, exist_ok=True)
+    ck = folder / "checkpoint.pt"
+    torch.save({"model": {}, "opt": {}, "sched": {}, "step": 0, "history": [], "wall": 0.0, "rng": {},
+                "torch_rng": torch.get_rng_state(), "payload": Payload(marker)}, ck)
+    return ck
+
+
+def test_crafted_checkpoint_is_refused_without_running_code(tmp_path):
+    marker = tmp_path / "MARKER"
+    ck = crafted_checkpoint(tmp_path / "run", marker)
+    with pytest.raises(WeightsError, match="not a loadable checkpoint"):
+        load_checkpoint(ck)
+    assert not marker.exists()
+    with pytest.raises(WeightsError, match="checkpoint.pt"):
+        train(replace(TINY), tmp_path / "run", data=toy_data(), resume=True, progress=False)
+    assert not marker.exists()
+    # the file really is hostile: an unsafe load runs its code (so the checks above can fail)
+    torch.load(ck, weights_only=False)
+    assert marker.is_dir()
+
+
+@pytest.mark.slow
+def test_resume_false_never_reads_the_checkpoint(tmp_path):
+    marker = tmp_path / "MARKER"
+    crafted_checkpoint(tmp_path / "run", marker)
+    path = train(replace(TINY, steps=1), tmp_path / "run", data=toy_data(), resume=False, progress=False)
+    assert not marker.exists() and read_weights_file(path)["model_config"]["widths"] == [8, 8, 8, 8]
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 1       # replaced by a clean one
+
+
+def test_other_files_are_not_checkpoints(tmp_path):
+    f = tmp_path / "dict.pt"
+    torch.save({"model": {}, "step": 3}, f)
+    with pytest.raises(WeightsError, match="not a corkit-inpaint training checkpoint"):
+        load_checkpoint(f)
+    (tmp_path / "text.pt").write_text("hello")
+    with pytest.raises(WeightsError, match="not a loadable checkpoint"):
+        load_checkpoint(tmp_path / "text.pt")
+
+
+def test_bad_config_or_empty_data_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="crop = 8"):
+        train(replace(TINY, crop=8), tmp_path / "a", data=toy_data(), progress=False)
+    assert not (tmp_path / "a").exists()
+    empty = {k: v[:0] for k, v in toy_data().items()}
+    with pytest.raises(ValueError, match="empty"):
+        train(replace(TINY), tmp_path / "b", data=empty, progress=False)
+    assert not (tmp_path / "b" / "checkpoint.pt").exists()
+
+
+def test_zero_steps_writes_the_initial_model(tmp_path):
+    path = train(replace(TINY, steps=0), tmp_path, data=toy_data(), resume=False, progress=False)
+    assert read_weights_file(path)["model_config"]["widths"] == [8, 8, 8, 8]
+    json.loads((tmp_path / "config.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+
+
+def test_every_config_that_passes_check_trains(tmp_path):
+    cfg = replace(TINY, lr=0.0, steps=1)
+    try:
+        cfg.check()
+    except ValueError:
+        return                                                    # refused up front: fine too
+    path = train(cfg, tmp_path, data=toy_data(), resume=False, progress=False)
+    assert read_weights_file(path)["model_config"]["widths"] == [8, 8, 8, 8]
+
+
+@pytest.mark.slow
+def test_tiny_training_lowers_loss(tmp_path):
+    cfg = TrainConfig(frames=2, steps=40, batch=4, widths=(8, 12, 16, 16), lr=3e-3, lr_final=3e-3,
+                      masks_per_frame=2, crops_per_window=1, w_noise=0.0, teacher_prob=0.0, threads=1)
+    data = build_dataset(cfg, progress=False)
+    assert len(data["noise"]) >= 4
+    torch.manual_seed(0)
+    path = train(cfg, tmp_path, data=data, resume=False, progress=False, checkpoint_every=1000)
+    meta = json.loads((tmp_path / "config.json").read_text())
+    hist = np.array(load_checkpoint(tmp_path / "checkpoint.pt")["history"])
+    first, last = hist[:8, 2].mean(), hist[-8:, 2].mean()        # hole L1
+    assert last < first, (first, last)
+    blob = read_weights_file(path)                                # the output loads without code execution
+    assert blob["model_config"]["widths"] == [8, 12, 16, 16]
+    assert meta["config"]["seed"] == cfg.seed and meta["steps_done"] == 40
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    data = build_dataset(TINY, progress=False)
+    straight = train(replace(TINY), tmp_path / "a", data=data, resume=False, progress=False)
+    # stopped by the time limit after its first step, then resumed from the checkpoint
+    train(replace(TINY), tmp_path / "b", data=data, resume=False, progress=False, time_limit=0.0)
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["step"] == 1
+    resumed = train(replace(TINY), tmp_path / "b", data=data, resume=True, progress=False)
+    a, b = read_weights_file(straight)["state_dict"], read_weights_file(resumed)["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    ha = load_checkpoint(tmp_path / "a" / "checkpoint.pt")["history"]
+    hb = load_checkpoint(tmp_path / "b" / "checkpoint.pt")["history"]
+    assert ha == hb and len(ha) == TINY.steps
+    # and resume=False starts over: the same run again, not a continuation
+    again = train(replace(TINY), tmp_path / "b", data=data, resume=False, progress=False)
+    b2 = read_weights_file(again)["state_dict"]
+    assert all(torch.equal(a[k], b2[k]) for k in a)

@@ -1,0 +1,61 @@
+"""`corkit_inpaint.training.loss_masks`: which blocks to blank, in the patterns real losses take."""
+
+import numpy as np
+import pytest
+from helpers import blank, read_real
+
+from corkit_inpaint.blocks import find_missing_blocks, zero_blocks
+from corkit_inpaint.training.loss_masks import PATTERN_PROBS, PATTERNS, eligible_blocks, loss_mask
+
+
+@pytest.fixture(scope="module")
+def eligible():
+    data, header = read_real()
+    return data, header, eligible_blocks(data, header)
+
+
+def test_eligible_blocks_are_reported_when_blanked(eligible):
+    data, header, ok = eligible
+    assert ok.shape == zero_blocks(data).shape and ok.any() and not ok.all()
+    assert not (ok & zero_blocks(data)).any()                        # never an already-zero block
+    rng = np.random.default_rng(0)
+    yes = [tuple(b) for b in np.argwhere(ok)[rng.choice(ok.sum(), 4, replace=False)]]
+    no = [tuple(b) for b in np.argwhere(~ok & ~zero_blocks(data))]
+    assert no                                                         # e.g. near the occulter
+    for b in yes:
+        assert find_missing_blocks(blank(data, [b]), header)[1] == [b]
+    for b in no[:4]:
+        assert find_missing_blocks(blank(data, [b]), header)[1] == []
+
+
+def test_patterns(eligible):
+    _, _, ok = eligible
+    assert np.isclose(sum(PATTERN_PROBS), 1.0) and len(PATTERN_PROBS) == len(PATTERNS)
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        name, single = loss_mask(rng, ok, "single")
+        assert name == "single" and 1 <= len(single) <= 8 and len(set(single)) == len(single)
+        _, run = loss_mask(rng, ok, "run")
+        assert 2 <= len(run) <= 6 and len({by for by, _ in run}) == 1
+        assert [bx for _, bx in run] == list(range(run[0][1], run[0][1] + len(run)))
+        _, cl = loss_mask(rng, ok, "cluster")
+        k = int(round(np.sqrt(len(cl))))
+        (y0, x0) = min(cl)
+        assert k in (2, 3) and sorted(cl) == [(y0 + i, x0 + j) for i in range(k) for j in range(k)]
+        _, long = loss_mask(rng, ok, "long")
+        flat = [by * ok.shape[1] + bx for by, bx in long]
+        assert flat == sorted(flat) and flat[-1] - flat[0] < 30 and len(long) >= 1
+        for blocks in (single, run, cl, long):
+            assert all(ok[b] for b in blocks)
+    drawn = {loss_mask(rng, ok)[0] for _ in range(60)}
+    assert drawn == set(PATTERNS)
+
+
+def test_masks_reproducible_and_edge_cases(eligible):
+    _, _, ok = eligible
+    a = [loss_mask(np.random.default_rng(7), ok) for _ in range(3)]
+    b = [loss_mask(np.random.default_rng(7), ok) for _ in range(3)]
+    assert a == b
+    assert loss_mask(np.random.default_rng(0), np.zeros_like(ok)) == ("single", [])
+    with pytest.raises(ValueError, match="unknown pattern"):
+        loss_mask(np.random.default_rng(0), ok, "spiral")
