@@ -1,0 +1,130 @@
+"""The write step: provenance and HISTORY, INPMASK, atomic and exclusive placement, modes, compression."""
+
+import gzip
+import multiprocessing as mp
+import os
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from helpers import read_real, write
+
+from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.fill import FilledImage
+from corkit_inpaint.methods import Provenance
+from corkit_inpaint.write import check_output_path, output_hdulist, stamp_header, write_atomic
+
+
+def small_hdul(tag=""):
+    h = fits.Header()
+    h["WRITER"] = tag
+    return fits.HDUList([fits.PrimaryHDU(np.arange(16, dtype=np.int16).reshape(4, 4), h)])
+
+
+def filled_image(n=3, kept=0, provenance=True):
+    data = np.ones((64, 64), np.int16)
+    filled = np.zeros((64, 64), bool)
+    filled[:32, :32] = True
+    prov = Provenance("pconv", "pconv-lasco-v3", "ab" * 32, "cpu") if provenance else None
+    return FilledImage(data, filled, [(0, 0)], n, prov, "", None, kept)
+
+
+def test_provenance_keywords_and_history_wrap_on_words():
+    hdr = stamp_header(fits.Header(), filled_image())
+    assert hdr["INPAINT"] == "pconv" and hdr["INPMODEL"] == "pconv-lasco-v3"
+    assert hdr["INPWSHA"] == "ab" * 8 and hdr["INPNBLK"] == 1 and hdr["INPNPIX"] == 32 * 32
+    lines = [str(v) for v in hdr["HISTORY"]]
+    assert all(len(line) <= 70 for line in lines)
+    words = " ".join(lines).split()
+    assert "1024" in [w.strip("(") for w in words]        # the pixel count is never split across cards
+
+
+def test_nothing_filled_is_written_as_none_and_a_no_op_refill_keeps_provenance():
+    hdr = stamp_header(fits.Header(), FilledImage(np.ones((4, 4)), np.zeros((4, 4), bool), [], 0, None,
+                                                  "no missing blocks"))
+    assert hdr["INPAINT"] == "none" and hdr["INPNBLK"] == 0
+    old = fits.Header()
+    old["INPAINT"] = "biharmonic"
+    kept = stamp_header(old, filled_image(kept=1024, provenance=False))
+    assert kept["INPAINT"] == "biharmonic"                 # the earlier fill's keywords stay
+
+
+def test_output_hdulist_has_inpmask():
+    hdul = output_hdulist(filled_image(), fits.Header())
+    assert hdul["INPMASK"].data.dtype == np.uint8 and hdul["INPMASK"].data.sum() == 1024
+
+
+def test_output_is_never_the_input(tmp_path):
+    data, header = read_real()
+    src = write(tmp_path / "in.fts", data, header)
+    with pytest.raises(InputError, match="is the input file"):
+        check_output_path(src, overwrite=True, src=src)
+    (tmp_path / "link.fts").symlink_to(src)
+    with pytest.raises(InputError, match="is the input file"):
+        check_output_path(tmp_path / "link.fts", overwrite=True, src=src)
+    os.link(src, tmp_path / "hard.fts")
+    with pytest.raises(InputError, match="is the input file"):
+        write_atomic(small_hdul(), tmp_path / "hard.fts", overwrite=True, src=src)
+    assert np.array_equal(fits.getdata(src), data)
+
+
+def test_existing_output_refused_without_overwrite(tmp_path):
+    write_atomic(small_hdul("a"), tmp_path / "o.fts")
+    with pytest.raises(InputError, match="exists"):
+        write_atomic(small_hdul("b"), tmp_path / "o.fts")
+    write_atomic(small_hdul("c"), tmp_path / "o.fts", overwrite=True)
+    assert fits.getheader(tmp_path / "o.fts")["WRITER"] == "c"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.fts"]        # no temporaries left
+
+
+def _writer(args):
+    folder, k, n = args
+    ok = []
+    for i in range(n):
+        try:
+            write_atomic(small_hdul(f"p{k}"), os.path.join(folder, f"f{i:03d}.fts"))
+            ok.append(i)
+        except InputError:
+            pass
+    return k, ok
+
+
+def test_concurrent_writers_never_write_one_output_twice(tmp_path):
+    n = 60
+    with mp.get_context("spawn").Pool(4) as pool:
+        results = pool.map(_writer, [(str(tmp_path), k, n) for k in range(4)])
+    successes = sum(len(ok) for _, ok in results)
+    assert successes == n
+    for k, ok in results:                      # each file holds the data of the process that reported it
+        for i in ok:
+            assert fits.getheader(tmp_path / f"f{i:03d}.fts")["WRITER"] == f"p{k}"
+    assert len(list(tmp_path.iterdir())) == n
+
+
+def test_mode_follows_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_atomic(small_hdul(), tmp_path / "m.fts")
+        assert (tmp_path / "m.fts").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        write_atomic(small_hdul(), tmp_path / "n.fts")
+        assert (tmp_path / "n.fts").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_gz_name_gets_gzip_content(tmp_path):
+    write_atomic(small_hdul("z"), tmp_path / "o.fts.gz")
+    raw = (tmp_path / "o.fts.gz").read_bytes()
+    assert raw[:2] == b"\x1f\x8b"
+    assert gzip.decompress(raw)[:6] == b"SIMPLE"
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    class Broken(fits.HDUList):
+        def writeto(self, *a, **k):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(InputError, match="No space left"):
+        write_atomic(Broken([fits.PrimaryHDU()]), tmp_path / "o.fts")
+    assert list(tmp_path.iterdir()) == []
