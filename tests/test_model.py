@@ -1,26 +1,29 @@
-"""The committed default weights: registered, loadable without code execution, and reproducing
-the output checksum recorded when they were packaged (guards the file and determinism)."""
+"""The committed default weights: registered, shipped as package data (in the wheel), loadable
+without code execution, and reproducing the output checksum recorded when they were packaged
+(guards the file and determinism)."""
 
 import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from helpers import BLANK, blank, read_real
 
 from corkit_inpaint.blocks import find_missing_blocks
 from corkit_inpaint.fill import run_method
 from corkit_inpaint.frame import Frame
-from corkit_inpaint.network.registry import default_model_name, registry
+from corkit_inpaint.network.registry import DATA_DIR, PACKAGE_DIR, default_model_name, registry
 from corkit_inpaint.network.weights import read_weights_file, resolve_weights
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "weights"
 
 
 def test_default_weights_registered_and_safe():
     name = default_model_name()
     entry = registry()["models"][name]
-    path = WEIGHTS / entry["file"]
+    path = DATA_DIR / entry["file"]                # package data: the wheel carries it
     assert path.stat().st_size == entry["size"] < 20 * 2 ** 20
     assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
     blob = read_weights_file(path)                 # torch.load(weights_only=True)
@@ -28,6 +31,19 @@ def test_default_weights_registered_and_safe():
     cfg = json.loads((WEIGHTS / f"{name}.config.json").read_text())
     assert cfg["config"]["seed"] and cfg["config"]["generator_version"] and cfg["steps_done"] > 1000
     assert resolve_weights(None).sha256 == entry["sha256"]
+
+
+def test_default_weights_are_package_data():
+    """The wheel carries registry.json and the default model (pyproject's package-data globs)."""
+    try:
+        import tomllib
+    except ImportError:                            # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = {p.relative_to(PACKAGE_DIR).as_posix() for g in globs["corkit_inpaint"] for p in PACKAGE_DIR.glob(g)}
+    entry = registry()["models"][default_model_name()]
+    assert {"registry.json", f"data/{entry['file']}"} <= shipped
+    assert not (WEIGHTS / entry["file"]).exists()  # one copy in the repository, not two
 
 
 def test_default_weights_reproduce_recorded_checksum():

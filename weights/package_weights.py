@@ -1,14 +1,17 @@
 """Turn a training run into a registered weights file.
 
-Copies ``RUN/model.pt`` to ``weights/NAME.pt`` and ``RUN/config.json`` to
-``weights/NAME.config.json``, updates the package registry ``corkit_inpaint/registry.json`` (sha256, size), and
-records the output checksum of the fill on a fixed input (the bundled real C2 frame
-with the test blocks blanked, CPU) in ``weights/NAME.check.json``. The test suite
-checks that checksum, which guards both the file and determinism.
+Copies ``RUN/model.pt`` to ``weights/NAME.pt`` (with ``--default`` to
+``corkit_inpaint/data/NAME.pt`` instead, the package data that ships in the wheel;
+the previous default's file moves back to ``weights/``) and ``RUN/config.json`` to
+``weights/NAME.config.json``, updates the package registry ``corkit_inpaint/registry.json``
+(sha256, size, the ``--url`` mirrors), and records the output checksum of the fill on
+a fixed input (the bundled real C2 frame with the test blocks blanked, CPU) in
+``weights/NAME.check.json``. The test suite checks that checksum, which guards both
+the file and determinism.
 
 Usage::
 
-    python weights/package_weights.py RUN_DIR [--name pconv-lasco-v3] [--default]
+    python weights/package_weights.py RUN_DIR --name pconv-lasco-v3 [--default] [--url URL ...]
 """
 
 from __future__ import annotations
@@ -22,22 +25,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MIRRORS = ["https://github.com/corkit-inpaint/corkit-inpaint/releases/download/{name}/{file}",
-           "https://raw.githubusercontent.com/corkit-inpaint/corkit-inpaint/main/weights/{file}"]
+DATA = ROOT / "corkit_inpaint" / "data"      # package data: the default model ships in the wheel
 
 
 def fixed_input_checksum(weights: Path) -> dict:
     """sha256 of the int32 output of a pconv fill of the fixed test input, on the CPU."""
     sys.path.insert(0, str(ROOT / "tests"))
     import numpy as np
-    from conftest import BLANK, blank, read_real  # the same input the test builds
+    from helpers import BLANK, blank, read_real  # the same input the test builds
 
     from corkit_inpaint import inpaint_array
     data, header = read_real()
     img = blank(data, BLANK)
     out = inpaint_array(img, header=header, method="pconv", device="cpu", weights=str(weights))
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
-    return {"input": "tests/data/lasco_clear.fts with tests/conftest.py BLANK blocks zeroed",
+    return {"input": "tests/data/lasco_clear.fts with tests/helpers.py BLANK blocks zeroed",
             "method": "pconv_fill(device='cpu'), rounded to int32 little-endian",
             "sha256": hashlib.sha256(filled.tobytes()).hexdigest()}
 
@@ -49,18 +51,24 @@ def main():
     ap.add_argument("--default", action="store_true", help="make it the registry's default model")
     ap.add_argument("--description", default="Partial-conv UNet (2 stages) for LASCO C2/C3 missing "
                                               "blocks, trained on simulated level-0.5 frames")
+    ap.add_argument("--url", action="append", default=[],
+                    help="a mirror URL that serves the file (repeat for several; none by default)")
     args = ap.parse_args()
     fn = f"{args.name}.pt"
-    dst = HERE / fn
+    reg_path = ROOT / "corkit_inpaint" / "registry.json"
+    reg = json.loads(reg_path.read_text())
+    dst = (DATA if args.default else HERE) / fn
+    if args.default and reg.get("default") and reg["default"] != args.name:
+        old = DATA / reg["models"][reg["default"]]["file"]
+        if old.is_file():                   # only the default ships in the wheel
+            shutil.move(old, HERE / old.name)
+    DATA.mkdir(exist_ok=True)
     shutil.copyfile(args.run / "model.pt", dst)
     shutil.copyfile(args.run / "config.json", HERE / f"{args.name}.config.json")
     sha = hashlib.sha256(dst.read_bytes()).hexdigest()
-    reg_path = ROOT / "corkit_inpaint" / "registry.json"
-    reg = json.loads(reg_path.read_text())
     reg.setdefault("models", {})[args.name] = {
-        "file": fn, "sha256": sha, "size": dst.stat().st_size,
-        "urls": [u.format(name=args.name, file=fn) for u in MIRRORS], "license": "BSD-3-Clause",
-        "description": args.description}
+        "file": fn, "sha256": sha, "size": dst.stat().st_size, "urls": list(args.url),
+        "license": "BSD-3-Clause", "description": args.description}
     if args.default:
         reg["default"] = args.name
     reg_path.write_text(json.dumps(reg, indent=1) + "\n")

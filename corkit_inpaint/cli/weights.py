@@ -1,12 +1,13 @@
 """``corkit-inpaint weights``: list, fetch, verify, locate or clear model weights.
 
-Manages the model files in the per-user cache ($CORKIT_INPAINT_CACHE).
+Manages the model files in the per-user cache ($CORKIT_INPAINT_CACHE). clear
+removes only what the package put there (the registered model files, their
+temporaries and lock files), or with NAME only that model's.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 
 from .common import err
 
@@ -19,7 +20,8 @@ def add_arguments(w: argparse.ArgumentParser) -> None:
     """The options of ``weights``."""
     w.add_argument("action", choices=["list", "fetch", "verify", "path", "clear"],
                    help="what to do")
-    w.add_argument("name", nargs="?", default=None, help="model name (default model if omitted)")
+    w.add_argument("name", nargs="?", default=None,
+                   help="model name (fetch, path: default model if omitted; clear: every registered model)")
 
 
 def _list() -> None:
@@ -46,11 +48,22 @@ def _verify() -> int:
     return 0
 
 
+def _clear(name: str | None) -> int:
+    from ..network.registry import cache_dir, clear_cache
+    removed, kept = clear_cache(name)
+    what = f"model {name}" if name else "registered models"
+    print(f"removed {len(removed)} file(s) of {what} from {cache_dir()}")
+    if kept:
+        err(f"left {len(kept)} file(s) in use by a running fetch: "
+            f"{', '.join(map(str, kept))}")
+        return 1
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out the action; 0 on success, 1 on failure."""
     from ..exceptions import WeightsError
     from ..network.download import fetch
-    from ..network.registry import cache_dir
     from ..network.weights import resolve_weights
     try:
         if args.action == "list":
@@ -62,10 +75,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "verify":
             return _verify()
         elif args.action == "clear":
-            d = cache_dir()
-            if d.is_dir():
-                shutil.rmtree(d)
-            print(f"cleared {d}")
+            return _clear(args.name)
     except (WeightsError, OSError) as exc:
         err(str(exc))
         return 1

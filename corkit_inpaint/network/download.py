@@ -1,21 +1,84 @@
-"""Download a registered model into the cache: mirrors, retries, a lock, verification before use."""
+"""Download a registered model into the cache: mirrors, retries, a deadline, a lock, verification before use.
+
+Each attempt streams into a temporary ``.FILE.XXXXXXXX.part`` in the cache and
+must finish within a deadline (``deadline=``, else ``$CORKIT_INPAINT_DOWNLOAD_DEADLINE``
+seconds, else `DEFAULT_DEADLINE_S`); the file is verified, given the
+permissions the umask allows, then renamed into place. Redirects are followed
+by hand, to http(s) URLs only. A SIGTERM during a fetch (in the main thread)
+removes the temporary and lock files before the process exits as it would
+have; the temporaries of a killed fetch are removed by the next fetch or clear.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import signal
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 from ..exceptions import WeightsError
-from .registry import Weights, cache_dir, default_model_name, matches, model_entry, offline, sha256sum
+from .registry import (
+    Weights,
+    cache_dir,
+    cache_lock,
+    collect_stale,
+    default_model_name,
+    how_to_provide,
+    matches,
+    model_entry,
+    offline,
+    sha256sum,
+)
 
-__all__ = ["fetch"]
+__all__ = ["fetch", "download_deadline", "DEFAULT_DEADLINE_S", "MAX_REDIRECTS"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds one download attempt may take, unless ``deadline=`` or the environment says otherwise.
+DEFAULT_DEADLINE_S = 600.0
+MAX_REDIRECTS = 10
+
+
+class _RetryError(Exception):
+    pass
+
+
+class _FatalError(Exception):
+    pass
+
+
+class _Terminated(BaseException):
+    """Raised by the SIGTERM handler during a fetch, so that the usual cleanup runs."""
+
+
+def download_deadline(deadline: float | None = None) -> float:
+    """Seconds one download attempt may take: ``deadline``, else ``$CORKIT_INPAINT_DOWNLOAD_DEADLINE``, else 600.
+
+    Raises
+    ------
+    WeightsError
+        Not a positive finite number.
+    """
+    src = "deadline"
+    if deadline is None:
+        env = os.environ.get("CORKIT_INPAINT_DOWNLOAD_DEADLINE", "").strip()
+        if not env:
+            return DEFAULT_DEADLINE_S
+        src, deadline = f"CORKIT_INPAINT_DOWNLOAD_DEADLINE={env}", env
+    try:
+        value = float(deadline)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise WeightsError(f"{src}: the download deadline must be a positive number of seconds")
+    return value
 
 
 def _urls(e: dict) -> list[str]:
@@ -27,30 +90,102 @@ def _urls(e: dict) -> list[str]:
     return urls
 
 
-@contextlib.contextmanager
-def _lock(path: Path):
-    """An exclusive advisory lock on ``path`` (a no-op where fcntl is missing)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)                   # elsewhere: set and restore (not thread-safe)
+    os.umask(mask)
+    return mask
+
+
+def _get(url: str, timeout: tuple[float, float]):
+    """GET ``url`` as a stream, following redirects by hand to http(s) URLs only."""
+    import requests
+    first = url
+    for _ in range(MAX_REDIRECTS + 1):
+        r = requests.get(url, stream=True, timeout=timeout, allow_redirects=False)
+        if not r.is_redirect:
+            return r
+        nxt = urljoin(url, r.headers["location"])
+        r.close()
+        if urlparse(nxt).scheme not in ("http", "https"):
+            raise _FatalError(f"{first}: refused redirect to a non-http(s) URL {nxt!r}")
+        url = nxt
+    raise _FatalError(f"{first}: too many redirects (more than {MAX_REDIRECTS})")
+
+
+class _Watchdog:
+    """Shuts a response's socket down for reading when the deadline passes.
+
+    Needed because a server that drips a byte at a time keeps every read
+    within requests' per-read timeout, however long the whole body takes.
+    Uses urllib3's ``HTTPResponse.shutdown`` (urllib3 >= 2.3), else the
+    connection's socket where it is still there; failing both, the deadline
+    is checked between chunks only.
+    """
+
+    def __init__(self, response, seconds: float) -> None:
+        self.fired = False
+        self._raw = response.raw
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        with contextlib.suppress(Exception):        # the response may be finishing in the other thread
+            if hasattr(self._raw, "shutdown"):
+                self._raw.shutdown()
+                return
+            sock = getattr(getattr(self._raw, "connection", None), "sock", None)
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _attempt(url: str, out, e: dict, *, progress: bool, deadline: float) -> None:
+    """One download of ``url`` into the open file ``out``, within ``deadline`` seconds."""
+    from tqdm import tqdm
+    end = time.monotonic() + deadline
+    with _get(url, timeout=(10, min(60.0, deadline))) as r:
+        if 400 <= r.status_code < 500:
+            raise _FatalError(f"{url}: HTTP {r.status_code}")
+        if r.status_code >= 500:
+            raise _RetryError(f"{url}: HTTP {r.status_code}")
+        dog = _Watchdog(r, end - time.monotonic())
+        got = 0
         try:
-            yield
+            with tqdm(total=e["size"], unit="B", unit_scale=True, desc=e["file"],
+                      disable=not progress, leave=False) as bar:
+                for chunk in r.iter_content(1 << 16):
+                    got += len(chunk)
+                    if got > e["size"]:          # never let a wrong file fill the disk
+                        raise _FatalError(f"{url}: more than the registered {e['size']} bytes")
+                    out.write(chunk)
+                    bar.update(len(chunk))
+                    if time.monotonic() > end:
+                        dog.fired = True
+                        break
+        except Exception:
+            if not dog.fired or got >= e["size"]:
+                raise
         finally:
-            # Remove the lock file so a failed fetch leaves nothing behind. A process
-            # that raced past it still only ever renames a verified file into place.
-            with contextlib.suppress(OSError):
-                path.unlink()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            dog.cancel()
+        if dog.fired and got < e["size"]:          # a body complete as the deadline passed is kept
+            raise _FatalError(f"{url}: the download deadline of {deadline:g} s passed before the "
+                              f"{e['size']} bytes arrived (raise it with CORKIT_INPAINT_DOWNLOAD_DEADLINE)")
 
 
-def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int, backoff: float) -> Path:
+def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int, backoff: float,
+              deadline: float) -> Path:
     """Download to a temporary file in ``dest_dir`` and verify it; return the temp path."""
     import requests
-    from tqdm import tqdm
     last = None
     for attempt in range(retries + 1):
         if attempt:
@@ -58,20 +193,9 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
         fd, tmp = tempfile.mkstemp(prefix=f".{e['file']}.", suffix=".part", dir=dest_dir)
         tmp = Path(tmp)
         try:
-            with os.fdopen(fd, "wb") as out, requests.get(url, stream=True, timeout=(10, 60)) as r:
-                if r.status_code == 404 or 400 <= r.status_code < 500:
-                    raise _FatalError(f"{url}: HTTP {r.status_code}")
-                if r.status_code >= 500:
-                    raise _RetryError(f"{url}: HTTP {r.status_code}")
-                with tqdm(total=e["size"], unit="B", unit_scale=True, desc=e["file"],
-                          disable=not progress, leave=False) as bar:
-                    got_bytes = 0
-                    for chunk in r.iter_content(1 << 16):
-                        got_bytes += len(chunk)
-                        if got_bytes > e["size"]:        # never let a wrong file fill the disk
-                            raise _FatalError(f"{url}: more than the registered {e['size']} bytes")
-                        out.write(chunk)
-                        bar.update(len(chunk))
+            with os.fdopen(fd, "wb") as out:
+                os.fchmod(out.fileno(), 0o666 & ~_umask())   # mkstemp gives 0600; a shared cache needs more
+                _attempt(url, out, e, progress=progress, deadline=deadline)
             size = tmp.stat().st_size
             if size != e["size"]:
                 raise _RetryError(f"{url}: got {size} bytes, expected {e['size']} (truncated or aborted)")
@@ -87,7 +211,10 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
             tmp.unlink(missing_ok=True)
             last = exc
             log.warning("download attempt %d of %s failed: %s", attempt + 1, url, exc)
-        except OSError as exc:                  # after requests' errors, which are OSErrors too
+        except requests.RequestException as exc:     # before OSError: requests' errors are OSErrors too
+            tmp.unlink(missing_ok=True)
+            raise WeightsError(f"{url}: {exc}") from None
+        except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise WeightsError(f"could not write {e['file']} into the cache {dest_dir}: "
                                f"{exc.strerror or exc}") from None
@@ -97,16 +224,48 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
     raise WeightsError(f"{url}: failed after {retries + 1} attempts: {last}")
 
 
-class _RetryError(Exception):
-    pass
+@contextlib.contextmanager
+def _cleanup_on_sigterm():
+    """Turn SIGTERM into an exception (main thread only), then die of it as the previous handler would."""
+    prev = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, prev)
+        log.warning("terminated during a download; its temporary files were removed")
+        signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
+        raise WeightsError("the download was terminated (SIGTERM)") from None
+    finally:
+        signal.signal(signal.SIGTERM, prev)
 
 
-class _FatalError(Exception):
-    pass
+def _not_here(name: str, e: dict, cdir: Path) -> WeightsError | None:
+    """The error for a model that cannot be downloaded (offline, or no mirror), else None."""
+    has_mirror = bool(os.environ.get("CORKIT_INPAINT_WEIGHTS_URL") or e["urls"])
+    if offline() and has_mirror:
+        return WeightsError(
+            f"offline (CORKIT_INPAINT_OFFLINE is set) and {e['file']} is not in the cache {cdir}; "
+            f"copy the file there, or run 'corkit-inpaint weights fetch {name}' on a machine "
+            f"with network access and copy the cache folder")
+    if offline():
+        return WeightsError(f"offline (CORKIT_INPAINT_OFFLINE is set), {e['file']} is not in the cache {cdir} "
+                            f"and model {name!r} has no download mirror: {how_to_provide(e['file'])}")
+    if not has_mirror:
+        return WeightsError(f"{e['file']} (model {name!r}) is not in the cache {cdir} and the registry lists "
+                            f"no download mirror for it: {how_to_provide(e['file'])}")
+    return None
 
 
 def fetch(name: str | None = None, *, progress: bool = True, retries: int = 3,
-          backoff: float = 0.5) -> Weights:
+          backoff: float = 0.5, deadline: float | None = None) -> Weights:
     """Make sure a registered model is in the cache, downloading it if needed.
 
     Parameters
@@ -119,6 +278,10 @@ def fetch(name: str | None = None, *, progress: bool = True, retries: int = 3,
         Extra attempts per mirror on connection errors, 5xx and truncated bodies.
     backoff : float
         First retry delay in seconds; doubles each time.
+    deadline : float, optional
+        Seconds one attempt may take in all (`download_deadline`: default
+        ``$CORKIT_INPAINT_DOWNLOAD_DEADLINE``, else 600). A mirror that passes
+        it is not retried.
 
     Returns
     -------
@@ -127,9 +290,9 @@ def fetch(name: str | None = None, *, progress: bool = True, retries: int = 3,
     Raises
     ------
     WeightsError
-        Offline mode with no cached copy, every mirror failed, or the download
-        does not match the registry's size and sha256. Nothing is left in the
-        cache in those cases.
+        Offline mode with no cached copy, no mirror, every mirror failed, or
+        the download does not match the registry's size and sha256. Nothing is
+        left in the cache in those cases.
     """
     name = name or default_model_name()
     e = model_entry(name)
@@ -137,26 +300,25 @@ def fetch(name: str | None = None, *, progress: bool = True, retries: int = 3,
     target = cdir / e["file"]
     if matches(target, e):
         return Weights(name, target, e["sha256"])
-    if offline():
-        raise WeightsError(
-            f"offline (CORKIT_INPAINT_OFFLINE is set) and {e['file']} is not in the cache {cdir}; "
-            f"copy the file there, or run 'corkit-inpaint weights fetch {name}' on a machine "
-            f"with network and copy the cache folder")
+    refusal = _not_here(name, e, cdir)
+    if refusal is not None:
+        raise refusal
     urls = _urls(e)
-    if not urls:
-        raise WeightsError(f"model {name!r} has no mirror URL; set CORKIT_INPAINT_WEIGHTS_URL")
+    limit = download_deadline(deadline)
     cdir.mkdir(parents=True, exist_ok=True)
     errors = []
-    with _lock(cdir / f".{e['file']}.lock"):
+    with _cleanup_on_sigterm(), cache_lock(cdir / f".{e['file']}.lock"):
         if matches(target, e):        # another process fetched it while we waited
             return Weights(name, target, e["sha256"])
+        collect_stale(cdir, e["file"], locked=True)        # left by a killed fetch
         for url in urls:
             try:
-                tmp = _download(url, cdir, e, progress=progress, retries=retries, backoff=backoff)
+                tmp = _download(url, cdir, e, progress=progress, retries=retries, backoff=backoff,
+                                deadline=limit)
             except WeightsError as exc:
                 errors.append(str(exc))
                 continue
             os.replace(tmp, target)
             log.info("fetched %s into %s", e["file"], cdir)
             return Weights(name, target, e["sha256"])
-    raise WeightsError("could not fetch " + e["file"] + ": " + "; ".join(errors))
+    raise WeightsError(f"could not fetch {e['file']}: {'; '.join(errors)}; {how_to_provide(e['file'])}")

@@ -3,14 +3,18 @@
 Resolution order for a model name (`resolve_weights`):
 
 1. an explicit path to a file;
-2. the per-user cache (`corkit_inpaint.network.registry.cache_dir`);
-3. the ``weights/`` folder of a source checkout;
-4. a download from the registry's mirrors (`corkit_inpaint.network.download.fetch`;
+2. the package's own data folder (`corkit_inpaint.network.registry.DATA_DIR`),
+   where the default model ships;
+3. the per-user cache (`corkit_inpaint.network.registry.cache_dir`);
+4. the ``weights/`` folder of a source checkout;
+5. a download from the registry's mirrors (`corkit_inpaint.network.download.fetch`;
    ``$CORKIT_INPAINT_WEIGHTS_URL`` replaces them: the file name is appended to it).
 
-``CORKIT_INPAINT_OFFLINE=1`` forbids step 4. Every file is checked against the
-registry's size and sha256 before use. Weights are plain tensors loaded with
-``torch.load(weights_only=True)``: loading never executes code.
+``CORKIT_INPAINT_OFFLINE=1`` forbids step 5. Every file of steps 2-5 is checked
+against the registry's size and sha256 before use. Weights are plain tensors
+loaded with ``torch.load(weights_only=True)``: loading never executes code, and
+a file's ``model_config`` is bounded and checked against its state dict before
+the network is built (`check_model_config`).
 """
 
 from __future__ import annotations
@@ -24,20 +28,26 @@ from ..exceptions import WeightsError
 from .download import fetch
 from .registry import (
     CHECKOUT_WEIGHTS,
+    DATA_DIR,
     Weights,
     cache_dir,
     default_model_name,
+    how_to_provide,
     matches,
     model_entry,
     registry,
     sha256sum,
 )
 
-__all__ = ["WEIGHTS_FORMAT", "resolve_weights", "verify_cache", "read_weights_file", "load_model"]
+__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "resolve_weights", "verify_cache", "read_weights_file",
+           "check_model_config", "load_model"]
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_FORMAT = "corkit-inpaint-pconv"
+#: Inclusive bounds of a weights file's ``model_config`` (``widths``: its length, then each width).
+CONFIG_BOUNDS = {"stages": (1, 8), "levels": (1, 8), "width": (1, 1024), "extra_channels": (1, 3),
+                 "ring": (0, 64)}
 
 
 def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: bool = True,
@@ -49,7 +59,12 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     name_or_path : str or path-like, optional
         A registry name, or a path to a weights file; the default model when None.
     download : bool
-        Allow step 4 (download).
+        Allow step 5 (download).
+
+    Raises
+    ------
+    WeightsError
+        No verified file was found (and, with ``download``, none could be fetched).
     """
     if name_or_path is not None and (os.sep in str(name_or_path) or Path(name_or_path).suffix
                                      or Path(name_or_path).is_file()):
@@ -63,6 +78,9 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
         return Weights(p.stem, p, sha)
     name = str(name_or_path) if name_or_path else default_model_name()
     e = model_entry(name)
+    packaged = DATA_DIR / e["file"]
+    if matches(packaged, e):
+        return Weights(name, packaged, e["sha256"])
     cached = cache_dir() / e["file"]
     if matches(cached, e):
         return Weights(name, cached, e["sha256"])
@@ -72,7 +90,10 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     if matches(local, e):
         return Weights(name, local, e["sha256"])
     if not download:
-        raise WeightsError(f"{e['file']} is neither in the cache {cache_dir()} nor in {CHECKOUT_WEIGHTS}")
+        fetch_hint = (f"run 'corkit-inpaint weights fetch {name}', or "
+                      if e["urls"] or os.environ.get("CORKIT_INPAINT_WEIGHTS_URL") else "")
+        raise WeightsError(f"{e['file']} (model {name!r}) is neither in the package, in the cache "
+                           f"{cache_dir()} nor in {CHECKOUT_WEIGHTS}: {fetch_hint}{how_to_provide(e['file'])}")
     return fetch(name, progress=progress)
 
 
@@ -88,7 +109,14 @@ def verify_cache() -> list[tuple[str, Path, bool]]:
 
 
 def read_weights_file(path: str | os.PathLike) -> dict:
-    """Load a weights file without executing code and check its format."""
+    """Load a weights file without executing code and check its format.
+
+    Raises
+    ------
+    WeightsError
+        Not loadable, not this package's format, no ``model_config`` or
+        ``state_dict``, or a ``model_config`` outside `check_model_config`'s bounds.
+    """
     import torch
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -97,17 +125,81 @@ def read_weights_file(path: str | os.PathLike) -> dict:
                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
         raise WeightsError(f"{path}: not a corkit-inpaint weights file (format != {WEIGHTS_FORMAT!r})")
+    missing = [k for k in ("model_config", "state_dict") if k not in blob]
+    if missing:
+        raise WeightsError(f"{path}: malformed weights file: no {' or '.join(map(repr, missing))}")
+    bad = check_model_config(blob["model_config"])
+    if bad:
+        raise WeightsError(f"{path}: malformed weights file: {bad}")
+    if not isinstance(blob["state_dict"], dict):
+        raise WeightsError(f"{path}: malformed weights file: state_dict must be a mapping, "
+                           f"got {type(blob['state_dict']).__name__}")
     return blob
+
+
+def _int_in(cfg: dict, key: str, bounds: tuple[int, int]) -> str | None:
+    v = cfg.get(key)
+    lo, hi = bounds
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        return f"model_config[{key!r}] must be an integer in {lo}..{hi}, got {v!r}"
+    return None
+
+
+def check_model_config(cfg) -> str | None:
+    """Why a weights file's ``model_config`` cannot build a network, or None when it can.
+
+    Bounds (`CONFIG_BOUNDS`) keep a malformed file from allocating huge
+    networks: 1-8 stages, 1-8 widths of 1-1024 channels, 1-3 extra channels,
+    a ring of 0-64 pixels.
+    """
+    if not isinstance(cfg, dict):
+        return f"model_config must be a mapping, got {type(cfg).__name__}"
+    for key in ("stages", "widths", "ring", "extra_channels"):
+        if key not in cfg:
+            return f"model_config has no {key!r}"
+    for key in ("stages", "extra_channels", "ring"):
+        bad = _int_in(cfg, key, CONFIG_BOUNDS[key])
+        if bad:
+            return bad
+    widths = cfg["widths"]
+    (llo, lhi), (wlo, whi) = CONFIG_BOUNDS["levels"], CONFIG_BOUNDS["width"]
+    if (not isinstance(widths, (list, tuple)) or not llo <= len(widths) <= lhi
+            or not all(isinstance(w, int) and not isinstance(w, bool) and wlo <= w <= whi for w in widths)):
+        return f"model_config['widths'] must be a list of {llo}..{lhi} integers in {wlo}..{whi}, got {widths!r}"
+    return None
+
+
+def _state_mismatch(model_shapes: dict, sd) -> str | None:
+    """Why the state dict ``sd`` does not fit parameter shapes ``model_shapes``, or None."""
+    missing = [k for k in model_shapes if k not in sd]
+    unexpected = [k for k in sd if k not in model_shapes]
+    wrong = [f"{k} {tuple(getattr(sd[k], 'shape', ()))} instead of {model_shapes[k]}" for k in model_shapes
+             if k in sd and tuple(getattr(sd[k], "shape", ())) != model_shapes[k]]
+    parts = [f"{what}: {', '.join(map(str, keys[:3]))}{' ...' if len(keys) > 3 else ''}"
+             for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys]
+    return "; ".join(parts) or None
 
 
 @lru_cache(maxsize=4)
 def _load_cpu(path: str, sha: str):
+    import torch
+
     from .unet import PConvUNet
     blob = read_weights_file(path)
     cfg = blob["model_config"]
-    model = PConvUNet(stages=cfg["stages"], widths=tuple(cfg["widths"]), ring=cfg["ring"],
-                      extra_channels=cfg["extra_channels"])
-    model.load_state_dict(blob["state_dict"])
+    kw = {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
+          "extra_channels": cfg["extra_channels"]}
+    with torch.device("meta"):           # shapes only, nothing allocated
+        shapes = {k: tuple(v.shape) for k, v in PConvUNet(**kw).state_dict().items()}
+    bad = _state_mismatch(shapes, blob["state_dict"])
+    if bad:
+        raise WeightsError(f"{path}: the state dict does not match its model_config ({bad})")
+    model = PConvUNet(**kw)
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{path}: the state dict does not fit the network ({first})") from None
     model.eval()
     return model
 

@@ -1,0 +1,139 @@
+"""``corkit-inpaint weights`` and ``fill --weights``: one-line errors, and a clear that removes only its own files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from helpers import read_real, write
+from test_network_download import make_env, serving, tiny_weights
+from test_network_weights import bad_weights
+
+from corkit_inpaint.cli import main
+from corkit_inpaint.network import registry
+
+
+@pytest.fixture
+def server():
+    with serving() as s:
+        yield s
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, server):
+    return make_env(tmp_path, monkeypatch, server)
+
+
+def test_weights_cli(env, server, capsys):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    assert main(["weights", "list"]) == 0 and "tiny" in capsys.readouterr().out
+    assert main(["weights", "path"]) == 1                   # not cached yet, path does not download
+    assert "tiny-test.pt" in capsys.readouterr().err
+    assert main(["-q", "weights", "fetch"]) == 0
+    assert main(["-q", "weights", "fetch", "tiny"]) == 0 and server.total() == 1
+    assert main(["weights", "path", "tiny"]) == 0
+    assert capsys.readouterr().out.strip().endswith(str(env["cache"] / "tiny-test.pt"))
+    assert main(["weights", "verify"]) == 0
+    p = env["cache"] / "tiny-test.pt"
+    p.write_bytes(b"x" * len(env["body"]))                  # corrupt the cached copy
+    assert main(["weights", "verify"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "do not match" in err[0]
+    assert main(["weights", "fetch", "nonexistent"]) == 1
+    capsys.readouterr()
+    assert main(["weights", "clear"]) == 0 and not env["cache"].exists()   # only package files: folder goes
+    assert "removed 1 file(s)" in capsys.readouterr().out
+
+
+@pytest.fixture
+def shared_cache(env, tmp_path):
+    """A cache folder shared with other files: two registered models, leftovers, and unrelated things."""
+    body2 = tiny_weights(tmp_path / "src2.pt", seed=1)
+    entry2 = dict(env["entry"], file="tiny2.pt", sha256=hashlib.sha256(body2).hexdigest(), size=len(body2))
+    linked = dict(env["entry"], file="linked.pt", urls=[])
+    env["reg"].write_text(json.dumps({"default": "tiny", "models": {"tiny": env["entry"], "tiny2": entry2,
+                                                                    "linked": linked}}))
+    c = env["cache"]
+    (c / "notes").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    files = {"tiny-test.pt": env["body"], ".tiny-test.pt.abcd1234.part": b"partial", ".tiny-test.pt.lock": b"",
+             "tiny2.pt": body2, ".tiny2.pt.zz_99999.part": b"partial",
+             "unrelated.txt": b"keep", "tiny-test.pt.bak": b"keep", ".other.pt.abcd1234.part": b"keep",
+             "notes/tiny-test.pt": b"keep"}
+    for name, data in files.items():
+        (c / name).write_bytes(data)
+    (outside / "linked.pt").write_bytes(b"not in the cache")
+    (outside / "tiny-test.pt").write_bytes(b"not in the cache")
+    (c / "linked.pt").symlink_to(outside / "linked.pt")
+    (c / "elsewhere").symlink_to(outside, target_is_directory=True)
+    return c, outside
+
+
+def _tree(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_clear_name_removes_only_that_model(shared_cache, capsys):
+    c, outside = shared_cache
+    before = _tree(c)
+    assert main(["weights", "clear", "tiny2"]) == 0
+    assert "removed 2 file(s) of model tiny2" in capsys.readouterr().out
+    assert _tree(c) == [n for n in before if n not in ("tiny2.pt", ".tiny2.pt.zz_99999.part")]
+
+
+def test_clear_leaves_unrelated_files_links_and_folders(shared_cache, capsys, caplog):
+    c, outside = shared_cache
+    assert main(["weights", "clear"]) == 0
+    assert "removed 5 file(s) of registered models" in capsys.readouterr().out
+    assert "linked.pt in the cache: not a regular file" in caplog.text          # a warning: left alone
+    assert _tree(c) == [".other.pt.abcd1234.part", "elsewhere", "linked.pt", "notes", "notes/tiny-test.pt",
+                        "tiny-test.pt.bak", "unrelated.txt"]
+    assert c.is_dir() and (c / "linked.pt").is_symlink() and _tree(outside) == ["linked.pt", "tiny-test.pt"]
+
+
+def test_clear_leaves_a_running_fetch_alone(shared_cache, capsys):
+    c, _ = shared_cache
+    with registry.cache_lock(c / ".tiny-test.pt.lock") as got:    # as a fetch in progress holds it
+        assert got
+        assert main(["weights", "clear", "tiny"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "in use by a running fetch" in err[0]
+    assert (c / "tiny-test.pt").exists() and (c / ".tiny-test.pt.abcd1234.part").exists()
+
+
+@pytest.fixture
+def one_block_missing(tmp_path):
+    data, header = read_real()
+    data = data.copy()
+    data[3 * 32:4 * 32, 4 * 32:5 * 32] = 0                 # block row 3, column 4
+    return write(tmp_path / "in.fts", data, header)
+
+
+@pytest.mark.parametrize("case", ["no state_dict", "stages a string", "absurd widths", "other widths"])
+def test_fill_with_malformed_weights_one_line(tmp_path, one_block_missing, case, capsys):
+    bad = tmp_path / "bad.pt"
+    fragment = bad_weights(bad, case)
+    out = tmp_path / "out.fts"
+    assert main(["-q", "fill", str(one_block_missing), "-o", str(out), "--weights", str(bad), "--device", "cpu"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("corkit-inpaint: error: ")
+    assert f"{bad}: " in err[0] and fragment in err[0]
+    assert not out.exists()
+
+
+def test_fill_with_malformed_weights_subprocess(tmp_path, one_block_missing):
+    """The whole program, on a file whose widths would need terabytes: exit 1, one line, no traceback."""
+    bad = tmp_path / "bad.pt"
+    bad_weights(bad, "absurd widths")
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", str(one_block_missing), "-o",
+                        str(tmp_path / "out.fts"), "--weights", str(bad)],
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(err) == 1 and err[0].startswith("corkit-inpaint: error: ")
+    assert f"{bad}: malformed weights file: model_config['widths']" in err[0]
+    assert "Traceback" not in r.stderr

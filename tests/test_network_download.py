@@ -1,0 +1,349 @@
+"""Downloads into the cache, against a real HTTP server on 127.0.0.1 that counts its requests.
+
+The server, the tiny weights and the test registry defined here are shared with
+the other ``test_network_*`` and ``test_cli_weights`` modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import torch
+
+import corkit_inpaint as ci
+from corkit_inpaint.exceptions import WeightsError
+from corkit_inpaint.network import download, registry, weights
+from corkit_inpaint.network.unet import PConvUNet
+
+
+class Server:
+    """Routes: path -> list of behaviours, consumed in order (the last one repeats).
+
+    Behaviours: ``("status", code)``, ``("ok", body)``, ``("truncate", body)`` (announces
+    twice the length), ``("redirect", location)`` and ``("drip", (body, seconds))`` (one byte
+    every ``seconds``, until the body is sent or the server stops).
+    """
+
+    def __init__(self):
+        self.routes, self.counts, self.lock = {}, {}, threading.Lock()
+        self.stopping = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                with server.lock:
+                    server.counts[self.path] = server.counts.get(self.path, 0) + 1
+                    plan = server.routes.get(self.path, [("status", 404)])
+                    step = plan.pop(0) if len(plan) > 1 else plan[0]
+                kind, arg = step
+                if kind in ("status", "redirect"):
+                    self.send_response(arg if kind == "status" else 302)
+                    if kind == "redirect":
+                        self.send_header("Location", arg)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = arg[0] if kind == "drip" else arg
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body) * 2 if kind == "truncate" else len(body)))
+                self.end_headers()
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    if kind != "drip":
+                        self.wfile.write(body)          # "truncate": half of what was announced
+                        return
+                    for i in range(len(body)):
+                        if server.stopping.wait(arg[1]):
+                            return
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def total(self):
+        return sum(self.counts.values())
+
+    def close(self):
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def serving():
+    """A running `Server`, stopped on exit."""
+    s = Server()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def tiny_weights(path, seed=0, **config):
+    """Write a small valid weights file; return its bytes."""
+    torch.manual_seed(seed)
+    m = PConvUNet(**{"widths": (8, 8, 8, 8), **config})
+    torch.save({"format": weights.WEIGHTS_FORMAT, "model_config": m.config, "state_dict": m.state_dict()}, path)
+    return path.read_bytes()
+
+
+def make_env(tmp_path, monkeypatch, server):
+    """A registry with one model ``tiny`` served by ``server`` (two mirrors), and an empty cache."""
+    body = tiny_weights(tmp_path / "src.pt")
+    entry = {"file": "tiny-test.pt", "sha256": hashlib.sha256(body).hexdigest(), "size": len(body),
+             "urls": [f"{server.url}/a/tiny-test.pt", f"{server.url}/b/tiny-test.pt"],
+             "license": "BSD-3-Clause", "description": "test model"}
+    reg = tmp_path / "registry.json"
+    reg.write_text(json.dumps({"default": "tiny", "models": {"tiny": entry}}))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CORKIT_INPAINT_REGISTRY", str(reg))
+    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(cache))
+    for var in ("CORKIT_INPAINT_OFFLINE", "CORKIT_INPAINT_WEIGHTS_URL", "CORKIT_INPAINT_DOWNLOAD_DEADLINE"):
+        monkeypatch.delenv(var, raising=False)
+    return {"body": body, "entry": entry, "cache": cache, "reg": reg}
+
+
+def write_registry(env, **models):
+    """Replace the test registry's models (default ``tiny``)."""
+    env["reg"].write_text(json.dumps({"default": "tiny", "models": models}))
+
+
+def cache_names(env):
+    return sorted(p.name for p in env["cache"].iterdir()) if env["cache"].exists() else []
+
+
+@pytest.fixture
+def server():
+    with serving() as s:
+        yield s
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, server):
+    return make_env(tmp_path, monkeypatch, server)
+
+
+def test_first_use_downloads_second_does_not(env, server):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    w = weights.resolve_weights()
+    assert w.path == env["cache"] / "tiny-test.pt" and w.sha256 == env["entry"]["sha256"]
+    assert server.total() == 1 and w.path.read_bytes() == env["body"]
+    assert weights.resolve_weights().path == w.path and download.fetch().path == w.path
+    model = ci.load_model(device="cpu")
+    assert model.model_id == "tiny" and model.sha256 == env["entry"]["sha256"]
+    assert server.total() == 1
+    assert cache_names(env) == ["tiny-test.pt"]
+
+
+def test_cache_env_var_respected(env, server):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    assert registry.cache_dir() == env["cache"]
+    download.fetch(progress=False)
+    assert (env["cache"] / "tiny-test.pt").is_file()
+
+
+def test_corrupt_file_on_mirror(env, server):
+    bad = bytearray(env["body"])
+    bad[100] ^= 0xFF
+    server.routes["/a/tiny-test.pt"] = [("ok", bytes(bad))]
+    server.routes["/b/tiny-test.pt"] = [("ok", bytes(bad))]
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False, backoff=0.01)
+    msg = str(ei.value)
+    assert env["entry"]["sha256"] in msg and hashlib.sha256(bad).hexdigest() in msg
+    assert cache_names(env) == []
+
+
+def test_truncated_response_retried_then_error(env, server):
+    half = env["body"][: len(env["body"]) // 2]
+    server.routes["/a/tiny-test.pt"] = [("truncate", half)]
+    write_registry(env, tiny=dict(env["entry"], urls=[env["entry"]["urls"][0]]))
+    with pytest.raises(WeightsError, match="3 attempts"):
+        download.fetch(progress=False, retries=2, backoff=0.01)
+    assert server.counts["/a/tiny-test.pt"] == 3
+    assert cache_names(env) == []
+
+
+def test_5xx_retried_then_succeeds(env, server):
+    server.routes["/a/tiny-test.pt"] = [("status", 503), ("status", 502), ("ok", env["body"])]
+    w = download.fetch(progress=False, retries=3, backoff=0.01)
+    assert server.counts["/a/tiny-test.pt"] == 3 and w.path.read_bytes() == env["body"]
+
+
+def test_oversized_file_refused(env, server):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"] + b"x" * 100_000)]
+    server.routes["/b/tiny-test.pt"] = [("status", 404)]
+    with pytest.raises(WeightsError, match="more than the registered"):
+        download.fetch(progress=False, backoff=0.01)
+    assert cache_names(env) == []
+
+
+def test_full_cache_disk_gives_clear_error(env, server):
+    """A real write failure: the file-size limit stops the download half way (EFBIG)."""
+    import resource
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(env["body"]) // 2, len(env["body"]) // 2))
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "-q", "weights", "fetch"],
+                       capture_output=True, text=True, env=dict(os.environ), preexec_fn=limit, timeout=120)
+    assert r.returncode == 1 and "could not write" in r.stderr and "Traceback" not in r.stderr
+    assert cache_names(env) == []
+
+
+def test_404_on_every_mirror_says_how_to_provide_the_file(env, server):
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False, backoff=0.01)
+    msg = str(ei.value)
+    assert "HTTP 404" in msg and str(env["cache"]) in msg and "CORKIT_INPAINT_WEIGHTS_URL" in msg
+    assert "\n" not in msg and server.total() == 2
+
+
+def test_404_first_mirror_uses_second(env, server):
+    server.routes["/b/tiny-test.pt"] = [("ok", env["body"])]
+    w = download.fetch(progress=False, backoff=0.01)
+    assert server.counts == {"/a/tiny-test.pt": 1, "/b/tiny-test.pt": 1}
+    assert w.path.read_bytes() == env["body"]
+
+
+def test_base_url_env_replaces_mirrors(env, server, monkeypatch):
+    server.routes["/mirror/tiny-test.pt"] = [("ok", env["body"])]
+    monkeypatch.setenv("CORKIT_INPAINT_WEIGHTS_URL", f"{server.url}/mirror/")
+    download.fetch(progress=False)
+    assert server.counts == {"/mirror/tiny-test.pt": 1}
+
+
+def test_offline_makes_no_request(env, server, monkeypatch):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", "1")
+    with pytest.raises(WeightsError) as ei:
+        weights.resolve_weights()
+    assert "tiny-test.pt" in str(ei.value) and str(env["cache"]) in str(ei.value)
+    assert server.total() == 0
+
+
+def test_concurrent_fetches_one_valid_file(env, server):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    results, errors = [], []
+
+    def go():
+        try:
+            results.append(download.fetch(progress=False))
+        except Exception as exc:      # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 4
+    assert {r.path for r in results} == {env["cache"] / "tiny-test.pt"}
+    assert (env["cache"] / "tiny-test.pt").read_bytes() == env["body"]
+    assert cache_names(env) == ["tiny-test.pt"]
+    assert server.total() == 1
+
+
+def test_deadline_stops_a_dripping_server(env, server):
+    """Every read gets a byte well within the read timeout; only the overall deadline ends it."""
+    server.routes["/a/tiny-test.pt"] = [("drip", (env["body"], 0.2))]
+    write_registry(env, tiny=dict(env["entry"], urls=[env["entry"]["urls"][0]]))
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False, retries=2, backoff=0.01, deadline=1.5)
+    msg = str(ei.value)
+    assert "deadline of 1.5 s passed" in msg and "CORKIT_INPAINT_DOWNLOAD_DEADLINE" in msg and "\n" not in msg
+    assert server.counts == {"/a/tiny-test.pt": 1}          # a mirror past the deadline is not retried
+    assert cache_names(env) == []
+
+
+def test_deadline_from_the_environment(monkeypatch):
+    assert download.download_deadline() == download.DEFAULT_DEADLINE_S == 600
+    monkeypatch.setenv("CORKIT_INPAINT_DOWNLOAD_DEADLINE", "2.5")
+    assert download.download_deadline() == 2.5 and download.download_deadline(7) == 7
+    for bad in ("soon", "0", "-1", "inf", "nan"):
+        monkeypatch.setenv("CORKIT_INPAINT_DOWNLOAD_DEADLINE", bad)
+        with pytest.raises(WeightsError, match=f"CORKIT_INPAINT_DOWNLOAD_DEADLINE={bad}: .*positive"):
+            download.download_deadline()
+
+
+def test_redirects_followed_to_http_only(env, server):
+    server.routes["/a/tiny-test.pt"] = [("redirect", "file:///etc/passwd")]
+    server.routes["/b/tiny-test.pt"] = [("redirect", "/b/tiny-test.pt")]           # a loop
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False, backoff=0.01)
+    msg = str(ei.value)
+    assert "refused redirect to a non-http(s) URL 'file:///etc/passwd'" in msg
+    assert "too many redirects" in msg and "could not write" not in msg
+    assert server.counts["/a/tiny-test.pt"] == 1 and server.counts["/b/tiny-test.pt"] == 11
+    assert cache_names(env) == []
+    server.routes["/a/tiny-test.pt"] = [("redirect", f"{server.url}/elsewhere/tiny-test.pt")]
+    server.routes["/elsewhere/tiny-test.pt"] = [("ok", env["body"])]
+    assert download.fetch(progress=False).path.read_bytes() == env["body"]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o007, 0o660)])
+def test_cached_file_honours_the_umask(env, server, umask, mode):
+    """A cache shared on a cluster: the file gets the permissions the umask allows, not mkstemp's 0600."""
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    old = os.umask(umask)
+    try:
+        w = download.fetch(progress=False)
+    finally:
+        os.umask(old)
+    assert w.path.stat().st_mode & 0o777 == mode
+
+
+def _start_fetch(env, server):
+    """A ``weights fetch`` subprocess stuck on a dripping server: its temporary exists, its request arrived."""
+    server.routes["/a/tiny-test.pt"] = [("drip", (env["body"], 0.2))]
+    proc = subprocess.Popen([sys.executable, "-m", "corkit_inpaint", "-q", "weights", "fetch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    for _ in range(600):
+        if server.total() and any(n.endswith(".part") for n in cache_names(env)):
+            server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]      # for any later fetch
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"the fetch never started downloading: {proc.communicate()}")
+
+
+def test_sigterm_during_fetch_leaves_nothing(env, server):
+    proc = _start_fetch(env, server)
+    assert ".tiny-test.pt.lock" in cache_names(env)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM                 # dies of SIGTERM, as by default
+    assert "Traceback" not in err
+    assert cache_names(env) == []                            # no .part, .lock or .tmp
+
+
+def test_killed_fetch_leftovers_collected_by_next_fetch(env, server):
+    proc = _start_fetch(env, server)
+    proc.kill()                                              # SIGKILL: no cleanup can run
+    proc.communicate(timeout=60)
+    left = cache_names(env)
+    assert ".tiny-test.pt.lock" in left and any(n.startswith(".tiny-test.pt.") and n.endswith(".part")
+                                                for n in left)
+    (env["cache"] / "unrelated.part").write_text("not ours")
+    w = download.fetch(progress=False)                       # the leftover lock does not block
+    assert w.path.read_bytes() == env["body"]
+    assert cache_names(env) == ["tiny-test.pt", "unrelated.part"]

@@ -1,0 +1,176 @@
+"""Finding and loading weights: the resolution order, true error messages, malformed weights files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pytest
+import torch
+from test_network_download import make_env, serving, tiny_weights, write_registry
+
+import corkit_inpaint as ci
+from corkit_inpaint.exceptions import WeightsError
+from corkit_inpaint.network import registry, weights
+from corkit_inpaint.network.unet import PConvUNet
+
+
+@pytest.fixture
+def server():
+    with serving() as s:
+        yield s
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, server):
+    return make_env(tmp_path, monkeypatch, server)
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """The shipped registry, an empty cache, offline: only the package itself can provide a model."""
+    cache = tmp_path / "cache"
+    monkeypatch.delenv("CORKIT_INPAINT_REGISTRY", raising=False)
+    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(cache))
+    monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", "1")
+    return cache
+
+
+def test_default_model_comes_from_the_package_data(shipped):
+    e = registry.model_entry(registry.default_model_name())
+    w = weights.resolve_weights(None)
+    assert w.path == registry.DATA_DIR / e["file"] and w.sha256 == e["sha256"]
+    shipped.mkdir()
+    shutil.copyfile(w.path, shipped / e["file"])            # a cached copy: the package still comes first
+    assert weights.resolve_weights(None).path == registry.DATA_DIR / e["file"]
+    assert not list(shipped.glob(".*"))
+
+
+def test_package_data_used_only_when_it_matches_the_registry(env):
+    """A site registry naming the packaged file with other contents falls through to the cache."""
+    shipped = json.loads((registry.PACKAGE_DIR / "registry.json").read_text())
+    entry = dict(env["entry"], file=shipped["models"][shipped["default"]]["file"])
+    assert (registry.DATA_DIR / entry["file"]).is_file()
+    write_registry(env, tiny=entry)
+    env["cache"].mkdir()
+    (env["cache"] / entry["file"]).write_bytes(env["body"])
+    assert weights.resolve_weights("tiny").path == env["cache"] / entry["file"]
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_model_without_mirror_says_how_to_provide_it(env, server, monkeypatch, offline):
+    write_registry(env, tiny=dict(env["entry"], urls=[]))
+    if offline:
+        monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", "1")
+    for call in (weights.resolve_weights, lambda: weights.resolve_weights(download=False)):
+        with pytest.raises(WeightsError) as ei:
+            call()
+        msg = str(ei.value)
+        assert "tiny-test.pt" in msg and str(env["cache"]) in msg and "CORKIT_INPAINT_WEIGHTS_URL" in msg
+        assert "weights fetch" not in msg and "\n" not in msg           # no advice that cannot work
+    assert "no download mirror" in str(pytest.raises(WeightsError, weights.resolve_weights).value)
+    assert server.total() == 0
+
+
+def test_path_with_a_mirror_advises_fetch(env):
+    with pytest.raises(WeightsError, match="weights fetch tiny"):
+        weights.resolve_weights(download=False)
+
+
+def test_explicit_path_and_bad_file(tmp_path, env):
+    p = tmp_path / "mine.pt"
+    tiny_weights(p, seed=3)
+    m = ci.load_model(p)
+    assert m.model_id == "mine" and m.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(WeightsError, match="not a loadable weights file"):
+        ci.load_model(bad)
+    torch.save({"format": "other", "x": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(WeightsError, match="not a corkit-inpaint weights file"):
+        ci.load_model(tmp_path / "other.pt")
+    with pytest.raises(WeightsError, match="does not exist"):
+        ci.load_model(tmp_path / "missing.pt")
+
+
+def _blob(**changes):
+    torch.manual_seed(0)
+    m = PConvUNet(widths=(8, 8))
+    blob = {"format": weights.WEIGHTS_FORMAT, "model_config": m.config, "state_dict": m.state_dict()}
+    cfg = dict(blob["model_config"])
+    for k, v in changes.items():
+        if k in ("model_config", "state_dict"):
+            blob[k] = v
+        elif v is ...:
+            cfg.pop(k)
+        else:
+            cfg[k] = v
+    if "model_config" not in changes:
+        blob["model_config"] = cfg
+    return {k: v for k, v in blob.items() if v is not ...}
+
+
+def _other_state(**config):
+    return PConvUNet(**{"widths": (8, 8), **config}).state_dict()
+
+
+#: name -> (weights file contents, fragment of the error)
+MALFORMED = {
+    "no model_config": (lambda: _blob(model_config=...), "no 'model_config'"),
+    "no state_dict": (lambda: _blob(state_dict=...), "no 'state_dict'"),
+    "model_config a list": (lambda: _blob(model_config=[2]), "model_config must be a mapping"),
+    "no widths": (lambda: _blob(widths=...), "model_config has no 'widths'"),
+    "stages a string": (lambda: _blob(stages="2"), "model_config['stages'] must be an integer in 1..8"),
+    "too many stages": (lambda: _blob(stages=1000), "model_config['stages'] must be an integer in 1..8"),
+    "absurd widths": (lambda: _blob(widths=[8, 10 ** 6]), "model_config['widths'] must be a list"),
+    "too many levels": (lambda: _blob(widths=[8] * 9), "model_config['widths'] must be a list"),
+    "widths a number": (lambda: _blob(widths=8), "model_config['widths'] must be a list"),
+    "no extra channels": (lambda: _blob(extra_channels=0), "model_config['extra_channels'] must be"),
+    "huge ring": (lambda: _blob(ring=10 ** 6), "model_config['ring'] must be an integer in 0..64"),
+    "state_dict a list": (lambda: _blob(state_dict=[1, 2]), "state_dict must be a mapping"),
+    "other widths": (lambda: _blob(state_dict=_other_state(widths=(16, 8))), "wrong shape"),
+    "fewer levels": (lambda: _blob(state_dict=_other_state(widths=(8,))), "missing"),
+    "more stages": (lambda: _blob(state_dict=_other_state(stages=3)), "unexpected"),
+    "a tensor left out": (lambda: _blob(state_dict=dict(list(_other_state().items())[1:])), "missing"),
+}
+
+
+def bad_weights(path, case):
+    """Write the malformed weights file ``case`` of `MALFORMED`; return the expected error fragment."""
+    make, fragment = MALFORMED[case]
+    torch.save(make(), path)
+    return fragment
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_weights_file_one_line(tmp_path, case):
+    p = tmp_path / "bad.pt"
+    fragment = bad_weights(p, case)
+    with pytest.raises(WeightsError) as ei:
+        ci.load_model(p)
+    msg = str(ei.value)
+    assert msg.startswith(f"{p}: ") and fragment in msg and "\n" not in msg
+
+
+def test_valid_small_model_still_loads(tmp_path):
+    p = tmp_path / "ok.pt"
+    torch.save(_blob(), p)
+    assert ci.load_model(p).config["widths"] == [8, 8]
+
+
+def test_verify_cache(env, server):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    assert weights.verify_cache() == []
+    w = weights.resolve_weights()
+    assert weights.verify_cache() == [("tiny", w.path, True)]
+    w.path.write_bytes(b"x" * len(env["body"]))
+    assert weights.verify_cache() == [("tiny", w.path, False)]
+
+
+def test_downloaded_weights_go_into_provenance(env, server, blanked_file):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    hdul = ci.inpaint_fits(blanked_file, device="cpu")
+    assert hdul[0].header["INPMODEL"] == "tiny"
+    assert hdul[0].header["INPWSHA"] == env["entry"]["sha256"][:16]
+    assert server.total() == 1
