@@ -29,7 +29,7 @@ __all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits"]
 MAX_PIXELS = 2048 * 2048
 _MAX_HDUS = 16                    # HDUs looked at in one file
 _EXTRA_BYTES = 16 * 2 ** 20       # headers and small extensions beside the image
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_OPENERS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}   # by magic bytes
 _BITPIX = (8, 16, 32, 64, -32, -64)
 
 
@@ -52,8 +52,10 @@ class Level05:
 
 
 def _source(src: Path, max_bytes: int):
-    """The path itself, or for a compressed file its content, decompressed up to ``max_bytes``."""
-    opener = _OPENERS.get(src.suffix.lower())
+    """The path itself, or for a compressed file (whatever its name) its content, decompressed up to ``max_bytes``."""
+    with open(src, "rb") as fh:
+        magic = fh.read(6)
+    opener = next((op for m, op in _OPENERS.items() if magic.startswith(m)), None)
     if opener is None:
         return src
     try:

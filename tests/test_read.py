@@ -150,3 +150,15 @@ def test_read_fits_reads_an_image_extension(tmp_path):
     fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, header)]).writeto(tmp_path / "ext.fts",
                                                                           output_verify="ignore")
     assert np.array_equal(read_fits(tmp_path / "ext.fts").data, data)
+
+
+def test_compressed_content_is_bounded_whatever_the_name(tmp_path):
+    path = tmp_path / "looks_plain.fts"                # gzip content, a plain FITS name
+    cards = real_cards(NAXIS1="20000", NAXIS2="20000")
+    head = ("".join(cards) + "END".ljust(80)).ljust(2880 * 2)
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        fh.write(head.encode("ascii"))
+        for _ in range(12):
+            fh.write(b"\0" * (1 << 24))
+    with pytest.raises(InputError, match="decompresses to more than|claims 20000 x 20000"):
+        read_level05(path)
