@@ -10,22 +10,10 @@ import sys
 
 import pytest
 from helpers import read_real, write
-from test_network_download import make_env, serving, tiny_weights
-from test_network_weights import bad_weights
+from weights_server import bad_weights, tiny_weights
 
 from corkit_inpaint.cli import main
-from corkit_inpaint.network import registry
-
-
-@pytest.fixture
-def server():
-    with serving() as s:
-        yield s
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch, server):
-    return make_env(tmp_path, monkeypatch, server)
+from corkit_inpaint.network import cache
 
 
 def test_weights_cli(env, server, capsys):
@@ -98,7 +86,7 @@ def test_clear_leaves_unrelated_files_links_and_folders(shared_cache, capsys, ca
 
 def test_clear_leaves_a_running_fetch_alone(shared_cache, capsys):
     c, _ = shared_cache
-    with registry.cache_lock(c / ".tiny-test.pt.lock") as got:    # as a fetch in progress holds it
+    with cache.cache_lock(c / ".tiny-test.pt.lock") as got:    # as a fetch in progress holds it
         assert got
         assert main(["weights", "clear", "tiny"]) == 1
     err = capsys.readouterr().err.strip().splitlines()

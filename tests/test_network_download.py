@@ -6,138 +6,24 @@ the other ``test_network_*`` and ``test_cli_weights`` modules.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import torch
+from weights_server import write_registry
 
 import corkit_inpaint as ci
 from corkit_inpaint.exceptions import WeightsError
-from corkit_inpaint.network import download, registry, weights
-from corkit_inpaint.network.unet import PConvUNet
-
-
-class Server:
-    """Routes: path -> list of behaviours, consumed in order (the last one repeats).
-
-    Behaviours: ``("status", code)``, ``("ok", body)``, ``("truncate", body)`` (announces
-    twice the length), ``("redirect", location)`` and ``("drip", (body, seconds))`` (one byte
-    every ``seconds``, until the body is sent or the server stops).
-    """
-
-    def __init__(self):
-        self.routes, self.counts, self.lock = {}, {}, threading.Lock()
-        self.stopping = threading.Event()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                with server.lock:
-                    server.counts[self.path] = server.counts.get(self.path, 0) + 1
-                    plan = server.routes.get(self.path, [("status", 404)])
-                    step = plan.pop(0) if len(plan) > 1 else plan[0]
-                kind, arg = step
-                if kind in ("status", "redirect"):
-                    self.send_response(arg if kind == "status" else 302)
-                    if kind == "redirect":
-                        self.send_header("Location", arg)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = arg[0] if kind == "drip" else arg
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body) * 2 if kind == "truncate" else len(body)))
-                self.end_headers()
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    if kind != "drip":
-                        self.wfile.write(body)          # "truncate": half of what was announced
-                        return
-                    for i in range(len(body)):
-                        if server.stopping.wait(arg[1]):
-                            return
-                        self.wfile.write(body[i:i + 1])
-                        self.wfile.flush()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def total(self):
-        return sum(self.counts.values())
-
-    def close(self):
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@contextlib.contextmanager
-def serving():
-    """A running `Server`, stopped on exit."""
-    s = Server()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-def tiny_weights(path, seed=0, **config):
-    """Write a small valid weights file; return its bytes."""
-    torch.manual_seed(seed)
-    m = PConvUNet(**{"widths": (8, 8, 8, 8), **config})
-    torch.save({"format": weights.WEIGHTS_FORMAT, "model_config": m.config, "state_dict": m.state_dict()}, path)
-    return path.read_bytes()
-
-
-def make_env(tmp_path, monkeypatch, server):
-    """A registry with one model ``tiny`` served by ``server`` (two mirrors), and an empty cache."""
-    body = tiny_weights(tmp_path / "src.pt")
-    entry = {"file": "tiny-test.pt", "sha256": hashlib.sha256(body).hexdigest(), "size": len(body),
-             "urls": [f"{server.url}/a/tiny-test.pt", f"{server.url}/b/tiny-test.pt"],
-             "license": "BSD-3-Clause", "description": "test model"}
-    reg = tmp_path / "registry.json"
-    reg.write_text(json.dumps({"default": "tiny", "models": {"tiny": entry}}))
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("CORKIT_INPAINT_REGISTRY", str(reg))
-    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(cache))
-    for var in ("CORKIT_INPAINT_OFFLINE", "CORKIT_INPAINT_WEIGHTS_URL", "CORKIT_INPAINT_DOWNLOAD_DEADLINE"):
-        monkeypatch.delenv(var, raising=False)
-    return {"body": body, "entry": entry, "cache": cache, "reg": reg}
-
-
-def write_registry(env, **models):
-    """Replace the test registry's models (default ``tiny``)."""
-    env["reg"].write_text(json.dumps({"default": "tiny", "models": models}))
+from corkit_inpaint.network import cache, download, weights
 
 
 def cache_names(env):
     return sorted(p.name for p in env["cache"].iterdir()) if env["cache"].exists() else []
-
-
-@pytest.fixture
-def server():
-    with serving() as s:
-        yield s
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch, server):
-    return make_env(tmp_path, monkeypatch, server)
 
 
 def test_first_use_downloads_second_does_not(env, server):
@@ -154,7 +40,7 @@ def test_first_use_downloads_second_does_not(env, server):
 
 def test_cache_env_var_respected(env, server):
     server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
-    assert registry.cache_dir() == env["cache"]
+    assert cache.cache_dir() == env["cache"]
     download.fetch(progress=False)
     assert (env["cache"] / "tiny-test.pt").is_file()
 

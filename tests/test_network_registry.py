@@ -5,24 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_network_download import make_env, serving, write_registry
+from weights_server import write_registry
 
 import corkit_inpaint as ci
 from corkit_inpaint.cli import main
 from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.network import download, registry
-
-
-@pytest.fixture
-def server():
-    with serving() as s:
-        yield s
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch, server):
-    return make_env(tmp_path, monkeypatch, server)
-
 
 GOOD = {"file": "tiny-test.pt", "size": 10, "sha256": "ab" * 32, "urls": ["http://127.0.0.1:1/x.pt"]}
 
@@ -107,7 +95,3 @@ def test_unsafe_registry_entries_make_no_request(env, server):
         with pytest.raises(WeightsError, match="unsafe file name|only http"):
             download.fetch(progress=False)
     assert server.total() == 0
-
-
-def test_cache_dir_env_var(env):
-    assert registry.cache_dir() == env["cache"]

@@ -8,23 +8,11 @@ import shutil
 
 import pytest
 import torch
-from test_network_download import make_env, serving, tiny_weights, write_registry
+from weights_server import MALFORMED, bad_weights, blob, tiny_weights, write_registry
 
 import corkit_inpaint as ci
 from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.network import registry, weights
-from corkit_inpaint.network.unet import PConvUNet
-
-
-@pytest.fixture
-def server():
-    with serving() as s:
-        yield s
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch, server):
-    return make_env(tmp_path, monkeypatch, server)
 
 
 @pytest.fixture
@@ -94,55 +82,6 @@ def test_explicit_path_and_bad_file(tmp_path, env):
         ci.load_model(tmp_path / "missing.pt")
 
 
-def _blob(**changes):
-    torch.manual_seed(0)
-    m = PConvUNet(widths=(8, 8))
-    blob = {"format": weights.WEIGHTS_FORMAT, "model_config": m.config, "state_dict": m.state_dict()}
-    cfg = dict(blob["model_config"])
-    for k, v in changes.items():
-        if k in ("model_config", "state_dict"):
-            blob[k] = v
-        elif v is ...:
-            cfg.pop(k)
-        else:
-            cfg[k] = v
-    if "model_config" not in changes:
-        blob["model_config"] = cfg
-    return {k: v for k, v in blob.items() if v is not ...}
-
-
-def _other_state(**config):
-    return PConvUNet(**{"widths": (8, 8), **config}).state_dict()
-
-
-#: name -> (weights file contents, fragment of the error)
-MALFORMED = {
-    "no model_config": (lambda: _blob(model_config=...), "no 'model_config'"),
-    "no state_dict": (lambda: _blob(state_dict=...), "no 'state_dict'"),
-    "model_config a list": (lambda: _blob(model_config=[2]), "model_config must be a mapping"),
-    "no widths": (lambda: _blob(widths=...), "model_config has no 'widths'"),
-    "stages a string": (lambda: _blob(stages="2"), "model_config['stages'] must be an integer in 1..8"),
-    "too many stages": (lambda: _blob(stages=1000), "model_config['stages'] must be an integer in 1..8"),
-    "absurd widths": (lambda: _blob(widths=[8, 10 ** 6]), "model_config['widths'] must be a list"),
-    "too many levels": (lambda: _blob(widths=[8] * 9), "model_config['widths'] must be a list"),
-    "widths a number": (lambda: _blob(widths=8), "model_config['widths'] must be a list"),
-    "no extra channels": (lambda: _blob(extra_channels=0), "model_config['extra_channels'] must be"),
-    "huge ring": (lambda: _blob(ring=10 ** 6), "model_config['ring'] must be an integer in 0..64"),
-    "state_dict a list": (lambda: _blob(state_dict=[1, 2]), "state_dict must be a mapping"),
-    "other widths": (lambda: _blob(state_dict=_other_state(widths=(16, 8))), "wrong shape"),
-    "fewer levels": (lambda: _blob(state_dict=_other_state(widths=(8,))), "missing"),
-    "more stages": (lambda: _blob(state_dict=_other_state(stages=3)), "unexpected"),
-    "a tensor left out": (lambda: _blob(state_dict=dict(list(_other_state().items())[1:])), "missing"),
-}
-
-
-def bad_weights(path, case):
-    """Write the malformed weights file ``case`` of `MALFORMED`; return the expected error fragment."""
-    make, fragment = MALFORMED[case]
-    torch.save(make(), path)
-    return fragment
-
-
 @pytest.mark.parametrize("case", list(MALFORMED))
 def test_malformed_weights_file_one_line(tmp_path, case):
     p = tmp_path / "bad.pt"
@@ -155,7 +94,7 @@ def test_malformed_weights_file_one_line(tmp_path, case):
 
 def test_valid_small_model_still_loads(tmp_path):
     p = tmp_path / "ok.pt"
-    torch.save(_blob(), p)
+    torch.save(blob(), p)
     assert ci.load_model(p).config["widths"] == [8, 8]
 
 

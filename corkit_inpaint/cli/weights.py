@@ -34,7 +34,7 @@ def _list() -> None:
 
 
 def _verify() -> int:
-    from ..network.registry import cache_dir
+    from ..network.cache import cache_dir
     from ..network.weights import verify_cache
     res = verify_cache()
     if not res:
@@ -49,7 +49,7 @@ def _verify() -> int:
 
 
 def _clear(name: str | None) -> int:
-    from ..network.registry import cache_dir, clear_cache
+    from ..network.cache import cache_dir, clear_cache
     removed, kept = clear_cache(name)
     what = f"model {name}" if name else "registered models"
     print(f"removed {len(removed)} file(s) of {what} from {cache_dir()}")

@@ -24,18 +24,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from ..exceptions import WeightsError
-from .registry import (
-    Weights,
-    cache_dir,
-    cache_lock,
-    collect_stale,
-    default_model_name,
-    how_to_provide,
-    matches,
-    model_entry,
-    offline,
-    sha256sum,
-)
+from .cache import cache_dir, cache_lock, collect_stale, how_to_provide, offline
+from .registry import Weights, default_model_name, matches, model_entry, sha256sum
 
 __all__ = ["fetch", "download_deadline", "DEFAULT_DEADLINE_S", "MAX_REDIRECTS"]
 

@@ -1,38 +1,23 @@
-"""The model registry (name -> file, size, sha256, mirrors) and the per-user weights cache.
+"""The model registry: name -> file, size, sha256, mirrors; checked every time it is read.
 
 The registry is the package's ``registry.json`` (or ``$CORKIT_INPAINT_REGISTRY``),
-checked by `validate_registry` every time it is read; the cache is
-``$CORKIT_INPAINT_CACHE`` or else the platform's user cache folder
-(``~/.cache/corkit-inpaint`` on Linux). The package only ever creates, in the
-cache, the registered files, their temporaries ``.FILE.XXXXXXXX.part`` and
-their lock files ``.FILE.lock``; `clear_cache` removes those and nothing else.
+checked by `validate_registry`. Where the files live is `corkit_inpaint.network.cache`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-import stat
-import sys
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import WeightsError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
-__all__ = ["Weights", "registry", "validate_registry", "default_model_name", "cache_dir", "sha256sum",
-           "model_entry", "matches", "offline", "cache_lock", "temporaries", "collect_stale",
-           "clear_cache", "how_to_provide", "PACKAGE_DIR", "DATA_DIR", "CHECKOUT_WEIGHTS", "STALE_AFTER_S"]
+__all__ = ["Weights", "registry", "validate_registry", "default_model_name", "sha256sum",
+           "model_entry", "matches", "PACKAGE_DIR", "DATA_DIR", "CHECKOUT_WEIGHTS"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +25,6 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: The package's own data folder: the default model ships here (package data).
 DATA_DIR = PACKAGE_DIR / "data"
 CHECKOUT_WEIGHTS = PACKAGE_DIR.parent / "weights"
-#: Where file locks are unavailable, a temporary this old (seconds) is taken for a dead fetch's.
-STALE_AFTER_S = 3600.0
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -179,20 +162,6 @@ def default_model_name() -> str:
     return registry()["default"]
 
 
-def cache_dir() -> Path:
-    """The per-user weights cache folder (not created here)."""
-    env = os.environ.get("CORKIT_INPAINT_CACHE")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "corkit-inpaint"
-
-
 def sha256sum(path: str | os.PathLike) -> str:
     """Hex sha256 of a file."""
     h = hashlib.sha256()
@@ -221,145 +190,3 @@ def matches(path: Path, e: dict) -> bool:
     return path.is_file() and path.stat().st_size == e["size"] and sha256sum(path) == e["sha256"]
 
 
-def how_to_provide(file: str) -> str:
-    """How a user puts ``file`` in place by hand (for error messages)."""
-    return (f"copy {file} into the cache folder {cache_dir()} (or set CORKIT_INPAINT_CACHE to a folder "
-            f"holding it), or point CORKIT_INPAINT_WEIGHTS_URL at a mirror that serves it")
-
-
-def offline() -> bool:
-    """Whether ``$CORKIT_INPAINT_OFFLINE`` forbids downloads."""
-    return os.environ.get("CORKIT_INPAINT_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-@contextlib.contextmanager
-def cache_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
-    """An exclusive advisory lock on the lock file ``path``; yields whether it was acquired.
-
-    The lock file is removed on release, so a finished fetch leaves nothing
-    behind. A waiter that then finds its file unlinked or replaced tries again
-    on the current one, so removing the file never lets two holders in. A lock
-    file left by a killed process does not block: the kernel dropped its lock.
-    Where ``fcntl`` is missing (Windows) this locks nothing and yields True.
-    """
-    if fcntl is None:  # pragma: no cover - Windows
-        yield True
-        return
-    while True:
-        # read-only is enough for flock, so a colleague's leftover lock file in a shared cache
-        # can be locked too; never follow a symbolic link out of the cache
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(fd)
-            yield False
-            return
-        except BaseException:
-            os.close(fd)
-            raise
-        held = os.fstat(fd)
-        try:
-            now = os.lstat(path)
-        except FileNotFoundError:
-            now = None
-        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
-            break
-        os.close(fd)                         # removed while we waited: lock the current file
-    try:
-        yield True
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        os.close(fd)                         # closing releases the lock
-
-
-def temporaries(cdir: Path, file: str) -> list[Path]:
-    """The download temporaries of ``file`` in ``cdir`` (``.FILE.XXXXXXXX.part``, regular files only)."""
-    pat = re.compile(r"\." + re.escape(file) + r"\.[a-z0-9_]{8}\.part")
-    try:
-        names = os.listdir(cdir)
-    except OSError:
-        return []
-    return [cdir / n for n in sorted(names) if pat.fullmatch(n) and _is_regular(cdir / n)]
-
-
-def _is_regular(p: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(p).st_mode)
-    except OSError:
-        return False
-
-
-def collect_stale(cdir: Path, file: str, *, locked: bool = False) -> list[Path]:
-    """Remove the temporaries a killed fetch of ``file`` left in ``cdir``; return them.
-
-    A temporary is stale when nobody holds ``file``'s lock (``locked=True``:
-    the caller holds it, so none is in use), or, where locks are unavailable,
-    when it is older than `STALE_AFTER_S`.
-    """
-    parts = temporaries(cdir, file)
-    if not parts:
-        return []
-    if not locked:
-        with cache_lock(cdir / f".{file}.lock", blocking=False) as got:
-            return collect_stale(cdir, file, locked=True) if got else []
-    old = 0.0 if fcntl is not None else STALE_AFTER_S
-    removed = []
-    for p in parts:
-        with contextlib.suppress(OSError):
-            if time.time() - os.lstat(p).st_mtime >= old:
-                p.unlink()
-                removed.append(p)
-    if removed:
-        log.info("removed %d stale temporary file(s) of %s from %s", len(removed), file, cdir)
-    return removed
-
-
-def clear_cache(name: str | None = None) -> tuple[list[Path], list[Path]]:
-    """Remove what the package put in the cache: every registered model, or only ``name``.
-
-    Removes the registered model files, their download temporaries and lock
-    files; never another file, a folder or a symbolic link (so never anything
-    outside the cache). The cache folder itself goes only when it is left empty.
-    A model whose fetch is running in another process is left alone.
-
-    Parameters
-    ----------
-    name : str, optional
-        A registry name; every registered model when None.
-
-    Returns
-    -------
-    removed : list of pathlib.Path
-    kept : list of pathlib.Path
-        The files of a model whose fetch is running, left in place.
-    """
-    names = [name] if name else list(registry()["models"])
-    files = [model_entry(n)["file"] for n in names]
-    cdir = cache_dir()
-    removed: list[Path] = []
-    kept: list[Path] = []
-    if not cdir.is_dir():
-        return removed, kept
-    for file in files:
-        target, lock = cdir / file, cdir / f".{file}.lock"
-        had_lock = _is_regular(lock)
-        if not (os.path.lexists(target) or had_lock or temporaries(cdir, file)):
-            continue
-        with cache_lock(lock, blocking=False) as got:
-            if not got:                      # a fetch is running: leave its files alone
-                kept.extend(p for p in [target, *temporaries(cdir, file)] if os.path.lexists(p))
-                continue
-            if _is_regular(target):
-                target.unlink()
-                removed.append(target)
-            elif os.path.lexists(target):
-                log.warning("left %s in the cache: not a regular file (this package makes none)", target)
-            removed.extend(collect_stale(cdir, file, locked=True))
-        if had_lock and not os.path.lexists(lock):     # cache_lock removed it on release
-            removed.append(lock)
-    with contextlib.suppress(OSError):
-        if not os.path.islink(cdir):
-            cdir.rmdir()                     # only succeeds when empty
-    return removed, kept

@@ -5,7 +5,7 @@ Resolution order for a model name (`resolve_weights`):
 1. an explicit path to a file;
 2. the package's own data folder (`corkit_inpaint.network.registry.DATA_DIR`),
    where the default model ships;
-3. the per-user cache (`corkit_inpaint.network.registry.cache_dir`);
+3. the per-user cache (`corkit_inpaint.network.cache.cache_dir`);
 4. the ``weights/`` folder of a source checkout;
 5. a download from the registry's mirrors (`corkit_inpaint.network.download.fetch`;
    ``$CORKIT_INPAINT_WEIGHTS_URL`` replaces them: the file name is appended to it).
@@ -25,19 +25,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..exceptions import WeightsError
+from .cache import cache_dir, how_to_provide
 from .download import fetch
-from .registry import (
-    CHECKOUT_WEIGHTS,
-    DATA_DIR,
-    Weights,
-    cache_dir,
-    default_model_name,
-    how_to_provide,
-    matches,
-    model_entry,
-    registry,
-    sha256sum,
-)
+from .registry import CHECKOUT_WEIGHTS, DATA_DIR, Weights, default_model_name, matches, model_entry, registry, sha256sum
 
 __all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "resolve_weights", "verify_cache", "read_weights_file",
            "check_model_config", "load_model"]

@@ -1,0 +1,51 @@
+"""The per-user cache: where it is, its locks, stale temporaries, and a clear that removes only its own files."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from corkit_inpaint.network import cache
+
+
+def test_cache_dir_env_var_and_offline(env, monkeypatch):
+    assert cache.cache_dir() == env["cache"]
+    monkeypatch.delenv("CORKIT_INPAINT_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
+    assert str(cache.cache_dir()).endswith("corkit-inpaint")
+    for v, want in (("1", True), ("yes", True), ("0", False), ("", False)):
+        monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", v)
+        assert cache.offline() is want
+    assert "CORKIT_INPAINT_WEIGHTS_URL" in cache.how_to_provide("x.pt")
+
+
+def test_clear_removes_only_the_packages_files(env, tmp_path):
+    c = env["cache"]
+    c.mkdir()
+    mine = ["tiny-test.pt", ".tiny-test.pt.abcd1234.part", ".tiny-test.pt.lock"]
+    theirs = ["tiny-test.pt.bak", "unrelated.txt", ".other.pt.abcd1234.part"]
+    for n in mine + theirs:
+        (c / n).write_bytes(b"x")
+    outside = tmp_path / "outside.pt"
+    outside.write_bytes(b"keep")
+    removed, kept = cache.clear_cache("tiny")
+    assert sorted(p.name for p in removed) == sorted(mine) and kept == []
+    assert sorted(p.name for p in c.iterdir()) == sorted(theirs) and outside.read_bytes() == b"keep"
+    for n in theirs:
+        (c / n).unlink()
+    cache.clear_cache()
+    assert not c.exists()                                   # an empty cache folder goes too
+
+
+def test_stale_temporaries_are_collected_fresh_ones_of_a_live_fetch_kept(env):
+    c = env["cache"]
+    c.mkdir()
+    part = c / ".tiny-test.pt.abcd1234.part"
+    part.write_bytes(b"partial")
+    assert cache.temporaries(c, "tiny-test.pt") == [part]
+    with cache.cache_lock(c / ".tiny-test.pt.lock") as got:     # a fetch in progress holds the lock
+        assert got
+        assert cache.collect_stale(c, "tiny-test.pt") == [] and part.exists()
+    old = time.time() - 2 * cache.STALE_AFTER_S
+    os.utime(part, (old, old))
+    assert cache.collect_stale(c, "tiny-test.pt") == [part] and not part.exists()
