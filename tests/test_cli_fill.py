@@ -120,6 +120,9 @@ def test_success_and_usage_errors(blanked_file, tmp_path):
     assert run_cli("fill", blanked_file).returncode == 2                       # no -o/--outdir
     assert run_cli("fill", blanked_file, blanked_file, "-o", out).returncode == 2
     assert run_cli("frobnicate").returncode == 2
+    r = run_cli("fill", blanked_file, "-o", f"{tmp_path}/newdir/")              # a folder, not a file name
+    assert r.returncode == 2 and "names a folder" in r.stderr and not (tmp_path / "newdir").exists()
+    assert run_cli("fill", blanked_file, "-o", "").returncode == 2
     r = run_cli("--help")
     assert r.returncode == 0 and "fill" in r.stdout
 

@@ -100,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if (args.output if args.output is not None else args.outdir) == "":
         err("-o/--output and --outdir need a non-empty path")
         return 2
+    if args.output is not None and args.output.endswith(("/", os.sep)):
+        err(f"-o/--output {args.output}: names a folder; give a file name, or use --outdir")
+        return 2
     why = _check_plot(args, srcs)
     if why:
         err(why)
