@@ -106,7 +106,7 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
     mask = np.zeros(img.shape, dtype=bool)
     if not cand.any():
         return mask, []
-    geo = optical_geometry(header, img.shape)
+    geo = optical_geometry(header)
     valid = np.isfinite(img) & ~grid_to_pixels(cand, img.shape)
     vals = img[valid]
     if vals.size == 0:

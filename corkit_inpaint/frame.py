@@ -96,8 +96,9 @@ class Frame:
         bias, exptime = H.number(header, "OFFSET"), H.number(header, "EXPTIME")
         if bias is None or exptime is None or not exptime > 0:
             bias, exptime = 0.0, 1.0
-        noise = noise_sigma((img - bias) / exptime, valid)
-        st = Stretch.from_image(img, valid, bias=bias, exptime=exptime, noise=noise)
+        rate = (img - bias) / exptime
+        noise = noise_sigma(rate, valid)
+        st = Stretch.from_rate(rate, valid, bias=bias, exptime=exptime, noise=noise)
         geo = optical_geometry(header)
         centre = sun_centre(header)
         if centre is None and geo is not None:
@@ -113,7 +114,3 @@ class Frame:
     def stretched(self) -> np.ndarray:
         """The image in the value space, the bias where not valid."""
         return self.stretch.forward(np.where(self.valid, self.image, self.stretch.bias))
-
-    def with_missing(self, missing: np.ndarray) -> Frame:
-        """The same image and header with another set of missing pixels."""
-        return Frame.build(self.image, missing, self.header)

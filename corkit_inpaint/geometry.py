@@ -45,9 +45,6 @@ class Geometry:
     r_field: float
     r_behind: float
 
-    def __getitem__(self, key):      # mapping-style access, as in earlier releases
-        return getattr(self, key)
-
 
 def sun_centre(header) -> tuple[float, float] | None:
     """``(cy, cx)``, 0-based, from CRPIX2/CRPIX1, or None."""
@@ -55,7 +52,7 @@ def sun_centre(header) -> tuple[float, float] | None:
     return None if c1 is None or c2 is None else (c2 - 1.0, c1 - 1.0)
 
 
-def optical_geometry(header, shape: tuple[int, int] | None = None) -> Geometry | None:
+def optical_geometry(header) -> Geometry | None:
     """Occulter and field-stop geometry on the stored array.
 
     Parameters
@@ -63,8 +60,6 @@ def optical_geometry(header, shape: tuple[int, int] | None = None) -> Geometry |
     header : mapping or None
         A LASCO header: DETECTOR, CRPIX1/2 (else the nominal centre moved by
         R1COL/R1ROW), summing (LEBXSUM/LEBYSUM, SUMCOL/SUMROW).
-    shape : tuple of int, optional
-        The stored array's shape (unused; kept for callers of earlier releases).
 
     Returns
     -------

@@ -66,14 +66,22 @@ class Stretch:
 
     @classmethod
     def from_image(cls, image: np.ndarray, valid: np.ndarray, *, bias: float = 0.0,
-                   exptime: float = 1.0, noise: float | None = None) -> Stretch:
+                   exptime: float = 1.0) -> Stretch:
         """Choose the softening from the image: its noise sigma in rate units.
 
         The knee sits at the noise level, so the stretch is logarithmic wherever
         there is signal and linear (not amplifying noise) where there is none.
-        ``noise`` is that sigma when the caller has measured it already.
         """
         rate = (np.asarray(image, dtype=np.float64) - bias) / exptime
+        return cls.from_rate(rate, valid, bias=bias, exptime=exptime)
+
+    @classmethod
+    def from_rate(cls, rate: np.ndarray, valid: np.ndarray, *, bias: float, exptime: float,
+                  noise: float | None = None) -> Stretch:
+        """`from_image` for an image already in rate units, ``(image - bias) / exptime``.
+
+        ``noise`` is the rate image's noise sigma when the caller has measured it already.
+        """
         sig = noise_sigma(rate, valid) if noise is None else noise
         vals = np.abs(rate[valid]) if np.any(valid) else np.array([1.0])
         floor = 1e-3 * float(np.median(vals)) if vals.size else 1e-3

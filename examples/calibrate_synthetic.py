@@ -35,9 +35,9 @@ REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "lasco_clear.fts
 
 
 def profile(img, hdr, edges):
-    g = optical_geometry(hdr, img.shape)
+    g = optical_geometry(hdr)
     yy, xx = np.mgrid[: img.shape[0], : img.shape[1]]
-    r = np.hypot(xx - g["cx"], yy - g["cy"]) / g["rsun"]
+    r = np.hypot(xx - g.cx, yy - g.cy) / g.rsun
     good = img > 0
     return np.array([np.median(img[good & (r >= a) & (r < b)]) if np.any(good & (r >= a) & (r < b)) else np.nan
                      for a, b in zip(edges[:-1], edges[1:])])

@@ -52,7 +52,9 @@ def test_from_image_puts_the_knee_at_the_noise():
     st = Stretch.from_image(img, valid, bias=bias, exptime=exptime)
     assert (st.bias, st.exptime) == (bias, exptime)
     assert st.softening == pytest.approx(noise_sigma(rate, valid)) == pytest.approx(4.0, rel=0.05)
-    assert Stretch.from_image(img, valid, bias=bias, exptime=exptime, noise=7.0).softening == 7.0
+    rate = (img - bias) / exptime
+    assert Stretch.from_rate(rate, valid, bias=bias, exptime=exptime) == st           # the same choice
+    assert Stretch.from_rate(rate, valid, bias=bias, exptime=exptime, noise=7.0).softening == 7.0
     # noiseless data: the knee falls to a thousandth of the typical rate, never to zero
     flat = Stretch.from_image(np.full((50, 50), bias + 10.0 * exptime), np.ones((50, 50), bool),
                               bias=bias, exptime=exptime)
