@@ -63,3 +63,26 @@ def test_truth_terms():
     np.testing.assert_allclose(t["rate"], (truth - 100.0) / 4.0)
     np.testing.assert_allclose(t["s"], np.arcsinh((truth - 100.0) / 8.0))
     assert t["hf"].shape == truth.shape
+
+
+def test_zone_map_and_zone_noise():
+    from helpers import read_real
+
+    from corkit_inpaint.evaluation.metrics import ZONES, zone_map, zone_noise
+    from corkit_inpaint.geometry import optical_geometry
+    data, header = read_real()
+    g = optical_geometry(header)
+    z = zone_map(data.shape, g)
+    y, x = int(round(g.cy)), int(round(g.cx))
+    for k, (a, b) in enumerate(zip(ZONES["C2"][:-1], ZONES["C2"][1:])):
+        r = (a + b) / 2 * g.rsun
+        assert z[y, int(round(x + r))] == k
+    assert z[y, x] == -1 and z[y, int(round(x + 1.5 * g.rsun))] == -1          # inside the inner edge
+    assert zone_map(data.shape, None) is None
+    rng = np.random.default_rng(0)
+    rate = 100.0 + rng.normal(0, 3.0, data.shape)                    # white noise of sigma 3
+    mask = np.zeros(data.shape, bool)
+    mask[y - 16:y + 16, int(x + 2.6 * g.rsun):int(x + 2.6 * g.rsun) + 32] = True     # in the inner zone
+    n = zone_noise(rate, mask, z)
+    assert n["nsig_inner"] == int((mask & (z == 0)).sum()) > 0 and n["nsig_outer"] == 0
+    assert np.sqrt(n["var_inner"] / n["nsig_inner"]) == pytest.approx(3.0, rel=0.1)

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..evaluation.protocol import evaluate_frame, evaluate_synthetic
-    from ..evaluation.report import format_table, plot_summaries, summarise
+    from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
     from ..exceptions import InputError
     from ..methods import available_methods
     from ..read import read_level05
@@ -77,19 +77,23 @@ def run(args: argparse.Namespace) -> int:
             continue
         recs += evaluate_frame(data, header, methods, rng=rng, repeats=args.repeats,
                                device=args.device, weights=args.weights, label=str(f))
-    if recs:
-        results["real files"] = summarise(recs)
+    sets = {"real files": recs} if recs else {}
     if args.synthetic:
-        srecs = evaluate_synthetic(args.synthetic, methods, rng=rng, version=args.generator_version,
-                                   device=args.device, weights=args.weights, progress=not args.quiet)
-        results[f"{args.synthetic} synthetic frames"] = summarise(srecs)
+        sets[f"{args.synthetic} synthetic frames"] = evaluate_synthetic(
+            args.synthetic, methods, rng=rng, version=args.generator_version, device=args.device,
+            weights=args.weights, progress=not args.quiet)
+    results = {title: summarise(rs) for title, rs in sets.items()}
+    zones = {title: summarise_zones(rs) for title, rs in sets.items()}
     for title, summ in results.items():
         print(format_table(summ, title))
         print()
+        if zones[title]:
+            print(format_zone_table(zones[title], title, " (C2 2.2-3.2-4.5-6.0 Rsun, C3 4-8-16-28 Rsun)"))
+            print()
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "results": results},
-                      fh, indent=1)
+            json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "results": results,
+                       "zones": zones}, fh, indent=1)
     if args.plot and results:
         plot_summaries(results, args.plot)
     return 1 if failed else 0

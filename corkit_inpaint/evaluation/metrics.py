@@ -1,4 +1,10 @@
-"""Scores of one fill against the truth inside the blanked blocks; point sources found in the truth."""
+"""Scores of one fill against the truth inside the blanked blocks; point sources found in the truth.
+
+Beside the pooled scores, the hole is split into radial zones (`ZONES`: inner,
+mid and outer field), because a pooled RMSE is dominated by the bright inner
+corona and hides the mid field. Each zone also gets the truth's own noise sigma
+in the hole (Immerkaer), the floor no fill can beat.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,11 @@ from scipy import ndimage
 
 from ..stretch import noise_sigma
 
-__all__ = ["point_sources", "truth_terms", "score"]
+__all__ = ["point_sources", "truth_terms", "score", "ZONES", "ZONE_NAMES", "zone_map", "zone_noise"]
+
+#: Zone edges in solar radii: inner, mid and outer field.
+ZONES = {"C2": (2.2, 3.2, 4.5, 6.0), "C3": (4.0, 8.0, 16.0, 28.0)}
+ZONE_NAMES = ("inner", "mid", "outer")
 
 
 def _hf(x):
@@ -50,8 +60,42 @@ def truth_terms(truth, st) -> dict:
     return {"rate": st.to_rate(truth), "s": ts, "hf": _hf(ts)}
 
 
-def score(t, fill, mask, st, centre, points=None):
-    """Score one fill against the truth terms ``t`` (`truth_terms`) inside ``mask``."""
+def zone_map(shape: tuple[int, int], geometry) -> np.ndarray | None:
+    """Per pixel, the index of its zone in `ZONE_NAMES` (-1 outside them); None without a C2/C3 geometry."""
+    if geometry is None:
+        return None
+    yy, xx = np.indices(shape)
+    r = np.hypot(xx - geometry.cx, yy - geometry.cy) / geometry.rsun
+    edges = np.asarray(ZONES[geometry.detector])
+    z = np.searchsorted(edges, r, side="right") - 1
+    return np.where((r >= edges[0]) & (r < edges[-1]), z, -1).astype(np.int8)
+
+
+def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None) -> dict:
+    """The truth's noise in each zone of the hole: ``nsig_Z`` pixels and ``var_Z`` (sigma^2 times pixels).
+
+    Computed once per mask (the same for every method).
+    """
+    out = {}
+    if zones is None:
+        return out
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return out
+    sl = (slice(max(ys.min() - 1, 0), ys.max() + 2), slice(max(xs.min() - 1, 0), xs.max() + 2))
+    for k, name in enumerate(ZONE_NAMES):
+        inz = mask[sl] & (zones[sl] == k)
+        n = int(inz.sum())
+        sig = noise_sigma(rate_t[sl], inz) if n else 0.0
+        out[f"nsig_{name}"], out[f"var_{name}"] = n, sig ** 2 * n
+    return out
+
+
+def score(t, fill, mask, st, centre, points=None, zones=None):
+    """Score one fill against the truth terms ``t`` (`truth_terms`) inside ``mask``.
+
+    With ``zones`` (`zone_map`), also ``n_Z`` and ``se_Z``: pixels and squared DN/s error per zone.
+    """
     rate_t, rate_f = t["rate"], st.to_rate(fill)
     d = rate_f[mask] - rate_t[mask]
     keep = ~points[mask] if points is not None else np.ones(d.size, dtype=bool)
@@ -66,7 +110,13 @@ def score(t, fill, mask, st, centre, points=None):
     prof_f = np.bincount(rb, rate_f[mask]) / np.maximum(np.bincount(rb), 1)
     used = np.bincount(rb) > 0
     mad = lambda x: 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
-    return {"n": int(mask.sum()), "se": float(np.sum(d ** 2)), "ae": float(np.sum(np.abs(d))),
+    by_zone = {}
+    if zones is not None:
+        zm = zones[mask]
+        for k, name in enumerate(ZONE_NAMES):
+            by_zone[f"n_{name}"] = int(np.sum(zm == k))
+            by_zone[f"se_{name}"] = float(np.sum(d[zm == k] ** 2))
+    return by_zone | {"n": int(mask.sum()), "se": float(np.sum(d ** 2)), "ae": float(np.sum(np.abs(d))),
             "n_np": int(keep.sum()), "se_np": float(np.sum(d[keep] ** 2)),
             "se_s": float(np.sum(ds ** 2)), "hf_f": float(np.sum(hf_f ** 2)), "hf_t": float(np.sum(hf_t ** 2)),
             "rhf_f": mad(hf_f), "rhf_t": mad(hf_t),

@@ -41,7 +41,7 @@ from ..blocks import blocks_to_mask
 from ..fill import run_method
 from ..frame import Frame
 from ..training.loss_masks import PATTERNS, eligible_blocks, loss_mask
-from .metrics import point_sources, score, truth_terms
+from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
 __all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0"]
 
@@ -57,6 +57,7 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     whole = Frame.build(img, None, header)
     st, centre = whole.stretch, whole.sun_centre
     truth = truth_terms(img, st)
+    zones = zone_map(img.shape, whole.geometry)
     records = []
     for pattern in patterns:
         for r in range(repeats):
@@ -67,12 +68,13 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
             test = img.copy()
             test[mask] = 0
             points = point_sources(truth["s"], mask)
+            noise = zone_noise(truth["rate"], mask, zones)
             frame = Frame.build(test, mask, header)
             for m in methods:
                 t0 = time.perf_counter()
                 fill = run_method(m, frame, device=device, weights=weights).values
                 dt = time.perf_counter() - t0
-                rec = score(truth, fill, mask, st, centre, points)
+                rec = score(truth, fill, mask, st, centre, points, zones) | noise
                 rec.update(method=m, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
                            mask_id=f"{label}:{pattern}:{r}")
                 records.append(rec)
