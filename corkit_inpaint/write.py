@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import textwrap
 import warnings
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from astropy.io.fits.verify import VerifyWarning
 
 from .exceptions import InputError
 from .fill import FilledImage
+from .tempfiles import temp_beside
 
 __all__ = ["provenance_cards", "stamp_header", "output_hdulist", "check_output_path", "write_atomic"]
 
@@ -118,19 +118,6 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src: str | os.
     return dst
 
 
-def _umask() -> int:
-    """The process umask (read without changing it where /proc allows)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
     """Move ``tmp`` to ``dst``: replace when ``overwrite``, else exclusively (fails if ``dst`` appeared)."""
     if overwrite:
@@ -162,11 +149,8 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     """
     dst = check_output_path(dst, overwrite=overwrite, src=src)
     suffix = ".tmp.gz" if dst.suffix.lower() == ".gz" else ".tmp"   # astropy compresses by name
-    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=suffix, dir=dst.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temp_beside(dst.parent, f".{dst.name}.", suffix)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", VerifyWarning)
             # by name, not file object: astropy's free-space check needs the name;

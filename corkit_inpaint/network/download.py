@@ -17,13 +17,13 @@ import math
 import os
 import signal
 import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from ..exceptions import WeightsError
+from ..tempfiles import temp_beside
 from .cache import cache_dir, cache_lock, collect_stale, how_to_provide, offline
 from .registry import Weights, default_model_name, matches, model_entry, sha256sum
 
@@ -78,18 +78,6 @@ def _urls(e: dict) -> list[str]:
         if urlparse(u).scheme not in ("http", "https"):
             raise WeightsError(f"refusing to download from {u!r}: only http(s) URLs are allowed")
     return urls
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where /proc allows."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    mask = os.umask(0o022)                   # elsewhere: set and restore (not thread-safe)
-    os.umask(mask)
-    return mask
 
 
 def _get(url: str, timeout: tuple[float, float]):
@@ -180,11 +168,9 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
     for attempt in range(retries + 1):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
-        fd, tmp = tempfile.mkstemp(prefix=f".{e['file']}.", suffix=".part", dir=dest_dir)
-        tmp = Path(tmp)
+        tmp = temp_beside(dest_dir, f".{e['file']}.", ".part")
         try:
-            with os.fdopen(fd, "wb") as out:
-                os.fchmod(out.fileno(), 0o666 & ~_umask())   # mkstemp gives 0600; a shared cache needs more
+            with open(tmp, "wb") as out:
                 _attempt(url, out, e, progress=progress, deadline=deadline)
             size = tmp.stat().st_size
             if size != e["size"]:

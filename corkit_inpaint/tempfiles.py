@@ -1,0 +1,39 @@
+"""Temporary files beside their destination, with the permissions the umask allows (not mkstemp's 0600).
+
+Outputs and cached weights are both written to such a file and then moved into
+place, so colleagues sharing a folder can read the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["process_umask", "temp_beside"]
+
+
+def process_umask() -> int:
+    """The process umask, read without changing it where /proc allows."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)                   # elsewhere: set and restore (not thread-safe)
+    os.umask(mask)
+    return mask
+
+
+def temp_beside(folder: str | os.PathLike, prefix: str, suffix: str) -> Path:
+    """Create an empty file ``folder/PREFIX<8 random chars>SUFFIX`` with mode ``0o666 & ~umask``.
+
+    The caller writes it, moves it into place, and removes it on failure.
+    """
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    try:
+        os.fchmod(fd, 0o666 & ~process_umask())
+    finally:
+        os.close(fd)
+    return Path(name)
