@@ -18,6 +18,7 @@ from .exceptions import InputError
 from .fill import fill_level05, run_method
 from .frame import Frame
 from .read import MAX_PIXELS, read_level05
+from .register import register_all
 from .write import check_output_path, output_hdulist, write_atomic
 
 __all__ = ["inpaint_array", "inpaint_fits"]
@@ -25,8 +26,8 @@ __all__ = ["inpaint_array", "inpaint_fits"]
 log = logging.getLogger(__name__)
 
 
-def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=None, method: str = "pconv",
-                  device: str = "auto", weights=None) -> np.ndarray:
+def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=None, neighbours=None,
+                  method: str = "pconv", device: str = "auto", weights=None) -> np.ndarray:
     """Fill missing pixels in a 2-D array.
 
     Parameters
@@ -40,6 +41,14 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         The frame's header: OFFSET and EXPTIME set the value space, DETECTOR,
         CRPIX and summing the geometry. The array alone cannot say which
         detector it comes from.
+    neighbours : sequence of (numpy.ndarray, astropy.io.fits.Header), optional
+        Level-0.5 frames of the same field before and after this one. Each is
+        brought onto this frame's grid (Sun centre from CRPIX, roll from
+        CROTA1, DN to DN/s with OFFSET and EXPTIME; see
+        `corkit_inpaint.register`), its own missing blocks and saturated
+        pixels masked, and used only where it has data. Methods that cannot
+        use neighbours (all but ``pconv``, ``pconv-smooth`` and ``ratio``)
+        ignore them. None: fill from this frame alone.
     method : str
         A method registered in the ``corkit.inpainters`` entry-point group.
     device : str
@@ -74,10 +83,11 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     if not np.all(np.isfinite(img[~mask])):
         raise InputError("the image holds NaN or inf outside the mask")
     frame = Frame.build(img, mask, header)
-    return run_method(method, frame, device=device, weights=weights).values
+    nbs = register_all(neighbours, header, img.shape)
+    return run_method(method, frame, neighbours=nbs, device=device, weights=weights).values
 
 
-def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *,
+def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *, neighbours=None,
                  method: str = "pconv", device: str = "auto", weights=None,
                  overwrite: bool = False, refill: bool = False, max_pixels: int = MAX_PIXELS) -> fits.HDUList:
     """Fill the missing blocks of a LASCO level-0.5 FITS file.
@@ -88,6 +98,10 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         Level-0.5 FITS file; it is only read.
     dst : path-like, optional
         Where to write the result (atomically). None: only return it.
+    neighbours : sequence of path-like, optional
+        Level-0.5 files of the same field before and after ``src`` (see
+        `inpaint_array`); only read. `corkit_inpaint.pairing.pair_neighbours`
+        chooses them from a list of files. None: fill from ``src`` alone.
     method, device, weights
         As for `inpaint_array`.
     overwrite : bool
@@ -117,13 +131,15 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     the nearest integer and clipped to the type's range. Valid pixels are
     copied, never recomputed, so they are bit-identical to the input.
     """
+    inputs = [src, *(neighbours or ())]
     if dst is not None:
-        check_output_path(dst, overwrite=overwrite, src=src)
+        check_output_path(dst, overwrite=overwrite, src=inputs)
     r = read_level05(src, max_pixels=max_pixels, refill=refill)
-    filled = fill_level05(r.data, r.header, method, device=device, weights=weights,
+    nbs = [read_level05(p, max_pixels=max_pixels, refill=True) for p in neighbours or ()]
+    filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
                           previous_fill=r.previous_fill)
     hdul = output_hdulist(filled, r.header)
     if dst is not None:
-        write_atomic(hdul, dst, overwrite=overwrite, src=src)
+        write_atomic(hdul, dst, overwrite=overwrite, src=inputs)
         log.info("wrote %s (%d blocks filled)", dst, len(filled.blocks))
     return hdul

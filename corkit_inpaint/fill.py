@@ -20,13 +20,14 @@ from .blocks import blocks_in, blocks_of, find_missing_blocks
 from .exceptions import MethodError
 from .frame import Frame
 from .methods import FillMethod, FillResult, Provenance, get_method
+from .register import Neighbour, register_all
 
 __all__ = ["run_method", "FilledImage", "fill_level05", "cast_filled"]
 
 log = logging.getLogger(__name__)
 
 
-def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[Frame] = (),
+def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[Neighbour] = (),
                device: str = "auto", weights=None) -> FillResult:
     """Run a method on ``frame`` and check what it returns.
 
@@ -106,7 +107,7 @@ class FilledImage:
 
 
 def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = "auto", weights=None,
-                 neighbours: Sequence[Frame] = (), level1: bool = False,
+                 neighbours=(), level1: bool = False,
                  previous_fill: np.ndarray | None = None) -> FilledImage:
     """Find the missing blocks of a level-0.5 image and fill them.
 
@@ -117,8 +118,12 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
     header : astropy.io.fits.Header
     method : str or None
         Registered method name; None finds the blocks but fills nothing.
-    device, weights, neighbours
+    device, weights
         As for `run_method`.
+    neighbours : sequence, optional
+        Neighbouring level-0.5 frames of the same field: `Neighbour` objects, or
+        ``(array, header)`` pairs, or `corkit_inpaint.read.Level05` (see
+        `corkit_inpaint.register.register_all`); only read.
     level1 : bool
         Run the method as ``level_1`` does (`FillMethod.for_level1`, `FillMethod.skip_reason`).
     previous_fill : numpy.ndarray of bool, optional
@@ -147,7 +152,8 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
     reason = m.skip_reason(frame)
     if reason:
         return unchanged(reason)
-    res = run_method(m, frame, neighbours=neighbours, device=device, weights=weights)
+    nbs = register_all(neighbours, header, data.shape)
+    res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
     if not blocks_in(res.filled, blocks):
         return unchanged(res.skipped or "the method left every block masked")
     union = res.filled | prev

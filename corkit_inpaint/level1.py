@@ -28,6 +28,7 @@ from . import header as H
 from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir, level1_mask
 from .exceptions import CalibrationError, InputError
 from .fill import fill_level05
+from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05
 from .write import check_output_path, stamp_header, write_atomic
 
@@ -67,16 +68,17 @@ def output_name(src: str | os.PathLike) -> str:
     return name.replace(".", "") + ".fits"
 
 
-def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool):
+def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours):
     """Fill, calibrate and stamp one file; returns ``(image, header, inpmask)``."""
     r = read_level05(src, refill=refill)
+    nbs = [read_level05(p, refill=True) for p in neighbours] if inpaint else []
     data, header = r.data, r.header
     detector = H.detector(header)
     if detector not in _FILES:
         raise InputError(f"{src}: DETECTOR={detector!r}; corkit's level_1 handles LASCO C2 and C3")
     _check_calibration(detector, default_calib_dir())
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
-                          previous_fill=r.previous_fill)
+                          neighbours=nbs, previous_fill=r.previous_fill)
     tmpdir = Path(tempfile.mkdtemp(prefix="corkit-inpaint-"))
     try:
         tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
@@ -100,7 +102,8 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool):
 
 def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | None = "pconv",
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
-            progress: bool = False, overwrite: bool = False, refill: bool = False, **corkit_kwargs):
+            progress: bool = False, overwrite: bool = False, refill: bool = False, neighbours="auto",
+            max_gap: float = MAX_GAP_MINUTES, **corkit_kwargs):
     """CorKit's level-1 calibration, with missing blocks filled first.
 
     Parameters
@@ -127,6 +130,14 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         Replace existing outputs (an output is never an input).
     refill : bool
         Accept files an earlier corkit-inpaint run filled, keeping their INPMASK pixels flagged.
+    neighbours : {"auto", "none"}, None or mapping
+        ``"auto"``: fill each file also from the nearest earlier and later
+        frames of the same detector, filter, polarizer and summing among
+        ``fits_files``, within ``max_gap`` (`corkit_inpaint.pairing.pair_neighbours`);
+        ``"none"`` or None: each file alone; a mapping ``{file: [neighbour files]}``: as given.
+        Neighbour files are only read.
+    max_gap : float
+        Largest time to a neighbouring frame, in minutes.
     **corkit_kwargs
         Passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``).
 
@@ -141,18 +152,20 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     single = isinstance(fits_files, (str, os.PathLike))
     files = [Path(fits_files)] if single else [Path(f) for f in fits_files]
     from tqdm import tqdm
+    pairs = neighbours_for(files, neighbours, max_gap=max_gap)
     out = []
     with corkit_calibration_dir(calib_dir):
         for src in tqdm(files, desc="level 1", unit="file", disable=not progress):
             dst = None
             if target_path is not None:
                 Path(target_path).mkdir(parents=True, exist_ok=True)
-                dst = check_output_path(Path(target_path) / output_name(src), overwrite=overwrite, src=src)
-            img, hdr, m = _one(src, inpaint, device, weights, corkit_kwargs, refill)
+                dst = check_output_path(Path(target_path) / output_name(src), overwrite=overwrite,
+                                        src=[src, *pairs[src]])
+            img, hdr, m = _one(src, inpaint, device, weights, corkit_kwargs, refill, pairs[src])
             if dst is not None:
                 hdul = fits.HDUList([fits.PrimaryHDU(img, hdr),
                                      fits.ImageHDU(m, name="INPMASK")])
-                write_atomic(hdul, dst, overwrite=overwrite, src=src)
+                write_atomic(hdul, dst, overwrite=overwrite, src=[src, *pairs[src]])
             else:
                 out.append((img, hdr, m) if return_mask else (img, hdr))
     if target_path is not None:

@@ -14,6 +14,7 @@ import io
 import lzma
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from astropy.io import fits
 from . import header as H
 from .exceptions import InputError
 
-__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits"]
+__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header"]
 
 #: Largest image read by default: 2048 x 2048 pixels, 4x a full-resolution LASCO frame.
 MAX_PIXELS = 2048 * 2048
@@ -104,6 +105,42 @@ def _image_hdu(hdul, src: Path, max_pixels: int):
     return image, inpmask
 
 
+@contextmanager
+def _opened(src: Path, max_pixels: int):
+    """The file opened lazily as an HDUList; any failure becomes one `InputError` line."""
+    if src.is_dir():
+        raise InputError(f"{src}: is a folder, not a FITS file")
+    if not src.exists():
+        raise InputError(f"{src}: no such file")
+    if not src.is_file():
+        raise InputError(f"{src}: not a regular file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(_source(src, max_pixels * 8 + _EXTRA_BYTES), memmap=False, lazy_load_hdus=True) as hdul:
+                yield hdul
+    except InputError:
+        raise
+    except Exception as exc:      # astropy raises many kinds on malformed files
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        raise InputError(f"{src}: not a FITS file, or truncated ({type(exc).__name__}: {msg})") from None
+
+
+def read_header(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> fits.Header:
+    """The header of a FITS file's first image, without reading its data.
+
+    Raises
+    ------
+    InputError
+        What `read_fits` refuses before reading data, and non-numeric numeric keywords.
+    """
+    src = Path(src)
+    with _opened(src, max_pixels) as hdul:
+        header = _image_hdu(hdul, src, max_pixels)[0].header.copy()
+    H.check_header(header, str(src))
+    return header
+
+
 def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level05:
     """Read a FITS file's first image, its header and any ``INPMASK``, with every check but the level.
 
@@ -115,29 +152,15 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
         non-numeric numeric keywords.
     """
     src = Path(src)
-    if src.is_dir():
-        raise InputError(f"{src}: is a folder, not a FITS file")
-    if not src.exists():
-        raise InputError(f"{src}: no such file")
-    if not src.is_file():
-        raise InputError(f"{src}: not a regular file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(_source(src, max_pixels * 8 + _EXTRA_BYTES), memmap=False, lazy_load_hdus=True) as hdul:
-                hdu, inpmask = _image_hdu(hdul, src, max_pixels)
-                data = np.array(hdu.data)
-                header = hdu.header.copy()
-                if hdu is not hdul[0] and hdul[0].header:
-                    for card in hdul[0].header.cards:     # inherit primary keywords the image lacks
-                        if card.keyword not in header and card.keyword not in ("", "SIMPLE", "EXTEND", "NAXIS"):
-                            header.append(card)
-                previous = None if inpmask is None else np.array(inpmask.data) != 0
-    except InputError:
-        raise
-    except Exception as exc:      # astropy raises many kinds on malformed files
-        msg = str(exc).splitlines()[0] if str(exc) else ""
-        raise InputError(f"{src}: not a FITS file, or truncated ({type(exc).__name__}: {msg})") from None
+    with _opened(src, max_pixels) as hdul:
+        hdu, inpmask = _image_hdu(hdul, src, max_pixels)
+        data = np.array(hdu.data)
+        header = hdu.header.copy()
+        if hdu is not hdul[0] and hdul[0].header:
+            for card in hdul[0].header.cards:     # inherit primary keywords the image lacks
+                if card.keyword not in header and card.keyword not in ("", "SIMPLE", "EXTEND", "NAXIS"):
+                    header.append(card)
+        previous = None if inpmask is None else np.array(inpmask.data) != 0
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
     if previous is not None and previous.shape != data.shape:

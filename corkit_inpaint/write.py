@@ -28,8 +28,14 @@ def _version() -> str:
 
 
 def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
-    """The provenance keywords ``INPAINT`` ... ``INPNPIX`` of a fill."""
+    """The provenance keywords ``INPAINT`` ... ``INPNNB`` of a fill, and ``INPNBk``/``INPDTk`` per neighbour."""
     p = filled.provenance
+    names, dts = (p.neighbours, p.neighbour_dt) if p else ((), ())
+    nb = []
+    for k, (name, dt) in enumerate(zip(names, dts), start=1):
+        nb.append((f"INPNB{k}", str(name)[:68], f"neighbouring frame {k} the fill read"))
+        nb.append((f"INPDT{k}", round(float(dt), 3) if np.isfinite(dt) else "unknown",
+                   f"time of neighbour {k} minus this frame, s"))
     return [
         ("INPAINT", p.method if p else "none", "missing-block fill method (corkit-inpaint)"),
         ("INPMODEL", p.model if p else "none", "fill model id"),
@@ -38,7 +44,16 @@ def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
         ("INPDEV", p.device if p else "none", "device used for the fill"),
         ("INPNBLK", len(filled.blocks), "number of 32x32 blocks filled"),
         ("INPNPIX", int(filled.filled.sum()), "number of pixels filled"),
-    ]
+        ("INPNNB", len(names), "number of neighbouring frames the fill read"),
+    ] + nb
+
+
+def _neighbour_text(p) -> str:
+    if not p.neighbours:
+        return "from this frame alone"
+    parts = [f"{n} ({dt:+.0f} s)" if np.isfinite(dt) else f"{n} (time unknown)"
+             for n, dt in zip(p.neighbours, p.neighbour_dt)]
+    return "from this frame and the neighbouring frames " + ", ".join(parts)
 
 
 def _history(filled: FilledImage, stage: str) -> str:
@@ -50,7 +65,7 @@ def _history(filled: FilledImage, stage: str) -> str:
             return f"{head} {filled.missing_blocks} missing blocks left masked ({filled.note})"
         return f"{head} no missing blocks, image unchanged"
     text = (f"{head} filled {len(filled.blocks)} missing blocks ({int(filled.filled.sum())} px) "
-            f"with {p.method} {p.model} on {p.device}")
+            f"with {p.method} {p.model} on {p.device}, {_neighbour_text(p)}")
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"
     if filled.note:
@@ -67,6 +82,8 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
     """
     hdr = header.copy()
     if filled.provenance is not None or not filled.kept:
+        for key in [k for k in hdr if k.startswith(("INPNB", "INPDT"))]:   # an earlier fill's neighbours
+            hdr.remove(key, ignore_missing=True, remove_all=True)
         for key, val, com in provenance_cards(filled):
             hdr[key] = (val, com)
     for line in textwrap.wrap(_history(filled, stage), 70, break_long_words=False):
@@ -93,8 +110,10 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src: str | os.PathLike | None = None) -> Path:
-    """Refuse an output that is the input (also through links), exists without ``overwrite``, or cannot be written.
+def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> Path:
+    """Refuse an output that is an input (also through links), exists without ``overwrite``, or cannot be written.
+
+    ``src`` is the input file, or a list of input files (a frame and its neighbours).
 
     Raises
     ------
@@ -104,8 +123,9 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src: str | os.
     if str(dst).endswith(("/", os.sep)):
         raise InputError(f"{dst}: names a folder; give a file name (or use --outdir)")
     dst = Path(dst)
-    if src is not None and _same_file(Path(src), dst):
-        raise InputError(f"{dst}: is the input file {src} (or a link to it); refusing to overwrite it")
+    for one in ([] if src is None else [src] if isinstance(src, (str, os.PathLike)) else list(src)):
+        if _same_file(Path(one), dst):
+            raise InputError(f"{dst}: is the input file {one} (or a link to it); refusing to overwrite it")
     if dst.is_dir():
         raise InputError(f"{dst}: is a folder")
     if (dst.exists() or dst.is_symlink()) and not overwrite:
@@ -138,7 +158,7 @@ def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
 
 
 def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False,
-                 src: str | os.PathLike | None = None) -> Path:
+                 src=None) -> Path:
     """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
 
     A name ending in ``.gz`` gets gzip-compressed content. The file's mode

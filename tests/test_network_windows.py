@@ -88,14 +88,16 @@ def noisy(shape, seed=0):
     return 1000.0 + 40.0 * rng.standard_normal(shape)
 
 
-def test_prepare_window_normalises_and_builds_three_guides():
+def test_prepare_window_normalises_and_builds_the_guides():
     img = noisy((128, 128))
     mask = square(img.shape, (48, 48))
     frame = Frame.build(np.where(mask, 0, img), mask)
     box = windows_for(mask)[0][0]
     w = prepare_window(frame.stretched, frame.valid, box, frame.sun_centre)
     y0, y1, x0, x1 = box
-    assert w.box == box and w.image.shape == (y1 - y0, x1 - x0) and w.guides.shape == (3, y1 - y0, x1 - x0)
+    assert w.box == box and w.image.shape == (y1 - y0, x1 - x0) and w.guides.shape == (6, y1 - y0, x1 - x0)
+    # without neighbours the neighbour estimate is the biharmonic guide, count and spread 0
+    assert np.array_equal(w.guides[3], w.guides[0]) and not w.guides[4:].any()
     assert w.image.dtype == w.guides.dtype == w.texture.dtype == np.float32
     assert np.array_equal(w.valid, frame.valid[y0:y1, x0:x1])
     assert not w.image[~w.valid].any()

@@ -78,7 +78,7 @@ def test_samples_are_crops_of_the_inference_windows(simulated):
         assert s["image"].shape == (c, c)
         assert np.array_equal(s["image"], w.image[sl])
         assert np.array_equal(s["valid"], w.valid[sl])
-        assert np.array_equal(s["guides"], w.guides[:, cy:cy + c, cx:cx + c])
+        assert np.array_equal(s["guides"], w.guides[:cfg.extra_channels, cy:cy + c, cx:cx + c])
         assert np.array_equal(s["texture"], w.texture[sl])
         assert np.array_equal(s["hole"], owned[j][sl]) and s["hole"].any()
         assert s["noise"] == w.noise

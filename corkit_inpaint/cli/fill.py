@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..read import MAX_PIXELS
-from .common import FILE_ERRORS, add_model_options, add_sources, err, file_err
+from .common import FILE_ERRORS, add_model_options, add_neighbour_options, add_sources, err, file_err, neighbour_map
 
 __all__ = ["NAME", "add_arguments", "run"]
 
@@ -28,6 +28,7 @@ def add_arguments(f: argparse.ArgumentParser) -> None:
     g.add_argument("-o", "--output", metavar="OUT", help="output file (one SRC)")
     g.add_argument("--outdir", metavar="DIR", help="output folder (same file names)")
     f.add_argument("--method", default="pconv", help="fill method (default: pconv)")
+    add_neighbour_options(f)
     add_model_options(f)
     f.add_argument("--overwrite", action="store_true", help="replace existing outputs (never an input)")
     f.add_argument("--refill", action="store_true",
@@ -107,15 +108,21 @@ def run(args: argparse.Namespace) -> int:
     if why:
         err(why)
         return 2
+    try:
+        pairs = neighbour_map(args, srcs)
+    except ValueError as exc:
+        err(str(exc))
+        return 2
     failed = written = blocks = 0
     for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
         dst = Path(args.output) if args.output is not None else Path(args.outdir) / src.name
         try:
-            hdul = inpaint_fits(src, dst, method=args.method, device=args.device, weights=args.weights,
+            hdul = inpaint_fits(src, dst, neighbours=pairs[src], method=args.method, device=args.device,
+                                weights=args.weights,
                                 overwrite=args.overwrite, refill=args.refill, max_pixels=args.max_pixels)
             h = hdul[0].header
-            log.info("%s -> %s: %d blocks, %d px, %s on %s", src, dst, h["INPNBLK"], h["INPNPIX"],
-                     h["INPAINT"], h["INPDEV"])
+            log.info("%s -> %s: %d blocks, %d px, %s on %s, %d neighbouring frames", src, dst, h["INPNBLK"],
+                     h["INPNPIX"], h["INPAINT"], h["INPDEV"], h["INPNNB"])
             written += 1
             blocks += int(h["INPNBLK"])
             if args.plot:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import FILE_ERRORS, add_model_options, add_sources, err, file_err
+from .common import FILE_ERRORS, add_model_options, add_neighbour_options, add_sources, err, file_err, neighbour_map
 
 __all__ = ["NAME", "add_arguments", "run"]
 
@@ -25,6 +25,7 @@ def add_arguments(lv: argparse.ArgumentParser) -> None:
     lv.add_argument("--overwrite", action="store_true", help="replace existing outputs (never an input)")
     lv.add_argument("--refill", action="store_true",
                     help="accept files an earlier run filled, keeping their INPMASK pixels flagged")
+    add_neighbour_options(lv)
     add_model_options(lv)
 
 
@@ -37,11 +38,17 @@ def run(args: argparse.Namespace) -> int:
     if args.calib_dir and not Path(args.calib_dir).is_dir():
         err(f"--calib-dir {args.calib_dir}: no such folder")
         return 2
+    try:
+        pairs = neighbour_map(args, [Path(s) for s in args.src])
+    except ValueError as exc:
+        err(str(exc))
+        return 2
     failed = 0
     for src in tqdm(args.src, desc="level 1", unit="file", disable=args.quiet):
         try:
             level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
-                    calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill)
+                    calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill,
+                    neighbours={src: pairs[Path(src)]})
         except FILE_ERRORS as exc:
             failed += 1
             file_err(src, exc)

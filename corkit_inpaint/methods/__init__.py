@@ -9,6 +9,7 @@ Each method is a `FillMethod` (`corkit_inpaint.methods.base`): it takes a
 ``biharmonic``    scikit-image's biharmonic fill (`biharmonic`)
 ``fuzzy``         SolarSoft's fuzzy-logic DCT fill, written anew (`fuzzy`)
 ``telea``         OpenCV's Telea fill, when OpenCV is installed (`telea`)
+``ratio``         the neighbouring frames scaled by the smoothed ratio around the hole (`ratio`)
 ============  ==========================================================
 
 A third-party package adds a method by declaring, in its own ``pyproject.toml``::
@@ -41,8 +42,9 @@ def _builtin() -> dict[str, FillMethod]:
     from .biharmonic import BIHARMONIC
     from .fuzzy import FUZZY
     from .pconv import PCONV, PCONV_SMOOTH
+    from .ratio import RATIO
     from .telea import TELEA
-    return {m.name: m for m in (PCONV, PCONV_SMOOTH, BIHARMONIC, FUZZY, TELEA)}
+    return {m.name: m for m in (PCONV, PCONV_SMOOTH, BIHARMONIC, FUZZY, TELEA, RATIO)}
 
 
 def _as_method(name: str, obj) -> FillMethod:

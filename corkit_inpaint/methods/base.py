@@ -14,12 +14,13 @@ there, NaN in the returned array still means "left masked".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..exceptions import MethodError
 from ..frame import Frame
+from ..register import Neighbour
 
 __all__ = ["Provenance", "FillResult", "FillMethod", "LegacyMethod"]
 
@@ -39,7 +40,9 @@ class Provenance:
     device : str
         Device actually used.
     neighbours : tuple of str
-        Identifiers of the neighbouring frames the fill read, if any.
+        Names (FILENAME) of the neighbouring frames that gave data to the fill, if any.
+    neighbour_dt : tuple of float
+        Each of those neighbours' observation time minus the frame's, in seconds.
     """
 
     method: str
@@ -47,6 +50,13 @@ class Provenance:
     sha256: str = ""
     device: str = "cpu"
     neighbours: tuple[str, ...] = ()
+    neighbour_dt: tuple[float, ...] = ()
+
+    def with_neighbours(self, neighbours: Sequence, used: Sequence[bool]) -> Provenance:
+        """This provenance naming the ``neighbours`` (`corkit_inpaint.register.Neighbour`) whose ``used`` is True."""
+        picked = [nb for nb, u in zip(neighbours, used) if u]
+        return replace(self, neighbours=tuple(nb.name for nb in picked),
+                       neighbour_dt=tuple(float(nb.dt) for nb in picked))
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,15 +100,16 @@ class FillMethod:
 
     name: str = field(default="")
 
-    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+    def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
         """Fill ``frame.missing``.
 
         Parameters
         ----------
         frame : Frame
-        neighbours : sequence of Frame
-            Neighbouring frames of the same field (methods that cannot use them ignore them).
+        neighbours : sequence of Neighbour
+            Neighbouring frames of the same field, registered on ``frame``'s grid
+            (`corkit_inpaint.register.register`); methods that cannot use them ignore them.
         device : str
             ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
         weights : str or path-like, optional
@@ -125,7 +136,7 @@ class LegacyMethod(FillMethod):
 
     fn: Callable | None = None
 
-    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+    def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
         out = np.asarray(self.fn(frame.image.copy(), frame.missing.copy(), frame.header), dtype=np.float64)
         if out.shape != frame.shape:

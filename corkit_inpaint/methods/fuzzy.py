@@ -59,6 +59,7 @@ from scipy.fft import dctn, idctn
 from .. import header as H
 from ..blocks import BLOCK, blocks_to_mask
 from ..frame import Frame
+from ..register import Neighbour
 from .base import FillMethod, FillResult, Provenance
 
 __all__ = ["FuzzyFill", "FUZZY", "find_zones", "band_masks", "gradient_direction"]
@@ -341,7 +342,7 @@ class FuzzyFill(FillMethod):
     literal_idl: bool = False
     policy: bool = False
 
-    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+    def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
         if not frame.missing.any():
             return FillResult.unchanged(frame, Provenance(self.name), "")

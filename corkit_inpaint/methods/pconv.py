@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,10 +10,13 @@ import numpy as np
 
 from ..frame import Frame
 from ..network.device import run_windows, select_device
-from ..network.windows import frame_windows
+from ..network.windows import GUIDES, frame_windows
+from ..register import Neighbour
 from .base import FillMethod, FillResult, Provenance
 
 __all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,14 +36,17 @@ class PConvFill(FillMethod):
     The network reads windows of the frame's stretched image
     (`corkit_inpaint.network.windows.frame_windows`); holes with fewer than
     16 valid pixels in their window are left masked. A non-CPU device that
-    fails is replaced by the CPU, with a logged warning.
+    fails is replaced by the CPU, with a logged warning. A model that reads the
+    neighbour guides (``extra_channels`` of 4 or more) fills from the
+    neighbouring frames where they have data; an older model ignores them,
+    and the provenance then names none.
     """
 
     texture: bool = True
 
-    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+    def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
-        windows, owned, declined = frame_windows(frame)
+        windows, owned, declined = frame_windows(frame, neighbours)
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
                                         "too little valid context around the missing pixels")
@@ -58,8 +65,15 @@ class PConvFill(FillMethod):
             values[y0:y1, x0:x1][m] = lin[m]
             filled[y0:y1, x0:x1] |= m
         skipped = f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
-        return FillResult(values, filled, Provenance(self.name, model.model_id, model.sha256, dev),
-                          skipped=skipped)
+        prov = Provenance(self.name, model.model_id, model.sha256, dev)
+        if model.config["extra_channels"] > GUIDES.index("neighbours"):
+            used = np.zeros(len(neighbours), dtype=bool)
+            for w in windows:
+                used |= np.array(w.used or [False] * len(neighbours), dtype=bool)
+            prov = prov.with_neighbours(neighbours, used)
+        elif neighbours:
+            log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
+        return FillResult(values, filled, prov, skipped=skipped)
 
 
 PCONV = PConvFill("pconv", texture=True)

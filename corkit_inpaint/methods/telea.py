@@ -17,6 +17,7 @@ import numpy as np
 
 from ..exceptions import MethodError
 from ..frame import Frame
+from ..register import Neighbour
 from .base import FillResult
 from .windowed import WindowedFill
 
@@ -27,7 +28,7 @@ __all__ = ["TeleaFill", "TELEA"]
 class TeleaFill(WindowedFill):
     """Telea's fill of each window, on a 16-bit quantisation of its stretched values."""
 
-    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+    def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
         try:
             import cv2

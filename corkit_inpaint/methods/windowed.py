@@ -9,6 +9,7 @@ import numpy as np
 
 from ..frame import Frame
 from ..network.windows import windows_for
+from ..register import Neighbour
 from .base import FillMethod, FillResult, Provenance
 
 __all__ = ["WindowedFill"]
@@ -37,6 +38,6 @@ class WindowedFill(FillMethod):
             values[y0:y1, x0:x1][m] = frame.stretch.inverse(f)[m]
         return FillResult(values, frame.missing.copy(), Provenance(self.name))
 
-    def fill(self, frame: Frame, *, neighbours: Sequence[Frame] = (), device: str = "auto",
+    def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
         return self._windows(frame, self.fill_window)

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_FORMAT = "corkit-inpaint-pconv"
 #: Inclusive bounds of a weights file's ``model_config`` (``widths``: its length, then each width).
-CONFIG_BOUNDS = {"stages": (1, 8), "levels": (1, 8), "width": (1, 1024), "extra_channels": (1, 3),
+CONFIG_BOUNDS = {"stages": (1, 8), "levels": (1, 8), "width": (1, 1024), "extra_channels": (1, 6),
                  "ring": (0, 64)}
 
 

@@ -8,7 +8,9 @@ number of missing blocks.
 
 In a window of the frame's stretched image, three classical guide fills are made
 (biharmonic, and linear interpolation along the ray from the Sun centre and
-along the circle about it, `corkit_inpaint.network.guides`), and everything
+along the circle about it, `corkit_inpaint.network.guides`), then three from
+the neighbouring frames (`corkit_inpaint.match`): their brightness-matched
+estimate, how many of them have data, and how far they disagree. Everything
 is expressed in units of a robust window scale. `frame_windows` is the one place
 where a frame becomes network inputs: inference and training both call it.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,16 +27,21 @@ from scipy import ndimage
 from skimage.restoration import inpaint_biharmonic
 
 from ..frame import Frame
+from ..match import neighbour_estimate
+from ..register import Neighbour
 from ..stretch import noise_sigma
 from .guides import path_fill
 
-__all__ = ["MARGIN", "MULTIPLE", "MIN_CONTEXT", "Window", "windows_for", "prepare_window", "frame_windows"]
+__all__ = ["MARGIN", "MULTIPLE", "MIN_CONTEXT", "GUIDES", "Window", "windows_for", "prepare_window",
+           "frame_windows"]
 
 log = logging.getLogger(__name__)
 
 MARGIN = 32
 MULTIPLE = 16
 MIN_CONTEXT = 16      # fewer valid pixels in a window: its holes are left masked
+#: The guide channels, in the order a model reads them (a model reads the first ``extra_channels``).
+GUIDES = ("biharmonic", "radial", "azimuthal", "neighbours", "neighbour_count", "neighbour_spread")
 
 
 def windows_for(mask: np.ndarray, *, margin: int = MARGIN, multiple: int = MULTIPLE
@@ -115,14 +123,16 @@ class Window:
     box: tuple[int, int, int, int]
     image: np.ndarray      # normalised stretched values, 0 where invalid
     valid: np.ndarray      # context pixels the network may read
-    guides: np.ndarray     # (3, h, w): biharmonic, radial, azimuthal
+    guides: np.ndarray     # (6, h, w): see GUIDES
     centre: float          # normalisation offset (stretched units)
     scale: float           # normalisation scale (stretched units)
     noise: float           # local noise sigma, in normalised units
     texture: np.ndarray    # seeded white noise times ``noise``: the texture added to the fill
+    used: tuple = ()       # for each neighbour, whether it gave data to this window
 
 
 def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[float, float] | None,
+                   neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, used: tuple = ()
                    ) -> Window:
     """Build the network inputs for one window of a stretched image.
 
@@ -137,6 +147,12 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
     sun_centre : (float, float) or None
         ``(cy, cx)`` in whole-image pixels; the window centre's opposite
         default is the image centre.
+    neighbours : tuple of numpy.ndarray, optional
+        The window's neighbour estimate and its spread (both stretched) and
+        the count of neighbours with data; None or a zero count: the estimate
+        guide is the biharmonic fill and the other two are 0.
+    used : tuple of bool
+        Recorded in the window: which neighbours gave data to it.
     """
     y0, y1, x0, x1 = box
     sw = s[y0:y1, x0:x1].astype(np.float64)
@@ -158,12 +174,37 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
     seed = zlib.crc32(np.array(box, dtype=np.int64).tobytes())
     white = np.random.default_rng(seed).standard_normal(z.shape)
     nz = sig_n / scale
-    guides = np.stack([bih, rad, azi]).astype(np.float32)
-    return Window(box, z.astype(np.float32), vw, guides, mu, scale, nz, (white * nz).astype(np.float32))
+    if neighbours is None:
+        nb, count, spread = bih, np.zeros(z.shape), np.zeros(z.shape)
+    else:
+        est, count, spread = neighbours
+        have = count > 0
+        nb = np.where(have, (est - mu) / scale, bih)
+        count, spread = np.minimum(count, 2) / 2.0, np.where(have, spread / scale, 0.0)
+    guides = np.stack([bih, rad, azi, nb, count, spread]).astype(np.float32)
+    return Window(box, z.astype(np.float32), vw, guides, mu, scale, nz, (white * nz).astype(np.float32),
+                  tuple(used))
 
 
-def frame_windows(frame: Frame) -> tuple[list[Window], list[np.ndarray], np.ndarray]:
+def _neighbour_guides(frame: Frame, neighbours, box):
+    """The stretched neighbour estimate, the count and the stretched spread in ``box`` (or None)."""
+    if not neighbours:
+        return None, ()
+    e = neighbour_estimate(frame, neighbours, box)
+    if not e.count.any():
+        return None, e.used
+    fwd = frame.stretch.forward
+    est = fwd(e.values)
+    spread = fwd(e.values + 0.5 * e.spread) - fwd(e.values - 0.5 * e.spread)
+    return (est, e.count, spread), e.used
+
+
+def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = ()
+                  ) -> tuple[list[Window], list[np.ndarray], np.ndarray]:
     """The network inputs of a frame: one `Window` per group of missing-pixel clusters.
+
+    ``neighbours`` (registered on the frame, `corkit_inpaint.register.register`)
+    give the neighbour guides.
 
     Returns
     -------
@@ -181,7 +222,8 @@ def frame_windows(frame: Frame) -> tuple[list[Window], list[np.ndarray], np.ndar
         y0, y1, x0, x1 = box
         mine = owner[y0:y1, x0:x1] == k
         try:
-            windows.append(prepare_window(frame.stretched, frame.valid, box, frame.sun_centre))
+            nb, used = _neighbour_guides(frame, neighbours, box)
+            windows.append(prepare_window(frame.stretched, frame.valid, box, frame.sun_centre, nb, used))
             owned.append(mine)
         except ValueError as exc:             # no context to learn from: leave it masked
             log.warning("pixels in rows %d-%d, columns %d-%d left unfilled: %s", y0, y1, x0, x1, exc)

@@ -40,7 +40,8 @@ class TrainConfig:
     stages: int = _f(2, "UNet stages L", low=1, high=8)
     widths: tuple = _f((32, 48, 64, 96), "channel widths of the encoder levels", nargs="+")
     ring: int = _f(6, "pixels each stage's mask grows into the hole", low=0)
-    extra_channels: int = _f(3, "guides the model reads: 2 (biharmonic, radial) or 3 (+ azimuthal)", low=1, high=3)
+    extra_channels: int = _f(3, "guides the model reads (network.windows.GUIDES): 3 (biharmonic, radial, "
+                                "azimuthal) or 6 (+ the neighbour estimate, count and spread)", low=1, high=6)
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
     init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)
     teacher_prob: float = _f(0.5, "probability of teacher forcing a stage's ring input", low=0.0, high=1.0)

@@ -65,8 +65,9 @@ def _crops(w: Window, truth: np.ndarray, hole: np.ndarray, rng, cfg: TrainConfig
         sl = (slice(cy, cy + c), slice(cx, cx + c))
         if hole[sl].shape != (c, c) or not hole[sl].any():
             continue
-        out.append({"image": w.image[sl], "valid": w.valid[sl], "guides": w.guides[(slice(None),) + sl],
-                    "texture": w.texture[sl], "truth": truth[sl], "hole": hole[sl], "noise": w.noise,
+        out.append({"image": w.image[sl], "valid": w.valid[sl],
+                    "guides": w.guides[(slice(0, cfg.extra_channels),) + sl], "texture": w.texture[sl],
+                    "truth": truth[sl], "hole": hole[sl], "noise": w.noise,
                     "origin": (w.box, cy, cx)})
     return out
 

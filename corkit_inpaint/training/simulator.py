@@ -11,6 +11,12 @@ structure and fine radial rays, CME loops and fronts, stars and planets
 (some saturated, with bleed), cosmic-ray hits, Poisson, read and
 compression-like multiplicative noise, vignetting, the occulter with its
 diffraction ring, the field stop, C3's pylon, and never-transmitted blocks.
+
+The component functions (`draw_scene`, `draw_corona`, `draw_cme`,
+`vignetting`, `draw_stars`, `cosmic_rays`, `zero_never_sent`, `frame_header`) are
+shared with `corkit_inpaint.training.sequence`, which observes one scene at
+several times; each draws from the generator it is given in a fixed order, so
+`make_frame` stays the same for every seed and version.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from scipy import ndimage
 
 from ..blocks import BLOCK
 
-__all__ = ["GENERATOR_VERSION", "VERSIONS", "make_frame"]
+__all__ = ["GENERATOR_VERSION", "VERSIONS", "SATURATION", "make_frame",
+           # components, shared with `sequence`
+           "Scene", "Corona", "Cme", "draw_scene", "polar_grid", "sample_polar", "draw_corona",
+           "draw_cme", "cme_factor", "vignetting", "draw_stars", "cosmic_rays", "zero_never_sent", "frame_header"]
 
 GENERATOR_VERSION = "3"
 #: Versions ``make_frame`` can still draw, so that older recorded training runs can be remade.
@@ -37,17 +46,25 @@ _CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}
 _N = 1024          # full-resolution CCD side
 
 
-def _polar_field(rng, r, th, *, n_th, n_r, s_th, s_r, rmax):
-    """A smooth random field sampled in (angle, log radius), normalised to unit std."""
+def polar_grid(rng: np.random.Generator, *, n_th: int, n_r: int, s_th: float, s_r: float) -> np.ndarray:
+    """A smooth random field on an (angle, log radius) grid, normalised to unit std."""
     g = rng.standard_normal((n_th, n_r))
     g = ndimage.gaussian_filter(g, (s_th, s_r), mode=("wrap", "nearest"))
     g /= g.std() + 1e-12
+    return g
+
+
+def sample_polar(grid: np.ndarray, r: np.ndarray, th: np.ndarray, rmax: float) -> np.ndarray:
+    """Sample a `polar_grid` at radii ``r`` (solar radii, log-spaced from 1 to ``rmax``) and angles ``th``."""
+    n_th, n_r = grid.shape
     ti = (th + np.pi) / (2 * np.pi) * n_th
     ri = np.log(np.clip(r, 1.0, rmax)) / np.log(rmax) * (n_r - 1)
-    return ndimage.map_coordinates(g, [ti, ri], order=1, mode="grid-wrap")
+    return ndimage.map_coordinates(grid, [ti, ri], order=1, mode="grid-wrap")
 
 
-def _header(det, summed, exptime, offset, cx, cy, seed, shape, version):
+def frame_header(det: str, summed: bool, exptime: float, offset: float, cx: float, cy: float, seed: int,
+                 shape: tuple[int, int], version: str) -> fits.Header:
+    """A LASCO-like level-0.5 header; ``cx, cy`` are the Sun centre on the full-resolution grid (0-based)."""
     h = fits.Header()
     s = 2 if summed else 1
     cards = [
@@ -73,8 +90,13 @@ def _header(det, summed, exptime, offset, cx, cy, seed, shape, version):
 
 
 @dataclass
-class _Scene:
-    """The drawn geometry and exposure of a frame, shared by the component functions."""
+class Scene:
+    """The drawn geometry and exposure of a frame, shared by the component functions.
+
+    Arrays are on the full-resolution grid: ``r`` (solar radii) and ``th``
+    (position angle) about the Sun centre ``cx, cy``; ``rs`` is the solar radius
+    in full-resolution pixels.
+    """
 
     det: str
     summed: bool
@@ -92,14 +114,14 @@ class _Scene:
     exptime: float = 0.0
 
 
-def _scene(rng, detector, summed, v3) -> tuple[_Scene, float]:
+def draw_scene(rng: np.random.Generator, detector: str | None, summed: bool | None, v3: bool) -> tuple[Scene, float]:
     """Detector, summing, Sun centre and the detector's brightness and exposure; returns the scene and alpha."""
     det = detector or ("C2" if rng.random() < 0.5 else "C3")
     summed = bool(rng.random() < 0.5) if summed is None else summed
     rs = _RSUN[det]
     cx = _CENTRE[det][0] + rng.normal(0, 4)
     cy = _CENTRE[det][1] + rng.normal(0, 4)
-    sc = _Scene(det, summed, v3, rs, cx, cy)
+    sc = Scene(det, summed, v3, rs, cx, cy)
     sc.yy, sc.xx = np.mgrid[0:_N, 0:_N].astype(np.float64)
     sc.r = np.hypot(sc.xx - cx, sc.yy - cy) / rs
     sc.th = np.arctan2(sc.yy - cy, sc.xx - cx)
@@ -116,7 +138,33 @@ def _scene(rng, detector, summed, v3) -> tuple[_Scene, float]:
     return sc, alpha
 
 
-def _corona(rng, sc: _Scene, alpha: float) -> np.ndarray:
+@dataclass
+class Corona:
+    """The layers of the K+F corona: ``base * (1 + stream) * exp(a_rays * rays + a_blobs * blobs)``.
+
+    ``blobs`` is `sample_polar` of ``blob_grid`` at the scene's radii (``rmax`` `CORONA_RMAX`).
+    """
+
+    base: np.ndarray
+    stream: np.ndarray
+    rays: np.ndarray
+    blobs: np.ndarray
+    blob_grid: np.ndarray
+    a_rays: float
+    a_blobs: float
+
+    def image(self, stream: np.ndarray | None = None, blobs: np.ndarray | None = None) -> np.ndarray:
+        """The corona in DN/s, optionally with other streamer and blob layers."""
+        stream = self.stream if stream is None else stream
+        blobs = self.blobs if blobs is None else blobs
+        tex = self.a_rays * self.rays + self.a_blobs * blobs
+        return self.base * (1.0 + stream) * np.exp(tex)
+
+
+CORONA_RMAX = 40.0
+
+
+def draw_corona(rng: np.random.Generator, sc: Scene, alpha: float) -> Corona:
     """K+F corona: power-law radial profile, streamers (slightly non-radial), fine rays and blobs."""
     r, th = sc.r, sc.th
     r_ref = 2.5 if sc.det == "C2" else 5.0
@@ -130,33 +178,53 @@ def _corona(rng, sc: _Scene, alpha: float) -> np.ndarray:
         a = rng.uniform(0.2, 1.5) * np.exp(-rng.uniform(0, 0.3) * (rr - sc.r_occ))
         d = np.angle(np.exp(1j * (th - th0 - tilt * np.log(rr / sc.r_occ))))
         stream += a * np.exp(-0.5 * (d / w) ** 2)
-    rmax = 40.0
-    rays = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(1.0, 3.0),
-                        s_r=rng.uniform(4.0, 12.0), rmax=rmax)
-    blobs = _polar_field(rng, r, th, n_th=1440, n_r=256, s_th=rng.uniform(3.0, 8.0),
-                         s_r=rng.uniform(3.0, 8.0), rmax=rmax)
-    tex = rng.uniform(0.002, 0.012) * rays + rng.uniform(0.0, 0.006) * blobs
-    return base * (1.0 + stream) * np.exp(tex)
+    rmax = CORONA_RMAX
+    rays = sample_polar(polar_grid(rng, n_th=1440, n_r=256, s_th=rng.uniform(1.0, 3.0), s_r=rng.uniform(4.0, 12.0)),
+                        r, th, rmax)
+    blob_grid = polar_grid(rng, n_th=1440, n_r=256, s_th=rng.uniform(3.0, 8.0), s_r=rng.uniform(3.0, 8.0))
+    blobs = sample_polar(blob_grid, r, th, rmax)
+    return Corona(base, stream, rays, blobs, blob_grid, rng.uniform(0.002, 0.012), rng.uniform(0.0, 0.006))
 
 
-def _cme(rng, sc: _Scene, img: np.ndarray) -> None:
-    """Sometimes a CME: a bright loop/front with a fainter core (in place)."""
-    if rng.random() >= 0.35:
-        return
+@dataclass(frozen=True)
+class Cme:
+    """A CME loop: a front of radius ``rho`` (solar radii) about a centre ``rc`` out at angle ``thc``.
+
+    ``thick`` is the front's width as a fraction of ``rho``; ``a_front`` and
+    ``a_core`` its and the core's relative brightening.
+    """
+
+    thc: float
+    rc: float
+    rho: float
+    thick: float
+    a_front: float
+    a_core: float
+
+
+def draw_cme(rng: np.random.Generator, sc: Scene, p: float = 0.35) -> Cme | None:
+    """With probability ``p`` a CME; None otherwise (one draw from ``rng`` then)."""
+    if rng.random() >= p:
+        return None
     thc = rng.uniform(-np.pi, np.pi)
     rc = rng.uniform(sc.r_occ + 0.5, (6.0 if sc.det == "C2" else 20.0))
     rho = rng.uniform(0.2, 0.5) * rc
-    ccx, ccy = rc * np.cos(thc), rc * np.sin(thc)
+    return Cme(thc, rc, rho, rng.uniform(0.04, 0.12), rng.uniform(0.3, 2.0), rng.uniform(0, 0.8))
+
+
+def cme_factor(c: Cme, sc: Scene) -> np.ndarray:
+    """The CME's multiplicative brightening: a bright loop/front with a fainter core."""
+    ccx, ccy = c.rc * np.cos(c.thc), c.rc * np.sin(c.thc)
     px, py = (sc.xx - sc.cx) / sc.rs, (sc.yy - sc.cy) / sc.rs
     dist = np.hypot(px - ccx, py - ccy)
-    thick = rng.uniform(0.04, 0.12) * rho
-    front = np.exp(-0.5 * ((dist - rho) / thick) ** 2)
-    core = np.exp(-0.5 * (dist / (0.4 * rho)) ** 2)
-    inside = np.clip(sc.r / (rc - 0.3 * rho), 0, 1)   # loop legs fade toward the Sun
-    img *= 1.0 + rng.uniform(0.3, 2.0) * front * inside + rng.uniform(0, 0.8) * core
+    thick = c.thick * c.rho
+    front = np.exp(-0.5 * ((dist - c.rho) / thick) ** 2)
+    core = np.exp(-0.5 * (dist / (0.4 * c.rho)) ** 2)
+    inside = np.clip(sc.r / (c.rc - 0.3 * c.rho), 0, 1)   # loop legs fade toward the Sun
+    return 1.0 + c.a_front * front * inside + c.a_core * core
 
 
-def _vignetting(rng, sc: _Scene) -> np.ndarray:
+def vignetting(rng: np.random.Generator, sc: Scene) -> np.ndarray:
     """Occulter ramp (with C2's diffraction ring), field stop, and C3's pylon."""
     r, th = sc.r, sc.th
     ramp = np.clip((r - sc.r_occ) / 0.25, 0, 1) ** 2
@@ -181,15 +249,21 @@ def _vignetting(rng, sc: _Scene) -> np.ndarray:
     return vig
 
 
-def _point_sources(rng, sc: _Scene, img: np.ndarray, vig: np.ndarray):
-    """Stars (some saturated) and sometimes a planet (in place); returns the planet's bleed or None."""
-    pts = np.zeros_like(img)
+def draw_stars(rng: np.random.Generator, sc: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Star rows, columns (full-resolution pixels) and fluxes (DN/s)."""
     nstar = rng.poisson((60 if sc.det == "C2" else 300) if sc.v3 else (40 if sc.det == "C2" else 200))
     sy_, sx_ = rng.integers(0, _N, nstar), rng.integers(0, _N, nstar)
     if sc.v3:   # star counts rise ~2.5x per magnitude: N(>F) ~ 1/F from 10 DN/s, capped at 3e4 DN/s
         flux = np.minimum(10.0 / (1.0 - rng.random(nstar)), 3e4)
     else:
         flux = 10 ** rng.uniform(1.0, 4.5, nstar)
+    return sy_, sx_, flux
+
+
+def _point_sources(rng, sc: Scene, img: np.ndarray, vig: np.ndarray):
+    """Stars (some saturated) and sometimes a planet (in place); returns the planet's bleed or None."""
+    pts = np.zeros_like(img)
+    sy_, sx_, flux = draw_stars(rng, sc)
     np.add.at(pts, (sy_, sx_), flux)
     img += ndimage.gaussian_filter(pts, rng.uniform(0.7, 1.3)) * vig
     if rng.random() < 0.15:
@@ -199,17 +273,22 @@ def _point_sources(rng, sc: _Scene, img: np.ndarray, vig: np.ndarray):
     return None
 
 
-def _to_dn(rng, sc: _Scene, img: np.ndarray, bleed) -> tuple[np.ndarray, float]:
-    """DN with Poisson and read noise, cosmic rays, bias, summing, compression noise, saturation."""
-    gain = 20.0
-    dn = rng.poisson(np.clip(img * sc.exptime, 0, None) * gain) / gain
-    dn += rng.normal(0, 1.5, dn.shape)
-    ncr = int(rng.integers(50, 400) * sc.exptime / 20.0)
+def cosmic_rays(rng: np.random.Generator, dn: np.ndarray, exptime: float) -> None:
+    """Add cosmic-ray hits (1 to 3 pixels, 30 to 5000 DN) to a full-resolution DN image, in place."""
+    ncr = int(rng.integers(50, 400) * exptime / 20.0)
     cy_, cx_ = rng.integers(0, _N - 2, ncr), rng.integers(0, _N - 2, ncr)
     amp = 10 ** rng.uniform(2.0, 3.7, ncr)
     for dy, dx in ((0, 0), (0, 1), (1, 0)):
         keep = rng.random(ncr) < (1.0 if dy == dx == 0 else 0.4)
         np.add.at(dn, (cy_[keep] + dy, cx_[keep] + dx), amp[keep] * rng.uniform(0.3, 1, keep.sum()))
+
+
+def _to_dn(rng, sc: Scene, img: np.ndarray, bleed) -> tuple[np.ndarray, float]:
+    """DN with Poisson and read noise, cosmic rays, bias, summing, compression noise, saturation."""
+    gain = 20.0
+    dn = rng.poisson(np.clip(img * sc.exptime, 0, None) * gain) / gain
+    dn += rng.normal(0, 1.5, dn.shape)
+    cosmic_rays(rng, dn, sc.exptime)
     offset = rng.uniform(380.0, 600.0)
     if sc.summed:
         dn = dn.reshape(_N // 2, 2, _N // 2, 2).sum(axis=(1, 3))
@@ -223,7 +302,7 @@ def _to_dn(rng, sc: _Scene, img: np.ndarray, bleed) -> tuple[np.ndarray, float]:
     return np.clip(np.rint(dn + offset), 1, SATURATION).astype(np.int32), offset
 
 
-def _never_sent(rng, sc: _Scene, out: np.ndarray) -> None:
+def zero_never_sent(rng: np.random.Generator, sc: Scene, out: np.ndarray) -> None:
     """Zero the blocks never transmitted: behind the occulter, and (C3) most outside the field stop."""
     ccx_s, ccy_s = (sc.cx / 2, sc.cy / 2) if sc.summed else (sc.cx, sc.cy)
     nb = out.shape[0] // BLOCK
@@ -265,14 +344,16 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
     if str(version) not in VERSIONS:
         raise ValueError(f"unknown generator version {version!r}; known: {', '.join(VERSIONS)}")
     rng = np.random.default_rng(seed)
-    sc, alpha = _scene(rng, detector, summed, int(version) >= 3)
-    img = _corona(rng, sc, alpha)
-    _cme(rng, sc, img)
+    sc, alpha = draw_scene(rng, detector, summed, int(version) >= 3)
+    img = draw_corona(rng, sc, alpha).image()
+    cme = draw_cme(rng, sc)
+    if cme is not None:
+        img *= cme_factor(cme, sc)
     img += rng.uniform(0.02, 0.08) * sc.b0          # stray light
-    vig = _vignetting(rng, sc)
+    vig = vignetting(rng, sc)
     img *= vig
     bleed = _point_sources(rng, sc, img, vig)
     out, offset = _to_dn(rng, sc, img, bleed)
     if never_sent:
-        _never_sent(rng, sc, out)
-    return out, _header(sc.det, sc.summed, sc.exptime, offset, sc.cx, sc.cy, seed, out.shape, str(version))
+        zero_never_sent(rng, sc, out)
+    return out, frame_header(sc.det, sc.summed, sc.exptime, offset, sc.cx, sc.cy, seed, out.shape, str(version))

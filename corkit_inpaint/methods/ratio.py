@@ -1,0 +1,48 @@
+"""``ratio``: the classical neighbour fill, each neighbour scaled by the smoothed ratio around the hole.
+
+It is the obvious way to use the frames before and after (see
+`corkit_inpaint.match`), and the baseline the network's neighbour fill is
+measured against. Pixels no neighbour has data for are filled by
+``biharmonic``, and the provenance names only the neighbours that gave data.
+Without neighbours it is the biharmonic fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frame import Frame
+from ..match import neighbour_estimate
+from ..network.windows import windows_for
+from ..register import Neighbour
+from .base import FillMethod, FillResult, Provenance
+from .biharmonic import BIHARMONIC
+
+__all__ = ["RatioFill", "RATIO"]
+
+
+@dataclass(frozen=True)
+class RatioFill(FillMethod):
+    """Fill from the neighbours scaled by the smoothed ratio (`corkit_inpaint.match.neighbour_estimate`)."""
+
+    def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
+             weights=None) -> FillResult:
+        base = BIHARMONIC.fill(frame)
+        values = base.values.copy()
+        used = np.zeros(len(neighbours), dtype=bool)
+        if neighbours:
+            boxes, owner = windows_for(frame.missing)
+            for k, box in enumerate(boxes):
+                y0, y1, x0, x1 = box
+                est = neighbour_estimate(frame, neighbours, box)
+                take = (owner[y0:y1, x0:x1] == k) & (est.count > 0)
+                values[y0:y1, x0:x1][take] = est.values[take]
+                used |= np.array(est.used, dtype=bool)
+        prov = Provenance(self.name).with_neighbours(neighbours, used)
+        return FillResult(values, base.filled, prov)
+
+
+RATIO = RatioFill("ratio")

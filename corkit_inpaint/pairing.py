@@ -1,0 +1,133 @@
+"""Choose each file's neighbouring frames: the nearest earlier and later of the same kind within a maximum gap.
+
+Frames of the same kind share detector, filter, polarizer, summing and image
+size; their time is DATE-OBS (with TIME-OBS). Only headers are read here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import header as H
+from .exceptions import CorkitInpaintError
+from .read import read_header
+from .register import observation_time
+
+__all__ = ["MAX_GAP_MINUTES", "FrameInfo", "frame_info", "pair_neighbours", "neighbours_for"]
+
+log = logging.getLogger(__name__)
+
+#: Default largest time between a frame and a neighbour, in minutes.
+MAX_GAP_MINUTES = 60.0
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """What pairing needs from one file's header.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    kind : tuple
+        ``(DETECTOR, FILTER, POLAR, summing, shape)``: only frames of equal kind are paired.
+    time : datetime.datetime or None
+    """
+
+    path: Path
+    kind: tuple
+    time: datetime | None
+
+
+def _word(header, key: str) -> str:
+    return str(H.get(header, key, "")).strip().upper()
+
+
+def frame_info(path: str | os.PathLike, header=None) -> FrameInfo:
+    """The `FrameInfo` of a file (its header is read when not given)."""
+    hdr = read_header(path) if header is None else header
+    shape = (H.number(hdr, "NAXIS2"), H.number(hdr, "NAXIS1"))
+    kind = (H.detector(hdr), _word(hdr, "FILTER"), _word(hdr, "POLAR"), H.summing(hdr), shape)
+    return FrameInfo(Path(path), kind, observation_time(hdr))
+
+
+def _infos(paths) -> list[FrameInfo]:
+    infos = []
+    for p in paths:
+        try:
+            info = frame_info(p)
+        except (CorkitInpaintError, OSError) as exc:
+            log.debug("%s: not paired with neighbours (%s)", p, exc)   # its own fill reports it
+            info = FrameInfo(Path(p), (), None)
+        infos.append(info)
+    return infos
+
+
+def pair_neighbours(paths, *, max_gap: float = MAX_GAP_MINUTES, pool=()) -> dict[Path, list[Path]]:
+    """For each file, its nearest earlier and nearest later frame of the same kind.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        The files of a run; only their headers are read.
+    max_gap : float
+        Largest time between a file and a neighbour, in minutes.
+    pool : iterable of path-like
+        More files that may serve as neighbours (not paired themselves).
+
+    Returns
+    -------
+    dict
+        ``{path: [earlier, later]}`` with the ones found (0, 1 or 2), earlier first.
+        A file whose header cannot be read, or that has no time, gets none.
+    """
+    if not max_gap >= 0:
+        raise ValueError(f"max_gap = {max_gap!r} minutes: must be >= 0")
+    infos = _infos(paths)
+    seen = {i.path for i in infos}
+    candidates = infos + [i for i in _infos(p for p in pool if Path(p) not in seen)]
+    out: dict[Path, list[Path]] = {}
+    for info in infos:
+        found = []
+        if info.time is not None and info.kind:
+            same = [o for o in candidates if o.kind == info.kind and o.time is not None
+                    and o.path != info.path]
+            for sign in (-1, 1):
+                side = [(abs((o.time - info.time).total_seconds()), o) for o in same
+                        if sign * (o.time - info.time).total_seconds() > 0]
+                side = [(d, o) for d, o in side if d <= 60.0 * max_gap]
+                if side:
+                    found.append(min(side, key=lambda t: (t[0], str(t[1].path)))[1].path)
+        out[info.path] = found
+    return out
+
+
+def neighbours_for(files, neighbours="auto", *, max_gap: float = MAX_GAP_MINUTES, pool=()
+                   ) -> dict[Path, list[Path]]:
+    """Each file's neighbours, as a run's ``neighbours`` option asks.
+
+    Parameters
+    ----------
+    files : list of path-like
+    neighbours : {"auto", "none"}, None or mapping
+        ``"auto"``: `pair_neighbours` among ``files`` and ``pool``; ``"none"`` or
+        None: no neighbours; a mapping ``{file: [neighbour files]}``: as given.
+    max_gap, pool
+        As for `pair_neighbours`.
+
+    Raises
+    ------
+    ValueError
+        Another value of ``neighbours``.
+    """
+    if neighbours is None or (isinstance(neighbours, str) and neighbours.lower() == "none"):
+        return {Path(f): [] for f in files}
+    if isinstance(neighbours, str) and neighbours.lower() == "auto":
+        return pair_neighbours(files, max_gap=max_gap, pool=pool)
+    if isinstance(neighbours, dict):
+        given = {Path(k): [Path(x) for x in v] for k, v in neighbours.items()}
+        return {Path(f): given.get(Path(f), []) for f in files}
+    raise ValueError(f"neighbours = {neighbours!r}: give 'auto', 'none' or a mapping of file to neighbour files")

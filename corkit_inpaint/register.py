@@ -1,0 +1,233 @@
+"""Neighbouring frames on the target's grid: Sun centre, roll and plate scale from the headers, DN to DN/s.
+
+A `Neighbour` is another level-0.5 frame of the same field, read only. Its own
+missing and never-sent blocks, non-positive and saturated pixels, and any
+pixels an earlier fill estimated are masked; it is resampled onto the target
+frame's pixel grid window by window (`Neighbour.sample`), so registering costs
+nothing outside the windows a fill reads.
+
+The mapping from a target pixel to the neighbour's pixels goes through the sky:
+offset from the target's Sun centre (CRPIX), rotated by the difference of the
+rolls (CROTA1, else CROTA2, else CROTA), scaled by the ratio of plate scales
+(summing, CDELT), and added to the neighbour's Sun centre. When that mapping is
+a whole-pixel shift within 0.01 px over the window, pixels are copied exactly;
+otherwise they are interpolated bilinearly, and a target pixel is valid only
+where all four neighbour pixels it reads are.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from . import header as H
+from .blocks import find_missing_blocks, zero_block_pixels
+from .exceptions import InputError
+from .geometry import optical_geometry, sun_centre
+
+__all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
+           "SATURATION_DN"]
+
+#: Saturation of one CCD pixel read out (14-bit ADC), in DN; summed pixels scale it.
+SATURATION_DN = 16383.0
+_EXACT = 0.01          # px: a mapping this close to a whole-pixel shift copies pixels
+
+
+def observation_time(header) -> datetime | None:
+    """Start of the exposure from DATE-OBS (and TIME-OBS when DATE-OBS has no time), or None."""
+    date = str(H.get(header, "DATE-OBS", "")).strip()
+    if not date:
+        return None
+    if "T" not in date:
+        date = f"{date}T{str(H.get(header, 'TIME-OBS', '00:00:00')).strip()}"
+    date = date.replace("/", "-").rstrip("Z")
+    try:
+        return datetime.fromisoformat(date[:26])
+    except ValueError:
+        return None
+
+
+def roll_degrees(header) -> float:
+    """The roll angle: CROTA1, else CROTA2, else CROTA, else 0."""
+    for key in ("CROTA1", "CROTA2", "CROTA"):
+        v = H.number(header, key)
+        if v is not None:
+            return v
+    return 0.0
+
+
+def _plate_scale(header) -> float:
+    """Arcsec per stored pixel: CDELT1, else the detector's nominal scale times the summing."""
+    v = H.number(header, "CDELT1")
+    if v is not None and v > 0:
+        return v
+    geo = optical_geometry(header)
+    sx, sy = H.summing(header)
+    return {"C2": 11.9, "C3": 56.0}.get(geo.detector if geo else "", 1.0) * 0.5 * (sx + sy)
+
+
+def _centre(header, shape) -> tuple[float, float]:
+    c = sun_centre(header)
+    if c is None:
+        geo = optical_geometry(header)
+        c = (geo.cy, geo.cx) if geo is not None else ((shape[0] - 1) / 2, (shape[1] - 1) / 2)
+    return c
+
+
+@dataclass(frozen=True, eq=False)
+class Neighbour:
+    """Another frame of the same field, ready to be sampled on a target's grid.
+
+    Build it with `register`. Attributes are read-only.
+
+    Attributes
+    ----------
+    name : str
+        Its FILENAME (or the name it was given).
+    dt : float
+        Its observation time minus the target's, in seconds (nan when either has no time).
+    rate : numpy.ndarray
+        Its image in DN/s, on its own grid.
+    valid : numpy.ndarray of bool
+        Where ``rate`` is data.
+    matrix : numpy.ndarray
+        2x2 map from a target offset ``(dy, dx)`` about the target's Sun centre to the neighbour's.
+    target_centre, centre : tuple of float
+        ``(cy, cx)`` Sun centres of the target and of the neighbour.
+    """
+
+    name: str
+    dt: float
+    rate: np.ndarray
+    valid: np.ndarray
+    matrix: np.ndarray
+    target_centre: tuple[float, float]
+    centre: tuple[float, float]
+
+    def coords(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbour pixel coordinates ``(y, x)`` of the target pixels in ``box`` = ``(y0, y1, x0, x1)``."""
+        y0, y1, x0, x1 = box
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        dy, dx = yy - self.target_centre[0], xx - self.target_centre[1]
+        (a, b), (c, d) = self.matrix
+        return self.centre[0] + a * dy + b * dx, self.centre[1] + c * dy + d * dx
+
+    def sample(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The neighbour's DN/s and validity on the target pixels of ``box`` = ``(y0, y1, x0, x1)``.
+
+        Returns
+        -------
+        rate : numpy.ndarray
+            float64, 0 where not valid.
+        valid : numpy.ndarray of bool
+        """
+        py, px = self.coords(box)
+        ny, nx = self.rate.shape
+        iy, ix = np.rint(py), np.rint(px)
+        if np.abs(py - iy).max(initial=0) < _EXACT and np.abs(px - ix).max(initial=0) < _EXACT:
+            iy, ix = iy.astype(np.int64), ix.astype(np.int64)
+            inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)
+            iyc, ixc = np.clip(iy, 0, ny - 1), np.clip(ix, 0, nx - 1)
+            ok = inside & self.valid[iyc, ixc]
+            return np.where(ok, self.rate[iyc, ixc], 0.0), ok
+        y0, x0 = np.floor(py).astype(np.int64), np.floor(px).astype(np.int64)
+        fy, fx = py - y0, px - x0
+        ok = (y0 >= 0) & (y0 + 1 < ny) & (x0 >= 0) & (x0 + 1 < nx)
+        y0c, x0c = np.clip(y0, 0, ny - 2), np.clip(x0, 0, nx - 2)
+        out = np.zeros(py.shape)
+        for oy, ox, w in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx),
+                          (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+            ok &= self.valid[y0c + oy, x0c + ox]
+            out += w * self.rate[y0c + oy, x0c + ox]
+        return np.where(ok, out, 0.0), ok
+
+
+def data_pixels(data: np.ndarray, header, previous_fill: np.ndarray | None = None) -> np.ndarray:
+    """Pixels of a level-0.5 frame that are data: positive, finite, not saturated, not in a missing block."""
+    img = np.asarray(data, dtype=np.float64)
+    sx, sy = H.summing(header)
+    missing, _ = find_missing_blocks(data, header)
+    ok = np.isfinite(img) & (img > 0) & (img < 0.995 * SATURATION_DN * sx * sy)
+    ok &= ~missing & ~zero_block_pixels(img)
+    if previous_fill is not None:
+        ok &= ~np.asarray(previous_fill, dtype=bool)
+    return ok
+
+
+def register(data: np.ndarray, header, target_header, target_shape: tuple[int, int], *,
+             name: str | None = None, previous_fill: np.ndarray | None = None) -> Neighbour:
+    """Prepare a neighbouring level-0.5 frame for a target frame.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        The neighbour's stored array (DN); only read.
+    header : astropy.io.fits.Header
+        The neighbour's header: OFFSET and EXPTIME (DN to DN/s), CRPIX, CROTA, CDELT or summing.
+    target_header : astropy.io.fits.Header
+        The target frame's header.
+    target_shape : tuple of int
+        The target's ``(ny, nx)``.
+    name : str, optional
+        What to call it in the provenance; its FILENAME by default.
+    previous_fill : numpy.ndarray of bool, optional
+        Pixels an earlier fill estimated (its INPMASK): not data.
+
+    Raises
+    ------
+    InputError
+        Not a 2-D array, no positive EXPTIME, or a header with non-numeric numbers.
+    """
+    img = np.asarray(data)
+    if img.ndim != 2:
+        raise InputError(f"neighbour {name or ''}: expected a 2-D image, got shape {img.shape}".replace("  ", " "))
+    H.check_header(header, where=f"neighbour {name}" if name else "neighbour header")
+    label = name or str(H.get(header, "FILENAME", "neighbour")).strip()
+    exptime, bias = H.number(header, "EXPTIME"), H.number(header, "OFFSET") or 0.0
+    if exptime is None or not exptime > 0:
+        raise InputError(f"neighbour {label}: no positive EXPTIME, so its DN cannot be made DN/s")
+    valid = data_pixels(img, header, previous_fill)
+    rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
+    ang = math.radians(roll_degrees(target_header) - roll_degrees(header))
+    k = _plate_scale(target_header) / _plate_scale(header)
+    # (dy, dx) -> rotate by ang in the (x, y) plane, then scale
+    matrix = k * np.array([[math.cos(ang), math.sin(ang)], [-math.sin(ang), math.cos(ang)]])
+    t0, t1 = observation_time(target_header), observation_time(header)
+    dt = (t1 - t0).total_seconds() if t0 is not None and t1 is not None else float("nan")
+    return Neighbour(label, dt, rate, valid, matrix, _centre(target_header, target_shape), _centre(header, img.shape))
+
+
+def register_all(neighbours, target_header, target_shape: tuple[int, int]) -> list[Neighbour]:
+    """`register` each of ``neighbours`` for a target frame.
+
+    Parameters
+    ----------
+    neighbours : sequence or None
+        Each a `Neighbour` (kept as it is), an ``(array, header)`` or
+        ``(array, header, previous_fill)`` tuple, or an object with ``data``
+        and ``header`` attributes (and optionally ``previous_fill``, such as
+        `corkit_inpaint.read.Level05`).
+    target_header : astropy.io.fits.Header
+    target_shape : tuple of int
+
+    Raises
+    ------
+    InputError
+        An item of another form, or one `register` refuses.
+    """
+    out = []
+    for i, item in enumerate(neighbours or ()):
+        if isinstance(item, Neighbour):
+            out.append(item)
+            continue
+        if hasattr(item, "data") and hasattr(item, "header"):
+            data, hdr, prev = item.data, item.header, getattr(item, "previous_fill", None)
+        elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
+            data, hdr, prev = (*item, None)[:3]
+        else:
+            raise InputError(f"neighbour {i + 1}: expected an (array, header) pair, got {type(item).__name__}")
+        out.append(register(data, hdr, target_header, target_shape, previous_fill=prev))
+    return out
