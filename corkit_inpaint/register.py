@@ -10,7 +10,8 @@ The mapping from a target pixel to the neighbour's pixels goes through the sky:
 offset from the target's Sun centre (CRPIX), rotated by the difference of the
 rolls (CROTA1, else CROTA2, else CROTA), scaled by the ratio of plate scales
 (summing, CDELT), and added to the neighbour's Sun centre. When that mapping is
-a whole-pixel shift within 0.01 px over the window, pixels are copied exactly;
+a whole-pixel shift within 0.05 px over the window (as for consecutive
+frames, whose rolls differ by about 0.001 degree), pixels are copied exactly;
 otherwise they are interpolated bilinearly, and a target pixel is valid only
 where all four neighbour pixels it reads are.
 """
@@ -33,7 +34,7 @@ __all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_
 
 #: Saturation of one CCD pixel read out (14-bit ADC), in DN; summed pixels scale it.
 SATURATION_DN = 16383.0
-_EXACT = 0.01          # px: a mapping this close to a whole-pixel shift copies pixels
+_EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies pixels
 
 
 def observation_time(header) -> datetime | None:

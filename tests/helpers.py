@@ -14,6 +14,29 @@ REAL = DATA / "lasco_clear.fts"
 LEVEL1 = DATA / "lasco_c2_25299383_s.fts"
 C2_FULL = DATA / "c2_22104858.fts"      # real 1024x1024 C2 level 0.5, 2001-10-23
 C3_FULL = DATA / "c3_32219521.fts"      # real 1024x1024 C3 level 0.5, 2010-01-05
+# three consecutive real C3 frames, 2012-08-31 18:30, 18:42 and 18:54 UT
+C3_SEQ = [DATA / "c3_seq" / f"3231094{k}.fts" for k in (3, 4, 5)]
+
+
+def read_file(path):
+    """``(data, header)`` of a FITS file's primary HDU."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(path) as h:
+            return np.array(h[0].data), h[0].header.copy()
+
+
+def seq_blocks(data, header, n, seed, lo=5.0, hi=26.0):
+    """``n`` distinct blocks of a C3 frame whose centres lie between ``lo`` and ``hi`` Rsun."""
+    rng = np.random.default_rng(seed)
+    cy, cx = header["CRPIX2"] - 1, header["CRPIX1"] - 1
+    out = []
+    while len(out) < n:
+        by, bx = (int(v) for v in rng.integers(0, data.shape[0] // 32, 2))
+        r = np.hypot(by * 32 + 15.5 - cy, bx * 32 + 15.5 - cx) / 17.1
+        if lo < r < hi and (by, bx) not in out:
+            out.append((by, bx))
+    return out
 # blocks of the real file that carry signal, blanked in tests: single, a run, a 2x2
 BLANK = [(3, 4), (10, 5), (12, 13), (4, 9), (4, 10), (4, 11), (11, 2), (11, 3), (12, 2), (12, 3)]
 
@@ -50,3 +73,18 @@ def frame_files(tmp_path, det, summed, seed=21):
     orig = write(tmp_path / f"orig_{det}_{summed}.fts", img, hdr)
     holes = write(tmp_path / f"holes_{det}_{summed}.fts", blank(img, blocks), hdr)
     return orig, holes, blocks
+
+
+def seq_files(tmp, n_blocks=6):
+    """Copies of the three real C3 sequence frames, each with its own ``n_blocks`` blanked.
+
+    Returns the three paths, and the middle frame's truth and blanked blocks.
+    """
+    paths, truth, mid_blocks = [], None, None
+    for k, src in enumerate(C3_SEQ):
+        data, hdr = read_file(src)
+        blocks = seq_blocks(data, hdr, n_blocks, seed=40 + k)
+        if k == 1:
+            truth, mid_blocks = data, blocks
+        paths.append(write(Path(tmp) / src.name, blank(data, blocks), hdr))
+    return paths, truth, mid_blocks

@@ -170,3 +170,39 @@ def test_errors_are_input_errors_for_string_keywords():
     hdr["SUMROW"] = "two"
     with pytest.raises(ci.InputError, match="SUMROW"):
         ci.inpaint_array(blank(data, BLANK).astype(float), header=hdr, method="biharmonic")
+
+
+def test_fits_filled_from_neighbouring_files(tmp_path):
+    from helpers import seq_files
+    (f0, f1, f2), truth, blocks = seq_files(tmp_path)
+    shas = [sha(p) for p in (f0, f1, f2)]
+    out = tmp_path / "out.fts"
+    hdul = ci.inpaint_fits(f1, out, neighbours=[f0, f2], method="ratio")
+    h = hdul[0].header
+    assert h["INPNNB"] == 2 and (h["INPNB1"], h["INPNB2"]) == ("32310943.fts", "32310945.fts")
+    assert (h["INPDT1"], h["INPDT2"]) == (-720.092, 719.991)
+    assert "neighbouring frames 32310943.fts (-720 s), 32310945.fts (+720 s)" in " ".join(
+        str(v) for v in h["HISTORY"])
+    alone = ci.inpaint_fits(f1, neighbours=None, method="ratio")[0]
+    assert alone.header["INPNNB"] == 0 and "INPNB1" not in alone.header
+    hole = blocks_to_mask(truth.shape, blocks)
+    err = lambda d: np.sqrt(np.mean((d[hole].astype(float) - truth[hole]) ** 2))
+    assert err(hdul[0].data) < 0.75 * err(alone.data)
+    blanked = fits.getdata(f1)
+    assert np.array_equal(hdul[0].data[~hole], blanked[~hole])
+    assert [sha(p) for p in (f0, f1, f2)] == shas                      # inputs and neighbours only read
+    with pytest.raises(ci.InputError, match="input file"):
+        ci.inpaint_fits(f1, f2, neighbours=[f0, f2], overwrite=True)
+    assert sha(f2) == shas[2]
+
+
+def test_array_with_neighbour_pairs_keeps_valid_pixels():
+    from helpers import C3_SEQ, read_file
+    (d0, h0), (d1, h1) = read_file(C3_SEQ[0]), read_file(C3_SEQ[1])
+    mask = blocks_to_mask(d1.shape, [(10, 20), (20, 10)])
+    out = ci.inpaint_array(d1, mask, header=h1, neighbours=[(d0, h0)], method="ratio")
+    assert np.array_equal(out[~mask], d1[~mask])
+    assert np.abs(out[mask] - d1[mask]).mean() < 0.7 * np.abs(
+        ci.inpaint_array(d1, mask, header=h1, method="ratio")[mask] - d1[mask]).mean()
+    with pytest.raises(ci.InputError, match="pair"):
+        ci.inpaint_array(d1, mask, header=h1, neighbours=[d0], method="ratio")

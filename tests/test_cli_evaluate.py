@@ -72,3 +72,20 @@ def test_every_option_has_help():
     for a in p._actions:
         assert a.help and a.help.strip(), a.dest
     assert p.description and "evaluate" in build_parser().format_help()
+
+
+def test_evaluate_neighbours_on_a_sequence(tmp_path, capsys):
+    import json
+
+    from helpers import C3_FULL, C3_SEQ
+
+    from corkit_inpaint.cli import main
+    out = tmp_path / "seq.json"
+    code = main(["-q", "evaluate", "--neighbours", *map(str, C3_SEQ), "--other-day", str(C3_FULL),
+                 "--methods", "ratio,biharmonic", "--repeats", "1", "--json", str(out), "--device", "cpu"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "vs ratio" in text and "ratio (other day)" in text
+    z = json.loads(out.read_text())["zones"]["real sequence"]
+    assert {"mid", "outer"} <= set(z) and "vs_alone" in z["mid"]["ratio"]
+    assert main(["-q", "evaluate", "--neighbours", str(C3_SEQ[0]), "--methods", "ratio"]) == 1

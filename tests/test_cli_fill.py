@@ -193,3 +193,29 @@ def test_a_malformed_file_does_not_stop_the_batch(blanked_file, tmp_path):
     r = run_cli("fill", bad, blanked_file, "--outdir", out, "--method", "biharmonic")
     assert r.returncode == 1 and "Traceback" not in r.stderr and "NAXIS1" in r.stderr
     assert (out / "blanked.fts").exists() and not (out / "nonaxis1.fts").exists()
+
+
+def test_fill_pairs_each_file_with_its_neighbours(tmp_path):
+    from helpers import seq_files
+    (tmp_path / "in").mkdir()
+    files, _, _ = seq_files(tmp_path / "in")
+    shas = [sha(p) for p in files]
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["-q", "fill", *map(str, files), "--outdir", str(out), "--method", "ratio"]) == 0
+    nnb = [fits.getheader(out / p.name)["INPNNB"] for p in files]
+    assert nnb == [1, 2, 1]
+    assert fits.getheader(out / files[0].name)["INPNB1"] == files[1].name
+    assert [sha(p) for p in files] == shas
+    assert main(["-q", "fill", *map(str, files), "--outdir", str(out), "--method", "ratio", "--overwrite",
+                 "--neighbours", "none"]) == 0
+    assert [fits.getheader(out / p.name)["INPNNB"] for p in files] == [0, 0, 0]
+    # one file, its neighbours from a pool that is only read
+    one = tmp_path / "one.fts"
+    assert main(["-q", "fill", str(files[1]), "-o", str(one), "--method", "ratio",
+                 "--neighbour-pool", str(files[0]), str(files[2])]) == 0
+    assert fits.getheader(one)["INPNNB"] == 2 and [sha(p) for p in files] == shas
+    assert main(["-q", "fill", str(files[1]), "-o", str(tmp_path / "x.fts"), "--max-gap", "-1"]) == 2
+    assert main(["-q", "fill", str(files[1]), "-o", str(tmp_path / "x.fts"), "--max-gap", "5",
+                 "--method", "ratio", "--neighbour-pool", str(files[0])]) == 0
+    assert fits.getheader(tmp_path / "x.fts")["INPNNB"] == 0

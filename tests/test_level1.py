@@ -146,3 +146,17 @@ def test_output_names():
     assert output_name("a/22075759.fts") == "22075759.fits"
     assert output_name("b/32310941.fts.gz") == "32310941.fits"
     assert output_name("c/x.y.fits") == "xy.fits"
+
+
+def test_level1_fills_from_neighbouring_files(tmp_path, calib):
+    from helpers import seq_files
+    (tmp_path / "in").mkdir()
+    files, _, _ = seq_files(tmp_path / "in", n_blocks=3)
+    shas = [sha(p) for p in files]
+    level_1(files, tmp_path / "out", inpaint="ratio", calib_dir=calib)
+    heads = [fits.getheader(tmp_path / "out" / output_name(p)) for p in files]
+    assert [h["INPNNB"] for h in heads] == [1, 2, 1]
+    assert (heads[1]["INPNB1"], heads[1]["INPDT2"]) == ("32310943.fts", 719.991)
+    (img, hdr), = level_1([files[1]], None, inpaint="ratio", calib_dir=calib, neighbours="none")
+    assert hdr["INPNNB"] == 0
+    assert [sha(p) for p in files] == shas

@@ -96,3 +96,23 @@ def test_hole_without_context_is_left_unfilled_and_reported():
     none = PCONV.fill(Frame.build(np.where(alone, 0, img), alone), device="cpu")
     assert not none.filled.any() and "too little valid context" in none.skipped
     assert none.provenance.device == "cpu" and np.array_equal(none.values, np.where(alone, 0, img))
+
+
+def test_a_model_without_neighbour_guides_ignores_neighbours(caplog):
+    import logging
+
+    from helpers import C3_SEQ, read_file
+
+    from corkit_inpaint.blocks import blocks_to_mask
+    from corkit_inpaint.fill import run_method
+    from corkit_inpaint.frame import Frame
+    from corkit_inpaint.register import register
+    (d0, h0), (d1, h1) = read_file(C3_SEQ[0]), read_file(C3_SEQ[1])
+    hole = blocks_to_mask(d1.shape, [(12, 20)])
+    frame = Frame.build(np.where(hole, 0, d1), hole, h1)
+    alone = run_method("pconv-smooth", frame, weights="pconv-lasco-v3", device="cpu")
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        with_nb = run_method("pconv-smooth", frame, neighbours=[register(d0, h0, h1, d1.shape)],
+                             weights="pconv-lasco-v3", device="cpu")
+    assert np.array_equal(alone.values, with_nb.values) and with_nb.provenance.neighbours == ()
+    assert "reads no neighbouring frames" in caplog.text

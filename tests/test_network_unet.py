@@ -42,7 +42,7 @@ def test_extra_guides_are_ignored_and_config_is_recorded():
     """A model reads only its first ``extra_channels`` guides, so older models keep working."""
     torch.manual_seed(2)
     net = PConvUNet(stages=2, widths=(8, 8, 8), ring=4, extra_channels=2)
-    assert net.config == {"stages": 2, "widths": [8, 8, 8], "ring": 4, "extra_channels": 2}
+    assert net.config == {"stages": 2, "widths": [8, 8, 8], "ring": 4, "extra_channels": 2, "base": 0}
     x = torch.randn(1, 1, 32, 32)
     m = torch.ones_like(x)
     m[..., 8:24, 8:24] = 0
@@ -54,3 +54,17 @@ def test_extra_guides_are_ignored_and_config_is_recorded():
     with torch.no_grad():
         a, b, c = (net(x * m, m, gg)[-1] for gg in (g, g2, g3))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_the_base_guide_is_what_the_first_stage_corrects():
+    torch.manual_seed(0)
+    net = PConvUNet(stages=1, widths=(8, 8), ring=2, extra_channels=4, base=3)
+    for p in net.parameters():
+        torch.nn.init.zeros_(p)                      # no correction: the output is the base in the hole
+    img, mask = torch.ones(1, 1, 16, 16), torch.ones(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 0
+    guides = torch.stack([torch.full((16, 16), float(k)) for k in range(4)])[None]
+    out = net(img, mask, guides)[-1]
+    assert torch.all(out[mask == 0] == 3.0) and torch.all(out[mask == 1] == 1.0)
+    with pytest.raises(ValueError, match="base"):
+        PConvUNet(extra_channels=3, base=3)

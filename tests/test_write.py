@@ -128,3 +128,19 @@ def test_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(InputError, match="No space left"):
         write_atomic(Broken([fits.PrimaryHDU()]), tmp_path / "o.fts")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_neighbours_are_named_in_the_header_and_history():
+    from dataclasses import replace
+    f = filled_image()
+    f = replace(f, provenance=replace(f.provenance, neighbours=("a.fts", "b.fts"), neighbour_dt=(-720.5, 1440.0)))
+    old = fits.Header()
+    old["INPNB3"], old["INPDT3"] = "stale.fts", 99.0            # an earlier fill's third neighbour
+    hdr = stamp_header(old, f)
+    assert (hdr["INPNNB"], hdr["INPNB1"], hdr["INPDT1"], hdr["INPNB2"], hdr["INPDT2"]) == \
+        (2, "a.fts", -720.5, "b.fts", 1440.0)
+    assert "INPNB3" not in hdr and "INPDT3" not in hdr
+    text = " ".join(str(v) for v in hdr["HISTORY"])
+    assert "a.fts (-720 s), b.fts (+1440 s)" in text
+    alone = stamp_header(fits.Header(), filled_image())
+    assert alone["INPNNB"] == 0 and "from this frame alone" in " ".join(str(v) for v in alone["HISTORY"])

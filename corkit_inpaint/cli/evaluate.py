@@ -1,7 +1,10 @@
 """``corkit-inpaint evaluate``: blank valid blocks in real or simulated frames and score fill methods.
 
 Blanks valid blocks in the four telemetry-loss patterns, fills them with every
-method, and scores the fills inside the blanked blocks.
+method, and scores the fills inside the blanked blocks. With ``--neighbours``,
+FILES are a sequence: its middle frames are blanked and filled with and without
+the frames before and after them (and ``--synthetic N`` scores simulated
+sequences).
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                    help=f"synthetic generator version for --synthetic (default {GENERATOR_VERSION})")
     e.add_argument("--seed", type=int, default=12345, help="seed of the blanked masks (default: 12345)")
     e.add_argument("--repeats", type=int, default=8, help="masks per pattern per file (default: 8)")
+    e.add_argument("--neighbours", action="store_true",
+                   help="FILES are a sequence: fill its middle frames from the frames before and after "
+                        "(and alone); --synthetic N scores N simulated sequences")
+    e.add_argument("--other-day", metavar="FILE",
+                   help="with --neighbours: also fill with one neighbour replaced by this frame of another day")
     e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
     e.add_argument("--plot", metavar="PNG", help="write a bar chart of the ratios to the best classical method")
     add_model_options(e)
@@ -43,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..evaluation.protocol import evaluate_frame, evaluate_synthetic
-    from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
     from ..exceptions import InputError
     from ..methods import available_methods
     from ..read import read_level05
@@ -62,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
         err("give FILES and/or --synthetic N")
         return 2
     rng = np.random.default_rng(args.seed)
-    results = {}
     failed = 0
     recs = []
+    if args.neighbours:
+        return _run_sequences(args, methods, rng)
     for f in tqdm(args.files, desc="real files", disable=args.quiet or len(args.files) < 2):
         try:
             with warnings.catch_warnings():
@@ -82,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
         sets[f"{args.synthetic} synthetic frames"] = evaluate_synthetic(
             args.synthetic, methods, rng=rng, version=args.generator_version, device=args.device,
             weights=args.weights, progress=not args.quiet)
+    _report(args, methods, sets)
+    return 1 if failed else 0
+
+
+def _report(args, methods, sets: dict) -> None:
+    """Print the tables of each set of records, and write the JSON and the figure."""
+    from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
     results = {title: summarise(rs) for title, rs in sets.items()}
     zones = {title: summarise_zones(rs) for title, rs in sets.items()}
     for title, summ in results.items():
@@ -96,4 +111,31 @@ def run(args: argparse.Namespace) -> int:
                        "zones": zones}, fh, indent=1)
     if args.plot and results:
         plot_summaries(results, args.plot)
-    return 1 if failed else 0
+
+
+def _run_sequences(args, methods, rng) -> int:
+    """``evaluate --neighbours``: the real sequence in FILES and/or simulated sequences."""
+    from ..evaluation.sequences import cme_records, evaluate_sequence, evaluate_synthetic_sequences
+    from ..exceptions import InputError
+    sets = {}
+    try:
+        if args.files:
+            sets["real sequence"] = evaluate_sequence(args.files, methods, rng=rng, repeats=args.repeats,
+                                                      other_day=args.other_day, device=args.device,
+                                                      weights=args.weights, progress=not args.quiet)
+    except InputError as exc:
+        err(str(exc))
+        return 1
+    if args.synthetic:
+        recs = evaluate_synthetic_sequences(args.synthetic, methods, rng=rng, device=args.device,
+                                            weights=args.weights, progress=not args.quiet)
+        sets[f"{args.synthetic} synthetic sequences"] = recs
+        cme = cme_records(recs)
+        if cme:
+            n = len({r["frame"] for r in cme})
+            sets[f"the {n} synthetic sequences with a CME"] = cme
+    if not any(sets.values()):
+        err("no frame of the sequence has a neighbour on both sides; give a sequence of 3 or more frames")
+        return 1
+    _report(args, methods, {k: v for k, v in sets.items() if v})
+    return 0

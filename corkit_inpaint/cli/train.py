@@ -27,6 +27,8 @@ def _add_config_options(t: argparse.ArgumentParser) -> None:
         kw = {"dest": f.name, "default": None, "help": f"{meta['help']} (default: {default})"}
         if "nargs" in meta:
             kw.update(nargs=meta["nargs"], type=type(default[0]))
+        elif isinstance(default, bool):
+            kw["action"] = "store_true"
         elif f.name == "generator_version":
             kw.update(choices=VERSIONS)
         elif default is not None:

@@ -40,19 +40,29 @@ import numpy as np
 from ..blocks import blocks_to_mask
 from ..fill import run_method
 from ..frame import Frame
+from ..register import register_all
 from ..training.loss_masks import PATTERNS, eligible_blocks, loss_mask
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
-__all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0"]
+__all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0", "NEIGHBOUR_METHODS"]
 
 #: Seed of the first held-out synthetic frame (never used in training).
 SYNTHETIC_SEED0 = 90_000_000
 
 
 def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS, device="auto",
-                   weights=None, label=""):
-    """Blank, fill and score one frame; returns a list of records."""
+                   weights=None, label="", neighbours=None):
+    """Blank, fill and score one frame; returns a list of records.
+
+    ``neighbours`` maps a suffix of the method label to the neighbouring frames
+    that run reads (`corkit_inpaint.register.register_all` items): for example
+    ``{"": [before, after], " (alone)": [], " (other day)": [before, stranger]}``
+    scores every method three ways. None: every method once, alone. A method
+    that reads no neighbours (all but ``pconv``, ``pconv-smooth`` and
+    ``ratio``) is run only once, under its own name.
+    """
     img = np.asarray(image, dtype=np.float64)
+    runs = _runs(methods, neighbours, header, img.shape)
     elig = eligible_blocks(img, header)
     whole = Frame.build(img, None, header)
     st, centre = whole.stretch, whole.sun_centre
@@ -70,15 +80,33 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
             points = point_sources(truth["s"], mask)
             noise = zone_noise(truth["rate"], mask, zones)
             frame = Frame.build(test, mask, header)
-            for m in methods:
+            for name, m, nbs in runs:
                 t0 = time.perf_counter()
-                fill = run_method(m, frame, device=device, weights=weights).values
+                res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
                 dt = time.perf_counter() - t0
-                rec = score(truth, fill, mask, st, centre, points, zones) | noise
-                rec.update(method=m, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
-                           mask_id=f"{label}:{pattern}:{r}")
+                rec = score(truth, res.values, mask, st, centre, points, zones) | noise
+                rec.update(method=name, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
+                           mask_id=f"{label}:{pattern}:{r}", neighbours_used=len(res.provenance.neighbours))
                 records.append(rec)
     return records
+
+
+#: Methods that read neighbouring frames.
+NEIGHBOUR_METHODS = ("pconv", "pconv-smooth", "ratio")
+
+
+def _runs(methods, neighbours, header, shape):
+    """``(label, method, registered neighbours)`` for every run of `evaluate_frame`."""
+    if not neighbours:
+        return [(m, m, []) for m in methods]
+    regs = {suffix: register_all(items, header, shape) for suffix, items in neighbours.items()}
+    runs = []
+    for m in methods:
+        if m not in NEIGHBOUR_METHODS:
+            runs.append((m, m, []))
+            continue
+        runs += [(m + suffix, m, nbs) for suffix, nbs in regs.items()]
+    return runs
 
 
 

@@ -70,9 +70,12 @@ def summarise_zones(records):
     -------
     dict
         ``{zone: {method: {"rmse", "sigma", "rmse_over_sigma", "vs_best_classical",
-        "vs_best_classical_ci90", "pixels", "masks"}}}``: the RMSE (DN/s) in the zone,
-        the truth's own noise sigma there (the floor), and the ratio to the best
-        classical method with a 90% bootstrap interval over masks. Empty when the
+        "vs_best_classical_ci90", "vs_ratio", "vs_ratio_ci90", "vs_alone", "vs_alone_ci90",
+        "pixels", "masks"}}}``: the RMSE (DN/s) in the zone, the truth's own noise
+        sigma there (the floor), and the ratios to the best classical method, to
+        the ``ratio`` neighbour fill and to the same method run without
+        neighbours (``"<method> (alone)"``), each with a 90% bootstrap interval
+        over masks (nan where that baseline was not scored). Empty when the
         records carry no zones (no C2/C3 header).
     """
     by_method = defaultdict(list)
@@ -92,26 +95,45 @@ def summarise_zones(records):
                        "pixels": n, "masks": sum(1 for r in rs if r.get(f"n_{z}", 0))}
         best = min((k for k in rows if k in CLASSICAL), key=lambda k: rows[k]["rmse"], default=None)
         for m, v in rows.items():
-            v["vs_best_classical"] = v["rmse"] / rows[best]["rmse"] if best else float("nan")
-            v["vs_best_classical_ci90"] = (_ratio_ci(by_method[m], by_method[best], key=f"se_{z}")
-                                           if best and m != best else None)
+            for key, base in (("vs_best_classical", best), ("vs_ratio", "ratio" if "ratio" in rows else None),
+                              ("vs_alone", _alone(m, rows))):
+                v[key] = v["rmse"] / rows[base]["rmse"] if base else float("nan")
+                v[key + "_ci90"] = (_ratio_ci(by_method[m], by_method[base], key=f"se_{z}")
+                                    if base and m != base else None)
         if rows:
             out[z] = rows
     return out
 
 
+def _alone(method: str, rows) -> str | None:
+    """The label of ``method`` run without neighbours (``"pconv (alone)"`` for ``"pconv"``), if it was scored."""
+    alone = method.split(" (")[0] + " (alone)"
+    return alone if alone in rows and alone != method else None
+
+
 def format_zone_table(zones, title="", edges=""):
     """A Markdown table of `summarise_zones`."""
     lines = [f"**{title}, by radial zone{edges}**", ""] if title else []
-    lines += ["| zone | method | RMSE (DN/s) | vs best classical (90% CI) | noise sigma (DN/s) | RMSE / sigma | "
-              "pixels | masks |", "|---|---|---|---|---|---|---|---|"]
+    with_nb = any(np.isfinite(v.get("vs_ratio", np.nan)) or np.isfinite(v.get("vs_alone", np.nan))
+                  for ms in zones.values() for v in ms.values())
+    extra = ["vs ratio (90% CI)", "vs alone (90% CI)"] if with_nb else []
+    head = ["zone", "method", "RMSE (DN/s)", "vs best classical (90% CI)", *extra, "noise sigma (DN/s)",
+            "RMSE / sigma", "pixels", "masks"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for z, ms in zones.items():
         for m, v in ms.items():
-            ci = v.get("vs_best_classical_ci90")
-            ci = f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else ""
-            lines.append(f"| {z} | {m} | {v['rmse']:.4g} | {v['vs_best_classical']:.3f}{ci} | {v['sigma']:.4g} | "
-                         f"{v['rmse_over_sigma']:.2f} | {v['pixels']} | {v['masks']} |")
+            cells = [z, m, f"{v['rmse']:.4g}", _with_ci(v, "vs_best_classical")]
+            cells += [_with_ci(v, "vs_ratio"), _with_ci(v, "vs_alone")] if with_nb else []
+            cells += [f"{v['sigma']:.4g}", f"{v['rmse_over_sigma']:.2f}", str(v["pixels"]), str(v["masks"])]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _with_ci(v: dict, key: str) -> str:
+    if not np.isfinite(v.get(key, np.nan)):
+        return "-"
+    ci = v.get(key + "_ci90")
+    return f"{v[key]:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
 
 
 def format_table(summary, title=""):

@@ -107,23 +107,29 @@ class PConvUNet(nn.Module):
         How many pixels each stage's mask grows into the hole.
     extra_channels : int, optional
         Number of guide channels (classical fills) given beside the image.
+    base : int, optional
+        The guide channel the first stage corrects (0, the biharmonic fill; a
+        neighbour model uses 3, the neighbours' estimate, which is the
+        biharmonic fill wherever no neighbour has data).
 
     Notes
     -----
     Inputs are in the normalised stretched space. Channel 0 of ``guides`` is
-    the base fill the first stage corrects. Guides come in a fixed order
+    the base fill the first stage corrects, unless ``base`` names another. Guides come in a fixed order
     (`corkit_inpaint.network.windows.prepare_window`: biharmonic, radial, azimuthal); a
     model uses the first ``extra_channels`` of them and ignores the rest, so
     older models keep working when a guide is added.
     """
 
     def __init__(self, *, stages: int = 2, widths: tuple[int, ...] = (32, 48, 64, 96),
-                 ring: int = 6, extra_channels: int = 3) -> None:
+                 ring: int = 6, extra_channels: int = 3, base: int = 0) -> None:
         super().__init__()
+        if not 0 <= base < extra_channels:
+            raise ValueError(f"base = {base} must name one of the {extra_channels} guide channels")
         self.stages = stages
         self.ring = ring
         self.config = {"stages": stages, "widths": list(widths), "ring": ring,
-                       "extra_channels": extra_channels}
+                       "extra_channels": extra_channels, "base": base}
         cin = 1 + extra_channels
         self.nets = nn.ModuleList(_UNet(cin, widths) for _ in range(stages))
 
@@ -155,7 +161,8 @@ class PConvUNet(nn.Module):
         if guides.shape[1] < need:
             raise ValueError(f"this model reads {need} guide channels, got {guides.shape[1]}")
         guides = guides[:, :need]
-        base = guides[:, :1]
+        b = self.config["base"]
+        base = guides[:, b:b + 1]
         current = mask * image + (1 - mask) * base
         outs = []
         for stage, net in enumerate(self.nets):

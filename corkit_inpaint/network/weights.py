@@ -139,8 +139,8 @@ def check_model_config(cfg) -> str | None:
     """Why a weights file's ``model_config`` cannot build a network, or None when it can.
 
     Bounds (`CONFIG_BOUNDS`) keep a malformed file from allocating huge
-    networks: 1-8 stages, 1-8 widths of 1-1024 channels, 1-3 extra channels,
-    a ring of 0-64 pixels.
+    networks: 1-8 stages, 1-8 widths of 1-1024 channels, 1-6 extra channels,
+    a ring of 0-64 pixels, and a base guide (optional) among the extra channels.
     """
     if not isinstance(cfg, dict):
         return f"model_config must be a mapping, got {type(cfg).__name__}"
@@ -149,6 +149,10 @@ def check_model_config(cfg) -> str | None:
             return f"model_config has no {key!r}"
     for key in ("stages", "extra_channels", "ring"):
         bad = _int_in(cfg, key, CONFIG_BOUNDS[key])
+        if bad:
+            return bad
+    if "base" in cfg:           # optional: the guide the first stage corrects (0 when absent)
+        bad = _int_in(cfg, "base", (0, cfg["extra_channels"] - 1))
         if bad:
             return bad
     widths = cfg["widths"]
@@ -178,7 +182,7 @@ def _load_cpu(path: str, sha: str):
     blob = read_weights_file(path)
     cfg = blob["model_config"]
     kw = {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
-          "extra_channels": cfg["extra_channels"]}
+          "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0)}
     with torch.device("meta"):           # shapes only, nothing allocated
         shapes = {k: tuple(v.shape) for k, v in PConvUNet(**kw).state_dict().items()}
     bad = _state_mismatch(shapes, blob["state_dict"])

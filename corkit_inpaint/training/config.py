@@ -42,6 +42,8 @@ class TrainConfig:
     ring: int = _f(6, "pixels each stage's mask grows into the hole", low=0)
     extra_channels: int = _f(3, "guides the model reads (network.windows.GUIDES): 3 (biharmonic, radial, "
                                 "azimuthal) or 6 (+ the neighbour estimate, count and spread)", low=1, high=6)
+    base_guide: int = _f(0, "guide the first stage corrects: 0 (biharmonic) or 3 (the neighbours' estimate)",
+                         low=0, high=5)
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
     init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)
     teacher_prob: float = _f(0.5, "probability of teacher forcing a stage's ring input", low=0.0, high=1.0)
@@ -55,6 +57,8 @@ class TrainConfig:
     w_style: float = _f(120.0, "weight of the style term (with --vgg)", low=0.0)
     threads: int = _f(2, "torch CPU threads", low=1)
     generator_version: str = _f(GENERATOR_VERSION, "synthetic generator version")
+    sequences: bool = _f(False, "train on simulated sequences: each frame with neighbouring frames "
+                                "(the neighbour model; needs --extra-channels 6)")
 
     def check(self) -> None:
         """Refuse values outside a field's bounds (`ValueError` naming the field)."""
@@ -62,5 +66,7 @@ class TrainConfig:
             v, lo, hi = getattr(self, f.name), f.metadata.get("low"), f.metadata.get("high")
             if (lo is not None and v < lo) or (hi is not None and v > hi):
                 raise ValueError(f"{f.name} = {v!r} is outside [{lo}, {'' if hi is None else hi}]")
+        if self.sequences and self.extra_channels < 6:
+            raise ValueError("sequences = True needs extra_channels = 6 (the neighbour guides)")
         if any(int(w) < 1 for w in self.widths):
             raise ValueError(f"widths = {self.widths!r}: every width must be >= 1")

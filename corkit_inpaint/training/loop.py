@@ -75,7 +75,7 @@ class _Run:
     def __init__(self, cfg: TrainConfig, out: Path, device: str, resume: bool) -> None:
         self.cfg, self.out, self.device = cfg, out, device
         self.model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring,
-                               extra_channels=cfg.extra_channels).to(device)
+                               extra_channels=cfg.extra_channels, base=cfg.base_guide).to(device)
         self.ck = out / "checkpoint.pt"
         if cfg.init and not (resume and self.ck.exists()):
             cfg.init_sha256 = init_from(self.model, cfg.init)

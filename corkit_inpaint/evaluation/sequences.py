@@ -1,0 +1,103 @@
+"""Score fills that read neighbouring frames: blocks blanked in the middle frames of a real or simulated sequence.
+
+Each middle frame (one with a frame before and after it, `corkit_inpaint.pairing`)
+is blanked and filled as `corkit_inpaint.evaluation.protocol.evaluate_frame`
+does, and every method that reads neighbours is scored three ways: with its
+two neighbours, alone (``"<method> (alone)"``), and, when a frame of another
+day is given, with one neighbour replaced by it (``"<method> (other day)"``):
+a useless neighbour that must not make the fill worse.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..pairing import MAX_GAP_MINUTES, pair_neighbours
+from ..read import read_level05
+from .protocol import evaluate_frame
+
+__all__ = ["SEQUENCE_SEED0", "evaluate_sequence", "evaluate_synthetic_sequences", "variants", "cme_records"]
+
+log = logging.getLogger(__name__)
+
+#: Seed of the first held-out synthetic sequence (never used in training).
+SEQUENCE_SEED0 = 91_000_000
+
+
+def variants(before, after, stranger=None) -> dict:
+    """The neighbour sets `evaluate_frame` scores: both neighbours, none, and one replaced by ``stranger``."""
+    out = {"": [before, after], " (alone)": []}
+    if stranger is not None:
+        out[" (other day)"] = [before, stranger]
+    return out
+
+
+def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, max_gap: float = MAX_GAP_MINUTES,
+                      device: str = "auto", weights=None, progress: bool = True) -> list[dict]:
+    """Blank and fill every middle frame of a sequence of level-0.5 files.
+
+    Parameters
+    ----------
+    files : list of path-like
+        The sequence (any order); frames with a neighbour on both sides within
+        ``max_gap`` minutes are scored.
+    methods : list of str
+    rng : numpy.random.Generator
+        Draws the blanked blocks.
+    repeats : int
+        Masks per loss pattern per frame.
+    other_day : path-like, optional
+        A frame of the same kind from another day, for the ``(other day)`` runs.
+
+    Returns
+    -------
+    list of dict
+        Records as `evaluate_frame` makes them.
+    """
+    from tqdm import tqdm
+    pairs = pair_neighbours(files, max_gap=max_gap)
+    middle = [p for p, nb in pairs.items() if len(nb) == 2]
+    if not middle:
+        log.warning("no frame of the sequence has a neighbour on both sides within %g min", max_gap)
+    stranger = read_level05(other_day, refill=True) if other_day is not None else None
+    recs = []
+    for p in tqdm(middle, desc="sequence frames", disable=not progress):
+        r = read_level05(p)
+        before, after = (read_level05(q, refill=True) for q in pairs[p])
+        recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=repeats, device=device,
+                               weights=weights, label=p.name, neighbours=variants(before, after, stranger))
+    return recs
+
+
+def evaluate_synthetic_sequences(n: int, methods, *, rng, gap: float = 12.0, device: str = "auto", weights=None,
+                                 progress: bool = True) -> list[dict]:
+    """Score ``n`` held-out simulated sequences (C2 and C3, full and 2x2-summed in turn), one mask per pattern.
+
+    Each is the frame at 0 with neighbours at ``-gap`` and ``+gap`` minutes;
+    the other-day frame is an unrelated simulated corona of the same kind.
+    Each record says whether its sequence has a CME (``cme``) and its speed.
+    """
+    from tqdm import tqdm
+
+    from ..training.sequence import make_sequence
+    from ..training.simulator import make_frame
+    kinds = [("C2", False), ("C2", True), ("C3", False), ("C3", True)]
+    recs = []
+    for i in tqdm(range(n), desc="synthetic sequences", disable=not progress):
+        det, summed = kinds[i % 4]
+        seed = SEQUENCE_SEED0 + i
+        seq = make_sequence(seed, (-gap, 0.0, gap), detector=det, summed=summed)
+        (b, (img, hdr), a) = seq.frames
+        stranger = make_frame(seed + 500_000_000, detector=det, summed=summed)
+        rs = evaluate_frame(img, hdr, methods, rng=rng, repeats=1, device=device, weights=weights,
+                            label=f"sequence {seed}", neighbours=variants(b, a, stranger))
+        speed = seq.events.get("cme_speed_kms")
+        for r in rs:
+            r.update(cme=speed is not None, cme_speed_kms=speed)
+        recs += rs
+    return recs
+
+
+def cme_records(records) -> list[dict]:
+    """The records of sequences with a CME (`evaluate_synthetic_sequences`)."""
+    return [r for r in records if r.get("cme")]

@@ -1,0 +1,31 @@
+"""Scoring with neighbours: the real C3 sequence and simulated sequences, three ways per method."""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import C3_FULL, C3_SEQ
+
+from corkit_inpaint.evaluation.report import summarise_zones
+from corkit_inpaint.evaluation.sequences import cme_records, evaluate_sequence, evaluate_synthetic_sequences
+
+
+def test_real_sequence_scores_each_method_three_ways():
+    recs = evaluate_sequence(C3_SEQ, ["ratio", "biharmonic"], rng=np.random.default_rng(0), repeats=1,
+                             other_day=C3_FULL, device="cpu", progress=False)
+    assert {r["frame"] for r in recs} == {"32310944.fts"}          # only the middle frame has both neighbours
+    assert {r["method"] for r in recs} == {"ratio", "ratio (alone)", "ratio (other day)", "biharmonic"}
+    used = {r["method"]: r["neighbours_used"] for r in recs}
+    assert used["ratio"] == 2 and used["ratio (alone)"] == 0 and used["biharmonic"] == 0
+    zones = summarise_zones(recs)
+    for z, rows in zones.items():
+        assert rows["ratio"]["vs_ratio"] == 1.0 and rows["ratio"]["vs_alone"] < 1.0, z
+        assert rows["ratio (alone)"]["vs_best_classical"] == 1.0       # ratio alone is biharmonic
+        assert rows["ratio"]["vs_alone_ci90"] is not None
+
+
+def test_synthetic_sequences_flag_their_cmes():
+    recs = evaluate_synthetic_sequences(1, ["ratio", "biharmonic"], rng=np.random.default_rng(1),
+                                        device="cpu", progress=False)
+    assert {r["method"] for r in recs} == {"ratio", "ratio (alone)", "ratio (other day)", "biharmonic"}
+    assert all("cme" in r for r in recs)
+    assert cme_records(recs) == [r for r in recs if r["cme"]]

@@ -1,0 +1,61 @@
+"""The smoothed-ratio scaling of neighbours: exact for a scaled copy, shifts at low signal, combines two."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.match import MIN_COMMON, neighbour_estimate
+from corkit_inpaint.register import register
+
+HDR = {"EXPTIME": 10.0, "OFFSET": 100.0}
+BOX = (0, 128, 0, 128)
+
+
+def scene(level=5000.0, seed=0):
+    yy, xx = np.mgrid[0:128, 0:128]
+    rng = np.random.default_rng(seed)
+    img = 100.0 + level * (1.0 + 0.3 * np.sin(xx / 9.0) * np.cos(yy / 13.0)) + rng.normal(0, 3, (128, 128))
+    hole = np.zeros(img.shape, dtype=bool)
+    hole[48:80, 48:80] = True
+    return img, hole
+
+
+def test_a_scaled_copy_is_scaled_back_exactly():
+    img, hole = scene()
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    brighter = 100.0 + 1.3 * (img - 100.0)                 # the same sky, 1.3x brighter (DN/s)
+    e = neighbour_estimate(frame, [register(brighter, HDR, HDR, img.shape)], BOX)
+    assert (e.count[hole] == 1).all() and e.used == (True,)
+    np.testing.assert_allclose(e.values[hole], img[hole], rtol=1e-9)
+    assert not e.spread.any()
+
+
+def test_an_offset_copy_at_low_signal_is_shifted_back():
+    img, hole = scene(level=0.0)                           # only noise about the bias: no ratio to take
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    shifted = img + 2.0
+    e = neighbour_estimate(frame, [register(shifted, HDR, HDR, img.shape)], BOX)
+    np.testing.assert_allclose(e.values[hole], img[hole], atol=0.2)
+
+
+def test_two_neighbours_are_averaged_and_their_spread_kept():
+    img, hole = scene()
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    lo = img.copy()
+    lo[60, 60] -= 400.0                                  # one neighbour disagrees at one pixel
+    nbs = [register(img, HDR, HDR, img.shape), register(lo, HDR, HDR, img.shape)]
+    e = neighbour_estimate(frame, nbs, BOX)
+    assert (e.count[hole] == 2).all()
+    assert e.spread[60, 60] == pytest.approx(400.0, rel=0.05) and e.spread[hole].sum() < 500.0
+    assert e.values[60, 60] == pytest.approx(img[60, 60] - 200.0, rel=1e-3)
+
+
+def test_a_neighbour_without_overlap_is_not_used():
+    img, hole = scene()
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    empty = np.zeros_like(img)
+    empty[:4, :MIN_COMMON // 4 - 1] = img[:4, :MIN_COMMON // 4 - 1]
+    e = neighbour_estimate(frame, [register(empty, HDR, HDR, img.shape)], BOX)
+    assert e.used == (False,) and not e.count.any()

@@ -1,0 +1,116 @@
+"""Neighbours brought onto the target's grid: shifts, rolls, masks, DN/s, refusals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from helpers import C3_SEQ, read_file
+
+from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.register import Neighbour, data_pixels, observation_time, register, register_all, roll_degrees
+
+
+@pytest.fixture(scope="module")
+def target():
+    return read_file(C3_SEQ[1])
+
+
+def rate(data, header):
+    return (data.astype(np.float64) - header["OFFSET"]) / header["EXPTIME"]
+
+
+def test_observation_time_reads_date_and_time():
+    assert observation_time({"DATE-OBS": "2012/08/31", "TIME-OBS": "18:42:05.474"}) == \
+        datetime(2012, 8, 31, 18, 42, 5, 474000)
+    assert observation_time({"DATE-OBS": "2012-08-31T18:42:05.474Z"}) == datetime(2012, 8, 31, 18, 42, 5, 474000)
+    assert observation_time({"DATE-OBS": "yesterday"}) is None and observation_time({}) is None
+    assert roll_degrees({"CROTA2": 3.0}) == 3.0 and roll_degrees({"CROTA1": 1.0, "CROTA2": 3.0}) == 1.0
+
+
+def test_a_frame_registered_on_itself_is_copied_exactly(target):
+    data, hdr = target
+    nb = register(data, hdr, hdr, data.shape)
+    r, ok = nb.sample((100, 300, 200, 264))
+    assert ok.all() and np.array_equal(r, rate(data, hdr)[100:300, 200:264])
+    assert nb.dt == 0.0 and nb.name == "32310944.fts"
+
+
+def test_real_neighbours_have_their_time_offsets(target):
+    data, hdr = target
+    before, after = (register(*read_file(p), hdr, data.shape) for p in (C3_SEQ[0], C3_SEQ[2]))
+    assert before.dt == pytest.approx(-720.092) and after.dt == pytest.approx(719.991)
+    r, ok = after.sample((0, 1024, 0, 1024))
+    d, h = read_file(C3_SEQ[2])
+    assert np.array_equal(r[ok], rate(d, h)[ok])       # same pointing: pixels copied, not interpolated
+
+
+def test_an_integer_shift_is_undone(target):
+    data, hdr = target
+    moved = np.zeros_like(data)
+    moved[3:, :-2] = data[:-3, 2:]            # the sky moved 3 px down and 2 px left
+    h = hdr.copy()
+    h["CRPIX2"], h["CRPIX1"] = hdr["CRPIX2"] + 3, hdr["CRPIX1"] - 2
+    r, ok = register(moved, h, hdr, data.shape).sample((200, 400, 200, 400))
+    assert ok.all() and np.array_equal(r, rate(data, hdr)[200:400, 200:400])
+
+
+def test_a_roll_of_90_degrees_is_undone():
+    n = 64
+    yy, xx = np.mgrid[0:n, 0:n]
+    img = (1000 + 7 * yy + 3 * xx + (yy * xx) % 11).astype(np.int32)
+    hdr = {"EXPTIME": 10.0, "OFFSET": 100.0, "CRPIX1": (n - 1) / 2 + 1, "CRPIX2": (n - 1) / 2 + 1, "CROTA1": 0.0}
+    # world = R(CROTA) (x, y): the same sky seen with the camera rolled by +90 degrees is np.rot90
+    h90 = dict(hdr, CROTA1=90.0)
+    r, ok = register(np.rot90(img), h90, hdr, img.shape).sample((0, n, 0, n))
+    assert ok.all() and np.array_equal(r, (img - 100.0) / 10.0)
+    r, ok = register(np.rot90(img), dict(hdr, CROTA1=-90.0), hdr, img.shape).sample((0, n, 0, n))
+    assert not np.allclose(r, (img - 100.0) / 10.0)        # the other sense is wrong
+
+
+def test_half_pixel_shift_interpolates_and_masks(target):
+    data, hdr = target
+    h = hdr.copy()
+    h["CRPIX1"] = hdr["CRPIX1"] + 0.5
+    d = data.copy()
+    d[500:532, 500:532] = 0                    # a missing block in the neighbour
+    r, ok = register(d, h, hdr, data.shape).sample((480, 560, 480, 560))
+    full = rate(data, hdr)[480:560, 480:561]
+    # target x maps to neighbour x + 0.5: the mean of two neighbouring pixels
+    expect = 0.5 * (full[:, :-1] + full[:, 1:])
+    assert np.allclose(r[ok], expect[ok])
+    assert not ok[20:52, 19:52].any() and ok[:15].all()
+
+
+def test_saturated_zero_and_earlier_fill_pixels_are_not_data(target):
+    data, hdr = target
+    d = data.copy()
+    d[10, 10] = 16383
+    d[20, 20] = 0
+    prev = np.zeros(d.shape, dtype=bool)
+    prev[600:632, 600:632] = True
+    ok = data_pixels(d, hdr, prev)
+    assert not ok[10, 10] and not ok[20, 20] and not ok[600:632, 600:632].any() and ok[300, 300]
+
+
+def test_register_leaves_the_input_alone_and_refuses_bad_input(target):
+    data, hdr = target
+    before = data.copy()
+    register(data, hdr, hdr, data.shape)
+    assert np.array_equal(data, before)
+    with pytest.raises(InputError, match="2-D"):
+        register(data[None], hdr, hdr, data.shape)
+    h = hdr.copy()
+    h["EXPTIME"] = 0.0
+    with pytest.raises(InputError, match="EXPTIME"):
+        register(data, h, hdr, data.shape)
+    with pytest.raises(InputError, match="pair"):
+        register_all([data], hdr, data.shape)
+
+
+def test_register_all_accepts_pairs_and_neighbours(target):
+    data, hdr = target
+    nb = register(data, hdr, hdr, data.shape)
+    out = register_all([nb, (data, hdr), (data, hdr, None)], hdr, data.shape)
+    assert out[0] is nb and all(isinstance(o, Neighbour) for o in out) and register_all(None, hdr, (1, 1)) == []
