@@ -113,3 +113,12 @@ def test_downloaded_weights_go_into_provenance(env, server, blanked_file):
     assert hdul[0].header["INPMODEL"] == "tiny"
     assert hdul[0].header["INPWSHA"] == env["entry"]["sha256"][:16]
     assert server.total() == 1
+
+
+def test_model_config_base_guide_is_checked():
+    from corkit_inpaint.network.weights import check_model_config
+    good = {"stages": 2, "widths": [8, 8], "ring": 4, "extra_channels": 6}
+    assert check_model_config(good) is None and check_model_config(good | {"base": 3}) is None
+    assert "base" in check_model_config(good | {"base": 6})
+    assert "base" in check_model_config(good | {"base": "3"})
+    assert "extra_channels" in check_model_config(good | {"extra_channels": 7})

@@ -51,8 +51,8 @@ def simulated():
     seen = []
     real = dataset.training_windows
 
-    def recording(truth, hole, header):
-        out = real(truth, hole, header)
+    def recording(truth, hole, header, neighbours=()):
+        out = real(truth, hole, header, neighbours)
         seen.append((hole.copy(), out))
         return out
 
@@ -95,3 +95,27 @@ def test_build_dataset_stacks_the_samples(simulated):
     assert data["guides"].shape == (len(samples), 3, cfg.crop, cfg.crop)
     for k in SAMPLE_KEYS:
         assert np.array_equal(data[k], np.stack([np.asarray(s[k]) for s in samples])), k
+
+
+def test_sequence_samples_read_the_neighbours_as_inference_does():
+    from corkit_inpaint.blocks import blocks_to_mask
+    from corkit_inpaint.register import register_all
+    from corkit_inpaint.training.dataset import sequence_scene
+    cfg = TrainConfig(sequences=True, extra_channels=6, crop=32, first_frame_seed=5_000_000)
+    kinds = set()
+    for seed in range(5_000_000, 5_000_012):
+        img, hdr, nbs = sequence_scene(seed, cfg)
+        kinds.add(len(nbs))
+        assert all(h["FILENAME"] != hdr["FILENAME"] for _, h in nbs)
+    assert kinds == {0, 1, 2}
+    img, hdr, nbs = sequence_scene(5_000_002, cfg)
+    assert len(nbs) == 2 and img.shape == (1024, 1024)
+    hole = blocks_to_mask(img.shape, [(12, 20), (12, 21)])
+    got = training_windows(img, hole, hdr, nbs)
+    frame = Frame.build(np.where(hole, 0, img), hole, hdr)
+    windows, owned, _ = frame_windows(frame, register_all(nbs, hdr, img.shape))
+    assert len(got) == len(windows) == 1
+    assert np.array_equal(got[0][0].guides, windows[0].guides) and got[0][0].guides[4][hole[
+        windows[0].box[0]:windows[0].box[1], windows[0].box[2]:windows[0].box[3]]].max() == 1.0
+    samples = frame_samples(5_000_002, cfg)
+    assert samples and all(s["guides"].shape == (6, 32, 32) for s in samples)

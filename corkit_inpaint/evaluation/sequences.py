@@ -74,13 +74,14 @@ def evaluate_synthetic_sequences(n: int, methods, *, rng, gap: float = 12.0, dev
     """Score ``n`` held-out simulated sequences (C2 and C3, full and 2x2-summed in turn), one mask per pattern.
 
     Each is the frame at 0 with neighbours at ``-gap`` and ``+gap`` minutes;
-    the other-day frame is an unrelated simulated corona of the same kind.
+    the other-day frame is an unrelated simulated corona of the same kind
+    (`corkit_inpaint.training.dataset.other_day`).
     Each record says whether its sequence has a CME (``cme``) and its speed.
     """
     from tqdm import tqdm
 
+    from ..training.dataset import other_day
     from ..training.sequence import make_sequence
-    from ..training.simulator import make_frame
     kinds = [("C2", False), ("C2", True), ("C3", False), ("C3", True)]
     recs = []
     for i in tqdm(range(n), desc="synthetic sequences", disable=not progress):
@@ -88,7 +89,7 @@ def evaluate_synthetic_sequences(n: int, methods, *, rng, gap: float = 12.0, dev
         seed = SEQUENCE_SEED0 + i
         seq = make_sequence(seed, (-gap, 0.0, gap), detector=det, summed=summed)
         (b, (img, hdr), a) = seq.frames
-        stranger = make_frame(seed + 500_000_000, detector=det, summed=summed)
+        stranger = other_day(seed, hdr)
         rs = evaluate_frame(img, hdr, methods, rng=rng, repeats=1, device=device, weights=weights,
                             label=f"sequence {seed}", neighbours=variants(b, a, stranger))
         speed = seq.events.get("cme_speed_kms")

@@ -35,7 +35,9 @@ class PConvFill(FillMethod):
     -----
     The network reads windows of the frame's stretched image
     (`corkit_inpaint.network.windows.frame_windows`); holes with fewer than
-    16 valid pixels in their window are left masked. A non-CPU device that
+    16 valid pixels in their window are left masked. The network's output is
+    kept within the range of the window's data (and of the neighbours'
+    estimate) widened by half that range. A non-CPU device that
     fails is replaced by the CPU, with a logged warning. A model that reads the
     neighbour guides (``extra_channels`` of 4 or more) fills from the
     neighbouring frames where they have data; an older model ignores them,
@@ -56,6 +58,9 @@ class PConvFill(FillMethod):
         for w, z, m in zip(windows, res, owned):
             y0, y1, x0, x1 = w.box
             vz = w.image[w.valid]
+            have = w.guides[GUIDES.index("neighbour_count")] > 0     # the neighbours may see what the context does not
+            if have.any():
+                vz = np.concatenate([vz, w.guides[GUIDES.index("neighbours")][have]])
             lo, hi = float(vz.min()), float(vz.max())
             pad = 0.5 * (hi - lo) + 1.0
             zs = np.clip(z.astype(np.float64), lo - pad, hi + pad)

@@ -14,17 +14,19 @@ import numpy as np
 from ..blocks import blocks_to_mask
 from ..frame import Frame
 from ..network.windows import Window, frame_windows
-from . import simulator
+from ..register import register_all
+from . import sequence, simulator
 from .config import TrainConfig
 from .loss_masks import PATTERNS, eligible_blocks, loss_mask
 
-__all__ = ["training_windows", "frame_samples", "build_dataset", "SAMPLE_KEYS"]
+__all__ = ["training_windows", "frame_samples", "build_dataset", "SAMPLE_KEYS", "sequence_scene", "other_day", "GAPS"]
 
 #: The arrays of a sample, stacked over samples by `build_dataset`.
 SAMPLE_KEYS = ("image", "valid", "guides", "texture", "truth", "hole", "noise")
 
 
-def training_windows(truth: np.ndarray, hole: np.ndarray, header) -> list[tuple[Window, np.ndarray, np.ndarray]]:
+def training_windows(truth: np.ndarray, hole: np.ndarray, header, neighbours=()
+                     ) -> list[tuple[Window, np.ndarray, np.ndarray]]:
     """The network inputs for ``truth`` with ``hole`` lost, and the truth they should give.
 
     Parameters
@@ -34,6 +36,9 @@ def training_windows(truth: np.ndarray, hole: np.ndarray, header) -> list[tuple[
     hole : numpy.ndarray of bool
         The pixels of the lost blocks.
     header : astropy.io.fits.Header
+    neighbours : sequence of (numpy.ndarray, astropy.io.fits.Header)
+        Neighbouring frames, registered as inference registers them
+        (`corkit_inpaint.register.register_all`).
 
     Returns
     -------
@@ -43,7 +48,7 @@ def training_windows(truth: np.ndarray, hole: np.ndarray, header) -> list[tuple[
     """
     blanked = np.where(hole, 0, truth)
     frame = Frame.build(blanked, hole, header)
-    windows, owned, _ = frame_windows(frame)
+    windows, owned, _ = frame_windows(frame, register_all(neighbours, header, blanked.shape))
     s_true = frame.stretch.forward(np.asarray(truth, dtype=np.float64))
     out = []
     for w, mine in zip(windows, owned):
@@ -72,9 +77,53 @@ def _crops(w: Window, truth: np.ndarray, hole: np.ndarray, rng, cfg: TrainConfig
     return out
 
 
+#: Minutes between a frame and a neighbour in training sequences (LASCO's cadences, 12 most often).
+GAPS = (12.0, 12.0, 12.0, 24.0, 24.0, 30.0, 36.0, 48.0, 60.0)
+
+
+def other_day(seed: int, header):
+    """A frame of another simulated corona of the same kind as ``header``'s: a useless neighbour.
+
+    It comes from the sequence simulator, so its brightness and noise are those
+    of a real neighbour: only its structure gives it away.
+    """
+    det, summed = str(header["DETECTOR"]).strip(), int(header["LEBXSUM"]) == 2
+    return sequence.make_sequence(seed + 500_000_000, (0.0,), detector=det, summed=summed).frames[0]
+
+
+def sequence_scene(seed: int, cfg: TrainConfig):
+    """The target frame of simulated sequence ``seed`` and the neighbours a training sample gets.
+
+    Of the sequences, 55% give both neighbours, 15% one, 12% none, and 18% one
+    neighbour and a frame of another corona (another day: a useless neighbour
+    the network must learn to distrust).
+
+    Returns
+    -------
+    image : numpy.ndarray
+    header : astropy.io.fits.Header
+    neighbours : list of (numpy.ndarray, astropy.io.fits.Header)
+    """
+    rng = np.random.default_rng(seed + 11)
+    before, after = -float(rng.choice(GAPS)), float(rng.choice(GAPS))
+    u = rng.random()
+    offsets = (before, 0.0, after) if u < 0.55 or u >= 0.82 else \
+        ((before, 0.0) if rng.random() < 0.5 else (0.0, after)) if u < 0.70 else (0.0,)
+    seq = sequence.make_sequence(seed, offsets)
+    k = offsets.index(0.0)
+    img, hdr = seq.frames[k]
+    nbs = [f for i, f in enumerate(seq.frames) if i != k]
+    if u >= 0.82:
+        nbs[int(rng.integers(len(nbs)))] = other_day(seed, hdr)
+    return img, hdr, nbs
+
+
 def frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
-    """Crops of every loss window of the simulated frame ``seed`` (see the module docstring)."""
-    img, hdr = simulator.make_frame(seed, version=cfg.generator_version)
+    """Crops of every loss window of the simulated frame (or sequence) ``seed`` (see the module docstring)."""
+    if cfg.sequences:
+        img, hdr, nbs = sequence_scene(seed, cfg)
+    else:
+        (img, hdr), nbs = simulator.make_frame(seed, version=cfg.generator_version), []
     rng = np.random.default_rng(seed + 7)
     elig = eligible_blocks(img, hdr)
     out = []
@@ -83,7 +132,7 @@ def frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
         if not blocks:
             continue
         hole = blocks_to_mask(img.shape, blocks)
-        for w, truth, mine in training_windows(img, hole, hdr):
+        for w, truth, mine in training_windows(img, hole, hdr, nbs):
             out.extend(_crops(w, truth, mine, rng, cfg))
     return out
 
