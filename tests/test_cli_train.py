@@ -67,3 +67,13 @@ def test_a_tiny_run(tmp_path, capsys):
     ck = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ck["step"] == 2 and len(ck["history"]) == 2
     assert json.loads((out / "config.json").read_text())["steps_done"] == 2
+
+
+def test_sequences_flag_and_its_channel_check(tmp_path, capsys):
+    from corkit_inpaint.cli.train import config_from_args
+    p = subparser("train")
+    cfg = config_from_args(p.parse_args(["--out", "x", "--sequences", "--extra-channels", "6", "--base-guide", "3"]))
+    assert cfg.sequences is True and cfg.extra_channels == 6 and cfg.base_guide == 3
+    assert config_from_args(p.parse_args(["--out", "x"])).sequences is False
+    assert main(["train", "--out", str(tmp_path / "run"), "--sequences"]) == 2      # needs 6 guides
+    assert "extra_channels" in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -18,6 +18,7 @@ NAME = "train"
 def _add_config_options(t: argparse.ArgumentParser) -> None:
     """One ``--field-name`` option per `TrainConfig` field, typed by its default, help from its metadata."""
     from ..training.config import TrainConfig
+    from ..training.sequence import SEQUENCE_VERSIONS
     from ..training.simulator import VERSIONS
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
@@ -31,6 +32,8 @@ def _add_config_options(t: argparse.ArgumentParser) -> None:
             kw["action"] = "store_true"
         elif f.name == "generator_version":
             kw.update(choices=VERSIONS)
+        elif f.name == "sequence_version":
+            kw.update(choices=SEQUENCE_VERSIONS)
         elif default is not None:
             kw["type"] = type(default)
         t.add_argument("--" + f.name.replace("_", "-"), **kw)

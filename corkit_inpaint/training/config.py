@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from .sequence import SEQUENCE_VERSION
 from .simulator import GENERATOR_VERSION
 
 __all__ = ["TrainConfig"]
@@ -59,6 +60,7 @@ class TrainConfig:
     generator_version: str = _f(GENERATOR_VERSION, "synthetic generator version")
     sequences: bool = _f(False, "train on simulated sequences: each frame with neighbouring frames "
                                 "(the neighbour model; needs --extra-channels 6)")
+    sequence_version: str = _f(SEQUENCE_VERSION, "sequence generator version (with --sequences)")
 
     def check(self) -> None:
         """Refuse values outside a field's bounds (`ValueError` naming the field)."""

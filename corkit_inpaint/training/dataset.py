@@ -81,14 +81,15 @@ def _crops(w: Window, truth: np.ndarray, hole: np.ndarray, rng, cfg: TrainConfig
 GAPS = (12.0, 12.0, 12.0, 24.0, 24.0, 30.0, 36.0, 48.0, 60.0)
 
 
-def other_day(seed: int, header):
+def other_day(seed: int, header, version: str = sequence.SEQUENCE_VERSION):
     """A frame of another simulated corona of the same kind as ``header``'s: a useless neighbour.
 
     It comes from the sequence simulator, so its brightness and noise are those
     of a real neighbour: only its structure gives it away.
     """
     det, summed = str(header["DETECTOR"]).strip(), int(header["LEBXSUM"]) == 2
-    return sequence.make_sequence(seed + 500_000_000, (0.0,), detector=det, summed=summed).frames[0]
+    return sequence.make_sequence(seed + 500_000_000, (0.0,), detector=det, summed=summed,
+                                  version=version).frames[0]
 
 
 def sequence_scene(seed: int, cfg: TrainConfig):
@@ -109,12 +110,12 @@ def sequence_scene(seed: int, cfg: TrainConfig):
     u = rng.random()
     offsets = (before, 0.0, after) if u < 0.55 or u >= 0.82 else \
         ((before, 0.0) if rng.random() < 0.5 else (0.0, after)) if u < 0.70 else (0.0,)
-    seq = sequence.make_sequence(seed, offsets)
+    seq = sequence.make_sequence(seed, offsets, version=cfg.sequence_version)
     k = offsets.index(0.0)
     img, hdr = seq.frames[k]
     nbs = [f for i, f in enumerate(seq.frames) if i != k]
     if u >= 0.82:
-        nbs[int(rng.integers(len(nbs)))] = other_day(seed, hdr)
+        nbs[int(rng.integers(len(nbs)))] = other_day(seed, hdr, cfg.sequence_version)
     return img, hdr, nbs
 
 
