@@ -60,3 +60,20 @@ def test_a_tensor_this_model_lacks_is_refused(tmp_path):
     f = save(m, tmp_path / "extra.pt", state)
     with pytest.raises(ValueError, match="'nets.0.extra.weight' does not fit"):
         init_from(PConvUNet(widths=(8, 8, 8)), f)
+
+
+def test_zero_heads_make_a_model_return_its_base_guide():
+    import torch
+
+    from corkit_inpaint.network.unet import PConvUNet
+    from corkit_inpaint.training.finetune import init_from, zero_heads
+    torch.manual_seed(0)
+    m = PConvUNet(extra_channels=6, base=3)
+    init_from(m, "pconv-lasco-v3")
+    img, mask, guides = torch.randn(1, 1, 64, 64), torch.ones(1, 1, 64, 64), torch.randn(1, 6, 64, 64)
+    mask[..., 16:48, 16:48] = 0
+    before = m(img * mask, mask, guides)[-1]
+    assert not torch.allclose(before[mask == 0], guides[:, 3:4][mask == 0])       # v3 corrects its base
+    zero_heads(m)
+    out = m(img * mask, mask, guides)[-1]
+    assert torch.equal(out[mask == 0], guides[:, 3:4][mask == 0]) and torch.equal(out[mask == 1], img[mask == 1])

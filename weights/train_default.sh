@@ -12,7 +12,13 @@
 #   realistic star brightness function and a narrow, bright diffraction ring).
 #   4. pconv-lasco-v3: v2 fine-tuned 6,000 steps on 800 version-3 frames
 #      (seeds 4000000..4000799), with the squared term.
-# CPU: about 75 + 45 + 20 + 55 minutes on 2 cores (a stage stops at --time-limit with
+#   5. pconv-lasco-nb1, the neighbour model: v3 widened to 6 guides (the neighbours'
+#      estimate, their count and spread; the new input weights start at zero) with its
+#      first stage based on the neighbours' estimate (--base-guide 3) and the last layer of
+#      each stage zeroed (--zero-head: it starts as the ratio fill), 3,000 steps on 400
+#      simulated sequences (sequence generator 1, seeds 5000000..5000399: 55% with both
+#      neighbours, 15% one, 12% none, 18% one replaced by another simulated day).
+# CPU: about 75 + 45 + 20 + 55 + 25 minutes on 2 cores (a stage stops at --time-limit with
 # a checkpoint; rerunning resumes). On a GPU add --device cuda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +37,8 @@ corkit-inpaint -v train --out runs/pconv-lasco-v3 --init weights/pconv-lasco-v2.
     --workers 2 --time-limit 3300 "$@"
 python weights/package_weights.py runs/pconv-lasco-v3 --name pconv-lasco-v3 --default \
     --description "Partial-conv UNet (2 stages, biharmonic + radial + azimuthal guides) for LASCO C2/C3 missing blocks, trained on simulated level-0.5 frames (generator v2, then v3)"
+corkit-inpaint -v train --out runs/pconv-lasco-nb1 --init pconv-lasco-v3 --extra-channels 6 --base-guide 3 \
+    --zero-head --sequences --first-frame-seed 5000000 --frames 400 --steps 3000 --lr 3e-4 --lr-final 5e-5 \
+    --w-hole-l2 1.0 --workers 2 --threads 2 --time-limit 2100 "$@"
+python weights/package_weights.py runs/pconv-lasco-nb1 --name pconv-lasco-nb1 \
+    --description "Partial-conv UNet (2 stages) that also reads the neighbouring frames (their ratio-scaled estimate, count and spread), fine-tuned from pconv-lasco-v3 on simulated LASCO sequences"

@@ -45,6 +45,7 @@ class TrainConfig:
                                 "azimuthal) or 6 (+ the neighbour estimate, count and spread)", low=1, high=6)
     base_guide: int = _f(0, "guide the first stage corrects: 0 (biharmonic) or 3 (the neighbours' estimate)",
                          low=0, high=5)
+    zero_head: bool = _f(False, "start the last layer of every stage at zero: the model starts as its base guide")
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
     init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)
     teacher_prob: float = _f(0.5, "probability of teacher forcing a stage's ring input", low=0.0, high=1.0)

@@ -7,7 +7,7 @@ import os
 from ..network.unet import PConvUNet
 from ..network.weights import read_weights_file, resolve_weights
 
-__all__ = ["init_from"]
+__all__ = ["init_from", "zero_heads"]
 
 
 def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
@@ -35,3 +35,19 @@ def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
             raise ValueError(f"{path}: tensor {k!r} has shape {tuple(v.shape)}, this model {tuple(t.shape)}")
     model.load_state_dict(own)
     return w.sha256
+
+
+def zero_heads(model: PConvUNet) -> None:
+    """Set the last layer of every stage to zero, so the model starts by returning its base guide.
+
+    A fine-tuned model whose base changes (a neighbour model based on the
+    neighbours' estimate) then starts from that estimate, not from a
+    correction learned for another base, and learns only what improves on it.
+    """
+    import torch
+    with torch.no_grad():
+        for net in model.nets:
+            head = net.ups[-1].conv
+            head.weight.zero_()
+            if head.bias is not None:
+                head.bias.zero_()

@@ -21,7 +21,7 @@ from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT
 from .config import TrainConfig
 from .dataset import build_dataset
-from .finetune import init_from
+from .finetune import init_from, zero_heads
 from .losses import compute_losses
 from .losses.perceptual import VGGFeatures
 
@@ -79,6 +79,8 @@ class _Run:
         self.ck = out / "checkpoint.pt"
         if cfg.init and not (resume and self.ck.exists()):
             cfg.init_sha256 = init_from(self.model, cfg.init)
+        if cfg.zero_head and not (resume and self.ck.exists()):
+            zero_heads(self.model)
         self.vgg = VGGFeatures(cfg.vgg).to(device) if cfg.vgg else None
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.LambdaLR(
