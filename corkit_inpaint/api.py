@@ -17,7 +17,7 @@ from .blocks import find_missing_blocks
 from .exceptions import InputError
 from .fill import fill_level05, run_method
 from .frame import Frame
-from .read import MAX_PIXELS, read_level05
+from .read import MAX_PIXELS, read_level05, read_neighbours
 from .register import register_all
 from .write import check_output_path, output_hdulist, write_atomic
 
@@ -101,7 +101,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     neighbours : sequence of path-like, optional
         Level-0.5 files of the same field before and after ``src`` (see
         `inpaint_array`); only read. `corkit_inpaint.pairing.pair_neighbours`
-        chooses them from a list of files. None: fill from ``src`` alone.
+        chooses them from a list of files. One that cannot be read is left out
+        with a logged warning. None: fill from ``src`` alone.
     method, device, weights
         As for `inpaint_array`.
     overwrite : bool
@@ -135,7 +136,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)
     r = read_level05(src, max_pixels=max_pixels, refill=refill)
-    nbs = [read_level05(p, max_pixels=max_pixels, refill=True) for p in neighbours or ()]
+    nbs = read_neighbours(neighbours, max_pixels=max_pixels)
     filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
                           previous_fill=r.previous_fill)
     hdul = output_hdulist(filled, r.header)

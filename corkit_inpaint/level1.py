@@ -29,7 +29,7 @@ from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir,
 from .exceptions import CalibrationError, InputError
 from .fill import fill_level05
 from .pairing import MAX_GAP_MINUTES, neighbours_for
-from .read import read_level05
+from .read import read_level05, read_neighbours
 from .write import check_output_path, stamp_header, write_atomic
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
@@ -71,7 +71,7 @@ def output_name(src: str | os.PathLike) -> str:
 def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours):
     """Fill, calibrate and stamp one file; returns ``(image, header, inpmask)``."""
     r = read_level05(src, refill=refill)
-    nbs = [read_level05(p, refill=True) for p in neighbours] if inpaint else []
+    nbs = read_neighbours(neighbours) if inpaint else []
     data, header = r.data, r.header
     detector = H.detector(header)
     if detector not in _FILES:

@@ -40,7 +40,7 @@ class NeighbourEstimate:
     spread : numpy.ndarray
         Largest minus smallest scaled neighbour where ``count >= 2`` (0 elsewhere).
     used : tuple of bool
-        For each neighbour, whether it gave data to this window.
+        For each neighbour, whether it has data at a missing pixel of this window.
     """
 
     values: np.ndarray
@@ -103,7 +103,7 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour],
         if est is None:
             used.append(False)
             continue
-        here = n_valid & ~t_valid
+        here = n_valid & frame.missing[y0:y1, x0:x1]
         used.append(bool(here.any()))
         total[n_valid] += est[n_valid]
         count[n_valid] += 1

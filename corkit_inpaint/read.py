@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import logging
 import lzma
 import os
 import warnings
@@ -24,7 +25,9 @@ from astropy.io import fits
 from . import header as H
 from .exceptions import InputError
 
-__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header"]
+__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours"]
+
+log = logging.getLogger(__name__)
 
 #: Largest image read by default: 2048 x 2048 pixels, 4x a full-resolution LASCO frame.
 MAX_PIXELS = 2048 * 2048
@@ -212,3 +215,19 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
         raise InputError(f"{src}: already filled by corkit-inpaint (INPAINT={header.get('INPAINT')!r}); "
                          "use refill=True / --refill to fill it again and keep the earlier INPMASK")
     return r
+
+
+def read_neighbours(paths, *, max_pixels: int = MAX_PIXELS) -> list[Level05]:
+    """Read neighbouring frames; one that cannot be read is left out with a logged warning.
+
+    A neighbour only helps: the frame it would help is still filled without it.
+    An earlier fill's INPMASK comes back in ``previous_fill`` (those pixels are not data).
+    """
+    out = []
+    for p in paths or ():
+        try:
+            out.append(read_level05(p, max_pixels=max_pixels, refill=True))
+        except InputError as exc:
+            log.warning("neighbouring frame left out: %s", exc)
+    return out
+

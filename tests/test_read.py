@@ -162,3 +162,17 @@ def test_compressed_content_is_bounded_whatever_the_name(tmp_path):
             fh.write(b"\0" * (1 << 24))
     with pytest.raises(InputError, match="decompresses to more than|claims 20000 x 20000"):
         read_level05(path)
+
+
+def test_read_neighbours_leaves_out_what_cannot_be_read(tmp_path, caplog):
+    import logging
+
+    from helpers import C3_SEQ
+
+    from corkit_inpaint.read import read_neighbours
+    bad = tmp_path / "bad.fts"
+    bad.write_text("not fits")
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = read_neighbours([C3_SEQ[0], bad, tmp_path / "missing.fts"])
+    assert len(got) == 1 and got[0].header["FILENAME"] == "32310943.fts"
+    assert caplog.text.count("neighbouring frame left out") == 2 and read_neighbours(None) == []
