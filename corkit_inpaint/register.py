@@ -167,7 +167,8 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     data : numpy.ndarray
         The neighbour's stored array (DN); only read.
     header : astropy.io.fits.Header
-        The neighbour's header: OFFSET and EXPTIME (DN to DN/s), CRPIX, CROTA, CDELT or summing.
+        The neighbour's header: OFFSET and EXPTIME (DN to DN/s; without EXPTIME the
+        values are taken as they are), CRPIX, CROTA, CDELT or summing.
     target_header : astropy.io.fits.Header
         The target frame's header.
     target_shape : tuple of int
@@ -180,7 +181,7 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     Raises
     ------
     InputError
-        Not a 2-D array, no positive EXPTIME, or a header with non-numeric numbers.
+        Not a 2-D array, an EXPTIME that is not positive, or a header with non-numeric numbers.
     """
     img = np.asarray(data)
     if img.ndim != 2:
@@ -188,8 +189,10 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     H.check_header(header, where=f"neighbour {name}" if name else "neighbour header")
     label = name or str(H.get(header, "FILENAME", "neighbour")).strip()
     exptime, bias = H.number(header, "EXPTIME"), H.number(header, "OFFSET") or 0.0
-    if exptime is None or not exptime > 0:
-        raise InputError(f"neighbour {label}: no positive EXPTIME, so its DN cannot be made DN/s")
+    if exptime is None:              # not level-0.5 DN: taken as it is, as `Frame.build` takes the target
+        exptime, bias = 1.0, 0.0
+    elif not exptime > 0:
+        raise InputError(f"neighbour {label}: EXPTIME = {exptime} is not positive, so its DN cannot be made DN/s")
     valid = data_pixels(img, header, previous_fill)
     rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
     ang = math.radians(roll_degrees(target_header) - roll_degrees(header))

@@ -105,6 +105,9 @@ def test_register_leaves_the_input_alone_and_refuses_bad_input(target):
     h["EXPTIME"] = 0.0
     with pytest.raises(InputError, match="EXPTIME"):
         register(data, h, hdr, data.shape)
+    del h["EXPTIME"]
+    r, ok = register(data, h, hdr, data.shape).sample((0, 8, 0, 8))     # no EXPTIME: values as they are
+    assert np.array_equal(r[ok], data[:8, :8].astype(np.float64)[ok])
     with pytest.raises(InputError, match="pair"):
         register_all([data], hdr, data.shape)
 
