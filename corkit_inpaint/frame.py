@@ -14,7 +14,7 @@ import numpy as np
 from . import header as H
 from .blocks import zero_block_pixels
 from .exceptions import InputError
-from .geometry import Geometry, optical_geometry, sun_centre
+from .geometry import Geometry, frame_centre, optical_geometry
 from .stretch import Stretch, noise_sigma
 
 __all__ = ["Frame", "context_valid"]
@@ -100,10 +100,7 @@ class Frame:
         noise = noise_sigma(rate, valid)
         st = Stretch.from_rate(rate, valid, bias=bias, exptime=exptime, noise=noise)
         geo = optical_geometry(header)
-        centre = sun_centre(header)
-        if centre is None and geo is not None:
-            centre = (geo.cy, geo.cx)
-        return cls(img, header, miss, valid, st, noise, geo, centre)
+        return cls(img, header, miss, valid, st, noise, geo, frame_centre(header, geo))
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from . import header as H
 
-__all__ = ["Geometry", "optical_geometry", "sun_centre", "RSUN_PX"]
+__all__ = ["Geometry", "optical_geometry", "sun_centre", "frame_centre", "plate_scale", "RSUN_PX", "ARCSEC_PX"]
 
 #: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
-RSUN_PX = {"C2": 80.7, "C3": 17.1}          # 11.9 and 56 arcsec/pixel
+RSUN_PX = {"C2": 80.7, "C3": 17.1}
+#: Nominal plate scale of a full-resolution CCD pixel, arcsec.
+ARCSEC_PX = {"C2": 11.9, "C3": 56.0}
 _OCCULTER_RSUN = {"C2": 1.5, "C3": 3.0}    # shadow core, inside the occulter
 # A block lying wholly inside this radius is behind the occulter. On the real full-resolution
 # C2 frame (2001-10-23) every never-sent block near the occulter lies wholly inside 1.92 Rsun,
@@ -81,3 +83,24 @@ def optical_geometry(header) -> Geometry | None:
     rsun = RSUN_PX[det] / (0.5 * (sx + sy))
     return Geometry(det, cx, cy, rsun, _OCCULTER_RSUN[det] * rsun, _FIELD_RSUN[det] * rsun,
                     _BEHIND_RSUN[det] * rsun)
+
+
+def frame_centre(header, geometry: Geometry | None = None) -> tuple[float, float] | None:
+    """``(cy, cx)``: CRPIX when the header has it, else the detector's nominal centre, else None.
+
+    ``geometry`` is the header's `optical_geometry` when the caller has it already.
+    """
+    centre = sun_centre(header)
+    if centre is None:
+        geo = optical_geometry(header) if geometry is None else geometry
+        centre = None if geo is None else (geo.cy, geo.cx)
+    return centre
+
+
+def plate_scale(header) -> float:
+    """Arcsec per stored pixel: CDELT1, else the detector's nominal scale times the summing (1 for neither)."""
+    v = H.number(header, "CDELT1")
+    if v is not None and v > 0:
+        return v
+    sx, sy = H.summing(header)
+    return ARCSEC_PX.get(H.detector(header), 1.0) * 0.5 * (sx + sy)

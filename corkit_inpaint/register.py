@@ -27,7 +27,7 @@ import numpy as np
 from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
 from .exceptions import InputError
-from .geometry import optical_geometry, sun_centre
+from .geometry import frame_centre, plate_scale
 
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
            "SATURATION_DN"]
@@ -60,22 +60,9 @@ def roll_degrees(header) -> float:
     return 0.0
 
 
-def _plate_scale(header) -> float:
-    """Arcsec per stored pixel: CDELT1, else the detector's nominal scale times the summing."""
-    v = H.number(header, "CDELT1")
-    if v is not None and v > 0:
-        return v
-    geo = optical_geometry(header)
-    sx, sy = H.summing(header)
-    return {"C2": 11.9, "C3": 56.0}.get(geo.detector if geo else "", 1.0) * 0.5 * (sx + sy)
-
-
 def _centre(header, shape) -> tuple[float, float]:
-    c = sun_centre(header)
-    if c is None:
-        geo = optical_geometry(header)
-        c = (geo.cy, geo.cx) if geo is not None else ((shape[0] - 1) / 2, (shape[1] - 1) / 2)
-    return c
+    """`frame_centre`, else the image centre."""
+    return frame_centre(header) or ((shape[0] - 1) / 2, (shape[1] - 1) / 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,7 +183,7 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     valid = data_pixels(img, header, previous_fill)
     rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
     ang = math.radians(roll_degrees(target_header) - roll_degrees(header))
-    k = _plate_scale(target_header) / _plate_scale(header)
+    k = plate_scale(target_header) / plate_scale(header)
     # (dy, dx) -> rotate by ang in the (x, y) plane, then scale
     matrix = k * np.array([[math.cos(ang), math.sin(ang)], [-math.sin(ang), math.cos(ang)]])
     t0, t1 = observation_time(target_header), observation_time(header)

@@ -20,3 +20,14 @@ def test_nominal_centre_moves_with_subfield_and_summing():
     assert sub.cx == pytest.approx((full.cx - 100) / 2) and sub.cy == pytest.approx((full.cy - 100) / 2)
     assert sub.rsun == pytest.approx(full.rsun / 2)
     assert optical_geometry({"DETECTOR": "EIT"}) is None and optical_geometry(None) is None
+
+
+def test_frame_centre_and_plate_scale():
+    from corkit_inpaint.geometry import frame_centre, optical_geometry, plate_scale
+    assert frame_centre({"CRPIX1": 11.0, "CRPIX2": 21.0}) == (20.0, 10.0)
+    c2 = {"DETECTOR": "C2", "LEBXSUM": 2, "LEBYSUM": 2}
+    geo = optical_geometry(c2)
+    assert frame_centre(c2) == (geo.cy, geo.cx) == frame_centre(c2, geo)
+    assert frame_centre({"DETECTOR": "EIT"}) is None and frame_centre(None) is None
+    assert plate_scale(c2) == 23.8 and plate_scale({"DETECTOR": "C3"}) == 56.0
+    assert plate_scale({"CDELT1": 5.0, "DETECTOR": "C3"}) == 5.0 and plate_scale({}) == 1.0
