@@ -17,6 +17,7 @@ from .blocks import find_missing_blocks
 from .exceptions import InputError
 from .fill import fill_level05, run_method
 from .frame import Frame
+from .methods import get_method
 from .read import MAX_PIXELS, read_level05, read_neighbours
 from .register import register_all
 from .write import check_output_path, output_hdulist, write_atomic
@@ -136,7 +137,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)
     r = read_level05(src, max_pixels=max_pixels, refill=refill)
-    nbs = read_neighbours(neighbours, max_pixels=max_pixels)
+    nbs = read_neighbours(neighbours, max_pixels=max_pixels) if get_method(method).reads_neighbours else []
     filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
                           previous_fill=r.previous_fill)
     hdul = output_hdulist(filled, r.header)

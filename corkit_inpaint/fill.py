@@ -123,7 +123,8 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
     neighbours : sequence, optional
         Neighbouring level-0.5 frames of the same field: `Neighbour` objects, or
         ``(array, header)`` pairs, or `corkit_inpaint.read.Level05` (see
-        `corkit_inpaint.register.register_all`); only read.
+        `corkit_inpaint.register.register_all`); only read, and only for a
+        method that reads neighbours (`FillMethod.reads_neighbours`).
     level1 : bool
         Run the method as ``level_1`` does (`FillMethod.for_level1`, `FillMethod.skip_reason`).
     previous_fill : numpy.ndarray of bool, optional
@@ -152,7 +153,7 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
     reason = m.skip_reason(frame)
     if reason:
         return unchanged(reason)
-    nbs = register_all(neighbours, header, data.shape)
+    nbs = register_all(neighbours, header, data.shape) if m.reads_neighbours else []
     res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
     if not blocks_in(res.filled, blocks):
         return unchanged(res.skipped or "the method left every block masked")

@@ -28,6 +28,7 @@ from . import header as H
 from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir, level1_mask
 from .exceptions import CalibrationError, InputError
 from .fill import fill_level05
+from .methods import get_method
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .write import check_output_path, stamp_header, write_atomic
@@ -71,7 +72,7 @@ def output_name(src: str | os.PathLike) -> str:
 def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours):
     """Fill, calibrate and stamp one file; returns ``(image, header, inpmask)``."""
     r = read_level05(src, refill=refill)
-    nbs = read_neighbours(neighbours) if inpaint else []
+    nbs = read_neighbours(neighbours) if inpaint and get_method(inpaint).reads_neighbours else []
     data, header = r.data, r.header
     detector = H.detector(header)
     if detector not in _FILES:

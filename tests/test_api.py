@@ -206,3 +206,15 @@ def test_array_with_neighbour_pairs_keeps_valid_pixels():
         ci.inpaint_array(d1, mask, header=h1, method="ratio")[mask] - d1[mask]).mean()
     with pytest.raises(ci.InputError, match="pair"):
         ci.inpaint_array(d1, mask, header=h1, neighbours=[d0], method="ratio")
+
+
+def test_neighbour_files_are_not_read_for_a_method_that_ignores_them(tmp_path, caplog):
+    from helpers import seq_files
+    (f0, f1, f2), _, _ = seq_files(tmp_path)
+    missing = tmp_path / "gone.fts"
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        h = ci.inpaint_fits(f1, neighbours=[missing], method="biharmonic")[0].header
+    assert h["INPNNB"] == 0 and "left out" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        ci.inpaint_fits(f1, neighbours=[missing], method="ratio")
+    assert "neighbouring frame left out" in caplog.text

@@ -69,3 +69,10 @@ def test_base_method_defaults(frame):
     with pytest.raises(NotImplementedError):
         m.fill(frame)
     assert m.for_level1() is m and m.skip_reason(frame) == ""
+
+
+def test_only_methods_that_use_neighbours_say_so():
+    from corkit_inpaint.methods import available_methods
+    reads = {name for name, m in available_methods().items() if m.reads_neighbours}
+    assert {"pconv", "pconv-smooth", "ratio"} <= reads
+    assert not reads & {"biharmonic", "fuzzy", "telea"}

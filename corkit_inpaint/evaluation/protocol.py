@@ -40,11 +40,12 @@ import numpy as np
 from ..blocks import blocks_to_mask
 from ..fill import run_method
 from ..frame import Frame
+from ..methods import get_method
 from ..register import register_all
 from ..training.loss_masks import PATTERNS, eligible_blocks, loss_mask
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
-__all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0", "NEIGHBOUR_METHODS"]
+__all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0"]
 
 #: Seed of the first held-out synthetic frame (never used in training).
 SYNTHETIC_SEED0 = 90_000_000
@@ -58,8 +59,8 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     that run reads (`corkit_inpaint.register.register_all` items): for example
     ``{"": [before, after], " (alone)": [], " (other day)": [before, stranger]}``
     scores every method three ways. None: every method once, alone. A method
-    that reads no neighbours (all but ``pconv``, ``pconv-smooth`` and
-    ``ratio``) is run only once, under its own name.
+    that reads no neighbours (`FillMethod.reads_neighbours` False) is run only
+    once, under its own name.
     """
     img = np.asarray(image, dtype=np.float64)
     runs = _runs(methods, neighbours, header, img.shape)
@@ -91,10 +92,6 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     return records
 
 
-#: Methods that read neighbouring frames.
-NEIGHBOUR_METHODS = ("pconv", "pconv-smooth", "ratio")
-
-
 def _runs(methods, neighbours, header, shape):
     """``(label, method, registered neighbours)`` for every run of `evaluate_frame`."""
     if not neighbours:
@@ -102,7 +99,7 @@ def _runs(methods, neighbours, header, shape):
     regs = {suffix: register_all(items, header, shape) for suffix, items in neighbours.items()}
     runs = []
     for m in methods:
-        if m not in NEIGHBOUR_METHODS:
+        if not get_method(m).reads_neighbours:
             runs.append((m, m, []))
             continue
         runs += [(m + suffix, m, nbs) for suffix, nbs in regs.items()]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -96,9 +97,13 @@ class FillMethod:
     ----------
     name : str
         The name it is registered under.
+    reads_neighbours : bool
+        Class attribute: whether `fill` uses ``neighbours``. Callers read and
+        register neighbouring frames only for methods that do.
     """
 
     name: str = field(default="")
+    reads_neighbours: ClassVar[bool] = False
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:

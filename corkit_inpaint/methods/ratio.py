@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -27,6 +28,8 @@ __all__ = ["RatioFill", "RATIO"]
 @dataclass(frozen=True)
 class RatioFill(FillMethod):
     """Fill from the neighbours scaled by the smoothed ratio (`corkit_inpaint.match.neighbour_estimate`)."""
+
+    reads_neighbours: ClassVar[bool] = True
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
