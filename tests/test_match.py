@@ -59,3 +59,24 @@ def test_a_neighbour_without_overlap_is_not_used():
     empty[:4, :MIN_COMMON // 4 - 1] = img[:4, :MIN_COMMON // 4 - 1]
     e = neighbour_estimate(frame, [register(empty, HDR, HDR, img.shape)], BOX)
     assert e.used == (False,) and not e.count.any()
+
+
+def test_misfit_weighting_trusts_the_neighbour_that_matches_the_context():
+    img, hole = scene(seed=1)
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    other, _ = scene(seed=2)
+    yy, xx = np.mgrid[0:128, 0:128]
+    other = other + 1500.0 * np.cos(xx / 5.0 + yy / 7.0)      # another day: other structure, same brightness
+    nbs = [register(img + np.random.default_rng(3).normal(0, 3, img.shape), HDR, HDR, img.shape),
+           register(other, HDR, HDR, img.shape)]
+    equal = neighbour_estimate(frame, nbs, BOX)
+    fit = neighbour_estimate(frame, nbs, BOX, weighting="misfit")
+    err = lambda e: float(np.sqrt(np.mean((e.values[hole] - img[hole]) ** 2)))
+    assert err(fit) < 0.1 * err(equal) and err(fit) < 10.0           # ~ the good neighbour's noise
+    assert np.array_equal(fit.count, equal.count) and np.array_equal(fit.spread, equal.spread)
+    # the misfit: the good neighbour's added noise (3 DN; the target's own noise is in both)
+    assert 2.5 < np.median(fit.misfit[hole]) < 3.5 and not fit.misfit[~(fit.count > 0)].any()
+    alone = neighbour_estimate(frame, nbs[1:], BOX, weighting="misfit")
+    assert np.median(alone.misfit[hole]) > 10 * np.median(fit.misfit[hole])
+    with pytest.raises(ValueError, match="weighting"):
+        neighbour_estimate(frame, nbs, BOX, weighting="best")

@@ -68,3 +68,29 @@ def test_the_base_guide_is_what_the_first_stage_corrects():
     assert torch.all(out[mask == 0] == 3.0) and torch.all(out[mask == 1] == 1.0)
     with pytest.raises(ValueError, match="base"):
         PConvUNet(extra_channels=3, base=3)
+
+
+def test_the_noise_step_is_the_neighbour_estimates_expected_miss():
+    """``step="noise"``: a correction of 1 moves a pixel with neighbours by max(misfit, noise), elsewhere by 1."""
+    net = PConvUNet(stages=1, widths=(8, 8), ring=2, extra_channels=8, base=3, step="noise")
+    assert net.config["step"] == "noise"
+    g = torch.zeros(1, 8, 16, 16)
+    g[:, 4, :, :8] = 1.0                                  # neighbours have data on the left half
+    g[:, 6, :4, :8] = float(np.log1p(3.0))                # misfit 3x the noise in the top rows
+    g[:, 7] = 0.05                                        # noise: 0.05 of the window scale
+    unit = net.step_unit(g)[0, 0]
+    assert torch.allclose(unit[:4, :8], torch.tensor(0.15)) and torch.allclose(unit[4:, :8], torch.tensor(0.05))
+    assert torch.all(unit[:, 8:] == 1.0)
+    g[:, 6, :4, :8] = float(np.log1p(1000.0))             # a neighbour that misses by far: the window scale
+    assert torch.all(net.step_unit(g)[0, 0, :4, :8] == 1.0)
+    for p in net.parameters():
+        torch.nn.init.zeros_(p)
+    torch.nn.init.constant_(net.nets[0].ups[-1].conv.bias, 1.0)   # a correction of exactly 1 everywhere
+    mask = torch.ones(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 0
+    out = net(torch.zeros(1, 1, 16, 16), mask, g)[-1][0, 0]
+    hole = mask[0, 0] == 0
+    assert torch.allclose(out[hole], net.step_unit(g)[0, 0][hole]) and torch.all(out[~hole] == 0)
+    with pytest.raises(ValueError, match="step"):
+        PConvUNet(extra_channels=6, base=3, step="noise")
+    assert "step" not in PConvUNet(extra_channels=6).config        # older configs are unchanged

@@ -121,4 +121,7 @@ def test_model_config_base_guide_is_checked():
     assert check_model_config(good) is None and check_model_config(good | {"base": 3}) is None
     assert "base" in check_model_config(good | {"base": 6})
     assert "base" in check_model_config(good | {"base": "3"})
-    assert "extra_channels" in check_model_config(good | {"extra_channels": 7})
+    assert "extra_channels" in check_model_config(good | {"extra_channels": 9})
+    assert check_model_config(good | {"extra_channels": 8, "step": "noise"}) is None
+    assert "step" in check_model_config(good | {"step": "noise"})            # needs all 8 guides
+    assert "step" in check_model_config(good | {"extra_channels": 8, "step": "sigma"})

@@ -95,9 +95,10 @@ def test_prepare_window_normalises_and_builds_the_guides():
     box = windows_for(mask)[0][0]
     w = prepare_window(frame.stretched, frame.valid, box, frame.sun_centre)
     y0, y1, x0, x1 = box
-    assert w.box == box and w.image.shape == (y1 - y0, x1 - x0) and w.guides.shape == (6, y1 - y0, x1 - x0)
-    # without neighbours the neighbour estimate is the biharmonic guide, count and spread 0
-    assert np.array_equal(w.guides[3], w.guides[0]) and not w.guides[4:].any()
+    assert w.box == box and w.image.shape == (y1 - y0, x1 - x0) and w.guides.shape == (8, y1 - y0, x1 - x0)
+    # without neighbours the neighbour estimate is the biharmonic guide, count, spread and misfit 0
+    assert np.array_equal(w.guides[3], w.guides[0]) and not w.guides[4:7].any()
+    assert np.all(w.guides[7] == np.float32(w.noise))             # the last guide: the window's noise
     assert w.image.dtype == w.guides.dtype == w.texture.dtype == np.float32
     assert np.array_equal(w.valid, frame.valid[y0:y1, x0:x1])
     assert not w.image[~w.valid].any()

@@ -10,7 +10,7 @@ from corkit_inpaint.network.unet import PConvUNet
 from corkit_inpaint.training.config import TrainConfig
 from corkit_inpaint.training.dataset import build_dataset
 from corkit_inpaint.training.loop import train
-from corkit_inpaint.training.losses import compute_losses
+from corkit_inpaint.training.losses import MIN_NOISE, compute_losses
 from corkit_inpaint.training.losses.gradient import gradient_l1
 from corkit_inpaint.training.losses.hole import hole_l1, hole_l2
 from corkit_inpaint.training.losses.noise import noise_consistency
@@ -150,3 +150,27 @@ def test_optional_vgg_perceptual_and_style_terms(tmp_path):
     assert terms["perceptual"] > 0 and terms["style"] > 0
     expect = base + cfg.w_perceptual * terms["perceptual"] + cfg.w_style * terms["style"]
     assert torch.isclose(total, expect)
+
+
+def test_a_noise_step_model_is_scored_in_its_step_unit():
+    """Where a neighbour has data, an error of one step unit costs 1, whatever the window scale."""
+    model = PConvUNet(stages=1, widths=(8, 8), ring=2, extra_channels=8, base=3, step="noise")
+    truth = torch.zeros(1, 1, 16, 16)
+    valid = torch.ones_like(truth)
+    valid[..., 4:12, 4:12] = 0
+    hole = 1 - valid
+    guides = torch.zeros(1, 8, 16, 16)
+    guides[:, 7] = 0.02                                    # noise 0.02 of the window scale
+    guides[:, 4] = 1.0                                     # both neighbours everywhere, misfit below the noise
+    cfg = TrainConfig(w_hole=1.0, w_hole_l2=0.0, w_ring=0.0, w_grad=0.0, w_noise=0.0)
+    args = ([truth + 0.02 * hole], truth, valid, hole, torch.full((1,), 0.02), torch.zeros_like(truth), model, cfg)
+    total, terms = compute_losses(*args, guides=guides)
+    assert terms["hole"].item() == pytest.approx(1.0)
+    guides[:, 4] = 0.0                                     # no neighbour: the window's noise
+    assert compute_losses(*args, guides=guides)[1]["hole"].item() == pytest.approx(1.0)
+    guides[:, 7] = 0.001                                   # a nearly noiseless window: the floor
+    assert compute_losses(*args, guides=guides)[1]["hole"].item() == pytest.approx(0.02 / MIN_NOISE)
+    plain = PConvUNet(stages=1, widths=(8, 8), ring=2, extra_channels=8, base=3)
+    assert compute_losses(*args[:6], plain, cfg)[1]["hole"].item() == pytest.approx(0.02)   # window-scale units
+    with pytest.raises(ValueError, match="guides"):
+        compute_losses(*args)

@@ -34,6 +34,8 @@ def _add_config_options(t: argparse.ArgumentParser) -> None:
             kw.update(choices=VERSIONS)
         elif f.name == "sequence_version":
             kw.update(choices=SEQUENCE_VERSIONS)
+        elif "choices" in meta:
+            kw.update(choices=meta["choices"])
         elif default is not None:
             kw["type"] = type(default)
         t.add_argument("--" + f.name.replace("_", "-"), **kw)

@@ -13,8 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layer import PartialConv2d
+from .windows import GUIDES
 
-__all__ = ["PConvUNet", "ring_masks"]
+__all__ = ["PConvUNet", "ring_masks", "STEPS"]
+
+#: Units of the correction a stage adds to its input (see `PConvUNet`).
+STEPS = ("scale", "noise")
 
 
 class _Down(nn.Module):
@@ -111,6 +115,13 @@ class PConvUNet(nn.Module):
         The guide channel the first stage corrects (0, the biharmonic fill; a
         neighbour model uses 3, the neighbours' estimate, which is the
         biharmonic fill wherever no neighbour has data).
+    step : {"scale", "noise"}, optional
+        The unit of each stage's correction. ``"scale"``: the window's scale,
+        everywhere. ``"noise"`` (needs all 8 guides): where a neighbour has data,
+        the expected miss of its estimate, ``noise * max(misfit / noise, 1)``
+        capped at the window scale (`step_unit`), so a correction of order one
+        is a noise-sized change to an estimate that is already close; elsewhere
+        the window scale.
 
     Notes
     -----
@@ -122,14 +133,18 @@ class PConvUNet(nn.Module):
     """
 
     def __init__(self, *, stages: int = 2, widths: tuple[int, ...] = (32, 48, 64, 96),
-                 ring: int = 6, extra_channels: int = 3, base: int = 0) -> None:
+                 ring: int = 6, extra_channels: int = 3, base: int = 0, step: str = "scale") -> None:
         super().__init__()
         if not 0 <= base < extra_channels:
             raise ValueError(f"base = {base} must name one of the {extra_channels} guide channels")
+        if step not in STEPS or (step == "noise" and extra_channels < len(GUIDES)):
+            raise ValueError(f"step = {step!r} must be 'scale', or 'noise' with all {len(GUIDES)} guides")
         self.stages = stages
         self.ring = ring
         self.config = {"stages": stages, "widths": list(widths), "ring": ring,
                        "extra_channels": extra_channels, "base": base}
+        if step != "scale":             # absent means "scale": older files keep their exact config
+            self.config["step"] = step
         cin = 1 + extra_channels
         self.nets = nn.ModuleList(_UNet(cin, widths) for _ in range(stages))
 
@@ -161,6 +176,7 @@ class PConvUNet(nn.Module):
         if guides.shape[1] < need:
             raise ValueError(f"this model reads {need} guide channels, got {guides.shape[1]}")
         guides = guides[:, :need]
+        unit = self.step_unit(guides)
         b = self.config["base"]
         base = guides[:, b:b + 1]
         current = mask * image + (1 - mask) * base
@@ -169,7 +185,7 @@ class PConvUNet(nn.Module):
             m = masks[stage]
             inp = torch.cat([current, guides], 1)
             full = torch.cat([m, torch.ones_like(guides)], 1)
-            pred = current + net(inp, full)
+            pred = current + unit * net(inp, full)
             out = mask * image + (1 - mask) * pred
             outs.append(out)
             if teacher is not None and teacher_prob > 0 and stage + 1 < self.stages:
@@ -178,3 +194,25 @@ class PConvUNet(nn.Module):
                 out = torch.where(use, out * (1 - ring_next) + teacher * ring_next, out)
             current = out
         return outs
+
+    def step_unit(self, guides: torch.Tensor) -> torch.Tensor | float:
+        """The unit of each stage's correction, per pixel (1, the window scale, for ``step="scale"``).
+
+        Parameters
+        ----------
+        guides : torch.Tensor
+            ``(N, C, H, W)`` guides in `GUIDES` order.
+
+        Returns
+        -------
+        torch.Tensor or float
+            ``(N, 1, H, W)`` for ``step="noise"``: where a neighbour has data,
+            ``noise * max(misfit / noise, 1)`` (both from the guides), at most
+            1; elsewhere 1.
+        """
+        if self.config.get("step", "scale") == "scale":
+            return 1.0
+        have = guides[:, GUIDES.index("neighbour_count")][:, None] > 0
+        ratio = torch.expm1(guides[:, GUIDES.index("neighbour_misfit")][:, None]).clamp(min=1.0)
+        unit = (guides[:, GUIDES.index("noise")][:, None] * ratio).clamp(max=1.0)
+        return torch.where(have, unit, torch.ones_like(unit))

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_FORMAT = "corkit-inpaint-pconv"
 #: Inclusive bounds of a weights file's ``model_config`` (``widths``: its length, then each width).
-CONFIG_BOUNDS = {"stages": (1, 8), "levels": (1, 8), "width": (1, 1024), "extra_channels": (1, 6),
+CONFIG_BOUNDS = {"stages": (1, 8), "levels": (1, 8), "width": (1, 1024), "extra_channels": (1, 8),
                  "ring": (0, 64)}
 
 
@@ -139,8 +139,9 @@ def check_model_config(cfg) -> str | None:
     """Why a weights file's ``model_config`` cannot build a network, or None when it can.
 
     Bounds (`CONFIG_BOUNDS`) keep a malformed file from allocating huge
-    networks: 1-8 stages, 1-8 widths of 1-1024 channels, 1-6 extra channels,
-    a ring of 0-64 pixels, and a base guide (optional) among the extra channels.
+    networks: 1-8 stages, 1-8 widths of 1-1024 channels, 1-8 extra channels,
+    a ring of 0-64 pixels, a base guide (optional) among the extra channels,
+    and a step (optional, `corkit_inpaint.network.unet.STEPS`; "noise" needs 8 guides).
     """
     if not isinstance(cfg, dict):
         return f"model_config must be a mapping, got {type(cfg).__name__}"
@@ -155,6 +156,9 @@ def check_model_config(cfg) -> str | None:
         bad = _int_in(cfg, "base", (0, cfg["extra_channels"] - 1))
         if bad:
             return bad
+    step = cfg.get("step", "scale")
+    if step not in ("scale", "noise") or (step == "noise" and cfg["extra_channels"] != 8):
+        return f"model_config['step'] must be 'scale', or 'noise' with 8 extra channels, got {step!r}"
     widths = cfg["widths"]
     (llo, lhi), (wlo, whi) = CONFIG_BOUNDS["levels"], CONFIG_BOUNDS["width"]
     if (not isinstance(widths, (list, tuple)) or not llo <= len(widths) <= lhi
@@ -182,7 +186,7 @@ def _load_cpu(path: str, sha: str):
     blob = read_weights_file(path)
     cfg = blob["model_config"]
     kw = {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
-          "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0)}
+          "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0), "step": cfg.get("step", "scale")}
     with torch.device("meta"):           # shapes only, nothing allocated
         shapes = {k: tuple(v.shape) for k, v in PConvUNet(**kw).state_dict().items()}
     bad = _state_mismatch(shapes, blob["state_dict"])

@@ -10,8 +10,11 @@ In a window of the frame's stretched image, three classical guide fills are made
 (biharmonic, and linear interpolation along the ray from the Sun centre and
 along the circle about it, `corkit_inpaint.network.guides`), then three from
 the neighbouring frames (`corkit_inpaint.match`): their brightness-matched
-estimate, how many of them have data, and how far they disagree. Everything
-is expressed in units of a robust window scale. `frame_windows` is the one place
+estimate (each neighbour weighted by how well it matches the context), how
+many of them have data, how far they disagree, and how far the estimate is
+expected to miss (its misfit to the context, in noise units, log1p-compressed);
+and last the window's noise. Everything else is expressed in units of a robust
+window scale. `frame_windows` is the one place
 where a frame becomes network inputs: inference and training both call it.
 """
 
@@ -41,7 +44,8 @@ MARGIN = 32
 MULTIPLE = 16
 MIN_CONTEXT = 16      # fewer valid pixels in a window: its holes are left masked
 #: The guide channels, in the order a model reads them (a model reads the first ``extra_channels``).
-GUIDES = ("biharmonic", "radial", "azimuthal", "neighbours", "neighbour_count", "neighbour_spread")
+GUIDES = ("biharmonic", "radial", "azimuthal", "neighbours", "neighbour_count", "neighbour_spread",
+          "neighbour_misfit", "noise")
 
 
 def windows_for(mask: np.ndarray, *, margin: int = MARGIN, multiple: int = MULTIPLE
@@ -123,7 +127,7 @@ class Window:
     box: tuple[int, int, int, int]
     image: np.ndarray      # normalised stretched values, 0 where invalid
     valid: np.ndarray      # context pixels the network may read
-    guides: np.ndarray     # (6, h, w): see GUIDES
+    guides: np.ndarray     # (8, h, w): see GUIDES
     centre: float          # normalisation offset (stretched units)
     scale: float           # normalisation scale (stretched units)
     noise: float           # local noise sigma, in normalised units
@@ -148,9 +152,10 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
         ``(cy, cx)`` in whole-image pixels; the window centre's opposite
         default is the image centre.
     neighbours : tuple of numpy.ndarray, optional
-        The window's neighbour estimate and its spread (both stretched) and
-        the count of neighbours with data; None or a zero count: the estimate
-        guide is the biharmonic fill and the other two are 0.
+        The window's neighbour estimate, the count of neighbours with data,
+        their spread and the estimate's misfit (all but the count stretched;
+        the misfit guide is its ratio to the window's noise); None or a zero count: the estimate guide is
+        the biharmonic fill and the other three are 0.
     used : tuple of bool
         Recorded in the window: which neighbours gave data to it.
     """
@@ -175,28 +180,30 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
     white = np.random.default_rng(seed).standard_normal(z.shape)
     nz = sig_n / scale
     if neighbours is None:
-        nb, count, spread = bih, np.zeros(z.shape), np.zeros(z.shape)
+        nb, count, spread, misfit = bih, np.zeros(z.shape), np.zeros(z.shape), np.zeros(z.shape)
     else:
-        est, count, spread = neighbours
+        est, count, spread, misfit = neighbours
         have = count > 0
         nb = np.where(have, (est - mu) / scale, bih)
         count, spread = np.minimum(count, 2) / 2.0, np.where(have, spread / scale, 0.0)
-    guides = np.stack([bih, rad, azi, nb, count, spread]).astype(np.float32)
+        misfit = np.where(have, np.log1p(misfit / max(sig_n, 1e-12)), 0.0)
+    guides = np.stack([bih, rad, azi, nb, count, spread, misfit, np.full(z.shape, nz)]).astype(np.float32)
     return Window(box, z.astype(np.float32), vw, guides, mu, scale, nz, (white * nz).astype(np.float32),
                   tuple(used))
 
 
 def _neighbour_guides(frame: Frame, neighbours, box):
-    """The stretched neighbour estimate, the count and the stretched spread in ``box`` (or None)."""
+    """The neighbour estimate, count, spread and misfit in ``box``, all but the count stretched (or None)."""
     if not neighbours:
         return None, ()
-    e = neighbour_estimate(frame, neighbours, box)
+    e = neighbour_estimate(frame, neighbours, box, weighting="misfit")
     if not e.count.any():
         return None, e.used
     fwd = frame.stretch.forward
     est = fwd(e.values)
     spread = fwd(e.values + 0.5 * e.spread) - fwd(e.values - 0.5 * e.spread)
-    return (est, e.count, spread), e.used
+    misfit = fwd(e.values + 0.5 * e.misfit) - fwd(e.values - 0.5 * e.misfit)
+    return (est, e.count, spread, misfit), e.used
 
 
 def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = ()

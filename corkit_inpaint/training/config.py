@@ -42,9 +42,13 @@ class TrainConfig:
     widths: tuple = _f((32, 48, 64, 96), "channel widths of the encoder levels", nargs="+")
     ring: int = _f(6, "pixels each stage's mask grows into the hole", low=0)
     extra_channels: int = _f(3, "guides the model reads (network.windows.GUIDES): 3 (biharmonic, radial, "
-                                "azimuthal) or 6 (+ the neighbour estimate, count and spread)", low=1, high=6)
+                                "azimuthal), 6 (+ the neighbour estimate, count and spread) or 8 (+ the "
+                                "estimate's misfit and the noise)", low=1, high=8)
     base_guide: int = _f(0, "guide the first stage corrects: 0 (biharmonic) or 3 (the neighbours' estimate)",
                          low=0, high=5)
+    step: str = _f("scale", "unit of the model's correction: scale (the window's) or noise (where a neighbour "
+                            "has data, the estimate's expected miss; needs --extra-channels 8); errors are "
+                            "measured in the same unit", choices=("scale", "noise"))
     zero_head: bool = _f(False, "start the last layer of every stage at zero: the model starts as its base guide")
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
     init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)
@@ -70,6 +74,8 @@ class TrainConfig:
             if (lo is not None and v < lo) or (hi is not None and v > hi):
                 raise ValueError(f"{f.name} = {v!r} is outside [{lo}, {'' if hi is None else hi}]")
         if self.sequences and self.extra_channels < 6:
-            raise ValueError("sequences = True needs extra_channels = 6 (the neighbour guides)")
+            raise ValueError("sequences = True needs extra_channels >= 6 (the neighbour guides)")
+        if self.step not in ("scale", "noise") or (self.step == "noise" and self.extra_channels < 8):
+            raise ValueError(f"step = {self.step!r} must be 'scale', or 'noise' with extra_channels = 8")
         if any(int(w) < 1 for w in self.widths):
             raise ValueError(f"widths = {self.widths!r}: every width must be >= 1")

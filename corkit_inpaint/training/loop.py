@@ -75,7 +75,8 @@ class _Run:
     def __init__(self, cfg: TrainConfig, out: Path, device: str, resume: bool) -> None:
         self.cfg, self.out, self.device = cfg, out, device
         self.model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring,
-                               extra_channels=cfg.extra_channels, base=cfg.base_guide).to(device)
+                               extra_channels=cfg.extra_channels, base=cfg.base_guide,
+                               step=cfg.step).to(device)
         self.ck = out / "checkpoint.pt"
         if cfg.init and not (resume and self.ck.exists()):
             cfg.init_sha256 = init_from(self.model, cfg.init)
@@ -118,7 +119,7 @@ class _Run:
         outs = self.model(b["image"] * b["valid"], b["valid"], b["guides"], teacher=b["truth"],
                           teacher_prob=cfg.teacher_prob)
         loss, terms = compute_losses(outs, b["truth"], b["valid"], b["hole"], b["noise"], b["texture"],
-                                     self.model, cfg, self.vgg)
+                                     self.model, cfg, self.vgg, guides=b["guides"])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip)
