@@ -14,12 +14,12 @@ __version__ = "0.1.0"
 
 from .api import inpaint_array, inpaint_fits
 from .blocks import find_missing_blocks
-from .exceptions import CalibrationError, CorkitInpaintError, InputError, MethodError, WeightsError
+from .exceptions import BatchError, CalibrationError, CorkitInpaintError, InputError, MethodError, WeightsError
 from .methods import FillMethod, FillResult, available_methods, get_method
 
 __all__ = ["__version__", "inpaint_array", "inpaint_fits", "find_missing_blocks", "load_model",
            "available_methods", "get_method", "level_1", "FillMethod", "FillResult",
-           "CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError"]
+           "CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError"]
 
 
 def __getattr__(name: str):

@@ -20,6 +20,7 @@ from .frame import Frame
 from .methods import get_method
 from .read import MAX_PIXELS, read_level05, read_neighbours
 from .register import register_all
+from .threads import using_threads
 from .write import check_output_path, output_hdulist, write_atomic
 
 __all__ = ["inpaint_array", "inpaint_fits"]
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=None, neighbours=None,
-                  method: str = "pconv", device: str = "auto", weights=None) -> np.ndarray:
+                  method: str = "pconv", device: str = "auto", weights=None, threads: int | None = None
+                  ) -> np.ndarray:
     """Fill missing pixels in a 2-D array.
 
     Parameters
@@ -56,6 +58,11 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         ``"auto"`` (CUDA, then MPS, then CPU), or a torch device string.
     weights : str or path-like, optional
         Model name or weights file for ``pconv``.
+    threads : int, optional
+        torch threads for this fill (0: torch's own default). None: the
+        package setting, `corkit_inpaint.threads.get_threads` (one thread
+        unless `corkit_inpaint.threads.set_threads` or
+        ``$CORKIT_INPAINT_THREADS`` says otherwise).
 
     Returns
     -------
@@ -85,11 +92,12 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         raise InputError("the image holds NaN or inf outside the mask")
     frame = Frame.build(img, mask, header)
     nbs = register_all(neighbours, header, img.shape)
-    return run_method(method, frame, neighbours=nbs, device=device, weights=weights).values
+    with using_threads(threads):
+        return run_method(method, frame, neighbours=nbs, device=device, weights=weights).values
 
 
 def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *, neighbours=None,
-                 method: str = "pconv", device: str = "auto", weights=None,
+                 method: str = "pconv", device: str = "auto", weights=None, threads: int | None = None,
                  overwrite: bool = False, refill: bool = False, max_pixels: int = MAX_PIXELS) -> fits.HDUList:
     """Fill the missing blocks of a LASCO level-0.5 FITS file.
 
@@ -104,7 +112,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         `inpaint_array`); only read. `corkit_inpaint.pairing.pair_neighbours`
         chooses them from a list of files. One that cannot be read is left out
         with a logged warning. None: fill from ``src`` alone.
-    method, device, weights
+    method, device, weights, threads
         As for `inpaint_array`.
     overwrite : bool
         Replace an existing ``dst``. The input itself is never replaced, also
@@ -138,8 +146,9 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         check_output_path(dst, overwrite=overwrite, src=inputs)
     r = read_level05(src, max_pixels=max_pixels, refill=refill)
     nbs = read_neighbours(neighbours, max_pixels=max_pixels) if get_method(method).reads_neighbours else []
-    filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
-                          previous_fill=r.previous_fill)
+    with using_threads(threads):
+        filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
+                              previous_fill=r.previous_fill)
     hdul = output_hdulist(filled, r.header)
     if dst is not None:
         write_atomic(hdul, dst, overwrite=overwrite, src=inputs)

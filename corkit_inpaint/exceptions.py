@@ -7,7 +7,7 @@ at fault and why.
 
 from __future__ import annotations
 
-__all__ = ["CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError"]
+__all__ = ["CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError"]
 
 
 class CorkitInpaintError(Exception):
@@ -28,3 +28,7 @@ class CalibrationError(CorkitInpaintError, RuntimeError):
 
 class MethodError(CorkitInpaintError, ValueError):
     """A fill method is unknown, unavailable here, or returned an invalid result."""
+
+
+class BatchError(CorkitInpaintError, RuntimeError):
+    """A batch run cannot start or go on: dask.distributed missing, a scheduler lost, an output folder in use."""

@@ -31,6 +31,7 @@ from .fill import fill_level05
 from .methods import get_method
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
+from .threads import using_threads
 from .write import check_output_path, stamp_header, write_atomic
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
@@ -104,7 +105,7 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
 def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | None = "pconv",
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
             progress: bool = False, overwrite: bool = False, refill: bool = False, neighbours="auto",
-            max_gap: float = MAX_GAP_MINUTES, **corkit_kwargs):
+            max_gap: float = MAX_GAP_MINUTES, threads: int | None = None, **corkit_kwargs):
     """CorKit's level-1 calibration, with missing blocks filled first.
 
     Parameters
@@ -139,6 +140,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         Neighbour files are only read.
     max_gap : float
         Largest time to a neighbouring frame, in minutes.
+    threads : int, optional
+        torch threads for the fills (see `corkit_inpaint.inpaint_array`).
     **corkit_kwargs
         Passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``).
 
@@ -155,7 +158,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     from tqdm import tqdm
     pairs = neighbours_for(files, neighbours, max_gap=max_gap)
     out = []
-    with corkit_calibration_dir(calib_dir):
+    with corkit_calibration_dir(calib_dir), using_threads(threads):
         for src in tqdm(files, desc="level 1", unit="file", disable=not progress):
             dst = None
             if target_path is not None:

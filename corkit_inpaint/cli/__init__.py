@@ -10,7 +10,7 @@ import argparse
 import logging
 
 from . import evaluate, fill, level1, train, weights
-from .common import err
+from .common import apply_threads, err
 
 __all__ = ["main", "build_parser"]
 
@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
     try:
+        if getattr(args, "threads", None) is not None:
+            try:
+                apply_threads(args)
+            except ValueError as exc:
+                err(str(exc))
+                return 2
         return args.func(args)
     except KeyboardInterrupt:
         err("interrupted")

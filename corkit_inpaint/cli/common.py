@@ -7,7 +7,7 @@ import sys
 from ..exceptions import CorkitInpaintError
 
 __all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
-           "FILE_ERRORS"]
+           "add_threads_option", "add_batch_options", "apply_threads", "FILE_ERRORS"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -19,9 +19,35 @@ def add_sources(parser, what: str) -> None:
 
 
 def add_model_options(parser) -> None:
-    """``--device`` and ``--weights``, shared by the subcommands that run a model."""
+    """``--device``, ``--weights`` and ``--threads``, shared by the subcommands that run a model."""
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
     parser.add_argument("--weights", default=None, help="model name or weights file (default model if omitted)")
+    add_threads_option(parser)
+
+
+def add_threads_option(parser) -> None:
+    """``--threads N``: torch threads per process (per worker in a batch)."""
+    from ..threads import DEFAULT_THREADS, ENV_VAR
+    parser.add_argument("--threads", default=None, metavar="N",
+                        help=f"torch threads per process, per worker with --workers (default: ${ENV_VAR}, else "
+                             f"{DEFAULT_THREADS}; 0: torch's own, one per core, which oversubscribes busy machines)")
+
+
+def apply_threads(args) -> None:
+    """Make ``--threads`` the process's fill thread count; `InputError` for a bad value."""
+    from ..threads import check_threads, set_threads
+    if args.threads is not None:
+        set_threads(check_threads(args.threads, "--threads"))
+
+
+def add_batch_options(parser) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS``: a resumable batch on dask.distributed."""
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="batch on a local dask cluster of N worker processes, resumable through a manifest in "
+                        "the output folder (needs the [batch] extra)")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="batch on the dask scheduler at ADDRESS (e.g. tcp://host:8786) instead")
 
 
 def add_neighbour_options(parser) -> None:

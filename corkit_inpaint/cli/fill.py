@@ -12,7 +12,17 @@ import os
 from pathlib import Path
 
 from ..read import MAX_PIXELS
-from .common import FILE_ERRORS, add_model_options, add_neighbour_options, add_sources, err, file_err, neighbour_map
+from .batch import run_batch_command, wants_batch
+from .common import (
+    FILE_ERRORS,
+    add_batch_options,
+    add_model_options,
+    add_neighbour_options,
+    add_sources,
+    err,
+    file_err,
+    neighbour_map,
+)
 
 __all__ = ["NAME", "add_arguments", "run"]
 
@@ -36,6 +46,7 @@ def add_arguments(f: argparse.ArgumentParser) -> None:
     f.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
                    help=f"refuse larger images before reading them (default: {MAX_PIXELS}, 2048x2048)")
     f.add_argument("--plot", metavar="PNG", help="write a before/after/mask picture")
+    add_batch_options(f)
 
 
 def _plot(src: Path, hdul, png: Path) -> None:
@@ -89,6 +100,17 @@ def _check_plot(args, srcs: list[Path]) -> str:
     return ""
 
 
+def _check_batch(args) -> str:
+    """Why ``--workers``/``--scheduler`` cannot be used with the other options ("" when they can)."""
+    if not wants_batch(args):
+        return ""
+    if args.outdir is None:
+        return "--workers/--scheduler write to a folder: use --outdir DIR, not -o"
+    if args.plot:
+        return "--plot is not available with --workers/--scheduler"
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     """Fill each SRC; 0 when all succeeded, 1 when some failed (each named on stderr), 2 usage."""
     from tqdm import tqdm
@@ -104,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.endswith(("/", os.sep)):
         err(f"-o/--output {args.output}: names a folder; give a file name, or use --outdir")
         return 2
-    why = _check_plot(args, srcs)
+    why = _check_plot(args, srcs) or _check_batch(args)
     if why:
         err(why)
         return 2
+    if wants_batch(args):
+        return run_batch_command(args, "fill", args.outdir, args.method)
     try:
         pairs = neighbour_map(args, srcs)
     except ValueError as exc:

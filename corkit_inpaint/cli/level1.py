@@ -9,7 +9,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import FILE_ERRORS, add_model_options, add_neighbour_options, add_sources, err, file_err, neighbour_map
+from .batch import run_batch_command, wants_batch
+from .common import (
+    FILE_ERRORS,
+    add_batch_options,
+    add_model_options,
+    add_neighbour_options,
+    add_sources,
+    err,
+    file_err,
+    neighbour_map,
+)
 
 __all__ = ["NAME", "add_arguments", "run"]
 
@@ -27,6 +37,7 @@ def add_arguments(lv: argparse.ArgumentParser) -> None:
                     help="accept files an earlier run filled, keeping their INPMASK pixels flagged")
     add_neighbour_options(lv)
     add_model_options(lv)
+    add_batch_options(lv)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if args.calib_dir and not Path(args.calib_dir).is_dir():
         err(f"--calib-dir {args.calib_dir}: no such folder")
         return 2
+    if wants_batch(args):
+        return run_batch_command(args, "level_1", args.output, inpaint)
     try:
         pairs = neighbour_map(args, [Path(s) for s in args.src])
     except ValueError as exc:

@@ -8,6 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..exceptions import InputError
+from ..threads import torch_threads
 from .windows import MULTIPLE, Window
 
 __all__ = ["select_device", "run_windows", "BATCH"]
@@ -89,14 +90,20 @@ def run_windows(weights, windows: list[Window], device: str = "auto"):
         The CPU model (its ``model_id`` and ``sha256`` say what ran).
     device : str
         The device actually used.
+
+    Notes
+    -----
+    torch runs with `corkit_inpaint.threads.get_threads` threads here (one
+    by default), restored afterwards.
     """
     from .weights import load_model
     dev = select_device(device)
     model = load_model(weights, device="cpu")
-    if dev != "cpu":
-        try:
-            return _run(load_model(weights, device=dev), windows, dev), model, dev
-        except (RuntimeError, AssertionError, MemoryError) as exc:   # OOM is a RuntimeError
-            log.warning("inpainting on %s failed (%s: %s); falling back to the CPU",
-                        dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-    return _run(model, windows, "cpu"), model, "cpu"
+    with torch_threads():
+        if dev != "cpu":
+            try:
+                return _run(load_model(weights, device=dev), windows, dev), model, dev
+            except (RuntimeError, AssertionError, MemoryError) as exc:   # OOM is a RuntimeError
+                log.warning("inpainting on %s failed (%s: %s); falling back to the CPU",
+                            dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        return _run(model, windows, "cpu"), model, "cpu"

@@ -1,0 +1,76 @@
+"""Where a batch runs: a local dask cluster (one process per worker), or an existing scheduler."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from ..exceptions import BatchError
+from ..threads import DEFAULT_THREADS, check_threads
+
+__all__ = ["require_distributed", "local_client", "scheduler_client"]
+
+log = logging.getLogger(__name__)
+
+
+def require_distributed():
+    """The ``distributed`` module; `BatchError` with what to install when it is missing."""
+    try:
+        import distributed
+    except ImportError:
+        raise BatchError("batch runs (--workers, --scheduler) need dask.distributed: "
+                         "pip install 'corkit-inpaint[batch]' (or: pip install dask distributed)") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS) -> Iterator:
+    """A `distributed.Client` on a new `distributed.LocalCluster`, closed after the block.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes, each running one file at a time.
+    threads : int, optional
+        torch threads per worker (``OMP_NUM_THREADS`` of the worker processes);
+        None: `corkit_inpaint.threads.DEFAULT_THREADS`.
+
+    Notes
+    -----
+    The cluster listens on 127.0.0.1 only (free ports), without a dashboard. Workers whose
+    scheduler goes away (this process killed) stop themselves after 30 s.
+    """
+    distributed = require_distributed()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise BatchError(f"workers = {workers!r}: give a whole number >= 1")
+    n = DEFAULT_THREADS if threads is None else check_threads(threads) or DEFAULT_THREADS
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(max(logging.ERROR, quiet.getEffectiveLevel()))    # dask's start/stop chatter
+    try:
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                                           death_timeout=30, env={"OMP_NUM_THREADS": str(n)},
+                                           # no dashboard; its bare HTTP server on a free loopback port, not :8787
+                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+        try:
+            with distributed.Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+    finally:
+        quiet.setLevel(level)
+
+
+@contextlib.contextmanager
+def scheduler_client(address: str, *, timeout: float = 30.0) -> Iterator:
+    """A `distributed.Client` on the scheduler at ``address``; `BatchError` when it cannot be reached."""
+    distributed = require_distributed()
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BatchError(f"scheduler {address}: cannot connect ({' '.join(str(exc).split()) or type(exc).__name__})"
+                         ) from None
+    with client:
+        yield client

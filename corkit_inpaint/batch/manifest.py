@@ -1,0 +1,157 @@
+"""The batch manifest: one JSON line per input in the output folder, written only by the client process.
+
+Each record says what became of one input: its path and sha256, the output,
+``status`` (``done``, ``failed``, or ``running`` while a worker has it), the
+error, the method, the model's sha256 and the seconds it took. Records are
+appended with one ``write`` each and fsynced; a run that is killed while
+appending leaves at most a torn last line, which `Manifest.read` ignores. At
+the start and end of a run the file is compacted -- rewritten to a temporary
+beside it and moved into place -- to the last record of each input, so it
+holds one line per input. A lock file keeps two runs off one folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..exceptions import BatchError
+from ..tempfiles import temp_beside
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["MANIFEST_NAME", "FIELDS", "Manifest", "input_key"]
+
+log = logging.getLogger(__name__)
+
+#: The manifest's file name in the output folder.
+MANIFEST_NAME = "corkit-inpaint-manifest.jsonl"
+#: The fields of a record, in this order.
+FIELDS = ("path", "sha256", "output", "status", "error", "method", "model_sha256", "seconds", "command",
+          "blocks", "finished")
+
+
+def input_key(path: str | os.PathLike) -> str:
+    """How the manifest names an input: its absolute path (links not resolved)."""
+    return os.path.abspath(os.fspath(path))
+
+
+def _line(record: dict) -> bytes:
+    rec = {k: record.get(k) for k in FIELDS}
+    return (json.dumps(rec, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):          # not every system can open a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class Manifest:
+    """The manifest of one output folder.
+
+    Parameters
+    ----------
+    folder : path-like
+        The output folder (it must exist).
+
+    Notes
+    -----
+    Use as a context manager: entering takes the folder's lock (`BatchError`
+    when another run holds it) and opens the file for appending; leaving
+    compacts it and releases the lock.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.path = self.folder / MANIFEST_NAME
+        self._fd: int | None = None
+        self._lock: int | None = None
+
+    def read(self) -> dict[str, dict]:
+        """The last record of each input, by `input_key`; unreadable lines (a torn last line) are skipped."""
+        out: dict[str, dict] = {}
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return out
+        bad = 0
+        for line in raw.splitlines():
+            try:
+                rec = json.loads(line)
+                key = input_key(rec["path"])
+            except (ValueError, KeyError, TypeError):
+                bad += int(bool(line.strip()))
+                continue
+            out[key] = {k: rec.get(k) for k in FIELDS}
+        if bad:
+            log.warning("%s: %d unreadable line(s) ignored (a run killed while writing)", self.path, bad)
+        return out
+
+    def compact(self, records: Iterable[dict] | None = None) -> None:
+        """Rewrite the file atomically with ``records`` (default: `read`'s), one line each."""
+        recs = list(self.read().values() if records is None else records)
+        tmp = temp_beside(self.folder, f".{MANIFEST_NAME}.", ".tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(b"".join(_line(r) for r in recs))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.folder)
+
+    def append(self, record: dict) -> None:
+        """Append one record with a single write, and fsync it."""
+        if self._fd is None:
+            raise BatchError(f"{self.path}: not open for appending (use the manifest as a context manager)")
+        os.write(self._fd, _line(record))
+        os.fsync(self._fd)
+
+    def __enter__(self) -> Manifest:
+        self._take_lock()
+        try:
+            self.compact()                                        # drops a torn line before appending
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+                self.compact()
+        finally:
+            self._release()
+
+    def _take_lock(self) -> None:
+        if fcntl is None:  # pragma: no cover - Windows
+            return
+        fd = os.open(self.folder / f".{MANIFEST_NAME}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise BatchError(f"{self.folder}: another batch run is writing to this folder") from None
+        self._lock = fd
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)               # closing releases the lock
+            self._lock = None
+

@@ -1,0 +1,238 @@
+"""The client side of a batch: pair the whole list, plan each file against the manifest, spread, record.
+
+Neighbours are paired over the whole file list first, exactly as the serial
+``fill`` and ``level_1`` do, so a frame gets the same neighbours whichever
+worker fills it. Then each file is planned against the manifest (skip, redo,
+may its output be replaced), submitted to the client's workers a few at a
+time, and its record appended to the manifest as it comes back. Only this
+process writes the manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..exceptions import BatchError
+from ..pairing import MAX_GAP_MINUTES, neighbours_for
+from ..threads import check_threads
+from .manifest import Manifest, input_key
+from .task import COMMANDS, BatchOptions, FileTask, one_line, process_file
+
+__all__ = ["BatchSummary", "plan_tasks", "run_batch"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did.
+
+    Attributes
+    ----------
+    total, done, skipped, failed : int
+        Inputs; done in this run; skipped (done before, input unchanged); failed.
+    seconds : float
+        Wall time of the run, from the first file submitted.
+    failures : list of (str, str)
+        ``(input, reason)`` of each failed file.
+    manifest : pathlib.Path
+    """
+
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list = field(default_factory=list)
+    manifest: Path | None = None
+
+    @property
+    def frames_per_second(self) -> float:
+        """Files done in this run per second of wall time."""
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        """One line: done, skipped, failed, frames per second."""
+        return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed of {self.total} files "
+                f"in {self.seconds:.1f} s ({self.frames_per_second:.2f} frames/s)")
+
+
+def _output(src: Path, outdir: Path, command: str) -> Path:
+    if command == "fill":
+        return outdir / src.name
+    from ..level1 import output_name
+    return outdir / output_name(src)
+
+
+def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records: dict, options: BatchOptions,
+               *, overwrite: bool = False) -> tuple[list[FileTask], list[dict]]:
+    """Each input's `FileTask`, and a ``failed`` record for each input whose output name another input has.
+
+    ``records`` is the manifest (`Manifest.read`). A ``done`` record of the
+    same command, method and output gives the task its sha256 to skip on. The
+    batch owns an output -- may replace it -- with ``overwrite``, when it is
+    absent now, or when the manifest names it as this input's (done, or
+    running when a run stopped).
+    """
+    tasks, clashes, taken = [], [], {}
+    for f in files:
+        src, key = Path(f), input_key(f)
+        dst = _output(src, Path(outdir), options.command)
+        if str(dst) in taken:
+            clashes.append({"path": key, "output": str(dst), "status": "failed", "command": options.command,
+                            "method": options.method, "error": f"output {dst} is also the output of {taken[str(dst)]}"})
+            continue
+        taken[str(dst)] = key
+        rec = records.get(key) or {}
+        ours = rec.get("output") == str(dst) and rec.get("status") in ("done", "running")
+        same = (rec.get("status") == "done" and ours and rec.get("command") == options.command
+                and rec.get("method") == options.method)
+        tasks.append(FileTask(key, str(dst), tuple(str(p) for p in pairs.get(src, [])),
+                              replace=bool(overwrite or ours or not (dst.exists() or dst.is_symlink())),
+                              done_sha256=rec.get("sha256") if same else None))
+    return tasks, clashes
+
+
+def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):
+    if task.done_sha256 is None:           # a skip candidate keeps its done record; the rest are marked
+        manifest.append({"path": task.src, "output": task.output, "status": "running",
+                         "command": options.command, "method": options.method})
+    return client.submit(process_file, task, options, pure=False, key=f"corkit-inpaint-{os.urandom(8).hex()}")
+
+
+def _result(fut, task: FileTask, options: BatchOptions) -> dict:
+    try:
+        return fut.result()
+    except Exception as exc:              # the worker died under it (KilledWorker), or it was lost
+        return {"path": task.src, "output": task.output, "status": "failed", "command": options.command,
+                "method": options.method, "error": f"worker lost the file: {one_line(exc)}"}
+
+
+def _count(summary: BatchSummary, rec: dict, manifest: Manifest) -> None:
+    if rec["status"] == "skipped":
+        summary.skipped += 1
+        return
+    manifest.append(rec)
+    if rec["status"] == "done":
+        summary.done += 1
+    else:
+        summary.failed += 1
+        summary.failures.append((rec["path"], rec.get("error") or "failed"))
+        log.error("%s: %s", rec["path"], rec.get("error"))
+
+
+def _in_flight(client) -> int:
+    try:
+        return max(4, 2 * sum(client.nthreads().values()))
+    except Exception as exc:
+        raise BatchError(f"the dask scheduler does not answer ({one_line(exc)})") from None
+
+
+def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Manifest, summary: BatchSummary,
+            progress: bool) -> None:
+    """Submit ``tasks`` a window at a time and record each result as it comes back."""
+    from distributed import as_completed
+    from tqdm import tqdm
+    limit, todo, owner = _in_flight(client), iter(tasks), {}
+    bar = tqdm(total=len(tasks), desc=options.command, unit="file", disable=not progress)
+    pending = as_completed()
+
+    def submit(task: FileTask) -> None:
+        fut = _submit(client, task, options, manifest)
+        owner[fut.key] = (fut, task)
+        pending.add(fut)
+
+    try:
+        for task in todo:
+            submit(task)
+            if len(owner) >= limit:
+                break
+        for fut in pending:
+            _, task = owner.pop(fut.key)
+            _count(summary, _result(fut, task, options), manifest)
+            bar.update(1)
+            bar.set_postfix(done=summary.done, skipped=summary.skipped, failed=summary.failed, refresh=False)
+            nxt = next(todo, None)
+            if nxt is not None:
+                submit(nxt)
+    finally:
+        bar.close()
+        if owner:                          # interrupted: stop what is still queued
+            with contextlib.suppress(Exception):
+                client.cancel([f for f, _ in owner.values()])
+
+def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill", method: str | None = "pconv",
+              neighbours="auto", max_gap: float = MAX_GAP_MINUTES, pool=(), device: str = "auto", weights=None,
+              threads: int | None = 1, overwrite: bool = False, refill: bool = False, max_pixels: int | None = None,
+              calib_dir=None, progress: bool = False) -> BatchSummary:
+    """Fill (or calibrate) many files on a dask cluster, resumably, with a manifest in ``outdir``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        Where the files are processed (`corkit_inpaint.batch.local_client`
+        starts a local cluster). Each worker loads the model once.
+    files : iterable of path-like
+        Level-0.5 files; only read. A file given twice is processed once.
+    outdir : path-like
+        Output folder (created if needed): the outputs keep the inputs' names
+        (``fill``) or take `corkit_inpaint.level1.output_name` (``level_1``),
+        and ``corkit-inpaint-manifest.jsonl`` records every input.
+    command : {"fill", "level_1"}
+    method : str or None
+        Fill method (``level_1``: None calibrates without filling).
+    neighbours, max_gap, pool
+        As for `corkit_inpaint.pairing.neighbours_for`, over the whole list.
+    device, weights, threads, overwrite, refill, max_pixels, calib_dir
+        As for `corkit_inpaint.inpaint_fits` and `corkit_inpaint.level_1`;
+        ``threads`` is per worker (one by default).
+    progress : bool
+        One progress bar for the batch.
+
+    Returns
+    -------
+    BatchSummary
+        Counts (a file that failed is counted, never raised), and the wall time.
+
+    Raises
+    ------
+    BatchError
+        Another run holds ``outdir``, or the scheduler does not answer.
+
+    Notes
+    -----
+    A rerun skips each input whose record is ``done`` for the same command,
+    method and output, whose output is there and whose sha256 is unchanged
+    (checked on the workers). An interrupted run resumes: outputs are written
+    atomically, and an output the stopped run may have written (its record is
+    ``running``) is the batch's to replace.
+    """
+    from ..read import MAX_PIXELS
+    if command not in COMMANDS:
+        raise ValueError(f"command = {command!r}: give one of {', '.join(COMMANDS)}")
+    options = BatchOptions(command, method, device, None if weights is None else str(weights),
+                           None if threads is None else check_threads(threads), refill,
+                           MAX_PIXELS if max_pixels is None else int(max_pixels),
+                           None if calib_dir is None else str(calib_dir))
+    srcs = list(dict.fromkeys(Path(input_key(f)) for f in files))
+    pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=[Path(input_key(p)) for p in pool])
+    out = Path(os.path.abspath(outdir))
+    out.mkdir(parents=True, exist_ok=True)
+    with Manifest(out) as manifest:
+        tasks, clashes = plan_tasks(srcs, out, pairs, manifest.read(), options, overwrite=overwrite)
+        summary = BatchSummary(total=len(srcs), manifest=manifest.path)
+        for rec in clashes:
+            _count(summary, rec, manifest)
+        t0 = time.perf_counter()
+        try:
+            _spread(client, tasks, options, manifest, summary, progress)
+        finally:
+            summary.seconds = time.perf_counter() - t0
+            log.info("batch %s: %s", command, summary.line())
+    return summary

@@ -1,0 +1,137 @@
+"""One file of a batch, on a worker: hash it, skip it if the manifest says it is done, else fill it.
+
+`process_file` runs in a dask worker process (or anywhere: it needs no
+scheduler). It never raises for a bad file: every error becomes a ``failed``
+record with a one-line reason, so one file never stops the batch. The model
+is loaded once per worker process (`corkit_inpaint.network.weights.load_model`
+keeps it).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..network.registry import sha256sum
+from ..read import MAX_PIXELS
+
+__all__ = ["COMMANDS", "BatchOptions", "FileTask", "one_line", "process_file"]
+
+#: What a batch can run on each file.
+COMMANDS = ("fill", "level_1")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every file of a batch is run with.
+
+    Attributes
+    ----------
+    command : {"fill", "level_1"}
+        `corkit_inpaint.inpaint_fits`, or `corkit_inpaint.level_1`.
+    method : str or None
+        Fill method; None (``level_1`` only) calibrates without filling.
+    device, weights, threads, refill, max_pixels
+        As for `corkit_inpaint.inpaint_fits` (``max_pixels``: ``fill`` only).
+    calib_dir : str, optional
+        corkit's calibration folder (``level_1`` only).
+    """
+
+    command: str = "fill"
+    method: str | None = "pconv"
+    device: str = "auto"
+    weights: str | None = None
+    threads: int | None = 1
+    refill: bool = False
+    max_pixels: int = MAX_PIXELS
+    calib_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """One input of a batch.
+
+    Attributes
+    ----------
+    src : str
+        The input file (its manifest key).
+    output : str
+        Its output file.
+    neighbours : tuple of str
+        Its neighbouring frames, paired over the whole batch before the work was spread.
+    replace : bool
+        The batch owns ``output`` (``--overwrite``, or absent when planned, or
+        this input's output in the manifest) and may replace it.
+    done_sha256 : str, optional
+        The input's sha256 in a ``done`` record: the file is skipped when it
+        still has it and the output is there.
+    """
+
+    src: str
+    output: str
+    neighbours: tuple[str, ...] = field(default_factory=tuple)
+    replace: bool = False
+    done_sha256: str | None = None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line; the type is named unless it is one of the package's own."""
+    from ..exceptions import CorkitInpaintError
+    msg = " ".join(str(exc).split())
+    if isinstance(exc, CorkitInpaintError) and msg:
+        return msg
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def _fill(task: FileTask, opt: BatchOptions):
+    from ..api import inpaint_fits
+    hdul = inpaint_fits(task.src, task.output, neighbours=list(task.neighbours), method=opt.method,
+                        device=opt.device, weights=opt.weights, threads=opt.threads, overwrite=task.replace,
+                        refill=opt.refill, max_pixels=opt.max_pixels)
+    return hdul[0].header
+
+
+def _level1(task: FileTask, opt: BatchOptions):
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
+    from ..level1 import level_1
+    level_1([task.src], Path(task.output).parent, inpaint=opt.method, device=opt.device, weights=opt.weights,
+            calib_dir=opt.calib_dir, overwrite=task.replace, refill=opt.refill,
+            neighbours={task.src: list(task.neighbours)}, threads=opt.threads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        return fits.getheader(task.output)
+
+
+def _model_sha256(header, weights) -> str | None:
+    """The full sha256 of the model that filled (the header keeps 16 hex digits), or None."""
+    short = str(header.get("INPWSHA", "none"))
+    if short == "none":
+        return None
+    from ..network.weights import load_model
+    full = load_model(weights, device="cpu").sha256          # cached: this worker has it loaded
+    return full if full and full.startswith(short) else short
+
+
+def process_file(task: FileTask, options: BatchOptions) -> dict:
+    """Run one file; returns its manifest record (``status`` done, failed or skipped). Never raises `Exception`."""
+    t0 = time.perf_counter()
+    rec = {"path": task.src, "sha256": None, "output": task.output, "status": "failed", "error": None,
+           "method": options.method, "model_sha256": None, "command": options.command, "blocks": None}
+    try:
+        rec["sha256"] = sha256sum(task.src)
+        if task.done_sha256 == rec["sha256"] and Path(task.output).is_file():
+            rec["status"] = "skipped"
+        else:
+            header = (_fill if options.command == "fill" else _level1)(task, options)
+            rec.update(status="done", blocks=int(header.get("INPNBLK", 0)),
+                       model_sha256=_model_sha256(header, options.weights))
+    except Exception as exc:            # one file's failure, whatever it is, never stops the batch
+        rec["error"] = one_line(exc)
+    rec["seconds"] = round(time.perf_counter() - t0, 4)
+    rec["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rec

@@ -1,0 +1,53 @@
+"""The ``--workers`` / ``--scheduler`` path of ``fill`` and ``level_1``: a resumable batch on dask.distributed.
+
+Not a subcommand: ``fill`` and ``level_1`` hand their files here when either
+option is given (see `corkit_inpaint.batch`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..exceptions import BatchError
+from .common import err, file_err
+
+__all__ = ["wants_batch", "run_batch_command"]
+
+
+def wants_batch(args: argparse.Namespace) -> bool:
+    """Whether ``--workers`` or ``--scheduler`` was given."""
+    return args.workers is not None or args.scheduler is not None
+
+
+def _client(args):
+    from ..batch.cluster import local_client, scheduler_client
+    if args.scheduler is not None:
+        return scheduler_client(args.scheduler)
+    return local_client(args.workers, threads=args.threads_n)
+
+
+def run_batch_command(args: argparse.Namespace, command: str, outdir: str, method: str | None) -> int:
+    """Run the files of ``args`` as a batch; 0 all done or skipped, 1 some failed, 2 usage or no cluster."""
+    from ..batch.run import run_batch
+    from ..threads import DEFAULT_THREADS, check_threads
+    if args.workers is not None and args.workers < 1:
+        err(f"--workers {args.workers}: give 1 or more worker processes")
+        return 2
+    try:
+        args.threads_n = DEFAULT_THREADS if args.threads is None else check_threads(args.threads, "--threads")
+        with _client(args) as client:
+            summary = run_batch(client, [Path(s) for s in args.src], outdir, command=command, method=method,
+                                neighbours=args.neighbours, max_gap=args.max_gap, pool=args.neighbour_pool,
+                                device=args.device, weights=args.weights, threads=args.threads_n,
+                                overwrite=args.overwrite, refill=args.refill,
+                                max_pixels=getattr(args, "max_pixels", None),
+                                calib_dir=getattr(args, "calib_dir", None), progress=not args.quiet)
+    except (BatchError, ValueError) as exc:        # InputError is a ValueError
+        err(str(exc))
+        return 2
+    for src, why in summary.failures:
+        file_err(src, why)
+    if not args.quiet:
+        print(f"corkit-inpaint {command}: {summary.line()}; manifest {summary.manifest}")
+    return 1 if summary.failed else 0

@@ -1,0 +1,61 @@
+"""`corkit_inpaint.batch.manifest`: one line per input, a torn last line ignored, one run per folder."""
+
+import json
+import os
+
+import pytest
+
+from corkit_inpaint.batch.manifest import FIELDS, MANIFEST_NAME, Manifest, input_key
+from corkit_inpaint.exceptions import BatchError
+
+
+def rec(path, status="done", **kw):
+    return {"path": str(path), "status": status, "output": f"{path}.out", **kw}
+
+
+def test_last_record_of_each_input_wins_and_compaction_keeps_one_line_each(tmp_path):
+    with Manifest(tmp_path) as m:
+        m.append(rec("/a", "running"))
+        m.append(rec("/b", "running"))
+        m.append(rec("/a", "done", sha256="1" * 64))
+        assert len(m.path.read_text().splitlines()) == 3
+    lines = [json.loads(x) for x in (tmp_path / MANIFEST_NAME).read_text().splitlines()]
+    assert [(x["path"], x["status"]) for x in lines] == [("/a", "done"), ("/b", "running")]
+    assert all(list(x) == list(FIELDS) for x in lines)
+    assert Manifest(tmp_path).read()["/a"]["sha256"] == "1" * 64
+
+
+def test_a_torn_last_line_is_ignored_and_dropped_before_appending(tmp_path, caplog):
+    p = tmp_path / MANIFEST_NAME
+    p.write_text(json.dumps(rec("/a")) + "\n" + '{"path": "/b", "sta')      # killed mid-write
+    assert list(Manifest(tmp_path).read()) == ["/a"] and "unreadable" in caplog.text
+    with Manifest(tmp_path) as m:
+        m.append(rec("/c"))
+    assert list(Manifest(tmp_path).read()) == ["/a", "/c"]
+    assert len(p.read_text().splitlines()) == 2
+
+
+def test_compaction_leaves_no_temporary_and_the_old_file_until_the_new_one_is_whole(tmp_path):
+    m = Manifest(tmp_path)
+    m.compact([rec("/a")])
+    m.compact([rec("/a"), rec("/b")])
+    assert sorted(os.listdir(tmp_path)) == [MANIFEST_NAME]
+    assert list(m.read()) == ["/a", "/b"]
+
+
+def test_one_run_per_folder(tmp_path):
+    with Manifest(tmp_path), pytest.raises(BatchError, match="another batch run"):
+        with Manifest(tmp_path):
+            pass
+    with Manifest(tmp_path):                     # released
+        pass
+
+
+def test_append_needs_the_context(tmp_path):
+    with pytest.raises(BatchError, match="not open"):
+        Manifest(tmp_path).append(rec("/a"))
+
+
+def test_input_key_is_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert input_key("x.fts") == str(tmp_path / "x.fts")

@@ -1,0 +1,146 @@
+"""`corkit_inpaint.batch.run` on a real LocalCluster (2 worker processes, 127.0.0.1, no dashboard).
+
+A dozen small simulated frames: every output right and equal to the serial
+path, a rerun recomputes nothing, a corrupt input in the middle is reported
+and the others done; and the default network with neighbours paired across
+the whole batch on the real C3 sequence.
+"""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from helpers import blank, read_file, seq_files, sha, write
+
+from corkit_inpaint import inpaint_fits
+from corkit_inpaint.batch import MANIFEST_NAME, local_client, run_batch
+from corkit_inpaint.batch.run import plan_tasks
+from corkit_inpaint.batch.task import BatchOptions
+from corkit_inpaint.pairing import neighbours_for
+
+HOLES = [(8, 8), (5, 10), (12, 3), (9, 12)]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with local_client(2) as c:
+        yield c
+
+
+def make_inputs(folder, n=12, corrupt=None):
+    """``n`` simulated 512x512 C2 frames with 4 blocks blanked; the one at index ``corrupt`` truncated."""
+    from corkit_inpaint.training.simulator import make_frame
+    folder.mkdir(exist_ok=True)
+    files = []
+    for k in range(n):
+        img, hdr = make_frame(500 + k, detector="C2", summed=True)
+        p = write(folder / f"c2_{k:02d}.fts", blank(img, HOLES), hdr)
+        if k == corrupt:
+            p.write_bytes(p.read_bytes()[:5000])
+        files.append(p)
+    return files
+
+
+def records(outdir):
+    return [json.loads(line) for line in (outdir / MANIFEST_NAME).read_text().splitlines()]
+
+
+def read_out(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(path) as h:
+            return np.array(h[0].data), np.array(h["INPMASK"].data), h[0].header.copy()
+
+
+def test_dozen_files_right_and_same_as_serial_then_rerun_skips(client, tmp_path):
+    files = make_inputs(tmp_path / "in")
+    before = [sha(f) for f in files]
+    out = tmp_path / "out"
+    s = run_batch(client, files, out, method="biharmonic")
+    assert (s.total, s.done, s.skipped, s.failed) == (12, 12, 0, 0) and s.frames_per_second > 0
+    serial = tmp_path / "serial"
+    serial.mkdir()
+    for f in files:
+        inpaint_fits(f, serial / f.name, method="biharmonic")
+        data, mask, hdr = read_out(out / f.name)
+        ref, ref_mask, ref_hdr = read_out(serial / f.name)
+        orig, _ = read_file(f)
+        assert mask.sum() > 0 and np.array_equal(mask, ref_mask) and np.array_equal(data, ref)
+        assert np.array_equal(data[mask == 0], orig[mask == 0])          # valid pixels bit-identical
+        assert hdr["INPAINT"] == "biharmonic" and hdr["INPNBLK"] == ref_hdr["INPNBLK"] > 0
+    recs = records(out)
+    assert len(recs) == 12 and {r["status"] for r in recs} == {"done"}
+    assert {r["path"] for r in recs} == {str(f.resolve()) for f in files}
+    assert all(r["sha256"] == sha(f) for r, f in zip(sorted(recs, key=lambda r: r["path"]), sorted(files)))
+    assert all(r["method"] == "biharmonic" and r["model_sha256"] is None and r["seconds"] > 0 for r in recs)
+    stamps = {f.name: (out / f.name).stat().st_mtime_ns for f in files}
+    again = run_batch(client, files, out, method="biharmonic")
+    assert (again.done, again.skipped, again.failed) == (0, 12, 0)
+    assert stamps == {f.name: (out / f.name).stat().st_mtime_ns for f in files}   # nothing rewritten
+    assert records(out) == recs and [sha(f) for f in files] == before
+
+
+def test_changed_input_is_redone_and_its_own_output_replaced(client, tmp_path):
+    files = make_inputs(tmp_path / "in", n=3)
+    out = tmp_path / "out"
+    run_batch(client, files, out, method="biharmonic")
+    img, hdr = read_file(files[1])
+    write(files[1], blank(img, [(6, 6)]), hdr)                            # another block missing now
+    s = run_batch(client, files, out, method="biharmonic")
+    assert (s.done, s.skipped, s.failed) == (1, 2, 0)
+    assert read_out(out / files[1].name)[1][6 * 32, 6 * 32] == 1
+    assert len(records(out)) == 3
+
+
+def test_corrupt_input_in_the_middle_is_reported_and_the_others_done(client, tmp_path):
+    files = make_inputs(tmp_path / "in", corrupt=6)
+    out = tmp_path / "out"
+    s = run_batch(client, files, out, method="biharmonic")
+    assert (s.done, s.failed) == (11, 1)
+    assert s.failures[0][0] == str(files[6].resolve()) and "truncated" in s.failures[0][1]
+    assert not (out / files[6].name).exists() and all((out / f.name).exists() for f in files if f != files[6])
+    bad = [r for r in records(out) if r["status"] == "failed"]
+    assert len(bad) == 1 and "truncated" in bad[0]["error"] and bad[0]["sha256"] == sha(files[6])
+    again = run_batch(client, files, out, method="biharmonic")        # a failure is retried, the rest skipped
+    assert (again.done, again.skipped, again.failed) == (0, 11, 1)
+
+
+def test_existing_output_is_not_the_batch_s_to_replace(client, tmp_path):
+    files = make_inputs(tmp_path / "in", n=2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / files[0].name).write_bytes(b"somebody's file")
+    s = run_batch(client, files, out, method="biharmonic")
+    assert (s.done, s.failed) == (1, 1) and "exists" in s.failures[0][1]
+    assert (out / files[0].name).read_bytes() == b"somebody's file"
+
+
+def test_plan_owns_only_what_the_manifest_or_absence_gives(tmp_path):
+    a, b, c = (tmp_path / n for n in ("a.fts", "b.fts", "c.fts"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.fts").write_bytes(b"x")
+    (tmp_path / "out" / "c.fts").write_bytes(b"x")
+    recs = {str(c): {"path": str(c), "output": str(tmp_path / "out" / "c.fts"), "status": "running"}}
+    tasks, clashes = plan_tasks([a, b, c], tmp_path / "out", {}, recs, BatchOptions(method="biharmonic"))
+    assert [t.replace for t in tasks] == [True, False, True] and not clashes
+    tasks, clashes = plan_tasks([a, tmp_path / "sub" / "a.fts"], tmp_path / "out", {}, {}, BatchOptions())
+    assert len(tasks) == 1 and "also the output of" in clashes[0]["error"]
+
+
+def test_default_network_with_neighbours_paired_over_the_whole_batch(client, tmp_path):
+    paths, _, _ = seq_files(tmp_path)
+    out = tmp_path / "out"
+    s = run_batch(client, paths, out)                                    # pconv, the default model
+    assert (s.done, s.failed) == (3, 0)
+    pairs = neighbours_for(paths, "auto")
+    assert [len(pairs[p]) for p in paths] == [1, 2, 1]
+    for p in paths:
+        ref = inpaint_fits(p, neighbours=pairs[p], device="cpu")
+        data, mask, hdr = read_out(out / p.name)
+        assert np.array_equal(data, ref[0].data) and np.array_equal(mask, ref["INPMASK"].data)
+        assert hdr["INPNNB"] == len(pairs[p]) and hdr["INPAINT"] == "pconv"
+    recs = records(out)
+    from corkit_inpaint.network.weights import load_model
+    assert {r["model_sha256"] for r in recs} == {load_model(None, device="cpu").sha256}

@@ -1,0 +1,107 @@
+"""``fill|level_1 --workers N``: the CLI's batch path, killed half way and resumed; usage errors; no distributed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from test_batch_run import make_inputs, read_out
+
+from corkit_inpaint.batch import MANIFEST_NAME
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1")
+
+
+def cli(*args, env=ENV, **kw):
+    return subprocess.Popen([sys.executable, "-m", "corkit_inpaint", *map(str, args)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def lines(outdir):
+    p = outdir / MANIFEST_NAME
+    return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
+
+
+def done(outdir):
+    try:
+        return [r for r in lines(outdir) if r["status"] == "done"]
+    except ValueError:                     # a line being written
+        return []
+
+
+def test_killed_half_way_then_rerun_completes_the_rest(tmp_path):
+    files = make_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    p = cli("fill", *files, "--outdir", out, "--workers", 2, "--method", "pconv", start_new_session=True)
+    t0 = time.monotonic()
+    while len(done(out)) < 3 and p.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.02)
+    os.killpg(p.pid, signal.SIGKILL)         # the client, its scheduler, the nannies and the workers
+    p.communicate()
+    first = {r["path"] for r in done(out)}
+    assert 3 <= len(first) < len(files), "the run ended before it could be killed half way"
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", *map(str, files), "--outdir", str(out),
+                        "--workers", "2", "--method", "pconv"], env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"{len(files) - len(first)} done, {len(first)} skipped, 0 failed" in r.stdout
+    recs = lines(out)
+    assert sorted(x["path"] for x in recs) == sorted(str(f.resolve()) for f in files)     # one line each
+    assert {x["status"] for x in recs} == {"done"}
+    for f in files:
+        data, mask, hdr = read_out(out / f.name)
+        assert mask.sum() > 0 and hdr["INPAINT"] == "pconv"
+    # every output whole, nothing half-written under a real name (a killed write leaves a dot-temporary at most)
+    assert sorted(x for x in os.listdir(out) if not x.startswith(".")) == sorted([f.name for f in files]
+                                                                                  + [MANIFEST_NAME])
+
+
+def test_corrupt_input_exit_code_and_one_line(tmp_path):
+    files = make_inputs(tmp_path / "in", n=4, corrupt=2)
+    out = tmp_path / "out"
+    p = cli("fill", *files, "--outdir", out, "--workers", 2, "--method", "biharmonic", "--threads", 1)
+    so, se = p.communicate(timeout=300)
+    assert p.returncode == 1
+    assert "3 done, 0 skipped, 1 failed of 4 files" in so
+    errs = [x for x in se.splitlines() if x.startswith("corkit-inpaint: error:")]
+    assert len(errs) == 1 and files[2].name in errs[0] and "truncated" in errs[0]
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["-o", "x.fts", "--workers", "2"], "use --outdir"),
+    (["--outdir", "o", "--workers", "0"], "--workers 0"),
+    (["--outdir", "o", "--workers", "2", "--plot", "p.png"], "--plot is not available"),
+    (["--outdir", "o", "--threads", "-2"], "--threads = '-2'"),
+])
+def test_usage_errors(tmp_path, args, msg):
+    from helpers import REAL
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", str(REAL), *args], env=ENV, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_without_distributed_one_line(tmp_path):
+    from helpers import REAL
+    (tmp_path / "shadow").mkdir()
+    (tmp_path / "shadow" / "distributed.py").write_text("raise ImportError('no distributed here')\n")
+    env = dict(ENV, PYTHONPATH=str(tmp_path / "shadow"))
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", str(REAL), "--outdir", str(tmp_path),
+                        "--workers", "2"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
+    assert "need dask.distributed: pip install 'corkit-inpaint[batch]'" in r.stderr
+
+
+def test_level_1_batch(tmp_path, calib):
+    files = make_inputs(tmp_path / "in", n=2)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "level_1", *map(str, files), "-o", str(out),
+                        "--calib-dir", str(calib), "--inpaint", "biharmonic", "--workers", "2"],
+                       env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = lines(out)
+    assert [x["status"] for x in recs] == ["done", "done"] and all(x["command"] == "level_1" for x in recs)
+    data, mask, hdr = read_out(recs[0]["output"])
+    assert np.isfinite(data).any() and mask.any() and "level 1" in str(hdr["HISTORY"])
