@@ -43,3 +43,11 @@ def listening():
     """The addresses this process listens on (the scheduler's and its HTTP server's here; a worker's there)."""
     import psutil
     return sorted({c.laddr.ip for c in psutil.Process().net_connections(kind="inet") if c.status == "LISTEN"})
+
+
+def test_gpu_workers_fill_several_frames_at_once_with_batching_on():
+    from corkit_inpaint.network.batcher import active_batcher
+    with local_client(1, gpu_frames=3, precision="float16") as c:
+        assert list(c.nthreads().values()) == [3]
+        got = c.run(lambda: (active_batcher() is not None, active_batcher().precision))
+        assert list(got.values()) == [(True, "float16")]

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from ..exceptions import BatchError
 from ..threads import DEFAULT_THREADS, check_threads
 
-__all__ = ["require_distributed", "local_client", "scheduler_client"]
+__all__ = ["require_distributed", "local_client", "scheduler_client", "enable_gpu_batching", "GPU_FRAMES"]
+
+#: Frames a GPU worker fills at once (threads), whose windows go through the network together.
+GPU_FRAMES = 16
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,8 @@ def require_distributed():
 
 
 @contextlib.contextmanager
-def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS) -> Iterator:
+def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS, gpu_frames: int = 0,
+                 precision: str = "float32") -> Iterator:
     """A `distributed.Client` on a new `distributed.LocalCluster`, closed after the block.
 
     Parameters
@@ -35,6 +39,12 @@ def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS) -> Iter
     threads : int, optional
         torch threads per worker (``OMP_NUM_THREADS`` of the worker processes);
         None: `corkit_inpaint.threads.DEFAULT_THREADS`.
+    gpu_frames : int
+        For a GPU: each worker fills this many frames at once (one thread
+        each) and runs their windows through the network together
+        (`enable_gpu_batching`). 0: one frame at a time, on the CPU.
+    precision : {"float32", "float16", "bfloat16"}
+        The network's precision on the GPU (with ``gpu_frames``).
 
     Notes
     -----
@@ -49,13 +59,15 @@ def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS) -> Iter
     level = quiet.level
     quiet.setLevel(max(logging.ERROR, quiet.getEffectiveLevel()))    # dask's start/stop chatter
     try:
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=max(1, gpu_frames), processes=True,
                                            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
                                            death_timeout=30, env={"OMP_NUM_THREADS": str(n)},
                                            # no dashboard; its bare HTTP server on a free loopback port, not :8787
                                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         try:
             with distributed.Client(cluster) as client:
+                if gpu_frames:
+                    enable_gpu_batching(client, precision=precision)
                 yield client
         finally:
             cluster.close()
@@ -74,3 +86,13 @@ def scheduler_client(address: str, *, timeout: float = 30.0) -> Iterator:
                          ) from None
     with client:
         yield client
+
+
+def enable_gpu_batching(client, *, precision: str = "float32") -> None:
+    """Switch on `corkit_inpaint.network.batcher` in every worker of ``client`` (for workers with several threads)."""
+    client.run(_enable_batching, precision=precision)
+
+
+def _enable_batching(precision: str) -> None:
+    from ..network.batcher import enable_batching
+    enable_batching(precision=precision)                 # returns nothing: the batcher stays in the worker

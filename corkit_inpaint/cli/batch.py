@@ -7,6 +7,7 @@ option is given (see `corkit_inpaint.batch`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from ..exceptions import BatchError
@@ -20,11 +21,25 @@ def wants_batch(args: argparse.Namespace) -> bool:
     return args.workers is not None or args.scheduler is not None
 
 
+@contextlib.contextmanager
 def _client(args):
-    from ..batch.cluster import local_client, scheduler_client
+    """The client of the batch; on a CUDA device each worker fills several frames at once, batched."""
+    from ..batch.cluster import GPU_FRAMES, enable_gpu_batching, local_client, scheduler_client
+    gpu = args.device.startswith("cuda") or (args.device == "auto" and _cuda_here())
     if args.scheduler is not None:
-        return scheduler_client(args.scheduler)
-    return local_client(args.workers, threads=args.threads_n)
+        with scheduler_client(args.scheduler) as client:
+            if gpu:
+                enable_gpu_batching(client, precision=args.precision)
+            yield client
+        return
+    with local_client(args.workers, threads=args.threads_n, gpu_frames=GPU_FRAMES if gpu else 0,
+                      precision=args.precision) as client:
+        yield client
+
+
+def _cuda_here() -> bool:
+    from ..network.device import select_device
+    return select_device("auto").startswith("cuda")
 
 
 def run_batch_command(args: argparse.Namespace, command: str, outdir: str, method: str | None) -> int:

@@ -48,6 +48,9 @@ def add_batch_options(parser) -> None:
                         "the output folder (needs the [batch] extra)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="batch on the dask scheduler at ADDRESS (e.g. tcp://host:8786) instead")
+    parser.add_argument("--precision", choices=("float32", "float16", "bfloat16"), default="float32",
+                        help="the network's precision on a GPU in a batch (default: float32; the CPU is always "
+                             "float32)")
 
 
 def add_neighbour_options(parser) -> None:

@@ -11,11 +11,13 @@ from ..exceptions import InputError
 from ..threads import torch_threads
 from .windows import MULTIPLE, Window
 
-__all__ = ["select_device", "run_windows", "BATCH"]
+__all__ = ["select_device", "run_windows", "run_model", "BATCH", "PRECISIONS"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 16
+#: Precisions the network can run in off the CPU (float16/bfloat16 under torch's autocast).
+PRECISIONS = ("float32", "float16", "bfloat16")
 
 
 def select_device(device: str = "auto") -> str:
@@ -49,25 +51,46 @@ def _pad(a, shape):
     return np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, ph), (0, pw)])
 
 
-def _run(model, windows: list[Window], device: str) -> list[np.ndarray]:
-    """Run the model on windows, batching windows of equal shape; returns final-stage outputs."""
+def _autocast(device: str, precision: str):
+    """A torch autocast context for ``precision`` on ``device`` (float32: none)."""
+    import contextlib
+
+    import torch
+    if precision == "float32":
+        return contextlib.nullcontext()
+    if precision not in PRECISIONS:
+        raise InputError(f"precision {precision!r}: give one of {', '.join(PRECISIONS)}")
+    return torch.autocast(device_type=torch.device(device).type, dtype=getattr(torch, precision))
+
+
+def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, precision: str = "float32",
+              by_padded_shape: bool = False) -> list[np.ndarray]:
+    """Run the model on windows, ``batch`` at a time; returns the final stage's output per window.
+
+    Windows of one shape (``by_padded_shape``: of one shape once padded to the
+    UNet's multiple, which makes larger batches from many frames) go
+    together. The CPU fill uses the defaults, which its checksums were made
+    with; ``precision`` other than float32 runs under torch's autocast.
+    """
     import torch
     out = {}
     groups = defaultdict(list)
     for i, w in enumerate(windows):
-        groups[w.image.shape].append(i)
-    with torch.inference_mode():
+        shape = w.image.shape
+        groups[tuple(-(-n // MULTIPLE) * MULTIPLE for n in shape) if by_padded_shape else shape].append(i)
+    with torch.inference_mode(), _autocast(device, precision):
         for shape, idx in groups.items():
             full = (-(-shape[0] // MULTIPLE) * MULTIPLE, -(-shape[1] // MULTIPLE) * MULTIPLE)
-            for k in range(0, len(idx), BATCH):
-                part = idx[k:k + BATCH]
+            for k in range(0, len(idx), batch):
+                part = idx[k:k + batch]
                 img = np.stack([_pad(windows[i].image, full) for i in part])[:, None]
                 val = np.stack([_pad(windows[i].valid.astype(np.float32), full) for i in part])[:, None]
                 gd = np.stack([_pad(windows[i].guides, full) for i in part])
                 img, val, gd = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (img, val, gd))
                 res = model(img * val, val, gd)[-1][:, 0].float().cpu().numpy()
                 for j, i in enumerate(part):
-                    out[i] = res[j, :shape[0], :shape[1]]
+                    h, w = windows[i].image.shape
+                    out[i] = res[j, :h, :w]
     return [out[i] for i in range(len(windows))]
 
 
@@ -94,16 +117,24 @@ def run_windows(weights, windows: list[Window], device: str = "auto"):
     Notes
     -----
     torch runs with `corkit_inpaint.threads.get_threads` threads here (one
-    by default), restored afterwards.
+    by default), restored afterwards. Off the CPU, while a
+    `corkit_inpaint.network.batcher.WindowBatcher` is enabled, the windows
+    go through the network together with those of the frames other threads
+    are filling at the same time.
     """
+    from .batcher import active_batcher
     from .weights import load_model
     dev = select_device(device)
     model = load_model(weights, device="cpu")
     with torch_threads():
         if dev != "cpu":
+            batcher = active_batcher()
             try:
-                return _run(load_model(weights, device=dev), windows, dev), model, dev
+                on_dev = load_model(weights, device=dev)
+                if batcher is not None:
+                    return batcher.run(on_dev, windows, dev), model, dev
+                return run_model(on_dev, windows, dev), model, dev
             except (RuntimeError, AssertionError, MemoryError) as exc:   # OOM is a RuntimeError
                 log.warning("inpainting on %s failed (%s: %s); falling back to the CPU",
                             dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-        return _run(model, windows, "cpu"), model, "cpu"
+        return run_model(model, windows, "cpu"), model, "cpu"
