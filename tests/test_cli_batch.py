@@ -33,19 +33,31 @@ def done(outdir):
         return []
 
 
-def test_killed_half_way_then_rerun_completes_the_rest(tmp_path):
+def wait_done(p, out, n):
+    t0 = time.monotonic()
+    while len(done(out)) < n and p.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.02)
+
+
+def test_ctrl_c_then_sigkill_half_way_then_a_rerun_completes_the_rest(tmp_path):
     files = make_inputs(tmp_path / "in")
     out = tmp_path / "out"
-    p = cli("fill", *files, "--outdir", out, "--workers", 2, "--method", "pconv", start_new_session=True)
-    t0 = time.monotonic()
-    while len(done(out)) < 3 and p.poll() is None and time.monotonic() - t0 < 120:
-        time.sleep(0.02)
+    args = ("fill", *files, "--outdir", out, "--workers", 2, "--method", "pconv")
+    p = cli(*args)
+    wait_done(p, out, 2)
+    p.send_signal(signal.SIGINT)                                    # Ctrl-C
+    _, se = p.communicate(timeout=120)
+    assert p.returncode == 130 and "interrupted" in se
+    recs = lines(out)                        # compacted on the way out: one line per input it reached
+    assert len(recs) == len({r["path"] for r in recs}) and 2 <= len(done(out)) < len(files)
+    p = cli(*args, start_new_session=True)
+    wait_done(p, out, len(done(out)) + 2)
     os.killpg(p.pid, signal.SIGKILL)         # the client, its scheduler, the nannies and the workers
     p.communicate()
     first = {r["path"] for r in done(out)}
-    assert 3 <= len(first) < len(files), "the run ended before it could be killed half way"
-    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", *map(str, files), "--outdir", str(out),
-                        "--workers", "2", "--method", "pconv"], env=ENV, capture_output=True, text=True, timeout=300)
+    assert 4 <= len(first) < len(files), "the run ended before it could be killed half way"
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", *map(str, args)], env=ENV, capture_output=True,
+                       text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"{len(files) - len(first)} done, {len(first)} skipped, 0 failed" in r.stdout
     recs = lines(out)
@@ -57,6 +69,43 @@ def test_killed_half_way_then_rerun_completes_the_rest(tmp_path):
     # every output whole, nothing half-written under a real name (a killed write leaves a dot-temporary at most)
     assert sorted(x for x in os.listdir(out) if not x.startswith(".")) == sorted([f.name for f in files]
                                                                                   + [MANIFEST_NAME])
+
+
+SCHEDULER = """
+import time
+from distributed import LocalCluster
+if __name__ == "__main__":
+    c = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    print(c.scheduler_address, flush=True)
+    time.sleep(300)
+"""
+
+
+def test_a_killed_remote_scheduler_is_one_line_and_a_rerun_resumes(tmp_path):
+    files = make_inputs(tmp_path / "in", n=8)
+    out = tmp_path / "out"
+    (tmp_path / "sched.py").write_text(SCHEDULER)
+    sched = subprocess.Popen([sys.executable, str(tmp_path / "sched.py")], env=ENV, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        address = sched.stdout.readline().strip()
+        assert address.startswith("tcp://127.0.0.1:")
+        p = cli("fill", *files, "--outdir", out, "--scheduler", address, "--method", "pconv")
+        wait_done(p, out, 2)
+    finally:
+        os.killpg(sched.pid, signal.SIGKILL)
+        sched.communicate()
+    _, se = p.communicate(timeout=120)
+    assert p.returncode == 2 and "Traceback" not in se
+    assert [x for x in se.splitlines() if "error" in x.lower()] == [se.strip().splitlines()[-1]]
+    assert "lost the dask scheduler" in se and "rerun to resume" in se
+    first = len(done(out))
+    assert 2 <= first < len(files)
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "-q", "fill", *map(str, files), "--outdir", str(out),
+                        "--workers", "2", "--method", "pconv"], env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert len(done(out)) == len(lines(out)) == len(files)
 
 
 def test_corrupt_input_exit_code_and_one_line(tmp_path):

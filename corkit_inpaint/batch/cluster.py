@@ -55,10 +55,7 @@ def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS, gpu_fra
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BatchError(f"workers = {workers!r}: give a whole number >= 1")
     n = DEFAULT_THREADS if threads is None else check_threads(threads) or DEFAULT_THREADS
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(max(logging.ERROR, quiet.getEffectiveLevel()))    # dask's start/stop chatter
-    try:
+    with _quiet_dask():
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=max(1, gpu_frames), processes=True,
                                            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
                                            death_timeout=30, env={"OMP_NUM_THREADS": str(n)},
@@ -71,21 +68,36 @@ def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS, gpu_fra
                 yield client
         finally:
             cluster.close()
-    finally:
-        quiet.setLevel(level)
 
 
 @contextlib.contextmanager
 def scheduler_client(address: str, *, timeout: float = 30.0) -> Iterator:
     """A `distributed.Client` on the scheduler at ``address``; `BatchError` when it cannot be reached."""
     distributed = require_distributed()
+    with _quiet_dask():
+        try:
+            client = distributed.Client(address, timeout=timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise BatchError(f"scheduler {address}: cannot connect "
+                             f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
+        with client:
+            yield client
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """dask's own log (start/stop chatter, reconnection tracebacks) off unless debugging: the batch reports itself."""
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]       # dask's config gives some their own level
+    levels = [lg.level for lg in loggers]
+    if loggers[0].getEffectiveLevel() > logging.DEBUG:
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
     try:
-        client = distributed.Client(address, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise BatchError(f"scheduler {address}: cannot connect ({' '.join(str(exc).split()) or type(exc).__name__})"
-                         ) from None
-    with client:
-        yield client
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def enable_gpu_batching(client, *, precision: str = "float32") -> None:

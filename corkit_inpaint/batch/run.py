@@ -106,10 +106,12 @@ def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):
     return client.submit(process_file, task, options, pure=False, key=f"corkit-inpaint-{os.urandom(8).hex()}")
 
 
-def _result(fut, task: FileTask, options: BatchOptions) -> dict:
+def _result(client, fut, task: FileTask, options: BatchOptions) -> dict:
     try:
         return fut.result()
     except Exception as exc:              # the worker died under it (KilledWorker), or it was lost
+        if client.status != "running":    # the scheduler is gone: stop here, a rerun resumes
+            raise BatchError(f"lost the dask scheduler ({one_line(exc)}); rerun to resume") from None
         return {"path": task.src, "output": task.output, "status": "failed", "command": options.command,
                 "method": options.method, "error": f"worker lost the file: {one_line(exc)}"}
 
@@ -155,7 +157,7 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
                 break
         for fut in pending:
             _, task = owner.pop(fut.key)
-            _count(summary, _result(fut, task, options), manifest)
+            _count(summary, _result(client, fut, task, options), manifest)
             bar.update(1)
             bar.set_postfix(done=summary.done, skipped=summary.skipped, failed=summary.failed, refresh=False)
             nxt = next(todo, None)
