@@ -18,7 +18,12 @@
 #      each stage zeroed (--zero-head: it starts as the ratio fill), 3,000 steps on 400
 #      simulated sequences (sequence generator 1, seeds 5000000..5000399: 55% with both
 #      neighbours, 15% one, 12% none, 18% one replaced by another simulated day).
-# CPU: about 75 + 45 + 20 + 55 + 25 minutes on 2 cores (a stage stops at --time-limit with
+#   6. pconv-lasco-nb2: nb1 widened to 8 guides (the neighbours' estimate is now weighted
+#      by each neighbour's misfit to the context; + that misfit over the noise, + the
+#      window's noise), corrections in noise units where a neighbour has data (--step
+#      noise) and errors measured in noise units, last layers zeroed again, 3,000 steps on
+#      400 new sequences (seeds 6000000..6000399), L1 only (--w-hole-l2 0), 1 thread.
+# CPU: about 75 + 45 + 20 + 55 + 25 + 45 minutes on 2 cores (a stage stops at --time-limit with
 # a checkpoint; rerunning resumes). On a GPU add --device cuda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +47,8 @@ corkit-inpaint -v train --out runs/pconv-lasco-nb1 --init pconv-lasco-v3 --extra
     --w-hole-l2 1.0 --workers 2 --threads 2 --time-limit 2100 "$@"
 python weights/package_weights.py runs/pconv-lasco-nb1 --name pconv-lasco-nb1 \
     --description "Partial-conv UNet (2 stages) that also reads the neighbouring frames (their ratio-scaled estimate, count and spread), fine-tuned from pconv-lasco-v3 on simulated LASCO sequences"
+corkit-inpaint -v train --out runs/pconv-lasco-nb2 --init pconv-lasco-nb1 --extra-channels 8 --base-guide 3 \
+    --step noise --zero-head --sequences --first-frame-seed 6000000 --frames 400 --steps 3000 --lr 3e-4 \
+    --lr-final 5e-5 --w-hole-l2 0 --workers 2 --threads 1 --time-limit 3000 "$@"
+python weights/package_weights.py runs/pconv-lasco-nb2 --name pconv-lasco-nb2 \
+    --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; fine-tuned from pconv-lasco-nb1 on simulated LASCO sequences"
