@@ -144,3 +144,5 @@ def test_default_network_with_neighbours_paired_over_the_whole_batch(client, tmp
     recs = records(out)
     from corkit_inpaint.network.weights import load_model
     assert {r["model_sha256"] for r in recs} == {load_model(None, device="cpu").sha256}
+    model_id = lambda: id(load_model(None, device="cpu"))              # noqa: E731
+    assert client.run(model_id) == client.run(model_id)                  # one model per worker, kept
