@@ -1,12 +1,11 @@
 """How many threads torch may use for a fill: one by default, chosen on purpose rather than left to torch.
 
 torch's own default is one thread per core. A fill runs the network on a few
-small windows, so its work items are too small to share well between threads,
-and on a machine whose cores are busy with anything else (another fill, a
-training job, a dask worker) the threads wait on each other: on a busy 2-core
-machine torch's default made a fill many times slower than one thread (the
-numbers are in the README, "Threads"). Parallelism across files -- several
-processes, one thread each (`corkit_inpaint.batch`) -- scales better.
+small windows, too small to share well between threads: on a 2-core machine a
+second thread gained nothing measurable for one fill, while a second process
+on the other core nearly doubled the throughput (the numbers are in the
+README, "Threads" and "Batch runs"). One thread per process, and one process
+per core (`corkit_inpaint.batch`), never oversubscribes the machine.
 
 The count is applied only around the network's forward passes and restored
 afterwards, so a program that set its own torch thread count keeps it.

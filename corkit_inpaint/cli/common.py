@@ -30,7 +30,7 @@ def add_threads_option(parser) -> None:
     from ..threads import DEFAULT_THREADS, ENV_VAR
     parser.add_argument("--threads", default=None, metavar="N",
                         help=f"torch threads per process, per worker with --workers (default: ${ENV_VAR}, else "
-                             f"{DEFAULT_THREADS}; 0: torch's own, one per core, which oversubscribes busy machines)")
+                             f"{DEFAULT_THREADS}; 0: torch's own, one per core)")
 
 
 def apply_threads(args) -> None:
