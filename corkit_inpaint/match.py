@@ -43,9 +43,10 @@ class NeighbourEstimate:
         How many neighbours have data at each pixel.
     spread : numpy.ndarray
         Largest minus smallest scaled neighbour where ``count >= 2`` (0 elsewhere).
-    misfit : numpy.ndarray
-        Where ``count > 0``, the expected error of ``values`` judged from the
-        context: ``(sum_k 1 / m_k) ** -0.5``, with ``m_k`` the local mean square
+    misfit : numpy.ndarray or None
+        With ``weighting="misfit"`` (None otherwise), where ``count > 0``, the
+        expected error of ``values`` judged from the context:
+        ``(sum_k 1 / m_k) ** -0.5``, with ``m_k`` the local mean square
         of target minus scaled neighbour ``k`` over the pixels both have, in
         the target's rate unit times EXPTIME (as ``spread``); 0 elsewhere. It
         includes both frames' noise, so it is never much below
@@ -58,7 +59,7 @@ class NeighbourEstimate:
     count: np.ndarray
     spread: np.ndarray
     used: tuple[bool, ...]
-    misfit: np.ndarray
+    misfit: np.ndarray | None
 
 
 def _local_mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -110,7 +111,7 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
     st = frame.stretch
     target = st.to_rate(frame.image[y0:y1, x0:x1])
     t_valid = frame.valid[y0:y1, x0:x1]
-    total, wsum, inv_m = np.zeros(target.shape), np.zeros(target.shape), np.zeros(target.shape)
+    total, wsum = np.zeros(target.shape), np.zeros(target.shape)
     count = np.zeros(target.shape, dtype=np.int64)
     floor = max(frame.noise, 1e-12) ** 2 * 0.01        # a perfect copy still gets a finite weight
     lo, hi = np.full(target.shape, np.inf), np.full(target.shape, -np.inf)
@@ -123,16 +124,19 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
             continue
         here = n_valid & frame.missing[y0:y1, x0:x1]
         used.append(bool(here.any()))
-        m = np.maximum(_local_mean((target - est) ** 2, t_valid & n_valid), floor)
-        w = 1.0 / m if weighting == "misfit" else np.ones(target.shape)
+        if weighting == "misfit":
+            w = 1.0 / np.maximum(_local_mean((target - est) ** 2, t_valid & n_valid), floor)
+        else:
+            w = np.ones(target.shape)
         total[n_valid] += (w * est)[n_valid]
         wsum[n_valid] += w[n_valid]
-        inv_m[n_valid] += 1.0 / m[n_valid]
         count[n_valid] += 1
         lo[n_valid] = np.minimum(lo[n_valid], est[n_valid])
         hi[n_valid] = np.maximum(hi[n_valid], est[n_valid])
     have = count > 0
     mean = np.where(have, total / np.where(have, wsum, 1.0), 0.0)
     spread = np.where(count >= 2, hi - lo, 0.0) * st.exptime
-    misfit = np.where(have, 1.0 / np.sqrt(np.where(have, inv_m, 1.0)), 0.0) * st.exptime
+    misfit = None
+    if weighting == "misfit":            # the weights are 1 / m_k: their sum is sum_k 1 / m_k
+        misfit = np.where(have, 1.0 / np.sqrt(np.where(have, wsum, 1.0)), 0.0) * st.exptime
     return NeighbourEstimate(mean * st.exptime + st.bias, count, spread, tuple(used), misfit)

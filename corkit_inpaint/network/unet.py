@@ -195,24 +195,27 @@ class PConvUNet(nn.Module):
             current = out
         return outs
 
-    def step_unit(self, guides: torch.Tensor) -> torch.Tensor | float:
+    def step_unit(self, guides: torch.Tensor, elsewhere: torch.Tensor | float = 1.0) -> torch.Tensor | float:
         """The unit of each stage's correction, per pixel (1, the window scale, for ``step="scale"``).
 
         Parameters
         ----------
         guides : torch.Tensor
             ``(N, C, H, W)`` guides in `GUIDES` order.
+        elsewhere : torch.Tensor or float
+            The unit where no neighbour has data (1, the window scale, for the
+            correction; the training losses pass the window's noise).
 
         Returns
         -------
         torch.Tensor or float
             ``(N, 1, H, W)`` for ``step="noise"``: where a neighbour has data,
             ``noise * max(misfit / noise, 1)`` (both from the guides), at most
-            1; elsewhere 1.
+            1; elsewhere ``elsewhere``.
         """
         if self.config.get("step", "scale") == "scale":
             return 1.0
         have = guides[:, GUIDES.index("neighbour_count")][:, None] > 0
         ratio = torch.expm1(guides[:, GUIDES.index("neighbour_misfit")][:, None]).clamp(min=1.0)
         unit = (guides[:, GUIDES.index("noise")][:, None] * ratio).clamp(max=1.0)
-        return torch.where(have, unit, torch.ones_like(unit))
+        return torch.where(have, unit, torch.as_tensor(elsewhere, dtype=unit.dtype, device=unit.device))

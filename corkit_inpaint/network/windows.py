@@ -200,10 +200,8 @@ def _neighbour_guides(frame: Frame, neighbours, box):
     if not e.count.any():
         return None, e.used
     fwd = frame.stretch.forward
-    est = fwd(e.values)
-    spread = fwd(e.values + 0.5 * e.spread) - fwd(e.values - 0.5 * e.spread)
-    misfit = fwd(e.values + 0.5 * e.misfit) - fwd(e.values - 0.5 * e.misfit)
-    return (est, e.count, spread, misfit), e.used
+    width = lambda w: fwd(e.values + 0.5 * w) - fwd(e.values - 0.5 * w)    # a linear width, stretched
+    return (fwd(e.values), e.count, width(e.spread), width(e.misfit)), e.used
 
 
 def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = ()

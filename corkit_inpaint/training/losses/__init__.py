@@ -33,14 +33,11 @@ MIN_NOISE = 0.01
 def loss_unit(model: PConvUNet, guides):
     """The unit errors are measured in: 1, or for ``step="noise"`` the step unit where a neighbour has data
     and the window's noise (at least `MIN_NOISE`) elsewhere."""
-    import torch
     if model.config.get("step", "scale") == "scale":
         return 1.0
     if guides is None:
         raise ValueError("a model with step='noise' needs the guides to measure its errors")
-    have = guides[:, GUIDES.index("neighbour_count")][:, None] > 0
-    noise = guides[:, GUIDES.index("noise")][:, None].clamp(min=MIN_NOISE)
-    return torch.where(have, model.step_unit(guides), noise)
+    return model.step_unit(guides, elsewhere=guides[:, GUIDES.index("noise")][:, None].clamp(min=MIN_NOISE))
 
 
 def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, cfg: TrainConfig,
