@@ -15,9 +15,10 @@ __version__ = "0.1.0"
 from .api import inpaint_array, inpaint_fits
 from .blocks import find_missing_blocks
 from .exceptions import BatchError, CalibrationError, CorkitInpaintError, InputError, MethodError, WeightsError
+from .maps import inpaint_map
 from .methods import FillMethod, FillResult, available_methods, get_method
 
-__all__ = ["__version__", "inpaint_array", "inpaint_fits", "find_missing_blocks", "load_model",
+__all__ = ["__version__", "inpaint_array", "inpaint_fits", "inpaint_map", "find_missing_blocks", "load_model",
            "available_methods", "get_method", "level_1", "FillMethod", "FillResult",
            "CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError"]
 

@@ -1,0 +1,194 @@
+"""SunPy maps in and out: fill a LASCO level-0.5 `sunpy.map.GenericMap`, get a new map with a mask and uncertainty.
+
+sunpy is an optional dependency (``pip install 'corkit-inpaint[sunpy]'``); it is
+imported only when `inpaint_map` is called, so ``import corkit_inpaint`` works
+without it. The fill itself is the one `corkit_inpaint.inpaint_fits` runs
+(`corkit_inpaint.fill.fill_level05`), on the map's data and on its metadata as
+a FITS header (``map.fits_header``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import warnings
+
+import numpy as np
+
+from . import header as H
+from .exceptions import InputError
+from .fill import FilledImage, fill_level05
+from .methods import get_method
+from .read import Level05, read_neighbours
+from .threads import using_threads
+from .write import stamp_header
+
+__all__ = ["inpaint_map", "INSTALL_HINT"]
+
+log = logging.getLogger(__name__)
+
+#: How to get the optional dependency `inpaint_map` needs.
+INSTALL_HINT = "pip install 'corkit-inpaint[sunpy]'"
+_COMMENTARY = ("HISTORY", "COMMENT", "")
+
+
+def _sunpy_map():
+    """The `sunpy.map` module, or an ImportError that says how to install it."""
+    try:
+        import sunpy.map
+    except ImportError:
+        raise ImportError(f"corkit_inpaint.inpaint_map needs sunpy, which is not installed: {INSTALL_HINT}") from None
+    return sunpy.map
+
+
+def _fits_header(smap):
+    """The map's meta as a FITS header for the fill.
+
+    sunpy drops cards it cannot write (a HISTORY line with a tab, as LASCO
+    headers have) with a warning; the fill reads none of them, and
+    `_stamped_meta` keeps the map's own HISTORY, so the warning is not shown.
+    """
+    from sunpy.util.exceptions import SunpyMetadataWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SunpyMetadataWarning)
+        return smap.fits_header
+
+
+def _level05(smap, what: str, refill: bool) -> Level05:
+    """A map's data, metadata as a FITS header and earlier fill, refusing what `read_level05` refuses in a file."""
+    data = np.asarray(smap.data)
+    H.check_header(smap.meta, what)
+    header = _fits_header(smap)
+    if data.ndim != 2 or data.dtype.kind not in "iuf":
+        raise InputError(f"{what}: expected 2-D numeric data, got {data.dtype} of shape {data.shape}")
+    if not np.all(np.isfinite(data)):
+        raise InputError(f"{what}: the data hold {int(np.sum(~np.isfinite(data)))} NaN or inf values")
+    level = str(header.get("LEVEL", "")).strip().upper().lstrip("L ")
+    marks = {"LEVEL": level if level.startswith("1") else None, "LVL_NUM": header.get("LVL_NUM"),
+             "BUNIT": "MSB" if str(header.get("BUNIT", "")).strip().upper() == "MSB" else None,
+             "LEVEL_1": header.get("LEVEL_1") or None}
+    found = {k: v for k, v in marks.items() if v is not None}
+    if found:
+        raise InputError(f"{what}: already level 1 ({found}); missing blocks are filled on level-0.5 data")
+    if not np.any(data):
+        raise InputError(f"{what}: the data are all zero")
+    if "INPAINT" in header and not refill:
+        raise InputError(f"{what}: already filled by corkit-inpaint (INPAINT={header['INPAINT']!r}); "
+                         "use refill=True to fill it again and keep its mask")
+    prev = None if not refill or smap.mask is None else np.broadcast_to(np.asarray(smap.mask, dtype=bool),
+                                                                          data.shape)
+    return Level05(data, header, prev)
+
+
+def _neighbours(neighbours, gmap) -> list[Level05]:
+    """Neighbouring frames given as maps or files; one that cannot be used is left out with a logged warning."""
+    out = []
+    for k, nb in enumerate(neighbours or ()):
+        if isinstance(nb, (str, os.PathLike)):
+            out += read_neighbours([nb])
+        elif isinstance(nb, gmap):
+            try:
+                out.append(_level05(nb, nb.meta.get("filename") or f"neighbouring map {k}", refill=True))
+            except InputError as exc:
+                log.warning("neighbouring frame left out: %s", exc)
+        else:
+            raise InputError(f"neighbour {k}: expected a sunpy map or a file name, got {type(nb).__name__}")
+    return out
+
+
+def _stamped_meta(smap, header, filled: FilledImage):
+    """A copy of the map's meta with the provenance keywords and HISTORY `stamp_header` adds to ``header``."""
+    stamped = stamp_header(header, filled)
+    meta = copy.deepcopy(smap.meta)
+    for key in set(header) - set(stamped):             # an earlier fill's neighbour keywords
+        meta.pop(key.lower(), None)
+    comments = dict(meta.get("keycomments") or {})
+    for card in stamped.cards:
+        key = card.keyword
+        if key not in _COMMENTARY and (key not in header or header[key] != card.value):
+            meta[key.lower()] = card.value
+            comments[key] = card.comment
+    meta["keycomments"] = comments
+    added = list(stamped["HISTORY"])[len(header.get("HISTORY", [])):]     # stamp_header appends
+    meta["history"] = "\n".join([meta["history"], *added] if meta.get("history") else added)
+    return meta
+
+
+def _uncertainty(filled: FilledImage, method: str):
+    """The fill's 1-sigma as a `StdDevUncertainty`, or None (logged when the method gives none)."""
+    if filled.provenance is None:
+        return None
+    if filled.sigma is None:
+        log.warning("method %r gives no per-pixel sigma: the filled map has no uncertainty", method)
+        return None
+    from astropy.nddata import StdDevUncertainty
+    return StdDevUncertainty(np.asarray(filled.sigma, dtype=np.float64))
+
+
+def inpaint_map(smap, *, neighbours=None, method: str = "pconv", device: str = "auto", weights=None,
+                threads: int | None = None, refill: bool = False):
+    """Fill the missing blocks of a LASCO level-0.5 SunPy map.
+
+    Parameters
+    ----------
+    smap : sunpy.map.GenericMap
+        A level-0.5 map, e.g. ``sunpy.map.Map("22075759.fts")``; it is only read.
+    neighbours : sequence of sunpy.map.GenericMap or path-like, optional
+        Level-0.5 frames of the same field before and after ``smap``, as maps
+        or files (see `corkit_inpaint.inpaint_array`); only read, and only for
+        a method that reads neighbours. One that cannot be used is left out
+        with a logged warning. A neighbour map's ``mask`` (an earlier fill) is
+        not read as data. None: fill from ``smap`` alone.
+    method, device, weights, threads
+        As for `corkit_inpaint.inpaint_array`.
+    refill : bool
+        Fill a map an earlier run filled (its meta has ``INPAINT``): the
+        pixels its ``mask`` flags keep their values and stay flagged.
+
+    Returns
+    -------
+    sunpy.map.GenericMap
+        A new map of the same class. ``data``: the input's type, filled pixels
+        replaced, every other pixel bit-identical. ``mask``: bool, True where
+        a pixel was filled (NDData's convention: True flags a pixel whose value
+        is not a measurement). ``uncertainty``: an
+        `astropy.nddata.StdDevUncertainty`, the fill's 1-sigma in the data's
+        unit, 0 outside the filled pixels (it says nothing of the valid
+        pixels' own noise); None when nothing was filled or the method gives
+        no sigma (then a warning is logged). ``meta``: the input's, with the
+        provenance keywords (``INPAINT``, ``INPMODEL``, ... as in
+        `corkit_inpaint.inpaint_fits`) and a HISTORY line added.
+
+    Raises
+    ------
+    ImportError
+        sunpy is not installed (the message says ``pip install 'corkit-inpaint[sunpy]'``).
+    InputError
+        Not a map; data that are not 2-D, numeric and finite, or all zero; an
+        already level-1 map; an already filled map without ``refill``.
+    MethodError
+        An unknown method, or one that is not available here.
+
+    Examples
+    --------
+    >>> import sunpy.map
+    >>> import corkit_inpaint as ci
+    >>> m = sunpy.map.Map("22075759.fts")                      # doctest: +SKIP
+    >>> filled = ci.inpaint_map(m, method="biharmonic")         # doctest: +SKIP
+    >>> int(filled.mask.sum()), filled.meta["inpaint"]          # doctest: +SKIP
+    (10240, 'biharmonic')
+    >>> filled.save("22075759_filled.fts")                      # doctest: +SKIP
+    """
+    gmap = _sunpy_map().GenericMap
+    if not isinstance(smap, gmap):
+        raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
+    r = _level05(smap, smap.meta.get("filename") or "map", refill)
+    nbs = _neighbours(neighbours, gmap) if get_method(method).reads_neighbours else []
+    with using_threads(threads):
+        filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
+                              previous_fill=r.previous_fill)
+    log.info("%s: %d blocks filled%s", smap.meta.get("filename") or "map", len(filled.blocks),
+             f" ({filled.note})" if filled.note else "")
+    return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),
+                      mask=filled.filled, uncertainty=_uncertainty(filled, method))

@@ -1,0 +1,147 @@
+"""inpaint_map: a real LASCO level-0.5 file through sunpy.map.Map, fill, mask, uncertainty, meta, save and read back."""
+
+import copy
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+import sunpy.map
+from astropy.nddata import StdDevUncertainty
+from helpers import BLANK, read_file, read_real, seq_files
+
+import corkit_inpaint as ci
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.methods import FillMethod, Provenance
+from corkit_inpaint.methods.biharmonic import BIHARMONIC
+
+# map.save() turns the meta into a FITS header; sunpy drops the archive's HISTORY
+# line "offset_bias.pro<TAB>1.20 ..." there (a tab is not printable ASCII) and warns.
+DROPS_TAB_HISTORY = "ignore:The meta key history is not valid ascii:sunpy.util.exceptions.SunpyMetadataWarning"
+
+
+def known_sigma(shape):
+    """The test method's sigma: 1 + column / 100 DN, different in every column."""
+    return np.broadcast_to(1.0 + np.arange(shape[1]) / 100.0, shape)
+
+
+@dataclass(frozen=True)
+class KnownSigma(FillMethod):
+    """The biharmonic fill with `known_sigma`, or no sigma: a real method, whatever sigma the built-ins give."""
+
+    with_sigma: bool = True
+
+    def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+        res = BIHARMONIC.fill(frame, device=device)
+        return replace(res, sigma=known_sigma(frame.shape) if self.with_sigma else None,
+                       provenance=Provenance(self.name))
+
+
+SIGMA = KnownSigma("test-sigma")
+NO_SIGMA = KnownSigma("test-nosigma", with_sigma=False)
+
+
+@pytest.fixture
+def plugins(tmp_path, monkeypatch):
+    """Register ``test-sigma`` and ``test-nosigma`` in ``corkit.inpainters`` as an installed plugin would."""
+    dist = tmp_path / "site" / "corkit_inpaint_test_maps-0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: corkit-inpaint-test-maps\nVersion: 0\n")
+    (dist / "entry_points.txt").write_text(
+        f"[corkit.inpainters]\ntest-sigma = {__name__}:SIGMA\ntest-nosigma = {__name__}:NO_SIGMA\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert {"test-sigma", "test-nosigma"} <= set(ci.available_methods())
+
+
+@pytest.fixture
+def blanked_map(blanked_file):
+    return sunpy.map.Map(blanked_file)
+
+
+@pytest.mark.filterwarnings(DROPS_TAB_HISTORY)
+def test_round_trip_through_sunpy_map(plugins, blanked_file, blanked_map, tmp_path):
+    m = blanked_map
+    data0, meta0 = m.data.copy(), copy.deepcopy(dict(m.meta))
+    out = ci.inpaint_map(m, method="test-sigma", device="cpu")
+
+    file_data, _ = read_file(blanked_file)
+    mask = blocks_to_mask(file_data.shape, BLANK)
+    assert type(out) is type(m) and out.data.dtype == file_data.dtype
+    assert np.array_equal(out.data[~mask], file_data[~mask])          # bit-identical to the file
+    assert np.all(out.data[mask] > 0) and np.all(file_data[mask] == 0)
+    assert np.array_equal(out.data, ci.inpaint_fits(blanked_file, method="biharmonic")[0].data)
+    assert out.mask.dtype == bool and np.array_equal(out.mask, mask)
+
+    assert isinstance(out.uncertainty, StdDevUncertainty)
+    assert np.array_equal(out.uncertainty.array, np.where(mask, known_sigma(mask.shape), 0.0))
+
+    assert out.meta["inpaint"] == "test-sigma" and out.meta["inpver"] == ci.__version__
+    assert out.meta["inpnblk"] == len(BLANK) and out.meta["inpnpix"] == int(mask.sum())
+    assert out.meta["inpnnb"] == 0 and out.meta["keycomments"]["INPAINT"].startswith("missing-block fill")
+    assert out.meta["history"].startswith(m.meta["history"] + "\n")
+    assert "filled 10 missing blocks" in out.meta["history"].replace("\n", " ")
+    assert set(out.meta.added_items) == {"inpaint", "inpmodel", "inpwsha", "inpver", "inpdev", "inpnblk",
+                                         "inpnpix", "inpnnb"}
+
+    # the input is untouched
+    assert np.array_equal(m.data, data0) and dict(m.meta) == meta0
+    assert m.mask is None and m.uncertainty is None and not np.shares_memory(m.data, out.data)
+
+    out.save(tmp_path / "saved.fts")
+    back = sunpy.map.Map(tmp_path / "saved.fts")
+    assert back.data.dtype == out.data.dtype and np.array_equal(back.data, out.data)
+    assert {k: back.meta[k] for k in out.meta.added_items} == {k: out.meta[k] for k in out.meta.added_items}
+    assert "filled 10 missing blocks" in back.meta["history"].replace("\n", " ")
+
+
+def test_no_sigma_no_uncertainty(plugins, blanked_map, caplog):
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.maps"):
+        out = ci.inpaint_map(blanked_map, method="test-nosigma")
+    assert out.uncertainty is None and out.meta["inpaint"] == "test-nosigma"
+    assert np.all(out.data[out.mask] > 0) and out.mask.sum() == len(BLANK) * 1024
+    assert "gives no per-pixel sigma" in caplog.text
+
+
+def test_neighbours_as_maps_and_files(tmp_path):
+    (f0, f1, f2), _, _ = seq_files(tmp_path)
+    ref = ci.inpaint_fits(f1, neighbours=[f0, f2], method="ratio")[0]
+    out = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(f0), f2], method="ratio")
+    assert np.array_equal(out.data, ref.data)
+    assert out.meta["inpnnb"] == 2 and out.meta["inpnb1"] == ref.header["INPNB1"]
+    with pytest.raises(InputError, match="neighbour 0: expected a sunpy map or a file name"):
+        ci.inpaint_map(sunpy.map.Map(f1), neighbours=[np.zeros((4, 4))], method="ratio")
+
+
+def test_refill_and_refusals(blanked_map):
+    with pytest.raises(InputError, match="expected a sunpy.map.GenericMap"):
+        ci.inpaint_map(np.zeros((64, 64)))
+    first = ci.inpaint_map(blanked_map, method="biharmonic")
+    with pytest.raises(InputError, match="already filled by corkit-inpaint"):
+        ci.inpaint_map(first, method="biharmonic")
+    again = ci.inpaint_map(first, method="biharmonic", refill=True)          # nothing new is missing
+    assert np.array_equal(again.data, first.data) and np.array_equal(again.mask, first.mask)
+    assert again.meta["inpaint"] == "biharmonic" and again.uncertainty is None
+    data, header = read_real()
+    for key, val in (("BUNIT", "MSB"), ("LEVEL", "L1")):
+        meta = dict(blanked_map.meta, **{key.lower(): val})
+        with pytest.raises(InputError, match="already level 1"):
+            ci.inpaint_map(sunpy.map.Map(blanked_map.data, meta))
+    with pytest.raises(InputError, match="all zero"):
+        ci.inpaint_map(sunpy.map.Map(np.zeros_like(data), blanked_map.meta))
+
+
+def test_without_sunpy_one_line_install_hint():
+    code = ("import sys\n"
+            "import corkit_inpaint as ci\n"
+            "assert 'sunpy' not in sys.modules, 'import corkit_inpaint imported sunpy'\n"
+            "sys.modules['sunpy'] = None          # as if sunpy were not installed\n"
+            "try:\n"
+            "    ci.inpaint_map(None)\n"
+            "except ImportError as exc:\n"
+            "    print(exc)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("\n") == 1 and "pip install 'corkit-inpaint[sunpy]'" in r.stdout
