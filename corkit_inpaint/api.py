@@ -1,4 +1,4 @@
-"""The Python API: fill an array, or a level-0.5 FITS file with provenance and an INPMASK extension.
+"""The Python API: fill an array, or a level-0.5 FITS file with provenance, INPMASK and INPSIGMA extensions.
 
 These functions check their inputs and hand the work to the pipeline's steps:
 `read` (`read_level05`), `blocks` (`find_missing_blocks`), `fill`
@@ -15,9 +15,9 @@ from astropy.io import fits
 
 from .blocks import find_missing_blocks
 from .exceptions import InputError
-from .fill import fill_level05, run_method
+from .fill import as_method, fill_level05, run_method
 from .frame import Frame
-from .methods import get_method
+from .methods import FillMethod
 from .read import MAX_PIXELS, read_level05, read_neighbours
 from .register import register_all
 from .threads import using_threads
@@ -97,7 +97,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
 
 
 def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *, neighbours=None,
-                 method: str = "pconv", device: str = "auto", weights=None, threads: int | None = None,
+                 method: str | FillMethod = "pconv", device: str = "auto", weights=None, threads: int | None = None,
                  overwrite: bool = False, refill: bool = False, max_pixels: int = MAX_PIXELS) -> fits.HDUList:
     """Fill the missing blocks of a LASCO level-0.5 FITS file.
 
@@ -112,14 +112,16 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         `inpaint_array`); only read. `corkit_inpaint.pairing.pair_neighbours`
         chooses them from a list of files. One that cannot be read is left out
         with a logged warning. None: fill from ``src`` alone.
-    method, device, weights, threads
+    method : str or FillMethod
+        A registered method name (see `inpaint_array`), or a `FillMethod` instance.
+    device, weights, threads
         As for `inpaint_array`.
     overwrite : bool
         Replace an existing ``dst``. The input itself is never replaced, also
         not through a link.
     refill : bool
         Fill a file that an earlier run filled: its INPMASK pixels keep their
-        values and stay flagged, and are not read as data.
+        values, stay flagged and keep their INPSIGMA, and are not read as data.
     max_pixels : int
         Refuse larger images before reading them (`corkit_inpaint.read.MAX_PIXELS`).
 
@@ -128,7 +130,12 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     astropy.io.fits.HDUList
         Primary HDU: the input's data type and header, filled pixels replaced,
         provenance keywords and a HISTORY card added. Extension ``INPMASK``:
-        uint8, 1 where a pixel was filled.
+        uint8, 1 where a pixel was filled. Extension ``INPSIGMA``, when the
+        method gives a 1-sigma (primary keyword ``INPSIGMA = T``): float32, the
+        fill's 1-sigma in the data's unit, 0 where nothing was estimated (every
+        valid pixel: their own noise is not included); ``UTYPE =
+        'StdDevUncertainty'``, so astropy's ``CCDData.read(dst,
+        hdu_uncertainty='INPSIGMA', hdu_mask='INPMASK', unit='DN')`` reads it.
 
     Raises
     ------
@@ -145,10 +152,10 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)
     r = read_level05(src, max_pixels=max_pixels, refill=refill)
-    nbs = read_neighbours(neighbours, max_pixels=max_pixels) if get_method(method).reads_neighbours else []
+    nbs = read_neighbours(neighbours, max_pixels=max_pixels) if as_method(method).reads_neighbours else []
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
-                              previous_fill=r.previous_fill)
+                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma)
     hdul = output_hdulist(filled, r.header)
     if dst is not None:
         write_atomic(hdul, dst, overwrite=overwrite, src=inputs)

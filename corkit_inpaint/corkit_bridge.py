@@ -3,7 +3,9 @@
 corkit 1.0.16 has no public setting for its calibration folder, runs a network
 step that rewrites valid pixels unless its argument tuple switches it off, and
 keeps its geometry (distortion warp, roll rotation) in module functions. This
-module wraps exactly those, so an upgrade of corkit is checked here.
+module wraps exactly those, so an upgrade of corkit is checked here:
+`level1_mask` carries the fill's mask and `level1_sigma` its 1-sigma through
+the same steps ``level_1`` applies to the image.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from astropy.io import fits
 
 from .exceptions import CalibrationError
 
-__all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "calibrate", "level1_mask"]
+__all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "calibrate", "level1_mask", "level1_sigma"]
 
 log = logging.getLogger(__name__)
 
@@ -84,26 +86,105 @@ def _corkit_header(path: Path) -> fits.Header:
     return hdr
 
 
+def _summing(hdr) -> tuple[int, int]:
+    """corkit's ``(xsumming, ysumming)`` of a level-0.5 header."""
+    return (max(int(hdr["sumcol"]), 1) * max(int(hdr["lebxsum"]), 1),
+            max(int(hdr["sumrow"]), 1) * max(int(hdr["lebysum"]), 1))
+
+
+def _full_size(img: np.ndarray, hdr, xs: int, ys: int) -> np.ndarray:
+    """corkit's ``reduce_std_size`` of a sub-field, as ``level_1`` applies it (``hdr`` is updated)."""
+    from corkit.utils import reduce_std_size
+    if hdr["r2col"] - hdr["r1col"] + hdr["r2row"] - hdr["r1row"] - 2046 != 0:
+        return reduce_std_size(img, hdr, FULL=xs * ys <= 1)
+    return img
+
+
+def _final_geometry(img: np.ndarray, hdr, xs: int, ys: int, corkit_kwargs: dict) -> np.ndarray:
+    """corkit's ``final_step`` geometry (rectification, roll rotation) without its statistics or C3-Clear scaling."""
+    from corkit.lasco import final_step
+    hdr["filter"] = "INPMASK"               # not C3 Clear: no rescaling to integers
+    kw = {k: v for k, v in corkit_kwargs.items() if k != "NOSCALE"}
+    kw["NOSTAT"] = True
+    out, _ = final_step(None, "png", img, hdr, xs, ys, **kw)
+    return np.asarray(out)
+
+
 def level1_mask(mask: np.ndarray, tmp: Path, detector: str, corkit_kwargs: dict) -> np.ndarray:
     """Carry a level-0.5 pixel mask through corkit's geometry, exactly as ``level_1`` moves the image."""
-    from corkit.lasco import final_step
-    from corkit.utils import c2_warp, c3_warp, reduce_std_size
+    from corkit.utils import c2_warp, c3_warp
     hdr = _corkit_header(tmp)
-    m = mask.astype(np.float64)
-    xs = max(int(hdr["sumcol"]), 1) * max(int(hdr["lebxsum"]), 1)
-    ys = max(int(hdr["sumrow"]), 1) * max(int(hdr["lebysum"]), 1)
-    if hdr["r2col"] - hdr["r1col"] + hdr["r2row"] - hdr["r1row"] - 2046 != 0:
-        m = reduce_std_size(m, hdr, FULL=xs * ys <= 1)
+    xs, ys = _summing(hdr)
+    m = _full_size(mask.astype(np.float64), hdr, xs, ys)
     with contextlib.redirect_stdout(io.StringIO()):
         warp = c2_warp if detector == "C2" else c3_warp
         mw, hdr = warp(m.T, hdr)        # corkit's c2/c3 calibration returns the transposed image
-        hdr["filter"] = "INPMASK"               # no C3-Clear rescaling of the mask itself
-        kw = {k: v for k, v in corkit_kwargs.items() if k != "NOSCALE"}
-        kw["NOSTAT"] = True
-        out, _ = final_step(None, "png", mw, hdr, xs, ys, **kw)
-    return (np.abs(np.asarray(out, dtype=np.float64)) > 1e-6).astype(np.uint8)
+        out = _final_geometry(mw, hdr, xs, ys, corkit_kwargs)
+    return (np.abs(out.astype(np.float64)) > 1e-6).astype(np.uint8)
 
 
+def level1_sigma(sigma: np.ndarray, tmp: Path, detector: str, corkit_kwargs: dict,
+                 l1header=None) -> np.ndarray:
+    """Carry a level-0.5 1-sigma image through corkit's ``level_1``, exactly as it moves the data.
+
+    corkit's level 1 is linear in the data for a fixed mask of valid pixels:
+    bias subtraction, exposure, calibration factor and vignetting per pixel,
+    then the distortion warp, corkit's warped mask of non-positive pixels,
+    (C3) the second vignetting, and the roll rotation. This runs those same
+    corkit steps, in the same order and with the same header, on the
+    difference of corkit's per-pixel calibration of ``sigma`` and of zero (the
+    bias cancels), with the mask of valid pixels computed as corkit computes
+    it from the image in ``tmp`` (for C2 from the calibrated image, which
+    corkit overwrites in place, and untransposed: corkit's bugs are kept, so
+    the result matches its image). The result is the derivative of corkit's
+    level-1 image along ``sigma``: linear interpolation adds neighbouring
+    pixels' sigmas with their weights, so errors of neighbouring filled pixels
+    count as fully correlated. It costs two warps and a rotation, not a second
+    ``level_1``, and stays float64 until the float32 result.
+
+    Parameters
+    ----------
+    sigma : numpy.ndarray
+        1-sigma on the level-0.5 grid of ``tmp``, in its data unit (DN).
+    tmp : pathlib.Path
+        The level-0.5 file corkit calibrated.
+    detector : {"C2", "C3"}
+    corkit_kwargs : dict
+        As passed to ``corkit.lasco.level_1``.
+    l1header : astropy.io.fits.Header, optional
+        corkit's level-1 header of ``tmp``. When it has ``BSCALE`` (corkit stores
+        C3 Clear as scaled integers), the result is divided by it, so it is in
+        the level-1 array's own unit; corkit's clipping and rounding are not applied.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, on the level-1 grid, in the level-1 array's unit.
+    """
+    import corkit.lasco as L
+    from corkit.utils import FITS, c2_warp, c3_warp, correct_var, fixwrap
+    args = c3_args() if detector == "C3" else ()
+    cal, warp = (L.c2_calibrate, c2_warp) if detector == "C2" else (L.c3_calibrate, c3_warp)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        img0, hdr = FITS(str(tmp))
+        img0 = img0.astype(np.float64)
+        xs, ys = _summing(hdr)
+        img0 = _full_size(fixwrap(img0) if xs * ys > 1 else img0, hdr.copy(), xs, ys)
+        s = _full_size(np.asarray(sigma, dtype=np.float64), hdr, xs, ys)
+        zero_hdr, sigma_hdr = hdr.copy(), hdr.copy()
+        cal(img0, hdr, *args, **corkit_kwargs)      # as level_1 does: C2 calibrates img0 in place
+        b = (cal(s, sigma_hdr, *args, **corkit_kwargs)[0]         # the bias and the C3 ramp cancel
+             - cal(np.zeros_like(s), zero_hdr, *args, **corkit_kwargs)[0])
+        bw, hdr = warp(b, hdr)
+        valid = np.ones_like(img0) if detector == "C2" else np.ones((hdr["naxis2"], hdr["naxis1"]))
+        valid[img0 <= 0] = 0
+        vw, _ = warp(valid, hdr)
+        bw = bw * vw * (correct_var(hdr, args[1])[0] if detector == "C3" else 1.0)
+        out = _final_geometry(bw, hdr, xs, ys, corkit_kwargs).astype(np.float64)
+    scale = None if l1header is None else l1header.get("BSCALE")
+    with np.errstate(over="ignore"):        # beyond float32's range: inf
+        return (out / float(scale) if scale else out).astype(np.float32)
 
 
 def calibrate(tmp: Path, detector: str, corkit_kwargs: dict) -> tuple[np.ndarray, fits.Header]:

@@ -4,7 +4,8 @@
 change missing pixels, must give finite values there, and every valid pixel of
 the result is copied from the input, so it is bit-identical.
 `fill_level05` is the step `inpaint_fits` and `level_1` share: find the blocks,
-fill them, cast back to the input's data type.
+fill them, cast back to the input's data type, and carry the method's per-pixel
+1-sigma (and, in a refill, the earlier fill's) into `FilledImage.sigma`.
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ from .frame import Frame
 from .methods import FillMethod, FillResult, Provenance, get_method
 from .register import Neighbour, register_all
 
-__all__ = ["run_method", "FilledImage", "fill_level05", "cast_filled"]
+__all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled"]
 
 log = logging.getLogger(__name__)
+
+
+def as_method(method: str | FillMethod) -> FillMethod:
+    """The method registered under ``method``, or ``method`` itself when it is a `FillMethod` instance."""
+    return method if isinstance(method, FillMethod) else get_method(method)
 
 
 def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[Neighbour] = (),
@@ -40,9 +46,10 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     ------
     MethodError
         Unknown method, or a result of the wrong type or shape, filling pixels
-        that are not missing, or with non-finite filled values.
+        that are not missing, with non-finite filled values, or with a NaN or
+        negative 1-sigma on a filled pixel (an infinite one is accepted).
     """
-    m = get_method(method) if isinstance(method, str) else method
+    m = as_method(method)
     res = m.fill(frame, neighbours=neighbours, device=device, weights=weights)
     if not isinstance(res, FillResult):
         raise MethodError(f"method {m.name!r} returned {type(res).__name__}, not a FillResult")
@@ -56,7 +63,13 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         raise MethodError(f"method {m.name!r} produced NaN or inf in the filled pixels")
     out = frame.image.copy()
     out[filled] = vals[filled]
-    sigma = None if res.sigma is None else np.where(filled, np.asarray(res.sigma, dtype=np.float64), 0.0)
+    sigma = None
+    if res.sigma is not None:
+        if np.shape(res.sigma) != frame.shape:
+            raise MethodError(f"method {m.name!r} returned a 1-sigma of shape {np.shape(res.sigma)}")
+        sigma = np.where(filled, np.asarray(res.sigma, dtype=np.float64), 0.0)
+        if np.any(np.isnan(sigma) | (sigma < 0)):
+            raise MethodError(f"method {m.name!r} gave a NaN or negative 1-sigma to filled pixels")
     return replace(res, values=out, filled=filled, sigma=sigma)
 
 
@@ -91,7 +104,10 @@ class FilledImage:
     note : str
         Why nothing, or not everything, was filled (``""`` otherwise).
     sigma : numpy.ndarray or None
-        The method's per-pixel 1-sigma, if it gives one.
+        float64 1-sigma of the filled values in the data's unit: the method's
+        for the pixels this run filled, the earlier fill's for the pixels a
+        refill kept; 0 where none was estimated (every valid pixel, and filled
+        pixels whose method gave none). None when no filled pixel has one.
     kept : int
         Pixels an earlier fill had filled, kept as they were and still flagged.
     """
@@ -106,9 +122,23 @@ class FilledImage:
     kept: int = 0
 
 
-def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = "auto", weights=None,
-                 neighbours=(), level1: bool = False,
-                 previous_fill: np.ndarray | None = None) -> FilledImage:
+def _combined_sigma(res: FillResult, old: np.ndarray | None, kept: int) -> tuple[np.ndarray | None, str]:
+    """This fill's sigma on its pixels, the earlier fill's (``old``) on the kept ones, and a note on what is missing."""
+    new = res.sigma
+    if new is None and old is None:
+        return None, ""
+    if new is None:
+        return (np.where(res.filled, 0.0, old),
+                f"the method gives no 1-sigma: INPSIGMA is 0 on its {int(res.filled.sum())} px")
+    if old is None:
+        return new, f"the earlier fill's {kept} px have no 1-sigma (0 in INPSIGMA)" if kept else ""
+    return np.where(res.filled, new, old), ""
+
+
+def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, device: str = "auto",
+                 weights=None, neighbours=(), level1: bool = False,
+                 previous_fill: np.ndarray | None = None,
+                 previous_sigma: np.ndarray | None = None) -> FilledImage:
     """Find the missing blocks of a level-0.5 image and fill them.
 
     Parameters
@@ -116,8 +146,9 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
     data : numpy.ndarray
         The stored array, in its own type.
     header : astropy.io.fits.Header
-    method : str or None
-        Registered method name; None finds the blocks but fills nothing.
+    method : str, FillMethod or None
+        Registered method name, or a `FillMethod` instance; None finds the
+        blocks but fills nothing.
     device, weights
         As for `run_method`.
     neighbours : sequence, optional
@@ -130,21 +161,24 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
     previous_fill : numpy.ndarray of bool, optional
         An earlier fill's INPMASK (a refill): those pixels keep their values,
         stay flagged, and are not read as data.
+    previous_sigma : numpy.ndarray, optional
+        The earlier fill's INPSIGMA: kept pixels keep their 1-sigma in `FilledImage.sigma`.
     """
     prev = np.zeros(data.shape, dtype=bool) if previous_fill is None else np.asarray(previous_fill, dtype=bool)
     kept = int(prev.sum())
+    old_sigma = None if previous_sigma is None or not kept else np.where(prev, previous_sigma, 0.0)
     mask, blocks = find_missing_blocks(data, header)
 
     def unchanged(note: str) -> FilledImage:
         if kept:
             note += f"; the earlier fill's {kept} px are kept"
-        return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, None, kept)
+        return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
 
     if not blocks:
         return unchanged("no missing blocks")
     if method is None:
         return unchanged("no fill requested")
-    m = get_method(method)
+    m = as_method(method)
     m = m.for_level1() if level1 else m
     frame = Frame.build(data, mask, header, not_context=prev)
     if frame.geometry is None:
@@ -158,6 +192,8 @@ def fill_level05(data: np.ndarray, header, method: str | None, *, device: str = 
     if not blocks_in(res.filled, blocks):
         return unchanged(res.skipped or "the method left every block masked")
     union = res.filled | prev
-    note = res.skipped + (f"; the earlier fill's {kept} px are kept" if kept else "")
+    sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
+    note = "; ".join(n for n in (res.skipped, f"the earlier fill's {kept} px are kept" if kept else "",
+                                 sigma_note) if n)
     return FilledImage(cast_filled(res.values, data, res.filled), union, blocks_of(union), len(blocks),
-                       res.provenance, note.strip("; "), res.sigma, kept)
+                       res.provenance, note, sigma, kept)

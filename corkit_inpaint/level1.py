@@ -9,7 +9,9 @@ that copy with its own network step switched off through its argument tuple
 (see `corkit_inpaint.corkit_bridge.c3_args`). The block mask is then carried through corkit's own geometry (the
 distortion warp and the roll rotation, both linear interpolations), so the
 ``INPMASK`` of the level-1 image marks every pixel whose value depends on a
-filled pixel.
+filled pixel. The fill's 1-sigma, when the method gives one, goes through the
+same corkit steps as the data (`corkit_inpaint.corkit_bridge.level1_sigma`) into
+an ``INPSIGMA`` extension in the level-1 image's unit.
 """
 
 from __future__ import annotations
@@ -21,18 +23,19 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir, level1_mask
+from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir, level1_mask, level1_sigma
 from .exceptions import CalibrationError, InputError
-from .fill import fill_level05
-from .methods import get_method
+from .fill import as_method, fill_level05
+from .methods import FillMethod
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .threads import using_threads
-from .write import check_output_path, stamp_header, write_atomic
+from .write import check_output_path, sigma_hdu, stamp_header, write_atomic
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
 
@@ -70,17 +73,40 @@ def output_name(src: str | os.PathLike) -> str:
     return name.replace(".", "") + ".fits"
 
 
-def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours):
-    """Fill, calibrate and stamp one file; returns ``(image, header, inpmask)``."""
+def _hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
+    """The level-1 output: the image, ``INPMASK`` and, when there is a sigma, ``INPSIGMA``."""
+    hdul = fits.HDUList([fits.PrimaryHDU(img, hdr), fits.ImageHDU(inpmask, name="INPMASK")])
+    if sigma is not None:
+        hdul.append(_sigma_extension(sigma, hdr))
+    return hdul
+
+
+def _sigma_extension(sigma, l1hdr: fits.Header) -> fits.ImageHDU:
+    """The level-1 ``INPSIGMA`` extension, in the level-1 array's unit."""
+    notes = ["Carried through corkit's level-1 calibration and geometry exactly as the image (neighbouring",
+             "filled pixels' sigmas add with the interpolation weights); 0 outside INPMASK."]
+    scale = l1hdr.get("BSCALE")
+    if scale:         # corkit stores C3 Clear as scaled integers
+        notes.append(f"In corkit's scaled counts, like the primary array: 1 count = {scale:.6g} MSB "
+                     "(MSBSCALE); corkit's clipping and rounding are not applied.")
+        return sigma_hdu(sigma, None, notes, [("MSBSCALE", float(scale), "MSB per unit of this array")])
+    return sigma_hdu(sigma, str(l1hdr.get("BUNIT", "")).strip() or "MSB", notes)
+
+
+def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours, want_sigma: bool):
+    """Fill, calibrate and stamp one file; returns ``(image, header, inpmask, inpsigma)``.
+
+    ``inpsigma`` is None when the fill has no 1-sigma, or when ``want_sigma`` is False.
+    """
     r = read_level05(src, refill=refill)
-    nbs = read_neighbours(neighbours) if inpaint and get_method(inpaint).reads_neighbours else []
+    nbs = read_neighbours(neighbours) if inpaint and as_method(inpaint).reads_neighbours else []
     data, header = r.data, r.header
     detector = H.detector(header)
     if detector not in _FILES:
         raise InputError(f"{src}: DETECTOR={detector!r}; corkit's level_1 handles LASCO C2 and C3")
     _check_calibration(detector, default_calib_dir())
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
-                          neighbours=nbs, previous_fill=r.previous_fill)
+                          neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma)
     tmpdir = Path(tempfile.mkdtemp(prefix="corkit-inpaint-"))
     try:
         tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
@@ -97,15 +123,19 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
         except CalibrationError as exc:
             raise CalibrationError(f"{src}: {exc}") from None
         inpmask = level1_mask(filled.filled, tmp, detector, corkit_kwargs)
+        sigma = None
+        if want_sigma and filled.sigma is not None:
+            sigma = np.where(inpmask != 0, level1_sigma(filled.sigma, tmp, detector, corkit_kwargs, l1hdr),
+                             np.float32(0))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    return img, stamp_header(l1hdr, filled, stage="level 1"), inpmask
+    return img, stamp_header(l1hdr, filled, stage="level 1"), inpmask, sigma
 
 
-def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | None = "pconv",
+def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | FillMethod | None = "pconv",
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
-            progress: bool = False, overwrite: bool = False, refill: bool = False, neighbours="auto",
-            max_gap: float = MAX_GAP_MINUTES, threads: int | None = None, **corkit_kwargs):
+            return_sigma: bool = False, progress: bool = False, overwrite: bool = False, refill: bool = False,
+            neighbours="auto", max_gap: float = MAX_GAP_MINUTES, threads: int | None = None, **corkit_kwargs):
     """CorKit's level-1 calibration, with missing blocks filled first.
 
     Parameters
@@ -114,24 +144,31 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         LASCO C2/C3 level-0.5 files; they are only read.
     target_path : path-like, optional
         Folder for the outputs (`output_name`: ``<name>.fits``, with an
-        ``INPMASK`` extension). None: return the results.
+        ``INPMASK`` extension, and ``INPSIGMA`` when the fill has a 1-sigma).
+        None: return the results.
     format : {"fits", "fts"}
         Output format (FITS only: the mask needs an extension).
-    inpaint : str or None
-        A method registered in ``corkit.inpainters``; None for corkit's
-        calibration with the holes left masked.
+    inpaint : str, FillMethod or None
+        A method registered in ``corkit.inpainters`` (or a `FillMethod`
+        instance); None for corkit's calibration with the holes left masked.
     device, weights
         As for `corkit_inpaint.inpaint_array`.
     calib_dir : path-like, optional
         corkit's calibration folder (default: corkit's ``DEFAULT_SAVE_DIR``).
     return_mask : bool
         Also return the level-1 ``INPMASK`` array.
+    return_sigma : bool
+        Also return the level-1 ``INPSIGMA`` array: float32, the fill's 1-sigma carried
+        through corkit's calibration and geometry exactly as the image, in the level-1
+        array's unit, 0 outside INPMASK (`corkit_inpaint.corkit_bridge.level1_sigma`);
+        None when the method gives none. Computed only when returned or written.
     progress : bool
         Show a progress bar over the files.
     overwrite : bool
         Replace existing outputs (an output is never an input).
     refill : bool
-        Accept files an earlier corkit-inpaint run filled, keeping their INPMASK pixels flagged.
+        Accept files an earlier corkit-inpaint run filled, keeping their INPMASK
+        pixels flagged and their INPSIGMA.
     neighbours : {"auto", "none"}, None or mapping
         ``"auto"``: fill each file also from the nearest earlier and later
         frames of the same detector, filter, polarizer and summing among
@@ -148,8 +185,9 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     Returns
     -------
     tuple or list of tuple or None
-        ``(image, header)`` (``(image, header, mask)`` with ``return_mask``) per
-        file, a list for a list input; None when ``target_path`` is given.
+        ``(image, header)`` per file, followed by the mask with ``return_mask``
+        and then the sigma with ``return_sigma``; a list for a list input; None
+        when ``target_path`` is given.
     """
     if format not in ("fits", "fts"):
         raise ValueError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
@@ -165,13 +203,12 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
                 Path(target_path).mkdir(parents=True, exist_ok=True)
                 dst = check_output_path(Path(target_path) / output_name(src), overwrite=overwrite,
                                         src=[src, *pairs[src]])
-            img, hdr, m = _one(src, inpaint, device, weights, corkit_kwargs, refill, pairs[src])
+            img, hdr, m, sig = _one(src, inpaint, device, weights, corkit_kwargs, refill, pairs[src],
+                                    want_sigma=dst is not None or return_sigma)
             if dst is not None:
-                hdul = fits.HDUList([fits.PrimaryHDU(img, hdr),
-                                     fits.ImageHDU(m, name="INPMASK")])
-                write_atomic(hdul, dst, overwrite=overwrite, src=[src, *pairs[src]])
+                write_atomic(_hdulist(img, hdr, m, sig), dst, overwrite=overwrite, src=[src, *pairs[src]])
             else:
-                out.append((img, hdr, m) if return_mask else (img, hdr))
+                out.append((img, hdr) + ((m,) if return_mask else ()) + ((sig,) if return_sigma else ()))
     if target_path is not None:
         return None
     return out[0] if single else out

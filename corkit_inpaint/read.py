@@ -39,7 +39,7 @@ _BITPIX = (8, 16, 32, 64, -32, -64)
 
 @dataclass(frozen=True, eq=False)
 class Level05:
-    """A level-0.5 file as read: its image, header and the mask of an earlier fill.
+    """A level-0.5 file as read: its image, header, and the mask and 1-sigma of an earlier fill.
 
     Attributes
     ----------
@@ -48,11 +48,15 @@ class Level05:
     header : astropy.io.fits.Header
     previous_fill : numpy.ndarray of bool or None
         The ``INPMASK`` of an earlier corkit-inpaint fill, when the file has one.
+    previous_sigma : numpy.ndarray or None
+        float64, the ``INPSIGMA`` of an earlier fill (its 1-sigma in the data's
+        unit, 0 where none was estimated), when the file has one.
     """
 
     data: np.ndarray
     header: fits.Header
     previous_fill: np.ndarray | None = None
+    previous_sigma: np.ndarray | None = None
 
 
 def _source(src: Path, max_bytes: int):
@@ -94,18 +98,32 @@ def _shape(hdu, src: Path, max_pixels: int) -> tuple[int, ...]:
 
 
 def _image_hdu(hdul, src: Path, max_pixels: int):
-    """The first HDU with image data, and the INPMASK extension if there is one."""
-    image, inpmask = None, None
+    """The first HDU with image data, and the INPMASK and INPSIGMA extensions (None where absent)."""
+    image, extra = None, {"INPMASK": None, "INPSIGMA": None}
     for k, hdu in enumerate(hdul):
         if k >= _MAX_HDUS:
             break
-        if hdu.name == "INPMASK":
-            inpmask = hdu
+        if hdu.name in extra:
+            extra[hdu.name] = hdu if extra[hdu.name] is None else extra[hdu.name]
         elif image is None and hdu.is_image and _shape(hdu, src, max_pixels):
             image = hdu
     if image is None:
         raise InputError(f"{src}: no image HDU with data")
-    return image, inpmask
+    return image, extra["INPMASK"], extra["INPSIGMA"]
+
+
+def _read_sigma(hdu, src: Path, max_pixels: int, shape: tuple) -> np.ndarray:
+    """An earlier fill's INPSIGMA as float64: the image's shape (checked before reading), no NaN, not negative.
+
+    inf is accepted: the writer stores a 1-sigma beyond float32's range as inf.
+    """
+    claimed = _shape(hdu, src, max_pixels)
+    if claimed != tuple(shape):
+        raise InputError(f"{src}: its INPSIGMA has shape {claimed}, the image {tuple(shape)}")
+    sigma = np.array(hdu.data, dtype=np.float64)
+    if np.any(np.isnan(sigma) | (sigma < 0)):
+        raise InputError(f"{src}: its INPSIGMA holds NaN or negative values")
+    return sigma
 
 
 @contextmanager
@@ -145,7 +163,7 @@ def read_header(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> fits
 
 
 def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level05:
-    """Read a FITS file's first image, its header and any ``INPMASK``, with every check but the level.
+    """Read a FITS file's first image, its header and any ``INPMASK`` and ``INPSIGMA``, with every check but the level.
 
     Raises
     ------
@@ -156,7 +174,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
     """
     src = Path(src)
     with _opened(src, max_pixels) as hdul:
-        hdu, inpmask = _image_hdu(hdul, src, max_pixels)
+        hdu, inpmask, inpsigma = _image_hdu(hdul, src, max_pixels)
         data = np.array(hdu.data)
         header = hdu.header.copy()
         if hdu is not hdul[0] and hdul[0].header:
@@ -164,6 +182,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
                 if card.keyword not in header and card.keyword not in ("", "SIMPLE", "EXTEND", "NAXIS"):
                     header.append(card)
         previous = None if inpmask is None else np.array(inpmask.data) != 0
+        sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
     if previous is not None and previous.shape != data.shape:
@@ -173,7 +192,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
     if not np.all(np.isfinite(data)):
         raise InputError(f"{src}: the image holds {int(np.sum(~np.isfinite(data)))} NaN or inf values")
     H.check_header(header, str(src))
-    return Level05(data, header, previous)
+    return Level05(data, header, previous, sigma)
 
 
 def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
@@ -188,7 +207,8 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
         Refuse images with more pixels than this, before reading them.
     refill : bool
         Accept a file an earlier corkit-inpaint run filled (it has ``INPAINT``
-        or ``INPMASK``); its earlier mask comes back in ``previous_fill``.
+        or ``INPMASK``); its earlier mask comes back in ``previous_fill``, and
+        its earlier ``INPSIGMA`` (if any) in ``previous_sigma``.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""The write step: provenance keywords, HISTORY and INPMASK for a filled image, and atomic output."""
+"""The write step: provenance keywords, HISTORY, INPMASK and INPSIGMA for a filled image, and atomic output."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .exceptions import InputError
 from .fill import FilledImage
 from .tempfiles import temp_beside
 
-__all__ = ["provenance_cards", "stamp_header", "output_hdulist", "check_output_path", "write_atomic"]
+__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "output_hdulist", "check_output_path", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,13 @@ def _history(filled: FilledImage, stage: str) -> str:
             f"with {p.method} {p.model} on {p.device}, {_neighbour_text(p)}")
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"
+    if filled.sigma is None:
+        text += "; no uncertainty: the method gives no 1-sigma, so there is no INPSIGMA extension"
+    elif stage == "level 1":
+        text += ("; INPSIGMA holds the fill's 1-sigma carried through the same calibration and geometry, "
+                 "0 outside INPMASK")
+    else:
+        text += "; INPSIGMA holds the fill's 1-sigma, 0 where nothing was estimated"
     if filled.note:
         text += f"; {filled.note}"
     return text
@@ -86,21 +93,68 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
             hdr.remove(key, ignore_missing=True, remove_all=True)
         for key, val, com in provenance_cards(filled):
             hdr[key] = (val, com)
+    hdr["INPSIGMA"] = (filled.sigma is not None, "INPSIGMA extension holds the fill's 1-sigma")
     for line in textwrap.wrap(_history(filled, stage), 70, break_long_words=False):
         hdr.add_history(line)
     return hdr
 
 
+def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.ImageHDU:
+    """The ``INPSIGMA`` extension: the fill's 1-sigma as float32, readable by astropy's ``CCDData.read``.
+
+    Parameters
+    ----------
+    sigma : numpy.ndarray
+        1-sigma in the primary array's unit; 0 where corkit-inpaint estimated
+        none. Values beyond float32's range are written as inf.
+    bunit : str or None
+        Its unit (``BUNIT``); None writes none.
+    notes : sequence of str
+        Further COMMENT text.
+    cards : sequence of tuple
+        Further ``(keyword, value, comment)`` cards.
+
+    Returns
+    -------
+    astropy.io.fits.ImageHDU
+        ``UTYPE = 'StdDevUncertainty'``, so ``CCDData.read(path, hdu_uncertainty='INPSIGMA',
+        hdu_mask='INPMASK')`` reads it as a standard-deviation uncertainty.
+    """
+    hdr = fits.Header()
+    hdr["EXTNAME"] = "INPSIGMA"
+    if bunit:
+        hdr["BUNIT"] = (bunit, "unit of the 1-sigma, as of the primary data")
+    hdr["UTYPE"] = ("StdDevUncertainty", "astropy CCDData uncertainty class")
+    hdr["SIGZERO"] = ("not estimated", "0 = not estimated by corkit-inpaint, not no error")
+    for key, val, com in cards:
+        hdr[key] = (val, com)
+    text = ("1-sigma uncertainty of the pixel values corkit-inpaint filled (INPMASK = 1). 0 means not "
+            "estimated by corkit-inpaint, not 'no error': the valid pixels' own photon and readout noise "
+            "is not included. " + " ".join(notes))
+    for line in textwrap.wrap(text.strip(), 70, break_long_words=False):
+        hdr.add_comment(line)
+    with np.errstate(over="ignore"):        # a 1-sigma beyond float32's range is written as inf
+        data = np.asarray(sigma, dtype=np.float32)
+    return fits.ImageHDU(data, header=hdr)
+
+
 def output_hdulist(filled: FilledImage, header: fits.Header) -> fits.HDUList:
-    """Primary HDU (the filled data, stamped header) and the ``INPMASK`` extension."""
+    """Primary HDU (the filled data, stamped header), the ``INPMASK`` and, when the fill has a 1-sigma, ``INPSIGMA``.
+
+    ``INPSIGMA`` is in the data's unit (the header's ``BUNIT``, else DN).
+    """
     hdr = stamp_header(header, filled)
     for k in ("BZERO", "BSCALE"):      # astropy re-derives scaling from the data type
         hdr.remove(k, ignore_missing=True)
     mhdr = fits.Header()
     mhdr["EXTNAME"] = "INPMASK"
     mhdr["COMMENT"] = "1 where corkit-inpaint filled the pixel, 0 elsewhere"
-    return fits.HDUList([fits.PrimaryHDU(data=filled.data, header=hdr),
+    hdul = fits.HDUList([fits.PrimaryHDU(data=filled.data, header=hdr),
                          fits.ImageHDU(filled.filled.astype(np.uint8), header=mhdr)])
+    if filled.sigma is not None:
+        bunit = str(header.get("BUNIT", "")).strip() or "DN"
+        hdul.append(sigma_hdu(filled.sigma, bunit))
+    return hdul
 
 
 def _same_file(a: Path, b: Path) -> bool:

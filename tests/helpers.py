@@ -88,3 +88,31 @@ def seq_files(tmp, n_blocks=6):
             truth, mid_blocks = data, blocks
         paths.append(write(Path(tmp) / src.name, blank(data, blocks), hdr))
     return paths, truth, mid_blocks
+
+
+def sigma_method(name="with-sigma", base=3.0):
+    """A real `FillMethod` with a known 1-sigma: biharmonic's values, sigma ``base`` DN + 1% of the filled value."""
+    from dataclasses import dataclass, replace
+
+    from corkit_inpaint.methods import FillMethod, Provenance, get_method
+
+    @dataclass(frozen=True)
+    class WithSigma(FillMethod):
+        def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+            res = get_method("biharmonic").fill(frame, device=device)
+            sigma = np.where(res.filled, base + 0.01 * np.abs(res.values), 0.0)
+            return replace(res, sigma=sigma, provenance=Provenance(self.name))
+
+    return WithSigma(name=name)
+
+
+def legacy_method(name="legacy"):
+    """A third-party-style plain callable (no 1-sigma), wrapped as corkit-inpaint wraps entry points."""
+    from corkit_inpaint.methods import LegacyMethod
+
+    def fill(image, mask, header):
+        out = np.array(image, dtype=float)
+        out[mask] = np.median(out[~mask & (out > 0)])
+        return out
+
+    return LegacyMethod(name=name, fn=fill)

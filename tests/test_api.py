@@ -218,3 +218,46 @@ def test_neighbour_files_are_not_read_for_a_method_that_ignores_them(tmp_path, c
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         ci.inpaint_fits(f1, neighbours=[missing], method="ratio")
     assert "neighbouring frame left out" in caplog.text
+
+
+def test_fits_inpsigma_from_a_method_with_sigma_and_ccddata(blanked_file, tmp_path):
+    from astropy.nddata import CCDData, StdDevUncertainty
+    from helpers import sigma_method
+    dst = tmp_path / "s.fts"
+    hdul = ci.inpaint_fits(blanked_file, dst, method=sigma_method())
+    src_data = fits.getdata(blanked_file)
+    with fits.open(dst) as h:
+        assert [x.name for x in h] == ["PRIMARY", "INPMASK", "INPSIGMA"]
+        out, mask, sig = h[0].data, h["INPMASK"].data.astype(bool), h["INPSIGMA"].data
+        assert h[0].header["INPSIGMA"] is True and h["INPSIGMA"].header["BUNIT"] == "DN"
+    assert np.array_equal(out[~mask], src_data[~mask])                     # valid pixels bit-identical
+    assert np.array_equal(hdul["INPSIGMA"].data, sig)
+    assert sig.dtype == np.dtype(">f4") and np.all(sig[~mask] == 0) and np.all(sig[mask] >= 3.0)
+    # 3 DN + 1% of the filled value, as stored before rounding: within the rounding of the stored value
+    np.testing.assert_allclose(sig[mask], 3.0 + 0.01 * np.abs(out[mask]), atol=0.006, rtol=1e-6)
+    ccd = CCDData.read(dst, hdu_uncertainty="INPSIGMA", hdu_mask="INPMASK", unit="DN")
+    assert isinstance(ccd.uncertainty, StdDevUncertainty) and np.array_equal(ccd.uncertainty.array, sig)
+    assert np.array_equal(ccd.mask, mask)
+
+
+def test_fits_without_sigma_has_no_inpsigma(blanked_file):
+    from helpers import legacy_method
+    hdul = ci.inpaint_fits(blanked_file, method=legacy_method())
+    assert "INPSIGMA" not in [h.name for h in hdul] and hdul[0].header["INPSIGMA"] is False
+    assert "no uncertainty" in " ".join(str(v) for v in hdul[0].header["HISTORY"])
+
+
+def test_fits_refill_keeps_the_earlier_inpsigma(tmp_path):
+    from helpers import sigma_method
+    data, header = read_real()
+    first = ci.inpaint_fits(write(tmp_path / "a.fts", blank(data, BLANK[:3]), header), tmp_path / "b.fts",
+                            method=sigma_method())
+    old = first["INPSIGMA"].data.copy()
+    again = tmp_path / "c.fts"                  # the output, with two more blocks lost
+    fits.HDUList([fits.PrimaryHDU(blank(first[0].data, BLANK[3:5]), first[0].header), first["INPMASK"],
+                  first["INPSIGMA"]]).writeto(again, output_verify="ignore")
+    out = ci.inpaint_fits(again, method=sigma_method(), refill=True)
+    kept, new = blocks_to_mask(data.shape, BLANK[:3]), blocks_to_mask(data.shape, BLANK[3:5])
+    sig = out["INPSIGMA"].data
+    assert np.array_equal(sig[kept], old[kept]) and np.all(sig[new] >= 3.0) and np.all(sig[~(kept | new)] == 0)
+    assert np.array_equal(out["INPMASK"].data.astype(bool), kept | new)

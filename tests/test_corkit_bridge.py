@@ -37,3 +37,18 @@ def test_calibrate_failure_is_one_calibration_error(tmp_path, calib):
     with corkit_calibration_dir(calib), pytest.raises(CalibrationError) as ei:
         calibrate(bad, "C2", {})
     assert "corkit's level_1" in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_level1_sigma_is_linear_and_zero_without_sigma(tmp_path, calib):
+    from helpers import BLANK, blank, read_real, write
+
+    from corkit_inpaint.blocks import blocks_to_mask
+    from corkit_inpaint.corkit_bridge import level1_sigma
+    data, header = read_real()
+    path = write(tmp_path / "f.fts", blank(data, BLANK[:1]) + 1000 * blocks_to_mask(data.shape, BLANK[:1]), header)
+    sigma = 5.0 * blocks_to_mask(data.shape, BLANK[:1])
+    with corkit_calibration_dir(calib):
+        one, two = (level1_sigma(k * sigma, path, "C2", {}) for k in (1, 2))
+        none = level1_sigma(np.zeros(data.shape), path, "C2", {})
+    assert one.dtype == np.float32 and one.max() > 0 and not none.any()
+    np.testing.assert_allclose(two, 2 * one, rtol=1e-6)

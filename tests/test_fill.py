@@ -30,7 +30,12 @@ class Scripted(FillMethod):
             values[frame.missing] = np.nan
         if self.how == "type":
             return values
-        return FillResult(values, filled, Provenance(self.name), sigma=np.ones(frame.shape))
+        sigma = np.ones(frame.shape)
+        if self.how in ("sigma-nan", "sigma-negative"):
+            sigma[frame.missing] = np.nan if self.how == "sigma-nan" else -1.0
+        if self.how == "sigma-shape":
+            sigma = sigma[:-1]
+        return FillResult(values, filled, Provenance(self.name), sigma=sigma)
 
 
 def frame():
@@ -49,7 +54,10 @@ def test_valid_pixels_are_copied_and_sigma_is_zero_outside():
 
 
 @pytest.mark.parametrize("how,match", [("shape", "shape"), ("outside", "not missing"),
-                                       ("nan", "NaN or inf"), ("type", "not a FillResult")])
+                                       ("nan", "NaN or inf"), ("type", "not a FillResult"),
+                                       ("sigma-nan", "NaN or negative 1-sigma"),
+                                       ("sigma-negative", "NaN or negative 1-sigma"),
+                                       ("sigma-shape", "1-sigma of shape")])
 def test_bad_results_are_refused(how, match):
     with pytest.raises(MethodError, match=match):
         run_method(Scripted("s", how), frame())
@@ -89,3 +97,37 @@ def test_refill_keeps_the_earlier_mask_and_does_not_read_it():
     assert np.abs(out.data[near].astype(float) - ref.data[near]).mean() < \
         np.abs(plain.data[near].astype(float) - ref.data[near]).mean()
     assert "earlier fill" in out.note
+
+
+def test_fill_level05_takes_a_method_instance_and_carries_its_sigma():
+    from helpers import legacy_method, sigma_method
+    data, header = read_real()
+    holes = blank(data, BLANK)
+    out = fill_level05(holes, header, sigma_method())
+    m = blocks_to_mask(data.shape, BLANK)
+    assert np.array_equal(out.filled, m) and out.provenance.method == "with-sigma"
+    assert np.all(out.sigma[~m] == 0) and np.all(out.sigma[m] >= 3.0)
+    assert np.array_equal(out.data[~m], holes[~m])                        # valid pixels bit-identical
+    assert fill_level05(holes, header, legacy_method()).sigma is None     # a legacy plugin gives none
+
+
+def test_refill_keeps_the_earlier_sigma_on_kept_pixels():
+    from helpers import legacy_method, sigma_method
+    data, header = read_real()
+    earlier = blocks_to_mask(data.shape, [(10, 6)])
+    new = blocks_to_mask(data.shape, [(10, 5)])
+    img = blank(data, [(10, 5)])
+    old_sigma = np.where(earlier, 11.5, 0.0)
+    both = fill_level05(img, header, sigma_method(), previous_fill=earlier, previous_sigma=old_sigma)
+    assert np.all(both.sigma[earlier] == 11.5) and np.all(both.sigma[new] >= 3.0)
+    assert np.all(both.sigma[~(earlier | new)] == 0) and "1-sigma" not in both.note
+    # the new method gives none: the kept pixels keep theirs, the new ones are 0, and the note says so
+    legacy = fill_level05(img, header, legacy_method(), previous_fill=earlier, previous_sigma=old_sigma)
+    assert np.all(legacy.sigma[earlier] == 11.5) and np.all(legacy.sigma[new] == 0)
+    assert "the method gives no 1-sigma" in legacy.note
+    # the earlier fill had none: the new pixels get theirs, the note says the kept ones have none
+    fresh = fill_level05(img, header, sigma_method(), previous_fill=earlier)
+    assert np.all(fresh.sigma[earlier] == 0) and "have no 1-sigma" in fresh.note
+    # nothing new to fill: the earlier sigma stays
+    same = fill_level05(data, header, sigma_method(), previous_fill=earlier, previous_sigma=old_sigma)
+    assert same.provenance is None and np.array_equal(same.sigma, old_sigma)

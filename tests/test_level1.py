@@ -9,7 +9,19 @@ import corkit.utils
 import numpy as np
 import pytest
 from astropy.io import fits
-from helpers import BLANK, REAL, blank, frame_files, read_real, sha, write
+from helpers import (
+    BLANK,
+    C2_FULL,
+    REAL,
+    blank,
+    frame_files,
+    legacy_method,
+    read_file,
+    read_real,
+    sha,
+    sigma_method,
+    write,
+)
 
 import corkit_inpaint as ci
 from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
@@ -160,3 +172,77 @@ def test_level1_fills_from_neighbouring_files(tmp_path, calib):
     (img, hdr), = level_1([files[1]], None, inpaint="ratio", calib_dir=calib, neighbours="none")
     assert hdr["INPNNB"] == 0
     assert [sha(p) for p in files] == shas
+
+
+def _two_calibrations(tmp_path, calib, data, header, method, det):
+    """corkit's own level 1 of the filled data and of the filled data plus the fill's sigma."""
+    from corkit_inpaint.fill import fill_level05
+    f = fill_level05(data, header, method, level1=True)
+    hdr = header.copy()
+    for k in ("BZERO", "BSCALE"):
+        hdr.remove(k, ignore_missing=True)
+    base = write(tmp_path / "base.fts", f.data.astype(np.float64), hdr)
+    plus = write(tmp_path / "plus.fts", f.data + f.sigma, hdr)
+    (a, ha), (b, _) = corkit_reference(base, calib, det), corkit_reference(plus, calib, det)
+    return a, b, ha
+
+
+@pytest.mark.parametrize("src", [REAL, C2_FULL], ids=["c2-512-summed", "c2-1024"])
+def test_level1_inpsigma_is_corkits_response_to_the_sigma(src, tmp_path, calib):
+    """INPSIGMA equals corkit's level 1 of (filled + sigma) minus its level 1 of the filled data."""
+    data, header = read_file(src)
+    # (11, 17) and (20, 13): corkit masks them with its (transposed) mask of dark pixels next to the occulter
+    blocks = BLANK if src == REAL else [(10, 12), (20, 25), (21, 25), (26, 8), (11, 17), (20, 13)]
+    holes = blank(data, blocks)
+    img, hdr, m, sig = level_1(write(tmp_path / "holes.fts", holes, header), calib_dir=calib,
+                               inpaint=sigma_method(), return_mask=True, return_sigma=True)
+    a, b, _ = _two_calibrations(tmp_path, calib, holes, header, sigma_method(), "C2")
+    assert np.array_equal(np.asarray(img, np.float64), a)          # the same calibration of the same data
+    assert sig.dtype == np.float32 and sig.shape == img.shape
+    s, diff, inp = sig.astype(np.float64), b - a, m.astype(bool)
+    # float32 precision: corkit's two images are float32, the difference is exact to half an ulp of each
+    eps = np.finfo(np.float32).eps
+    excess = np.abs(s - diff) - eps * (np.abs(a) + np.abs(b) + s)
+    assert excess.max() <= 0, f"INPSIGMA differs from corkit's difference by up to {excess.max():.3g} beyond float32"
+    assert np.all(s[~inp] == 0) and np.all(diff[~inp] == 0) and np.all(s >= 0)
+    big = s > 0.1 * s.max()
+    assert big.sum() > 500 * len(blocks) // (4 if src == REAL else 1)
+    assert np.median(np.abs(s - diff)[big] / s[big]) < 1e-5
+    assert hdr["INPSIGMA"] is True and "carried through" in " ".join(str(v) for v in hdr["HISTORY"])
+
+
+def test_level1_inpsigma_of_c3_clear_is_in_corkits_scaled_counts(tmp_path, calib):
+    """corkit stores C3 Clear as rounded counts: INPSIGMA matches the difference of counts to rounding."""
+    from helpers import C3_SEQ, seq_blocks
+    data, header = read_file(C3_SEQ[1])
+    holes = blank(data, seq_blocks(data, header, 4, seed=7))
+    img, hdr, m, sig = level_1(write(tmp_path / "holes.fts", holes, header), calib_dir=calib,
+                               inpaint=sigma_method(base=200.0), return_mask=True, return_sigma=True)
+    a, b, ha = _two_calibrations(tmp_path, calib, holes, header, sigma_method(base=200.0), "C3")
+    assert hdr["BSCALE"] == ha["BSCALE"] and np.array_equal(np.asarray(img, np.float64), a)
+    s, diff = sig.astype(np.float64), b - a
+    unclipped = (np.abs(a) < 32767) & (np.abs(b) < 32767) & (a != 0) & (b != 0)
+    assert np.all(np.abs(s - diff)[unclipped] <= 1.0 + 1e-3)            # two roundings to whole counts
+    assert np.sum(s[unclipped] > 100) > 2000 and np.all(s[m == 0] == 0)          # 1 count is < 1%
+    out = tmp_path / "l1"
+    level_1(write(tmp_path / "h2.fts", holes, header), out, calib_dir=calib, inpaint=sigma_method(base=200.0))
+    with fits.open(out / "h2.fits") as h:
+        assert h["INPSIGMA"].header["MSBSCALE"] == ha["BSCALE"] and "BUNIT" not in h["INPSIGMA"].header
+        assert np.array_equal(h["INPSIGMA"].data, sig)
+
+
+def test_level1_writes_inpsigma_and_none_for_a_method_without_sigma(tmp_path, calib):
+    data, header = read_real()
+    holes = write(tmp_path / "holes.fts", blank(data, BLANK), header)
+    level_1(holes, tmp_path / "s", calib_dir=calib, inpaint=sigma_method())
+    with fits.open(tmp_path / "s" / output_name(holes)) as h:
+        assert [x.name for x in h] == ["PRIMARY", "INPMASK", "INPSIGMA"]
+        ext = h["INPSIGMA"].header
+        assert ext["BUNIT"] == "MSB" and ext["UTYPE"] == "StdDevUncertainty" and h[0].header["INPSIGMA"]
+        assert "0 outside INPMASK" in " ".join(str(c) for c in ext["COMMENT"])
+        assert np.all(h["INPSIGMA"].data[h["INPMASK"].data == 0] == 0) and h["INPSIGMA"].data.max() > 0
+    level_1(holes, tmp_path / "n", calib_dir=calib, inpaint=legacy_method())
+    with fits.open(tmp_path / "n" / output_name(holes)) as h:
+        assert [x.name for x in h] == ["PRIMARY", "INPMASK"] and h[0].header["INPSIGMA"] is False
+    img, hdr, sig = level_1(holes, calib_dir=calib, inpaint=legacy_method(), return_sigma=True)
+    assert sig is None and hdr["INPAINT"] == "legacy"

@@ -176,3 +176,36 @@ def test_read_neighbours_leaves_out_what_cannot_be_read(tmp_path, caplog):
         got = read_neighbours([C3_SEQ[0], bad, tmp_path / "missing.fts"])
     assert len(got) == 1 and got[0].header["FILENAME"] == "32310943.fts"
     assert caplog.text.count("neighbouring frame left out") == 2 and read_neighbours(None) == []
+
+
+def _filled_file(path, sigma):
+    data, header = read_real()
+    mask = np.zeros(data.shape, np.uint8)
+    mask[96:128, 128:160] = 1
+    hdr = header.copy()
+    hdr["INPAINT"] = "biharmonic"
+    fits.HDUList([fits.PrimaryHDU(data, hdr), fits.ImageHDU(mask, name="INPMASK"),
+                  fits.ImageHDU(sigma, name="INPSIGMA")]).writeto(path, output_verify="ignore")
+    return path, mask.astype(bool)
+
+
+def test_refill_reads_the_earlier_inpsigma(tmp_path):
+    data, _ = read_real()
+    sigma = np.zeros(data.shape, np.float32)
+    sigma[96:128, 128:160] = 4.25
+    path, mask = _filled_file(tmp_path / "s.fts", sigma)
+    r = read_level05(path, refill=True)
+    assert r.previous_sigma.dtype == np.float64 and np.array_equal(r.previous_sigma, sigma)
+    assert np.array_equal(r.previous_fill, mask)
+    assert read_level05(REAL).previous_sigma is None
+
+
+@pytest.mark.parametrize("bad,match", [("shape", "INPSIGMA has shape"), ("nan", "INPSIGMA holds"),
+                                       ("negative", "INPSIGMA holds")])
+def test_bad_inpsigma_is_refused(tmp_path, bad, match):
+    data, _ = read_real()
+    sigma = np.zeros((10, 10) if bad == "shape" else data.shape, np.float32)
+    sigma[0, 0] = np.nan if bad == "nan" else -1.0
+    path, _ = _filled_file(tmp_path / "b.fts", sigma)
+    with pytest.raises(InputError, match=match):
+        read_level05(path, refill=True)

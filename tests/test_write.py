@@ -144,3 +144,50 @@ def test_neighbours_are_named_in_the_header_and_history():
     assert "a.fts (-720 s), b.fts (+1440 s)" in text
     alone = stamp_header(fits.Header(), filled_image())
     assert alone["INPNNB"] == 0 and "from this frame alone" in " ".join(str(v) for v in alone["HISTORY"])
+
+
+def with_sigma(f, sigma):
+    from dataclasses import replace
+    return replace(f, sigma=sigma)
+
+
+def test_inpsigma_extension_is_read_by_ccddata_as_stddev_uncertainty(tmp_path):
+    from astropy.nddata import CCDData, StdDevUncertainty
+    f = filled_image()
+    sigma = np.where(f.filled, 2.5 + np.arange(64 * 64).reshape(64, 64) * 1e-3, 0.0)
+    hdul = output_hdulist(with_sigma(f, sigma), fits.Header())
+    assert [h.name for h in hdul] == ["PRIMARY", "INPMASK", "INPSIGMA"]
+    ext = hdul["INPSIGMA"]
+    assert ext.data.dtype == np.float32 and np.array_equal(ext.data, sigma.astype(np.float32))
+    assert ext.header["BUNIT"] == "DN" and ext.header["UTYPE"] == "StdDevUncertainty"
+    assert "not 'no error'" in " ".join(str(c) for c in ext.header["COMMENT"])
+    assert hdul[0].header["INPSIGMA"] is True
+    assert "INPSIGMA holds the fill's 1-sigma" in " ".join(str(v) for v in hdul[0].header["HISTORY"])
+    write_atomic(hdul, tmp_path / "s.fts")
+    ccd = CCDData.read(tmp_path / "s.fts", hdu_uncertainty="INPSIGMA", hdu_mask="INPMASK", unit="DN")
+    assert isinstance(ccd.uncertainty, StdDevUncertainty)
+    assert np.array_equal(ccd.uncertainty.array, sigma.astype(np.float32))
+    assert np.array_equal(ccd.mask, f.filled) and np.array_equal(ccd.data, f.data)
+
+
+def test_inpsigma_unit_is_the_primarys_bunit():
+    h = fits.Header()
+    h["BUNIT"] = "DN/s"
+    hdul = output_hdulist(with_sigma(filled_image(), np.zeros((64, 64))), h)
+    assert hdul["INPSIGMA"].header["BUNIT"] == "DN/s"
+
+
+def test_no_sigma_writes_no_inpsigma_and_says_so():
+    hdul = output_hdulist(filled_image(), fits.Header())
+    assert [h.name for h in hdul] == ["PRIMARY", "INPMASK"]
+    assert hdul[0].header["INPSIGMA"] is False
+    assert "no uncertainty" in " ".join(str(v) for v in hdul[0].header["HISTORY"])
+
+
+def test_a_sigma_beyond_float32_is_written_as_inf_and_read_back(tmp_path):
+    from corkit_inpaint.read import read_fits
+    f = filled_image()
+    sigma = np.where(f.filled, 1e54, 0.0)
+    write_atomic(output_hdulist(with_sigma(f, sigma), fits.Header()), tmp_path / "inf.fts")
+    back = read_fits(tmp_path / "inf.fts").previous_sigma
+    assert np.all(np.isposinf(back[f.filled])) and np.all(back[~f.filled] == 0)
