@@ -17,7 +17,7 @@ from .blocks import find_missing_blocks
 from .exceptions import InputError
 from .fill import as_method, fill_level05, run_method
 from .frame import Frame
-from .methods import FillMethod
+from .methods import DEFAULT_METHOD, FillMethod
 from .read import MAX_PIXELS, read_level05, read_neighbours
 from .register import register_all
 from .threads import using_threads
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=None, neighbours=None,
-                  method: str = "pconv", device: str = "auto", weights=None, threads: int | None = None
+                  method: str = DEFAULT_METHOD, device: str = "auto", weights=None, threads: int | None = None
                   ) -> np.ndarray:
     """Fill missing pixels in a 2-D array.
 
@@ -53,7 +53,9 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         use neighbours (all but ``pconv``, ``pconv-smooth`` and ``ratio``)
         ignore them. None: fill from this frame alone.
     method : str
-        A method registered in the ``corkit.inpainters`` entry-point group.
+        A method registered in the ``corkit.inpainters`` entry-point group
+        (default ``pconv-smooth``, the network's expected value, which also
+        gives a per-pixel sigma; ``pconv`` adds a draw of that sigma, for pictures).
     device : str
         ``"auto"`` (CUDA, then MPS, then CPU), or a torch device string.
     weights : str or path-like, optional
@@ -97,8 +99,9 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
 
 
 def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *, neighbours=None,
-                 method: str | FillMethod = "pconv", device: str = "auto", weights=None, threads: int | None = None,
-                 overwrite: bool = False, refill: bool = False, max_pixels: int = MAX_PIXELS) -> fits.HDUList:
+                 method: str | FillMethod = DEFAULT_METHOD, device: str = "auto", weights=None,
+                 threads: int | None = None, overwrite: bool = False, refill: bool = False,
+                 max_pixels: int = MAX_PIXELS) -> fits.HDUList:
     """Fill the missing blocks of a LASCO level-0.5 FITS file.
 
     Parameters

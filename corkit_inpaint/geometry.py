@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import header as H
 
-__all__ = ["Geometry", "optical_geometry", "sun_centre", "frame_centre", "plate_scale", "RSUN_PX", "ARCSEC_PX"]
+__all__ = ["Geometry", "optical_geometry", "sun_centre", "frame_centre", "plate_scale", "RSUN_PX", "ARCSEC_PX",
+           "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
 
 #: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
 RSUN_PX = {"C2": 80.7, "C3": 17.1}
@@ -18,6 +21,9 @@ _OCCULTER_RSUN = {"C2": 1.5, "C3": 3.0}    # shadow core, inside the occulter
 # and the transmitted blocks nearest to it reach out to 1.91 Rsun or more.
 _BEHIND_RSUN = {"C2": 1.95, "C3": 3.0}
 _FIELD_RSUN = {"C2": 6.3, "C3": 30.0}
+#: Radial zone edges in solar radii: inner, mid and outer field (evaluation and uncertainty use them).
+ZONES = {"C2": (2.2, 3.2, 4.5, 6.0), "C3": (4.0, 8.0, 16.0, 28.0)}
+ZONE_NAMES = ("inner", "mid", "outer")
 _NOMINAL_CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}   # (x, y), 0-based
 
 
@@ -104,3 +110,19 @@ def plate_scale(header) -> float:
         return v
     sx, sy = H.summing(header)
     return ARCSEC_PX.get(H.detector(header), 1.0) * 0.5 * (sx + sy)
+
+
+def zone_of(y: np.ndarray, x: np.ndarray, geometry) -> np.ndarray:
+    """The index in `ZONE_NAMES` of the zone of each pixel ``(y, x)`` (-1 outside the zones)."""
+    r = np.hypot(np.asarray(x) - geometry.cx, np.asarray(y) - geometry.cy) / geometry.rsun
+    edges = np.asarray(ZONES[geometry.detector])
+    z = np.searchsorted(edges, r, side="right") - 1
+    return np.where((r >= edges[0]) & (r < edges[-1]), z, -1).astype(np.int8)
+
+
+def zone_map(shape: tuple[int, int], geometry) -> np.ndarray | None:
+    """Per pixel, the index of its zone in `ZONE_NAMES` (-1 outside them); None without a C2/C3 geometry."""
+    if geometry is None:
+        return None
+    yy, xx = np.indices(shape)
+    return zone_of(yy, xx, geometry)

@@ -31,7 +31,7 @@ from . import header as H
 from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir, level1_mask, level1_sigma
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
-from .methods import FillMethod
+from .methods import DEFAULT_METHOD, FillMethod
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .threads import using_threads
@@ -132,7 +132,7 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     return img, stamp_header(l1hdr, filled, stage="level 1"), inpmask, sigma
 
 
-def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | FillMethod | None = "pconv",
+def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | FillMethod | None = DEFAULT_METHOD,
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
             return_sigma: bool = False, progress: bool = False, overwrite: bool = False, refill: bool = False,
             neighbours="auto", max_gap: float = MAX_GAP_MINUTES, threads: int | None = None, **corkit_kwargs):
@@ -149,8 +149,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     format : {"fits", "fts"}
         Output format (FITS only: the mask needs an extension).
     inpaint : str, FillMethod or None
-        A method registered in ``corkit.inpainters`` (or a `FillMethod`
-        instance); None for corkit's calibration with the holes left masked.
+        A registered method or a `FillMethod` (default ``pconv-smooth``);
+        None for corkit's calibration with the holes left masked.
     device, weights
         As for `corkit_inpaint.inpaint_array`.
     calib_dir : path-like, optional

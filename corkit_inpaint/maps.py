@@ -18,8 +18,8 @@ import numpy as np
 
 from . import header as H
 from .exceptions import InputError
-from .fill import FilledImage, fill_level05
-from .methods import get_method
+from .fill import FilledImage, as_method, fill_level05
+from .methods import DEFAULT_METHOD, FillMethod
 from .read import Level05, read_neighbours
 from .threads import using_threads
 from .write import stamp_header
@@ -78,7 +78,10 @@ def _level05(smap, what: str, refill: bool) -> Level05:
                          "use refill=True to fill it again and keep its mask")
     prev = None if not refill or smap.mask is None else np.broadcast_to(np.asarray(smap.mask, dtype=bool),
                                                                           data.shape)
-    return Level05(data, header, prev)
+    unc = getattr(smap, "uncertainty", None)
+    sig = None if prev is None or unc is None else np.broadcast_to(np.asarray(unc.array, dtype=np.float64),
+                                                                  data.shape)
+    return Level05(data, header, prev, sig)
 
 
 def _neighbours(neighbours, gmap) -> list[Level05]:
@@ -99,7 +102,7 @@ def _neighbours(neighbours, gmap) -> list[Level05]:
 
 def _stamped_meta(smap, header, filled: FilledImage):
     """A copy of the map's meta with the provenance keywords and HISTORY `stamp_header` adds to ``header``."""
-    stamped = stamp_header(header, filled)
+    stamped = stamp_header(header, filled, stage="map")
     meta = copy.deepcopy(smap.meta)
     for key in set(header) - set(stamped):             # an earlier fill's neighbour keywords
         meta.pop(key.lower(), None)
@@ -117,16 +120,16 @@ def _stamped_meta(smap, header, filled: FilledImage):
 
 def _uncertainty(filled: FilledImage, method: str):
     """The fill's 1-sigma as a `StdDevUncertainty`, or None (logged when the method gives none)."""
-    if filled.provenance is None:
-        return None
+    from astropy.nddata import StdDevUncertainty
+    if filled.provenance is None:          # nothing filled now: an earlier fill's sigma, if it had one
+        return None if filled.sigma is None else StdDevUncertainty(np.asarray(filled.sigma, dtype=np.float64))
     if filled.sigma is None:
         log.warning("method %r gives no per-pixel sigma: the filled map has no uncertainty", method)
         return None
-    from astropy.nddata import StdDevUncertainty
     return StdDevUncertainty(np.asarray(filled.sigma, dtype=np.float64))
 
 
-def inpaint_map(smap, *, neighbours=None, method: str = "pconv", device: str = "auto", weights=None,
+def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_METHOD, device: str = "auto", weights=None,
                 threads: int | None = None, refill: bool = False):
     """Fill the missing blocks of a LASCO level-0.5 SunPy map.
 
@@ -144,7 +147,8 @@ def inpaint_map(smap, *, neighbours=None, method: str = "pconv", device: str = "
         As for `corkit_inpaint.inpaint_array`.
     refill : bool
         Fill a map an earlier run filled (its meta has ``INPAINT``): the
-        pixels its ``mask`` flags keep their values and stay flagged.
+        pixels its ``mask`` flags keep their values, their ``uncertainty``
+        (when it has one) and stay flagged.
 
     Returns
     -------
@@ -184,10 +188,10 @@ def inpaint_map(smap, *, neighbours=None, method: str = "pconv", device: str = "
     if not isinstance(smap, gmap):
         raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
     r = _level05(smap, smap.meta.get("filename") or "map", refill)
-    nbs = _neighbours(neighbours, gmap) if get_method(method).reads_neighbours else []
+    nbs = _neighbours(neighbours, gmap) if as_method(method).reads_neighbours else []
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
-                              previous_fill=r.previous_fill)
+                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma)
     log.info("%s: %d blocks filled%s", smap.meta.get("filename") or "map", len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
     return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),

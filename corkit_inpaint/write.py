@@ -68,7 +68,10 @@ def _history(filled: FilledImage, stage: str) -> str:
             f"with {p.method} {p.model} on {p.device}, {_neighbour_text(p)}")
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"
-    if filled.sigma is None:
+    if stage == "map":
+        text += ("; the map's uncertainty holds the fill's 1-sigma, 0 where nothing was estimated"
+                 if filled.sigma is not None else "; no uncertainty: the method gives no 1-sigma")
+    elif filled.sigma is None:
         text += "; no uncertainty: the method gives no 1-sigma, so there is no INPSIGMA extension"
     elif stage == "level 1":
         text += ("; INPSIGMA holds the fill's 1-sigma carried through the same calibration and geometry, "
@@ -85,7 +88,9 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
 
     HISTORY is wrapped on word boundaries into cards of at most 70 characters,
     so no number is split across cards. A refill that fills nothing new keeps
-    the earlier fill's provenance keywords.
+    the earlier fill's provenance keywords. ``stage`` is ``"level 0.5"``,
+    ``"level 1"`` or ``"map"`` (a SunPy map: its ``uncertainty``, not an
+    ``INPSIGMA`` extension, holds the 1-sigma, so no ``INPSIGMA`` keyword).
     """
     hdr = header.copy()
     if filled.provenance is not None or not filled.kept:
@@ -93,7 +98,8 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
             hdr.remove(key, ignore_missing=True, remove_all=True)
         for key, val, com in provenance_cards(filled):
             hdr[key] = (val, com)
-    hdr["INPSIGMA"] = (filled.sigma is not None, "INPSIGMA extension holds the fill's 1-sigma")
+    if stage != "map":
+        hdr["INPSIGMA"] = (filled.sigma is not None, "INPSIGMA extension holds the fill's 1-sigma")
     for line in textwrap.wrap(_history(filled, stage), 70, break_long_words=False):
         hdr.add_history(line)
     return hdr

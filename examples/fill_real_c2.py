@@ -3,12 +3,15 @@
 The real file (tests/data/lasco_clear.fts, 2000-09-03, see tests/data/SOURCES.md)
 has no telemetry losses of its own, so this blanks 12 blocks in the patterns real
 losses take (a single block, a raster run, a 2x2 cluster), fills them through the
-command-line path (``corkit_inpaint.inpaint_fits``), and reports the error against
-the true pixels next to scikit-image's biharmonic fill.
+command-line path (``corkit_inpaint.inpaint_fits``, the default method
+``pconv-smooth``: the network's expected value and its per-pixel 1-sigma), and
+reports the error against the true pixels next to the textured ``pconv`` and
+scikit-image's biharmonic fill, and how many true pixels fall within the
+fill's 1-sigma.
 
 Writes ``out/lasco_clear_holes.fts`` (the input with holes), ``out/lasco_clear_filled.fts``
-(the result, with provenance keywords and an INPMASK extension) and
-``out/before_after.png``.
+(the result, with provenance keywords and the INPMASK and INPSIGMA extensions) and
+``out/before_after.png`` (the holes, the fill, the truth, INPSIGMA).
 
 Usage::
 
@@ -57,12 +60,17 @@ def main():
     print(f"filled {h['INPNBLK']} blocks ({h['INPNPIX']} px) with {h['INPAINT']} {h['INPMODEL']} "
           f"(weights {h['INPWSHA']}) on {h['INPDEV']}")
     mask = hdul["INPMASK"].data.astype(bool)
+    sigma = hdul["INPSIGMA"].data.astype(float)
     rate = lambda x: (np.asarray(x, float) - header["OFFSET"]) / header["EXPTIME"]
-    bih = ci.inpaint_array(holes, mask, method="biharmonic")
-    smooth = ci.inpaint_array(holes, mask, method="pconv-smooth")    # the same network, no texture
-    for name, img in (("pconv", hdul[0].data), ("pconv-smooth", smooth), ("biharmonic", bih)):
+    bih = ci.inpaint_array(holes, mask, header=header, method="biharmonic")
+    tex = ci.inpaint_array(holes, mask, header=header, method="pconv")      # the same network, with a texture
+    for name, img in ((h["INPAINT"], hdul[0].data), ("pconv", tex), ("biharmonic", bih)):
         d = rate(img)[mask] - rate(truth)[mask]
         print(f"{name:12s} hole RMSE {np.sqrt(np.mean(d ** 2)):8.2f} DN/s   MAE {np.mean(np.abs(d)):7.2f} DN/s")
+    z = (hdul[0].data[mask].astype(float) - truth[mask]) / sigma[mask]
+    print(f"INPSIGMA: median {np.median(sigma[mask]) / header['EXPTIME']:.2f} DN/s; "
+          f"{100 * np.mean(np.abs(z) < 1):.0f}% of the true pixels lie within 1 sigma of the fill "
+          f"({100 * np.mean(np.abs(z) < 1.96):.0f}% within 1.96 sigma)")
     assert np.array_equal(hdul[0].data[~mask], holes[~mask])
     print("valid pixels bit-identical: yes")
 
@@ -73,10 +81,11 @@ def main():
     show = lambda a, x, t: (a.imshow(np.log10(np.clip(np.asarray(x, float), 1500, None)), origin="lower",
                                      cmap="gray", vmin=3.3, vmax=4.6), a.set_title(t))
     show(ax[0], holes, "level 0.5 with 12 blocks missing")
-    show(ax[1], hdul[0].data, f"filled: pconv ({h['INPMODEL']})")
+    show(ax[1], hdul[0].data, f"filled: {h['INPAINT']} ({h['INPMODEL']})")
     show(ax[2], truth, "truth (real C2, 2000-09-03)")
-    ax[3].imshow(mask, origin="lower", cmap="magma")
-    ax[3].set_title("INPMASK extension")
+    im = ax[3].imshow(np.where(mask, sigma / header["EXPTIME"], np.nan), origin="lower", cmap="magma")
+    fig.colorbar(im, ax=ax[3], shrink=0.8, label="DN/s")
+    ax[3].set_title("INPSIGMA extension: the fill's 1-sigma")
     for a in ax:
         a.set_xticks([]), a.set_yticks([])
     fig.savefig(out / "before_after.png", dpi=80)

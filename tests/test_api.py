@@ -54,7 +54,7 @@ def test_fits_provenance_and_mask(blanked_file, tmp_path):
         hdr, out, inpmask = h[0].header, h[0].data, h["INPMASK"].data
         assert h[1].header["EXTNAME"] == "INPMASK" and inpmask.dtype == np.uint8
     w = resolve_weights(None)
-    assert hdr["INPAINT"] == "pconv"
+    assert hdr["INPAINT"] == "pconv-smooth"          # the default: the expected value, with its sigma
     assert hdr["INPMODEL"] == registry()["default"]
     assert hdr["INPWSHA"] == w.sha256[:16] == registry()["models"][hdr["INPMODEL"]]["sha256"][:16]
     assert hdr["INPVER"] == ci.__version__

@@ -140,7 +140,7 @@ def test_default_network_with_neighbours_paired_over_the_whole_batch(client, tmp
         ref = inpaint_fits(p, neighbours=pairs[p], device="cpu")
         data, mask, hdr = read_out(out / p.name)
         assert np.array_equal(data, ref[0].data) and np.array_equal(mask, ref["INPMASK"].data)
-        assert hdr["INPNNB"] == len(pairs[p]) and hdr["INPAINT"] == "pconv"
+        assert hdr["INPNNB"] == len(pairs[p]) and hdr["INPAINT"] == "pconv-smooth"
     recs = records(out)
     from corkit_inpaint.network.weights import load_model
     assert {r["model_sha256"] for r in recs} == {load_model(None, device="cpu").sha256}

@@ -18,12 +18,21 @@ def subparser(name):
 def test_evaluate_real_file_json(tmp_path):
     out = tmp_path / "eval.json"
     png = tmp_path / "eval.png"
+    rel = tmp_path / "rel.png"
     code = main(["-q", "evaluate", str(REAL), "--methods", "pconv,biharmonic", "--repeats", "1",
-                 "--json", str(out), "--plot", str(png), "--device", "cpu"])
+                 "--json", str(out), "--plot", str(png), "--reliability", str(rel), "--device", "cpu"])
     import matplotlib.pyplot as plt
     plt.close("all")
-    assert code == 0 and png.stat().st_size > 1000
-    res = json.loads(out.read_text())["results"]["real files"]
+    assert code == 0 and png.stat().st_size > 1000 and rel.stat().st_size > 1000
+    doc = json.loads(out.read_text())
+    res = doc["results"]["real files"]
+    # both methods give a sigma: their z spread and coverage per zone, and the reliability curve
+    calib = doc["calibration"]["real files"]
+    for zone in ("inner", "mid", "outer"):
+        for m in ("pconv", "biharmonic"):
+            c = calib[zone][m]
+            assert 0 < c["z_std"] < 10 and 0 <= c["cover68"] <= c["cover95"] <= 1 and c["pixels"] > 0
+    assert len(doc["reliability"]["real files"]["pconv"]["mid"]) == 12
     for p in list(PATTERNS) + ["all"]:
         for m in ("pconv", "biharmonic"):
             v = res[p][m]

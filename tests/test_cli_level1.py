@@ -22,7 +22,7 @@ def test_level1_cli(tmp_path, calib):
     assert names == [c2.stem + ".fits", c3.stem + ".fits"]
     for n in names:
         with fits.open(out / n) as h:
-            assert h[0].header["INPAINT"] == "pconv" and h["INPMASK"].data.sum() > 0
+            assert h[0].header["INPAINT"] == "pconv-smooth" and h["INPMASK"].data.sum() > 0
             assert h["INPMASK"].data.shape == h[0].data.shape
     assert main(["-q", "level_1", str(c2), "-o", str(out), "--calib-dir", str(tmp_path / "nope")]) == 2
 

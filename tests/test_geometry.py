@@ -31,3 +31,17 @@ def test_frame_centre_and_plate_scale():
     assert frame_centre({"DETECTOR": "EIT"}) is None and frame_centre(None) is None
     assert plate_scale(c2) == 23.8 and plate_scale({"DETECTOR": "C3"}) == 56.0
     assert plate_scale({"CDELT1": 5.0, "DETECTOR": "C3"}) == 5.0 and plate_scale({}) == 1.0
+
+
+def test_zones_of_pixels_are_the_zone_map():
+    import numpy as np
+
+    from corkit_inpaint.geometry import ZONES, zone_map, zone_of
+    data, header = read_real()
+    g = optical_geometry(header)
+    z = zone_map(data.shape, g)
+    ys, xs = np.nonzero(np.ones(data.shape, dtype=bool))
+    assert np.array_equal(zone_of(ys, xs, g), z.ravel())
+    assert set(np.unique(z)) == {-1, 0, 1, 2}
+    r = np.hypot(xs - g.cx, ys - g.cy) / g.rsun
+    assert np.all(z.ravel()[(r >= ZONES["C2"][1]) & (r < ZONES["C2"][2])] == 1)

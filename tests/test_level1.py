@@ -63,7 +63,7 @@ def test_level1_fill_matches_corkit_outside_inpmask(det, summed, tmp_path, calib
     assert np.all(img[inp & fov] != 0)
     for key in ("INPAINT", "INPMODEL", "INPWSHA", "INPVER", "INPDEV", "INPNBLK", "INPNPIX"):
         assert key in hdr
-    assert hdr["INPAINT"] == "pconv" and hdr["INPNBLK"] == len(blocks) and hdr["INPNPIX"] == len(blocks) * 1024
+    assert hdr["INPAINT"] == "pconv-smooth" and hdr["INPNBLK"] == len(blocks) and hdr["INPNPIX"] == len(blocks) * 1024
     assert any("corkit-inpaint" in str(h) for h in hdr["HISTORY"])
 
 

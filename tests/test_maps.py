@@ -124,7 +124,9 @@ def test_refill_and_refusals(blanked_map):
         ci.inpaint_map(first, method="biharmonic")
     again = ci.inpaint_map(first, method="biharmonic", refill=True)          # nothing new is missing
     assert np.array_equal(again.data, first.data) and np.array_equal(again.mask, first.mask)
-    assert again.meta["inpaint"] == "biharmonic" and again.uncertainty is None
+    assert again.meta["inpaint"] == "biharmonic"
+    assert np.array_equal(again.uncertainty.array, first.uncertainty.array)      # the earlier fill's sigma is kept
+    assert np.all(first.uncertainty.array[first.mask] > 0)
     data, header = read_real()
     for key, val in (("BUNIT", "MSB"), ("LEVEL", "L1")):
         meta = dict(blanked_map.meta, **{key.lower(): val})

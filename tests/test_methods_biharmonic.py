@@ -50,3 +50,15 @@ def test_each_window_is_scikit_images_fill_of_that_window():
     direct = frame.stretch.inverse(inpaint_biharmonic(np.where(vw, sw, 0.0), ~vw))
     np.testing.assert_allclose(res.values[y0:y1, x0:x1][mask[y0:y1, x0:x1]], direct[mask[y0:y1, x0:x1]],
                                rtol=1e-12)
+
+
+def test_sigma_from_the_error_table():
+    from corkit_inpaint.uncertainty.features import pixel_features
+    from corkit_inpaint.uncertainty.tables import table_for, to_linear
+    data, header = read_real()
+    mask = blocks_to_mask(data.shape, BLANK)
+    frame = Frame.build(blank(data, BLANK), mask, header)
+    res = BIHARMONIC.fill(frame)
+    s = table_for("biharmonic").stretched(pixel_features(frame, mask, values=res.values))
+    np.testing.assert_allclose(res.sigma, to_linear(frame, res.values, mask, s))
+    assert np.all(res.sigma[mask] > 0) and np.all(res.sigma[~mask] == 0)

@@ -7,11 +7,13 @@ from helpers import BLANK, blank, read_real
 
 from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.frame import Frame
-from corkit_inpaint.methods.pconv import PCONV, PCONV_SMOOTH
+from corkit_inpaint.methods.pconv import PCONV, PCONV_SMOOTH, SMOOTH_TABLE
 from corkit_inpaint.network.registry import default_model_name, sha256sum
 from corkit_inpaint.network.unet import PConvUNet
 from corkit_inpaint.network.weights import WEIGHTS_FORMAT, resolve_weights
 from corkit_inpaint.network.windows import frame_windows
+from corkit_inpaint.uncertainty.features import pixel_features
+from corkit_inpaint.uncertainty.tables import table_for, to_linear
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +45,52 @@ def test_cpu_runs_are_identical(case, fills):
     assert np.array_equal(again.values, fills[0].values) and np.array_equal(again.filled, fills[0].filled)
 
 
-def test_texture_is_the_only_difference_and_only_in_the_holes(case, fills):
+def test_texture_is_a_draw_of_the_sigma_and_only_in_the_holes(case, fills):
     _, frame = case
     tex, smooth = fills
     differ = tex.values != smooth.values
     assert differ.any() and not (differ & ~frame.missing).any()
-    # in the stretched space the difference is each window's seeded texture, in its units
+    # in the stretched space the difference is each window's seeded white noise times the expected value's sigma
+    s = np.zeros(frame.shape)
+    table = table_for(SMOOTH_TABLE, smooth.provenance.sha256)
     windows, owned, _ = frame_windows(frame)
+    s[frame.missing] = table.stretched(pixel_features(frame, frame.missing, None, (windows, owned), smooth.values))
     for w, mine in zip(windows, owned):
         y0, y1, x0, x1 = w.box
         d = frame.stretch.forward(tex.values[y0:y1, x0:x1]) - frame.stretch.forward(smooth.values[y0:y1, x0:x1])
-        np.testing.assert_allclose(d[mine], (w.texture * w.scale)[mine], rtol=1e-6, atol=1e-9)
-    # the texture has the noise of the data around: smooth fills have less high-frequency power
+        np.testing.assert_allclose(d[mine], (w.texture / w.noise * s[y0:y1, x0:x1])[mine], rtol=1e-6, atol=1e-9)
+    # smooth fills have less high-frequency power
     hf = lambda a: a - (np.roll(a, 1, 0) + np.roll(a, -1, 0) + np.roll(a, 1, 1) + np.roll(a, -1, 1)) / 4
     inner = blocks_to_mask(frame.shape, [(4, 10)])
     st = frame.stretch
     assert np.std(hf(st.forward(tex.values))[inner]) > 2 * np.std(hf(st.forward(smooth.values))[inner])
+
+
+def test_sigma_of_both_fills(case, fills):
+    _, frame = case
+    tex, smooth = fills
+    for res in fills:
+        assert res.sigma is not None and np.all(res.sigma[frame.missing] > 0) and np.all(res.sigma[~frame.missing] == 0)
+    # the expected value's sigma is the table's, unstretched about the fill
+    table = table_for(SMOOTH_TABLE, smooth.provenance.sha256)
+    feats = pixel_features(frame, frame.missing, values=smooth.values)
+    np.testing.assert_allclose(smooth.sigma, to_linear(frame, smooth.values, frame.missing, table.stretched(feats)))
+    # the textured fill's is sqrt(2) times as wide in the stretched space (the draw adds its spread)
+    np.testing.assert_allclose(tex.sigma, to_linear(frame, tex.values, frame.missing,
+                                                    np.sqrt(2) * table.stretched(feats)))
+    # sigma grows with the distance into the hole
+    d = feats.dist
+    assert np.median(smooth.sigma[frame.missing][d > 8]) > np.median(smooth.sigma[frame.missing][d <= 2])
+
+
+def test_weights_without_a_table_give_no_sigma(tmp_path, case, caplog):
+    _, frame = case
+    torch.manual_seed(0)
+    net = PConvUNet(widths=(8, 8, 8, 8))
+    path = tmp_path / "tiny-model.pt"
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": net.config, "state_dict": net.state_dict()}, path)
+    assert PCONV_SMOOTH.fill(frame, device="cpu", weights=path).sigma is None
+    assert "no error table" in caplog.text
 
 
 def test_provenance_of_the_default_model(fills):

@@ -59,3 +59,17 @@ def test_masks_reproducible_and_edge_cases(eligible):
     assert loss_mask(np.random.default_rng(0), np.zeros_like(ok)) == ("single", [])
     with pytest.raises(ValueError, match="unknown pattern"):
         loss_mask(np.random.default_rng(0), ok, "spiral")
+
+
+def test_blanked_copies_are_the_loss_masks_drawn_in_order():
+    from corkit_inpaint.blocks import blocks_to_mask
+    from corkit_inpaint.training.loss_masks import blanked_copies
+    data, header = read_real()
+    got = list(blanked_copies(data, header, np.random.default_rng(5), 2))
+    rng, elig = np.random.default_rng(5), eligible_blocks(data.astype(float), header)
+    want = [(p, loss_mask(rng, elig, p)[1]) for p in PATTERNS for _ in range(2)]
+    assert [(p, b) for p, _, b, _, _ in got] == [w for w in want if w[1]]
+    for _, _, blocks, mask, test in got:
+        assert np.array_equal(mask, blocks_to_mask(data.shape, blocks))
+        assert np.all(test[mask] == 0) and np.array_equal(test[~mask], data[~mask].astype(float))
+    assert data.any()                                   # the input is left as it was

@@ -52,3 +52,8 @@ corkit-inpaint -v train --out runs/pconv-lasco-nb2 --init pconv-lasco-nb1 --extr
     --lr-final 5e-5 --w-hole-l2 0 --workers 2 --threads 1 --time-limit 3000 "$@"
 python weights/package_weights.py runs/pconv-lasco-nb2 --name pconv-lasco-nb2 \
     --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; fine-tuned from pconv-lasco-nb1 on simulated LASCO sequences"
+# Stage 7: the error tables that give every fill its sigma (corkit_inpaint/uncertainty), fitted for the
+# default model's weights and the classical methods on simulated holes (frame seeds 70,000,000+,
+# sequence seeds 71,000,000+; settings recorded in the file's "fit" entry). About 20 min on 2 CPU cores.
+OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/data/error_tables.json \
+    --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2

@@ -7,7 +7,7 @@ cluster for it (one process per worker, one torch thread each) and
     from corkit_inpaint.batch import local_client, run_batch
 
     with local_client(2) as client:
-        summary = run_batch(client, files, "filled/", method="pconv", progress=True)
+        summary = run_batch(client, files, "filled/", method="pconv-smooth", progress=True)
     print(summary.line())
 
 `run_batch` is imported from `corkit_inpaint.batch.run`; only the cluster

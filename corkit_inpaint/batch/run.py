@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exceptions import BatchError
+from ..methods import DEFAULT_METHOD
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..threads import check_threads
 from .manifest import Manifest, input_key
@@ -169,7 +170,7 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
             with contextlib.suppress(Exception):
                 client.cancel([f for f, _ in owner.values()])
 
-def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill", method: str | None = "pconv",
+def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill", method: str | None = DEFAULT_METHOD,
               neighbours="auto", max_gap: float = MAX_GAP_MINUTES, pool=(), device: str = "auto", weights=None,
               threads: int | None = 1, overwrite: bool = False, refill: bool = False, max_pixels: int | None = None,
               calib_dir=None, progress: bool = False) -> BatchSummary:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..methods import DEFAULT_METHOD
 from ..network.registry import sha256sum
 from ..read import MAX_PIXELS
 
@@ -41,7 +42,7 @@ class BatchOptions:
     """
 
     command: str = "fill"
-    method: str | None = "pconv"
+    method: str | None = DEFAULT_METHOD
     device: str = "auto"
     weights: str | None = None
     threads: int | None = 1

@@ -26,8 +26,8 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     """The options of ``evaluate``."""
     from ..training.simulator import GENERATOR_VERSION, VERSIONS
     e.add_argument("files", nargs="*", metavar="FILES", help="level-0.5 FITS files to blank and fill")
-    e.add_argument("--methods", default="pconv,biharmonic,telea",
-                   help="comma-separated methods (default: pconv,biharmonic,telea)")
+    e.add_argument("--methods", default="pconv-smooth,biharmonic,telea",
+                   help="comma-separated methods (default: pconv-smooth,biharmonic,telea)")
     e.add_argument("--synthetic", type=int, default=0, metavar="N", help="also score N held-out synthetic frames")
     e.add_argument("--generator-version", dest="generator_version", choices=VERSIONS, default=GENERATOR_VERSION,
                    help=f"synthetic generator version for --synthetic (default {GENERATOR_VERSION})")
@@ -40,6 +40,9 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                    help="with --neighbours: also fill with one neighbour replaced by this frame of another day")
     e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
     e.add_argument("--plot", metavar="PNG", help="write a bar chart of the ratios to the best classical method")
+    e.add_argument("--reliability", metavar="PNG",
+                   help="write the reliability diagram of the methods' sigma (one figure per set: PNG's stem "
+                        "gets the set's number)")
     add_model_options(e)
 
 
@@ -96,21 +99,38 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(args, methods, sets: dict) -> None:
     """Print the tables of each set of records, and write the JSON and the figure."""
+    from ..evaluation.calibration import calibration_table, format_calibration_table, plot_reliability, reliability
     from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
     results = {title: summarise(rs) for title, rs in sets.items()}
     zones = {title: summarise_zones(rs) for title, rs in sets.items()}
+    calib = {title: calibration_table(rs) for title, rs in sets.items()}
+    rel = {title: reliability(rs) for title, rs in sets.items()}
     for title, summ in results.items():
         print(format_table(summ, title))
         print()
         if zones[title]:
             print(format_zone_table(zones[title], title, " (C2 2.2-3.2-4.5-6.0 Rsun, C3 4-8-16-28 Rsun)"))
             print()
+        if calib[title]:
+            print(format_calibration_table(calib[title], title))
+            print()
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "results": results,
-                       "zones": zones}, fh, indent=1)
+                       "zones": zones, "calibration": calib, "reliability": rel}, fh, indent=1)
     if args.plot and results:
         plot_summaries(results, args.plot)
+    if args.reliability:
+        _plot_reliability(args.reliability, rel, plot_reliability)
+
+
+def _plot_reliability(png: str, rel: dict, plot) -> None:
+    """One reliability diagram per set of records that has a sigma; the k-th set's file is ``<stem>-k.png``."""
+    from pathlib import Path
+    have = [(title, r) for title, r in rel.items() if r]
+    for k, (title, r) in enumerate(have, start=1):
+        path = Path(png) if len(have) == 1 else Path(png).with_name(f"{Path(png).stem}-{k}{Path(png).suffix}")
+        plot(r, str(path), title)
 
 
 def _run_sequences(args, methods, rng) -> int:

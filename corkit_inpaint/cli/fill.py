@@ -11,6 +11,7 @@ import logging
 import os
 from pathlib import Path
 
+from ..methods import DEFAULT_METHOD
 from ..read import MAX_PIXELS
 from .batch import run_batch_command, wants_batch
 from .common import (
@@ -37,7 +38,8 @@ def add_arguments(f: argparse.ArgumentParser) -> None:
     g = f.add_mutually_exclusive_group(required=True)
     g.add_argument("-o", "--output", metavar="OUT", help="output file (one SRC)")
     g.add_argument("--outdir", metavar="DIR", help="output folder (same file names)")
-    f.add_argument("--method", default="pconv", help="fill method (default: pconv)")
+    f.add_argument("--method", default=DEFAULT_METHOD,
+                   help=f"fill method (default: {DEFAULT_METHOD}; 'pconv' adds a texture, for pictures)")
     add_neighbour_options(f)
     add_model_options(f)
     f.add_argument("--overwrite", action="store_true", help="replace existing outputs (never an input)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..methods import DEFAULT_METHOD
 from .batch import run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
@@ -30,7 +31,8 @@ def add_arguments(lv: argparse.ArgumentParser) -> None:
     """The options of ``level_1``."""
     add_sources(lv, "LASCO C2/C3 level-0.5 files")
     lv.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    lv.add_argument("--inpaint", default="pconv", metavar="NAME", help="fill method, or 'none' (default: pconv)")
+    lv.add_argument("--inpaint", default=DEFAULT_METHOD, metavar="NAME",
+                    help=f"fill method, or 'none' (default: {DEFAULT_METHOD})")
     lv.add_argument("--calib-dir", metavar="DIR", help="corkit calibration folder (default: corkit's own)")
     lv.add_argument("--overwrite", action="store_true", help="replace existing outputs (never an input)")
     lv.add_argument("--refill", action="store_true",

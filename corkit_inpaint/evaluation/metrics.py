@@ -1,6 +1,6 @@
 """Scores of one fill against the truth inside the blanked blocks; point sources found in the truth.
 
-Beside the pooled scores, the hole is split into radial zones (`ZONES`: inner,
+Beside the pooled scores, the hole is split into radial zones (`corkit_inpaint.geometry.ZONES`: inner,
 mid and outer field), because a pooled RMSE is dominated by the bright inner
 corona and hides the mid field. Each zone also gets the truth's own noise sigma
 in the hole (Immerkaer), the floor no fill can beat.
@@ -11,13 +11,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..geometry import ZONE_NAMES, ZONES, zone_map
 from ..stretch import noise_sigma
 
 __all__ = ["point_sources", "truth_terms", "score", "ZONES", "ZONE_NAMES", "zone_map", "zone_noise"]
 
-#: Zone edges in solar radii: inner, mid and outer field.
-ZONES = {"C2": (2.2, 3.2, 4.5, 6.0), "C3": (4.0, 8.0, 16.0, 28.0)}
-ZONE_NAMES = ("inner", "mid", "outer")
 
 
 def _hf(x):
@@ -58,17 +56,6 @@ def truth_terms(truth, st) -> dict:
     """What scoring needs from the truth, computed once per frame: DN/s, stretched, its HF part."""
     ts = st.forward(truth)
     return {"rate": st.to_rate(truth), "s": ts, "hf": _hf(ts)}
-
-
-def zone_map(shape: tuple[int, int], geometry) -> np.ndarray | None:
-    """Per pixel, the index of its zone in `ZONE_NAMES` (-1 outside them); None without a C2/C3 geometry."""
-    if geometry is None:
-        return None
-    yy, xx = np.indices(shape)
-    r = np.hypot(xx - geometry.cx, yy - geometry.cy) / geometry.rsun
-    edges = np.asarray(ZONES[geometry.detector])
-    z = np.searchsorted(edges, r, side="right") - 1
-    return np.where((r >= edges[0]) & (r < edges[-1]), z, -1).astype(np.int8)
 
 
 def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None) -> dict:

@@ -23,6 +23,8 @@ compared with the truth inside the blanked blocks only:
   on what a fill can know. Every method is scored on the same pixels;
 - the mean radial-profile error (DN/s) over 1-pixel radial bins in the hole;
 - the seconds per image;
+- for methods that give a sigma, the histogram of z = (fill - truth) / sigma
+  per radial zone (`corkit_inpaint.evaluation.calibration`);
 - for the ratio to the best classical method, a 90% bootstrap interval over the
   masks (2,000 resamples): on one real frame a few blanked blocks on the
   occulter's bright ring dominate the pooled RMSE, and the interval says how
@@ -37,12 +39,12 @@ import time
 
 import numpy as np
 
-from ..blocks import blocks_to_mask
 from ..fill import run_method
 from ..frame import Frame
 from ..methods import get_method
 from ..register import register_all
-from ..training.loss_masks import PATTERNS, eligible_blocks, loss_mask
+from ..training.loss_masks import PATTERNS, blanked_copies
+from .calibration import z_counts
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
 __all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0"]
@@ -64,31 +66,25 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     """
     img = np.asarray(image, dtype=np.float64)
     runs = _runs(methods, neighbours, header, img.shape)
-    elig = eligible_blocks(img, header)
     whole = Frame.build(img, None, header)
     st, centre = whole.stretch, whole.sun_centre
     truth = truth_terms(img, st)
     zones = zone_map(img.shape, whole.geometry)
     records = []
-    for pattern in patterns:
-        for r in range(repeats):
-            _, blocks = loss_mask(rng, elig, pattern)
-            if not blocks:
-                continue
-            mask = blocks_to_mask(img.shape, blocks)
-            test = img.copy()
-            test[mask] = 0
-            points = point_sources(truth["s"], mask)
-            noise = zone_noise(truth["rate"], mask, zones)
-            frame = Frame.build(test, mask, header)
-            for name, m, nbs in runs:
-                t0 = time.perf_counter()
-                res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
-                dt = time.perf_counter() - t0
-                rec = score(truth, res.values, mask, st, centre, points, zones) | noise
-                rec.update(method=name, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
-                           mask_id=f"{label}:{pattern}:{r}", neighbours_used=len(res.provenance.neighbours))
-                records.append(rec)
+    for pattern, r, blocks, mask, test in blanked_copies(img, header, rng, repeats, patterns):
+        points = point_sources(truth["s"], mask)
+        noise = zone_noise(truth["rate"], mask, zones)
+        frame = Frame.build(test, mask, header)
+        for name, m, nbs in runs:
+            t0 = time.perf_counter()
+            res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
+            dt = time.perf_counter() - t0
+            rec = score(truth, res.values, mask, st, centre, points, zones) | noise
+            if res.sigma is not None:
+                rec |= z_counts(res.values, img, res.sigma, res.filled & mask, zones)
+            rec.update(method=name, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
+                       mask_id=f"{label}:{pattern}:{r}", neighbours_used=len(res.provenance.neighbours))
+            records.append(rec)
     return records
 
 

@@ -4,8 +4,8 @@ Each method is a `FillMethod` (`corkit_inpaint.methods.base`): it takes a
 `corkit_inpaint.frame.Frame` and returns a `FillResult`. One file per method:
 
 ============  ==========================================================
-``pconv``         the partial-convolution UNet with realistic texture (`pconv`)
-``pconv-smooth``  the same network's expected value, no texture (`pconv`)
+``pconv-smooth``  the partial-convolution UNet's expected value (`pconv`; the default, `DEFAULT_METHOD`)
+``pconv``         the same with a draw of its sigma added, a texture for pictures (`pconv`)
 ``biharmonic``    scikit-image's biharmonic fill (`biharmonic`)
 ``fuzzy``         SolarSoft's fuzzy-logic DCT fill, written anew (`fuzzy`)
 ``telea``         OpenCV's Telea fill, when OpenCV is installed (`telea`)
@@ -31,11 +31,13 @@ from importlib.metadata import entry_points
 from ..exceptions import MethodError
 from .base import FillMethod, FillResult, LegacyMethod, Provenance
 
-__all__ = ["GROUP", "available_methods", "get_method", "FillMethod", "FillResult", "Provenance",
+__all__ = ["GROUP", "DEFAULT_METHOD", "available_methods", "get_method", "FillMethod", "FillResult", "Provenance",
            "LegacyMethod"]
 
 log = logging.getLogger(__name__)
 GROUP = "corkit.inpainters"
+#: The method every entry point uses unless told otherwise: the network's expected value, with its sigma.
+DEFAULT_METHOD = "pconv-smooth"
 
 
 def _builtin() -> dict[str, FillMethod]:

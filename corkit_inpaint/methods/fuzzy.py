@@ -60,6 +60,7 @@ from .. import header as H
 from ..blocks import BLOCK, blocks_to_mask
 from ..frame import Frame
 from ..register import Neighbour
+from ..uncertainty.tables import fill_sigma
 from .base import FillMethod, FillResult, Provenance
 
 __all__ = ["FuzzyFill", "FUZZY", "find_zones", "band_masks", "gradient_direction"]
@@ -348,7 +349,9 @@ class FuzzyFill(FillMethod):
             return FillResult.unchanged(frame, Provenance(self.name), "")
         values, left, why = _fuzzy(frame, literal_idl=self.literal_idl, policy=self.policy)
         values[left] = frame.image[left]
-        return FillResult(values, frame.missing & ~left, Provenance(self.name), skipped=why)
+        filled = frame.missing & ~left
+        return FillResult(values, filled, Provenance(self.name), sigma=fill_sigma(self.name, frame, values, filled),
+                          skipped=why)
 
     def for_level1(self) -> FuzzyFill:
         """With SolarSoft's zone policy, as its level-1 pipeline runs it."""

@@ -13,11 +13,16 @@ from ..frame import Frame
 from ..network.device import run_windows, select_device
 from ..network.windows import GUIDES, frame_windows
 from ..register import Neighbour
+from ..uncertainty.features import neighbour_cover, pixel_features
+from ..uncertainty.tables import table_for, to_linear
 from .base import FillMethod, FillResult, Provenance
 
-__all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH"]
+__all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH", "SMOOTH_TABLE"]
 
 log = logging.getLogger(__name__)
+
+#: The error table both methods read: the expected value's (the textured fill adds a draw of it).
+SMOOTH_TABLE = "pconv-smooth"
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,10 @@ class PConvFill(FillMethod):
     Attributes
     ----------
     texture : bool
-        Add white noise with the sigma measured around each hole (seeded by
-        the window position, so deterministic) to the network's expected
-        value, so the fill has the texture of real data. False gives the
-        smooth expected value, which has the lowest RMSE.
+        Add a draw of the fill's own 1-sigma (white noise seeded by the window
+        position, so deterministic) to the network's expected value, so the
+        fill has a texture, for pictures. False (``pconv-smooth``, the
+        default) gives the expected value, which has the lowest RMSE.
 
     Notes
     -----
@@ -43,6 +48,11 @@ class PConvFill(FillMethod):
     neighbour guides (``extra_channels`` of 4 or more) fills from the
     neighbouring frames where they have data; an older model ignores them,
     and the provenance then names none.
+
+    The sigma comes from the error table fitted for these weights
+    (`corkit_inpaint.uncertainty`): the expected value's 1-sigma, and
+    ``sqrt(2)`` times it for the textured fill, whose draw adds its own
+    spread. Weights without a table give no sigma (logged).
     """
 
     texture: bool = True
@@ -57,6 +67,7 @@ class PConvFill(FillMethod):
         res, model, dev = run_windows(weights, windows, device)
         values = frame.image.copy()
         filled = np.zeros(frame.shape, dtype=bool)
+        white = np.zeros(frame.shape)
         for w, z, m in zip(windows, res, owned):
             y0, y1, x0, x1 = w.box
             vz = w.image[w.valid]
@@ -66,21 +77,39 @@ class PConvFill(FillMethod):
             lo, hi = float(vz.min()), float(vz.max())
             pad = 0.5 * (hi - lo) + 1.0
             zs = np.clip(z.astype(np.float64), lo - pad, hi + pad)
-            if self.texture:
-                zs = zs + w.texture
-            lin = frame.stretch.inverse(zs * w.scale + w.centre)
-            values[y0:y1, x0:x1][m] = lin[m]
+            values[y0:y1, x0:x1][m] = frame.stretch.inverse(zs * w.scale + w.centre)[m]
             filled[y0:y1, x0:x1] |= m
+            if w.noise > 0:
+                white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
+        reads = model.config["extra_channels"] > GUIDES.index("neighbours")
+        cover = neighbour_cover(frame, neighbours) if reads else None
+        values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
         skipped = f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
         prov = Provenance(self.name, model.model_id, model.sha256, dev)
-        if model.config["extra_channels"] > GUIDES.index("neighbours"):
+        if reads:
             used = np.zeros(len(neighbours), dtype=bool)
             for w in windows:
                 used |= np.array(w.used or [False] * len(neighbours), dtype=bool)
             prov = prov.with_neighbours(neighbours, used)
         elif neighbours:
             log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
-        return FillResult(values, filled, prov, skipped=skipped)
+        return FillResult(values, filled, prov, sigma=sigma, skipped=skipped)
+
+    def _sigma(self, frame: Frame, values, filled, white, cover, sha256: str, windows):
+        """The fill (textured if asked) and its 1-sigma, from the expected value's error table."""
+        table = table_for(SMOOTH_TABLE, sha256)
+        if table is None:
+            log.warning("no error table for these weights (%s): the fill has no sigma%s", sha256[:12],
+                        ", and its texture is the local noise" if self.texture else "")
+        feats = pixel_features(frame, filled, cover, windows, values)
+        s = None if table is None else table.stretched(feats)
+        if self.texture:
+            z = frame.stretch.forward(values[filled])
+            z = z + white[filled] * (s if s is not None else feats.noise)
+            values = values.copy()
+            values[filled] = frame.stretch.inverse(z)
+            s = None if s is None else np.sqrt(2.0) * s      # the draw's spread adds to the expected value's miss
+        return values, None if s is None else to_linear(frame, values, filled, s)
 
 
 PCONV = PConvFill("pconv", texture=True)

@@ -19,6 +19,8 @@ from ..frame import Frame
 from ..match import neighbour_estimate
 from ..network.windows import windows_for
 from ..register import Neighbour
+from ..uncertainty.features import neighbour_cover
+from ..uncertainty.tables import fill_sigma
 from .base import FillMethod, FillResult, Provenance
 from .biharmonic import BIHARMONIC
 
@@ -45,7 +47,8 @@ class RatioFill(FillMethod):
                 values[y0:y1, x0:x1][take] = est.values[take]
                 used |= np.array(est.used, dtype=bool)
         prov = Provenance(self.name).with_neighbours(neighbours, used)
-        return FillResult(values, base.filled, prov)
+        sigma = fill_sigma(self.name, frame, values, base.filled, neighbour=neighbour_cover(frame, neighbours))
+        return FillResult(values, base.filled, prov, sigma=sigma)
 
 
 RATIO = RatioFill("ratio")

@@ -10,6 +10,7 @@ import numpy as np
 from ..frame import Frame
 from ..network.windows import windows_for
 from ..register import Neighbour
+from ..uncertainty.tables import fill_sigma
 from .base import FillMethod, FillResult, Provenance
 
 __all__ = ["WindowedFill"]
@@ -20,7 +21,9 @@ class WindowedFill(FillMethod):
     """Base of the classical methods: subclasses implement `fill_window`.
 
     Every window of `corkit_inpaint.network.windows.windows_for` is filled in
-    stretched values, and brought back to the image's unit exactly.
+    stretched values, and brought back to the image's unit exactly. The sigma
+    comes from the method's error table (`corkit_inpaint.uncertainty`), when
+    one was fitted.
     """
 
     def fill_window(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -36,7 +39,8 @@ class WindowedFill(FillMethod):
             f = fill_window(np.where(vw, sw, 0.0), vw)
             m = owner[y0:y1, x0:x1] == k
             values[y0:y1, x0:x1][m] = frame.stretch.inverse(f)[m]
-        return FillResult(values, frame.missing.copy(), Provenance(self.name))
+        filled = frame.missing.copy()
+        return FillResult(values, filled, Provenance(self.name), sigma=fill_sigma(self.name, frame, values, filled))
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:

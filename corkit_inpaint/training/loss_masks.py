@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..blocks import BLOCK, find_missing_blocks, zero_blocks
+from ..blocks import BLOCK, blocks_to_mask, find_missing_blocks, zero_blocks
 
-__all__ = ["PATTERNS", "PATTERN_PROBS", "eligible_blocks", "loss_mask"]
+__all__ = ["PATTERNS", "PATTERN_PROBS", "eligible_blocks", "loss_mask", "blanked_copies"]
 
 PATTERNS = ("single", "run", "cluster", "long")
 PATTERN_PROBS = (0.30, 0.30, 0.25, 0.15)
@@ -117,3 +117,29 @@ def loss_mask(rng: np.random.Generator, eligible: np.ndarray, pattern: str | Non
         y, x = cand[rng.integers(len(cand))]
         return pattern, [(int(y + i), int(x + j)) for i in range(k) for j in range(k)]
     raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS}")
+
+
+def blanked_copies(image: np.ndarray, header, rng: np.random.Generator, repeats: int, patterns=PATTERNS):
+    """Blank ``repeats`` masks per loss pattern in ``image``, as evaluation and the error-table fit do.
+
+    Yields
+    ------
+    pattern : str
+    repeat : int
+    blocks : list of (int, int)
+    mask : numpy.ndarray of bool
+        The blanked pixels.
+    test : numpy.ndarray
+        A float64 copy of ``image`` with ``mask`` zeroed.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    elig = eligible_blocks(img, header)
+    for pattern in patterns:
+        for r in range(repeats):
+            _, blocks = loss_mask(rng, elig, pattern)
+            if not blocks:
+                continue
+            mask = blocks_to_mask(img.shape, blocks)
+            test = img.copy()
+            test[mask] = 0
+            yield pattern, r, blocks, mask, test

@@ -1,0 +1,11 @@
+"""The fill's per-pixel 1-sigma.
+
+Modules: `features` (what a filled pixel's error depends on: radial zone,
+distance to the hole edge, local noise and structure, whether a neighbouring frame has data
+there), `tables` (the fitted error tables and the sigma they give, in the
+image's unit) and `fit` (how the tables are fitted on simulated holes).
+"""
+
+from .tables import ErrorTable, fill_sigma, load_tables, table_for, to_linear
+
+__all__ = ["ErrorTable", "load_tables", "fill_sigma", "table_for", "to_linear"]

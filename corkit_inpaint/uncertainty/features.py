@@ -1,0 +1,157 @@
+"""What a filled pixel's error depends on: radial zone, distance to the hole edge, noise, structure, neighbours.
+
+Every feature is computed from what a fill knows (the blanked frame and the
+neighbouring frames), never from the truth, so the same features serve the fit
+on simulated holes and the sigma of a real fill. The error's unit is
+``hypot(noise, spread)``: the window's noise, and the disagreement at the pixel
+of the three classical guide fills (biharmonic, radial, azimuthal,
+`corkit_inpaint.network.windows.prepare_window`) and the fill itself, which is
+large where the structure around the hole does not say what is inside it, or
+where the fill departs from what the classical fills say; it follows a real
+frame's structure where a noise-only unit would follow the simulator's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..frame import Frame
+from ..geometry import ZONE_NAMES, zone_of
+from ..network.windows import prepare_window, windows_for
+
+__all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "TABLE_SHAPE", "PixelFeatures", "pixel_features",
+           "neighbour_cover"]
+
+#: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, more.
+DIST_EDGES = (0.0, 1.5, 2.5, 4.5, 8.5, 16.5, np.inf)
+#: The guides' spread over the window's noise.
+SPREAD_EDGES = (0.0, 1.0, 3.0, 10.0, np.inf)
+#: The radial zones of `corkit_inpaint.geometry.ZONES`, and last everything outside them (or no geometry).
+N_ZONES = len(ZONE_NAMES) + 1
+#: (neighbour data: no / yes, zone, distance bin, spread bin)
+TABLE_SHAPE = (2, N_ZONES, len(DIST_EDGES) - 1, len(SPREAD_EDGES) - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class PixelFeatures:
+    """The features of a set of pixels, each a 1-D array in ``numpy.nonzero(pixels)`` order.
+
+    Attributes
+    ----------
+    pixels : numpy.ndarray of bool
+        The pixels described (a frame-shaped mask).
+    zone : numpy.ndarray of int
+        Index in `corkit_inpaint.geometry.ZONE_NAMES`; ``N_ZONES - 1`` outside them.
+    dist : numpy.ndarray of float
+        Distance to the nearest valid context pixel, px.
+    noise : numpy.ndarray of float
+        Noise sigma of the pixel's window, in the frame's stretched units.
+    spread : numpy.ndarray of float
+        Largest minus smallest of the three classical guide fills and the fill at the pixel, stretched units.
+    cap : numpy.ndarray of float
+        Twice the range of the window's valid context, stretched: no error can be larger,
+        since fills stay within half that range of it.
+    neighbour : numpy.ndarray of bool
+        Whether a neighbouring frame has data at the pixel.
+    """
+
+    pixels: np.ndarray
+    zone: np.ndarray
+    dist: np.ndarray
+    noise: np.ndarray
+    spread: np.ndarray
+    cap: np.ndarray
+    neighbour: np.ndarray
+
+    @property
+    def unit(self) -> np.ndarray:
+        """The error's unit, ``hypot(noise, spread)``, stretched."""
+        return np.hypot(self.noise, self.spread)
+
+    def cells(self) -> np.ndarray:
+        """Each pixel's flat index into an array of `TABLE_SHAPE`."""
+        d = np.searchsorted(DIST_EDGES, self.dist, side="right") - 1
+        n = np.searchsorted(SPREAD_EDGES, self.spread / np.maximum(self.noise, 1e-12), side="right") - 1
+        d = np.clip(d, 0, TABLE_SHAPE[2] - 1)
+        n = np.clip(n, 0, TABLE_SHAPE[3] - 1)
+        return np.ravel_multi_index((self.neighbour.astype(int), self.zone, d, n), TABLE_SHAPE)
+
+
+def neighbour_cover(frame: Frame, neighbours: Sequence) -> np.ndarray:
+    """Missing pixels of ``frame`` where at least one registered neighbour has data."""
+    cover = np.zeros(frame.shape, dtype=bool)
+    if not neighbours:
+        return cover
+    boxes, _ = windows_for(frame.missing)
+    for y0, y1, x0, x1 in boxes:
+        for nb in neighbours:
+            cover[y0:y1, x0:x1] |= nb.sample((y0, y1, x0, x1))[1]
+    return cover & frame.missing
+
+
+def _window_terms(frame: Frame, windows=None):
+    """Frame-shaped distance, noise, guides (lowest, highest) and cap (stretched) over the missing pixels.
+
+    All are computed window by window: the distance to the nearest valid pixel
+    inside the window (which reaches 32 px beyond its holes, so it is the
+    nearest one in the frame).
+
+    ``windows`` are ``(windows, owned)`` of `corkit_inpaint.network.windows.frame_windows`
+    when the caller has them; otherwise they are prepared here.
+    """
+    dist, noise, lo, hi = np.zeros(frame.shape), np.ones(frame.shape), np.zeros(frame.shape), np.zeros(frame.shape)
+    cap = np.full(frame.shape, np.inf)
+    if windows is None:
+        boxes, owner = windows_for(frame.missing)
+        prepared = []
+        for k, box in enumerate(boxes):
+            y0, y1, x0, x1 = box
+            try:
+                w = prepare_window(frame.stretched, frame.valid, box, frame.sun_centre)
+            except ValueError:           # too little context: the pixels are not filled
+                continue
+            prepared.append((w, owner[y0:y1, x0:x1] == k))
+    else:
+        prepared = list(zip(*windows))
+    for w, mine in prepared:
+        y0, y1, x0, x1 = w.box
+        g = w.guides[:3].astype(np.float64) * w.scale + w.centre
+        noise[y0:y1, x0:x1][mine] = w.noise * w.scale
+        dist[y0:y1, x0:x1][mine] = ndimage.distance_transform_edt(~w.valid)[mine]
+        lo[y0:y1, x0:x1][mine], hi[y0:y1, x0:x1][mine] = g.min(0)[mine], g.max(0)[mine]
+        ctx = w.image[w.valid]
+        cap[y0:y1, x0:x1][mine] = 2.0 * w.scale * float(ctx.max() - ctx.min()) + w.noise * w.scale
+    return dist, noise, lo, hi, cap
+
+
+def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | None = None,
+                   windows=None, values: np.ndarray | None = None) -> PixelFeatures:
+    """The features of ``pixels`` (a subset of ``frame.missing``).
+
+    Parameters
+    ----------
+    frame : Frame
+        The frame as the fill saw it.
+    pixels : numpy.ndarray of bool
+        The filled pixels.
+    neighbour : numpy.ndarray of bool, optional
+        Where a neighbouring frame had data (`neighbour_cover`); None: nowhere.
+    windows : tuple, optional
+        ``(windows, owned)`` of `corkit_inpaint.network.windows.frame_windows`, to reuse their guides.
+    values : numpy.ndarray, optional
+        The fill (frame-shaped, the image's unit): its distance from the guides widens the spread.
+    """
+    pixels = np.asarray(pixels, dtype=bool)
+    ys, xs = np.nonzero(pixels)
+    zone = np.full(ys.size, N_ZONES - 1) if frame.geometry is None else zone_of(ys, xs, frame.geometry)
+    zone = np.where(zone >= 0, zone, N_ZONES - 1)
+    dist, noise, lo, hi, cap = (a[pixels] for a in _window_terms(frame, windows))
+    if values is not None:
+        f = frame.stretch.forward(np.asarray(values, dtype=np.float64)[pixels])
+        lo, hi = np.minimum(lo, f), np.maximum(hi, f)
+    nb = np.zeros(frame.shape, dtype=bool) if neighbour is None else np.asarray(neighbour, dtype=bool)
+    return PixelFeatures(pixels, zone.astype(int), dist, noise, hi - lo, cap, nb[pixels])

@@ -1,0 +1,161 @@
+"""Fit the error tables on simulated holes: blank blocks of simulated frames, fill them, collect each method's error.
+
+Frames come from the single-frame simulator (seeds from `FRAME_SEED0`) and,
+for methods that read neighbouring frames, from the sequence simulator (seeds
+from `SEQUENCE_SEED0`, each middle frame with its frames 12 minutes before and
+after). Neither range is used in training or in `evaluate`. For every filled
+pixel the error in the blanked frame's stretched space, over its unit
+(`PixelFeatures.unit`), goes into a histogram per table cell; a cell's value is the histogram's
+68.27% quantile. A cell with fewer than `MIN_COUNT` pixels takes the value of
+the coarser group it falls in (all spread bins, then all distances, then all
+zones). Run as ``python -m corkit_inpaint.uncertainty.fit --out FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..fill import run_method
+from ..frame import Frame
+from ..methods import get_method
+from ..register import register_all
+from ..tempfiles import temp_beside
+from ..training.loss_masks import PATTERNS, blanked_copies
+from .features import TABLE_SHAPE, neighbour_cover, pixel_features
+
+__all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "MIN_COUNT", "QUANTILE", "R_EDGES", "Accumulator", "collect",
+           "write_tables", "main"]
+
+log = logging.getLogger(__name__)
+
+FRAME_SEED0 = 70_000_000
+SEQUENCE_SEED0 = 71_000_000
+MIN_COUNT = 400
+QUANTILE = math.erf(1 / math.sqrt(2))          # 0.6827: the central 1-sigma share of a Gaussian
+#: Bin edges of |error| / unit (log-spaced, 6% apart).
+R_EDGES = np.geomspace(1e-3, 1e3, 241)
+_KINDS = (("C2", False), ("C2", True), ("C3", False), ("C3", True))
+
+
+class Accumulator:
+    """Histograms of |error| / unit per table cell, for one method."""
+
+    def __init__(self) -> None:
+        self.hist = np.zeros((int(np.prod(TABLE_SHAPE)), R_EDGES.size + 1), dtype=np.int64)
+
+    def add(self, features, err: np.ndarray) -> None:
+        """Add the stretched errors ``err`` of the pixels of ``features``."""
+        r = np.abs(err) / np.maximum(features.unit, 1e-12)
+        np.add.at(self.hist, (features.cells(), np.searchsorted(R_EDGES, r)), 1)
+
+    def table(self) -> np.ndarray:
+        """The `TABLE_SHAPE` half-widths, with the coarser groups' values where a cell is thin."""
+        h = self.hist.reshape(*TABLE_SHAPE, -1)
+        k = np.full(TABLE_SHAPE, np.nan)
+        for axes in ((), (3,), (2, 3), (1, 2, 3), (0, 1, 2, 3)):   # the cell, then ever coarser groups
+            g = h.sum(axis=axes, keepdims=True) if axes else h
+            q = np.broadcast_to(_quantile(g), TABLE_SHAPE)
+            enough = np.broadcast_to(g.sum(-1) >= MIN_COUNT, TABLE_SHAPE)
+            k = np.where(np.isnan(k) & enough, q, k)
+        return np.where(np.isnan(k), 1.0, k)
+
+
+def _quantile(h: np.ndarray) -> np.ndarray:
+    """The `QUANTILE` of each histogram along the last axis (geometric bin centres)."""
+    step = R_EDGES[1] / R_EDGES[0]
+    centres = np.concatenate([[R_EDGES[0] / np.sqrt(step)], R_EDGES[:-1] * np.sqrt(step), [R_EDGES[-1]]])
+    c = np.cumsum(h, axis=-1)
+    j = np.argmax(c >= QUANTILE * np.maximum(c[..., -1:], 1), axis=-1)
+    return centres[j][..., None][..., 0]
+
+
+def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, weights):
+    """Blank ``repeats`` masks per pattern in one frame, fill with every method, add the errors."""
+    for _, _, _, mask, test in blanked_copies(img, hdr, rng, repeats):
+        frame = Frame.build(test, mask, hdr)
+        nbs = register_all(neighbours, hdr, img.shape) if neighbours else []
+        cover = neighbour_cover(frame, nbs)
+        truth = frame.stretch.forward(np.asarray(img, dtype=np.float64))
+        for name in methods:
+            res = run_method(name, frame, neighbours=nbs, device=device, weights=weights)
+            f = res.filled
+            err = frame.stretch.forward(res.values[f]) - truth[f]
+            key = f"{name}@{res.provenance.sha256}" if res.provenance.sha256 else name
+            accs.setdefault(key, (name, res.provenance.sha256, Accumulator()))[2].add(
+                pixel_features(frame, f, cover, values=res.values), err)
+
+
+def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, version: str | None = None,
+            device: str = "cpu", weights=None, progress: bool = True) -> dict:
+    """``{key: (method, sha256, Accumulator)}`` over simulated frames and sequences (see the module)."""
+    from tqdm import tqdm
+
+    from ..training.sequence import make_sequence
+    from ..training.simulator import GENERATOR_VERSION, make_frame
+    rng = np.random.default_rng(FRAME_SEED0)
+    accs: dict = {}
+    for i in tqdm(range(n_frames), desc="simulated frames", disable=not progress):
+        det, summed = _KINDS[i % 4]
+        img, hdr = make_frame(FRAME_SEED0 + i, detector=det, summed=summed, version=version or GENERATOR_VERSION)
+        _blank_and_fill(img, hdr, methods, accs, rng, repeats, None, device, weights)
+    readers = [m for m in methods if get_method(m).reads_neighbours]
+    for i in tqdm(range(n_sequences), desc="simulated sequences", disable=not progress or not readers):
+        if not readers:
+            break
+        det, summed = _KINDS[i % 4]
+        (b, (img, hdr), a) = make_sequence(SEQUENCE_SEED0 + i, detector=det, summed=summed).frames
+        _blank_and_fill(img, hdr, readers, accs, rng, repeats, [b, a], device, weights)
+    return accs
+
+
+def write_tables(accs: dict, path: str | Path, meta: dict) -> None:
+    """Write the tables of ``accs`` (`collect`) and the fit's settings ``meta`` to a JSON file, atomically."""
+    tables = {key: {"method": name, "sha256": sha, "pixels": int(acc.hist.sum()),
+                    "k": np.round(acc.table(), 5).tolist()} for key, (name, sha, acc) in sorted(accs.items())}
+    doc = {"format": 2, "table_axes": ["neighbour data (no, yes)", "zone (inner, mid, outer, other)",
+                                        "distance to valid pixel (px)", "guide spread / window noise"],
+           "fit": meta, "tables": tables}
+    path = Path(path)
+    tmp = temp_beside(path.parent, "." + path.name + ".", ".tmp")
+    try:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def main(argv=None) -> int:
+    """Fit the tables of the given methods and write them (see the module docstring)."""
+    p = argparse.ArgumentParser(prog="python -m corkit_inpaint.uncertainty.fit", description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="the tables file to write")
+    p.add_argument("--methods", nargs="+", default=["pconv-smooth", "biharmonic", "fuzzy", "ratio"])
+    p.add_argument("--frames", type=int, default=24, help="simulated frames (default 24)")
+    p.add_argument("--sequences", type=int, default=24, help="simulated sequences (default 24)")
+    p.add_argument("--repeats", type=int, default=2, help="masks per pattern per frame (default 2)")
+    p.add_argument("--weights", default=None, help="weights of the network methods (default: the default model)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from ..threads import set_threads
+    set_threads(None)
+    accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
+                   weights=args.weights)
+    from ..training.sequence import SEQUENCE_VERSION
+    from ..training.simulator import GENERATOR_VERSION
+    meta = {"methods": args.methods, "frames": args.frames, "frame_seed0": FRAME_SEED0,
+            "sequences": args.sequences, "sequence_seed0": SEQUENCE_SEED0, "repeats": args.repeats,
+            "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "generator_version": GENERATOR_VERSION,
+            "sequence_version": SEQUENCE_VERSION, "quantile": QUANTILE, "min_count": MIN_COUNT,
+            "bins_per_decade": 40, "dist_edges": "see corkit_inpaint.uncertainty.features"}
+    write_tables(accs, args.out, meta)
+    log.info("wrote %d tables to %s", len(accs), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

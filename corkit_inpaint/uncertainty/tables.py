@@ -1,0 +1,129 @@
+"""The fitted error tables, and the per-pixel 1-sigma they give a fill, in the image's unit.
+
+For each method (and, for a network, each weights file) a table holds, per
+cell of `corkit_inpaint.uncertainty.features.TABLE_SHAPE`, the half-width of
+the central 68.27% interval of the method's error in the frame's stretched
+(asinh) space, in units of ``hypot(noise, guide spread)``
+(`corkit_inpaint.uncertainty.features.PixelFeatures.unit`), fitted on
+simulated holes (`corkit_inpaint.uncertainty.fit`). A fill's sigma is that
+half-width times the pixel's unit, brought back to the image's unit exactly:
+the half-width of the stretched interval ``fill +- sigma`` once unstretched.
+
+The tables are a JSON file (``corkit_inpaint/data/error_tables.json``):
+numbers only, nothing in it is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+
+import numpy as np
+
+from ..frame import Frame
+from .features import TABLE_SHAPE, PixelFeatures, pixel_features
+
+__all__ = ["ErrorTable", "load_tables", "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
+
+log = logging.getLogger(__name__)
+
+#: The shipped tables, inside the package.
+TABLES_FILE = "data/error_tables.json"
+
+
+@dataclass(frozen=True, eq=False)
+class ErrorTable:
+    """One method's error table.
+
+    Attributes
+    ----------
+    method : str
+        The method it was fitted for.
+    sha256 : str
+        The weights file's sha256 for a network method, ``""`` for a classical one.
+    k : numpy.ndarray
+        `TABLE_SHAPE` half-widths, in units of `PixelFeatures.unit`.
+    """
+
+    method: str
+    sha256: str
+    k: np.ndarray
+
+    def stretched(self, features: PixelFeatures) -> np.ndarray:
+        """The 1-sigma of each pixel of ``features``, in stretched units (at most `PixelFeatures.cap`)."""
+        return np.minimum(self.k.ravel()[features.cells()] * features.unit, features.cap)
+
+
+@lru_cache(maxsize=4)
+def load_tables(path: str | None = None) -> dict[str, ErrorTable]:
+    """``{key: ErrorTable}`` from a tables file (default: the shipped one); key is ``method`` or ``method@sha256``."""
+    if path is None:
+        res = files("corkit_inpaint") / TABLES_FILE
+        if not res.is_file():
+            log.warning("%s is missing: fills get no sigma", TABLES_FILE)
+            return {}
+        text = res.read_text()
+    else:
+        with open(path) as fh:
+            text = fh.read()
+    doc = json.loads(text)
+    out = {}
+    for key, t in doc["tables"].items():
+        k = np.asarray(t["k"], dtype=np.float64)
+        if k.shape != TABLE_SHAPE or not np.all(np.isfinite(k)) or np.any(k <= 0):
+            raise ValueError(f"error table {key!r} has shape {k.shape} or non-positive values; "
+                             f"expected {TABLE_SHAPE}, positive")
+        out[key] = ErrorTable(t["method"], t.get("sha256", ""), k)
+    return out
+
+
+def table_for(method: str, sha256: str = "") -> ErrorTable | None:
+    """The table of ``method`` (with these weights, for a network method), or None when none was fitted."""
+    tables = load_tables()
+    t = tables.get(f"{method}@{sha256}" if sha256 else method)
+    if t is None:
+        log.info("no error table for %s%s: the fill gets no sigma", method, f" with weights {sha256[:12]}"
+                 if sha256 else "")
+    return t
+
+
+def to_linear(frame: Frame, values: np.ndarray, pixels: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Stretched 1-sigma ``s`` of ``pixels`` to the image's unit (frame-shaped, 0 elsewhere).
+
+    The half-width of the interval ``forward(value) +- s`` after `Stretch.inverse`:
+    exact for the asinh stretch, however bright the pixel.
+    """
+    st = frame.stretch
+    z = st.forward(np.asarray(values, dtype=np.float64)[pixels])
+    out = np.zeros(frame.shape)
+    out[pixels] = 0.5 * (st.inverse(z + s) - st.inverse(z - s))
+    return out
+
+
+def fill_sigma(method: str, frame: Frame, values: np.ndarray, filled: np.ndarray, *,
+               neighbour: np.ndarray | None = None, sha256: str = "", factor: float = 1.0) -> np.ndarray | None:
+    """The 1-sigma of a fill in the image's unit (0 outside ``filled``), or None when ``method`` has no table.
+
+    Parameters
+    ----------
+    method : str
+        The method's table name.
+    frame : Frame
+        The frame as the method saw it.
+    values, filled : numpy.ndarray
+        The fill (frame-shaped) and the pixels it filled.
+    neighbour : numpy.ndarray of bool, optional
+        Where a neighbouring frame had data (`corkit_inpaint.uncertainty.features.neighbour_cover`).
+    sha256 : str
+        The weights' sha256, for a network method.
+    factor : float
+        Multiplies the stretched sigma (``sqrt(2)`` for a fill with a draw of the sigma added to it).
+    """
+    table = table_for(method, sha256)
+    if table is None:
+        return None
+    s = factor * table.stretched(pixel_features(frame, filled, neighbour, values=values))
+    return to_linear(frame, values, filled, s)

@@ -1,0 +1,56 @@
+"""The features of filled pixels: zone, distance to the hole edge, window noise, neighbour cover."""
+
+import numpy as np
+from helpers import BLANK, C3_SEQ, blank, read_file, read_real
+
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.geometry import zone_map
+from corkit_inpaint.register import register_all
+from corkit_inpaint.stretch import noise_sigma
+from corkit_inpaint.uncertainty.features import N_ZONES, TABLE_SHAPE, neighbour_cover, pixel_features
+
+
+def _frame():
+    data, hdr = read_real()
+    mask = blocks_to_mask(data.shape, BLANK)
+    return Frame.build(blank(data, BLANK).astype(float), mask, hdr), mask
+
+
+def test_distance_zone_and_noise_of_a_single_block():
+    frame, mask = _frame()
+    f = pixel_features(frame, mask)
+    ys, xs = np.nonzero(mask)
+    d = dict(zip(zip(ys, xs), f.dist))
+    y0, x0 = BLANK[0][0] * 32, BLANK[0][1] * 32          # (3, 4): a single block, valid all round
+    assert d[(y0, x0 + 10)] == 1.0                     # the first row touches the valid row above
+    assert d[(y0 + 15, x0 + 15)] == 16.0               # the centre is 16 px from the nearest valid pixel
+    zones = zone_map(frame.shape, frame.geometry)
+    assert np.array_equal(f.zone, np.where(zones[mask] >= 0, zones[mask], N_ZONES - 1))
+    # every pixel of that block has its window's Immerkaer noise, in stretched units
+    s = frame.stretched
+    y1, x1 = y0 + 32, x0 + 32
+    box = (slice(y0 - 32, y1 + 32), slice(x0 - 32, x1 + 32))
+    ref = noise_sigma(s[box], frame.valid[box])
+    mine = f.noise[(ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)]
+    assert np.all(mine > 0) and np.ptp(mine) == 0
+    assert abs(mine[0] / ref - 1) < 0.5                # the same window up to the merging of windows
+    cells = f.cells()
+    assert cells.min() >= 0 and cells.max() < np.prod(TABLE_SHAPE)
+    assert not f.neighbour.any()
+
+
+def test_neighbour_cover_follows_the_neighbours_data():
+    (d0, h0), (d1, h1), (d2, h2) = (read_file(p) for p in C3_SEQ)
+    blocks = [(8, 20), (20, 8), (12, 12)]
+    mask = blocks_to_mask(d1.shape, blocks)
+    frame = Frame.build(blank(d1, blocks).astype(float), mask, h1)
+    gone = d0.copy()
+    gone[8 * 32:9 * 32, 20 * 32:21 * 32] = 0           # the neighbour lost one of those blocks too
+    nbs = register_all([(gone, h0)], h1, d1.shape)
+    cover = neighbour_cover(frame, nbs)
+    assert not (cover & ~mask).any()
+    assert cover[20 * 32 + 5, 8 * 32 + 5] and not cover[8 * 32 + 5, 20 * 32 + 5]
+    assert not neighbour_cover(frame, []).any()
+    f = pixel_features(frame, mask, cover)
+    assert f.neighbour.sum() == (cover & mask).sum()

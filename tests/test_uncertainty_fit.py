@@ -1,0 +1,40 @@
+"""Fitting the error tables: the quantile per cell, the fallback for thin cells, a real (small) fit."""
+
+import numpy as np
+
+from corkit_inpaint.uncertainty.features import TABLE_SHAPE, PixelFeatures
+from corkit_inpaint.uncertainty.fit import MIN_COUNT, Accumulator, collect, write_tables
+from corkit_inpaint.uncertainty.tables import load_tables
+
+
+def _features(n, zone, dist, noise, spread=0.0, neighbour=False):
+    return PixelFeatures(np.ones(n, dtype=bool), np.full(n, zone), np.full(n, float(dist)), np.full(n, noise),
+                         np.full(n, spread), np.full(n, np.inf), np.full(n, neighbour))
+
+
+def test_a_gaussian_error_gives_its_sigma_and_thin_cells_take_the_coarser_value():
+    rng = np.random.default_rng(1)
+    acc = Accumulator()
+    n = 20 * MIN_COUNT
+    # unit hypot(0.3, 0.4) = 0.5; spread / noise = 1.33: the second spread bin
+    acc.add(_features(n, 0, 1, 0.3, 0.4), rng.normal(0, 3 * 0.5, n))     # 3 units at the hole edge
+    acc.add(_features(n, 0, 20, 0.3, 0.4), rng.normal(0, 6 * 0.5, n))    # 6 deep inside
+    acc.add(_features(10, 0, 3, 0.3, 0.4), rng.normal(0, 100, 10))       # too few to stand alone
+    k = acc.table()
+    assert k.shape == TABLE_SHAPE
+    assert abs(k[0, 0, 0, 1] / 3 - 1) < 0.05 and abs(k[0, 0, 5, 1] / 6 - 1) < 0.05
+    # the thin cell falls back to the pooled (zone) value, between 3 and 6, not 200
+    assert 3 < k[0, 0, 2, 1] < 6
+    # an empty cell of a spread bin with data elsewhere at that distance takes the distance's value
+    assert abs(k[0, 0, 0, 3] / 3 - 1) < 0.05
+
+
+def test_a_small_real_fit_writes_tables_that_load(tmp_path):
+    accs = collect(["biharmonic"], n_frames=1, n_sequences=0, repeats=1, progress=False)
+    (name, sha, acc), = accs.values()
+    assert name == "biharmonic" and sha == "" and acc.hist.sum() > 1000
+    path = tmp_path / "tables.json"
+    write_tables(accs, path, {"test": True})
+    t = load_tables(str(path))["biharmonic"]
+    assert np.all(t.k > 0) and not np.allclose(t.k, 1.0)
+    assert [p.name for p in tmp_path.iterdir()] == ["tables.json"]     # no temporary left behind
