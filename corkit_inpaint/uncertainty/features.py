@@ -53,8 +53,9 @@ class PixelFeatures:
     spread : numpy.ndarray of float
         Largest minus smallest of the three classical guide fills and the fill at the pixel, stretched units.
     cap : numpy.ndarray of float
-        Twice the range of the window's valid context, stretched: no error can be larger,
-        since fills stay within half that range of it.
+        Twice the range of the window's valid context, plus its noise, stretched: the
+        largest sigma given (the network's fill stays within half that range of the
+        context, and a sigma beyond it would say nothing).
     neighbour : numpy.ndarray of bool
         Whether a neighbouring frame has data at the pixel.
     """
