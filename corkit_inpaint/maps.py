@@ -119,12 +119,11 @@ def _stamped_meta(smap, header, filled: FilledImage):
 
 
 def _uncertainty(filled: FilledImage, method: str):
-    """The fill's 1-sigma as a `StdDevUncertainty`, or None (logged when the method gives none)."""
+    """The fill's 1-sigma as a `StdDevUncertainty` (an earlier fill's on a refill that filled nothing), or None."""
     from astropy.nddata import StdDevUncertainty
-    if filled.provenance is None:          # nothing filled now: an earlier fill's sigma, if it had one
-        return None if filled.sigma is None else StdDevUncertainty(np.asarray(filled.sigma, dtype=np.float64))
     if filled.sigma is None:
-        log.warning("method %r gives no per-pixel sigma: the filled map has no uncertainty", method)
+        if filled.provenance is not None:     # something was filled, without a sigma
+            log.warning("method %r gives no per-pixel sigma: the filled map has no uncertainty", method)
         return None
     return StdDevUncertainty(np.asarray(filled.sigma, dtype=np.float64))
 

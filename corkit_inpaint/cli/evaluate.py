@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(args, methods, sets: dict) -> None:
     """Print the tables of each set of records, and write the JSON and the figure."""
-    from ..evaluation.calibration import calibration_table, format_calibration_table, plot_reliability, reliability
+    from ..evaluation.calibration import calibration_table, format_calibration_table, reliability
     from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
     results = {title: summarise(rs) for title, rs in sets.items()}
     zones = {title: summarise_zones(rs) for title, rs in sets.items()}
@@ -121,16 +121,18 @@ def _report(args, methods, sets: dict) -> None:
     if args.plot and results:
         plot_summaries(results, args.plot)
     if args.reliability:
-        _plot_reliability(args.reliability, rel, plot_reliability)
+        _plot_reliability(args.reliability, rel)
 
 
-def _plot_reliability(png: str, rel: dict, plot) -> None:
+def _plot_reliability(png: str, rel: dict) -> None:
     """One reliability diagram per set of records that has a sigma; the k-th set's file is ``<stem>-k.png``."""
     from pathlib import Path
+
+    from ..evaluation.calibration import plot_reliability
     have = [(title, r) for title, r in rel.items() if r]
     for k, (title, r) in enumerate(have, start=1):
         path = Path(png) if len(have) == 1 else Path(png).with_name(f"{Path(png).stem}-{k}{Path(png).suffix}")
-        plot(r, str(path), title)
+        plot_reliability(r, str(path), title)
 
 
 def _run_sequences(args, methods, rng) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import erfinv
 
 from ..geometry import ZONE_NAMES
 
@@ -28,7 +29,6 @@ LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.6827, 0.7, 0.8, 0.9, 0.95, 0.99)
 
 def _z_of(p: float) -> float:
     """The half-width, in sigma, of a Gaussian's central interval holding ``p``."""
-    from scipy.special import erfinv
     return float(math.sqrt(2) * erfinv(p))
 
 

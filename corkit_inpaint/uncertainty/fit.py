@@ -72,7 +72,7 @@ def _quantile(h: np.ndarray) -> np.ndarray:
     centres = np.concatenate([[R_EDGES[0] / np.sqrt(step)], R_EDGES[:-1] * np.sqrt(step), [R_EDGES[-1]]])
     c = np.cumsum(h, axis=-1)
     j = np.argmax(c >= QUANTILE * np.maximum(c[..., -1:], 1), axis=-1)
-    return centres[j][..., None][..., 0]
+    return centres[j]
 
 
 def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, weights):
