@@ -125,3 +125,7 @@ def test_model_config_base_guide_is_checked():
     assert check_model_config(good | {"extra_channels": 8, "step": "noise"}) is None
     assert "step" in check_model_config(good | {"step": "noise"})            # needs all 8 guides
     assert "step" in check_model_config(good | {"extra_channels": 8, "step": "sigma"})
+    assert check_model_config(good | {"arch": "pconv-fourier"}) is None
+    assert check_model_config(good | {"arch": "fourier-vae"}) is None
+    assert "arch" in check_model_config(good | {"arch": "fourier"})
+    assert "arch" in check_model_config(good | {"arch": ["pconv"]})

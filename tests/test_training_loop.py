@@ -143,3 +143,19 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     again = train(replace(TINY), tmp_path / "b", data=data, resume=False, progress=False)
     b2 = read_weights_file(again)["state_dict"]
     assert all(torch.equal(a[k], b2[k]) for k in a)
+
+
+@pytest.mark.parametrize("arch", ["pconv-fourier", "fourier-vae"])
+def test_fourier_variants_train_and_record_their_architecture(tmp_path, arch):
+    """Each variant trains with the same loop; the VAE's history carries its KL term, and the KL is scored."""
+    path = train(replace(TINY, arch=arch), tmp_path, data=toy_data(), resume=False, progress=False)
+    blob = read_weights_file(path)
+    assert blob["model_config"]["arch"] == arch
+    assert any(".fattn." in k for k in blob["state_dict"]) and any(".fskips." in k for k in blob["state_dict"])
+    assert any(k.startswith("latent.") for k in blob["state_dict"]) == (arch == "fourier-vae")
+    hist = load_checkpoint(tmp_path / "checkpoint.pt")["history"]
+    assert all(len(h) == (7 if arch == "fourier-vae" else 6) for h in hist)
+    if arch == "fourier-vae":
+        assert all(h[6] >= 0 for h in hist) and any(h[6] > 0 for h in hist)
+    meta = json.loads((tmp_path / "config.json").read_text())
+    assert meta["config"]["arch"] == arch and meta["model_config"]["arch"] == arch

@@ -10,6 +10,8 @@ Each method is a `FillMethod` (`corkit_inpaint.methods.base`): it takes a
 ``fuzzy``         SolarSoft's fuzzy-logic DCT fill, written anew (`fuzzy`)
 ``telea``         OpenCV's Telea fill, when OpenCV is installed (`telea`)
 ``ratio``         the neighbouring frames scaled by the smoothed ratio around the hole (`ratio`)
+``pconv-fourier`` the UNet with Fourier skips and Fourier attention in its decoder (`pconv_fourier`)
+``fourier-vae``   the Fourier-space conditional VAE: its prior mean, and the spread of its draws (`fourier_vae`)
 ============  ==========================================================
 
 A third-party package adds a method by declaring, in its own ``pyproject.toml``::
@@ -42,11 +44,13 @@ DEFAULT_METHOD = "pconv-smooth"
 
 def _builtin() -> dict[str, FillMethod]:
     from .biharmonic import BIHARMONIC
+    from .fourier_vae import FOURIER_VAE
     from .fuzzy import FUZZY
     from .pconv import PCONV, PCONV_SMOOTH
+    from .pconv_fourier import PCONV_FOURIER
     from .ratio import RATIO
     from .telea import TELEA
-    return {m.name: m for m in (PCONV, PCONV_SMOOTH, BIHARMONIC, FUZZY, TELEA, RATIO)}
+    return {m.name: m for m in (PCONV, PCONV_SMOOTH, BIHARMONIC, FUZZY, TELEA, RATIO, PCONV_FOURIER, FOURIER_VAE)}
 
 
 def _as_method(name: str, obj) -> FillMethod:

@@ -36,6 +36,12 @@ class PConvFill(FillMethod):
         position, so deterministic) to the network's expected value, so the
         fill has a texture, for pictures. False (``pconv-smooth``, the
         default) gives the expected value, which has the lowest RMSE.
+    model : str, optional
+        The registry name of the weights used when none are given (None: the default model).
+    draws : int
+        For a ``fourier-vae`` model: the fill is the prior mean's, and its
+        sigma the standard deviation of this many fills from the prior's draws
+        (seeded by the window position), instead of an error table.
 
     Notes
     -----
@@ -56,6 +62,8 @@ class PConvFill(FillMethod):
     """
 
     texture: bool = True
+    model: str | None = None
+    draws: int = 0
     reads_neighbours: ClassVar[bool] = True
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
@@ -64,12 +72,17 @@ class PConvFill(FillMethod):
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
                                         "too little valid context around the missing pixels")
-        res, model, dev = run_windows(weights, windows, device)
+        res, model, dev = run_windows(weights if weights is not None else self.model, windows, device,
+                                      draws=self.draws)
         values = frame.image.copy()
         filled = np.zeros(frame.shape, dtype=bool)
         white = np.zeros(frame.shape)
+        spread = np.zeros(frame.shape) if self.draws else None
         for w, z, m in zip(windows, res, owned):
             y0, y1, x0, x1 = w.box
+            if self.draws:              # the prior mean's fill, then the draws: their spread is the sigma
+                spread[y0:y1, x0:x1][m] = (z[1:].std(0, ddof=1) * w.scale)[m]
+                z = z[0]
             vz = w.image[w.valid]
             have = w.guides[GUIDES.index("neighbour_count")] > 0     # the neighbours may see what the context does not
             if have.any():
@@ -83,7 +96,10 @@ class PConvFill(FillMethod):
                 white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
         reads = model.config["extra_channels"] > GUIDES.index("neighbours")
         cover = neighbour_cover(frame, neighbours) if reads else None
-        values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
+        if spread is not None:
+            sigma = to_linear(frame, values, filled, spread[filled])
+        else:
+            values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
         skipped = f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
         prov = Provenance(self.name, model.model_id, model.sha256, dev)
         if reads:

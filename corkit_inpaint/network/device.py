@@ -63,14 +63,32 @@ def _autocast(device: str, precision: str):
     return torch.autocast(device_type=torch.device(device).type, dtype=getattr(torch, precision))
 
 
+def _latent_draws(model, windows: list[Window], full: tuple[int, int], draws: int):
+    """Standard normal latent draws for ``fourier-vae``, ``(draws N, dims, h, w)``, ordered draw-major.
+
+    Each window's draws come from a CPU generator seeded by its position in the
+    frame, so they do not depend on the batch or the device.
+    """
+    import torch
+    down = 2 ** len(model.config["widths"])
+    out = []
+    for w in windows:
+        g = torch.Generator().manual_seed(1_000_003 * w.box[0] + w.box[2])
+        out.append(torch.randn(draws, model.latent.dims, full[0] // down, full[1] // down, generator=g))
+    return torch.stack(out, 1).reshape(-1, *out[0].shape[1:])
+
+
 def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, precision: str = "float32",
-              by_padded_shape: bool = False) -> list[np.ndarray]:
+              by_padded_shape: bool = False, draws: int = 0) -> list[np.ndarray]:
     """Run the model on windows, ``batch`` at a time; returns the final stage's output per window.
 
     Windows of one shape (``by_padded_shape``: of one shape once padded to the
     UNet's multiple, which makes larger batches from many frames) go
     together. The CPU fill uses the defaults, which its checksums were made
     with; ``precision`` other than float32 runs under torch's autocast.
+    With ``draws`` (a ``fourier-vae`` model), each output is ``(1 + draws, h, w)``:
+    the fill from the prior's mean, then ``draws`` fills from the prior's
+    draws (`_latent_draws`, the same on every device).
     """
     import torch
     out = {}
@@ -88,13 +106,17 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
                 gd = np.stack([_pad(windows[i].guides, full) for i in part])
                 img, val, gd = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (img, val, gd))
                 res = model(img * val, val, gd)[-1][:, 0].float().cpu().numpy()
+                if draws:
+                    eps = _latent_draws(model, [windows[i] for i in part], full, draws).to(device)
+                    more = model(img * val, val, gd, eps=eps)[-1][:, 0].float().cpu().numpy()
+                    res = np.concatenate([res[None], more.reshape(draws, len(part), *full)], 0).swapaxes(0, 1)
                 for j, i in enumerate(part):
                     h, w = windows[i].image.shape
-                    out[i] = res[j, :h, :w]
+                    out[i] = res[j, ..., :h, :w]
     return [out[i] for i in range(len(windows))]
 
 
-def run_windows(weights, windows: list[Window], device: str = "auto"):
+def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: int = 0):
     """Run a model on windows, on ``device``, falling back to the CPU if that device fails.
 
     Parameters
@@ -104,11 +126,14 @@ def run_windows(weights, windows: list[Window], device: str = "auto"):
     windows : list of Window
     device : str
         ``"auto"`` or a torch device string.
+    draws : int, optional
+        Latent draws per window for a ``fourier-vae`` model (`run_model`).
 
     Returns
     -------
     outputs : list of numpy.ndarray
-        The final stage's output per window (normalised stretched units).
+        The final stage's output per window (normalised stretched units);
+        ``(1 + draws, h, w)`` with ``draws``.
     model : PConvUNet
         The CPU model (its ``model_id`` and ``sha256`` say what ran).
     device : str
@@ -131,10 +156,10 @@ def run_windows(weights, windows: list[Window], device: str = "auto"):
             batcher = active_batcher()
             try:
                 on_dev = load_model(weights, device=dev)
-                if batcher is not None:
+                if batcher is not None and not draws:
                     return batcher.run(on_dev, windows, dev), model, dev
-                return run_model(on_dev, windows, dev), model, dev
+                return run_model(on_dev, windows, dev, draws=draws), model, dev
             except (RuntimeError, AssertionError, MemoryError) as exc:   # OOM is a RuntimeError
                 log.warning("inpainting on %s failed (%s: %s); falling back to the CPU",
                             dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-        return run_model(model, windows, "cpu"), model, "cpu"
+        return run_model(model, windows, "cpu", draws=draws), model, "cpu"

@@ -12,13 +12,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fourier import FourierAttention, FourierSkip
+from .latent import Latent
 from .layer import PartialConv2d
 from .windows import GUIDES
 
-__all__ = ["PConvUNet", "ring_masks", "STEPS"]
+__all__ = ["PConvUNet", "ring_masks", "STEPS", "ARCHES"]
 
 #: Units of the correction a stage adds to its input (see `PConvUNet`).
 STEPS = ("scale", "noise")
+#: The networks of the design: the partial-convolution UNet, with a Fourier branch, and its Fourier-space VAE.
+ARCHES = ("pconv", "pconv-fourier", "fourier-vae")
 
 
 class _Down(nn.Module):
@@ -55,9 +59,11 @@ class _UNet(nn.Module):
     """One partial-convolution UNet: encoder of strided pconvs, decoder with skips.
 
     The input mask has one channel per input channel; every later mask has one.
+    With ``fourier``, every decoder level but the last adds a Fourier skip
+    from the encoder and a Fourier attention branch (`corkit_inpaint.network.fourier`).
     """
 
-    def __init__(self, in_channels: int, widths: tuple[int, ...]) -> None:
+    def __init__(self, in_channels: int, widths: tuple[int, ...], *, fourier: bool = False) -> None:
         super().__init__()
         chans = (in_channels,) + tuple(widths)
         self.downs = nn.ModuleList(
@@ -67,16 +73,24 @@ class _UNet(nn.Module):
         self.ups = nn.ModuleList(
             _Up(chans[i + 1], chans[i], 1 if i == 0 else chans[i], last=i == 0)
             for i in reversed(range(len(widths))))
+        levels = list(reversed(range(1, len(widths))))        # decoder levels with features (not the head)
+        self.fskips = nn.ModuleList(FourierSkip(chans[i], chans[i]) for i in levels) if fourier else None
+        self.fattn = nn.ModuleList(FourierAttention(chans[i]) for i in levels) if fourier else None
 
-    def forward(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, m: torch.Tensor, bottleneck=None) -> torch.Tensor:
+        """The output; ``bottleneck``, if given, is applied to the deepest features."""
         xs, ms = [x], [m]
         for down in self.downs:
             x, m = down(x, m)
             xs.append(x)
             ms.append(m)
+        if bottleneck is not None:
+            x = bottleneck(x)
         for j, up in enumerate(self.ups):
             i = len(self.downs) - 1 - j
             x, m = up(x, m, xs[i], ms[i])
+            if self.fattn is not None and i > 0:
+                x = self.fattn[j](self.fskips[j](xs[i], x))
         return x
 
 
@@ -115,6 +129,14 @@ class PConvUNet(nn.Module):
         The guide channel the first stage corrects (0, the biharmonic fill; a
         neighbour model uses 3, the neighbours' estimate, which is the
         biharmonic fill wherever no neighbour has data).
+    arch : {"pconv", "pconv-fourier", "fourier-vae"}, optional
+        ``"pconv-fourier"`` adds Fourier skips and Fourier attention to every
+        decoder level but the last; ``"fourier-vae"`` adds to that a Gaussian
+        latent at the last stage's bottleneck (`corkit_inpaint.network.latent`):
+        in training its posterior reads the truth (``teacher``) and `kl` holds
+        its KL divergence; at inference the prior's mean gives the fill and
+        ``eps`` its draws. Both new parts start at zero (the network starts as
+        the ``"pconv"`` one).
     step : {"scale", "noise"}, optional
         The unit of each stage's correction. ``"scale"``: the window's scale,
         everywhere. ``"noise"`` (needs all 8 guides): where a neighbour has data,
@@ -133,8 +155,11 @@ class PConvUNet(nn.Module):
     """
 
     def __init__(self, *, stages: int = 2, widths: tuple[int, ...] = (32, 48, 64, 96),
-                 ring: int = 6, extra_channels: int = 3, base: int = 0, step: str = "scale") -> None:
+                 ring: int = 6, extra_channels: int = 3, base: int = 0, step: str = "scale",
+                 arch: str = "pconv") -> None:
         super().__init__()
+        if arch not in ARCHES:
+            raise ValueError(f"arch = {arch!r} must be one of {', '.join(ARCHES)}")
         if not 0 <= base < extra_channels:
             raise ValueError(f"base = {base} must name one of the {extra_channels} guide channels")
         if step not in STEPS or (step == "noise" and extra_channels < len(GUIDES)):
@@ -145,12 +170,18 @@ class PConvUNet(nn.Module):
                        "extra_channels": extra_channels, "base": base}
         if step != "scale":             # absent means "scale": older files keep their exact config
             self.config["step"] = step
+        if arch != "pconv":             # absent means "pconv", likewise
+            self.config["arch"] = arch
+        self.arch = arch
         cin = 1 + extra_channels
-        self.nets = nn.ModuleList(_UNet(cin, widths) for _ in range(stages))
+        self.nets = nn.ModuleList(_UNet(cin, widths, fourier=arch != "pconv") for _ in range(stages))
+        self.latent = Latent(widths[-1]) if arch == "fourier-vae" else None
+        #: The last training forward's KL divergence summed over latent cells (``fourier-vae``), else None.
+        self.kl: torch.Tensor | None = None
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, guides: torch.Tensor,
-                *, teacher: torch.Tensor | None = None, teacher_prob: float = 0.0
-                ) -> list[torch.Tensor]:
+                *, teacher: torch.Tensor | None = None, teacher_prob: float = 0.0,
+                eps: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Run all stages.
 
         Parameters
@@ -165,6 +196,9 @@ class PConvUNet(nn.Module):
             Ground truth, used in training for teacher forcing: with probability
             ``teacher_prob`` a stage's ring input comes from the truth instead of
             the previous stage.
+        eps : torch.Tensor, optional
+            ``fourier-vae`` only: ``(k N, LATENT_DIMS, H / 16, W / 16)`` standard normal draws;
+            the last stage then runs ``k`` times, once per draw, and its output has ``k N`` rows.
 
         Returns
         -------
@@ -181,11 +215,18 @@ class PConvUNet(nn.Module):
         base = guides[:, b:b + 1]
         current = mask * image + (1 - mask) * base
         outs = []
+        self.kl = None
         for stage, net in enumerate(self.nets):
+            last = stage + 1 == self.stages
+            if last and eps is not None and eps.shape[0] != image.shape[0]:     # k draws of the last stage
+                k = eps.shape[0] // image.shape[0]
+                image, mask, guides, current = (t.repeat(k, 1, 1, 1) for t in (image, mask, guides, current))
+                masks = [t.repeat(k, 1, 1, 1) for t in masks]
+                unit = unit.repeat(k, 1, 1, 1) if torch.is_tensor(unit) else unit
             m = masks[stage]
             inp = torch.cat([current, guides], 1)
             full = torch.cat([m, torch.ones_like(guides)], 1)
-            pred = current + unit * net(inp, full)
+            pred = current + unit * net(inp, full, self._bottleneck(current, mask, teacher, eps) if last else None)
             out = mask * image + (1 - mask) * pred
             outs.append(out)
             if teacher is not None and teacher_prob > 0 and stage + 1 < self.stages:
@@ -194,6 +235,17 @@ class PConvUNet(nn.Module):
                 out = torch.where(use, out * (1 - ring_next) + teacher * ring_next, out)
             current = out
         return outs
+
+    def _bottleneck(self, current, mask, teacher, eps):
+        """The last stage's bottleneck function: the latent (``fourier-vae``), or None."""
+        if self.latent is None:
+            return None
+        if self.training and teacher is not None:
+            def post(h):
+                h, self.kl = self.latent(h, residual=teacher - current, hole=1 - mask)
+                return h
+            return post
+        return lambda h: self.latent(h, eps=eps)[0]
 
     def step_unit(self, guides: torch.Tensor, elsewhere: torch.Tensor | float = 1.0) -> torch.Tensor | float:
         """The unit of each stage's correction, per pixel (1, the window scale, for ``step="scale"``).

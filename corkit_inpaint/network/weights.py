@@ -141,7 +141,8 @@ def check_model_config(cfg) -> str | None:
     Bounds (`CONFIG_BOUNDS`) keep a malformed file from allocating huge
     networks: 1-8 stages, 1-8 widths of 1-1024 channels, 1-8 extra channels,
     a ring of 0-64 pixels, a base guide (optional) among the extra channels,
-    and a step (optional, `corkit_inpaint.network.unet.STEPS`; "noise" needs 8 guides).
+    a step (optional, `corkit_inpaint.network.unet.STEPS`; "noise" needs 8 guides)
+    and an architecture (optional, `corkit_inpaint.network.unet.ARCHES`).
     """
     if not isinstance(cfg, dict):
         return f"model_config must be a mapping, got {type(cfg).__name__}"
@@ -159,6 +160,9 @@ def check_model_config(cfg) -> str | None:
     step = cfg.get("step", "scale")
     if step not in ("scale", "noise") or (step == "noise" and cfg["extra_channels"] != 8):
         return f"model_config['step'] must be 'scale', or 'noise' with 8 extra channels, got {step!r}"
+    from .unet import ARCHES
+    if cfg.get("arch", "pconv") not in ARCHES:
+        return f"model_config['arch'] must be one of {', '.join(ARCHES)}, got {cfg.get('arch')!r}"
     widths = cfg["widths"]
     (llo, lhi), (wlo, whi) = CONFIG_BOUNDS["levels"], CONFIG_BOUNDS["width"]
     if (not isinstance(widths, (list, tuple)) or not llo <= len(widths) <= lhi
@@ -186,7 +190,8 @@ def _load_cpu(path: str, sha: str):
     blob = read_weights_file(path)
     cfg = blob["model_config"]
     kw = {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
-          "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0), "step": cfg.get("step", "scale")}
+          "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0), "step": cfg.get("step", "scale"),
+          "arch": cfg.get("arch", "pconv")}
     with torch.device("meta"):           # shapes only, nothing allocated
         shapes = {k: tuple(v.shape) for k, v in PConvUNet(**kw).state_dict().items()}
     bad = _state_mismatch(shapes, blob["state_dict"])
@@ -203,7 +208,7 @@ def _load_cpu(path: str, sha: str):
 
 
 def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu"):
-    """Load a partial-convolution UNet.
+    """Load a network (a partial-convolution UNet, or one of its Fourier variants: `PConvUNet`'s ``arch``).
 
     Parameters
     ----------

@@ -49,6 +49,11 @@ class TrainConfig:
     step: str = _f("scale", "unit of the model's correction: scale (the window's) or noise (where a neighbour "
                             "has data, the estimate's expected miss; needs --extra-channels 8); errors are "
                             "measured in the same unit", choices=("scale", "noise"))
+    arch: str = _f("pconv", "network: pconv (the partial-convolution UNet), pconv-fourier (with Fourier skips and "
+                            "Fourier attention in the decoder) or fourier-vae (that with a latent: a conditional VAE)",
+                   choices=("pconv", "pconv-fourier", "fourier-vae"))
+    w_kl: float = _f(1.0, "weight of the fourier-vae latent's KL divergence, summed over latent cells, per hole pixel",
+                     low=0.0)
     zero_head: bool = _f(False, "start the last layer of every stage at zero: the model starts as its base guide")
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
     init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)

@@ -76,7 +76,7 @@ class _Run:
         self.cfg, self.out, self.device = cfg, out, device
         self.model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring,
                                extra_channels=cfg.extra_channels, base=cfg.base_guide,
-                               step=cfg.step).to(device)
+                               step=cfg.step, arch=cfg.arch).to(device)
         self.ck = out / "checkpoint.pt"
         if cfg.init and not (resume and self.ck.exists()):
             cfg.init_sha256 = init_from(self.model, cfg.init)
@@ -127,7 +127,8 @@ class _Run:
         self.sched.step()
         self.step += 1
         self.history.append([self.step, loss.item()]
-                            + [float(terms[k].detach()) for k in ("hole", "ring", "grad", "noise")])
+                            + [float(terms[k].detach()) for k in ("hole", "ring", "grad", "noise", "kl")
+                               if k in terms])
         return loss.item()
 
 
