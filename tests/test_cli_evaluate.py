@@ -19,8 +19,8 @@ def test_evaluate_real_file_json(tmp_path):
     out = tmp_path / "eval.json"
     png = tmp_path / "eval.png"
     rel = tmp_path / "rel.png"
-    code = main(["-q", "evaluate", str(REAL), "--methods", "pconv,biharmonic", "--repeats", "1",
-                 "--json", str(out), "--plot", str(png), "--reliability", str(rel), "--device", "cpu"])
+    code = main(["-q", "evaluate", str(REAL), "--methods", "pconv,biharmonic", "--repeats", "1", "--against",
+                 "biharmonic", "--json", str(out), "--plot", str(png), "--reliability", str(rel), "--device", "cpu"])
     import matplotlib.pyplot as plt
     plt.close("all")
     assert code == 0 and png.stat().st_size > 1000 and rel.stat().st_size > 1000
@@ -43,6 +43,11 @@ def test_evaluate_real_file_json(tmp_path):
     assert res["all"]["biharmonic"]["vs_best_classical_ci90"] == [1.0, 1.0]
     assert res["single"]["pconv"]["vs_best_classical_ci90"] is None   # one mask: no interval
     assert res["all"]["pconv"]["rmse_no_points"] > 0
+    # --against biharmonic, the only classical method here: the same ratio, paired the same way
+    assert doc["against"] == "biharmonic" and "vs_against" not in res["all"]["biharmonic"]
+    assert res["all"]["pconv"]["vs_against"] == pytest.approx(res["all"]["pconv"]["vs_best_classical"])
+    assert res["all"]["pconv"]["vs_against_ci90"] == pytest.approx(res["all"]["pconv"]["vs_best_classical_ci90"])
+    assert doc["zones"]["real files"]["mid"]["pconv"]["vs_against"] > 0
     assert res["all"]["biharmonic"]["noise_ratio"] < 0.3          # a classical fill has no texture
     assert res["all"]["pconv"]["noise_ratio"] > 2 * res["all"]["biharmonic"]["noise_ratio"]
 
@@ -52,6 +57,8 @@ def test_evaluate_usage_errors(capsys):
     assert "unknown method" in capsys.readouterr().err
     assert main(["evaluate"]) == 2
     assert "give FILES and/or --synthetic N" in capsys.readouterr().err
+    assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--against", "pconv"]) == 2
+    assert "--against pconv: not one of --methods" in capsys.readouterr().err
     with pytest.raises(SystemExit) as ei:
         main(["evaluate", str(REAL), "--repeats", "many"])
     assert ei.value.code == 2 and "--repeats" in capsys.readouterr().err

@@ -106,3 +106,28 @@ def test_zones_pooled_with_floor_and_interval():
     table = format_zone_table(zs, "t")
     assert "| inner | pconv |" in table and "0.500 (0.50-0.50)" in table
     assert summarise_zones([rec("pconv", "single", "m", 1.0)]) == {}    # no zones without a geometry
+
+
+def test_ratios_against_a_named_method_per_pattern_and_zone(records):
+    """``against``: each method's RMSE over that one's, paired over the same masks, and a table column."""
+    from corkit_inpaint.evaluation.report import format_zone_table, summarise_zones
+    s = summarise(records, against="pconv")
+    assert "vs_against" not in s["single"]["pconv"]
+    assert s["single"]["biharmonic"]["vs_against"] == pytest.approx(2.0)          # 1 / 0.25 in squared error
+    assert s["all"]["telea"]["vs_against"] == pytest.approx(4.0)
+    assert s["single"]["telea"]["vs_against_ci90"] == pytest.approx([4.0, 4.0])
+    table = format_table(s, "t")
+    assert "| vs pconv (90% CI) |" in table and "| single | telea |" in table and "4.000 (4.00-4.00)" in table
+    assert "vs pconv" not in format_table(summarise(records), "t")
+    # unequal ratios per mask give an interval around the pooled ratio
+    mixed = [rec("a", "single", f"m{i}", 100.0) for i in range(6)]
+    mixed += [rec("b", "single", f"m{i}", 100.0 * (1 + i)) for i in range(6)]
+    v = summarise(mixed, against="a")["single"]["b"]
+    lo, hi = v["vs_against_ci90"]
+    assert v["vs_against"] == pytest.approx(math.sqrt(3.5)) and lo < v["vs_against"] < hi
+    z = {"n_inner": 100, "nsig_inner": 100, "var_inner": 400.0}
+    zrecs = [rec("a", "single", f"m{i}", 1.0, se_inner=100.0, **z) for i in range(3)]
+    zrecs += [rec("b", "single", f"m{i}", 1.0, se_inner=400.0, **z) for i in range(3)]
+    zs = summarise_zones(zrecs, against="a")
+    assert zs["inner"]["b"]["vs_against"] == pytest.approx(2.0) and "vs_against" not in zs["inner"]["a"]
+    assert "| vs a (90% CI) |" in format_zone_table(zs, "t")

@@ -38,6 +38,9 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                         "(and alone); --synthetic N scores N simulated sequences")
     e.add_argument("--other-day", metavar="FILE",
                    help="with --neighbours: also fill with one neighbour replaced by this frame of another day")
+    e.add_argument("--against", metavar="METHOD",
+                   help="one of --methods: every table also gives each method's RMSE over this one's, with a "
+                        "90%% bootstrap interval over the same masks")
     e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
     e.add_argument("--plot", metavar="PNG", help="write a bar chart of the ratios to the best classical method")
     e.add_argument("--reliability", metavar="PNG",
@@ -67,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     unknown = [m for m in methods if m not in available_methods()]
     if unknown:
         err(f"unknown method(s) {', '.join(unknown)}; available: {', '.join(sorted(available_methods()))}")
+        return 2
+    if args.against is not None and args.against not in methods:
+        err(f"--against {args.against}: not one of --methods ({', '.join(methods)})")
         return 2
     if not args.files and not args.synthetic:
         err("give FILES and/or --synthetic N")
@@ -101,8 +107,8 @@ def _report(args, methods, sets: dict) -> None:
     """Print the tables of each set of records, and write the JSON and the figure."""
     from ..evaluation.calibration import calibration_table, format_calibration_table, reliability
     from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
-    results = {title: summarise(rs) for title, rs in sets.items()}
-    zones = {title: summarise_zones(rs) for title, rs in sets.items()}
+    results = {title: summarise(rs, args.against) for title, rs in sets.items()}
+    zones = {title: summarise_zones(rs, args.against) for title, rs in sets.items()}
     calib = {title: calibration_table(rs) for title, rs in sets.items()}
     rel = {title: reliability(rs) for title, rs in sets.items()}
     for title, summ in results.items():
@@ -116,7 +122,8 @@ def _report(args, methods, sets: dict) -> None:
             print()
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "results": results,
+            json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": args.against,
+                       "results": results,
                        "zones": zones, "calibration": calib, "reliability": rel}, fh, indent=1)
     if args.plot and results:
         plot_summaries(results, args.plot)

@@ -15,8 +15,13 @@ __all__ = ["summarise", "summarise_zones", "format_table", "format_zone_table", 
 CLASSICAL = ("biharmonic", "telea", "fuzzy")
 
 
-def summarise(records):
-    """Pool records per (pattern, method): RMSE and MAE (DN/s), RMSE (stretched), noise ratio..."""
+def summarise(records, against: str | None = None):
+    """Pool records per (pattern, method): RMSE and MAE (DN/s), RMSE (stretched), noise ratio...
+
+    With ``against`` (a method scored on the same masks), each other method
+    also gets ``vs_against`` and ``vs_against_ci90``: its RMSE over that
+    method's, with a 90% bootstrap interval over the masks (paired).
+    """
     groups = defaultdict(list)
     for r in records:
         groups[(r["pattern"], r["method"])].append(r)
@@ -47,7 +52,16 @@ def summarise(records):
         best_m = min((k for k in ms if k in CLASSICAL), key=lambda k: ms[k]["rmse"], default=None)
         for m, v in ms.items():
             v["vs_best_classical_ci90"] = _ratio_ci(groups[(p, m)], groups[(p, best_m)]) if best_m else None
+            _against(v, against, m, ms, groups[(p, m)], groups.get((p, against), []), "se", "rmse")
     return out
+
+
+def _against(v: dict, against: str | None, m: str, rows: dict, recs, base, key: str, value: str) -> None:
+    """Set ``v["vs_against"]`` (and its interval) for method ``m``, if ``against`` was scored and is not ``m``."""
+    if against is None or against not in rows or m == against:
+        return
+    v["vs_against"] = v[value] / rows[against][value] if rows[against][value] else float("nan")
+    v["vs_against_ci90"] = _ratio_ci(recs, base, key=key)
 
 
 def _ratio_ci(recs, base, *, key="se", n_boot=2000, seed=0):
@@ -63,7 +77,7 @@ def _ratio_ci(recs, base, *, key="se", n_boot=2000, seed=0):
     return [float(np.percentile(ratios, 5)), float(np.percentile(ratios, 95))]
 
 
-def summarise_zones(records):
+def summarise_zones(records, against: str | None = None):
     """Pool records per radial zone and method, over every pattern.
 
     Returns
@@ -75,8 +89,9 @@ def summarise_zones(records):
         sigma there (the floor), and the ratios to the best classical method, to
         the ``ratio`` neighbour fill and to the same method run without
         neighbours (``"<method> (alone)"``), each with a 90% bootstrap interval
-        over masks (nan where that baseline was not scored). Empty when the
-        records carry no zones (no C2/C3 header).
+        over masks (nan where that baseline was not scored); with ``against``,
+        also ``"vs_against"`` and ``"vs_against_ci90"`` (as `summarise`). Empty
+        when the records carry no zones (no C2/C3 header).
     """
     by_method = defaultdict(list)
     for r in records:
@@ -100,6 +115,7 @@ def summarise_zones(records):
                 v[key] = v["rmse"] / rows[base]["rmse"] if base else float("nan")
                 v[key + "_ci90"] = (_ratio_ci(by_method[m], by_method[base], key=f"se_{z}")
                                     if base and m != base else None)
+            _against(v, against, m, rows, by_method[m], by_method.get(against, []), f"se_{z}", "rmse")
         if rows:
             out[z] = rows
     return out
@@ -117,6 +133,8 @@ def format_zone_table(zones, title="", edges=""):
     with_nb = any(np.isfinite(v.get("vs_ratio", np.nan)) or np.isfinite(v.get("vs_alone", np.nan))
                   for ms in zones.values() for v in ms.values())
     extra = ["vs ratio (90% CI)", "vs alone (90% CI)"] if with_nb else []
+    against = _against_name(zones)
+    extra += [f"vs {against} (90% CI)"] if against else []
     head = ["zone", "method", "RMSE (DN/s)", "vs best classical (90% CI)", *extra, "noise sigma (DN/s)",
             "RMSE / sigma", "pixels", "masks"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -124,9 +142,18 @@ def format_zone_table(zones, title="", edges=""):
         for m, v in ms.items():
             cells = [z, m, f"{v['rmse']:.4g}", _with_ci(v, "vs_best_classical")]
             cells += [_with_ci(v, "vs_ratio"), _with_ci(v, "vs_alone")] if with_nb else []
+            cells += [_with_ci(v, "vs_against")] if against else []
             cells += [f"{v['sigma']:.4g}", f"{v['rmse_over_sigma']:.2f}", str(v["pixels"]), str(v["masks"])]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _against_name(table: dict) -> str | None:
+    """The method the ``vs_against`` ratios of a summary are taken against (the one scored without them)."""
+    for ms in table.values():
+        if any("vs_against" in v for v in ms.values()):
+            return next((m for m, v in ms.items() if "vs_against" not in v), None)
+    return None
 
 
 def _with_ci(v: dict, key: str) -> str:
@@ -138,17 +165,20 @@ def _with_ci(v: dict, key: str) -> str:
 
 def format_table(summary, title=""):
     """A Markdown table of a summary."""
+    against = _against_name(summary)
     lines = [f"**{title}**", ""] if title else []
     lines += ["| pattern | method | RMSE (DN/s) | MAE (DN/s) | RMSE (asinh) | vs best classical (90% CI) | "
-              "RMSE w/o point sources | vs best classical | noise ratio | profile err | s/image |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              + (f"vs {against} (90% CI) | " if against else "")
+              + "RMSE w/o point sources | vs best classical | noise ratio | profile err | s/image |",
+              "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if against else "")]
     for p in list(PATTERNS) + ["all"]:
         for m, v in summary.get(p, {}).items():
             ci = v.get("vs_best_classical_ci90")
             ci = f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci and v["vs_best_classical"] != 1.0 else ""
             lines.append(f"| {p} | {m} | {v['rmse']:.4g} | {v['mae']:.4g} | {v['rmse_stretch']:.4g} | "
-                         f"{v['vs_best_classical']:.3f}{ci} | {v['rmse_no_points']:.4g} | "
-                         f"{v['vs_best_classical_no_points']:.3f} | "
+                         f"{v['vs_best_classical']:.3f}{ci} | "
+                         + (f"{_with_ci(v, 'vs_against')} | " if against else "")
+                         + f"{v['rmse_no_points']:.4g} | {v['vs_best_classical_no_points']:.3f} | "
                          f"{v['noise_ratio']:.2f} | {v['profile_err']:.3g} | {v['seconds']:.3f} |")
     return "\n".join(lines)
 
