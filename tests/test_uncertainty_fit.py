@@ -1,6 +1,7 @@
 """Fitting the error tables: the quantile per cell, the fallback for thin cells, a real (small) fit."""
 
 import numpy as np
+import pytest
 
 from corkit_inpaint.uncertainty.features import TABLE_SHAPE, PixelFeatures
 from corkit_inpaint.uncertainty.fit import MIN_COUNT, Accumulator, collect, write_tables
@@ -38,3 +39,22 @@ def test_a_small_real_fit_writes_tables_that_load(tmp_path):
     t = load_tables(str(path))["biharmonic"]
     assert np.all(t.k > 0) and not np.allclose(t.k, 1.0)
     assert [p.name for p in tmp_path.iterdir()] == ["tables.json"]     # no temporary left behind
+
+
+def test_tables_of_other_weights_are_added_to_a_file_fitted_on_the_same_holes(tmp_path):
+    """``--add-to``: the new tables join the file's; a file fitted on other holes is refused and left alone."""
+    import json
+
+    from corkit_inpaint.uncertainty.fit import main
+    path = tmp_path / "tables.json"
+    small = ["--frames", "1", "--sequences", "0", "--repeats", "1"]
+    assert main(["--out", str(path), "--methods", "biharmonic", *small]) == 0
+    assert main(["--add-to", str(path), "--methods", "fuzzy", *small]) == 0
+    doc = json.loads(path.read_text())
+    assert set(doc["tables"]) == {"biharmonic", "fuzzy"} and doc["fit"]["methods"] == ["biharmonic"]
+    assert doc["fit"]["added"] == [{"methods": ["fuzzy"], "weights": None}]
+    before = path.read_bytes()
+    with pytest.raises(SystemExit) as ei:
+        main(["--add-to", str(path), "--methods", "fuzzy", "--frames", "2", "--sequences", "0", "--repeats", "1"])
+    assert ei.value.code == 1 and path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tables.json"]

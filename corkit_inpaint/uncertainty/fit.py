@@ -8,7 +8,8 @@ pixel the error in the blanked frame's stretched space, over its unit
 (`PixelFeatures.unit`), goes into a histogram per table cell; a cell's value is the histogram's
 68.27% quantile. A cell with fewer than `MIN_COUNT` pixels takes the value of
 the coarser group it falls in (all spread bins, then all distances, then all
-zones). Run as ``python -m corkit_inpaint.uncertainty.fit --out FILE``.
+zones). Run as ``python -m corkit_inpaint.uncertainty.fit --out FILE``; ``--add-to FILE
+--weights NAME`` adds the tables of other weights to a file fitted on the same holes.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..training.loss_masks import PATTERNS, blanked_copies
 from .features import TABLE_SHAPE, neighbour_cover, pixel_features
 
 __all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "MIN_COUNT", "QUANTILE", "R_EDGES", "Accumulator", "collect",
-           "write_tables", "main"]
+           "write_tables", "main", "SHARED_SETTINGS"]
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +115,31 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
     return accs
 
 
-def write_tables(accs: dict, path: str | Path, meta: dict) -> None:
-    """Write the tables of ``accs`` (`collect`) and the fit's settings ``meta`` to a JSON file, atomically."""
+#: The fit settings a file's tables must share for `write_tables` to add tables to it.
+SHARED_SETTINGS = ("frames", "frame_seed0", "sequences", "sequence_seed0", "repeats", "patterns", "mask_seed",
+                   "generator_version", "sequence_version", "quantile", "min_count")
+
+
+def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False) -> None:
+    """Write the tables of ``accs`` (`collect`) and the fit's settings ``meta`` to a JSON file, atomically.
+
+    With ``add``, the file's other tables are kept and ``meta["methods"]`` is
+    added to its record; the file must have been fitted with the same
+    `SHARED_SETTINGS` (the same simulated holes), else `ValueError`.
+    """
     tables = {key: {"method": name, "sha256": sha, "pixels": int(acc.hist.sum()),
                     "k": np.round(acc.table(), 5).tolist()} for key, (name, sha, acc) in sorted(accs.items())}
     doc = {"format": 2, "table_axes": ["neighbour data (no, yes)", "zone (inner, mid, outer, other)",
                                         "distance to valid pixel (px)", "guide spread / window noise"],
            "fit": meta, "tables": tables}
     path = Path(path)
+    if add:
+        old = json.loads(path.read_text())
+        differ = [k for k in SHARED_SETTINGS if old["fit"].get(k) != meta.get(k)]
+        if differ:
+            raise ValueError(f"{path} was fitted with other settings ({', '.join(differ)}): cannot add to it")
+        old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")})
+        doc = {**old, "tables": {**old["tables"], **tables}}
     tmp = temp_beside(path.parent, "." + path.name + ".", ".tmp")
     try:
         tmp.write_text(json.dumps(doc, indent=1) + "\n")
@@ -133,7 +151,9 @@ def write_tables(accs: dict, path: str | Path, meta: dict) -> None:
 def main(argv=None) -> int:
     """Fit the tables of the given methods and write them (see the module docstring)."""
     p = argparse.ArgumentParser(prog="python -m corkit_inpaint.uncertainty.fit", description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True, help="the tables file to write")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="the tables file to write")
+    out.add_argument("--add-to", metavar="FILE", help="add these tables to FILE, fitted with the same settings")
     p.add_argument("--methods", nargs="+", default=["pconv-smooth", "biharmonic", "fuzzy", "ratio"])
     p.add_argument("--frames", type=int, default=24, help="simulated frames (default 24)")
     p.add_argument("--sequences", type=int, default=24, help="simulated sequences (default 24)")
@@ -151,9 +171,12 @@ def main(argv=None) -> int:
             "sequences": args.sequences, "sequence_seed0": SEQUENCE_SEED0, "repeats": args.repeats,
             "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "generator_version": GENERATOR_VERSION,
             "sequence_version": SEQUENCE_VERSION, "quantile": QUANTILE, "min_count": MIN_COUNT,
-            "bins_per_decade": 40, "dist_edges": "see corkit_inpaint.uncertainty.features"}
-    write_tables(accs, args.out, meta)
-    log.info("wrote %d tables to %s", len(accs), args.out)
+            "bins_per_decade": 40, "dist_edges": "see corkit_inpaint.uncertainty.features", "weights": args.weights}
+    try:
+        write_tables(accs, args.out or args.add_to, meta, add=args.add_to is not None)
+    except (OSError, ValueError, KeyError) as exc:
+        p.exit(1, f"{p.prog}: {exc}\n")
+    log.info("wrote %d tables to %s", len(accs), args.out or args.add_to)
     return 0
 
 
