@@ -51,9 +51,19 @@ def test_skip_convolves_encoder_and_decoder_features():
     for dy in range(10):                      # circular convolution, written out
         for dx in range(12):
             conv += a[:, dy, dx, None, None] * torch.roll(b, (dy, dx), (-2, -1))
-    expect = layer.out(conv[None] / (10 * 12) ** 0.5)
+    expect = layer.out(conv[None] * layer.reference / (10 * 12))     # a mean over the window, times its scale
     assert torch.allclose(out, expect, atol=1e-4)
     # the encoder's far corner reaches the decoder's output
     enc2 = enc.clone()
     enc2[..., 0, 0] += 2.0
     assert (layer(enc2, dec) - layer(enc, dec))[..., 5, 6].abs().max() > 1e-4
+
+
+def test_skip_does_not_grow_with_the_window():
+    """Constant maps: the skip's output is the same on every window size (it is a mean, times a fixed scale)."""
+    layer = FourierSkip(2, 2, width=2, reference=12)
+    _perturb(layer)
+    sizes = [(12, 12), (24, 24), (40, 56)]
+    outs = [layer(torch.ones(1, 2, h, w), torch.ones(1, 2, h, w))[0, :, 0, 0] for h, w in sizes]
+    for o in outs[1:]:
+        assert torch.allclose(o, outs[0], rtol=1e-4)

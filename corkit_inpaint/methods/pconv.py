@@ -40,8 +40,10 @@ class PConvFill(FillMethod):
         The registry name of the weights used when none are given (None: the default model).
     draws : int
         For a ``fourier-vae`` model: the fill is the prior mean's, and its
-        sigma the standard deviation of this many fills from the prior's draws
-        (seeded by the window position), instead of an error table.
+        sigma, instead of an error table's, is the standard deviation of this
+        many fills from the prior's draws (seeded by the window position)
+        combined in quadrature with the window's pixel noise (the part of the
+        truth no fill predicts: the decoder's observation noise).
 
     Notes
     -----
@@ -80,8 +82,8 @@ class PConvFill(FillMethod):
         spread = np.zeros(frame.shape) if self.draws else None
         for w, z, m in zip(windows, res, owned):
             y0, y1, x0, x1 = w.box
-            if self.draws:              # the prior mean's fill, then the draws: their spread is the sigma
-                spread[y0:y1, x0:x1][m] = (z[1:].std(0, ddof=1) * w.scale)[m]
+            if self.draws:              # the prior mean's fill, then the draws: their spread and the noise
+                spread[y0:y1, x0:x1][m] = (np.hypot(z[1:].std(0, ddof=1), w.noise) * w.scale)[m]
                 z = z[0]
             vz = w.image[w.valid]
             have = w.guides[GUIDES.index("neighbour_count")] > 0     # the neighbours may see what the context does not

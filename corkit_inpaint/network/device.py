@@ -86,11 +86,18 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
     UNet's multiple, which makes larger batches from many frames) go
     together. The CPU fill uses the defaults, which its checksums were made
     with; ``precision`` other than float32 runs under torch's autocast.
-    With ``draws`` (a ``fourier-vae`` model), each output is ``(1 + draws, h, w)``:
-    the fill from the prior's mean, then ``draws`` fills from the prior's
-    draws (`_latent_draws`, the same on every device).
+    With ``draws`` (a ``fourier-vae`` model, else `InputError`), each output is
+    ``(1 + draws, h, w)``: the fill from the prior's mean, then ``draws`` fills
+    from the prior's draws (`_latent_draws`, the same on every device and for
+    every batch; a window's draws depend on its position in the frame only),
+    with ``batch // (1 + draws)`` windows per call.
     """
     import torch
+    if draws and getattr(model, "latent", None) is None:
+        raise InputError(f"latent draws need fourier-vae weights; {getattr(model, 'model_id', 'this model')} is "
+                         f"a {model.config.get('arch', 'pconv')} network")
+    if draws:                   # the last stage runs (1 + draws) times per window: keep the rows per call at batch
+        batch = max(1, batch // (1 + draws))
     out = {}
     groups = defaultdict(list)
     for i, w in enumerate(windows):
@@ -105,11 +112,13 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
                 val = np.stack([_pad(windows[i].valid.astype(np.float32), full) for i in part])[:, None]
                 gd = np.stack([_pad(windows[i].guides, full) for i in part])
                 img, val, gd = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (img, val, gd))
-                res = model(img * val, val, gd)[-1][:, 0].float().cpu().numpy()
-                if draws:
-                    eps = _latent_draws(model, [windows[i] for i in part], full, draws).to(device)
-                    more = model(img * val, val, gd, eps=eps)[-1][:, 0].float().cpu().numpy()
-                    res = np.concatenate([res[None], more.reshape(draws, len(part), *full)], 0).swapaxes(0, 1)
+                if draws:               # eps = 0 first: the prior's mean, then the draws, in one call
+                    eps = _latent_draws(model, [windows[i] for i in part], full, draws)
+                    eps = torch.cat([torch.zeros_like(eps[:len(part)]), eps]).to(device)
+                    res = model(img * val, val, gd, eps=eps)[-1][:, 0].float().cpu().numpy()
+                    res = res.reshape(1 + draws, len(part), *full).swapaxes(0, 1)
+                else:
+                    res = model(img * val, val, gd)[-1][:, 0].float().cpu().numpy()
                 for j, i in enumerate(part):
                     h, w = windows[i].image.shape
                     out[i] = res[j, ..., :h, :w]

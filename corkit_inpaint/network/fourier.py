@@ -34,18 +34,18 @@ class FourierAttention(nn.Module):
 
     Queries come from ``X``; keys and values are the channels of the real and
     imaginary parts of its 2-D Fourier transform (``2 C`` tokens, each a whole
-    spectrum). Each head's ``C / heads x 2 C / heads`` attention map mixes
-    spectra; two sets of queries give the real and the imaginary part of the
-    output spectrum, which goes back to the pixel domain by the inverse
-    transform. The result is added to ``X`` through a zero-initialised 1x1
-    projection.
+    spectrum). Two sets of ``C`` queries (for the real and the imaginary part
+    of the output spectrum) are split over the heads; each head's
+    ``2 C / heads x 2 C / heads`` attention map mixes spectra. The output
+    spectrum goes back to the pixel domain by the inverse transform, and is
+    added to ``X`` through a zero-initialised 1x1 projection.
 
     Parameters
     ----------
     channels : int
-        Channels of ``X`` (a multiple of ``heads``).
+        Channels of ``X``.
     heads : int, optional
-        Attention heads.
+        Attention heads at most: the largest number up to it that divides ``channels``.
     """
 
     def __init__(self, channels: int, heads: int = 4) -> None:
@@ -77,9 +77,12 @@ class FourierSkip(nn.Module):
     """A skip connection that convolves the encoder's features with the decoder's, in Fourier space.
 
     Both maps are projected to ``width`` channels; the product of their
-    Fourier transforms (a circular convolution of the two maps over the
-    whole window, normalised by its size) is added to the decoder's features
-    through a zero-initialised 1x1 projection.
+    Fourier transforms is their circular convolution over the whole window.
+    It is taken as a mean over the window's ``h w`` pixels, times
+    ``reference`` (the side of this level's map for a training crop), so
+    its size does not grow with the window: on a square ``reference``-sided
+    map it is the convolution over ``reference``. It is added to the
+    decoder's features through a zero-initialised 1x1 projection.
 
     Parameters
     ----------
@@ -87,10 +90,13 @@ class FourierSkip(nn.Module):
         Channels of the encoder's skip features and of the decoder's.
     width : int, optional
         Channels the two are convolved in.
+    reference : int, optional
+        Side of the map the convolution's scale is fixed at.
     """
 
-    def __init__(self, enc_channels: int, dec_channels: int, width: int = 16) -> None:
+    def __init__(self, enc_channels: int, dec_channels: int, width: int = 16, *, reference: int = 48) -> None:
         super().__init__()
+        self.reference = float(reference)
         self.pe = nn.Conv2d(enc_channels, width, 1)
         self.pd = nn.Conv2d(dec_channels, width, 1)
         self.out = _zero(nn.Conv2d(width, dec_channels, 1))
@@ -99,5 +105,5 @@ class FourierSkip(nn.Module):
         h, w = dec.shape[-2:]
         fe = torch.fft.rfft2(self.pe(enc).float(), norm="ortho")
         fd = torch.fft.rfft2(self.pd(dec).float(), norm="ortho")
-        conv = torch.fft.irfft2(fe * fd, s=(h, w), norm="ortho").to(dec.dtype)
-        return dec + self.out(conv)
+        conv = torch.fft.irfft2(fe * fd, s=(h, w), norm="ortho") * (self.reference / (h * w) ** 0.5)
+        return dec + self.out(conv.to(dec.dtype))

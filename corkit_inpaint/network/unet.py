@@ -17,10 +17,12 @@ from .latent import Latent
 from .layer import PartialConv2d
 from .windows import GUIDES
 
-__all__ = ["PConvUNet", "ring_masks", "STEPS", "ARCHES"]
+__all__ = ["PConvUNet", "ring_masks", "STEPS", "ARCHES", "REFERENCE_SIDE"]
 
 #: Units of the correction a stage adds to its input (see `PConvUNet`).
 STEPS = ("scale", "noise")
+#: Side of the training crops: the Fourier skips' convolution is scaled to this size (`FourierSkip`).
+REFERENCE_SIDE = 96
 #: The networks of the design: the partial-convolution UNet, with a Fourier branch, and its Fourier-space VAE.
 ARCHES = ("pconv", "pconv-fourier", "fourier-vae")
 
@@ -74,7 +76,8 @@ class _UNet(nn.Module):
             _Up(chans[i + 1], chans[i], 1 if i == 0 else chans[i], last=i == 0)
             for i in reversed(range(len(widths))))
         levels = list(reversed(range(1, len(widths))))        # decoder levels with features (not the head)
-        self.fskips = nn.ModuleList(FourierSkip(chans[i], chans[i]) for i in levels) if fourier else None
+        self.fskips = (nn.ModuleList(FourierSkip(chans[i], chans[i], reference=REFERENCE_SIDE // 2 ** i)
+                                     for i in levels) if fourier else None)
         self.fattn = nn.ModuleList(FourierAttention(chans[i]) for i in levels) if fourier else None
 
     def forward(self, x: torch.Tensor, m: torch.Tensor, bottleneck=None) -> torch.Tensor:
@@ -197,7 +200,8 @@ class PConvUNet(nn.Module):
             ``teacher_prob`` a stage's ring input comes from the truth instead of
             the previous stage.
         eps : torch.Tensor, optional
-            ``fourier-vae`` only: ``(k N, LATENT_DIMS, H / 16, W / 16)`` standard normal draws;
+            ``fourier-vae`` only: ``(k N, LATENT_DIMS, H / 2**levels, W / 2**levels)`` standard normal
+            draws, draw-major (row ``d N + n`` is draw ``d`` of input ``n``);
             the last stage then runs ``k`` times, once per draw, and its output has ``k N`` rows.
 
         Returns
@@ -214,6 +218,8 @@ class PConvUNet(nn.Module):
         b = self.config["base"]
         base = guides[:, b:b + 1]
         current = mask * image + (1 - mask) * base
+        if eps is not None and self.latent is None:
+            raise ValueError(f"eps: this {self.arch} network has no latent to draw")
         outs = []
         self.kl = None
         for stage, net in enumerate(self.nets):
@@ -226,7 +232,8 @@ class PConvUNet(nn.Module):
             m = masks[stage]
             inp = torch.cat([current, guides], 1)
             full = torch.cat([m, torch.ones_like(guides)], 1)
-            pred = current + unit * net(inp, full, self._bottleneck(current, mask, teacher, eps) if last else None)
+            hook = self._bottleneck(current, mask, teacher, eps, unit) if last else None
+            pred = current + unit * net(inp, full, hook)
             out = mask * image + (1 - mask) * pred
             outs.append(out)
             if teacher is not None and teacher_prob > 0 and stage + 1 < self.stages:
@@ -236,13 +243,17 @@ class PConvUNet(nn.Module):
             current = out
         return outs
 
-    def _bottleneck(self, current, mask, teacher, eps):
-        """The last stage's bottleneck function: the latent (``fourier-vae``), or None."""
+    def _bottleneck(self, current, mask, teacher, eps, unit):
+        """The last stage's bottleneck function: the latent (``fourier-vae``), or None.
+
+        In training the posterior reads the truth's residual in the stage's step unit (the noise-sized unit
+        of a ``step="noise"`` model), where it is of order one.
+        """
         if self.latent is None:
             return None
         if self.training and teacher is not None:
             def post(h):
-                h, self.kl = self.latent(h, residual=teacher - current, hole=1 - mask)
+                h, self.kl = self.latent(h, residual=(teacher - current) / unit, hole=1 - mask)
                 return h
             return post
         return lambda h: self.latent(h, eps=eps)[0]

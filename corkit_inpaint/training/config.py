@@ -54,6 +54,8 @@ class TrainConfig:
                    choices=("pconv", "pconv-fourier", "fourier-vae"))
     w_kl: float = _f(1.0, "weight of the fourier-vae latent's KL divergence, summed over latent cells, per hole pixel",
                      low=0.0)
+    kl_free: float = _f(2.0, "nats of KL divergence per fourier-vae latent cell that are not charged (free bits: "
+                             "keeps the latent from collapsing onto its prior)", low=0.0)
     zero_head: bool = _f(False, "start the last layer of every stage at zero: the model starts as its base guide")
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
     init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)

@@ -5,8 +5,10 @@ weighing half): ``hole`` (`hole.hole_l1`), ``hole_l2`` (`hole.hole_l2`, off
 by default), ``ring`` (`ring.ring_l1`), ``grad`` (`gradient.gradient_l1`),
 ``noise`` (`noise.noise_consistency`), and with a VGG19 file the perceptual
 and style terms (`perceptual.perceptual_style`); for ``fourier-vae`` the latent's
-KL divergence, summed over its cells, per hole pixel (``kl``, an ELBO with a
-unit-scale Laplace likelihood in the loss unit). For a model whose correction
+KL divergence, each cell's at least ``kl_free`` nats (free bits: below that it
+costs nothing, so the latent does not collapse onto its prior), summed over its
+cells, per hole pixel (``kl``, an ELBO with a unit-scale Laplace likelihood in the
+loss unit). For a model whose correction
 unit is the noise (``step="noise"``), the hole, ring and gradient errors are
 measured in noise units (`loss_unit`): where a neighbour has data, against
 the estimate's expected miss (the model's step unit), elsewhere against the
@@ -61,8 +63,8 @@ def compute_losses(outs, truth, valid, hole, noise, texture, model: PConvUNet, c
         terms["noise"] = terms["noise"] + wl * noise_consistency(out, texture, hole, noise)
     total = (cfg.w_hole * terms["hole"] + cfg.w_hole_l2 * terms["hole_l2"] + cfg.w_ring * terms["ring"]
              + cfg.w_grad * terms["grad"] + cfg.w_noise * terms["noise"])
-    if model.kl is not None:            # fourier-vae: the latent's KL divergence per hole pixel
-        terms["kl"] = model.kl.sum() / hole.sum().clamp(min=1)
+    if model.kl is not None:            # fourier-vae: the latent's KL divergence per hole pixel, free bits off
+        terms["kl"] = model.kl.clamp(min=cfg.kl_free).sum() / hole.sum().clamp(min=1)
         total = total + cfg.w_kl * terms["kl"]
     if vgg is not None:
         terms["perceptual"], terms["style"] = perceptual_style(vgg, outs[-1], truth, valid)
