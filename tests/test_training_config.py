@@ -58,3 +58,12 @@ def test_options_parse_into_a_config():
     assert cfg == replace(TrainConfig(), crop=48, widths=(8, 16), lr=0.5, init="file.pt", generator_version="2")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--out", "x", "--generator-version", "1"])
+
+
+def test_arch_choices_are_the_networks_architectures():
+    from dataclasses import fields
+
+    from corkit_inpaint.network.unet import ARCHES
+    from corkit_inpaint.training.config import TrainConfig
+    arch = next(f for f in fields(TrainConfig) if f.name == "arch")
+    assert arch.metadata["choices"] == ARCHES and arch.default == ARCHES[0]

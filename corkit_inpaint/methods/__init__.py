@@ -3,16 +3,16 @@
 Each method is a `FillMethod` (`corkit_inpaint.methods.base`): it takes a
 `corkit_inpaint.frame.Frame` and returns a `FillResult`. One file per method:
 
-============  ==========================================================
-``pconv-smooth``  the partial-convolution UNet's expected value (`pconv`; the default, `DEFAULT_METHOD`)
-``pconv``         the same with a draw of its sigma added, a texture for pictures (`pconv`)
-``biharmonic``    scikit-image's biharmonic fill (`biharmonic`)
-``fuzzy``         SolarSoft's fuzzy-logic DCT fill, written anew (`fuzzy`)
-``telea``         OpenCV's Telea fill, when OpenCV is installed (`telea`)
-``ratio``         the neighbouring frames scaled by the smoothed ratio around the hole (`ratio`)
-``pconv-fourier`` the UNet with Fourier skips and Fourier attention in its decoder (`pconv_fourier`)
-``fourier-vae``   the Fourier-space conditional VAE: its prior mean, and the spread of its draws (`fourier_vae`)
-============  ==========================================================
+==================  ==========================================================
+``pconv-smooth``    the partial-convolution UNet's expected value (`pconv`; the default, `DEFAULT_METHOD`)
+``pconv``           the same with a draw of its sigma added, a texture for pictures (`pconv`)
+``biharmonic``      scikit-image's biharmonic fill (`biharmonic`)
+``fuzzy``           SolarSoft's fuzzy-logic DCT fill, written anew (`fuzzy`)
+``telea``           OpenCV's Telea fill, when OpenCV is installed (`telea`)
+``ratio``           the neighbouring frames scaled by the smoothed ratio around the hole (`ratio`)
+``pconv-fourier``   the UNet with Fourier skips and Fourier attention in its decoder (`pconv_fourier`)
+``fourier-vae``     the Fourier-space conditional VAE: its prior mean, and the spread of its draws (`fourier_vae`)
+==================  ==========================================================
 
 A third-party package adds a method by declaring, in its own ``pyproject.toml``::
 

@@ -27,7 +27,7 @@ SMOOTH_TABLE = "pconv-smooth"
 
 @dataclass(frozen=True)
 class PConvFill(FillMethod):
-    """Fill with the partial-convolution UNet.
+    """Fill with the partial-convolution UNet (or one of its Fourier variants, ``model``).
 
     Attributes
     ----------
@@ -57,10 +57,12 @@ class PConvFill(FillMethod):
     neighbouring frames where they have data; an older model ignores them,
     and the provenance then names none.
 
-    The sigma comes from the error table fitted for these weights
-    (`corkit_inpaint.uncertainty`): the expected value's 1-sigma, and
-    ``sqrt(2)`` times it for the textured fill, whose draw adds its own
-    spread. Weights without a table give no sigma (logged).
+    Without ``draws`` the sigma comes from the error table fitted for these
+    weights (`corkit_inpaint.uncertainty`, key ``pconv-smooth@<sha256>``): the
+    expected value's 1-sigma, and ``sqrt(2)`` times it for the textured fill,
+    whose draw adds its own spread. Weights without a table give no sigma
+    (logged). Weights given to `fill` replace ``model``, whatever their
+    architecture (``draws`` needs ``fourier-vae`` weights).
     """
 
     texture: bool = True
