@@ -56,3 +56,23 @@ def test_default_weights_reproduce_recorded_checksum():
     out = run_method(check.get("fill", "pconv"), Frame.build(img, mask, header), device="cpu").values
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
     assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
+
+
+@pytest.mark.parametrize("name", ["pconv-fourier-lasco-nb2", "fourier-vae-lasco-nb2"])
+def test_fourier_weights_registered_recorded_and_reproduce_their_checksum(name):
+    """The Fourier variants' weights: in the checkout's weights/, with their config, and their fixed-input fill."""
+    entry = registry()["models"][name]
+    w = resolve_weights(name)
+    assert w.sha256 == entry["sha256"] and w.path.stat().st_size == entry["size"]
+    arch = read_weights_file(w.path)["model_config"]["arch"]
+    assert name.startswith(arch)
+    cfg = json.loads((WEIGHTS / f"{name}.config.json").read_text())
+    assert cfg["config"]["arch"] == arch and cfg["steps_done"] == cfg["config"]["steps"] == 3000
+    assert cfg["config"]["first_frame_seed"] == 6_000_000 and cfg["config"]["init"] == "pconv-lasco-nb1"
+    check = json.loads((WEIGHTS / f"{name}.check.json").read_text())
+    data, header = read_real()
+    img = blank(data, BLANK)
+    mask, _ = find_missing_blocks(img, header)
+    out = run_method(check["fill"], Frame.build(img, mask, header), device="cpu", weights=name).values
+    filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
+    assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
