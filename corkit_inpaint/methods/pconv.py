@@ -99,10 +99,10 @@ class PConvFill(FillMethod):
             if w.noise > 0:
                 white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
         reads = model.config["extra_channels"] > GUIDES.index("neighbours")
-        cover = neighbour_cover(frame, neighbours) if reads else None
         if spread is not None:
             sigma = to_linear(frame, values, filled, spread[filled])
         else:
+            cover = neighbour_cover(frame, neighbours) if reads else None
             values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
         skipped = f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
         prov = Provenance(self.name, model.model_id, model.sha256, dev)

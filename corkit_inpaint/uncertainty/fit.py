@@ -29,6 +29,7 @@ from ..register import register_all
 from ..tempfiles import temp_beside
 from ..training.loss_masks import PATTERNS, blanked_copies
 from .features import TABLE_SHAPE, neighbour_cover, pixel_features
+from .tables import table_key
 
 __all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "MIN_COUNT", "QUANTILE", "R_EDGES", "Accumulator", "collect",
            "write_tables", "main", "SHARED_SETTINGS"]
@@ -87,7 +88,7 @@ def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, w
             res = run_method(name, frame, neighbours=nbs, device=device, weights=weights)
             f = res.filled
             err = frame.stretch.forward(res.values[f]) - truth[f]
-            key = f"{name}@{res.provenance.sha256}" if res.provenance.sha256 else name
+            key = table_key(name, res.provenance.sha256)
             accs.setdefault(key, (name, res.provenance.sha256, Accumulator()))[2].add(
                 pixel_features(frame, f, cover, values=res.values), err)
 

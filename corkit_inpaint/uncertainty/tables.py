@@ -26,7 +26,7 @@ import numpy as np
 from ..frame import Frame
 from .features import TABLE_SHAPE, PixelFeatures, pixel_features
 
-__all__ = ["ErrorTable", "load_tables", "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
+__all__ = ["ErrorTable", "load_tables", "table_key", "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,15 @@ def load_tables(path: str | None = None) -> dict[str, ErrorTable]:
     return out
 
 
+def table_key(method: str, sha256: str = "") -> str:
+    """The key of a table in a tables file: ``method``, or ``method@sha256`` for a network's weights."""
+    return f"{method}@{sha256}" if sha256 else method
+
+
 def table_for(method: str, sha256: str = "") -> ErrorTable | None:
     """The table of ``method`` (with these weights, for a network method), or None when none was fitted."""
     tables = load_tables()
-    t = tables.get(f"{method}@{sha256}" if sha256 else method)
+    t = tables.get(table_key(method, sha256))
     if t is None:
         log.info("no error table for %s%s: the fill gets no sigma", method, f" with weights {sha256[:12]}"
                  if sha256 else "")
