@@ -11,7 +11,12 @@ estimates are averaged: equally (the ``ratio`` method), or weighted by how
 well each one, once scaled, matches the target around the hole (the local
 mean square of target minus scaled neighbour, ``weighting="misfit"``, which
 the network reads), so a neighbour that does not match, a frame of another
-day or one where a CME front has moved, counts for little.
+day or one where a CME front has moved, counts for little. With
+``despike=True`` (what the network reads) a cosmic-ray hit in one neighbour
+is not copied: where two or more neighbours have data and the brightest
+exceeds the faintest, more than around it and more than any other
+neighbour within 1 px, by ``SPIKE`` times what their misfits to the target
+lead one to expect, the brightest is left out there.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from scipy import ndimage
 from .frame import Frame
 from .register import Neighbour
 
-__all__ = ["SMOOTH", "MIN_COMMON", "NeighbourEstimate", "neighbour_estimate"]
+__all__ = ["SMOOTH", "MIN_COMMON", "SPIKE", "NeighbourEstimate", "neighbour_estimate"]
 
 SMOOTH = 16.0          # px, Gaussian sigma of the local means
 MIN_COMMON = 64        # pixels valid in both frames needed in a window to scale a neighbour
+SPIKE = 6.0            # brightest minus faintest neighbour, in their difference's expected spread: a hit
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,8 +92,50 @@ def _scaled(target: np.ndarray, t_valid: np.ndarray, nb: np.ndarray, n_valid: np
     return np.where(ratio, nb * gain, nb + (mt - mn))
 
 
+def _spikes(ests: list) -> list:
+    """For each scaled neighbour ``(est, valid, m)``, the pixels where it holds a hit the others do not.
+
+    At a pixel where two or more neighbours have data, the brightest is a hit
+    when, with ``margin = SPIKE * sqrt(m_hi + m_lo)`` (each ``m`` a neighbour's
+    local mean square misfit to the target, which holds both frames' noise, so
+    a neighbour that does not match gets a wide margin):
+
+    - it exceeds the faintest by more than the margin plus that excess's 5x5
+      median: the excess is compact, not a sky that changed;
+    - it exceeds every other neighbour's brightest pixel within 1 px by more
+      than the margin: not a star that moved between the frames;
+    - its misfit is at least half the faintest's: it is not the neighbour that
+      matches the target clearly better.
+    """
+    if len(ests) < 2:
+        return [np.zeros(ests[0][0].shape, dtype=bool) for _ in ests]
+    shape = ests[0][0].shape
+    lo, hi = np.full(shape, np.inf), np.full(shape, -np.inf)
+    m_lo, m_hi = np.zeros(shape), np.zeros(shape)
+    top = np.full(shape, -1)
+    for k, (est, ok, m) in enumerate(ests):
+        up, down = ok & (est > hi), ok & (est < lo)
+        hi[up], m_hi[up], top[up] = est[up], m[up], k
+        lo[down], m_lo[down] = est[down], m[down]
+    both = np.isfinite(lo) & (hi > lo)
+    gap = np.where(both, hi - lo, 0.0)
+    margin2 = SPIKE ** 2 * (m_hi + m_lo)
+    hit = both & (gap ** 2 > margin2) & (m_hi >= 0.5 * m_lo)    # candidates: the tests below only lower the gap
+    ys, xs = np.nonzero(hit)
+    if ys.size:
+        view = np.lib.stride_tricks.sliding_window_view
+        excess = gap[ys, xs] - np.median(view(np.pad(gap, 2, mode="edge"), (5, 5))[ys, xs].reshape(ys.size, 25), 1)
+        near = np.full(ys.size, -np.inf)             # the other neighbours' brightest pixel within 1 px
+        for k, (est, ok, _) in enumerate(ests):
+            peak = view(np.pad(np.where(ok, est, -np.inf), 1, constant_values=-np.inf), (3, 3))[ys, xs].max((1, 2))
+            near = np.where(top[ys, xs] != k, np.maximum(near, peak), near)
+        lead = hi[ys, xs] - near
+        hit[ys, xs] = (excess > 0) & (excess ** 2 > margin2[ys, xs]) & (lead > 0) & (lead ** 2 > margin2[ys, xs])
+    return [hit & (top == k) for k in range(len(ests))]
+
+
 def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple[int, int, int, int],
-                       *, weighting: str = "equal") -> NeighbourEstimate:
+                       *, weighting: str = "equal", despike: bool = False) -> NeighbourEstimate:
     """Scale every neighbour to ``frame`` in ``box`` = ``(y0, y1, x0, x1)`` and combine them.
 
     Parameters
@@ -100,6 +148,15 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
     weighting : {"equal", "misfit"}
         Average the scaled neighbours equally, or each with weight ``1 / m_k``
         (see `NeighbourEstimate.misfit`).
+    despike : bool
+        Leave a neighbour out where it holds a cosmic-ray hit that the others
+        do not: where it is the brightest of two or more, by more than
+        ``SPIKE`` times the difference's expected spread (from the two
+        neighbours' local misfits to the target) both above the faintest,
+        beyond that excess's local median, and above every other neighbour
+        within 1 px (so not a star that moved), and where it does not match
+        the target clearly better than the faintest. ``count`` and ``spread``
+        then describe the neighbours kept.
 
     Returns
     -------
@@ -111,28 +168,27 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
     st = frame.stretch
     target = st.to_rate(frame.image[y0:y1, x0:x1])
     t_valid = frame.valid[y0:y1, x0:x1]
+    ests, used = [], []
+    for nb in neighbours:
+        rate, n_valid = nb.sample(box)
+        est = _scaled(target, t_valid, rate, n_valid, frame.noise)
+        used.append(est is not None and bool((n_valid & frame.missing[y0:y1, x0:x1]).any()))
+        if est is not None:        # the local mean square misfit, where it is needed
+            m = _local_mean((target - est) ** 2, t_valid & n_valid) if weighting == "misfit" or despike else None
+            ests.append((est, n_valid, m))
+    drop = _spikes(ests) if despike and ests else [None] * len(ests)
     total, wsum = np.zeros(target.shape), np.zeros(target.shape)
     count = np.zeros(target.shape, dtype=np.int64)
     floor = max(frame.noise, 1e-12) ** 2 * 0.01        # a perfect copy still gets a finite weight
     lo, hi = np.full(target.shape, np.inf), np.full(target.shape, -np.inf)
-    used = []
-    for nb in neighbours:
-        rate, n_valid = nb.sample(box)
-        est = _scaled(target, t_valid, rate, n_valid, frame.noise)
-        if est is None:
-            used.append(False)
-            continue
-        here = n_valid & frame.missing[y0:y1, x0:x1]
-        used.append(bool(here.any()))
-        if weighting == "misfit":
-            w = 1.0 / np.maximum(_local_mean((target - est) ** 2, t_valid & n_valid), floor)
-        else:
-            w = np.ones(target.shape)
-        total[n_valid] += (w * est)[n_valid]
-        wsum[n_valid] += w[n_valid]
-        count[n_valid] += 1
-        lo[n_valid] = np.minimum(lo[n_valid], est[n_valid])
-        hi[n_valid] = np.maximum(hi[n_valid], est[n_valid])
+    for (est, n_valid, m), hit in zip(ests, drop):
+        w = 1.0 / np.maximum(m, floor) if weighting == "misfit" else np.ones(target.shape)
+        keep = n_valid if hit is None else n_valid & ~hit
+        total[keep] += (w * est)[keep]
+        wsum[keep] += w[keep]
+        count[keep] += 1
+        lo[keep] = np.minimum(lo[keep], est[keep])
+        hi[keep] = np.maximum(hi[keep], est[keep])
     have = count > 0
     mean = np.where(have, total / np.where(have, wsum, 1.0), 0.0)
     spread = np.where(count >= 2, hi - lo, 0.0) * st.exptime

@@ -53,6 +53,12 @@ def test_a_constant_rate_error_is_scored_in_dn_per_second(synthetic):
     assert r["se"] == pytest.approx(n * c ** 2) and r["ae"] == pytest.approx(n * c)
     assert r["n_np"] == n - 100 and r["se_np"] == pytest.approx((n - 100) * c ** 2)
     assert r["prof"] == pytest.approx(c)
+    zones = np.full(mask.shape, 2)                                  # every pixel in the outer zone
+    zones[:, :320] = 1                                              # but the star's left half: mid
+    rz = score(truth_terms(img, st), fill, mask, st, (256.0, 256.0), points, zones)
+    assert rz["n_mid"] + rz["n_outer"] == n and rz["n_inner"] == 0
+    assert rz["n_np_mid"] == rz["n_mid"] - 100 and rz["n_np_outer"] == rz["n_outer"]    # the star is mid
+    assert rz["se_np_mid"] == pytest.approx(rz["n_np_mid"] * c ** 2)
     assert r["se_s"] > 0 and r["hf_f"] == pytest.approx(r["hf_t"], rel=0.2)   # a shift keeps the texture
 
 

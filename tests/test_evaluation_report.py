@@ -88,7 +88,8 @@ def test_zones_pooled_with_floor_and_interval():
     from corkit_inpaint.evaluation.report import format_zone_table, summarise_zones
     recs = []
     for i in range(4):
-        z = {"n_inner": 100, "se_inner": 400.0 * (i + 1), "n_mid": 50, "se_mid": 50.0, "n_outer": 0, "se_outer": 0.0}
+        z = {"n_inner": 100, "se_inner": 400.0 * (i + 1), "n_mid": 50, "se_mid": 50.0, "n_outer": 0, "se_outer": 0.0,
+             "n_np_inner": 90, "se_np_inner": 90.0, "n_np_mid": 50, "se_np_mid": 50.0}
         noise = {"nsig_inner": 100, "var_inner": 100 * 4.0, "nsig_mid": 50, "var_mid": 50 * 1.0,
                  "nsig_outer": 0, "var_outer": 0.0}
         recs.append(rec("biharmonic", "single", f"m{i}", 1.0, **z, **noise))
@@ -102,6 +103,8 @@ def test_zones_pooled_with_floor_and_interval():
     assert inner["pconv"]["vs_best_classical_ci90"] == pytest.approx([0.5, 0.5])
     assert inner["biharmonic"]["sigma"] == pytest.approx(2.0)
     assert inner["pconv"]["rmse_over_sigma"] == pytest.approx(inner["pconv"]["rmse"] / 2.0)
+    assert inner["biharmonic"]["rmse_no_points_over_sigma"] == pytest.approx(0.5)     # sqrt(360 / 360) / 2
+    assert inner["pconv"]["rmse_no_points_over_sigma"] == pytest.approx(math.sqrt(90.0 / 4 * 4 / 360) / 2.0)
     assert zs["mid"]["pconv"]["masks"] == 4 and zs["mid"]["pconv"]["pixels"] == 200
     table = format_zone_table(zs, "t")
     assert "| inner | pconv |" in table and "0.500 (0.50-0.50)" in table

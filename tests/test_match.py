@@ -80,3 +80,56 @@ def test_misfit_weighting_trusts_the_neighbour_that_matches_the_context():
     assert np.median(alone.misfit[hole]) > 10 * np.median(fit.misfit[hole])
     with pytest.raises(ValueError, match="weighting"):
         neighbour_estimate(frame, nbs, BOX, weighting="best")
+
+
+def test_despike_leaves_out_a_hit_that_only_one_neighbour_has():
+    """A cosmic-ray hit in one neighbour is not copied; noise-level differences and single neighbours are kept."""
+    img, hole = scene(seed=4)
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    rng = np.random.default_rng(5)
+    a, b = (img + rng.normal(0, 3, img.shape) for _ in range(2))
+    a[60, 60] += 3000.0                                   # a hit (300 DN/s) in the first neighbour only
+    b[70, 50:52] += 3000.0                                # and a two-pixel one in the second
+    nbs = [register(a, HDR, HDR, img.shape), register(b, HDR, HDR, img.shape)]
+    plain = neighbour_estimate(frame, nbs, BOX, weighting="misfit")
+    clean = neighbour_estimate(frame, nbs, BOX, weighting="misfit", despike=True)
+    for y, x, kept in ((60, 60, b), (70, 50, a), (70, 51, a)):
+        assert plain.values[y, x] > img[y, x] + 1000.0                   # copied, halved, without despiking
+        assert clean.values[y, x] == pytest.approx(kept[y, x], rel=1e-3)  # the other neighbour's value
+        assert clean.count[y, x] == 1 and clean.spread[y, x] == 0.0
+    hits = np.zeros(img.shape, dtype=bool)
+    hits[60, 60] = hits[70, 50:52] = True
+    assert np.array_equal(clean.values[~hits], plain.values[~hits])     # nothing else changes
+    assert (clean.count[hole & ~hits] == 2).all()
+    one = neighbour_estimate(frame, nbs[:1], BOX, weighting="misfit", despike=True)    # nothing to compare with
+    assert one.values[60, 60] == neighbour_estimate(frame, nbs[:1], BOX, weighting="misfit").values[60, 60]
+    equal = neighbour_estimate(frame, nbs, BOX)                          # the ratio baseline: unchanged
+    assert equal.values[60, 60] > img[60, 60] + 1000.0
+
+
+def test_despike_keeps_the_matching_neighbour_beside_another_days_frame():
+    """Another day's frame differs everywhere: its misfit widens the margin, so the good neighbour is kept."""
+    img, hole = scene(seed=1)
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    other, _ = scene(seed=2)
+    yy, xx = np.mgrid[0:128, 0:128]
+    other = other + 1500.0 * np.cos(xx / 5.0 + yy / 7.0)
+    nbs = [register(img + np.random.default_rng(3).normal(0, 3, img.shape), HDR, HDR, img.shape),
+           register(other, HDR, HDR, img.shape)]
+    plain = neighbour_estimate(frame, nbs, BOX, weighting="misfit")
+    clean = neighbour_estimate(frame, nbs, BOX, weighting="misfit", despike=True)
+    assert np.array_equal(clean.values, plain.values) and np.array_equal(clean.count, plain.count)
+
+
+def test_despike_keeps_a_star_that_moved_by_a_pixel_between_the_neighbours():
+    img, hole = scene(seed=6)
+    frame = Frame.build(np.where(hole, 0, img), hole, HDR)
+    rng = np.random.default_rng(7)
+    a, b = (img + rng.normal(0, 3, img.shape) for _ in range(2))
+    yy, xx = np.mgrid[0:128, 0:128]
+    star = lambda x0: 3000.0 * np.exp(-((yy - 64) ** 2 + (xx - x0) ** 2) / (2 * 0.7 ** 2))
+    a, b = a + star(63.5), b + star(64.5)                 # drifting along x: a pixel apart in the two frames
+    nbs = [register(a, HDR, HDR, img.shape), register(b, HDR, HDR, img.shape)]
+    plain = neighbour_estimate(frame, nbs, BOX, weighting="misfit")
+    clean = neighbour_estimate(frame, nbs, BOX, weighting="misfit", despike=True)
+    assert np.array_equal(clean.values, plain.values)

@@ -81,7 +81,8 @@ def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None) -
 def score(t, fill, mask, st, centre, points=None, zones=None):
     """Score one fill against the truth terms ``t`` (`truth_terms`) inside ``mask``.
 
-    With ``zones`` (`zone_map`), also ``n_Z`` and ``se_Z``: pixels and squared DN/s error per zone.
+    With ``zones`` (`zone_map`), also ``n_Z`` and ``se_Z``: pixels and squared DN/s error per zone, and
+    ``n_np_Z`` and ``se_np_Z`` the same without the truth's point sources (``points``).
     """
     rate_t, rate_f = t["rate"], st.to_rate(fill)
     d = rate_f[mask] - rate_t[mask]
@@ -103,6 +104,8 @@ def score(t, fill, mask, st, centre, points=None, zones=None):
         for k, name in enumerate(ZONE_NAMES):
             by_zone[f"n_{name}"] = int(np.sum(zm == k))
             by_zone[f"se_{name}"] = float(np.sum(d[zm == k] ** 2))
+            by_zone[f"n_np_{name}"] = int(np.sum((zm == k) & keep))
+            by_zone[f"se_np_{name}"] = float(np.sum(d[(zm == k) & keep] ** 2))
     return by_zone | {"n": int(mask.sum()), "se": float(np.sum(d ** 2)), "ae": float(np.sum(np.abs(d))),
             "n_np": int(keep.sum()), "se_np": float(np.sum(d[keep] ** 2)),
             "se_s": float(np.sum(ds ** 2)), "hf_f": float(np.sum(hf_f ** 2)), "hf_t": float(np.sum(hf_t ** 2)),

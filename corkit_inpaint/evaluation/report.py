@@ -83,10 +83,12 @@ def summarise_zones(records, against: str | None = None):
     Returns
     -------
     dict
-        ``{zone: {method: {"rmse", "sigma", "rmse_over_sigma", "vs_best_classical",
+        ``{zone: {method: {"rmse", "sigma", "rmse_over_sigma", "rmse_no_points_over_sigma", "vs_best_classical",
         "vs_best_classical_ci90", "vs_ratio", "vs_ratio_ci90", "vs_alone", "vs_alone_ci90",
         "pixels", "masks"}}}``: the RMSE (DN/s) in the zone, the truth's own noise
-        sigma there (the floor), and the ratios to the best classical method, to
+        sigma there (the floor), the RMSE without the truth's point sources (stars,
+        planets, cosmic-ray hits: no fill predicts a hit in the frame it fills)
+        over that sigma, and the ratios to the best classical method, to
         the ``ratio`` neighbour fill and to the same method run without
         neighbours (``"<method> (alone)"``), each with a 90% bootstrap interval
         over masks (nan where that baseline was not scored); with ``against``,
@@ -106,7 +108,11 @@ def summarise_zones(records, against: str | None = None):
             nsig = sum(r.get(f"nsig_{z}", 0) for r in rs)
             sigma = float(np.sqrt(sum(r.get(f"var_{z}", 0.0) for r in rs) / nsig)) if nsig else float("nan")
             rmse = float(np.sqrt(sum(r[f"se_{z}"] for r in rs) / n))
-            rows[m] = {"rmse": rmse, "sigma": sigma, "rmse_over_sigma": rmse / sigma if sigma > 0 else float("nan"),
+            n_np = sum(r.get(f"n_np_{z}", 0) for r in rs)
+            rmse_np = float(np.sqrt(sum(r.get(f"se_np_{z}", 0.0) for r in rs) / n_np)) if n_np else float("nan")
+            inv = 1.0 / sigma if sigma > 0 else float("nan")
+            rows[m] = {"rmse": rmse, "sigma": sigma, "rmse_over_sigma": rmse * inv,
+                       "rmse_no_points_over_sigma": rmse_np * inv,
                        "pixels": n, "masks": sum(1 for r in rs if r.get(f"n_{z}", 0))}
         best = min((k for k in rows if k in CLASSICAL), key=lambda k: rows[k]["rmse"], default=None)
         for m, v in rows.items():
@@ -136,14 +142,15 @@ def format_zone_table(zones, title="", edges=""):
     against = _against_name(zones)
     extra += [f"vs {against} (90% CI)"] if against else []
     head = ["zone", "method", "RMSE (DN/s)", "vs best classical (90% CI)", *extra, "noise sigma (DN/s)",
-            "RMSE / sigma", "pixels", "masks"]
+            "RMSE / sigma", "w/o point sources", "pixels", "masks"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for z, ms in zones.items():
         for m, v in ms.items():
             cells = [z, m, f"{v['rmse']:.4g}", _with_ci(v, "vs_best_classical")]
             cells += [_with_ci(v, "vs_ratio"), _with_ci(v, "vs_alone")] if with_nb else []
             cells += [_with_ci(v, "vs_against")] if against else []
-            cells += [f"{v['sigma']:.4g}", f"{v['rmse_over_sigma']:.2f}", str(v["pixels"]), str(v["masks"])]
+            cells += [f"{v['sigma']:.4g}", f"{v['rmse_over_sigma']:.2f}",
+                      f"{v.get('rmse_no_points_over_sigma', np.nan):.2f}", str(v["pixels"]), str(v["masks"])]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

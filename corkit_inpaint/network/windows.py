@@ -192,11 +192,11 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
                   tuple(used))
 
 
-def _neighbour_guides(frame: Frame, neighbours, box):
+def _neighbour_guides(frame: Frame, neighbours, box, despike: bool = True):
     """The neighbour estimate, count, spread and misfit in ``box``, all but the count stretched (or None)."""
     if not neighbours:
         return None, ()
-    e = neighbour_estimate(frame, neighbours, box, weighting="misfit")
+    e = neighbour_estimate(frame, neighbours, box, weighting="misfit", despike=despike)
     if not e.count.any():
         return None, e.used
     fwd = frame.stretch.forward
@@ -204,12 +204,14 @@ def _neighbour_guides(frame: Frame, neighbours, box):
     return (fwd(e.values), e.count, width(e.spread), width(e.misfit)), e.used
 
 
-def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = ()
+def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = (), *, despike: bool = True
                   ) -> tuple[list[Window], list[np.ndarray], np.ndarray]:
     """The network inputs of a frame: one `Window` per group of missing-pixel clusters.
 
     ``neighbours`` (registered on the frame, `corkit_inpaint.register.register`)
-    give the neighbour guides.
+    give the neighbour guides; with ``despike`` (the default) a cosmic-ray hit
+    in one neighbour is left out of their estimate
+    (`corkit_inpaint.match.neighbour_estimate`).
 
     Returns
     -------
@@ -227,7 +229,7 @@ def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = ()
         y0, y1, x0, x1 = box
         mine = owner[y0:y1, x0:x1] == k
         try:
-            nb, used = _neighbour_guides(frame, neighbours, box)
+            nb, used = _neighbour_guides(frame, neighbours, box, despike)
             windows.append(prepare_window(frame.stretched, frame.valid, box, frame.sun_centre, nb, used))
             owned.append(mine)
         except ValueError as exc:             # no context to learn from: leave it masked
