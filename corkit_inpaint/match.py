@@ -14,13 +14,16 @@ the network reads), so a neighbour that does not match, a frame of another
 day or one where a CME front has moved, counts for little. With
 ``despike=True`` (what the network reads) a cosmic-ray hit in one neighbour
 is not copied: where two or more neighbours have data and the brightest
-exceeds the faintest, more than around it and more than any other
-neighbour within 1 px, by ``SPIKE`` times what their misfits to the target
-lead one to expect, the brightest is left out there.
+exceeds another, more than around it and more than any other neighbour
+within 1 px, by ``SPIKE`` times what their misfits to the target lead one
+to expect, and no other neighbour shows a peak within 1 px (a star that
+moved) and the excursion is not an extended feature, the brightest is left
+out there.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,45 +95,87 @@ def _scaled(target: np.ndarray, t_valid: np.ndarray, nb: np.ndarray, n_valid: np
     return np.where(ratio, nb * gain, nb + (mt - mn))
 
 
+def _brightest_and_reference(ests: list):
+    """Per pixel: the brightest neighbour (index, value, misfit) and the reference it is compared with.
+
+    The reference is the other neighbour with data that the brightest exceeds
+    by the most, in units of the two's expected spread ``sqrt(m_hi + m_k)``:
+    with three or more, a frame that does not match (another day's) has a
+    wide spread and so does not hide a hit that a matching neighbour shows.
+    Where no other neighbour has data the reference is ``inf``.
+    """
+    shape = ests[0][0].shape
+    hi, m_hi, top = np.full(shape, -np.inf), np.zeros(shape), np.full(shape, -1)
+    for k, (est, ok, m) in enumerate(ests):
+        up = ok & (est > hi)
+        hi[up], m_hi[up], top[up] = est[up], m[up], k
+    lo, m_lo, z_ref = np.full(shape, np.inf), np.zeros(shape), np.full(shape, -np.inf)
+    for k, (est, ok, m) in enumerate(ests):
+        z = np.where(ok & (top != k), (hi - est) / np.sqrt(np.maximum(m_hi + m, 1e-300)), -np.inf)
+        better = z > z_ref
+        z_ref[better], lo[better], m_lo[better] = z[better], est[better], m[better]
+    return top, hi, m_hi, lo, m_lo
+
+
+def _heights(est: np.ndarray, ok: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """``(n, 3, 3)``: ``est`` over its 5x5 median in the 3x3 around each ``(ys, xs)``; -inf where it has no data."""
+    view = np.lib.stride_tricks.sliding_window_view
+    p7 = view(np.pad(np.where(ok, est, np.nan), 3, constant_values=np.nan), (7, 7))[ys, xs]
+    with warnings.catch_warnings():                   # a 5x5 without data: nan, then -inf
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = p7[:, 2:5, 2:5] - np.nanmedian(view(p7, (5, 5), axis=(1, 2)).reshape(ys.size, 3, 3, 25), -1)
+    return np.where(np.isnan(res), -np.inf, res)
+
+
 def _spikes(ests: list) -> list:
     """For each scaled neighbour ``(est, valid, m)``, the pixels where it holds a hit the others do not.
 
     At a pixel where two or more neighbours have data, the brightest is a hit
-    when, with ``margin = SPIKE * sqrt(m_hi + m_lo)`` (each ``m`` a neighbour's
+    when, with ``margin = SPIKE * sqrt(m_hi + m_ref)`` (each ``m`` a neighbour's
     local mean square misfit to the target, which holds both frames' noise, so
-    a neighbour that does not match gets a wide margin):
+    a neighbour that does not match gets a wide margin) and the reference of
+    `_brightest_and_reference`:
 
-    - it exceeds the faintest by more than the margin plus that excess's 5x5
+    - it exceeds the reference by more than the margin plus that excess's 5x5
       median: the excess is compact, not a sky that changed;
     - it exceeds every other neighbour's brightest pixel within 1 px by more
-      than the margin: not a star that moved between the frames;
-    - its misfit is at least half the faintest's: it is not the neighbour that
-      matches the target clearly better.
+      than the margin, and no other neighbour rises within 1 px above its own
+      5x5 median by half as much as it does: not a star that moved between
+      the frames (even by a fraction of a pixel, which changes its peak);
+    - its misfit is at least half the reference's: it is not the neighbour
+      that matches the target clearly better;
+    - the excursion above the margin it belongs to has no solid 4x4 core: a
+      feature only one frame shows (a comet, a CME front) is kept whole.
     """
     if len(ests) < 2:
         return [np.zeros(ests[0][0].shape, dtype=bool) for _ in ests]
-    shape = ests[0][0].shape
-    lo, hi = np.full(shape, np.inf), np.full(shape, -np.inf)
-    m_lo, m_hi = np.zeros(shape), np.zeros(shape)
-    top = np.full(shape, -1)
-    for k, (est, ok, m) in enumerate(ests):
-        up, down = ok & (est > hi), ok & (est < lo)
-        hi[up], m_hi[up], top[up] = est[up], m[up], k
-        lo[down], m_lo[down] = est[down], m[down]
+    top, hi, m_hi, lo, m_lo = _brightest_and_reference(ests)
     both = np.isfinite(lo) & (hi > lo)
     gap = np.where(both, hi - lo, 0.0)
     margin2 = SPIKE ** 2 * (m_hi + m_lo)
-    hit = both & (gap ** 2 > margin2) & (m_hi >= 0.5 * m_lo)    # candidates: the tests below only lower the gap
+    above = both & (gap ** 2 > margin2)
+    hit = above & (m_hi >= 0.5 * m_lo)                # candidates: the tests below only remove some
     ys, xs = np.nonzero(hit)
     if ys.size:
         view = np.lib.stride_tricks.sliding_window_view
         excess = gap[ys, xs] - np.median(view(np.pad(gap, 2, mode="edge"), (5, 5))[ys, xs].reshape(ys.size, 25), 1)
-        near = np.full(ys.size, -np.inf)             # the other neighbours' brightest pixel within 1 px
+        near, bump, own = np.full(ys.size, -np.inf), np.full(ys.size, -np.inf), np.zeros(ys.size)
         for k, (est, ok, _) in enumerate(ests):
+            other = top[ys, xs] != k
             peak = view(np.pad(np.where(ok, est, -np.inf), 1, constant_values=-np.inf), (3, 3))[ys, xs].max((1, 2))
-            near = np.where(top[ys, xs] != k, np.maximum(near, peak), near)
+            near = np.where(other, np.maximum(near, peak), near)
+            h = _heights(est, ok, ys, xs)
+            bump = np.where(other, np.maximum(bump, h.max((1, 2))), bump)
+            own = np.where(other, own, h[:, 1, 1])
         lead = hi[ys, xs] - near
-        hit[ys, xs] = (excess > 0) & (excess ** 2 > margin2[ys, xs]) & (lead > 0) & (lead ** 2 > margin2[ys, xs])
+        hit[ys, xs] = ((excess > 0) & (excess ** 2 > margin2[ys, xs]) & (lead > 0) & (lead ** 2 > margin2[ys, xs])
+                       & (bump < 0.5 * own))
+    for k in range(len(ests)):
+        mine = above & (top == k)
+        lab, n = ndimage.label(mine, np.ones((3, 3)))
+        if n:
+            core = np.unique(lab[ndimage.binary_opening(mine, np.ones((4, 4)))])
+            hit &= ~np.isin(lab, core[core > 0])
     return [hit & (top == k) for k in range(len(ests))]
 
 
@@ -152,11 +197,13 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
         Leave a neighbour out where it holds a cosmic-ray hit that the others
         do not: where it is the brightest of two or more, by more than
         ``SPIKE`` times the difference's expected spread (from the two
-        neighbours' local misfits to the target) both above the faintest,
-        beyond that excess's local median, and above every other neighbour
-        within 1 px (so not a star that moved), and where it does not match
-        the target clearly better than the faintest. ``count`` and ``spread``
-        then describe the neighbours kept.
+        neighbours' local misfits to the target) both above the neighbour it
+        exceeds most, beyond that excess's local median, and above every
+        other neighbour within 1 px, where no other neighbour shows a peak
+        within 1 px (so not a star that moved), where it does not match the
+        target clearly better, and where the excursion is no extended feature
+        (see `_spikes`). ``count`` and ``spread`` then describe the
+        neighbours kept.
 
     Returns
     -------
