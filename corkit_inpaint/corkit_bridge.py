@@ -22,7 +22,8 @@ from astropy.io import fits
 
 from .exceptions import CalibrationError
 
-__all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "calibrate", "level1_mask", "level1_sigma"]
+__all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
+           "level1_mask", "level1_sigma"]
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,30 @@ def level1_sigma(sigma: np.ndarray, tmp: Path, detector: str, corkit_kwargs: dic
     scale = None if l1header is None else l1header.get("BSCALE")
     with np.errstate(over="ignore"):        # beyond float32's range: inf
         return (out / float(scale) if scale else out).astype(np.float32)
+
+
+#: corkit's ``level_1`` switches that act when merely given, whatever their value (SolarSoft's ``/NOROLL`` habit).
+PRESENCE_FLAGS = ("NOROLL_CORRECTION", "NOSTAT", "NO_CALFAC", "NO_VIG", "NO_MASK", "NO_SUM")
+
+
+def corkit_options(corkit_kwargs: dict) -> dict:
+    """The options to pass to ``corkit.lasco.level_1``, checked before any fill.
+
+    corkit 1.0.16 acts on its switches (`PRESENCE_FLAGS`) when they are merely
+    given, so ``NO_VIG=False`` would turn the vignetting correction off; a
+    switch given as False or None is left out, which is what it says.
+    ``NOSCALE``, with any value, makes corkit's ``final_step`` return an image
+    it never set (``UnboundLocalError``), for C2 and C3 alike: it is refused.
+
+    Raises
+    ------
+    CalibrationError
+        For ``NOSCALE``, with a one-line reason.
+    """
+    if "NOSCALE" in corkit_kwargs:
+        raise CalibrationError("NOSCALE: corkit 1.0.16's level_1 fails with it, whatever its value "
+                               "(its final_step then returns no image); leave it out")
+    return {k: v for k, v in corkit_kwargs.items() if not (k in PRESENCE_FLAGS and (v is False or v is None))}
 
 
 def calibrate(tmp: Path, detector: str, corkit_kwargs: dict) -> tuple[np.ndarray, fits.Header]:

@@ -28,7 +28,14 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .corkit_bridge import calibrate, corkit_calibration_dir, default_calib_dir, level1_mask, level1_sigma
+from .corkit_bridge import (
+    calibrate,
+    corkit_calibration_dir,
+    corkit_options,
+    default_calib_dir,
+    level1_mask,
+    level1_sigma,
+)
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
@@ -74,8 +81,17 @@ def output_name(src: str | os.PathLike) -> str:
 
 
 def _hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
-    """The level-1 output: the image, ``INPMASK`` and, when there is a sigma, ``INPSIGMA``."""
-    hdul = fits.HDUList([fits.PrimaryHDU(img, hdr), fits.ImageHDU(inpmask, name="INPMASK")])
+    """The level-1 output: the image, ``INPMASK`` and, when there is a sigma, ``INPSIGMA``.
+
+    The image is written as corkit writes it: for C3 Clear its scaled counts with
+    corkit's ``BSCALE``/``BZERO``, so the file reads back in MSB. astropy strips
+    the two from a header given with data, so they are set again after.
+    """
+    primary = fits.PrimaryHDU(img, hdr)
+    for key in ("BSCALE", "BZERO"):
+        if key in hdr:
+            primary.header[key] = (hdr[key], hdr.comments[key])
+    hdul = fits.HDUList([primary, fits.ImageHDU(inpmask, name="INPMASK")])
     if sigma is not None:
         hdul.append(_sigma_extension(sigma, hdr))
     return hdul
@@ -87,7 +103,8 @@ def _sigma_extension(sigma, l1hdr: fits.Header) -> fits.ImageHDU:
              "filled pixels' sigmas add with the interpolation weights); 0 outside INPMASK."]
     scale = l1hdr.get("BSCALE")
     if scale:         # corkit stores C3 Clear as scaled integers
-        notes.append(f"In corkit's scaled counts, like the primary array: 1 count = {scale:.6g} MSB "
+        notes.append(f"In corkit's scaled counts, like the primary array's stored values (before its "
+                     f"BSCALE/BZERO): 1 count = {scale:.6g} MSB "
                      "(MSBSCALE); corkit's clipping and rounding are not applied.")
         return sigma_hdu(sigma, None, notes, [("MSBSCALE", float(scale), "MSB per unit of this array")])
     return sigma_hdu(sigma, str(l1hdr.get("BUNIT", "")).strip() or "MSB", notes)
@@ -130,6 +147,13 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return img, stamp_header(l1hdr, filled, stage="level 1"), inpmask, sigma
+
+
+def _check_options(format: str, corkit_kwargs: dict) -> dict:
+    """corkit's options (`corkit_options`); refuses a format or option that cannot work, before any file is read."""
+    if format not in ("fits", "fts"):
+        raise ValueError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
+    return corkit_options(corkit_kwargs)
 
 
 def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | FillMethod | None = DEFAULT_METHOD,
@@ -180,7 +204,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     threads : int, optional
         torch threads for the fills (see `corkit_inpaint.inpaint_array`).
     **corkit_kwargs
-        Passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``).
+        Passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``), a switch given as False
+        left out, ``NOSCALE`` refused (`corkit_inpaint.corkit_bridge.corkit_options`).
 
     Returns
     -------
@@ -189,8 +214,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         and then the sigma with ``return_sigma``; a list for a list input; None
         when ``target_path`` is given.
     """
-    if format not in ("fits", "fts"):
-        raise ValueError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
+    corkit_kwargs = _check_options(format, corkit_kwargs)
     single = isinstance(fits_files, (str, os.PathLike))
     files = [Path(fits_files)] if single else [Path(f) for f in fits_files]
     from tqdm import tqdm

@@ -231,6 +231,56 @@ def test_level1_inpsigma_of_c3_clear_is_in_corkits_scaled_counts(tmp_path, calib
         assert np.array_equal(h["INPSIGMA"].data, sig)
 
 
+def test_level1_file_of_c3_clear_reads_as_corkits_own_file(tmp_path, calib):
+    """corkit writes C3 Clear as counts with BSCALE/BZERO: our file must read back in MSB as corkit's own does."""
+    from helpers import C3_SEQ, seq_blocks
+    data, header = read_file(C3_SEQ[1])
+    assert header["DETECTOR"] == "C3" and header["FILTER"] == "Clear"
+    orig = write(tmp_path / "orig.fts", data, header)
+    holes = write(tmp_path / "holes.fts", blank(data, seq_blocks(data, header, 4, seed=7)), header)
+    with corkit_calibration_dir(calib), contextlib.redirect_stdout(io.StringIO()):
+        corkit.lasco.level_1(str(orig), str(tmp_path / "ck"), "fits", *c3_args())   # corkit's own file, no fill
+    img, hdr = level_1(holes, calib_dir=calib, inpaint="biharmonic")
+    level_1(holes, tmp_path / "l1", calib_dir=calib, inpaint="biharmonic")
+    with fits.open(tmp_path / "ck" / "orig.fits", do_not_scale_image_data=True) as h:
+        ck_scale = (h[0].header["BSCALE"], h[0].header["BZERO"])
+    with fits.open(tmp_path / "l1" / "holes.fits", do_not_scale_image_data=True) as h:
+        assert (h[0].header.get("BSCALE"), h[0].header.get("BZERO")) == ck_scale      # as corkit's file has them
+    assert ck_scale == pytest.approx((hdr["BSCALE"], hdr["BZERO"]), rel=1e-13)   # to a header card's digits
+    with fits.open(tmp_path / "ck" / "orig.fits") as h:
+        ck = h[0].data.astype(np.float64)
+    with fits.open(tmp_path / "l1" / "holes.fits") as h:
+        ours, valid = h[0].data.astype(np.float64), h["INPMASK"].data == 0
+    assert np.abs(ours).max() < 1e-8 and np.abs(ck).max() < 1e-8              # MSB, not counts
+    assert valid.sum() > 0.9 * valid.size and (~valid).sum() > 4000
+    np.testing.assert_allclose(ours[valid], ck[valid], rtol=1e-6, atol=0)     # corkit's level 1 outside INPMASK
+    np.testing.assert_allclose(ours, np.asarray(img, np.float64) * hdr["BSCALE"] + hdr["BZERO"],   # the counts
+                               rtol=0, atol=1e-3 * hdr["BSCALE"])                               # returned
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_level1_refuses_noscale_in_one_line(value, tmp_path, calib):
+    """corkit 1.0.16's level_1 fails on NOSCALE whatever its value: refused in one line, nothing written."""
+    data, header = read_real()
+    holes = write(tmp_path / "holes.fts", blank(data, BLANK), header)
+    with pytest.raises(CalibrationError, match="NOSCALE") as exc:
+        level_1(holes, tmp_path / "out", calib_dir=calib, inpaint="biharmonic", NOSCALE=value)
+    assert len(str(exc.value).splitlines()) == 1 and "leave it out" in str(exc.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_level1_switch_given_as_false_is_off(tmp_path, calib):
+    """corkit acts on NO_VIG when it is merely given; NO_VIG=False must mean the vignetting correction is applied."""
+    from helpers import C3_SEQ, seq_blocks
+    data, header = read_file(C3_SEQ[1])
+    holes = write(tmp_path / "holes.fts", blank(data, seq_blocks(data, header, 4, seed=7)), header)
+    plain, _ = level_1(holes, calib_dir=calib, inpaint="biharmonic")
+    off, _ = level_1(holes, calib_dir=calib, inpaint="biharmonic", NO_VIG=False)
+    on, _ = level_1(holes, calib_dir=calib, inpaint="biharmonic", NO_VIG=True)
+    assert np.array_equal(off, plain)
+    assert not np.array_equal(on, plain)
+
+
 def test_level1_writes_inpsigma_and_none_for_a_method_without_sigma(tmp_path, calib):
     data, header = read_real()
     holes = write(tmp_path / "holes.fts", blank(data, BLANK), header)
