@@ -98,15 +98,14 @@ def _hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
 
 
 def _sigma_extension(sigma, l1hdr: fits.Header) -> fits.ImageHDU:
-    """The level-1 ``INPSIGMA`` extension, in the level-1 array's unit."""
+    """The level-1 ``INPSIGMA`` extension, in the unit the primary array reads in."""
     notes = ["Carried through corkit's level-1 calibration and geometry exactly as the image (neighbouring",
              "filled pixels' sigmas add with the interpolation weights); 0 outside INPMASK."]
     scale = l1hdr.get("BSCALE")
-    if scale:         # corkit stores C3 Clear as scaled integers
-        notes.append(f"In corkit's scaled counts, like the primary array's stored values (before its "
-                     f"BSCALE/BZERO): 1 count = {scale:.6g} MSB "
-                     "(MSBSCALE); corkit's clipping and rounding are not applied.")
-        return sigma_hdu(sigma, None, notes, [("MSBSCALE", float(scale), "MSB per unit of this array")])
+    if scale:         # corkit stores C3 Clear as scaled integer counts; the primary reads in MSB
+        notes.append(f"In MSB, like the primary array once its BSCALE/BZERO are applied: corkit's scaled counts "
+                     f"times BSCALE ({scale:.6g} MSB per count); corkit's clipping and rounding are not applied.")
+        return sigma_hdu(np.asarray(sigma, np.float64) * float(scale), "MSB", notes)
     return sigma_hdu(sigma, str(l1hdr.get("BUNIT", "")).strip() or "MSB", notes)
 
 

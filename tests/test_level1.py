@@ -212,7 +212,7 @@ def test_level1_inpsigma_is_corkits_response_to_the_sigma(src, tmp_path, calib):
 
 
 def test_level1_inpsigma_of_c3_clear_is_in_corkits_scaled_counts(tmp_path, calib):
-    """corkit stores C3 Clear as rounded counts: INPSIGMA matches the difference of counts to rounding."""
+    """corkit stores C3 Clear as rounded counts: the returned sigma matches the difference of counts to rounding."""
     from helpers import C3_SEQ, seq_blocks
     data, header = read_file(C3_SEQ[1])
     holes = blank(data, seq_blocks(data, header, 4, seed=7))
@@ -226,9 +226,9 @@ def test_level1_inpsigma_of_c3_clear_is_in_corkits_scaled_counts(tmp_path, calib
     assert np.sum(s[unclipped] > 100) > 2000 and np.all(s[m == 0] == 0)          # 1 count is < 1%
     out = tmp_path / "l1"
     level_1(write(tmp_path / "h2.fts", holes, header), out, calib_dir=calib, inpaint=sigma_method(base=200.0))
-    with fits.open(out / "h2.fits") as h:
-        assert h["INPSIGMA"].header["MSBSCALE"] == ha["BSCALE"] and "BUNIT" not in h["INPSIGMA"].header
-        assert np.array_equal(h["INPSIGMA"].data, sig)
+    with fits.open(out / "h2.fits") as h:                 # the file: in MSB, as its primary array reads
+        assert h["INPSIGMA"].header["BUNIT"] == "MSB" and h[0].header["BSCALE"] == ha["BSCALE"]
+        np.testing.assert_allclose(h["INPSIGMA"].data, sig.astype(np.float64) * ha["BSCALE"], rtol=1e-6)
 
 
 def test_level1_file_of_c3_clear_reads_as_corkits_own_file(tmp_path, calib):
