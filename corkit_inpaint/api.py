@@ -110,7 +110,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         Level-0.5 FITS file; it is only read.
     dst : path-like, optional
         Where to write the result (atomically). None: only return it.
-    neighbours : sequence of path-like, optional
+    neighbours : path-like or sequence of path-like, optional
         Level-0.5 files of the same field before and after ``src`` (see
         `inpaint_array`); only read. `corkit_inpaint.pairing.pair_neighbours`
         chooses them from a list of files. One that cannot be read is left out
@@ -151,6 +151,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     the nearest integer and clipped to the type's range. Valid pixels are
     copied, never recomputed, so they are bit-identical to the input.
     """
+    if isinstance(neighbours, (str, os.PathLike)):        # one file, not a sequence of its characters
+        neighbours = [neighbours]
     inputs = [src, *(neighbours or ())]
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)

@@ -93,9 +93,7 @@ class Frame:
         valid = context_valid(img, miss)
         if not_context is not None:
             valid &= ~np.asarray(not_context, dtype=bool)
-        bias, exptime = H.number(header, "OFFSET"), H.number(header, "EXPTIME")
-        if bias is None or exptime is None or not exptime > 0:
-            bias, exptime = 0.0, 1.0
+        bias, exptime = H.bias_and_exptime(header) or (0.0, 1.0)
         rate = (img - bias) / exptime
         noise = noise_sigma(rate, valid)
         st = Stretch.from_rate(rate, valid, bias=bias, exptime=exptime, noise=noise)

@@ -6,7 +6,8 @@ import math
 
 from .exceptions import InputError
 
-__all__ = ["NUMERIC_KEYWORDS", "get", "number", "summing", "detector", "check_header"]
+__all__ = ["NUMERIC_KEYWORDS", "get", "number", "summing", "detector", "word", "kind", "bias_and_exptime",
+           "is_level1", "check_header"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -51,6 +52,36 @@ def summing(header) -> tuple[int, int]:
 def detector(header) -> str:
     """``DETECTOR`` stripped and upper-cased ('' when absent)."""
     return str(get(header, "DETECTOR", "")).strip().upper()
+
+
+def word(header, key: str) -> str:
+    """A text keyword stripped and upper-cased ('' when absent)."""
+    return str(get(header, key, "")).strip().upper()
+
+
+def kind(header) -> tuple[str, str, str]:
+    """``(DETECTOR, FILTER, POLAR)``: frames of different kinds do not show the same brightness."""
+    return detector(header), word(header, "FILTER"), word(header, "POLAR")
+
+
+def bias_and_exptime(header) -> tuple[float, float] | None:
+    """``(OFFSET, EXPTIME)`` that make DN into DN/s, or None when either is missing or EXPTIME is not positive.
+
+    The target frame (`corkit_inpaint.frame.Frame.build`) and its neighbours
+    (`corkit_inpaint.register.register`) use this one rule, so both are in the
+    same unit; without it values are taken as they are.
+    """
+    bias, exptime = number(header, "OFFSET"), number(header, "EXPTIME")
+    if bias is None or exptime is None or not exptime > 0:
+        return None
+    return bias, exptime
+
+
+def is_level1(header) -> bool:
+    """Whether the header is of a level-1 file (``LEVEL`` 1, ``BUNIT`` MSB, ``LVL_NUM`` or corkit's ``LEVEL_1``)."""
+    level = word(header, "LEVEL").removeprefix("L").strip()
+    return (level.startswith("1") or word(header, "BUNIT") == "MSB" or get(header, "LVL_NUM") is not None
+            or get(header, "LEVEL_1") not in (None, 0, False))
 
 
 def check_header(header, where: str = "header") -> None:

@@ -42,15 +42,13 @@ class FrameInfo:
     time: datetime | None
 
 
-def _word(header, key: str) -> str:
-    return str(H.get(header, key, "")).strip().upper()
-
-
 def frame_info(path: str | os.PathLike, header=None) -> FrameInfo:
     """The `FrameInfo` of a file (its header is read when not given)."""
     hdr = read_header(path) if header is None else header
     shape = (H.number(hdr, "NAXIS2"), H.number(hdr, "NAXIS1"))
-    kind = (H.detector(hdr), _word(hdr, "FILTER"), _word(hdr, "POLAR"), H.summing(hdr), shape)
+    if H.is_level1(hdr):             # refused as a neighbour when read: never chosen as one
+        return FrameInfo(Path(path), (), None)
+    kind = (*H.kind(hdr), H.summing(hdr), shape)
     return FrameInfo(Path(path), kind, observation_time(hdr))
 
 
@@ -92,6 +90,8 @@ def pair_neighbours(paths, *, max_gap: float = MAX_GAP_MINUTES, pool=()) -> dict
     out: dict[Path, list[Path]] = {}
     for info in infos:
         found = []
+        if info.kind and info.time is None:
+            log.info("%s: no observation time (DATE-OBS, TIME-OBS): not paired with neighbours", info.path)
         if info.time is not None and info.kind:
             same = [o for o in candidates if o.kind == info.kind and o.time is not None
                     and o.path != info.path]
@@ -128,6 +128,7 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float = MAX_GAP_MINUTES
     if isinstance(neighbours, str) and neighbours.lower() == "auto":
         return pair_neighbours(files, max_gap=max_gap, pool=pool)
     if isinstance(neighbours, dict):
-        given = {Path(k): [Path(x) for x in v] for k, v in neighbours.items()}
+        given = {Path(k): [Path(x) for x in ([v] if isinstance(v, (str, os.PathLike)) else v)]
+                 for k, v in neighbours.items()}
         return {Path(f): given.get(Path(f), []) for f in files}
     raise ValueError(f"neighbours = {neighbours!r}: give 'auto', 'none' or a mapping of file to neighbour files")

@@ -223,10 +223,8 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
     """
     r = read_fits(src, max_pixels=max_pixels)
     header = r.header
-    level = str(header.get("LEVEL", "")).strip().upper().removeprefix("L").strip()
-    bunit = str(header.get("BUNIT", "")).strip().upper()
-    if (level.startswith("1") or bunit == "MSB" or header.get("LVL_NUM") is not None
-            or header.get("LEVEL_1") not in (None, 0, False)):
+    if H.is_level1(header):
+        level, bunit = H.word(header, "LEVEL").removeprefix("L").strip(), H.word(header, "BUNIT")
         raise InputError(f"{src}: already level 1 (LEVEL={level!r}, BUNIT={bunit!r}, "
                          f"LEVEL_1={header.get('LEVEL_1')!r}); missing blocks are filled on level-0.5 data")
     if not np.any(r.data):

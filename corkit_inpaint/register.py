@@ -18,9 +18,10 @@ where all four neighbour pixels it reads are.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -32,23 +33,34 @@ from .geometry import frame_centre, plate_scale
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
            "SATURATION_DN"]
 
+log = logging.getLogger(__name__)
+
 #: Saturation of one CCD pixel read out (14-bit ADC), in DN; summed pixels scale it.
 SATURATION_DN = 16383.0
 _EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies pixels
 
 
 def observation_time(header) -> datetime | None:
-    """Start of the exposure from DATE-OBS (and TIME-OBS when DATE-OBS has no time), or None."""
-    date = str(H.get(header, "DATE-OBS", "")).strip()
+    """Start of the exposure (naive UTC) from DATE-OBS, and TIME-OBS when DATE-OBS has no time; or None.
+
+    DATE-OBS may be ``YYYY-MM-DDThh:mm:ss``, ``YYYY/MM/DD hh:mm:ss`` or a date
+    alone with the time in TIME-OBS; a date with no time anywhere, or one
+    that does not parse, gives None (an unknown time is not midnight). A time
+    with a zone is converted to UTC.
+    """
+    date = str(H.get(header, "DATE-OBS", "")).strip().replace("/", "-").replace(" ", "T").rstrip("Z")
     if not date:
         return None
     if "T" not in date:
-        date = f"{date}T{str(H.get(header, 'TIME-OBS', '00:00:00')).strip()}"
-    date = date.replace("/", "-").rstrip("Z")
+        tobs = str(H.get(header, "TIME-OBS", "")).strip()
+        if not tobs:
+            return None
+        date = f"{date}T{tobs}"
     try:
-        return datetime.fromisoformat(date[:26])
+        t = datetime.fromisoformat(date[:26] if "+" not in date[10:] and "-" not in date[10:] else date)
     except ValueError:
         return None
+    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 def roll_degrees(header) -> float:
@@ -154,8 +166,9 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     data : numpy.ndarray
         The neighbour's stored array (DN); only read.
     header : astropy.io.fits.Header
-        The neighbour's header: OFFSET and EXPTIME (DN to DN/s; without EXPTIME the
-        values are taken as they are), CRPIX, CROTA, CDELT or summing.
+        The neighbour's header: OFFSET and EXPTIME (DN to DN/s, by the target's
+        rule, `corkit_inpaint.header.bias_and_exptime`: when the target has
+        none, values are taken as they are), CRPIX, CROTA, CDELT or summing.
     target_header : astropy.io.fits.Header
         The target frame's header.
     target_shape : tuple of int
@@ -168,18 +181,23 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     Raises
     ------
     InputError
-        Not a 2-D array, an EXPTIME that is not positive, or a header with non-numeric numbers.
+        Not a 2-D array, an EXPTIME that is not positive, no OFFSET or EXPTIME
+        where the target has them, or a header with non-numeric numbers.
     """
     img = np.asarray(data)
     if img.ndim != 2:
         raise InputError(f"neighbour {name or ''}: expected a 2-D image, got shape {img.shape}".replace("  ", " "))
     H.check_header(header, where=f"neighbour {name}" if name else "neighbour header")
     label = name or str(H.get(header, "FILENAME", "neighbour")).strip()
-    exptime, bias = H.number(header, "EXPTIME"), H.number(header, "OFFSET") or 0.0
-    if exptime is None:              # not level-0.5 DN: taken as it is, as `Frame.build` takes the target
-        exptime, bias = 1.0, 0.0
-    elif not exptime > 0:
+    exptime = H.number(header, "EXPTIME")
+    if exptime is not None and not exptime > 0:
         raise InputError(f"neighbour {label}: EXPTIME = {exptime} is not positive, so its DN cannot be made DN/s")
+    if H.bias_and_exptime(target_header) is None:    # the target is taken as it is (`Frame.build`): so is this
+        bias, exptime = 0.0, 1.0
+    elif (conv := H.bias_and_exptime(header)) is None:
+        raise InputError(f"neighbour {label}: no OFFSET or EXPTIME, so its DN cannot be made DN/s as the target's")
+    else:
+        bias, exptime = conv
     valid = data_pixels(img, header, previous_fill)
     rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
     ang = math.radians(roll_degrees(target_header) - roll_degrees(header))
@@ -191,8 +209,21 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     return Neighbour(label, dt, rate, valid, matrix, _centre(target_header, target_shape), _centre(header, img.shape))
 
 
+def _other_kind(header, target_header) -> str | None:
+    """How a neighbour's (DETECTOR, FILTER, POLAR) differs from the target's (where both give one), or None."""
+    got, want = H.kind(header), H.kind(target_header)
+    if all(not g or not w or g == w for g, w in zip(got, want)):
+        return None
+    return f"{'/'.join(got)}, not the target's {'/'.join(want)}"
+
+
 def register_all(neighbours, target_header, target_shape: tuple[int, int]) -> list[Neighbour]:
-    """`register` each of ``neighbours`` for a target frame.
+    """`register` each of ``neighbours`` for a target frame; one that cannot help is left out with a warning.
+
+    A neighbour of another detector, filter or polarizer than the target (where
+    both headers say), or one `register` refuses (an EXPTIME that is not
+    positive, no OFFSET or EXPTIME where the target has them, ...), is left out
+    and logged: a neighbour only helps, so the target is filled without it.
 
     Parameters
     ----------
@@ -207,7 +238,7 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int]) -> li
     Raises
     ------
     InputError
-        An item of another form, or one `register` refuses.
+        An item of another form.
     """
     out = []
     for i, item in enumerate(neighbours or ()):
@@ -220,5 +251,12 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int]) -> li
             data, hdr, prev = (*item, None)[:3]
         else:
             raise InputError(f"neighbour {i + 1}: expected an (array, header) pair, got {type(item).__name__}")
-        out.append(register(data, hdr, target_header, target_shape, previous_fill=prev))
+        label = str(H.get(hdr, "FILENAME", f"neighbour {i + 1}")).strip()
+        if (why := _other_kind(hdr, target_header)) is not None:
+            log.warning("neighbouring frame %s left out: %s", label, why)
+            continue
+        try:
+            out.append(register(data, hdr, target_header, target_shape, previous_fill=prev))
+        except InputError as exc:
+            log.warning("neighbouring frame left out: %s", exc)
     return out

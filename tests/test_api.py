@@ -185,6 +185,9 @@ def test_fits_filled_from_neighbouring_files(tmp_path):
         str(v) for v in h["HISTORY"])
     alone = ci.inpaint_fits(f1, neighbours=None, method="ratio")[0]
     assert alone.header["INPNNB"] == 0 and "INPNB1" not in alone.header
+    for one in (str(f0), f0):                                   # one file, as a str or a Path: not its characters
+        h1 = ci.inpaint_fits(f1, neighbours=one, method="ratio")[0].header
+        assert h1["INPNNB"] == 1 and h1["INPNB1"] == "32310943.fts"
     hole = blocks_to_mask(truth.shape, blocks)
     err = lambda d: np.sqrt(np.mean((d[hole].astype(float) - truth[hole]) ** 2))
     assert err(hdul[0].data) < 0.75 * err(alone.data)

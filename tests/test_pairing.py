@@ -52,7 +52,18 @@ def test_neighbours_for_modes():
     assert names(neighbours_for(C3_SEQ, None)) == {p.name: [] for p in C3_SEQ}
     assert names(neighbours_for(C3_SEQ, "auto"))["32310944.fts"] == ["32310943.fts", "32310945.fts"]
     assert neighbours_for([C3_SEQ[1]], {str(C3_SEQ[1]): [C3_SEQ[0]]}) == {Path(C3_SEQ[1]): [Path(C3_SEQ[0])]}
+    assert neighbours_for([C3_SEQ[1]], {str(C3_SEQ[1]): str(C3_SEQ[0])}) == {Path(C3_SEQ[1]): [Path(C3_SEQ[0])]}
     with pytest.raises(ValueError, match="auto"):
         neighbours_for(C3_SEQ, "nearest")
     with pytest.raises(ValueError, match="max_gap"):
         pair_neighbours(C3_SEQ, max_gap=float("nan"))
+
+
+def test_a_level1_copy_is_never_chosen_as_a_neighbour(tmp_path):
+    """A level-1 file of the same time and kind would be refused when read: the level-0.5 frame is chosen."""
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["LEVEL"] = "1"
+    l1 = write(tmp_path / "a_level1.fts", data, hdr)        # sorts before the level-0.5 frame
+    got = pair_neighbours([C3_SEQ[1]], pool=[l1, C3_SEQ[0], C3_SEQ[2]])
+    assert names(got) == {"32310944.fts": ["32310943.fts", "32310945.fts"]}
+    assert frame_info(l1).kind == ()

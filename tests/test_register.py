@@ -106,10 +106,40 @@ def test_register_leaves_the_input_alone_and_refuses_bad_input(target):
     with pytest.raises(InputError, match="EXPTIME"):
         register(data, h, hdr, data.shape)
     del h["EXPTIME"]
-    r, ok = register(data, h, hdr, data.shape).sample((0, 8, 0, 8))     # no EXPTIME: values as they are
+    with pytest.raises(InputError, match="no OFFSET or EXPTIME"):          # the target is in DN/s: it cannot be
+        register(data, h, hdr, data.shape)
+    r, ok = register(data, h, h, data.shape).sample((0, 8, 0, 8))       # neither has EXPTIME: values as they are
+    assert np.array_equal(r[ok], data[:8, :8].astype(np.float64)[ok])
+    r, ok = register(data, hdr, h, data.shape).sample((0, 8, 0, 8))     # as the target, which Frame.build takes so
     assert np.array_equal(r[ok], data[:8, :8].astype(np.float64)[ok])
     with pytest.raises(InputError, match="pair"):
         register_all([data], hdr, data.shape)
+
+
+def test_observation_time_forms_and_unknown_times():
+    t = datetime(2012, 8, 31, 18, 6, 6, 298000)
+    assert observation_time({"DATE-OBS": "2012/08/31 18:06:06.298"}) == t             # LASCO's DATE form
+    assert observation_time({"DATE-OBS": "2012-08-31T20:06:06.298+02:00"}) == t      # a zone: to naive UTC
+    assert observation_time({"DATE-OBS": "2012-08-31"}) is None                       # no time: not midnight
+    assert observation_time({"DATE-OBS": "2012-08-31", "TIME-OBS": " "}) is None
+
+
+def test_register_all_leaves_out_what_cannot_help_with_a_warning(target, caplog):
+    """Another detector, filter or polarizer, EXPTIME 0, or no OFFSET beside a target that has one: left out."""
+    data, hdr = target
+    bad = []
+    for key, val in (("DETECTOR", "C2"), ("FILTER", "Orange"), ("POLAR", "+60 Deg"), ("EXPTIME", 0.0)):
+        h = hdr.copy()
+        h[key] = val
+        bad.append((data, h))
+    h = hdr.copy()
+    del h["OFFSET"]
+    bad.append((data, h))
+    with caplog.at_level("WARNING", logger="corkit_inpaint.register"):
+        out = register_all([*bad, (data, hdr)], hdr, data.shape)
+    assert len(out) == 1 and np.array_equal(out[0].rate, register(data, hdr, hdr, data.shape).rate)
+    assert sum("left out" in r.getMessage() for r in caplog.records) == 5
+    assert all(len(r.getMessage().splitlines()) == 1 for r in caplog.records)
 
 
 def test_register_all_accepts_pairs_and_neighbours(target):
