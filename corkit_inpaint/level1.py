@@ -28,6 +28,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
+from .batch.clash import input_clash
 from .corkit_bridge import (
     calibrate,
     corkit_calibration_dir,
@@ -155,6 +156,17 @@ def _check_options(format: str, corkit_kwargs: dict) -> dict:
     return corkit_options(corkit_kwargs)
 
 
+def _pairs_checked(files: list[Path], neighbours, max_gap: float, target_path) -> dict:
+    """Each file's neighbours; refuses, before anything is written, an output that is an input of the run."""
+    pairs = neighbours_for(files, neighbours, max_gap=max_gap)
+    if target_path is not None:
+        why = input_clash([Path(target_path) / output_name(f) for f in files],
+                          [*files, *(n for ns in pairs.values() for n in ns)])
+        if why:
+            raise InputError(why)
+    return pairs
+
+
 def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | FillMethod | None = DEFAULT_METHOD,
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
             return_sigma: bool = False, progress: bool = False, overwrite: bool = False, refill: bool = False,
@@ -217,7 +229,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     single = isinstance(fits_files, (str, os.PathLike))
     files = [Path(fits_files)] if single else [Path(f) for f in fits_files]
     from tqdm import tqdm
-    pairs = neighbours_for(files, neighbours, max_gap=max_gap)
+    pairs = _pairs_checked(files, neighbours, max_gap, target_path)
     out = []
     with corkit_calibration_dir(calib_dir), using_threads(threads):
         for src in tqdm(files, desc="level 1", unit="file", disable=not progress):

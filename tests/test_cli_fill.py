@@ -77,7 +77,7 @@ def test_existing_output_and_unwritable_folder(blanked_file, tmp_path):
         r = run_cli("fill", blanked_file, "--outdir", bad_dir)
         assert r.returncode == 1 and "Traceback" not in r.stderr and str(blanked_file) in r.stderr
     r = run_cli("fill", blanked_file, "--outdir", blanked_file.parent)    # would overwrite the input
-    assert r.returncode == 1 and "is the input file" in r.stderr
+    assert r.returncode == 2 and "is the input file" in r.stderr          # refused up front
     assert sha(blanked_file) == before
 
 

@@ -296,3 +296,18 @@ def test_level1_writes_inpsigma_and_none_for_a_method_without_sigma(tmp_path, ca
         assert [x.name for x in h] == ["PRIMARY", "INPMASK"] and h[0].header["INPSIGMA"] is False
     img, hdr, sig = level_1(holes, calib_dir=calib, inpaint=legacy_method(), return_sigma=True)
     assert sig is None and hdr["INPAINT"] == "legacy"
+
+
+def test_level1_refuses_an_output_over_another_input_of_the_run(tmp_path, calib):
+    """A/y.fts writes T/y.fits, which is the run's second input: refused before anything is written."""
+    import hashlib
+    data, header = read_real()
+    (tmp_path / "A").mkdir()
+    (tmp_path / "T").mkdir()
+    a = write(tmp_path / "A" / "y.fts", blank(data, BLANK), header)
+    t = write(tmp_path / "T" / "y.fits", blank(data, BLANK), header)
+    before = hashlib.sha256(t.read_bytes()).hexdigest()
+    with pytest.raises(ci.InputError, match="input file"):
+        level_1([a, t], tmp_path / "T", calib_dir=calib, inpaint="biharmonic", overwrite=True, neighbours="none")
+    assert hashlib.sha256(t.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in (tmp_path / "T").iterdir()) == ["y.fits"]

@@ -22,6 +22,7 @@ from ..exceptions import BatchError
 from ..methods import DEFAULT_METHOD
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..threads import check_threads
+from .clash import input_clash
 from .manifest import Manifest, input_key
 from .task import COMMANDS, BatchOptions, FileTask, one_line, process_file
 
@@ -206,7 +207,9 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     Raises
     ------
     BatchError
-        Another run holds ``outdir``, or the scheduler does not answer.
+        An output would be one of the run's inputs (a file, a neighbour, a pool
+        file; checked before anything is written), another run holds
+        ``outdir``, or the scheduler does not answer.
 
     Notes
     -----
@@ -224,8 +227,13 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
                            MAX_PIXELS if max_pixels is None else int(max_pixels),
                            None if calib_dir is None else str(calib_dir))
     srcs = list(dict.fromkeys(Path(input_key(f)) for f in files))
-    pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=[Path(input_key(p)) for p in pool])
+    pool = [Path(input_key(p)) for p in pool]
+    pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool)
     out = Path(os.path.abspath(outdir))
+    why = input_clash([_output(s, out, command) for s in srcs],
+                      [*srcs, *pool, *(n for ns in pairs.values() for n in ns)])
+    if why:
+        raise BatchError(why)
     out.mkdir(parents=True, exist_ok=True)
     with Manifest(out) as manifest:
         tasks, clashes = plan_tasks(srcs, out, pairs, manifest.read(), options, overwrite=overwrite)

@@ -11,6 +11,7 @@ import logging
 import os
 from pathlib import Path
 
+from ..batch.clash import input_clash
 from ..methods import DEFAULT_METHOD
 from ..read import MAX_PIXELS
 from .batch import run_batch_command, wants_batch
@@ -97,9 +98,15 @@ def _check_plot(args, srcs: list[Path]) -> str:
         png = _plot_path(args, src, len(srcs) > 1)
         if not png.parent.is_dir():
             return f"--plot {png}: folder {png.parent} does not exist"
-        if any(png.exists() and s.exists() and os.path.samefile(png, s) for s in srcs):
+        if input_clash([png], [*srcs, *args.neighbour_pool]):
             return f"--plot {png}: is an input file"
     return ""
+
+
+def _check_inputs(args, srcs: list[Path]) -> str:
+    """Why an output would be an input of the run -- a file to fill or a pool file -- ("" when none is)."""
+    outs = [Path(args.output)] if args.output is not None else [Path(args.outdir) / s.name for s in srcs]
+    return input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)])
 
 
 def _check_batch(args) -> str:
@@ -128,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.endswith(("/", os.sep)):
         err(f"-o/--output {args.output}: names a folder; give a file name, or use --outdir")
         return 2
-    why = _check_plot(args, srcs) or _check_batch(args)
+    why = _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args)
     if why:
         err(why)
         return 2
