@@ -19,7 +19,8 @@ Rule, in the order it is applied:
    the 1-block ring, widened up to 4 blocks until it holds at least a block's
    worth of valid pixels, so the middle of a cluster is judged by the
    cluster's surroundings) is at the dark level, ``dark + 0.02 * (p99 - dark)``, where
-   ``dark`` is the header's OFFSET (else the 0.1th percentile of the valid
+   ``dark`` is the stored pixels' bias (OFFSET times the on-board summing,
+   `corkit_inpaint.header.bias`; else the 0.1th percentile of the valid
    pixels) and ``p99`` the 99th percentile. Blocks with no valid pixel within
    4 blocks are also not losses.
 
@@ -111,7 +112,7 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
     vals = img[valid]
     if vals.size == 0:
         return mask, []
-    off = H.number(header, "OFFSET")
+    off = H.bias(header)
     dark = off if off is not None else float(np.percentile(vals, 0.1))
     p99 = float(np.percentile(vals, 99))
     thresh = dark + 0.02 * (p99 - dark)

@@ -6,7 +6,7 @@ import math
 
 from .exceptions import InputError
 
-__all__ = ["NUMERIC_KEYWORDS", "get", "number", "summing", "detector", "word", "kind", "bias_and_exptime",
+__all__ = ["NUMERIC_KEYWORDS", "get", "number", "summing", "detector", "word", "kind", "bias", "bias_and_exptime",
            "is_level1", "check_header"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
@@ -64,17 +64,29 @@ def kind(header) -> tuple[str, str, str]:
     return detector(header), word(header, "FILTER"), word(header, "POLAR")
 
 
+def bias(header) -> float | None:
+    """The bias of one stored pixel in DN: OFFSET (one CCD pixel's) times the on-board summing, or None.
+
+    A 2x2 LEB-summed pixel is the sum of four read-out pixels, each with its
+    bias (SolarSoft's ``offset_bias(/SUM)``; the real summed C2 frame's
+    lowest pixel is 2359 DN with OFFSET 582). On-chip summing (SUMROW,
+    SUMCOL) reads the summed charge once, so it does not multiply the bias.
+    """
+    off = number(header, "OFFSET")
+    return None if off is None else off * _factor(header, "LEBXSUM") * _factor(header, "LEBYSUM")
+
+
 def bias_and_exptime(header) -> tuple[float, float] | None:
-    """``(OFFSET, EXPTIME)`` that make DN into DN/s, or None when either is missing or EXPTIME is not positive.
+    """``(bias, EXPTIME)`` that make DN into DN/s (`bias`), or None when either is missing or EXPTIME is not positive.
 
     The target frame (`corkit_inpaint.frame.Frame.build`) and its neighbours
     (`corkit_inpaint.register.register`) use this one rule, so both are in the
     same unit; without it values are taken as they are.
     """
-    bias, exptime = number(header, "OFFSET"), number(header, "EXPTIME")
-    if bias is None or exptime is None or not exptime > 0:
+    b, exptime = bias(header), number(header, "EXPTIME")
+    if b is None or exptime is None or not exptime > 0:
         return None
-    return bias, exptime
+    return b, exptime
 
 
 def is_level1(header) -> bool:

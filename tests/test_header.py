@@ -13,6 +13,11 @@ def test_number_and_summing():
     assert H.number(h, "OFFSET") == 582.1 and H.number(h, "MISSING") is None
     assert H.summing(h) == (2, 4)
     assert H.summing(None) == (1, 1) and H.number(None, "OFFSET") is None
+    assert H.bias(h) == pytest.approx(4 * 582.1)              # on-board 2x2: four pixels' bias; on-chip: one
+    h["EXPTIME"] = 10.0
+    assert H.bias_and_exptime(h) == (H.bias(h), 10.0) and H.bias(None) is None
+    h["EXPTIME"] = 0.0
+    assert H.bias_and_exptime(h) is None
     h["LEBXSUM"] = 1e6                                        # absurd summing is clipped, not an overflow
     assert H.summing(h)[0] == 64
     h["CRPIX1"] = "abc"

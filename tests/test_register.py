@@ -147,3 +147,18 @@ def test_register_all_accepts_pairs_and_neighbours(target):
     nb = register(data, hdr, hdr, data.shape)
     out = register_all([nb, (data, hdr), (data, hdr, None)], hdr, data.shape)
     assert out[0] is nb and all(isinstance(o, Neighbour) for o in out) and register_all(None, hdr, (1, 1)) == []
+
+
+def test_a_summed_neighbour_with_another_exposure_gives_the_same_rate():
+    """2x2-summed: the bias is four pixels'; a neighbour with 1.2x the exposure of the same sky has the same DN/s."""
+    from helpers import read_real
+    data, hdr = read_real()
+    bias = 4 * hdr["OFFSET"]
+    h2 = hdr.copy()
+    h2["EXPTIME"] = 1.2 * hdr["EXPTIME"]
+    data2 = np.where(data > 0, (data - bias) * 1.2 + bias, 0.0)
+    a, ok_a = register(data, hdr, hdr, data.shape).sample((0, data.shape[0], 0, data.shape[1]))
+    b, ok_b = register(data2, h2, hdr, data.shape).sample((0, data.shape[0], 0, data.shape[1]))
+    ok = ok_a & ok_b
+    assert ok.sum() > 0.5 * ok.size
+    np.testing.assert_allclose(b[ok], a[ok], rtol=1e-9, atol=1e-9)
