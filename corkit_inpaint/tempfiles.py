@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["process_umask", "temp_beside"]
+__all__ = ["process_umask", "temp_beside", "fsync_dir"]
 
 
 def process_umask() -> int:
@@ -37,3 +37,13 @@ def temp_beside(folder: str | os.PathLike, prefix: str, suffix: str) -> Path:
     finally:
         os.close(fd)
     return Path(name)
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries to disk, so a file just moved into it survives a power cut (POSIX; else nothing)."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -15,7 +15,7 @@ from astropy.io.fits.verify import VerifyWarning
 
 from .exceptions import InputError
 from .fill import FilledImage
-from .tempfiles import temp_beside
+from .tempfiles import fsync_dir, temp_beside
 
 __all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "output_hdulist", "check_output_path", "write_atomic"]
 
@@ -243,6 +243,7 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
         finally:
             os.close(fh)
         _place(tmp, dst, overwrite)
+        fsync_dir(dst.parent)          # the new name survives a power cut too
     except InputError:
         tmp.unlink(missing_ok=True)
         raise

@@ -159,6 +159,27 @@ def test_deadline_stops_a_dripping_server(env, server):
     assert cache_names(env) == []
 
 
+def test_deadline_stops_a_server_that_drips_its_headers(env, server):
+    """Header lines well within the read timeout, but past the deadline: ended by the deadline, not retried."""
+    server.routes["/a/tiny-test.pt"] = [("driphead", (env["body"], 0.25, 40))]    # the body only after 10 s
+    write_registry(env, tiny=dict(env["entry"], urls=[env["entry"]["urls"][0]]))
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False, retries=2, backoff=0.01, deadline=1.5)
+    msg = str(ei.value)
+    assert "deadline of 1.5 s passed before the response arrived" in msg and "\n" not in msg
+    assert server.counts == {"/a/tiny-test.pt": 1}
+    assert cache_names(env) == []
+
+
+def test_a_folder_in_the_cache_where_the_file_goes_gives_one_line(env, server):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    (env["cache"] / "tiny-test.pt").mkdir(parents=True)
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False)
+    assert "cannot place tiny-test.pt in the cache" in str(ei.value) and "\n" not in str(ei.value)
+    assert cache_names(env) == ["tiny-test.pt"]              # the verified download is not left behind
+
+
 def test_deadline_from_the_environment(monkeypatch):
     assert download.download_deadline() == download.DEFAULT_DEADLINE_S == 600
     monkeypatch.setenv("CORKIT_INPAINT_DOWNLOAD_DEADLINE", "2.5")

@@ -98,6 +98,17 @@ def test_valid_small_model_still_loads(tmp_path):
     assert ci.load_model(p).config["widths"] == [8, 8]
 
 
+def test_a_file_replaced_after_it_was_verified_is_refused(tmp_path):
+    """The bytes loaded are the bytes hashed: a file swapped between the check and the load is not run."""
+    p = tmp_path / "ok.pt"
+    torch.save(blob(), p)
+    w = weights.resolve_weights(p)
+    torch.save(blob(seed=1), p)                               # replaced after resolve_weights hashed it
+    with pytest.raises(WeightsError, match="changed after it was verified"):
+        weights.read_weights_file(p, sha256=w.sha256)
+    assert weights.read_weights_file(p, sha256=hashlib.sha256(p.read_bytes()).hexdigest())["state_dict"]
+
+
 def test_verify_cache(env, server):
     server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
     assert weights.verify_cache() == []

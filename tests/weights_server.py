@@ -21,8 +21,9 @@ class Server:
     """Routes: path -> list of behaviours, consumed in order (the last one repeats).
 
     Behaviours: ``("status", code)``, ``("ok", body)``, ``("truncate", body)`` (announces
-    twice the length), ``("redirect", location)`` and ``("drip", (body, seconds))`` (one byte
-    every ``seconds``, until the body is sent or the server stops).
+    twice the length), ``("redirect", location)``, ``("drip", (body, seconds))`` (one byte
+    every ``seconds``, until the body is sent or the server stops) and ``("driphead", (body,
+    seconds, lines))`` (``lines`` header lines, one every ``seconds``, then the body at once).
     """
 
     def __init__(self):
@@ -47,8 +48,17 @@ class Server:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = arg[0] if kind == "drip" else arg
+                body = arg[0] if kind in ("drip", "driphead") else arg
                 self.send_response(200)
+                if kind == "driphead":
+                    self.flush_headers()
+                    for i in range(arg[2]):
+                        if server.stopping.wait(arg[1]):
+                            return
+                        with contextlib.suppress(OSError):
+                            self.wfile.write(f"X-Slow-{i}: 1\r\n".encode())
+                            self.wfile.flush()
+                    kind = "ok"
                 self.send_header("Content-Length", str(len(body) * 2 if kind == "truncate" else len(body)))
                 self.end_headers()
                 self.close_connection = True

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from ..exceptions import WeightsError
-from ..tempfiles import temp_beside
+from ..tempfiles import fsync_dir, temp_beside
 from .cache import cache_dir, cache_lock, collect_stale, how_to_provide, offline
 from .registry import Weights, default_model_name, matches, model_entry, sha256sum
 
@@ -96,6 +96,32 @@ def _get(url: str, timeout: tuple[float, float]):
     raise _FatalError(f"{first}: too many redirects (more than {MAX_REDIRECTS})")
 
 
+def _get_within(url: str, timeout: tuple[float, float], end: float, deadline: float):
+    """`_get`, given up when the deadline ``end`` (``time.monotonic``) passes before the response headers arrive.
+
+    requests' read timeout is per read, so a server that drips header lines
+    would hold the request forever; the request runs in a daemon thread,
+    which a server that never finishes leaves behind until the process ends.
+    """
+    box: dict = {}
+
+    def run():
+        try:
+            box["r"] = _get(url, timeout)
+        except BaseException as exc:                 # handed to the caller below
+            box["e"] = exc
+
+    t = threading.Thread(target=run, daemon=True, name="corkit-inpaint-download")
+    t.start()
+    t.join(max(end - time.monotonic(), 0.0))
+    if t.is_alive():
+        raise _FatalError(f"{url}: the download deadline of {deadline:g} s passed before the response arrived "
+                          "(raise it with CORKIT_INPAINT_DOWNLOAD_DEADLINE)")
+    if "e" in box:
+        raise box["e"]
+    return box["r"]
+
+
 class _Watchdog:
     """Shuts a response's socket down for reading when the deadline passes.
 
@@ -131,7 +157,7 @@ def _attempt(url: str, out, e: dict, *, progress: bool, deadline: float) -> None
     """One download of ``url`` into the open file ``out``, within ``deadline`` seconds."""
     from tqdm import tqdm
     end = time.monotonic() + deadline
-    with _get(url, timeout=(10, min(60.0, deadline))) as r:
+    with _get_within(url, (10, min(60.0, deadline)), end, deadline) as r:
         if 400 <= r.status_code < 500:
             raise _FatalError(f"{url}: HTTP {r.status_code}")
         if r.status_code >= 500:
@@ -294,7 +320,12 @@ def fetch(name: str | None = None, *, progress: bool = True, retries: int = 3,
             except WeightsError as exc:
                 errors.append(str(exc))
                 continue
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise WeightsError(f"cannot place {e['file']} in the cache {cdir}: {exc.strerror or exc}") from None
+            fsync_dir(cdir)
             log.info("fetched %s into %s", e["file"], cdir)
             return Weights(name, target, e["sha256"])
     raise WeightsError(f"could not fetch {e['file']}: {'; '.join(errors)}; {how_to_provide(e['file'])}")

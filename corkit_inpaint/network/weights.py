@@ -19,6 +19,8 @@ the network is built (`check_model_config`).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
 from functools import lru_cache
@@ -98,18 +100,29 @@ def verify_cache() -> list[tuple[str, Path, bool]]:
     return out
 
 
-def read_weights_file(path: str | os.PathLike) -> dict:
+def read_weights_file(path: str | os.PathLike, sha256: str | None = None) -> dict:
     """Load a weights file without executing code and check its format.
+
+    With ``sha256``, the bytes loaded are the bytes checked: a file replaced
+    after it was verified (a shared cache) is refused, not run under the
+    checksum the provenance records.
 
     Raises
     ------
     WeightsError
         Not loadable, not this package's format, no ``model_config`` or
-        ``state_dict``, or a ``model_config`` outside `check_model_config`'s bounds.
+        ``state_dict``, a ``model_config`` outside `check_model_config`'s bounds,
+        or not ``sha256``.
     """
     import torch
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
+        raise WeightsError(f"{path}: changed after it was verified (sha256 is no longer {sha256[:16]}...)")
+    try:
+        blob = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as exc:
         raise WeightsError(f"{path}: not a loadable weights file ({exc.__class__.__name__}: "
                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
@@ -187,7 +200,7 @@ def _load_cpu(path: str, sha: str):
     import torch
 
     from .unet import PConvUNet
-    blob = read_weights_file(path)
+    blob = read_weights_file(path, sha256=sha or None)
     cfg = blob["model_config"]
     kw = {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
           "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0), "step": cfg.get("step", "scale"),
