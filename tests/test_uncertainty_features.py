@@ -54,3 +54,41 @@ def test_neighbour_cover_follows_the_neighbours_data():
     assert not neighbour_cover(frame, []).any()
     f = pixel_features(frame, mask, cover)
     assert f.neighbour.sum() == (cover & mask).sum()
+
+
+def test_a_flat_or_thin_context_still_gets_a_sigma():
+    """Where the window's own noise cannot be estimated (a flat context, or a strip too thin for a 3x3),
+    the frame's noise at that level stands in: never 0 ("not estimated") or 1e-8 DN on a filled pixel."""
+    from helpers import C2_FULL
+
+    from corkit_inpaint.fill import fill_level05
+    data, hdr = read_file(C2_FULL)
+    blk = np.zeros(data.shape, dtype=bool)
+    blk[9 * 32:10 * 32, 21 * 32:22 * 32] = True
+    flat = data.copy()
+    flat[8 * 32 - 64:9 * 32 + 64, 21 * 32 - 64:22 * 32 + 64] = 3000       # a flat patch around block (8, 21)
+    prev = np.zeros(data.shape, dtype=bool)                    # an earlier fill around block (9, 21) ...
+    prev[6 * 32:13 * 32, 18 * 32:25 * 32] = True
+    prev[blk] = False
+    prev[9 * 32 - 3:9 * 32 - 1, 21 * 32:21 * 32 + 10] = False   # ... with a 2x10 strip of data left in it
+    cases = [(blank(flat, [(8, 21)]), None, [(8, 21)]), (blank(data, [(9, 21)]), prev, [(9, 21)])]
+    for img, previous, blocks in cases:
+        hole = blocks_to_mask(data.shape, blocks)
+        for method in ("biharmonic", "pconv-smooth"):
+            r = fill_level05(img, hdr, method, device="cpu", previous_fill=previous,
+                             previous_sigma=None if previous is None else np.where(previous, 5.0, 0.0))
+            assert r.filled[hole].all() and r.sigma[hole].min() > 1.0        # DN; a normal fill here: 10-40
+
+
+def test_a_window_without_context_is_left_masked_by_the_classical_methods():
+    from helpers import C2_FULL
+
+    from corkit_inpaint.fill import fill_level05
+    data, hdr = read_file(C2_FULL)
+    prev = np.zeros(data.shape, dtype=bool)
+    prev[6 * 32:13 * 32, 18 * 32:25 * 32] = True
+    prev[9 * 32:10 * 32, 21 * 32:22 * 32] = False              # the new hole's window holds no data at all
+    r = fill_level05(blank(data, [(9, 21)]), hdr, "biharmonic", device="cpu", previous_fill=prev,
+                     previous_sigma=np.where(prev, 5.0, 0.0))
+    hole = blocks_to_mask(data.shape, [(9, 21)])
+    assert not r.filled[hole].any() and "too little context" in r.note

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..frame import Frame
-from ..network.windows import windows_for
+from ..network.windows import MIN_CONTEXT, windows_for
 from ..register import Neighbour
 from ..uncertainty.tables import fill_sigma
 from .base import FillMethod, FillResult, Provenance
@@ -34,13 +34,19 @@ class WindowedFill(FillMethod):
         values = frame.image.copy()
         s = frame.stretched
         boxes, owner = windows_for(frame.missing)
+        filled = np.zeros(frame.shape, dtype=bool)
         for k, (y0, y1, x0, x1) in enumerate(boxes):
             sw, vw = s[y0:y1, x0:x1], frame.valid[y0:y1, x0:x1]
+            if vw.sum() < MIN_CONTEXT:           # left masked, as the network leaves it
+                continue
             f = fill_window(np.where(vw, sw, 0.0), vw)
             m = owner[y0:y1, x0:x1] == k
             values[y0:y1, x0:x1][m] = frame.stretch.inverse(f)[m]
-        filled = frame.missing.copy()
-        return FillResult(values, filled, Provenance(self.name), sigma=fill_sigma(self.name, frame, values, filled))
+            filled[y0:y1, x0:x1] |= m
+        declined = frame.missing & ~filled
+        skipped = f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
+        return FillResult(values, filled, Provenance(self.name), sigma=fill_sigma(self.name, frame, values, filled),
+                          skipped=skipped)
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:

@@ -121,11 +121,14 @@ def _window_terms(frame: Frame, windows=None):
     for w, mine in prepared:
         y0, y1, x0, x1 = w.box
         g = w.guides[:3].astype(np.float64) * w.scale + w.centre
-        noise[y0:y1, x0:x1][mine] = w.noise * w.scale
+        wn = w.noise * w.scale
+        if not wn > 0:        # a flat context, or one too thin to estimate noise in: the frame's, at this level
+            wn = frame.noise / (frame.stretch.softening * float(np.cosh(w.centre)))
+        noise[y0:y1, x0:x1][mine] = wn
         dist[y0:y1, x0:x1][mine] = ndimage.distance_transform_edt(~w.valid)[mine]
         lo[y0:y1, x0:x1][mine], hi[y0:y1, x0:x1][mine] = g.min(0)[mine], g.max(0)[mine]
         ctx = w.image[w.valid]
-        cap[y0:y1, x0:x1][mine] = 2.0 * w.scale * float(ctx.max() - ctx.min()) + w.noise * w.scale
+        cap[y0:y1, x0:x1][mine] = 2.0 * w.scale * float(ctx.max() - ctx.min()) + wn
     return dist, noise, lo, hi, cap
 
 
