@@ -22,12 +22,19 @@ Rule, in the order it is applied:
    ``dark`` is the stored pixels' bias (OFFSET times the on-board summing,
    `corkit_inpaint.header.bias`; else the 0.1th percentile of the valid
    pixels) and ``p99`` the 99th percentile. Blocks with no valid pixel within
-   4 blocks are also not losses.
+   4 blocks are also not losses. Pixels behind the occulter (inside the radius
+   of rule 2's "behind" test) are not counted as surroundings: they are dark
+   by geometry and say nothing about the block. Before that (``rule=1``, the
+   rule the shipped weights' training masks were drawn with), a C3 block next
+   to the occulter with corona all round it, such as one at 4.1 Rsun with a
+   median of 4690 DN, was judged to have no signal.
 
    This rule decides the C3 pylon: a lost block wholly on the dark pylon has
    no coronal signal around it and is not reported. It is left as it is, not
    filled (SolarSoft's and corkit's C3 level-1 mask blank the pylon anyway).
-   A block only partly on the pylon has corona around it and is filled.
+   A block partly on the pylon is filled only when less than a quarter of its
+   surroundings is dark, which misses some real losses beside the pylon
+   (README, Known limits).
 """
 
 from __future__ import annotations
@@ -37,10 +44,12 @@ import numpy as np
 from . import header as H
 from .geometry import optical_geometry
 
-__all__ = ["BLOCK", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "grid_to_pixels",
+__all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "grid_to_pixels",
            "blocks_to_mask", "blocks_in", "blocks_of"]
 
 BLOCK = 32
+#: The no-signal rule's version: 2 leaves the pixels behind the occulter out of a block's surroundings.
+RULE = 2
 
 
 def zero_blocks(image: np.ndarray) -> np.ndarray:
@@ -74,7 +83,8 @@ def zero_block_pixels(image: np.ndarray) -> np.ndarray:
     return grid_to_pixels(zero_blocks(image), np.shape(image))
 
 
-def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
+                        ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Find telemetry blocks lost from a LASCO level-0.5 image.
 
     Parameters
@@ -84,6 +94,10 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
     header : astropy.io.fits.Header or dict, optional
         Its DETECTOR, summing, subfield, CRPIX and OFFSET keywords refine the
         rule; see the module docstring.
+    rule : {1, 2}
+        The version of the no-signal rule (`RULE`, the default, is what fills
+        use); 1 is the rule the shipped weights' training and evaluation masks
+        were drawn with (`corkit_inpaint.training.loss_masks.eligible_blocks`).
 
     Returns
     -------
@@ -112,6 +126,9 @@ def find_missing_blocks(image: np.ndarray, header=None) -> tuple[np.ndarray, lis
     vals = img[valid]
     if vals.size == 0:
         return mask, []
+    if rule >= 2 and geo is not None:     # the occulter's shadow says nothing about a block's signal
+        yy, xx = np.ogrid[:ny, :nx]
+        valid = valid & (np.hypot(xx - geo.cx, yy - geo.cy) > geo.r_behind)
     off = H.bias(header)
     dark = off if off is not None else float(np.percentile(vals, 0.1))
     p99 = float(np.percentile(vals, 99))

@@ -115,7 +115,7 @@ def test_full_resolution_c2_never_sent_ring_not_reported_and_losses_in_field_fou
 def test_c3_pylon_blocks_are_not_losses():
     """A lost block wholly on the dark pylon has no coronal signal around it: not reported, not filled.
 
-    A block only partly on the pylon has corona around it and is filled.
+    A block with corona around it (here, north of the pylon) is filled.
     """
     data, header = _full(C3_FULL)
     assert find_missing_blocks(data, header)[1] == []
@@ -131,6 +131,23 @@ def test_c3_pylon_blocks_are_not_losses():
     assert found == [bright]
     med = [np.median(data[y * 32:(y + 1) * 32, x * 32:(x + 1) * 32]) - header["OFFSET"] for y, x in (pylon, bright)]
     assert med[0] < 0.2 * med[1]                                  # the pylon block is dark
+
+
+def test_c3_loss_next_to_the_occulter_is_found():
+    """Corona all round a lost block at 4.1 Rsun: the occulter's dark shadow in its surroundings does not hide it.
+
+    Rule 1, which the training and evaluation masks keep, missed it; rule 2 (the default) leaves the
+    pixels behind the occulter out of the surroundings. Nothing else changes on the real frames.
+    """
+    data, header = _full(C3_FULL)
+    assert np.median(data[14 * 32:15 * 32, 16 * 32:17 * 32]) > 4000
+    lost = blank(data, [(14, 16)])
+    assert find_missing_blocks(lost, header)[1] == [(14, 16)]
+    assert find_missing_blocks(lost, header, rule=1)[1] == []
+    ok = eligible_blocks(data, header)
+    assert not ok[14, 16]                                           # the frozen training and evaluation rule
+    for path in (C2_FULL, C3_FULL):                                 # the never-sent blocks stay unreported
+        assert find_missing_blocks(*_full(path))[1] == []
 
 
 def test_blocks_of_and_blocks_in():

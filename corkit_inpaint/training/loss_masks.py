@@ -29,7 +29,10 @@ PATTERN_PROBS = (0.30, 0.30, 0.25, 0.15)
 
 
 def eligible_blocks(image: np.ndarray, header=None) -> np.ndarray:
-    """Grid of blocks whose loss `find_missing_blocks` would report.
+    """Grid of blocks whose loss `find_missing_blocks` would report (its ``rule=1``).
+
+    Rule 1 keeps training and evaluation masks as the shipped weights were
+    trained and measured with; rule 2 only adds losses next to the occulter.
 
     A block is eligible when blanking it alone makes it a reported loss and it
     is not already zero.
@@ -44,7 +47,7 @@ def eligible_blocks(image: np.ndarray, header=None) -> np.ndarray:
         sel = ((np.add.outer(np.arange(gy), np.arange(gx)) % 2) == parity) & ~zb
         for by, bx in zip(*np.nonzero(sel)):
             t[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = 0
-        _, found = find_missing_blocks(t, header)
+        _, found = find_missing_blocks(t, header, rule=1)   # the masks the shipped weights were trained on
         for by, bx in found:
             ok[by, bx] |= sel[by, bx]
     # only full-size blocks
