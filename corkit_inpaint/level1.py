@@ -28,7 +28,6 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .batch.clash import input_clash
 from .corkit_bridge import (
     calibrate,
     corkit_calibration_dir,
@@ -43,7 +42,7 @@ from .methods import DEFAULT_METHOD, FillMethod
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .threads import using_threads
-from .write import check_output_path, sigma_hdu, stamp_header, write_atomic
+from .write import check_output_path, input_clash, sigma_hdu, stamp_header, write_atomic
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
 

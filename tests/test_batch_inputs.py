@@ -9,8 +9,8 @@ import pytest
 from helpers import C3_SEQ, sha
 
 from corkit_inpaint.batch import MANIFEST_NAME, local_client, run_batch
-from corkit_inpaint.batch.clash import input_clash
 from corkit_inpaint.exceptions import BatchError
+from corkit_inpaint.write import input_clash
 
 
 @pytest.fixture(scope="module")

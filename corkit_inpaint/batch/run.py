@@ -22,7 +22,7 @@ from ..exceptions import BatchError
 from ..methods import DEFAULT_METHOD
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..threads import check_threads
-from .clash import input_clash
+from ..write import input_clash
 from .manifest import Manifest, input_key
 from .task import COMMANDS, BatchOptions, FileTask, one_line, process_file
 

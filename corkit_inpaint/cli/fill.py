@@ -11,9 +11,9 @@ import logging
 import os
 from pathlib import Path
 
-from ..batch.clash import input_clash
 from ..methods import DEFAULT_METHOD
 from ..read import MAX_PIXELS
+from ..write import input_clash
 from .batch import run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,

@@ -23,7 +23,7 @@ from ..exceptions import MethodError
 from ..frame import Frame
 from ..register import Neighbour
 
-__all__ = ["Provenance", "FillResult", "FillMethod", "LegacyMethod"]
+__all__ = ["Provenance", "FillResult", "FillMethod", "LegacyMethod", "declined_note"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,11 @@ class FillResult:
     def unchanged(cls, frame: Frame, provenance: Provenance, skipped: str) -> FillResult:
         """A result that fills nothing, with the reason."""
         return cls(frame.image.copy(), np.zeros(frame.shape, dtype=bool), provenance, None, skipped)
+
+
+def declined_note(declined: np.ndarray) -> str:
+    """`FillResult.skipped` for the missing pixels a method left unfilled for too little context ("" for none)."""
+    return f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from ..network.windows import GUIDES, frame_windows
 from ..register import Neighbour
 from ..uncertainty.features import neighbour_cover, pixel_features
 from ..uncertainty.tables import table_for, to_linear
-from .base import FillMethod, FillResult, Provenance
+from .base import FillMethod, FillResult, Provenance, declined_note
 
 __all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH", "SMOOTH_TABLE"]
 
@@ -104,7 +104,7 @@ class PConvFill(FillMethod):
         else:
             cover = neighbour_cover(frame, neighbours) if reads else None
             values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
-        skipped = f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
+        skipped = declined_note(declined)
         prov = Provenance(self.name, model.model_id, model.sha256, dev)
         if reads:
             used = np.zeros(len(neighbours), dtype=bool)

@@ -11,7 +11,7 @@ from ..frame import Frame
 from ..network.windows import MIN_CONTEXT, windows_for
 from ..register import Neighbour
 from ..uncertainty.tables import fill_sigma
-from .base import FillMethod, FillResult, Provenance
+from .base import FillMethod, FillResult, Provenance, declined_note
 
 __all__ = ["WindowedFill"]
 
@@ -44,7 +44,7 @@ class WindowedFill(FillMethod):
             values[y0:y1, x0:x1][m] = frame.stretch.inverse(f)[m]
             filled[y0:y1, x0:x1] |= m
         declined = frame.missing & ~filled
-        skipped = f"{int(declined.sum())} pixels had too little context" if declined.any() else ""
+        skipped = declined_note(declined)
         return FillResult(values, filled, Provenance(self.name), sigma=fill_sigma(self.name, frame, values, filled),
                           skipped=skipped)
 
