@@ -150,6 +150,29 @@ def test_c3_loss_next_to_the_occulter_is_found():
         assert find_missing_blocks(*_full(path))[1] == []
 
 
+def test_c3_losses_beside_the_pylon_are_found():
+    """A lost block partly on the pylon, with corona in much of it, is found by its border (rule 3).
+
+    Rule 2 judged it by the ring's lower quartile, and a quarter or more of the ring is pylon.
+    A block wholly on the pylon is still not reported; nothing changes on the real frames as they are.
+    """
+    data, header = _full(C3_FULL)
+    vals = data[data > 0].astype(float)
+    dark = header["OFFSET"]
+    thresh = dark + 0.02 * (np.percentile(vals, 99) - dark)
+
+    def lit(b):
+        return np.mean(data[b[0] * 32:(b[0] + 1) * 32, b[1] * 32:(b[1] + 1) * 32] > thresh)
+
+    beside, core = [(5, 7), (10, 8), (11, 10), (12, 11)], (8, 8)
+    assert min(lit(b) for b in beside) > 0.5 and lit(core) < 0.05
+    lost = blank(data, beside + [core])
+    assert find_missing_blocks(lost, header)[1] == sorted(beside)
+    assert not {(5, 7), (10, 8), (11, 10)} & set(find_missing_blocks(lost, header, rule=2)[1])
+    for path in (C2_FULL, C3_FULL):
+        assert find_missing_blocks(*_full(path))[1] == []
+
+
 def test_blocks_of_and_blocks_in():
     m = np.zeros((70, 70), bool)
     m[33, 5] = True
