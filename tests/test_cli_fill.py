@@ -106,6 +106,9 @@ def test_several_files_one_failing(blanked_file, tmp_path):
                 "--plot", tmp_path / "p.png")
     assert r.returncode == 1
     assert "bad.fts" in r.stderr and "blanked.fts" not in r.stderr
+    # under the progress bar the error is a line of its own, not the tail of the bar's line
+    lines = [ln.split("\r")[-1] for ln in r.stderr.splitlines() if "bad.fts" in ln]
+    assert len(lines) == 1 and lines[0].startswith("corkit-inpaint: error: ")
     assert sorted(p.name for p in out_dir.iterdir()) == ["blanked.fts", "second.fts"]
     assert (tmp_path / "p_blanked.png").stat().st_size > 1000
 

@@ -75,8 +75,9 @@ def neighbour_map(args, srcs) -> dict:
 
 
 def err(msg: str) -> None:
-    """Print ``corkit-inpaint: error: MSG`` on one line of stderr."""
-    print(f"corkit-inpaint: error: {' '.join(str(msg).split())}", file=sys.stderr)
+    """Print ``corkit-inpaint: error: MSG`` on one line of stderr, on a line of its own under a progress bar."""
+    from tqdm import tqdm
+    tqdm.write(f"corkit-inpaint: error: {' '.join(str(msg).split())}", file=sys.stderr)
 
 
 def file_err(src, exc: BaseException) -> None:
