@@ -193,7 +193,6 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         return unchanged(res.skipped or "the method left every block masked")
     union = res.filled | prev
     sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
-    note = "; ".join(n for n in (res.skipped, f"the earlier fill's {kept} px are kept" if kept else "",
-                                 sigma_note) if n)
+    note = "; ".join(n for n in (res.skipped, sigma_note) if n)      # HISTORY counts the kept pixels
     return FilledImage(cast_filled(res.values, data, res.filled), union, blocks_of(union), len(blocks),
                        res.provenance, note, sigma, kept)

@@ -66,8 +66,11 @@ def _history(filled: FilledImage, stage: str) -> str:
         if filled.missing_blocks:
             return f"{head} {filled.missing_blocks} missing blocks left masked ({filled.note})"
         return f"{head} no missing blocks, image unchanged"
-    text = (f"{head} filled {len(filled.blocks)} missing blocks ({int(filled.filled.sum())} px) "
-            f"with {p.method} {p.model} on {p.device}, {_neighbour_text(p)}")
+    px = int(filled.filled.sum())
+    what = (f"filled {px - filled.kept} px in missing blocks, beside {filled.kept} px an earlier fill made "
+            f"({len(filled.blocks)} blocks, {px} px flagged in all),"
+            if filled.kept else f"filled {len(filled.blocks)} missing blocks ({px} px)")
+    text = f"{head} {what} with {p.method} {p.model} on {p.device}, {_neighbour_text(p)}"
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"
     if stage == "map":
