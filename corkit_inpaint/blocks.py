@@ -15,7 +15,7 @@ Rule, in the order it is applied:
    array. SolarSoft's ring of 8 never-sent blocks around the C2 occulter falls
    under this rule.
 3. Not a loss -- no signal around (always applied, and the only rule without a
-   header): too little of the block's surroundings is above the dark level,
+   header naming DETECTOR C2 or C3): too little of the block's surroundings is above the dark level,
    ``dark + 0.02 * (p99 - dark)``, where ``dark`` is the stored pixels' bias
    (OFFSET times the on-board summing, `corkit_inpaint.header.bias`; else the
    0.1th percentile of the valid pixels) and ``p99`` the 99th percentile of the
@@ -23,23 +23,28 @@ Rule, in the order it is applied:
    "behind" test) are not counted: they are dark by geometry and say nothing
    about the block. The surroundings and the share (`RULE` 3, the default, with
    a header naming the detector): the valid pixels in a border `BORDER` (8)
-   pixels wide, widened a block at a time while it holds fewer than a quarter
-   block of them (so the middle of a cluster is judged by the cluster's
-   surroundings); at least `BRIGHT_SHARE` (40%) of them must be above the dark
+   pixels wide, widened a block at a time (to at most 8 + 96 pixels) while it
+   holds fewer than a quarter block of them (so the middle of a cluster is
+   judged by the cluster's surroundings); at least `BRIGHT_SHARE` (40%) of them must be above the dark
    level. The border is what the block's own content continues: on the real C3
    frames every transmitted block with 30% or more of its pixels above the dark
    level passes, and none with under 10% does.
 
    Earlier versions, kept because the shipped weights' training masks were
    drawn with rule 1 (`corkit_inpaint.training.loss_masks.eligible_blocks`),
-   judged by the lower quartile of the 1-block ring (widened until it holds a
-   block's worth of valid pixels), that is 75% above the dark level. Rule 1
+   judged by the lower quartile of the 1-block ring (widened, to at most 4
+   blocks, until it holds a block's worth of valid pixels), that is 75% above
+   the dark level. Rule 1
    also counted the occulter's shadow (it missed a C3 block at 4.1 Rsun with a
    median of 4690 DN), and rule 2 missed the losses beside the C3 pylon, where a
    quarter or more of the ring is dark (18 per real C3 frame, medians up to 870
-   DN, when blocks are blanked one at a time). Without a header (no geometry)
-   rule 2's quartile stands in: the border of a never-sent block in the ring
-   around the C2 occulter is bright, and only the geometry tells it from a loss.
+   DN, when blocks are blanked one at a time). Without the geometry (no
+   DETECTOR C2 or C3) rule 2's quartile stands in, which without geometry is
+   rule 1: the border of a never-sent block in the ring around the C2 occulter
+   is bright, so rule 3 would report the summed C2 frame's 8. Without the
+   geometry neither rule protects a full-resolution C2 frame, whose
+   never-sent blocks reach into the occulter: all 60 of the real frame's are
+   reported (a warning says the geometry is off).
 
    This rule decides the C3 pylon: a lost block wholly on the dark pylon has
    no coronal signal in its border and is not reported. It is left as it is,
@@ -129,6 +134,8 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     with no signal around them) are zero but are not losses, so they are not
     reported; they are left as they are.
     """
+    if rule not in (1, 2, 3) or isinstance(rule, bool):
+        raise ValueError(f"rule must be 1, 2 or 3, got {rule!r}")
     img = np.asarray(image, dtype=np.float64)
     if img.ndim != 2:
         raise ValueError(f"expected a 2-D image, got shape {img.shape}")
@@ -169,9 +176,9 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
 
 def _has_signal_around(img: np.ndarray, valid: np.ndarray, box: tuple[int, int, int, int], thresh: float,
                        rule: int) -> bool:
-    """Rule 3 of the module docstring for one candidate block ``box = (y0, y1, x0, x1)``.
+    """Step 3 of the module docstring (no signal around) for one candidate block ``box = (y0, y1, x0, x1)``.
 
-    Rule 3: at least `BRIGHT_SHARE` of the valid pixels in a border `BORDER` pixels wide
+    `RULE` 3: at least `BRIGHT_SHARE` of the valid pixels in a border `BORDER` pixels wide
     (widened a block at a time while it holds fewer than a quarter block of valid pixels)
     are above ``thresh``. Rules 1 and 2: the lower quartile of the 1-block ring (widened
     until it holds a block's worth of valid pixels) is above ``thresh``.

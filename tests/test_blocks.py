@@ -1,6 +1,7 @@
 """Missing-block detection on the real file, on synthetic frames, and on odd shapes."""
 
 import numpy as np
+import pytest
 from astropy.io import fits
 from helpers import BLANK, C2_FULL, C3_FULL, blank, read_real
 
@@ -179,3 +180,9 @@ def test_blocks_of_and_blocks_in():
     m[65:, 65:] = True                     # the narrow edge block
     assert blocks_of(m) == [(1, 0), (2, 2)]
     assert blocks_in(m, [(0, 0), (1, 0), (2, 2)]) == [(1, 0), (2, 2)]
+
+
+@pytest.mark.parametrize("rule", [0, 4, 2.5, True, None, "3"])
+def test_unknown_rule_is_refused(rule):
+    with pytest.raises(ValueError, match="rule must be 1, 2 or 3"):
+        find_missing_blocks(np.zeros((64, 64)), None, rule=rule)
