@@ -192,6 +192,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     if not blocks_in(res.filled, blocks):
         return unchanged(res.skipped or "the method left every block masked")
     union = res.filled | prev
+    kept = int((prev & ~res.filled).sum())        # an earlier fill's pixels lost again are filled anew
     sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
     note = "; ".join(n for n in (res.skipped, sigma_note) if n)      # HISTORY counts the kept pixels
     return FilledImage(cast_filled(res.values, data, res.filled), union, blocks_of(union), len(blocks),

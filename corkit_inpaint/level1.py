@@ -42,7 +42,7 @@ from .methods import DEFAULT_METHOD, FillMethod
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .threads import using_threads
-from .write import check_output_path, input_clash, sigma_hdu, stamp_header, write_atomic
+from .write import check_output_path, input_clash, output_clash, sigma_hdu, stamp_header, write_atomic
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
 
@@ -156,11 +156,13 @@ def _check_options(format: str, corkit_kwargs: dict) -> dict:
 
 
 def _pairs_checked(files: list[Path], neighbours, max_gap: float, target_path) -> dict:
-    """Each file's neighbours; refuses, before anything is written, an output that is an input of the run."""
+    """Each file's neighbours; refuses, before anything is written, an output that is an input of the run
+    or the output of two of its inputs."""
     pairs = neighbours_for(files, neighbours, max_gap=max_gap)
     if target_path is not None:
-        why = input_clash([Path(target_path) / output_name(f) for f in files],
-                          [*files, *(n for ns in pairs.values() for n in ns)])
+        outs = [Path(target_path) / output_name(f) for f in files]
+        why = (input_clash(outs, [*files, *(n for ns in pairs.values() for n in ns)])
+               or output_clash(zip(files, outs)))
         if why:
             raise InputError(why)
     return pairs

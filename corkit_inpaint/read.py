@@ -126,6 +126,17 @@ def _read_sigma(hdu, src: Path, max_pixels: int, shape: tuple) -> np.ndarray:
     return sigma
 
 
+def _read_mask(hdu, src: Path, max_pixels: int) -> np.ndarray:
+    """An earlier fill's INPMASK as bool: an image of 0s and 1s (as the writer stores it), else one line."""
+    if not hdu.is_image:
+        raise InputError(f"{src}: its INPMASK is not an image extension")
+    _shape(hdu, src, max_pixels)
+    mask = np.array(hdu.data)
+    if mask.dtype.kind not in "biuf" or not np.all((mask == 0) | (mask == 1)):
+        raise InputError(f"{src}: its INPMASK holds values other than 0 and 1 (NaN, or not a mask)")
+    return mask != 0
+
+
 @contextmanager
 def _opened(src: Path, max_pixels: int):
     """The file opened lazily as an HDUList; any failure becomes one `InputError` line."""
@@ -181,7 +192,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
             for card in hdul[0].header.cards:     # inherit primary keywords the image lacks
                 if card.keyword not in header and card.keyword not in ("", "SIMPLE", "EXTEND", "NAXIS"):
                     header.append(card)
-        previous = None if inpmask is None else np.array(inpmask.data) != 0
+        previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
         sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")

@@ -18,8 +18,8 @@ from .exceptions import InputError
 from .fill import FilledImage
 from .tempfiles import fsync_dir, temp_beside
 
-__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "output_hdulist", "input_clash", "check_output_path",
-           "write_atomic"]
+__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "output_hdulist", "input_clash", "output_clash",
+           "check_output_path", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -220,10 +220,32 @@ def input_clash(outputs: Iterable, inputs: Iterable) -> str:
     return ""
 
 
-def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> Path:
-    """Refuse an output that is an input (also through links), exists without ``overwrite``, or cannot be written.
+def output_clash(pairs: Iterable) -> str:
+    """Why two inputs of a run would write the same output ("" when none would): one line naming both.
 
-    ``src`` is the input file, or a list of input files (a frame and its neighbours).
+    Parameters
+    ----------
+    pairs : iterable of (path-like, path-like)
+        ``(input, output)`` for every file the run would write; outputs are
+        compared as `input_clash` compares an output with an input.
+    """
+    taken = {}
+    for src, out in pairs:
+        key = _identity(out) or _resolved(out)
+        if key in taken and _resolved(taken[key]) != _resolved(src):
+            return (f"{os.fspath(out)}: would be the output of both {os.fspath(taken[key])} and {os.fspath(src)}; "
+                    "refusing to let one overwrite the other")
+        taken.setdefault(key, src)
+    return ""
+
+
+def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> Path:
+    """Refuse an output path that cannot safely be written, with a one-line reason.
+
+    Refused: an input (also through links), an existing file without
+    ``overwrite``, anything but a regular file (a device or FIFO, even with
+    ``overwrite``), and a missing or unwritable folder. ``src`` is the input
+    file, or a list of input files (a frame and its neighbours).
 
     Raises
     ------
@@ -238,6 +260,8 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> P
             raise InputError(f"{dst}: is the input file {one} (or a link to it); refusing to overwrite it")
     if dst.is_dir():
         raise InputError(f"{dst}: is a folder")
+    if dst.exists() and not dst.is_file():      # a device, FIFO or socket: replacing it is never a file write
+        raise InputError(f"{dst}: exists and is not a regular file (a device, FIFO or socket); not replaced")
     if (dst.exists() or dst.is_symlink()) and not overwrite:
         raise InputError(f"{dst}: exists (use overwrite / --overwrite)")
     parent = dst.parent if str(dst.parent) else Path(".")

@@ -222,3 +222,28 @@ def test_fill_pairs_each_file_with_its_neighbours(tmp_path):
     assert main(["-q", "fill", str(files[1]), "-o", str(tmp_path / "x.fts"), "--max-gap", "5",
                  "--method", "ratio", "--neighbour-pool", str(files[0])]) == 0
     assert fits.getheader(tmp_path / "x.fts")["INPNNB"] == 0
+
+
+def test_plot_never_overwrites_an_output_or_an_existing_file(blanked_file, tmp_path):
+    odd = tmp_path / "res.png"                             # a FITS output given a picture's name
+    r = run_cli("fill", blanked_file, "-o", odd, "--method", "biharmonic", "--plot", odd)
+    assert r.returncode == 2 and "also a FITS output" in r.stderr and not odd.exists()
+    out = tmp_path / "res.fts"
+    victim = tmp_path / "victim.png"
+    victim.write_bytes(b"keep me")
+    r = run_cli("fill", blanked_file, "-o", out, "--method", "biharmonic", "--plot", victim)
+    assert r.returncode == 2 and "exists" in r.stderr and victim.read_bytes() == b"keep me" and not out.exists()
+    r = run_cli("fill", blanked_file, "-o", out, "--method", "biharmonic", "--plot", victim, "--overwrite")
+    assert r.returncode == 0 and victim.read_bytes()[:4] == b"\x89PNG" and out.exists()
+
+
+def test_two_inputs_with_one_name_are_refused_before_any_fill(blanked_file, tmp_path):
+    for d in ("d1", "d2"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "a.fts").write_bytes(blanked_file.read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run_cli("fill", tmp_path / "d1" / "a.fts", tmp_path / "d2" / "a.fts", "--outdir", out,
+                "--method", "biharmonic", "--overwrite")
+    assert r.returncode == 2 and "would be the output of both" in r.stderr
+    assert list(out.iterdir()) == []

@@ -101,6 +101,11 @@ def test_refill_keeps_the_earlier_mask_and_does_not_read_it():
     hist = " ".join(str(c) for c in stamp_header(fits.Header(), out)["HISTORY"])
     assert f"filled {len(new) * 1024} px in missing blocks, beside {out.kept} px an earlier fill made" in hist
     assert "(2 blocks, 2048 px flagged in all)" in hist
+    again = img.copy()
+    again[earlier] = 0                                        # the earlier fill's block is lost again
+    redo = fill_level05(again, header, "biharmonic", previous_fill=earlier)
+    assert redo.kept == 0 and np.array_equal(redo.filled, earlier | blocks_to_mask(data.shape, new))
+    assert "filled 2 missing blocks (2048 px)" in " ".join(str(c) for c in stamp_header(fits.Header(), redo)["HISTORY"])
 
 
 def test_fill_level05_takes_a_method_instance_and_carries_its_sigma():

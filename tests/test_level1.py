@@ -311,3 +311,15 @@ def test_level1_refuses_an_output_over_another_input_of_the_run(tmp_path, calib)
         level_1([a, t], tmp_path / "T", calib_dir=calib, inpaint="biharmonic", overwrite=True, neighbours="none")
     assert hashlib.sha256(t.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in (tmp_path / "T").iterdir()) == ["y.fits"]
+
+
+def test_two_inputs_with_one_output_name_are_refused_up_front(tmp_path, blanked_file):
+    for d in ("d1", "d2"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "x.fts").write_bytes(blanked_file.read_bytes())
+    (tmp_path / "d2" / "x.fts.gz").write_bytes(blanked_file.read_bytes())   # also x.fits
+    out = tmp_path / "l1"
+    for pair in (["d1/x.fts", "d2/x.fts"], ["d2/x.fts", "d2/x.fts.gz"]):
+        with pytest.raises(ci.InputError, match="would be the output of both"):
+            level_1([tmp_path / p for p in pair], target_path=out, neighbours="none", overwrite=True)
+    assert not out.exists() or list(out.iterdir()) == []

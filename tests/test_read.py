@@ -145,6 +145,25 @@ def test_filled_file_needs_refill_and_keeps_its_mask(tmp_path):
         read_level05(tmp_path / "g.fts")
 
 
+@pytest.mark.parametrize("case", ["nan", "two", "table"])
+def test_a_damaged_inpmask_is_refused_in_one_line(case, tmp_path):
+    data, header = read_real()
+    hdr = header.copy()
+    hdr["INPAINT"] = "pconv"
+    if case == "table":
+        ext = fits.BinTableHDU.from_columns([fits.Column(name="a", format="E", array=np.arange(3.0))],
+                                            name="INPMASK")
+    else:
+        mask = np.zeros(data.shape, np.float32)
+        mask[96:128, 128:160] = 1
+        mask[0, 0] = np.nan if case == "nan" else 2
+        ext = fits.ImageHDU(mask, name="INPMASK")
+    fits.HDUList([fits.PrimaryHDU(data, hdr), ext]).writeto(tmp_path / "f.fts", output_verify="ignore")
+    why = "not an image extension" if case == "table" else "values other than 0 and 1"
+    with pytest.raises(InputError, match=why):
+        read_level05(tmp_path / "f.fts", refill=True)
+
+
 def test_read_fits_reads_an_image_extension(tmp_path):
     data, header = read_real()
     fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, header)]).writeto(tmp_path / "ext.fts",

@@ -3,6 +3,7 @@
 import gzip
 import multiprocessing as mp
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from helpers import read_real, write
 from corkit_inpaint.exceptions import InputError
 from corkit_inpaint.fill import FilledImage
 from corkit_inpaint.methods import Provenance
-from corkit_inpaint.write import check_output_path, output_hdulist, stamp_header, write_atomic
+from corkit_inpaint.write import check_output_path, output_clash, output_hdulist, stamp_header, write_atomic
 
 
 def small_hdul(tag=""):
@@ -191,3 +192,22 @@ def test_a_sigma_beyond_float32_is_written_as_inf_and_read_back(tmp_path):
     write_atomic(output_hdulist(with_sigma(f, sigma), fits.Header()), tmp_path / "inf.fts")
     back = read_fits(tmp_path / "inf.fts").previous_sigma
     assert np.all(np.isposinf(back[f.filled])) and np.all(back[~f.filled] == 0)
+
+
+def test_an_output_that_is_not_a_regular_file_is_never_replaced(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match="not a regular file"):
+            check_output_path(fifo, overwrite=overwrite)
+        with pytest.raises(InputError, match="not a regular file"):
+            write_atomic(small_hdul(), fifo, overwrite=overwrite)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]           # no temporary file left
+
+
+def test_two_inputs_with_one_output_are_named():
+    assert output_clash([("d1/a.fts", "out/a.fts"), ("d2/b.fts", "out/b.fts")]) == ""
+    assert output_clash([("d1/a.fts", "out/a.fts"), ("d1/a.fts", "out/a.fts")]) == ""      # the same file twice
+    why = output_clash([("d1/a.fts", "out/a.fts"), ("d2/a.fts", "out/./a.fts")])
+    assert "out/./a.fts: would be the output of both d1/a.fts and d2/a.fts" in why

@@ -11,9 +11,10 @@ import logging
 import os
 from pathlib import Path
 
+from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
 from ..read import MAX_PIXELS
-from ..write import input_clash
+from ..write import check_output_path, input_clash, output_clash
 from .batch import run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
@@ -94,19 +95,27 @@ def _check_plot(args, srcs: list[Path]) -> str:
         return ""
     if Path(args.plot).suffix.lower() not in (".png", ""):
         return f"--plot {args.plot}: the picture is a PNG; give a name ending in .png"
-    for src in srcs:
-        png = _plot_path(args, src, len(srcs) > 1)
+    outs = [Path(args.output)] if args.output is not None else [Path(args.outdir) / s.name for s in srcs]
+    pngs = [_plot_path(args, src, len(srcs) > 1) for src in srcs]
+    for png in pngs:
         if not png.parent.is_dir():
             return f"--plot {png}: folder {png.parent} does not exist"
         if input_clash([png], [*srcs, *args.neighbour_pool]):
             return f"--plot {png}: is an input file"
-    return ""
+        if input_clash([png], outs):
+            return f"--plot {png}: is also a FITS output of the run"
+        try:
+            check_output_path(png, overwrite=args.overwrite)
+        except InputError as exc:
+            return f"--plot {exc}"
+    return output_clash(zip(srcs, pngs))
 
 
 def _check_inputs(args, srcs: list[Path]) -> str:
     """Why an output would be an input of the run -- a file to fill or a pool file -- ("" when none is)."""
     outs = [Path(args.output)] if args.output is not None else [Path(args.outdir) / s.name for s in srcs]
-    return input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)])
+    return (input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)])
+            or ("" if args.output is not None else output_clash(zip(srcs, outs))))
 
 
 def _check_batch(args) -> str:
