@@ -15,15 +15,11 @@ from pathlib import Path
 from . import header as H
 from .exceptions import CorkitInpaintError
 from .read import read_header
-from .register import observation_time
+from .register import MAX_GAP_MINUTES, observation_time
 
 __all__ = ["MAX_GAP_MINUTES", "FrameInfo", "frame_info", "pair_neighbours", "neighbours_for"]
 
 log = logging.getLogger(__name__)
-
-#: Default largest time between a frame and a neighbour, in minutes.
-MAX_GAP_MINUTES = 60.0
-
 
 @dataclass(frozen=True)
 class FrameInfo:

@@ -31,10 +31,13 @@ from .exceptions import InputError
 from .geometry import frame_centre, plate_scale
 
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
-           "SATURATION_DN"]
+           "SATURATION_DN", "MAX_GAP_MINUTES"]
 
 log = logging.getLogger(__name__)
 
+#: Default largest time between a frame and a neighbour, in minutes: what pairing takes, what the
+#: neighbour models were trained on, and beyond which a neighbour given by hand is warned about.
+MAX_GAP_MINUTES = 60.0
 #: Saturation of one CCD pixel read out (14-bit ADC), in DN; summed pixels scale it.
 SATURATION_DN = 16383.0
 _EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies pixels
@@ -223,7 +226,9 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int]) -> li
     A neighbour of another detector, filter or polarizer than the target (where
     both headers say), or one `register` refuses (an EXPTIME that is not
     positive, no OFFSET or EXPTIME where the target has them, ...), is left out
-    and logged: a neighbour only helps, so the target is filled without it.
+    and logged: a neighbour only helps, so the target is filled without it. One
+    more than `MAX_GAP_MINUTES` from the target is used, with a warning: the
+    network trusts a lone neighbour that does not match (README, Known limits).
 
     Parameters
     ----------
@@ -259,4 +264,10 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int]) -> li
             out.append(register(data, hdr, target_header, target_shape, previous_fill=prev))
         except InputError as exc:
             log.warning("neighbouring frame left out: %s", exc)
+            continue
+        if abs(out[-1].dt) > MAX_GAP_MINUTES * 60:
+            log.warning("neighbouring frame %s is %.1f h from this frame, beyond the %g min the neighbour "
+                        "models were trained on; it is used, but a frame that does not match this one can "
+                        "make the fill worse than the frame alone", label, abs(out[-1].dt) / 3600,
+                        MAX_GAP_MINUTES)
     return out

@@ -148,3 +148,27 @@ def test_a_model_without_neighbour_guides_ignores_neighbours(caplog):
                              weights="pconv-lasco-v3", device="cpu")
     assert np.array_equal(alone.values, with_nb.values) and with_nb.provenance.neighbours == ()
     assert "reads no neighbouring frames" in caplog.text
+
+
+def test_a_neighbour_without_data_in_the_hole_does_not_touch_the_fill():
+    """A neighbour that lost the same blocks is not named in the provenance, so it must not move the fill.
+
+    Another neighbour with data there is still read, and the fill is then what it gives alone.
+    """
+    from helpers import C3_SEQ, read_file
+
+    from corkit_inpaint.fill import run_method
+    from corkit_inpaint.register import register
+    (d0, h0), (d1, h1), (d2, h2) = (read_file(p) for p in C3_SEQ)
+    lost = [(12, 20), (20, 10), (22, 22)]
+    hole = blocks_to_mask(d1.shape, lost)
+    frame = Frame.build(np.where(hole, 0, d1), hole, h1)
+    blind = register(np.where(hole, 0, d0), h0, h1, d1.shape)         # the same blocks missing
+    seeing = register(d2, h2, h1, d1.shape)
+    alone = run_method("pconv-smooth", frame, device="cpu")
+    with_blind = run_method("pconv-smooth", frame, neighbours=[blind], device="cpu")
+    assert with_blind.provenance.neighbours == () and np.array_equal(alone.values, with_blind.values)
+    one = run_method("pconv-smooth", frame, neighbours=[seeing], device="cpu")
+    both = run_method("pconv-smooth", frame, neighbours=[blind, seeing], device="cpu")
+    assert len(both.provenance.neighbours) == 1 and np.array_equal(one.values, both.values)
+    assert not np.array_equal(one.values, alone.values)

@@ -162,3 +162,18 @@ def test_a_summed_neighbour_with_another_exposure_gives_the_same_rate():
     ok = ok_a & ok_b
     assert ok.sum() > 0.5 * ok.size
     np.testing.assert_allclose(b[ok], a[ok], rtol=1e-9, atol=1e-9)
+
+
+def test_a_neighbour_far_in_time_is_used_with_a_warning(caplog):
+    import logging
+
+    from helpers import C3_FULL
+    (d1, h1), (d2, h2), (dx, hx) = read_file(C3_SEQ[1]), read_file(C3_SEQ[2]), read_file(C3_FULL)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        near = register_all([(d2, h2)], h1, d1.shape)
+    assert len(near) == 1 and "trained on" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        far = register_all([(dx, hx)], h1, d1.shape)
+    assert len(far) == 1 and far[0].dt < -2 * 365 * 86400
+    assert "32219521.fts is 23274.4 h from this frame, beyond the 60 min the neighbour models were trained on" \
+        in caplog.text

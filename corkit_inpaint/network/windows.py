@@ -192,26 +192,40 @@ def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[floa
                   tuple(used))
 
 
-def _neighbour_guides(frame: Frame, neighbours, box, despike: bool = True):
-    """The neighbour estimate, count, spread and misfit in ``box``, all but the count stretched (or None)."""
+def _neighbour_guides(frame: Frame, neighbours, box, despike: bool = True, only_used: bool = True):
+    """The neighbour estimate, count, spread and misfit in ``box``, all but the count stretched (or None).
+
+    With ``only_used``, a neighbour with no data on the window's missing pixels is left out of the
+    estimate altogether (it would still move the guides around the hole, and so the fill, while the
+    provenance does not name it); without, every neighbour counts, as the shipped weights were trained.
+    """
     if not neighbours:
         return None, ()
     e = neighbour_estimate(frame, neighbours, box, weighting="misfit", despike=despike)
+    used = e.used
+    if only_used and not all(used):
+        keep = [nb for nb, u in zip(neighbours, used) if u]
+        if not keep:
+            return None, used
+        e = neighbour_estimate(frame, keep, box, weighting="misfit", despike=despike)
     if not e.count.any():
-        return None, e.used
+        return None, used
     fwd = frame.stretch.forward
     width = lambda w: fwd(e.values + 0.5 * w) - fwd(e.values - 0.5 * w)    # a linear width, stretched
-    return (fwd(e.values), e.count, width(e.spread), width(e.misfit)), e.used
+    return (fwd(e.values), e.count, width(e.spread), width(e.misfit)), used
 
 
-def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = (), *, despike: bool = True
-                  ) -> tuple[list[Window], list[np.ndarray], np.ndarray]:
+def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = (), *, despike: bool = True,
+                  only_used: bool = True) -> tuple[list[Window], list[np.ndarray], np.ndarray]:
     """The network inputs of a frame: one `Window` per group of missing-pixel clusters.
 
     ``neighbours`` (registered on the frame, `corkit_inpaint.register.register`)
     give the neighbour guides; with ``despike`` (the default) a cosmic-ray hit
     in one neighbour is left out of their estimate
-    (`corkit_inpaint.match.neighbour_estimate`).
+    (`corkit_inpaint.match.neighbour_estimate`); with ``only_used`` (the
+    default) a neighbour with no data on a window's missing pixels is left out
+    of that window, so a fill reads only the neighbours its provenance names.
+    Training passes False for both: the estimate the shipped weights were trained on.
 
     Returns
     -------
@@ -229,7 +243,7 @@ def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = (), *, despike
         y0, y1, x0, x1 = box
         mine = owner[y0:y1, x0:x1] == k
         try:
-            nb, used = _neighbour_guides(frame, neighbours, box, despike)
+            nb, used = _neighbour_guides(frame, neighbours, box, despike, only_used)
             windows.append(prepare_window(frame.stretched, frame.valid, box, frame.sun_centre, nb, used))
             owned.append(mine)
         except ValueError as exc:             # no context to learn from: leave it masked

@@ -48,9 +48,11 @@ def training_windows(truth: np.ndarray, hole: np.ndarray, header, neighbours=()
     """
     blanked = np.where(hole, 0, truth)
     frame = Frame.build(blanked, hole, header)
-    # The shipped neighbour models were trained on estimates that kept cosmic-ray hits (despiking came
-    # later); training sees them the same way so that weights/train_default.sh remakes those weights.
-    windows, owned, _ = frame_windows(frame, register_all(neighbours, header, blanked.shape), despike=False)
+    # The shipped neighbour models were trained on estimates that kept cosmic-ray hits and read a neighbour
+    # with no data in the hole around it (both mended later); training sees them the same way so that
+    # weights/train_default.sh remakes those weights.
+    windows, owned, _ = frame_windows(frame, register_all(neighbours, header, blanked.shape), despike=False,
+                                     only_used=False)
     s_true = frame.stretch.forward(np.asarray(truth, dtype=np.float64))
     out = []
     for w, mine in zip(windows, owned):
