@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import header as H
-from .blocks import blocks_in, blocks_of, find_missing_blocks
+from .blocks import blocks_in, blocks_of, find_missing_blocks, zero_blocks
 from .exceptions import MethodError
 from .frame import Frame
+from .geometry import optical_geometry
 from .methods import FillMethod, FillResult, Provenance, get_method
 from .register import Neighbour, register_all
 
@@ -135,6 +136,19 @@ def _combined_sigma(res: FillResult, old: np.ndarray | None, kept: int) -> tuple
     return np.where(res.filled, new, old), ""
 
 
+def _warn_doubtful_header(data: np.ndarray, header) -> None:
+    """Warn, a line each, where the header would make the block rules leave real losses as zeros."""
+    ny, nx = np.shape(data)
+    geo = optical_geometry(header)
+    if geo is not None and not (0 <= geo.cx < nx and 0 <= geo.cy < ny):
+        log.warning("the header puts the Sun centre at x=%.0f, y=%.0f, outside the %dx%d image: the occulter "
+                    "and field-stop rules may hide real losses", geo.cx, geo.cy, nx, ny)
+    bias, vals = H.bias(header), np.asarray(data)[np.asarray(data) > 0]
+    if bias is not None and vals.size and bias >= np.median(vals):
+        log.warning("the header's bias (%.0f DN) is not below the image's median (%.0f DN): the no-signal "
+                    "rule may hide real losses", bias, float(np.median(vals)))
+
+
 def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, device: str = "auto",
                  weights=None, neighbours=(), level1: bool = False,
                  previous_fill: np.ndarray | None = None,
@@ -175,7 +189,12 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
 
     if not blocks:
-        return unchanged("no missing blocks")
+        n_zero = int(zero_blocks(data).sum())
+        if n_zero:
+            _warn_doubtful_header(data, header)
+        return unchanged("no missing blocks" + (
+            f"; {n_zero} all-zero blocks judged never transmitted (behind the occulter, beyond the field stop, "
+            "or with no signal around) are left as they are" if n_zero else ""))
     if method is None:
         return unchanged("no fill requested")
     m = as_method(method)

@@ -65,7 +65,7 @@ def _history(filled: FilledImage, stage: str) -> str:
     if p is None:
         if filled.missing_blocks:
             return f"{head} {filled.missing_blocks} missing blocks left masked ({filled.note})"
-        return f"{head} no missing blocks, image unchanged"
+        return f"{head} {filled.note or 'no missing blocks'}; image unchanged"
     px = int(filled.filled.sum())
     what = (f"filled {px - filled.kept} px in missing blocks, beside {filled.kept} px an earlier fill made "
             f"({len(filled.blocks)} blocks, {px} px flagged in all),"
@@ -105,7 +105,7 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
             hdr[key] = (val, com)
     if stage != "map":
         hdr["INPSIGMA"] = (filled.sigma is not None, "INPSIGMA extension holds the fill's 1-sigma")
-    for line in textwrap.wrap(_history(filled, stage), 70, break_long_words=False):
+    for line in textwrap.wrap(_history(filled, stage), 70, break_long_words=False, break_on_hyphens=False):
         hdr.add_history(line)
     return hdr
 
@@ -142,7 +142,7 @@ def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.
     text = ("1-sigma uncertainty of the pixel values corkit-inpaint filled (INPMASK = 1). 0 means not "
             "estimated by corkit-inpaint, not 'no error': the valid pixels' own photon and readout noise "
             "is not included. " + " ".join(notes))
-    for line in textwrap.wrap(text.strip(), 70, break_long_words=False):
+    for line in textwrap.wrap(text.strip(), 70, break_long_words=False, break_on_hyphens=False):
         hdr.add_comment(line)
     with np.errstate(over="ignore"):        # a 1-sigma beyond float32's range is written as inf
         data = np.asarray(sigma, dtype=np.float32)

@@ -77,7 +77,9 @@ def test_cast_rounds_and_clips_only_filled_pixels():
 def test_no_blocks_and_no_method():
     data, header = read_real()
     none = fill_level05(data, header, "biharmonic")
-    assert none.provenance is None and none.note == "no missing blocks" and not none.filled.any()
+    assert none.provenance is None and not none.filled.any()
+    assert none.note == ("no missing blocks; 8 all-zero blocks judged never transmitted (behind the occulter, "
+                         "beyond the field stop, or with no signal around) are left as they are")
     holes = blank(data, BLANK)
     asked = fill_level05(holes, header, None)
     assert asked.missing_blocks == len(BLANK) and not asked.filled.any() and np.array_equal(asked.data, holes)
@@ -140,3 +142,18 @@ def test_refill_keeps_the_earlier_sigma_on_kept_pixels():
     # nothing new to fill: the earlier sigma stays
     same = fill_level05(data, header, sigma_method(), previous_fill=earlier, previous_sigma=old_sigma)
     assert same.provenance is None and np.array_equal(same.sigma, old_sigma)
+
+
+@pytest.mark.parametrize("key, value, says", [("CRPIX1", 1e7, "Sun centre at x="),
+                                              ("OFFSET", 1e5, "bias (400000 DN) is not below")])
+def test_a_header_that_hides_real_losses_is_warned_about_and_history_says_so(key, value, says, caplog):
+    """Losses left as zeros because of a doubtful header are not silent: a warning, and HISTORY counts them."""
+    import logging
+    data, header = read_real()
+    hdr = header.copy()
+    hdr[key] = value
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        out = fill_level05(blank(data, BLANK), hdr, "biharmonic")
+    assert out.provenance is None and says in caplog.text
+    hist = " ".join(str(c) for c in stamp_header(fits.Header(), out)["HISTORY"])
+    assert f"{8 + len(BLANK)} all-zero blocks judged never transmitted" in hist and "image unchanged" in hist
