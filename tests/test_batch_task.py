@@ -9,15 +9,39 @@ from corkit_inpaint.exceptions import InputError
 OPT = BatchOptions(method="biharmonic")
 
 
-def test_done_then_skipped_when_the_input_is_unchanged(blanked_file, tmp_path):
+def test_done_then_skipped_only_while_its_recipe_and_output_hold(blanked_file, tmp_path):
     dst = tmp_path / "out.fts"
     r = process_file(FileTask(str(blanked_file), str(dst), replace=True), OPT)
     assert r["status"] == "done" and r["sha256"] == sha(blanked_file) and r["blocks"] > 0 and dst.exists()
     assert r["error"] is None and r["method"] == "biharmonic" and r["model_sha256"] is None
-    again = process_file(FileTask(str(blanked_file), str(dst), done_sha256=r["sha256"]), OPT)
+    assert r["output_sha256"] == sha(dst) and r["owns"] is True and len(r["recipe"]) == 64
+    done = (r["recipe"], r["output_sha256"])
+    again = process_file(FileTask(str(blanked_file), str(dst), done=done), OPT)
     assert again["status"] == "skipped"
-    stale = process_file(FileTask(str(blanked_file), str(dst), replace=True, done_sha256="0" * 64), OPT)
-    assert stale["status"] == "done"
+    other = process_file(FileTask(str(blanked_file), str(dst), replace=True, done=done),
+                         BatchOptions(method="biharmonic", refill=True))                  # other options
+    assert other["status"] == "done" and other["recipe"] != r["recipe"]
+    nb = tmp_path / "nb.fts"
+    nb.write_bytes(blanked_file.read_bytes())
+    with_nb = process_file(FileTask(str(blanked_file), str(dst), (str(nb),), replace=True, done=done), OPT)
+    assert with_nb["status"] == "done" and with_nb["recipe"] != r["recipe"]               # another neighbour
+    nb.write_bytes(blanked_file.read_bytes()[:-2880] + bytes(2880))
+    changed = process_file(FileTask(str(blanked_file), str(dst), (str(nb),), replace=True,
+                                    done=(with_nb["recipe"], with_nb["output_sha256"])), OPT)
+    assert changed["status"] == "done" and changed["recipe"] != with_nb["recipe"]         # its pixels changed
+    r = process_file(FileTask(str(blanked_file), str(dst), replace=True), OPT)
+    dst.write_bytes(dst.read_bytes()[:2880])                                             # a torn output
+    torn = process_file(FileTask(str(blanked_file), str(dst), replace=True, done=(r["recipe"], r["output_sha256"])),
+                        OPT)
+    assert torn["status"] == "done" and torn["output_sha256"] == sha(dst) and dst.stat().st_size > 2880
+
+
+def test_a_fifo_input_is_a_failed_record_and_never_read(tmp_path):
+    import os
+    fifo = tmp_path / "in.fts"
+    os.mkfifo(fifo)
+    r = process_file(FileTask(str(fifo), str(tmp_path / "o.fts"), replace=True), OPT)     # would block if read
+    assert r["status"] == "failed" and "not a regular file" in r["error"]
 
 
 def test_the_network_s_full_sha256_is_recorded(blanked_file, tmp_path):

@@ -154,3 +154,18 @@ def test_level_1_batch(tmp_path, calib):
     assert [x["status"] for x in recs] == ["done", "done"] and all(x["command"] == "level_1" for x in recs)
     data, mask, hdr = read_out(recs[0]["output"])
     assert np.isfinite(data).any() and mask.any() and "level 1" in str(hdr["HISTORY"])
+
+
+@pytest.mark.parametrize("where", ["outdir_is_a_file", "manifest_is_a_folder"])
+def test_an_unusable_output_folder_is_one_line(tmp_path, where):
+    from helpers import REAL
+    out = tmp_path / "out"
+    if where == "outdir_is_a_file":
+        out.write_text("a file")
+    else:
+        (out / MANIFEST_NAME).mkdir(parents=True)
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", str(REAL), "--outdir", str(out),
+                        "--workers", "1", "--method", "biharmonic"], env=ENV, capture_output=True, text=True,
+                       timeout=300)
+    errs = [x for x in r.stderr.splitlines() if "Traceback" in x or x.startswith("corkit-inpaint: error:")]
+    assert r.returncode == 2 and len(errs) == 1 and errs[0].startswith("corkit-inpaint: error:"), r.stderr

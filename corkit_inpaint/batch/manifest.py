@@ -2,7 +2,9 @@
 
 Each record says what became of one input: its path and sha256, the output,
 ``status`` (``done``, ``failed``, or ``running`` while a worker has it), the
-error, the method, the model's sha256 and the seconds it took. Records are
+error, the method, the model's sha256 and the seconds it took, the recipe
+(`corkit_inpaint.batch.task.recipe`) and the output's sha256 a rerun skips on,
+and whether the batch owns the output (``owns``: it may replace it). Records are
 appended with one ``write`` each and fsynced; a run that is killed while
 appending leaves at most a torn last line, which `Manifest.read` ignores. At
 the start and end of a run the file is compacted -- rewritten to a temporary
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "corkit-inpaint-manifest.jsonl"
 #: The fields of a record, in this order.
 FIELDS = ("path", "sha256", "output", "status", "error", "method", "model_sha256", "seconds", "command",
-          "blocks", "finished")
+          "blocks", "finished", "recipe", "output_sha256", "owns")
 
 
 def input_key(path: str | os.PathLike) -> str:

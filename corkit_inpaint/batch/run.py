@@ -11,6 +11,7 @@ process writes the manifest.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import time
@@ -26,7 +27,7 @@ from ..write import input_clash
 from .manifest import Manifest, input_key
 from .task import COMMANDS, BatchOptions, FileTask, one_line, process_file
 
-__all__ = ["BatchSummary", "plan_tasks", "run_batch"]
+__all__ = ["BatchSummary", "plan_tasks", "remove_stale_temporaries", "run_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -76,35 +77,58 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
                *, overwrite: bool = False) -> tuple[list[FileTask], list[dict]]:
     """Each input's `FileTask`, and a ``failed`` record for each input whose output name another input has.
 
-    ``records`` is the manifest (`Manifest.read`). A ``done`` record of the
-    same command, method and output gives the task its sha256 to skip on. The
-    batch owns an output -- may replace it -- with ``overwrite``, when it is
-    absent now, or when the manifest names it as this input's (done, or
-    running when a run stopped).
+    ``records`` is the manifest (`Manifest.read`). A ``done`` record with a
+    recipe and the output's sha256 lets the task skip when both still hold
+    (`corkit_inpaint.batch.task.process_file`). The batch owns an output --
+    may replace it -- with ``overwrite``, when it is absent now, or when the
+    manifest names it as this input's: ``done``, or ``running`` or ``failed``
+    by a task that owned it (``owns``), so a file the batch never wrote is not
+    taken over when a run stopped before a worker refused it, and one failed
+    attempt does not disown a good output.
     """
     tasks, clashes, taken = [], [], {}
     for f in files:
         src, key = Path(f), input_key(f)
         dst = _output(src, Path(outdir), options.command)
+        rec = records.get(key) or {}
+        ours = rec.get("output") == str(dst) and (
+            rec.get("status") == "done" or (rec.get("status") in ("running", "failed") and rec.get("owns") is True))
         if str(dst) in taken:
             clashes.append({"path": key, "output": str(dst), "status": "failed", "command": options.command,
-                            "method": options.method, "error": f"output {dst} is also the output of {taken[str(dst)]}"})
+                            "method": options.method, "owns": ours,
+                            "error": f"output {dst} is also the output of {taken[str(dst)]}"})
             continue
         taken[str(dst)] = key
-        rec = records.get(key) or {}
-        ours = rec.get("output") == str(dst) and rec.get("status") in ("done", "running")
-        same = (rec.get("status") == "done" and ours and rec.get("command") == options.command
-                and rec.get("method") == options.method)
+        skip = rec.get("status") == "done" and ours and rec.get("recipe") and rec.get("output_sha256")
         tasks.append(FileTask(key, str(dst), tuple(str(p) for p in pairs.get(src, [])),
                               replace=bool(overwrite or ours or not (dst.exists() or dst.is_symlink())),
-                              done_sha256=rec.get("sha256") if same else None))
+                              done=(rec["recipe"], rec["output_sha256"]) if skip else None))
     return tasks, clashes
 
 
+def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
+    """Remove the temporaries a killed worker left beside the outputs of ``tasks``; how many were removed.
+
+    `corkit_inpaint.write.write_atomic` names them ``.<output name>.<8 chars>.tmp[.gz]``; the batch
+    holds the folder's lock, so no other run of it is writing them.
+    """
+    n = 0
+    for task in tasks:
+        out = Path(task.output)
+        for tmp in [*out.parent.glob(f".{glob.escape(out.name)}.*.tmp"),
+                    *out.parent.glob(f".{glob.escape(out.name)}.*.tmp.gz")]:
+            middle = tmp.name[len(out.name) + 2:].split(".")[0]
+            if len(middle) == 8 and tmp.is_file():
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                    n += 1
+    return n
+
+
 def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):
-    if task.done_sha256 is None:           # a skip candidate keeps its done record; the rest are marked
+    if task.done is None:                  # a skip candidate keeps its done record; the rest are marked
         manifest.append({"path": task.src, "output": task.output, "status": "running",
-                         "command": options.command, "method": options.method})
+                         "command": options.command, "method": options.method, "owns": task.replace})
     return client.submit(process_file, task, options, pure=False, key=f"corkit-inpaint-{os.urandom(8).hex()}")
 
 
@@ -115,7 +139,7 @@ def _result(client, fut, task: FileTask, options: BatchOptions) -> dict:
         if client.status != "running":    # the scheduler is gone: stop here, a rerun resumes
             raise BatchError(f"lost the dask scheduler ({one_line(exc)}); rerun to resume") from None
         return {"path": task.src, "output": task.output, "status": "failed", "command": options.command,
-                "method": options.method, "error": f"worker lost the file: {one_line(exc)}"}
+                "method": options.method, "owns": task.replace, "error": f"worker lost the file: {one_line(exc)}"}
 
 
 def _count(summary: BatchSummary, rec: dict, manifest: Manifest) -> None:
@@ -128,7 +152,8 @@ def _count(summary: BatchSummary, rec: dict, manifest: Manifest) -> None:
     else:
         summary.failed += 1
         summary.failures.append((rec["path"], rec.get("error") or "failed"))
-        log.error("%s: %s", rec["path"], rec.get("error"))
+        why = rec.get("error") or "failed"
+        log.error("%s", why if rec["path"] in why else f"{rec['path']}: {why}")
 
 
 def _in_flight(client) -> int:
@@ -213,11 +238,14 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
 
     Notes
     -----
-    A rerun skips each input whose record is ``done`` for the same command,
-    method and output, whose output is there and whose sha256 is unchanged
-    (checked on the workers). An interrupted run resumes: outputs are written
-    atomically, and an output the stopped run may have written (its record is
-    ``running``) is the batch's to replace.
+    A rerun skips each input whose record is ``done`` when its recipe (the
+    input's and neighbours' sha256, the options, the version:
+    `corkit_inpaint.batch.task.recipe`) is unchanged and its output is the
+    file that run wrote (sha256), checked on the workers; anything else is
+    redone. An interrupted run resumes: outputs are written atomically, an
+    output the stopped run may have written (its record is ``running`` by a
+    task that owned it) is the batch's to replace, and the temporaries killed
+    workers left beside the outputs are removed.
     """
     from ..read import MAX_PIXELS
     if command not in COMMANDS:
@@ -237,6 +265,8 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     out.mkdir(parents=True, exist_ok=True)
     with Manifest(out) as manifest:
         tasks, clashes = plan_tasks(srcs, out, pairs, manifest.read(), options, overwrite=overwrite)
+        if removed := remove_stale_temporaries(tasks):
+            log.info("removed %d temporary files a killed run left in %s", removed, out)
         summary = BatchSummary(total=len(srcs), manifest=manifest.path)
         for rec in clashes:
             _count(summary, rec, manifest)

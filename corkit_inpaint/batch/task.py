@@ -9,6 +9,9 @@ keeps it).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from ..methods import DEFAULT_METHOD
 from ..network.registry import sha256sum
 from ..read import MAX_PIXELS
 
-__all__ = ["COMMANDS", "BatchOptions", "FileTask", "one_line", "process_file"]
+__all__ = ["COMMANDS", "BatchOptions", "FileTask", "one_line", "recipe", "process_file"]
 
 #: What a batch can run on each file.
 COMMANDS = ("fill", "level_1")
@@ -66,16 +69,16 @@ class FileTask:
     replace : bool
         The batch owns ``output`` (``--overwrite``, or absent when planned, or
         this input's output in the manifest) and may replace it.
-    done_sha256 : str, optional
-        The input's sha256 in a ``done`` record: the file is skipped when it
-        still has it and the output is there.
+    done : tuple of str, optional
+        ``(recipe, output sha256)`` of a ``done`` record: the file is skipped
+        when its `recipe` is unchanged and the output is still that file.
     """
 
     src: str
     output: str
     neighbours: tuple[str, ...] = field(default_factory=tuple)
     replace: bool = False
-    done_sha256: str | None = None
+    done: tuple[str, str] | None = None
 
 
 def one_line(exc: BaseException) -> str:
@@ -118,19 +121,50 @@ def _model_sha256(header, weights) -> str | None:
     return full if full and full.startswith(short) else short
 
 
+def _sha256_of_file(path) -> str | None:
+    """sha256 of a regular file, else None (a FIFO or device is never read: it could block)."""
+    p = Path(path)
+    return sha256sum(p) if p.is_file() else None
+
+
+def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
+    """sha256 of everything the output of ``task`` depends on.
+
+    The input's sha256, each neighbour's path and sha256, the command, the
+    method, the weights (and a weights file's sha256), refill, the calibration
+    folder and the package version. A rerun redoes a file whose recipe
+    changed: other neighbours, a neighbour whose pixels changed, other
+    options, a new release.
+    """
+    from .. import __version__
+    w = options.weights
+    parts = {"version": __version__, "input": src_sha256, "command": options.command, "method": options.method,
+             "weights": [w, _sha256_of_file(w) if w else None], "refill": options.refill,
+             "calib_dir": options.calib_dir,
+             "neighbours": [[os.path.abspath(n), _sha256_of_file(n)] for n in task.neighbours]}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def process_file(task: FileTask, options: BatchOptions) -> dict:
     """Run one file; returns its manifest record (``status`` done, failed or skipped). Never raises `Exception`."""
     t0 = time.perf_counter()
     rec = {"path": task.src, "sha256": None, "output": task.output, "status": "failed", "error": None,
-           "method": options.method, "model_sha256": None, "command": options.command, "blocks": None}
+           "method": options.method, "model_sha256": None, "command": options.command, "blocks": None,
+           "owns": task.replace}
     try:
-        rec["sha256"] = sha256sum(task.src)
-        if task.done_sha256 == rec["sha256"] and Path(task.output).is_file():
+        src = Path(task.src)
+        if src.exists() and not src.is_file():
+            from ..exceptions import InputError
+            raise InputError(f"{task.src}: not a regular file" + (" (a folder)" if src.is_dir() else ""))
+        rec["sha256"] = sha256sum(src)
+        rec["recipe"] = recipe(task, options, rec["sha256"])
+        if task.done is not None and task.done == (rec["recipe"], _sha256_of_file(task.output)):
             rec["status"] = "skipped"
         else:
             header = (_fill if options.command == "fill" else _level1)(task, options)
             rec.update(status="done", blocks=int(header.get("INPNBLK", 0)),
-                       model_sha256=_model_sha256(header, options.weights))
+                       model_sha256=_model_sha256(header, options.weights),
+                       output_sha256=sha256sum(task.output))
     except Exception as exc:            # one file's failure, whatever it is, never stops the batch
         rec["error"] = one_line(exc)
     rec["seconds"] = round(time.perf_counter() - t0, 4)

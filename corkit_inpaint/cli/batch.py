@@ -61,6 +61,9 @@ def run_batch_command(args: argparse.Namespace, command: str, outdir: str, metho
     except (BatchError, ValueError) as exc:        # InputError is a ValueError
         err(str(exc))
         return 2
+    except OSError as exc:                         # the output folder, its manifest or lock cannot be used
+        err(f"{exc.filename or outdir}: {exc.strerror or exc}")
+        return 2
     for src, why in summary.failures:
         file_err(src, why)
     if not args.quiet:
