@@ -139,6 +139,12 @@ def _combined_sigma(res: FillResult, old: np.ndarray | None, kept: int) -> tuple
 def _warn_doubtful_header(data: np.ndarray, header) -> None:
     """Warn, a line each, where the header would make the block rules leave real losses as zeros."""
     ny, nx = np.shape(data)
+    sx, sy = H.summing(header)
+    c1, c2, r1, r2 = (H.number(header, k) for k in ("R1COL", "R2COL", "R1ROW", "R2ROW"))
+    if None not in (c1, c2, r1, r2) and (round((c2 - c1 + 1) / sx), round((r2 - r1 + 1) / sy)) != (nx, ny):
+        log.warning("the header's field (R1COL..R2COL, R1ROW..R2ROW) and summing (%dx%d) give a %dx%d image, "
+                    "not the %dx%d stored: the geometry the block rules use may be wrong", sx, sy,
+                    round((c2 - c1 + 1) / sx), round((r2 - r1 + 1) / sy), nx, ny)
     geo = optical_geometry(header)
     if geo is not None and not (0 <= geo.cx < nx and 0 <= geo.cy < ny):
         log.warning("the header puts the Sun centre at x=%.0f, y=%.0f, outside the %dx%d image: the occulter "
@@ -188,10 +194,10 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
             note += f"; the earlier fill's {kept} px are kept"
         return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
 
+    n_zero = int(zero_blocks(data).sum())
+    if n_zero > len(blocks):              # zero blocks judged not lost: say so if the header looks wrong
+        _warn_doubtful_header(data, header)
     if not blocks:
-        n_zero = int(zero_blocks(data).sum())
-        if n_zero:
-            _warn_doubtful_header(data, header)
         return unchanged("no missing blocks" + (
             f"; {n_zero} all-zero blocks judged never transmitted (behind the occulter, beyond the field stop, "
             "or with no signal around) are left as they are" if n_zero else ""))

@@ -157,6 +157,8 @@ def output_hdulist(filled: FilledImage, header: fits.Header) -> fits.HDUList:
     hdr = stamp_header(header, filled)
     for k in ("BZERO", "BSCALE"):      # astropy re-derives scaling from the data type
         hdr.remove(k, ignore_missing=True)
+    if filled.data.dtype.kind == "f":  # BLANK is for integer data only (a BLANK-flagged file is read as float)
+        hdr.remove("BLANK", ignore_missing=True)
     mhdr = fits.Header()
     mhdr["EXTNAME"] = "INPMASK"
     mhdr["COMMENT"] = "1 where corkit-inpaint filled the pixel, 0 elsewhere"

@@ -145,7 +145,8 @@ def test_refill_keeps_the_earlier_sigma_on_kept_pixels():
 
 
 @pytest.mark.parametrize("key, value, says", [("CRPIX1", 1e7, "Sun centre at x="),
-                                              ("OFFSET", 1e5, "bias (400000 DN) is not below")])
+                                              ("OFFSET", 1e5, "bias (400000 DN) is not below"),
+                                              ("SUMROW", 1e9, "give a 512x8 image, not the 512x512")])
 def test_a_header_that_hides_real_losses_is_warned_about_and_history_says_so(key, value, says, caplog):
     """Losses left as zeros because of a doubtful header are not silent: a warning, and HISTORY counts them."""
     import logging
@@ -157,3 +158,17 @@ def test_a_header_that_hides_real_losses_is_warned_about_and_history_says_so(key
     assert out.provenance is None and says in caplog.text
     hist = " ".join(str(c) for c in stamp_header(fits.Header(), out)["HISTORY"])
     assert f"{8 + len(BLANK)} all-zero blocks judged never transmitted" in hist and "image unchanged" in hist
+
+
+def test_a_header_whose_summing_does_not_fit_the_image_is_warned_about(caplog):
+    import logging
+    data, header = read_real()
+    hdr = header.copy()
+    hdr["LEBXSUM"] = hdr["LEBYSUM"] = 1                  # a 2x2-summed frame said to be unsummed
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        fill_level05(blank(data, BLANK), hdr, "biharmonic")
+    assert "give a 1024x1024 image, not the 512x512 stored" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        fill_level05(blank(data, BLANK), header, "biharmonic")              # the real header: no warning
+    assert caplog.text == ""

@@ -211,3 +211,20 @@ def test_two_inputs_with_one_output_are_named():
     assert output_clash([("d1/a.fts", "out/a.fts"), ("d1/a.fts", "out/a.fts")]) == ""      # the same file twice
     why = output_clash([("d1/a.fts", "out/a.fts"), ("d2/a.fts", "out/./a.fts")])
     assert "out/./a.fts: would be the output of both d1/a.fts and d2/a.fts" in why
+
+
+def test_a_blank_flagged_integer_file_comes_out_as_valid_float_fits(tmp_path):
+    from helpers import BLANK, blank
+
+    from corkit_inpaint import inpaint_fits
+    data, header = read_real()
+    hdr = header.copy()
+    hdr["BLANK"] = -32768                                  # no pixel uses it; astropy reads the file as float
+    src = tmp_path / "in.fts"
+    fits.PrimaryHDU(blank(data, BLANK).astype(np.int32), hdr).writeto(src, output_verify="ignore")
+    out = inpaint_fits(src, tmp_path / "out.fts", method="biharmonic")
+    with fits.open(tmp_path / "out.fts") as h:
+        assert h[0].header["BITPIX"] < 0 and "BLANK" not in h[0].header
+        valid = h["INPMASK"].data == 0
+        assert np.array_equal(h[0].data[valid], blank(data, BLANK)[valid])
+    assert out[0].header["INPNBLK"] == len(BLANK)
