@@ -83,6 +83,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     img = np.asarray(image)
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")
+    if img.dtype.kind not in "biuf" or img.size == 0:
+        raise InputError(f"expected a non-empty image of real numbers, got {img.dtype} of shape {img.shape}")
     if mask is None:
         if not np.all(np.isfinite(img)):
             raise InputError("the image holds NaN or inf; pass a mask that covers them")
@@ -153,6 +155,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     """
     if isinstance(neighbours, (str, os.PathLike)):        # one file, not a sequence of its characters
         neighbours = [neighbours]
+    if not all(isinstance(p, (str, os.PathLike)) for p in neighbours or ()):
+        raise InputError(f"neighbours: expected file paths, got {[type(p).__name__ for p in neighbours]}")
     inputs = [src, *(neighbours or ())]
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)

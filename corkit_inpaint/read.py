@@ -254,6 +254,8 @@ def read_neighbours(paths, *, max_pixels: int = MAX_PIXELS) -> list[Level05]:
     """
     out = []
     for p in paths or ():
+        if not isinstance(p, (str, os.PathLike)):
+            raise InputError(f"neighbours: expected file paths, got {type(p).__name__}")
         try:
             out.append(read_level05(p, max_pixels=max_pixels, refill=True))
         except InputError as exc:

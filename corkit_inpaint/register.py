@@ -256,6 +256,9 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int]) -> li
             data, hdr, prev = (*item, None)[:3]
         else:
             raise InputError(f"neighbour {i + 1}: expected an (array, header) pair, got {type(item).__name__}")
+        if prev is not None and np.shape(prev) != np.shape(data):
+            raise InputError(f"neighbour {i + 1}: its earlier-fill mask has shape {np.shape(prev)}, "
+                             f"its image {np.shape(data)}")
         label = str(H.get(hdr, "FILENAME", f"neighbour {i + 1}")).strip()
         if (why := _other_kind(hdr, target_header)) is not None:
             log.warning("neighbouring frame %s left out: %s", label, why)

@@ -209,6 +209,21 @@ def test_array_with_neighbour_pairs_keeps_valid_pixels():
         ci.inpaint_array(d1, mask, header=h1, method="ratio")[mask] - d1[mask]).mean()
     with pytest.raises(ci.InputError, match="pair"):
         ci.inpaint_array(d1, mask, header=h1, neighbours=[d0], method="ratio")
+    with pytest.raises(ci.InputError, match="earlier-fill mask has shape"):
+        ci.inpaint_array(d1, mask, header=h1, neighbours=[(d0, h0, np.zeros((3, 3), bool))], method="ratio")
+
+
+@pytest.mark.parametrize("image", [np.full((64, 64), None, dtype=object), np.zeros((0, 0)),
+                                   np.ones((64, 64), complex), np.full((64, 64), "a")])
+def test_an_image_that_is_not_real_numbers_is_one_line(image):
+    with pytest.raises(ci.InputError, match="expected a non-empty image of real numbers"):
+        ci.inpaint_array(image, method="biharmonic")
+
+
+def test_neighbours_given_as_something_else_than_paths_are_one_line(tmp_path):
+    from helpers import REAL
+    with pytest.raises(ci.InputError, match="expected file paths, got"):
+        ci.inpaint_fits(REAL, tmp_path / "o.fts", neighbours=[123], method="ratio")
 
 
 def test_neighbour_files_are_not_read_for_a_method_that_ignores_them(tmp_path, caplog):
