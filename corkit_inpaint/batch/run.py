@@ -122,6 +122,8 @@ def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
                     n += 1
+    if n:
+        log.info("removed %d temporary files a killed run left beside the outputs", n)
     return n
 
 
@@ -265,8 +267,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     out.mkdir(parents=True, exist_ok=True)
     with Manifest(out) as manifest:
         tasks, clashes = plan_tasks(srcs, out, pairs, manifest.read(), options, overwrite=overwrite)
-        if removed := remove_stale_temporaries(tasks):
-            log.info("removed %d temporary files a killed run left in %s", removed, out)
+        remove_stale_temporaries(tasks)
         summary = BatchSummary(total=len(srcs), manifest=manifest.path)
         for rec in clashes:
             _count(summary, rec, manifest)
