@@ -146,7 +146,8 @@ def _warn_doubtful_header(data: np.ndarray, header) -> None:
                     "not the %dx%d stored: the geometry the block rules use may be wrong", sx, sy,
                     round((c2 - c1 + 1) / sx), round((r2 - r1 + 1) / sy), nx, ny)
     geo = optical_geometry(header)
-    if geo is not None and not (0 <= geo.cx < nx and 0 <= geo.cy < ny):
+    full = None in (c1, c2, r1, r2) or min(c2 - c1, r2 - r1) + 1 >= 1024     # a subfield may leave the Sun out
+    if geo is not None and full and not (0 <= geo.cx < nx and 0 <= geo.cy < ny):
         log.warning("the header puts the Sun centre at x=%.0f, y=%.0f, outside the %dx%d image: the occulter "
                     "and field-stop rules may hide real losses", geo.cx, geo.cy, nx, ny)
     bias, vals = H.bias(header), np.asarray(data)[np.asarray(data) > 0]
@@ -199,8 +200,8 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         _warn_doubtful_header(data, header)
     if not blocks:
         return unchanged("no missing blocks" + (
-            f"; {n_zero} all-zero blocks judged never transmitted (behind the occulter, beyond the field stop, "
-            "or with no signal around) are left as they are" if n_zero else ""))
+            f"; {n_zero} all-zero blocks judged not lost (never transmitted: behind the occulter or beyond the "
+            "field stop; or with no signal around) are left as they are" if n_zero else ""))
     if method is None:
         return unchanged("no fill requested")
     m = as_method(method)

@@ -42,7 +42,7 @@ from .methods import DEFAULT_METHOD, FillMethod
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .threads import using_threads
-from .write import check_output_path, input_clash, output_clash, sigma_hdu, stamp_header, write_atomic
+from .write import check_output_path, distinct_files, input_clash, output_clash, sigma_hdu, stamp_header, write_atomic
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
 
@@ -229,6 +229,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     corkit_kwargs = _check_options(format, corkit_kwargs)
     single = isinstance(fits_files, (str, os.PathLike))
     files = [Path(fits_files)] if single else [Path(f) for f in fits_files]
+    if target_path is not None:
+        files = distinct_files(files)                 # a file given twice is written once
     from tqdm import tqdm
     pairs = _pairs_checked(files, neighbours, max_gap, target_path)
     out = []

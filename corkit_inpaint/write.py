@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import textwrap
@@ -19,9 +20,13 @@ from .fill import FilledImage
 from .tempfiles import fsync_dir, temp_beside
 
 __all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "output_hdulist", "input_clash", "output_clash",
-           "check_output_path", "write_atomic"]
+           "distinct_files", "check_output_path", "write_atomic"]
 
 log = logging.getLogger(__name__)
+
+#: Marks the temporary an output is written to, ``.<name>.corkit-inpaint-<8 chars>.tmp[.gz]``, so a batch
+#: rerun can tell a killed worker's leftover from anybody else's file.
+TEMP_TAG = "corkit-inpaint-"
 
 
 def _version() -> str:
@@ -222,6 +227,14 @@ def input_clash(outputs: Iterable, inputs: Iterable) -> str:
     return ""
 
 
+def distinct_files(paths: Iterable) -> list[Path]:
+    """``paths`` as `Path`, each file once (the first spelling kept; links and ``./`` resolved)."""
+    seen = {}
+    for p in paths:
+        seen.setdefault(_resolved(p), Path(p))
+    return list(seen.values())
+
+
 def output_clash(pairs: Iterable) -> str:
     """Why two inputs of a run would write the same output ("" when none would): one line naming both.
 
@@ -283,12 +296,19 @@ def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
         os.link(tmp, dst)          # atomic and exclusive: EEXIST if another process got there first
     except FileExistsError:
         raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
+    except FileNotFoundError:      # the temporary itself is gone: nothing to place, nothing claimed
+        raise
     except OSError:                # no hard links here: claim the name exclusively, then replace it
         try:
             os.close(os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         except FileExistsError:
             raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
-        os.replace(tmp, dst)
+        try:
+            os.replace(tmp, dst)
+        except BaseException:      # never leave the empty claim behind
+            with contextlib.suppress(OSError):
+                dst.unlink()
+            raise
         return
     tmp.unlink()
 
@@ -305,7 +325,7 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     """
     dst = check_output_path(dst, overwrite=overwrite, src=src)
     suffix = ".tmp.gz" if dst.suffix.lower() == ".gz" else ".tmp"   # astropy compresses by name
-    tmp = temp_beside(dst.parent, f".{dst.name}.", suffix)
+    tmp = temp_beside(dst.parent, f".{dst.name}.{TEMP_TAG}", suffix)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", VerifyWarning)

@@ -124,11 +124,12 @@ def test_plan_owns_only_what_the_manifest_or_absence_gives(tmp_path):
     (tmp_path / "out" / "c.fts").write_bytes(b"x")
     recs = {str(c): {"path": str(c), "output": str(tmp_path / "out" / "c.fts"), "status": "running"}}
     tasks, clashes = plan_tasks([a, b, c], tmp_path / "out", {}, recs, BatchOptions(method="biharmonic"))
-    assert [t.replace for t in tasks] == [True, False, False] and not clashes     # c was there before: not ours
-    for status in ("running", "failed"):           # marked by a task that owned it (a stop, one failed attempt)
-        recs[str(c)].update(status=status, owns=True)
+    assert [t.replace for t in tasks] == [True, False, True] and not clashes      # a manifest of before 0.1.2
+    for status, owns, mine in (("running", False, False), ("running", True, True), ("failed", False, False),
+                               ("failed", True, True)):   # whether the task that marked it owned the output
+        recs[str(c)].update(status=status, owns=owns)
         tasks, _ = plan_tasks([a, b, c], tmp_path / "out", {}, recs, BatchOptions(method="biharmonic"))
-        assert [t.replace for t in tasks] == [True, False, True]
+        assert [t.replace for t in tasks] == [True, False, mine]
     tasks, clashes = plan_tasks([a, tmp_path / "sub" / "a.fts"], tmp_path / "out", {}, {}, BatchOptions())
     assert len(tasks) == 1 and "also the output of" in clashes[0]["error"]
 
@@ -137,8 +138,10 @@ def test_a_rerun_removes_what_killed_workers_left_and_nothing_else(client, tmp_p
     files = make_inputs(tmp_path / "in", n=2)
     out = tmp_path / "out"
     out.mkdir()
-    stale = [out / f".{files[0].name}.ab12_x9z.tmp", out / f".{files[1].name}.q0w9e8r7.tmp.gz"]
-    keep = [out / f".{files[0].name}.tmp", out / "notes.tmp", out / ".other.fts.ab12_x9z.tmp"]
+    stale = [out / f".{files[0].name}.corkit-inpaint-ab12_x9z.tmp",
+             out / f".{files[1].name}.corkit-inpaint-q0w9e8r7.tmp.gz"]
+    keep = [out / f".{files[0].name}.tmp", out / "notes.tmp", out / ".other.fts.corkit-inpaint-ab12_x9z.tmp",
+            out / f".{files[0].name}.backup01.tmp"]                     # a user's file of the same shape
     for p in stale + keep:
         p.write_bytes(b"half a file")
     s = run_batch(client, files, out, method="biharmonic")

@@ -30,10 +30,12 @@ def test_done_then_skipped_only_while_its_recipe_and_output_hold(blanked_file, t
                                     done=(with_nb["recipe"], with_nb["output_sha256"])), OPT)
     assert changed["status"] == "done" and changed["recipe"] != with_nb["recipe"]         # its pixels changed
     r = process_file(FileTask(str(blanked_file), str(dst), replace=True), OPT)
-    dst.write_bytes(dst.read_bytes()[:2880])                                             # a torn output
-    torn = process_file(FileTask(str(blanked_file), str(dst), replace=True, done=(r["recipe"], r["output_sha256"])),
-                        OPT)
-    assert torn["status"] == "done" and torn["output_sha256"] == sha(dst) and dst.stat().st_size > 2880
+    dst.write_bytes(dst.read_bytes()[:2880])                  # torn by somebody else: said, not skipped
+    done = (r["recipe"], r["output_sha256"])
+    torn = process_file(FileTask(str(blanked_file), str(dst), replace=True, done=done), OPT)
+    assert torn["status"] == "failed" and "changed since this batch wrote it" in torn["error"]
+    redo = process_file(FileTask(str(blanked_file), str(dst), replace=True, done=done, overwrite=True), OPT)
+    assert redo["status"] == "done" and redo["output_sha256"] == sha(dst) and dst.stat().st_size > 2880
 
 
 def test_a_fifo_input_is_a_failed_record_and_never_read(tmp_path):
@@ -63,3 +65,40 @@ def test_a_bad_file_is_a_failed_record_never_an_exception(tmp_path, make):
 def test_one_line():
     assert one_line(InputError("a.fts: bad\n  really")) == "a.fts: bad really"
     assert one_line(KeyError("k")) == "KeyError: 'k'" and one_line(RuntimeError()) == "RuntimeError"
+
+
+def test_a_failed_record_claims_only_an_output_that_is_there(tmp_path):
+    dst = tmp_path / "o.fts"
+    gone = process_file(FileTask(str(tmp_path / "missing.fts"), str(dst), replace=True), OPT)
+    assert gone["status"] == "failed" and gone["owns"] is False              # a file put there later is not ours
+    dst.write_bytes(b"an output this batch wrote earlier")
+    kept = process_file(FileTask(str(tmp_path / "missing.fts"), str(dst), replace=True), OPT)
+    assert kept["status"] == "failed" and kept["owns"] is True               # one failed attempt keeps the claim
+    foreign = process_file(FileTask(str(tmp_path / "missing.fts"), str(dst), replace=False), OPT)
+    assert foreign["owns"] is False
+
+
+def test_an_output_changed_since_the_batch_wrote_it_is_not_replaced(blanked_file, tmp_path):
+    dst = tmp_path / "out.fts"
+    r = process_file(FileTask(str(blanked_file), str(dst), replace=True), OPT)
+    dst.write_bytes(dst.read_bytes() + b"edited by hand")
+    task = FileTask(str(blanked_file), str(dst), replace=True, done=(r["recipe"], r["output_sha256"]))
+    kept = process_file(task, OPT)
+    assert kept["status"] == "failed" and "changed since this batch wrote it" in kept["error"]
+    assert dst.read_bytes().endswith(b"edited by hand") and kept["owns"] is False
+    forced = process_file(FileTask(task.src, task.output, replace=True, done=task.done, overwrite=True), OPT)
+    assert forced["status"] == "done" and not dst.read_bytes().endswith(b"edited by hand")
+
+
+def test_the_default_model_is_part_of_the_recipe(monkeypatch, tmp_path):
+    import json
+
+    from corkit_inpaint.batch.task import recipe
+    from corkit_inpaint.network.registry import PACKAGE_DIR
+    task = FileTask("a.fts", "b.fts")
+    before = recipe(task, BatchOptions(), "0" * 64)
+    reg = json.loads((PACKAGE_DIR / "registry.json").read_text())
+    reg["default"] = next(n for n in reg["models"] if n != reg["default"])
+    (tmp_path / "r.json").write_text(json.dumps(reg))
+    monkeypatch.setenv("CORKIT_INPAINT_REGISTRY", str(tmp_path / "r.json"))
+    assert recipe(task, BatchOptions(), "0" * 64) != before

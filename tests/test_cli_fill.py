@@ -247,3 +247,12 @@ def test_two_inputs_with_one_name_are_refused_before_any_fill(blanked_file, tmp_
                 "--method", "biharmonic", "--overwrite")
     assert r.returncode == 2 and "would be the output of both" in r.stderr
     assert list(out.iterdir()) == []
+
+
+def test_a_file_given_twice_is_filled_once(blanked_file, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run_cli("fill", blanked_file, blanked_file.parent / "." / blanked_file.name, "--outdir", out,
+                "--method", "biharmonic")
+    assert r.returncode == 0 and "1 of 1 files written" in r.stdout
+    assert [p.name for p in out.iterdir()] == ["blanked.fts"]

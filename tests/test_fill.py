@@ -78,8 +78,8 @@ def test_no_blocks_and_no_method():
     data, header = read_real()
     none = fill_level05(data, header, "biharmonic")
     assert none.provenance is None and not none.filled.any()
-    assert none.note == ("no missing blocks; 8 all-zero blocks judged never transmitted (behind the occulter, "
-                         "beyond the field stop, or with no signal around) are left as they are")
+    assert none.note == ("no missing blocks; 8 all-zero blocks judged not lost (never transmitted: behind the "
+                         "occulter or beyond the field stop; or with no signal around) are left as they are")
     holes = blank(data, BLANK)
     asked = fill_level05(holes, header, None)
     assert asked.missing_blocks == len(BLANK) and not asked.filled.any() and np.array_equal(asked.data, holes)
@@ -157,7 +157,7 @@ def test_a_header_that_hides_real_losses_is_warned_about_and_history_says_so(key
         out = fill_level05(blank(data, BLANK), hdr, "biharmonic")
     assert out.provenance is None and says in caplog.text
     hist = " ".join(str(c) for c in stamp_header(fits.Header(), out)["HISTORY"])
-    assert f"{8 + len(BLANK)} all-zero blocks judged never transmitted" in hist and "image unchanged" in hist
+    assert f"{8 + len(BLANK)} all-zero blocks judged not lost" in hist and "image unchanged" in hist
 
 
 def test_a_header_whose_summing_does_not_fit_the_image_is_warned_about(caplog):

@@ -23,7 +23,7 @@ from ..exceptions import BatchError
 from ..methods import DEFAULT_METHOD
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..threads import check_threads
-from ..write import input_clash
+from ..write import TEMP_TAG, input_clash
 from .manifest import Manifest, input_key
 from .task import COMMANDS, BatchOptions, FileTask, one_line, process_file
 
@@ -91,8 +91,9 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
         src, key = Path(f), input_key(f)
         dst = _output(src, Path(outdir), options.command)
         rec = records.get(key) or {}
-        ours = rec.get("output") == str(dst) and (
-            rec.get("status") == "done" or (rec.get("status") in ("running", "failed") and rec.get("owns") is True))
+        ours = rec.get("output") == str(dst) and (   # a running record of before 0.1.2 has no "owns": it was ours
+            rec.get("status") == "done" or (rec.get("status") == "running" and rec.get("owns", True) is True)
+            or (rec.get("status") == "failed" and rec.get("owns") is True))
         if str(dst) in taken:
             clashes.append({"path": key, "output": str(dst), "status": "failed", "command": options.command,
                             "method": options.method, "owns": ours,
@@ -102,22 +103,26 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
         skip = rec.get("status") == "done" and ours and rec.get("recipe") and rec.get("output_sha256")
         tasks.append(FileTask(key, str(dst), tuple(str(p) for p in pairs.get(src, [])),
                               replace=bool(overwrite or ours or not (dst.exists() or dst.is_symlink())),
-                              done=(rec["recipe"], rec["output_sha256"]) if skip else None))
+                              done=(rec["recipe"], rec["output_sha256"]) if skip else None,
+                              overwrite=overwrite))
     return tasks, clashes
 
 
 def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
     """Remove the temporaries a killed worker left beside the outputs of ``tasks``; how many were removed.
 
-    `corkit_inpaint.write.write_atomic` names them ``.<output name>.<8 chars>.tmp[.gz]``; the batch
-    holds the folder's lock, so no other run of it is writing them.
+    `corkit_inpaint.write.write_atomic` names them ``.<output name>.corkit-inpaint-<8 chars>.tmp[.gz]``
+    (`corkit_inpaint.write.TEMP_TAG`); only those, beside outputs the batch owns, are removed. The
+    batch holds the folder's lock, so no other run of it is writing them.
     """
     n = 0
     for task in tasks:
         out = Path(task.output)
-        for tmp in [*out.parent.glob(f".{glob.escape(out.name)}.*.tmp"),
-                    *out.parent.glob(f".{glob.escape(out.name)}.*.tmp.gz")]:
-            middle = tmp.name[len(out.name) + 2:].split(".")[0]
+        if not task.replace:
+            continue
+        head = f".{out.name}.{TEMP_TAG}"
+        for tmp in [*out.parent.glob(f"{glob.escape(head)}*.tmp"), *out.parent.glob(f"{glob.escape(head)}*.tmp.gz")]:
+            middle = tmp.name[len(head):].split(".")[0]
             if len(middle) == 8 and tmp.is_file():
                 with contextlib.suppress(OSError):
                     tmp.unlink()

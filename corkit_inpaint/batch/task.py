@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
 from ..network.registry import sha256sum
 from ..read import MAX_PIXELS
@@ -71,7 +72,11 @@ class FileTask:
         this input's output in the manifest) and may replace it.
     done : tuple of str, optional
         ``(recipe, output sha256)`` of a ``done`` record: the file is skipped
-        when its `recipe` is unchanged and the output is still that file.
+        when its `recipe` is unchanged and the output is still that file; an
+        output that is another file now (somebody changed it) is not replaced
+        unless ``overwrite``.
+    overwrite : bool
+        ``--overwrite`` was given.
     """
 
     src: str
@@ -79,6 +84,7 @@ class FileTask:
     neighbours: tuple[str, ...] = field(default_factory=tuple)
     replace: bool = False
     done: tuple[str, str] | None = None
+    overwrite: bool = False
 
 
 def one_line(exc: BaseException) -> str:
@@ -127,20 +133,32 @@ def _sha256_of_file(path) -> str | None:
     return sha256sum(p) if p.is_file() else None
 
 
+def _version_of(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
 def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
     """sha256 of everything the output of ``task`` depends on.
 
     The input's sha256, each neighbour's path and sha256, the command, the
-    method, the weights (and a weights file's sha256), refill, the calibration
-    folder and the package version. A rerun redoes a file whose recipe
+    method, the weights and the model's sha256 (the registry's for a name or
+    the default, the file's for a path), refill, the calibration folder's path
+    and, for ``level_1``, corkit's version, and the package version. A rerun redoes a file whose recipe
     changed: other neighbours, a neighbour whose pixels changed, other
     options, a new release.
     """
     from .. import __version__
+    from ..network.registry import default_model_name, registry
     w = options.weights
+    name = default_model_name() if w is None else w            # a model name: the registry's sha256 of it
+    model = registry()["models"].get(name, {}).get("sha256") or _sha256_of_file(name)
+    corkit = _version_of("corkit") if options.command == "level_1" else None
     parts = {"version": __version__, "input": src_sha256, "command": options.command, "method": options.method,
-             "weights": [w, _sha256_of_file(w) if w else None], "refill": options.refill,
-             "calib_dir": options.calib_dir,
+             "weights": [w, model], "refill": options.refill, "calib_dir": options.calib_dir, "corkit": corkit,
              "neighbours": [[os.path.abspath(n), _sha256_of_file(n)] for n in task.neighbours]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -151,15 +169,19 @@ def process_file(task: FileTask, options: BatchOptions) -> dict:
     rec = {"path": task.src, "sha256": None, "output": task.output, "status": "failed", "error": None,
            "method": options.method, "model_sha256": None, "command": options.command, "blocks": None,
            "owns": task.replace}
+    disowned = False
     try:
         src = Path(task.src)
         if src.exists() and not src.is_file():
-            from ..exceptions import InputError
             raise InputError(f"{task.src}: not a regular file" + (" (a folder)" if src.is_dir() else ""))
         rec["sha256"] = sha256sum(src)
         rec["recipe"] = recipe(task, options, rec["sha256"])
-        if task.done is not None and task.done == (rec["recipe"], _sha256_of_file(task.output)):
+        now = _sha256_of_file(task.output) if task.done is not None else None
+        if task.done is not None and task.done == (rec["recipe"], now):
             rec["status"] = "skipped"
+        elif task.done is not None and now is not None and now != task.done[1] and not task.overwrite:
+            disowned = True
+            raise InputError(f"{task.output}: changed since this batch wrote it; not replaced (use --overwrite)")
         else:
             header = (_fill if options.command == "fill" else _level1)(task, options)
             rec.update(status="done", blocks=int(header.get("INPNBLK", 0)),
@@ -167,6 +189,7 @@ def process_file(task: FileTask, options: BatchOptions) -> dict:
                        output_sha256=sha256sum(task.output))
     except Exception as exc:            # one file's failure, whatever it is, never stops the batch
         rec["error"] = one_line(exc)
+        rec["owns"] = bool(task.replace and Path(task.output).exists() and not disowned)   # none on a later file
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     rec["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return rec

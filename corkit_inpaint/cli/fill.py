@@ -14,7 +14,7 @@ from pathlib import Path
 from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
 from ..read import MAX_PIXELS
-from ..write import check_output_path, input_clash, output_clash
+from ..write import check_output_path, distinct_files, input_clash, output_clash
 from .batch import run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
@@ -134,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..api import inpaint_fits
-    srcs = [Path(s) for s in args.src]
-    if args.output is not None and len(srcs) != 1:
+    srcs = distinct_files(args.src)          # a file given twice is filled once
+    if args.output is not None and len(args.src) != 1:
         err("-o/--output takes exactly one SRC; use --outdir for several")
         return 2
     if (args.output if args.output is not None else args.outdir) == "":
