@@ -172,3 +172,16 @@ def test_a_header_whose_summing_does_not_fit_the_image_is_warned_about(caplog):
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         fill_level05(blank(data, BLANK), header, "biharmonic")              # the real header: no warning
     assert caplog.text == ""
+
+
+def test_a_subfield_without_the_sun_is_not_warned_about(caplog):
+    import logging
+
+    from helpers import C2_FULL, read_file
+    data, header = read_file(C2_FULL)
+    sub, hdr = data[:512, :480].copy(), header.copy()
+    hdr["R2COL"], hdr["R2ROW"] = hdr["R1COL"] + 479, hdr["R1ROW"] + 511
+    sub[256:288, 64:96] = 0
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        fill_level05(sub, hdr, None)
+    assert "Sun centre" not in caplog.text and "give a" not in caplog.text
