@@ -228,9 +228,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     """
     corkit_kwargs = _check_options(format, corkit_kwargs)
     single = isinstance(fits_files, (str, os.PathLike))
-    files = [Path(fits_files)] if single else [Path(f) for f in fits_files]
-    if target_path is not None:
-        files = distinct_files(files)                 # a file given twice is written once
+    files = ([Path(fits_files)] if single else distinct_files(fits_files) if target_path is not None
+             else [Path(f) for f in fits_files])          # to a folder, a file given twice is written once
     from tqdm import tqdm
     pairs = _pairs_checked(files, neighbours, max_gap, target_path)
     out = []
@@ -247,6 +246,4 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
                 write_atomic(_hdulist(img, hdr, m, sig), dst, overwrite=overwrite, src=[src, *pairs[src]])
             else:
                 out.append((img, hdr) + ((m,) if return_mask else ()) + ((sig,) if return_sigma else ()))
-    if target_path is not None:
-        return None
-    return out[0] if single else out
+    return None if target_path is not None else out[0] if single else out

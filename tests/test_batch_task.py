@@ -21,6 +21,7 @@ def test_done_then_skipped_only_while_its_recipe_and_output_hold(blanked_file, t
     other = process_file(FileTask(str(blanked_file), str(dst), replace=True, done=done),
                          BatchOptions(method="biharmonic", refill=True))                  # other options
     assert other["status"] == "done" and other["recipe"] != r["recipe"]
+    done = (r["recipe"], other["output_sha256"])                 # the output that run wrote (its HISTORY differs)
     nb = tmp_path / "nb.fts"
     nb.write_bytes(blanked_file.read_bytes())
     with_nb = process_file(FileTask(str(blanked_file), str(dst), (str(nb),), replace=True, done=done), OPT)
