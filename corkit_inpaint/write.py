@@ -175,13 +175,6 @@ def output_hdulist(filled: FilledImage, header: fits.Header) -> fits.HDUList:
     return hdul
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def _identity(path) -> tuple | None:
     """``(st_dev, st_ino)`` of an existing file (links followed), else None."""
     try:
@@ -270,9 +263,9 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> P
     if str(dst).endswith(("/", os.sep)):
         raise InputError(f"{dst}: names a folder; give a file name (or use --outdir)")
     dst = Path(dst)
-    for one in ([] if src is None else [src] if isinstance(src, (str, os.PathLike)) else list(src)):
-        if _same_file(Path(one), dst):
-            raise InputError(f"{dst}: is the input file {one} (or a link to it); refusing to overwrite it")
+    why = input_clash([dst], [] if src is None else [src] if isinstance(src, (str, os.PathLike)) else src)
+    if why:
+        raise InputError(why)
     if dst.is_dir():
         raise InputError(f"{dst}: is a folder")
     if dst.exists() and not dst.is_file():      # a device, FIFO or socket: replacing it is never a file write

@@ -89,13 +89,18 @@ def _plot_path(args, src: Path, several: bool) -> Path:
     return png
 
 
+def _output_path(args, src: Path) -> Path:
+    """Where ``src``'s fill is written: ``-o``, else its name in ``--outdir``."""
+    return Path(args.output) if args.output is not None else Path(args.outdir) / src.name
+
+
 def _check_plot(args, srcs: list[Path]) -> str:
     """Why ``--plot`` cannot be written ("" when it can): before any file is filled."""
     if not args.plot:
         return ""
     if Path(args.plot).suffix.lower() not in (".png", ""):
         return f"--plot {args.plot}: the picture is a PNG; give a name ending in .png"
-    outs = [Path(args.output)] if args.output is not None else [Path(args.outdir) / s.name for s in srcs]
+    outs = [_output_path(args, src) for src in srcs]
     pngs = [_plot_path(args, src, len(srcs) > 1) for src in srcs]
     for png in pngs:
         if not png.parent.is_dir():
@@ -113,7 +118,7 @@ def _check_plot(args, srcs: list[Path]) -> str:
 
 def _check_inputs(args, srcs: list[Path]) -> str:
     """Why an output would be an input of the run -- a file to fill or a pool file -- ("" when none is)."""
-    outs = [Path(args.output)] if args.output is not None else [Path(args.outdir) / s.name for s in srcs]
+    outs = [_output_path(args, src) for src in srcs]
     return (input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)])
             or ("" if args.output is not None else output_clash(zip(srcs, outs))))
 
@@ -157,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     failed = written = blocks = 0
     for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
-        dst = Path(args.output) if args.output is not None else Path(args.outdir) / src.name
+        dst = _output_path(args, src)
         try:
             hdul = inpaint_fits(src, dst, neighbours=pairs[src], method=args.method, device=args.device,
                                 weights=args.weights,
