@@ -60,8 +60,8 @@ import numpy as np
 from . import header as H
 from .geometry import optical_geometry
 
-__all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "grid_to_pixels",
-           "blocks_to_mask", "blocks_in", "blocks_of",
+__all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "off_grid_zero_blocks",
+           "grid_to_pixels", "blocks_to_mask", "blocks_in", "blocks_of",
            "BORDER", "BRIGHT_SHARE"]
 
 BLOCK = 32
@@ -93,6 +93,34 @@ def zero_blocks(image: np.ndarray) -> np.ndarray:
     pad = np.full((gy * BLOCK, gx * BLOCK), -1.0)
     pad[:ny, :nx] = np.where(np.isfinite(img), img, 1.0)
     return (pad.reshape(gy, BLOCK, gx, BLOCK) <= 0).all(axis=(1, 3))
+
+
+def off_grid_zero_blocks(image: np.ndarray) -> tuple[int, tuple[int, int]]:
+    """Whole 32x32 squares of zeros off the array's block grid: a cropped or shifted image.
+
+    Returns
+    -------
+    count : int
+        All-zero 32x32 squares at the offset that has most, where that offset
+        has more of them than the grid itself (0 otherwise).
+    offset : tuple of int
+        That offset ``(row, column)``, each 0-31.
+    """
+    zero = np.asarray(image) <= 0
+    zero &= np.isfinite(np.asarray(image, dtype=np.float64))
+    if zero.sum() < BLOCK * BLOCK or not (zero & ~zero_block_pixels(image)).any():
+        return 0, (0, 0)
+    ii = np.pad(np.cumsum(np.cumsum(zero, 0, dtype=np.int32), 1, dtype=np.int32), ((1, 0), (1, 0)))
+    full = BLOCK * BLOCK
+    a, b, c, d = ii[BLOCK:, BLOCK:], ii[:-BLOCK, BLOCK:], ii[BLOCK:, :-BLOCK], ii[:-BLOCK, :-BLOCK]
+    square = (a - b - c + d) == full               # the 32x32 square starting at each pixel is all zero
+    gy, gx = -(-square.shape[0] // BLOCK), -(-square.shape[1] // BLOCK)
+    grid = np.zeros((gy * BLOCK, gx * BLOCK), dtype=np.int32)
+    grid[:square.shape[0], :square.shape[1]] = square
+    counts = grid.reshape(gy, BLOCK, gx, BLOCK).sum(axis=(0, 2))      # per (row, column) offset
+    oy, ox = np.unravel_index(int(np.argmax(counts)), counts.shape)
+    best = int(counts[oy, ox])
+    return (best, (int(oy), int(ox))) if best > counts[0, 0] else (0, (0, 0))
 
 
 def grid_to_pixels(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

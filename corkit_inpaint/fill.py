@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import header as H
-from .blocks import blocks_in, blocks_of, find_missing_blocks, zero_blocks
+from .blocks import blocks_in, blocks_of, find_missing_blocks, off_grid_zero_blocks, zero_blocks
 from .exceptions import MethodError
 from .frame import Frame
 from .geometry import optical_geometry
@@ -159,7 +159,8 @@ def _warn_doubtful_header(data: np.ndarray, header) -> None:
 def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, device: str = "auto",
                  weights=None, neighbours=(), level1: bool = False,
                  previous_fill: np.ndarray | None = None,
-                 previous_sigma: np.ndarray | None = None) -> FilledImage:
+                 previous_sigma: np.ndarray | None = None,
+                 not_data: np.ndarray | None = None) -> FilledImage:
     """Find the missing blocks of a level-0.5 image and fill them.
 
     Parameters
@@ -184,6 +185,9 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         stay flagged, and are not read as data.
     previous_sigma : numpy.ndarray, optional
         The earlier fill's INPSIGMA: kept pixels keep their 1-sigma in `FilledImage.sigma`.
+    not_data : numpy.ndarray of bool, optional
+        Other pixels that are not measurements (a map's own ``mask``): not read
+        as context, left as they are, and not counted as filled.
     """
     prev = np.zeros(data.shape, dtype=bool) if previous_fill is None else np.asarray(previous_fill, dtype=bool)
     kept = int(prev.sum())
@@ -198,15 +202,21 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     n_zero = int(zero_blocks(data).sum())
     if n_zero > len(blocks):              # zero blocks judged not lost: say so if the header looks wrong
         _warn_doubtful_header(data, header)
+    n_off, (oy, ox) = off_grid_zero_blocks(data)
+    if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them
+        log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "
+                    "seems cropped or shifted off the telemetry grid; they are not filled", n_off, oy, ox)
     if not blocks:
-        return unchanged("no missing blocks" + (
+        return unchanged(("no missing blocks on the 32-pixel grid; "
+                          f"{n_off} all-zero 32x32 squares off it (a cropped image?) are left as they are"
+                          if n_off else "no missing blocks") + (
             f"; {n_zero} all-zero blocks judged not lost (never transmitted: behind the occulter or beyond the "
             "field stop; or with no signal around) are left as they are" if n_zero else ""))
     if method is None:
         return unchanged("no fill requested")
     m = as_method(method)
     m = m.for_level1() if level1 else m
-    frame = Frame.build(data, mask, header, not_context=prev)
+    frame = Frame.build(data, mask, header, not_context=prev if not_data is None else prev | not_data)
     if frame.geometry is None:
         log.warning("DETECTOR=%r is not C2 or C3: the occulter and field-stop rules are off, so "
                     "never-transmitted blocks may be filled", H.get(header, "DETECTOR"))

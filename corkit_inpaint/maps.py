@@ -20,7 +20,7 @@ from . import header as H
 from .exceptions import InputError
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
-from .read import Level05, read_neighbours
+from .read import Level05, check_earlier_mask, read_neighbours
 from .threads import using_threads
 from .write import stamp_header
 
@@ -76,12 +76,29 @@ def _level05(smap, what: str, refill: bool) -> Level05:
     if "INPAINT" in header and not refill:
         raise InputError(f"{what}: already filled by corkit-inpaint (INPAINT={header['INPAINT']!r}); "
                          "use refill=True to fill it again and keep its mask")
-    prev = None if not refill or smap.mask is None else np.broadcast_to(np.asarray(smap.mask, dtype=bool),
-                                                                          data.shape)
-    unc = getattr(smap, "uncertainty", None)
-    sig = None if prev is None or unc is None else np.broadcast_to(np.asarray(unc.array, dtype=np.float64),
-                                                                  data.shape)
+    prev = None if not refill or smap.mask is None else _own_mask(smap)
+    if refill:
+        check_earlier_mask(header, prev, what)
+    sig = None if prev is None else _own_sigma(smap, what)
     return Level05(data, header, prev, sig)
+
+
+def _own_mask(smap) -> np.ndarray | None:
+    """The map's ``mask`` as a bool array of the data's shape, or None."""
+    return None if smap.mask is None else np.broadcast_to(np.asarray(smap.mask, dtype=bool), smap.data.shape)
+
+
+def _own_sigma(smap, what: str) -> np.ndarray | None:
+    """The map's ``uncertainty`` as a 1-sigma array of the data's shape (a variance is converted), or None."""
+    from astropy.nddata import StdDevUncertainty
+    unc = getattr(smap, "uncertainty", None)
+    if unc is None:
+        return None
+    try:
+        unc = unc if isinstance(unc, StdDevUncertainty) else unc.represent_as(StdDevUncertainty)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{what}: its uncertainty ({type(unc).__name__}) cannot be made a 1-sigma: {exc}") from None
+    return np.broadcast_to(np.asarray(unc.array, dtype=np.float64), smap.data.shape)
 
 
 def _neighbours(neighbours, gmap) -> list[Level05]:
@@ -118,14 +135,20 @@ def _stamped_meta(smap, header, filled: FilledImage):
     return meta
 
 
-def _uncertainty(filled: FilledImage, method: str):
-    """The fill's 1-sigma as a `StdDevUncertainty` (an earlier fill's on a refill that filled nothing), or None."""
+def _uncertainty(filled: FilledImage, method: str, own: np.ndarray | None):
+    """The fill's 1-sigma as a `StdDevUncertainty` (an earlier fill's on a refill that filled nothing), or None.
+
+    ``own``: the input map's own 1-sigma (not a refill), kept on every pixel the fill did not estimate.
+    """
     from astropy.nddata import StdDevUncertainty
     if filled.sigma is None:
         if filled.provenance is not None:     # something was filled, without a sigma
-            log.warning("method %r gives no per-pixel sigma: the filled map has no uncertainty", method)
-        return None
-    return StdDevUncertainty(np.asarray(filled.sigma, dtype=np.float64))
+            log.warning("method %r gives no per-pixel sigma: the filled map has no uncertainty%s", method,
+                        "; the input map's own uncertainty is dropped" if own is not None else "")
+            return None
+        return None if own is None else StdDevUncertainty(np.array(own))
+    sigma = np.asarray(filled.sigma, dtype=np.float64)
+    return StdDevUncertainty(sigma if own is None else np.where(filled.filled, sigma, own))
 
 
 def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_METHOD, device: str = "auto", weights=None,
@@ -155,11 +178,13 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
         A new map of the same class. ``data``: the input's type, filled pixels
         replaced, every other pixel bit-identical. ``mask``: bool, True where
         a pixel was filled (NDData's convention: True flags a pixel whose value
-        is not a measurement). ``uncertainty``: an
-        `astropy.nddata.StdDevUncertainty`, the fill's 1-sigma in the data's
-        unit, 0 outside the filled pixels (it says nothing of the valid
-        pixels' own noise); None when nothing was filled or the method gives
-        no sigma (then a warning is logged). ``meta``: the input's, with the
+        is not a measurement), or where the input map's own ``mask`` flagged
+        one (those pixels are not read as context, and left as they are).
+        ``uncertainty``: an `astropy.nddata.StdDevUncertainty`, the fill's
+        1-sigma in the data's unit on the filled pixels; elsewhere the input
+        map's own uncertainty (a variance or inverse variance converted), or 0
+        when it has none (the fill says nothing of the valid pixels' own
+        noise); None when the method gives no sigma (then a warning is logged). ``meta``: the input's, with the
         provenance keywords (``INPAINT``, ``INPMODEL``, ... as in
         `corkit_inpaint.inpaint_fits`) and a HISTORY line added.
 
@@ -186,12 +211,20 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     gmap = _sunpy_map().GenericMap
     if not isinstance(smap, gmap):
         raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
-    r = _level05(smap, smap.meta.get("filename") or "map", refill)
+    what = smap.meta.get("filename") or "map"
+    r = _level05(smap, what, refill)
+    own_mask = None if refill else _own_mask(smap)            # not a refill: the map's own flags and noise
+    try:
+        own_sigma = None if refill else _own_sigma(smap, what)
+    except InputError as exc:
+        log.warning("%s; the filled map's uncertainty is the fill's alone", exc)
+        own_sigma = None
     nbs = _neighbours(neighbours, gmap) if as_method(method).reads_neighbours else []
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
-                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma)
+                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask)
     log.info("%s: %d blocks filled%s", smap.meta.get("filename") or "map", len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
     return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),
-                      mask=filled.filled, uncertainty=_uncertainty(filled, method))
+                      mask=filled.filled if own_mask is None else filled.filled | own_mask,
+                      uncertainty=_uncertainty(filled, method, own_sigma))

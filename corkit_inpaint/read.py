@@ -25,7 +25,7 @@ from astropy.io import fits
 from . import header as H
 from .exceptions import InputError
 
-__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours"]
+__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask"]
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,26 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
     if not refill and (r.previous_fill is not None or "INPAINT" in header):
         raise InputError(f"{src}: already filled by corkit-inpaint (INPAINT={header.get('INPAINT')!r}); "
                          "use refill=True / --refill to fill it again and keep the earlier INPMASK")
+    check_earlier_mask(header, r.previous_fill, str(src))
     return r
+
+
+def check_earlier_mask(header, previous_fill, what: str) -> None:
+    """Refuse a frame whose header says an earlier fill estimated pixels when there is no mask to say which.
+
+    A copy that kept only the primary HDU, or a map saved with ``Map.save``,
+    has the fill's keywords but not its INPMASK: filled again, the earlier
+    estimates would be taken for data and their provenance dropped.
+    """
+    if previous_fill is not None or "INPAINT" not in header:
+        return
+    npix = H.number(header, "INPNPIX")
+    if npix == 0 or (npix is None and H.word(header, "INPAINT").lower() in ("", "none")):
+        return
+    count = f"{int(npix)} pixels" if npix is not None else "pixels"
+    raise InputError(f"{what}: its header says an earlier fill estimated {count} (INPAINT="
+                     f"{header.get('INPAINT')!r}), but it carries no INPMASK saying which; refilling would take "
+                     "them for data: use the file the fill wrote, with its INPMASK")
 
 
 def read_neighbours(paths, *, max_pixels: int = MAX_PIXELS) -> list[Level05]:

@@ -79,7 +79,8 @@ def _history(filled: FilledImage, stage: str) -> str:
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"
     if stage == "map":
-        text += ("; the map's uncertainty holds the fill's 1-sigma, 0 where nothing was estimated"
+        text += ("; the map's uncertainty holds the fill's 1-sigma where it estimated, elsewhere the input map's own "
+                 "(0 without one)"
                  if filled.sigma is not None else "; no uncertainty: the method gives no 1-sigma")
     elif filled.sigma is None:
         text += "; no uncertainty: the method gives no 1-sigma, so there is no INPSIGMA extension"

@@ -6,7 +6,7 @@ from astropy.io import fits
 from helpers import BLANK, C2_FULL, C3_FULL, blank, read_real
 
 from corkit_inpaint import find_missing_blocks
-from corkit_inpaint.blocks import blocks_in, blocks_of, blocks_to_mask, zero_blocks
+from corkit_inpaint.blocks import blocks_in, blocks_of, blocks_to_mask, off_grid_zero_blocks, zero_blocks
 from corkit_inpaint.geometry import optical_geometry
 from corkit_inpaint.training.loss_masks import PATTERNS, eligible_blocks, loss_mask
 from corkit_inpaint.training.simulator import make_frame
@@ -186,3 +186,16 @@ def test_blocks_of_and_blocks_in():
 def test_unknown_rule_is_refused(rule):
     with pytest.raises(ValueError, match="rule must be 1, 2 or 3"):
         find_missing_blocks(np.zeros((64, 64)), None, rule=rule)
+
+
+def test_zero_squares_off_the_block_grid_are_found():
+    data, header = read_real()
+    lost = blank(data, [(4, 9), (10, 5), (10, 6)])
+    assert off_grid_zero_blocks(lost) == (0, (0, 0))                   # on the grid: nothing to say
+    n = int(zero_blocks(lost).sum())                                     # 3 lost, and the never-sent ones
+    assert n > 3 and off_grid_zero_blocks(lost[16:, 5:]) == (n, (16, 27))    # a crop: found, with its offset
+    assert off_grid_zero_blocks(lost[32:, 64:]) == (0, (0, 0))         # a crop by whole blocks is on the grid
+    few = lost[16:, 5:].copy()
+    few[few == 0] = 1
+    few[100:131, 100:140] = 0                                           # 31 rows of zeros: not a square
+    assert off_grid_zero_blocks(few) == (0, (0, 0))

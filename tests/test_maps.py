@@ -136,6 +136,57 @@ def test_refill_and_refusals(blanked_map):
         ci.inpaint_map(sunpy.map.Map(np.zeros_like(data), blanked_map.meta))
 
 
+@pytest.mark.filterwarnings(DROPS_TAB_HISTORY)
+def test_refill_of_a_map_that_lost_its_mask_is_refused(blanked_map, tmp_path):
+    first = ci.inpaint_map(blanked_map, method="biharmonic")
+    first.save(tmp_path / "saved.fts")                 # sunpy writes data and meta: the mask is gone
+    back = sunpy.map.Map(tmp_path / "saved.fts")
+    assert back.mask is None and back.meta["inpnpix"] == len(BLANK) * 1024
+    with pytest.raises(InputError, match=r"estimated 10240 pixels .* no INPMASK"):
+        ci.inpaint_map(back, method="biharmonic", refill=True)
+
+
+def test_the_maps_own_mask_and_uncertainty_are_kept(plugins, blanked_map):
+    from astropy.nddata import VarianceUncertainty
+    m = blanked_map
+    mask = blocks_to_mask(m.data.shape, BLANK)
+    own = np.zeros(m.data.shape, dtype=bool)
+    own[10 * 32 + 8:10 * 32 + 16, 6 * 32:6 * 32 + 8] = True     # a user's bad pixels beside block (10, 5)
+    noise = np.sqrt(np.maximum(m.data.astype(float), 1.0))
+    for unc in (StdDevUncertainty(noise), VarianceUncertainty(noise ** 2)):
+        mine = sunpy.map.Map(m.data, m.meta, mask=own, uncertainty=unc)
+        out = ci.inpaint_map(mine, method="test-sigma")
+        assert np.array_equal(out.mask, mask | own)
+        assert np.allclose(out.uncertainty.array, np.where(mask, known_sigma(mask.shape), noise))
+        assert np.array_equal(out.data[~mask], m.data[~mask])
+    # the flagged pixels are not context: a wild value under them changes nothing
+    wild = m.data.copy()
+    wild[own] = 60000
+    a = ci.inpaint_map(sunpy.map.Map(m.data, m.meta, mask=own), method="biharmonic")
+    b = ci.inpaint_map(sunpy.map.Map(wild, m.meta, mask=own), method="biharmonic")
+    assert np.array_equal(a.data[mask], b.data[mask])
+    c = ci.inpaint_map(sunpy.map.Map(wild, m.meta), method="biharmonic")
+    assert not np.array_equal(a.data[mask], c.data[mask])
+
+
+def test_a_variance_is_read_as_a_sigma_on_refill(blanked_map):
+    from astropy.nddata import VarianceUncertainty
+    first = ci.inpaint_map(blanked_map, method="biharmonic")
+    var = sunpy.map.Map(first.data, first.meta, mask=first.mask,
+                        uncertainty=VarianceUncertainty(first.uncertainty.array ** 2))
+    again = ci.inpaint_map(var, method="biharmonic", refill=True)
+    assert np.allclose(again.uncertainty.array, first.uncertainty.array)
+
+
+def test_a_crop_off_the_block_grid_is_said(blanked_map, caplog):
+    import astropy.units as u
+    sub = blanked_map.submap([16, 16] * u.pix, top_right=[511, 511] * u.pix)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.fill"):
+        out = ci.inpaint_map(sub, method="biharmonic")
+    assert "start at row 16, column 16 of the 32-pixel block grid" in caplog.text
+    assert "all-zero 32x32 squares off it" in out.meta["history"].replace("\n", " ")
+
+
 def test_without_sunpy_one_line_install_hint():
     code = ("import sys\n"
             "import corkit_inpaint as ci\n"

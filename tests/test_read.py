@@ -8,7 +8,7 @@ from astropy.io import fits
 from helpers import BLANK, LEVEL1, REAL, blank, read_real, sha, write
 
 from corkit_inpaint.exceptions import InputError
-from corkit_inpaint.read import MAX_PIXELS, read_fits, read_level05
+from corkit_inpaint.read import MAX_PIXELS, read_fits, read_level05, read_neighbours
 
 
 def card(key, value):
@@ -143,6 +143,17 @@ def test_filled_file_needs_refill_and_keeps_its_mask(tmp_path):
     write(tmp_path / "g.fts", data, hdr)
     with pytest.raises(InputError, match="already filled"):
         read_level05(tmp_path / "g.fts")
+    # ... and even with refill, while its header says pixels were estimated: they would be taken for data
+    with pytest.raises(InputError, match=r"estimated pixels \(INPAINT='pconv'\), but it carries no INPMASK"):
+        read_level05(tmp_path / "g.fts", refill=True)
+    hdr["INPNPIX"] = 1024
+    write(tmp_path / "h.fts", data, hdr)
+    with pytest.raises(InputError, match="estimated 1024 pixels"):
+        read_level05(tmp_path / "h.fts", refill=True)
+    assert read_neighbours([tmp_path / "h.fts"]) == []          # as a neighbour: left out
+    hdr["INPNPIX"], hdr["INPAINT"] = 0, "none"                  # an earlier run that filled nothing
+    write(tmp_path / "i.fts", data, hdr)
+    assert read_level05(tmp_path / "i.fts", refill=True).previous_fill is None
 
 
 @pytest.mark.parametrize("case", ["nan", "two", "table"])
