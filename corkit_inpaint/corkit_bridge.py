@@ -67,7 +67,7 @@ def c3_args():
     neither the model nor the resampling runs.
     """
     import corkit.lasco as L
-    vig_pre, vig_post = L._read_vig_full()
+    vig_pre, vig_post = _calibration_file("vignetting (c3vig_*)", L._read_vig_full)
 
     def forward(x, bkg):
         return None, None, np.ones(1, dtype=np.float32)    # "no missing pixel"
@@ -75,8 +75,18 @@ def c3_args():
     def inverse(x, eq, shape):      # never called when forward reports no hole
         raise RuntimeError("corkit's network step should be switched off")
 
-    return (vig_pre, vig_post, L._read_mask_full(), L._read_ramp_full(), L._read_bkg_full(),
-            None, forward, inverse)
+    return (vig_pre, vig_post, _calibration_file("mask (c3_cl_mask_lvl1.fts)", L._read_mask_full),
+            _calibration_file("ramp (C3ramp.fts)", L._read_ramp_full),
+            _calibration_file("background (3m_clcl_all.fts)", L._read_bkg_full), None, forward, inverse)
+
+
+def _calibration_file(what: str, read):
+    """``read()`` of one of corkit's C3 calibration files; a file that cannot be read is a `CalibrationError`."""
+    try:
+        return read()
+    except Exception as exc:
+        raise CalibrationError(f"corkit's C3 {what} calibration file in {default_calib_dir()} cannot be read "
+                               f"({type(exc).__name__}: {exc})") from None
 
 
 def _corkit_header(path: Path) -> fits.Header:
@@ -228,7 +238,8 @@ def calibrate(tmp: Path, detector: str, corkit_kwargs: dict) -> tuple[np.ndarray
             warnings.simplefilter("ignore")
             res = corkit.lasco.level_1(str(tmp), None, "fits", *args, **corkit_kwargs)
     except Exception as exc:
-        raise CalibrationError(f"corkit's level_1 failed ({type(exc).__name__}: {exc})") from None
+        raise CalibrationError(f"corkit's level_1 failed ({type(exc).__name__}: {exc}; calibration folder "
+                               f"{default_calib_dir()})") from None
     finally:
         log.debug("corkit said: %s", buf.getvalue().strip())
     if not isinstance(res, tuple) or res[0] is None:

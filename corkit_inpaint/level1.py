@@ -41,6 +41,7 @@ from .fill import as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
+from .tempfiles import removed_on_sigterm
 from .threads import using_threads
 from .write import check_output_path, distinct_files, input_clash, output_clash, sigma_hdu, stamp_header, write_atomic
 
@@ -123,6 +124,12 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     _check_calibration(detector, default_calib_dir())
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma)
+    with removed_on_sigterm("a level-1 calibration", CalibrationError(f"{src}: terminated (SIGTERM)")):
+        return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma)
+
+
+def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, want_sigma: bool):
+    """corkit's level 1 of the filled frame, through a temporary copy; its level-1 INPMASK and INPSIGMA."""
     tmpdir = Path(tempfile.mkdtemp(prefix="corkit-inpaint-"))
     try:
         tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
@@ -157,7 +164,9 @@ def _check_options(format: str, corkit_kwargs: dict) -> dict:
 
 def _pairs_checked(files: list[Path], neighbours, max_gap: float, target_path) -> dict:
     """Each file's neighbours; refuses, before anything is written, an output that is an input of the run
-    or the output of two of its inputs."""
+    or the output of two of its inputs, and a ``target_path`` that is a file."""
+    if target_path is not None and Path(target_path).exists() and not Path(target_path).is_dir():
+        raise InputError(f"target_path {target_path}: is a file, not a folder to write into")
     pairs = neighbours_for(files, neighbours, max_gap=max_gap)
     if target_path is not None:
         outs = [Path(target_path) / output_name(f) for f in files]

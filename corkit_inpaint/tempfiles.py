@@ -1,17 +1,56 @@
 """Temporary files beside their destination, with the permissions the umask allows (not mkstemp's 0600).
 
 Outputs and cached weights are both written to such a file and then moved into
-place, so colleagues sharing a folder can read the result.
+place, so colleagues sharing a folder can read the result. `removed_on_sigterm`
+lets a block's ``finally`` clauses remove its temporaries when the process is
+terminated.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
-__all__ = ["process_umask", "temp_beside", "fsync_dir"]
+__all__ = ["process_umask", "temp_beside", "fsync_dir", "removed_on_sigterm"]
+
+log = logging.getLogger(__name__)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised inside a `removed_on_sigterm` block so that its ``finally`` clauses run."""
+
+
+@contextlib.contextmanager
+def removed_on_sigterm(what: str, error: Exception):
+    """Turn SIGTERM into an exception inside the block (main thread only), then die of it as before.
+
+    The block's ``finally`` clauses (which remove its temporary files) run first;
+    then the previous handler gets the signal, which by default ends the process.
+    If it returns, ``error`` is raised.
+    """
+    prev = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, prev)
+        log.warning("terminated during %s; its temporary files were removed", what)
+        signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
+        raise error from None
+    finally:
+        signal.signal(signal.SIGTERM, prev)
 
 
 def process_umask() -> int:

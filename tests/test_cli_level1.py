@@ -25,6 +25,13 @@ def test_level1_cli(tmp_path, calib):
             assert h[0].header["INPAINT"] == "pconv-smooth" and h["INPMASK"].data.sum() > 0
             assert h["INPMASK"].data.shape == h[0].data.shape
     assert main(["-q", "level_1", str(c2), "-o", str(out), "--calib-dir", str(tmp_path / "nope")]) == 2
+    (tmp_path / "a_file").write_text("keep")
+    assert main(["-q", "level_1", str(c2), "-o", str(tmp_path / "a_file"), "--calib-dir", str(calib)]) == 2
+    assert (tmp_path / "a_file").read_text() == "keep"
+    import corkit_inpaint as ci
+    with pytest.raises(ci.InputError, match="is a file, not a folder"):
+        ci.level_1(str(c2), tmp_path / "a_file", calib_dir=calib, neighbours="none")
+    assert (tmp_path / "a_file").read_text() == "keep"
 
 
 def test_level1_cli_keeps_existing_outputs(tmp_path, calib, capsys):

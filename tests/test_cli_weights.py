@@ -37,6 +37,27 @@ def test_weights_cli(env, server, capsys):
     assert "removed 1 file(s)" in capsys.readouterr().out
 
 
+def test_fetch_of_an_installed_model_gives_its_path(tmp_path, monkeypatch, capsys):
+    """The default ships in the package: fetch says where it is, offline too, and downloads nothing."""
+    from corkit_inpaint.network.weights import DATA_DIR
+    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", "1")
+    monkeypatch.delenv("CORKIT_INPAINT_REGISTRY", raising=False)
+    assert main(["-q", "weights", "fetch"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(str(DATA_DIR)) and out.endswith(".pt") and not (tmp_path / "cache").exists()
+
+
+def test_a_registry_name_with_a_dot_is_a_name(env, server, capsys):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    env["reg"].write_text(json.dumps({"default": "site-v3.1", "models": {"site-v3.1": env["entry"]}}))
+    assert main(["-q", "weights", "fetch", "site-v3.1"]) == 0
+    assert main(["weights", "path", "site-v3.1"]) == 0
+    assert capsys.readouterr().out.strip().endswith(str(env["cache"] / "tiny-test.pt"))
+    assert main(["weights", "path", "other-v3.1"]) == 1           # not a name: a path, and not a file
+    assert "weights file other-v3.1 does not exist" in capsys.readouterr().err
+
+
 @pytest.fixture
 def shared_cache(env, tmp_path):
     """A cache folder shared with other files: two registered models, leftovers, and unrelated things."""

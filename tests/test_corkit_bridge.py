@@ -39,6 +39,19 @@ def test_calibrate_failure_is_one_calibration_error(tmp_path, calib):
     assert "corkit's level_1" in str(ei.value) and "\n" not in str(ei.value)
 
 
+@pytest.mark.parametrize("name,what", [("C3ramp.fts", "ramp"), ("3m_clcl_all.fts", "background"),
+                                       ("c3_cl_mask_lvl1.fts", "mask"), ("c3vig_preint_final.fts", "vignetting")])
+def test_a_corrupt_c3_calibration_file_is_named(tmp_path, calib, name, what):
+    import shutil
+    bad = tmp_path / "calib"
+    shutil.copytree(calib, bad)
+    (bad / name).write_bytes(b"")                        # truncated to nothing
+    with corkit_calibration_dir(bad), pytest.raises(CalibrationError) as ei:
+        c3_args()
+    msg = str(ei.value)
+    assert f"C3 {what}" in msg and str(bad) in msg and "\n" not in msg
+
+
 def test_level1_sigma_is_linear_and_zero_without_sigma(tmp_path, calib):
     from helpers import BLANK, blank, read_real, write
 

@@ -180,6 +180,22 @@ def test_a_folder_in_the_cache_where_the_file_goes_gives_one_line(env, server):
     assert cache_names(env) == ["tiny-test.pt"]              # the verified download is not left behind
 
 
+@pytest.mark.parametrize("case", ["cache is a file", "lock is a link"])
+def test_a_cache_folder_that_cannot_be_used_is_one_weights_error(env, server, case):
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    if case == "cache is a file":
+        env["cache"].parent.mkdir(parents=True, exist_ok=True)
+        env["cache"].write_text("not a folder")
+    else:
+        env["cache"].mkdir(parents=True)
+        (env["cache"] / ".tiny-test.pt.lock").symlink_to(env["cache"].parent / "elsewhere")
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False)
+    msg = str(ei.value)
+    assert f"the weights cache {env['cache']} cannot be used" in msg and "CORKIT_INPAINT_CACHE" in msg
+    assert "\n" not in msg and server.total() == 0
+
+
 def test_deadline_from_the_environment(monkeypatch):
     assert download.download_deadline() == download.DEFAULT_DEADLINE_S == 600
     monkeypatch.setenv("CORKIT_INPAINT_DOWNLOAD_DEADLINE", "2.5")

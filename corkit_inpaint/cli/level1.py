@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..level1 import level_1
     inpaint = None if args.inpaint.lower() == "none" else args.inpaint
+    if Path(args.output).exists() and not Path(args.output).is_dir():
+        err(f"-o/--output {args.output}: is a file, not a folder")
+        return 2
     if args.calib_dir and not Path(args.calib_dir).is_dir():
         err(f"--calib-dir {args.calib_dir}: no such folder")
         return 2

@@ -63,13 +63,12 @@ def _clear(name: str | None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Carry out the action; 0 on success, 1 on failure."""
     from ..exceptions import WeightsError
-    from ..network.download import fetch
     from ..network.weights import resolve_weights
     try:
         if args.action == "list":
             _list()
         elif args.action == "fetch":
-            print(fetch(args.name, progress=not args.quiet).path)
+            print(resolve_weights(args.name, progress=not args.quiet).path)     # installed, cached or fetched
         elif args.action == "path":
             print(resolve_weights(args.name, download=False).path)
         elif args.action == "verify":

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import math
 import os
-import signal
 import socket
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from ..exceptions import WeightsError
-from ..tempfiles import fsync_dir, temp_beside
+from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 from .cache import cache_dir, cache_lock, collect_stale, how_to_provide, offline
 from .registry import Weights, default_model_name, matches, model_entry, sha256sum
 
@@ -42,10 +41,6 @@ class _RetryError(Exception):
 
 class _FatalError(Exception):
     pass
-
-
-class _Terminated(BaseException):
-    """Raised by the SIGTERM handler during a fetch, so that the usual cleanup runs."""
 
 
 def download_deadline(deadline: float | None = None) -> float:
@@ -226,29 +221,6 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
     raise WeightsError(f"{url}: failed after {retries + 1} attempts: {last}")
 
 
-@contextlib.contextmanager
-def _cleanup_on_sigterm():
-    """Turn SIGTERM into an exception (main thread only), then die of it as the previous handler would."""
-    prev = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _Terminated
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    except _Terminated:
-        signal.signal(signal.SIGTERM, prev)
-        log.warning("terminated during a download; its temporary files were removed")
-        signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
-        raise WeightsError("the download was terminated (SIGTERM)") from None
-    finally:
-        signal.signal(signal.SIGTERM, prev)
-
-
 def _not_here(name: str, e: dict, cdir: Path) -> WeightsError | None:
     """The error for a model that cannot be downloaded (offline, or no mirror), else None."""
     has_mirror = bool(os.environ.get("CORKIT_INPAINT_WEIGHTS_URL") or e["urls"])
@@ -307,25 +279,36 @@ def fetch(name: str | None = None, *, progress: bool = True, retries: int = 3,
         raise refusal
     urls = _urls(e)
     limit = download_deadline(deadline)
-    cdir.mkdir(parents=True, exist_ok=True)
+    try:
+        cdir.mkdir(parents=True, exist_ok=True)
+        with removed_on_sigterm("a download", WeightsError("the download was terminated (SIGTERM)")), \
+                cache_lock(cdir / f".{e['file']}.lock"):
+            return _fetch_locked(name, e, cdir, urls, dict(progress=progress, retries=retries, backoff=backoff,
+                                                           deadline=limit))
+    except OSError as exc:            # the cache folder is a file, read-only, a link where the lock goes...
+        raise WeightsError(f"the weights cache {cdir} cannot be used ({exc.strerror or exc}): set "
+                           "CORKIT_INPAINT_CACHE to a folder you can write") from None
+
+
+def _fetch_locked(name: str, e: dict, cdir: Path, urls: list[str], how: dict) -> Weights:
+    """`fetch`'s work while it holds the cache lock: try each mirror, place the first good download."""
+    target = cdir / e["file"]
+    if matches(target, e):        # another process fetched it while we waited
+        return Weights(name, target, e["sha256"])
+    collect_stale(cdir, e["file"], locked=True)        # left by a killed fetch
     errors = []
-    with _cleanup_on_sigterm(), cache_lock(cdir / f".{e['file']}.lock"):
-        if matches(target, e):        # another process fetched it while we waited
-            return Weights(name, target, e["sha256"])
-        collect_stale(cdir, e["file"], locked=True)        # left by a killed fetch
-        for url in urls:
-            try:
-                tmp = _download(url, cdir, e, progress=progress, retries=retries, backoff=backoff,
-                                deadline=limit)
-            except WeightsError as exc:
-                errors.append(str(exc))
-                continue
-            try:
-                os.replace(tmp, target)
-            except OSError as exc:
-                tmp.unlink(missing_ok=True)
-                raise WeightsError(f"cannot place {e['file']} in the cache {cdir}: {exc.strerror or exc}") from None
-            fsync_dir(cdir)
-            log.info("fetched %s into %s", e["file"], cdir)
-            return Weights(name, target, e["sha256"])
+    for url in urls:
+        try:
+            tmp = _download(url, cdir, e, **how)
+        except WeightsError as exc:
+            errors.append(str(exc))
+            continue
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise WeightsError(f"cannot place {e['file']} in the cache {cdir}: {exc.strerror or exc}") from None
+        fsync_dir(cdir)
+        log.info("fetched %s into %s", e["file"], cdir)
+        return Weights(name, target, e["sha256"])
     raise WeightsError(f"could not fetch {e['file']}: {'; '.join(errors)}; {how_to_provide(e['file'])}")

@@ -50,6 +50,8 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     ----------
     name_or_path : str or path-like, optional
         A registry name, or a path to a weights file; the default model when None.
+        A name with a path separator, one with a suffix that the registry does not
+        know (``my.pt``), or one naming an existing file is a path.
     download : bool
         Allow step 5 (download).
 
@@ -58,8 +60,8 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     WeightsError
         No verified file was found (and, with ``download``, none could be fetched).
     """
-    if name_or_path is not None and (os.sep in str(name_or_path) or Path(name_or_path).suffix
-                                     or Path(name_or_path).is_file()):
+    if name_or_path is not None and (os.sep in str(name_or_path) or Path(name_or_path).is_file()
+                                     or (Path(name_or_path).suffix and str(name_or_path) not in registry()["models"])):
         p = Path(name_or_path)
         if not p.is_file():
             raise WeightsError(f"weights file {p} does not exist")
