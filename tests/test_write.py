@@ -228,3 +228,27 @@ def test_a_blank_flagged_integer_file_comes_out_as_valid_float_fits(tmp_path):
         valid = h["INPMASK"].data == 0
         assert np.array_equal(h[0].data[valid], blank(data, BLANK)[valid])
     assert out[0].header["INPNBLK"] == len(BLANK)
+
+
+def test_placing_a_vanished_temporary_claims_nothing(tmp_path, monkeypatch):
+    """A temporary swept away before it is placed (another run's cleanup) leaves no empty output behind."""
+    import errno
+
+    from corkit_inpaint.tempfiles import temp_beside
+    from corkit_inpaint.write import _place
+    tmp = temp_beside(tmp_path, ".a.fts.", ".tmp")
+    tmp.unlink()
+    with pytest.raises(FileNotFoundError):
+        _place(tmp, tmp_path / "a.fts", False)
+    assert list(tmp_path.iterdir()) == []
+
+    def no_links(src, dst):         # a file system without hard links (FAT, some network mounts)
+        raise OSError(errno.EPERM, "hard links not supported")
+    monkeypatch.setattr(os, "link", no_links)
+    with pytest.raises(FileNotFoundError):
+        _place(tmp, tmp_path / "a.fts", False)
+    assert list(tmp_path.iterdir()) == []             # the exclusive claim was taken back
+    good = temp_beside(tmp_path, ".b.fts.", ".tmp")
+    good.write_bytes(b"data")
+    _place(good, tmp_path / "b.fts", False)
+    assert [p.name for p in tmp_path.iterdir()] == ["b.fts"] and (tmp_path / "b.fts").read_bytes() == b"data"
