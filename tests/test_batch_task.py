@@ -103,3 +103,20 @@ def test_the_default_model_is_part_of_the_recipe(monkeypatch, tmp_path):
     (tmp_path / "r.json").write_text(json.dumps(reg))
     monkeypatch.setenv("CORKIT_INPAINT_REGISTRY", str(tmp_path / "r.json"))
     assert recipe(task, BatchOptions(), "0" * 64) != before
+
+
+def test_a_level1_recipe_changes_with_the_calibration_files(tmp_path, calib):
+    import shutil
+
+    from corkit_inpaint.batch.task import recipe
+    mine = tmp_path / "calib"
+    shutil.copytree(calib, mine)
+    task = FileTask(str(tmp_path / "a.fts"), str(tmp_path / "out" / "a.fits"))
+    opt = BatchOptions(command="level_1", method="biharmonic", calib_dir=str(mine))
+    before = recipe(task, opt, "0" * 64)
+    assert recipe(task, opt, "0" * 64) == before
+    ramp = mine / "C3ramp.fts"
+    ramp.write_bytes(ramp.read_bytes() + b"\0" * 2880)          # an updated calibration file
+    assert recipe(task, opt, "0" * 64) != before
+    fill = BatchOptions(command="fill", method="biharmonic", calib_dir=str(mine))
+    assert recipe(task, fill, "0" * 64) == recipe(task, fill, "0" * 64)

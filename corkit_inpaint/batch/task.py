@@ -9,6 +9,7 @@ keeps it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -141,24 +142,40 @@ def _version_of(dist: str) -> str | None:
         return None
 
 
+def _calibration_files(calib_dir: str | None) -> list:
+    """``[name, size, mtime_ns]`` of each file in the calibration folder (corkit's own when None), sorted."""
+    from ..corkit_bridge import default_calib_dir
+    folder = Path(calib_dir) if calib_dir is not None else default_calib_dir()
+    out = []
+    for p in sorted(folder.rglob("*")) if folder.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if p.is_file():
+                st = p.stat()
+                out.append([p.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns])
+    return out
+
+
 def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
     """sha256 of everything the output of ``task`` depends on.
 
     The input's sha256, each neighbour's path and sha256, the command, the
     method, the weights and the model's sha256 (the registry's for a name or
     the default, the file's for a path), refill, the calibration folder's path
-    and, for ``level_1``, corkit's version, and the package version. A rerun redoes a file whose recipe
+    and, for ``level_1``, corkit's version and the calibration files' names, sizes
+    and modification times, and the package version. A rerun redoes a file whose recipe
     changed: other neighbours, a neighbour whose pixels changed, other
-    options, a new release.
+    options, updated calibration files, a new release.
     """
     from .. import __version__
     from ..network.registry import default_model_name, registry
     w = options.weights
     name = default_model_name() if w is None else w            # a model name: the registry's sha256 of it
     model = registry()["models"].get(name, {}).get("sha256") or _sha256_of_file(name)
-    corkit = _version_of("corkit") if options.command == "level_1" else None
+    level1 = options.command == "level_1"
+    corkit = _version_of("corkit") if level1 else None
     parts = {"version": __version__, "input": src_sha256, "command": options.command, "method": options.method,
              "weights": [w, model], "refill": options.refill, "calib_dir": options.calib_dir, "corkit": corkit,
+             "calibration": _calibration_files(options.calib_dir) if level1 else None,
              "neighbours": [[os.path.abspath(n), _sha256_of_file(n)] for n in task.neighbours]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
