@@ -230,6 +230,6 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     union = res.filled | prev
     kept = int((prev & ~res.filled).sum())        # an earlier fill's pixels lost again are filled anew
     sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
-    note = "; ".join(n for n in (res.skipped, sigma_note) if n)      # HISTORY counts the kept pixels
+    note = "; ".join(n for n in (res.how, res.skipped, sigma_note) if n)      # HISTORY counts the kept pixels
     return FilledImage(cast_filled(res.values, data, res.filled), union, blocks_of(union), len(blocks),
                        res.provenance, note, sigma, kept)

@@ -172,3 +172,26 @@ def test_a_neighbour_without_data_in_the_hole_does_not_touch_the_fill():
     both = run_method("pconv-smooth", frame, neighbours=[blind, seeing], device="cpu")
     assert len(both.provenance.neighbours) == 1 and np.array_equal(one.values, both.values)
     assert not np.array_equal(one.values, alone.values)
+
+
+def test_the_fill_is_the_mean_over_each_window_and_its_mirror_image(case, fills):
+    from dataclasses import replace
+
+    from corkit_inpaint.network.device import run_windows
+    from corkit_inpaint.network.windows import GUIDES, mirrored
+    _, frame = case
+    smooth = fills[1]
+    assert smooth.how.startswith("mirror-averaged")
+    plain = replace(PCONV_SMOOTH, mirror=False).fill(frame, device="cpu")
+    assert plain.how == "" and np.array_equal(plain.values[~frame.missing], smooth.values[~frame.missing])
+    assert not np.array_equal(plain.values[frame.missing], smooth.values[frame.missing])
+    windows, owned, _ = frame_windows(frame)
+    w, m = windows[0], owned[0]                              # check one window's average by hand
+    (a, b), _, _ = run_windows(None, [w, mirrored(w)], "cpu")
+    assert np.array_equal(mirrored(w).guides[GUIDES.index("biharmonic")][:, ::-1],
+                          w.guides[GUIDES.index("biharmonic")])
+    y0, y1, x0, x1 = w.box
+    z = 0.5 * (a + b[:, ::-1]).astype(np.float64)           # within the clip range here
+    expect = frame.stretch.inverse(z * w.scale + w.centre)[m]
+    assert np.allclose(smooth.values[y0:y1, x0:x1][m], expect, rtol=1e-5)
+    assert not np.allclose(plain.values[y0:y1, x0:x1][m], expect, rtol=1e-5)

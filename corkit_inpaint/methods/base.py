@@ -75,6 +75,8 @@ class FillResult:
         Per-pixel 1-sigma of the fill in the image's unit (0 outside ``filled``), if the method gives one.
     skipped : str
         Why some missing pixels were left masked (``""`` when none were).
+    how : str
+        Anything the HISTORY card should say of how the fill was made (``""``: nothing).
     """
 
     values: np.ndarray
@@ -82,6 +84,7 @@ class FillResult:
     provenance: Provenance
     sigma: np.ndarray | None = None
     skipped: str = ""
+    how: str = ""
 
     @classmethod
     def unchanged(cls, frame: Frame, provenance: Provenance, skipped: str) -> FillResult:

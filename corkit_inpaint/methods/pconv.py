@@ -11,7 +11,7 @@ import numpy as np
 
 from ..frame import Frame
 from ..network.device import run_windows, select_device
-from ..network.windows import GUIDES, frame_windows
+from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
 from ..uncertainty.features import neighbour_cover, pixel_features
 from ..uncertainty.tables import table_for, to_linear
@@ -44,6 +44,12 @@ class PConvFill(FillMethod):
         many fills from the prior's draws (seeded by the window position)
         combined in quadrature with the window's pixel noise (the part of the
         truth no fill predicts: the decoder's observation noise).
+    mirror : bool
+        The fill is the mean of the network's output for each window and for
+        the window mirrored left to right (mirrored back), a corona having no
+        east-west preference: on the real frames 1-8% lower hole RMSE pooled,
+        up to 8% in the outer field of the summed C2 frame (README,
+        "Mirror averaging"), for about 25% more fill time. Not with ``draws``.
 
     Notes
     -----
@@ -68,6 +74,7 @@ class PConvFill(FillMethod):
     texture: bool = True
     model: str | None = None
     draws: int = 0
+    mirror: bool = True
     reads_neighbours: ClassVar[bool] = True
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
@@ -76,8 +83,13 @@ class PConvFill(FillMethod):
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
                                         "too little valid context around the missing pixels")
-        res, model, dev = run_windows(weights if weights is not None else self.model, windows, device,
+        mirror = self.mirror and not self.draws
+        res, model, dev = run_windows(weights if weights is not None else self.model,
+                                      windows + [mirrored(w) for w in windows] if mirror else windows, device,
                                       draws=self.draws)
+        if mirror:                  # the mean of the network's fill of each window and of its mirror image
+            n = len(windows)
+            res = [0.5 * (a + b[..., ::-1]) for a, b in zip(res[:n], res[n:])]
         values = frame.image.copy()
         filled = np.zeros(frame.shape, dtype=bool)
         white = np.zeros(frame.shape)
@@ -105,6 +117,8 @@ class PConvFill(FillMethod):
             cover = neighbour_cover(frame, neighbours) if reads else None
             values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
         skipped = declined_note(declined)
+        how = ("mirror-averaged (the mean of the network's output for each window and for its left-right "
+               "mirror image)") if mirror else ""
         prov = Provenance(self.name, model.model_id, model.sha256, dev)
         if reads:
             used = np.zeros(len(neighbours), dtype=bool)
@@ -113,7 +127,7 @@ class PConvFill(FillMethod):
             prov = prov.with_neighbours(neighbours, used)
         elif neighbours:
             log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
-        return FillResult(values, filled, prov, sigma=sigma, skipped=skipped)
+        return FillResult(values, filled, prov, sigma=sigma, skipped=skipped, how=how)
 
     def _sigma(self, frame: Frame, values, filled, white, cover, sha256: str, windows):
         """The fill (textured if asked) and its 1-sigma, from the expected value's error table."""

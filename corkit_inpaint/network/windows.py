@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -36,7 +36,7 @@ from ..stretch import noise_sigma
 from .guides import path_fill
 
 __all__ = ["MARGIN", "MULTIPLE", "MIN_CONTEXT", "GUIDES", "Window", "windows_for", "prepare_window",
-           "frame_windows"]
+           "frame_windows", "mirrored"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,13 @@ class Window:
     noise: float           # local noise sigma, in normalised units
     texture: np.ndarray    # seeded white noise times ``noise``: the texture added to the fill
     used: tuple = ()       # for each neighbour, whether it gave data to this window
+
+
+def mirrored(w: Window) -> Window:
+    """The window mirrored left to right, every input (mirror an output for it back with ``[..., ::-1]``)."""
+    flip = lambda a: np.ascontiguousarray(a[..., ::-1])
+    return replace(w, image=flip(w.image), valid=flip(w.valid), guides=flip(w.guides),
+                               texture=flip(w.texture))
 
 
 def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[float, float] | None,
