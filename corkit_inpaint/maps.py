@@ -76,16 +76,25 @@ def _level05(smap, what: str, refill: bool) -> Level05:
     if "INPAINT" in header and not refill:
         raise InputError(f"{what}: already filled by corkit-inpaint (INPAINT={header['INPAINT']!r}); "
                          "use refill=True to fill it again and keep its mask")
-    prev = None if not refill or smap.mask is None else _own_mask(smap)
-    if refill:
+    filled_before = refill and "INPAINT" in header        # a refill of a map never filled is a first fill
+    prev = _own_mask(smap, what) if filled_before else None
+    if filled_before:
         check_earlier_mask(header, prev, what)
     sig = None if prev is None else _own_sigma(smap, what)
     return Level05(data, header, prev, sig)
 
 
-def _own_mask(smap) -> np.ndarray | None:
+def _shaped(a, shape, what: str, name: str) -> np.ndarray:
+    """``a`` broadcast to the data's ``shape``, or one line saying it cannot be."""
+    try:
+        return np.broadcast_to(a, shape)
+    except ValueError:
+        raise InputError(f"{what}: its {name} has shape {np.shape(a)}, the data {shape}") from None
+
+
+def _own_mask(smap, what: str) -> np.ndarray | None:
     """The map's ``mask`` as a bool array of the data's shape, or None."""
-    return None if smap.mask is None else np.broadcast_to(np.asarray(smap.mask, dtype=bool), smap.data.shape)
+    return None if smap.mask is None else _shaped(np.asarray(smap.mask, dtype=bool), smap.data.shape, what, "mask")
 
 
 def _own_sigma(smap, what: str) -> np.ndarray | None:
@@ -98,7 +107,7 @@ def _own_sigma(smap, what: str) -> np.ndarray | None:
         unc = unc if isinstance(unc, StdDevUncertainty) else unc.represent_as(StdDevUncertainty)
     except (TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{what}: its uncertainty ({type(unc).__name__}) cannot be made a 1-sigma: {exc}") from None
-    return np.broadcast_to(np.asarray(unc.array, dtype=np.float64), smap.data.shape)
+    return _shaped(np.asarray(unc.array, dtype=np.float64), smap.data.shape, what, "uncertainty")
 
 
 def _neighbours(neighbours, gmap) -> list[Level05]:
@@ -131,7 +140,10 @@ def _stamped_meta(smap, header, filled: FilledImage):
             comments[key] = card.comment
     meta["keycomments"] = comments
     added = list(stamped["HISTORY"])[len(header.get("HISTORY", [])):]     # stamp_header appends
-    meta["history"] = "\n".join([meta["history"], *added] if meta.get("history") else added)
+    history = meta.get("history")
+    if history is not None and not isinstance(history, str):     # a map made from an astropy header
+        history = "\n".join(map(str, history))
+    meta["history"] = "\n".join([history, *added] if history else added)
     return meta
 
 
@@ -170,7 +182,9 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     refill : bool
         Fill a map an earlier run filled (its meta has ``INPAINT``): the
         pixels its ``mask`` flags keep their values, their ``uncertainty``
-        (when it has one) and stay flagged.
+        (when it has one) and stay flagged; the whole mask is then taken as
+        the earlier fill's, pixels you flagged yourself included. A map
+        without ``INPAINT`` is filled as with ``refill=False``.
 
     Returns
     -------
@@ -213,9 +227,9 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
         raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
     what = smap.meta.get("filename") or "map"
     r = _level05(smap, what, refill)
-    own_mask = None if refill else _own_mask(smap)            # not a refill: the map's own flags and noise
+    own_mask = None if r.previous_fill is not None else _own_mask(smap, what)    # a first fill: the map's own flags
     try:
-        own_sigma = None if refill else _own_sigma(smap, what)
+        own_sigma = _own_sigma(smap, what)                    # kept wherever this fill estimates nothing
     except InputError as exc:
         log.warning("%s; the filled map's uncertainty is the fill's alone", exc)
         own_sigma = None

@@ -118,5 +118,9 @@ def test_a_level1_recipe_changes_with_the_calibration_files(tmp_path, calib):
     ramp = mine / "C3ramp.fts"
     ramp.write_bytes(ramp.read_bytes() + b"\0" * 2880)          # an updated calibration file
     assert recipe(task, opt, "0" * 64) != before
+    after = recipe(task, opt, "0" * 64)
+    (mine / "data").mkdir(exist_ok=True)
+    (mine / "data" / "SO_AT_ROL_20250101_V01.DAT").write_text("another date's roll")
+    assert recipe(task, opt, "0" * 64) == after                  # a file no level 1 of this kind opens
     fill = BatchOptions(command="fill", method="biharmonic", calib_dir=str(mine))
     assert recipe(task, fill, "0" * 64) == recipe(task, fill, "0" * 64)

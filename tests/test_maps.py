@@ -169,6 +169,32 @@ def test_the_maps_own_mask_and_uncertainty_are_kept(plugins, blanked_map):
     assert not np.array_equal(a.data[mask], c.data[mask])
 
 
+def test_refill_of_a_map_never_filled_is_a_first_fill_and_keeps_its_own_sigma(plugins, blanked_map):
+    m = blanked_map
+    mask = blocks_to_mask(m.data.shape, BLANK)
+    own = np.zeros(m.data.shape, dtype=bool)
+    own[10 * 32 + 8:10 * 32 + 16, 6 * 32:6 * 32 + 8] = True
+    noise = StdDevUncertainty(np.sqrt(np.maximum(m.data.astype(float), 1.0)))
+    mine = sunpy.map.Map(m.data, m.meta, mask=own, uncertainty=noise)
+    a = ci.inpaint_map(mine, method="test-sigma")
+    b = ci.inpaint_map(mine, method="test-sigma", refill=True)
+    assert np.array_equal(a.data, b.data) and np.array_equal(a.mask, b.mask)
+    assert np.array_equal(a.uncertainty.array, b.uncertainty.array) and a.meta["inpnpix"] == b.meta["inpnpix"]
+    again = ci.inpaint_map(a, method="test-sigma", refill=True)           # nothing new is missing
+    assert np.array_equal(again.uncertainty.array, a.uncertainty.array)      # own sigma kept off the fill
+    assert np.array_equal(again.uncertainty.array[~mask & ~own], noise.array[~mask & ~own])
+    with pytest.raises(InputError, match=r"its mask has shape \(4, 4\)"):
+        ci.inpaint_map(sunpy.map.Map(m.data, m.meta, mask=np.zeros((4, 4), bool)), method="test-sigma")
+
+
+def test_a_map_made_from_an_astropy_header(blanked_file):
+    from astropy.io import fits
+    with fits.open(blanked_file) as h:
+        m = sunpy.map.Map(h[0].data, h[0].header)
+    out = ci.inpaint_map(m, method="biharmonic")
+    assert out.mask.sum() == len(BLANK) * 1024 and "filled 10 missing blocks" in out.meta["history"]
+
+
 def test_a_variance_is_read_as_a_sigma_on_refill(blanked_map):
     from astropy.nddata import VarianceUncertainty
     first = ci.inpaint_map(blanked_map, method="biharmonic")

@@ -143,15 +143,19 @@ def _version_of(dist: str) -> str | None:
 
 
 def _calibration_files(calib_dir: str | None) -> list:
-    """``[name, size, mtime_ns]`` of each file in the calibration folder (corkit's own when None), sorted."""
+    """``[name, size, mtime_ns]`` of each calibration file level 1 opens for C2 or C3 (corkit's folder when None).
+
+    Only the fixed files `corkit_inpaint.level1.required_calibration_files` names: the per-day files in
+    the same folder (roll, exposure factors) are many, and one date's update would redo every output.
+    """
     from ..corkit_bridge import default_calib_dir
+    from ..level1 import required_calibration_files
     folder = Path(calib_dir) if calib_dir is not None else default_calib_dir()
     out = []
-    for p in sorted(folder.rglob("*")) if folder.is_dir() else ():
+    for name in sorted(set(required_calibration_files("C2")) | set(required_calibration_files("C3"))):
         with contextlib.suppress(OSError):
-            if p.is_file():
-                st = p.stat()
-                out.append([p.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns])
+            st = (folder / name).stat()
+            out.append([name, st.st_size, st.st_mtime_ns])
     return out
 
 
@@ -161,7 +165,7 @@ def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
     The input's sha256, each neighbour's path and sha256, the command, the
     method, the weights and the model's sha256 (the registry's for a name or
     the default, the file's for a path), refill, the calibration folder's path
-    and, for ``level_1``, corkit's version and the calibration files' names, sizes
+    and, for ``level_1``, corkit's version and its fixed calibration files' names, sizes
     and modification times, and the package version. A rerun redoes a file whose recipe
     changed: other neighbours, a neighbour whose pixels changed, other
     options, updated calibration files, a new release.
