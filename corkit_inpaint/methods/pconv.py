@@ -45,11 +45,12 @@ class PConvFill(FillMethod):
         combined in quadrature with the window's pixel noise (the part of the
         truth no fill predicts: the decoder's observation noise).
     mirror : bool
-        The fill is the mean of the network's output for each window and for
-        the window mirrored left to right (mirrored back), a corona having no
-        east-west preference: on the real frames 1-8% lower hole RMSE pooled,
-        up to 8% in the outer field of the summed C2 frame (README,
-        "Mirror averaging"), for about 25% more fill time. Not with ``draws``.
+        Fill each window with the mean of the network's output for it and for
+        the window mirrored left to right (mirrored back). Off by default: on
+        the real frames it lowered the hole RMSE by 1-8% pooled, but on a few
+        simulated 2x2-summed C3 windows the mirrored output was 2-3 times off
+        (README, "Mirror averaging"). Not with ``draws``. Its sigma is the
+        plain fill's error table's.
 
     Notes
     -----
@@ -74,7 +75,7 @@ class PConvFill(FillMethod):
     texture: bool = True
     model: str | None = None
     draws: int = 0
-    mirror: bool = True
+    mirror: bool = False
     reads_neighbours: ClassVar[bool] = True
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",

@@ -10,5 +10,4 @@ __all__ = ["PCONV_FOURIER", "MODEL"]
 MODEL = "pconv-fourier-lasco-nb2"
 
 #: The network's expected value, as ``pconv-smooth``; its sigma comes from an error table fitted for its weights.
-#: Without mirror averaging: its table and the README's figures for it were made without.
-PCONV_FOURIER = PConvFill("pconv-fourier", texture=False, model=MODEL, mirror=False)
+PCONV_FOURIER = PConvFill("pconv-fourier", texture=False, model=MODEL)
