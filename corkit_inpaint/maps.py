@@ -55,8 +55,11 @@ def _fits_header(smap):
         return smap.fits_header
 
 
-def _level05(smap, what: str, refill: bool) -> Level05:
-    """A map's data, metadata as a FITS header and earlier fill, refusing what `read_level05` refuses in a file."""
+def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
+    """A map's data, metadata as a FITS header and earlier fill, refusing what `read_level05` refuses in a file.
+
+    For a ``neighbour``, the map's ``mask`` (an earlier fill, or pixels flagged otherwise) is never data.
+    """
     data = np.asarray(smap.data)
     H.check_header(smap.meta, what)
     header = _fits_header(smap)
@@ -77,7 +80,7 @@ def _level05(smap, what: str, refill: bool) -> Level05:
         raise InputError(f"{what}: already filled by corkit-inpaint (INPAINT={header['INPAINT']!r}); "
                          "use refill=True to fill it again and keep its mask")
     filled_before = refill and "INPAINT" in header        # a refill of a map never filled is a first fill
-    prev = _own_mask(smap, what) if filled_before else None
+    prev = _own_mask(smap, what) if filled_before or neighbour else None     # a neighbour's mask: not data
     if filled_before:
         check_earlier_mask(header, prev, what)
     sig = None if prev is None else _own_sigma(smap, what)
@@ -118,7 +121,8 @@ def _neighbours(neighbours, gmap) -> list[Level05]:
             out += read_neighbours([nb])
         elif isinstance(nb, gmap):
             try:
-                out.append(_level05(nb, nb.meta.get("filename") or f"neighbouring map {k}", refill=True))
+                out.append(_level05(nb, nb.meta.get("filename") or f"neighbouring map {k}", refill=True,
+                                    neighbour=True))
             except InputError as exc:
                 log.warning("neighbouring frame left out: %s", exc)
         else:
@@ -150,7 +154,7 @@ def _stamped_meta(smap, header, filled: FilledImage):
 def _uncertainty(filled: FilledImage, method: str, own: np.ndarray | None):
     """The fill's 1-sigma as a `StdDevUncertainty` (an earlier fill's on a refill that filled nothing), or None.
 
-    ``own``: the input map's own 1-sigma (not a refill), kept on every pixel the fill did not estimate.
+    ``own``: the input map's own 1-sigma, kept on every pixel this fill (and an earlier one) did not estimate.
     """
     from astropy.nddata import StdDevUncertainty
     if filled.sigma is None:

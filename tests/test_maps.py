@@ -112,6 +112,16 @@ def test_neighbours_as_maps_and_files(tmp_path):
     out = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(f0), f2], method="ratio")
     assert np.array_equal(out.data, ref.data)
     assert out.meta["inpnnb"] == 2 and out.meta["inpnb1"] == ref.header["INPNB1"]
+    # a neighbour map's mask is never data: what lies under it does not matter
+    n0 = sunpy.map.Map(f0)
+    half = np.zeros(n0.data.shape, dtype=bool)
+    half[: n0.data.shape[0] // 2] = True
+    wild = n0.data.copy()
+    wild[half] = 16000
+    a = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(n0.data, n0.meta, mask=half), f2], method="ratio")
+    b = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(wild, n0.meta, mask=half), f2], method="ratio")
+    c = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(wild, n0.meta), f2], method="ratio")
+    assert np.array_equal(a.data, b.data) and not np.array_equal(a.data, c.data)
     with pytest.raises(InputError, match="neighbour 0: expected a sunpy map or a file name"):
         ci.inpaint_map(sunpy.map.Map(f1), neighbours=[np.zeros((4, 4))], method="ratio")
 

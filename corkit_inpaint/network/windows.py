@@ -138,8 +138,7 @@ class Window:
 def mirrored(w: Window) -> Window:
     """The window mirrored left to right, every input (mirror an output for it back with ``[..., ::-1]``)."""
     flip = lambda a: np.ascontiguousarray(a[..., ::-1])
-    return replace(w, image=flip(w.image), valid=flip(w.valid), guides=flip(w.guides),
-                               texture=flip(w.texture))
+    return replace(w, image=flip(w.image), valid=flip(w.valid), guides=flip(w.guides), texture=flip(w.texture))
 
 
 def prepare_window(s: np.ndarray, valid: np.ndarray, box, sun_centre: tuple[float, float] | None,
