@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import header as H
-from .exceptions import CorkitInpaintError
+from .exceptions import CorkitInpaintError, InputError
 from .read import read_header
 from .register import MAX_GAP_MINUTES, observation_time
 
@@ -77,9 +77,18 @@ def pair_neighbours(paths, *, max_gap: float = MAX_GAP_MINUTES, pool=()) -> dict
     dict
         ``{path: [earlier, later]}`` with the ones found (0, 1 or 2), earlier first.
         A file whose header cannot be read, or that has no time, gets none.
+
+    Raises
+    ------
+    InputError
+        A ``pool`` entry that is not a file (missing, or a folder).
     """
     if not max_gap >= 0:
         raise ValueError(f"max_gap = {max_gap!r} minutes: must be >= 0")
+    pool = list(pool)
+    for p in pool:                        # files named on purpose: one that is not a file is a mistake
+        if not Path(p).is_file():
+            raise InputError(f"neighbour pool {p}: {'is a folder' if Path(p).is_dir() else 'no such file'}")
     infos = _infos(paths)
     seen = {i.path for i in infos}
     candidates = infos + [i for i in _infos(p for p in pool if Path(p) not in seen)]

@@ -222,10 +222,10 @@ def input_clash(outputs: Iterable, inputs: Iterable) -> str:
 
 
 def distinct_files(paths: Iterable) -> list[Path]:
-    """``paths`` as `Path`, each file once (the first spelling kept; links and ``./`` resolved)."""
+    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved)."""
     seen = {}
     for p in paths:
-        seen.setdefault(_resolved(p), Path(p))
+        seen.setdefault(_identity(p) or _resolved(p), Path(p))
     return list(seen.values())
 
 

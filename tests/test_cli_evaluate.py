@@ -67,6 +67,35 @@ def test_evaluate_usage_errors(capsys):
     assert ei.value.code == 2
 
 
+def test_outputs_and_options_are_checked_before_anything_runs(tmp_path, capsys):
+    import shutil
+
+    from helpers import C2_FULL, C3_SEQ, sha
+    mine = tmp_path / "in.fts"
+    shutil.copyfile(REAL, mine)
+    before = sha(mine)
+    (tmp_path / "folder.json").mkdir()
+    cases = [["--json", str(mine)],                                   # an input: never overwritten
+             ["--json", str(tmp_path / "folder.json")], ["--json", str(tmp_path / "nowhere" / "x.json")],
+             ["--plot", str(tmp_path / "x.fts")], ["--reliability", str(tmp_path / "folder.json")],
+             ["--repeats", "0"], ["--methods", ",,"], ["--other-day", str(C2_FULL)]]
+    for extra in cases:
+        assert main(["-q", "evaluate", str(mine), "--methods", "biharmonic", "--repeats", "1", *extra]) == 2, extra
+        assert capsys.readouterr().err.count("\n") == 1
+    assert sha(mine) == before
+    code = main(["-q", "evaluate", "--neighbours", *map(str, C3_SEQ[:3]), "--other-day", str(C2_FULL),
+                 "--methods", "ratio", "--repeats", "1"])
+    assert code == 2 and "not the sequence's" in capsys.readouterr().err
+
+
+def test_nothing_to_score_is_a_failure(tmp_path, capsys):
+    from helpers import read_real, write
+    data, header = read_real()
+    write(tmp_path / "small.fts", data[:64, :64], header)            # too small to hold a block with signal
+    assert main(["-q", "evaluate", str(tmp_path / "small.fts"), "--methods", "biharmonic", "--repeats", "1"]) == 1
+    assert "no block could be blanked" in capsys.readouterr().err
+
+
 def test_a_bad_file_fails_alone(tmp_path, capsys):
     bad = tmp_path / "notes.fts"
     bad.write_text("this is not a FITS file\n")

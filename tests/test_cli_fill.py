@@ -256,3 +256,17 @@ def test_a_file_given_twice_is_filled_once(blanked_file, tmp_path):
                 "--method", "biharmonic")
     assert r.returncode == 0 and "1 of 1 files written" in r.stdout
     assert [p.name for p in out.iterdir()] == ["blanked.fts"]
+    import os
+    os.link(blanked_file, tmp_path / "hard.fts")                # a hard link is the same file too
+    out2 = tmp_path / "out2"
+    out2.mkdir()
+    r = run_cli("fill", blanked_file, tmp_path / "hard.fts", "--outdir", out2, "--method", "biharmonic")
+    assert r.returncode == 0 and "1 of 1 files written" in r.stdout
+    assert [p.name for p in out2.iterdir()] == ["blanked.fts"]
+
+
+def test_a_neighbour_pool_entry_that_is_not_a_file_is_a_usage_error(blanked_file, tmp_path):
+    for bad in (tmp_path / "missing.fts", tmp_path):
+        r = run_cli("fill", blanked_file, "-o", tmp_path / "o.fts", "--neighbour-pool", bad)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "neighbour pool" in r.stderr
+        assert not (tmp_path / "o.fts").exists()

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 
+from .. import header as H
 from .common import add_model_options, err
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -77,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.files and not args.synthetic:
         err("give FILES and/or --synthetic N")
         return 2
+    why = _check_args(args, methods)
+    if why:
+        err(why)
+        return 2
     rng = np.random.default_rng(args.seed)
     failed = 0
     recs = []
@@ -94,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         recs += evaluate_frame(data, header, methods, rng=rng, repeats=args.repeats,
                                device=args.device, weights=args.weights, label=str(f))
+    if args.files and not recs and failed < len(args.files):
+        err("no block could be blanked in FILES: no transmitted block with signal to score a fill on")
+        failed += 1
     sets = {"real files": recs} if recs else {}
     if args.synthetic:
         sets[f"{args.synthetic} synthetic frames"] = evaluate_synthetic(
@@ -101,6 +110,58 @@ def run(args: argparse.Namespace) -> int:
             weights=args.weights, progress=not args.quiet)
     _report(args, methods, sets)
     return 1 if failed else 0
+
+
+#: Picture formats the figures can be written in (by the file name's suffix).
+PICTURES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def _check_args(args, methods: list[str]) -> str:
+    """Why the options cannot run ("" when they can): checked before anything is filled."""
+    from ..exceptions import InputError
+    from ..read import read_header
+    from ..write import check_output_path
+    if not methods:
+        return "--methods: give at least one method"
+    if args.repeats < 1:
+        return f"--repeats {args.repeats}: give 1 or more masks per pattern"
+    if args.other_day and not args.neighbours:
+        return "--other-day needs --neighbours (it replaces a neighbouring frame)"
+    inputs = [*args.files, *([args.other_day] if args.other_day else [])]
+    for opt, path in (("--json", args.json), ("--plot", args.plot), ("--reliability", args.reliability)):
+        if not path:
+            continue
+        if opt != "--json" and Path(path).suffix.lower() not in PICTURES:
+            return f"{opt} {path}: give a picture file name ending in {', '.join(PICTURES)}"
+        try:
+            check_output_path(path, overwrite=True, src=inputs)
+        except InputError as exc:
+            return f"{opt} {exc}"
+    if args.other_day and args.files:
+        try:
+            got, want = H.kind(read_header(args.other_day)), H.kind(read_header(args.files[0]))
+        except InputError as exc:
+            return str(exc)
+        if got != want:
+            return (f"--other-day {args.other_day}: a {'/'.join(got)} frame, not the sequence's "
+                    f"{'/'.join(want)}; it would be left out, and its rows would be the fill from one neighbour")
+    return ""
+
+
+def _write_json(path: str, summary: dict) -> None:
+    """Write the summary to ``path`` through a temporary file beside it, so a kill leaves no half-written file."""
+    import os
+
+    from ..tempfiles import temp_beside
+    target = Path(path)
+    tmp = temp_beside(target.parent if str(target.parent) else Path("."), f".{target.name}.", ".tmp")
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(summary, fh, indent=1)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _report(args, methods, sets: dict) -> None:
@@ -121,10 +182,9 @@ def _report(args, methods, sets: dict) -> None:
             print(format_calibration_table(calib[title], title))
             print()
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": args.against,
-                       "results": results,
-                       "zones": zones, "calibration": calib, "reliability": rel}, fh, indent=1)
+        _write_json(args.json, {"methods": methods, "seed": args.seed, "repeats": args.repeats,
+                                "against": args.against, "results": results, "zones": zones, "calibration": calib,
+                                "reliability": rel})
     if args.plot and results:
         plot_summaries(results, args.plot)
     if args.reliability:
@@ -133,8 +193,6 @@ def _report(args, methods, sets: dict) -> None:
 
 def _plot_reliability(png: str, rel: dict) -> None:
     """One reliability diagram per set of records that has a sigma; the k-th set's file is ``<stem>-k.png``."""
-    from pathlib import Path
-
     from ..evaluation.calibration import plot_reliability
     have = [(title, r) for title, r in rel.items() if r]
     for k, (title, r) in enumerate(have, start=1):
