@@ -180,7 +180,8 @@ def _spikes(ests: list) -> list:
 
 
 def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple[int, int, int, int],
-                       *, weighting: str = "equal", despike: bool = False) -> NeighbourEstimate:
+                       *, weighting: str = "equal", despike: bool = False, only_used: bool = False
+                       ) -> NeighbourEstimate:
     """Scale every neighbour to ``frame`` in ``box`` = ``(y0, y1, x0, x1)`` and combine them.
 
     Parameters
@@ -204,6 +205,10 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
         target clearly better, and where the excursion is no extended feature
         (see `_spikes`). ``count`` and ``spread`` then describe the
         neighbours kept.
+    only_used : bool
+        Combine only the neighbours with data on the box's missing pixels
+        (`NeighbourEstimate.used`): one without would still shape the
+        estimate around the hole while the provenance does not name it.
 
     Returns
     -------
@@ -220,7 +225,7 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
         rate, n_valid = nb.sample(box)
         est = _scaled(target, t_valid, rate, n_valid, frame.noise)
         used.append(est is not None and bool((n_valid & frame.missing[y0:y1, x0:x1]).any()))
-        if est is not None:        # the local mean square misfit, where it is needed
+        if est is not None and (used[-1] or not only_used):     # the local mean square misfit, where needed
             m = _local_mean((target - est) ** 2, t_valid & n_valid) if weighting == "misfit" or despike else None
             ests.append((est, n_valid, m))
     drop = _spikes(ests) if despike and ests else [None] * len(ests)

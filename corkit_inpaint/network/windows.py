@@ -207,18 +207,12 @@ def _neighbour_guides(frame: Frame, neighbours, box, despike: bool = True, only_
     """
     if not neighbours:
         return None, ()
-    e = neighbour_estimate(frame, neighbours, box, weighting="misfit", despike=despike)
-    used = e.used
-    if only_used and not all(used):
-        keep = [nb for nb, u in zip(neighbours, used) if u]
-        if not keep:
-            return None, used
-        e = neighbour_estimate(frame, keep, box, weighting="misfit", despike=despike)
+    e = neighbour_estimate(frame, neighbours, box, weighting="misfit", despike=despike, only_used=only_used)
     if not e.count.any():
-        return None, used
+        return None, e.used
     fwd = frame.stretch.forward
     width = lambda w: fwd(e.values + 0.5 * w) - fwd(e.values - 0.5 * w)    # a linear width, stretched
-    return (fwd(e.values), e.count, width(e.spread), width(e.misfit)), used
+    return (fwd(e.values), e.count, width(e.spread), width(e.misfit)), e.used
 
 
 def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = (), *, despike: bool = True,
