@@ -16,7 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["process_umask", "temp_beside", "fsync_dir", "removed_on_sigterm"]
+__all__ = ["process_umask", "temp_beside", "write_text_atomic", "fsync_dir", "removed_on_sigterm"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,18 @@ def temp_beside(folder: str | os.PathLike, prefix: str, suffix: str) -> Path:
     finally:
         os.close(fd)
     return Path(name)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a `temp_beside` file moved into place: a kill leaves no half-written file."""
+    path = Path(path)
+    tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:

@@ -14,7 +14,6 @@ holds one line per input. A lock file keeps two runs off one folder.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -22,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..exceptions import BatchError
-from ..tempfiles import temp_beside
+from ..tempfiles import fsync_dir, temp_beside
 
 try:
     import fcntl
@@ -48,15 +47,6 @@ def input_key(path: str | os.PathLike) -> str:
 def _line(record: dict) -> bytes:
     rec = {k: record.get(k) for k in FIELDS}
     return (json.dumps(rec, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):          # not every system can open a folder
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class Manifest:
@@ -113,7 +103,7 @@ class Manifest:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
 
     def append(self, record: dict) -> None:
         """Append one record with a single write, and fsync it."""

@@ -148,26 +148,11 @@ def _check_args(args, methods: list[str]) -> str:
     return ""
 
 
-def _write_json(path: str, summary: dict) -> None:
-    """Write the summary to ``path`` through a temporary file beside it, so a kill leaves no half-written file."""
-    import os
-
-    from ..tempfiles import temp_beside
-    target = Path(path)
-    tmp = temp_beside(target.parent if str(target.parent) else Path("."), f".{target.name}.", ".tmp")
-    try:
-        with open(tmp, "w") as fh:
-            json.dump(summary, fh, indent=1)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _report(args, methods, sets: dict) -> None:
     """Print the tables of each set of records, and write the JSON and the figure."""
     from ..evaluation.calibration import calibration_table, format_calibration_table, reliability
     from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
+    from ..tempfiles import write_text_atomic
     results = {title: summarise(rs, args.against) for title, rs in sets.items()}
     zones = {title: summarise_zones(rs, args.against) for title, rs in sets.items()}
     calib = {title: calibration_table(rs) for title, rs in sets.items()}
@@ -182,9 +167,9 @@ def _report(args, methods, sets: dict) -> None:
             print(format_calibration_table(calib[title], title))
             print()
     if args.json:
-        _write_json(args.json, {"methods": methods, "seed": args.seed, "repeats": args.repeats,
-                                "against": args.against, "results": results, "zones": zones, "calibration": calib,
-                                "reliability": rel})
+        write_text_atomic(args.json, json.dumps({
+            "methods": methods, "seed": args.seed, "repeats": args.repeats, "against": args.against,
+            "results": results, "zones": zones, "calibration": calib, "reliability": rel}, indent=1))
     if args.plot and results:
         plot_summaries(results, args.plot)
     if args.reliability:

@@ -26,7 +26,7 @@ from ..fill import run_method
 from ..frame import Frame
 from ..methods import get_method
 from ..register import register_all
-from ..tempfiles import temp_beside
+from ..tempfiles import write_text_atomic
 from ..training.loss_masks import PATTERNS, blanked_copies
 from .features import TABLE_SHAPE, neighbour_cover, pixel_features
 from .tables import table_key
@@ -141,12 +141,7 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
             raise ValueError(f"{path} was fitted with other settings ({', '.join(differ)}): cannot add to it")
         old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")})
         doc = {**old, "tables": {**old["tables"], **tables}}
-    tmp = temp_beside(path.parent, "." + path.name + ".", ".tmp")
-    try:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
 
 def main(argv=None) -> int:
