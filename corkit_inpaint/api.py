@@ -97,7 +97,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     frame = Frame.build(img, mask, header)
     nbs = register_all(neighbours, header, img.shape)
     with using_threads(threads):
-        return run_method(method, frame, neighbours=nbs, device=device, weights=weights).values
+        return run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=False).values
 
 
 def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *, neighbours=None,

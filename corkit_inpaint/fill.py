@@ -23,6 +23,7 @@ from .frame import Frame
 from .geometry import optical_geometry
 from .methods import FillMethod, FillResult, Provenance, get_method
 from .register import Neighbour, register_all
+from .uncertainty import probe
 
 __all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled"]
 
@@ -35,8 +36,16 @@ def as_method(method: str | FillMethod) -> FillMethod:
 
 
 def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[Neighbour] = (),
-               device: str = "auto", weights=None) -> FillResult:
+               device: str = "auto", weights=None, check_sigma: bool = True) -> FillResult:
     """Run a method on ``frame`` and check what it returns.
+
+    With ``check_sigma`` (the default), a method's 1-sigma is checked on valid
+    blocks of the frame blanked and filled the same way, and rescaled
+    (`corkit_inpaint.uncertainty.probe`): ``provenance.sigma_factor`` and
+    ``provenance.sigma_blocks`` say by how much and on how many blocks, and
+    ``how`` says so for HISTORY. Only the sigma changes. False gives the
+    method's own sigma (fitting the error tables needs it; a caller that
+    reads only the values saves the time).
 
     Returns
     -------
@@ -71,6 +80,11 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         sigma = np.where(filled, np.asarray(res.sigma, dtype=np.float64), 0.0)
         if np.any(np.isnan(sigma) | (sigma < 0)):
             raise MethodError(f"method {m.name!r} gave a NaN or negative 1-sigma to filled pixels")
+        if check_sigma and filled.any():
+            sigma, chk = probe.check_sigma(m, frame, sigma, filled, neighbours=neighbours, device=device,
+                                           weights=weights)
+            res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks),
+                          how="; ".join(n for n in (res.how, chk.note()) if n))
     return replace(res, values=out, filled=filled, sigma=sigma)
 
 

@@ -6,7 +6,7 @@ way, so they all see the same valid context, value space, geometry and noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -99,6 +99,18 @@ class Frame:
         st = Stretch.from_rate(rate, valid, bias=bias, exptime=exptime, noise=noise)
         geo = optical_geometry(header)
         return cls(img, header, miss, valid, st, noise, geo, frame_centre(header, geo))
+
+    def blanked(self, pixels: np.ndarray) -> Frame:
+        """This frame with its valid ``pixels`` to fill instead of its missing ones (which stay unread).
+
+        The value space, noise and geometry are this frame's, so a fill of the
+        blanked pixels can be compared with their truth in ``image``.
+        """
+        pixels = np.asarray(pixels, dtype=bool)
+        out = replace(self, missing=pixels, valid=self.valid & ~pixels)
+        out.__dict__["stretched"] = np.where(pixels, self.stretch.forward(np.float64(self.stretch.bias)),
+                                             self.stretched)     # what `stretched` gives, without redoing the stretch
+        return out
 
     @property
     def shape(self) -> tuple[int, int]:

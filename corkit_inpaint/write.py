@@ -35,7 +35,7 @@ def _version() -> str:
 
 
 def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
-    """The provenance keywords ``INPAINT`` ... ``INPNNB`` of a fill, and ``INPNBk``/``INPDTk`` per neighbour."""
+    """The provenance keywords ``INPAINT`` ... ``INPSGBLK`` of a fill, and ``INPNBk``/``INPDTk`` per neighbour."""
     p = filled.provenance
     names, dts = (p.neighbours, p.neighbour_dt) if p else ((), ())
     nb = []
@@ -52,6 +52,8 @@ def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
         ("INPNBLK", len(filled.blocks), "number of 32x32 blocks filled"),
         ("INPNPIX", int(filled.filled.sum()), "number of pixels filled"),
         ("INPNNB", len(names), "number of neighbouring frames the fill read"),
+        ("INPSGFAC", round(float(p.sigma_factor), 4) if p else 1.0, "fill 1-sigma scaled by this after its check"),
+        ("INPSGBLK", int(p.sigma_blocks) if p else 0, "valid blocks blanked and filled to check 1-sigma"),
     ] + nb
 
 

@@ -248,11 +248,13 @@ def test_fits_inpsigma_from_a_method_with_sigma_and_ccddata(blanked_file, tmp_pa
         assert [x.name for x in h] == ["PRIMARY", "INPMASK", "INPSIGMA"]
         out, mask, sig = h[0].data, h["INPMASK"].data.astype(bool), h["INPSIGMA"].data
         assert h[0].header["INPSIGMA"] is True and h["INPSIGMA"].header["BUNIT"] == "DN"
+        fac = h[0].header["INPSGFAC"]                   # the method's sigma, checked on the frame's own blocks
+        assert h[0].header["INPSGBLK"] == 2 and fac != 1.0
     assert np.array_equal(out[~mask], src_data[~mask])                     # valid pixels bit-identical
     assert np.array_equal(hdul["INPSIGMA"].data, sig)
-    assert sig.dtype == np.dtype(">f4") and np.all(sig[~mask] == 0) and np.all(sig[mask] >= 3.0)
-    # 3 DN + 1% of the filled value, as stored before rounding: within the rounding of the stored value
-    np.testing.assert_allclose(sig[mask], 3.0 + 0.01 * np.abs(out[mask]), atol=0.006, rtol=1e-6)
+    assert sig.dtype == np.dtype(">f4") and np.all(sig[~mask] == 0) and np.all(sig[mask] >= 3.0 * fac)
+    # 3 DN + 1% of the filled value, as stored before rounding, times the checked factor (rounded to 4 digits)
+    np.testing.assert_allclose(sig[mask], fac * (3.0 + 0.01 * np.abs(out[mask])), atol=0.006 * fac, rtol=2e-4)
     ccd = CCDData.read(dst, hdu_uncertainty="INPSIGMA", hdu_mask="INPMASK", unit="DN")
     assert isinstance(ccd.uncertainty, StdDevUncertainty) and np.array_equal(ccd.uncertainty.array, sig)
     assert np.array_equal(ccd.mask, mask)

@@ -1,5 +1,7 @@
 """The frame model: built once, the same way for every method, training and evaluation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from helpers import BLANK, blank, read_real
@@ -45,3 +47,18 @@ def test_bad_frames():
         Frame.build(np.zeros((4, 4)), np.zeros((3, 3), bool))
     with pytest.raises(InputError, match="OFFSET"):
         Frame.build(np.ones((4, 4)), None, {"OFFSET": "abc"})
+
+
+def test_blanked_fills_valid_pixels_in_the_same_value_space():
+    data, hdr = read_real()
+    holes = blocks_to_mask(data.shape, BLANK)
+    frame = Frame.build(blank(data, BLANK).astype(float), holes, hdr)
+    probe = blocks_to_mask(data.shape, [(5, 5), (8, 12)])
+    b = frame.blanked(probe)
+    assert b.stretch is frame.stretch and b.noise == frame.noise and b.geometry is frame.geometry
+    assert np.array_equal(b.missing, probe) and not (b.valid & (probe | holes)).any()
+    assert np.array_equal(b.valid | probe | holes, frame.valid | holes)
+    assert np.array_equal(b.image, frame.image)                      # the truth stays in the image
+    fresh = replace(frame, missing=probe, valid=frame.valid & ~probe)   # `stretched` computed anew
+    assert np.array_equal(b.stretched, fresh.stretched)
+    assert not frame.missing[probe].any() and frame.valid[probe].all()     # the frame itself is unchanged

@@ -44,6 +44,11 @@ class Provenance:
         Names (FILENAME) of the neighbouring frames that gave data to the fill, if any.
     neighbour_dt : tuple of float
         Each of those neighbours' observation time minus the frame's, in seconds.
+    sigma_factor : float
+        What the method's 1-sigma was multiplied by after its check on the frame's
+        own valid blocks (`corkit_inpaint.uncertainty.probe`); 1.0 when unchecked.
+    sigma_blocks : int
+        The valid blocks it was checked on (0: not checked).
     """
 
     method: str
@@ -52,6 +57,8 @@ class Provenance:
     device: str = "cpu"
     neighbours: tuple[str, ...] = ()
     neighbour_dt: tuple[float, ...] = ()
+    sigma_factor: float = 1.0
+    sigma_blocks: int = 0
 
     def with_neighbours(self, neighbours: Sequence, used: Sequence[bool]) -> Provenance:
         """This provenance naming the ``neighbours`` (`corkit_inpaint.register.Neighbour`) whose ``used`` is True."""

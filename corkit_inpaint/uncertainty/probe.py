@@ -1,0 +1,168 @@
+"""Check a fill's 1-sigma on the frame itself: blank valid blocks near the holes, fill them the same way, rescale.
+
+The error tables (`corkit_inpaint.uncertainty.tables`) are fitted on
+simulated holes, and a real frame can be harder or easier to fill than the
+simulator's: on the real full-resolution and summed C2 frames the network's
+table sigma was 1.2 to 1.4 times too small. So every fill that gives a sigma
+is checked on the frame it fills. A few valid 32x32 blocks near the missing
+ones (`probe_blocks`: at the same distance from the Sun centre, two or three
+blocks away) are blanked in a copy of the frame and filled by the same
+method, with the same neighbouring frames. Their truth is known, so
+``z = (fill - truth) / sigma`` is too, and the 68.27% quantile of ``|z|``
+over their pixels is the factor the fill's sigma is multiplied by
+(`check_sigma`), within `FACTOR_RANGE`. The fill's values are not changed.
+
+One block is checked per `PROBE_EVERY` missing blocks (at least one), so the
+check costs about 1/`PROBE_EVERY` of the fill, and one block for a frame
+with fewer. A frame with no valid block to check keeps the table's sigma.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..blocks import BLOCK
+from ..frame import Frame
+from ..geometry import zone_of
+
+__all__ = ["PROBE_EVERY", "FACTOR_RANGE", "QUANTILE", "SigmaCheck", "probe_blocks", "check_sigma"]
+
+#: One valid block is blanked and filled per this many missing blocks (at least one).
+PROBE_EVERY = 7
+#: The factor is kept within this range: a few blocks cannot say more.
+FACTOR_RANGE = (0.5, 3.0)
+#: The share of a Gaussian within 1 sigma: the factor makes this share of the checked pixels fall within it.
+QUANTILE = math.erf(1 / math.sqrt(2))
+#: Fewer checked pixels with a sigma than this: the sigma is left as it is.
+MIN_PIXELS = 256
+#: Where a checked block may lie, in blocks from the missing one: two or three blocks away, every way.
+_OFFSETS = ((0, 2), (0, -2), (2, 0), (-2, 0), (2, 2), (2, -2), (-2, 2), (-2, -2), (0, 3), (0, -3), (3, 0), (-3, 0))
+
+
+@dataclass(frozen=True)
+class SigmaCheck:
+    """What the check of a fill's sigma found.
+
+    Attributes
+    ----------
+    factor : float
+        What the sigma was multiplied by (1.0 when it was not checked).
+    blocks : int
+        Valid blocks blanked and filled to check it (0: not checked).
+    pixels : int
+        Their pixels with a sigma.
+    """
+
+    factor: float = 1.0
+    blocks: int = 0
+    pixels: int = 0
+
+    def note(self) -> str:
+        """The HISTORY text: what was checked, and the factor."""
+        if not self.blocks:
+            return "the 1-sigma could not be checked on this frame (no valid block near the holes to blank)"
+        blocks = f"{self.blocks} valid block{'s' if self.blocks > 1 else ''}"
+        return (f"1-sigma scaled by {self.factor:.3f}: the 68.27% quantile of |fill - truth| / sigma on "
+                f"{blocks} of this frame blanked and filled the same way")
+
+
+def _grid(mask: np.ndarray) -> np.ndarray:
+    """Per 32x32 block of the grid (partial blocks at the edges dropped), whether any pixel of ``mask`` is in it."""
+    gy, gx = mask.shape[0] // BLOCK, mask.shape[1] // BLOCK
+    return mask[:gy * BLOCK, :gx * BLOCK].reshape(gy, BLOCK, gx, BLOCK).any(axis=(1, 3))
+
+
+def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
+    """The valid blocks ``(block row, block column)`` a fill of ``frame`` is checked on.
+
+    Parameters
+    ----------
+    frame : Frame
+        The frame with its missing pixels.
+    n : int, optional
+        How many; default one per `PROBE_EVERY` missing blocks, at least one.
+
+    Returns
+    -------
+    list of tuple of int
+        Blocks wholly valid, two or three blocks from a missing block (so none
+        of their window's context is a hole) and inside the radial zones, each
+        chosen for a missing block (spread evenly over the missing blocks'
+        distances from the Sun centre) at the distance closest to that block's.
+        Deterministic; fewer than ``n`` where there are not enough.
+    """
+    holes = np.argwhere(_grid(frame.missing))
+    if holes.size == 0:
+        return []
+    n = max(1, math.ceil(len(holes) / PROBE_EVERY)) if n is None else n
+    ok = ~_grid(~frame.valid)                                      # every pixel valid
+    ok &= ~ndimage.binary_dilation(_grid(frame.missing), np.ones((3, 3), dtype=bool))
+    gy, gx = ok.shape
+    cy, cx = frame.sun_centre or ((frame.shape[0] - 1) / 2, (frame.shape[1] - 1) / 2)
+    centres = (np.arange(gy) * BLOCK + BLOCK / 2 - 0.5, np.arange(gx) * BLOCK + BLOCK / 2 - 0.5)
+    radius = np.hypot(centres[0][:, None] - cy, centres[1][None, :] - cx)
+    if frame.geometry is not None:
+        ok &= zone_of(*np.meshgrid(*centres, indexing="ij"), frame.geometry) >= 0
+    order = np.argsort(radius[holes[:, 0], holes[:, 1]], kind="stable")
+    first = [order[min(len(order) - 1, int((i + 0.5) * len(order) / n))] for i in range(n)]
+    picked: list[tuple[int, int]] = []
+    for h in list(dict.fromkeys(first)) + [i for i in order if i not in first]:
+        if len(picked) == n:
+            break
+        by, bx = holes[h]
+        cands = [(by + dy, bx + dx) for dy, dx in _OFFSETS
+                 if 0 <= by + dy < gy and 0 <= bx + dx < gx and ok[by + dy, bx + dx]]
+        if cands:
+            best = min(cands, key=lambda c: abs(radius[c] - radius[by, bx]))
+            picked.append((int(best[0]), int(best[1])))
+            ok[max(best[0] - 1, 0):best[0] + 2, max(best[1] - 1, 0):best[1] + 2] = False   # apart from each other
+    return picked
+
+
+def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, neighbours: Sequence = (),
+                device: str = "auto", weights=None) -> tuple[np.ndarray, SigmaCheck]:
+    """The fill's sigma rescaled by its check on valid blocks of ``frame`` (see the module).
+
+    Parameters
+    ----------
+    method : FillMethod
+        The method that made the fill.
+    frame : Frame
+        The frame it filled.
+    sigma : numpy.ndarray
+        The fill's 1-sigma (frame-shaped, the image's unit).
+    filled : numpy.ndarray of bool
+        The pixels it filled.
+    neighbours, device, weights
+        As the fill was run.
+
+    Returns
+    -------
+    sigma : numpy.ndarray
+        ``sigma`` times the factor on ``filled`` (an infinite sigma stays infinite).
+    check : SigmaCheck
+    """
+    blocks = probe_blocks(frame)
+    if not blocks:
+        return sigma, SigmaCheck()
+    probe = np.zeros(frame.shape, dtype=bool)
+    for by, bx in blocks:
+        probe[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
+    res = method.fill(frame.blanked(probe), neighbours=neighbours, device=device, weights=weights)
+    if res.sigma is None:
+        return sigma, SigmaCheck()
+    px = np.asarray(res.filled, dtype=bool) & probe
+    s = np.asarray(res.sigma, dtype=np.float64)[px]
+    err = np.asarray(res.values, dtype=np.float64)[px] - frame.image[px]
+    keep = np.isfinite(s) & (s > 0)
+    if keep.sum() < MIN_PIXELS:
+        return sigma, SigmaCheck()
+    z = np.abs(err[keep]) / s[keep]
+    factor = float(np.clip(np.quantile(z, QUANTILE), *FACTOR_RANGE))
+    out = np.where(filled, sigma * factor, sigma)
+    return out, SigmaCheck(factor, len(blocks), int(keep.sum()))

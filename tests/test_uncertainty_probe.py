@@ -1,0 +1,115 @@
+"""The check of a fill's 1-sigma on the frame's own valid blocks, blanked and filled the same way."""
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+from helpers import BLANK, blank, read_real
+from scipy import ndimage
+
+from corkit_inpaint.blocks import BLOCK, blocks_to_mask
+from corkit_inpaint.fill import run_method
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.geometry import zone_of
+from corkit_inpaint.methods import FillMethod, FillResult, Provenance
+from corkit_inpaint.uncertainty.probe import FACTOR_RANGE, PROBE_EVERY, QUANTILE, SigmaCheck, check_sigma, probe_blocks
+
+
+@dataclass(frozen=True)
+class Oracle(FillMethod):
+    """Fills with the truth plus a fixed error, and says its 1-sigma is ``sigma``."""
+
+    truth: np.ndarray | None = None
+    error: float = 0.0
+    sigma: float | None = 1.0
+
+    def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+        values = np.where(frame.missing, self.truth + self.error, frame.image)
+        sig = None if self.sigma is None else np.where(frame.missing, self.sigma, 0.0)
+        return FillResult(values, frame.missing.copy(), Provenance(self.name), sigma=sig)
+
+
+def _frame(blocks=BLANK):
+    data, hdr = read_real()
+    mask = blocks_to_mask(data.shape, blocks)
+    return Frame.build(blank(data, blocks).astype(float), mask, hdr), data.astype(float)
+
+
+def test_probe_blocks_are_valid_blocks_apart_from_the_holes_and_each_other():
+    frame, _ = _frame()
+    picked = probe_blocks(frame)
+    assert len(picked) == -(-len(BLANK) // PROBE_EVERY) == 2
+    assert picked == probe_blocks(frame)                        # deterministic
+    many = probe_blocks(frame, 6)
+    assert len(many) == 6 and len(set(many)) == 6
+    holes = np.array(BLANK)
+    for by, bx in many:
+        box = (slice(by * BLOCK, (by + 1) * BLOCK), slice(bx * BLOCK, (bx + 1) * BLOCK))
+        assert frame.valid[box].all()
+        assert np.abs(holes - (by, bx)).max(axis=1).min() >= 2      # its window's context holds no hole
+        cy, cx = by * BLOCK + 15.5, bx * BLOCK + 15.5
+        assert zone_of(np.array([cy]), np.array([cx]), frame.geometry)[0] >= 0
+    for i, a in enumerate(many):
+        for b in many[i + 1:]:
+            assert max(abs(a[0] - b[0]), abs(a[1] - b[1])) >= 2
+
+
+@pytest.mark.parametrize(("error", "sigma", "factor"), [(3.0, 1.5, 2.0), (10.0, 1.0, FACTOR_RANGE[1]),
+                                                        (0.1, 1.0, FACTOR_RANGE[0]), (-2.0, 2.0, 1.0)])
+def test_the_factor_is_the_quantile_of_the_checked_errors_over_their_sigma(error, sigma, factor):
+    frame, truth = _frame()
+    oracle = Oracle("oracle", truth, error, sigma)
+    res = run_method(oracle, frame)
+    assert res.provenance.sigma_factor == pytest.approx(factor)
+    assert res.provenance.sigma_blocks == 2
+    assert np.allclose(res.sigma[frame.missing], sigma * factor) and np.all(res.sigma[~frame.missing] == 0)
+    assert np.array_equal(res.values, np.where(frame.missing, truth + error, truth))     # values untouched
+    assert f"1-sigma scaled by {factor:.3f}" in res.how and "2 valid blocks of this frame" in res.how
+    raw = run_method(oracle, frame, check_sigma=False)
+    assert raw.provenance.sigma_factor == 1.0 and raw.provenance.sigma_blocks == 0 and raw.how == ""
+    assert np.allclose(raw.sigma[frame.missing], sigma)
+
+
+def test_no_check_without_a_sigma_or_without_a_valid_block():
+    frame, truth = _frame()
+    res = run_method(Oracle("oracle", truth, 1.0, None), frame)
+    assert res.sigma is None and res.provenance.sigma_blocks == 0 and res.how == ""
+    img = np.full((96, 96), 100.0)
+    img[32:64, 32:64] = 0
+    small = Frame.build(img, img == 0)
+    assert probe_blocks(small) == []         # every block touches the hole
+    res = run_method(Oracle("oracle", np.full((96, 96), 100.0), 5.0, 1.0), small)
+    assert res.provenance.sigma_factor == 1.0 and res.provenance.sigma_blocks == 0
+    assert np.all(res.sigma[small.missing] == 1.0)
+    assert "could not be checked" in res.how
+    assert SigmaCheck().note() == res.how
+
+
+def test_the_network_sigma_is_its_table_sigma_times_the_checked_factor():
+    frame, truth = _frame()
+    raw = run_method("pconv-smooth", frame, device="cpu", check_sigma=False)
+    res = run_method("pconv-smooth", frame, device="cpu")
+    assert np.array_equal(res.values, raw.values)
+    f = res.provenance.sigma_factor
+    assert FACTOR_RANGE[0] <= f <= FACTOR_RANGE[1] and f != 1.0 and res.provenance.sigma_blocks == 2
+    assert np.allclose(res.sigma, raw.sigma * f, rtol=1e-12)
+    # the factor is what the same fill of the checked blocks gives: blank them by hand and fill them
+    probe = blocks_to_mask(frame.shape, probe_blocks(frame))
+    blanked = replace(frame, missing=probe, valid=frame.valid & ~probe)
+    own = run_method("pconv-smooth", blanked, device="cpu", check_sigma=False)
+    z = np.abs(own.values[probe] - truth[probe]) / own.sigma[probe]
+    assert f == pytest.approx(np.quantile(z, QUANTILE), rel=1e-9)
+    assert np.array_equal(run_method("pconv-smooth", frame, device="cpu").sigma, res.sigma)     # deterministic
+
+
+def test_check_sigma_leaves_its_inputs_alone():
+    frame, truth = _frame()
+    before = frame.image.copy(), frame.valid.copy(), frame.missing.copy()
+    sigma = np.where(frame.missing, 2.0, 0.0)
+    out, chk = check_sigma(Oracle("oracle", truth, 4.0, 2.0), frame, sigma, frame.missing)
+    assert chk.factor == pytest.approx(2.0) and np.all(sigma[frame.missing] == 2.0)
+    assert np.allclose(out[frame.missing], 4.0)
+    for a, b in zip(before, (frame.image, frame.valid, frame.missing)):
+        assert np.array_equal(a, b)
+    assert not ndimage.binary_dilation(blocks_to_mask(frame.shape, probe_blocks(frame)), iterations=32)[
+        frame.missing].any()
