@@ -103,11 +103,14 @@ class Frame:
     def blanked(self, pixels: np.ndarray) -> Frame:
         """This frame with its valid ``pixels`` to fill instead of its missing ones (which stay unread).
 
-        The value space, noise and geometry are this frame's, so a fill of the
-        blanked pixels can be compared with their truth in ``image``.
+        The ``pixels`` are set to 0, as a lost block's are; their truth stays in
+        this frame's ``image``. The value space, noise and geometry are this
+        frame's, so a fill of the blanked pixels can be compared with that truth.
         """
         pixels = np.asarray(pixels, dtype=bool)
-        out = replace(self, missing=pixels, valid=self.valid & ~pixels)
+        image = self.image.copy()
+        image[pixels] = 0.0
+        out = replace(self, image=image, missing=pixels, valid=self.valid & ~pixels)
         out.__dict__["stretched"] = np.where(pixels, self.stretch.forward(np.float64(self.stretch.bias)),
                                              self.stretched)     # what `stretched` gives, without redoing the stretch
         return out

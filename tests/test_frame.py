@@ -58,7 +58,8 @@ def test_blanked_fills_valid_pixels_in_the_same_value_space():
     assert b.stretch is frame.stretch and b.noise == frame.noise and b.geometry is frame.geometry
     assert np.array_equal(b.missing, probe) and not (b.valid & (probe | holes)).any()
     assert np.array_equal(b.valid | probe | holes, frame.valid | holes)
-    assert np.array_equal(b.image, frame.image)                      # the truth stays in the image
-    fresh = replace(frame, missing=probe, valid=frame.valid & ~probe)   # `stretched` computed anew
+    assert np.all(b.image[probe] == 0) and np.array_equal(b.image[~probe], frame.image[~probe])   # as a lost block
+    assert frame.image[probe].min() > 0                              # the truth stays in the frame's image
+    fresh = replace(frame, image=b.image, missing=probe, valid=frame.valid & ~probe)   # `stretched` anew
     assert np.array_equal(b.stretched, fresh.stretched)
     assert not frame.missing[probe].any() and frame.valid[probe].all()     # the frame itself is unchanged

@@ -113,3 +113,62 @@ def test_check_sigma_leaves_its_inputs_alone():
         assert np.array_equal(a, b)
     assert not ndimage.binary_dilation(blocks_to_mask(frame.shape, probe_blocks(frame)), iterations=32)[
         frame.missing].any()
+
+
+@dataclass(frozen=True)
+class Odd(Oracle):
+    """`Oracle`, but its fill of the checked blocks (any other mask than ``holes``) misbehaves as ``how`` says."""
+
+    holes: np.ndarray | None = None
+    how: str = ""
+
+    def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+        res = super().fill(frame)
+        if np.array_equal(frame.missing, self.holes):
+            return res
+        assert np.all(frame.image[frame.missing] == 0)          # blanked as a lost block is: the truth is hidden
+        if self.how == "raise":
+            raise ValueError("missing pixels are expected to be 0")
+        if self.how == "nan":
+            return replace(res, values=np.where(frame.missing, np.nan, res.values))
+        if self.how == "inf":
+            return replace(res, sigma=np.where(frame.missing, np.inf, 0.0))
+        if self.how == "one":           # leaves every checked block but the first unfilled
+            ys, xs = np.nonzero(frame.missing)
+            first = (ys // BLOCK == ys[0] // BLOCK) & (xs // BLOCK == xs[0] // BLOCK)
+            filled = np.zeros(frame.shape, dtype=bool)
+            filled[ys[first], xs[first]] = True
+            return replace(res, filled=filled)
+        return res
+
+
+@pytest.mark.parametrize(("how", "why"), [("raise", "failed: ValueError"), ("nan", "only 0 of the checked"),
+                                          ("inf", "only 0 of the checked")])
+def test_a_check_that_fails_keeps_the_fill_and_its_own_sigma_and_says_why(how, why):
+    frame, truth = _frame()
+    res = run_method(Odd("odd", truth, 3.0, 1.5, frame.missing, how), frame)
+    assert np.array_equal(res.values, np.where(frame.missing, truth + 3.0, truth))
+    assert np.all(res.sigma[frame.missing] == 1.5) and res.provenance.sigma_blocks == 0
+    assert res.provenance.sigma_factor == 1.0 and "could not be checked" in res.how and why in res.how
+
+
+def test_the_count_is_of_the_blocks_really_checked():
+    frame, truth = _frame()
+    res = run_method(Odd("odd", truth, 3.0, 1.5, frame.missing, "one"), frame)
+    assert res.provenance.sigma_blocks == 1 and res.provenance.sigma_factor == pytest.approx(2.0)
+    assert "on 1 valid block of this frame" in res.how
+
+
+def test_partial_edge_blocks_and_scattered_bad_pixels():
+    data, hdr = read_real()
+    img = data.astype(float)[:500, :500]            # partial blocks at the right and bottom edges
+    lost = np.zeros(img.shape, dtype=bool)
+    lost[7 * 32:8 * 32, 480:] = True                 # a partial block lost at the edge
+    frame = Frame.build(np.where(lost, 0.0, img), lost, None)
+    picked = probe_blocks(frame)
+    assert len(picked) == 1 and all(by < 15 and bx < 15 for by, bx in picked)      # whole blocks only
+    assert min(abs(bx - 15) for _, bx in picked) >= 2
+    bad = np.random.default_rng(0).random(img.shape) < 0.01           # a map's own flags: 1% of pixels
+    speckled = Frame.build(np.where(lost, 0.0, img), lost, None, not_context=bad)
+    res = run_method(Oracle("oracle", img, 3.0, 1.5), speckled)
+    assert res.provenance.sigma_blocks == 1 and res.provenance.sigma_factor == pytest.approx(2.0)

@@ -19,6 +19,7 @@ with fewer. A frame with no valid block to check keeps the table's sigma.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from ..geometry import zone_of
 
 __all__ = ["PROBE_EVERY", "FACTOR_RANGE", "QUANTILE", "SigmaCheck", "probe_blocks", "check_sigma"]
 
+log = logging.getLogger(__name__)
+
 #: One valid block is blanked and filled per this many missing blocks (at least one).
 PROBE_EVERY = 7
 #: The factor is kept within this range: a few blocks cannot say more.
@@ -40,6 +43,8 @@ FACTOR_RANGE = (0.5, 3.0)
 QUANTILE = math.erf(1 / math.sqrt(2))
 #: Fewer checked pixels with a sigma than this: the sigma is left as it is.
 MIN_PIXELS = 256
+#: The share of a block's pixels that must be valid for it to be checked on (only those are blanked).
+MIN_VALID = 0.9
 #: Where a checked block may lie, in blocks from the missing one: two or three blocks away, every way.
 _OFFSETS = ((0, 2), (0, -2), (2, 0), (-2, 0), (2, 2), (2, -2), (-2, 2), (-2, -2), (0, 3), (0, -3), (3, 0), (-3, 0))
 
@@ -61,20 +66,23 @@ class SigmaCheck:
     factor: float = 1.0
     blocks: int = 0
     pixels: int = 0
+    why_not: str = "no valid block near the holes to blank"
 
     def note(self) -> str:
-        """The HISTORY text: what was checked, and the factor."""
+        """The HISTORY text: what was checked, and the factor (or why nothing was)."""
         if not self.blocks:
-            return "the 1-sigma could not be checked on this frame (no valid block near the holes to blank)"
+            return f"the 1-sigma could not be checked on this frame ({self.why_not})"
         blocks = f"{self.blocks} valid block{'s' if self.blocks > 1 else ''}"
         return (f"1-sigma scaled by {self.factor:.3f}: the 68.27% quantile of |fill - truth| / sigma on "
                 f"{blocks} of this frame blanked and filled the same way")
 
 
-def _grid(mask: np.ndarray) -> np.ndarray:
-    """Per 32x32 block of the grid (partial blocks at the edges dropped), whether any pixel of ``mask`` is in it."""
-    gy, gx = mask.shape[0] // BLOCK, mask.shape[1] // BLOCK
-    return mask[:gy * BLOCK, :gx * BLOCK].reshape(gy, BLOCK, gx, BLOCK).any(axis=(1, 3))
+def _blocks(mask: np.ndarray, beyond: bool) -> np.ndarray:
+    """``mask`` as ``(block row, 32, block column, 32)``, partial edge blocks padded with ``beyond``."""
+    gy, gx = -(-mask.shape[0] // BLOCK), -(-mask.shape[1] // BLOCK)
+    full = np.full((gy * BLOCK, gx * BLOCK), beyond)
+    full[:mask.shape[0], :mask.shape[1]] = mask
+    return full.reshape(gy, BLOCK, gx, BLOCK)
 
 
 def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
@@ -90,18 +98,21 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
     Returns
     -------
     list of tuple of int
-        Blocks wholly valid, two or three blocks from a missing block (so none
+        Whole blocks with at least `MIN_VALID` of their pixels valid (a few
+        bad pixels are left as they are), two or three blocks from a missing block (so none
         of their window's context is a hole) and inside the radial zones, each
         chosen for a missing block (spread evenly over the missing blocks'
         distances from the Sun centre) at the distance closest to that block's.
         Deterministic; fewer than ``n`` where there are not enough.
     """
-    holes = np.argwhere(_grid(frame.missing))
+    lost = _blocks(frame.missing, False).any(axis=(1, 3))
+    holes = np.argwhere(lost)
     if holes.size == 0:
         return []
     n = max(1, math.ceil(len(holes) / PROBE_EVERY)) if n is None else n
-    ok = ~_grid(~frame.valid)                                      # every pixel valid
-    ok &= ~ndimage.binary_dilation(_grid(frame.missing), np.ones((3, 3), dtype=bool))
+    ok = _blocks(frame.valid, False).mean(axis=(1, 3)) >= MIN_VALID                   # nearly all valid
+    ok &= ~_blocks(np.zeros(frame.shape, dtype=bool), True).any(axis=(1, 3))           # whole blocks only
+    ok &= ~ndimage.binary_dilation(lost, np.ones((3, 3), dtype=bool))
     gy, gx = ok.shape
     cy, cx = frame.sun_centre or ((frame.shape[0] - 1) / 2, (frame.shape[1] - 1) / 2)
     centres = (np.arange(gy) * BLOCK + BLOCK / 2 - 0.5, np.arange(gx) * BLOCK + BLOCK / 2 - 0.5)
@@ -144,7 +155,7 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
     Returns
     -------
     sigma : numpy.ndarray
-        ``sigma`` times the factor on ``filled`` (an infinite sigma stays infinite).
+        ``sigma`` times the factor (it is 0 outside ``filled``; an infinite sigma stays infinite).
     check : SigmaCheck
     """
     blocks = probe_blocks(frame)
@@ -153,16 +164,23 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
     probe = np.zeros(frame.shape, dtype=bool)
     for by, bx in blocks:
         probe[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
-    res = method.fill(frame.blanked(probe), neighbours=neighbours, device=device, weights=weights)
-    if res.sigma is None:
-        return sigma, SigmaCheck()
-    px = np.asarray(res.filled, dtype=bool) & probe
-    s = np.asarray(res.sigma, dtype=np.float64)[px]
-    err = np.asarray(res.values, dtype=np.float64)[px] - frame.image[px]
-    keep = np.isfinite(s) & (s > 0)
+    probe &= frame.valid
+    try:
+        res = method.fill(frame.blanked(probe), neighbours=neighbours, device=device, weights=weights)
+        px = np.asarray(res.filled, dtype=bool) & probe
+        values = np.asarray(res.values, dtype=np.float64)[px]
+        s = None if res.sigma is None else np.asarray(res.sigma, dtype=np.float64)[px]
+    except Exception as exc:           # a method's failure on the check must not lose the fill itself
+        log.warning("the check of the 1-sigma failed, so it is the method's own: %s: %s", type(exc).__name__, exc)
+        return sigma, SigmaCheck(why_not=f"its fill of the checked blocks failed: {type(exc).__name__}")
+    if s is None:
+        return sigma, SigmaCheck(why_not="the method gave no 1-sigma on the checked blocks")
+    keep = np.isfinite(s) & (s > 0) & np.isfinite(values)
     if keep.sum() < MIN_PIXELS:
-        return sigma, SigmaCheck()
-    z = np.abs(err[keep]) / s[keep]
+        return sigma, SigmaCheck(why_not=f"only {int(keep.sum())} of the checked pixels were filled with a finite "
+                                         "value and 1-sigma")
+    z = np.abs(values[keep] - frame.image[px][keep]) / s[keep]
     factor = float(np.clip(np.quantile(z, QUANTILE), *FACTOR_RANGE))
-    out = np.where(filled, sigma * factor, sigma)
-    return out, SigmaCheck(factor, len(blocks), int(keep.sum()))
+    ys, xs = np.nonzero(px)
+    used = len(set(zip((ys[keep] // BLOCK).tolist(), (xs[keep] // BLOCK).tolist())))
+    return np.where(filled, sigma * factor, sigma), SigmaCheck(factor, used, int(keep.sum()))
