@@ -14,7 +14,9 @@ over their pixels is the factor the fill's sigma is multiplied by
 
 One block is checked per `PROBE_EVERY` missing blocks (at least one), so the
 check costs about 1/`PROBE_EVERY` of the fill, and one block for a frame
-with fewer. A frame with no valid block to check keeps the table's sigma.
+with fewer. A frame with no block to check, or whose check fails (the method
+raises on it, or gives no finite value or sigma there), keeps the method's own
+sigma, and `SigmaCheck.note` says why.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class SigmaCheck:
         Valid blocks blanked and filled to check it (0: not checked).
     pixels : int
         Their pixels with a sigma.
+    why_not : str
+        Why it was not checked, when ``blocks`` is 0.
     """
 
     factor: float = 1.0
