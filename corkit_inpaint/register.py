@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -109,6 +109,10 @@ class Neighbour:
     matrix: np.ndarray
     target_centre: tuple[float, float]
     centre: tuple[float, float]
+
+    def shifted(self, y0: int, x0: int) -> Neighbour:
+        """This neighbour on the grid of the target cut at row ``y0``, column ``x0`` (`Frame.cropped`)."""
+        return replace(self, target_centre=(self.target_centre[0] - y0, self.target_centre[1] - x0))
 
     def coords(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Neighbour pixel coordinates ``(y, x)`` of the target pixels in ``box`` = ``(y0, y1, x0, x1)``."""

@@ -63,3 +63,19 @@ def test_blanked_fills_valid_pixels_in_the_same_value_space():
     fresh = replace(frame, image=b.image, missing=probe, valid=frame.valid & ~probe)   # `stretched` anew
     assert np.array_equal(b.stretched, fresh.stretched)
     assert not frame.missing[probe].any() and frame.valid[probe].all()     # the frame itself is unchanged
+
+
+def test_cropped_moves_the_sun_centre_and_geometry_with_the_box():
+    data, hdr = read_real()
+    holes = blocks_to_mask(data.shape, BLANK)
+    frame = Frame.build(blank(data, BLANK).astype(float), holes, hdr)
+    c = frame.cropped((64, 192, 32, 224))
+    assert c.shape == (128, 192) and c.stretch is frame.stretch and c.noise == frame.noise
+    assert np.array_equal(c.image, frame.image[64:192, 32:224]) and np.array_equal(c.valid, frame.valid[64:192, 32:224])
+    assert np.array_equal(c.missing, frame.missing[64:192, 32:224])
+    assert np.array_equal(c.stretched, frame.stretched[64:192, 32:224])
+    assert c.sun_centre == (frame.sun_centre[0] - 64, frame.sun_centre[1] - 32)
+    assert (c.geometry.cy, c.geometry.cx) == (frame.geometry.cy - 64, frame.geometry.cx - 32)
+    assert c.geometry.rsun == frame.geometry.rsun
+    c.image[:] = 0                                              # a copy: the frame is unchanged
+    assert frame.image[64:192, 32:224].any()

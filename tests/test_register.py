@@ -177,3 +177,16 @@ def test_a_neighbour_far_in_time_is_used_with_a_warning(caplog):
     assert len(far) == 1 and far[0].dt < -2 * 365 * 86400
     assert "32219521.fts is 23274.4 h from this frame, beyond the 60 min the neighbour models were trained on" \
         in caplog.text
+
+
+def test_shifted_samples_the_same_sky_on_a_cropped_grid(target):
+    data, hdr = target
+    before = register(*read_file(C3_SEQ[0]), hdr, data.shape)
+    h = hdr.copy()
+    h["CROTA1"] = h["CROTA2"] = 0.7                   # a roll: sub-pixel interpolation, not a copy
+    rolled = register(*read_file(C3_SEQ[0]), h, data.shape)
+    for nb in (before, rolled):
+        r, ok = nb.sample((300, 400, 500, 640))
+        rs, oks = nb.shifted(288, 480).sample((12, 112, 20, 160))
+        assert np.array_equal(ok, oks) and ok.any()
+        np.testing.assert_allclose(rs, r, rtol=1e-12, atol=1e-12)

@@ -172,3 +172,35 @@ def test_partial_edge_blocks_and_scattered_bad_pixels():
     speckled = Frame.build(np.where(lost, 0.0, img), lost, None, not_context=bad)
     res = run_method(Oracle("oracle", img, 3.0, 1.5), speckled)
     assert res.provenance.sigma_blocks == 1 and res.provenance.sigma_factor == pytest.approx(2.0)
+
+
+@dataclass(frozen=True)
+class Whole(FillMethod):
+    """Another method, with its check made on the whole frame (`FillMethod.local` False)."""
+
+    inner: FillMethod | None = None
+    reads_neighbours = True
+
+    def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+        return self.inner.fill(frame, neighbours=neighbours, device=device, weights=weights)
+
+
+@pytest.mark.parametrize("name", ["pconv-smooth", "biharmonic", "ratio"])
+def test_a_local_method_is_checked_on_crops_as_on_the_whole_frame(name):
+    from helpers import C3_SEQ, read_file, seq_blocks
+
+    from corkit_inpaint.methods import get_method
+    from corkit_inpaint.register import register_all
+    data, hdr = read_file(C3_SEQ[1])
+    blocks = seq_blocks(data, hdr, 15, seed=3)
+    mask = blocks_to_mask(data.shape, blocks)
+    frame = Frame.build(blank(data, blocks).astype(float), mask, hdr)
+    nbs = register_all([read_file(p) for p in (C3_SEQ[0], C3_SEQ[2])], hdr, data.shape)
+    m = get_method(name)
+    assert m.local and not Whole("whole", m).local
+    sigma = np.where(mask, 1.0, 0.0)
+    crops, a = check_sigma(m, frame, sigma, mask, neighbours=nbs, device="cpu")
+    whole, b = check_sigma(Whole("whole", m), frame, sigma, mask, neighbours=nbs, device="cpu")
+    assert a.blocks == b.blocks == 3 and a.pixels == b.pixels
+    assert a.factor == pytest.approx(b.factor, rel=1e-6) and a.factor != 1.0
+    np.testing.assert_allclose(crops, whole, rtol=1e-6)

@@ -115,10 +115,18 @@ class FillMethod:
     reads_neighbours : bool
         Class attribute: whether `fill` uses ``neighbours``. Callers read and
         register neighbouring frames only for methods that do.
+    local : bool
+        Class attribute: whether each hole's fill reads only the frame (and
+        the neighbours) within 64 pixels of it, beside the frame's value space,
+        noise and geometry, so that a fill of a crop (`Frame.cropped`) equals
+        the whole frame's fill there. The check of the sigma
+        (`corkit_inpaint.uncertainty.probe`) then fills small crops, which is
+        cheaper. False (the safe default): it fills the whole frame.
     """
 
     name: str = field(default="")
     reads_neighbours: ClassVar[bool] = False
+    local: ClassVar[bool] = False
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:

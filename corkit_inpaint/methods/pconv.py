@@ -78,6 +78,12 @@ class PConvFill(FillMethod):
     mirror: bool = False
     reads_neighbours: ClassVar[bool] = True
 
+    @property
+    def local(self) -> bool:
+        """`FillMethod.local`: True for the expected value; the texture and the draws are seeded by a window's
+        place in the frame, so a crop's differ."""
+        return not self.texture and not self.draws
+
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
         windows, owned, declined = frame_windows(frame, neighbours)

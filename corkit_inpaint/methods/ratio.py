@@ -32,6 +32,7 @@ class RatioFill(FillMethod):
     """Fill from the neighbours scaled by the smoothed ratio (`corkit_inpaint.match.neighbour_estimate`)."""
 
     reads_neighbours: ClassVar[bool] = True
+    local: ClassVar[bool] = True
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -25,6 +26,8 @@ class WindowedFill(FillMethod):
     comes from the method's error table (`corkit_inpaint.uncertainty`), when
     one was fitted.
     """
+
+    local: ClassVar[bool] = True
 
     def fill_window(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Fill one window of stretched ``values`` where ``valid`` is False."""

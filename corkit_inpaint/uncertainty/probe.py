@@ -12,9 +12,12 @@ method, with the same neighbouring frames. Their truth is known, so
 over their pixels is the factor the fill's sigma is multiplied by
 (`check_sigma`), within `FACTOR_RANGE`. The fill's values are not changed.
 
-One block is checked per `PROBE_EVERY` missing blocks (at least one), so the
-check costs about 1/`PROBE_EVERY` of the fill, and one block for a frame
-with fewer. A frame with no block to check, or whose check fails (the method
+One block is checked per `PROBE_EVERY` missing blocks (at least one). A
+method whose fill of a hole reads only the frame near it
+(`corkit_inpaint.methods.FillMethod.local`) fills a small crop around each
+checked block (the same values as in the whole frame), so the check costs
+about 1/`PROBE_EVERY` of the fill; another method fills the whole frame once
+with every checked block blanked. A frame with no block to check, or whose check fails (the method
 raises on it, or gives no finite value or sigma there), keeps the method's own
 sigma, and `SigmaCheck.note` says why.
 """
@@ -47,6 +50,9 @@ QUANTILE = math.erf(1 / math.sqrt(2))
 MIN_PIXELS = 256
 #: The share of a block's pixels that must be valid for it to be checked on (only those are blanked).
 MIN_VALID = 0.9
+#: A local method (`corkit_inpaint.methods.FillMethod.local`) fills a crop reaching this many blocks beyond
+#: each checked block: its window reaches 32 px beyond the hole.
+CROP = 2
 #: Where a checked block may lie, in blocks from the missing one: two or three blocks away, every way.
 _OFFSETS = ((0, 2), (0, -2), (2, 0), (-2, 0), (2, 2), (2, -2), (-2, 2), (-2, -2), (0, 3), (0, -3), (3, 0), (-3, 0))
 
@@ -169,22 +175,38 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
     for by, bx in blocks:
         probe[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
     probe &= frame.valid
+    per_block = []              # (values, sigma, truth) of each checked block's pixels that were filled
     try:
-        res = method.fill(frame.blanked(probe), neighbours=neighbours, device=device, weights=weights)
-        px = np.asarray(res.filled, dtype=bool) & probe
-        values = np.asarray(res.values, dtype=np.float64)[px]
-        s = None if res.sigma is None else np.asarray(res.sigma, dtype=np.float64)[px]
+        # a local method fills a crop around each block; another, the whole frame once
+        for box, mine in _fills(frame, blocks) if getattr(method, "local", False) else [(None, blocks)]:
+            part = frame if box is None else frame.cropped(box)
+            y0, x0 = (0, 0) if box is None else (box[0], box[2])
+            res = method.fill(part.blanked(probe[y0:y0 + part.shape[0], x0:x0 + part.shape[1]]),
+                              neighbours=neighbours if box is None else [nb.shifted(y0, x0) for nb in neighbours],
+                              device=device, weights=weights)
+            if res.sigma is None:
+                return sigma, SigmaCheck(why_not="the method gave no 1-sigma on the checked blocks")
+            for by, bx in mine:
+                sl = (slice(by * BLOCK - y0, (by + 1) * BLOCK - y0), slice(bx * BLOCK - x0, (bx + 1) * BLOCK - x0))
+                px = np.asarray(res.filled, dtype=bool)[sl] & probe[by * BLOCK:(by + 1) * BLOCK,
+                                                                    bx * BLOCK:(bx + 1) * BLOCK]
+                per_block.append((np.asarray(res.values, dtype=np.float64)[sl][px],
+                                  np.asarray(res.sigma, dtype=np.float64)[sl][px], part.image[sl][px]))
     except Exception as exc:           # a method's failure on the check must not lose the fill itself
         log.warning("the check of the 1-sigma failed, so it is the method's own: %s: %s", type(exc).__name__, exc)
         return sigma, SigmaCheck(why_not=f"its fill of the checked blocks failed: {type(exc).__name__}")
-    if s is None:
-        return sigma, SigmaCheck(why_not="the method gave no 1-sigma on the checked blocks")
-    keep = np.isfinite(s) & (s > 0) & np.isfinite(values)
-    if keep.sum() < MIN_PIXELS:
-        return sigma, SigmaCheck(why_not=f"only {int(keep.sum())} of the checked pixels were filled with a finite "
-                                         "value and 1-sigma")
-    z = np.abs(values[keep] - frame.image[px][keep]) / s[keep]
+    keeps = [np.isfinite(sg) & (sg > 0) & np.isfinite(v) for v, sg, _ in per_block]
+    n = int(sum(k.sum() for k in keeps))
+    if n < MIN_PIXELS:
+        return sigma, SigmaCheck(why_not=f"only {n} of the checked pixels were filled with a finite value and 1-sigma")
+    z = np.concatenate([np.abs(v[k] - t[k]) / sg[k] for (v, sg, t), k in zip(per_block, keeps)])
     factor = float(np.clip(np.quantile(z, QUANTILE), *FACTOR_RANGE))
-    ys, xs = np.nonzero(px)
-    used = len(set(zip((ys[keep] // BLOCK).tolist(), (xs[keep] // BLOCK).tolist())))
-    return np.where(filled, sigma * factor, sigma), SigmaCheck(factor, used, int(keep.sum()))
+    used = sum(bool(k.any()) for k in keeps)
+    return np.where(filled, sigma * factor, sigma), SigmaCheck(factor, used, n)
+
+
+def _fills(frame: Frame, blocks) -> list:
+    """``(box, [block])`` per checked block: the crop reaching `CROP` blocks beyond it (within the frame)."""
+    ny, nx = frame.shape
+    return [((max(0, (by - CROP) * BLOCK), min(ny, (by + CROP + 1) * BLOCK),
+              max(0, (bx - CROP) * BLOCK), min(nx, (bx + CROP + 1) * BLOCK)), [(by, bx)]) for by, bx in blocks]
