@@ -118,7 +118,8 @@ class Frame:
     def cropped(self, box: tuple[int, int, int, int]) -> Frame:
         """This frame cut to ``box`` = ``(y0, y1, x0, x1)``, with its Sun centre and geometry moved with it.
 
-        The value space and noise stay the whole frame's; ``header`` is the
+        A frame without a Sun centre gets the whole frame's image centre (what
+        the methods use then), moved. The value space and noise stay the whole frame's; ``header`` is the
         whole frame's too (its CRPIX are not moved). A fill that reads only
         the frame near each hole (`corkit_inpaint.methods.FillMethod.local`)
         gives the same values in a crop as in the whole frame.
@@ -127,7 +128,8 @@ class Frame:
         sl = (slice(y0, y1), slice(x0, x1))
         geo = None if self.geometry is None else replace(self.geometry, cx=self.geometry.cx - x0,
                                                         cy=self.geometry.cy - y0)
-        sun = None if self.sun_centre is None else (self.sun_centre[0] - y0, self.sun_centre[1] - x0)
+        cy, cx = self.sun_centre or ((self.shape[0] - 1) / 2, (self.shape[1] - 1) / 2)   # the methods' default
+        sun = (cy - y0, cx - x0)
         out = replace(self, image=self.image[sl].copy(), missing=self.missing[sl].copy(), valid=self.valid[sl].copy(),
                       geometry=geo, sun_centre=sun)
         out.__dict__["stretched"] = self.stretched[sl].copy()

@@ -79,3 +79,5 @@ def test_cropped_moves_the_sun_centre_and_geometry_with_the_box():
     assert c.geometry.rsun == frame.geometry.rsun
     c.image[:] = 0                                              # a copy: the frame is unchanged
     assert frame.image[64:192, 32:224].any()
+    bare = Frame.build(blank(data, BLANK).astype(float), holes, None)    # no header: the image centre
+    assert bare.sun_centre is None and bare.cropped((64, 192, 32, 224)).sun_centre == (255.5 - 64, 255.5 - 32)

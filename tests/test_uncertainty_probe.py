@@ -204,3 +204,14 @@ def test_a_local_method_is_checked_on_crops_as_on_the_whole_frame(name):
     assert a.blocks == b.blocks == 3 and a.pixels == b.pixels
     assert a.factor == pytest.approx(b.factor, rel=1e-6) and a.factor != 1.0
     np.testing.assert_allclose(crops, whole, rtol=1e-6)
+
+
+def test_a_frame_without_header_is_checked_on_crops_as_on_the_whole_frame():
+    from corkit_inpaint.methods import get_method
+    data, _ = read_real()
+    frame = Frame.build(blank(data, BLANK).astype(float), blocks_to_mask(data.shape, BLANK), None)
+    sigma = np.where(frame.missing, 1.0, 0.0)
+    m = get_method("pconv-smooth")
+    _, a = check_sigma(m, frame, sigma, frame.missing, device="cpu")
+    _, b = check_sigma(Whole("whole", m), frame, sigma, frame.missing, device="cpu")
+    assert a.blocks == b.blocks == 2 and a.factor == pytest.approx(b.factor, rel=1e-6)
