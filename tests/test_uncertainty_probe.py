@@ -51,7 +51,7 @@ def test_probe_blocks_are_valid_blocks_apart_from_the_holes_and_each_other():
         assert zone_of(np.array([cy]), np.array([cx]), frame.geometry)[0] >= 0
     for i, a in enumerate(many):
         for b in many[i + 1:]:
-            assert max(abs(a[0] - b[0]), abs(a[1] - b[1])) >= 2
+            assert max(abs(a[0] - b[0]), abs(a[1] - b[1])) >= 3        # their windows never merge
 
 
 @pytest.mark.parametrize(("error", "sigma", "factor"), [(3.0, 1.5, 2.0), (10.0, 1.0, FACTOR_RANGE[1]),
@@ -185,14 +185,15 @@ class Whole(FillMethod):
         return self.inner.fill(frame, neighbours=neighbours, device=device, weights=weights)
 
 
-@pytest.mark.parametrize("name", ["pconv-smooth", "biharmonic", "ratio"])
-def test_a_local_method_is_checked_on_crops_as_on_the_whole_frame(name):
+@pytest.mark.parametrize(("name", "n", "seed"), [("pconv-smooth", 15, 3), ("biharmonic", 15, 3), ("ratio", 15, 3),
+                                                 ("pconv-smooth", 21, 32), ("ratio", 21, 32)])
+def test_a_local_method_is_checked_on_crops_as_on_the_whole_frame(name, n, seed):
     from helpers import C3_SEQ, read_file, seq_blocks
 
     from corkit_inpaint.methods import get_method
     from corkit_inpaint.register import register_all
     data, hdr = read_file(C3_SEQ[1])
-    blocks = seq_blocks(data, hdr, 15, seed=3)
+    blocks = seq_blocks(data, hdr, n, seed=seed)      # seed 32: two checked blocks were two apart
     mask = blocks_to_mask(data.shape, blocks)
     frame = Frame.build(blank(data, blocks).astype(float), mask, hdr)
     nbs = register_all([read_file(p) for p in (C3_SEQ[0], C3_SEQ[2])], hdr, data.shape)
@@ -201,7 +202,7 @@ def test_a_local_method_is_checked_on_crops_as_on_the_whole_frame(name):
     sigma = np.where(mask, 1.0, 0.0)
     crops, a = check_sigma(m, frame, sigma, mask, neighbours=nbs, device="cpu")
     whole, b = check_sigma(Whole("whole", m), frame, sigma, mask, neighbours=nbs, device="cpu")
-    assert a.blocks == b.blocks == 3 and a.pixels == b.pixels
+    assert a.blocks == b.blocks == -(-n // PROBE_EVERY) and a.pixels == b.pixels
     assert a.factor == pytest.approx(b.factor, rel=1e-6) and a.factor != 1.0
     np.testing.assert_allclose(crops, whole, rtol=1e-6)
 

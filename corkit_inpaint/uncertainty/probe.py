@@ -110,7 +110,8 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
     list of tuple of int
         Whole blocks with at least `MIN_VALID` of their pixels valid (a few
         bad pixels are left as they are), two or three blocks from a missing block (so none
-        of their window's context is a hole) and inside the radial zones, each
+        of their window's context is a hole), three or more from each other,
+        and inside the radial zones, each
         chosen for a missing block (spread evenly over the missing blocks'
         distances from the Sun centre) at the distance closest to that block's.
         Deterministic; fewer than ``n`` where there are not enough.
@@ -141,7 +142,8 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
         if cands:
             best = min(cands, key=lambda c: abs(radius[c] - radius[by, bx]))
             picked.append((int(best[0]), int(best[1])))
-            ok[max(best[0] - 1, 0):best[0] + 2, max(best[1] - 1, 0):best[1] + 2] = False   # apart from each other
+            # three blocks apart or more: their windows never merge, and a crop holds one of them
+            ok[max(best[0] - 2, 0):best[0] + 3, max(best[1] - 2, 0):best[1] + 3] = False
     return picked
 
 
