@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..blocks import BLOCK
+from ..blocks import BLOCK, blocks_of, blocks_to_mask
 from ..frame import Frame
 from ..geometry import zone_of
 
@@ -87,14 +87,6 @@ class SigmaCheck:
                 f"{blocks} of this frame blanked and filled the same way")
 
 
-def _blocks(mask: np.ndarray, beyond: bool) -> np.ndarray:
-    """``mask`` as ``(block row, 32, block column, 32)``, partial edge blocks padded with ``beyond``."""
-    gy, gx = -(-mask.shape[0] // BLOCK), -(-mask.shape[1] // BLOCK)
-    full = np.full((gy * BLOCK, gx * BLOCK), beyond)
-    full[:mask.shape[0], :mask.shape[1]] = mask
-    return full.reshape(gy, BLOCK, gx, BLOCK)
-
-
 def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
     """The valid blocks ``(block row, block column)`` a fill of ``frame`` is checked on.
 
@@ -116,15 +108,17 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
         distances from the Sun centre) at the distance closest to that block's.
         Deterministic; fewer than ``n`` where there are not enough.
     """
-    lost = _blocks(frame.missing, False).any(axis=(1, 3))
-    holes = np.argwhere(lost)
+    holes = np.array(blocks_of(frame.missing))
     if holes.size == 0:
         return []
     n = max(1, math.ceil(len(holes) / PROBE_EVERY)) if n is None else n
-    ok = _blocks(frame.valid, False).mean(axis=(1, 3)) >= MIN_VALID                   # nearly all valid
-    ok &= ~_blocks(np.zeros(frame.shape, dtype=bool), True).any(axis=(1, 3))           # whole blocks only
-    ok &= ~ndimage.binary_dilation(lost, np.ones((3, 3), dtype=bool))
-    gy, gx = ok.shape
+    (ny, nx), (wy, wx) = frame.shape, (frame.shape[0] // BLOCK, frame.shape[1] // BLOCK)
+    gy, gx = -(-ny // BLOCK), -(-nx // BLOCK)
+    lost = np.zeros((gy, gx), dtype=bool)
+    lost[holes[:, 0], holes[:, 1]] = True
+    share = np.zeros((gy, gx))                   # valid share of each whole block; 0 for the partial ones at the edge
+    share[:wy, :wx] = frame.valid[:wy * BLOCK, :wx * BLOCK].reshape(wy, BLOCK, wx, BLOCK).mean(axis=(1, 3))
+    ok = (share >= MIN_VALID) & ~ndimage.binary_dilation(lost, np.ones((3, 3), dtype=bool))
     cy, cx = frame.sun_centre or ((frame.shape[0] - 1) / 2, (frame.shape[1] - 1) / 2)
     centres = (np.arange(gy) * BLOCK + BLOCK / 2 - 0.5, np.arange(gx) * BLOCK + BLOCK / 2 - 0.5)
     radius = np.hypot(centres[0][:, None] - cy, centres[1][None, :] - cx)
@@ -173,10 +167,7 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
     blocks = probe_blocks(frame)
     if not blocks:
         return sigma, SigmaCheck()
-    probe = np.zeros(frame.shape, dtype=bool)
-    for by, bx in blocks:
-        probe[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = True
-    probe &= frame.valid
+    probe = blocks_to_mask(frame.shape, blocks) & frame.valid
     per_block = []              # (values, sigma, truth) of each checked block's pixels that were filled
     try:
         # a local method fills a crop around each block; another, the whole frame once
