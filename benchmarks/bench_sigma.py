@@ -3,18 +3,22 @@
 For the real 1024x1024 C2 and C3 frames (tests/data) with 10 blanked blocks
 (and with 1), and the middle frame of the real C3 sequence with its two
 neighbours, times ``pconv-smooth``'s fill (`PConvFill.fill`, model load
-excluded), and on the same frame the two sigma steps alone: the table's
-(the pixels' features and the table lookup, `corkit_inpaint.uncertainty`)
-and its check on the frame's own blocks (`corkit_inpaint.uncertainty.probe`).
+excluded), and on the same frame the two sigma steps alone: the sigma's own
+(for a network with a spread head, `corkit_inpaint.network.spread`: the
+head's share of the network's run, timed as the run with it less the run
+without it, and the unstretching; for one without, the error table's: the
+pixels' features and the table lookup, `corkit_inpaint.uncertainty`) and its
+check on the frame's own blocks (`corkit_inpaint.uncertainty.probe`).
 Prints medians and two ratios of the fill time with the sigma over the fill
-time without it: for the method (``(fill + check) / (fill - table)``), and
+time without it: for the method (``(fill + check) / (fill - sigma)``), and
 for the whole fill step a file goes through (`corkit_inpaint.fill.fill_level05`:
 finding the blocks, the frame, the fill, the check; without the file's
-reading and writing). The issue's goal is at most 1.20.
+reading and writing). The issue's goal is at most 1.20. ``--weights`` names the
+network (default: the default model); give several to compare them in one run.
 
 Usage::
 
-    python benchmarks/bench_sigma.py [--repeats 7] [--threads 1]
+    python benchmarks/bench_sigma.py [--repeats 7] [--threads 1] [--weights NAME ...]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.fill import fill_level05
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE
+from corkit_inpaint.network.device import run_windows
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
 from corkit_inpaint.training.loss_masks import eligible_blocks
@@ -66,10 +71,22 @@ def case(path, nb_paths, n=10):
 
 
 def sigma_step(frame, nbs, res, windows, sha):
-    """What `PConvFill` adds for the sigma: the neighbour cover, the features, the lookup, the unstretching."""
+    """What `PConvFill` adds for a table's sigma: the neighbour cover, the features, the lookup, the unstretching."""
     cover = neighbour_cover(frame, nbs) if nbs else None
     feats = pixel_features(frame, res.filled, cover, windows)
     return to_linear(frame, res.values, res.filled, table_for(SMOOTH_TABLE, sha).stretched(feats))
+
+
+def sigma_time(frame, nbs, res, weights, repeats):
+    """Seconds of the sigma's own step: the spread head's share of the network's run, or the table's step."""
+    windows = frame_windows(frame, nbs)[:2]
+    model = load_model(weights)
+    if getattr(model, "spread_head", None) is None:
+        return median_time(lambda: sigma_step(frame, nbs, res, windows, model.sha256), repeats)
+    run = lambda spread: median_time(lambda: run_windows(weights, windows[0], "cpu", spread=spread), repeats)
+    s = np.ones(int(res.filled.sum()))
+    lin = median_time(lambda: to_linear(frame, res.values, res.filled, s), repeats)
+    return max(run(True) - run(False), 0.0) + lin
 
 
 def median_time(fn, repeats):
@@ -85,25 +102,28 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    ap.add_argument("--weights", nargs="+", default=[None], help="networks to time (default: the default model)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    sha = load_model(None).sha256
-    print(f"{'case':30s} {'fill (s)':>9s} {'table (s)':>10s} {'check (s)':>10s} {'method ratio':>13s} "
-          f"{'fill step (s)':>14s} {'step ratio':>11s}")
+    print(f"{'case':30s} {'weights':22s} {'fill (s)':>9s} {'sigma (s)':>10s} {'check (s)':>10s} "
+          f"{'method ratio':>13s} {'fill step (s)':>14s} {'step ratio':>11s}")
     cases = [(name, path, nbs, 10) for name, (path, nbs) in CASES.items()]
     cases += [(name.replace("1024", "1024, 1 block"), path, nbs, 1) for name, (path, nbs) in CASES.items() if not nbs]
     for name, path, nb_paths, n in cases:
         frame, nbs, (data, hdr) = case(path, nb_paths, n)
-        res = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu")
-        windows = frame_windows(frame, nbs)[:2]
-        t_fill = median_time(lambda f=frame, n=nbs: PCONV_SMOOTH.fill(f, neighbours=n, device="cpu"), args.repeats)
-        t_sig = median_time(lambda f=frame, n=nbs, r=res, w=windows: sigma_step(f, n, r, w, sha), args.repeats)
-        t_chk = median_time(lambda f=frame, n=nbs, r=res: check_sigma(PCONV_SMOOTH, f, r.sigma, r.filled, neighbours=n,
-                                                                      device="cpu"), args.repeats)
-        t_step = median_time(lambda d=data, h=hdr, n=nbs: fill_level05(d, h, "pconv-smooth", device="cpu",
-                                                                       neighbours=n), args.repeats)
-        print(f"{name:30s} {t_fill:9.3f} {t_sig:10.3f} {t_chk:10.3f} {(t_fill + t_chk) / (t_fill - t_sig):13.3f} "
-              f"{t_step:14.3f} {t_step / (t_step - t_sig - t_chk):11.3f}")
+        for weights in args.weights:
+            wname = load_model(weights).model_id
+            fill = lambda f=frame, n=nbs, w=weights: PCONV_SMOOTH.fill(f, neighbours=n, device="cpu", weights=w)
+            res = fill()
+            t_fill = median_time(fill, args.repeats)
+            t_sig = sigma_time(frame, nbs, res, weights, args.repeats)
+            t_chk = median_time(lambda f=frame, n=nbs, r=res, w=weights: check_sigma(
+                PCONV_SMOOTH, f, r.sigma, r.filled, neighbours=n, device="cpu", weights=w), args.repeats)
+            t_step = median_time(lambda d=data, h=hdr, n=nbs, w=weights: fill_level05(
+                d, h, "pconv-smooth", device="cpu", neighbours=n, weights=w), args.repeats)
+            method, step = (t_fill + t_chk) / (t_fill - t_sig), t_step / (t_step - t_sig - t_chk)
+            print(f"{name:30s} {wname:22s} {t_fill:9.3f} {t_sig:10.3f} {t_chk:10.3f} {method:13.3f} "
+                  f"{t_step:14.3f} {step:11.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,22 @@ def case():
     return data, Frame.build(blank(data, BLANK), mask, header)
 
 
+#: The network without a spread head, whose sigma is its error table's (the default has a head: see below).
+TABLED = "pconv-lasco-nb2"
+#: The same network with a spread head.
+HEADED = "pconv-lasco-nb2-sigma"
+
+
 @pytest.fixture(scope="module")
 def fills(case):
     _, frame = case
-    return PCONV.fill(frame, device="cpu"), PCONV_SMOOTH.fill(frame, device="cpu")
+    return PCONV.fill(frame, device="cpu", weights=TABLED), PCONV_SMOOTH.fill(frame, device="cpu", weights=TABLED)
+
+
+@pytest.fixture(scope="module")
+def headed(case):
+    _, frame = case
+    return PCONV.fill(frame, device="cpu", weights=HEADED), PCONV_SMOOTH.fill(frame, device="cpu", weights=HEADED)
 
 
 def test_valid_pixels_bit_identical_and_holes_filled(case, fills):
@@ -41,7 +53,7 @@ def test_valid_pixels_bit_identical_and_holes_filled(case, fills):
 
 def test_cpu_runs_are_identical(case, fills):
     _, frame = case
-    again = PCONV.fill(frame, device="cpu")
+    again = PCONV.fill(frame, device="cpu", weights=TABLED)
     assert np.array_equal(again.values, fills[0].values) and np.array_equal(again.filled, fills[0].filled)
 
 
@@ -93,11 +105,43 @@ def test_weights_without_a_table_give_no_sigma(tmp_path, case, caplog):
     assert "no error table" in caplog.text
 
 
-def test_provenance_of_the_default_model(fills):
-    for res, name in zip(fills, ("pconv", "pconv-smooth")):
-        p = res.provenance
-        assert p.method == name and p.model == default_model_name() and p.device == "cpu"
+def test_provenance_of_the_default_model(case):
+    _, frame = case
+    for method in (PCONV, PCONV_SMOOTH):
+        p = method.fill(frame, device="cpu").provenance
+        assert p.method == method.name and p.model == default_model_name() and p.device == "cpu"
         assert p.sha256 == resolve_weights(None).sha256 and len(p.sha256) == 64
+
+
+def test_the_spread_head_gives_the_sigma_and_leaves_the_fill_alone(case, fills, headed):
+    from corkit_inpaint.network.device import run_windows
+    _, frame = case
+    assert np.array_equal(fills[1].values, headed[1].values)      # the same expected value, bit for bit
+    for a, b in zip(fills, headed):             # another sigma (and so another draw for the texture)
+        assert np.array_equal(a.filled, b.filled) and np.array_equal(a.values[~a.filled], b.values[~b.filled])
+        assert b.sigma is not None and np.all(np.isfinite(b.sigma)) and np.all(b.sigma[frame.missing] > 0)
+        assert np.all(b.sigma[~frame.missing] == 0) and not np.allclose(a.sigma, b.sigma, rtol=0.05)
+        assert b.provenance.model == HEADED and "spread head" in b.how and "spread head" not in a.how
+    tex, smooth = headed
+    # the sigma is the head's half-width (window units), capped, stretched, then unstretched about the fill
+    windows, owned, _ = frame_windows(frame)
+    outs, _, _ = run_windows(HEADED, windows, "cpu", spread=True)
+    s = np.zeros(frame.shape)
+    for w, m, out in zip(windows, owned, outs):
+        y0, y1, x0, x1 = w.box
+        ctx = w.image[w.valid]
+        s[y0:y1, x0:x1][m] = (np.minimum(np.exp(out[1].astype(np.float64)), 2 * float(ctx.max() - ctx.min())
+                                         + w.noise) * w.scale)[m]
+    np.testing.assert_allclose(smooth.sigma, to_linear(frame, smooth.values, frame.missing, s[frame.missing]))
+    # the textured fill is a draw of that sigma, and its own sigma sqrt(2) times as wide
+    np.testing.assert_allclose(tex.sigma, to_linear(frame, tex.values, frame.missing, np.sqrt(2) * s[frame.missing]))
+    for w, mine in zip(windows, owned):
+        y0, y1, x0, x1 = w.box
+        d = frame.stretch.forward(tex.values[y0:y1, x0:x1]) - frame.stretch.forward(smooth.values[y0:y1, x0:x1])
+        np.testing.assert_allclose(d[mine], (w.texture / w.noise * s[y0:y1, x0:x1])[mine], rtol=1e-6, atol=1e-9)
+    # the head's sigma grows with the distance into the hole, as the misses do
+    d = pixel_features(frame, frame.missing).dist
+    assert np.median(smooth.sigma[frame.missing][d > 8]) > np.median(smooth.sigma[frame.missing][d <= 2])
 
 
 def test_provenance_of_a_weights_file(tmp_path, case):
@@ -181,7 +225,7 @@ def test_the_fill_is_the_mean_over_each_window_and_its_mirror_image(case, fills)
     from corkit_inpaint.network.windows import GUIDES, mirrored
     _, frame = case
     plain = fills[1]
-    smooth = replace(PCONV_SMOOTH, mirror=True).fill(frame, device="cpu")
+    smooth = replace(PCONV_SMOOTH, mirror=True).fill(frame, device="cpu", weights=TABLED)
     assert smooth.how.startswith("mirror-averaged")
     assert plain.how == "" and np.array_equal(plain.values[~frame.missing], smooth.values[~frame.missing])
     assert not np.array_equal(plain.values[frame.missing], smooth.values[frame.missing])

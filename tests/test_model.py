@@ -56,6 +56,9 @@ def test_default_weights_reproduce_recorded_checksum():
     out = run_method(check.get("fill", "pconv"), Frame.build(img, mask, header), device="cpu").values
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
     assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
+    if "sigma_sha256" in check:            # a model with a spread head: its sigma is guarded too
+        sigma = run_method("pconv-smooth", Frame.build(img, mask, header), device="cpu", check_sigma=False).sigma
+        assert hashlib.sha256(np.rint(100 * sigma).astype("<i4").tobytes()).hexdigest() == check["sigma_sha256"]
 
 
 @pytest.mark.parametrize("name", ["pconv-fourier-lasco-nb2", "fourier-vae-lasco-nb2"])
@@ -76,3 +79,26 @@ def test_fourier_weights_registered_recorded_and_reproduce_their_checksum(name):
     out = run_method(check["fill"], Frame.build(img, mask, header), device="cpu", weights=name).values
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
     assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
+
+
+def test_spread_head_weights_registered_recorded_and_reproduce_their_checksums():
+    """pconv-lasco-nb2-sigma: nb2's network bit for bit, plus a spread head; its fill and its sigma are guarded."""
+    name = "pconv-lasco-nb2-sigma"
+    entry = registry()["models"][name]
+    w = resolve_weights(name)
+    assert w.sha256 == entry["sha256"] and w.path.stat().st_size == entry["size"]
+    blob, base = read_weights_file(w.path), read_weights_file(resolve_weights("pconv-lasco-nb2").path)
+    assert blob["model_config"]["sigma_head"] > 0
+    assert {k: v for k, v in blob["model_config"].items() if k != "sigma_head"} == base["model_config"]
+    for k, v in base["state_dict"].items():
+        assert np.array_equal(v.numpy(), blob["state_dict"][k].numpy()), k
+    cfg = json.loads((WEIGHTS / f"{name}.config.json").read_text())
+    assert cfg["init"] == "pconv-lasco-nb2" and cfg["init_sha256"] == registry()["models"]["pconv-lasco-nb2"]["sha256"]
+    assert cfg["steps_done"] == cfg["config"]["steps"] and cfg["config"]["first_frame_seed"] == 8_000_000
+    check = json.loads((WEIGHTS / f"{name}.check.json").read_text())
+    assert check["sha256"] == json.loads((WEIGHTS / "pconv-lasco-nb2.check.json").read_text())["sha256"]
+    data, header = read_real()
+    img = blank(data, BLANK)
+    mask, _ = find_missing_blocks(img, header)
+    res = run_method("pconv-smooth", Frame.build(img, mask, header), device="cpu", weights=name, check_sigma=False)
+    assert hashlib.sha256(np.rint(100 * res.sigma).astype("<i4").tobytes()).hexdigest() == check["sigma_sha256"]

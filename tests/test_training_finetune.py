@@ -77,3 +77,12 @@ def test_zero_heads_make_a_model_return_its_base_guide():
     zero_heads(m)
     out = m(img * mask, mask, guides)[-1]
     assert torch.equal(out[mask == 0], guides[:, 3:4][mask == 0]) and torch.equal(out[mask == 1], img[mask == 1])
+
+
+def test_a_spread_head_is_left_out_of_a_fine_tuning_start():
+    """The head fitted one fill; a fine-tuned network gets the network's tensors and no head."""
+    from corkit_inpaint.network.weights import read_weights_file
+    model = PConvUNet(extra_channels=8, base=3, step="noise")
+    assert init_from(model, "pconv-lasco-nb2-sigma") == resolve_weights("pconv-lasco-nb2-sigma").sha256
+    base = read_weights_file(resolve_weights("pconv-lasco-nb2").path)["state_dict"]
+    assert all(torch.equal(v, base[k]) for k, v in model.state_dict().items())

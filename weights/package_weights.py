@@ -43,9 +43,28 @@ def fixed_input_checksum(weights: Path) -> dict:
     img = blank(data, BLANK)
     out = inpaint_array(img, header=header, method="pconv-smooth", device="cpu", weights=str(weights))
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
-    return {"input": "tests/data/lasco_clear.fts with tests/helpers.py BLANK blocks zeroed",
-            "fill": "pconv-smooth", "method": "pconv-smooth, device='cpu', rounded to int32 little-endian",
-            "sha256": hashlib.sha256(filled.tobytes()).hexdigest()}
+    check = {"input": "tests/data/lasco_clear.fts with tests/helpers.py BLANK blocks zeroed",
+             "fill": "pconv-smooth", "method": "pconv-smooth, device='cpu', rounded to int32 little-endian",
+             "sha256": hashlib.sha256(filled.tobytes()).hexdigest()}
+    from corkit_inpaint.network.weights import load_model
+    if load_model(str(weights)).spread_head is not None:     # the head's sigma, without the check
+        check.update(sigma_sha256=sigma_checksum(img, header, str(weights)),
+                     sigma="the same fill's 1-sigma from the spread head (run_method, check_sigma=False), "
+                           "in units of 0.01 DN/s, rounded to int32 little-endian")
+    return check
+
+
+def sigma_checksum(img, header, weights: str) -> str:
+    """sha256 of the spread head's 1-sigma of the fixed input's fill, in 0.01 units rounded to int32."""
+    import numpy as np
+
+    from corkit_inpaint.blocks import find_missing_blocks
+    from corkit_inpaint.fill import run_method
+    from corkit_inpaint.frame import Frame
+    mask, _ = find_missing_blocks(img, header)
+    sigma = run_method("pconv-smooth", Frame.build(img, mask, header), device="cpu", weights=weights,
+                       check_sigma=False).sigma
+    return hashlib.sha256(np.rint(100 * sigma).astype("<i4").tobytes()).hexdigest()
 
 
 def main():

@@ -93,20 +93,25 @@ class PConvFill(FillMethod):
         mirror = self.mirror and not self.draws
         res, model, dev = run_windows(weights if weights is not None else self.model,
                                       windows + [mirrored(w) for w in windows] if mirror else windows, device,
-                                      draws=self.draws)
+                                      draws=self.draws, spread=None)
         if mirror:                  # the mean of the network's fill of each window and of its mirror image
             n = len(windows)
             res = [0.5 * (a + b[..., ::-1]) for a, b in zip(res[:n], res[n:])]
+        head = getattr(model, "spread_head", None) is not None and not self.draws    # run_windows gave its spread
         values = frame.image.copy()
         filled = np.zeros(frame.shape, dtype=bool)
         white = np.zeros(frame.shape)
-        spread = np.zeros(frame.shape) if self.draws else None
+        spread = np.zeros(frame.shape) if self.draws or head else None
         for w, z, m in zip(windows, res, owned):
             y0, y1, x0, x1 = w.box
             if self.draws:              # the prior mean's fill, then the draws: their spread and the noise
                 spread[y0:y1, x0:x1][m] = (np.hypot(z[1:].std(0, ddof=1), w.noise) * w.scale)[m]
                 z = z[0]
             vz = w.image[w.valid]
+            if head:                    # the head's 68.27% half-width, at most the table's cap (features.cap)
+                cap = 2.0 * float(vz.max() - vz.min()) + w.noise
+                spread[y0:y1, x0:x1][m] = (np.minimum(np.exp(z[1].astype(np.float64)), cap) * w.scale)[m]
+                z = z[0]
             have = w.guides[GUIDES.index("neighbour_count")] > 0     # the neighbours may see what the context does not
             if have.any():
                 vz = np.concatenate([vz, w.guides[GUIDES.index("neighbours")][have]])
@@ -118,14 +123,17 @@ class PConvFill(FillMethod):
             if w.noise > 0:
                 white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
         reads = model.config["extra_channels"] > GUIDES.index("neighbours")
-        if spread is not None:
+        if self.draws:
             sigma = to_linear(frame, values, filled, spread[filled])
+        elif head:
+            values, sigma = self._textured(frame, values, filled, white, spread[filled])
         else:
             cover = neighbour_cover(frame, neighbours) if reads else None
             values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
         skipped = declined_note(declined)
-        how = ("mirror-averaged (the mean of the network's output for each window and for its left-right "
-               "mirror image)") if mirror else ""
+        how = "; ".join(n for n in (
+            "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
+            if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "") if n)
         prov = Provenance(self.name, model.model_id, model.sha256, dev)
         if reads:
             used = np.zeros(len(neighbours), dtype=bool)
@@ -143,10 +151,16 @@ class PConvFill(FillMethod):
             log.warning("no error table for these weights (%s): the fill has no sigma%s", sha256[:12],
                         ", and its texture is the local noise" if self.texture else "")
         feats = pixel_features(frame, filled, cover, windows, values)
-        s = None if table is None else table.stretched(feats)
+        if table is None:
+            return self._textured(frame, values, filled, white, None, feats.noise)
+        return self._textured(frame, values, filled, white, table.stretched(feats))
+
+    def _textured(self, frame: Frame, values, filled, white, s, noise=None):
+        """The fill (with a draw of its stretched 1-sigma ``s``, or of ``noise`` without one, if textured)
+        and its 1-sigma in the image's unit."""
         if self.texture:
             z = frame.stretch.forward(values[filled])
-            z = z + white[filled] * (s if s is not None else feats.noise)
+            z = z + white[filled] * (s if s is not None else noise)
             values = values.copy()
             values[filled] = frame.stretch.inverse(z)
             s = None if s is None else np.sqrt(2.0) * s      # the draw's spread adds to the expected value's miss

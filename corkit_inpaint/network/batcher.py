@@ -44,6 +44,7 @@ class _Request:
     model: object
     windows: list
     device: str
+    spread: bool = False
     result: list | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -71,9 +72,10 @@ class WindowBatcher:
         self._queue: list[_Request] = []
         self._busy = False
 
-    def run(self, model, windows: list, device: str) -> list[np.ndarray]:
-        """The final stage's output per window, as `corkit_inpaint.network.device.run_model` gives it."""
-        req = _Request(model, list(windows), device)
+    def run(self, model, windows: list, device: str, *, spread: bool = False) -> list[np.ndarray]:
+        """The final stage's output per window (and its spread), as `corkit_inpaint.network.device.run_model`
+        gives it."""
+        req = _Request(model, list(windows), device, spread)
         with self._cv:
             self._queue.append(req)
             self._cv.notify_all()
@@ -94,7 +96,7 @@ class WindowBatcher:
         """``req`` and the queued requests for the same model and device, up to ``max_windows``."""
         taken, n = [req], len(req.windows)
         for r in self._queue:
-            if r is not req and r.model is req.model and r.device == req.device \
+            if r is not req and r.model is req.model and r.device == req.device and r.spread == req.spread \
                     and n + len(r.windows) <= self.max_windows:
                 taken.append(r)
                 n += len(r.windows)
@@ -105,7 +107,8 @@ class WindowBatcher:
         """Run the gathered windows outside the lock and hand each request its share."""
         try:
             outs = run_model(taken[0].model, [w for r in taken for w in r.windows], taken[0].device,
-                             batch=self.max_windows, precision=self.precision, by_padded_shape=True)
+                             batch=self.max_windows, precision=self.precision, by_padded_shape=True,
+                             spread=taken[0].spread)
             k = 0
             for r in taken:
                 r.result, k = outs[k:k + len(r.windows)], k + len(r.windows)

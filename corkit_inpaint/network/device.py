@@ -79,7 +79,7 @@ def _latent_draws(model, windows: list[Window], full: tuple[int, int], draws: in
 
 
 def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, precision: str = "float32",
-              by_padded_shape: bool = False, draws: int = 0) -> list[np.ndarray]:
+              by_padded_shape: bool = False, draws: int = 0, spread: bool = False) -> list[np.ndarray]:
     """Run the model on windows, ``batch`` at a time; returns the final stage's output per window.
 
     Windows of one shape (``by_padded_shape``: of one shape once padded to the
@@ -90,7 +90,9 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
     ``(1 + draws, h, w)``: the fill from the prior's mean, then ``draws`` fills
     from the prior's draws (`_latent_draws`, the same on every device and for
     every batch; a window's draws depend on its position in the frame only),
-    with ``batch // (1 + draws)`` windows per call.
+    with ``batch // (1 + draws)`` windows per call. With ``spread`` (a model
+    with a spread head, `corkit_inpaint.network.spread`), each output is
+    ``(2, h, w)``: the fill, then the log of its 68.27% half-width.
     """
     import torch
     if draws and getattr(model, "latent", None) is None:
@@ -117,6 +119,9 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
                     eps = torch.cat([torch.zeros_like(eps[:len(part)]), eps]).to(device)
                     res = model(img * val, val, gd, eps=eps)[-1][:, 0].float().cpu().numpy()
                     res = res.reshape(1 + draws, len(part), *full).swapaxes(0, 1)
+                elif spread:
+                    outs, log_s = model(img * val, val, gd, spread=True)
+                    res = torch.cat([outs[-1], log_s], 1).float().cpu().numpy()
                 else:
                     res = model(img * val, val, gd)[-1][:, 0].float().cpu().numpy()
                 for j, i in enumerate(part):
@@ -125,7 +130,8 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
     return [out[i] for i in range(len(windows))]
 
 
-def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: int = 0):
+def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: int = 0,
+                spread: bool | None = False):
     """Run a model on windows, on ``device``, falling back to the CPU if that device fails.
 
     Parameters
@@ -137,12 +143,15 @@ def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: 
         ``"auto"`` or a torch device string.
     draws : int, optional
         Latent draws per window for a ``fourier-vae`` model (`run_model`).
+    spread : bool or None, optional
+        Also give the spread head's log half-width (`run_model`); None: when
+        the model has a spread head and no ``draws`` are asked. False by default.
 
     Returns
     -------
     outputs : list of numpy.ndarray
         The final stage's output per window (normalised stretched units);
-        ``(1 + draws, h, w)`` with ``draws``.
+        ``(1 + draws, h, w)`` with ``draws``, ``(2, h, w)`` with ``spread``.
     model : PConvUNet
         The CPU model (its ``model_id`` and ``sha256`` say what ran).
     device : str
@@ -160,15 +169,17 @@ def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: 
     from .weights import load_model
     dev = select_device(device)
     model = load_model(weights, device="cpu")
+    if spread is None:
+        spread = getattr(model, "spread_head", None) is not None and not draws
     with torch_threads():
         if dev != "cpu":
             batcher = active_batcher()
             try:
                 on_dev = load_model(weights, device=dev)
                 if batcher is not None and not draws:
-                    return batcher.run(on_dev, windows, dev), model, dev
-                return run_model(on_dev, windows, dev, draws=draws), model, dev
+                    return batcher.run(on_dev, windows, dev, spread=spread), model, dev
+                return run_model(on_dev, windows, dev, draws=draws, spread=spread), model, dev
             except (RuntimeError, AssertionError, MemoryError) as exc:   # OOM is a RuntimeError
                 log.warning("inpainting on %s failed (%s: %s); falling back to the CPU",
                             dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-        return run_model(model, windows, "cpu", draws=draws), model, "cpu"
+        return run_model(model, windows, "cpu", draws=draws, spread=spread), model, "cpu"

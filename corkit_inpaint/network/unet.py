@@ -15,6 +15,7 @@ from torch import nn
 from .fourier import FourierAttention, FourierSkip
 from .latent import Latent
 from .layer import PartialConv2d
+from .spread import SpreadHead
 from .windows import GUIDES
 
 __all__ = ["PConvUNet", "ring_masks", "STEPS", "ARCHES", "REFERENCE_SIDE"]
@@ -80,9 +81,14 @@ class _UNet(nn.Module):
                                      for i in levels) if fourier else None)
         self.fattn = nn.ModuleList(FourierAttention(chans[i]) for i in levels) if fourier else None
 
-    def forward(self, x: torch.Tensor, m: torch.Tensor, bottleneck=None) -> torch.Tensor:
-        """The output; ``bottleneck``, if given, is applied to the deepest features."""
+    def forward(self, x: torch.Tensor, m: torch.Tensor, bottleneck=None, *, features: bool = False):
+        """The output; ``bottleneck``, if given, is applied to the deepest features.
+
+        With ``features``, ``(output, f)``: ``f`` is what the last decoder layer reads from below
+        (``widths[0]`` channels at half resolution), for the spread head.
+        """
         xs, ms = [x], [m]
+        below = None
         for down in self.downs:
             x, m = down(x, m)
             xs.append(x)
@@ -91,10 +97,12 @@ class _UNet(nn.Module):
             x = bottleneck(x)
         for j, up in enumerate(self.ups):
             i = len(self.downs) - 1 - j
+            if i == 0:
+                below = x
             x, m = up(x, m, xs[i], ms[i])
             if self.fattn is not None and i > 0:
                 x = self.fattn[j](self.fskips[j](xs[i], x))
-        return x
+        return (x, below) if features else x
 
 
 def ring_masks(mask: torch.Tensor, stages: int, ring: int) -> list[torch.Tensor]:
@@ -147,6 +155,10 @@ class PConvUNet(nn.Module):
         capped at the window scale (`step_unit`), so a correction of order one
         is a noise-sized change to an estimate that is already close; elsewhere
         the window scale.
+    sigma_head : int, optional
+        Hidden width of the spread head (`corkit_inpaint.network.spread.SpreadHead`),
+        which predicts the fill's per-pixel 68.27% half-width beside it
+        (``forward(..., spread=True)``); 0, the default, builds none. Needs all 8 guides.
 
     Notes
     -----
@@ -159,7 +171,7 @@ class PConvUNet(nn.Module):
 
     def __init__(self, *, stages: int = 2, widths: tuple[int, ...] = (32, 48, 64, 96),
                  ring: int = 6, extra_channels: int = 3, base: int = 0, step: str = "scale",
-                 arch: str = "pconv") -> None:
+                 arch: str = "pconv", sigma_head: int = 0) -> None:
         super().__init__()
         if arch not in ARCHES:
             raise ValueError(f"arch = {arch!r} must be one of {', '.join(ARCHES)}")
@@ -167,6 +179,8 @@ class PConvUNet(nn.Module):
             raise ValueError(f"base = {base} must name one of the {extra_channels} guide channels")
         if step not in STEPS or (step == "noise" and extra_channels < len(GUIDES)):
             raise ValueError(f"step = {step!r} must be 'scale', or 'noise' with all {len(GUIDES)} guides")
+        if sigma_head and extra_channels < len(GUIDES):
+            raise ValueError(f"sigma_head needs all {len(GUIDES)} guides (it reads the window's noise)")
         self.stages = stages
         self.ring = ring
         self.config = {"stages": stages, "widths": list(widths), "ring": ring,
@@ -175,16 +189,20 @@ class PConvUNet(nn.Module):
             self.config["step"] = step
         if arch != "pconv":             # absent means "pconv", likewise
             self.config["arch"] = arch
+        if sigma_head:                  # absent means none
+            self.config["sigma_head"] = sigma_head
         self.arch = arch
         cin = 1 + extra_channels
         self.nets = nn.ModuleList(_UNet(cin, widths, fourier=arch != "pconv") for _ in range(stages))
         self.latent = Latent(widths[-1]) if arch == "fourier-vae" else None
+        self.spread_head = (SpreadHead(widths[0], cin, sigma_head, noise_channel=1 + GUIDES.index("noise"))
+                       if sigma_head else None)
         #: The last training forward's KL divergence summed over latent cells (``fourier-vae``), else None.
         self.kl: torch.Tensor | None = None
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, guides: torch.Tensor,
                 *, teacher: torch.Tensor | None = None, teacher_prob: float = 0.0,
-                eps: torch.Tensor | None = None) -> list[torch.Tensor]:
+                eps: torch.Tensor | None = None, spread: bool = False):
         """Run all stages.
 
         Parameters
@@ -203,12 +221,17 @@ class PConvUNet(nn.Module):
             ``fourier-vae`` only: ``(k N, LATENT_DIMS, H / 2**levels, W / 2**levels)`` standard normal
             draws, draw-major (row ``d N + n`` is draw ``d`` of input ``n``);
             the last stage then runs ``k`` times, once per draw, and its output has ``k N`` rows.
+        spread : bool
+            Also return the spread head's ``(N, 1, H, W)`` log 68.27% half-widths of the final output
+            (`ValueError` for a network without one).
 
         Returns
         -------
         list of torch.Tensor
-            The composited output of every stage, last one final.
+            The composited output of every stage, last one final; with ``spread``, ``(outputs, log_sigma)``.
         """
+        if spread and self.spread_head is None:
+            raise ValueError("this network has no spread head (sigma_head = 0)")
         masks = ring_masks(mask, self.stages, self.ring)
         need = self.config["extra_channels"]
         if guides.shape[1] < need:
@@ -233,15 +256,21 @@ class PConvUNet(nn.Module):
             inp = torch.cat([current, guides], 1)
             full = torch.cat([m, torch.ones_like(guides)], 1)
             hook = self._bottleneck(current, mask, teacher, eps, unit) if last else None
-            pred = current + unit * net(inp, full, hook)
+            if last and spread:
+                corr, below = net(inp, full, hook, features=True)
+            else:
+                corr = net(inp, full, hook)
+            pred = current + unit * corr
             out = mask * image + (1 - mask) * pred
+            if last and spread:
+                log_sigma = self.spread_head(below, inp, pred, mask)
             outs.append(out)
             if teacher is not None and teacher_prob > 0 and stage + 1 < self.stages:
                 use = (torch.rand(out.shape[0], 1, 1, 1, device=out.device) < teacher_prob)
                 ring_next = masks[stage + 1] - mask
                 out = torch.where(use, out * (1 - ring_next) + teacher * ring_next, out)
             current = out
-        return outs
+        return (outs, log_sigma) if spread else outs
 
     def _bottleneck(self, current, mask, teacher, eps, unit):
         """The last stage's bottleneck function: the latent (``fourier-vae``), or None.

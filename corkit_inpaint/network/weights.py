@@ -156,8 +156,9 @@ def check_model_config(cfg) -> str | None:
     Bounds (`CONFIG_BOUNDS`) keep a malformed file from allocating huge
     networks: 1-8 stages, 1-8 widths of 1-1024 channels, 1-8 extra channels,
     a ring of 0-64 pixels, a base guide (optional) among the extra channels,
-    a step (optional, `corkit_inpaint.network.unet.STEPS`; "noise" needs 8 guides)
-    and an architecture (optional, `corkit_inpaint.network.unet.ARCHES`).
+    a step (optional, `corkit_inpaint.network.unet.STEPS`; "noise" needs 8 guides),
+    an architecture (optional, `corkit_inpaint.network.unet.ARCHES`) and a
+    spread head's width (optional, 1-1024; needs 8 guides).
     """
     if not isinstance(cfg, dict):
         return f"model_config must be a mapping, got {type(cfg).__name__}"
@@ -175,6 +176,11 @@ def check_model_config(cfg) -> str | None:
     step = cfg.get("step", "scale")
     if step not in ("scale", "noise") or (step == "noise" and cfg["extra_channels"] != 8):
         return f"model_config['step'] must be 'scale', or 'noise' with 8 extra channels, got {step!r}"
+    if "sigma_head" in cfg:     # optional: the spread head's width (none when absent)
+        bad = _int_in(cfg, "sigma_head", CONFIG_BOUNDS["width"]) or (
+            None if cfg["extra_channels"] == 8 else "model_config['sigma_head'] needs 8 extra channels")
+        if bad:
+            return bad
     from .unet import ARCHES
     if cfg.get("arch", "pconv") not in ARCHES:
         return f"model_config['arch'] must be one of {', '.join(ARCHES)}, got {cfg.get('arch')!r}"
@@ -206,7 +212,7 @@ def _load_cpu(path: str, sha: str):
     cfg = blob["model_config"]
     kw = {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
           "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0), "step": cfg.get("step", "scale"),
-          "arch": cfg.get("arch", "pconv")}
+          "arch": cfg.get("arch", "pconv"), "sigma_head": cfg.get("sigma_head", 0)}
     with torch.device("meta"):           # shapes only, nothing allocated
         shapes = {k: tuple(v.shape) for k, v in PConvUNet(**kw).state_dict().items()}
     bad = _state_mismatch(shapes, blob["state_dict"])

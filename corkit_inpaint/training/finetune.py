@@ -16,12 +16,16 @@ def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
     Tensors of equal shape are copied. A tensor the file has with fewer input
     channels (a model trained with fewer guides) is copied into the first ones
     and the new input channels start at zero, so the new guide is ignored at
-    first and the network starts from what the file's model does.
+    first and the network starts from what the file's model does. The file's
+    spread head (`corkit_inpaint.network.spread`) is left out: it was trained
+    for that fill, which fine-tuning changes.
     """
     w = resolve_weights(path)
     blob = read_weights_file(w.path)
     own = {k: v.clone() for k, v in model.state_dict().items()}    # the model changes only on success
     for k, v in blob["state_dict"].items():
+        if k.startswith("spread_head."):
+            continue
         if k not in own:
             raise ValueError(f"{path}: tensor {k!r} does not fit this architecture")
         t = own[k]

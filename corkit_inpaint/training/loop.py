@@ -25,14 +25,14 @@ from .finetune import init_from, zero_heads
 from .losses import compute_losses
 from .losses.perceptual import VGGFeatures
 
-__all__ = ["train", "load_checkpoint"]
+__all__ = ["train", "load_checkpoint", "batch_tensors", "save_torch"]
 
 log = logging.getLogger(__name__)
 
 _BATCH_KEYS = ("image", "valid", "guides", "truth", "hole", "noise", "texture")
 
 
-def _save_torch(obj, path: Path) -> None:
+def save_torch(obj, path: Path) -> None:
     """``torch.save`` to a temporary file, then rename it into place."""
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(obj, tmp)
@@ -58,7 +58,8 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
     return state
 
 
-def _batch(data: dict, idx, flip: bool, device: str) -> dict:
+def batch_tensors(data: dict, idx, flip: bool, device: str) -> dict:
+    """Samples ``idx`` of a `build_dataset` dict as ``(N, C, H, W)`` tensors on ``device`` (``flip``: transposed)."""
     b = {k: torch.from_numpy(np.ascontiguousarray(data[k][idx])).to(device) for k in _BATCH_KEYS}
     for k in ("image", "valid", "truth", "hole", "texture"):
         b[k] = b[k][:, None]
@@ -107,7 +108,7 @@ class _Run:
         return self.wall + time.perf_counter() - self.t0
 
     def save(self) -> None:
-        _save_torch({"model": self.model.state_dict(), "opt": self.opt.state_dict(),
+        save_torch({"model": self.model.state_dict(), "opt": self.opt.state_dict(),
                      "sched": self.sched.state_dict(), "step": self.step, "history": self.history,
                      "wall": self.elapsed(), "rng": self.rng.bit_generator.state,
                      "torch_rng": torch.get_rng_state(), "config": asdict(self.cfg)}, self.ck)
@@ -115,7 +116,7 @@ class _Run:
     def one_step(self, data: dict, n: int) -> float:
         cfg = self.cfg
         idx = self.rng.integers(0, n, cfg.batch)
-        b = _batch(data, idx, self.rng.random() < 0.5, self.device)
+        b = batch_tensors(data, idx, self.rng.random() < 0.5, self.device)
         outs = self.model(b["image"] * b["valid"], b["valid"], b["guides"], teacher=b["truth"],
                           teacher_prob=cfg.teacher_prob)
         loss, terms = compute_losses(outs, b["truth"], b["valid"], b["hole"], b["noise"], b["texture"],
@@ -134,7 +135,7 @@ class _Run:
 
 def _write_outputs(run: _Run, n: int) -> Path:
     weights = run.out / "model.pt"
-    _save_torch({"format": WEIGHTS_FORMAT, "model_config": run.model.config,
+    save_torch({"format": WEIGHTS_FORMAT, "model_config": run.model.config,
                  "state_dict": {k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}},
                 weights)
     meta = {"config": asdict(run.cfg), "model_config": run.model.config, "steps_done": run.step,

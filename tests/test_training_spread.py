@@ -1,0 +1,78 @@
+"""`corkit_inpaint.training.spread`: the spread head trained on a frozen network, and its Laplace loss."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from corkit_inpaint.network.unet import PConvUNet
+from corkit_inpaint.network.weights import WEIGHTS_FORMAT, load_model, read_weights_file
+from corkit_inpaint.training.config import TrainConfig
+from corkit_inpaint.training.losses.laplace import laplace_nll
+from corkit_inpaint.training.spread import main, train_spread
+
+
+def test_laplace_nll_is_least_at_the_mean_absolute_miss_over_the_hole():
+    g = torch.Generator().manual_seed(0)
+    truth = torch.randn(1, 1, 16, 16, generator=g) * 0.3
+    pred = torch.zeros_like(truth)
+    hole = torch.zeros_like(truth)
+    hole[..., 4:12, 4:12] = 1
+    truth_out = truth.clone()
+    truth_out[hole == 0] = 1e6                       # pixels outside the hole do not count
+    best = float(truth.abs()[hole > 0].mean())
+    bs = np.exp(np.linspace(np.log(best) - 1, np.log(best) + 1, 41))
+    losses = [float(laplace_nll(pred, torch.full_like(truth, float(np.log(b))), truth_out, hole)) for b in bs]
+    assert abs(bs[int(np.argmin(losses))] / best - 1) < 0.03
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    torch.manual_seed(0)
+    net = PConvUNet(widths=(8, 8, 8, 8), extra_channels=8, base=3, step="noise")
+    path = tmp_path_factory.mktemp("base") / "tiny-nb.pt"
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": net.config, "state_dict": net.state_dict()}, path)
+    return path
+
+
+def cfg(**kw):
+    return TrainConfig(**{**dict(frames=3, first_frame_seed=8_000_000, steps=4, batch=4, lr=1e-3, lr_final=1e-4,
+                                 threads=1, sequences=True, extra_channels=8, base_guide=3, step="noise"), **kw})
+
+
+def test_only_the_head_learns_and_its_calibration_is_recorded(base, tmp_path):
+    path = train_spread(cfg(), tmp_path / "run", init=str(base), width=4, single=2, held_out=0.3, progress=False)
+    blob = read_weights_file(path)
+    before = read_weights_file(base)["state_dict"]
+    assert blob["model_config"]["sigma_head"] == 4
+    for k, v in blob["state_dict"].items():         # the fill's tensors are the init's, bit for bit
+        if k.startswith("spread_head."):
+            continue
+        assert torch.equal(v, before[k]), k
+    assert torch.count_nonzero(blob["state_dict"]["spread_head.body.4.weight"]) > 0   # the head moved off zero
+    meta = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert meta["init_sha256"] == __import__("hashlib").sha256(base.read_bytes()).hexdigest()
+    assert meta["laplace_to_q68"] > 0 and meta["held_out_samples"] > 0 and meta["config"]["steps"] == 4
+    assert meta["single_frames"] == 2 and meta["single_first_seed"] == 8_500_000
+    # after the fold the held-out share within the half-width is the 68.27% it was calibrated to
+    assert abs(meta["held_out_share_within_1sigma"] - 0.6827) < 0.01
+    assert load_model(path).spread_head is not None
+
+
+def test_the_same_seed_gives_the_same_head(base, tmp_path):
+    a = train_spread(cfg(), tmp_path / "a", init=str(base), width=4, held_out=0.3, progress=False)
+    b = train_spread(cfg(), tmp_path / "b", init=str(base), width=4, held_out=0.3, progress=False)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_a_network_with_a_head_is_refused_as_init(base, tmp_path):
+    first = train_spread(cfg(steps=1), tmp_path / "a", init=str(base), width=4, held_out=0.3, progress=False)
+    with pytest.raises(ValueError, match="already has a spread head"):
+        train_spread(cfg(steps=1), tmp_path / "b", init=str(first), width=4, progress=False)
+
+
+def test_command_line(base, tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "cli"), "--init", str(base), "--frames", "3", "--steps", "2",
+                 "--width", "4", "--held-out", "0.3", "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "cli" / "model.pt")
