@@ -130,8 +130,8 @@ def test_the_spread_head_gives_the_sigma_and_leaves_the_fill_alone(case, fills, 
     for w, m, out in zip(windows, owned, outs):
         y0, y1, x0, x1 = w.box
         ctx = w.image[w.valid]
-        s[y0:y1, x0:x1][m] = (np.minimum(np.exp(out[1].astype(np.float64)), 2 * float(ctx.max() - ctx.min())
-                                         + w.noise) * w.scale)[m]
+        cap = 2 * w.scale * float(ctx.max() - ctx.min()) + w.noise * w.scale
+        s[y0:y1, x0:x1][m] = np.minimum(np.exp(out[1].astype(np.float64)) * w.scale, cap)[m]
     np.testing.assert_allclose(smooth.sigma, to_linear(frame, smooth.values, frame.missing, s[frame.missing]))
     # the textured fill is a draw of that sigma, and its own sigma sqrt(2) times as wide
     np.testing.assert_allclose(tex.sigma, to_linear(frame, tex.values, frame.missing, np.sqrt(2) * s[frame.missing]))
@@ -239,3 +239,46 @@ def test_the_fill_is_the_mean_over_each_window_and_its_mirror_image(case, fills)
     expect = frame.stretch.inverse(z * w.scale + w.centre)[m]
     assert np.allclose(smooth.values[y0:y1, x0:x1][m], expect, rtol=1e-5)
     assert not np.allclose(plain.values[y0:y1, x0:x1][m], expect, rtol=1e-5)
+
+
+def test_the_spread_head_in_a_flat_context_gives_the_tables_floor_not_zero():
+    """A hole amid constant pixels: the window's noise is 0 (the head reads none), so the sigma is at least,
+    and its cap falls back to, the frame's noise at that level, as the table's unit does: the fill is never
+    reported as exact."""
+    rng = np.random.default_rng(0)
+    img = 1000.0 + 30.0 * rng.standard_normal((256, 256))
+    img[:, 128:] = 500.0
+    mask = blocks_to_mask(img.shape, [(1, 1), (3, 6)])
+    frame = Frame.build(np.where(mask, 0, img), mask)
+    flat = blocks_to_mask(img.shape, [(3, 6)])
+    headed, tabled = (PCONV_SMOOTH.fill(frame, device="cpu", weights=w) for w in (HEADED, TABLED))
+    assert headed.filled[flat].all() and np.all(headed.sigma[flat] > 0)
+    ratio = headed.sigma[flat] / tabled.sigma[flat]      # the table's is its coefficient times the same noise
+    assert np.all((ratio > 0.3) & (ratio < 3))
+    noisy = blocks_to_mask(img.shape, [(1, 1)])          # elsewhere the head's own
+    assert not np.allclose(headed.sigma[noisy], tabled.sigma[noisy], rtol=0.05)
+
+
+def test_mirror_averaging_with_the_spread_head(case):
+    """The head's half-widths of a window and of its mirror image (mirrored back) are averaged in log."""
+    from dataclasses import replace
+
+    from corkit_inpaint.network.device import run_windows
+    from corkit_inpaint.network.windows import mirrored
+    _, frame = case
+    both = replace(PCONV_SMOOTH, mirror=True).fill(frame, device="cpu", weights=HEADED)
+    plain = replace(PCONV_SMOOTH, mirror=True).fill(frame, device="cpu", weights=TABLED)
+    assert np.array_equal(both.values, plain.values) and "spread head" in both.how
+    windows, owned, _ = frame_windows(frame)
+    w, m = windows[0], owned[0]
+    (a, b), _, _ = run_windows(HEADED, [w, mirrored(w)], "cpu", spread=True)
+    y0, y1, x0, x1 = w.box
+    ctx = w.image[w.valid]
+    cap = 2 * w.scale * float(ctx.max() - ctx.min()) + w.noise * w.scale
+    s = np.minimum(np.exp(0.5 * (a[1] + b[1][:, ::-1]).astype(np.float64)) * w.scale, cap)
+    sig = np.zeros(frame.shape)
+    sig[y0:y1, x0:x1][m] = s[m]
+    expect = to_linear(frame, both.values, frame.missing, sig[frame.missing])
+    mine = np.zeros(frame.shape, dtype=bool)
+    mine[y0:y1, x0:x1] = m
+    np.testing.assert_allclose(both.sigma[mine], expect[mine], rtol=1e-5)

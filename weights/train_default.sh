@@ -61,7 +61,7 @@ OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/
 # 1-sigma (corkit_inpaint/network/spread.py). The fill's tensors are frozen (its fill is nb2's bit for bit); the
 # head learns a Laplace likelihood of the fill's misses, 2,500 steps on 300 new simulated sequences (seeds
 # 8000000..8000299) and 150 single simulated frames (seeds 8500000..8500149); the last 15% of each part's samples
-# are held out to fold the Laplace scale into the 68.27% half-width. About 17 minutes on 2 CPU cores.
+# are held out to fold the Laplace scale into the 68.27% half-width. About 14 minutes on 2 CPU cores.
 OMP_NUM_THREADS=2 python -m corkit_inpaint.training.spread --out runs/pconv-lasco-nb2-sigma --init pconv-lasco-nb2 \
     --frames 300 --single 150 --first-frame-seed 8000000 --steps 2500 --workers 2 --threads 2
 python weights/package_weights.py runs/pconv-lasco-nb2-sigma --name pconv-lasco-nb2-sigma \

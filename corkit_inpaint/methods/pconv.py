@@ -13,7 +13,7 @@ from ..frame import Frame
 from ..network.device import run_windows, select_device
 from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
-from ..uncertainty.features import neighbour_cover, pixel_features
+from ..uncertainty.features import neighbour_cover, pixel_features, window_noise
 from ..uncertainty.tables import table_for, to_linear
 from .base import FillMethod, FillResult, Provenance, declined_note
 
@@ -50,7 +50,8 @@ class PConvFill(FillMethod):
         the real frames it lowered the hole RMSE by 1-8% pooled, but on a few
         simulated 2x2-summed C3 windows the mirrored output was 2-3 times off
         (README, "Mirror averaging"). Not with ``draws``. Its sigma is the
-        plain fill's error table's.
+        plain fill's error table's, or with a spread head the geometric mean of
+        the head's half-widths for the window and its mirror image.
 
     Notes
     -----
@@ -64,11 +65,14 @@ class PConvFill(FillMethod):
     neighbouring frames where they have data; an older model ignores them,
     and the provenance then names none.
 
-    Without ``draws`` the sigma comes from the error table fitted for these
-    weights (`corkit_inpaint.uncertainty`, key ``pconv-smooth@<sha256>``): the
-    expected value's 1-sigma, and ``sqrt(2)`` times it for the textured fill,
-    whose draw adds its own spread. Weights without a table give no sigma
-    (logged). Weights given to `fill` replace ``model``, whatever their
+    Without ``draws`` the sigma comes from the network's spread head when the
+    weights have one (`corkit_inpaint.network.spread`; mirror averaged, the
+    geometric mean of the two half-widths), else from the error table fitted
+    for these weights (`corkit_inpaint.uncertainty`, key
+    ``pconv-smooth@<sha256>``); either is capped at twice the window's range of
+    values plus its noise. It is the expected value's 1-sigma, and ``sqrt(2)``
+    times it for the textured fill, whose draw adds its own spread. Weights
+    with neither give no sigma (logged). Weights given to `fill` replace ``model``, whatever their
     architecture (``draws`` needs ``fourier-vae`` weights).
     """
 
@@ -108,9 +112,12 @@ class PConvFill(FillMethod):
                 spread[y0:y1, x0:x1][m] = (np.hypot(z[1:].std(0, ddof=1), w.noise) * w.scale)[m]
                 z = z[0]
             vz = w.image[w.valid]
-            if head:                    # the head's 68.27% half-width, at most the table's cap (features.cap)
-                cap = 2.0 * float(vz.max() - vz.min()) + w.noise
-                spread[y0:y1, x0:x1][m] = (np.minimum(np.exp(z[1].astype(np.float64)), cap) * w.scale)[m]
+            if head:                    # the head's 68.27% half-width, at most the table's cap (PixelFeatures.cap)
+                wn = window_noise(frame, w)
+                s = np.exp(z[1].astype(np.float64)) * w.scale
+                if not w.noise * w.scale > 0:       # a flat or thin context: the head read no noise; at least the
+                    s = np.maximum(s, wn)           # frame's at this level, as the table's unit has it
+                spread[y0:y1, x0:x1][m] = np.minimum(s, 2.0 * w.scale * float(vz.max() - vz.min()) + wn)[m]
                 z = z[0]
             have = w.guides[GUIDES.index("neighbour_count")] > 0     # the neighbours may see what the context does not
             if have.any():

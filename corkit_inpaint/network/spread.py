@@ -68,6 +68,18 @@ class SpreadHead(nn.Module):
         ``noise`` is the window's, ``spread`` the largest minus the smallest of the three classical guide
         fills (the stage input's channels 1-3) and the fill at the pixel: the error tables' unit
         (`corkit_inpaint.uncertainty.features.PixelFeatures.unit`), in the window's units.
+
+        Parameters
+        ----------
+        inp : torch.Tensor
+            ``(N, inputs, H, W)``, the last stage's input (the composite, then the guides).
+        pred : torch.Tensor
+            ``(N, 1, H, W)``, the last stage's output.
+
+        Returns
+        -------
+        lognoise, logunit : torch.Tensor
+            Each ``(N, 1, H, W)``.
         """
         noise = inp[:, self.noise_channel:self.noise_channel + 1].clamp(min=NOISE_FLOOR)
         g = torch.cat([inp[:, 1:4], pred], 1)

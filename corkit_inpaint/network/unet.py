@@ -202,7 +202,8 @@ class PConvUNet(nn.Module):
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, guides: torch.Tensor,
                 *, teacher: torch.Tensor | None = None, teacher_prob: float = 0.0,
-                eps: torch.Tensor | None = None, spread: bool = False):
+                eps: torch.Tensor | None = None,
+                spread: bool = False) -> list[torch.Tensor] | tuple[list[torch.Tensor], torch.Tensor]:
         """Run all stages.
 
         Parameters

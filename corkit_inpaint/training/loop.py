@@ -32,8 +32,16 @@ log = logging.getLogger(__name__)
 _BATCH_KEYS = ("image", "valid", "guides", "truth", "hole", "noise", "texture")
 
 
-def save_torch(obj, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename it into place."""
+def save_torch(obj: dict, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename it into place.
+
+    Parameters
+    ----------
+    obj : dict
+        Tensors and plain data (what ``torch.load(weights_only=True)`` reads back).
+    path : pathlib.Path
+        The destination.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
@@ -59,7 +67,25 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
 
 
 def batch_tensors(data: dict, idx, flip: bool, device: str) -> dict:
-    """Samples ``idx`` of a `build_dataset` dict as ``(N, C, H, W)`` tensors on ``device`` (``flip``: transposed)."""
+    """Samples ``idx`` of a dataset as tensors on ``device``.
+
+    Parameters
+    ----------
+    data : dict of numpy.ndarray
+        A `corkit_inpaint.training.dataset.build_dataset` result.
+    idx : array-like of int
+        The samples.
+    flip : bool
+        Transpose every image (rays and rows in other orientations).
+    device : str
+        A torch device.
+
+    Returns
+    -------
+    dict of torch.Tensor
+        ``image``, ``valid``, ``truth``, ``hole``, ``texture`` as ``(N, 1, H, W)``, ``guides`` as
+        ``(N, C, H, W)``, ``noise`` as ``(N,)``; ``valid``, ``hole`` and ``noise`` float.
+    """
     b = {k: torch.from_numpy(np.ascontiguousarray(data[k][idx])).to(device) for k in _BATCH_KEYS}
     for k in ("image", "valid", "truth", "hole", "texture"):
         b[k] = b[k][:, None]

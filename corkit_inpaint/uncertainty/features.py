@@ -24,7 +24,7 @@ from ..geometry import ZONE_NAMES, zone_of
 from ..network.windows import prepare_window, windows_for
 
 __all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "TABLE_SHAPE", "PixelFeatures", "pixel_features",
-           "neighbour_cover"]
+           "neighbour_cover", "window_noise"]
 
 #: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, more.
 DIST_EDGES = (0.0, 1.5, 2.5, 4.5, 8.5, 16.5, np.inf)
@@ -94,6 +94,25 @@ def neighbour_cover(frame: Frame, neighbours: Sequence) -> np.ndarray:
     return cover & frame.missing
 
 
+def window_noise(frame: Frame, w) -> float:
+    """The noise of window ``w``, stretched: its own, or for a flat context (or one too thin to estimate
+    noise in) the frame's noise at the window's level.
+
+    Parameters
+    ----------
+    frame : Frame
+    w : corkit_inpaint.network.windows.Window
+
+    Returns
+    -------
+    float
+    """
+    wn = w.noise * w.scale
+    if not wn > 0:
+        wn = frame.noise / (frame.stretch.softening * float(np.cosh(w.centre)))
+    return wn
+
+
 def _window_terms(frame: Frame, windows=None):
     """Frame-shaped distance, noise, guides (lowest, highest) and cap (stretched) over the missing pixels.
 
@@ -121,9 +140,7 @@ def _window_terms(frame: Frame, windows=None):
     for w, mine in prepared:
         y0, y1, x0, x1 = w.box
         g = w.guides[:3].astype(np.float64) * w.scale + w.centre
-        wn = w.noise * w.scale
-        if not wn > 0:        # a flat context, or one too thin to estimate noise in: the frame's, at this level
-            wn = frame.noise / (frame.stretch.softening * float(np.cosh(w.centre)))
+        wn = window_noise(frame, w)
         noise[y0:y1, x0:x1][mine] = wn
         dist[y0:y1, x0:x1][mine] = ndimage.distance_transform_edt(~w.valid)[mine]
         lo[y0:y1, x0:x1][mine], hi[y0:y1, x0:x1][mine] = g.min(0)[mine], g.max(0)[mine]
