@@ -62,3 +62,22 @@ def test_windows_smaller_than_the_unet_multiple_are_padded_and_cropped():
     assert ws[0].image.shape == (40, 70)
     (z,), _, _ = run_windows(None, ws, "cpu")
     assert z.shape == (40, 70) and np.all(np.isfinite(z))
+
+
+def test_a_network_deeper_than_the_window_multiple_runs(tmp_path):
+    """Six levels halve a window 64 times: windows are padded to a multiple of 64 for it, not 16 (was a raw
+    RuntimeError from a size mismatch in the decoder)."""
+    from corkit_inpaint.network.device import run_model
+    from corkit_inpaint.network.unet import PConvUNet
+    from corkit_inpaint.network.weights import WEIGHTS_FORMAT, load_model
+    torch.manual_seed(0)
+    net = PConvUNet(widths=(4,) * 6, extra_channels=3)
+    path = tmp_path / "deep.pt"
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": net.config, "state_dict": net.state_dict()}, path)
+    rng = np.random.default_rng(3)
+    img = 800.0 + 30.0 * rng.standard_normal((100, 120))
+    mask = np.zeros(img.shape, dtype=bool)
+    mask[40:72, 40:72] = True
+    ws = frame_windows(Frame.build(np.where(mask, 0, img), mask))[0]
+    outs = run_model(load_model(path), ws, "cpu")
+    assert [o.shape for o in outs] == [w.image.shape for w in ws] and all(np.isfinite(o).all() for o in outs)

@@ -84,7 +84,8 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
 
     Windows of one shape (``by_padded_shape``: of one shape once padded to the
     UNet's multiple, which makes larger batches from many frames) go
-    together. The CPU fill uses the defaults, which its checksums were made
+    together. Each window is zero-padded (as missing) to a multiple of 16, or
+    of ``2 ** levels`` for a deeper network. The CPU fill uses the defaults, which its checksums were made
     with; ``precision`` other than float32 runs under torch's autocast.
     With ``draws`` (a ``fourier-vae`` model, else `InputError`), each output is
     ``(1 + draws, h, w)``: the fill from the prior's mean, then ``draws`` fills
@@ -102,12 +103,13 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
         batch = max(1, batch // (1 + draws))
     out = {}
     groups = defaultdict(list)
+    mult = max(MULTIPLE, 2 ** len(model.config["widths"]))      # each level halves the window
     for i, w in enumerate(windows):
         shape = w.image.shape
-        groups[tuple(-(-n // MULTIPLE) * MULTIPLE for n in shape) if by_padded_shape else shape].append(i)
+        groups[tuple(-(-n // mult) * mult for n in shape) if by_padded_shape else shape].append(i)
     with torch.inference_mode(), _autocast(device, precision):
         for shape, idx in groups.items():
-            full = (-(-shape[0] // MULTIPLE) * MULTIPLE, -(-shape[1] // MULTIPLE) * MULTIPLE)
+            full = (-(-shape[0] // mult) * mult, -(-shape[1] // mult) * mult)
             for k in range(0, len(idx), batch):
                 part = idx[k:k + batch]
                 img = np.stack([_pad(windows[i].image, full) for i in part])[:, None]
