@@ -13,7 +13,7 @@ from ..frame import Frame
 from ..network.device import run_windows, select_device
 from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
-from ..uncertainty.features import neighbour_cover, pixel_features, window_noise
+from ..uncertainty.features import neighbour_cover, pixel_features, window_cap, window_noise
 from ..uncertainty.tables import table_for, to_linear
 from .base import FillMethod, FillResult, Provenance, declined_note
 
@@ -113,11 +113,10 @@ class PConvFill(FillMethod):
                 z = z[0]
             vz = w.image[w.valid]
             if head:                    # the head's 68.27% half-width, at most the table's cap (PixelFeatures.cap)
-                wn = window_noise(frame, w)
                 s = np.exp(z[1].astype(np.float64)) * w.scale
                 if not w.noise * w.scale > 0:       # a flat or thin context: the head read no noise; at least the
-                    s = np.maximum(s, wn)           # frame's at this level, as the table's unit has it
-                spread[y0:y1, x0:x1][m] = np.minimum(s, 2.0 * w.scale * float(vz.max() - vz.min()) + wn)[m]
+                    s = np.maximum(s, window_noise(frame, w))     # frame's at this level, as the table's unit has it
+                spread[y0:y1, x0:x1][m] = np.minimum(s, window_cap(frame, w))[m]
                 z = z[0]
             have = w.guides[GUIDES.index("neighbour_count")] > 0     # the neighbours may see what the context does not
             if have.any():

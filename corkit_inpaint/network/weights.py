@@ -203,16 +203,30 @@ def _state_mismatch(model_shapes: dict, sd) -> str | None:
     return "; ".join(parts) or None
 
 
+def network_kwargs(cfg: dict) -> dict:
+    """`corkit_inpaint.network.unet.PConvUNet`'s arguments from a (checked) weights file's ``model_config``.
+
+    Parameters
+    ----------
+    cfg : dict
+        A ``model_config`` that `check_model_config` accepts; its optional keys take their defaults.
+
+    Returns
+    -------
+    dict
+    """
+    return {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
+            "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0), "step": cfg.get("step", "scale"),
+            "arch": cfg.get("arch", "pconv"), "sigma_head": cfg.get("sigma_head", 0)}
+
+
 @lru_cache(maxsize=4)
 def _load_cpu(path: str, sha: str):
     import torch
 
     from .unet import PConvUNet
     blob = read_weights_file(path, sha256=sha or None)
-    cfg = blob["model_config"]
-    kw = {"stages": cfg["stages"], "widths": tuple(cfg["widths"]), "ring": cfg["ring"],
-          "extra_channels": cfg["extra_channels"], "base": cfg.get("base", 0), "step": cfg.get("step", "scale"),
-          "arch": cfg.get("arch", "pconv"), "sigma_head": cfg.get("sigma_head", 0)}
+    kw = network_kwargs(blob["model_config"])
     with torch.device("meta"):           # shapes only, nothing allocated
         shapes = {k: tuple(v.shape) for k, v in PConvUNet(**kw).state_dict().items()}
     bad = _state_mismatch(shapes, blob["state_dict"])

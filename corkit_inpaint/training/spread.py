@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from ..network.unet import PConvUNet
-from ..network.weights import WEIGHTS_FORMAT, read_weights_file, resolve_weights
+from ..network.weights import WEIGHTS_FORMAT, network_kwargs, read_weights_file, resolve_weights
+from ..tempfiles import write_text_atomic
 from .config import TrainConfig
 from .dataset import build_dataset
 from .finetune import init_from
@@ -50,10 +51,7 @@ QUANTILE = math.erf(1 / math.sqrt(2))
 def _model_with_head(init: str, width: int) -> tuple[PConvUNet, str]:
     """``init``'s network with a fresh spread head of ``width``, all but the head frozen; and its sha256."""
     blob = read_weights_file(resolve_weights(init).path)
-    cfg = {k: v for k, v in blob["model_config"].items() if k != "sigma_head"}
-    model = PConvUNet(stages=cfg["stages"], widths=tuple(cfg["widths"]), ring=cfg["ring"],
-                      extra_channels=cfg["extra_channels"], base=cfg.get("base", 0),
-                      step=cfg.get("step", "scale"), arch=cfg.get("arch", "pconv"), sigma_head=width)
+    model = PConvUNet(**{**network_kwargs(blob["model_config"]), "sigma_head": width})
     if any(k.startswith("spread_head.") for k in blob["state_dict"]):
         raise ValueError(f"{init} already has a spread head: give the network without one")
     sha = init_from(model, init)                # the fill's tensors; the head keeps its fresh start
@@ -190,9 +188,7 @@ def train_spread(cfg: TrainConfig, out_dir: str | os.PathLike, *, init: str | No
             "wall_seconds": time.perf_counter() - t0, "device": "cpu", "torch": torch.__version__,
             "final_loss_mean_last100": float(np.mean(history[-100:])) if history else None,
             "history_every_100": history[::100]}
-    tmp = out / ".config.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, out / "config.json")
+    write_text_atomic(out / "config.json", json.dumps(meta, indent=1))
     log.info("spread head: Laplace scale x %.3f is the 68.27%% half-width; held out: %.1f%% within 1 sigma",
              q, 100 * meta["held_out_share_within_1sigma"])
     return weights

@@ -24,7 +24,7 @@ from ..geometry import ZONE_NAMES, zone_of
 from ..network.windows import prepare_window, windows_for
 
 __all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "TABLE_SHAPE", "PixelFeatures", "pixel_features",
-           "neighbour_cover", "window_noise"]
+           "neighbour_cover", "window_noise", "window_cap"]
 
 #: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, more.
 DIST_EDGES = (0.0, 1.5, 2.5, 4.5, 8.5, 16.5, np.inf)
@@ -113,6 +113,23 @@ def window_noise(frame: Frame, w) -> float:
     return wn
 
 
+def window_cap(frame: Frame, w) -> float:
+    """The largest 1-sigma given in window ``w``, stretched: twice the range of its valid context, plus its
+    noise (`window_noise`); a fill stays within half that range of the context, and a wider sigma says nothing.
+
+    Parameters
+    ----------
+    frame : Frame
+    w : corkit_inpaint.network.windows.Window
+
+    Returns
+    -------
+    float
+    """
+    ctx = w.image[w.valid]
+    return 2.0 * w.scale * float(ctx.max() - ctx.min()) + window_noise(frame, w)
+
+
 def _window_terms(frame: Frame, windows=None):
     """Frame-shaped distance, noise, guides (lowest, highest) and cap (stretched) over the missing pixels.
 
@@ -144,8 +161,7 @@ def _window_terms(frame: Frame, windows=None):
         noise[y0:y1, x0:x1][mine] = wn
         dist[y0:y1, x0:x1][mine] = ndimage.distance_transform_edt(~w.valid)[mine]
         lo[y0:y1, x0:x1][mine], hi[y0:y1, x0:x1][mine] = g.min(0)[mine], g.max(0)[mine]
-        ctx = w.image[w.valid]
-        cap[y0:y1, x0:x1][mine] = 2.0 * w.scale * float(ctx.max() - ctx.min()) + wn
+        cap[y0:y1, x0:x1][mine] = window_cap(frame, w)
     return dist, noise, lo, hi, cap
 
 
