@@ -165,7 +165,17 @@ MALFORMED = {
     "fewer levels": (lambda: blob(state_dict=other_state(widths=(8,))), "missing"),
     "more stages": (lambda: blob(state_dict=other_state(stages=3)), "unexpected"),
     "a tensor left out": (lambda: blob(state_dict=dict(list(other_state().items())[1:])), "missing"),
+    "a NaN weight": (lambda: blob(state_dict=poisoned(float("nan"))), "NaN or infinite values"),
+    "an infinite weight": (lambda: blob(state_dict=poisoned(float("-inf"))), "NaN or infinite values"),
 }
+
+
+def poisoned(value):
+    """A fitting state dict with one weight set to ``value``."""
+    sd = other_state()
+    key = next(k for k, v in sd.items() if v.is_floating_point() and v.numel())
+    sd[key].view(-1)[0] = value
+    return sd
 
 
 def bad_weights(path, case):

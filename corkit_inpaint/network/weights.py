@@ -203,6 +203,14 @@ def _state_mismatch(model_shapes: dict, sd) -> str | None:
     return "; ".join(parts) or None
 
 
+def _not_finite(sd) -> str | None:
+    """The tensors of the state dict ``sd`` with a NaN or infinite value (up to three named), or None."""
+    import torch
+    keys = [k for k, v in sd.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
+            and not bool(torch.isfinite(v).all())]
+    return f"{', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}" if keys else None
+
+
 def network_kwargs(cfg: dict) -> dict:
     """`corkit_inpaint.network.unet.PConvUNet`'s arguments from a (checked) weights file's ``model_config``.
 
@@ -232,6 +240,8 @@ def _load_cpu(path: str, sha: str):
     bad = _state_mismatch(shapes, blob["state_dict"])
     if bad:
         raise WeightsError(f"{path}: the state dict does not match its model_config ({bad})")
+    if bad := _not_finite(blob["state_dict"]):
+        raise WeightsError(f"{path}: the state dict holds NaN or infinite values ({bad})")
     model = PConvUNet(**kw)
     try:
         model.load_state_dict(blob["state_dict"])
