@@ -19,7 +19,7 @@ from .fill import as_method, fill_level05, run_method
 from .frame import Frame
 from .methods import DEFAULT_METHOD, FillMethod
 from .read import MAX_PIXELS, read_level05, read_neighbours
-from .register import register_all
+from .register import MAX_GAP_MINUTES, register_all
 from .threads import using_threads
 from .write import check_output_path, output_hdulist, write_atomic
 
@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=None, neighbours=None,
-                  method: str = DEFAULT_METHOD, device: str = "auto", weights=None, threads: int | None = None
-                  ) -> np.ndarray:
+                  method: str = DEFAULT_METHOD, device: str = "auto", weights=None, threads: int | None = None,
+                  max_gap: float | None = MAX_GAP_MINUTES) -> np.ndarray:
     """Fill missing pixels in a 2-D array.
 
     Parameters
@@ -52,6 +52,10 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         pixels masked, and used only where it has data. Methods that cannot
         use neighbours (all but ``pconv``, ``pconv-smooth`` and ``ratio``)
         ignore them. None: fill from this frame alone.
+    max_gap : float or None
+        Neighbours more than this many minutes from the frame are left out
+        (logged): default `corkit_inpaint.register.MAX_GAP_MINUTES`, the gap
+        the neighbour models were trained on; None: any.
     method : str
         A method registered in the ``corkit.inpainters`` entry-point group
         (default ``pconv-smooth``, the network's expected value, which also
@@ -95,7 +99,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     if not np.all(np.isfinite(img[~mask])):
         raise InputError("the image holds NaN or inf outside the mask")
     frame = Frame.build(img, mask, header)
-    nbs = register_all(neighbours, header, img.shape)
+    nbs = register_all(neighbours, header, img.shape, max_gap=max_gap)
     with using_threads(threads):
         return run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=False).values
 
@@ -103,7 +107,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
 def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *, neighbours=None,
                  method: str | FillMethod = DEFAULT_METHOD, device: str = "auto", weights=None,
                  threads: int | None = None, overwrite: bool = False, refill: bool = False,
-                 max_pixels: int = MAX_PIXELS) -> fits.HDUList:
+                 max_pixels: int = MAX_PIXELS, max_gap: float | None = MAX_GAP_MINUTES) -> fits.HDUList:
     """Fill the missing blocks of a LASCO level-0.5 FITS file.
 
     Parameters
@@ -129,6 +133,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         values, stay flagged and keep their INPSIGMA, and are not read as data.
     max_pixels : int
         Refuse larger images before reading them (`corkit_inpaint.read.MAX_PIXELS`).
+    max_gap : float or None
+        As for `inpaint_array`.
 
     Returns
     -------
@@ -164,7 +170,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     nbs = read_neighbours(neighbours, max_pixels=max_pixels) if as_method(method).reads_neighbours else []
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
-                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma)
+                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, max_gap=max_gap)
     hdul = output_hdulist(filled, r.header)
     if dst is not None:
         write_atomic(hdul, dst, overwrite=overwrite, src=inputs)

@@ -22,7 +22,7 @@ from .exceptions import MethodError
 from .frame import Frame
 from .geometry import optical_geometry
 from .methods import FillMethod, FillResult, Provenance, get_method
-from .register import Neighbour, register_all
+from .register import MAX_GAP_MINUTES, Neighbour, register_all
 from .uncertainty import probe
 
 __all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled"]
@@ -174,7 +174,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
                  weights=None, neighbours=(), level1: bool = False,
                  previous_fill: np.ndarray | None = None,
                  previous_sigma: np.ndarray | None = None,
-                 not_data: np.ndarray | None = None) -> FilledImage:
+                 not_data: np.ndarray | None = None, max_gap: float | None = MAX_GAP_MINUTES) -> FilledImage:
     """Find the missing blocks of a level-0.5 image and fill them.
 
     Parameters
@@ -202,6 +202,9 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     not_data : numpy.ndarray of bool, optional
         Other pixels that are not measurements (a map's own ``mask``): not read
         as context, left as they are, and not counted as filled.
+    max_gap : float or None
+        Neighbours more than this many minutes from the frame are left out
+        (`corkit_inpaint.register.register_all`); None: any.
     """
     prev = np.zeros(data.shape, dtype=bool) if previous_fill is None else np.asarray(previous_fill, dtype=bool)
     kept = int(prev.sum())
@@ -237,7 +240,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     reason = m.skip_reason(frame)
     if reason:
         return unchanged(reason)
-    nbs = register_all(neighbours, header, data.shape) if m.reads_neighbours else []
+    nbs = register_all(neighbours, header, data.shape, max_gap=max_gap) if m.reads_neighbours else []
     res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
     if not blocks_in(res.filled, blocks):
         return unchanged(res.skipped or "the method left every block masked")

@@ -102,15 +102,17 @@ def _sigma_extension(sigma, l1hdr: fits.Header) -> fits.ImageHDU:
     """The level-1 ``INPSIGMA`` extension, in the unit the primary array reads in."""
     notes = ["Carried through corkit's level-1 calibration and geometry exactly as the image (neighbouring",
              "filled pixels' sigmas add with the interpolation weights); 0 outside INPMASK."]
-    scale = l1hdr.get("BSCALE")
+    scale, unit = l1hdr.get("BSCALE"), str(l1hdr.get("BUNIT", "")).strip() or None   # none: NO_CALFAC
     if scale:         # corkit stores C3 Clear as scaled integer counts; the primary reads in MSB
-        notes.append(f"In MSB, like the primary array once its BSCALE/BZERO are applied: corkit's scaled counts "
-                     f"times BSCALE ({scale:.6g} MSB per count); corkit's clipping and rounding are not applied.")
-        return sigma_hdu(np.asarray(sigma, np.float64) * float(scale), "MSB", notes)
-    return sigma_hdu(sigma, str(l1hdr.get("BUNIT", "")).strip() or "MSB", notes)
+        notes.append(f"In {unit or 'the unit'} of the primary array once its BSCALE/BZERO are applied: corkit's "
+                     f"scaled counts times BSCALE ({scale:.6g} per count); corkit's clipping and rounding are "
+                     "not applied.")
+        return sigma_hdu(np.asarray(sigma, np.float64) * float(scale), unit, notes)
+    return sigma_hdu(sigma, unit, notes)
 
 
-def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours, want_sigma: bool):
+def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours, want_sigma: bool,
+         max_gap: float | None = MAX_GAP_MINUTES):
     """Fill, calibrate and stamp one file; returns ``(image, header, inpmask, inpsigma)``.
 
     ``inpsigma`` is None when the fill has no 1-sigma, or when ``want_sigma`` is False.
@@ -123,7 +125,8 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
         raise InputError(f"{src}: DETECTOR={detector!r}; corkit's level_1 handles LASCO C2 and C3")
     _check_calibration(detector, default_calib_dir())
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
-                          neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma)
+                          neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
+                          max_gap=max_gap)
     with removed_on_sigterm("a level-1 calibration", CalibrationError(f"{src}: terminated (SIGTERM)")):
         return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma)
 
@@ -152,7 +155,14 @@ def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, w
                              np.float32(0))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    return img, stamp_header(l1hdr, filled, stage="level 1"), inpmask, sigma
+    l1hdr = stamp_header(l1hdr, filled, stage="level 1")
+    # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out (then none is
+    # named; a level-0.5 BUNIT carried over would be wrong either way)
+    if "NO_CALFAC" in corkit_kwargs:
+        l1hdr.remove("BUNIT", ignore_missing=True)
+    else:
+        l1hdr["BUNIT"] = ("MSB", "mean solar brightness (corkit's level-1 calibration)")
+    return img, l1hdr, inpmask, sigma
 
 
 def _check_options(format: str, corkit_kwargs: dict) -> dict:
@@ -221,7 +231,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         ``"none"`` or None: each file alone; a mapping ``{file: [neighbour files]}``: as given.
         Neighbour files are only read.
     max_gap : float
-        Largest time to a neighbouring frame, in minutes.
+        Largest time to a neighbouring frame, in minutes: for pairing, and
+        for a neighbour given in a mapping (one farther away is left out).
     threads : int, optional
         torch threads for the fills (see `corkit_inpaint.inpaint_array`).
     **corkit_kwargs
@@ -250,7 +261,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
                 dst = check_output_path(Path(target_path) / output_name(src), overwrite=overwrite,
                                         src=[src, *pairs[src]])
             img, hdr, m, sig = _one(src, inpaint, device, weights, corkit_kwargs, refill, pairs[src],
-                                    want_sigma=dst is not None or return_sigma)
+                                    want_sigma=dst is not None or return_sigma, max_gap=max_gap)
             if dst is not None:
                 write_atomic(_hdulist(img, hdr, m, sig), dst, overwrite=overwrite, src=[src, *pairs[src]])
             else:

@@ -21,6 +21,7 @@ from .exceptions import InputError
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
 from .read import Level05, check_earlier_mask, read_neighbours
+from .register import MAX_GAP_MINUTES
 from .threads import using_threads
 from .write import stamp_header
 
@@ -168,7 +169,7 @@ def _uncertainty(filled: FilledImage, method: str, own: np.ndarray | None):
 
 
 def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_METHOD, device: str = "auto", weights=None,
-                threads: int | None = None, refill: bool = False):
+                threads: int | None = None, refill: bool = False, max_gap: float | None = MAX_GAP_MINUTES):
     """Fill the missing blocks of a LASCO level-0.5 SunPy map.
 
     Parameters
@@ -181,7 +182,7 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
         a method that reads neighbours. One that cannot be used is left out
         with a logged warning. A neighbour map's ``mask`` (an earlier fill) is
         not read as data. None: fill from ``smap`` alone.
-    method, device, weights, threads
+    method, device, weights, threads, max_gap
         As for `corkit_inpaint.inpaint_array`.
     refill : bool
         Fill a map an earlier run filled (its meta has ``INPAINT``): the
@@ -240,7 +241,8 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     nbs = _neighbours(neighbours, gmap) if as_method(method).reads_neighbours else []
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
-                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask)
+                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask,
+                              max_gap=max_gap)
     log.info("%s: %d blocks filled%s", smap.meta.get("filename") or "map", len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
     return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),

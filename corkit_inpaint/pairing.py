@@ -1,7 +1,11 @@
 """Choose each file's neighbouring frames: the nearest earlier and later of the same kind within a maximum gap.
 
 Frames of the same kind share detector, filter, polarizer, summing and image
-size; their time is DATE-OBS (with TIME-OBS). Only headers are read here.
+size; their time is DATE-OBS (with TIME-OBS). Only headers are read here. A
+frame whose headers or size say it cannot serve as a neighbour (its data cut
+short, EXPTIME not positive, an earlier fill's keywords without its INPMASK:
+`corkit_inpaint.read.neighbour_problem`) is passed over for the next one on
+that side.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 from . import header as H
 from .exceptions import CorkitInpaintError, InputError
-from .read import read_header
+from .read import neighbour_problem, read_header
 from .register import MAX_GAP_MINUTES, observation_time
 
 __all__ = ["MAX_GAP_MINUTES", "FrameInfo", "frame_info", "pair_neighbours", "neighbours_for"]
@@ -31,21 +35,24 @@ class FrameInfo:
     kind : tuple
         ``(DETECTOR, FILTER, POLAR, summing, shape)``: only frames of equal kind are paired.
     time : datetime.datetime or None
+    problem : str or None
+        Why it cannot serve as a neighbour (`corkit_inpaint.read.neighbour_problem`), or None.
     """
 
     path: Path
     kind: tuple
     time: datetime | None
+    problem: str | None = None
 
 
-def frame_info(path: str | os.PathLike, header=None) -> FrameInfo:
-    """The `FrameInfo` of a file (its header is read when not given)."""
-    hdr = read_header(path) if header is None else header
+def frame_info(path: str | os.PathLike) -> FrameInfo:
+    """The `FrameInfo` of a file, from its headers and size."""
+    hdr = read_header(path)
     shape = (H.number(hdr, "NAXIS2"), H.number(hdr, "NAXIS1"))
     if H.is_level1(hdr):             # refused as a neighbour when read: never chosen as one
-        return FrameInfo(Path(path), (), None)
+        return FrameInfo(Path(path), (), None, "it is level 1")
     kind = (*H.kind(hdr), H.summing(hdr), shape)
-    return FrameInfo(Path(path), kind, observation_time(hdr))
+    return FrameInfo(Path(path), kind, observation_time(hdr), neighbour_problem(path))
 
 
 def _infos(paths) -> list[FrameInfo]:
@@ -103,9 +110,13 @@ def pair_neighbours(paths, *, max_gap: float = MAX_GAP_MINUTES, pool=()) -> dict
             for sign in (-1, 1):
                 side = [(abs((o.time - info.time).total_seconds()), o) for o in same
                         if sign * (o.time - info.time).total_seconds() > 0]
-                side = [(d, o) for d, o in side if d <= 60.0 * max_gap]
-                if side:
-                    found.append(min(side, key=lambda t: (t[0], str(t[1].path)))[1].path)
+                side = sorted([(d, o) for d, o in side if d <= 60.0 * max_gap], key=lambda t: (t[0], str(t[1].path)))
+                for _, o in side:
+                    if o.problem is None:
+                        found.append(o.path)
+                        break
+                    log.warning("%s: %s not taken as a neighbour (%s); the next frame on that side is tried",
+                                info.path, o.path.name, o.problem)
         out[info.path] = found
     return out
 

@@ -173,6 +173,41 @@ def read_header(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> fits
     return header
 
 
+def neighbour_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> str | None:
+    """What a file's headers and size say would stop it serving as a neighbour, without reading its data.
+
+    Pairing (`corkit_inpaint.pairing`) passes over such a file to the next
+    frame on that side: its data cut short, an EXPTIME that is not positive,
+    an earlier fill's keywords without its INPMASK, or a level-1 file.
+
+    Returns
+    -------
+    str or None
+        Why not, in a few words; None when nothing in the headers stops it
+        (its data may still be refused when read).
+    """
+    src = Path(src)
+    try:
+        with _opened(src, max_pixels) as hdul:
+            hdu, inpmask, _ = _image_hdu(hdul, src, max_pixels)
+            header = hdu.header
+            info = hdul.fileinfo(hdul.index(hdu))
+            need = info["datLoc"] + abs(int(header["BITPIX"])) // 8 * int(np.prod(_shape(hdu, src, max_pixels)))
+            size = getattr(info["file"], "size", None)
+            if isinstance(size, int) and size < need:
+                return f"its data are cut short ({size} of {need} bytes)"
+            H.check_header(header, str(src))
+            if H.is_level1(header):
+                return "it is level 1"
+            exptime = H.number(header, "EXPTIME")
+            if exptime is not None and not exptime > 0:
+                return f"EXPTIME = {exptime} is not positive"
+            check_earlier_mask(header, inpmask, str(src))
+    except InputError as exc:
+        return str(exc).removeprefix(f"{src}: ")
+    return None
+
+
 def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level05:
     """Read a FITS file's first image, its header and any ``INPMASK`` and ``INPSIGMA``, with every check but the level.
 

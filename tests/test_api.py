@@ -199,6 +199,27 @@ def test_fits_filled_from_neighbouring_files(tmp_path):
     assert sha(f2) == shas[2]
 
 
+def test_another_days_frame_alone_is_left_out(tmp_path, caplog):
+    """A lone neighbour from another day made the network's fill worse than the frame alone; beyond
+    ``max_gap`` it is left out, so the fill is the frame's own bit for bit. ``max_gap=None`` reads it."""
+    from helpers import C3_FULL, seq_files
+    (f0, f1, f2), truth, blocks = seq_files(tmp_path)
+    alone = ci.inpaint_fits(f1, method="pconv-smooth", threads=1)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        gated = ci.inpaint_fits(f1, neighbours=[C3_FULL], method="pconv-smooth", threads=1)
+    assert "32219521.fts left out" in caplog.text
+    assert gated[0].header["INPNNB"] == 0 and "INPNB1" not in gated[0].header
+    assert np.array_equal(gated[0].data, alone[0].data)
+    assert np.array_equal(gated["INPSIGMA"].data, alone["INPSIGMA"].data)
+    read = ci.inpaint_fits(f1, neighbours=[C3_FULL], method="pconv-smooth", threads=1, max_gap=None)[0]
+    assert read.header["INPNNB"] == 1 and read.header["INPNB1"] == "32219521.fts"
+    hole = blocks_to_mask(truth.shape, blocks)
+    err = lambda d: np.sqrt(np.mean((d[hole].astype(float) - truth[hole]) ** 2))
+    assert err(read.data) > err(alone[0].data)                # why it is left out
+    near = ci.inpaint_fits(f1, neighbours=[f0, C3_FULL], method="pconv-smooth", threads=1)[0]
+    assert near.header["INPNNB"] == 1 and near.header["INPNB1"] == "32310943.fts"
+
+
 def test_array_with_neighbour_pairs_keeps_valid_pixels():
     from helpers import C3_SEQ, read_file
     (d0, h0), (d1, h1) = read_file(C3_SEQ[0]), read_file(C3_SEQ[1])

@@ -269,6 +269,16 @@ def test_level1_refuses_noscale_in_one_line(value, tmp_path, calib):
     assert not (tmp_path / "out").exists()
 
 
+def test_level1_without_the_calibration_factor_claims_no_msb(tmp_path, calib):
+    """With NO_CALFAC corkit's image is not in MSB: neither the primary nor INPSIGMA says BUNIT = MSB."""
+    data, header = read_real()
+    holes = write(tmp_path / "holes.fts", blank(data, BLANK), header)
+    level_1(holes, tmp_path / "raw", calib_dir=calib, inpaint=sigma_method(), NO_CALFAC=True)
+    with fits.open(tmp_path / "raw" / output_name(holes)) as h:
+        assert "BUNIT" not in h[0].header and "BUNIT" not in h["INPSIGMA"].header
+        assert h["INPSIGMA"].data.max() > 0
+
+
 def test_level1_switch_given_as_false_is_off(tmp_path, calib):
     """corkit acts on NO_VIG when it is merely given; NO_VIG=False must mean the vignetting correction is applied."""
     from helpers import C3_SEQ, seq_blocks
@@ -289,13 +299,14 @@ def test_level1_writes_inpsigma_and_none_for_a_method_without_sigma(tmp_path, ca
         assert [x.name for x in h] == ["PRIMARY", "INPMASK", "INPSIGMA"]
         ext = h["INPSIGMA"].header
         assert ext["BUNIT"] == "MSB" and ext["UTYPE"] == "StdDevUncertainty" and h[0].header["INPSIGMA"]
+        assert h[0].header["BUNIT"] == "MSB"                  # the primary says its unit too (corkit's does not)
         assert "0 outside INPMASK" in " ".join(str(c) for c in ext["COMMENT"])
         assert np.all(h["INPSIGMA"].data[h["INPMASK"].data == 0] == 0) and h["INPSIGMA"].data.max() > 0
     level_1(holes, tmp_path / "n", calib_dir=calib, inpaint=legacy_method())
     with fits.open(tmp_path / "n" / output_name(holes)) as h:
         assert [x.name for x in h] == ["PRIMARY", "INPMASK"] and h[0].header["INPSIGMA"] is False
     img, hdr, sig = level_1(holes, calib_dir=calib, inpaint=legacy_method(), return_sigma=True)
-    assert sig is None and hdr["INPAINT"] == "legacy"
+    assert sig is None and hdr["INPAINT"] == "legacy" and hdr["BUNIT"] == "MSB"
 
 
 def test_level1_refuses_an_output_over_another_input_of_the_run(tmp_path, calib):

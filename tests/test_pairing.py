@@ -67,3 +67,29 @@ def test_a_level1_copy_is_never_chosen_as_a_neighbour(tmp_path):
     got = pair_neighbours([C3_SEQ[1]], pool=[l1, C3_SEQ[0], C3_SEQ[2]])
     assert names(got) == {"32310944.fts": ["32310943.fts", "32310945.fts"]}
     assert frame_info(l1).kind == ()
+
+
+@pytest.mark.parametrize("flaw", ["cut short", "EXPTIME 0", "fill without INPMASK", "none"])
+def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, caplog, flaw):
+    """A frame 6 min before the target whose headers or size say it cannot be a neighbour gives way to the
+    frame 12 min before; without a flaw the nearer frame is taken (so it is the nearest)."""
+    import logging
+
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["TIME-OBS"] = "18:36:05.382"           # 6 min before C3_SEQ[1] (18:42:05), 6 min after C3_SEQ[0]
+    if flaw == "EXPTIME 0":
+        hdr["EXPTIME"] = 0.0
+    if flaw == "fill without INPMASK":
+        hdr["INPAINT"], hdr["INPNPIX"] = "pconv-smooth", 1024
+    near = write(tmp_path / "near.fts", data, hdr)
+    if flaw == "cut short":
+        blob = near.read_bytes()
+        near.write_bytes(blob[:len(blob) // 2])
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([C3_SEQ[1]], pool=[near, C3_SEQ[0], C3_SEQ[2]])
+    want = ["32310943.fts" if flaw != "none" else "near.fts", "32310945.fts"]
+    assert names(got) == {"32310944.fts": want}
+    assert ("near.fts not taken as a neighbour" in caplog.text) == (flaw != "none")
+    if flaw == "cut short":
+        assert "data are cut short (1054080 of" in caplog.text
+    assert frame_info(C3_SEQ[0]).problem is None and (frame_info(near).problem is None) == (flaw == "none")

@@ -164,19 +164,30 @@ def test_a_summed_neighbour_with_another_exposure_gives_the_same_rate():
     np.testing.assert_allclose(b[ok], a[ok], rtol=1e-9, atol=1e-9)
 
 
-def test_a_neighbour_far_in_time_is_used_with_a_warning(caplog):
+def test_a_neighbour_beyond_the_largest_gap_is_left_out(caplog):
+    """Another day's frame is left out with a warning (alone it made the real fill 2-14x worse); a larger
+    ``max_gap`` or None keeps it, and a neighbour 12 min away is kept whatever the gap allowed down to 12."""
     import logging
 
     from helpers import C3_FULL
     (d1, h1), (d2, h2), (dx, hx) = read_file(C3_SEQ[1]), read_file(C3_SEQ[2]), read_file(C3_FULL)
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         near = register_all([(d2, h2)], h1, d1.shape)
-    assert len(near) == 1 and "trained on" not in caplog.text
+    assert len(near) == 1 and "left out" not in caplog.text
+    gap = abs(near[0].dt) / 60
+    assert 10 < gap < 14
+    assert len(register_all([(d2, h2)], h1, d1.shape, max_gap=gap + 0.01)) == 1
+    assert register_all([(d2, h2)], h1, d1.shape, max_gap=gap - 0.01) == []
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
-        far = register_all([(dx, hx)], h1, d1.shape)
-    assert len(far) == 1 and far[0].dt < -2 * 365 * 86400
-    assert "32219521.fts is 23274.4 h from this frame, beyond the 60 min the neighbour models were trained on" \
-        in caplog.text
+        far = register_all([(dx, hx), (d2, h2)], h1, d1.shape)
+    assert [n.name for n in far] == [near[0].name]
+    assert "32219521.fts left out: it is 23274.4 h from this frame, beyond the largest gap of 60 min" in caplog.text
+    for gap in (None, 24 * 60 * 1000):
+        kept = register_all([(dx, hx)], h1, d1.shape, max_gap=gap)
+        assert len(kept) == 1 and kept[0].dt < -2 * 365 * 86400
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_gap"):
+            register_all([(d2, h2)], h1, d1.shape, max_gap=bad)
 
 
 def test_shifted_samples_the_same_sky_on_a_cropped_grid(target):

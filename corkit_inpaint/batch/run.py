@@ -260,7 +260,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     options = BatchOptions(command, method, device, None if weights is None else str(weights),
                            None if threads is None else check_threads(threads), refill,
                            MAX_PIXELS if max_pixels is None else int(max_pixels),
-                           None if calib_dir is None else str(calib_dir))
+                           None if calib_dir is None else str(calib_dir), float(max_gap))
     srcs = list(dict.fromkeys(Path(input_key(f)) for f in files))
     pool = [Path(input_key(p)) for p in pool]
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool)

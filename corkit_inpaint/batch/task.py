@@ -23,6 +23,7 @@ from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
 from ..network.registry import sha256sum
 from ..read import MAX_PIXELS
+from ..register import MAX_GAP_MINUTES
 
 __all__ = ["COMMANDS", "BatchOptions", "FileTask", "one_line", "recipe", "process_file"]
 
@@ -44,6 +45,8 @@ class BatchOptions:
         As for `corkit_inpaint.inpaint_fits` (``max_pixels``: ``fill`` only).
     calib_dir : str, optional
         corkit's calibration folder (``level_1`` only).
+    max_gap : float
+        Largest time to a neighbour that is used, in minutes (as for `corkit_inpaint.inpaint_fits`).
     """
 
     command: str = "fill"
@@ -54,6 +57,7 @@ class BatchOptions:
     refill: bool = False
     max_pixels: int = MAX_PIXELS
     calib_dir: str | None = None
+    max_gap: float = MAX_GAP_MINUTES
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def _fill(task: FileTask, opt: BatchOptions):
     from ..api import inpaint_fits
     hdul = inpaint_fits(task.src, task.output, neighbours=list(task.neighbours), method=opt.method,
                         device=opt.device, weights=opt.weights, threads=opt.threads, overwrite=task.replace,
-                        refill=opt.refill, max_pixels=opt.max_pixels)
+                        refill=opt.refill, max_pixels=opt.max_pixels, max_gap=opt.max_gap)
     return hdul[0].header
 
 
@@ -112,7 +116,7 @@ def _level1(task: FileTask, opt: BatchOptions):
     from ..level1 import level_1
     level_1([task.src], Path(task.output).parent, inpaint=opt.method, device=opt.device, weights=opt.weights,
             calib_dir=opt.calib_dir, overwrite=task.replace, refill=opt.refill,
-            neighbours={task.src: list(task.neighbours)}, threads=opt.threads)
+            neighbours={task.src: list(task.neighbours)}, max_gap=opt.max_gap, threads=opt.threads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VerifyWarning)
         return fits.getheader(task.output)
@@ -164,7 +168,7 @@ def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
 
     The input's sha256, each neighbour's path and sha256, the command, the
     method, the weights and the model's sha256 (the registry's for a name or
-    the default, the file's for a path), refill, the calibration folder's path
+    the default, the file's for a path), refill, the largest neighbour gap, the calibration folder's path
     and, for ``level_1``, corkit's version and its fixed calibration files' names, sizes
     and modification times, and the package version. A rerun redoes a file whose recipe
     changed: other neighbours, a neighbour whose pixels changed, other
@@ -179,6 +183,7 @@ def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
     corkit = _version_of("corkit") if level1 else None
     parts = {"version": __version__, "input": src_sha256, "command": options.command, "method": options.method,
              "weights": [w, model], "refill": options.refill, "calib_dir": options.calib_dir, "corkit": corkit,
+             "max_gap": options.max_gap,
              "calibration": _calibration_files(options.calib_dir) if level1 else None,
              "neighbours": [[os.path.abspath(n), _sha256_of_file(n)] for n in task.neighbours]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -166,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             hdul = inpaint_fits(src, dst, neighbours=pairs[src], method=args.method, device=args.device,
                                 weights=args.weights,
-                                overwrite=args.overwrite, refill=args.refill, max_pixels=args.max_pixels)
+                                overwrite=args.overwrite, refill=args.refill, max_pixels=args.max_pixels,
+                                max_gap=args.max_gap)
             h = hdul[0].header
             log.info("%s -> %s: %d blocks, %d px, %s on %s, %d neighbouring frames", src, dst, h["INPNBLK"],
                      h["INPNPIX"], h["INPAINT"], h["INPDEV"], h["INPNNB"])

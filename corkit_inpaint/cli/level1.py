@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
                     calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill,
-                    neighbours={src: pairs[Path(src)]})
+                    neighbours={src: pairs[Path(src)]}, max_gap=args.max_gap)
         except FILE_ERRORS as exc:
             failed += 1
             file_err(src, exc)

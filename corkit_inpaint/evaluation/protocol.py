@@ -42,7 +42,7 @@ import numpy as np
 from ..fill import run_method
 from ..frame import Frame
 from ..methods import get_method
-from ..register import register_all
+from ..register import MAX_GAP_MINUTES, register_all
 from ..training.loss_masks import PATTERNS, blanked_copies
 from .calibration import z_counts
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
@@ -54,7 +54,7 @@ SYNTHETIC_SEED0 = 90_000_000
 
 
 def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS, device="auto",
-                   weights=None, label="", neighbours=None):
+                   weights=None, label="", neighbours=None, max_gap=MAX_GAP_MINUTES):
     """Blank, fill and score one frame; returns a list of records.
 
     ``neighbours`` maps a suffix of the method label to the neighbouring frames
@@ -62,10 +62,11 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     ``{"": [before, after], " (alone)": [], " (other day)": [before, stranger]}``
     scores every method three ways. None: every method once, alone. A method
     that reads no neighbours (`FillMethod.reads_neighbours` False) is run only
-    once, under its own name.
+    once, under its own name. A neighbour more than ``max_gap`` minutes away
+    is left out, as in a fill (`corkit_inpaint.register.register_all`; None: none is).
     """
     img = np.asarray(image, dtype=np.float64)
-    runs = _runs(methods, neighbours, header, img.shape)
+    runs = _runs(methods, neighbours, header, img.shape, max_gap)
     whole = Frame.build(img, None, header)
     st, centre = whole.stretch, whole.sun_centre
     truth = truth_terms(img, st)
@@ -88,11 +89,11 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     return records
 
 
-def _runs(methods, neighbours, header, shape):
+def _runs(methods, neighbours, header, shape, max_gap=MAX_GAP_MINUTES):
     """``(label, method, registered neighbours)`` for every run of `evaluate_frame`."""
     if not neighbours:
         return [(m, m, []) for m in methods]
-    regs = {suffix: register_all(items, header, shape) for suffix, items in neighbours.items()}
+    regs = {suffix: register_all(items, header, shape, max_gap=max_gap) for suffix, items in neighbours.items()}
     runs = []
     for m in methods:
         if not get_method(m).reads_neighbours:

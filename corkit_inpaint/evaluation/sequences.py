@@ -48,6 +48,9 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
         Masks per loss pattern per frame.
     other_day : path-like, optional
         A frame of the same kind from another day, for the ``(other day)`` runs.
+        More than ``max_gap`` minutes away, it is left out as a fill leaves it
+        out (`corkit_inpaint.register.register_all`), so those runs read the
+        one neighbour left.
 
     Returns
     -------
@@ -65,7 +68,8 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
         r = read_level05(p)
         before, after = (read_level05(q, refill=True) for q in pairs[p])
         recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=repeats, device=device,
-                               weights=weights, label=p.name, neighbours=variants(before, after, stranger))
+                               weights=weights, label=p.name, neighbours=variants(before, after, stranger),
+                               max_gap=max_gap)
     return recs
 
 
