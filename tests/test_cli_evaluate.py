@@ -15,6 +15,24 @@ def subparser(name):
     return sub.choices[name]
 
 
+def test_evaluate_compares_with_biharmonic_by_default(tmp_path):
+    """The targets are stated against biharmonic: without --against, every table gives the ratio to it, even
+    where another classical method is the best."""
+    out = tmp_path / "eval.json"
+    assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic,fuzzy", "--repeats", "1",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["against"] == "biharmonic"
+    res, zones = doc["results"]["real files"]["all"], doc["zones"]["real files"]
+    assert res["fuzzy"]["vs_against"] == pytest.approx(res["fuzzy"]["rmse"] / res["biharmonic"]["rmse"])
+    assert set(zones) == {"inner", "mid", "outer"}
+    for ms in zones.values():
+        assert ms["fuzzy"]["vs_against"] == pytest.approx(ms["fuzzy"]["rmse"] / ms["biharmonic"]["rmse"])
+    out2 = tmp_path / "none.json"
+    assert main(["-q", "evaluate", str(REAL), "--methods", "fuzzy", "--repeats", "1", "--json", str(out2)]) == 0
+    assert json.loads(out2.read_text())["against"] is None
+
+
 def test_evaluate_real_file_json(tmp_path):
     out = tmp_path / "eval.json"
     png = tmp_path / "eval.png"

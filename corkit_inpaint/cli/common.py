@@ -61,7 +61,8 @@ def add_neighbour_options(parser) -> None:
                              "detector, filter, polarizer and summing among the files given; none: from "
                              "each file alone (default: auto)")
     parser.add_argument("--max-gap", type=float, default=MAX_GAP_MINUTES, metavar="MIN",
-                        help=f"largest time to a neighbouring frame, minutes (default: {MAX_GAP_MINUTES:g})")
+                        help=f"largest time to a neighbouring frame, minutes: none farther is paired or read "
+                             f"(default: {MAX_GAP_MINUTES:g}, the gap the neighbour models were trained on)")
     parser.add_argument("--neighbour-pool", nargs="+", default=[], metavar="FILE",
                         help="more frames that may serve as neighbours (only read, not filled)")
 
