@@ -19,7 +19,7 @@ from .fill import as_method, fill_level05, run_method
 from .frame import Frame
 from .methods import DEFAULT_METHOD, FillMethod
 from .read import MAX_PIXELS, read_level05, read_neighbours
-from .register import MAX_GAP_MINUTES, register_all
+from .register import MAX_GAP_MINUTES, check_max_gap, register_all
 from .threads import using_threads
 from .write import check_output_path, output_hdulist, write_atomic
 
@@ -52,10 +52,6 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         pixels masked, and used only where it has data. Methods that cannot
         use neighbours (all but ``pconv``, ``pconv-smooth`` and ``ratio``)
         ignore them. None: fill from this frame alone.
-    max_gap : float or None
-        Neighbours more than this many minutes from the frame are left out
-        (logged): default `corkit_inpaint.register.MAX_GAP_MINUTES`, the gap
-        the neighbour models were trained on; None: any.
     method : str
         A method registered in the ``corkit.inpainters`` entry-point group
         (default ``pconv-smooth``, the network's expected value, which also
@@ -69,6 +65,10 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         package setting, `corkit_inpaint.threads.get_threads` (one thread
         unless `corkit_inpaint.threads.set_threads` or
         ``$CORKIT_INPAINT_THREADS`` says otherwise).
+    max_gap : float or None
+        Neighbours more than this many minutes from the frame are left out
+        (logged): default `corkit_inpaint.register.MAX_GAP_MINUTES`, the gap
+        the neighbour models were trained on; None: any.
 
     Returns
     -------
@@ -83,7 +83,10 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         header whose numeric keywords are not numbers.
     MethodError
         An unknown method, or one that is not available here.
+    ValueError
+        A ``max_gap`` that is not a number >= 0 or None.
     """
+    check_max_gap(max_gap)
     img = np.asarray(image)
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")
@@ -152,6 +155,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     ------
     InputError
         A file or output path that cannot be processed (see `corkit_inpaint.read.read_level05`).
+    ValueError
+        A ``max_gap`` that is not a number >= 0 or None.
 
     Notes
     -----
@@ -163,6 +168,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         neighbours = [neighbours]
     if not all(isinstance(p, (str, os.PathLike)) for p in neighbours or ()):
         raise InputError(f"neighbours: expected file paths, got {[type(p).__name__ for p in neighbours]}")
+    check_max_gap(max_gap)
     inputs = [src, *(neighbours or ())]
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)

@@ -22,7 +22,7 @@ from .exceptions import MethodError
 from .frame import Frame
 from .geometry import optical_geometry
 from .methods import FillMethod, FillResult, Provenance, get_method
-from .register import MAX_GAP_MINUTES, Neighbour, register_all
+from .register import MAX_GAP_MINUTES, Neighbour, check_max_gap, register_all
 from .uncertainty import probe
 
 __all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled"]
@@ -206,6 +206,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         Neighbours more than this many minutes from the frame are left out
         (`corkit_inpaint.register.register_all`); None: any.
     """
+    max_gap = check_max_gap(max_gap)
     prev = np.zeros(data.shape, dtype=bool) if previous_fill is None else np.asarray(previous_fill, dtype=bool)
     kept = int(prev.sum())
     old_sigma = None if previous_sigma is None or not kept else np.where(prev, previous_sigma, 0.0)

@@ -156,9 +156,9 @@ def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, w
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     l1hdr = stamp_header(l1hdr, filled, stage="level 1")
-    # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out (then none is
-    # named; a level-0.5 BUNIT carried over would be wrong either way)
-    if "NO_CALFAC" in corkit_kwargs:
+    # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out, or NO_SUM its division
+    # by a summed frame's summing (then none is named; a level-0.5 BUNIT carried over would be wrong either way)
+    if "NO_CALFAC" in corkit_kwargs or ("NO_SUM" in corkit_kwargs and max(H.summing(header)) > 1):
         l1hdr.remove("BUNIT", ignore_missing=True)
     else:
         l1hdr["BUNIT"] = ("MSB", "mean solar brightness (corkit's level-1 calibration)")
@@ -172,7 +172,7 @@ def _check_options(format: str, corkit_kwargs: dict) -> dict:
     return corkit_options(corkit_kwargs)
 
 
-def _pairs_checked(files: list[Path], neighbours, max_gap: float, target_path) -> dict:
+def _pairs_checked(files: list[Path], neighbours, max_gap: float | None, target_path) -> dict:
     """Each file's neighbours; refuses, before anything is written, an output that is an input of the run
     or the output of two of its inputs, and a ``target_path`` that is a file."""
     if target_path is not None and Path(target_path).exists() and not Path(target_path).is_dir():
@@ -190,7 +190,8 @@ def _pairs_checked(files: list[Path], neighbours, max_gap: float, target_path) -
 def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | FillMethod | None = DEFAULT_METHOD,
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
             return_sigma: bool = False, progress: bool = False, overwrite: bool = False, refill: bool = False,
-            neighbours="auto", max_gap: float = MAX_GAP_MINUTES, threads: int | None = None, **corkit_kwargs):
+            neighbours="auto", max_gap: float | None = MAX_GAP_MINUTES, threads: int | None = None,
+            **corkit_kwargs):
     """CorKit's level-1 calibration, with missing blocks filled first.
 
     Parameters
@@ -230,9 +231,9 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         ``fits_files``, within ``max_gap`` (`corkit_inpaint.pairing.pair_neighbours`);
         ``"none"`` or None: each file alone; a mapping ``{file: [neighbour files]}``: as given.
         Neighbour files are only read.
-    max_gap : float
+    max_gap : float or None
         Largest time to a neighbouring frame, in minutes: for pairing, and
-        for a neighbour given in a mapping (one farther away is left out).
+        for a neighbour given in a mapping (one farther away is left out); None: any.
     threads : int, optional
         torch threads for the fills (see `corkit_inpaint.inpaint_array`).
     **corkit_kwargs
@@ -244,7 +245,10 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     tuple or list of tuple or None
         ``(image, header)`` per file, followed by the mask with ``return_mask``
         and then the sigma with ``return_sigma``; a list for a list input; None
-        when ``target_path`` is given.
+        when ``target_path`` is given. The image is corkit's array: for C3 Clear
+        its scaled counts, which the header's ``BUNIT`` (MSB) describes only once
+        its ``BSCALE``/``BZERO`` are applied (``image * BSCALE + BZERO``; astropy
+        drops the two from a header written with data).
     """
     corkit_kwargs = _check_options(format, corkit_kwargs)
     single = isinstance(fits_files, (str, os.PathLike))

@@ -21,7 +21,7 @@ from .exceptions import InputError
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
 from .read import Level05, check_earlier_mask, read_neighbours
-from .register import MAX_GAP_MINUTES
+from .register import MAX_GAP_MINUTES, check_max_gap
 from .threads import using_threads
 from .write import stamp_header
 
@@ -230,6 +230,7 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     gmap = _sunpy_map().GenericMap
     if not isinstance(smap, gmap):
         raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
+    check_max_gap(max_gap)
     what = smap.meta.get("filename") or "map"
     r = _level05(smap, what, refill)
     own_mask = None if r.previous_fill is not None else _own_mask(smap, what)    # a first fill: the map's own flags

@@ -4,13 +4,14 @@ Frames of the same kind share detector, filter, polarizer, summing and image
 size; their time is DATE-OBS (with TIME-OBS). Only headers are read here. A
 frame whose headers or size say it cannot serve as a neighbour (its data cut
 short, EXPTIME not positive, an earlier fill's keywords without its INPMASK:
-`corkit_inpaint.read.neighbour_problem`) is passed over for the next one on
+`corkit_inpaint.read.header_and_problem`) is passed over for the next one on
 that side.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from . import header as H
 from .exceptions import CorkitInpaintError, InputError
-from .read import neighbour_problem, read_header
-from .register import MAX_GAP_MINUTES, observation_time
+from .read import header_and_problem
+from .register import MAX_GAP_MINUTES, check_max_gap, observation_time
 
 __all__ = ["MAX_GAP_MINUTES", "FrameInfo", "frame_info", "pair_neighbours", "neighbours_for"]
 
@@ -36,7 +37,7 @@ class FrameInfo:
         ``(DETECTOR, FILTER, POLAR, summing, shape)``: only frames of equal kind are paired.
     time : datetime.datetime or None
     problem : str or None
-        Why it cannot serve as a neighbour (`corkit_inpaint.read.neighbour_problem`), or None.
+        Why it cannot serve as a neighbour (`corkit_inpaint.read.header_and_problem`), or None.
     """
 
     path: Path
@@ -47,12 +48,12 @@ class FrameInfo:
 
 def frame_info(path: str | os.PathLike) -> FrameInfo:
     """The `FrameInfo` of a file, from its headers and size."""
-    hdr = read_header(path)
+    hdr, problem = header_and_problem(path)
     shape = (H.number(hdr, "NAXIS2"), H.number(hdr, "NAXIS1"))
     if H.is_level1(hdr):             # refused as a neighbour when read: never chosen as one
-        return FrameInfo(Path(path), (), None, "it is level 1")
+        return FrameInfo(Path(path), (), None, problem)
     kind = (*H.kind(hdr), H.summing(hdr), shape)
-    return FrameInfo(Path(path), kind, observation_time(hdr), neighbour_problem(path))
+    return FrameInfo(Path(path), kind, observation_time(hdr), problem)
 
 
 def _infos(paths) -> list[FrameInfo]:
@@ -67,15 +68,15 @@ def _infos(paths) -> list[FrameInfo]:
     return infos
 
 
-def pair_neighbours(paths, *, max_gap: float = MAX_GAP_MINUTES, pool=()) -> dict[Path, list[Path]]:
+def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=()) -> dict[Path, list[Path]]:
     """For each file, its nearest earlier and nearest later frame of the same kind.
 
     Parameters
     ----------
     paths : iterable of path-like
         The files of a run; only their headers are read.
-    max_gap : float
-        Largest time between a file and a neighbour, in minutes.
+    max_gap : float or None
+        Largest time between a file and a neighbour, in minutes; None: any.
     pool : iterable of path-like
         More files that may serve as neighbours (not paired themselves).
 
@@ -90,8 +91,8 @@ def pair_neighbours(paths, *, max_gap: float = MAX_GAP_MINUTES, pool=()) -> dict
     InputError
         A ``pool`` entry that is not a file (missing, or a folder).
     """
-    if not max_gap >= 0:
-        raise ValueError(f"max_gap = {max_gap!r} minutes: must be >= 0")
+    max_gap = check_max_gap(max_gap)
+    limit = math.inf if max_gap is None else 60.0 * max_gap
     pool = list(pool)
     for p in pool:                        # files named on purpose: one that is not a file is a mistake
         if not Path(p).is_file():
@@ -110,18 +111,17 @@ def pair_neighbours(paths, *, max_gap: float = MAX_GAP_MINUTES, pool=()) -> dict
             for sign in (-1, 1):
                 side = [(abs((o.time - info.time).total_seconds()), o) for o in same
                         if sign * (o.time - info.time).total_seconds() > 0]
-                side = sorted([(d, o) for d, o in side if d <= 60.0 * max_gap], key=lambda t: (t[0], str(t[1].path)))
+                side = sorted([(d, o) for d, o in side if d <= limit], key=lambda t: (t[0], str(t[1].path)))
                 for _, o in side:
                     if o.problem is None:
                         found.append(o.path)
                         break
-                    log.warning("%s: %s not taken as a neighbour (%s); the next frame on that side is tried",
-                                info.path, o.path.name, o.problem)
+                    log.warning("%s: %s passed over as a neighbour (%s)", info.path, o.path.name, o.problem)
         out[info.path] = found
     return out
 
 
-def neighbours_for(files, neighbours="auto", *, max_gap: float = MAX_GAP_MINUTES, pool=()
+def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_MINUTES, pool=()
                    ) -> dict[Path, list[Path]]:
     """Each file's neighbours, as a run's ``neighbours`` option asks.
 
@@ -137,8 +137,9 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float = MAX_GAP_MINUTES
     Raises
     ------
     ValueError
-        Another value of ``neighbours``.
+        Another value of ``neighbours``, or a ``max_gap`` that is not a number >= 0 or None.
     """
+    check_max_gap(max_gap)
     if neighbours is None or (isinstance(neighbours, str) and neighbours.lower() == "none"):
         return {Path(f): [] for f in files}
     if isinstance(neighbours, str) and neighbours.lower() == "auto":

@@ -25,7 +25,8 @@ from astropy.io import fits
 from . import header as H
 from .exceptions import InputError
 
-__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask"]
+__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask",
+           "header_and_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -173,38 +174,62 @@ def read_header(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> fits
     return header
 
 
-def neighbour_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> str | None:
-    """What a file's headers and size say would stop it serving as a neighbour, without reading its data.
+def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> tuple[fits.Header, str | None]:
+    """A file's first image header (as `read_header`), and what stops it serving as a neighbour, in one opening.
 
-    Pairing (`corkit_inpaint.pairing`) passes over such a file to the next
-    frame on that side: its data cut short, an EXPTIME that is not positive,
-    an earlier fill's keywords without its INPMASK, or a level-1 file.
+    Its data are not read: what the headers and the file's size say. Pairing
+    (`corkit_inpaint.pairing`) passes over such a file to the next frame on
+    that side: the data of its image, INPMASK or INPSIGMA cut short, a level-1
+    file, an EXPTIME that is not positive, an earlier fill's keywords without
+    its INPMASK.
 
     Returns
     -------
-    str or None
+    header : astropy.io.fits.Header
+    problem : str or None
         Why not, in a few words; None when nothing in the headers stops it
         (its data may still be refused when read).
+
+    Raises
+    ------
+    InputError
+        What `read_header` refuses.
     """
     src = Path(src)
+    with _opened(src, max_pixels) as hdul:
+        hdu, inpmask, inpsigma = _image_hdu(hdul, src, max_pixels)
+        header = hdu.header.copy()
+        try:
+            short = next((why for h in (hdu, inpmask, inpsigma) if (why := _cut_short(hdul, h, src, max_pixels))),
+                         None)
+        except InputError as exc:            # a malformed INPMASK or INPSIGMA header
+            short = str(exc).removeprefix(f"{src}: ")
+        has_mask = inpmask is not None
+    H.check_header(header, str(src))
+    if short:
+        return header, short
+    if H.is_level1(header):
+        return header, "it is level 1"
+    exptime = H.number(header, "EXPTIME")
+    if exptime is not None and not exptime > 0:
+        return header, f"EXPTIME = {exptime} is not positive"
     try:
-        with _opened(src, max_pixels) as hdul:
-            hdu, inpmask, _ = _image_hdu(hdul, src, max_pixels)
-            header = hdu.header
-            info = hdul.fileinfo(hdul.index(hdu))
-            need = info["datLoc"] + abs(int(header["BITPIX"])) // 8 * int(np.prod(_shape(hdu, src, max_pixels)))
-            size = getattr(info["file"], "size", None)
-            if isinstance(size, int) and size < need:
-                return f"its data are cut short ({size} of {need} bytes)"
-            H.check_header(header, str(src))
-            if H.is_level1(header):
-                return "it is level 1"
-            exptime = H.number(header, "EXPTIME")
-            if exptime is not None and not exptime > 0:
-                return f"EXPTIME = {exptime} is not positive"
-            check_earlier_mask(header, inpmask, str(src))
+        check_earlier_mask(header, True if has_mask else None, str(src))
     except InputError as exc:
-        return str(exc).removeprefix(f"{src}: ")
+        return header, str(exc).removeprefix(f"{src}: ")
+    return header, None
+
+
+def _cut_short(hdul, hdu, src: Path, max_pixels: int) -> str | None:
+    """Whether the file ends before ``hdu``'s data do (None: it does not, or ``hdu`` is None or tile-compressed)."""
+    if hdu is None or not hdu.is_image or isinstance(hdu, fits.CompImageHDU):   # a compressed table is smaller
+        return None
+    info = hdul.fileinfo(hdul.index(hdu))
+    need = info["datLoc"] + abs(int(hdu.header["BITPIX"])) // 8 * int(np.prod(_shape(hdu, src, max_pixels)))
+    size = getattr(info["file"], "size", None)
+    if isinstance(size, int) and size < need:
+        what = hdu.name if hdu.name in ("INPMASK", "INPSIGMA") else "image"
+        return f"its {what} data are cut short ({size} of {need} bytes)"
     return None
 
 

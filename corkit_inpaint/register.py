@@ -31,12 +31,12 @@ from .exceptions import InputError
 from .geometry import frame_centre, plate_scale
 
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
-           "SATURATION_DN", "MAX_GAP_MINUTES"]
+           "SATURATION_DN", "MAX_GAP_MINUTES", "check_max_gap"]
 
 log = logging.getLogger(__name__)
 
 #: Default largest time between a frame and a neighbour, in minutes: what pairing takes, what the
-#: neighbour models were trained on, and beyond which a neighbour given by hand is warned about.
+#: neighbour models were trained on, and beyond which a neighbour, chosen or given by hand, is left out.
 MAX_GAP_MINUTES = 60.0
 #: Saturation of one CCD pixel read out (14-bit ADC), in DN; summed pixels scale it.
 SATURATION_DN = 16383.0
@@ -216,6 +216,23 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     return Neighbour(label, dt, rate, valid, matrix, _centre(target_header, target_shape), _centre(header, img.shape))
 
 
+def check_max_gap(max_gap, what: str = "max_gap") -> float | None:
+    """``max_gap`` as a float (minutes; inf: any), or None (any); one-line `ValueError` otherwise.
+
+    Raises
+    ------
+    ValueError
+        Not a number (a string, a bool), negative or NaN.
+    """
+    if max_gap is None:
+        return None
+    if isinstance(max_gap, bool) or not isinstance(max_gap, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} = {max_gap!r}: expected a number of minutes (or None: any)")
+    if not max_gap >= 0:
+        raise ValueError(f"{what} = {max_gap!r} minutes: must be >= 0")
+    return float(max_gap)
+
+
 def _other_kind(header, target_header) -> str | None:
     """How a neighbour's (DETECTOR, FILTER, POLAR) differs from the target's (where both give one), or None."""
     got, want = H.kind(header), H.kind(target_header)
@@ -258,8 +275,7 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
     ValueError
         ``max_gap`` is negative or NaN.
     """
-    if max_gap is not None and not max_gap >= 0:
-        raise ValueError(f"max_gap = {max_gap!r} minutes: must be >= 0")
+    max_gap = check_max_gap(max_gap)
     out = []
     for i, item in enumerate(neighbours or ()):
         if isinstance(item, Neighbour):

@@ -220,6 +220,20 @@ def test_another_days_frame_alone_is_left_out(tmp_path, caplog):
     assert near.header["INPNNB"] == 1 and near.header["INPNB1"] == "32310943.fts"
 
 
+@pytest.mark.parametrize("bad", [-1, float("nan"), "60", True])
+def test_a_bad_max_gap_is_one_line_whatever_the_method(tmp_path, bad):
+    """Checked before anything is read, also for a method that reads no neighbours."""
+    data, hdr = read_real()
+    src = write(tmp_path / "holes.fts", blank(data, BLANK), hdr)
+    for call in (lambda: ci.inpaint_fits(src, tmp_path / "o.fts", method="biharmonic", max_gap=bad),
+                 lambda: ci.inpaint_array(blank(data, BLANK).astype(float), header=hdr, method="biharmonic",
+                                          max_gap=bad)):
+        with pytest.raises(ValueError, match="max_gap") as ei:
+            call()
+        assert "\n" not in str(ei.value)
+    assert not (tmp_path / "o.fts").exists()
+
+
 def test_array_with_neighbour_pairs_keeps_valid_pixels():
     from helpers import C3_SEQ, read_file
     (d0, h0), (d1, h1) = read_file(C3_SEQ[0]), read_file(C3_SEQ[1])

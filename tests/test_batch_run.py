@@ -165,3 +165,19 @@ def test_default_network_with_neighbours_paired_over_the_whole_batch(client, tmp
     assert {r["model_sha256"] for r in recs} == {load_model(None, device="cpu").sha256}
     model_id = lambda: id(load_model(None, device="cpu"))              # noqa: E731
     assert client.run(model_id) == client.run(model_id)                  # one model per worker, kept
+
+
+def test_a_mapped_neighbour_beyond_max_gap_is_left_out_unless_the_gap_allows_it(client, tmp_path):
+    """The batch passes its max_gap to every fill: another day's frame given in a mapping is read only with
+    ``max_gap=None``; a bad max_gap is refused before anything is written."""
+    from helpers import C3_FULL
+    paths, _, _ = seq_files(tmp_path)
+    mapping = {str(paths[1]): [str(C3_FULL)]}
+    for gap, want in ((60.0, 0), (None, 1)):
+        out = tmp_path / f"out_{gap}"
+        s = run_batch(client, [paths[1]], out, method="ratio", neighbours=mapping, max_gap=gap)
+        assert (s.done, s.failed) == (1, 0)
+        assert read_out(out / paths[1].name)[2]["INPNNB"] == want
+    with pytest.raises(ValueError, match="max_gap = -1"):
+        run_batch(client, [paths[1]], tmp_path / "bad", method="ratio", neighbours=mapping, max_gap=-1)
+    assert not (tmp_path / "bad").exists()

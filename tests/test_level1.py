@@ -269,14 +269,30 @@ def test_level1_refuses_noscale_in_one_line(value, tmp_path, calib):
     assert not (tmp_path / "out").exists()
 
 
-def test_level1_without_the_calibration_factor_claims_no_msb(tmp_path, calib):
-    """With NO_CALFAC corkit's image is not in MSB: neither the primary nor INPSIGMA says BUNIT = MSB."""
+def test_level1_pairs_at_any_gap_with_max_gap_none(tmp_path, calib):
+    from helpers import seq_files
+    paths, _, _ = seq_files(tmp_path)
+    level_1(paths, tmp_path / "out", calib_dir=calib, inpaint="ratio", max_gap=None)
+    with fits.open(tmp_path / "out" / output_name(paths[1])) as h:
+        assert h[0].header["INPNNB"] == 2
+    with pytest.raises(ValueError, match="max_gap"):
+        level_1(paths, tmp_path / "bad", calib_dir=calib, inpaint="ratio", max_gap=-5)
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("switch", ["NO_CALFAC", "NO_SUM"])
+def test_level1_without_the_full_calibration_claims_no_msb(tmp_path, calib, switch):
+    """With NO_CALFAC, or NO_SUM on this 2x2-summed frame, corkit's image is not in MSB: neither the primary
+    nor INPSIGMA says BUNIT = MSB (and NO_SUM does change the values)."""
     data, header = read_real()
     holes = write(tmp_path / "holes.fts", blank(data, BLANK), header)
-    level_1(holes, tmp_path / "raw", calib_dir=calib, inpaint=sigma_method(), NO_CALFAC=True)
-    with fits.open(tmp_path / "raw" / output_name(holes)) as h:
+    level_1(holes, tmp_path / "raw", calib_dir=calib, inpaint=sigma_method(), **{switch: True})
+    level_1(holes, tmp_path / "msb", calib_dir=calib, inpaint=sigma_method())
+    with fits.open(tmp_path / "raw" / output_name(holes)) as h, fits.open(tmp_path / "msb" / output_name(holes)) as m:
         assert "BUNIT" not in h[0].header and "BUNIT" not in h["INPSIGMA"].header
-        assert h["INPSIGMA"].data.max() > 0
+        assert h["INPSIGMA"].data.max() > 0 and m[0].header["BUNIT"] == "MSB"
+        ok = (h[0].data != 0) & (m[0].data != 0)
+        assert abs(np.median(h[0].data[ok] / m[0].data[ok]) - 1) > 0.5
 
 
 def test_level1_switch_given_as_false_is_off(tmp_path, calib):

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import C3_FULL, C3_SEQ, read_file, write
+from astropy.io import fits
+from helpers import C3_FULL, C3_SEQ, blank, read_file, write
 
 from corkit_inpaint.pairing import frame_info, neighbours_for, pair_neighbours
 
@@ -69,7 +70,7 @@ def test_a_level1_copy_is_never_chosen_as_a_neighbour(tmp_path):
     assert frame_info(l1).kind == ()
 
 
-@pytest.mark.parametrize("flaw", ["cut short", "EXPTIME 0", "fill without INPMASK", "none"])
+@pytest.mark.parametrize("flaw", ["cut short", "INPMASK cut short", "EXPTIME 0", "fill without INPMASK", "none"])
 def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, caplog, flaw):
     """A frame 6 min before the target whose headers or size say it cannot be a neighbour gives way to the
     frame 12 min before; without a flaw the nearer frame is taken (so it is the nearest)."""
@@ -85,11 +86,42 @@ def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, 
     if flaw == "cut short":
         blob = near.read_bytes()
         near.write_bytes(blob[:len(blob) // 2])
+    if flaw == "INPMASK cut short":               # a fill's output copied in part: its INPMASK ends early
+        from corkit_inpaint import inpaint_fits
+        full = tmp_path / "filled.fts"
+        inpaint_fits(write(tmp_path / "holes.fts", blank(data, [(10, 10)]), hdr), full, method="biharmonic")
+        with fits.open(full) as h:
+            cut = h.fileinfo(1)["datLoc"] + 1000
+        near.write_bytes(full.read_bytes()[:cut])
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         got = pair_neighbours([C3_SEQ[1]], pool=[near, C3_SEQ[0], C3_SEQ[2]])
     want = ["32310943.fts" if flaw != "none" else "near.fts", "32310945.fts"]
     assert names(got) == {"32310944.fts": want}
-    assert ("near.fts not taken as a neighbour" in caplog.text) == (flaw != "none")
+    assert ("near.fts passed over as a neighbour" in caplog.text) == (flaw != "none")
     if flaw == "cut short":
-        assert "data are cut short (1054080 of" in caplog.text
+        assert "its image data are cut short (1054080 of" in caplog.text
+    if flaw == "INPMASK cut short":
+        assert "its INPMASK data are cut short" in caplog.text
     assert frame_info(C3_SEQ[0]).problem is None and (frame_info(near).problem is None) == (flaw == "none")
+
+
+def test_tile_compressed_frames_are_paired(tmp_path):
+    """fpack (tile-compressed) frames: their table is smaller than the image, and that is not a cut."""
+    paths = []
+    for src in C3_SEQ:
+        d, h = read_file(src)
+        h = fits.Header([c for c in h.cards if all(32 <= ord(ch) < 127 for ch in str(c.value))])
+        paths.append(tmp_path / (src.stem + ".fits.fz"))
+        fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(d, h, compression_type="RICE_1")]).writeto(
+            paths[-1], output_verify="ignore")
+    assert all(frame_info(p).problem is None for p in paths)
+    assert names(pair_neighbours(paths))["32310944.fits.fz"] == ["32310943.fits.fz", "32310945.fits.fz"]
+
+
+def test_max_gap_none_or_inf_pairs_at_any_distance_and_bad_ones_are_one_line():
+    for gap in (None, float("inf")):
+        assert names(pair_neighbours([C3_SEQ[0], C3_FULL], max_gap=gap))["32310943.fts"] == ["c3_32219521.fts"]
+    for bad in (-1, float("nan"), "60", True):
+        with pytest.raises(ValueError, match="max_gap") as ei:
+            neighbours_for(C3_SEQ, "none", max_gap=bad)
+        assert "\n" not in str(ei.value)

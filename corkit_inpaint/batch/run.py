@@ -22,6 +22,7 @@ from pathlib import Path
 from ..exceptions import BatchError
 from ..methods import DEFAULT_METHOD
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
+from ..register import check_max_gap
 from ..threads import check_threads
 from ..write import TEMP_TAG, input_clash
 from .manifest import Manifest, input_key
@@ -204,7 +205,7 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
                 client.cancel([f for f, _ in owner.values()])
 
 def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill", method: str | None = DEFAULT_METHOD,
-              neighbours="auto", max_gap: float = MAX_GAP_MINUTES, pool=(), device: str = "auto", weights=None,
+              neighbours="auto", max_gap: float | None = MAX_GAP_MINUTES, pool=(), device: str = "auto", weights=None,
               threads: int | None = 1, overwrite: bool = False, refill: bool = False, max_pixels: int | None = None,
               calib_dir=None, progress: bool = False) -> BatchSummary:
     """Fill (or calibrate) many files on a dask cluster, resumably, with a manifest in ``outdir``.
@@ -260,7 +261,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     options = BatchOptions(command, method, device, None if weights is None else str(weights),
                            None if threads is None else check_threads(threads), refill,
                            MAX_PIXELS if max_pixels is None else int(max_pixels),
-                           None if calib_dir is None else str(calib_dir), float(max_gap))
+                           None if calib_dir is None else str(calib_dir), check_max_gap(max_gap))
     srcs = list(dict.fromkeys(Path(input_key(f)) for f in files))
     pool = [Path(input_key(p)) for p in pool]
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool)

@@ -45,7 +45,7 @@ class BatchOptions:
         As for `corkit_inpaint.inpaint_fits` (``max_pixels``: ``fill`` only).
     calib_dir : str, optional
         corkit's calibration folder (``level_1`` only).
-    max_gap : float
+    max_gap : float or None
         Largest time to a neighbour that is used, in minutes (as for `corkit_inpaint.inpaint_fits`).
     """
 
@@ -57,7 +57,7 @@ class BatchOptions:
     refill: bool = False
     max_pixels: int = MAX_PIXELS
     calib_dir: str | None = None
-    max_gap: float = MAX_GAP_MINUTES
+    max_gap: float | None = MAX_GAP_MINUTES
 
 
 @dataclass(frozen=True)

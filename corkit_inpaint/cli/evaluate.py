@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import header as H
+from ..register import MAX_GAP_MINUTES
 from .common import add_model_options, err
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -40,6 +41,10 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                         "(and alone); --synthetic N scores N simulated sequences")
     e.add_argument("--other-day", metavar="FILE",
                    help="with --neighbours: also fill with one neighbour replaced by this frame of another day")
+    e.add_argument("--max-gap", type=float, default=MAX_GAP_MINUTES, metavar="MIN",
+                   help=f"with --neighbours: largest time to a neighbouring frame, minutes, as a fill takes it "
+                        f"(default: {MAX_GAP_MINUTES:g}; a frame farther away, such as --other-day's, is left "
+                        "out; inf reads it)")
     e.add_argument("--against", metavar="METHOD",
                    help="one of --methods: every table also gives each method's RMSE over this one's, with a "
                         "90%% bootstrap interval over the same masks (default: biharmonic, when it is scored: "
@@ -128,6 +133,8 @@ def _check_args(args, methods: list[str]) -> str:
         return f"--repeats {args.repeats}: give 1 or more masks per pattern"
     if args.other_day and not args.neighbours:
         return "--other-day needs --neighbours (it replaces a neighbouring frame)"
+    if not args.max_gap >= 0:
+        return f"--max-gap {args.max_gap}: must be >= 0 minutes"
     inputs = [*args.files, *([args.other_day] if args.other_day else [])]
     for opt, path in (("--json", args.json), ("--plot", args.plot), ("--reliability", args.reliability)):
         if not path:
@@ -195,7 +202,8 @@ def _run_sequences(args, methods, rng) -> int:
     try:
         if args.files:
             sets["real sequence"] = evaluate_sequence(args.files, methods, rng=rng, repeats=args.repeats,
-                                                      other_day=args.other_day, device=args.device,
+                                                      other_day=args.other_day, max_gap=args.max_gap,
+                                                      device=args.device,
                                                       weights=args.weights, progress=not args.quiet)
     except InputError as exc:
         err(str(exc))
