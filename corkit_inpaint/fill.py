@@ -203,8 +203,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         Other pixels that are not measurements (a map's own ``mask``): not read
         as context, left as they are, and not counted as filled.
     max_gap : float or None
-        Neighbours more than this many minutes from the frame are left out
-        (`corkit_inpaint.register.register_all`); None: any.
+        As for `corkit_inpaint.register.register_all` (None: any).
     """
     max_gap = check_max_gap(max_gap)
     prev = np.zeros(data.shape, dtype=bool) if previous_fill is None else np.asarray(previous_fill, dtype=bool)

@@ -190,8 +190,7 @@ def _pairs_checked(files: list[Path], neighbours, max_gap: float | None, target_
 def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str | FillMethod | None = DEFAULT_METHOD,
             device: str = "auto", weights=None, calib_dir=None, return_mask: bool = False,
             return_sigma: bool = False, progress: bool = False, overwrite: bool = False, refill: bool = False,
-            neighbours="auto", max_gap: float | None = MAX_GAP_MINUTES, threads: int | None = None,
-            **corkit_kwargs):
+            neighbours="auto", max_gap: float | None = MAX_GAP_MINUTES, threads: int | None = None, **corkit_kwargs):
     """CorKit's level-1 calibration, with missing blocks filled first.
 
     Parameters
@@ -232,8 +231,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         ``"none"`` or None: each file alone; a mapping ``{file: [neighbour files]}``: as given.
         Neighbour files are only read.
     max_gap : float or None
-        Largest time to a neighbouring frame, in minutes: for pairing, and
-        for a neighbour given in a mapping (one farther away is left out); None: any.
+        Largest time to a neighbouring frame, in minutes, paired or given (None: any).
     threads : int, optional
         torch threads for the fills (see `corkit_inpaint.inpaint_array`).
     **corkit_kwargs
@@ -245,10 +243,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     tuple or list of tuple or None
         ``(image, header)`` per file, followed by the mask with ``return_mask``
         and then the sigma with ``return_sigma``; a list for a list input; None
-        when ``target_path`` is given. The image is corkit's array: for C3 Clear
-        its scaled counts, which the header's ``BUNIT`` (MSB) describes only once
-        its ``BSCALE``/``BZERO`` are applied (``image * BSCALE + BZERO``; astropy
-        drops the two from a header written with data).
+        when ``target_path`` is given. The image is corkit's array: for C3 Clear,
+        counts that are in ``BUNIT`` (MSB) as ``image * BSCALE + BZERO``.
     """
     corkit_kwargs = _check_options(format, corkit_kwargs)
     single = isinstance(fits_files, (str, os.PathLike))

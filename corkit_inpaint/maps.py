@@ -241,9 +241,8 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
         own_sigma = None
     nbs = _neighbours(neighbours, gmap) if as_method(method).reads_neighbours else []
     with using_threads(threads):
-        filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
-                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask,
-                              max_gap=max_gap)
+        filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs, max_gap=max_gap,
+                              previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask)
     log.info("%s: %d blocks filled%s", smap.meta.get("filename") or "map", len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
     return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),

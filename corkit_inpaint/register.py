@@ -273,34 +273,40 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
     InputError
         An item of another form.
     ValueError
-        ``max_gap`` is negative or NaN.
+        A ``max_gap`` that is not a number >= 0 or None.
     """
     max_gap = check_max_gap(max_gap)
     out = []
     for i, item in enumerate(neighbours or ()):
-        if isinstance(item, Neighbour):
-            out.append(item)
+        nb = item if isinstance(item, Neighbour) else _registered(i, item, target_header, target_shape)
+        if nb is None:
             continue
-        if hasattr(item, "data") and hasattr(item, "header"):
-            data, hdr, prev = item.data, item.header, getattr(item, "previous_fill", None)
-        elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
-            data, hdr, prev = (*item, None)[:3]
-        else:
-            raise InputError(f"neighbour {i + 1}: expected an (array, header) pair, got {type(item).__name__}")
-        if prev is not None and np.shape(prev) != np.shape(data):
-            raise InputError(f"neighbour {i + 1}: its earlier-fill mask has shape {np.shape(prev)}, "
-                             f"its image {np.shape(data)}")
-        label = str(H.get(hdr, "FILENAME", f"neighbour {i + 1}")).strip()
-        if (why := _other_kind(hdr, target_header)) is not None:
-            log.warning("neighbouring frame %s left out: %s", label, why)
-            continue
-        try:
-            out.append(register(data, hdr, target_header, target_shape, previous_fill=prev))
-        except InputError as exc:
-            log.warning("neighbouring frame left out: %s", exc)
-            continue
-        if max_gap is not None and abs(out[-1].dt) > max_gap * 60:
+        if max_gap is not None and abs(nb.dt) > max_gap * 60:
             log.warning("neighbouring frame %s left out: it is %.1f h from this frame, beyond the largest gap "
                         "of %g min (a frame that does not match this one makes the fill worse than the frame "
-                        "alone; a larger max_gap or --max-gap uses it)", label, abs(out.pop().dt) / 3600, max_gap)
+                        "alone; a larger max_gap or --max-gap uses it)", nb.name, abs(nb.dt) / 3600, max_gap)
+            continue
+        out.append(nb)
     return out
+
+
+def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
+    """Item ``i`` of `register_all` (not a `Neighbour`) registered, or None (logged) when it cannot help."""
+    if hasattr(item, "data") and hasattr(item, "header"):
+        data, hdr, prev = item.data, item.header, getattr(item, "previous_fill", None)
+    elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
+        data, hdr, prev = (*item, None)[:3]
+    else:
+        raise InputError(f"neighbour {i + 1}: expected an (array, header) pair, got {type(item).__name__}")
+    if prev is not None and np.shape(prev) != np.shape(data):
+        raise InputError(f"neighbour {i + 1}: its earlier-fill mask has shape {np.shape(prev)}, "
+                         f"its image {np.shape(data)}")
+    label = str(H.get(hdr, "FILENAME", f"neighbour {i + 1}")).strip()
+    if (why := _other_kind(hdr, target_header)) is not None:
+        log.warning("neighbouring frame %s left out: %s", label, why)
+        return None
+    try:
+        return register(data, hdr, target_header, target_shape, previous_fill=prev)
+    except InputError as exc:
+        log.warning("neighbouring frame left out: %s", exc)
+        return None

@@ -185,6 +185,8 @@ def test_a_neighbour_beyond_the_largest_gap_is_left_out(caplog):
     for gap in (None, 24 * 60 * 1000):
         kept = register_all([(dx, hx)], h1, d1.shape, max_gap=gap)
         assert len(kept) == 1 and kept[0].dt < -2 * 365 * 86400
+    ready = register(dx, hx, h1, d1.shape)                    # an already registered neighbour is judged alike
+    assert register_all([ready], h1, d1.shape) == [] and register_all([ready], h1, d1.shape, max_gap=None) == [ready]
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="max_gap"):
             register_all([(d2, h2)], h1, d1.shape, max_gap=bad)
