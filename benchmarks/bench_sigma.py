@@ -37,7 +37,7 @@ from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.fill import fill_level05
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE
-from corkit_inpaint.network.device import run_windows
+from corkit_inpaint.network.device import gives_spread, run_windows
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
 from corkit_inpaint.training.loss_masks import eligible_blocks
@@ -81,7 +81,7 @@ def sigma_time(frame, nbs, res, weights, repeats):
     """Seconds of the sigma's own step: the spread head's share of the network's run, or the table's step."""
     windows = frame_windows(frame, nbs)[:2]
     model = load_model(weights)
-    if getattr(model, "spread_head", None) is None:
+    if not gives_spread(model):
         return median_time(lambda: sigma_step(frame, nbs, res, windows, model.sha256), repeats)
     run = lambda spread: median_time(lambda: run_windows(weights, windows[0], "cpu", spread=spread), repeats)
     s = np.ones(int(res.filled.sum()))

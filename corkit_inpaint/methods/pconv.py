@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..frame import Frame
-from ..network.device import run_windows, select_device
+from ..network.device import gives_spread, run_windows, select_device
 from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
 from ..uncertainty.features import neighbour_cover, pixel_features, window_cap, window_noise
@@ -101,7 +101,7 @@ class PConvFill(FillMethod):
         if mirror:                  # the mean of the network's fill of each window and of its mirror image
             n = len(windows)
             res = [0.5 * (a + b[..., ::-1]) for a, b in zip(res[:n], res[n:])]
-        head = getattr(model, "spread_head", None) is not None and not self.draws    # run_windows gave its spread
+        head = gives_spread(model, self.draws)                # run_windows gave its spread
         values = frame.image.copy()
         filled = np.zeros(frame.shape, dtype=bool)
         white = np.zeros(frame.shape)

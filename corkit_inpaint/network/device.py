@@ -11,7 +11,7 @@ from ..exceptions import InputError
 from ..threads import torch_threads
 from .windows import MULTIPLE, Window
 
-__all__ = ["select_device", "run_windows", "run_model", "BATCH", "PRECISIONS"]
+__all__ = ["select_device", "run_windows", "gives_spread", "run_model", "BATCH", "PRECISIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,11 @@ def run_model(model, windows: list[Window], device: str, *, batch: int = BATCH, 
     return [out[i] for i in range(len(windows))]
 
 
+def gives_spread(model, draws: int = 0) -> bool:
+    """Whether `run_windows` with ``spread=None`` gives ``model``'s spread: it has a spread head, and no ``draws``."""
+    return getattr(model, "spread_head", None) is not None and not draws
+
+
 def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: int = 0,
                 spread: bool | None = False):
     """Run a model on windows, on ``device``, falling back to the CPU if that device fails.
@@ -172,7 +177,7 @@ def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: 
     dev = select_device(device)
     model = load_model(weights, device="cpu")
     if spread is None:
-        spread = getattr(model, "spread_head", None) is not None and not draws
+        spread = gives_spread(model, draws)
     with torch_threads():
         if dev != "cpu":
             batcher = active_batcher()
