@@ -101,6 +101,7 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=()) 
     seen = {i.path for i in infos}
     candidates = infos + [i for i in _infos(p for p in pool if Path(p) not in seen)]
     out: dict[Path, list[Path]] = {}
+    passed: dict[FrameInfo, list[Path]] = {}     # a frame that cannot serve: the targets it would have served
     for info in infos:
         found = []
         if info.kind and info.time is None:
@@ -116,8 +117,11 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=()) 
                     if o.problem is None:
                         found.append(o.path)
                         break
-                    log.warning("%s: %s passed over as a neighbour (%s)", info.path, o.path.name, o.problem)
+                    passed.setdefault(o, []).append(info.path)
         out[info.path] = found
+    for o, targets in passed.items():             # once per frame, however many targets it would have served
+        log.warning("%s passed over as a neighbour of %s (%s)", o.path, ", ".join(t.name for t in targets),
+                    o.problem)
     return out
 
 

@@ -97,12 +97,27 @@ def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, 
         got = pair_neighbours([C3_SEQ[1]], pool=[near, C3_SEQ[0], C3_SEQ[2]])
     want = ["32310943.fts" if flaw != "none" else "near.fts", "32310945.fts"]
     assert names(got) == {"32310944.fts": want}
-    assert ("near.fts passed over as a neighbour" in caplog.text) == (flaw != "none")
+    assert ("near.fts passed over as a neighbour of 32310944.fts (" in caplog.text) == (flaw != "none")
     if flaw == "cut short":
         assert "its image data are cut short (1054080 of" in caplog.text
     if flaw == "INPMASK cut short":
         assert "its INPMASK data are cut short" in caplog.text
     assert frame_info(C3_SEQ[0]).problem is None and (frame_info(near).problem is None) == (flaw == "none")
+
+
+def test_a_frame_passed_over_is_warned_of_once_naming_every_target(tmp_path, caplog):
+    """A broken frame between two targets, nearest to both: one warning names both, and each takes the next."""
+    import logging
+
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["TIME-OBS"] = "18:36:05.382"           # 6 min after C3_SEQ[0], 6 min before C3_SEQ[1]
+    hdr["EXPTIME"] = 0.0
+    bad = write(tmp_path / "bad.fts", data, hdr)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([C3_SEQ[0], C3_SEQ[1]], pool=[bad, C3_SEQ[2]])
+    assert names(got) == {"32310943.fts": ["32310944.fts"], "32310944.fts": ["32310943.fts", "32310945.fts"]}
+    warned = [r.getMessage() for r in caplog.records if "passed over" in r.getMessage()]
+    assert len(warned) == 1 and "neighbour of 32310943.fts, 32310944.fts (" in warned[0]
 
 
 def test_tile_compressed_frames_are_paired(tmp_path):
