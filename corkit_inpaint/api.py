@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
@@ -79,14 +81,15 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     Raises
     ------
     InputError
-        Not 2-D, a mask of another shape, NaN or inf outside the mask, or a
-        header whose numeric keywords are not numbers.
+        Not 2-D, a mask of another shape, NaN or inf outside the mask, a
+        header that is neither a FITS header nor a mapping or whose numeric
+        keywords are not numbers, or a ``max_gap`` that is not a number >= 0 or None.
     MethodError
         An unknown method, or one that is not available here.
-    ValueError
-        A ``max_gap`` that is not a number >= 0 or None.
     """
     check_max_gap(max_gap)
+    if header is not None and not isinstance(header, (fits.Header, Mapping)):
+        raise InputError(f"header: expected an astropy.io.fits.Header or a mapping, got {type(header).__name__}")
     img = np.asarray(image)
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")
@@ -154,9 +157,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     Raises
     ------
     InputError
-        A file or output path that cannot be processed (see `corkit_inpaint.read.read_level05`).
-    ValueError
-        A ``max_gap`` that is not a number >= 0 or None.
+        A file or output path that cannot be processed (see `corkit_inpaint.read.read_level05`),
+        or a ``max_gap`` that is not a number >= 0 or None.
 
     Notes
     -----
@@ -169,6 +171,11 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     if not all(isinstance(p, (str, os.PathLike)) for p in neighbours or ()):
         raise InputError(f"neighbours: expected file paths, got {[type(p).__name__ for p in neighbours]}")
     check_max_gap(max_gap)
+    for what, path in (("src", src), ("dst", dst)):
+        if not isinstance(path, (str, os.PathLike)) and (path is not None or what == "src"):
+            raise InputError(f"{what}: expected a file path, got {type(path).__name__}")
+    if not Path(src).exists():                   # the missing input is the error to report, not the output
+        raise InputError(f"{src}: no such file")
     inputs = [src, *(neighbours or ())]
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)

@@ -85,6 +85,9 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
                                            weights=weights)
             res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks),
                           how="; ".join(n for n in (res.how, chk.note()) if n))
+        if (zero := int(np.sum(filled & (sigma == 0)))):
+            log.warning("%d filled pixels have a 1-sigma of 0: the frame around them has no noise (every value "
+                        "equal, such as a saturated field), so their uncertainty is not known", zero)
     return replace(res, values=out, filled=filled, sigma=sigma)
 
 

@@ -108,6 +108,12 @@ def check_header(header, where: str = "header") -> None:
     if header is None:
         return
     for key in NUMERIC_KEYWORDS:
+        try:
+            if key in header:
+                header[key]                 # a card astropy cannot parse (EXPTIME = NAN) raises here
+        except Exception:                   # noqa: BLE001 - astropy's VerifyError, or an exotic header's own
+            raise InputError(f"{where}: keyword {key} cannot be read as a number (an unparsable card, such as "
+                             "NAN or INF without quotes)") from None
         val = get(header, key)
         if val is not None and number(header, key) is None:
             raise InputError(f"{where}: keyword {key} = {val!r} is not a finite number")

@@ -52,12 +52,15 @@ class Level05:
     previous_sigma : numpy.ndarray or None
         float64, the ``INPSIGMA`` of an earlier fill (its 1-sigma in the data's
         unit, 0 where none was estimated), when the file has one.
+    path : pathlib.Path or None
+        The file it was read from (a neighbour without FILENAME is named by it).
     """
 
     data: np.ndarray
     header: fits.Header
     previous_fill: np.ndarray | None = None
     previous_sigma: np.ndarray | None = None
+    path: Path | None = None
 
 
 def _source(src: Path, max_bytes: int):
@@ -261,9 +264,13 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
     if data.dtype.kind not in "iuf":
         raise InputError(f"{src}: image data of type {data.dtype} is not numeric")
     if not np.all(np.isfinite(data)):
-        raise InputError(f"{src}: the image holds {int(np.sum(~np.isfinite(data)))} NaN or inf values")
+        n = int(np.sum(~np.isfinite(data)))
+        if "BLANK" in header:                # astropy made the pixels at the BLANK value NaN
+            raise InputError(f"{src}: {n} pixels are undefined (BLANK = {header['BLANK']}, or NaN); LASCO "
+                             "level-0.5 files have none: set them to 0 for their blocks to be found and filled")
+        raise InputError(f"{src}: the image holds {n} NaN or inf values")
     H.check_header(header, str(src))
-    return Level05(data, header, previous, sigma)
+    return Level05(data, header, previous, sigma, Path(src))
 
 
 def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,

@@ -22,6 +22,7 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
@@ -217,19 +218,19 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
 
 
 def check_max_gap(max_gap, what: str = "max_gap") -> float | None:
-    """``max_gap`` as a float (minutes; inf: any), or None (any); one-line `ValueError` otherwise.
+    """``max_gap`` as a float (minutes; inf: any), or None (any); one-line `InputError` otherwise.
 
     Raises
     ------
-    ValueError
-        Not a number (a string, a bool), negative or NaN.
+    InputError
+        Not a number (a string, a bool), negative or NaN (a `ValueError` too).
     """
     if max_gap is None:
         return None
     if isinstance(max_gap, bool) or not isinstance(max_gap, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{what} = {max_gap!r}: expected a number of minutes (or None: any)")
+        raise InputError(f"{what} = {max_gap!r}: expected a number of minutes (or None: any)")
     if not max_gap >= 0:
-        raise ValueError(f"{what} = {max_gap!r} minutes: must be >= 0")
+        raise InputError(f"{what} = {max_gap!r} minutes: must be >= 0")
     return float(max_gap)
 
 
@@ -253,7 +254,9 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
     were trained on frames up to `MAX_GAP_MINUTES` apart, and alone, a frame
     of another day made the network's fill of the real C3 sequence 2 to 14
     times worse than the frame's own (README, Known limits). A neighbour
-    without an observation time cannot be judged and is kept.
+    whose time from the target is not known (either header lacks DATE-OBS
+    with TIME-OBS) cannot be judged, and is left out too unless ``max_gap`` is
+    None or infinite.
 
     Parameters
     ----------
@@ -281,6 +284,11 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
         nb = item if isinstance(item, Neighbour) else _registered(i, item, target_header, target_shape)
         if nb is None:
             continue
+        if max_gap is not None and math.isfinite(max_gap) and not math.isfinite(nb.dt):
+            log.warning("neighbouring frame %s left out: its time from this frame is not known (DATE-OBS with "
+                        "TIME-OBS, in both headers), so the largest gap of %g min cannot be checked (max_gap=None "
+                        "or --max-gap inf uses it)", nb.name, max_gap)
+            continue
         if max_gap is not None and abs(nb.dt) > max_gap * 60:
             log.warning("neighbouring frame %s left out: it is %.1f h from this frame, beyond the largest gap "
                         "of %g min (a frame that does not match this one makes the fill worse than the frame "
@@ -301,12 +309,13 @@ def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
     if prev is not None and np.shape(prev) != np.shape(data):
         raise InputError(f"neighbour {i + 1}: its earlier-fill mask has shape {np.shape(prev)}, "
                          f"its image {np.shape(data)}")
-    label = str(H.get(hdr, "FILENAME", f"neighbour {i + 1}")).strip()
+    path = getattr(item, "path", None)            # a file read without FILENAME is named by its file
+    label = str(H.get(hdr, "FILENAME", "") or "").strip() or (Path(path).name if path else f"neighbour {i + 1}")
     if (why := _other_kind(hdr, target_header)) is not None:
         log.warning("neighbouring frame %s left out: %s", label, why)
         return None
     try:
-        return register(data, hdr, target_header, target_shape, previous_fill=prev)
+        return register(data, hdr, target_header, target_shape, name=label, previous_fill=prev)
     except InputError as exc:
         log.warning("neighbouring frame left out: %s", exc)
         return None

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 
 from .exceptions import InputError
 
-__all__ = ["DEFAULT_THREADS", "ENV_VAR", "check_threads", "default_threads", "set_threads", "get_threads",
-           "using_threads", "torch_threads"]
+__all__ = ["DEFAULT_THREADS", "ENV_VAR", "max_threads", "check_threads", "default_threads", "set_threads",
+           "get_threads", "using_threads", "torch_threads"]
 
 #: The package default: one torch thread per fill.
 DEFAULT_THREADS = 1
@@ -33,13 +33,21 @@ _process: int | None = None                          # set_threads(); None: the 
 _call: contextvars.ContextVar[int | None] = contextvars.ContextVar("corkit_inpaint_threads", default=None)
 
 
+def max_threads() -> int:
+    """The largest thread count accepted: 4 per CPU core, at least 64 (a million crashes OpenMP)."""
+    return max(64, 4 * (os.cpu_count() or 1))
+
+
 def check_threads(n, what: str = "threads") -> int:
-    """``n`` as a thread count (0: torch's own default); `InputError` for anything else."""
+    """``n`` as a thread count (0: torch's own default); `InputError` for anything else, or above `max_threads`."""
     text = n.strip() if isinstance(n, str) else None
     if text is not None and text.isdigit():
-        return int(text)
-    if isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0:
+        n = int(text)
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool) and 0 <= n <= max_threads():
         return int(n)
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > max_threads():
+        raise InputError(f"{what} = {n}: more than {max_threads()} (4 per CPU core of this machine) would "
+                         "only slow the fill, or crash it")
     raise InputError(f"{what} = {n!r}: give a whole number >= 1 (0: torch's own default)")
 
 

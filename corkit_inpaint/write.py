@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import logging
 import os
 import textwrap
@@ -20,7 +21,7 @@ from .fill import FilledImage
 from .tempfiles import fsync_dir, temp_beside
 
 __all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "output_hdulist", "input_clash", "output_clash",
-           "distinct_files", "check_output_path", "write_atomic"]
+           "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -309,26 +310,55 @@ def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
     tmp.unlink()
 
 
+def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
+    """``hdul`` with each image tile-compressed losslessly (fpack's ``.fz``): RICE for integers, GZIP for floats.
+
+    The primary HDU's image moves to the first extension with its header, as
+    fpack writes it; floating-point data are not quantized, so every value is kept.
+    astropy refuses to compress a header with control characters (archive
+    headers carry tabs in HISTORY): in these cards each becomes a space.
+    """
+    out = fits.HDUList([fits.PrimaryHDU()])
+    for hdu in hdul:
+        if hdu.data is None:
+            continue
+        hdr = fits.Header([c if all(32 <= ord(ch) < 127 for ch in c.image)
+                           else fits.Card.fromstring("".join(ch if 32 <= ord(ch) < 127 else " " for ch in c.image))
+                           for c in hdu.header.cards
+                           if c.keyword not in ("SIMPLE", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT")])
+        kind = {"compression_type": "RICE_1"} if hdu.data.dtype.kind in "iu" else \
+            {"compression_type": "GZIP_2", "quantize_level": 0.0}
+        out.append(fits.CompImageHDU(hdu.data, hdr, name=hdu.name if hdu.name != "PRIMARY" else None, **kind))
+    return out
+
+
 def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False,
                  src=None) -> Path:
     """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
 
-    A name ending in ``.gz`` gets gzip-compressed content. The file's mode
-    follows the umask. Without ``overwrite`` the final placement is exclusive,
-    so two processes never both write one output. Nothing is left behind on
+    A name ending in ``.gz`` gets gzip-compressed content (the gzip header
+    names ``dst``, not the temporary); one ending in ``.fz`` is tile-compressed,
+    losslessly (`tile_compressed`). The file's mode follows the umask.
+    Without ``overwrite`` the final placement is exclusive, so two processes
+    never both write one output. Nothing is left behind on
     failure (a full disk, a permission error, a kill: the temporary's name
-    starts with a dot and ends in ``.tmp`` or ``.tmp.gz``).
+    starts with a dot and ends in ``.tmp``).
     """
     dst = check_output_path(dst, overwrite=overwrite, src=src)
-    suffix = ".tmp.gz" if dst.suffix.lower() == ".gz" else ".tmp"   # astropy compresses by name
-    tmp = temp_beside(dst.parent, f".{dst.name}.{TEMP_TAG}", suffix)
+    gz = dst.suffix.lower() == ".gz"
+    if dst.suffix.lower() == ".fz":
+        hdul = tile_compressed(hdul)
+    tmp = temp_beside(dst.parent, f".{dst.name}.{TEMP_TAG}", ".tmp")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", VerifyWarning)
-            # by name, not file object: astropy's free-space check needs the name;
             # 'ignore' keeps the input's own cards verbatim (archive headers can
             # carry e.g. tabs in HISTORY that astropy cannot "fix")
-            hdul.writeto(tmp, overwrite=True, output_verify="ignore")
+            if gz:
+                with open(tmp, "wb") as raw, gzip.GzipFile(filename=dst.name, mode="wb", fileobj=raw) as out:
+                    hdul.writeto(out, output_verify="ignore")
+            else:       # by name: astropy's free-space check needs the name
+                hdul.writeto(tmp, overwrite=True, output_verify="ignore")
         fh = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fh)

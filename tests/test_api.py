@@ -109,10 +109,12 @@ def test_cuda_failure_falls_back_to_cpu(blanked_file, caplog):
     import torch
     if torch.cuda.is_available():
         pytest.skip("a real GPU is present; this checks the failure path on CPU-only torch")
+    from corkit_inpaint.network import device
     ref = ci.inpaint_fits(blanked_file, device="cpu")
+    device._WARNED.clear()                                       # warned once per process: forget earlier tests'
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         got = ci.inpaint_fits(blanked_file, device="cuda")       # CPU-only torch: cuda raises
-    assert "falling back to the CPU" in caplog.text
+    assert caplog.text.count("falling back to the CPU") == 1     # not again for the check of its sigma
     assert got[0].header["INPDEV"] == "cpu"
     assert np.array_equal(got[0].data, ref[0].data)
 
@@ -228,7 +230,7 @@ def test_a_bad_max_gap_is_one_line_whatever_the_method(tmp_path, bad):
     for call in (lambda: ci.inpaint_fits(src, tmp_path / "o.fts", method="biharmonic", max_gap=bad),
                  lambda: ci.inpaint_array(blank(data, BLANK).astype(float), header=hdr, method="biharmonic",
                                           max_gap=bad)):
-        with pytest.raises(ValueError, match="max_gap") as ei:
+        with pytest.raises(ci.InputError, match="max_gap") as ei:      # a CorkitInpaintError and a ValueError
             call()
         assert "\n" not in str(ei.value)
     assert not (tmp_path / "o.fts").exists()
@@ -316,3 +318,17 @@ def test_fits_refill_keeps_the_earlier_inpsigma(tmp_path):
     sig = out["INPSIGMA"].data
     assert np.array_equal(sig[kept], old[kept]) and np.all(sig[new] >= 3.0) and np.all(sig[~(kept | new)] == 0)
     assert np.array_equal(out["INPMASK"].data.astype(bool), kept | new)
+
+
+def test_paths_and_headers_of_the_wrong_type_are_input_errors(tmp_path):
+    """A dst that is not a path was a TypeError, a string header was taken silently (review s13, D5)."""
+    data, hdr = read_real()
+    src = write(tmp_path / "holes.fts", blank(data, BLANK), hdr)
+    for call, match in ((lambda: ci.inpaint_fits(src, 5), "dst: expected a file path, got int"),
+                        (lambda: ci.inpaint_fits(7), "src: expected a file path, got int"),
+                        (lambda: ci.inpaint_array(blank(data, BLANK), header="C3"), "header: expected")):
+        with pytest.raises(ci.InputError, match=match):
+            call()
+    existing = write(tmp_path / "there.fts", data, hdr)
+    with pytest.raises(ci.InputError, match="nope.fts: no such file"):       # not "exists"
+        ci.inpaint_fits(tmp_path / "nope.fts", existing)

@@ -152,3 +152,12 @@ def test_evaluate_neighbours_on_a_sequence(tmp_path, capsys):
     z = json.loads(out.read_text())["zones"]["real sequence"]
     assert {"mid", "outer"} <= set(z) and "vs_alone" in z["mid"]["ratio"]
     assert main(["-q", "evaluate", "--neighbours", str(C3_SEQ[0]), "--methods", "ratio"]) == 1
+
+
+def test_a_negative_seed_or_synthetic_count_is_a_usage_error(capsys):
+    """Was a traceback from numpy (--seed -1) or a silent run of nothing (--synthetic -1): review s13, D1 and D7."""
+    assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--seed -1: give a whole number >= 0" in err and "Traceback" not in err
+    assert main(["evaluate", "--synthetic", "-1", "--methods", "biharmonic"]) == 2
+    assert "--synthetic -1" in capsys.readouterr().err

@@ -164,6 +164,44 @@ def test_gz_input_gives_gz_output(blanked_file, tmp_path):
     assert raw[:2] == b"\x1f\x8b"                                # the name says gzip, so does the content
     with fits.open(out / "frame.fts.gz") as h:
         assert h[0].header["INPNBLK"] == 10
+    with gzip.GzipFile(out / "frame.fts.gz") as g:             # the gzip header names the output, not a temporary
+        g.read(1)
+        assert g.name.endswith("frame.fts.gz")
+    fname = raw[10:raw.index(b"\0", 10)] if raw[3] & 8 else b""
+    assert fname == b"frame.fts"
+
+
+def test_fz_input_gives_a_losslessly_tile_compressed_output(blanked_file, tmp_path):
+    """A .fz name holds what fpack would write (it was an uncompressed file under that name: review s13, D9)."""
+    from corkit_inpaint.write import tile_compressed
+    with fits.open(blanked_file) as h:                # the real header has tabs: tile_compressed makes them spaces
+        data = np.array(h[0].data)
+        tile_compressed(fits.HDUList([fits.PrimaryHDU(data, h[0].header)])).writeto(src := tmp_path / "frame.fts.fz")
+    (tmp_path / "in").mkdir()
+    src = src.rename(tmp_path / "in" / "frame.fts.fz")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run_cli("fill", src, "--outdir", out, "--method", "biharmonic")
+    assert r.returncode == 0, r.stderr
+    with fits.open(out / "frame.fts.fz") as h:
+        assert [type(x).__name__ for x in h] == ["PrimaryHDU", "CompImageHDU", "CompImageHDU", "CompImageHDU"]
+        img, mask, sigma = h[1].data, h["INPMASK"].data.astype(bool), h["INPSIGMA"].data
+        assert h[1].header["INPNBLK"] == 10 and img.dtype.newbyteorder("=") == data.dtype.newbyteorder("=")
+        assert np.array_equal(img[~mask], data[~mask]) and (sigma[mask] > 0).all() and (sigma[~mask] == 0).all()
+    r = run_cli("fill", src, "-o", tmp_path / "plain.fts", "--method", "biharmonic")
+    with fits.open(tmp_path / "plain.fts") as p, fits.open(out / "frame.fts.fz") as c:
+        assert np.array_equal(p[0].data, c[1].data) and np.array_equal(p["INPSIGMA"].data, c["INPSIGMA"].data)
+
+
+def test_usage_limits_and_a_missing_input_are_named(blanked_file, tmp_path):
+    """--max-pixels 0 was taken (then every file failed); a missing SRC beside an existing -o said 'exists'."""
+    r = run_cli("fill", blanked_file, "-o", tmp_path / "o.fts", "--max-pixels", "0")
+    assert r.returncode == 2 and "--max-pixels 0" in r.stderr and not (tmp_path / "o.fts").exists()
+    existing = write(tmp_path / "there.fts", np.ones((8, 8), np.int16), None)
+    r = run_cli("fill", tmp_path / "nope.fts", "-o", existing)
+    assert r.returncode == 1 and "nope.fts: no such file" in r.stderr and "exists" not in r.stderr
+    r = run_cli("fill", blanked_file, "-o", tmp_path / "v.fts", "--method", "biharmonic", "-v")   # -v after it
+    assert r.returncode == 0 and "INFO:" in r.stderr
 
 
 def test_refill_needs_the_option_and_keeps_the_old_mask(blanked_file, tmp_path):

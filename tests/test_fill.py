@@ -185,3 +185,18 @@ def test_a_subfield_without_the_sun_is_not_warned_about(caplog):
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         fill_level05(sub, hdr, None)
     assert "Sun centre" not in caplog.text and "give a" not in caplog.text
+
+
+def test_a_fill_with_no_noise_around_it_warns_that_its_sigma_is_unknown(caplog):
+    """Every value equal (an all-saturated field): the table's sigma is 0, which INPSIGMA reserves for 'not
+    estimated'; the fill says so (review s13, D10)."""
+    import logging
+
+    from corkit_inpaint.fill import fill_level05
+    data, hdr = read_real()
+    flat = np.where(data > 0, 30000, 0).astype(data.dtype)
+    flat[64:96, 64:96] = 0
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        res = fill_level05(flat, hdr, "biharmonic")
+    zero = int(np.sum(res.filled & (res.sigma == 0)))
+    assert zero > 0 and f"{zero} filled pixels have a 1-sigma of 0" in caplog.text

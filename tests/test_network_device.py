@@ -45,7 +45,9 @@ def test_run_windows_on_cpu(windows):
 
 
 def test_failing_device_falls_back_to_cpu(windows, caplog):
+    from corkit_inpaint.network import device
     ref, _, _ = run_windows(None, windows, "cpu")
+    device._WARNED.clear()
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         outs, model, dev = run_windows(None, windows, "cuda:99")   # no such device, with or without CUDA
     assert dev == "cpu" and "falling back to the CPU" in caplog.text and "cuda:99" in caplog.text

@@ -65,6 +65,8 @@ def test_reads_the_real_file():
     ({"SUMCOL": "'two'"}, "SUMCOL"),
     ({"R1COL": "'x'"}, "R1COL"),
     ({"LEVEL_1": "1"}, "already level 1"),                           # corkit's level-1 marker
+    ({"EXPTIME": "NAN"}, "EXPTIME cannot be read as a number"),      # unparsable: taken as absent before
+    ({"CRPIX1": "INF"}, "CRPIX1 cannot be read as a number"),
 ])
 def test_malformed_headers_give_one_line_input_errors(tmp_path, changes, match):
     path = raw_fits(tmp_path / "bad.fts", real_cards(**changes), real_bytes())
@@ -239,3 +241,19 @@ def test_bad_inpsigma_is_refused(tmp_path, bad, match):
     path, _ = _filled_file(tmp_path / "b.fts", sigma)
     with pytest.raises(InputError, match=match):
         read_level05(path, refill=True)
+
+
+def test_blank_pixels_are_refused_as_undefined(tmp_path):
+    """astropy turns pixels at the BLANK value into NaN: the message says BLANK, not NaN (review s13, D8)."""
+    data, hdr = read_real()
+    img = blank(data, BLANK).astype(np.int16)
+    img[5, 5:9] = -32768
+    hdr = hdr.copy()
+    hdr["BLANK"] = -32768
+    path = write(tmp_path / "blank.fts", img, hdr)
+    n = int(np.sum(img == -32768))
+    with pytest.raises(InputError, match=f"{n} pixels are undefined \\(BLANK = -32768") as ei:
+        read_level05(path)
+    assert "\n" not in str(ei.value)
+    img[img == -32768] = 100                           # a BLANK keyword alone is fine
+    assert read_level05(write(tmp_path / "blank_ok.fts", img, hdr)).data.dtype.kind == "f"

@@ -203,3 +203,30 @@ def test_shifted_samples_the_same_sky_on_a_cropped_grid(target):
         rs, oks = nb.shifted(288, 480).sample((12, 112, 20, 160))
         assert np.array_equal(ok, oks) and ok.any()
         np.testing.assert_allclose(rs, r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("gap", [60.0, None, float("inf")])
+def test_a_neighbour_whose_time_is_unknown_is_left_out_unless_the_gap_is_unlimited(target, caplog, gap):
+    """Its gap cannot be checked: with a finite max_gap it might be another day's frame (review s13, D3)."""
+    data, hdr = target
+    nb_data, nb_hdr = read_file(C3_SEQ[0])
+    nb_hdr = nb_hdr.copy()
+    del nb_hdr["TIME-OBS"]
+    nb_hdr["DATE-OBS"] = "2006/08/31"                 # six years away, and no time of day
+    with caplog.at_level("WARNING", logger="corkit_inpaint.register"):
+        out = register_all([(nb_data, nb_hdr)], hdr, data.shape, max_gap=gap)
+    assert len(out) == (0 if gap == 60.0 else 1)
+    assert ("time from this frame is not known" in caplog.text) == (gap == 60.0)
+
+
+def test_a_neighbour_read_from_a_file_without_filename_is_named_by_its_file(target, tmp_path):
+    from helpers import write
+
+    from corkit_inpaint.read import read_neighbours
+    data, hdr = target
+    nb_data, nb_hdr = read_file(C3_SEQ[0])
+    del nb_hdr["FILENAME"]
+    path = write(tmp_path / "no_name.fts", nb_data, nb_hdr)
+    out = register_all(read_neighbours([path]), hdr, data.shape)
+    assert [n.name for n in out] == ["no_name.fts"]
+    assert [n.name for n in register_all([(nb_data, nb_hdr)], hdr, data.shape)] == ["neighbour 1"]

@@ -12,6 +12,7 @@ from corkit_inpaint.threads import (
     check_threads,
     default_threads,
     get_threads,
+    max_threads,
     set_threads,
     torch_threads,
     using_threads,
@@ -39,6 +40,24 @@ def test_default_is_one_and_the_environment_overrides_it(monkeypatch):
 def test_check_threads_refuses(bad):
     with pytest.raises(InputError, match="whole number"):
         check_threads(bad)
+
+
+def test_a_thread_count_beyond_the_machine_is_refused_in_one_line(monkeypatch, tmp_path):
+    """A million threads crashed OpenMP (a segfault, nothing said); now one line, also from the environment and CLI."""
+    import subprocess
+    import sys
+    assert check_threads(max_threads()) == max_threads() >= 64
+    for bad in (max_threads() + 1, 1_000_000, str(1_000_000)):
+        with pytest.raises(InputError, match="per CPU core") as ei:
+            check_threads(bad)
+        assert "\n" not in str(ei.value)
+    monkeypatch.setenv(ENV_VAR, "1000000")
+    with pytest.raises(InputError, match=ENV_VAR):
+        get_threads()
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", str(tmp_path / "x.fts"),
+                        "-o", str(tmp_path / "y.fts"), "--threads", "1000000"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "per CPU core" in r.stderr
 
 
 def test_precedence_call_then_process_then_default():

@@ -23,12 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
+    # -v and -q after the subcommand too (without them there, the values before it stand)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in (fill, level1, weights, train, evaluate):
         # help: the module docstring's summary after "``corkit-inpaint NAME``: "; description: the rest
         summary, _, rest = mod.__doc__.partition("\n")
         sp = sub.add_parser(mod.NAME, help=summary.split(": ", 1)[1].rstrip("."),
-                            description=" ".join(rest.split()) or None)
+                            description=" ".join(rest.split()) or None, parents=[common])
         mod.add_arguments(sp)
         sp.set_defaults(func=mod.run)
     return p

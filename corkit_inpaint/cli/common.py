@@ -18,18 +18,19 @@ def add_sources(parser, what: str) -> None:
     parser.add_argument("src", nargs="+", metavar="SRC", help=f"{what}; never modified")
 
 
-def add_model_options(parser) -> None:
+def add_model_options(parser, *, workers: bool = True) -> None:
     """``--device``, ``--weights`` and ``--threads``, shared by the subcommands that run a model."""
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default: auto)")
     parser.add_argument("--weights", default=None, help="model name or weights file (default model if omitted)")
-    add_threads_option(parser)
+    add_threads_option(parser, workers=workers)
 
 
-def add_threads_option(parser) -> None:
-    """``--threads N``: torch threads per process (per worker in a batch)."""
+def add_threads_option(parser, *, workers: bool = True) -> None:
+    """``--threads N``: torch threads per process (per worker in a batch, where the subcommand has ``--workers``)."""
     from ..threads import DEFAULT_THREADS, ENV_VAR
+    per = ", per worker with --workers" if workers else ""
     parser.add_argument("--threads", default=None, metavar="N",
-                        help=f"torch threads per process, per worker with --workers (default: ${ENV_VAR}, else "
+                        help=f"torch threads per process{per} (default: ${ENV_VAR}, else "
                              f"{DEFAULT_THREADS}; 0: torch's own, one per core)")
 
 

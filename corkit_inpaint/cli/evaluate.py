@@ -54,7 +54,7 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--reliability", metavar="PNG",
                    help="write the reliability diagram of the methods' sigma (one figure per set: PNG's stem "
                         "gets the set's number)")
-    add_model_options(e)
+    add_model_options(e, workers=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,6 +131,10 @@ def _check_args(args, methods: list[str]) -> str:
         return "--methods: give at least one method"
     if args.repeats < 1:
         return f"--repeats {args.repeats}: give 1 or more masks per pattern"
+    if args.seed < 0:
+        return f"--seed {args.seed}: give a whole number >= 0"
+    if args.synthetic < 0:
+        return f"--synthetic {args.synthetic}: give a number of frames >= 0"
     if args.other_day and not args.neighbours:
         return "--other-day needs --neighbours (it replaces a neighbouring frame)"
     if not args.max_gap >= 0:

@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.endswith(("/", os.sep)):
         err(f"-o/--output {args.output}: names a folder; give a file name, or use --outdir")
         return 2
-    why = _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args)
+    why = ((f"--max-pixels {args.max_pixels}: give a number of pixels >= 1" if args.max_pixels < 1 else "")
+           or _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args))
     if why:
         err(why)
         return 2

@@ -20,6 +20,10 @@ BATCH = 16
 PRECISIONS = ("float32", "float16", "bfloat16")
 
 
+#: ``(device, error type, message)`` of the device failures already warned of in this process.
+_WARNED: set[tuple[str, str, str]] = set()
+
+
 def select_device(device: str = "auto") -> str:
     """Resolve ``"auto"`` to ``"cuda"``, then ``"mps"``, then ``"cpu"``; check and pass others through.
 
@@ -187,6 +191,9 @@ def run_windows(weights, windows: list[Window], device: str = "auto", *, draws: 
                     return batcher.run(on_dev, windows, dev, spread=spread), model, dev
                 return run_model(on_dev, windows, dev, draws=draws, spread=spread), model, dev
             except (RuntimeError, AssertionError, MemoryError) as exc:   # OOM is a RuntimeError
-                log.warning("inpainting on %s failed (%s: %s); falling back to the CPU",
-                            dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                why = (dev, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                # once per device and error: a frame's fill and the check of its sigma would say it twice
+                (log.debug if why in _WARNED else log.warning)(
+                    "inpainting on %s failed (%s: %s); falling back to the CPU", *why)
+                _WARNED.add(why)
         return run_model(model, windows, "cpu", draws=draws, spread=spread), model, "cpu"
