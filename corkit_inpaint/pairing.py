@@ -56,13 +56,15 @@ def frame_info(path: str | os.PathLike) -> FrameInfo:
     return FrameInfo(Path(path), kind, observation_time(hdr), problem)
 
 
-def _infos(paths) -> list[FrameInfo]:
+def _infos(paths, pool: bool = False) -> list[FrameInfo]:
     infos = []
     for p in paths:
         try:
             info = frame_info(p)
         except (CorkitInpaintError, OSError) as exc:
-            log.debug("%s: not paired with neighbours (%s)", p, exc)   # its own fill reports it
+            # a file to fill: its own fill reports it; a pool file was named on purpose and is never filled
+            (log.warning if pool else log.debug)("%s: not %s (%s)", p, "used as a neighbour" if pool
+                                                 else "paired with neighbours", exc)
             info = FrameInfo(Path(p), (), None)
         infos.append(info)
     return infos
@@ -99,7 +101,7 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=()) 
             raise InputError(f"neighbour pool {p}: {'is a folder' if Path(p).is_dir() else 'no such file'}")
     infos = _infos(paths)
     seen = {i.path for i in infos}
-    candidates = infos + [i for i in _infos(p for p in pool if Path(p) not in seen)]
+    candidates = infos + [i for i in _infos((p for p in pool if Path(p) not in seen), pool=True)]
     out: dict[Path, list[Path]] = {}
     passed: dict[FrameInfo, list[Path]] = {}     # a frame that cannot serve: the targets it would have served
     for info in infos:

@@ -287,7 +287,7 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
         if max_gap is not None and math.isfinite(max_gap) and not math.isfinite(nb.dt):
             log.warning("neighbouring frame %s left out: its time from this frame is not known (DATE-OBS with "
                         "TIME-OBS, in both headers), so the largest gap of %g min cannot be checked (max_gap=None "
-                        "or --max-gap inf uses it)", nb.name, max_gap)
+                        "or inf uses it; pairing never chooses such a frame)", nb.name, max_gap)
             continue
         if max_gap is not None and abs(nb.dt) > max_gap * 60:
             log.warning("neighbouring frame %s left out: it is %.1f h from this frame, beyond the largest gap "
@@ -311,6 +311,7 @@ def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
                          f"its image {np.shape(data)}")
     path = getattr(item, "path", None)            # a file read without FILENAME is named by its file
     label = str(H.get(hdr, "FILENAME", "") or "").strip() or (Path(path).name if path else f"neighbour {i + 1}")
+    label = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in label)     # it goes into FITS cards
     if (why := _other_kind(hdr, target_header)) is not None:
         log.warning("neighbouring frame %s left out: %s", label, why)
         return None

@@ -46,8 +46,8 @@ def check_threads(n, what: str = "threads") -> int:
     if isinstance(n, numbers.Integral) and not isinstance(n, bool) and 0 <= n <= max_threads():
         return int(n)
     if isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > max_threads():
-        raise InputError(f"{what} = {n}: more than {max_threads()} (4 per CPU core of this machine) would "
-                         "only slow the fill, or crash it")
+        raise InputError(f"{what} = {n}: more than {max_threads()} (4 per CPU core of this machine, at least "
+                         "64) would only slow the fill, or crash it")
     raise InputError(f"{what} = {n!r}: give a whole number >= 1 (0: torch's own default)")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import gzip
 import logging
+import lzma
 import os
 import textwrap
 import warnings
@@ -310,6 +312,14 @@ def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
     tmp.unlink()
 
 
+#: Output name suffix: how the file is compressed (given the raw file and the output's name).
+_COMPRESSORS = {
+    ".gz": lambda raw, name: gzip.GzipFile(filename=name, mode="wb", fileobj=raw),    # the header names dst
+    ".bz2": lambda raw, name: bz2.BZ2File(raw, mode="wb"),
+    ".xz": lambda raw, name: lzma.LZMAFile(raw, mode="wb"),
+}
+
+
 def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
     """``hdul`` with each image tile-compressed losslessly (fpack's ``.fz``): RICE for integers, GZIP for floats.
 
@@ -326,8 +336,8 @@ def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
                            else fits.Card.fromstring("".join(ch if 32 <= ord(ch) < 127 else " " for ch in c.image))
                            for c in hdu.header.cards
                            if c.keyword not in ("SIMPLE", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT")])
-        kind = {"compression_type": "RICE_1"} if hdu.data.dtype.kind in "iu" else \
-            {"compression_type": "GZIP_2", "quantize_level": 0.0}
+        kind = {"compression_type": "RICE_1"} if hdu.data.dtype.kind in "iu" and hdu.data.dtype.itemsize <= 4 \
+            else {"compression_type": "GZIP_2", "quantize_level": 0.0}       # RICE cannot hold 64-bit integers
         out.append(fits.CompImageHDU(hdu.data, hdr, name=hdu.name if hdu.name != "PRIMARY" else None, **kind))
     return out
 
@@ -336,8 +346,8 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
                  src=None) -> Path:
     """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
 
-    A name ending in ``.gz`` gets gzip-compressed content (the gzip header
-    names ``dst``, not the temporary); one ending in ``.fz`` is tile-compressed,
+    A name ending in ``.gz``, ``.bz2`` or ``.xz`` gets content compressed so
+    (a gzip header names ``dst``, not the temporary); one ending in ``.fz`` is tile-compressed,
     losslessly (`tile_compressed`). The file's mode follows the umask.
     Without ``overwrite`` the final placement is exclusive, so two processes
     never both write one output. Nothing is left behind on
@@ -345,17 +355,17 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     starts with a dot and ends in ``.tmp``).
     """
     dst = check_output_path(dst, overwrite=overwrite, src=src)
-    gz = dst.suffix.lower() == ".gz"
-    if dst.suffix.lower() == ".fz":
-        hdul = tile_compressed(hdul)
+    suffix = dst.suffix.lower()
     tmp = temp_beside(dst.parent, f".{dst.name}.{TEMP_TAG}", ".tmp")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", VerifyWarning)
             # 'ignore' keeps the input's own cards verbatim (archive headers can
             # carry e.g. tabs in HISTORY that astropy cannot "fix")
-            if gz:
-                with open(tmp, "wb") as raw, gzip.GzipFile(filename=dst.name, mode="wb", fileobj=raw) as out:
+            if suffix == ".fz":
+                hdul = tile_compressed(hdul)
+            if suffix in _COMPRESSORS:          # compressed as its name says (the input's, with --outdir)
+                with open(tmp, "wb") as raw, _COMPRESSORS[suffix](raw, dst.name) as out:
                     hdul.writeto(out, output_verify="ignore")
             else:       # by name: astropy's free-space check needs the name
                 hdul.writeto(tmp, overwrite=True, output_verify="ignore")

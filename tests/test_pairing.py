@@ -140,3 +140,18 @@ def test_max_gap_none_or_inf_pairs_at_any_distance_and_bad_ones_are_one_line():
         with pytest.raises(ValueError, match="max_gap") as ei:
             neighbours_for(C3_SEQ, "none", max_gap=bad)
         assert "\n" not in str(ei.value)
+
+
+def test_a_pool_file_whose_header_is_refused_is_warned_of(tmp_path, caplog):
+    """A pool file is named on purpose: dropping it says so at WARNING, not DEBUG (review s13b, N3)."""
+    import logging
+
+    data, hdr = read_file(C3_SEQ[0])
+    bad = write(tmp_path / "bad.fts", data, hdr)
+    raw = bad.read_bytes()
+    i = raw.index(b"EXPTIME =")
+    bad.write_bytes(raw[:i] + f"{'EXPTIME =':<10}{'NAN':>20}".ljust(80).encode() + raw[i + 80:])
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([C3_SEQ[1]], pool=[bad, C3_SEQ[2]])
+    assert names(got) == {"32310944.fts": ["32310945.fts"]}
+    assert "bad.fts: not used as a neighbour (" in caplog.text and "EXPTIME" in caplog.text

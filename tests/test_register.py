@@ -229,4 +229,10 @@ def test_a_neighbour_read_from_a_file_without_filename_is_named_by_its_file(targ
     path = write(tmp_path / "no_name.fts", nb_data, nb_hdr)
     out = register_all(read_neighbours([path]), hdr, data.shape)
     assert [n.name for n in out] == ["no_name.fts"]
+    odd = write(tmp_path / "ñeighbour é.fts", nb_data, nb_hdr)      # a FITS card holds ASCII only (s13b, N1)
+    assert [n.name for n in register_all(read_neighbours([odd]), hdr, data.shape)] == ["?eighbour ?.fts"]
+    from corkit_inpaint import inpaint_fits
+    tgt = write(tmp_path / "target.fts", np.where(np.arange(data.shape[1]) // 32 == 5, 0, data), hdr)
+    out_hdr = inpaint_fits(tgt, tmp_path / "out.fts", neighbours=[odd], method="ratio")[0].header
+    assert out_hdr["INPNB1"] == "?eighbour ?.fts"
     assert [n.name for n in register_all([(nb_data, nb_hdr)], hdr, data.shape)] == ["neighbour 1"]

@@ -252,3 +252,18 @@ def test_placing_a_vanished_temporary_claims_nothing(tmp_path, monkeypatch):
     good.write_bytes(b"data")
     _place(good, tmp_path / "b.fts", False)
     assert [p.name for p in tmp_path.iterdir()] == ["b.fts"] and (tmp_path / "b.fts").read_bytes() == b"data"
+
+
+@pytest.mark.parametrize("suffix,magic", [(".fts.gz", b"\x1f\x8b"), (".fts.bz2", b"BZh"),
+                                          (".fts.xz", b"\xfd7zXZ\x00"), (".fts.fz", b"SIMPLE")])
+def test_an_output_is_compressed_as_its_name_says(tmp_path, suffix, magic):
+    """.bz2 and .xz held plain FITS (review s13b, N2); .fz is tile-compressed, int64 included (N7)."""
+    a = np.arange(64 * 64, dtype=np.int64).reshape(64, 64) * 3_000_000_000
+    hdul = fits.HDUList([fits.PrimaryHDU(a), fits.ImageHDU(np.ones((64, 64), np.uint8), name="INPMASK")])
+    dst = write_atomic(hdul, tmp_path / f"o{suffix}")
+    assert dst.read_bytes().startswith(magic) and os.listdir(tmp_path) == [dst.name]
+    with fits.open(dst) as h:
+        img = h[1] if suffix == ".fts.fz" else h[0]
+        assert np.array_equal(img.data, a) and img.data.dtype.kind == "i" and img.data.dtype.itemsize == 8
+        if suffix == ".fts.fz":
+            assert type(h[1]).__name__ == "CompImageHDU" and h[1].compression_type == "GZIP_2"
