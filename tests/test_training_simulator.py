@@ -17,8 +17,9 @@ def test_generator_reproducible_under_seed():
 
 
 def test_generator_versions_stay_drawable():
-    """Older versions stay drawable (recorded training stages can be remade) and are recorded."""
-    assert GENERATOR_VERSION == VERSIONS[-1]
+    """Older versions stay drawable (recorded training stages can be remade) and are recorded; version 4 (the
+    measured pylons) is drawable and not yet the default (README, "Training data")."""
+    assert GENERATOR_VERSION == "3" and VERSIONS[-1] == "4"
     old, ho = make_frame(123, version=VERSIONS[0])
     new, hn = make_frame(123)
     assert ho["SYNTHGEN"] == VERSIONS[0] and hn["SYNTHGEN"] == GENERATOR_VERSION
@@ -57,3 +58,43 @@ def test_header_geometry_and_never_sent_blocks(det, summed):
     assert np.any(img == 0) and find_missing_blocks(img, hdr)[1] == []  # zeros, but no loss
     without = make_frame(31, detector=det, summed=summed, never_sent=False)[0]
     assert np.all(without > 0) and np.array_equal(without[img > 0], img[img > 0])
+
+
+def _pylon_cut(det: str, r: float, version: str, seed: int) -> np.ndarray:
+    """The vignetting (occulter, field stop, pylon) across the pylon at ``r`` solar radii, every degree."""
+    from corkit_inpaint.training import simulator as sim
+    rng = np.random.default_rng(seed)
+    sc, _ = sim.draw_scene(rng, det, False, True)
+    sc.pylon = max(int(version), 3)
+    vig = sim.vignetting(rng, sc)
+    ang = np.deg2rad(np.arange(-225.0, -44.0))
+    yy = np.rint(sc.cy + r * sc.rs * np.sin(ang)).astype(int)
+    xx = np.rint(sc.cx + r * sc.rs * np.cos(ang)).astype(int)
+    cut = vig[yy, xx]
+    return cut / np.median(np.r_[cut[:20], cut[-20:]])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_version_4_pylons_are_as_wide_and_deep_as_the_real_ones(seed):
+    """Widths measured by examples/calibrate_pylon.py on the real frames (C3 2010 and 2012, C2 2000 and 2001):
+    C3 below half at 5.8 Rsun over 47-52 deg, at 14.6 Rsun 28-30 deg, 97-99% deep; C2 35-65% deep.
+    Version 3 drew C3's 16-18 deg wide at 5.8 Rsun and no C2 pylon."""
+    c3_near, c3_far = _pylon_cut("C3", 5.8, "4", seed), _pylon_cut("C3", 14.6, "4", seed)
+    assert c3_near.min() < 0.05 and c3_far.min() < 0.05
+    assert 35 <= np.sum(c3_near < 0.5) <= 70 and 18 <= np.sum(c3_far < 0.5) <= 45
+    assert np.sum(_pylon_cut("C3", 5.8, "3", seed) < 0.5) <= 22
+    c2 = _pylon_cut("C2", 4.0, "4", seed)
+    assert 0.5 <= c2.min() <= 0.7 and np.sum(c2 < 0.9) >= 20
+    assert _pylon_cut("C2", 4.0, "3", seed).min() > 0.95
+
+
+def test_versions_3_and_4_are_recorded_and_differ():
+    """Each version is reproducible and recorded (SYNTHGEN, SYNTSEQ); version 4 changes the frames."""
+    from corkit_inpaint.training.sequence import make_sequence
+    a, _ = make_frame(31, detector="C2", summed=False, version="3")
+    b, _ = make_frame(31, detector="C2", summed=False, version="4")
+    assert not np.array_equal(a, b) and np.array_equal(a, make_frame(31, detector="C2", summed=False, version="3")[0])
+    s1, s2 = (make_sequence(31, (0.0,), detector="C2", summed=True, version=v) for v in ("1", "2"))
+    assert s1.frames[0][1]["SYNTSEQ"] == "1" and s2.frames[0][1]["SYNTSEQ"] == "2"
+    assert s2.frames[0][1]["SYNTHGEN"] == "4" and s1.frames[0][1]["SYNTHGEN"] == "3"
+    assert not np.array_equal(s1.frames[0][0], s2.frames[0][0])

@@ -53,7 +53,8 @@ __all__ = ["SEQUENCE_VERSION", "SEQUENCE_VERSIONS", "KM_PER_RSUN", "STAR_DRIFT_P
            "make_sequence"]
 
 SEQUENCE_VERSION = "1"
-SEQUENCE_VERSIONS = ("1",)
+#: "2": the pylons of `simulator` version 4 (C3's as wide and soft as the real one's, and C2's).
+SEQUENCE_VERSIONS = ("1", "2")
 KM_PER_RSUN = 696_000.0
 #: Star drift in full-resolution pixels per hour (the Sun's motion against the stars).
 STAR_DRIFT_PX_PER_H = {"C2": 12.6, "C3": 2.7}
@@ -131,10 +132,11 @@ def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
-def _static(seed: int, detector: str | None, summed: bool | None) -> _Static:
+def _static(seed: int, detector: str | None, summed: bool | None, version: str) -> _Static:
     """The scene, corona, vignetting, CCD (bias, gain, flat field, hot pixels) and stars."""
     rng = _rng(seed, "scene")
     sc, alpha = sim.draw_scene(rng, detector, summed, True)
+    sc.pylon = 4 if version >= "2" else 3
     corona = sim.draw_corona(rng, sc, alpha)
     corona.base *= _TUNE["brightness"][sc.det]
     stray = rng.uniform(0.02, 0.08) * sc.b0 * _TUNE["brightness"][sc.det]
@@ -321,7 +323,7 @@ def _to_dn(rng: np.random.Generator, st: _Static, rate: np.ndarray, exptime: flo
 def _header(seed: int, st: _Static, ev: dict, k: int, t: float, shape) -> fits.Header:
     """`simulator.frame_header` with the frame's name, time, exposure, polarizer and roll."""
     sc, exptime = st.sc, ev["exptime"][k]
-    h = sim.frame_header(sc.det, sc.summed, exptime, st.bias, sc.cx, sc.cy, seed, shape, sim.GENERATOR_VERSION)
+    h = sim.frame_header(sc.det, sc.summed, exptime, st.bias, sc.cx, sc.cy, seed, shape, str(sc.pylon))
     obs = _BASE_TIME + timedelta(minutes=t)
     mid = obs + timedelta(seconds=exptime / 2)
     h["FILENAME"], h["FILEORIG"] = f"synth_{seed:08d}_{k}.fts", f"synth_{seed:08d}_{k}.img"
@@ -331,9 +333,9 @@ def _header(seed: int, st: _Static, ev: dict, k: int, t: float, shape) -> fits.H
     h["OBT_TIME"] = 1.3466409e9 + 60.0 * t
     h["POLAR"] = ev["polar"][k]
     h["CROTA1"] = h["CROTA2"] = round(ev["crota_rate_deg_per_min"] * t, 6)
-    h["SYNTSEQ"] = (SEQUENCE_VERSION, "corkit_inpaint sequence version")
+    h["SYNTSEQ"] = (seq := "2" if sc.pylon >= 4 else "1", "corkit_inpaint sequence version")
     h["SYNTOFFS"] = (float(t), "minutes from the target frame")
-    h["HISTORY"] = f"corkit_inpaint sequence v{SEQUENCE_VERSION} seed {seed}: frame {k} at {t:+.3f} min"
+    h["HISTORY"] = f"corkit_inpaint sequence v{seq} seed {seed}: frame {k} at {t:+.3f} min"
     return h
 
 
@@ -386,7 +388,7 @@ def make_sequence(seed: int, offsets=(-12.0, 0.0, 12.0), *, detector: str | None
     offsets = tuple(float(t) for t in offsets)
     if offsets.count(0.0) != 1 or len(set(offsets)) != len(offsets) or not np.all(np.isfinite(offsets)):
         raise ValueError(f"offsets must be distinct, finite and hold 0 once; got {offsets}")
-    st = _static(seed, detector, summed)
+    st = _static(seed, detector, summed, str(version))
     ev = _events(seed, st, offsets, cme)
     evo = _Evolution(seed, ev["streamer_change_12min"])
     res = [_frame(seed, st, ev, evo, k, t, telemetry_loss) for k, t in enumerate(offsets)]

@@ -37,8 +37,9 @@ __all__ = ["GENERATOR_VERSION", "VERSIONS", "SATURATION", "make_frame",
 GENERATOR_VERSION = "3"
 #: Versions ``make_frame`` can still draw, so that older recorded training runs can be remade.
 #: "2" drew star fluxes uniformly in log from 10 to 3e4 DN/s (far more bright stars than
-#: the real C2 frame has) and a wide, faint diffraction ring.
-VERSIONS = ("2", "3")
+#: the real C2 frame has) and a wide, faint diffraction ring. "3" drew C3's pylon 30-40 px wide with
+#: sharp edges and C2 without one; "4" draws both pylons as measured on the real frames (`pylon`).
+VERSIONS = ("2", "3", "4")
 SATURATION = 65532
 
 _RSUN = {"C2": 80.7, "C3": 17.1}
@@ -113,6 +114,7 @@ class Scene:
     r_fs: float = 0.0
     b0: float = 0.0
     exptime: float = 0.0
+    pylon: int = 3             # the generator version whose pylon `vignetting` draws
 
 
 def draw_scene(rng: np.random.Generator, detector: str | None, summed: bool | None, v3: bool) -> tuple[Scene, float]:
@@ -226,7 +228,7 @@ def cme_factor(c: Cme, sc: Scene) -> np.ndarray:
 
 
 def vignetting(rng: np.random.Generator, sc: Scene) -> np.ndarray:
-    """Occulter ramp (with C2's diffraction ring), field stop, and C3's pylon."""
+    """Occulter ramp (with C2's diffraction ring), field stop, and the pylon (C3's only before version 4)."""
     r, th = sc.r, sc.th
     ramp = np.clip((r - sc.r_occ) / 0.25, 0, 1) ** 2
     floor = rng.uniform(0.08, 0.2) if sc.det == "C2" else 0.03      # scattered light behind the occulter
@@ -242,12 +244,39 @@ def vignetting(rng: np.random.Generator, sc: Scene) -> np.ndarray:
         vig *= 0.35 + 0.65 / (1.0 + np.exp((r - sc.r_fs) / 0.4))
     else:
         vig *= 1.0 / (1.0 + np.exp((r - sc.r_fs) / 0.3))
+    if sc.pylon >= 4:
+        return vig * pylon(rng, sc)
+    if sc.det == "C3":
         # pylon toward the lower left, widening outward, nearly opaque
         dp = np.angle(np.exp(1j * (th - (-3 * np.pi / 4 + rng.normal(0, 0.02)))))
         half = (0.8 + 0.02 * r) / np.maximum(r, 1e-3)
         pyl = 0.5 * (1.0 - np.tanh(0.5 * (np.abs(dp) - half) / (0.15 / np.maximum(r, 1.0))))
         vig *= 1.0 - 0.92 * pyl * (r > 1.0)
     return vig
+
+
+def pylon(rng: np.random.Generator, sc: Scene) -> np.ndarray:
+    """Transmission of the occulter's pylon (generator version 4), both detectors.
+
+    Measured on the real level-0.5 frames (C3 2010-01-05 and 2012-08-31, C2
+    2000-09-03 and 2001-10-23) by ``examples/calibrate_pylon.py``: a bar toward the
+    lower left (-135 deg in the stored image) whose shadow is Gaussian across it.
+    C3: 96-99% deep at every radius, 1-sigma 2.1 Rsun at 5 Rsun widening to 3.4
+    from 10 Rsun out, its axis 0.4 Rsun off the Sun centre. C2: 55-65% deep at
+    2.6 Rsun and 35-45% beyond 3.5 Rsun, 1-sigma 0.6 Rsun at 2.6 widening to 1.9.
+    Each frame draws its depth, width (x0.8-1.25) and axis.
+    """
+    r, th = sc.r, sc.th
+    thp = -0.75 * np.pi + np.deg2rad(rng.normal(0.0, 0.5))
+    scale = rng.uniform(0.8, 1.25)
+    if sc.det == "C3":
+        d0, depth = rng.normal(0.4, 0.1), rng.uniform(0.96, 0.99)
+        width = np.clip(0.9 + 0.25 * r, 2.0, 3.4) * scale
+    else:
+        d0, depth = rng.normal(0.1, 0.1), rng.uniform(0.35, 0.45) + 0.2 * np.clip(3.5 - r, 0.0, 1.0)
+        width = np.clip(0.5 + 0.35 * (r - 2.2), 0.5, 1.9) * scale
+    along, across = r * np.cos(th - thp), r * np.sin(th - thp) - d0
+    return 1.0 - depth * np.exp(-0.5 * (across / width) ** 2) * np.clip(along, 0.0, 1.0)
 
 
 def draw_stars(rng: np.random.Generator, sc: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -346,6 +375,7 @@ def make_frame(seed: int, *, detector: str | None = None, summed: bool | None = 
         raise ValueError(f"unknown generator version {version!r}; known: {', '.join(VERSIONS)}")
     rng = np.random.default_rng(seed)
     sc, alpha = draw_scene(rng, detector, summed, int(version) >= 3)
+    sc.pylon = max(int(version), 3)
     img = draw_corona(rng, sc, alpha).image()
     cme = draw_cme(rng, sc)
     if cme is not None:
