@@ -142,8 +142,9 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_
 
     Raises
     ------
-    ValueError
-        Another value of ``neighbours``, or a ``max_gap`` that is not a number >= 0 or None.
+    InputError
+        Another value of ``neighbours``, or a ``max_gap`` that is not a number >= 0 or None
+        (a `ValueError` too).
     """
     check_max_gap(max_gap)
     if neighbours is None or (isinstance(neighbours, str) and neighbours.lower() == "none"):
@@ -154,4 +155,4 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_
         given = {Path(k): [Path(x) for x in ([v] if isinstance(v, (str, os.PathLike)) else v)]
                  for k, v in neighbours.items()}
         return {Path(f): given.get(Path(f), []) for f in files}
-    raise ValueError(f"neighbours = {neighbours!r}: give 'auto', 'none' or a mapping of file to neighbour files")
+    raise InputError(f"neighbours = {neighbours!r}: give 'auto', 'none' or a mapping of file to neighbour files")

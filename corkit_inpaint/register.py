@@ -274,9 +274,7 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
     Raises
     ------
     InputError
-        An item of another form.
-    ValueError
-        A ``max_gap`` that is not a number >= 0 or None.
+        An item of another form, or a ``max_gap`` that is not a number >= 0 or None.
     """
     max_gap = check_max_gap(max_gap)
     out = []

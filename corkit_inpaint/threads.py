@@ -41,7 +41,7 @@ def max_threads() -> int:
 def check_threads(n, what: str = "threads") -> int:
     """``n`` as a thread count (0: torch's own default); `InputError` for anything else, or above `max_threads`."""
     text = n.strip() if isinstance(n, str) else None
-    if text is not None and text.isdigit():
+    if text is not None and text.isdecimal():
         n = int(text)
     if isinstance(n, numbers.Integral) and not isinstance(n, bool) and 0 <= n <= max_threads():
         return int(n)

@@ -155,3 +155,10 @@ def test_a_pool_file_whose_header_is_refused_is_warned_of(tmp_path, caplog):
         got = pair_neighbours([C3_SEQ[1]], pool=[bad, C3_SEQ[2]])
     assert names(got) == {"32310944.fts": ["32310945.fts"]}
     assert "bad.fts: not used as a neighbour (" in caplog.text and "EXPTIME" in caplog.text
+
+
+def test_a_bad_neighbours_option_is_an_input_error():
+    """It was a plain ValueError, outside the package's errors (review s13b)."""
+    from corkit_inpaint.exceptions import CorkitInpaintError
+    with pytest.raises(CorkitInpaintError, match="neighbours = 'bogus'"):
+        neighbours_for(C3_SEQ, "bogus")

@@ -36,7 +36,7 @@ def test_default_is_one_and_the_environment_overrides_it(monkeypatch):
         get_threads()
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "x", True, None, "2.0"])
+@pytest.mark.parametrize("bad", [-1, 1.5, "x", True, None, "2.0", "²"])
 def test_check_threads_refuses(bad):
     with pytest.raises(InputError, match="whole number"):
         check_threads(bad)

@@ -136,7 +136,7 @@ def _static(seed: int, detector: str | None, summed: bool | None, version: str) 
     """The scene, corona, vignetting, CCD (bias, gain, flat field, hot pixels) and stars."""
     rng = _rng(seed, "scene")
     sc, alpha = sim.draw_scene(rng, detector, summed, True)
-    sc.pylon = 4 if version >= "2" else 3
+    sc.pylon = 4 if int(version) >= 2 else 3
     corona = sim.draw_corona(rng, sc, alpha)
     corona.base *= _TUNE["brightness"][sc.det]
     stray = rng.uniform(0.02, 0.08) * sc.b0 * _TUNE["brightness"][sc.det]
