@@ -75,7 +75,7 @@ def _check_calibration(detector: str, folder: Path) -> None:
 def output_name(src: str | os.PathLike) -> str:
     """The level-1 file name for an input: its name without compression and FITS suffixes, plus ``.fits``."""
     name = Path(src).name
-    for suffix in (".gz", ".bz2", ".xz", ".fts", ".fits", ".fit"):
+    for suffix in (".gz", ".bz2", ".xz", ".fz", ".fts", ".fits", ".fit"):
         if name.lower().endswith(suffix):
             name = name[:-len(suffix)]
     return name.replace(".", "") + ".fits"

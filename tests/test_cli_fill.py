@@ -201,7 +201,10 @@ def test_usage_limits_and_a_missing_input_are_named(blanked_file, tmp_path):
     r = run_cli("fill", tmp_path / "nope.fts", "-o", existing)
     assert r.returncode == 1 and "nope.fts: no such file" in r.stderr and "exists" not in r.stderr
     r = run_cli("fill", blanked_file, "-o", tmp_path / "v.fts", "--method", "biharmonic", "-v")   # -v after it
-    assert r.returncode == 0 and "INFO:" in r.stderr
+    assert r.returncode == 0 and "INFO:" in r.stderr and "DEBUG:" not in r.stderr
+    from corkit_inpaint.cli import parse_args
+    args = parse_args(["-v", "fill", str(blanked_file), "-o", "x.fts", "-v", "-q"])          # counted together
+    assert args.verbose == 2 and args.quiet and parse_args(["fill", "a.fts", "-o", "x.fts"]).verbose == 0
 
 
 def test_refill_needs_the_option_and_keeps_the_old_mask(blanked_file, tmp_path):

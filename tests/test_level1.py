@@ -157,6 +157,7 @@ def test_no_missing_blocks_is_written_as_none(tmp_path, calib):
 def test_output_names():
     assert output_name("a/22075759.fts") == "22075759.fits"
     assert output_name("b/32310941.fts.gz") == "32310941.fits"
+    assert output_name("c/32310941.fts.fz") == "32310941.fits"           # was 32310941ftsfz.fits
     assert output_name("c/x.y.fits") == "xy.fits"
 
 

@@ -12,7 +12,7 @@ import logging
 from . import evaluate, fill, level1, train, weights
 from .common import apply_threads, err
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "parse_args"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,10 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
-    # -v and -q after the subcommand too (without them there, the values before it stand)
+    # -v and -q after the subcommand too: counted with those before it (`main`)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("-v", "--verbose", dest="verbose_after", action="count", default=0,
+                        help="more log output (-vv for debug; also before the subcommand)")
+    common.add_argument("-q", "--quiet", dest="quiet_after", action="store_true",
+                        help="no progress bars or summary line")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in (fill, level1, weights, train, evaluate):
         # help: the module docstring's summary after "``corkit-inpaint NAME``: "; description: the rest
@@ -38,10 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options; ``-v`` and ``-q`` count the same before and after the subcommand."""
+    args = build_parser().parse_args(argv)
+    args.verbose += args.verbose_after
+    args.quiet = args.quiet or args.quiet_after
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
     try:
