@@ -6,13 +6,18 @@ import math
 
 from .exceptions import InputError
 
-__all__ = ["NUMERIC_KEYWORDS", "get", "number", "summing", "detector", "word", "kind", "bias", "bias_and_exptime",
-           "is_level1", "check_header"]
+__all__ = ["NUMERIC_KEYWORDS", "printable", "get", "number", "summing", "detector", "word", "kind", "bias",
+           "bias_and_exptime", "is_level1", "check_header"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
                     "R1COL", "R1ROW")
 _MAX_SUM = 64        # LASCO sums at most 2x2 on board and a few times on the ground
+
+
+def printable(text: str, fill: str) -> str:
+    """``text`` with each character a FITS card cannot hold (not printable ASCII) replaced by ``fill``."""
+    return "".join(ch if 32 <= ord(ch) < 127 else fill for ch in text)
 
 
 def get(header, key: str, default=None):

@@ -309,7 +309,7 @@ def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
                          f"its image {np.shape(data)}")
     path = getattr(item, "path", None)            # a file read without FILENAME is named by its file
     label = str(H.get(hdr, "FILENAME", "") or "").strip() or (Path(path).name if path else f"neighbour {i + 1}")
-    label = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in label)     # it goes into FITS cards
+    label = H.printable(label, "?")                 # it goes into FITS cards
     if (why := _other_kind(hdr, target_header)) is not None:
         log.warning("neighbouring frame %s left out: %s", label, why)
         return None

@@ -18,6 +18,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
+from . import header as H
 from .exceptions import InputError
 from .fill import FilledImage
 from .tempfiles import fsync_dir, temp_beside
@@ -332,8 +333,7 @@ def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
     for hdu in hdul:
         if hdu.data is None:
             continue
-        hdr = fits.Header([c if all(32 <= ord(ch) < 127 for ch in c.image)
-                           else fits.Card.fromstring("".join(ch if 32 <= ord(ch) < 127 else " " for ch in c.image))
+        hdr = fits.Header([fits.Card.fromstring(text) if (text := H.printable(c.image, " ")) != c.image else c
                            for c in hdu.header.cards
                            if c.keyword not in ("SIMPLE", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT")])
         kind = {"compression_type": "RICE_1"} if hdu.data.dtype.kind in "iu" and hdu.data.dtype.itemsize <= 4 \

@@ -161,3 +161,6 @@ def test_a_negative_seed_or_synthetic_count_is_a_usage_error(capsys):
     assert "--seed -1: give a whole number >= 0" in err and "Traceback" not in err
     assert main(["evaluate", "--synthetic", "-1", "--methods", "biharmonic"]) == 2
     assert "--synthetic -1" in capsys.readouterr().err
+    for gap in ("-1", "nan"):                          # checked by the fills' own check_max_gap
+        assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--max-gap", gap]) == 2
+        assert "--max-gap = " in capsys.readouterr().err

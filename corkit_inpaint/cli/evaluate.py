@@ -126,6 +126,7 @@ def _check_args(args, methods: list[str]) -> str:
     """Why the options cannot run ("" when they can): checked before anything is filled."""
     from ..exceptions import InputError
     from ..read import read_header
+    from ..register import check_max_gap
     from ..write import check_output_path
     if not methods:
         return "--methods: give at least one method"
@@ -137,8 +138,10 @@ def _check_args(args, methods: list[str]) -> str:
         return f"--synthetic {args.synthetic}: give a number of frames >= 0"
     if args.other_day and not args.neighbours:
         return "--other-day needs --neighbours (it replaces a neighbouring frame)"
-    if not args.max_gap >= 0:
-        return f"--max-gap {args.max_gap}: must be >= 0 minutes"
+    try:
+        check_max_gap(args.max_gap, "--max-gap")
+    except InputError as exc:
+        return str(exc)
     inputs = [*args.files, *([args.other_day] if args.other_day else [])]
     for opt, path in (("--json", args.json), ("--plot", args.plot), ("--reliability", args.reliability)):
         if not path:
