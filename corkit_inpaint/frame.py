@@ -141,6 +141,15 @@ class Frame:
         return self.image.shape
 
     @cached_property
+    def windows(self) -> tuple[list[tuple[int, int, int, int]], np.ndarray]:
+        """The windows that fill `missing`, and for each pixel the index of the one that fills it
+        (`corkit_inpaint.network.windows.windows_for`), computed once per frame; the index map is read-only."""
+        from .network.windows import windows_for
+        boxes, owner = windows_for(self.missing)
+        owner.flags.writeable = False
+        return boxes, owner
+
+    @cached_property
     def stretched(self) -> np.ndarray:
         """The image in the value space, the bias where not valid."""
         return self.stretch.forward(np.where(self.valid, self.image, self.stretch.bias))

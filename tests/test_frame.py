@@ -81,3 +81,24 @@ def test_cropped_moves_the_sun_centre_and_geometry_with_the_box():
     assert frame.image[64:192, 32:224].any()
     bare = Frame.build(blank(data, BLANK).astype(float), holes, None)    # no header: the image centre
     assert bare.sun_centre is None and bare.cropped((64, 192, 32, 224)).sun_centre == (255.5 - 64, 255.5 - 32)
+
+
+def test_windows_computed_once_read_only_and_each_frame_its_own():
+    """`Frame.windows` is `windows_for` of the missing pixels, kept for the frame; a blanked or cropped frame
+    has its own, and nobody can change the owner map that every step reads."""
+    from corkit_inpaint.network.windows import windows_for
+    data, header = read_real()
+    img = blank(data, BLANK)
+    f = Frame.build(img, blocks_to_mask(img.shape, BLANK), header)
+    boxes, owner = f.windows
+    want_boxes, want_owner = windows_for(f.missing)
+    assert boxes == want_boxes and np.array_equal(owner, want_owner) and len(boxes) >= 2
+    assert f.windows is f.windows
+    with pytest.raises(ValueError, match="read-only"):
+        owner[0, 0] = 1
+    probe = np.zeros(img.shape, dtype=bool)
+    probe[:32, 64:96] = f.valid[:32, 64:96]
+    b = f.blanked(probe)
+    assert b.windows[0] == windows_for(probe)[0] != boxes
+    c = f.cropped((0, 256, 0, 256))
+    assert c.windows[0] == windows_for(f.missing[:256, :256])[0]

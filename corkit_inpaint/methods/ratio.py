@@ -17,7 +17,6 @@ import numpy as np
 
 from ..frame import Frame
 from ..match import neighbour_estimate
-from ..network.windows import windows_for
 from ..register import Neighbour
 from ..uncertainty.features import neighbour_cover
 from ..uncertainty.tables import fill_sigma
@@ -40,7 +39,7 @@ class RatioFill(FillMethod):
         values = base.values.copy()
         used = np.zeros(len(neighbours), dtype=bool)
         if neighbours:
-            boxes, owner = windows_for(frame.missing)
+            boxes, owner = frame.windows
             for k, box in enumerate(boxes):
                 y0, y1, x0, x1 = box
                 est = neighbour_estimate(frame, neighbours, box)

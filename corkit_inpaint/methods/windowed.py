@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..frame import Frame
-from ..network.windows import MIN_CONTEXT, windows_for
+from ..network.windows import MIN_CONTEXT
 from ..register import Neighbour
 from ..uncertainty.tables import fill_sigma
 from .base import FillMethod, FillResult, Provenance, declined_note
@@ -36,7 +36,7 @@ class WindowedFill(FillMethod):
     def _windows(self, frame: Frame, fill_window: Callable) -> FillResult:
         values = frame.image.copy()
         s = frame.stretched
-        boxes, owner = windows_for(frame.missing)
+        boxes, owner = frame.windows
         filled = np.zeros(frame.shape, dtype=bool)
         for k, (y0, y1, x0, x1) in enumerate(boxes):
             sw, vw = s[y0:y1, x0:x1], frame.valid[y0:y1, x0:x1]

@@ -12,8 +12,8 @@ def _march(values: np.ndarray, valid: np.ndarray, walk, n: int, max_steps: int
            ) -> tuple[np.ndarray, np.ndarray]:
     """Linear interpolation of ``n`` hole pixels along paths, by path length to the first valid pixel each way.
 
-    ``walk(t, sign)`` gives the (float) pixel coordinates ``t`` pixels along
-    the paths from the hole pixels, forward (``sign`` = 1) or backward.
+    ``walk(t, sign, idx)`` gives the (float) pixel coordinates ``t`` pixels along
+    the paths from the hole pixels ``idx``, forward (``sign`` = 1) or backward.
     Returns the interpolated values and where they are defined.
     """
     ny, nx = values.shape
@@ -25,20 +25,18 @@ def _march(values: np.ndarray, valid: np.ndarray, walk, n: int, max_steps: int
     for sign in (1.0, -1.0):
         t_hit = np.full(n, np.nan)
         v_hit = np.zeros(n)
-        todo = np.ones(n, dtype=bool)
+        idx = np.arange(n)                       # the paths still looking for a valid pixel
         for t in range(1, max_steps + 1):
-            py, px = walk(t, sign)
+            py, px = walk(t, sign, idx)
             yy, xx = np.rint(py).astype(int), np.rint(px).astype(int)
             inside = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
-            todo &= inside
-            if not todo.any():
+            idx, yy, xx = idx[inside], yy[inside], xx[inside]
+            if idx.size == 0:
                 break
-            idx = np.nonzero(todo)[0]
-            hit = valid[yy[idx], xx[idx]]
-            hi = idx[hit]
-            t_hit[hi] = t
-            v_hit[hi] = smooth[yy[hi], xx[hi]]
-            todo[hi] = False
+            hit = valid[yy, xx]
+            t_hit[idx[hit]] = t
+            v_hit[idx[hit]] = smooth[yy[hit], xx[hit]]
+            idx = idx[~hit]
         ends.append((t_hit, v_hit))
     (t1, v1), (t2, v2) = ends
     ok1, ok2 = np.isfinite(t1), np.isfinite(t2)
@@ -89,12 +87,12 @@ def path_fill(values: np.ndarray, valid: np.ndarray, centre: tuple[float, float]
         rr = np.hypot(dy, dx)
         uy = np.where(rr > 0, dy / np.maximum(rr, 1e-9), 1.0)
         ux = np.where(rr > 0, dx / np.maximum(rr, 1e-9), 0.0)
-        walk = lambda t, sign: (hy + sign * t * uy, hx + sign * t * ux)
+        walk = lambda t, sign, i: (hy[i] + sign * t * uy[i], hx[i] + sign * t * ux[i])
     elif path == "azimuthal":
         rr = np.maximum(np.hypot(dy, dx), 1.0)
         phi = np.arctan2(dy, dx)
-        walk = lambda t, sign: (centre[0] + rr * np.sin(phi + sign * t / rr),
-                                centre[1] + rr * np.cos(phi + sign * t / rr))
+        walk = lambda t, sign, i: (centre[0] + rr[i] * np.sin(phi[i] + sign * t / rr[i]),
+                                   centre[1] + rr[i] * np.cos(phi[i] + sign * t / rr[i]))
     else:
         raise ValueError(f"path must be 'radial' or 'azimuthal', not {path!r}")
     val, ok = _march(values, valid, walk, hy.size, max_steps)

@@ -113,8 +113,10 @@ def ring_masks(mask: torch.Tensor, stages: int, ring: int) -> list[torch.Tensor]
     partial-convolution mask update with a 3x3 window give.
     """
     masks = [mask]
-    for _ in range(stages - 1):
-        masks.append(F.max_pool2d(masks[-1], 2 * ring + 1, stride=1, padding=ring))
+    k = 2 * ring + 1
+    for _ in range(stages - 1):   # the square maximum as a row maximum then a column one: the same, 1/ring the work
+        rows = F.max_pool2d(masks[-1], (1, k), stride=1, padding=(0, ring))
+        masks.append(F.max_pool2d(rows, (k, 1), stride=1, padding=(ring, 0)))
     return masks
 
 

@@ -29,7 +29,16 @@ from pathlib import Path
 from ..exceptions import WeightsError
 from .cache import cache_dir, how_to_provide
 from .download import fetch
-from .registry import CHECKOUT_WEIGHTS, DATA_DIR, Weights, default_model_name, matches, model_entry, registry, sha256sum
+from .registry import (
+    CHECKOUT_WEIGHTS,
+    DATA_DIR,
+    Weights,
+    default_model_name,
+    known_sha256,
+    matches,
+    model_entry,
+    registry,
+)
 
 __all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "resolve_weights", "verify_cache", "read_weights_file",
            "check_model_config", "load_model"]
@@ -65,7 +74,7 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
         p = Path(name_or_path)
         if not p.is_file():
             raise WeightsError(f"weights file {p} does not exist")
-        sha = sha256sum(p)
+        sha = known_sha256(p)
         for n, e in registry()["models"].items():      # a known file keeps its registry name
             if e["sha256"] == sha:
                 return Weights(n, p, sha)
@@ -98,7 +107,7 @@ def verify_cache() -> list[tuple[str, Path, bool]]:
         e = model_entry(n)
         p = cache_dir() / e["file"]
         if p.exists():
-            out.append((n, p, matches(p, e)))
+            out.append((n, p, matches(p, e, rehash=True)))
     return out
 
 

@@ -102,14 +102,14 @@ def windows_for(mask: np.ndarray, *, margin: int = MARGIN, multiple: int = MULTI
             if merged:
                 break
     groups.sort(key=lambda g: g[0])
-    owner = np.full(mask.shape, -1, dtype=np.int32)
+    window_of = np.full(n + 1, -1, dtype=np.int32)        # each cluster's window; -1 for label 0 (not missing)
     boxes = []
     for k, (box, labels) in enumerate(groups):
         y0, y1 = _grow(box[0], box[1], ny, multiple)
         x0, x1 = _grow(box[2], box[3], nx, multiple)
         boxes.append((y0, y1, x0, x1))
-        owner[np.isin(lab, labels)] = k
-    return boxes, owner
+        window_of[labels] = k
+    return boxes, window_of[lab]
 
 
 def _grow(a, b, n, multiple):
@@ -238,7 +238,7 @@ def frame_windows(frame: Frame, neighbours: Sequence[Neighbour] = (), *, despike
     """
     windows, owned = [], []
     declined = np.zeros(frame.shape, dtype=bool)
-    boxes, owner = windows_for(frame.missing)
+    boxes, owner = frame.windows
     for k, box in enumerate(boxes):
         y0, y1, x0, x1 = box
         mine = owner[y0:y1, x0:x1] == k

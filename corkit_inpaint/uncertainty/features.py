@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from ..frame import Frame
 from ..geometry import ZONE_NAMES, zone_of
-from ..network.windows import prepare_window, windows_for
+from ..network.windows import prepare_window
 
 __all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "TABLE_SHAPE", "PixelFeatures", "pixel_features",
            "neighbour_cover", "window_noise", "window_cap"]
@@ -87,7 +87,7 @@ def neighbour_cover(frame: Frame, neighbours: Sequence) -> np.ndarray:
     cover = np.zeros(frame.shape, dtype=bool)
     if not neighbours:
         return cover
-    boxes, _ = windows_for(frame.missing)
+    boxes, _ = frame.windows
     for y0, y1, x0, x1 in boxes:
         for nb in neighbours:
             cover[y0:y1, x0:x1] |= nb.sample((y0, y1, x0, x1))[1]
@@ -143,7 +143,7 @@ def _window_terms(frame: Frame, windows=None):
     dist, noise, lo, hi = np.zeros(frame.shape), np.ones(frame.shape), np.zeros(frame.shape), np.zeros(frame.shape)
     cap = np.full(frame.shape, np.inf)
     if windows is None:
-        boxes, owner = windows_for(frame.missing)
+        boxes, owner = frame.windows
         prepared = []
         for k, box in enumerate(boxes):
             y0, y1, x0, x1 = box
