@@ -45,9 +45,10 @@ def test_ctrl_c_then_sigkill_half_way_then_a_rerun_completes_the_rest(tmp_path):
     args = ("fill", *files, "--outdir", out, "--workers", 2, "--method", "pconv")
     p = cli(*args)
     wait_done(p, out, 2)
+    before = len(done(out))
     p.send_signal(signal.SIGINT)                                    # Ctrl-C
-    _, se = p.communicate(timeout=120)
-    assert p.returncode == 130 and "interrupted" in se
+    so, se = p.communicate(timeout=120)
+    assert p.returncode == 130 and "interrupted" in se, (before, len(done(out)), so, se)
     recs = lines(out)                        # compacted on the way out: one line per input it reached
     assert len(recs) == len({r["path"] for r in recs}) and 2 <= len(done(out)) < len(files)
     p = cli(*args, start_new_session=True)

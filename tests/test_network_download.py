@@ -35,7 +35,7 @@ def test_first_use_downloads_second_does_not(env, server):
     model = ci.load_model(device="cpu")
     assert model.model_id == "tiny" and model.sha256 == env["entry"]["sha256"]
     assert server.total() == 1
-    assert cache_names(env) == ["tiny-test.pt"]
+    assert cache_names(env) == [".tiny-test.pt.fetched", "tiny-test.pt"]
 
 
 def test_cache_env_var_respected(env, server):
@@ -143,7 +143,7 @@ def test_concurrent_fetches_one_valid_file(env, server):
     assert not errors and len(results) == 4
     assert {r.path for r in results} == {env["cache"] / "tiny-test.pt"}
     assert (env["cache"] / "tiny-test.pt").read_bytes() == env["body"]
-    assert cache_names(env) == ["tiny-test.pt"]
+    assert cache_names(env) == [".tiny-test.pt.fetched", "tiny-test.pt"]
     assert server.total() == 1
 
 
@@ -200,7 +200,7 @@ def test_deadline_from_the_environment(monkeypatch):
     assert download.download_deadline() == download.DEFAULT_DEADLINE_S == 600
     monkeypatch.setenv("CORKIT_INPAINT_DOWNLOAD_DEADLINE", "2.5")
     assert download.download_deadline() == 2.5 and download.download_deadline(7) == 7
-    for bad in ("soon", "0", "-1", "inf", "nan"):
+    for bad in ("soon", "0", "-1", "inf", "nan", "1e10"):     # 1e10 s: longer than a timer can wait
         monkeypatch.setenv("CORKIT_INPAINT_DOWNLOAD_DEADLINE", bad)
         with pytest.raises(WeightsError, match=f"CORKIT_INPAINT_DOWNLOAD_DEADLINE={bad}: .*positive"):
             download.download_deadline()
@@ -219,6 +219,23 @@ def test_redirects_followed_to_http_only(env, server):
     server.routes["/a/tiny-test.pt"] = [("redirect", f"{server.url}/elsewhere/tiny-test.pt")]
     server.routes["/elsewhere/tiny-test.pt"] = [("ok", env["body"])]
     assert download.fetch(progress=False).path.read_bytes() == env["body"]
+
+
+def test_an_unparsable_redirect_is_one_line_and_the_next_mirror_serves(env, server, monkeypatch):
+    """requests parses a redirect's Location before it returns: an unparsable one fails that mirror only."""
+    server.routes["/a/tiny-test.pt"] = [("redirect", "http://[bad/tiny-test.pt")]
+    server.routes["/b/tiny-test.pt"] = [("ok", env["body"])]
+    assert download.fetch(progress=False).path.read_bytes() == env["body"]
+    assert server.counts["/a/tiny-test.pt"] == 1 and server.counts["/b/tiny-test.pt"] == 1
+    cache.clear_cache()
+    server.routes["/b/tiny-test.pt"] = [("redirect", "http://127.0.0.1:99999/x")]
+    with pytest.raises(WeightsError) as ei:
+        download.fetch(progress=False)
+    msg = str(ei.value)
+    assert "a redirect from it, is not a usable URL" in msg and "\n" not in msg and cache_names(env) == []
+    monkeypatch.setenv("CORKIT_INPAINT_WEIGHTS_URL", "http://[::1")
+    with pytest.raises(WeightsError, match=r"'http://\[::1/tiny-test.pt': not a valid URL"):
+        download.fetch(progress=False)
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o007, 0o660)])
@@ -269,4 +286,4 @@ def test_killed_fetch_leftovers_collected_by_next_fetch(env, server):
     (env["cache"] / "unrelated.part").write_text("not ours")
     w = download.fetch(progress=False)                       # the leftover lock does not block
     assert w.path.read_bytes() == env["body"]
-    assert cache_names(env) == ["tiny-test.pt", "unrelated.part"]
+    assert cache_names(env) == [".tiny-test.pt.fetched", "tiny-test.pt", "unrelated.part"]

@@ -1,8 +1,9 @@
 """``corkit-inpaint weights``: list, fetch, verify, locate or clear model weights.
 
 Manages the model files in the per-user cache ($CORKIT_INPAINT_CACHE). clear
-removes only what the package put there (the registered model files, their
-temporaries and lock files), or with NAME only that model's.
+removes only what the package put there (the registered model files it
+downloaded, their temporaries, markers and lock files), or with NAME only that
+model's; with --force also registered model files copied there by hand.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def add_arguments(w: argparse.ArgumentParser) -> None:
                    help="what to do")
     w.add_argument("name", nargs="?", default=None,
                    help="model name (fetch, path: default model if omitted; clear: every registered model)")
+    w.add_argument("--force", action="store_true",
+                   help="clear: also remove registered model files this package did not download (copied in "
+                        "by hand); no mirror may serve them again")
 
 
 def _list() -> None:
@@ -48,14 +52,17 @@ def _verify() -> int:
     return 0
 
 
-def _clear(name: str | None) -> int:
+def _clear(name: str | None, force: bool = False) -> int:
     from ..network.cache import cache_dir, clear_cache
-    removed, kept = clear_cache(name)
+    removed, busy, by_hand = clear_cache(name, force=force)
     what = f"model {name}" if name else "registered models"
     print(f"removed {len(removed)} file(s) of {what} from {cache_dir()}")
-    if kept:
-        err(f"left {len(kept)} file(s) in use by a running fetch: "
-            f"{', '.join(map(str, kept))}")
+    if by_hand:
+        print(f"kept {len(by_hand)} model file(s) this package did not download (--force removes them): "
+              f"{', '.join(map(str, by_hand))}")
+    if busy:
+        err(f"left {len(busy)} file(s) in use by a running fetch: "
+            f"{', '.join(map(str, busy))}")
         return 1
     return 0
 
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "verify":
             return _verify()
         elif args.action == "clear":
-            return _clear(args.name)
+            return _clear(args.name, args.force)
     except (WeightsError, OSError) as exc:
         err(str(exc))
         return 1

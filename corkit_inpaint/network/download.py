@@ -23,15 +23,17 @@ from urllib.parse import urljoin, urlparse
 
 from ..exceptions import WeightsError
 from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
-from .cache import cache_dir, cache_lock, collect_stale, how_to_provide, offline
+from .cache import cache_dir, cache_lock, collect_stale, fetched_marker, how_to_provide, mark_fetched, offline
 from .registry import Weights, default_model_name, matches, model_entry, sha256sum
 
-__all__ = ["fetch", "download_deadline", "DEFAULT_DEADLINE_S", "MAX_REDIRECTS"]
+__all__ = ["fetch", "download_deadline", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "MAX_REDIRECTS"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds one download attempt may take, unless ``deadline=`` or the environment says otherwise.
 DEFAULT_DEADLINE_S = 600.0
+#: The longest deadline taken (a day): beyond it a timer cannot be set everywhere.
+MAX_DEADLINE_S = 86400.0
 MAX_REDIRECTS = 10
 
 
@@ -61,8 +63,9 @@ def download_deadline(deadline: float | None = None) -> float:
         value = float(deadline)
     except (TypeError, ValueError):
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise WeightsError(f"{src}: the download deadline must be a positive number of seconds")
+    if not (math.isfinite(value) and 0 < value <= MAX_DEADLINE_S):
+        raise WeightsError(f"{src}: the download deadline must be a positive number of seconds, "
+                           f"at most {MAX_DEADLINE_S:g}")
     return value
 
 
@@ -70,9 +73,22 @@ def _urls(e: dict) -> list[str]:
     base = os.environ.get("CORKIT_INPAINT_WEIGHTS_URL")
     urls = [base.rstrip("/") + "/" + e["file"]] if base else list(e.get("urls", []))
     for u in urls:
-        if urlparse(u).scheme not in ("http", "https"):
+        scheme = _scheme(u)
+        if scheme is None:
+            raise WeightsError(f"refusing to download from {u!r}: not a valid URL")
+        if scheme not in ("http", "https"):
             raise WeightsError(f"refusing to download from {u!r}: only http(s) URLs are allowed")
     return urls
+
+
+def _scheme(url: str) -> str | None:
+    """The URL's scheme, lower case; None for a URL that does not parse (``http://[::1``)."""
+    try:
+        parts = urlparse(url)
+        _ = parts.port                                   # a bad host or port raises here
+        return parts.scheme.lower()
+    except ValueError:
+        return None
 
 
 def _get(url: str, timeout: tuple[float, float]):
@@ -80,12 +96,19 @@ def _get(url: str, timeout: tuple[float, float]):
     import requests
     first = url
     for _ in range(MAX_REDIRECTS + 1):
-        r = requests.get(url, stream=True, timeout=timeout, allow_redirects=False)
+        try:
+            r = requests.get(url, stream=True, timeout=timeout, allow_redirects=False)
+        except ValueError as exc:        # requests parses the URL, and a redirect's, before it can refuse them
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise _FatalError(f"{first}: it, or a redirect from it, is not a usable URL ({why})") from None
         if not r.is_redirect:
             return r
-        nxt = urljoin(url, r.headers["location"])
         r.close()
-        if urlparse(nxt).scheme not in ("http", "https"):
+        try:
+            nxt = urljoin(url, r.headers["location"])
+        except ValueError:
+            nxt = r.headers["location"]
+        if _scheme(nxt) not in ("http", "https"):
             raise _FatalError(f"{first}: refused redirect to a non-http(s) URL {nxt!r}")
         url = nxt
     raise _FatalError(f"{first}: too many redirects (more than {MAX_REDIRECTS})")
@@ -304,9 +327,12 @@ def _fetch_locked(name: str, e: dict, cdir: Path, urls: list[str], how: dict) ->
             errors.append(str(exc))
             continue
         try:
+            mark_fetched(cdir, e["file"], e["sha256"])      # so `clear_cache` knows the file is a download
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                fetched_marker(cdir, e["file"]).unlink()
             raise WeightsError(f"cannot place {e['file']} in the cache {cdir}: {exc.strerror or exc}") from None
         fsync_dir(cdir)
         log.info("fetched %s into %s", e["file"], cdir)

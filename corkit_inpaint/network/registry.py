@@ -13,10 +13,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..exceptions import WeightsError
 
-__all__ = ["Weights", "registry", "validate_registry", "default_model_name", "sha256sum", "known_sha256",
+__all__ = ["Weights", "registry", "validate_registry", "default_model_name", "sha256sum",
            "model_entry", "matches", "PACKAGE_DIR", "DATA_DIR", "CHECKOUT_WEIGHTS"]
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,10 @@ def _check_entry(name: str, e) -> str | None:
     for u in urls:
         if not u.lower().startswith(("http://", "https://")):
             return f"{what}.urls: refusing {u!r}: only http(s) URLs are allowed"
+        try:
+            _ = urlsplit(u).port                            # a bad host or port raises here
+        except ValueError as exc:
+            return f"{what}.urls: {u!r} is not a valid URL ({exc})"
     for key in ("license", "description"):
         if not isinstance(e.get(key, ""), str):
             return f"{what}.{key} must be a string"
@@ -154,6 +159,8 @@ def registry() -> dict:
         obj = json.loads(text)
     except ValueError as exc:
         raise WeightsError(f"{where}: the model registry is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise WeightsError(f"{where}: the model registry is nested too deeply to be read") from None
     return validate_registry(obj, where)
 
 
@@ -185,29 +192,8 @@ def model_entry(name: str) -> dict:
     return dict(models[name])
 
 
-#: sha256 of files already hashed, by what `os.stat` says of them (`known_sha256`).
-_HASHED: dict[tuple, str] = {}
-
-
-def known_sha256(path: str | os.PathLike) -> str:
-    """`sha256sum` of a file, hashed again only when its device, inode, size, mtime or ctime changed.
-
-    Every fill resolves its weights (`corkit_inpaint.network.weights.resolve_weights`),
-    and hashing the file each time cost about 2 ms a call. A file changed in
-    place under the same stat is still caught where it matters: the loader
-    checks the sha256 of the bytes it reads (`read_weights_file`).
-    """
-    st = os.stat(path)
-    key = (str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    if key not in _HASHED:
-        _HASHED[key] = sha256sum(path)
-    return _HASHED[key]
-
-
-def matches(path: Path, e: dict, *, rehash: bool = False) -> bool:
-    """Whether ``path`` is a file with the entry's size and sha256 (hashed anew with ``rehash``)."""
-    if not (path.is_file() and path.stat().st_size == e["size"]):
-        return False
-    return (sha256sum(path) if rehash else known_sha256(path)) == e["sha256"]
+def matches(path: Path, e: dict) -> bool:
+    """Whether ``path`` is a file with the entry's size and sha256."""
+    return path.is_file() and path.stat().st_size == e["size"] and sha256sum(path) == e["sha256"]
 
 

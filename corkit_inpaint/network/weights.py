@@ -23,22 +23,14 @@ import hashlib
 import io
 import logging
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 from ..exceptions import WeightsError
 from .cache import cache_dir, how_to_provide
 from .download import fetch
-from .registry import (
-    CHECKOUT_WEIGHTS,
-    DATA_DIR,
-    Weights,
-    default_model_name,
-    known_sha256,
-    matches,
-    model_entry,
-    registry,
-)
+from .registry import CHECKOUT_WEIGHTS, DATA_DIR, Weights, default_model_name, matches, model_entry, registry, sha256sum
 
 __all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "resolve_weights", "verify_cache", "read_weights_file",
            "check_model_config", "load_model"]
@@ -74,7 +66,7 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
         p = Path(name_or_path)
         if not p.is_file():
             raise WeightsError(f"weights file {p} does not exist")
-        sha = known_sha256(p)
+        sha = sha256sum(p)
         for n, e in registry()["models"].items():      # a known file keeps its registry name
             if e["sha256"] == sha:
                 return Weights(n, p, sha)
@@ -107,7 +99,7 @@ def verify_cache() -> list[tuple[str, Path, bool]]:
         e = model_entry(n)
         p = cache_dir() / e["file"]
         if p.exists():
-            out.append((n, p, matches(p, e, rehash=True)))
+            out.append((n, p, matches(p, e)))
     return out
 
 
@@ -133,7 +125,9 @@ def read_weights_file(path: str | os.PathLike, sha256: str | None = None) -> dic
     if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
         raise WeightsError(f"{path}: changed after it was verified (sha256 is no longer {sha256[:16]}...)")
     try:
-        blob = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():      # a file that is not an archive: torch warns before it raises
+            warnings.simplefilter("ignore", UserWarning)
+            blob = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as exc:
         raise WeightsError(f"{path}: not a loadable weights file ({exc.__class__.__name__}: "
                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None

@@ -21,7 +21,7 @@ def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
     for that fill, which fine-tuning changes.
     """
     w = resolve_weights(path)
-    blob = read_weights_file(w.path)
+    blob = read_weights_file(w.path, sha256=w.sha256)      # the bytes read are the bytes recorded
     own = {k: v.clone() for k, v in model.state_dict().items()}    # the model changes only on success
     for k, v in blob["state_dict"].items():
         if k.startswith("spread_head."):

@@ -50,7 +50,8 @@ QUANTILE = math.erf(1 / math.sqrt(2))
 
 def _model_with_head(init: str, width: int) -> tuple[PConvUNet, str]:
     """``init``'s network with a fresh spread head of ``width``, all but the head frozen; and its sha256."""
-    blob = read_weights_file(resolve_weights(init).path)
+    w = resolve_weights(init)
+    blob = read_weights_file(w.path, sha256=w.sha256)
     model = PConvUNet(**{**network_kwargs(blob["model_config"]), "sigma_head": width})
     if any(k.startswith("spread_head.") for k in blob["state_dict"]):
         raise ValueError(f"{init} already has a spread head: give the network without one")
@@ -212,7 +213,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    base = read_weights_file(resolve_weights(args.init).path)["model_config"]
+    w = resolve_weights(args.init)
+    base = read_weights_file(w.path, sha256=w.sha256)["model_config"]
     cfg = TrainConfig(frames=args.frames, first_frame_seed=args.first_frame_seed, steps=args.steps, lr=args.lr,
                       lr_final=args.lr / 10, threads=args.threads, sequences=True,
                       extra_channels=base["extra_channels"], base_guide=base.get("base", 0),
