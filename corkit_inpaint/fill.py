@@ -174,10 +174,9 @@ def _warn_doubtful_header(data: np.ndarray, header) -> None:
 
 
 def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, device: str = "auto",
-                 weights=None, neighbours=(), level1: bool = False,
-                 previous_fill: np.ndarray | None = None,
-                 previous_sigma: np.ndarray | None = None,
-                 not_data: np.ndarray | None = None, max_gap: float | None = MAX_GAP_MINUTES) -> FilledImage:
+                 weights=None, neighbours=(), level1: bool = False, previous_fill: np.ndarray | None = None,
+                 previous_sigma: np.ndarray | None = None, not_data: np.ndarray | None = None,
+                 max_gap: float | None = MAX_GAP_MINUTES) -> FilledImage:
     """Find the missing blocks of a level-0.5 image and fill them.
 
     Parameters
@@ -203,8 +202,8 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     previous_sigma : numpy.ndarray, optional
         The earlier fill's INPSIGMA: kept pixels keep their 1-sigma in `FilledImage.sigma`.
     not_data : numpy.ndarray of bool, optional
-        Other pixels that are not measurements (a map's own ``mask``): not read
-        as context, left as they are, and not counted as filled.
+        Other pixels that are not measurements (a map's own ``mask``): not read as context; outside
+        the missing blocks they are left as they are and not counted as filled (a block is filled whole).
     max_gap : float or None
         As for `corkit_inpaint.register.register_all` (None: any).
     """

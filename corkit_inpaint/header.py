@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 
 from .exceptions import InputError
 
 __all__ = ["NUMERIC_KEYWORDS", "printable", "get", "number", "summing", "detector", "word", "kind", "bias",
-           "bias_and_exptime", "is_level1", "check_header"]
+           "bias_and_exptime", "level1_marks", "is_level1", "check_header"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -94,11 +95,29 @@ def bias_and_exptime(header) -> tuple[float, float] | None:
     return b, exptime
 
 
+def level1_marks(header) -> dict:
+    """What says the header is of a calibrated (level 1 or later) file: ``{keyword: value}``, empty for none.
+
+    ``LEVEL`` whose number is 1 or more (``'1.0'``, ``'L1'``, ``'Level 1'``,
+    ``'LEVEL2'``; level-0.5 files say ``'0.5'``), ``BUNIT`` MSB, any
+    ``LVL_NUM``, or corkit's ``LEVEL_1`` set to anything but 0 or False.
+    """
+    marks = {}
+    level = re.search(r"\d+(?:\.\d*)?", word(header, "LEVEL"))
+    if level and float(level.group()) >= 1:
+        marks["LEVEL"] = get(header, "LEVEL")
+    if word(header, "BUNIT") == "MSB":
+        marks["BUNIT"] = get(header, "BUNIT")
+    if get(header, "LVL_NUM") is not None:
+        marks["LVL_NUM"] = get(header, "LVL_NUM")
+    if get(header, "LEVEL_1") not in (None, 0, False):
+        marks["LEVEL_1"] = get(header, "LEVEL_1")
+    return marks
+
+
 def is_level1(header) -> bool:
-    """Whether the header is of a level-1 file (``LEVEL`` 1, ``BUNIT`` MSB, ``LVL_NUM`` or corkit's ``LEVEL_1``)."""
-    level = word(header, "LEVEL").removeprefix("L").strip()
-    return (level.startswith("1") or word(header, "BUNIT") == "MSB" or get(header, "LVL_NUM") is not None
-            or get(header, "LEVEL_1") not in (None, 0, False))
+    """Whether the header is of a calibrated file (`level1_marks`)."""
+    return bool(level1_marks(header))
 
 
 def check_header(header, where: str = "header") -> None:

@@ -14,13 +14,14 @@ import logging
 import os
 import warnings
 
+import astropy.units as u
 import numpy as np
 
 from . import header as H
 from .exceptions import InputError
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
-from .read import Level05, check_earlier_mask, read_neighbours
+from .read import Level05, check_earlier_mask, read_neighbours, refuse_not_level05
 from .register import MAX_GAP_MINUTES, check_max_gap
 from .threads import using_threads
 from .write import stamp_header
@@ -53,7 +54,11 @@ def _fits_header(smap):
     from sunpy.util.exceptions import SunpyMetadataWarning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SunpyMetadataWarning)
-        return smap.fits_header
+        try:
+            return smap.fits_header
+        except ValueError as exc:          # astropy's "Illegal value" for a meta value FITS cannot hold
+            raise InputError(f"{smap.meta.get('filename') or 'map'}: its meta cannot be a FITS header "
+                             f"({str(exc).strip().splitlines()[0] if str(exc).strip() else 'ValueError'})") from None
 
 
 def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
@@ -68,13 +73,7 @@ def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
         raise InputError(f"{what}: expected 2-D numeric data, got {data.dtype} of shape {data.shape}")
     if not np.all(np.isfinite(data)):
         raise InputError(f"{what}: the data hold {int(np.sum(~np.isfinite(data)))} NaN or inf values")
-    level = str(header.get("LEVEL", "")).strip().upper().lstrip("L ")
-    marks = {"LEVEL": level if level.startswith("1") else None, "LVL_NUM": header.get("LVL_NUM"),
-             "BUNIT": "MSB" if str(header.get("BUNIT", "")).strip().upper() == "MSB" else None,
-             "LEVEL_1": header.get("LEVEL_1") or None}
-    found = {k: v for k, v in marks.items() if v is not None}
-    if found:
-        raise InputError(f"{what}: already level 1 ({found}); missing blocks are filled on level-0.5 data")
+    refuse_not_level05(header, what)
     if not np.any(data):
         raise InputError(f"{what}: the data are all zero")
     if "INPAINT" in header and not refill:
@@ -111,13 +110,27 @@ def _own_sigma(smap, what: str) -> np.ndarray | None:
         unc = unc if isinstance(unc, StdDevUncertainty) else unc.represent_as(StdDevUncertainty)
     except (TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{what}: its uncertainty ({type(unc).__name__}) cannot be made a 1-sigma: {exc}") from None
-    return _shaped(np.asarray(unc.array, dtype=np.float64), smap.data.shape, what, "uncertainty")
+    sigma = np.asarray(unc.array, dtype=np.float64)
+    if unc.unit is not None and smap.unit is not None and unc.unit != smap.unit:   # the fill's sigma is in map units
+        try:
+            sigma = sigma * unc.unit.to(smap.unit)
+        except u.UnitConversionError:
+            raise InputError(f"{what}: its uncertainty is in {unc.unit}, which is not a unit of its data "
+                             f"({smap.unit})") from None
+    return _shaped(sigma, smap.data.shape, what, "uncertainty")
 
 
 def _neighbours(neighbours, gmap) -> list[Level05]:
     """Neighbouring frames given as maps or files; one that cannot be used is left out with a logged warning."""
     out = []
-    for k, nb in enumerate(neighbours or ()):
+    if isinstance(neighbours, (str, os.PathLike, gmap)):         # one neighbour, given alone
+        neighbours = [neighbours]
+    try:
+        neighbours = list(neighbours or ())
+    except TypeError:
+        raise InputError(f"neighbours: expected a sequence of sunpy maps or file names, got "
+                         f"{type(neighbours).__name__}") from None
+    for k, nb in enumerate(neighbours):
         if isinstance(nb, (str, os.PathLike)):
             out += read_neighbours([nb])
         elif isinstance(nb, gmap):
@@ -177,43 +190,41 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     smap : sunpy.map.GenericMap
         A level-0.5 map, e.g. ``sunpy.map.Map("22075759.fts")``; it is only read.
     neighbours : sequence of sunpy.map.GenericMap or path-like, optional
-        Level-0.5 frames of the same field before and after ``smap``, as maps
-        or files (see `corkit_inpaint.inpaint_array`); only read, and only for
-        a method that reads neighbours. One that cannot be used is left out
-        with a logged warning. A neighbour map's ``mask`` (an earlier fill) is
-        not read as data. None: fill from ``smap`` alone.
+        Level-0.5 frames of the same field before and after ``smap``, as maps or files (one may be
+        given alone; see `corkit_inpaint.inpaint_array`); only read, and only for a method that reads
+        neighbours. One that cannot be used is left out with a logged warning. A neighbour map's
+        ``mask`` (an earlier fill) is not read as data. None: fill from ``smap`` alone.
     method, device, weights, threads, max_gap
         As for `corkit_inpaint.inpaint_array`.
     refill : bool
-        Fill a map an earlier run filled (its meta has ``INPAINT``): the
-        pixels its ``mask`` flags keep their values, their ``uncertainty``
-        (when it has one) and stay flagged; the whole mask is then taken as
-        the earlier fill's, pixels you flagged yourself included. A map
-        without ``INPAINT`` is filled as with ``refill=False``.
+        Fill a map an earlier run filled (its meta has ``INPAINT``): the pixels its ``mask`` flags keep
+        their values, their ``uncertainty`` (when it has one) and stay flagged; the whole mask is then
+        taken as the earlier fill's, pixels you flagged yourself included. A map without ``INPAINT``
+        is filled as with ``refill=False``.
 
     Returns
     -------
     sunpy.map.GenericMap
-        A new map of the same class. ``data``: the input's type, filled pixels
-        replaced, every other pixel bit-identical. ``mask``: bool, True where
-        a pixel was filled (NDData's convention: True flags a pixel whose value
-        is not a measurement), or where the input map's own ``mask`` flagged
-        one (those pixels are not read as context, and left as they are).
-        ``uncertainty``: an `astropy.nddata.StdDevUncertainty`, the fill's
-        1-sigma in the data's unit on the filled pixels; elsewhere the input
-        map's own uncertainty (a variance or inverse variance converted), or 0
-        when it has none (the fill says nothing of the valid pixels' own
-        noise); None when the method gives no sigma (then a warning is logged). ``meta``: the input's, with the
-        provenance keywords (``INPAINT``, ``INPMODEL``, ... as in
-        `corkit_inpaint.inpaint_fits`) and a HISTORY line added.
+        A new map of the same class. ``data``: the input's type, filled pixels replaced, every other
+        pixel bit-identical. ``mask``: bool, True where a pixel was filled (NDData's convention: True
+        flags a pixel whose value is not a measurement), or where the input map's own ``mask`` flagged
+        one (those pixels are not read as context, and left as they are unless they lie in a missing
+        block, which is filled whole). ``uncertainty``: an `astropy.nddata.StdDevUncertainty`, the
+        fill's 1-sigma in the data's unit on the filled pixels; elsewhere the input map's own
+        uncertainty (a variance or inverse variance converted, and brought to the data's unit), or 0
+        when it has none (the fill says nothing of the valid pixels' own noise); None when the method
+        gives no sigma (then a warning is logged). ``meta``: the input's, with the provenance keywords
+        (``INPAINT``, ``INPMODEL``, ... as in `corkit_inpaint.inpaint_fits`) and a HISTORY line added.
 
     Raises
     ------
     ImportError
         sunpy is not installed (the message says ``pip install 'corkit-inpaint[sunpy]'``).
     InputError
-        Not a map; data that are not 2-D, numeric and finite, or all zero; an
-        already level-1 map; an already filled map without ``refill``.
+        Not a map; data that are not 2-D, numeric and finite, or all zero; a map of another instrument
+        (``INSTRUME`` not LASCO); an already level-1 map; an already filled map without ``refill``; meta
+        that cannot be a FITS header; an uncertainty in a unit not convertible to the data's;
+        ``neighbours`` that are not maps or file names.
     MethodError
         An unknown method, or one that is not available here.
 

@@ -26,7 +26,7 @@ from . import header as H
 from .exceptions import InputError
 
 __all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask",
-           "header_and_problem"]
+           "header_and_problem", "refuse_not_level05"]
 
 log = logging.getLogger(__name__)
 
@@ -295,16 +295,14 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
     Raises
     ------
     InputError
-        Everything `read_fits` refuses; an all-zero image; an already level-1
+        Everything `read_fits` refuses; a file of another instrument
+        (``INSTRUME`` not LASCO); an all-zero image; an already level-1
         file (``LEVEL`` 1, ``BUNIT`` MSB, ``LVL_NUM`` or corkit's ``LEVEL_1``);
         an already filled file without ``refill``.
     """
     r = read_fits(src, max_pixels=max_pixels)
     header = r.header
-    if H.is_level1(header):
-        level, bunit = H.word(header, "LEVEL").removeprefix("L").strip(), H.word(header, "BUNIT")
-        raise InputError(f"{src}: already level 1 (LEVEL={level!r}, BUNIT={bunit!r}, "
-                         f"LEVEL_1={header.get('LEVEL_1')!r}); missing blocks are filled on level-0.5 data")
+    refuse_not_level05(header, str(src))
     if not np.any(r.data):
         raise InputError(f"{src}: the image is all zero")
     if not refill and (r.previous_fill is not None or "INPAINT" in header):
@@ -348,3 +346,14 @@ def read_neighbours(paths, *, max_pixels: int = MAX_PIXELS) -> list[Level05]:
             log.warning("neighbouring frame left out: %s", exc)
     return out
 
+
+def refuse_not_level05(header, what: str) -> None:
+    """A one-line `InputError` for a header of another instrument than LASCO (``INSTRUME``), or of a calibrated
+    file (naming what says so, `corkit_inpaint.header.level1_marks`)."""
+    instrument = H.word(header, "INSTRUME")
+    if instrument and instrument != "LASCO":
+        raise InputError(f"{what}: INSTRUME = {H.get(header, 'INSTRUME')!r}: the fill is made for LASCO level-0.5 "
+                         "frames (corkit_inpaint.inpaint_array takes any array, at your own judgement)")
+    if marks := H.level1_marks(header):
+        said = ", ".join(f"{k}={v!r}" for k, v in marks.items())
+        raise InputError(f"{what}: already level 1 ({said}); missing blocks are filled on level-0.5 data")

@@ -124,3 +124,17 @@ def test_a_level1_recipe_changes_with_the_calibration_files(tmp_path, calib):
     assert recipe(task, opt, "0" * 64) == after                  # a file no level 1 of this kind opens
     fill = BatchOptions(command="fill", method="biharmonic", calib_dir=str(mine))
     assert recipe(task, fill, "0" * 64) == recipe(task, fill, "0" * 64)
+
+
+def test_recipe_hashes_the_weights_file_a_fill_would_load(env, tmp_path, monkeypatch):
+    """A bare registry name that is also a file in the working folder is loaded as that file
+    (`resolve_weights`), so the recipe records that file's sha256, not the registry's: a changed file redoes."""
+    from corkit_inpaint.batch.task import recipe
+    task = FileTask(str(tmp_path / "a.fts"), str(tmp_path / "out.fts"), replace=True)
+    monkeypatch.chdir(tmp_path)
+    opt = BatchOptions(command="fill", method="pconv", weights="tiny")
+    by_name = recipe(task, opt, "0" * 64)
+    (tmp_path / "tiny").write_bytes(b"one model")
+    first = recipe(task, opt, "0" * 64)
+    (tmp_path / "tiny").write_bytes(b"another model")
+    assert len({by_name, first, recipe(task, opt, "0" * 64)}) == 3

@@ -16,9 +16,15 @@ from corkit_inpaint.batch import MANIFEST_NAME
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 
 
+def _default_sigint():
+    """A suite started in the background by a shell ignores SIGINT, and so would the command: give it Ctrl-C back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args, env=ENV, **kw):
     return subprocess.Popen([sys.executable, "-m", "corkit_inpaint", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
+                            **kw)
 
 
 def lines(outdir):

@@ -35,3 +35,11 @@ def test_check_header_accepts_a_real_header():
     from helpers import read_real
     H.check_header(read_real()[1], "real")
     assert H.detector({"DETECTOR": " c2 "}) == "C2" and H.detector(None) == ""
+
+
+@pytest.mark.parametrize("level, calibrated", [("0.5", False), ("L0.5", False), ("Level 0.5", False), ("QL", False),
+                                               ("", False), ("1.0", True), ("L1", True), ("Level 1", True),
+                                               ("LEVEL1", True), ("2", True), ("L2", True), (1, True)])
+def test_level_is_read_by_its_number(level, calibrated):
+    assert H.is_level1({"LEVEL": level}) is calibrated
+    assert H.level1_marks({"LEVEL": level}) == ({"LEVEL": level} if calibrated else {})

@@ -4,6 +4,7 @@ import copy
 import logging
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import sunpy.map
 from astropy.nddata import StdDevUncertainty
 from helpers import BLANK, read_file, read_real, seq_files
+from sunpy.util.exceptions import SunpyDeprecationWarning
 
 import corkit_inpaint as ci
 from corkit_inpaint.blocks import blocks_to_mask
@@ -125,6 +127,14 @@ def test_neighbours_as_maps_and_files(tmp_path):
     assert np.array_equal(a.data, b.data) and not np.array_equal(a.data, c.data)
     with pytest.raises(InputError, match="neighbour 0: expected a sunpy map or a file name"):
         ci.inpaint_map(sunpy.map.Map(f1), neighbours=[np.zeros((4, 4))], method="ratio")
+    # one neighbour given alone, as a file name, a path or a map, is one neighbour (a name was read letter by
+    # letter before, a path and a map raised foreign errors)
+    one = ci.inpaint_fits(f1, neighbours=[f0], method="ratio")[0].data
+    for alone in (str(f0), f0, sunpy.map.Map(f0)):
+        got = ci.inpaint_map(sunpy.map.Map(f1), neighbours=alone, method="ratio")
+        assert np.array_equal(got.data, one) and got.meta["inpnnb"] == 1
+    with pytest.raises(InputError, match="neighbours: expected a sequence of sunpy maps or file names, got int"):
+        ci.inpaint_map(sunpy.map.Map(f1), neighbours=3, method="ratio")
 
 
 def test_refill_and_refusals(blanked_map):
@@ -139,10 +149,18 @@ def test_refill_and_refusals(blanked_map):
     assert np.array_equal(again.uncertainty.array, first.uncertainty.array)      # the earlier fill's sigma is kept
     assert np.all(first.uncertainty.array[first.mask] > 0)
     data, header = read_real()
-    for key, val in (("BUNIT", "MSB"), ("LEVEL", "L1")):
+    for key, val in (("BUNIT", "MSB"), ("LEVEL", "L1"), ("LEVEL", "Level 1"), ("LEVEL_1", "")):
         meta = dict(blanked_map.meta, **{key.lower(): val})
-        with pytest.raises(InputError, match="already level 1"):
+        with pytest.raises(InputError, match="already level 1"):      # the same rule as for a file
             ci.inpaint_map(sunpy.map.Map(blanked_map.data, meta))
+    with warnings.catch_warnings():           # sunpy's generic map warns of LASCO's old CTYPE names
+        warnings.simplefilter("ignore", SunpyDeprecationWarning)
+        other = sunpy.map.Map(blanked_map.data, dict(blanked_map.meta, instrume="UVCS"))
+    with pytest.raises(InputError, match="INSTRUME = 'UVCS': the fill is made for LASCO"):
+        ci.inpaint_map(other)
+    for odd in ({"a": 1}, b"\x00\x01"):                  # a meta value FITS cannot hold: astropy's ValueError before
+        with pytest.raises(InputError, match="its meta cannot be a FITS header"):
+            ci.inpaint_map(sunpy.map.Map(blanked_map.data, dict(blanked_map.meta, oddkey=odd)))
     with pytest.raises(InputError, match="all zero"):
         ci.inpaint_map(sunpy.map.Map(np.zeros_like(data), blanked_map.meta))
 
@@ -171,6 +189,11 @@ def test_the_maps_own_mask_and_uncertainty_are_kept(plugins, blanked_map):
         assert np.allclose(out.uncertainty.array, np.where(mask, out.meta["inpsgfac"] * known_sigma(mask.shape), noise),
                            rtol=2e-4)
         assert np.array_equal(out.data[~mask], m.data[~mask])
+    # an uncertainty in another unit than the data's is converted (0.001 ct: 1000 times the number)
+    ct = sunpy.map.Map(m.data, dict(m.meta, bunit="ct"))
+    milli = StdDevUncertainty(noise * 1000, unit="0.001 ct")
+    out = ci.inpaint_map(sunpy.map.Map(ct.data, ct.meta, uncertainty=milli), method="test-sigma")
+    assert np.allclose(out.uncertainty.array[~mask], noise[~mask], rtol=1e-12)     # (NDData refuses seconds)
     # the flagged pixels are not context: a wild value under them changes nothing
     wild = m.data.copy()
     wild[own] = 60000

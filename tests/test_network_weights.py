@@ -71,6 +71,11 @@ def test_explicit_path_and_bad_file(tmp_path, env):
     tiny_weights(p, seed=3)
     m = ci.load_model(p)
     assert m.model_id == "mine" and m.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+    other = tmp_path / "tiny.pt"                   # named like the registered model "tiny", other bytes
+    other.write_bytes(p.read_bytes())
+    assert weights.resolve_weights(other).name == "tiny.pt"        # not passed off as "tiny"
+    other.write_bytes(env["body"])                 # the registered model's own bytes: its name
+    assert weights.resolve_weights(other).name == "tiny"
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a torch file")
     with pytest.raises(WeightsError, match="not a loadable weights file"):

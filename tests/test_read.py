@@ -65,6 +65,12 @@ def test_reads_the_real_file():
     ({"SUMCOL": "'two'"}, "SUMCOL"),
     ({"R1COL": "'x'"}, "R1COL"),
     ({"LEVEL_1": "1"}, "already level 1"),                           # corkit's level-1 marker
+    ({"LEVEL_1": "''"}, "already level 1"),
+    ({"LEVEL": "'Level 1'"}, r"already level 1 \(LEVEL='Level 1'\)"),  # passed as level 0.5 before
+    ({"LEVEL": "'LEVEL1'"}, "already level 1"),
+    ({"LEVEL": "'L2'"}, "already level 1"),
+    ({"LEVEL": "2"}, "already level 1"),
+    ({"INSTRUME": "'EIT'"}, "INSTRUME = 'EIT': the fill is made for LASCO level-0.5 frames"),   # filled before
     ({"EXPTIME": "NAN"}, "EXPTIME cannot be read as a number"),      # unparsable: taken as absent before
     ({"CRPIX1": "INF"}, "CRPIX1 cannot be read as a number"),
 ])

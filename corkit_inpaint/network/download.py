@@ -216,6 +216,8 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
         try:
             with open(tmp, "wb") as out:
                 _attempt(url, out, e, progress=progress, deadline=deadline)
+                out.flush()
+                os.fsync(out.fileno())           # on disk before it is renamed into place
             size = tmp.stat().st_size
             if size != e["size"]:
                 raise _RetryError(f"{url}: got {size} bytes, expected {e['size']} (truncated or aborted)")

@@ -32,7 +32,7 @@ from .cache import cache_dir, how_to_provide
 from .download import fetch
 from .registry import CHECKOUT_WEIGHTS, DATA_DIR, Weights, default_model_name, matches, model_entry, registry, sha256sum
 
-__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "resolve_weights", "verify_cache", "read_weights_file",
+__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "names_a_file", "resolve_weights", "verify_cache", "read_weights_file",
            "check_model_config", "load_model"]
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,19 @@ WEIGHTS_FORMAT = "corkit-inpaint-pconv"
 #: Inclusive bounds of a weights file's ``model_config`` (``widths``: its length, then each width).
 CONFIG_BOUNDS = {"stages": (1, 8), "levels": (1, 8), "width": (1, 1024), "extra_channels": (1, 8),
                  "ring": (0, 64)}
+
+
+def names_a_file(name_or_path: str | os.PathLike | None) -> bool:
+    """Whether `resolve_weights` takes ``name_or_path`` as a file rather than a registry name.
+
+    A name with a path separator, one naming an existing file, or one with a
+    suffix that the registry does not know (``my.pt``) is a file.
+    """
+    if name_or_path is None:
+        return False
+    p = Path(name_or_path)
+    unknown = str(name_or_path) not in registry()["models"]
+    return os.sep in str(name_or_path) or p.is_file() or bool(p.suffix and unknown)
 
 
 def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: bool = True,
@@ -61,16 +74,17 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     WeightsError
         No verified file was found (and, with ``download``, none could be fetched).
     """
-    if name_or_path is not None and (os.sep in str(name_or_path) or Path(name_or_path).is_file()
-                                     or (Path(name_or_path).suffix and str(name_or_path) not in registry()["models"])):
+    if names_a_file(name_or_path):
         p = Path(name_or_path)
         if not p.is_file():
             raise WeightsError(f"weights file {p} does not exist")
         sha = sha256sum(p)
-        for n, e in registry()["models"].items():      # a known file keeps its registry name
+        models = registry()["models"]
+        for n, e in models.items():                    # a known file keeps its registry name
             if e["sha256"] == sha:
                 return Weights(n, p, sha)
-        return Weights(p.stem, p, sha)
+        # another file: named by its stem, or by its whole name where the stem is a registered model's
+        return Weights(p.name if p.stem in models else p.stem, p, sha)
     name = str(name_or_path) if name_or_path else default_model_name()
     e = model_entry(name)
     packaged = DATA_DIR / e["file"]
