@@ -18,9 +18,15 @@ reading and writing), and for the whole file as ``corkit-inpaint fill`` runs it
 its INPMASK and INPSIGMA). The issue's goal is at most 1.20. ``--weights`` names the
 network (default: the default model); give several to compare them in one run.
 
+The fixed cases are 10 scattered single blocks and one block. ``--mix N``
+adds, per frame, ``N`` masks drawn as telemetry losses come
+(`corkit_inpaint.training.loss_masks.loss_mask`: scattered blocks, runs,
+clusters and long raster runs, with their probabilities), and gives the
+whole-file ratio of their summed times: the cost over a day of damaged frames.
+
 Usage::
 
-    python benchmarks/bench_sigma.py [--repeats 7] [--threads 1] [--weights NAME ...]
+    python benchmarks/bench_sigma.py [--repeats 7] [--threads 1] [--weights NAME ...] [--mix 0]
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE
 from corkit_inpaint.network.device import gives_spread, run_windows
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
-from corkit_inpaint.training.loss_masks import eligible_blocks
+from corkit_inpaint.training.loss_masks import eligible_blocks, loss_mask
 from corkit_inpaint.uncertainty.features import neighbour_cover, pixel_features
 from corkit_inpaint.uncertainty.probe import check_sigma
 from corkit_inpaint.uncertainty.tables import table_for, to_linear
@@ -61,11 +67,13 @@ def read(path):
             return np.array(h[0].data), h[0].header.copy()
 
 
-def case(path, nb_paths, n=10):
+def case(path, nb_paths, n=10, blocks=None):
+    """The frame with ``n`` scattered blocks blanked (or ``blocks``), its neighbours, and the blanked array."""
     img, hdr = read(path)
-    elig = np.argwhere(eligible_blocks(img, hdr))
-    pick = elig[np.random.default_rng(0).choice(len(elig), n, replace=False)]
-    mask = blocks_to_mask(img.shape, [tuple(b) for b in pick])
+    if blocks is None:
+        elig = np.argwhere(eligible_blocks(img, hdr))
+        blocks = [tuple(b) for b in elig[np.random.default_rng(0).choice(len(elig), n, replace=False)]]
+    mask = blocks_to_mask(img.shape, blocks)
     test = img.copy()
     test[mask] = 0
     frame = Frame.build(test, mask, hdr)
@@ -104,6 +112,20 @@ def file_time(data, hdr, nb_paths, weights, repeats):
                                                 overwrite=True), repeats)
 
 
+def mixed(path, nb_paths, weights, n, repeats):
+    """Summed whole-file seconds, and those of the sigma steps, over ``n`` masks drawn as losses come."""
+    img, hdr = read(path)
+    elig, rng = eligible_blocks(img, hdr), np.random.default_rng(1)
+    total = steps = 0.0
+    for _ in range(n):
+        frame, nbs, (data, hdr) = case(path, nb_paths, blocks=loss_mask(rng, elig)[1])
+        res = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu", weights=weights)
+        total += file_time(data, hdr, nb_paths, weights, repeats)
+        steps += sigma_time(frame, nbs, res, weights, repeats) + median_time(lambda f=frame, r=res, n=nbs: check_sigma(
+            PCONV_SMOOTH, f, r.sigma, r.filled, neighbours=n, device="cpu", weights=weights), repeats)
+    return total, steps
+
+
 def median_time(fn, repeats):
     ts = []
     for _ in range(repeats):
@@ -118,6 +140,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     ap.add_argument("--weights", nargs="+", default=[None], help="networks to time (default: the default model)")
+    ap.add_argument("--mix", type=int, default=0, metavar="N",
+                    help="also N masks per frame drawn as telemetry losses come (default: 0)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{'case':30s} {'weights':22s} {'fill (s)':>9s} {'sigma (s)':>10s} {'check (s)':>10s} "
@@ -140,6 +164,11 @@ def main():
             method, step = (t_fill + t_chk) / (t_fill - t_sig), t_step / (t_step - t_sig - t_chk)
             print(f"{name:30s} {wname:22s} {t_fill:9.3f} {t_sig:10.3f} {t_chk:10.3f} {method:13.3f} "
                   f"{t_step:14.3f} {step:11.3f} {t_file:9.3f} {t_file / (t_file - t_sig - t_chk):11.3f}", flush=True)
+    for name, (path, nb_paths) in CASES.items() if args.mix else ():
+        for weights in args.weights:
+            total, steps = mixed(path, nb_paths, weights, args.mix, args.repeats)
+            print(f"{name + f', {args.mix} loss masks':30s} {load_model(weights).model_id:22s} {'':9s} {'':10s} "
+                  f"{'':10s} {'':13s} {'':14s} {'':11s} {total:9.3f} {total / (total - steps):11.3f}", flush=True)
 
 
 if __name__ == "__main__":
