@@ -86,7 +86,8 @@ class Frame:
         img = np.array(image, dtype=np.float64)
         if img.ndim != 2:
             raise InputError(f"expected a 2-D image, got shape {img.shape}")
-        miss = np.zeros(img.shape, dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
+        # a copy: the frame's windows (`windows`) are computed once, so its mask must not change under it
+        miss = np.zeros(img.shape, dtype=bool) if missing is None else np.array(missing, dtype=bool)
         if miss.shape != img.shape:
             raise InputError(f"mask shape {miss.shape} differs from image shape {img.shape}")
         H.check_header(header)
@@ -141,13 +142,13 @@ class Frame:
         return self.image.shape
 
     @cached_property
-    def windows(self) -> tuple[list[tuple[int, int, int, int]], np.ndarray]:
+    def windows(self) -> tuple[tuple[tuple[int, int, int, int], ...], np.ndarray]:
         """The windows that fill `missing`, and for each pixel the index of the one that fills it
-        (`corkit_inpaint.network.windows.windows_for`), computed once per frame; the index map is read-only."""
+        (`corkit_inpaint.network.windows.windows_for`), computed once per frame; both read-only."""
         from .network.windows import windows_for
         boxes, owner = windows_for(self.missing)
         owner.flags.writeable = False
-        return boxes, owner
+        return tuple(boxes), owner
 
     @cached_property
     def stretched(self) -> np.ndarray:

@@ -8,7 +8,7 @@ import re
 from .exceptions import InputError
 
 __all__ = ["NUMERIC_KEYWORDS", "printable", "get", "number", "summing", "detector", "word", "kind", "bias",
-           "bias_and_exptime", "level1_marks", "is_level1", "check_header"]
+           "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -95,16 +95,22 @@ def bias_and_exptime(header) -> tuple[float, float] | None:
     return b, exptime
 
 
+#: A processing level: a number, bare or after L, LVL or LEVEL (``word`` upper-cases it).
+_LEVEL = re.compile(r"(?:(?:LEVEL|LVL|L)[\s_-]*)?([-+]?(?:\d+\.?\d*|\.\d+))")
+
+
 def level1_marks(header) -> dict:
     """What says the header is of a calibrated (level 1 or later) file: ``{keyword: value}``, empty for none.
 
-    ``LEVEL`` whose number is 1 or more (``'1.0'``, ``'L1'``, ``'Level 1'``,
-    ``'LEVEL2'``; level-0.5 files say ``'0.5'``), ``BUNIT`` MSB, any
+    ``LEVEL`` that is a number of 1 or more, bare or after ``L``, ``LVL`` or
+    ``LEVEL`` (``'1.0'``, ``'L1'``, ``'Level 1'``, ``'LEVEL2'``; level-0.5
+    files say ``'0.5'``; a text that is not such a number, or a number written
+    with a leading zero such as ``'05'``, is no mark), ``BUNIT`` MSB, any
     ``LVL_NUM``, or corkit's ``LEVEL_1`` set to anything but 0 or False.
     """
     marks = {}
-    level = re.search(r"\d+(?:\.\d*)?", word(header, "LEVEL"))
-    if level and float(level.group()) >= 1:
+    level = _LEVEL.fullmatch(word(header, "LEVEL"))
+    if level and not re.match(r"0\d", level.group(1)) and float(level.group(1)) >= 1:
         marks["LEVEL"] = get(header, "LEVEL")
     if word(header, "BUNIT") == "MSB":
         marks["BUNIT"] = get(header, "BUNIT")
@@ -113,6 +119,13 @@ def level1_marks(header) -> dict:
     if get(header, "LEVEL_1") not in (None, 0, False):
         marks["LEVEL_1"] = get(header, "LEVEL_1")
     return marks
+
+
+def other_instrument(header) -> bool:
+    """Whether ``INSTRUME`` names an instrument and LASCO is not a word of it (``'SOHO/LASCO'``, ``'LASCO C2'`` are
+    LASCO; no ``INSTRUME`` is not another instrument)."""
+    instrument = word(header, "INSTRUME")
+    return bool(instrument) and re.search(r"\bLASCO\b", instrument) is None
 
 
 def is_level1(header) -> bool:

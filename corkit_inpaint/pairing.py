@@ -50,7 +50,7 @@ def frame_info(path: str | os.PathLike) -> FrameInfo:
     """The `FrameInfo` of a file, from its headers and size."""
     hdr, problem = header_and_problem(path)
     shape = (H.number(hdr, "NAXIS2"), H.number(hdr, "NAXIS1"))
-    if H.is_level1(hdr):             # refused as a neighbour when read: never chosen as one
+    if H.is_level1(hdr) or H.other_instrument(hdr):     # refused as a neighbour when read: never chosen as one
         return FrameInfo(Path(path), (), None, problem)
     kind = (*H.kind(hdr), H.summing(hdr), shape)
     return FrameInfo(Path(path), kind, observation_time(hdr), problem)

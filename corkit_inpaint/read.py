@@ -213,6 +213,8 @@ def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) 
         return header, short
     if H.is_level1(header):
         return header, "it is level 1"
+    if H.other_instrument(header):
+        return header, f"INSTRUME = {H.get(header, 'INSTRUME')!r} is not LASCO"
     exptime = H.number(header, "EXPTIME")
     if exptime is not None and not exptime > 0:
         return header, f"EXPTIME = {exptime} is not positive"
@@ -350,8 +352,7 @@ def read_neighbours(paths, *, max_pixels: int = MAX_PIXELS) -> list[Level05]:
 def refuse_not_level05(header, what: str) -> None:
     """A one-line `InputError` for a header of another instrument than LASCO (``INSTRUME``), or of a calibrated
     file (naming what says so, `corkit_inpaint.header.level1_marks`)."""
-    instrument = H.word(header, "INSTRUME")
-    if instrument and instrument != "LASCO":
+    if H.other_instrument(header):
         raise InputError(f"{what}: INSTRUME = {H.get(header, 'INSTRUME')!r}: the fill is made for LASCO level-0.5 "
                          "frames (corkit_inpaint.inpaint_array takes any array, at your own judgement)")
     if marks := H.level1_marks(header):

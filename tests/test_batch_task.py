@@ -138,3 +138,15 @@ def test_recipe_hashes_the_weights_file_a_fill_would_load(env, tmp_path, monkeyp
     first = recipe(task, opt, "0" * 64)
     (tmp_path / "tiny").write_bytes(b"another model")
     assert len({by_name, first, recipe(task, opt, "0" * 64)}) == 3
+
+
+def test_recipe_of_the_default_model_ignores_a_file_named_like_it(tmp_path, monkeypatch):
+    """weights=None loads the default model from the package, whatever the working folder holds."""
+    from corkit_inpaint.batch.task import recipe
+    from corkit_inpaint.network.registry import default_model_name
+    task = FileTask(str(tmp_path / "a.fts"), str(tmp_path / "out.fts"), replace=True)
+    monkeypatch.chdir(tmp_path)
+    opt = BatchOptions(command="fill", method="pconv")
+    before = recipe(task, opt, "0" * 64)
+    (tmp_path / default_model_name()).write_bytes(b"an unrelated file")
+    assert recipe(task, opt, "0" * 64) == before

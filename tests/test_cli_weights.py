@@ -33,10 +33,10 @@ def test_weights_cli(env, server, capsys):
     assert len(err) == 1 and "do not match" in err[0]
     assert main(["weights", "fetch", "nonexistent"]) == 1
     capsys.readouterr()
-    assert main(["weights", "clear"]) == 0 and p.exists()      # no longer the bytes downloaded: kept
-    assert "kept 1 model file(s) this package did not download (--force removes them)" in capsys.readouterr().out
+    assert main(["weights", "clear"]) == 0 and p.exists()      # not the registered bytes: no mirror serves it
+    assert "kept 1 model file(s) no mirror can serve again (--force removes them)" in capsys.readouterr().out
     assert main(["weights", "clear", "--force"]) == 0 and not env["cache"].exists()   # only package files left
-    assert "removed 2 file(s)" in capsys.readouterr().out                # the file and its marker
+    assert "removed 1 file(s)" in capsys.readouterr().out
 
 
 def test_fetch_of_an_installed_model_gives_its_path(tmp_path, monkeypatch, capsys):
@@ -78,8 +78,6 @@ def shared_cache(env, tmp_path):
              "notes/tiny-test.pt": b"keep"}
     for name, data in files.items():
         (c / name).write_bytes(data)
-    for name, data in (("tiny-test.pt", env["body"]), ("tiny2.pt", body2)):     # as fetch left them
-        cache.mark_fetched(c, name, hashlib.sha256(data).hexdigest())
     (outside / "linked.pt").write_bytes(b"not in the cache")
     (outside / "tiny-test.pt").write_bytes(b"not in the cache")
     (c / "linked.pt").symlink_to(outside / "linked.pt")
@@ -95,14 +93,14 @@ def test_clear_name_removes_only_that_model(shared_cache, capsys):
     c, outside = shared_cache
     before = _tree(c)
     assert main(["weights", "clear", "tiny2"]) == 0
-    assert "removed 3 file(s) of model tiny2" in capsys.readouterr().out
-    assert _tree(c) == [n for n in before if n not in ("tiny2.pt", ".tiny2.pt.zz_99999.part", ".tiny2.pt.fetched")]
+    assert "removed 2 file(s) of model tiny2" in capsys.readouterr().out
+    assert _tree(c) == [n for n in before if n not in ("tiny2.pt", ".tiny2.pt.zz_99999.part")]
 
 
 def test_clear_leaves_unrelated_files_links_and_folders(shared_cache, capsys, caplog):
     c, outside = shared_cache
     assert main(["weights", "clear"]) == 0
-    assert "removed 7 file(s) of registered models" in capsys.readouterr().out
+    assert "removed 5 file(s) of registered models" in capsys.readouterr().out
     assert "linked.pt in the cache: not a regular file" in caplog.text          # a warning: left alone
     assert _tree(c) == [".other.pt.abcd1234.part", "elsewhere", "linked.pt", "notes", "notes/tiny-test.pt",
                         "tiny-test.pt.bak", "unrelated.txt"]

@@ -92,13 +92,41 @@ def test_windows_computed_once_read_only_and_each_frame_its_own():
     f = Frame.build(img, blocks_to_mask(img.shape, BLANK), header)
     boxes, owner = f.windows
     want_boxes, want_owner = windows_for(f.missing)
-    assert boxes == want_boxes and np.array_equal(owner, want_owner) and len(boxes) >= 2
+    assert boxes == tuple(want_boxes) and np.array_equal(owner, want_owner) and len(boxes) >= 2
     assert f.windows is f.windows
     with pytest.raises(ValueError, match="read-only"):
         owner[0, 0] = 1
     probe = np.zeros(img.shape, dtype=bool)
     probe[:32, 64:96] = f.valid[:32, 64:96]
     b = f.blanked(probe)
-    assert b.windows[0] == windows_for(probe)[0] != boxes
+    assert b.windows[0] == tuple(windows_for(probe)[0]) != boxes
     c = f.cropped((0, 256, 0, 256))
-    assert c.windows[0] == windows_for(f.missing[:256, :256])[0]
+    assert c.windows[0] == tuple(windows_for(f.missing[:256, :256])[0])
+    # the frame keeps its own copy of the mask: a caller changing theirs cannot leave the windows stale
+    mask = blocks_to_mask(img.shape, BLANK)
+    g = Frame.build(img, mask, header)
+    mask[:32, :32] = True
+    assert not g.missing[:32, :32].any() and g.windows[0] == boxes
+
+
+def test_windows_own_every_missing_pixel_once_a_whole_cluster_each():
+    """The owner map (a label lookup table since 2026-12-05, an np.isin per window before): each missing pixel
+    with context has one window, inside its box, and all pixels of an 8-connected cluster have the same one."""
+    from scipy import ndimage
+
+    from corkit_inpaint.network.windows import windows_for
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        m = np.zeros(tuple(rng.integers(40, 400, 2)), dtype=bool)
+        for _ in range(rng.integers(1, 12)):
+            y, x = rng.integers(0, m.shape[0]), rng.integers(0, m.shape[1])
+            m[y:y + rng.integers(1, 40), x:x + rng.integers(1, 40)] = True
+        boxes, owner = windows_for(m)
+        assert np.array_equal(owner >= 0, m) and owner.max() == len(boxes) - 1
+        lab, n = ndimage.label(m, structure=np.ones((3, 3), dtype=bool))
+        for i in range(1, n + 1):
+            ks = np.unique(owner[lab == i])
+            assert ks.size == 1
+            y0, y1, x0, x1 = boxes[ks[0]]
+            ys, xs = np.nonzero(lab == i)
+            assert y0 <= ys.min() and ys.max() < y1 and x0 <= xs.min() and xs.max() < x1

@@ -38,8 +38,17 @@ def test_check_header_accepts_a_real_header():
 
 
 @pytest.mark.parametrize("level, calibrated", [("0.5", False), ("L0.5", False), ("Level 0.5", False), ("QL", False),
-                                               ("", False), ("1.0", True), ("L1", True), ("Level 1", True),
-                                               ("LEVEL1", True), ("2", True), ("L2", True), (1, True)])
+                                               ("", False), (".5", False), ("05", False), ("L05", False),
+                                               ("-1", False), ("C2 0.5", False), ("rev 3, 0.5", False),
+                                               ("1.0", True), ("L1", True), ("Level 1", True), ("LEVEL1", True),
+                                               ("LVL_1", True), ("2", True), ("L2", True), (1, True)])
 def test_level_is_read_by_its_number(level, calibrated):
     assert H.is_level1({"LEVEL": level}) is calibrated
     assert H.level1_marks({"LEVEL": level}) == ({"LEVEL": level} if calibrated else {})
+
+
+@pytest.mark.parametrize("instrument, other", [("LASCO", False), ("lasco ", False), ("SOHO/LASCO", False),
+                                               ("LASCO-C2", False), ("LASCO C2", False), (None, False), ("", False),
+                                               ("EIT", True), ("AIA", True), ("LASCOX", True)])
+def test_another_instrument_is_one_that_does_not_name_lasco(instrument, other):
+    assert H.other_instrument({} if instrument is None else {"INSTRUME": instrument}) is other

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 
 import pytest
+from weights_server import write_registry
 
 from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.network import cache
@@ -32,9 +32,9 @@ def test_clear_removes_only_the_packages_files(env, tmp_path):
         (c / n).write_bytes(b"x")
     outside = tmp_path / "outside.pt"
     outside.write_bytes(b"keep")
-    cache.mark_fetched(c, "tiny-test.pt", hashlib.sha256(b"x").hexdigest())     # as a download leaves it
+    (c / "tiny-test.pt").write_bytes(env["body"])                # the registered bytes, which the mirrors serve
     removed, busy, by_hand = cache.clear_cache("tiny")
-    assert sorted(p.name for p in removed) == sorted(mine + [".tiny-test.pt.fetched"]) and busy == by_hand == []
+    assert sorted(p.name for p in removed) == sorted(mine) and busy == by_hand == []
     assert sorted(p.name for p in c.iterdir()) == sorted(theirs) and outside.read_bytes() == b"keep"
     for n in theirs:
         (c / n).unlink()
@@ -42,38 +42,32 @@ def test_clear_removes_only_the_packages_files(env, tmp_path):
     assert not c.exists()                                   # an empty cache folder goes too
 
 
-def test_clear_keeps_a_model_file_put_there_by_hand_unless_forced(env):
+def test_clear_keeps_a_model_file_no_mirror_serves_unless_forced(env, tmp_path, monkeypatch):
     """`how_to_provide` tells users to copy a model into the cache, perhaps one no mirror serves: clear keeps it,
-    and a file that replaced a download too; only ``force`` removes them."""
+    and any file whose bytes are not the registered ones; ``force`` removes them. The package's own folders are
+    never a cache to clear."""
     c = env["cache"]
     c.mkdir()
-    (c / "tiny-test.pt").write_bytes(b"a user's copy")
+    (c / "tiny-test.pt").write_bytes(b"a user's own model")           # other bytes: the mirrors do not serve it
     assert cache.clear_cache() == ([], [], [c / "tiny-test.pt"])
-    assert (c / "tiny-test.pt").read_bytes() == b"a user's copy"
-    cache.mark_fetched(c, "tiny-test.pt", hashlib.sha256(b"the download").hexdigest())   # a download, replaced
+    (c / "tiny-test.pt").write_bytes(env["body"])
+    write_registry(env, tiny=dict(env["entry"], urls=[]))              # the registered bytes, and no mirror
     assert cache.clear_cache() == ([], [], [c / "tiny-test.pt"]) and (c / "tiny-test.pt").exists()
-    removed, _, by_hand = cache.clear_cache(force=True)
-    assert sorted(p.name for p in removed) == [".tiny-test.pt.fetched", "tiny-test.pt"] and by_hand == []
-    assert not c.exists()
-    c.mkdir()                                              # a marker whose download was never placed
-    cache.mark_fetched(c, "tiny-test.pt", "ab" * 32)
-    assert cache.clear_cache()[0] == [c / ".tiny-test.pt.fetched"] and not c.exists()
-
-
-@pytest.mark.parametrize("own", ["data", "weights"])
-def test_clear_refuses_the_packages_own_folders(monkeypatch, own):
-    """A cache pointed at the package's data folder (the shipped default model) or the checkout's weights/
-    removes nothing."""
-    from corkit_inpaint.network import registry
-    folder = registry.DATA_DIR if own == "data" else registry.CHECKOUT_WEIGHTS
-    if not folder.is_dir():
-        pytest.skip(f"no {folder} in this installation")
-    before = sorted(os.listdir(folder))
-    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(folder))
-    monkeypatch.delenv("CORKIT_INPAINT_REGISTRY", raising=False)
+    monkeypatch.setenv("CORKIT_INPAINT_WEIGHTS_URL", "http://127.0.0.1:1/weights")    # now a mirror is named
+    assert cache.clear_cache() == ([c / "tiny-test.pt"], [], []) and not c.exists()
+    monkeypatch.delenv("CORKIT_INPAINT_WEIGHTS_URL")
+    c.mkdir()
+    (c / "tiny-test.pt").write_bytes(b"a user's own model")
+    assert cache.clear_cache(force=True) == ([c / "tiny-test.pt"], [], []) and not c.exists()
+    # the package's own folders (patched to copies here, so no test can ever clear the real ones)
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "tiny-test.pt").write_bytes(env["body"])
+    monkeypatch.setattr(cache, "DATA_DIR", own)
+    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(own))
     with pytest.raises(WeightsError, match="is the package's own folder of model files, not a cache"):
         cache.clear_cache(force=True)
-    assert sorted(os.listdir(folder)) == before
+    assert (own / "tiny-test.pt").read_bytes() == env["body"]
 
 
 def test_stale_temporaries_are_collected_fresh_ones_of_a_live_fetch_kept(env):

@@ -35,7 +35,7 @@ def test_first_use_downloads_second_does_not(env, server):
     model = ci.load_model(device="cpu")
     assert model.model_id == "tiny" and model.sha256 == env["entry"]["sha256"]
     assert server.total() == 1
-    assert cache_names(env) == [".tiny-test.pt.fetched", "tiny-test.pt"]
+    assert cache_names(env) == ["tiny-test.pt"]
 
 
 def test_cache_env_var_respected(env, server):
@@ -143,7 +143,7 @@ def test_concurrent_fetches_one_valid_file(env, server):
     assert not errors and len(results) == 4
     assert {r.path for r in results} == {env["cache"] / "tiny-test.pt"}
     assert (env["cache"] / "tiny-test.pt").read_bytes() == env["body"]
-    assert cache_names(env) == [".tiny-test.pt.fetched", "tiny-test.pt"]
+    assert cache_names(env) == ["tiny-test.pt"]
     assert server.total() == 1
 
 
@@ -228,6 +228,7 @@ def test_an_unparsable_redirect_is_one_line_and_the_next_mirror_serves(env, serv
     assert download.fetch(progress=False).path.read_bytes() == env["body"]
     assert server.counts["/a/tiny-test.pt"] == 1 and server.counts["/b/tiny-test.pt"] == 1
     cache.clear_cache()
+    server.routes["/a/tiny-test.pt"] = [("status", 404)]            # only the redirect below can fail the fetch
     server.routes["/b/tiny-test.pt"] = [("redirect", "http://127.0.0.1:99999/x")]
     with pytest.raises(WeightsError) as ei:
         download.fetch(progress=False)
@@ -236,6 +237,10 @@ def test_an_unparsable_redirect_is_one_line_and_the_next_mirror_serves(env, serv
     monkeypatch.setenv("CORKIT_INPAINT_WEIGHTS_URL", "http://[::1")
     with pytest.raises(WeightsError, match=r"'http://\[::1/tiny-test.pt': not a valid URL"):
         download.fetch(progress=False)
+    monkeypatch.setenv("CORKIT_INPAINT_WEIGHTS_URL", "http://127.0.0.1:1/\nx")     # a newline: one line still
+    with pytest.raises(WeightsError, match="not a valid URL") as ei:
+        download.fetch(progress=False)
+    assert "\n" not in str(ei.value).replace("\\n", "")
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o007, 0o660)])
@@ -286,4 +291,4 @@ def test_killed_fetch_leftovers_collected_by_next_fetch(env, server):
     (env["cache"] / "unrelated.part").write_text("not ours")
     w = download.fetch(progress=False)                       # the leftover lock does not block
     assert w.path.read_bytes() == env["body"]
-    assert cache_names(env) == [".tiny-test.pt.fetched", "tiny-test.pt", "unrelated.part"]
+    assert cache_names(env) == ["tiny-test.pt", "unrelated.part"]

@@ -60,10 +60,12 @@ def test_neighbours_for_modes():
         pair_neighbours(C3_SEQ, max_gap=float("nan"))
 
 
-def test_a_level1_copy_is_never_chosen_as_a_neighbour(tmp_path):
-    """A level-1 file of the same time and kind would be refused when read: the level-0.5 frame is chosen."""
+@pytest.mark.parametrize("key, value", [("LEVEL", "1"), ("INSTRUME", "EIT")])
+def test_a_level1_copy_is_never_chosen_as_a_neighbour(tmp_path, key, value):
+    """A level-1 file (or one of another instrument) of the same time and kind would be refused when read: the
+    level-0.5 frame is chosen."""
     data, hdr = read_file(C3_SEQ[0])
-    hdr["LEVEL"] = "1"
+    hdr[key] = value
     l1 = write(tmp_path / "a_level1.fts", data, hdr)        # sorts before the level-0.5 frame
     got = pair_neighbours([C3_SEQ[1]], pool=[l1, C3_SEQ[0], C3_SEQ[2]])
     assert names(got) == {"32310944.fts": ["32310943.fts", "32310945.fts"]}

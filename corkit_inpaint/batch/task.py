@@ -180,7 +180,8 @@ def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
     w = options.weights
     name = default_model_name() if w is None else w            # a model name: the registry's sha256 of it
     # as the fill resolves it: a file (even one named like a model) by its own sha256
-    model = _sha256_of_file(name) if names_a_file(name) else registry()["models"].get(name, {}).get("sha256")
+    model = (_sha256_of_file(name) if w is not None and names_a_file(w)
+             else registry()["models"].get(name, {}).get("sha256"))
     level1 = options.command == "level_1"
     corkit = _version_of("corkit") if level1 else None
     parts = {"version": __version__, "input": src_sha256, "command": options.command, "method": options.method,

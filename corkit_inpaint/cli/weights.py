@@ -1,9 +1,9 @@
 """``corkit-inpaint weights``: list, fetch, verify, locate or clear model weights.
 
 Manages the model files in the per-user cache ($CORKIT_INPAINT_CACHE). clear
-removes only what the package put there (the registered model files it
-downloaded, their temporaries, markers and lock files), or with NAME only that
-model's; with --force also registered model files copied there by hand.
+removes only what the package put there (the registered model files a mirror
+can serve again, their temporaries and lock files), or with NAME only that
+model's; with --force also registered model files no mirror serves.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def add_arguments(w: argparse.ArgumentParser) -> None:
     w.add_argument("name", nargs="?", default=None,
                    help="model name (fetch, path: default model if omitted; clear: every registered model)")
     w.add_argument("--force", action="store_true",
-                   help="clear: also remove registered model files this package did not download (copied in "
-                        "by hand); no mirror may serve them again")
+                   help="clear: also remove registered model files no mirror can serve again (a copy you "
+                        "put there by hand, a model without a mirror)")
 
 
 def _list() -> None:
@@ -58,7 +58,7 @@ def _clear(name: str | None, force: bool = False) -> int:
     what = f"model {name}" if name else "registered models"
     print(f"removed {len(removed)} file(s) of {what} from {cache_dir()}")
     if by_hand:
-        print(f"kept {len(by_hand)} model file(s) this package did not download (--force removes them): "
+        print(f"kept {len(by_hand)} model file(s) no mirror can serve again (--force removes them): "
               f"{', '.join(map(str, by_hand))}")
     if busy:
         err(f"left {len(busy)} file(s) in use by a running fetch: "

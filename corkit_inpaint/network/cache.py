@@ -2,12 +2,11 @@
 
 The cache is ``$CORKIT_INPAINT_CACHE`` or else the platform's user cache folder
 (``~/.cache/corkit-inpaint`` on Linux). The package only ever creates, in the
-cache, the registered files, their temporaries ``.FILE.XXXXXXXX.part``, their
-lock files ``.FILE.lock`` and, beside each file it downloaded, ``.FILE.fetched``
-holding the file's sha256. `clear_cache` removes those and nothing else, and a
-model file only while it is the one downloaded: a copy put there by hand (as
-`how_to_provide` suggests, perhaps of a model no mirror serves) stays unless
-``force`` is given.
+cache, the registered files, their temporaries ``.FILE.XXXXXXXX.part`` and
+their lock files ``.FILE.lock``; `clear_cache` removes those and nothing else,
+and a model file only when a mirror can serve it again (`refetchable`): a copy
+of a model no mirror serves, put there by hand as `how_to_provide` suggests,
+stays unless ``force`` is given.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["cache_dir", "offline", "how_to_provide", "cache_lock", "temporaries", "collect_stale",
-           "fetched_marker", "mark_fetched", "clear_cache", "STALE_AFTER_S"]
+           "refetchable", "clear_cache", "STALE_AFTER_S"]
 
 log = logging.getLogger(__name__)
 
@@ -148,47 +147,33 @@ def collect_stale(cdir: Path, file: str, *, locked: bool = False) -> list[Path]:
     return removed
 
 
-def fetched_marker(cdir: Path, file: str) -> Path:
-    """The marker `mark_fetched` leaves beside a downloaded ``file``: ``.FILE.fetched``."""
-    return cdir / f".{file}.fetched"
-
-
-def mark_fetched(cdir: Path, file: str, sha256: str) -> None:
-    """Record that ``file`` with ``sha256`` is being placed in ``cdir`` by a download.
-
-    Written before the file is moved into place: a fetch killed in between
-    leaves a marker without its file, which `clear_cache` removes. A marker
-    cut short matches no file, so its file is kept: the safe side.
-    """
-    fetched_marker(cdir, file).write_text(sha256 + "\n", encoding="ascii")
-
-
-def _was_fetched(target: Path, marker: Path) -> bool:
-    """Whether ``target`` holds the bytes its download's marker recorded."""
-    if not (_is_regular(target) and _is_regular(marker)):
+def refetchable(path: Path, entry: dict) -> bool:
+    """Whether ``path`` could be downloaded again: it holds the registered bytes and a mirror is named for it
+    (the entry's ``urls`` or ``$CORKIT_INPAINT_WEIGHTS_URL``)."""
+    if not (entry.get("urls") or os.environ.get("CORKIT_INPAINT_WEIGHTS_URL", "").strip()):
         return False
     try:
-        return marker.read_text(encoding="ascii").strip() == sha256sum(target)
-    except (OSError, ValueError):
+        return os.lstat(path).st_size == entry["size"] and sha256sum(path) == entry["sha256"]
+    except OSError:
         return False
 
 
 def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[Path], list[Path], list[Path]]:
     """Remove what the package put in the cache: every registered model, or only ``name``.
 
-    Removes the registered model files this package downloaded (their bytes
-    are those its marker recorded), their markers, download temporaries and
-    lock files; never another file, a folder or a symbolic link (so never
-    anything outside the cache). A model file put in the cache by hand is kept
-    unless ``force``. The cache folder itself goes only when it is left empty.
-    A model whose fetch is running in another process is left alone.
+    Removes the registered model files a mirror can serve again (`refetchable`),
+    their download temporaries and lock files; never another file, a folder or
+    a symbolic link (so never anything outside the cache). A model file no
+    mirror serves, or whose bytes are not the registered ones (perhaps a copy
+    you made), is kept unless ``force``. The cache folder itself goes only when
+    it is left empty. A model whose fetch is running in another process is left alone.
 
     Parameters
     ----------
     name : str, optional
         A registry name; every registered model when None.
     force : bool
-        Also remove registered model files this package did not download.
+        Also remove registered model files that no mirror can serve again.
 
     Returns
     -------
@@ -196,7 +181,7 @@ def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[P
     busy : list of pathlib.Path
         The files of a model whose fetch is running, left in place.
     by_hand : list of pathlib.Path
-        Registered model files this package did not download, left in place (none with ``force``).
+        Registered model files no mirror can serve again, left in place (none with ``force``).
 
     Raises
     ------
@@ -205,7 +190,7 @@ def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[P
         ``weights/`` folder (``$CORKIT_INPAINT_CACHE`` pointed there): those are not a cache.
     """
     names = [name] if name else list(registry()["models"])
-    files = [model_entry(n)["file"] for n in names]
+    entries = [model_entry(n) for n in names]
     cdir = cache_dir()
     removed: list[Path] = []
     busy: list[Path] = []
@@ -215,26 +200,24 @@ def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[P
     if any(_same_folder(cdir, own) for own in (DATA_DIR, CHECKOUT_WEIGHTS)):
         raise WeightsError(f"the weights cache {cdir} is the package's own folder of model files, not a cache: "
                            "nothing was removed (unset CORKIT_INPAINT_CACHE)")
-    for file in files:
-        target, lock, marker = cdir / file, cdir / f".{file}.lock", fetched_marker(cdir, file)
+    for e in entries:
+        file = e["file"]
+        target, lock = cdir / file, cdir / f".{file}.lock"
         had_lock = _is_regular(lock)
-        if not (os.path.lexists(target) or had_lock or temporaries(cdir, file) or _is_regular(marker)):
+        if not (os.path.lexists(target) or had_lock or temporaries(cdir, file)):
             continue
         with cache_lock(lock, blocking=False) as got:
             if not got:                      # a fetch is running: leave its files alone
                 busy.extend(p for p in [target, *temporaries(cdir, file)] if os.path.lexists(p))
                 continue
-            if _is_regular(target) and (force or _was_fetched(target, marker)):
+            if _is_regular(target) and (force or refetchable(target, e)):
                 target.unlink()
                 removed.append(target)
             elif _is_regular(target):
                 by_hand.append(target)
-                log.info("left %s in the cache: this package did not download it (force removes it)", target)
+                log.info("left %s in the cache: no mirror can serve it again (force removes it)", target)
             elif os.path.lexists(target):
                 log.warning("left %s in the cache: not a regular file (this package makes none)", target)
-            if _is_regular(marker) and not _is_regular(target):     # its file is gone (or was never placed)
-                marker.unlink()
-                removed.append(marker)
             removed.extend(collect_stale(cdir, file, locked=True))
         if had_lock and not os.path.lexists(lock):     # cache_lock removed it on release
             removed.append(lock)

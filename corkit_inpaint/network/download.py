@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlparse
 
 from ..exceptions import WeightsError
 from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
-from .cache import cache_dir, cache_lock, collect_stale, fetched_marker, how_to_provide, mark_fetched, offline
+from .cache import cache_dir, cache_lock, collect_stale, how_to_provide, offline
 from .registry import Weights, default_model_name, matches, model_entry, sha256sum
 
 __all__ = ["fetch", "download_deadline", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "MAX_REDIRECTS"]
@@ -74,7 +74,7 @@ def _urls(e: dict) -> list[str]:
     urls = [base.rstrip("/") + "/" + e["file"]] if base else list(e.get("urls", []))
     for u in urls:
         scheme = _scheme(u)
-        if scheme is None:
+        if scheme is None or any(ord(ch) < 32 or ord(ch) == 127 for ch in u):     # a newline, a tab...
             raise WeightsError(f"refusing to download from {u!r}: not a valid URL")
         if scheme not in ("http", "https"):
             raise WeightsError(f"refusing to download from {u!r}: only http(s) URLs are allowed")
@@ -108,7 +108,10 @@ def _get(url: str, timeout: tuple[float, float]):
             nxt = urljoin(url, r.headers["location"])
         except ValueError:
             nxt = r.headers["location"]
-        if _scheme(nxt) not in ("http", "https"):
+        scheme = _scheme(nxt)
+        if scheme is None:
+            raise _FatalError(f"{first}: it, or a redirect from it, is not a usable URL (a redirect to {nxt!r})")
+        if scheme not in ("http", "https"):
             raise _FatalError(f"{first}: refused redirect to a non-http(s) URL {nxt!r}")
         url = nxt
     raise _FatalError(f"{first}: too many redirects (more than {MAX_REDIRECTS})")
@@ -329,12 +332,9 @@ def _fetch_locked(name: str, e: dict, cdir: Path, urls: list[str], how: dict) ->
             errors.append(str(exc))
             continue
         try:
-            mark_fetched(cdir, e["file"], e["sha256"])      # so `clear_cache` knows the file is a download
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                fetched_marker(cdir, e["file"]).unlink()
             raise WeightsError(f"cannot place {e['file']} in the cache {cdir}: {exc.strerror or exc}") from None
         fsync_dir(cdir)
         log.info("fetched %s into %s", e["file"], cdir)
