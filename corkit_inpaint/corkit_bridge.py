@@ -23,7 +23,7 @@ from astropy.io import fits
 from .exceptions import CalibrationError
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
-           "level1_mask", "level1_sigma"]
+           "check_calibration_factor", "level1_mask", "level1_sigma"]
 
 log = logging.getLogger(__name__)
 
@@ -246,3 +246,31 @@ def calibrate(tmp: Path, detector: str, corkit_kwargs: dict) -> tuple[np.ndarray
         raise CalibrationError("corkit's level_1 returned no image")
     img, hdr = res
     return np.asarray(img), hdr
+
+
+def check_calibration_factor(header, detector: str, where: str) -> None:
+    """Refuse a frame whose corkit calibration factor is 0 or not finite: its level-1 image would be constant.
+
+    corkit 1.0.16's ``c3_calfactor`` knows C3 polarizers only as written
+    without a space (``+60DEG``); the archive's ``'+60 Deg'``, ``PB`` and the
+    like get a factor of 0, and ``level_1`` then returns an image of one value
+    labelled as calibrated. A factor corkit cannot compute at all is left for
+    its own ``level_1`` to report.
+
+    Raises
+    ------
+    CalibrationError
+    """
+    import corkit.lasco
+    calfactor = corkit.lasco.c3_calfactor if detector == "C3" else corkit.lasco.c2_calfactor
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            factor = float(calfactor(fits.Header(header).copy())[1])
+    except Exception:                   # noqa: BLE001 - corkit's own level_1 says what is wrong
+        return
+    if not (np.isfinite(factor) and factor > 0):
+        raise CalibrationError(
+            f"{where}: corkit's calibration factor for this {detector} frame is {factor:g} (FILTER="
+            f"{header.get('FILTER')!r}, POLAR={header.get('POLAR')!r}): its level-1 image would be constant; "
+            "corkit knows C3 polarizers only as written without a space ('+60DEG')")

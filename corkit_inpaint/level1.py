@@ -17,10 +17,12 @@ an ``INPSIGMA`` extension in the level-1 image's unit.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ from astropy.io.fits.verify import VerifyWarning
 from . import header as H
 from .corkit_bridge import (
     calibrate,
+    check_calibration_factor,
     corkit_calibration_dir,
     corkit_options,
     default_calib_dir,
@@ -124,11 +127,34 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     if detector not in _FILES:
         raise InputError(f"{src}: DETECTOR={detector!r}; corkit's level_1 handles LASCO C2 and C3")
     _check_calibration(detector, default_calib_dir())
+    if "NO_CALFAC" not in corkit_kwargs:
+        check_calibration_factor(header, detector, str(src))
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
                           max_gap=max_gap)
+    filled = _above_corkits_floor(filled, header, detector)
     with removed_on_sigterm("a level-1 calibration", CalibrationError(f"{src}: terminated (SIGTERM)")):
         return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma)
+
+
+def _above_corkits_floor(filled, header, detector: str):
+    """The fill with every filled value corkit would take for a missing pixel raised to one DN above that.
+
+    corkit's level 1 takes a C2 pixel at or below the bias (OFFSET, times the
+    on-board summing), a C3 pixel at or below 0, for a missing one, and sets
+    it and, its mask being transposed, a valid pixel elsewhere to 0: outside
+    INPMASK. A fill that undershoots there (a dark region, noise) is raised.
+    """
+    floor = (H.bias(header) or 0.0) if detector == "C2" else 0.0
+    low = filled.filled & (np.asarray(filled.data, dtype=np.float64) <= floor)
+    if not low.any():
+        return filled
+    data = filled.data.copy()
+    data[low] = math.floor(floor) + 1
+    why = (f"{int(low.sum())} filled values at or below {floor:g} DN, which corkit's level 1 takes for missing "
+           f"pixels, raised to {math.floor(floor) + 1} DN")
+    log.info("%s", why)
+    return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n))
 
 
 def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, want_sigma: bool):

@@ -46,3 +46,30 @@ def test_level1_cli_keeps_existing_outputs(tmp_path, calib, capsys):
     assert "exists" in err and len(err.strip().splitlines()) == 1
     assert sha(out / (c2.stem + ".fits")) == first
     assert main(args + ["--overwrite"]) == 0
+
+
+def test_level1_cli_checks_the_whole_run_before_writing(tmp_path, calib, capsys):
+    """Each file's level_1 sees one file, so the CLI checks the list first: an output that is another input
+    of the run, or the output of two inputs, is refused before anything is written, even with --overwrite
+    (an input was replaced before); a file given twice is calibrated once (it failed with "exists" before)."""
+    _, c2, _ = frame_files(tmp_path, "C2", True, seed=36)
+    run = tmp_path / "run"
+    run.mkdir()
+    y_fts, y_fits = run / "y.fts", run / "y.fits"
+    y_fts.write_bytes(c2.read_bytes())
+    y_fits.write_bytes(c2.read_bytes())                  # its level-1 output name is y.fits: an input
+    before = sha(y_fits)
+    opts = ["--calib-dir", str(calib), "--inpaint", "biharmonic", "--neighbours", "none", "--overwrite"]
+    assert main(["-q", "level_1", str(y_fts), str(y_fits), "-o", str(run), *opts]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refusing to write an output over an input of the run" in err[0]
+    assert sha(y_fits) == before and sorted(p.name for p in run.iterdir()) == ["y.fits", "y.fts"]
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        d.mkdir()
+        (d / "x.fts").write_bytes(c2.read_bytes())
+    out = tmp_path / "out"
+    assert main(["-q", "level_1", str(a / "x.fts"), str(b / "x.fts"), "-o", str(out), *opts]) == 2
+    assert "x.fts" in capsys.readouterr().err and not out.exists()
+    assert main(["-q", "level_1", str(a / "x.fts"), str(a / "x.fts"), "-o", str(out), *opts]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["x.fits"]

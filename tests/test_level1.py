@@ -351,3 +351,46 @@ def test_two_inputs_with_one_output_name_are_refused_up_front(tmp_path, blanked_
         with pytest.raises(ci.InputError, match="would be the output of both"):
             level_1([tmp_path / p for p in pair], target_path=out, neighbours="none", overwrite=True)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("polar", ["+60 Deg", "PB"])
+def test_level1_refuses_a_frame_corkit_would_calibrate_by_zero(polar, tmp_path, calib):
+    """corkit 1.0.16 gives C3 polarizers written with a space ('+60 Deg', as archives do) or PB a calibration
+    factor of 0: the level-1 image came out as one value labelled MSB, exit 0. Refused in one line, nothing
+    written, the input untouched; the same frame with POLAR written without a space is calibrated."""
+    from helpers import C3_SEQ, read_file
+    data, header = read_file(C3_SEQ[1])
+    header["POLAR"] = polar
+    src = write(tmp_path / "pol.fts", data, header)
+    before = sha(src)
+    with pytest.raises(CalibrationError, match=r"calibration factor for this C3 frame is 0 .*POLAR=") as exc:
+        level_1(src, tmp_path / "out", calib_dir=calib, inpaint="biharmonic", neighbours="none")
+    assert len(str(exc.value).splitlines()) == 1 and sha(src) == before
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())      # nothing written
+    header["POLAR"] = "+60DEG"
+    img, hdr = level_1(write(tmp_path / "ok.fts", data, header), calib_dir=calib, inpaint="biharmonic",
+                       neighbours="none")[:2]
+    assert np.unique(img).size > 1000
+
+
+def test_a_fill_below_the_bias_changes_nothing_outside_inpmask(tmp_path, calib):
+    """corkit takes a C2 pixel at or below the bias for a missing one and, its mask being transposed, zeroes a
+    valid pixel at the mirrored place: 900 valid pixels outside INPMASK changed with a fill that undershot the
+    bias. Such filled values are raised to one DN above it, and the HISTORY says so."""
+    from helpers import DATA, read_file
+
+    from corkit_inpaint.methods import LegacyMethod
+    data, header = read_file(DATA / "c2_22104858.fts")
+    holes = write(tmp_path / "holes.fts", blank(data, [(8, 20)]), header)     # its mirror (20, 8) is signal
+    below = float(header["OFFSET"]) - 1
+
+    def low(image, mask, hdr):
+        out = image.astype(float)
+        out[mask] = below
+        return out
+    img_a, _, m_a = level_1(holes, calib_dir=calib, inpaint="biharmonic", neighbours="none", return_mask=True)
+    img_b, hdr_b, m_b = level_1(holes, calib_dir=calib, inpaint=LegacyMethod(name="low", fn=low),
+                                neighbours="none", return_mask=True)
+    outside = ~(m_a.astype(bool) | m_b.astype(bool))
+    assert np.array_equal(np.asarray(img_a)[outside], np.asarray(img_b)[outside])
+    assert "which corkit's level 1 takes for missing pixels, raised to" in " ".join(map(str, hdr_b["HISTORY"]))

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..methods import DEFAULT_METHOD
+from ..write import distinct_files, input_clash, output_clash
 from .batch import run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Calibrate each SRC; 0 when all succeeded, 1 when some failed, 2 usage."""
     from tqdm import tqdm
 
-    from ..level1 import level_1
+    from ..level1 import level_1, output_name
     inpaint = None if args.inpaint.lower() == "none" else args.inpaint
     if Path(args.output).exists() and not Path(args.output).is_dir():
         err(f"-o/--output {args.output}: is a file, not a folder")
@@ -54,19 +55,26 @@ def run(args: argparse.Namespace) -> int:
     if args.calib_dir and not Path(args.calib_dir).is_dir():
         err(f"--calib-dir {args.calib_dir}: no such folder")
         return 2
+    srcs = distinct_files(args.src)          # a file given twice is calibrated once
+    outs = [Path(args.output) / output_name(src) for src in srcs]
+    # over the whole run, before anything is written (each level_1 call below sees one file only)
+    why = input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)]) or output_clash(zip(srcs, outs))
+    if why:
+        err(why)
+        return 2
     if wants_batch(args):
         return run_batch_command(args, "level_1", args.output, inpaint)
     try:
-        pairs = neighbour_map(args, [Path(s) for s in args.src])
+        pairs = neighbour_map(args, srcs)
     except ValueError as exc:
         err(str(exc))
         return 2
     failed = 0
-    for src in tqdm(args.src, desc="level 1", unit="file", disable=args.quiet):
+    for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
         try:
             level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
                     calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill,
-                    neighbours={src: pairs[Path(src)]}, max_gap=args.max_gap)
+                    neighbours={src: pairs[src]}, max_gap=args.max_gap)
         except FILE_ERRORS as exc:
             failed += 1
             file_err(src, exc)
