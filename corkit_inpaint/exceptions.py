@@ -7,7 +7,8 @@ at fault and why.
 
 from __future__ import annotations
 
-__all__ = ["CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError"]
+__all__ = ["CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError",
+           "first_line"]
 
 
 class CorkitInpaintError(Exception):
@@ -32,3 +33,9 @@ class MethodError(CorkitInpaintError, ValueError):
 
 class BatchError(CorkitInpaintError, RuntimeError):
     """A batch run cannot start or go on: dask.distributed missing, a scheduler lost, an output folder in use."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a foreign exception's message, or its type's name when it has none (for one-line errors)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -149,10 +149,10 @@ def _above_corkits_floor(filled, header, detector: str):
     low = filled.filled & (np.asarray(filled.data, dtype=np.float64) <= floor)
     if not low.any():
         return filled
-    data = filled.data.copy()
-    data[low] = math.floor(floor) + 1
+    data, raised = filled.data.copy(), math.floor(floor) + 1
+    data[low] = raised
     why = (f"{int(low.sum())} filled values at or below {floor:g} DN, which corkit's level 1 takes for missing "
-           f"pixels, raised to {math.floor(floor) + 1} DN")
+           f"pixels, raised to {raised} DN")
     log.info("%s", why)
     return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n))
 

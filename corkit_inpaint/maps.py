@@ -18,7 +18,7 @@ import astropy.units as u
 import numpy as np
 
 from . import header as H
-from .exceptions import InputError
+from .exceptions import InputError, first_line
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
 from .read import Level05, check_earlier_mask, read_neighbours, refuse_not_level05
@@ -58,7 +58,7 @@ def _fits_header(smap):
             return smap.fits_header
         except ValueError as exc:          # astropy's "Illegal value" for a meta value FITS cannot hold
             raise InputError(f"{smap.meta.get('filename') or 'map'}: its meta cannot be a FITS header "
-                             f"({str(exc).strip().splitlines()[0] if str(exc).strip() else 'ValueError'})") from None
+                             f"({first_line(exc)})") from None
 
 
 def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:

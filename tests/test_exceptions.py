@@ -16,3 +16,8 @@ def test_hierarchy(cls, builtin):
 def test_api_errors_are_package_errors():
     with pytest.raises(E.CorkitInpaintError):
         ci.inpaint_array([[1.0, 2.0]], method="nope")
+
+
+def test_first_line_of_a_foreign_error():
+    assert E.first_line(ValueError("  bad value\nmore detail\n")) == "bad value"
+    assert E.first_line(KeyError()) == "KeyError" and E.first_line(RuntimeError("   ")) == "RuntimeError"

@@ -7,7 +7,7 @@ import sys
 from ..exceptions import CorkitInpaintError
 
 __all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
-           "add_threads_option", "add_batch_options", "apply_threads", "FILE_ERRORS"]
+           "outputs_clash", "add_threads_option", "add_batch_options", "apply_threads", "FILE_ERRORS"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -71,9 +71,18 @@ def add_neighbour_options(parser) -> None:
 def neighbour_map(args, srcs) -> dict:
     """``{src: [neighbour paths]}`` from the neighbour options; `ValueError` on a bad ``--max-gap``."""
     from ..pairing import neighbours_for
-    if not args.max_gap >= 0:
-        raise ValueError(f"--max-gap {args.max_gap}: must be >= 0 minutes")
+    from ..register import check_max_gap
+    check_max_gap(args.max_gap, "--max-gap")
     return neighbours_for(srcs, args.neighbours, max_gap=args.max_gap, pool=args.neighbour_pool)
+
+
+def outputs_clash(args, srcs, outs) -> str:
+    """Why the run cannot write ``outs`` for ``srcs`` ("" when it can): an output that is an input of the run (a
+    file given or a ``--neighbour-pool`` file), or the output of two inputs. Checked before anything is written."""
+    from pathlib import Path
+
+    from ..write import input_clash, output_clash
+    return input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)]) or output_clash(zip(srcs, outs))
 
 
 def err(msg: str) -> None:

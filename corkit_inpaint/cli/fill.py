@@ -25,6 +25,7 @@ from .common import (
     err,
     file_err,
     neighbour_map,
+    outputs_clash,
 )
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -117,10 +118,9 @@ def _check_plot(args, srcs: list[Path]) -> str:
 
 
 def _check_inputs(args, srcs: list[Path]) -> str:
-    """Why an output would be an input of the run -- a file to fill or a pool file -- ("" when none is)."""
-    outs = [_output_path(args, src) for src in srcs]
-    return (input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)])
-            or ("" if args.output is not None else output_clash(zip(srcs, outs))))
+    """Why an output would be an input of the run -- a file to fill or a pool file -- or the output of two
+    ("" when none is)."""
+    return outputs_clash(args, srcs, [_output_path(args, src) for src in srcs])    # -o: one SRC, no clash of two
 
 
 def _check_batch(args) -> str:

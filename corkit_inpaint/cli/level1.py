@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..methods import DEFAULT_METHOD
-from ..write import distinct_files, input_clash, output_clash
+from ..write import distinct_files
 from .batch import run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
@@ -21,6 +21,7 @@ from .common import (
     err,
     file_err,
     neighbour_map,
+    outputs_clash,
 )
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -56,9 +57,8 @@ def run(args: argparse.Namespace) -> int:
         err(f"--calib-dir {args.calib_dir}: no such folder")
         return 2
     srcs = distinct_files(args.src)          # a file given twice is calibrated once
-    outs = [Path(args.output) / output_name(src) for src in srcs]
     # over the whole run, before anything is written (each level_1 call below sees one file only)
-    why = input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)]) or output_clash(zip(srcs, outs))
+    why = outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs])
     if why:
         err(why)
         return 2

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..exceptions import WeightsError
-from .registry import CHECKOUT_WEIGHTS, DATA_DIR, model_entry, registry, sha256sum
+from .registry import CHECKOUT_WEIGHTS, DATA_DIR, matches, model_entry, registry
 
 try:
     import fcntl
@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["cache_dir", "offline", "how_to_provide", "cache_lock", "temporaries", "collect_stale",
-           "refetchable", "clear_cache", "STALE_AFTER_S"]
+           "has_mirror", "refetchable", "clear_cache", "STALE_AFTER_S"]
 
 log = logging.getLogger(__name__)
 
@@ -147,14 +147,18 @@ def collect_stale(cdir: Path, file: str, *, locked: bool = False) -> list[Path]:
     return removed
 
 
+def has_mirror(entry: dict) -> bool:
+    """Whether a download mirror is named for a registry entry: its ``urls``, or ``$CORKIT_INPAINT_WEIGHTS_URL``
+    (blank is none)."""
+    return bool(entry.get("urls") or os.environ.get("CORKIT_INPAINT_WEIGHTS_URL", "").strip())
+
+
 def refetchable(path: Path, entry: dict) -> bool:
-    """Whether ``path`` could be downloaded again: it holds the registered bytes and a mirror is named for it
-    (the entry's ``urls`` or ``$CORKIT_INPAINT_WEIGHTS_URL``)."""
-    if not (entry.get("urls") or os.environ.get("CORKIT_INPAINT_WEIGHTS_URL", "").strip()):
-        return False
+    """Whether ``path`` could be downloaded again: it holds the registered bytes (`matches`) and a mirror is
+    named for it (`has_mirror`)."""
     try:
-        return os.lstat(path).st_size == entry["size"] and sha256sum(path) == entry["sha256"]
-    except OSError:
+        return has_mirror(entry) and matches(path, entry)
+    except OSError:                 # unreadable: not known to be the registered bytes
         return False
 
 

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
-from ..exceptions import WeightsError
+from ..exceptions import WeightsError, first_line
 from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
-from .cache import cache_dir, cache_lock, collect_stale, how_to_provide, offline
+from .cache import cache_dir, cache_lock, collect_stale, has_mirror, how_to_provide, offline
 from .registry import Weights, default_model_name, matches, model_entry, sha256sum
 
 __all__ = ["fetch", "download_deadline", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "MAX_REDIRECTS"]
@@ -99,8 +99,7 @@ def _get(url: str, timeout: tuple[float, float]):
         try:
             r = requests.get(url, stream=True, timeout=timeout, allow_redirects=False)
         except ValueError as exc:        # requests parses the URL, and a redirect's, before it can refuse them
-            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise _FatalError(f"{first}: it, or a redirect from it, is not a usable URL ({why})") from None
+            raise _FatalError(f"{first}: it, or a redirect from it, is not a usable URL ({first_line(exc)})") from None
         if not r.is_redirect:
             return r
         r.close()
@@ -251,8 +250,8 @@ def _download(url: str, dest_dir: Path, e: dict, *, progress: bool, retries: int
 
 def _not_here(name: str, e: dict, cdir: Path) -> WeightsError | None:
     """The error for a model that cannot be downloaded (offline, or no mirror), else None."""
-    has_mirror = bool(os.environ.get("CORKIT_INPAINT_WEIGHTS_URL") or e["urls"])
-    if offline() and has_mirror:
+    mirror = has_mirror(e)
+    if offline() and mirror:
         return WeightsError(
             f"offline (CORKIT_INPAINT_OFFLINE is set) and {e['file']} is not in the cache {cdir}; "
             f"copy the file there, or run 'corkit-inpaint weights fetch {name}' on a machine "
@@ -260,7 +259,7 @@ def _not_here(name: str, e: dict, cdir: Path) -> WeightsError | None:
     if offline():
         return WeightsError(f"offline (CORKIT_INPAINT_OFFLINE is set), {e['file']} is not in the cache {cdir} "
                             f"and model {name!r} has no download mirror: {how_to_provide(e['file'])}")
-    if not has_mirror:
+    if not mirror:
         return WeightsError(f"{e['file']} (model {name!r}) is not in the cache {cdir} and the registry lists "
                             f"no download mirror for it: {how_to_provide(e['file'])}")
     return None

@@ -27,8 +27,8 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-from ..exceptions import WeightsError
-from .cache import cache_dir, how_to_provide
+from ..exceptions import WeightsError, first_line
+from .cache import cache_dir, has_mirror, how_to_provide
 from .download import fetch
 from .registry import CHECKOUT_WEIGHTS, DATA_DIR, Weights, default_model_name, matches, model_entry, registry, sha256sum
 
@@ -99,8 +99,7 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     if matches(local, e):
         return Weights(name, local, e["sha256"])
     if not download:
-        fetch_hint = (f"run 'corkit-inpaint weights fetch {name}', or "
-                      if e["urls"] or os.environ.get("CORKIT_INPAINT_WEIGHTS_URL") else "")
+        fetch_hint = f"run 'corkit-inpaint weights fetch {name}', or " if has_mirror(e) else ""
         raise WeightsError(f"{e['file']} (model {name!r}) is neither in the package, in the cache "
                            f"{cache_dir()} nor in {CHECKOUT_WEIGHTS}: {fetch_hint}{how_to_provide(e['file'])}")
     return fetch(name, progress=progress)
@@ -263,8 +262,7 @@ def _load_cpu(path: str, sha: str):
     try:
         model.load_state_dict(blob["state_dict"])
     except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{path}: the state dict does not fit the network ({first})") from None
+        raise WeightsError(f"{path}: the state dict does not fit the network ({first_line(exc)})") from None
     model.eval()
     return model
 

@@ -117,6 +117,7 @@ class _Static:
     prnu: np.ndarray
     hot: np.ndarray
     stars: tuple          # y, x, flux, psf sigma
+    version: str          # the sequence version (`SEQUENCE_VERSIONS`)
 
 
 def _rng(seed: int, stream: str, offset: float | None = None) -> np.random.Generator:
@@ -153,7 +154,7 @@ def _static(seed: int, detector: str | None, summed: bool | None, version: str) 
     rs = _rng(seed, "stars")
     sy, sx, flux = sim.draw_stars(rs, sc)
     stars = (sy + rs.uniform(-0.5, 0.5, sy.size), sx + rs.uniform(-0.5, 0.5, sx.size), flux, rs.uniform(0.7, 1.3))
-    return _Static(sc, corona, stray, vig, bias, _TUNE["gain"][sc.det], prnu, hot, stars)
+    return _Static(sc, corona, stray, vig, bias, _TUNE["gain"][sc.det], prnu, hot, stars, version)
 
 
 def _mover(y: float, x: float, speed: float, angle: float) -> dict:
@@ -333,9 +334,9 @@ def _header(seed: int, st: _Static, ev: dict, k: int, t: float, shape) -> fits.H
     h["OBT_TIME"] = 1.3466409e9 + 60.0 * t
     h["POLAR"] = ev["polar"][k]
     h["CROTA1"] = h["CROTA2"] = round(ev["crota_rate_deg_per_min"] * t, 6)
-    h["SYNTSEQ"] = (seq := "2" if sc.pylon >= 4 else "1", "corkit_inpaint sequence version")
+    h["SYNTSEQ"] = (st.version, "corkit_inpaint sequence version")
     h["SYNTOFFS"] = (float(t), "minutes from the target frame")
-    h["HISTORY"] = f"corkit_inpaint sequence v{seq} seed {seed}: frame {k} at {t:+.3f} min"
+    h["HISTORY"] = f"corkit_inpaint sequence v{st.version} seed {seed}: frame {k} at {t:+.3f} min"
     return h
 
 
