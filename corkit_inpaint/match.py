@@ -71,10 +71,18 @@ class NeighbourEstimate:
     misfit: np.ndarray | None
 
 
-def _local_mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Normalised Gaussian average of ``values`` over ``weight`` (the overall mean beyond the Gaussian's reach)."""
-    w = ndimage.gaussian_filter(weight.astype(np.float64), SMOOTH, mode="constant", truncate=6.0)
-    s = ndimage.gaussian_filter(np.where(weight, values, 0.0), SMOOTH, mode="constant", truncate=6.0)
+def _smoothed(values: np.ndarray) -> np.ndarray:
+    """``values`` under the local means' Gaussian (``SMOOTH`` px), zero beyond the window."""
+    return ndimage.gaussian_filter(values, SMOOTH, mode="constant", truncate=6.0)
+
+
+def _local_mean(values: np.ndarray, weight: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Normalised Gaussian average of ``values`` over ``weight`` (the overall mean beyond the Gaussian's reach).
+
+    ``w`` is ``_smoothed(weight)`` where the caller has it already (the same for every mean over one ``weight``).
+    """
+    w = _smoothed(weight.astype(np.float64)) if w is None else w
+    s = _smoothed(np.where(weight, values, 0.0))
     out = s / np.maximum(w, 1e-300)
     far = w < 1e-12
     if far.any():
@@ -82,13 +90,9 @@ def _local_mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return out
 
 
-def _scaled(target: np.ndarray, t_valid: np.ndarray, nb: np.ndarray, n_valid: np.ndarray,
-            noise: float) -> np.ndarray | None:
-    """The neighbour scaled to the target by the smoothed ratio (or difference), or None with too little overlap."""
-    both = t_valid & n_valid
-    if both.sum() < MIN_COMMON:
-        return None
-    mt, mn = _local_mean(target, both), _local_mean(nb, both)
+def _scaled(target: np.ndarray, nb: np.ndarray, both: np.ndarray, w: np.ndarray, noise: float) -> np.ndarray:
+    """The neighbour scaled to the target by the smoothed ratio (or difference) over ``both`` (``w`` its smoothing)."""
+    mt, mn = _local_mean(target, both, w), _local_mean(nb, both, w)
     floor = max(noise, 1e-12)
     ratio = (mt > floor) & (mn > floor)
     gain = np.where(ratio, mt / np.where(ratio, mn, 1.0), 1.0)
@@ -223,10 +227,15 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
     ests, used = [], []
     for nb in neighbours:
         rate, n_valid = nb.sample(box)
-        est = _scaled(target, t_valid, rate, n_valid, frame.noise)
-        used.append(est is not None and bool((n_valid & frame.missing[y0:y1, x0:x1]).any()))
-        if est is not None and (used[-1] or not only_used):     # the local mean square misfit, where needed
-            m = _local_mean((target - est) ** 2, t_valid & n_valid) if weighting == "misfit" or despike else None
+        both = t_valid & n_valid
+        if both.sum() < MIN_COMMON:          # too little overlap to scale it
+            used.append(False)
+            continue
+        w = _smoothed(both.astype(np.float64))
+        est = _scaled(target, rate, both, w, frame.noise)
+        used.append(bool((n_valid & frame.missing[y0:y1, x0:x1]).any()))
+        if used[-1] or not only_used:     # the local mean square misfit, where needed
+            m = _local_mean((target - est) ** 2, both, w) if weighting == "misfit" or despike else None
             ests.append((est, n_valid, m))
     drop = _spikes(ests) if despike and ests else [None] * len(ests)
     total, wsum = np.zeros(target.shape), np.zeros(target.shape)
