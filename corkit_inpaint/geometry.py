@@ -8,8 +8,8 @@ import numpy as np
 
 from . import header as H
 
-__all__ = ["Geometry", "optical_geometry", "sun_centre", "frame_centre", "plate_scale", "RSUN_PX", "ARCSEC_PX",
-           "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
+__all__ = ["Geometry", "optical_geometry", "sun_centre", "nominal_centre", "frame_centre", "plate_scales",
+           "RSUN_PX", "ARCSEC_PX", "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
 
 #: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
 RSUN_PX = {"C2": 80.7, "C3": 17.1}
@@ -78,17 +78,22 @@ def optical_geometry(header) -> Geometry | None:
     if det not in RSUN_PX:
         return None
     sx, sy = H.summing(header)
-    centre = sun_centre(header)
-    if centre is not None:
-        cy, cx = centre
-    else:
-        ncx, ncy = _NOMINAL_CENTRE[det]
-        r1col = (H.number(header, "R1COL") or 20.0) - 20.0   # CCD columns start at 20
-        r1row = (H.number(header, "R1ROW") or 1.0) - 1.0
-        cx, cy = (ncx - r1col) / sx, (ncy - r1row) / sy
+    cy, cx = sun_centre(header) or nominal_centre(header)
     rsun = RSUN_PX[det] / (0.5 * (sx + sy))
     return Geometry(det, cx, cy, rsun, _OCCULTER_RSUN[det] * rsun, _FIELD_RSUN[det] * rsun,
                     _BEHIND_RSUN[det] * rsun)
+
+
+def nominal_centre(header) -> tuple[float, float] | None:
+    """``(cy, cx)``, 0-based: the detector's nominal Sun centre moved by R1COL/R1ROW and summing (C2, C3; else None)."""
+    det = H.detector(header)
+    if det not in _NOMINAL_CENTRE:
+        return None
+    sx, sy = H.summing(header)
+    ncx, ncy = _NOMINAL_CENTRE[det]
+    r1col = (H.number(header, "R1COL") or 20.0) - 20.0   # CCD columns start at 20
+    r1row = (H.number(header, "R1ROW") or 1.0) - 1.0
+    return (ncy - r1row) / sy, (ncx - r1col) / sx
 
 
 def frame_centre(header, geometry: Geometry | None = None) -> tuple[float, float] | None:
@@ -103,13 +108,16 @@ def frame_centre(header, geometry: Geometry | None = None) -> tuple[float, float
     return centre
 
 
-def plate_scale(header) -> float:
-    """Arcsec per stored pixel: CDELT1, else the detector's nominal scale times the summing (1 for neither)."""
-    v = H.number(header, "CDELT1")
-    if v is not None and v > 0:
-        return v
+def plate_scales(header) -> tuple[float, float] | None:
+    """Arcsec per stored pixel ``(y, x)``: CDELT2 and CDELT1 (either alone for both), else the detector's
+    nominal scale times the summing; None when the header gives neither (no positive CDELT, not C2 or C3)."""
+    c1, c2 = (v if v is not None and v > 0 else None for v in (H.number(header, "CDELT1"), H.number(header, "CDELT2")))
+    if c1 is not None or c2 is not None:
+        return (c2 or c1, c1 or c2)
+    if H.detector(header) not in ARCSEC_PX:
+        return None
     sx, sy = H.summing(header)
-    return ARCSEC_PX.get(H.detector(header), 1.0) * 0.5 * (sx + sy)
+    return ARCSEC_PX[H.detector(header)] * sy, ARCSEC_PX[H.detector(header)] * sx
 
 
 def zone_of(y: np.ndarray, x: np.ndarray, geometry) -> np.ndarray:

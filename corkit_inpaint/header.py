@@ -7,8 +7,8 @@ import re
 
 from .exceptions import InputError
 
-__all__ = ["NUMERIC_KEYWORDS", "printable", "get", "number", "summing", "detector", "word", "kind", "bias",
-           "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header"]
+__all__ = ["NUMERIC_KEYWORDS", "printable", "get", "number", "summing", "leb_summing", "detector", "word", "kind",
+           "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -55,6 +55,15 @@ def summing(header) -> tuple[int, int]:
             _factor(header, "LEBYSUM") * _factor(header, "SUMROW"))
 
 
+def leb_summing(header) -> int:
+    """How many read-out pixels one stored pixel sums on board (LEBXSUM times LEBYSUM, each 1..64).
+
+    On-chip summing (SUMROW, SUMCOL) sums charge before the pixel is read
+    out once, so it multiplies neither the bias nor the saturation level.
+    """
+    return _factor(header, "LEBXSUM") * _factor(header, "LEBYSUM")
+
+
 def detector(header) -> str:
     """``DETECTOR`` stripped and upper-cased ('' when absent)."""
     return str(get(header, "DETECTOR", "")).strip().upper()
@@ -79,7 +88,7 @@ def bias(header) -> float | None:
     SUMCOL) reads the summed charge once, so it does not multiply the bias.
     """
     off = number(header, "OFFSET")
-    return None if off is None else off * _factor(header, "LEBXSUM") * _factor(header, "LEBYSUM")
+    return None if off is None else off * leb_summing(header)
 
 
 def bias_and_exptime(header) -> tuple[float, float] | None:

@@ -172,8 +172,18 @@ def read_header(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> fits
     """
     src = Path(src)
     with _opened(src, max_pixels) as hdul:
-        header = _image_hdu(hdul, src, max_pixels)[0].header.copy()
+        header = _image_header(hdul, _image_hdu(hdul, src, max_pixels)[0])
     H.check_header(header, str(src))
+    return header
+
+
+def _image_header(hdul, hdu) -> fits.Header:
+    """A copy of the image's header, with the primary keywords it lacks when the image is an extension."""
+    header = hdu.header.copy()
+    if hdu is not hdul[0] and hdul[0].header:
+        for card in hdul[0].header.cards:     # inherit primary keywords the image lacks
+            if card.keyword not in header and card.keyword not in ("", "SIMPLE", "EXTEND", "NAXIS"):
+                header.append(card)
     return header
 
 
@@ -201,7 +211,7 @@ def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) 
     src = Path(src)
     with _opened(src, max_pixels) as hdul:
         hdu, inpmask, inpsigma = _image_hdu(hdul, src, max_pixels)
-        header = hdu.header.copy()
+        header = _image_header(hdul, hdu)
         try:
             short = next((why for h in (hdu, inpmask, inpsigma) if (why := _cut_short(hdul, h, src, max_pixels))),
                          None)
@@ -252,11 +262,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
     with _opened(src, max_pixels) as hdul:
         hdu, inpmask, inpsigma = _image_hdu(hdul, src, max_pixels)
         data = np.array(hdu.data)
-        header = hdu.header.copy()
-        if hdu is not hdul[0] and hdul[0].header:
-            for card in hdul[0].header.cards:     # inherit primary keywords the image lacks
-                if card.keyword not in header and card.keyword not in ("", "SIMPLE", "EXTEND", "NAXIS"):
-                    header.append(card)
+        header = _image_header(hdul, hdu)
         previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
         sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
     if data.ndim != 2:

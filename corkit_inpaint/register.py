@@ -29,7 +29,7 @@ import numpy as np
 from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
 from .exceptions import InputError
-from .geometry import frame_centre, plate_scale
+from .geometry import frame_centre, nominal_centre, plate_scales, sun_centre
 
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
            "SATURATION_DN", "MAX_GAP_MINUTES", "check_max_gap"]
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 #: Default largest time between a frame and a neighbour, in minutes: what pairing takes, what the
 #: neighbour models were trained on, and beyond which a neighbour, chosen or given by hand, is left out.
 MAX_GAP_MINUTES = 60.0
-#: Saturation of one CCD pixel read out (14-bit ADC), in DN; summed pixels scale it.
+#: Saturation of one CCD pixel read out (14-bit ADC), in DN; pixels summed on board (LEB) scale it, on-chip
+#: summing (one read-out of the summed charge) does not.
 SATURATION_DN = 16383.0
 _EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies pixels
 
@@ -156,9 +157,8 @@ class Neighbour:
 def data_pixels(data: np.ndarray, header, previous_fill: np.ndarray | None = None) -> np.ndarray:
     """Pixels of a level-0.5 frame that are data: positive, finite, not saturated, not in a missing block."""
     img = np.asarray(data, dtype=np.float64)
-    sx, sy = H.summing(header)
     missing, _ = find_missing_blocks(data, header)
-    ok = np.isfinite(img) & (img > 0) & (img < 0.995 * SATURATION_DN * sx * sy)
+    ok = np.isfinite(img) & (img > 0) & (img < 0.995 * SATURATION_DN * H.leb_summing(header))
     ok &= ~missing & ~zero_block_pixels(img)
     if previous_fill is not None:
         ok &= ~np.asarray(previous_fill, dtype=bool)
@@ -208,13 +208,48 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
         bias, exptime = conv
     valid = data_pixels(img, header, previous_fill)
     rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
-    ang = math.radians(roll_degrees(target_header) - roll_degrees(header))
-    k = plate_scale(target_header) / plate_scale(header)
-    # (dy, dx) -> rotate by ang in the (x, y) plane, then scale
-    matrix = k * np.array([[math.cos(ang), math.sin(ang)], [-math.sin(ang), math.cos(ang)]])
+    matrix, target_centre, centre = _sky_mapping(target_header, header, target_shape, img.shape, label)
     t0, t1 = observation_time(target_header), observation_time(header)
     dt = (t1 - t0).total_seconds() if t0 is not None and t1 is not None else float("nan")
-    return Neighbour(label, dt, rate, valid, matrix, _centre(target_header, target_shape), _centre(header, img.shape))
+    return Neighbour(label, dt, rate, valid, matrix, target_centre, centre)
+
+
+def _sky_mapping(target_header, header, target_shape, shape, label: str):
+    """``(matrix, target centre, centre)`` of `Neighbour`, from the two headers' pointing; `InputError` where the
+    two cannot be put on one sky.
+
+    A target offset ``(dy, dx)`` is made arcsec by the target's plate scales
+    (y and x), rotated by the difference of the rolls, and made the
+    neighbour's pixels by its scales. Both frames need their scale (CDELT, or
+    a C2/C3 DETECTOR), or neither (then equal scales are assumed, up to
+    summing). Where only one has CRPIX both take the detector's nominal Sun
+    centre: LASCO's pointing hardly changes between frames, and mixing a
+    measured centre with the nominal one would shift the neighbour by a few
+    pixels.
+    """
+    scales = plate_scales(target_header), plate_scales(header)
+    if (scales[0] is None) != (scales[1] is None):
+        which = "the target's" if scales[0] is None else "its"
+        raise InputError(f"neighbour {label}: {which} plate scale is not known (no CDELT1/2 and no DETECTOR "
+                         "C2 or C3), so it cannot be put on the other's grid")
+    if scales[0] is None:                  # neither says: the same detector, up to summing
+        scales = tuple(tuple(float(s) for s in H.summing(h)[::-1]) for h in (target_header, header))
+    (ty, tx), (ny, nx) = scales
+    ang = math.radians(roll_degrees(target_header) - roll_degrees(header))
+    # (dy, dx) in the target's pixels -> arcsec -> rotated by ang in the (x, y) plane -> the neighbour's pixels
+    rot = ((math.cos(ang), math.sin(ang)), (-math.sin(ang), math.cos(ang)))
+    matrix = np.array([[rot[i][j] * ((ty, tx)[j] / (ny, nx)[i]) for j in (0, 1)] for i in (0, 1)])
+    measured = sun_centre(target_header) is not None, sun_centre(header) is not None
+    nominal = nominal_centre(target_header), nominal_centre(header)
+    if all(measured) or (not any(measured) and (nominal[0] is None) == (nominal[1] is None)):
+        return matrix, _centre(target_header, target_shape), _centre(header, shape)
+    if None in nominal:
+        raise InputError(f"neighbour {label}: the Sun centre is known (CRPIX1/2, or a C2 or C3 DETECTOR) for only "
+                         "one of it and the target, so the two cannot be aligned")
+    if any(measured):
+        log.warning("neighbouring frame %s: only %s has CRPIX1/2, so both are aligned on the detector's nominal Sun "
+                    "centre", label, "the target" if measured[0] else "it")
+    return matrix, nominal[0], nominal[1]
 
 
 def check_max_gap(max_gap, what: str = "max_gap") -> float | None:
@@ -250,7 +285,8 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
     both headers say), or one `register` refuses (an EXPTIME that is not
     positive, no OFFSET or EXPTIME where the target has them, ...), is left out
     and logged: a neighbour only helps, so the target is filled without it. So
-    is one more than ``max_gap`` minutes from the target: the neighbour models
+    is one given twice (the same time and data, under any name), and one
+    more than ``max_gap`` minutes from the target: the neighbour models
     were trained on frames up to `MAX_GAP_MINUTES` apart, and alone, a frame
     of another day made the network's fill of the real C3 sequence 2 to 14
     times worse than the frame's own (README, Known limits). A neighbour
@@ -292,8 +328,19 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
                         "of %g min (a frame that does not match this one makes the fill worse than the frame "
                         "alone; a larger max_gap or --max-gap uses it)", nb.name, abs(nb.dt) / 3600, max_gap)
             continue
+        if (twin := next((o for o in out if _same_frame(o, nb)), None)) is not None:
+            log.warning("neighbouring frame %s left out: it is %s again (the same time and data)", nb.name, twin.name)
+            continue
         out.append(nb)
     return out
+
+
+def _same_frame(a: Neighbour, b: Neighbour) -> bool:
+    """Whether two registered neighbours are one frame given twice: the same time, grid and data."""
+    same_time = a.dt == b.dt or (math.isnan(a.dt) and math.isnan(b.dt))
+    return (same_time and a.rate.shape == b.rate.shape and a.centre == b.centre
+            and np.array_equal(a.matrix, b.matrix) and np.array_equal(a.valid, b.valid)
+            and np.array_equal(a.rate, b.rate))
 
 
 def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:

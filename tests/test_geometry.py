@@ -22,15 +22,21 @@ def test_nominal_centre_moves_with_subfield_and_summing():
     assert optical_geometry({"DETECTOR": "EIT"}) is None and optical_geometry(None) is None
 
 
-def test_frame_centre_and_plate_scale():
-    from corkit_inpaint.geometry import frame_centre, optical_geometry, plate_scale
+def test_frame_centre_and_plate_scales():
+    from corkit_inpaint.geometry import frame_centre, nominal_centre, optical_geometry, plate_scales
     assert frame_centre({"CRPIX1": 11.0, "CRPIX2": 21.0}) == (20.0, 10.0)
     c2 = {"DETECTOR": "C2", "LEBXSUM": 2, "LEBYSUM": 2}
     geo = optical_geometry(c2)
-    assert frame_centre(c2) == (geo.cy, geo.cx) == frame_centre(c2, geo)
+    assert frame_centre(c2) == (geo.cy, geo.cx) == frame_centre(c2, geo) == nominal_centre(c2)
+    assert nominal_centre({**c2, "CRPIX1": 11.0, "CRPIX2": 21.0}) == nominal_centre(c2)   # never CRPIX
     assert frame_centre({"DETECTOR": "EIT"}) is None and frame_centre(None) is None
-    assert plate_scale(c2) == 23.8 and plate_scale({"DETECTOR": "C3"}) == 56.0
-    assert plate_scale({"CDELT1": 5.0, "DETECTOR": "C3"}) == 5.0 and plate_scale({}) == 1.0
+    assert nominal_centre({"CRPIX1": 11.0, "CRPIX2": 21.0}) is None
+    assert plate_scales(c2) == (23.8, 23.8) and plate_scales({"DETECTOR": "C3"}) == (56.0, 56.0)
+    assert plate_scales({"DETECTOR": "C2", "LEBXSUM": 2}) == (11.9, 23.8)             # (y, x)
+    assert plate_scales({"CDELT1": 5.0, "DETECTOR": "C3"}) == (5.0, 5.0)
+    assert plate_scales({"CDELT1": 10.0, "CDELT2": 5.0}) == (5.0, 10.0)
+    # no positive CDELT and no C2/C3 detector: not known (it used to be 1 arcsec/px)
+    assert plate_scales({}) is None and plate_scales({"CDELT1": float("nan"), "DETECTOR": "EIT"}) is None
 
 
 def test_zones_of_pixels_are_the_zone_map():

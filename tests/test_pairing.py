@@ -135,6 +135,19 @@ def test_tile_compressed_frames_are_paired(tmp_path):
     assert names(pair_neighbours(paths))["32310944.fits.fz"] == ["32310943.fits.fz", "32310945.fits.fz"]
 
 
+def test_frames_whose_image_extension_inherits_the_primary_keywords_are_paired(tmp_path):
+    """DATE-OBS, DETECTOR, ... in the primary header only: pairing reads them as reading the file does."""
+    paths = []
+    for src in C3_SEQ[:3]:
+        d, h = read_file(src)
+        h = fits.Header([c for c in h.cards if all(32 <= ord(ch) < 127 for ch in str(c.value))])
+        prim = fits.PrimaryHDU(header=fits.Header([c for c in h.cards if not c.keyword.startswith("NAXIS")
+                                                   and c.keyword not in ("BITPIX", "SIMPLE", "EXTEND")]))
+        paths.append(tmp_path / src.name)
+        fits.HDUList([prim, fits.ImageHDU(d)]).writeto(paths[-1], output_verify="ignore")
+    assert names(pair_neighbours(paths))["32310944.fts"] == ["32310943.fts", "32310945.fts"]
+
+
 def test_max_gap_none_or_inf_pairs_at_any_distance_and_bad_ones_are_one_line():
     for gap in (None, float("inf")):
         assert names(pair_neighbours([C3_SEQ[0], C3_FULL], max_gap=gap))["32310943.fts"] == ["c3_32219521.fts"]

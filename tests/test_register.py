@@ -6,6 +6,7 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+from astropy.io import fits
 from helpers import C3_SEQ, read_file
 
 from corkit_inpaint.exceptions import InputError
@@ -147,6 +148,80 @@ def test_register_all_accepts_pairs_and_neighbours(target):
     nb = register(data, hdr, hdr, data.shape)
     out = register_all([nb, (data, hdr), (data, hdr, None)], hdr, data.shape)
     assert out[0] is nb and all(isinstance(o, Neighbour) for o in out) and register_all(None, hdr, (1, 1)) == []
+
+
+def test_saturation_scales_with_board_summing_not_on_chip_summing(target):
+    """On-chip summing (SUMCOL/SUMROW) reads the summed charge out once: 16383 DN is full scale there too."""
+    data, hdr = target
+    d = data.copy()
+    d[10, 10] = 16383
+    for keys, saturated in (({"SUMCOL": 2, "SUMROW": 2}, True), ({"LEBXSUM": 2, "LEBYSUM": 2}, False)):
+        h = hdr.copy()
+        h.update(keys)
+        assert data_pixels(d, h)[10, 10] != saturated
+
+
+def strip(hdr, *keys):
+    h = hdr.copy()
+    for k in keys:
+        h.remove(k, ignore_missing=True)
+    return h
+
+
+def test_a_neighbour_whose_plate_scale_only_one_side_knows_is_left_out(target, caplog):
+    """No CDELT and no C2/C3 DETECTOR: its scale is unknown, not 1 arcsec/px (a C3 neighbour read 56x too small)."""
+    data, hdr = target
+    nb_data, nb_hdr = read_file(C3_SEQ[0])
+    bare = strip(hdr, "CDELT1", "CDELT2", "DETECTOR")
+    for t, n, who in ((bare, nb_hdr, "the target's"), (hdr, strip(nb_hdr, "CDELT1", "CDELT2", "DETECTOR"), "its")):
+        with pytest.raises(InputError, match=f"{who} plate scale is not known"):
+            register(nb_data, n, t, data.shape)
+        caplog.clear()
+        assert register_all([(nb_data, n)], t, data.shape, max_gap=None) == []
+        assert "plate scale is not known" in caplog.text
+    # neither knows: the same scale is assumed, and a frame on itself is still copied exactly
+    nb = register(data, bare, bare, data.shape)
+    assert np.array_equal(nb.matrix, np.eye(2))
+
+
+def test_an_anisotropic_neighbour_is_registered_on_both_axes():
+    """A neighbour summed 2x in x only (CDELT1 twice CDELT2): each axis by its own scale (astropy's WCS agrees)."""
+    from astropy.wcs import WCS
+    from helpers import C2_FULL
+    data, hdr = read_file(C2_FULL)
+    h2 = hdr.copy()
+    h2["LEBXSUM"], h2["CDELT1"] = 2, 2 * hdr["CDELT1"]
+    h2["CRPIX1"] = (hdr["CRPIX1"] - 0.5) / 2 + 0.5
+    h2["NAXIS1"] = data.shape[1] // 2
+    data2 = data.reshape(data.shape[0], -1, 2).sum(-1)
+    nb = register(data2, h2, hdr, data.shape)
+    py, px = nb.coords((805, 806, 300, 301))
+    keys = ("CRPIX1", "CRPIX2", "CDELT1", "CDELT2", "CTYPE1", "CTYPE2", "CROTA1")
+    wcs = lambda h: WCS(fits.Header({**{k: h[k] for k in keys if k in h}, "CUNIT1": "arcsec", "CUNIT2": "arcsec"}))
+    want = wcs(h2).world_to_pixel_values(*wcs(hdr).pixel_to_world_values(300, 805))
+    assert abs(py[0, 0] - float(want[1])) < 1e-6 and abs(px[0, 0] - float(want[0])) < 1e-6
+
+
+def test_a_neighbour_without_crpix_is_aligned_on_the_nominal_centre_with_the_target(target, caplog):
+    """CRPIX in one frame only: both take the nominal centre (a measured one mixed with it shifted C3 by 2.2 px)."""
+    data, hdr = target
+    nb = register(data, strip(hdr, "CRPIX1", "CRPIX2"), hdr, data.shape)
+    assert "only the target has CRPIX1/2" in caplog.text
+    r, ok = nb.sample((100, 300, 200, 264))                  # the same pointing: copied back exactly
+    assert ok.all() and np.array_equal(r, rate(data, hdr)[100:300, 200:264])
+    with pytest.raises(InputError, match="Sun centre is known .* for only one"):
+        register(data, strip(hdr, "CRPIX1", "CRPIX2", "DETECTOR"), strip(hdr, "DETECTOR"), data.shape)
+
+
+def test_a_frame_given_twice_is_used_once(target, caplog):
+    data, hdr = target
+    nb_data, nb_hdr = read_file(C3_SEQ[0])
+    copy = nb_hdr.copy()
+    copy["FILENAME"] = "copy.fts"
+    out = register_all([(nb_data, nb_hdr), (nb_data.copy(), copy)], hdr, data.shape)
+    assert [n.name for n in out] == ["32310943.fts"] and "copy.fts left out: it is 32310943.fts again" in caplog.text
+    other_data, other_hdr = read_file(C3_SEQ[2])
+    assert len(register_all([(nb_data, nb_hdr), (other_data, other_hdr)], hdr, data.shape)) == 2
 
 
 def test_a_summed_neighbour_with_another_exposure_gives_the_same_rate():
