@@ -154,6 +154,25 @@ def test_evaluate_neighbours_on_a_sequence(tmp_path, capsys):
     assert main(["-q", "evaluate", "--neighbours", str(C3_SEQ[0]), "--methods", "ratio"]) == 1
 
 
+def test_evaluate_neighbours_refuses_bad_files_and_sequences_in_one_line(tmp_path, capsys):
+    """Review s15: a missing or non-FITS file was passed over silently (exit 0); no middle frame gave two lines."""
+    from helpers import C2_FULL, C3_SEQ
+
+    from corkit_inpaint.cli import main
+    bad = tmp_path / "notfits.fts"
+    bad.write_text("not fits")
+    capsys.readouterr()
+    for extra, why in (([tmp_path / "nope.fts"], "no such file"), ([bad], "not a FITS file")):
+        assert main(["evaluate", "--neighbours", *map(str, C3_SEQ), *map(str, extra), "--methods", "biharmonic",
+                     "--repeats", "1"]) == 1
+        captured = capsys.readouterr()
+        assert why in captured.err and len(captured.err.strip().splitlines()) == 1 and not captured.out
+    assert main(["evaluate", "--neighbours", str(C3_SEQ[0]), str(C2_FULL), str(C3_SEQ[2]), "--methods",
+                 "biharmonic", "--repeats", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "of the same detector, filter, polarizer, summing and size on both sides" in err[0]
+
+
 def test_a_negative_seed_or_synthetic_count_is_a_usage_error(capsys):
     """Was a traceback from numpy (--seed -1) or a silent run of nothing (--synthetic -1): review s13, D1 and D7."""
     assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--seed", "-1"]) == 2
@@ -161,6 +180,10 @@ def test_a_negative_seed_or_synthetic_count_is_a_usage_error(capsys):
     assert "--seed -1: give a whole number >= 0" in err and "Traceback" not in err
     assert main(["evaluate", "--synthetic", "-1", "--methods", "biharmonic"]) == 2
     assert "--synthetic -1" in capsys.readouterr().err
+    for opt in ("--synthetic", "--repeats"):              # review s15: 10**23 ended in an OverflowError traceback
+        assert main(["evaluate", str(REAL), opt, str(10 ** 23), "--methods", "biharmonic"]) == 2
+        err = capsys.readouterr().err
+        assert f"{opt} {10 ** 23}: " in err and "Traceback" not in err
     for gap in ("-1", "nan"):                          # checked by the fills' own check_max_gap
         assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--max-gap", gap]) == 2
         assert "--max-gap = " in capsys.readouterr().err

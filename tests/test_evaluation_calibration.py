@@ -58,3 +58,14 @@ def test_reliability_is_the_diagonal_when_calibrated_and_below_it_when_overconfi
 def test_methods_without_sigma_and_frames_without_zones_are_left_out():
     assert z_counts(np.zeros(4), np.zeros(4), np.ones(4), np.ones(4, dtype=bool), None) == {}
     assert calibration_table([{"method": "x", "se": 1.0}]) == {}
+
+
+def test_one_mask_has_no_interval_and_intervals_do_not_depend_on_the_other_methods():
+    """Review s15: one mask printed a zero-width interval; a method's interval moved with the methods before it."""
+    one = calibration_table(_records(1.0, n=1))["inner"]["m"]
+    assert one["z_std_ci"] is None and one["cover68_ci"] is None and one["masks"] == 1
+    assert "| inner | m | " in format_calibration_table({"inner": {"m": one}}) and "(" not in \
+        format_calibration_table({"inner": {"m": one}}).splitlines()[-1]
+    alone = calibration_table(_records(1.0))["inner"]["m"]
+    after = calibration_table(_records(2.0, method="a", seed=5) + _records(1.0))["inner"]["m"]
+    assert alone["z_std_ci"] == after["z_std_ci"] and alone["cover68_ci"] == after["cover68_ci"]

@@ -92,3 +92,10 @@ def test_zone_map_and_zone_noise():
     n = zone_noise(rate, mask, z)
     assert n["nsig_inner"] == int((mask & (z == 0)).sum()) > 0 and n["nsig_outer"] == 0
     assert np.sqrt(n["var_inner"] / n["nsig_inner"]) == pytest.approx(3.0, rel=0.1)
+    # a sliver of a zone with no whole 3x3 in the hole has no noise estimate: not counted as noiseless
+    sliver = mask.copy()
+    sliver[y - 17, int(x + 2.6 * g.rsun):int(x + 2.6 * g.rsun) + 32] = True
+    zz = z.copy()
+    zz[y - 17] = np.where(sliver[y - 17], 2, zz[y - 17])            # one row of the hole in the outer zone
+    s = zone_noise(rate, sliver, zz)
+    assert s["nsig_outer"] == 0 and s["var_outer"] == 0.0 and s["nsig_inner"] == n["nsig_inner"]

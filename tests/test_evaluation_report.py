@@ -134,3 +134,19 @@ def test_ratios_against_a_named_method_per_pattern_and_zone(records):
     zs = summarise_zones(zrecs, against="a")
     assert zs["inner"]["b"]["vs_against"] == pytest.approx(2.0) and "vs_against" not in zs["inner"]["a"]
     assert "| vs a (90% CI) |" in format_zone_table(zs, "t")
+
+
+def test_a_zone_interval_rests_only_on_the_masks_with_pixels_there():
+    """Review s15: masks without pixels in the zone were resampled too, and pulled the interval's low end to 0."""
+    from corkit_inpaint.evaluation.report import summarise_zones
+    recs = []
+    for i in range(6):
+        n = 100 if i < 3 else 0                        # only three masks reach the inner zone
+        z = {"n_inner": n, "se_inner": 400.0 * (i + 1) if n else 0.0, "n_mid": 50, "se_mid": 50.0}
+        recs.append(rec("biharmonic", "single", f"m{i}", 1.0, **z))
+        recs.append(rec("pconv", "single", f"m{i}", 1.0, **{k: v * 0.64 if k.startswith("se_") else v
+                                                             for k, v in z.items()}))
+    inner = summarise_zones(recs)["inner"]["pconv"]
+    assert inner["masks"] == 3 and inner["vs_best_classical_ci90"] == pytest.approx([0.8, 0.8])
+    one = summarise_zones([r for r in recs if r["mask_id"] in ("m0", "m3", "m4")])["inner"]["pconv"]
+    assert one["masks"] == 1 and one["vs_best_classical_ci90"] is None

@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+#: The most frames (--synthetic) or masks per pattern (--repeats) a run takes: a larger count is a typing slip.
+MAX_COUNT = 1_000_000
 #: Picture formats the figures can be written in (by the file name's suffix).
 PICTURES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
 
@@ -134,8 +136,10 @@ def _check_args(args, methods: list[str]) -> str:
         return f"--repeats {args.repeats}: give 1 or more masks per pattern"
     if args.seed < 0:
         return f"--seed {args.seed}: give a whole number >= 0"
-    if args.synthetic < 0:
-        return f"--synthetic {args.synthetic}: give a number of frames >= 0"
+    if not 0 <= args.synthetic <= MAX_COUNT:
+        return f"--synthetic {args.synthetic}: give a number of frames from 0 to {MAX_COUNT}"
+    if args.repeats > MAX_COUNT:
+        return f"--repeats {args.repeats}: give at most {MAX_COUNT} masks per pattern"
     if args.other_day and not args.neighbours:
         return "--other-day needs --neighbours (it replaces a neighbouring frame)"
     try:
@@ -224,7 +228,7 @@ def _run_sequences(args, methods, rng) -> int:
             n = len({r["frame"] for r in cme})
             sets[f"the {n} synthetic sequences with a CME"] = cme
     if not any(sets.values()):
-        err("no frame of the sequence has a neighbour on both sides; give a sequence of 3 or more frames")
+        err("nothing was scored: no block of the sequences could be blanked")
         return 1
     _report(args, methods, {k: v for k, v in sets.items() if v})
     return 0

@@ -91,21 +91,23 @@ def calibration_table(records, *, n_boot: int = 2000, seed: int = 0) -> dict:
     -------
     dict
         ``{zone: {method: {"z_std", "z_std_ci", "cover68", "cover68_ci", "cover95", "cover95_ci",
-        "pixels", "masks"}}}``; methods without a sigma are absent.
+        "pixels", "masks"}}}``; methods without a sigma are absent. An interval is None from one mask.
     """
     out = {}
-    rng = np.random.default_rng(seed)
     for zone in ZONE_NAMES:
         rows = {}
         for m, hs in _histograms(records, zone).items():
             est = _stats(hs.sum(0))
-            pick = rng.integers(0, len(hs), (n_boot, len(hs)))
-            boot = _stats(np.stack([hs[p].sum(0) for p in pick])) if len(hs) > 1 else est[None]
-            lo, hi = np.percentile(boot, 5, axis=0), np.percentile(boot, 95, axis=0)
             rows[m] = {"pixels": int(hs.sum()), "masks": len(hs)}
+            ci = [None] * 3                   # one mask: no interval
+            if len(hs) > 1:       # each (zone, method) draws the same resamples: the others scored do not change it
+                pick = np.random.default_rng(seed).integers(0, len(hs), (n_boot, len(hs)))
+                boot = _stats(np.stack([hs[p].sum(0) for p in pick]))
+                lo, hi = np.percentile(boot, 5, axis=0), np.percentile(boot, 95, axis=0)
+                ci = [[float(lo[i]), float(hi[i])] for i in range(3)]
             for i, key in enumerate(("z_std", "cover68", "cover95")):
                 rows[m][key] = float(est[i])
-                rows[m][f"{key}_ci"] = [float(lo[i]), float(hi[i])]
+                rows[m][f"{key}_ci"] = ci[i]
         if rows:
             out[zone] = rows
     return out
@@ -126,8 +128,8 @@ def format_calibration_table(table: dict, title: str = "") -> str:
     lines = [f"### Calibration of the sigma: {title}", "",
              "| zone | method | z robust std (90% CI) | inside 68% (90% CI) | inside 95% (90% CI) | pixels | masks |",
              "|---|---|---|---|---|---|---|"]
-    f = lambda v, ci, pct: (f"{100 * v:.1f}% ({100 * ci[0]:.1f}-{100 * ci[1]:.1f})" if pct
-                            else f"{v:.2f} ({ci[0]:.2f}-{ci[1]:.2f})")
+    f = lambda v, ci, pct: ((f"{100 * v:.1f}%" if pct else f"{v:.2f}") + ("" if ci is None else
+                            f" ({100 * ci[0]:.1f}-{100 * ci[1]:.1f})" if pct else f" ({ci[0]:.2f}-{ci[1]:.2f})"))
     for zone, rows in table.items():
         for m, v in rows.items():
             lines.append(f"| {zone} | {m} | {f(v['z_std'], v['z_std_ci'], False)} | "

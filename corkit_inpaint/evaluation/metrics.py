@@ -61,7 +61,9 @@ def truth_terms(truth, st) -> dict:
 def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None) -> dict:
     """The truth's noise in each zone of the hole: ``nsig_Z`` pixels and ``var_Z`` (sigma^2 times pixels).
 
-    Computed once per mask (the same for every method).
+    Computed once per mask (the same for every method). A zone's part of the hole with no whole 3x3
+    neighbourhood (a sliver) has no noise estimate: its pixels are not counted (``nsig_Z`` 0), rather
+    than counted as noiseless.
     """
     out = {}
     if zones is None:
@@ -72,7 +74,7 @@ def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None) -
     sl = (slice(max(ys.min() - 1, 0), ys.max() + 2), slice(max(xs.min() - 1, 0), xs.max() + 2))
     for k, name in enumerate(ZONE_NAMES):
         inz = mask[sl] & (zones[sl] == k)
-        n = int(inz.sum())
+        n = int(inz.sum()) if ndimage.binary_erosion(inz, np.ones((3, 3)), border_value=0).any() else 0
         sig = noise_sigma(rate_t[sl], inz) if n else 0.0
         out[f"nsig_{name}"], out[f"var_{name}"] = n, sig ** 2 * n
     return out

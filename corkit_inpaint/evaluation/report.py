@@ -65,9 +65,14 @@ def _against(v: dict, against: str | None, m: str, rows: dict, recs, base, key: 
 
 
 def _ratio_ci(recs, base, *, key="se", n_boot=2000, seed=0):
-    """90% bootstrap interval (over masks) of the pooled-RMSE ratio of ``recs`` to ``base`` (squared errors ``key``)."""
-    a = {r["mask_id"]: r[key] for r in recs}
-    b = {r["mask_id"]: r[key] for r in base}
+    """90% bootstrap interval (over masks) of the pooled-RMSE ratio of ``recs`` to ``base`` (squared errors ``key``).
+
+    Only masks with pixels there count (for a zone's ``se_<zone>``, those with ``n_<zone>`` > 0): a resample of
+    masks that miss the zone would give a ratio of 0. None for fewer than two such masks.
+    """
+    count = "n" + key[2:]                   # "se" -> "n", "se_mid" -> "n_mid"
+    a = {r["mask_id"]: r[key] for r in recs if r.get(count, 1)}
+    b = {r["mask_id"]: r[key] for r in base if r.get(count, 1)}
     ids = sorted(set(a) & set(b))
     if len(ids) < 2:
         return None

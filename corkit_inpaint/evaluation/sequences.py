@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 
+from ..exceptions import InputError
 from ..pairing import MAX_GAP_MINUTES, pair_neighbours
-from ..read import read_level05
+from ..read import read_header, read_level05
 from .protocol import evaluate_frame
 
 __all__ = ["SEQUENCE_SEED0", "evaluate_sequence", "evaluate_synthetic_sequences", "variants", "cme_records"]
@@ -56,12 +57,22 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
     -------
     list of dict
         Records as `evaluate_frame` makes them.
+
+    Raises
+    ------
+    InputError
+        A file that cannot be read (`corkit_inpaint.read.read_header`), or no
+        frame with a neighbour on both sides.
     """
     from tqdm import tqdm
+    for f in files:                       # pairing passes over what it cannot read: here that is a mistake
+        read_header(f)
     pairs = pair_neighbours(files, max_gap=max_gap)
     middle = [p for p, nb in pairs.items() if len(nb) == 2]
     if not middle:
-        log.warning("no frame of the sequence has a neighbour on both sides within %g min", max_gap)
+        gap = "" if max_gap is None else f" within {max_gap:g} min"
+        raise InputError("no frame of the sequence has a neighbour of the same detector, filter, polarizer, "
+                         f"summing and size on both sides{gap}: give 3 or more consecutive frames of one kind")
     stranger = read_level05(other_day, refill=True) if other_day is not None else None
     recs = []
     for p in tqdm(middle, desc="sequence frames", disable=not progress):
