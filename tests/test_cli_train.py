@@ -46,7 +46,7 @@ def test_every_option_has_help():
         assert a.help and a.help.strip(), a.dest
     opts = {s for a in p._actions for s in a.option_strings}
     assert {"--out", "--workers", "--device", "--time-limit", "--restart", "--crop", "--widths"} <= opts
-    assert "--init-sha256" not in opts
+    assert "--init-sha256" in opts                       # a parent pinned by its bytes
 
 
 @pytest.mark.slow
@@ -59,14 +59,48 @@ def test_a_tiny_run(tmp_path, capsys):
     assert blob["model_config"]["widths"] == [8, 8, 8, 8]
     meta = json.loads((out / "config.json").read_text())
     assert meta["config"]["crop"] == 32 and meta["config"]["steps"] == 2 and meta["steps_done"] == 2
-    # run again with more steps: it resumes from the checkpoint; --restart starts over
-    assert main(["-q", "train", "--out", str(out), *TINY, "--steps", "3"]) == 0
+    # run again with more steps: refused (its schedule would differ from the record's); --restart starts over
+    assert main(["-q", "train", "--out", str(out), *TINY, "--steps", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "other settings (steps 2 -> 3)" in err and err.count("\n") == 1
+    assert main(["-q", "train", "--out", str(out), *TINY, "--steps", "3", "--restart"]) == 0
     ck = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ck["step"] == 3 and len(ck["history"]) == 3
-    assert main(["-q", "train", "--out", str(out), *TINY, "--restart"]) == 0
-    ck = torch.load(out / "checkpoint.pt", weights_only=True)
-    assert ck["step"] == 2 and len(ck["history"]) == 2
-    assert json.loads((out / "config.json").read_text())["steps_done"] == 2
+    assert json.loads((out / "config.json").read_text())["steps_done"] == 3
+
+
+def test_a_run_stopped_by_the_time_limit_exits_3_and_goes_on_when_rerun(tmp_path, capsys):
+    """Review s15: it exited 0 with a final-looking model, and the training scripts packaged and built on it."""
+    out = tmp_path / "run"
+    assert main(["-q", "train", "--out", str(out), *TINY, "--time-limit", "1e-9"]) == 3
+    assert "stopped by --time-limit at step 1 of 2" in capsys.readouterr().err
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["steps_done"] == 1 and meta["complete"] is False
+    assert main(["-q", "train", "--out", str(out), *TINY]) == 0
+    assert json.loads((out / "config.json").read_text())["complete"] is True
+
+
+@pytest.mark.parametrize("extra, why, code", [
+    (["--steps", "0"], "steps = 0", 2), (["--lr", "nan"], "lr = nan", 2), (["--workers", "-2"], "--workers -2", 2),
+    (["--time-limit", "-1"], "--time-limit -1", 2), (["--init", "NOPE"], "NOPE", 1),
+    (["--device", "bogus"], "--device bogus", 1), (["--crop", "5000"], "no training crop", 1),
+])
+def test_bad_inputs_are_one_line_before_the_data_are_simulated(tmp_path, capsys, extra, why, code):
+    """Review s15: most of these ended in a traceback, after the whole data set was simulated."""
+    assert main(["-q", "train", "--out", str(tmp_path / "run"), *TINY, *extra]) == code
+    err = capsys.readouterr().err
+    assert why in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_an_out_that_is_a_file_or_a_parent_that_is_not_weights_is_one_line(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main(["-q", "train", "--out", str(f), *TINY]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err and f.read_text() == "x"
+    assert main(["-q", "train", "--out", str(tmp_path / "run"), *TINY, "--init", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_sequences_flag_and_its_channel_check(tmp_path, capsys):

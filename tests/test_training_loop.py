@@ -93,10 +93,57 @@ def test_bad_config_or_empty_data_refused_before_anything_is_written(tmp_path):
     assert not (tmp_path / "b" / "checkpoint.pt").exists()
 
 
-def test_zero_steps_writes_the_initial_model(tmp_path):
-    path = train(replace(TINY, steps=0), tmp_path, data=toy_data(), resume=False, progress=False)
+def test_zero_steps_or_a_nan_rate_are_refused(tmp_path):
+    """Review s15: steps = 0 wrote the random initial weights as a model; a NaN lr passed the bounds."""
+    for bad, field in ((replace(TINY, steps=0), "steps"), (replace(TINY, lr=float("nan")), "lr")):
+        with pytest.raises(ValueError, match=field):
+            train(bad, tmp_path / field, data=toy_data(), resume=False, progress=False)
+        assert not (tmp_path / field).exists()
+    path = train(replace(TINY, steps=1), tmp_path / "one", data=toy_data(), resume=False, progress=False)
     assert read_weights_file(path)["model_config"]["widths"] == [8, 8, 8, 8]
-    json.loads((tmp_path / "config.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    meta = json.loads((tmp_path / "one" / "config.json").read_text(),
+                      parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    # what else decides the weights is recorded beside them
+    from corkit_inpaint import __version__
+    assert meta["complete"] is True and meta["versions"]["corkit-inpaint"] == __version__
+    assert {"numpy", "scipy", "astropy", "scikit-image", "python"} <= set(meta["versions"])
+    assert "source_commit" in meta
+
+
+def test_a_run_is_resumed_only_with_the_settings_it_was_trained_with(tmp_path):
+    """Review s15: a run resumed with another seed, thread count or step count recorded settings it did not have."""
+    from corkit_inpaint.training.loop import check_run
+    data = toy_data()
+    train(replace(TINY), tmp_path, data=data, resume=False, progress=False, time_limit=0.0)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    for change in ({"seed": 5}, {"threads": 2}, {"steps": 9}, {"lr": 1e-2}):
+        with pytest.raises(WeightsError, match=f"other settings \\({next(iter(change))} "):
+            train(replace(TINY, **change), tmp_path, data=data, progress=False)
+        with pytest.raises(WeightsError, match="other settings"):
+            check_run(replace(TINY, **change), tmp_path)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before           # nothing was touched
+    check_run(replace(TINY), tmp_path)                                    # the same settings: it resumes
+    train(replace(TINY), tmp_path, data=data, progress=False)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == TINY.steps
+    train(replace(TINY, seed=5), tmp_path, data=data, resume=False, progress=False)     # resume=False: anew
+
+
+def test_a_parent_that_changed_is_refused(tmp_path):
+    """Review s15: a run remade from its record started from whatever file had the parent's name."""
+    import shutil
+    data = toy_data()
+    parent = tmp_path / "parent.pt"
+    shutil.copyfile(train(replace(TINY, steps=1), tmp_path / "p1", data=data, resume=False, progress=False), parent)
+    cfg = replace(TINY, steps=1, init=str(parent))
+    train(cfg, tmp_path / "child", data=data, resume=False, progress=False)
+    recorded = json.loads((tmp_path / "child" / "config.json").read_text())["config"]
+    assert recorded["init_sha256"] and recorded["init"] == str(parent)
+    shutil.copyfile(train(replace(TINY, steps=1, seed=9), tmp_path / "p2", data=data, resume=False,
+                          progress=False), parent)                         # another file under the same name
+    remade = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()})
+    with pytest.raises(WeightsError, match="the parent changed"):
+        train(remade, tmp_path / "remade", data=data, resume=False, progress=False)
+    assert not (tmp_path / "remade" / "model.pt").exists()
 
 
 def test_every_config_that_passes_check_trains(tmp_path):

@@ -11,7 +11,14 @@ the file and determinism.
 
 Usage::
 
-    python weights/package_weights.py RUN_DIR --name pconv-lasco-v3 [--default] [--url URL ...]
+    python weights/package_weights.py RUN_DIR --name pconv-lasco-v3 [--default] [--url URL ...] [--force]
+
+Everything is checked before anything is written: the run must be finished
+(``steps_done`` equal to its ``steps``: a run stopped by ``--time-limit`` is
+refused), its model.pt a weights file, the name plain (no path), and a name
+registered already with other bytes needs ``--force`` (the same bytes again are
+packaged again). Each file is written to a temporary file and renamed into
+place, and the registry is written last.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -67,6 +76,45 @@ def sigma_checksum(img, header, weights: str) -> str:
     return hashlib.sha256(np.rint(100 * sigma).astype("<i4").tobytes()).hexdigest()
 
 
+#: A model name: letters, digits, '.', '_' and '-', starting with a letter or digit (it names files here).
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def fail(msg: str) -> None:
+    """One error line, exit 1: nothing has been written."""
+    print(f"package_weights: error: {msg}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``data`` to a temporary file beside ``path``, then renamed into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def check_run(run: Path) -> tuple[bytes, bytes]:
+    """The run's model.pt and config.json bytes, after checking it is a finished run of a weights file."""
+    from corkit_inpaint.exceptions import CorkitInpaintError
+    from corkit_inpaint.network.weights import read_weights_file
+    for f in ("model.pt", "config.json"):
+        if not (run / f).is_file():
+            fail(f"{run}: no {f} (not a training run's folder)")
+    try:
+        meta = json.loads((run / "config.json").read_text())
+        done, steps = int(meta["steps_done"]), int(meta["config"]["steps"])
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"{run / 'config.json'}: not a training run's record ({type(exc).__name__}: {exc})")
+    if done < steps:
+        fail(f"{run}: stopped at step {done} of {steps} (--time-limit): run its training command again to finish it")
+    model = (run / "model.pt").read_bytes()
+    try:
+        read_weights_file(run / "model.pt", sha256=hashlib.sha256(model).hexdigest())
+    except CorkitInpaintError as exc:
+        fail(str(exc))
+    return model, (run / "config.json").read_bytes()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
@@ -76,28 +124,39 @@ def main():
                                               "blocks, trained on simulated level-0.5 frames")
     ap.add_argument("--url", action="append", default=[],
                     help="a mirror URL that serves the file (repeat for several; none by default)")
+    ap.add_argument("--force", action="store_true",
+                    help="replace a registered model of this name whose file differs (refused without it)")
     args = ap.parse_args()
+    if not NAME.fullmatch(args.name) or ".." in args.name:
+        fail(f"--name {args.name!r}: use letters, digits, '.', '_' and '-' only")
+    model, config = check_run(args.run)
+    sha = hashlib.sha256(model).hexdigest()
     fn = f"{args.name}.pt"
     reg_path = ROOT / "corkit_inpaint" / "registry.json"
     reg = json.loads(reg_path.read_text())
-    dst = (DATA if args.default else HERE) / fn
-    if args.default and reg.get("default") and reg["default"] != args.name:
-        old = DATA / reg["models"][reg["default"]]["file"]
-        if old.is_file():                   # only the default ships in the wheel
-            shutil.move(old, HERE / old.name)
+    old = reg.get("models", {}).get(args.name)
+    if old is not None and old.get("sha256") != sha and not args.force:
+        fail(f"{args.name} is registered already with other weights ({old.get('sha256', '')[:16]}...): "
+             "--force replaces it, or give another --name")
+    default = args.default or reg.get("default") == args.name     # the default stays package data
+    dst = (DATA if default else HERE) / fn
+    # every check is done: write the files first (each renamed into place), the registry last
     DATA.mkdir(exist_ok=True)
-    shutil.copyfile(args.run / "model.pt", dst)
-    shutil.copyfile(args.run / "config.json", HERE / f"{args.name}.config.json")
-    sha = hashlib.sha256(dst.read_bytes()).hexdigest()
+    write_bytes_atomic(dst, model)
+    write_bytes_atomic(HERE / f"{args.name}.config.json", config)
+    check = fixed_input_checksum(dst)
+    write_bytes_atomic(HERE / f"{args.name}.check.json", (json.dumps(check, indent=1) + "\n").encode())
+    if args.default and reg.get("default") and reg["default"] != args.name:
+        prev = DATA / reg["models"][reg["default"]]["file"]
+        if prev.is_file():                   # only the default ships in the wheel
+            shutil.move(prev, HERE / prev.name)
     reg.setdefault("models", {})[args.name] = {
-        "file": fn, "sha256": sha, "size": dst.stat().st_size, "urls": list(args.url),
+        "file": fn, "sha256": sha, "size": len(model), "urls": list(args.url),
         "license": "BSD-3-Clause", "description": args.description}
     if args.default:
         reg["default"] = args.name
-    reg_path.write_text(json.dumps(reg, indent=1) + "\n")
-    check = fixed_input_checksum(dst)
-    (HERE / f"{args.name}.check.json").write_text(json.dumps(check, indent=1) + "\n")
-    print(f"{fn}: sha256 {sha}, {dst.stat().st_size} bytes; fixed-input checksum {check['sha256']}")
+    write_bytes_atomic(reg_path, (json.dumps(reg, indent=1) + "\n").encode())
+    print(f"{fn}: sha256 {sha}, {len(model)} bytes; fixed-input checksum {check['sha256']}")
 
 
 if __name__ == "__main__":

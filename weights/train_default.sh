@@ -23,8 +23,10 @@
 #      window's noise), corrections in noise units where a neighbour has data (--step
 #      noise) and errors measured in noise units, last layers zeroed again, 3,000 steps on
 #      400 new sequences (seeds 6000000..6000399), L1 only (--w-hole-l2 0), 1 thread.
-# CPU: about 75 + 45 + 20 + 55 + 25 + 45 minutes on 2 cores (a stage stops at --time-limit with
-# a checkpoint; rerunning resumes). On a GPU add --device cuda.
+# CPU: about 75 + 45 + 20 + 55 + 25 + 45 minutes on 2 cores. A stage that reaches --time-limit
+# stops with a checkpoint and exit status 3, so the script stops there; rerunning the script goes
+# on with that stage (a finished stage reruns as a no-op, and packaging the same bytes again is
+# allowed). A stage is resumed only with the settings it started with. On a GPU add --device cuda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corkit-inpaint -v train --out runs/pconv-lasco-v1 --extra-channels 2 --generator-version 2 --workers 2 --time-limit 4800 "$@"

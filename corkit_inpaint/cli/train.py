@@ -1,7 +1,11 @@
 """``corkit-inpaint train``: train the partial-convolution UNet on simulated frames.
 
 Writes checkpoint.pt (resumable), model.pt and config.json into --out. The
-options are generated from the fields of `TrainConfig`.
+options are generated from the fields of `TrainConfig`. Exit status: 0 when the
+run has all its steps, 3 when ``--time-limit`` stopped it first (rerun the same
+command to go on from its checkpoint), 2 for a setting it refuses, 1 for an
+input that fails (a parent or checkpoint that cannot be read, or that does not
+match).
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
     _add_config_options(t)
     t.add_argument("--workers", type=int, default=1, help="processes simulating frames (default: 1)")
     t.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    t.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
+    t.add_argument("--time-limit", type=float, default=None,
+                   help="stop after this many seconds of training, with a checkpoint (exit 3: rerun to go on)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
 
 
@@ -63,12 +68,22 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the data set and train; prints the weights file."""
+    """Check everything, build the data set and train; prints the weights file."""
+    import json
+    import math
+
+    from ..exceptions import CorkitInpaintError
     from ..training.dataset import build_dataset
-    from ..training.loop import train
+    from ..training.loop import check_run, train
     from .common import err
     if args.vgg and not Path(args.vgg).is_file():
         err(f"--vgg {args.vgg}: no such file")
+        return 2
+    if args.workers < 1:
+        err(f"--workers {args.workers}: give 1 or more processes")
+        return 2
+    if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        err(f"--time-limit {args.time_limit}: give a number of seconds > 0")
         return 2
     cfg = config_from_args(args)
     try:
@@ -76,8 +91,18 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(f"train: {exc}")
         return 2
-    data = build_dataset(cfg, workers=args.workers, progress=not args.quiet)
-    path = train(cfg, args.out, data=data, resume=not args.restart, progress=not args.quiet,
-                 device=args.device, time_limit=args.time_limit)
+    try:          # before the data: simulating them takes minutes at full size
+        check_run(cfg, args.out, resume=not args.restart, device=args.device)
+        data = build_dataset(cfg, workers=args.workers, progress=not args.quiet)
+        path = train(cfg, args.out, data=data, resume=not args.restart, progress=not args.quiet,
+                     device=args.device, time_limit=args.time_limit)
+    except (CorkitInpaintError, ValueError) as exc:
+        err(str(exc) if isinstance(exc, CorkitInpaintError) else f"train: {exc}")
+        return 1
     print(path)
+    done = json.loads((Path(args.out) / "config.json").read_text())["steps_done"]
+    if done < cfg.steps:
+        err(f"stopped by --time-limit at step {done} of {cfg.steps}: {Path(args.out) / 'checkpoint.pt'} holds it; "
+            "run the same command again to go on")
+        return 3
     return 0

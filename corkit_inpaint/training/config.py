@@ -6,6 +6,7 @@ train`` builds its options from these fields, so they are written once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 
 from .sequence import SEQUENCE_VERSION
@@ -33,7 +34,7 @@ class TrainConfig:
     masks_per_frame: int = _f(3, "loss masks drawn per frame", low=1)
     crop: int = _f(96, "side of the training crops, pixels", low=16)
     crops_per_window: int = _f(2, "crops cut from each window", low=1)
-    steps: int = _f(10000, "optimiser steps", low=0)
+    steps: int = _f(10000, "optimiser steps", low=1)
     batch: int = _f(16, "crops per step", low=1)
     lr: float = _f(1e-3, "initial learning rate", low=1e-12)
     lr_final: float = _f(1e-4, "final learning rate (exponential decay)", low=0.0)
@@ -58,7 +59,8 @@ class TrainConfig:
                              "keeps the latent from collapsing onto its prior)", low=0.0)
     zero_head: bool = _f(False, "start the last layer of every stage at zero: the model starts as its base guide")
     init: str | None = _f(None, "weights file or registry name to start from (fine-tuning)")
-    init_sha256: str | None = _f(None, "sha256 of --init (recorded, not an option)", cli=False)
+    init_sha256: str | None = _f(None, "sha256 the --init file must have (recorded either way; a run remade from "
+                                       "its config.json refuses a parent that changed)")
     teacher_prob: float = _f(0.5, "probability of teacher forcing a stage's ring input", low=0.0, high=1.0)
     w_hole: float = _f(1.0, "weight of the L1 hole error", low=0.0)
     w_hole_l2: float = _f(0.0, "weight of the squared hole error (the mean where the fill is uncertain)", low=0.0)
@@ -78,6 +80,8 @@ class TrainConfig:
         """Refuse values outside a field's bounds (`ValueError` naming the field)."""
         for f in fields(self):
             v, lo, hi = getattr(self, f.name), f.metadata.get("low"), f.metadata.get("high")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{f.name} = {v!r} is not a finite number")
             if (lo is not None and v < lo) or (hi is not None and v > hi):
                 raise ValueError(f"{f.name} = {v!r} is outside [{lo}, {'' if hi is None else hi}]")
         if self.sequences and self.extra_channels < 6:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..blocks import blocks_to_mask
+from ..exceptions import InputError
 from ..frame import Frame
 from ..network.windows import Window, frame_windows
 from ..register import register_all
@@ -165,4 +166,7 @@ def build_dataset(cfg: TrainConfig, *, workers: int = 1, progress: bool = True) 
     else:
         for s in tqdm(seeds, disable=not progress, desc="simulating"):
             samples.extend(one(s))
+    if not samples:
+        raise InputError(f"no training crop could be cut from the {cfg.frames} simulated frame(s): crop = {cfg.crop} "
+                         "px is larger than every window, or no block could be blanked")
     return {k: np.stack([np.asarray(s[k]) for s in samples]) for k in SAMPLE_KEYS}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
+from ..exceptions import WeightsError
 from ..network.unet import PConvUNet
 from ..network.weights import read_weights_file, resolve_weights
 
 __all__ = ["init_from", "zero_heads"]
 
 
-def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
+def init_from(model: PConvUNet, path: str | os.PathLike, expect: str | None = None) -> str:
     """Start ``model`` from a weights file or registry name, for fine-tuning; returns its sha256.
 
     Tensors of equal shape are copied. A tensor the file has with fewer input
@@ -19,8 +20,19 @@ def init_from(model: PConvUNet, path: str | os.PathLike) -> str:
     first and the network starts from what the file's model does. The file's
     spread head (`corkit_inpaint.network.spread`) is left out: it was trained
     for that fill, which fine-tuning changes.
+
+    Raises
+    ------
+    WeightsError
+        No such file or name, not a weights file, or (with ``expect``) a file whose sha256 is not ``expect``:
+        a run remade from its record must start from the parent it recorded.
+    ValueError
+        Its tensors do not fit ``model``'s architecture.
     """
     w = resolve_weights(path)
+    if expect and w.sha256 != expect.lower():
+        raise WeightsError(f"--init {path}: its sha256 is {w.sha256[:16]}..., not the {expect[:16]}... the run "
+                           "recorded (the parent changed)")
     blob = read_weights_file(w.path, sha256=w.sha256)      # the bytes read are the bytes recorded
     own = {k: v.clone() for k, v in model.state_dict().items()}    # the model changes only on success
     for k, v in blob["state_dict"].items():

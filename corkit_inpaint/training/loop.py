@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -16,16 +17,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..exceptions import WeightsError
+from ..exceptions import InputError, WeightsError, first_line
+from ..network.registry import sha256sum
 from ..network.unet import PConvUNet
-from ..network.weights import WEIGHTS_FORMAT
+from ..network.weights import WEIGHTS_FORMAT, resolve_weights
+from ..tempfiles import write_text_atomic
 from .config import TrainConfig
 from .dataset import build_dataset
 from .finetune import init_from, zero_heads
 from .losses import compute_losses
 from .losses.perceptual import VGGFeatures
 
-__all__ = ["train", "load_checkpoint", "batch_tensors", "save_torch"]
+__all__ = ["train", "check_run", "load_checkpoint", "batch_tensors", "save_torch"]
 
 log = logging.getLogger(__name__)
 
@@ -96,31 +99,94 @@ def batch_tensors(data: dict, idx, flip: bool, device: str) -> dict:
     return b
 
 
+def _model(cfg: TrainConfig) -> PConvUNet:
+    return PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring, extra_channels=cfg.extra_channels,
+                     base=cfg.base_guide, step=cfg.step, arch=cfg.arch)
+
+
+def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
+    """Refuse to resume checkpoint ``ck`` (its ``state``) under settings other than those it was trained with.
+
+    Every field of `TrainConfig` decides the weights (``threads`` too, in the last bits), so a run resumed
+    with other settings could not be remade from the settings it records. The parent (``init``) and the VGG
+    file are compared by their bytes' sha256, not their names.
+    """
+    saved = state.get("config")
+    if not isinstance(saved, dict):
+        raise WeightsError(f"{ck}: the checkpoint records no settings, so it cannot be resumed as this run "
+                           "(--restart starts it again)")
+    now = asdict(cfg)
+    now["init_sha256"] = resolve_weights(cfg.init).sha256 if cfg.init else None
+    norm = lambda v: list(v) if isinstance(v, (tuple, list)) else v
+    skip = {"init"} | ({"vgg"} if "vgg_sha256" in state else set())
+    diffs = [f"{k} {norm(saved.get(k))!r} -> {norm(v)!r}" for k, v in now.items()
+             if k not in skip and norm(saved.get(k)) != norm(v)]
+    if cfg.vgg and "vgg_sha256" in state and state["vgg_sha256"] != sha256sum(cfg.vgg):
+        diffs.append("the --vgg file's bytes")
+    if diffs:
+        raise WeightsError(f"{ck.parent}: holds a run with other settings ({'; '.join(diffs[:4])}"
+                           f"{'; ...' if len(diffs) > 4 else ''}): give its settings to resume it, --restart to "
+                           "start it again, or another --out")
+
+
+def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, device: str = "cpu") -> None:
+    """Everything a run can be refused for, checked before its data are simulated (minutes at full size).
+
+    Raises
+    ------
+    ValueError
+        A setting outside its bounds (`TrainConfig.check`), or an ``init`` whose tensors do not fit.
+    InputError
+        ``out`` is a file, or ``device`` is not one torch has here.
+    WeightsError
+        ``init`` or ``vgg`` missing or not a weights file, an ``init`` whose sha256 is not ``init_sha256``,
+        or a checkpoint in ``out`` (with ``resume``) that is unreadable or was trained with other settings.
+    """
+    cfg.check()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file, not a folder")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise InputError(f"--device {device}: {first_line(exc)}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: torch sees no CUDA device here")
+    if cfg.vgg:
+        VGGFeatures(cfg.vgg)
+    ck = out / "checkpoint.pt"
+    if resume and ck.exists():
+        _check_settings(load_checkpoint(ck), cfg, ck)
+    elif cfg.init:
+        init_from(_model(cfg), cfg.init, expect=cfg.init_sha256)
+
+
 class _Run:
     """A training run's model, optimiser, schedule and random state, resumable from a checkpoint."""
 
     def __init__(self, cfg: TrainConfig, out: Path, device: str, resume: bool) -> None:
         self.cfg, self.out, self.device = cfg, out, device
-        self.model = PConvUNet(stages=cfg.stages, widths=tuple(cfg.widths), ring=cfg.ring,
-                               extra_channels=cfg.extra_channels, base=cfg.base_guide,
-                               step=cfg.step, arch=cfg.arch).to(device)
+        self.model = _model(cfg).to(device)
         self.ck = out / "checkpoint.pt"
-        if cfg.init and not (resume and self.ck.exists()):
-            cfg.init_sha256 = init_from(self.model, cfg.init)
-        if cfg.zero_head and not (resume and self.ck.exists()):
+        state = load_checkpoint(self.ck, device) if resume and self.ck.exists() else None
+        if state is not None:
+            _check_settings(state, cfg, self.ck)
+        if cfg.init and state is None:
+            cfg.init_sha256 = init_from(self.model, cfg.init, expect=cfg.init_sha256)
+        if cfg.zero_head and state is None:
             zero_heads(self.model)
         self.vgg = VGGFeatures(cfg.vgg).to(device) if cfg.vgg else None
+        self.vgg_sha256 = sha256sum(cfg.vgg) if cfg.vgg else None
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, lambda s: (cfg.lr_final / cfg.lr) ** min(s / max(cfg.steps, 1), 1.0))
         self.step, self.history, self.wall = 0, [], 0.0
         self.rng = np.random.default_rng(cfg.seed)
         self.t0 = time.perf_counter()
-        if resume and self.ck.exists():
-            self._resume()
+        if state is not None:
+            self._resume(state)
 
-    def _resume(self) -> None:
-        state = load_checkpoint(self.ck, self.device)
+    def _resume(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
@@ -137,7 +203,8 @@ class _Run:
         save_torch({"model": self.model.state_dict(), "opt": self.opt.state_dict(),
                      "sched": self.sched.state_dict(), "step": self.step, "history": self.history,
                      "wall": self.elapsed(), "rng": self.rng.bit_generator.state,
-                     "torch_rng": torch.get_rng_state(), "config": asdict(self.cfg)}, self.ck)
+                     "torch_rng": torch.get_rng_state(), "config": asdict(self.cfg),
+                     **({"vgg_sha256": self.vgg_sha256} if self.vgg_sha256 else {})}, self.ck)
 
     def one_step(self, data: dict, n: int) -> float:
         cfg = self.cfg
@@ -165,11 +232,43 @@ def _write_outputs(run: _Run, n: int) -> Path:
                  "state_dict": {k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}},
                 weights)
     meta = {"config": asdict(run.cfg), "model_config": run.model.config, "steps_done": run.step,
-            "samples": n, "wall_seconds": run.elapsed(), "device": run.device, "torch": torch.__version__,
+            "complete": run.step >= run.cfg.steps, "samples": n, "wall_seconds": run.elapsed(),
+            "device": run.device, "torch": torch.__version__, **_provenance(run),
             "final_loss_mean_last100": float(np.mean([h[1] for h in run.history[-100:]])) if run.history else None,
             "history_every_100": run.history[::100]}
-    (run.out / "config.json").write_text(json.dumps(meta, indent=1))
+    write_text_atomic(run.out / "config.json", json.dumps(meta, indent=1))
     return weights
+
+
+def _provenance(run: _Run) -> dict:
+    """What else decides the weights: the versions of the code that simulated and trained, the VGG file."""
+    from importlib import metadata
+
+    from .. import __version__
+    versions = {"corkit-inpaint": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "scipy", "astropy", "scikit-image"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {"versions": versions, "source_commit": _source_commit(),
+            **({"vgg_sha256": run.vgg_sha256} if run.vgg_sha256 else {})}
+
+
+def _source_commit() -> str | None:
+    """The git commit of a source checkout the package runs from (``+dirty`` with changes), else None."""
+    import subprocess
+    here = Path(__file__).resolve().parents[2]
+    if not (here / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = None,

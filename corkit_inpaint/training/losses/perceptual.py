@@ -10,6 +10,8 @@ import os
 
 import torch
 
+from ...exceptions import WeightsError, first_line
+
 __all__ = ["vgg19_layers", "VGGFeatures", "perceptual_style"]
 
 
@@ -41,11 +43,15 @@ class VGGFeatures(torch.nn.Module):
     def __init__(self, path: str | os.PathLike) -> None:
         super().__init__()
         self.features = vgg19_layers()
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state)
-        n = len(self.features)
-        self.features.load_state_dict({k[len("features."):]: v for k, v in state.items()
-                                       if k.startswith("features.") and int(k.split(".")[1]) < n})
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("state_dict", state)
+            n = len(self.features)
+            self.features.load_state_dict({k[len("features."):]: v for k, v in state.items()
+                                           if k.startswith("features.") and int(k.split(".")[1]) < n})
+        except Exception as exc:        # not a file, not tensors, another layout: one line, nothing run
+            raise WeightsError(f"--vgg {path}: not a VGG19 weights file ({type(exc).__name__}: "
+                               f"{first_line(exc)})") from None
         self.taps = [i for i, m in enumerate(self.features) if isinstance(m, torch.nn.MaxPool2d)]
         self.requires_grad_(False)
         self.eval()

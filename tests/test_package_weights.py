@@ -1,0 +1,87 @@
+"""weights/package_weights.py: a finished run becomes a registered weights file, or nothing is written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corkit_inpaint.training.config import TrainConfig
+from corkit_inpaint.training.loop import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = TrainConfig(frames=1, steps=2, batch=2, widths=(8, 8, 8, 8), masks_per_frame=1, crops_per_window=1,
+                   crop=32, threads=1)
+
+
+def toy_data(n=4, c=32):
+    rng = np.random.default_rng(0)
+    valid = np.ones((n, c, c), dtype=bool)
+    valid[:, 8:24, 8:24] = False
+    truth = rng.standard_normal((n, c, c)).astype(np.float32)
+    return {"image": np.where(valid, truth, 0).astype(np.float32), "valid": valid,
+            "guides": rng.standard_normal((n, 3, c, c)).astype(np.float32),
+            "texture": np.zeros((n, c, c), np.float32), "truth": truth, "hole": ~valid,
+            "noise": np.full(n, 0.1, np.float32)}
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A copy of the parts of a checkout the script writes to (its own folder, the registry, package data)."""
+    tmp_path = tmp_path / "tree"
+    (tmp_path / "weights").mkdir(parents=True)
+    shutil.copy(ROOT / "weights" / "package_weights.py", tmp_path / "weights")
+    (tmp_path / "corkit_inpaint" / "data").mkdir(parents=True)
+    shutil.copy(ROOT / "corkit_inpaint" / "registry.json", tmp_path / "corkit_inpaint")
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
+    return tmp_path
+
+
+def package(tree, run, *args):
+    env = dict(os.environ, OMP_NUM_THREADS="1", CORKIT_INPAINT_OFFLINE="1")
+    return subprocess.run([sys.executable, str(tree / "weights" / "package_weights.py"), str(run), *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def snapshot(tree):
+    return {p.relative_to(tree): p.read_bytes() for p in tree.rglob("*") if p.is_file() and "tests" not in p.parts}
+
+
+def test_refusals_write_nothing(tree, tmp_path):
+    """Review s15: a bad name escaped weights/, a half-trained run was packaged, a failure left files behind."""
+    run = tmp_path / "run"
+    train(replace(TINY), run, data=toy_data(), resume=False, progress=False, time_limit=0.0)   # stopped at 1 of 2
+    before = snapshot(tree)
+    for args, why in ((["--name", "../escaped"], "--name '../escaped'"), (["--name", "x"], "stopped at step 1 of 2")):
+        res = package(tree, run, *args)
+        assert res.returncode == 1 and why in res.stderr and "Traceback" not in res.stderr
+    (run / "config.json").unlink()
+    res = package(tree, run, "--name", "x", "--default")
+    assert res.returncode == 1 and "no config.json" in res.stderr
+    assert snapshot(tree) == before and not (tree / "escaped.pt").exists() and not (tmp_path / "escaped.pt").exists()
+
+
+def test_a_finished_run_is_registered_and_another_under_its_name_needs_force(tree, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(replace(TINY), a, data=toy_data(), resume=False, progress=False)
+    train(replace(TINY, seed=7), b, data=toy_data(), resume=False, progress=False)
+    assert package(tree, a, "--name", "tiny").returncode == 0
+    reg = json.loads((tree / "corkit_inpaint" / "registry.json").read_text())
+    assert (tree / "weights" / "tiny.pt").read_bytes() == (a / "model.pt").read_bytes()
+    assert reg["models"]["tiny"]["size"] == (a / "model.pt").stat().st_size
+    assert json.loads((tree / "weights" / "tiny.check.json").read_text())["sha256"]
+    assert package(tree, a, "--name", "tiny").returncode == 0                  # the same bytes again: fine
+    before = snapshot(tree)
+    res = package(tree, b, "--name", "tiny")
+    assert res.returncode == 1 and "registered already with other weights" in res.stderr
+    assert snapshot(tree) == before
+    assert package(tree, b, "--name", "tiny", "--force").returncode == 0
+    assert (tree / "weights" / "tiny.pt").read_bytes() == (b / "model.pt").read_bytes()
+    assert not list(tree.rglob(".*.tmp"))
