@@ -76,3 +76,13 @@ def test_command_line(base, tmp_path, capsys):
     assert main(["--out", str(tmp_path / "cli"), "--init", str(base), "--frames", "3", "--steps", "2",
                  "--width", "4", "--held-out", "0.3", "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "cli" / "model.pt")
+
+
+def test_the_command_line_refuses_bad_input_in_one_line(tmp_path, capsys):
+    """Review s15: an unknown --init ended in a traceback."""
+    from corkit_inpaint.training.spread import main
+    assert main(["--out", str(tmp_path / "h"), "--init", "NOPE", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown model 'NOPE'" in err and err.count("\n") == 1
+    assert main(["--out", str(tmp_path / "h"), "--steps", "0", "--quiet"]) == 1
+    assert "steps = 0" in capsys.readouterr().err and not (tmp_path / "h").exists()

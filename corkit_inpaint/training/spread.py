@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..exceptions import CorkitInpaintError
 from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT, network_kwargs, read_weights_file, resolve_weights
 from ..tempfiles import write_text_atomic
@@ -213,14 +215,22 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    w = resolve_weights(args.init)
-    base = read_weights_file(w.path, sha256=w.sha256)["model_config"]
-    cfg = TrainConfig(frames=args.frames, first_frame_seed=args.first_frame_seed, steps=args.steps, lr=args.lr,
-                      lr_final=args.lr / 10, threads=args.threads, sequences=True,
-                      extra_channels=base["extra_channels"], base_guide=base.get("base", 0),
-                      step=base.get("step", "scale"))
-    print(train_spread(cfg, args.out, init=args.init, width=args.width, single=args.single, held_out=args.held_out,
-                       workers=args.workers, progress=not args.quiet))
+    if not 0 < args.held_out < 1 or args.workers < 1 or args.width < 1 or args.single < 0:
+        ap.error("--held-out must be in (0, 1), --workers and --width >= 1, --single >= 0")
+    try:
+        w = resolve_weights(args.init)
+        base = read_weights_file(w.path, sha256=w.sha256)["model_config"]
+        cfg = TrainConfig(frames=args.frames, first_frame_seed=args.first_frame_seed, steps=args.steps, lr=args.lr,
+                          lr_final=args.lr / 10, threads=args.threads, sequences=True,
+                          extra_channels=base["extra_channels"], base_guide=base.get("base", 0),
+                          step=base.get("step", "scale"))
+        cfg.check()
+        path = train_spread(cfg, args.out, init=args.init, width=args.width, single=args.single,
+                            held_out=args.held_out, workers=args.workers, progress=not args.quiet)
+    except (CorkitInpaintError, ValueError) as exc:     # one line, as the package's commands give
+        print(f"corkit_inpaint.training.spread: error: {exc}", file=sys.stderr)
+        return 1
+    print(path)
     return 0
 
 
