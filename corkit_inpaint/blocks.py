@@ -58,6 +58,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import header as H
+from .exceptions import InputError
 from .geometry import optical_geometry
 
 __all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "off_grid_zero_blocks",
@@ -163,10 +164,10 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     reported; they are left as they are.
     """
     if rule not in (1, 2, 3) or isinstance(rule, bool):
-        raise ValueError(f"rule must be 1, 2 or 3, got {rule!r}")
+        raise InputError(f"rule must be 1, 2 or 3, got {rule!r}")
     img = np.asarray(image, dtype=np.float64)
     if img.ndim != 2:
-        raise ValueError(f"expected a 2-D image, got shape {img.shape}")
+        raise InputError(f"expected a 2-D image, got shape {img.shape}")
     ny, nx = img.shape
     cand = zero_blocks(img)
     gy, gx = cand.shape

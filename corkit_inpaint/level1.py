@@ -194,7 +194,7 @@ def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, w
 def _check_options(format: str, corkit_kwargs: dict) -> dict:
     """corkit's options (`corkit_options`); refuses a format or option that cannot work, before any file is read."""
     if format not in ("fits", "fts"):
-        raise ValueError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
+        raise InputError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
     return corkit_options(corkit_kwargs)
 
 

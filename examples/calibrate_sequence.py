@@ -1,6 +1,6 @@
 """Compare frame-to-frame changes of a real LASCO C3 sequence with simulated ones (issue: sequence simulator).
 
-The real sequence (``/work/shared/data/real/c3_seq_20120831``, 8 level-0.5 C3
+The real sequence (``../shared/data/real/c3_seq_20120831`` beside the checkout, or ``--real DIR``; 8 level-0.5 C3
 frames at 12-minute cadence, a quiet corona before a CME) is used for
 calibration only, never for training. Simulated sequences are C3, unsummed,
 without a CME (the real one has none) or telemetry loss, at offsets -24, -12,
@@ -73,7 +73,7 @@ from scipy import ndimage
 from corkit_inpaint.stretch import noise_sigma
 from corkit_inpaint.training.sequence import SEQUENCE_VERSION, make_sequence
 
-REAL = Path("/work/shared/data/real/c3_seq_20120831")
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "c3_seq_20120831"
 OUT = Path(__file__).resolve().parents[1] / "docs" / "calibration_sequence.json"
 B = 32
 RSUN_PX = 17.1
@@ -200,9 +200,9 @@ def summarise(groups: list[dict]) -> dict:
     return res
 
 
-def load_real() -> tuple[list, list]:
+def load_real(folder: Path = REAL) -> tuple[list, list]:
     frames, times = [], []
-    for path in sorted(REAL.glob("*.fts")):
+    for path in sorted(Path(folder).glob("*.fts")):
         with fits.open(path) as hl:
             frames.append((hl[0].data.astype(np.int32), hl[0].header.copy()))
         h = frames[-1][1]
@@ -227,8 +227,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--first-seed", type=int, default=7_000_000)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--real", type=Path, default=REAL, help=f"the real sequence's folder (default: {REAL})")
     args = ap.parse_args(argv)
-    frames, offsets = load_real()
+    frames, offsets = load_real(args.real)
     real = summarise([sequence_pairs(frames, offsets)])
     offs = (-24.0, -12.0, 0.0, 12.0, 24.0)
     groups = []

@@ -3,7 +3,7 @@
 Panels: both images (log stretch), radial profiles, the brightness distribution of
 point events (stars and cosmic-ray hits), noise sigma against brightness
 (Immerkaer's estimate on 16x16 cells), histograms, and the calibration statistic of
-DESIGN.md section 4: biharmonic's hole RMSE in stretched space per loss pattern,
+the design's section 4 (``../shared/DESIGN.md``): biharmonic's hole RMSE in stretched space per loss pattern,
 on the real frame and on matched synthetic frames.
 
 The matched frame is the C2, 2x2-summed, 25.1 s synthetic frame (out of 60 seeds,

@@ -184,8 +184,12 @@ def test_blocks_of_and_blocks_in():
 
 @pytest.mark.parametrize("rule", [0, 4, 2.5, True, None, "3"])
 def test_unknown_rule_is_refused(rule):
-    with pytest.raises(ValueError, match="rule must be 1, 2 or 3"):
+    """As the package's other refusals, an `InputError` (a `ValueError` too; review s15: a bare ValueError)."""
+    from corkit_inpaint.exceptions import InputError
+    with pytest.raises(InputError, match="rule must be 1, 2 or 3"):
         find_missing_blocks(np.zeros((64, 64)), None, rule=rule)
+    with pytest.raises(InputError, match="expected a 2-D image"):
+        find_missing_blocks(np.zeros((3, 4, 4)))
 
 
 def test_zero_squares_off_the_block_grid_are_found():

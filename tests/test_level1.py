@@ -394,3 +394,13 @@ def test_a_fill_below_the_bias_changes_nothing_outside_inpmask(tmp_path, calib):
     outside = ~(m_a.astype(bool) | m_b.astype(bool))
     assert np.array_equal(np.asarray(img_a)[outside], np.asarray(img_b)[outside])
     assert "which corkit's level 1 takes for missing pixels, raised to" in " ".join(map(str, hdr_b["HISTORY"]))
+
+
+def test_level1_refuses_another_format_as_an_input_error(tmp_path, calib):
+    """Review s15: format='png' raised a bare ValueError, which the README says no call does."""
+    from corkit_inpaint.exceptions import InputError
+    data, header = read_real()
+    holes = write(tmp_path / "holes.fts", blank(data, BLANK), header)
+    with pytest.raises(InputError, match="only 'fits' is supported"):
+        level_1(holes, tmp_path / "out", calib_dir=calib, inpaint="biharmonic", format="png")
+    assert not (tmp_path / "out").exists()

@@ -1,7 +1,8 @@
 """``corkit-inpaint fill``: fill missing blocks in level-0.5 FITS files.
 
-Writes the filled image with provenance keywords, HISTORY and an INPMASK
-extension, atomically. Inputs are never modified.
+Writes the filled image with provenance keywords, HISTORY, an INPMASK extension
+and (for a method that gives one) an INPSIGMA extension with the fill's 1-sigma,
+atomically. Inputs are never modified.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``corkit-inpaint level_1``: CorKit's level-1 calibration with missing blocks filled first.
 
 Fills missing blocks on the level-0.5 grid, then runs corkit's level_1;
-writes DIR/<name>.fits with provenance and an INPMASK extension.
+writes DIR/<name>.fits with provenance, an INPMASK extension and (for a method that
+gives one) an INPSIGMA extension, both carried onto the level-1 grid.
 """
 
 from __future__ import annotations

@@ -169,8 +169,9 @@ def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[P
     their download temporaries and lock files; never another file, a folder or
     a symbolic link (so never anything outside the cache). A model file no
     mirror serves, or whose bytes are not the registered ones (perhaps a copy
-    you made), is kept unless ``force``. The cache folder itself goes only when
-    it is left empty. A model whose fetch is running in another process is left alone.
+    you made), is kept unless ``force``. The cache folder itself stays, even
+    when empty (you may have made it, and named it in ``CORKIT_INPAINT_CACHE``).
+    A model whose fetch is running in another process is left alone.
 
     Parameters
     ----------
@@ -225,10 +226,7 @@ def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[P
             removed.extend(collect_stale(cdir, file, locked=True))
         if had_lock and not os.path.lexists(lock):     # cache_lock removed it on release
             removed.append(lock)
-    with contextlib.suppress(OSError):
-        if not os.path.islink(cdir):
-            cdir.rmdir()                     # only succeeds when empty
-    return removed, busy, by_hand
+    return removed, busy, by_hand       # the folder stays: the user may have made it, and named it in an env variable
 
 
 def _same_folder(a: Path, b: Path) -> bool:
