@@ -131,6 +131,7 @@ def test_corrupt_input_exit_code_and_one_line(tmp_path):
     (["--outdir", "o", "--workers", "0"], "--workers 0"),
     (["--outdir", "o", "--workers", "2", "--plot", "p.png"], "--plot is not available"),
     (["--outdir", "o", "--threads", "-2"], "--threads = '-2'"),
+    (["--outdir", "o", "--precision", "float16"], "--precision float16 applies to a batch"),   # review s15: ignored
 ])
 def test_usage_errors(tmp_path, args, msg):
     from helpers import REAL

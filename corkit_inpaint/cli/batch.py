@@ -13,12 +13,19 @@ from pathlib import Path
 from ..exceptions import BatchError
 from .common import err, file_err
 
-__all__ = ["wants_batch", "run_batch_command"]
+__all__ = ["wants_batch", "batch_only", "run_batch_command"]
 
 
 def wants_batch(args: argparse.Namespace) -> bool:
     """Whether ``--workers`` or ``--scheduler`` was given."""
     return args.workers is not None or args.scheduler is not None
+
+
+def batch_only(args: argparse.Namespace) -> str:
+    """Why an option of the batch alone was given without one ("" when it was not)."""
+    if not wants_batch(args) and args.precision != "float32":
+        return f"--precision {args.precision} applies to a batch on a GPU: give --workers N or --scheduler ADDRESS"
+    return ""
 
 
 @contextlib.contextmanager

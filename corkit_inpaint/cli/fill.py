@@ -16,7 +16,7 @@ from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
 from ..read import MAX_PIXELS
 from ..write import check_output_path, distinct_files, input_clash, output_clash
-from .batch import run_batch_command, wants_batch
+from .batch import batch_only, run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
     add_batch_options,
@@ -127,7 +127,7 @@ def _check_inputs(args, srcs: list[Path]) -> str:
 def _check_batch(args) -> str:
     """Why ``--workers``/``--scheduler`` cannot be used with the other options ("" when they can)."""
     if not wants_batch(args):
-        return ""
+        return batch_only(args)
     if args.outdir is None:
         return "--workers/--scheduler write to a folder: use --outdir DIR, not -o"
     if args.plot:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..methods import DEFAULT_METHOD
 from ..write import distinct_files
-from .batch import run_batch_command, wants_batch
+from .batch import batch_only, run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
     add_batch_options,
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     srcs = distinct_files(args.src)          # a file given twice is calibrated once
     # over the whole run, before anything is written (each level_1 call below sees one file only)
-    why = outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs])
+    why = batch_only(args) or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs])
     if why:
         err(why)
         return 2
