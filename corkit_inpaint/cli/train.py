@@ -26,8 +26,6 @@ def _add_config_options(t: argparse.ArgumentParser) -> None:
     from ..training.simulator import VERSIONS
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
-        if not meta.get("cli", True):
-            continue
         default = f.default
         kw = {"dest": f.name, "default": None, "help": f"{meta['help']} (default: {default})"}
         if "nargs" in meta:

@@ -16,7 +16,7 @@ __all__ = ["TrainConfig"]
 
 
 def _f(default, help: str, **kw):
-    """A field with its command-line help; ``low`` (and ``high``) bound a number, ``cli=False`` hides it."""
+    """A field with its command-line help; ``low`` (and ``high``) bound a number."""
     return field(default=default, metadata={"help": help, **kw})
 
 
