@@ -61,8 +61,8 @@ from . import header as H
 from .exceptions import InputError
 from .geometry import optical_geometry
 
-__all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_block_pixels", "off_grid_zero_blocks",
-           "grid_to_pixels", "blocks_to_mask", "blocks_in", "blocks_of",
+__all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_blocks_in_field", "zero_block_pixels",
+           "off_grid_zero_blocks", "grid_to_pixels", "blocks_to_mask", "blocks_in", "blocks_of",
            "BORDER", "BRIGHT_SHARE"]
 
 BLOCK = 32
@@ -190,17 +190,37 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     for by, bx in zip(*np.nonzero(cand)):
         y0, x0 = by * BLOCK, bx * BLOCK
         y1, x1 = min(y0 + BLOCK, ny), min(x0 + BLOCK, nx)
-        if geo is not None:
-            r = np.hypot(0.5 * (x0 + x1 - 1) - geo.cx, 0.5 * (y0 + y1 - 1) - geo.cy)
-            far = max(np.hypot(x - geo.cx, y - geo.cy) for x in (x0 - 0.5, x1 - 0.5) for y in (y0 - 0.5, y1 - 0.5))
-            if r < geo.r_occ or r > geo.r_field or far < geo.r_behind:
-                continue
+        if geo is not None and not _in_field((y0, y1, x0, x1), geo):
+            continue
         # without the geometry the occulter's never-sent ring cannot be told from a loss beside a dark
         # structure, so the border rule (3) needs it; the ring-quartile rule stands in
         if _has_signal_around(img, valid, (y0, y1, x0, x1), thresh, rule if geo is not None else min(rule, 2)):
             blocks.append((int(by), int(bx)))
             mask[y0:y1, x0:x1] = True
     return mask, blocks
+
+
+def _in_field(box: tuple[int, int, int, int], geo) -> bool:
+    """Whether block ``box = (y0, y1, x0, x1)`` can hold signal: its centre between the occulter's shadow and the
+    field stop, and not wholly behind the occulter."""
+    y0, y1, x0, x1 = box
+    r = np.hypot(0.5 * (x0 + x1 - 1) - geo.cx, 0.5 * (y0 + y1 - 1) - geo.cy)
+    far = max(np.hypot(x - geo.cx, y - geo.cy) for x in (x0 - 0.5, x1 - 0.5) for y in (y0 - 0.5, y1 - 0.5))
+    return not (r < geo.r_occ or r > geo.r_field or far < geo.r_behind)
+
+
+def zero_blocks_in_field(image: np.ndarray, header) -> list[tuple[int, int]]:
+    """The all-zero blocks inside the field (`_in_field`) of a C2 or C3 image; [] without its geometry.
+
+    Those `find_missing_blocks` does not report were judged to have no signal around them (the dark C3
+    pylon, or a loss with nothing sent around it) and are left as zeros: a fill says how many.
+    """
+    geo = optical_geometry(header)
+    if geo is None:
+        return []
+    ny, nx = np.shape(image)
+    return [(int(by), int(bx)) for by, bx in zip(*np.nonzero(zero_blocks(image)))
+            if _in_field((by * BLOCK, min((by + 1) * BLOCK, ny), bx * BLOCK, min((bx + 1) * BLOCK, nx)), geo)]
 
 
 def _has_signal_around(img: np.ndarray, valid: np.ndarray, box: tuple[int, int, int, int], thresh: float,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import header as H
-from .blocks import blocks_in, blocks_of, find_missing_blocks, off_grid_zero_blocks, zero_blocks
+from .blocks import blocks_in, blocks_of, find_missing_blocks, off_grid_zero_blocks, zero_blocks, zero_blocks_in_field
 from .exceptions import MethodError
 from .frame import Frame
 from .geometry import optical_geometry
@@ -83,6 +83,9 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         if check_sigma and filled.any():
             sigma, chk = probe.check_sigma(m, frame, sigma, filled, neighbours=neighbours, device=device,
                                            weights=weights)
+            if not chk.blocks:
+                log.warning("the 1-sigma of %s could not be checked on this frame (%s): it is the method's own, "
+                            "which real frames showed up to 1.4 times too small", m.name, chk.why_not)
             res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks),
                           how="; ".join(n for n in (res.how, chk.note()) if n))
         if (zero := int(np.sum(filled & (sigma == 0)))):
@@ -219,8 +222,14 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
 
     n_zero = int(zero_blocks(data).sum())
+    quiet = ""
     if n_zero > len(blocks):              # zero blocks judged not lost: say so if the header looks wrong
         _warn_doubtful_header(data, header)
+        if n_quiet := len(set(zero_blocks_in_field(data, header)) - set(blocks)):
+            quiet = (f"{n_quiet} all-zero block{'s' if n_quiet > 1 else ''} inside the field left as "
+                     f"{'they are' if n_quiet > 1 else 'it is'}, not filled: no signal around "
+                     f"{'them' if n_quiet > 1 else 'it'} (the dark C3 pylon, or a loss with nothing sent around it)")
+            log.warning("%s", quiet)
     n_off, (oy, ox) = off_grid_zero_blocks(data)
     if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them
         log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "
@@ -249,6 +258,6 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     union = res.filled | prev
     kept = int((prev & ~res.filled).sum())        # an earlier fill's pixels lost again are filled anew
     sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
-    note = "; ".join(n for n in (res.how, res.skipped, sigma_note) if n)      # HISTORY counts the kept pixels
+    note = "; ".join(n for n in (res.how, res.skipped, sigma_note, quiet) if n)  # HISTORY counts the kept pixels
     return FilledImage(cast_filled(res.values, data, res.filled), union, blocks_of(union), len(blocks),
                        res.provenance, note, sigma, kept)

@@ -69,18 +69,22 @@ def _neighbour_text(p) -> str:
     return "from this frame and the neighbouring frames " + ", ".join(parts)
 
 
+def _blocks(n: int) -> str:
+    return f"{n} missing block{'s' if n != 1 else ''}"
+
+
 def _history(filled: FilledImage, stage: str) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     head = f"corkit-inpaint {_version()} {stamp}:"
     p = filled.provenance
     if p is None:
         if filled.missing_blocks:
-            return f"{head} {filled.missing_blocks} missing blocks left masked ({filled.note})"
+            return f"{head} {_blocks(filled.missing_blocks)} left masked ({filled.note})"
         return f"{head} {filled.note or 'no missing blocks'}; image unchanged"
     px = int(filled.filled.sum())
     what = (f"filled {px - filled.kept} px in missing blocks, beside {filled.kept} px an earlier fill made "
-            f"({len(filled.blocks)} blocks, {px} px flagged in all),"
-            if filled.kept else f"filled {len(filled.blocks)} missing blocks ({px} px)")
+            f"({len(filled.blocks)} block{'s' if len(filled.blocks) != 1 else ''}, {px} px flagged in all),"
+            if filled.kept else f"filled {_blocks(len(filled.blocks))} ({px} px)")
     text = f"{head} {what} with {p.method} {p.model} on {p.device}, {_neighbour_text(p)}"
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"

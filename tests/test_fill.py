@@ -200,3 +200,32 @@ def test_a_fill_with_no_noise_around_it_warns_that_its_sigma_is_unknown(caplog):
         res = fill_level05(flat, hdr, "biharmonic")
     zero = int(np.sum(res.filled & (res.sigma == 0)))
     assert zero > 0 and f"{zero} filled pixels have a 1-sigma of 0" in caplog.text
+
+
+def test_zero_blocks_inside_the_field_left_unfilled_are_said_and_one_block_is_singular(caplog):
+    """Review s15: in a frame with most of its blocks lost, blocks with nothing sent around them stayed zeros
+    silently; HISTORY read 'filled 1 missing blocks'."""
+    import logging
+    data, header = read_real()
+    from corkit_inpaint.blocks import zero_blocks_in_field
+    lost = [(by, bx) for by in range(1, 15) for bx in range(1, 15)]       # most of the frame
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        out = fill_level05(blank(data, lost), header, "biharmonic")
+    left = len(set(zero_blocks_in_field(blank(data, lost), header)) - set(out.blocks))
+    assert left > 10 and f"{left} all-zero blocks inside the field left as they are" in caplog.text
+    hist = " ".join(str(c) for c in stamp_header(fits.Header(), out)["HISTORY"])
+    assert f"{left} all-zero blocks inside the field" in hist
+    one = fill_level05(blank(data, BLANK[:1]), header, "biharmonic")
+    hist = " ".join(str(c) for c in stamp_header(fits.Header(), one)["HISTORY"])
+    assert "filled 1 missing block (1024 px)" in hist and "inside the field" not in hist
+
+
+def test_a_sigma_that_cannot_be_checked_is_warned_of(caplog):
+    """Review s15: HISTORY alone said so, while such a sigma was up to 40 times too small."""
+    import logging
+    data, _ = read_real()
+    crop = data[200:296, 200:296].astype(float)            # 3x3 blocks: none two or three blocks from the hole
+    mask = blocks_to_mask(crop.shape, [(1, 1)])
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        res = run_method("biharmonic", Frame.build(np.where(mask, 0.0, crop), mask, None))
+    assert res.sigma is not None and "could not be checked on this frame (no valid block" in caplog.text

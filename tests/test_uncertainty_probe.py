@@ -47,8 +47,8 @@ def test_probe_blocks_are_valid_blocks_apart_from_the_holes_and_each_other():
         box = (slice(by * BLOCK, (by + 1) * BLOCK), slice(bx * BLOCK, (bx + 1) * BLOCK))
         assert frame.valid[box].all()
         assert np.abs(holes - (by, bx)).max(axis=1).min() >= 2      # its window's context holds no hole
-        cy, cx = by * BLOCK + 15.5, bx * BLOCK + 15.5
-        assert zone_of(np.array([cy]), np.array([cx]), frame.geometry)[0] >= 0
+        corners = np.array([[by * BLOCK - 0.5 + dy, bx * BLOCK - 0.5 + dx] for dy in (0.5, 32) for dx in (0.5, 32)])
+        assert (zone_of(corners[:, 0], corners[:, 1], frame.geometry) >= 0).all()    # the whole block in the zones
     for i, a in enumerate(many):
         for b in many[i + 1:]:
             assert max(abs(a[0] - b[0]), abs(a[1] - b[1])) >= 3        # their windows never merge
@@ -216,3 +216,28 @@ def test_a_frame_without_header_is_checked_on_crops_as_on_the_whole_frame():
     _, a = check_sigma(m, frame, sigma, frame.missing, device="cpu")
     _, b = check_sigma(Whole("whole", m), frame, sigma, frame.missing, device="cpu")
     assert a.blocks == b.blocks == 2 and a.factor == pytest.approx(b.factor, rel=1e-6)
+
+
+def test_without_a_geometry_only_blocks_with_signal_are_checked():
+    """Review s15: without DETECTOR the check took a block behind the occulter (687 DN, bias 598) and scaled
+    every hole's sigma by what it found there."""
+    data, hdr = read_real()
+    bare = hdr.copy()
+    del bare["DETECTOR"]
+    mask = blocks_to_mask(data.shape, BLANK)
+    frame = Frame.build(blank(data, BLANK).astype(float), mask, bare)
+    assert frame.geometry is None
+    picked = probe_blocks(frame, 40)
+    dark = hdr["OFFSET"] * 4                     # the summed frame's bias
+    thresh = dark + 0.02 * (np.percentile(frame.image[frame.valid], 99) - dark)
+    for by, bx in picked:
+        block = frame.image[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK]
+        assert np.mean(block > thresh) >= 0.4, (by, bx)
+    with_geo = Frame.build(blank(data, BLANK).astype(float), mask, hdr)
+    assert set(probe_blocks(with_geo, 40)) - set(picked) == set() or len(picked) > 0
+
+
+def test_a_factor_at_its_limit_says_so():
+    assert "(the limit: the quantile was above it)" in SigmaCheck(FACTOR_RANGE[1], 1, 1024).note()
+    assert "(the limit: the quantile was below it)" in SigmaCheck(FACTOR_RANGE[0], 1, 1024).note()
+    assert "limit" not in SigmaCheck(1.2, 2, 2048).note() and "on 2 valid blocks" in SigmaCheck(1.2, 2, 2048).note()

@@ -59,9 +59,37 @@ def test_fill_sigma_is_the_table_times_the_noise(tmp_path):
     assert fill_sigma("not-fitted", frame, data.astype(float), mask) is None
 
 
-@pytest.mark.parametrize("bad", [np.zeros(TABLE_SHAPE), np.ones((2, 2)), np.full(TABLE_SHAPE, np.nan)])
-def test_a_bad_table_is_refused(tmp_path, bad):
+GOOD = np.ones(TABLE_SHAPE).tolist()
+
+
+@pytest.mark.parametrize("doc, why", [
+    ({"tables": {"m": {"method": "m", "k": np.zeros(TABLE_SHAPE).tolist()}}}, "not finite numbers >= "),
+    ({"tables": {"m": {"method": "m", "k": np.full(TABLE_SHAPE, 1e-300).tolist()}}}, "not finite numbers >= "),
+    ({"tables": {"m": {"method": "m", "k": [[1.0, 2.0]]}}}, "has shape (1, 2)"),
+    ({"tables": {"m": {"method": "m", "k": "1"}}}, "has shape ()"),
+    ({"tables": {"m": {"method": "m", "k": [[1.0], [1.0, 2.0]]}}}, "not an array of numbers"),
+    ({"tables": {"m": {"method": "other", "k": GOOD}}}, "keyed unlike its method"),
+    ({"tables": {"m": {"method": "m", "sha256": {}, "k": GOOD}}}, "keyed unlike its method"),
+    ({"tables": {"m": {"k": GOOD}}}, "has no 'method' and 'k'"),
+    ({"tables": [1, 2]}, "no 'tables' mapping"), ([1, 2], "no 'tables' mapping"), ({}, "no 'tables' mapping"),
+])
+def test_a_bad_tables_file_is_one_line_naming_it(tmp_path, doc, why):
+    """Review s15: a malformed file gave AttributeError, KeyError or TypeError tracebacks from the fill."""
+    from corkit_inpaint.exceptions import WeightsError
     path = tmp_path / "t.json"
-    path.write_text(json.dumps({"tables": {"m": {"method": "m", "k": bad.tolist()}}}))
-    with pytest.raises(ValueError, match="error table 'm'"):
+    path.write_text(json.dumps(doc))
+    with pytest.raises(WeightsError) as exc:
         load_tables(str(path))
+    assert str(path) in str(exc.value) and why in str(exc.value) and len(str(exc.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["", '{"tables": {"m": ', "[" * 100_000, "\ufeff\x00"])
+def test_an_unreadable_tables_file_is_one_line_naming_it(tmp_path, text):
+    from corkit_inpaint.exceptions import WeightsError
+    path = tmp_path / "t.json"
+    path.write_text(text, encoding="utf-16" if "\x00" in text else "utf-8")
+    with pytest.raises(WeightsError, match="not a usable error-tables file"):
+        load_tables(str(path))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"tables": {"m": {"method": "m", "k": GOOD}}}))
+    assert set(load_tables(str(good))) == {"m"}

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..blocks import BLOCK, blocks_of, blocks_to_mask
+from .. import header as H
+from ..blocks import BLOCK, BRIGHT_SHARE, blocks_of, blocks_to_mask
 from ..frame import Frame
 from ..geometry import zone_of
 
@@ -83,7 +84,9 @@ class SigmaCheck:
         if not self.blocks:
             return f"the 1-sigma could not be checked on this frame ({self.why_not})"
         blocks = f"{self.blocks} valid block{'s' if self.blocks > 1 else ''}"
-        return (f"1-sigma scaled by {self.factor:.3f}: the 68.27% quantile of |fill - truth| / sigma on "
+        limit = (f" (the limit: the quantile was {'below' if self.factor <= FACTOR_RANGE[0] else 'above'} it)"
+                 if self.factor in FACTOR_RANGE else "")
+        return (f"1-sigma scaled by {self.factor:.3f}{limit}: the 68.27% quantile of |fill - truth| / sigma on "
                 f"{blocks} of this frame blanked and filled the same way")
 
 
@@ -122,8 +125,12 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
     cy, cx = frame.sun_centre or ((frame.shape[0] - 1) / 2, (frame.shape[1] - 1) / 2)
     centres = (np.arange(gy) * BLOCK + BLOCK / 2 - 0.5, np.arange(gx) * BLOCK + BLOCK / 2 - 0.5)
     radius = np.hypot(centres[0][:, None] - cy, centres[1][None, :] - cx)
-    if frame.geometry is not None:
-        ok &= zone_of(*np.meshgrid(*centres, indexing="ij"), frame.geometry) >= 0
+    if frame.geometry is not None:      # the whole block within the zones: none straddles the occulter's shadow
+        corners = [zone_of(*np.meshgrid(centres[0] + dy, centres[1] + dx, indexing="ij"), frame.geometry) >= 0
+                   for dy in (-BLOCK / 2, BLOCK / 2) for dx in (-BLOCK / 2, BLOCK / 2)]
+        ok &= np.logical_and.reduce(corners)
+    else:                               # no geometry to say where the field is: a block with signal in it
+        ok &= _bright_blocks(frame, gy, gx)
     order = np.argsort(radius[holes[:, 0], holes[:, 1]], kind="stable")
     first = [order[min(len(order) - 1, int((i + 0.5) * len(order) / n))] for i in range(n)]
     picked: list[tuple[int, int]] = []
@@ -196,6 +203,28 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
     factor = float(np.clip(np.quantile(z, QUANTILE), *FACTOR_RANGE))
     used = sum(bool(k.any()) for k in keeps)
     return np.where(filled, sigma * factor, sigma), SigmaCheck(factor, used, n)
+
+
+def _bright_blocks(frame: Frame, gy: int, gx: int) -> np.ndarray:
+    """Per block, whether `corkit_inpaint.blocks.BRIGHT_SHARE` of its valid pixels are above the frame's dark level.
+
+    Without a geometry the check would take blocks behind the occulter or beyond the field stop (never-sent
+    blocks are blanked, sent dark ones are not): their misses say nothing of the holes'. The dark level is
+    `corkit_inpaint.blocks.find_missing_blocks`'s: the bias, or the 0.1% quantile, plus 2% of the range to the
+    99% quantile.
+    """
+    vals = frame.image[frame.valid]
+    out = np.zeros((gy, gx), dtype=bool)
+    if vals.size == 0:
+        return out
+    off = H.bias(frame.header)
+    dark = off if off is not None else float(np.percentile(vals, 0.1))
+    thresh = dark + 0.02 * (float(np.percentile(vals, 99)) - dark)
+    ny, nx = (frame.shape[0] // BLOCK) * BLOCK, (frame.shape[1] // BLOCK) * BLOCK
+    above = ((frame.image > thresh) & frame.valid)[:ny, :nx].reshape(ny // BLOCK, BLOCK, nx // BLOCK, BLOCK)
+    n = frame.valid[:ny, :nx].reshape(ny // BLOCK, BLOCK, nx // BLOCK, BLOCK).sum(axis=(1, 3))
+    out[:ny // BLOCK, :nx // BLOCK] = above.sum(axis=(1, 3)) >= BRIGHT_SHARE * np.maximum(n, 1)
+    return out
 
 
 def _fills(frame: Frame, blocks) -> list:

@@ -20,13 +20,15 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import WeightsError, first_line
 from ..frame import Frame
 from .features import TABLE_SHAPE, PixelFeatures, pixel_features
 
-__all__ = ["ErrorTable", "load_tables", "table_key", "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
+__all__ = ["ErrorTable", "MIN_K", "load_tables", "table_key", "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +59,57 @@ class ErrorTable:
         return np.minimum(self.k.ravel()[features.cells()] * features.unit, features.cap)
 
 
+#: The smallest half-width a table holds, in its unit: below it a fill would be reported exact.
+MIN_K = 1e-3
+
+
 @lru_cache(maxsize=4)
 def load_tables(path: str | None = None) -> dict[str, ErrorTable]:
-    """``{key: ErrorTable}`` from a tables file (default: the shipped one); key is ``method`` or ``method@sha256``."""
+    """``{key: ErrorTable}`` from a tables file (default: the shipped one); key is ``method`` or ``method@sha256``.
+
+    Raises
+    ------
+    WeightsError
+        The file cannot be read, or is not a tables file as `corkit_inpaint.uncertainty.fit` writes it (one
+        line naming it: a damaged installation, not a bad input).
+    """
     if path is None:
         res = files("corkit_inpaint") / TABLES_FILE
         if not res.is_file():
             log.warning("%s is missing: fills get no sigma", TABLES_FILE)
             return {}
-        text = res.read_text()
+        where = str(res)
     else:
-        with open(path) as fh:
-            text = fh.read()
-    doc = json.loads(text)
+        where = str(path)
+    try:
+        text = res.read_text() if path is None else Path(path).read_text()
+        return _parse_tables(json.loads(text))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WeightsError(f"{where}: not a usable error-tables file ({first_line(exc)}); reinstall the "
+                           "package, or remake it with python -m corkit_inpaint.uncertainty.fit") from None
+
+
+def _parse_tables(doc) -> dict[str, ErrorTable]:
+    """The tables of a parsed tables file; `ValueError` naming what is wrong."""
+    tables = doc.get("tables") if isinstance(doc, dict) else None
+    if not isinstance(tables, dict):
+        raise ValueError("no 'tables' mapping at its top level")
     out = {}
-    for key, t in doc["tables"].items():
-        k = np.asarray(t["k"], dtype=np.float64)
-        if k.shape != TABLE_SHAPE or not np.all(np.isfinite(k)) or np.any(k <= 0):
-            raise ValueError(f"error table {key!r} has shape {k.shape} or non-positive values; "
-                             f"expected {TABLE_SHAPE}, positive")
-        out[key] = ErrorTable(t["method"], t.get("sha256", ""), k)
+    for key, t in tables.items():
+        if not isinstance(t, dict) or not isinstance(t.get("method"), str) or "k" not in t:
+            raise ValueError(f"table {key!r} has no 'method' and 'k'")
+        sha = t.get("sha256", "")
+        if not isinstance(sha, str) or key != table_key(t["method"], sha):
+            raise ValueError(f"table {key!r} is keyed unlike its method {t['method']!r} and sha256")
+        try:
+            k = np.asarray(t["k"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"table {key!r}: 'k' is not an array of numbers") from None
+        if k.shape != TABLE_SHAPE:
+            raise ValueError(f"table {key!r} has shape {k.shape}, not {TABLE_SHAPE}")
+        if not (np.all(np.isfinite(k)) and np.all(k >= MIN_K)):
+            raise ValueError(f"table {key!r} holds values that are not finite numbers >= {MIN_K}")
+        out[key] = ErrorTable(t["method"], sha, k)
     return out
 
 
