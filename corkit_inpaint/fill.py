@@ -176,6 +176,20 @@ def _warn_doubtful_header(data: np.ndarray, header) -> None:
                     "rule may hide real losses", bias, float(np.median(vals)))
 
 
+def _zero_blocks_left(data: np.ndarray, header, blocks) -> str:
+    """Zero blocks judged not lost: a warning if the header looks wrong, and a warning and HISTORY text ("" for
+    none) naming those inside the field (no signal around them), which stay zeros."""
+    _warn_doubtful_header(data, header)
+    n = len(set(zero_blocks_in_field(data, header)) - set(blocks))
+    if not n:
+        return ""
+    text = (f"{n} all-zero block{'s' if n > 1 else ''} inside the field left as {'they are' if n > 1 else 'it is'}, "
+            f"not filled: no signal around {'them' if n > 1 else 'it'} (the dark C3 pylon, or a loss with nothing "
+            "sent around it)")
+    log.warning("%s", text)
+    return text
+
+
 def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, device: str = "auto",
                  weights=None, neighbours=(), level1: bool = False, previous_fill: np.ndarray | None = None,
                  previous_sigma: np.ndarray | None = None, not_data: np.ndarray | None = None,
@@ -222,14 +236,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
 
     n_zero = int(zero_blocks(data).sum())
-    quiet = ""
-    if n_zero > len(blocks):              # zero blocks judged not lost: say so if the header looks wrong
-        _warn_doubtful_header(data, header)
-        if n_quiet := len(set(zero_blocks_in_field(data, header)) - set(blocks)):
-            quiet = (f"{n_quiet} all-zero block{'s' if n_quiet > 1 else ''} inside the field left as "
-                     f"{'they are' if n_quiet > 1 else 'it is'}, not filled: no signal around "
-                     f"{'them' if n_quiet > 1 else 'it'} (the dark C3 pylon, or a loss with nothing sent around it)")
-            log.warning("%s", quiet)
+    quiet = _zero_blocks_left(data, header, blocks) if n_zero > len(blocks) else ""
     n_off, (oy, ox) = off_grid_zero_blocks(data)
     if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them
         log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "
