@@ -85,7 +85,8 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
                                            weights=weights)
             if not chk.blocks:
                 log.warning("the 1-sigma of %s could not be checked on this frame (%s): it is the method's own, "
-                            "which real frames showed up to 1.4 times too small", m.name, chk.why_not)
+                            "not calibrated on this frame, and where most of a frame is lost it is far too small "
+                            "(README, Known limits)", m.name, chk.why_not)
             res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks),
                           how="; ".join(n for n in (res.how, chk.note()) if n))
         if (zero := int(np.sum(filled & (sigma == 0)))):

@@ -78,12 +78,15 @@ def test_a_run_stopped_by_the_time_limit_exits_3_and_goes_on_when_rerun(tmp_path
     assert meta["steps_done"] == 1 and meta["complete"] is False
     assert main(["-q", "train", "--out", str(out), *TINY]) == 0
     assert json.loads((out / "config.json").read_text())["complete"] is True
+    assert main(["-q", "train", "--out", str(out), *TINY, "--time-limit", "1e-9", "--restart"]) == 3
+    assert "run the same command without --restart again" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra, why, code", [
     (["--steps", "0"], "steps = 0", 2), (["--lr", "nan"], "lr = nan", 2), (["--workers", "-2"], "--workers -2", 2),
     (["--time-limit", "-1"], "--time-limit -1", 2), (["--init", "NOPE"], "NOPE", 1),
     (["--device", "bogus"], "--device bogus", 1), (["--crop", "5000"], "no training crop", 1),
+    (["--device", "mps"], "--device mps", 1),                   # known to torch, not built in here
 ])
 def test_bad_inputs_are_one_line_before_the_data_are_simulated(tmp_path, capsys, extra, why, code):
     """Review s15: most of these ended in a traceback, after the whole data set was simulated."""

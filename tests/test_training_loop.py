@@ -206,3 +206,17 @@ def test_fourier_variants_train_and_record_their_architecture(tmp_path, arch):
         assert all(h[6] >= 0 for h in hist) and any(h[6] > 0 for h in hist)
     meta = json.loads((tmp_path / "config.json").read_text())
     assert meta["config"]["arch"] == arch and meta["model_config"]["arch"] == arch
+
+
+def test_a_run_started_with_a_vgg_file_is_not_resumed_without_it(tmp_path):
+    """Review s15: the VGG file was compared by its bytes only when given again, so leaving it out passed."""
+    from corkit_inpaint.training.losses.perceptual import vgg19_layers
+    vgg = tmp_path / "vgg.pth"
+    torch.save({f"features.{k}": v for k, v in vgg19_layers().state_dict().items()}, vgg)
+    data = toy_data()
+    with_vgg = replace(TINY, vgg=str(vgg))
+    train(with_vgg, tmp_path / "run", data=data, resume=False, progress=False, time_limit=0.0)
+    with pytest.raises(WeightsError, match="other settings \\(vgg "):
+        train(replace(TINY), tmp_path / "run", data=data, progress=False)
+    train(with_vgg, tmp_path / "run", data=data, progress=False)               # with it: it goes on
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == TINY.steps

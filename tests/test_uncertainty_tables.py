@@ -91,5 +91,6 @@ def test_an_unreadable_tables_file_is_one_line_naming_it(tmp_path, text):
     with pytest.raises(WeightsError, match="not a usable error-tables file"):
         load_tables(str(path))
     good = tmp_path / "good.json"
-    good.write_text(json.dumps({"tables": {"m": {"method": "m", "k": GOOD}}}))
-    assert set(load_tables(str(good))) == {"m"}
+    low = np.full(TABLE_SHAPE, 1e-3 / np.sqrt(1.06)).tolist()      # about the fit's lowest value (review s15)
+    good.write_text(json.dumps({"tables": {"m": {"method": "m", "k": GOOD}, "low": {"method": "low", "k": low}}}))
+    assert set(load_tables(str(good))) == {"m", "low"}

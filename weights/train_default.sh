@@ -25,34 +25,35 @@
 #      400 new sequences (seeds 6000000..6000399), L1 only (--w-hole-l2 0), 1 thread.
 # CPU: about 75 + 45 + 20 + 55 + 25 + 45 minutes on 2 cores. A stage that reaches --time-limit
 # stops with a checkpoint and exit status 3, so the script stops there; rerunning the script goes
-# on with that stage (a finished stage reruns as a no-op, and packaging the same bytes again is
-# allowed). A stage is resumed only with the settings it started with. On a GPU add --device cuda.
+# on with that stage (a finished stage reruns as a no-op). A stage is resumed only with the settings
+# it started with. Packaging (--force) replaces the registered files of each name: the script remakes
+# them. On a GPU add --device cuda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corkit-inpaint -v train --out runs/pconv-lasco-v1 --extra-channels 2 --generator-version 2 --workers 2 --time-limit 4800 "$@"
-python weights/package_weights.py runs/pconv-lasco-v1 --name pconv-lasco-v1
+python weights/package_weights.py --force runs/pconv-lasco-v1 --name pconv-lasco-v1
 corkit-inpaint -v train --out runs/pconv-lasco-v2-stage2 --init weights/pconv-lasco-v1.pt \
     --generator-version 2 --first-frame-seed 2000000 --steps 6000 --lr 5e-4 --workers 2 --time-limit 2700 "$@"
 corkit-inpaint -v train --out runs/pconv-lasco-v2 --init runs/pconv-lasco-v2-stage2/model.pt \
     --generator-version 2 --first-frame-seed 3000000 --frames 600 --steps 2500 --lr 3e-4 --w-hole-l2 1.0 \
     --workers 2 --time-limit 1500 "$@"
 cp runs/pconv-lasco-v2-stage2/config.json weights/pconv-lasco-v2.stage2.config.json
-python weights/package_weights.py runs/pconv-lasco-v2 --name pconv-lasco-v2 \
+python weights/package_weights.py --force runs/pconv-lasco-v2 --name pconv-lasco-v2 \
     --description "Partial-conv UNet (2 stages, biharmonic + radial + azimuthal guides) for LASCO C2/C3 missing blocks, trained on simulated level-0.5 frames"
 corkit-inpaint -v train --out runs/pconv-lasco-v3 --init weights/pconv-lasco-v2.pt \
     --generator-version 3 --first-frame-seed 4000000 --frames 800 --steps 6000 --lr 3e-4 --w-hole-l2 1.0 \
     --workers 2 --time-limit 3300 "$@"
-python weights/package_weights.py runs/pconv-lasco-v3 --name pconv-lasco-v3 --default \
+python weights/package_weights.py --force runs/pconv-lasco-v3 --name pconv-lasco-v3 --default \
     --description "Partial-conv UNet (2 stages, biharmonic + radial + azimuthal guides) for LASCO C2/C3 missing blocks, trained on simulated level-0.5 frames (generator v2, then v3)"
 corkit-inpaint -v train --out runs/pconv-lasco-nb1 --init pconv-lasco-v3 --extra-channels 6 --base-guide 3 \
     --zero-head --sequences --first-frame-seed 5000000 --frames 400 --steps 3000 --lr 3e-4 --lr-final 5e-5 \
     --w-hole-l2 1.0 --workers 2 --threads 2 --time-limit 2100 "$@"
-python weights/package_weights.py runs/pconv-lasco-nb1 --name pconv-lasco-nb1 \
+python weights/package_weights.py --force runs/pconv-lasco-nb1 --name pconv-lasco-nb1 \
     --description "Partial-conv UNet (2 stages) that also reads the neighbouring frames (their ratio-scaled estimate, count and spread), fine-tuned from pconv-lasco-v3 on simulated LASCO sequences"
 corkit-inpaint -v train --out runs/pconv-lasco-nb2 --init pconv-lasco-nb1 --extra-channels 8 --base-guide 3 \
     --step noise --zero-head --sequences --first-frame-seed 6000000 --frames 400 --steps 3000 --lr 3e-4 \
     --lr-final 5e-5 --w-hole-l2 0 --workers 2 --threads 1 --time-limit 3000 "$@"
-python weights/package_weights.py runs/pconv-lasco-nb2 --name pconv-lasco-nb2 \
+python weights/package_weights.py --force runs/pconv-lasco-nb2 --name pconv-lasco-nb2 \
     --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; fine-tuned from pconv-lasco-nb1 on simulated LASCO sequences"
 # Stage 7: the error tables that give every fill its sigma (corkit_inpaint/uncertainty), fitted for the
 # default model's weights and the classical methods on simulated holes (frame seeds 70,000,000+,
@@ -66,5 +67,5 @@ OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/
 # are held out to fold the Laplace scale into the 68.27% half-width. About 14 minutes on 2 CPU cores.
 OMP_NUM_THREADS=2 python -m corkit_inpaint.training.spread --out runs/pconv-lasco-nb2-sigma --init pconv-lasco-nb2 \
     --frames 300 --single 150 --first-frame-seed 8000000 --steps 2500 --workers 2 --threads 2
-python weights/package_weights.py runs/pconv-lasco-nb2-sigma --name pconv-lasco-nb2-sigma \
+python weights/package_weights.py --force runs/pconv-lasco-nb2-sigma --name pconv-lasco-nb2-sigma \
     --description "pconv-lasco-nb2 with a spread head: beside its fill (nb2's, bit for bit) the network predicts each filled pixel's 68.27% half-width, trained by a Laplace likelihood on simulated LASCO sequences and frames with the fill frozen"

@@ -18,9 +18,9 @@ for arch in pconv-fourier fourier-vae; do
         --base-guide 3 --step noise --zero-head --sequences --first-frame-seed 6000000 --frames 400 --steps 3000 \
         --lr 3e-4 --lr-final 5e-5 --w-hole-l2 0 --workers 2 --threads 1 --time-limit 5400 "$@"
 done
-python weights/package_weights.py runs/pconv-fourier-lasco-nb2 --name pconv-fourier-lasco-nb2 \
+python weights/package_weights.py --force runs/pconv-fourier-lasco-nb2 --name pconv-fourier-lasco-nb2 \
     --description "Partial-conv UNet (2 stages) with Fourier skips and channel attention over the Fourier transform in its decoder (the design's variant 3); pconv-lasco-nb2's last training stage, from pconv-lasco-nb1"
-python weights/package_weights.py runs/fourier-vae-lasco-nb2 --name fourier-vae-lasco-nb2 \
+python weights/package_weights.py --force runs/fourier-vae-lasco-nb2 --name fourier-vae-lasco-nb2 \
     --description "Fourier-space conditional VAE (the design's variant 2): pconv-fourier with a Gaussian latent at the last stage's bottleneck; its draws give the fill's sigma; pconv-lasco-nb2's last training stage, from pconv-lasco-nb1"
 # pconv-fourier's error table (its sigma), on the same simulated holes as stage 7 of train_default.sh,
 # added to the shipped tables file (fourier-vae's sigma is the spread of its draws). About 10 min.

@@ -2,10 +2,10 @@
 
 Writes checkpoint.pt (resumable), model.pt and config.json into --out. The
 options are generated from the fields of `TrainConfig`. Exit status: 0 when the
-run has all its steps, 3 when ``--time-limit`` stopped it first (rerun the same
-command to go on from its checkpoint), 2 for a setting it refuses, 1 for an
-input that fails (a parent or checkpoint that cannot be read, or that does not
-match).
+run has all its steps, 3 when ``--time-limit`` stopped it first (rerun the command,
+without ``--restart``, to go on from its checkpoint), 2 for an option out of range, 1
+for an input that cannot serve (a parent, checkpoint, device, output folder or data
+set that cannot be used, or that does not match).
 """
 
 from __future__ import annotations
@@ -101,6 +101,6 @@ def run(args: argparse.Namespace) -> int:
     done = json.loads((Path(args.out) / "config.json").read_text())["steps_done"]
     if done < cfg.steps:
         err(f"stopped by --time-limit at step {done} of {cfg.steps}: {Path(args.out) / 'checkpoint.pt'} holds it; "
-            "run the same command again to go on")
+            f"run the same command{' without --restart' if args.restart else ''} again to go on")
         return 3
     return 0

@@ -118,10 +118,11 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
     now = asdict(cfg)
     now["init_sha256"] = resolve_weights(cfg.init).sha256 if cfg.init else None
     norm = lambda v: list(v) if isinstance(v, (tuple, list)) else v
-    skip = {"init"} | ({"vgg"} if "vgg_sha256" in state else set())
+    by_bytes = "vgg_sha256" in state and bool(cfg.vgg)        # both have a VGG file: compare its bytes
+    skip = {"init"} | ({"vgg"} if by_bytes else set())
     diffs = [f"{k} {norm(saved.get(k))!r} -> {norm(v)!r}" for k, v in now.items()
              if k not in skip and norm(saved.get(k)) != norm(v)]
-    if cfg.vgg and "vgg_sha256" in state and state["vgg_sha256"] != sha256sum(cfg.vgg):
+    if by_bytes and state["vgg_sha256"] != sha256sum(cfg.vgg):
         diffs.append("the --vgg file's bytes")
     if diffs:
         raise WeightsError(f"{ck.parent}: holds a run with other settings ({'; '.join(diffs[:4])}"
@@ -152,6 +153,11 @@ def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, 
         raise InputError(f"--device {device}: {first_line(exc)}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"--device {device}: torch sees no CUDA device here")
+    if dev.type != "cpu":
+        try:                              # mps, xpu, ...: known to torch, perhaps not built in or not here
+            torch.empty(1, device=dev)
+        except (RuntimeError, AssertionError, ValueError) as exc:
+            raise InputError(f"--device {device}: {first_line(exc)}") from None
     if cfg.vgg:
         VGGFeatures(cfg.vgg)
     ck = out / "checkpoint.pt"

@@ -59,8 +59,9 @@ class ErrorTable:
         return np.minimum(self.k.ravel()[features.cells()] * features.unit, features.cap)
 
 
-#: The smallest half-width a table holds, in its unit: below it a fill would be reported exact.
-MIN_K = 1e-3
+#: The smallest half-width a table may hold, in its unit: below it a fill would be reported exact (the fit's
+#: own lowest value is about 1e-3, `corkit_inpaint.uncertainty.fit`).
+MIN_K = 1e-4
 
 
 @lru_cache(maxsize=4)
