@@ -24,17 +24,13 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
+from _holes import arguments, blanked  # examples/, beside this script
 
 import corkit_inpaint as ci
 from corkit_inpaint.geometry import ZONE_NAMES, optical_geometry, zone_map
-from corkit_inpaint.read import read_level05
 
 SEQ = Path(__file__).resolve().parents[1] / "tests" / "data" / "c3_seq"
 FRAMES = [SEQ / f"3231094{k}.fts" for k in (3, 4, 5)]          # 18:30, 18:42 and 18:54 UT
@@ -44,24 +40,9 @@ BLOCKS = [(15, 18), (14, 18), (13, 17), (19, 14), (10, 19), (19, 20), (16, 9), (
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default="out")
-    ap.add_argument("--device", default="auto")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    out = Path(args.outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = read_level05(FRAMES[1])
-        truth, header = r.data, r.header
-    holes = truth.copy()
-    for by, bx in BLOCKS:
-        holes[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] = 0
+    args, out = arguments(__doc__)
     src = out / "c3_seq_holes.fts"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # the archive header has a tab in a HISTORY card
-        fits.PrimaryHDU(holes, header).writeto(src, overwrite=True, output_verify="ignore")
+    truth, header, holes = blanked(FRAMES[1], BLOCKS, src)
 
     before, after = FRAMES[0], FRAMES[2]
     fills = {

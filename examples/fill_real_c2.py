@@ -20,40 +20,21 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
+from _holes import arguments, blanked  # examples/, beside this script
 
 import corkit_inpaint as ci
-from corkit_inpaint.read import read_level05
 
 REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "lasco_clear.fts"
 BLOCKS = [(3, 4), (4, 9), (4, 10), (4, 11), (4, 12), (11, 2), (11, 3), (12, 2), (12, 3), (10, 12), (13, 9), (2, 7)]
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default="out")
-    ap.add_argument("--device", default="auto")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    out = Path(args.outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = read_level05(REAL)
-        truth, header = r.data, r.header
-    holes = truth.copy()
-    for by, bx in BLOCKS:
-        holes[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] = 0
+    args, out = arguments(__doc__)
     src = out / "lasco_clear_holes.fts"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # the archive header has a tab in a HISTORY card
-        fits.PrimaryHDU(holes, header).writeto(src, overwrite=True, output_verify="ignore")
+    truth, header, holes = blanked(REAL, BLOCKS, src)
 
     hdul = ci.inpaint_fits(src, out / "lasco_clear_filled.fts", device=args.device, overwrite=True)
     h = hdul[0].header
