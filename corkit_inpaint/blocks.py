@@ -62,7 +62,7 @@ from .exceptions import InputError
 from .geometry import optical_geometry
 
 __all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_blocks_in_field", "zero_block_pixels",
-           "off_grid_zero_blocks", "grid_to_pixels", "blocks_to_mask", "blocks_in", "blocks_of",
+           "off_grid_zero_blocks", "signal_threshold", "grid_to_pixels", "blocks_to_mask", "blocks_in", "blocks_of",
            "BORDER", "BRIGHT_SHARE"]
 
 BLOCK = 32
@@ -182,10 +182,7 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     if rule >= 2 and geo is not None:     # the occulter's shadow says nothing about a block's signal
         yy, xx = np.ogrid[:ny, :nx]
         valid = valid & (np.hypot(xx - geo.cx, yy - geo.cy) > geo.r_behind)
-    off = H.bias(header)
-    dark = off if off is not None else float(np.percentile(vals, 0.1))
-    p99 = float(np.percentile(vals, 99))
-    thresh = dark + 0.02 * (p99 - dark)
+    thresh = signal_threshold(vals, header)
     blocks = []
     for by, bx in zip(*np.nonzero(cand)):
         y0, x0 = by * BLOCK, bx * BLOCK
@@ -198,6 +195,14 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
             blocks.append((int(by), int(bx)))
             mask[y0:y1, x0:x1] = True
     return mask, blocks
+
+
+def signal_threshold(values: np.ndarray, header) -> float:
+    """The level above which a pixel carries signal: the dark level (the bias, `header.bias`, else the 0.1%
+    quantile of ``values``) plus 2% of the range from it to the 99% quantile of ``values`` (the valid pixels)."""
+    off = H.bias(header)
+    dark = off if off is not None else float(np.percentile(values, 0.1))
+    return dark + 0.02 * (float(np.percentile(values, 99)) - dark)
 
 
 def _in_field(box: tuple[int, int, int, int], geo) -> bool:

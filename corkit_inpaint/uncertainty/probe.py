@@ -32,8 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .. import header as H
-from ..blocks import BLOCK, BRIGHT_SHARE, blocks_of, blocks_to_mask
+from ..blocks import BLOCK, BRIGHT_SHARE, blocks_of, blocks_to_mask, signal_threshold
 from ..frame import Frame
 from ..geometry import zone_of
 
@@ -209,17 +208,14 @@ def _bright_blocks(frame: Frame, gy: int, gx: int) -> np.ndarray:
     """Per block, whether `corkit_inpaint.blocks.BRIGHT_SHARE` of its valid pixels are above the frame's dark level.
 
     Without a geometry the check would take blocks behind the occulter or beyond the field stop (never-sent
-    blocks are blanked, sent dark ones are not): their misses say nothing of the holes'. The dark level is
-    `corkit_inpaint.blocks.find_missing_blocks`'s: the bias, or the 0.1% quantile, plus 2% of the range to the
-    99% quantile.
+    blocks are blanked, sent dark ones are not): their misses say nothing of the holes'. The level is the
+    block finder's (`corkit_inpaint.blocks.signal_threshold`).
     """
     vals = frame.image[frame.valid]
     out = np.zeros((gy, gx), dtype=bool)
     if vals.size == 0:
         return out
-    off = H.bias(frame.header)
-    dark = off if off is not None else float(np.percentile(vals, 0.1))
-    thresh = dark + 0.02 * (float(np.percentile(vals, 99)) - dark)
+    thresh = signal_threshold(vals, frame.header)
     ny, nx = (frame.shape[0] // BLOCK) * BLOCK, (frame.shape[1] // BLOCK) * BLOCK
     above = ((frame.image > thresh) & frame.valid)[:ny, :nx].reshape(ny // BLOCK, BLOCK, nx // BLOCK, BLOCK)
     n = frame.valid[:ny, :nx].reshape(ny // BLOCK, BLOCK, nx // BLOCK, BLOCK).sum(axis=(1, 3))
