@@ -14,9 +14,11 @@ import os
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["process_umask", "temp_beside", "write_text_atomic", "fsync_dir", "removed_on_sigterm"]
+__all__ = ["process_umask", "temp_beside", "write_through_temp", "write_text_atomic", "write_bytes_atomic", "fsync_dir",
+           "removed_on_sigterm"]
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +80,29 @@ def temp_beside(folder: str | os.PathLike, prefix: str, suffix: str) -> Path:
     return Path(name)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a `temp_beside` file moved into place: a kill leaves no half-written file."""
+def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` to a `temp_beside` file, then move it onto ``path``: a kill leaves no half-written file.
+
+    The temporary is removed if ``write`` or the move fails.
+    """
     path = Path(path)
     tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
     try:
-        tmp.write_text(text)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a `temp_beside` file moved into place (`write_through_temp`)."""
+    write_through_temp(path, lambda tmp: tmp.write_text(text))
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a `temp_beside` file moved into place (`write_through_temp`)."""
+    write_through_temp(path, lambda tmp: tmp.write_bytes(data))
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:

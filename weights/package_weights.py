@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import shutil
 import sys
@@ -86,13 +85,6 @@ def fail(msg: str) -> None:
     raise SystemExit(1)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """``data`` to a temporary file beside ``path``, then renamed into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def check_run(run: Path) -> tuple[bytes, bytes]:
     """The run's model.pt and config.json bytes, after checking it is a finished run of a weights file."""
     from corkit_inpaint.exceptions import CorkitInpaintError
@@ -129,6 +121,7 @@ def main():
     args = ap.parse_args()
     if not NAME.fullmatch(args.name) or ".." in args.name:
         fail(f"--name {args.name!r}: use letters, digits, '.', '_' and '-' only")
+    from corkit_inpaint.tempfiles import write_bytes_atomic
     model, config = check_run(args.run)
     sha = hashlib.sha256(model).hexdigest()
     fn = f"{args.name}.pt"

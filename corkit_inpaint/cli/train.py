@@ -71,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from ..exceptions import CorkitInpaintError
-    from ..training.dataset import build_dataset
-    from ..training.loop import check_run, train
+    from ..training.loop import train
     from .common import err
     if args.vgg and not Path(args.vgg).is_file():
         err(f"--vgg {args.vgg}: no such file")
@@ -89,10 +88,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(f"train: {exc}")
         return 2
-    try:          # before the data: simulating them takes minutes at full size
-        check_run(cfg, args.out, resume=not args.restart, device=args.device)
-        data = build_dataset(cfg, workers=args.workers, progress=not args.quiet)
-        path = train(cfg, args.out, data=data, resume=not args.restart, progress=not args.quiet,
+    try:          # train refuses what it can before the data: simulating them takes minutes at full size
+        path = train(cfg, args.out, workers=args.workers, resume=not args.restart, progress=not args.quiet,
                      device=args.device, time_limit=args.time_limit)
     except (CorkitInpaintError, ValueError) as exc:
         err(str(exc) if isinstance(exc, CorkitInpaintError) else f"train: {exc}")

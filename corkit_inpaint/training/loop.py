@@ -21,7 +21,7 @@ from ..exceptions import InputError, WeightsError, first_line
 from ..network.registry import sha256sum
 from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT, resolve_weights
-from ..tempfiles import write_text_atomic
+from ..tempfiles import write_text_atomic, write_through_temp
 from .config import TrainConfig
 from .dataset import build_dataset
 from .finetune import init_from, zero_heads
@@ -45,9 +45,7 @@ def save_torch(obj: dict, path: Path) -> None:
     path : pathlib.Path
         The destination.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    write_through_temp(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
@@ -130,21 +128,8 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
                            "start it again, or another --out")
 
 
-def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, device: str = "cpu") -> None:
-    """Everything a run can be refused for, checked before its data are simulated (minutes at full size).
-
-    Raises
-    ------
-    ValueError
-        A setting outside its bounds (`TrainConfig.check`), or an ``init`` whose tensors do not fit.
-    InputError
-        ``out`` is a file, or ``device`` is not one torch has here.
-    WeightsError
-        ``init`` or ``vgg`` missing or not a weights file, an ``init`` whose sha256 is not ``init_sha256``,
-        or a checkpoint in ``out`` (with ``resume``) that is unreadable or was trained with other settings.
-    """
-    cfg.check()
-    out = Path(out)
+def _check_place(out: Path, device: str) -> None:
+    """Refuse an ``out`` that is a file, or a ``device`` torch cannot use here (`InputError`)."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: is a file, not a folder")
     try:
@@ -158,13 +143,24 @@ def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, 
             torch.empty(1, device=dev)
         except (RuntimeError, AssertionError, ValueError) as exc:
             raise InputError(f"--device {device}: {first_line(exc)}") from None
-    if cfg.vgg:
-        VGGFeatures(cfg.vgg)
-    ck = out / "checkpoint.pt"
-    if resume and ck.exists():
-        _check_settings(load_checkpoint(ck), cfg, ck)
-    elif cfg.init:
-        init_from(_model(cfg), cfg.init, expect=cfg.init_sha256)
+
+
+def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, device: str = "cpu") -> None:
+    """Everything a run can be refused for, without its data: what `train` checks before it simulates them.
+
+    Raises
+    ------
+    ValueError
+        A setting outside its bounds (`TrainConfig.check`), or an ``init`` whose tensors do not fit.
+    InputError
+        ``out`` is a file, or ``device`` is not one torch has here.
+    WeightsError
+        ``init`` or ``vgg`` missing or not a weights file, an ``init`` whose sha256 is not ``init_sha256``,
+        or a checkpoint in ``out`` (with ``resume``) that is unreadable or was trained with other settings.
+    """
+    cfg.check()
+    _check_place(Path(out), device)
+    _Run(cfg, Path(out), device, resume)
 
 
 class _Run:
@@ -201,6 +197,10 @@ class _Run:
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed at step %d", self.step)
+
+    def start_clock(self) -> None:
+        """Count this session's time from now (after the data are built)."""
+        self.t0 = time.perf_counter()
 
     def elapsed(self) -> float:
         return self.wall + time.perf_counter() - self.t0
@@ -277,7 +277,7 @@ def _source_commit() -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
-def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = None,
+def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = None, workers: int = 1,
           resume: bool = True, progress: bool = True, device: str = "cpu",
           checkpoint_every: int = 250, time_limit: float | None = None) -> Path:
     """Train and write ``model.pt`` (a plain state dict) and ``config.json``.
@@ -288,7 +288,9 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     out_dir : path-like
         Folder for the checkpoint (``checkpoint.pt``, resumable), weights and config.
     data : dict, optional
-        A dataset from `build_dataset`; built from ``cfg`` when None.
+        A dataset from `build_dataset`; built from ``cfg`` when None (after every check of `check_run`).
+    workers : int
+        Processes simulating the data when they are built here.
     resume : bool
         Continue from ``checkpoint.pt`` when it exists.
     progress : bool
@@ -308,15 +310,17 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     from tqdm import tqdm
     cfg.check()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_place(out, device)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    run = _Run(cfg, out, device, resume)    # its checkpoint, parent and VGG file: refused before the data
     if data is None:
-        data = build_dataset(cfg, progress=progress)
+        data = build_dataset(cfg, workers=workers, progress=progress)
     n = len(data["noise"])
     if n == 0:
         raise ValueError("the dataset is empty")
-    run = _Run(cfg, out, device, resume)
+    out.mkdir(parents=True, exist_ok=True)
+    run.start_clock()
     bar = tqdm(total=cfg.steps, initial=run.step, disable=not progress, desc="training")
     while run.step < cfg.steps:
         run.one_step(data, n)
