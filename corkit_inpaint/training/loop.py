@@ -21,7 +21,7 @@ from ..exceptions import InputError, WeightsError, first_line
 from ..network.registry import sha256sum
 from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT, resolve_weights
-from ..tempfiles import write_text_atomic, write_through_temp
+from ..tempfiles import write_text_atomic
 from .config import TrainConfig
 from .dataset import build_dataset
 from .finetune import init_from, zero_heads
@@ -45,7 +45,11 @@ def save_torch(obj: dict, path: Path) -> None:
     path : pathlib.Path
         The destination.
     """
-    write_through_temp(path, lambda tmp: torch.save(obj, tmp))
+    # a fixed temporary name, not `tempfiles.write_through_temp`'s random one: torch.save names the archive's
+    # records after the file, so a random name would make the same weights different bytes each run
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
 
 
 def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
