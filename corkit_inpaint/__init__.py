@@ -10,16 +10,16 @@ is judged.
 
 from __future__ import annotations
 
-__version__ = "0.1.8"
+__version__ = "0.1.9"
 
 from .api import inpaint_array, inpaint_fits
 from .blocks import find_missing_blocks
 from .exceptions import BatchError, CalibrationError, CorkitInpaintError, InputError, MethodError, WeightsError
-from .maps import inpaint_map
+from .maps import inpaint_map, read_map
 from .methods import FillMethod, FillResult, available_methods, get_method
 
-__all__ = ["__version__", "inpaint_array", "inpaint_fits", "inpaint_map", "find_missing_blocks", "load_model",
-           "available_methods", "get_method", "level_1", "FillMethod", "FillResult",
+__all__ = ["__version__", "inpaint_array", "inpaint_fits", "inpaint_map", "read_map", "find_missing_blocks",
+           "load_model", "available_methods", "get_method", "level_1", "FillMethod", "FillResult",
            "CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError"]
 
 

@@ -20,10 +20,12 @@ from .exceptions import InputError
 from .fill import as_method, fill_level05, run_method
 from .frame import Frame
 from .methods import DEFAULT_METHOD, FillMethod
+from .outputs import check_output_path, write_atomic
 from .read import MAX_PIXELS, read_level05, read_neighbours
 from .register import MAX_GAP_MINUTES, check_max_gap, register_all
 from .threads import using_threads
-from .write import check_output_path, output_hdulist, write_atomic
+from .wrap import unwrapped
+from .write import output_hdulist
 
 __all__ = ["inpaint_array", "inpaint_fits"]
 
@@ -76,7 +78,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     -------
     numpy.ndarray
         float64 array of the same shape; ``out[~mask] == image[~mask]`` exactly.
-        Pixels a method leaves masked keep their input value.
+        Pixels a method leaves masked keep their input value. A summed frame's
+        wrapped counts (`corkit_inpaint.wrap`) come back as counts.
 
     Raises
     ------
@@ -95,6 +98,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         raise InputError(f"expected a 2-D image, got shape {img.shape}")
     if img.dtype.kind not in "biuf" or img.size == 0:
         raise InputError(f"expected a non-empty image of real numbers, got {img.dtype} of shape {img.shape}")
+    img = unwrapped(img, header)        # a summed frame's counts above 32767, stored negative
     if mask is None:
         if not np.all(np.isfinite(img)):
             raise InputError("the image holds NaN or inf; pass a mask that covers them")
@@ -118,10 +122,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
 
     Parameters
     ----------
-    src : path-like
-        Level-0.5 FITS file; it is only read.
-    dst : path-like, optional
-        Where to write the result (atomically). None: only return it.
+    src, dst : path-like
+        The level-0.5 FITS file, only read; where to write the result (atomically), None: only return it.
     neighbours : path-like or sequence of path-like, optional
         Level-0.5 files of the same field before and after ``src`` (see
         `inpaint_array`); only read. `corkit_inpaint.pairing.pair_neighbours`
@@ -153,6 +155,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
         valid pixel: their own noise is not included); ``UTYPE =
         'StdDevUncertainty'``, so astropy's ``CCDData.read(dst,
         hdu_uncertainty='INPSIGMA', hdu_mask='INPMASK', unit='DN')`` reads it.
+        Both carry the image's WCS (`corkit_inpaint.write.SKY_KEYWORDS`); the
+        input's other extensions follow them.
 
     Raises
     ------
@@ -184,7 +188,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,
                               previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, max_gap=max_gap)
-    hdul = output_hdulist(filled, r.header)
+    hdul = output_hdulist(filled, r.header, r.extras)
     if dst is not None:
         write_atomic(hdul, dst, overwrite=overwrite, src=inputs)
         log.info("wrote %s (%d blocks filled)", dst, len(filled.blocks))

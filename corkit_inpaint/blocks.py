@@ -7,7 +7,9 @@ Rule, in the order it is applied:
    are all ``<= 0``. Scattered zero pixels are never a block.
 2. Not a loss -- geometry (needs a header with ``DETECTOR``): the block's centre
    lies inside the occulter's shadow core (C2 1.5 Rsun, C3 3.0 Rsun) or outside the
-   field stop (C2 6.3 Rsun, C3 30 Rsun), or the whole block lies behind the
+   field stop (C2 8.2 Rsun, C3 33 Rsun, where real frames still carry signal in
+   the corners and at the rim; rules 1 and 2 took 6.3 and 30 Rsun, so losses
+   there were left as zeros), or the whole block lies behind the
    occulter (every corner inside 1.95 Rsun for C2: the never-sent ring of
    full-resolution C2 frames reaches block centres at 1.63 Rsun). The optical centre comes from CRPIX1/2
    when present, else the detector's nominal centre; summing (LEBXSUM/LEBYSUM,
@@ -55,11 +57,14 @@ Rule, in the order it is applied:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from . import header as H
 from .exceptions import InputError
-from .geometry import optical_geometry
+from .geometry import FIELD_RSUN_V1, optical_geometry
+from .wrap import unwrapped
 
 __all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_blocks_in_field", "zero_block_pixels",
            "off_grid_zero_blocks", "signal_threshold", "grid_to_pixels", "blocks_to_mask", "blocks_in", "blocks_of",
@@ -165,7 +170,7 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     """
     if rule not in (1, 2, 3) or isinstance(rule, bool):
         raise InputError(f"rule must be 1, 2 or 3, got {rule!r}")
-    img = np.asarray(image, dtype=np.float64)
+    img = np.asarray(unwrapped(np.asarray(image), header), dtype=np.float64)    # a summed frame's wrapped counts
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")
     ny, nx = img.shape
@@ -179,6 +184,8 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     vals = img[valid]
     if vals.size == 0:
         return mask, []
+    if rule < 3 and geo is not None:      # the earlier rules' field stop
+        geo = replace(geo, r_field=FIELD_RSUN_V1[geo.detector] * geo.rsun)
     if rule >= 2 and geo is not None:     # the occulter's shadow says nothing about a block's signal
         yy, xx = np.ogrid[:ny, :nx]
         valid = valid & (np.hypot(xx - geo.cx, yy - geo.cy) > geo.r_behind)

@@ -24,6 +24,7 @@ from .geometry import optical_geometry
 from .methods import FillMethod, FillResult, Provenance, get_method
 from .register import MAX_GAP_MINUTES, Neighbour, check_max_gap, register_all
 from .uncertainty import probe
+from .wrap import unwrapped, wrapped_values, wraps
 
 __all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled"]
 
@@ -95,15 +96,22 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     return replace(res, values=out, filled=filled, sigma=sigma)
 
 
-def cast_filled(values: np.ndarray, data: np.ndarray, filled: np.ndarray) -> np.ndarray:
-    """``values`` in ``data``'s type: filled integer pixels rounded and clipped, the rest copied from ``data``."""
+def cast_filled(values: np.ndarray, data: np.ndarray, filled: np.ndarray, header=None) -> np.ndarray:
+    """``values`` in ``data``'s type: filled integer pixels rounded and clipped, the rest copied from ``data``.
+
+    In a summed frame of signed 16-bit counts (`corkit_inpaint.wrap.wraps`, by ``header``) a filled count
+    above 32767 is stored wrapped, as the file stores its own.
+    """
     dtype = data.dtype
-    res = np.asarray(values, dtype=np.float64).copy()
+    out = np.array(data, copy=True)
+    if wraps(data, header):
+        out[filled] = wrapped_values(np.asarray(values)[filled], dtype)
+        return out
+    res = np.asarray(values, dtype=np.float64)[filled]
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
-        res[filled] = np.clip(np.rint(res[filled]), info.min, info.max)
-    out = res.astype(dtype)
-    out[~filled] = data[~filled]
+        res = np.clip(np.rint(res), info.min, info.max)
+    out[filled] = res.astype(dtype)
     return out
 
 
@@ -229,16 +237,17 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     prev = np.zeros(data.shape, dtype=bool) if previous_fill is None else np.asarray(previous_fill, dtype=bool)
     kept = int(prev.sum())
     old_sigma = None if previous_sigma is None or not kept else np.where(prev, previous_sigma, 0.0)
-    mask, blocks = find_missing_blocks(data, header)
+    work = unwrapped(data, header)      # a summed frame's counts above 32767, stored negative, as measured
+    mask, blocks = find_missing_blocks(work, header)
 
     def unchanged(note: str) -> FilledImage:
         if kept:
             note += f"; the earlier fill's {kept} px are kept"
         return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
 
-    n_zero = int(zero_blocks(data).sum())
-    quiet = _zero_blocks_left(data, header, blocks) if n_zero > len(blocks) else ""
-    n_off, (oy, ox) = off_grid_zero_blocks(data)
+    n_zero = int(zero_blocks(work).sum())
+    quiet = _zero_blocks_left(work, header, blocks) if n_zero > len(blocks) else ""
+    n_off, (oy, ox) = off_grid_zero_blocks(work)
     if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them
         log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "
                     "seems cropped or shifted off the telemetry grid; they are not filled", n_off, oy, ox)
@@ -252,7 +261,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         return unchanged("no fill requested")
     m = as_method(method)
     m = m.for_level1() if level1 else m
-    frame = Frame.build(data, mask, header, not_context=prev if not_data is None else prev | not_data)
+    frame = Frame.build(work, mask, header, not_context=prev if not_data is None else prev | not_data)
     if frame.geometry is None:
         log.warning("DETECTOR=%r is not C2 or C3: the occulter and field-stop rules are off, so "
                     "never-transmitted blocks may be filled", H.get(header, "DETECTOR"))
@@ -267,5 +276,5 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     kept = int((prev & ~res.filled).sum())        # an earlier fill's pixels lost again are filled anew
     sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
     note = "; ".join(n for n in (res.how, res.skipped, sigma_note, quiet) if n)  # HISTORY counts the kept pixels
-    return FilledImage(cast_filled(res.values, data, res.filled), union, blocks_of(union), len(blocks),
+    return FilledImage(cast_filled(res.values, data, res.filled, header), union, blocks_of(union), len(blocks),
                        res.provenance, note, sigma, kept)

@@ -8,8 +8,8 @@ import numpy as np
 
 from . import header as H
 
-__all__ = ["Geometry", "optical_geometry", "sun_centre", "nominal_centre", "frame_centre", "plate_scales",
-           "RSUN_PX", "ARCSEC_PX", "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
+__all__ = ["Geometry", "FIELD_RSUN_V1", "optical_geometry", "sun_centre", "nominal_centre", "frame_centre",
+           "plate_scales", "RSUN_PX", "ARCSEC_PX", "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
 
 #: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
 RSUN_PX = {"C2": 80.7, "C3": 17.1}
@@ -20,7 +20,14 @@ _OCCULTER_RSUN = {"C2": 1.5, "C3": 3.0}    # shadow core, inside the occulter
 # C2 frame (2001-10-23) every never-sent block near the occulter lies wholly inside 1.92 Rsun,
 # and the transmitted blocks nearest to it reach out to 1.91 Rsun or more.
 _BEHIND_RSUN = {"C2": 1.95, "C3": 3.0}
-_FIELD_RSUN = {"C2": 6.3, "C3": 30.0}
+# The field stop: beyond it nothing is sent. On the real frames the C2 corona is still 1000-1900 DN above
+# the bias at 6.3-8 Rsun in the corners, and the never-sent corner blocks start at block centres of 8.35 Rsun;
+# C3 has signal out to 32.5 Rsun and its never-sent blocks start at 31.5 Rsun, where the no-signal rule
+# (`corkit_inpaint.blocks`) leaves them. Versions up to 0.1.8 took 6.3 and 30 (`FIELD_RSUN_V1`).
+_FIELD_RSUN = {"C2": 8.2, "C3": 33.0}
+#: The field stop of the block finder's rules 1 and 2, with which the shipped weights' training and evaluation
+#: masks were drawn (`corkit_inpaint.training.loss_masks.eligible_blocks`).
+FIELD_RSUN_V1 = {"C2": 6.3, "C3": 30.0}
 #: Radial zone edges in solar radii: inner, mid and outer field (evaluation and uncertainty use them).
 ZONES = {"C2": (2.2, 3.2, 4.5, 6.0), "C3": (4.0, 8.0, 16.0, 28.0)}
 ZONE_NAMES = ("inner", "mid", "outer")

@@ -42,11 +42,13 @@ from .corkit_bridge import (
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
+from .outputs import check_output_path, distinct_files, input_clash, output_clash, write_atomic
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .tempfiles import removed_on_sigterm
 from .threads import using_threads
-from .write import check_output_path, distinct_files, input_clash, output_clash, sigma_hdu, stamp_header, write_atomic
+from .wrap import unwrapped
+from .write import sigma_hdu, sky_cards, stamp_header
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
 
@@ -95,7 +97,8 @@ def _hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
     for key in ("BSCALE", "BZERO"):
         if key in hdr:
             primary.header[key] = (hdr[key], hdr.comments[key])
-    hdul = fits.HDUList([primary, fits.ImageHDU(inpmask, name="INPMASK")])
+    mhdr = fits.Header([(k, v, c) for k, v, c in sky_cards(hdr)])      # on the sky as the image
+    hdul = fits.HDUList([primary, fits.ImageHDU(inpmask, header=mhdr, name="INPMASK")])
     if sigma is not None:
         hdul.append(_sigma_extension(sigma, hdr))
     return hdul
@@ -110,8 +113,8 @@ def _sigma_extension(sigma, l1hdr: fits.Header) -> fits.ImageHDU:
         notes.append(f"In {unit or 'the unit'} of the primary array once its BSCALE/BZERO are applied: corkit's "
                      f"scaled counts times BSCALE ({scale:.6g} per count); corkit's clipping and rounding are "
                      "not applied.")
-        return sigma_hdu(np.asarray(sigma, np.float64) * float(scale), unit, notes)
-    return sigma_hdu(sigma, unit, notes)
+        return sigma_hdu(np.asarray(sigma, np.float64) * float(scale), unit, notes, sky_cards(l1hdr))
+    return sigma_hdu(sigma, unit, notes, sky_cards(l1hdr))
 
 
 def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neighbours, want_sigma: bool,
@@ -146,7 +149,7 @@ def _above_corkits_floor(filled, header, detector: str):
     INPMASK. A fill that undershoots there (a dark region, noise) is raised.
     """
     floor = (H.bias(header) or 0.0) if detector == "C2" else 0.0
-    low = filled.filled & (np.asarray(filled.data, dtype=np.float64) <= floor)
+    low = filled.filled & (np.asarray(unwrapped(filled.data, header), dtype=np.float64) <= floor)
     if not low.any():
         return filled
     data, raised = filled.data.copy(), math.floor(floor) + 1

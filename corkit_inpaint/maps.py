@@ -1,5 +1,7 @@
 """SunPy maps in and out: fill a LASCO level-0.5 `sunpy.map.GenericMap`, get a new map with a mask and uncertainty.
 
+`read_map` reads a file corkit-inpaint wrote as one such map.
+
 sunpy is an optional dependency (``pip install 'corkit-inpaint[sunpy]'``); it is
 imported only when `inpaint_map` is called, so ``import corkit_inpaint`` works
 without it. The fill itself is the one `corkit_inpaint.inpaint_fits` runs
@@ -21,12 +23,12 @@ from . import header as H
 from .exceptions import InputError, first_line
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
-from .read import Level05, check_earlier_mask, read_neighbours, refuse_not_level05
+from .read import Level05, check_earlier_mask, read_fits, read_neighbours, refuse_not_level05
 from .register import MAX_GAP_MINUTES, check_max_gap
 from .threads import using_threads
 from .write import stamp_header
 
-__all__ = ["inpaint_map", "INSTALL_HINT"]
+__all__ = ["inpaint_map", "read_map", "INSTALL_HINT"]
 
 log = logging.getLogger(__name__)
 
@@ -259,3 +261,37 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),
                       mask=filled.filled if own_mask is None else filled.filled | own_mask,
                       uncertainty=_uncertainty(filled, method, own_sigma))
+
+
+def read_map(path: str | os.PathLike):
+    """A FITS file corkit-inpaint wrote, as one SunPy map with its ``INPMASK`` and ``INPSIGMA`` attached.
+
+    ``sunpy.map.Map(path)`` makes a map of every image HDU: a list of the
+    image, ``INPMASK`` and ``INPSIGMA``. This gives the image's map with the
+    two as its ``mask`` and ``uncertainty``, as `inpaint_map` returns them.
+
+    Parameters
+    ----------
+    path : path-like
+        A level-0.5 or level-1 output of `corkit_inpaint.inpaint_fits`, ``corkit-inpaint fill`` or
+        ``level_1`` (also a file without the extensions: then no mask or uncertainty).
+
+    Returns
+    -------
+    sunpy.map.GenericMap
+        ``data`` and ``meta`` as ``sunpy.map.Map`` reads the image; ``mask``: bool, True where
+        ``INPMASK`` is 1; ``uncertainty``: `astropy.nddata.StdDevUncertainty` from ``INPSIGMA``
+        (0 where nothing was estimated), or None without it.
+
+    Raises
+    ------
+    ImportError
+        sunpy is not installed.
+    InputError
+        What `corkit_inpaint.read.read_fits` refuses.
+    """
+    from astropy.nddata import StdDevUncertainty
+    r = read_fits(path)
+    smap = _sunpy_map().Map((r.data, r.header))
+    return type(smap)(smap.data, smap.meta, plot_settings=dict(smap.plot_settings), mask=r.previous_fill,
+                      uncertainty=None if r.previous_sigma is None else StdDevUncertainty(r.previous_sigma))

@@ -23,7 +23,7 @@ import numpy as np
 from astropy.io import fits
 
 from . import header as H
-from .exceptions import InputError
+from .exceptions import InputError, first_line
 
 __all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask",
            "header_and_problem", "refuse_not_level05"]
@@ -54,6 +54,9 @@ class Level05:
         unit, 0 where none was estimated), when the file has one.
     path : pathlib.Path or None
         The file it was read from (a neighbour without FILENAME is named by it).
+    extras : tuple of astropy.io.fits extension HDUs
+        Copies of the file's other extensions (tables, further images), which
+        the output carries after its own (`corkit_inpaint.write.output_hdulist`).
     """
 
     data: np.ndarray
@@ -61,6 +64,7 @@ class Level05:
     previous_fill: np.ndarray | None = None
     previous_sigma: np.ndarray | None = None
     path: Path | None = None
+    extras: tuple = ()
 
 
 def _source(src: Path, max_bytes: int):
@@ -114,6 +118,27 @@ def _image_hdu(hdul, src: Path, max_pixels: int):
     if image is None:
         raise InputError(f"{src}: no image HDU with data")
     return image, extra["INPMASK"], extra["INPSIGMA"]
+
+
+def _other_hdus(hdul, used, src: Path) -> tuple:
+    """Copies of the extensions besides the image, INPMASK and INPSIGMA (the first HDU, when the image is not in
+    it, holds only keywords, which the image's header inherits). A second INPMASK or INPSIGMA is left out."""
+    out = []
+    for k, hdu in enumerate(hdul):
+        if k >= _MAX_HDUS:
+            log.warning("%s: its HDUs after the first %d are not carried into the output", src, _MAX_HDUS)
+            break
+        if k == 0 or any(hdu is u for u in used):
+            continue
+        if hdu.name in ("INPMASK", "INPSIGMA"):
+            log.warning("%s: a second %s extension is not carried into the output", src, hdu.name)
+            continue
+        try:
+            out.append(hdu.copy())
+        except Exception as exc:         # astropy raises many kinds on a malformed extension
+            raise InputError(f"{src}: its extension {k} ({hdu.name or 'unnamed'}) cannot be read "
+                             f"({type(exc).__name__}: {first_line(exc)})") from None
+    return tuple(out)
 
 
 def _read_sigma(hdu, src: Path, max_pixels: int, shape: tuple) -> np.ndarray:
@@ -265,6 +290,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
         header = _image_header(hdul, hdu)
         previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
         sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
+        extras = _other_hdus(hdul, (hdu, inpmask, inpsigma), src)
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
     if previous is not None and previous.shape != data.shape:
@@ -278,7 +304,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
                              "level-0.5 files have none: set them to 0 for their blocks to be found and filled")
         raise InputError(f"{src}: the image holds {n} NaN or inf values")
     H.check_header(header, str(src))
-    return Level05(data, header, previous, sigma, Path(src))
+    return Level05(data, header, previous, sigma, Path(src), extras)
 
 
 def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
 from .exceptions import InputError
 from .geometry import frame_centre, nominal_centre, plate_scales, sun_centre
+from .wrap import unwrapped
 
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
            "SATURATION_DN", "MAX_GAP_MINUTES", "check_max_gap"]
@@ -48,21 +50,37 @@ _EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies 
 def observation_time(header) -> datetime | None:
     """Start of the exposure (naive UTC) from DATE-OBS, and TIME-OBS when DATE-OBS has no time; or None.
 
-    DATE-OBS may be ``YYYY-MM-DDThh:mm:ss``, ``YYYY/MM/DD hh:mm:ss`` or a date
-    alone with the time in TIME-OBS; a date with no time anywhere, or one
-    that does not parse, gives None (an unknown time is not midnight). A time
-    with a zone is converted to UTC.
+    DATE-OBS (else DATE_OBS, which LASCO level-1 headers also carry) may be
+    ``YYYY-MM-DDThh:mm:ss``, ``YYYY/MM/DD hh:mm:ss`` or a date alone with
+    the time in TIME-OBS; a date with no time anywhere, or one that does not
+    parse, gives None (an unknown time is not midnight). A time with a zone
+    is converted to UTC. A leap second (``23:59:60.5``) is read as the
+    matching instant after ``23:59:59`` and ``24:00:00`` as the next midnight:
+    the time from a neighbour is off by at most the leap second.
     """
-    date = str(H.get(header, "DATE-OBS", "")).strip().replace("/", "-").replace(" ", "T").rstrip("Z")
-    if not date:
+    tobs = str(H.get(header, "TIME-OBS", "")).strip()
+    for key in ("DATE-OBS", "DATE_OBS"):
+        t = _parse_time(str(H.get(header, key, "")), tobs)
+        if t is not None:
+            return t
+    return None
+
+
+def _parse_time(date: str, tobs: str) -> datetime | None:
+    """`observation_time` of one date keyword's text and TIME-OBS's."""
+    date = date.strip().replace("/", "-").replace(" ", "T").rstrip("Z")
+    if not date or ("T" not in date and not tobs):
         return None
-    if "T" not in date:
-        tobs = str(H.get(header, "TIME-OBS", "")).strip()
-        if not tobs:
-            return None
-        date = f"{date}T{tobs}"
+    date = date if "T" in date else f"{date}T{tobs}"
+    # ISO's 24:00:00 and a leap second's :60 are valid times datetime cannot hold: carried over by hand
+    m = re.fullmatch(r"(.{10}T)(\d\d):(\d\d):(\d\d)(.*)", date)
+    carry = timedelta(0)
+    if m and m[2] == "24" and m[3] == "00" and m[4] == "00" and not m[5].strip(".0"):
+        date, carry = f"{m[1]}00:00:00{m[5]}", timedelta(days=1)
+    elif m and m[4] == "60":
+        date, carry = f"{m[1]}{m[2]}:{m[3]}:59{m[5]}", timedelta(seconds=1)
     try:
-        t = datetime.fromisoformat(date[:26] if "+" not in date[10:] and "-" not in date[10:] else date)
+        t = datetime.fromisoformat(date[:26] if "+" not in date[10:] and "-" not in date[10:] else date) + carry
     except ValueError:
         return None
     return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
@@ -206,6 +224,7 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
         raise InputError(f"neighbour {label}: no OFFSET or EXPTIME, so its DN cannot be made DN/s as the target's")
     else:
         bias, exptime = conv
+    img = unwrapped(img, header)             # a summed frame's wrapped counts (`corkit_inpaint.wrap`)
     valid = data_pixels(img, header, previous_fill)
     rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
     matrix, target_centre, centre = _sky_mapping(target_header, header, target_shape, img.shape, label)

@@ -1,36 +1,23 @@
-"""The write step: provenance keywords, HISTORY, INPMASK and INPSIGMA for a filled image, and atomic output."""
+"""The write step's content: provenance keywords, HISTORY, INPMASK and INPSIGMA for a filled image.
+
+Where and how the file is written (never over an input, atomically) is `corkit_inpaint.outputs`.
+"""
 
 from __future__ import annotations
 
-import bz2
-import contextlib
-import gzip
 import logging
-import lzma
-import os
 import textwrap
-import warnings
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
 
-from . import header as H
-from .exceptions import InputError
 from .fill import FilledImage
-from .tempfiles import fsync_dir, temp_beside
 
-__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "output_hdulist", "input_clash", "output_clash",
-           "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
+__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "SKY_KEYWORDS", "sky_cards", "output_hdulist"]
 
 log = logging.getLogger(__name__)
-
-#: Marks the temporary an output is written to, ``.<name>.corkit-inpaint-<8 chars>.tmp[.gz]``, so a batch
-#: rerun can tell a killed worker's leftover from anybody else's file.
-TEMP_TAG = "corkit-inpaint-"
 
 
 def _version() -> str:
@@ -108,12 +95,15 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
     """A copy of ``header`` with the provenance keywords and HISTORY cards of ``filled``.
 
     HISTORY is wrapped on word boundaries into cards of at most 70 characters,
-    so no number is split across cards. A refill that fills nothing new keeps
+    so no number is split across cards. The input's ``CHECKSUM`` and
+    ``DATASUM`` are removed: they no longer hold. A refill that fills nothing new keeps
     the earlier fill's provenance keywords. ``stage`` is ``"level 0.5"``,
     ``"level 1"`` or ``"map"`` (a SunPy map: its ``uncertainty``, not an
     ``INPSIGMA`` extension, holds the 1-sigma, so no ``INPSIGMA`` keyword).
     """
     hdr = header.copy()
+    for key in ("CHECKSUM", "DATASUM"):     # the input's: they no longer hold for the changed header and data
+        hdr.remove(key, ignore_missing=True, remove_all=True)
     if filled.provenance is not None or not filled.kept:
         for key in [k for k in hdr if k.startswith(("INPNB", "INPDT"))]:   # an earlier fill's neighbours
             hdr.remove(key, ignore_missing=True, remove_all=True)
@@ -165,229 +155,42 @@ def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.
     return fits.ImageHDU(data, header=hdr)
 
 
-def output_hdulist(filled: FilledImage, header: fits.Header) -> fits.HDUList:
+#: Keywords an extension repeats from the image's header, so that it lies on the sky as the image does: a
+#: `sunpy.map.Map` of the file makes a map of every image extension and needs them, and viewers use them too.
+SKY_KEYWORDS = ("WCSAXES", "CTYPE1", "CTYPE2", "CUNIT1", "CUNIT2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2",
+                "CDELT1", "CDELT2", "CROTA", "CROTA1", "CROTA2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "LONPOLE",
+                "LATPOLE", "RSUN", "DSUN_OBS", "HGLN_OBS", "HGLT_OBS", "DATE-OBS", "TIME-OBS", "DATE_OBS",
+                "TELESCOP", "INSTRUME", "DETECTOR")
+
+
+def sky_cards(header: fits.Header) -> list[tuple[str, object, str]]:
+    """The ``(keyword, value, comment)`` cards of `SKY_KEYWORDS` that ``header`` has, for an extension's header."""
+    return [(k, header[k], header.comments[k]) for k in SKY_KEYWORDS if k in header]
+
+
+def output_hdulist(filled: FilledImage, header: fits.Header, extras: Iterable[fits.hdu.base.ExtensionHDU] = ()
+                   ) -> fits.HDUList:
     """Primary HDU (the filled data, stamped header), the ``INPMASK`` and, when the fill has a 1-sigma, ``INPSIGMA``.
 
-    ``INPSIGMA`` is in the data's unit (the header's ``BUNIT``, else DN).
+    ``INPSIGMA`` is in the data's unit (the header's ``BUNIT``, else DN). Both
+    extensions carry the image's `SKY_KEYWORDS`. ``extras`` (the input's
+    other extensions, `corkit_inpaint.read.Level05.extras`) follow them.
     """
     hdr = stamp_header(header, filled)
     for k in ("BZERO", "BSCALE"):      # astropy re-derives scaling from the data type
         hdr.remove(k, ignore_missing=True)
     if filled.data.dtype.kind == "f":  # BLANK is for integer data only (a BLANK-flagged file is read as float)
         hdr.remove("BLANK", ignore_missing=True)
+    sky = sky_cards(hdr)
     mhdr = fits.Header()
     mhdr["EXTNAME"] = "INPMASK"
     mhdr["COMMENT"] = "1 where corkit-inpaint filled the pixel, 0 elsewhere"
+    for key, val, com in sky:
+        mhdr[key] = (val, com)
     hdul = fits.HDUList([fits.PrimaryHDU(data=filled.data, header=hdr),
                          fits.ImageHDU(filled.filled.astype(np.uint8), header=mhdr)])
     if filled.sigma is not None:
         bunit = str(header.get("BUNIT", "")).strip() or "DN"
-        hdul.append(sigma_hdu(filled.sigma, bunit))
+        hdul.append(sigma_hdu(filled.sigma, bunit, cards=sky))
+    hdul.extend(extras)
     return hdul
-
-
-def _identity(path) -> tuple | None:
-    """``(st_dev, st_ino)`` of an existing file (links followed), else None."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return st.st_dev, st.st_ino
-
-
-def _resolved(path) -> str:
-    return os.path.normcase(os.path.realpath(os.fspath(path)))
-
-
-def input_clash(outputs: Iterable, inputs: Iterable) -> str:
-    """Why some output is an input of the run ("" when none is): one line naming both.
-
-    Checked up front, before anything is written, by the serial ``fill``,
-    `corkit_inpaint.level1.level_1` and batch runs. An output is the same file
-    as an input when both exist and share device and inode (hard and symbolic
-    links count), else when both resolve to the same path. Each path is
-    stat'ed once, so the check stays linear in the number of files.
-
-    Parameters
-    ----------
-    outputs : iterable of path-like
-        Every file the run would write.
-    inputs : iterable of path-like
-        Every file it reads: the files to fill, their neighbours, the pool.
-    """
-    by_id, by_path = {}, {}
-    for p in inputs:
-        ident = _identity(p)
-        if ident is not None:
-            by_id.setdefault(ident, p)
-        by_path.setdefault(_resolved(p), p)
-    for out in outputs:
-        ident = _identity(out)
-        src = by_id.get(ident) if ident is not None else by_path.get(_resolved(out))
-        if src is not None:
-            link = "" if os.fspath(src) == os.fspath(out) else " (or a link to it)"
-            return (f"{os.fspath(out)}: is the input file {os.fspath(src)}{link}; refusing to write an output "
-                    "over an input of the run, even with --overwrite")
-    return ""
-
-
-def distinct_files(paths: Iterable) -> list[Path]:
-    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved)."""
-    seen = {}
-    for p in paths:
-        seen.setdefault(_identity(p) or _resolved(p), Path(p))
-    return list(seen.values())
-
-
-def output_clash(pairs: Iterable) -> str:
-    """Why two inputs of a run would write the same output ("" when none would): one line naming both.
-
-    Parameters
-    ----------
-    pairs : iterable of (path-like, path-like)
-        ``(input, output)`` for every file the run would write; outputs are
-        compared as `input_clash` compares an output with an input.
-    """
-    taken = {}
-    for src, out in pairs:
-        key = _identity(out) or _resolved(out)
-        if key in taken and _resolved(taken[key]) != _resolved(src):
-            return (f"{os.fspath(out)}: would be the output of both {os.fspath(taken[key])} and {os.fspath(src)}; "
-                    "refusing to let one overwrite the other")
-        taken.setdefault(key, src)
-    return ""
-
-
-def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> Path:
-    """Refuse an output path that cannot safely be written, with a one-line reason.
-
-    Refused: an input (also through links), an existing file without
-    ``overwrite``, anything but a regular file (a device or FIFO, even with
-    ``overwrite``), and a missing or unwritable folder. ``src`` is the input
-    file, or a list of input files (a frame and its neighbours).
-
-    Raises
-    ------
-    InputError
-        With a one-line reason.
-    """
-    if str(dst).endswith(("/", os.sep)):
-        raise InputError(f"{dst}: names a folder; give a file name (or use --outdir)")
-    dst = Path(dst)
-    why = input_clash([dst], [] if src is None else [src] if isinstance(src, (str, os.PathLike)) else src)
-    if why:
-        raise InputError(why)
-    if dst.is_dir():
-        raise InputError(f"{dst}: is a folder")
-    if dst.exists() and not dst.is_file():      # a device, FIFO or socket: replacing it is never a file write
-        raise InputError(f"{dst}: exists and is not a regular file (a device, FIFO or socket); not replaced")
-    if (dst.exists() or dst.is_symlink()) and not overwrite:
-        raise InputError(f"{dst}: exists (use overwrite / --overwrite)")
-    parent = dst.parent if str(dst.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{dst}: output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{dst}: output folder {parent} is not writable")
-    return dst
-
-
-def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
-    """Move ``tmp`` to ``dst``: replace when ``overwrite``, else exclusively (fails if ``dst`` appeared)."""
-    if overwrite:
-        os.replace(tmp, dst)
-        return
-    try:
-        os.link(tmp, dst)          # atomic and exclusive: EEXIST if another process got there first
-    except FileExistsError:
-        raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
-    except FileNotFoundError:      # the temporary itself is gone: nothing to place, nothing claimed
-        raise
-    except OSError:                # no hard links here: claim the name exclusively, then replace it
-        try:
-            os.close(os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        except FileExistsError:
-            raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
-        try:
-            os.replace(tmp, dst)
-        except BaseException:      # never leave the empty claim behind
-            with contextlib.suppress(OSError):
-                dst.unlink()
-            raise
-        return
-    tmp.unlink()
-
-
-#: Output name suffix: how the file is compressed (given the raw file and the output's name).
-_COMPRESSORS = {
-    ".gz": lambda raw, name: gzip.GzipFile(filename=name, mode="wb", fileobj=raw),    # the header names dst
-    ".bz2": lambda raw, name: bz2.BZ2File(raw, mode="wb"),
-    ".xz": lambda raw, name: lzma.LZMAFile(raw, mode="wb"),
-}
-
-
-def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
-    """``hdul`` with each image tile-compressed losslessly (fpack's ``.fz``): RICE for integers, GZIP for floats.
-
-    The primary HDU's image moves to the first extension with its header, as
-    fpack writes it; floating-point data are not quantized, so every value is kept.
-    astropy refuses to compress a header with control characters (archive
-    headers carry tabs in HISTORY): in these cards each becomes a space.
-    """
-    out = fits.HDUList([fits.PrimaryHDU()])
-    for hdu in hdul:
-        if hdu.data is None:
-            continue
-        hdr = fits.Header([fits.Card.fromstring(text) if (text := H.printable(c.image, " ")) != c.image else c
-                           for c in hdu.header.cards
-                           if c.keyword not in ("SIMPLE", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT")])
-        kind = {"compression_type": "RICE_1"} if hdu.data.dtype.kind in "iu" and hdu.data.dtype.itemsize <= 4 \
-            else {"compression_type": "GZIP_2", "quantize_level": 0.0}       # RICE cannot hold 64-bit integers
-        out.append(fits.CompImageHDU(hdu.data, hdr, name=hdu.name if hdu.name != "PRIMARY" else None, **kind))
-    return out
-
-
-def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False,
-                 src=None) -> Path:
-    """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
-
-    A name ending in ``.gz``, ``.bz2`` or ``.xz`` gets content compressed so
-    (a gzip header names ``dst``, not the temporary); one ending in ``.fz`` is tile-compressed,
-    losslessly (`tile_compressed`). The file's mode follows the umask.
-    Without ``overwrite`` the final placement is exclusive, so two processes
-    never both write one output. Nothing is left behind on
-    failure (a full disk, a permission error, a kill: the temporary's name
-    starts with a dot and ends in ``.tmp``).
-    """
-    dst = check_output_path(dst, overwrite=overwrite, src=src)
-    suffix = dst.suffix.lower()
-    tmp = temp_beside(dst.parent, f".{dst.name}.{TEMP_TAG}", ".tmp")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", VerifyWarning)
-            # 'ignore' keeps the input's own cards verbatim (archive headers can
-            # carry e.g. tabs in HISTORY that astropy cannot "fix")
-            if suffix == ".fz":
-                hdul = tile_compressed(hdul)
-            if suffix in _COMPRESSORS:          # compressed as its name says (the input's, with --outdir)
-                with open(tmp, "wb") as raw, _COMPRESSORS[suffix](raw, dst.name) as out:
-                    hdul.writeto(out, output_verify="ignore")
-            else:       # by name: astropy's free-space check needs the name
-                hdul.writeto(tmp, overwrite=True, output_verify="ignore")
-        fh = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fh)
-        finally:
-            os.close(fh)
-        _place(tmp, dst, overwrite)
-        fsync_dir(dst.parent)          # the new name survives a power cut too
-    except InputError:
-        tmp.unlink(missing_ok=True)
-        raise
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        reason = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise InputError(f"{dst}: could not be written ({reason})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return dst

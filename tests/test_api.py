@@ -85,7 +85,7 @@ def test_integer_rounding_and_clipping(tmp_path):
     from corkit_inpaint.fill import cast_filled
     from corkit_inpaint.frame import Frame
     data, header = read_real()
-    img = blank(data, [(5, 7)]).astype(np.int16) // 2     # int16 DN near the bright inner ring
+    img = (blank(data, [(5, 7)]) // 4).astype(np.int16)     # int16 DN near the bright inner ring, none wrapped
     src = write(tmp_path / "i16.fts", img, header)
     hdul = ci.inpaint_fits(src, method="biharmonic")
     out = hdul[0].data
@@ -93,7 +93,7 @@ def test_integer_rounding_and_clipping(tmp_path):
     filled = hdul["INPMASK"].data.astype(bool)
     ref = ci.get_method("biharmonic").fill(Frame.build(img, filled, fits.getheader(src))).values
     np.testing.assert_array_equal(out[filled], np.clip(np.rint(ref[filled]), -32768, 32767))
-    # values beyond the type's range are clipped, not wrapped
+    # values beyond the type's range are clipped, not wrapped (but see test_wrap: a summed frame's are)
     m = np.ones(4, bool)
     got = cast_filled(np.array([1e6, -1e6, 2.5, 3.5]), np.zeros(4, np.int16), m)
     assert got.tolist() == [32767, -32768, 2, 4]
@@ -126,7 +126,12 @@ def test_sizes_full_summed(det, summed, tmp_path):
     blocks = [(nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2)]
     src = write(tmp_path / "s.fts", blank(img, blocks), hdr)
     hdul = ci.inpaint_fits(src, device="cpu")
-    assert hdul[0].header["INPNBLK"] == 3
+    found = find_missing_blocks(blank(img, blocks), hdr)[1]
+    # besides the blanked blocks, only the simulator's never-sent zeros just beyond its C3 field stop (30 Rsun,
+    # where real frames carry signal to 32.5) may be taken for losses
+    assert set(blocks) <= set(found) and all(not img[by * 32:by * 32 + 32, bx * 32:bx * 32 + 32].any()
+                                             for by, bx in set(found) - set(blocks))
+    assert hdul[0].header["INPNBLK"] == len(found) <= 4
     m = hdul["INPMASK"].data.astype(bool)
     assert np.array_equal(hdul[0].data[~m], blank(img, blocks)[~m])
     truth = img[m].astype(float) - hdr["OFFSET"]
@@ -332,3 +337,16 @@ def test_paths_and_headers_of_the_wrong_type_are_input_errors(tmp_path):
     existing = write(tmp_path / "there.fts", data, hdr)
     with pytest.raises(ci.InputError, match="nope.fts: no such file"):       # not "exists"
         ci.inpaint_fits(tmp_path / "nope.fts", existing)
+
+
+def test_the_inputs_other_extensions_are_carried_into_the_output(blanked_file, tmp_path):
+    """FITS in, FITS out: a table and a further image of the input follow INPMASK and INPSIGMA (review s16)."""
+    with fits.open(blanked_file) as h:
+        hdul = fits.HDUList([h[0].copy(), fits.BinTableHDU.from_columns(
+            [fits.Column("T", "D", array=[1.5, 2.5])], name="EVENTS"), fits.ImageHDU(np.eye(3), name="FLAT")])
+        hdul.writeto(tmp_path / "in.fts", output_verify="ignore")
+    out = ci.inpaint_fits(tmp_path / "in.fts", tmp_path / "out.fts", method="biharmonic", device="cpu")
+    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "EVENTS", "FLAT"]
+    with fits.open(tmp_path / "out.fts") as o:
+        assert o["EVENTS"].data["T"].tolist() == [1.5, 2.5] and np.array_equal(o["FLAT"].data, np.eye(3))
+        assert o["INPMASK"].data.sum() == len(BLANK) * 32 * 32

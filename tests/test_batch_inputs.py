@@ -10,7 +10,7 @@ from helpers import C3_SEQ, sha
 
 from corkit_inpaint.batch import MANIFEST_NAME, local_client, run_batch
 from corkit_inpaint.exceptions import BatchError
-from corkit_inpaint.write import input_clash
+from corkit_inpaint.outputs import input_clash
 
 
 @pytest.fixture(scope="module")

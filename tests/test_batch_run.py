@@ -181,3 +181,40 @@ def test_a_mapped_neighbour_beyond_max_gap_is_left_out_unless_the_gap_allows_it(
     with pytest.raises(ValueError, match="max_gap = -1"):
         run_batch(client, [paths[1]], tmp_path / "bad", method="ratio", neighbours=mapping, max_gap=-1)
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_redone_file_is_marked_running_before_its_output_is_replaced(client, tmp_path):
+    """A file recorded done whose input changed is checked, marked running, then redone: a run killed while
+    the worker replaces the output leaves a record that owns it, so the rerun finishes it (review s16)."""
+    from corkit_inpaint.batch import Manifest
+    from corkit_inpaint.batch.run import BatchSummary, _spread
+    files = make_inputs(tmp_path / "in", n=2)
+    out = tmp_path / "out"
+    run_batch(client, files, out, method="biharmonic")
+    img, hdr = read_file(files[0])
+    write(files[0], blank(img, [(6, 6)]), hdr)
+    opt = BatchOptions(method="biharmonic")
+    with Manifest(out) as manifest:                # the appended lines, before the run's end compacts them
+        tasks, _ = plan_tasks([f.resolve() for f in files], out, {}, manifest.read(), opt)
+        assert all(t.done is not None and t.replace for t in tasks)
+        summary = BatchSummary(total=2)
+        _spread(client, tasks, opt, manifest, summary, progress=False)
+        lines = [json.loads(x) for x in manifest.path.read_text().splitlines()][2:]
+    assert (summary.done, summary.skipped, summary.failed) == (1, 1, 0)
+    assert [(r["path"], r["status"], r["owns"]) for r in lines] == [(str(files[0].resolve()), "running", True),
+                                                                    (str(files[0].resolve()), "done", True)]
+    # the scheduler keeps no finished task whose worker's death would make dask run it again
+    assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+
+
+def test_a_file_given_twice_through_a_link_is_done_once_and_two_files_of_one_name_are_refused(client, tmp_path):
+    from corkit_inpaint.exceptions import BatchError
+    files = make_inputs(tmp_path / "in", n=1)
+    (tmp_path / "lnk").mkdir()
+    (tmp_path / "lnk" / files[0].name).symlink_to(files[0])
+    s = run_batch(client, [files[0], tmp_path / "lnk" / files[0].name], tmp_path / "out", method="biharmonic")
+    assert (s.total, s.done, s.failed) == (1, 1, 0)
+    other = make_inputs(tmp_path / "in2", n=1)
+    with pytest.raises(BatchError, match="would be the output of both"):
+        run_batch(client, [files[0], other[0]], tmp_path / "out2", method="biharmonic")
+    assert not (tmp_path / "out2").exists()

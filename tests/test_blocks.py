@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from astropy.io import fits
-from helpers import BLANK, C2_FULL, C3_FULL, blank, read_real
+from helpers import BLANK, C2_FULL, C3_FULL, C3_SEQ, blank, read_real
 
 from corkit_inpaint import find_missing_blocks
 from corkit_inpaint.blocks import blocks_in, blocks_of, blocks_to_mask, off_grid_zero_blocks, zero_blocks
@@ -111,6 +111,21 @@ def test_full_resolution_c2_never_sent_ring_not_reported_and_losses_in_field_fou
         lost = [tuple(b) for b in np.argwhere(sel)]
         _, found = find_missing_blocks(blank(data, lost), header)
         assert set(found) == set(lost)
+
+
+def test_losses_in_the_c2_corners_and_at_the_c3_rim_are_found():
+    """Real signal reaches 8 Rsun in the C2 corners and 32.5 Rsun in C3 (review s16): a loss there is filled;
+    rule 1, which the shipped weights' masks were drawn with, keeps its field stop of 6.3 and 30 Rsun."""
+    for path, block, r_min in ((C2_FULL, (24, 1), 6.6), (C3_SEQ[1], (21, 0), 30.5)):
+        data, header = _full(path)
+        geo = optical_geometry(header)
+        by, bx = block
+        assert np.hypot(bx * 32 + 15.5 - geo.cx, by * 32 + 15.5 - geo.cy) / geo.rsun > r_min
+        assert np.median(data[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32]) > header["OFFSET"] + 500
+        lost = blank(data, [block])
+        assert find_missing_blocks(lost, header)[1] == [block]
+        assert find_missing_blocks(lost, header, rule=1)[1] == [] and not eligible_blocks(data, header)[block]
+        assert find_missing_blocks(data, header)[1] == []            # the never-sent corners stay unreported
 
 
 def test_c3_pylon_blocks_are_not_losses():

@@ -173,7 +173,7 @@ def test_gz_input_gives_gz_output(blanked_file, tmp_path):
 
 def test_fz_input_gives_a_losslessly_tile_compressed_output(blanked_file, tmp_path):
     """A .fz name holds what fpack would write (it was an uncompressed file under that name: review s13, D9)."""
-    from corkit_inpaint.write import tile_compressed
+    from corkit_inpaint.outputs import tile_compressed
     with fits.open(blanked_file) as h:                # the real header has tabs: tile_compressed makes them spaces
         data = np.array(h[0].data)
         tile_compressed(fits.HDUList([fits.PrimaryHDU(data, h[0].header)])).writeto(src := tmp_path / "frame.fts.fz")

@@ -260,3 +260,22 @@ def test_without_sunpy_one_line_install_hint():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("\n") == 1 and "pip install 'corkit-inpaint[sunpy]'" in r.stdout
+
+
+def test_a_filled_file_reads_as_one_map_with_its_mask_and_uncertainty(blanked_file, tmp_path):
+    """``read_map``: the file's image with INPMASK and INPSIGMA attached; ``sunpy.map.Map`` reads all three
+    (each extension carries the image's WCS: review s16, it raised MapMetaValidationError before)."""
+    from astropy.io import fits
+    dst = tmp_path / "filled.fts"
+    ci.inpaint_fits(blanked_file, dst, method="biharmonic", device="cpu")
+    m = ci.read_map(dst)
+    with fits.open(dst) as h:
+        assert np.array_equal(m.data, h[0].data) and np.array_equal(m.mask, h["INPMASK"].data == 1)
+        assert isinstance(m.uncertainty, StdDevUncertainty)
+        assert np.array_equal(m.uncertainty.array, h["INPSIGMA"].data.astype(np.float64))
+    assert m.mask.sum() == len(BLANK) * 32 * 32 and type(m) is type(sunpy.map.Map(blanked_file))
+    maps = sunpy.map.Map(dst)
+    assert [type(x) for x in maps] == [type(m)] * 3
+    assert all(x.reference_pixel == m.reference_pixel and x.date == m.date for x in maps)
+    plain = ci.read_map(blanked_file)                          # a file without the extensions
+    assert plain.mask is None and plain.uncertainty is None

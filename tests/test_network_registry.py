@@ -48,8 +48,8 @@ MALFORMED = {
     "urls a string": (_models(urls="http://127.0.0.1:1/x.pt"), "urls must be a list of strings"),
     "urls of numbers": (_models(urls=[1]), "urls must be a list of strings"),
     "url not http": (_models(urls=["file:///etc/passwd"]), "only http(s) URLs are allowed"),
-    "url unparsable": (_models(urls=["http://[bad/x.pt"]), "'http://[bad/x.pt' is not a valid URL"),
-    "url with a bad port": (_models(urls=["http://127.0.0.1:99999/x.pt"]), "is not a valid URL"),
+    "url unparsable": (_models(urls=["http://[bad/x.pt"]), "refusing 'http://[bad/x.pt': not a valid URL"),
+    "url with a bad port": (_models(urls=["http://127.0.0.1:99999/x.pt"]), "99999/x.pt': not a valid URL"),
     "nested too deeply": ("[" * 100_000 + "]" * 100_000, "nested too deeply to be read"),
 }
 

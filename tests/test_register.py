@@ -125,6 +125,17 @@ def test_observation_time_forms_and_unknown_times():
     assert observation_time({"DATE-OBS": "2012-08-31", "TIME-OBS": " "}) is None
 
 
+def test_observation_time_underscore_key_leap_second_and_midnight():
+    t = datetime(2012, 8, 31, 18, 6, 6, 298000)
+    assert observation_time({"DATE_OBS": "2012-08-31T18:06:06.298"}) == t            # level-1's keyword
+    assert observation_time({"DATE-OBS": "2012/08/31", "DATE_OBS": "2012-08-31T18:06:06.298"}) == t
+    assert observation_time({"DATE-OBS": "2016-12-31T23:59:60.500"}) == datetime(2017, 1, 1, 0, 0, 0, 500000)
+    assert observation_time({"DATE-OBS": "2016/12/31", "TIME-OBS": "23:59:60"}) == datetime(2017, 1, 1)
+    assert observation_time({"DATE-OBS": "2012-08-31T24:00:00.000"}) == datetime(2012, 9, 1)
+    assert observation_time({"DATE-OBS": "2012-08-31T24:00:01"}) is None            # not a time
+    assert observation_time({"DATE-OBS": "2012-08-31T23:59:61"}) is None
+
+
 def test_register_all_leaves_out_what_cannot_help_with_a_warning(target, caplog):
     """Another detector, filter or polarizer, EXPTIME 0, or no OFFSET beside a target that has one: left out."""
     data, hdr = target

@@ -5,7 +5,7 @@ import pytest
 from helpers import blank, read_real
 
 from corkit_inpaint.blocks import find_missing_blocks, zero_blocks
-from corkit_inpaint.training.loss_masks import PATTERN_PROBS, PATTERNS, eligible_blocks, loss_mask
+from corkit_inpaint.training.loss_masks import LARGE_PATTERNS, PATTERN_PROBS, PATTERNS, eligible_blocks, loss_mask
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,33 @@ def test_patterns(eligible):
             assert all(ok[b] for b in blocks)
     drawn = {loss_mask(rng, ok)[0] for _ in range(60)}
     assert drawn == set(PATTERNS)
+
+
+def test_large_patterns_are_whole_rows_and_big_clusters_never_drawn_in_a_mix(eligible):
+    """The error-table fit's large losses: every eligible block of 2-5 consecutive block rows; a 4x4-6x6 cluster."""
+    _, _, ok = eligible
+    assert not set(LARGE_PATTERNS) & set(PATTERNS)
+    rng, sizes, heights = np.random.default_rng(2), set(), set()
+    for _ in range(12):
+        name, rows = loss_mask(rng, ok, "rows")
+        ys = sorted({by for by, _ in rows})
+        assert name == "rows" and 1 <= len(ys) <= 5          # fewer than 2 only where the field ends
+        assert ys == list(range(ys[0], ys[-1] + 1))
+        heights.add(len(ys))
+        assert sorted(rows) == [tuple(b) for b in np.argwhere(ok)[np.isin(np.argwhere(ok)[:, 0], ys)]]
+        _, cl = loss_mask(rng, ok, "bigcluster")
+        k = int(round(np.sqrt(len(cl))))
+        (y0, x0) = min(cl)
+        assert sorted(cl) == [(y0 + i, x0 + j) for i in range(k) for j in range(k)] and all(ok[b] for b in cl)
+        sizes.add(k)
+    assert sizes == {4, 5, 6} and heights == {1, 2, 3, 4, 5}
+    # where no 4x4 fits, nothing; where only a 4x4 fits, that one
+    only4 = np.zeros((10, 10), dtype=bool)
+    only4[2:6, 3:7] = True
+    assert sorted(loss_mask(np.random.default_rng(0), only4, "bigcluster")[1]) == \
+        [(y, x) for y in range(2, 6) for x in range(3, 7)]
+    assert loss_mask(np.random.default_rng(0), only4[:, :6], "bigcluster")[1] == []
+    assert not {loss_mask(rng, ok)[0] for _ in range(60)} & set(LARGE_PATTERNS)
 
 
 def test_masks_reproducible_and_edge_cases(eligible):

@@ -58,3 +58,28 @@ def test_tables_of_other_weights_are_added_to_a_file_fitted_on_the_same_holes(tm
         main(["--add-to", str(path), "--methods", "fuzzy", "--frames", "2", "--sequences", "0", "--repeats", "1"])
     assert ei.value.code == 1 and path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tables.json"]
+
+
+def test_large_losses_add_only_their_deep_pixels_and_leave_the_base_draws_alone():
+    """The fit's rows and big clusters fill the deep distance bins; the shallow cells stay the base losses'."""
+    from corkit_inpaint.training.simulator import make_frame
+    from corkit_inpaint.uncertainty.features import DIST_EDGES
+    from corkit_inpaint.uncertainty.fit import FRAME_SEED0, LARGE_MIN_DIST, _blank_and_fill
+    full = collect(["biharmonic"], n_frames=1, n_sequences=0, repeats=1, progress=False)["biharmonic"][2]
+    img, hdr = make_frame(FRAME_SEED0, detector="C2", summed=False)
+    base: dict = {}
+    _blank_and_fill(img, hdr, ["biharmonic"], base, np.random.default_rng(FRAME_SEED0), 1, None, "cpu", None)
+    h_full = full.hist.reshape(*TABLE_SHAPE, -1).sum(axis=(0, 1, 3, 4))
+    h_base = base["biharmonic"][2].hist.reshape(*TABLE_SHAPE, -1).sum(axis=(0, 1, 3, 4))
+    shallow = np.array(DIST_EDGES[1:]) <= LARGE_MIN_DIST           # bins wholly within LARGE_MIN_DIST
+    assert np.array_equal(full.hist.reshape(*TABLE_SHAPE, -1)[:, :, shallow],
+                          base["biharmonic"][2].hist.reshape(*TABLE_SHAPE, -1)[:, :, shallow])
+    assert h_base[-1] == 0 and h_full[-1] > MIN_COUNT             # only the large losses reach beyond 64 px
+    assert np.all(h_full[~shallow] > h_base[~shallow])
+
+
+def test_keep_limits_the_pixels_added():
+    acc = Accumulator()
+    f = _features(4, 0, 1, 0.3, 0.4)
+    acc.add(f, np.ones(4), np.array([True, False, True, False]))
+    assert acc.hist.sum() == 2

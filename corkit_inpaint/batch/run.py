@@ -16,17 +16,17 @@ import logging
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..exceptions import BatchError
 from ..methods import DEFAULT_METHOD
+from ..outputs import TEMP_TAG, distinct_files, input_clash, output_clash
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..register import check_max_gap
 from ..threads import check_threads
-from ..write import TEMP_TAG, input_clash
 from .manifest import Manifest, input_key
-from .task import COMMANDS, BatchOptions, FileTask, one_line, process_file
+from .task import COMMANDS, BatchOptions, FileTask, check_file, one_line, process_file
 
 __all__ = ["BatchSummary", "plan_tasks", "remove_stale_temporaries", "run_batch"]
 
@@ -112,8 +112,8 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
 def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
     """Remove the temporaries a killed worker left beside the outputs of ``tasks``; how many were removed.
 
-    `corkit_inpaint.write.write_atomic` names them ``.<output name>.corkit-inpaint-<8 chars>.tmp[.gz]``
-    (`corkit_inpaint.write.TEMP_TAG`); only those, beside outputs the batch owns, are removed. The
+    `corkit_inpaint.outputs.write_atomic` names them ``.<output name>.corkit-inpaint-<8 chars>.tmp[.gz]``
+    (`corkit_inpaint.outputs.TEMP_TAG`); only those, beside outputs the batch owns, are removed. The
     batch holds the folder's lock, so no other run of it is writing them.
     """
     n = 0
@@ -134,10 +134,14 @@ def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
 
 
 def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):
-    if task.done is None:                  # a skip candidate keeps its done record; the rest are marked
-        manifest.append({"path": task.src, "output": task.output, "status": "running",
-                         "command": options.command, "method": options.method, "owns": task.replace})
-    return client.submit(process_file, task, options, pure=False, key=f"corkit-inpaint-{os.urandom(8).hex()}")
+    """A file recorded ``done`` is checked first (`check_file`: it keeps its record); the others are marked
+    ``running`` before they are run, so a run killed while a worker writes knows the output may be its own."""
+    key = f"corkit-inpaint-{os.urandom(8).hex()}"
+    if task.done is not None:
+        return client.submit(check_file, task, options, pure=False, key=key)
+    manifest.append({"path": task.src, "output": task.output, "status": "running",
+                     "command": options.command, "method": options.method, "owns": task.replace})
+    return client.submit(process_file, task, options, pure=False, key=key)
 
 
 def _result(client, fut, task: FileTask, options: BatchOptions) -> dict:
@@ -160,8 +164,8 @@ def _count(summary: BatchSummary, rec: dict, manifest: Manifest) -> None:
     else:
         summary.failed += 1
         summary.failures.append((rec["path"], rec.get("error") or "failed"))
-        why = rec.get("error") or "failed"
-        log.error("%s", why if rec["path"] in why else f"{rec['path']}: {why}")
+        why = rec.get("error") or "failed"           # the summary lists it (the CLI prints it once, at the end)
+        log.info("%s", why if rec["path"] in why else f"{rec['path']}: {why}")
 
 
 def _in_flight(client) -> int:
@@ -192,7 +196,12 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
                 break
         for fut in pending:
             _, task = owner.pop(fut.key)
-            _count(summary, _result(client, fut, task, options), manifest)
+            rec = _result(client, fut, task, options)
+            fut.release()                  # recorded: dask must not run it again if its worker dies now
+            if rec["status"] == "redo":    # checked, and changed: now marked running, and run
+                submit(replace(task, done=None))
+                continue
+            _count(summary, rec, manifest)
             bar.update(1)
             bar.set_postfix(done=summary.done, skipped=summary.skipped, failed=summary.failed, refresh=False)
             nxt = next(todo, None)
@@ -241,7 +250,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     ------
     BatchError
         An output would be one of the run's inputs (a file, a neighbour, a pool
-        file; checked before anything is written), another run holds
+        file) or two inputs' output (checked before anything is written), another run holds
         ``outdir``, or the scheduler does not answer.
 
     Notes
@@ -262,12 +271,13 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
                            None if threads is None else check_threads(threads), refill,
                            MAX_PIXELS if max_pixels is None else int(max_pixels),
                            None if calib_dir is None else str(calib_dir), check_max_gap(max_gap))
-    srcs = list(dict.fromkeys(Path(input_key(f)) for f in files))
+    srcs = [Path(input_key(f)) for f in distinct_files(files)]       # links and ./ resolved: each file once
     pool = [Path(input_key(p)) for p in pool]
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool)
     out = Path(os.path.abspath(outdir))
     why = input_clash([_output(s, out, command) for s in srcs],
-                      [*srcs, *pool, *(n for ns in pairs.values() for n in ns)])
+                      [*srcs, *pool, *(n for ns in pairs.values() for n in ns)]) or output_clash(
+        (s, _output(s, out, command)) for s in srcs)
     if why:
         raise BatchError(why)
     out.mkdir(parents=True, exist_ok=True)

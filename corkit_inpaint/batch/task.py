@@ -25,7 +25,7 @@ from ..network.registry import sha256sum
 from ..read import MAX_PIXELS
 from ..register import MAX_GAP_MINUTES
 
-__all__ = ["COMMANDS", "BatchOptions", "FileTask", "one_line", "recipe", "process_file"]
+__all__ = ["COMMANDS", "BatchOptions", "FileTask", "one_line", "recipe", "check_file", "process_file"]
 
 #: What a batch can run on each file.
 COMMANDS = ("fill", "level_1")
@@ -192,33 +192,59 @@ def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
+def _input_and_recipe(task: FileTask, options: BatchOptions) -> tuple[str, str]:
+    """The input's sha256 and the task's `recipe`; `InputError` for an input that is not a regular file."""
+    src = Path(task.src)
+    if src.exists() and not src.is_file():
+        raise InputError(f"{task.src}: not a regular file" + (" (a folder)" if src.is_dir() else ""))
+    sha = sha256sum(src)
+    return sha, recipe(task, options, sha)
+
+
+def check_file(task: FileTask, options: BatchOptions) -> dict:
+    """Whether a file recorded ``done`` (``task.done``) is still done; its record. Never raises `Exception`.
+
+    ``status`` is ``skipped`` when its recipe and its output are the ones
+    recorded, ``failed`` when the output is another file now (somebody
+    changed it; unless ``overwrite``) or the input cannot be read, else
+    ``redo``. Nothing is written: the client records that the file is being
+    redone before it is (`process_file`), so a run killed during the redo
+    knows the output may be its own.
+    """
+    rec = {"path": task.src, "sha256": None, "output": task.output, "status": "redo", "error": None,
+           "method": options.method, "command": options.command, "owns": task.replace}
+    try:
+        rec["sha256"], rec["recipe"] = _input_and_recipe(task, options)
+        now = _sha256_of_file(task.output)
+        if task.done == (rec["recipe"], now):
+            rec["status"] = "skipped"
+        elif now is not None and now != task.done[1] and not task.overwrite:
+            rec.update(status="failed", owns=False,
+                       error=f"{task.output}: changed since this batch wrote it; not replaced (use --overwrite)")
+    except Exception as exc:            # one file's failure, whatever it is, never stops the batch
+        rec.update(status="failed", error=one_line(exc), owns=bool(task.replace and Path(task.output).exists()))
+    return rec
+
+
 def process_file(task: FileTask, options: BatchOptions) -> dict:
-    """Run one file; returns its manifest record (``status`` done, failed or skipped). Never raises `Exception`."""
+    """Run one file; returns its manifest record (``status`` done, failed or skipped). Never raises `Exception`.
+
+    A task with a ``done`` record is first checked (`check_file`): skipped, or failed, or redone.
+    """
     t0 = time.perf_counter()
+    if task.done is not None and (checked := check_file(task, options))["status"] != "redo":
+        return checked
     rec = {"path": task.src, "sha256": None, "output": task.output, "status": "failed", "error": None,
            "method": options.method, "model_sha256": None, "command": options.command, "blocks": None,
            "owns": task.replace}
-    disowned = False
     try:
-        src = Path(task.src)
-        if src.exists() and not src.is_file():
-            raise InputError(f"{task.src}: not a regular file" + (" (a folder)" if src.is_dir() else ""))
-        rec["sha256"] = sha256sum(src)
-        rec["recipe"] = recipe(task, options, rec["sha256"])
-        now = _sha256_of_file(task.output) if task.done is not None else None
-        if task.done is not None and task.done == (rec["recipe"], now):
-            rec["status"] = "skipped"
-        elif task.done is not None and now is not None and now != task.done[1] and not task.overwrite:
-            disowned = True
-            raise InputError(f"{task.output}: changed since this batch wrote it; not replaced (use --overwrite)")
-        else:
-            header = (_fill if options.command == "fill" else _level1)(task, options)
-            rec.update(status="done", blocks=int(header.get("INPNBLK", 0)),
-                       model_sha256=_model_sha256(header, options.weights),
-                       output_sha256=sha256sum(task.output))
+        rec["sha256"], rec["recipe"] = _input_and_recipe(task, options)
+        header = (_fill if options.command == "fill" else _level1)(task, options)
+        rec.update(status="done", blocks=int(header.get("INPNBLK", 0)),
+                   model_sha256=_model_sha256(header, options.weights), output_sha256=sha256sum(task.output))
     except Exception as exc:            # one file's failure, whatever it is, never stops the batch
         rec["error"] = one_line(exc)
-        rec["owns"] = bool(task.replace and Path(task.output).exists() and not disowned)   # none on a later file
+        rec["owns"] = bool(task.replace and Path(task.output).exists())   # none on a later file
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     rec["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return rec

@@ -81,7 +81,7 @@ def outputs_clash(args, srcs, outs) -> str:
     file given or a ``--neighbour-pool`` file), or the output of two inputs. Checked before anything is written."""
     from pathlib import Path
 
-    from ..write import input_clash, output_clash
+    from ..outputs import input_clash, output_clash
     return input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)]) or output_clash(zip(srcs, outs))
 
 

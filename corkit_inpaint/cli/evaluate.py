@@ -127,9 +127,9 @@ PICTURES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".ti
 def _check_args(args, methods: list[str]) -> str:
     """Why the options cannot run ("" when they can): checked before anything is filled."""
     from ..exceptions import InputError
+    from ..outputs import check_output_path
     from ..read import read_header
     from ..register import check_max_gap
-    from ..write import check_output_path
     if not methods:
         return "--methods: give at least one method"
     if args.repeats < 1:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
+from ..outputs import check_output_path, distinct_files, input_clash, output_clash
 from ..read import MAX_PIXELS
-from ..write import check_output_path, distinct_files, input_clash, output_clash
 from .batch import batch_only, run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..methods import DEFAULT_METHOD
-from ..write import distinct_files
+from ..outputs import distinct_files
 from .batch import batch_only, run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,

@@ -19,12 +19,12 @@ import socket
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin
 
 from ..exceptions import WeightsError, first_line
 from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 from .cache import cache_dir, cache_lock, collect_stale, has_mirror, how_to_provide, offline
-from .registry import Weights, default_model_name, matches, model_entry, sha256sum
+from .registry import Weights, default_model_name, matches, model_entry, sha256sum, url_problem
 
 __all__ = ["fetch", "download_deadline", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "MAX_REDIRECTS"]
 
@@ -73,22 +73,9 @@ def _urls(e: dict) -> list[str]:
     base = os.environ.get("CORKIT_INPAINT_WEIGHTS_URL")
     urls = [base.rstrip("/") + "/" + e["file"]] if base else list(e.get("urls", []))
     for u in urls:
-        scheme = _scheme(u)
-        if scheme is None or any(ord(ch) < 32 or ord(ch) == 127 for ch in u):     # a newline, a tab...
-            raise WeightsError(f"refusing to download from {u!r}: not a valid URL")
-        if scheme not in ("http", "https"):
-            raise WeightsError(f"refusing to download from {u!r}: only http(s) URLs are allowed")
+        if (bad := url_problem(u)) is not None:
+            raise WeightsError(f"refusing to download from {u!r}: {bad}")
     return urls
-
-
-def _scheme(url: str) -> str | None:
-    """The URL's scheme, lower case; None for a URL that does not parse (``http://[::1``)."""
-    try:
-        parts = urlparse(url)
-        _ = parts.port                                   # a bad host or port raises here
-        return parts.scheme.lower()
-    except ValueError:
-        return None
 
 
 def _get(url: str, timeout: tuple[float, float]):
@@ -107,11 +94,8 @@ def _get(url: str, timeout: tuple[float, float]):
             nxt = urljoin(url, r.headers["location"])
         except ValueError:
             nxt = r.headers["location"]
-        scheme = _scheme(nxt)
-        if scheme is None:
-            raise _FatalError(f"{first}: it, or a redirect from it, is not a usable URL (a redirect to {nxt!r})")
-        if scheme not in ("http", "https"):
-            raise _FatalError(f"{first}: refused redirect to a non-http(s) URL {nxt!r}")
+        if (bad := url_problem(nxt)) is not None:
+            raise _FatalError(f"{first}: refused redirect to {nxt!r}: {bad}")
         url = nxt
     raise _FatalError(f"{first}: too many redirects (more than {MAX_REDIRECTS})")
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from ..exceptions import WeightsError
 
 __all__ = ["Weights", "registry", "validate_registry", "default_model_name", "sha256sum",
-           "model_entry", "matches", "PACKAGE_DIR", "DATA_DIR", "CHECKOUT_WEIGHTS"]
+           "model_entry", "matches", "url_problem", "PACKAGE_DIR", "DATA_DIR", "CHECKOUT_WEIGHTS"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,18 @@ class Weights:
     path: Path
     sha256: str
 
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be downloaded from (not http(s), or not a valid URL), or None when it can."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):          # a newline, a tab...
+        return "not a valid URL (a control character)"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port                                             # a bad host or port raises here
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    return None if parts.scheme.lower() in ("http", "https") else "only http(s) URLs are allowed"
 
 def _check_file_name(fn, what: str) -> str | None:
     """Why ``fn`` cannot be a file name in the cache folder, or None when it can."""
@@ -77,12 +89,8 @@ def _check_entry(name: str, e) -> str | None:
     if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
         return f"{what}.urls must be a list of strings"
     for u in urls:
-        if not u.lower().startswith(("http://", "https://")):
-            return f"{what}.urls: refusing {u!r}: only http(s) URLs are allowed"
-        try:
-            _ = urlsplit(u).port                            # a bad host or port raises here
-        except ValueError as exc:
-            return f"{what}.urls: {u!r} is not a valid URL ({exc})"
+        if (bad := url_problem(u)) is not None:
+            return f"{what}.urls: refusing {u!r}: {bad}"
     for key in ("license", "description"):
         if not isinstance(e.get(key, ""), str):
             return f"{what}.{key} must be a string"

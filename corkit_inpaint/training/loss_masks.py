@@ -11,6 +11,18 @@ pattern       probability  what is blanked
 ``long``      0.15         raster run of 10-30 blocks, wrapping rows (eligible ones)
 ============  ===========  =====================================================
 
+Two larger losses (``LARGE_PATTERNS``) are never drawn in a mixed draw, and
+neither training nor evaluation uses them: the error-table fit
+(`corkit_inpaint.uncertainty.fit`) takes them for the pixels deeper in a loss
+than the patterns above reach:
+
+==============  =====================================================
+pattern         what is blanked
+==============  =====================================================
+``rows``        every eligible block of 2 to 5 consecutive block rows (fewer where the field ends)
+``bigcluster``  one 4x4, 5x5 or 6x6 cluster (equal odds; smaller where none fits)
+==============  =====================================================
+
 Blocks are drawn only where a loss would be reported (``eligible``: inside the
 field of view, with signal around), so never-transmitted blocks keep their own
 zeros on top of the blanked ones.
@@ -22,10 +34,11 @@ import numpy as np
 
 from ..blocks import BLOCK, blocks_to_mask, find_missing_blocks, zero_blocks
 
-__all__ = ["PATTERNS", "PATTERN_PROBS", "eligible_blocks", "loss_mask", "blanked_copies"]
+__all__ = ["PATTERNS", "PATTERN_PROBS", "LARGE_PATTERNS", "eligible_blocks", "loss_mask", "blanked_copies"]
 
 PATTERNS = ("single", "run", "cluster", "long")
 PATTERN_PROBS = (0.30, 0.30, 0.25, 0.15)
+LARGE_PATTERNS = ("rows", "bigcluster")
 
 
 def eligible_blocks(image: np.ndarray, header=None) -> np.ndarray:
@@ -90,7 +103,7 @@ def loss_mask(rng: np.random.Generator, eligible: np.ndarray, pattern: str | Non
     eligible : numpy.ndarray of bool
         Block grid from `eligible_blocks`.
     pattern : str, optional
-        One of `PATTERNS`; drawn with `PATTERN_PROBS` when None.
+        One of `PATTERNS` (drawn with `PATTERN_PROBS` when None) or `LARGE_PATTERNS`.
 
     Returns
     -------
@@ -111,15 +124,25 @@ def loss_mask(rng: np.random.Generator, eligible: np.ndarray, pattern: str | Non
         return pattern, _run(rng, ok, int(rng.integers(2, 7)), wrap=False)
     if pattern == "long":
         return pattern, _run(rng, ok, int(rng.integers(10, 31)), wrap=True)
-    if pattern == "cluster":
-        k = int(rng.choice([2, 3]))
-        win = np.lib.stride_tricks.sliding_window_view(ok, (k, k)).all(axis=(2, 3))
-        cand = np.argwhere(win)
+    if pattern in ("cluster", "bigcluster"):
+        sizes = (2, 3) if pattern == "cluster" else (4, 5, 6)
+        drawn = int(rng.choice(sizes))
+        for k in range(drawn, sizes[0] - 1, -1):         # a big one that does not fit anywhere: a smaller one
+            cand = np.argwhere(np.lib.stride_tricks.sliding_window_view(ok, (k, k)).all(axis=(2, 3)))
+            if len(cand) or pattern == "cluster":
+                break
         if len(cand) == 0:
             return pattern, []
         y, x = cand[rng.integers(len(cand))]
         return pattern, [(int(y + i), int(x + j)) for i in range(k) for j in range(k)]
-    raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS}")
+    if pattern == "rows":
+        k = int(rng.integers(2, 6))
+        rows = np.flatnonzero(ok.any(axis=1))
+        if len(rows) == 0:
+            return pattern, []
+        y0 = int(rows[rng.integers(len(rows))])
+        return pattern, [(int(y), int(x)) for y, x in np.argwhere(ok[y0:y0 + k]) + (y0, 0)]
+    raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS + LARGE_PATTERNS}")
 
 
 def blanked_copies(image: np.ndarray, header, rng: np.random.Generator, repeats: int, patterns=PATTERNS):

@@ -26,8 +26,9 @@ from ..network.windows import prepare_window
 __all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "TABLE_SHAPE", "PixelFeatures", "pixel_features",
            "neighbour_cover", "window_noise", "window_cap"]
 
-#: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, more.
-DIST_EDGES = (0.0, 1.5, 2.5, 4.5, 8.5, 16.5, np.inf)
+#: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, more (the last three only in
+#: losses of several blocks across: clusters, rows of blocks).
+DIST_EDGES = (0.0, 1.5, 2.5, 4.5, 8.5, 16.5, 32.5, 64.5, np.inf)
 #: The guides' spread over the window's noise.
 SPREAD_EDGES = (0.0, 1.0, 3.0, 10.0, np.inf)
 #: The radial zones of `corkit_inpaint.geometry.ZONES`, and last everything outside them (or no geometry).

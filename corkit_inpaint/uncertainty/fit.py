@@ -8,7 +8,13 @@ pixel the error in the blanked frame's stretched space, over its unit
 (`PixelFeatures.unit`), goes into a histogram per table cell; a cell's value is the histogram's
 68.27% quantile. A cell with fewer than `MIN_COUNT` pixels takes the value of
 the coarser group it falls in (all spread bins, then all distances, then all
-zones). Run as ``python -m corkit_inpaint.uncertainty.fit --out FILE``; ``--add-to FILE
+zones). The base losses are the patterns training and evaluation draw
+(`corkit_inpaint.training.loss_masks.PATTERNS`, ``repeats`` of each), which
+reach at most 48 px from their edge; then one loss of each of `LARGE_PATTERNS`
+(whole rows of blocks, clusters up to 6x6, from their own random stream
+seeded `LARGE_SEED`) adds only its pixels deeper than `LARGE_MIN_DIST`, so
+that the deep cells are fitted and the shallow ones keep the base losses'
+mixture. Run as ``python -m corkit_inpaint.uncertainty.fit --out FILE``; ``--add-to FILE
 --weights NAME`` adds the tables of other weights to a file fitted on the same holes.
 """
 
@@ -27,17 +33,22 @@ from ..frame import Frame
 from ..methods import get_method
 from ..register import register_all
 from ..tempfiles import write_text_atomic
-from ..training.loss_masks import PATTERNS, blanked_copies
-from .features import TABLE_SHAPE, neighbour_cover, pixel_features
+from ..training.loss_masks import LARGE_PATTERNS, PATTERNS, blanked_copies
+from .features import DIST_EDGES, TABLE_SHAPE, neighbour_cover, pixel_features
 from .tables import table_key
 
-__all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "MIN_COUNT", "QUANTILE", "R_EDGES", "Accumulator", "collect",
+__all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "LARGE_SEED", "LARGE_MIN_DIST", "MIN_COUNT", "QUANTILE", "R_EDGES",
+           "Accumulator", "collect",
            "write_tables", "main", "SHARED_SETTINGS"]
 
 log = logging.getLogger(__name__)
 
 FRAME_SEED0 = 70_000_000
 SEQUENCE_SEED0 = 71_000_000
+#: The random stream of the large losses (`corkit_inpaint.training.loss_masks.LARGE_PATTERNS`).
+LARGE_SEED = 72_000_000
+#: A large loss adds only its pixels farther than this from a valid pixel (px): the base losses' deepest bins.
+LARGE_MIN_DIST = 16.5
 MIN_COUNT = 400
 QUANTILE = math.erf(1 / math.sqrt(2))          # 0.6827: the central 1-sigma share of a Gaussian
 #: Bin edges of |error| / unit (log-spaced, 6% apart).
@@ -51,10 +62,13 @@ class Accumulator:
     def __init__(self) -> None:
         self.hist = np.zeros((int(np.prod(TABLE_SHAPE)), R_EDGES.size + 1), dtype=np.int64)
 
-    def add(self, features, err: np.ndarray) -> None:
-        """Add the stretched errors ``err`` of the pixels of ``features``."""
+    def add(self, features, err: np.ndarray, keep: np.ndarray | None = None) -> None:
+        """Add the stretched errors ``err`` of the pixels of ``features`` (those where ``keep``, when given)."""
         r = np.abs(err) / np.maximum(features.unit, 1e-12)
-        np.add.at(self.hist, (features.cells(), np.searchsorted(R_EDGES, r)), 1)
+        cells, bins = features.cells(), np.searchsorted(R_EDGES, r)
+        if keep is not None:
+            cells, bins = cells[keep], bins[keep]
+        np.add.at(self.hist, (cells, bins), 1)
 
     def table(self) -> np.ndarray:
         """The `TABLE_SHAPE` half-widths, with the coarser groups' values where a cell is thin."""
@@ -77,9 +91,13 @@ def _quantile(h: np.ndarray) -> np.ndarray:
     return centres[j]
 
 
-def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, weights):
-    """Blank ``repeats`` masks per pattern in one frame, fill with every method, add the errors."""
-    for _, _, _, mask, test in blanked_copies(img, hdr, rng, repeats):
+def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, weights, patterns=PATTERNS,
+                    min_dist=None):
+    """Blank ``repeats`` masks per pattern in one frame, fill with every method, add the errors.
+
+    With ``min_dist``, only the errors of pixels farther than that from a valid pixel are added.
+    """
+    for _, _, _, mask, test in blanked_copies(img, hdr, rng, repeats, patterns):
         frame = Frame.build(test, mask, hdr)
         nbs = register_all(neighbours, hdr, img.shape) if neighbours else []
         cover = neighbour_cover(frame, nbs)
@@ -89,8 +107,9 @@ def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, w
             f = res.filled
             err = frame.stretch.forward(res.values[f]) - truth[f]
             key = table_key(name, res.provenance.sha256)
+            feats = pixel_features(frame, f, cover, values=res.values)
             accs.setdefault(key, (name, res.provenance.sha256, Accumulator()))[2].add(
-                pixel_features(frame, f, cover, values=res.values), err)
+                feats, err, None if min_dist is None else feats.dist > min_dist)
 
 
 def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, version: str | None = None,
@@ -100,25 +119,31 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
 
     from ..training.sequence import make_sequence
     from ..training.simulator import GENERATOR_VERSION, make_frame
-    rng = np.random.default_rng(FRAME_SEED0)
+    rng, large = np.random.default_rng(FRAME_SEED0), np.random.default_rng(LARGE_SEED)
     accs: dict = {}
+
+    def fill(img, hdr, which, nbs):       # the base losses, then the large ones' deep pixels
+        _blank_and_fill(img, hdr, which, accs, rng, repeats, nbs, device, weights)
+        _blank_and_fill(img, hdr, which, accs, large, 1, nbs, device, weights, LARGE_PATTERNS, LARGE_MIN_DIST)
+
     for i in tqdm(range(n_frames), desc="simulated frames", disable=not progress):
         det, summed = _KINDS[i % 4]
         img, hdr = make_frame(FRAME_SEED0 + i, detector=det, summed=summed, version=version or GENERATOR_VERSION)
-        _blank_and_fill(img, hdr, methods, accs, rng, repeats, None, device, weights)
+        fill(img, hdr, methods, None)
     readers = [m for m in methods if get_method(m).reads_neighbours]
     for i in tqdm(range(n_sequences), desc="simulated sequences", disable=not progress or not readers):
         if not readers:
             break
         det, summed = _KINDS[i % 4]
         (b, (img, hdr), a) = make_sequence(SEQUENCE_SEED0 + i, detector=det, summed=summed).frames
-        _blank_and_fill(img, hdr, readers, accs, rng, repeats, [b, a], device, weights)
+        fill(img, hdr, readers, [b, a])
     return accs
 
 
 #: The fit settings a file's tables must share for `write_tables` to add tables to it.
 SHARED_SETTINGS = ("frames", "frame_seed0", "sequences", "sequence_seed0", "repeats", "patterns", "mask_seed",
-                   "generator_version", "sequence_version", "quantile", "min_count")
+                   "large_patterns", "large_seed", "large_repeats", "large_min_dist", "generator_version",
+                   "sequence_version", "quantile", "min_count", "dist_edges")
 
 
 def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False) -> None:
@@ -165,9 +190,12 @@ def main(argv=None) -> int:
     from ..training.simulator import GENERATOR_VERSION
     meta = {"methods": args.methods, "frames": args.frames, "frame_seed0": FRAME_SEED0,
             "sequences": args.sequences, "sequence_seed0": SEQUENCE_SEED0, "repeats": args.repeats,
-            "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "generator_version": GENERATOR_VERSION,
+            "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "large_patterns": list(LARGE_PATTERNS),
+            "large_seed": LARGE_SEED, "large_repeats": 1, "large_min_dist": LARGE_MIN_DIST,
+            "generator_version": GENERATOR_VERSION,
             "sequence_version": SEQUENCE_VERSION, "quantile": QUANTILE, "min_count": MIN_COUNT,
-            "bins_per_decade": 40, "dist_edges": "see corkit_inpaint.uncertainty.features", "weights": args.weights}
+            "bins_per_decade": 40, "dist_edges": [float(e) for e in DIST_EDGES[1:-1]],
+            "weights": args.weights}
     try:
         write_tables(accs, args.out or args.add_to, meta, add=args.add_to is not None)
     except (OSError, ValueError, KeyError) as exc:

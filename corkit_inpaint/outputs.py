@@ -1,0 +1,247 @@
+"""Where an output goes: never over an input or another file's output, placed exclusively, written atomically.
+
+`write_atomic` writes an `astropy.io.fits.HDUList` (`corkit_inpaint.write`
+makes it) to a temporary beside the output and moves it into place, so no
+half-written file ever carries the output's name; the checks before it
+(`check_output_path`, `input_clash`, `output_clash`) refuse an output that is
+an input, also through a link, or that two inputs would both write.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import logging
+import lzma
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
+
+from . import header as H
+from .exceptions import InputError
+from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
+
+__all__ = ["TEMP_TAG", "input_clash", "output_clash", "distinct_files", "check_output_path", "tile_compressed",
+           "write_atomic"]
+
+log = logging.getLogger(__name__)
+
+#: Marks the temporary an output is written to, ``.<name>.corkit-inpaint-<8 chars>.tmp[.gz]``, so a batch
+#: rerun can tell a killed worker's leftover from anybody else's file.
+TEMP_TAG = "corkit-inpaint-"
+
+
+def _identity(path) -> tuple | None:
+    """``(st_dev, st_ino)`` of an existing file (links followed), else None."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _resolved(path) -> str:
+    return os.path.normcase(os.path.realpath(os.fspath(path)))
+
+
+def input_clash(outputs: Iterable, inputs: Iterable) -> str:
+    """Why some output is an input of the run ("" when none is): one line naming both.
+
+    Checked up front, before anything is written, by the serial ``fill``,
+    `corkit_inpaint.level1.level_1` and batch runs. An output is the same file
+    as an input when both exist and share device and inode (hard and symbolic
+    links count), else when both resolve to the same path. Each path is
+    stat'ed once, so the check stays linear in the number of files.
+
+    Parameters
+    ----------
+    outputs : iterable of path-like
+        Every file the run would write.
+    inputs : iterable of path-like
+        Every file it reads: the files to fill, their neighbours, the pool.
+    """
+    by_id, by_path = {}, {}
+    for p in inputs:
+        ident = _identity(p)
+        if ident is not None:
+            by_id.setdefault(ident, p)
+        by_path.setdefault(_resolved(p), p)
+    for out in outputs:
+        ident = _identity(out)
+        src = by_id.get(ident) if ident is not None else by_path.get(_resolved(out))
+        if src is not None:
+            link = "" if os.fspath(src) == os.fspath(out) else " (or a link to it)"
+            return (f"{os.fspath(out)}: is the input file {os.fspath(src)}{link}; refusing to write an output "
+                    "over an input of the run, even with --overwrite")
+    return ""
+
+
+def distinct_files(paths: Iterable) -> list[Path]:
+    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved)."""
+    seen = {}
+    for p in paths:
+        seen.setdefault(_identity(p) or _resolved(p), Path(p))
+    return list(seen.values())
+
+
+def output_clash(pairs: Iterable) -> str:
+    """Why two inputs of a run would write the same output ("" when none would): one line naming both.
+
+    Parameters
+    ----------
+    pairs : iterable of (path-like, path-like)
+        ``(input, output)`` for every file the run would write; outputs are
+        compared as `input_clash` compares an output with an input.
+    """
+    taken = {}
+    for src, out in pairs:
+        key = _identity(out) or _resolved(out)
+        if key in taken and _resolved(taken[key]) != _resolved(src):
+            return (f"{os.fspath(out)}: would be the output of both {os.fspath(taken[key])} and {os.fspath(src)}; "
+                    "refusing to let one overwrite the other")
+        taken.setdefault(key, src)
+    return ""
+
+
+def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> Path:
+    """Refuse an output path that cannot safely be written, with a one-line reason.
+
+    Refused: an input (also through links), an existing file without
+    ``overwrite``, anything but a regular file (a device or FIFO, even with
+    ``overwrite``), and a missing or unwritable folder. ``src`` is the input
+    file, or a list of input files (a frame and its neighbours).
+
+    Raises
+    ------
+    InputError
+        With a one-line reason.
+    """
+    if str(dst).endswith(("/", os.sep)):
+        raise InputError(f"{dst}: names a folder; give a file name (or use --outdir)")
+    dst = Path(dst)
+    why = input_clash([dst], [] if src is None else [src] if isinstance(src, (str, os.PathLike)) else src)
+    if why:
+        raise InputError(why)
+    if dst.is_dir():
+        raise InputError(f"{dst}: is a folder")
+    if dst.exists() and not dst.is_file():      # a device, FIFO or socket: replacing it is never a file write
+        raise InputError(f"{dst}: exists and is not a regular file (a device, FIFO or socket); not replaced")
+    if (dst.exists() or dst.is_symlink()) and not overwrite:
+        raise InputError(f"{dst}: exists (use overwrite / --overwrite)")
+    parent = dst.parent if str(dst.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{dst}: output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{dst}: output folder {parent} is not writable")
+    return dst
+
+
+def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
+    """Move ``tmp`` to ``dst``: replace when ``overwrite``, else exclusively (fails if ``dst`` appeared)."""
+    if overwrite:
+        os.replace(tmp, dst)
+        return
+    try:
+        os.link(tmp, dst)          # atomic and exclusive: EEXIST if another process got there first
+    except FileExistsError:
+        raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
+    except FileNotFoundError:      # the temporary itself is gone: nothing to place, nothing claimed
+        raise
+    except OSError:                # no hard links here: claim the name exclusively, then replace it
+        try:
+            os.close(os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
+        try:
+            os.replace(tmp, dst)
+        except BaseException:      # never leave the empty claim behind
+            with contextlib.suppress(OSError):
+                dst.unlink()
+            raise
+        return
+    tmp.unlink()
+
+
+#: Output name suffix: how the file is compressed (given the raw file and the output's name).
+_COMPRESSORS = {
+    ".gz": lambda raw, name: gzip.GzipFile(filename=name, mode="wb", fileobj=raw),    # the header names dst
+    ".bz2": lambda raw, name: bz2.BZ2File(raw, mode="wb"),
+    ".xz": lambda raw, name: lzma.LZMAFile(raw, mode="wb"),
+}
+
+
+def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
+    """``hdul`` with each image tile-compressed losslessly (fpack's ``.fz``): RICE for integers, GZIP for floats.
+
+    The primary HDU's image moves to the first extension with its header, as
+    fpack writes it; floating-point data are not quantized, so every value is kept.
+    astropy refuses to compress a header with control characters (archive
+    headers carry tabs in HISTORY): in these cards each becomes a space.
+    """
+    out = fits.HDUList([fits.PrimaryHDU()])
+    for hdu in hdul:
+        if hdu.data is None or not hdu.is_image or isinstance(hdu, fits.CompImageHDU):
+            if hdu is not hdul[0]:      # a table, an image extension without data, one compressed already
+                out.append(hdu)
+            continue
+        hdr = fits.Header([fits.Card.fromstring(text) if (text := H.printable(c.image, " ")) != c.image else c
+                           for c in hdu.header.cards
+                           if c.keyword not in ("SIMPLE", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT")])
+        kind = {"compression_type": "RICE_1"} if hdu.data.dtype.kind in "iu" and hdu.data.dtype.itemsize <= 4 \
+            else {"compression_type": "GZIP_2", "quantize_level": 0.0}       # RICE cannot hold 64-bit integers
+        out.append(fits.CompImageHDU(hdu.data, hdr, name=hdu.name if hdu.name != "PRIMARY" else None, **kind))
+    return out
+
+
+def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False,
+                 src=None) -> Path:
+    """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
+
+    A name ending in ``.gz``, ``.bz2`` or ``.xz`` gets content compressed so
+    (a gzip header names ``dst``, not the temporary); one ending in ``.fz`` is tile-compressed,
+    losslessly (`tile_compressed`). The file's mode follows the umask.
+    Without ``overwrite`` the final placement is exclusive, so two processes
+    never both write one output. Nothing is left behind on
+    failure (a full disk, a permission error, a kill: the temporary's name
+    starts with a dot and ends in ``.tmp``).
+    """
+    dst = check_output_path(dst, overwrite=overwrite, src=src)
+    suffix = dst.suffix.lower()
+    # SIGTERM (a batch system's time limit) removes the temporary too: the block's clean-up runs first
+    with removed_on_sigterm("a write", InputError(f"{dst}: terminated (SIGTERM)")):
+        tmp = temp_beside(dst.parent, f".{dst.name}.{TEMP_TAG}", ".tmp")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", VerifyWarning)
+                # 'ignore' keeps the input's own cards verbatim (archive headers can
+                # carry e.g. tabs in HISTORY that astropy cannot "fix")
+                if suffix == ".fz":
+                    hdul = tile_compressed(hdul)
+                if suffix in _COMPRESSORS:          # compressed as its name says (the input's, with --outdir)
+                    with open(tmp, "wb") as raw, _COMPRESSORS[suffix](raw, dst.name) as out:
+                        hdul.writeto(out, output_verify="ignore")
+                else:       # by name: astropy's free-space check needs the name
+                    hdul.writeto(tmp, overwrite=True, output_verify="ignore")
+            fh = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fh)
+            finally:
+                os.close(fh)
+            _place(tmp, dst, overwrite)
+            fsync_dir(dst.parent)          # the new name survives a power cut too
+        except InputError:
+            tmp.unlink(missing_ok=True)
+            raise
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            reason = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise InputError(f"{dst}: could not be written ({reason})") from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return dst

@@ -1,0 +1,177 @@
+"""`corkit_inpaint.outputs`: never over an input or another file's output, exclusive placement, atomic writes."""
+
+import gzip
+import multiprocessing as mp
+import os
+import stat
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from helpers import read_real, write
+
+from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.outputs import check_output_path, output_clash, write_atomic
+
+
+def small_hdul(tag=""):
+    h = fits.Header()
+    h["WRITER"] = tag
+    return fits.HDUList([fits.PrimaryHDU(np.arange(16, dtype=np.int16).reshape(4, 4), h)])
+
+
+def test_output_is_never_the_input(tmp_path):
+    data, header = read_real()
+    src = write(tmp_path / "in.fts", data, header)
+    with pytest.raises(InputError, match="is the input file"):
+        check_output_path(src, overwrite=True, src=src)
+    (tmp_path / "link.fts").symlink_to(src)
+    with pytest.raises(InputError, match="is the input file"):
+        check_output_path(tmp_path / "link.fts", overwrite=True, src=src)
+    os.link(src, tmp_path / "hard.fts")
+    with pytest.raises(InputError, match="is the input file"):
+        write_atomic(small_hdul(), tmp_path / "hard.fts", overwrite=True, src=src)
+    assert np.array_equal(fits.getdata(src), data)
+
+
+def test_existing_output_refused_without_overwrite(tmp_path):
+    write_atomic(small_hdul("a"), tmp_path / "o.fts")
+    with pytest.raises(InputError, match="exists"):
+        write_atomic(small_hdul("b"), tmp_path / "o.fts")
+    write_atomic(small_hdul("c"), tmp_path / "o.fts", overwrite=True)
+    assert fits.getheader(tmp_path / "o.fts")["WRITER"] == "c"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.fts"]        # no temporaries left
+
+
+def _writer(args):
+    folder, k, n = args
+    ok = []
+    for i in range(n):
+        try:
+            write_atomic(small_hdul(f"p{k}"), os.path.join(folder, f"f{i:03d}.fts"))
+            ok.append(i)
+        except InputError:
+            pass
+    return k, ok
+
+
+def test_concurrent_writers_never_write_one_output_twice(tmp_path):
+    n = 60
+    with mp.get_context("spawn").Pool(4) as pool:
+        results = pool.map(_writer, [(str(tmp_path), k, n) for k in range(4)])
+    successes = sum(len(ok) for _, ok in results)
+    assert successes == n
+    for k, ok in results:                      # each file holds the data of the process that reported it
+        for i in ok:
+            assert fits.getheader(tmp_path / f"f{i:03d}.fts")["WRITER"] == f"p{k}"
+    assert len(list(tmp_path.iterdir())) == n
+
+
+def test_mode_follows_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_atomic(small_hdul(), tmp_path / "m.fts")
+        assert (tmp_path / "m.fts").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        write_atomic(small_hdul(), tmp_path / "n.fts")
+        assert (tmp_path / "n.fts").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_gz_name_gets_gzip_content(tmp_path):
+    write_atomic(small_hdul("z"), tmp_path / "o.fts.gz")
+    raw = (tmp_path / "o.fts.gz").read_bytes()
+    assert raw[:2] == b"\x1f\x8b"
+    assert gzip.decompress(raw)[:6] == b"SIMPLE"
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    class Broken(fits.HDUList):
+        def writeto(self, *a, **k):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(InputError, match="No space left"):
+        write_atomic(Broken([fits.PrimaryHDU()]), tmp_path / "o.fts")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_that_is_not_a_regular_file_is_never_replaced(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match="not a regular file"):
+            check_output_path(fifo, overwrite=overwrite)
+        with pytest.raises(InputError, match="not a regular file"):
+            write_atomic(small_hdul(), fifo, overwrite=overwrite)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]           # no temporary file left
+
+
+def test_two_inputs_with_one_output_are_named():
+    assert output_clash([("d1/a.fts", "out/a.fts"), ("d2/b.fts", "out/b.fts")]) == ""
+    assert output_clash([("d1/a.fts", "out/a.fts"), ("d1/a.fts", "out/a.fts")]) == ""      # the same file twice
+    why = output_clash([("d1/a.fts", "out/a.fts"), ("d2/a.fts", "out/./a.fts")])
+    assert "out/./a.fts: would be the output of both d1/a.fts and d2/a.fts" in why
+
+
+def test_placing_a_vanished_temporary_claims_nothing(tmp_path, monkeypatch):
+    """A temporary swept away before it is placed (another run's cleanup) leaves no empty output behind."""
+    import errno
+
+    from corkit_inpaint.outputs import _place
+    from corkit_inpaint.tempfiles import temp_beside
+    tmp = temp_beside(tmp_path, ".a.fts.", ".tmp")
+    tmp.unlink()
+    with pytest.raises(FileNotFoundError):
+        _place(tmp, tmp_path / "a.fts", False)
+    assert list(tmp_path.iterdir()) == []
+
+    def no_links(src, dst):         # a file system without hard links (FAT, some network mounts)
+        raise OSError(errno.EPERM, "hard links not supported")
+    monkeypatch.setattr(os, "link", no_links)
+    with pytest.raises(FileNotFoundError):
+        _place(tmp, tmp_path / "a.fts", False)
+    assert list(tmp_path.iterdir()) == []             # the exclusive claim was taken back
+    good = temp_beside(tmp_path, ".b.fts.", ".tmp")
+    good.write_bytes(b"data")
+    _place(good, tmp_path / "b.fts", False)
+    assert [p.name for p in tmp_path.iterdir()] == ["b.fts"] and (tmp_path / "b.fts").read_bytes() == b"data"
+
+
+@pytest.mark.parametrize("suffix,magic", [(".fts.gz", b"\x1f\x8b"), (".fts.bz2", b"BZh"),
+                                          (".fts.xz", b"\xfd7zXZ\x00"), (".fts.fz", b"SIMPLE")])
+def test_an_output_is_compressed_as_its_name_says(tmp_path, suffix, magic):
+    """.bz2 and .xz held plain FITS (review s13b, N2); .fz is tile-compressed, int64 included (N7)."""
+    a = np.arange(64 * 64, dtype=np.int64).reshape(64, 64) * 3_000_000_000
+    hdul = fits.HDUList([fits.PrimaryHDU(a), fits.ImageHDU(np.ones((64, 64), np.uint8), name="INPMASK")])
+    dst = write_atomic(hdul, tmp_path / f"o{suffix}")
+    assert dst.read_bytes().startswith(magic) and os.listdir(tmp_path) == [dst.name]
+    with fits.open(dst) as h:
+        img = h[1] if suffix == ".fts.fz" else h[0]
+        assert np.array_equal(img.data, a) and img.data.dtype.kind == "i" and img.data.dtype.itemsize == 8
+        if suffix == ".fts.fz":
+            assert type(h[1]).__name__ == "CompImageHDU" and h[1].compression_type == "GZIP_2"
+
+
+def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
+    """A batch system's time limit (SIGTERM) during a write: the process dies of it and removes its temporary."""
+    import subprocess
+    import sys
+    import time
+    code = ("import numpy as np\n"
+            "from astropy.io import fits\n"
+            "from corkit_inpaint.outputs import write_atomic\n"
+            "data = np.random.default_rng(0).standard_normal((3000, 3000))\n"
+            "print('ready', flush=True)\n"
+            f"write_atomic(fits.HDUList([fits.PrimaryHDU(data)]), {str(tmp_path / 'out.fts.gz')!r})\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.fts.gz.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    p.send_signal(15)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == -15, err
+    assert list(tmp_path.iterdir()) == [], err                  # neither a temporary nor a half-written output
+    assert "terminated during a write; its temporary files were removed" in err
