@@ -68,9 +68,12 @@ from .wrap import unwrapped
 
 __all__ = ["BLOCK", "RULE", "find_missing_blocks", "zero_blocks", "zero_blocks_in_field", "zero_block_pixels",
            "off_grid_zero_blocks", "signal_threshold", "grid_to_pixels", "blocks_to_mask", "blocks_in", "blocks_of",
-           "BORDER", "BRIGHT_SHARE"]
+           "BORDER", "BRIGHT_SHARE", "NEARLY_ZERO"]
 
 BLOCK = 32
+#: A block with at least this share of its pixels <= 0, but not all, is nearly zero: the real full C2 frame's
+#: never-sent corner block holds 1023 zeros and one 8192, a bit error (`zero_blocks_in_field`).
+NEARLY_ZERO = 1000 / 1024
 #: The no-signal rule's version: 2 leaves the pixels behind the occulter out of a block's surroundings;
 #: 3 judges a block by its own border (`BORDER`, `BRIGHT_SHARE`), so losses beside the C3 pylon are found.
 RULE = 3
@@ -93,12 +96,17 @@ def zero_blocks(image: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Shape ``(ceil(ny/32), ceil(nx/32))``.
     """
+    return _share_not_positive(image) == 1.0
+
+
+def _share_not_positive(image: np.ndarray) -> np.ndarray:
+    """Per block of the 32-pixel grid, the share of its pixels <= 0 (an edge block's missing part counts)."""
     img = np.asarray(image)
     ny, nx = img.shape
     gy, gx = -(-ny // BLOCK), -(-nx // BLOCK)
     pad = np.full((gy * BLOCK, gx * BLOCK), -1.0)
     pad[:ny, :nx] = np.where(np.isfinite(img), img, 1.0)
-    return (pad.reshape(gy, BLOCK, gx, BLOCK) <= 0).all(axis=(1, 3))
+    return (pad.reshape(gy, BLOCK, gx, BLOCK) <= 0).mean(axis=(1, 3))
 
 
 def off_grid_zero_blocks(image: np.ndarray) -> tuple[int, tuple[int, int]]:
@@ -221,17 +229,21 @@ def _in_field(box: tuple[int, int, int, int], geo) -> bool:
     return not (r < geo.r_occ or r > geo.r_field or far < geo.r_behind)
 
 
-def zero_blocks_in_field(image: np.ndarray, header) -> list[tuple[int, int]]:
+def zero_blocks_in_field(image: np.ndarray, header, *, nearly: bool = False) -> list[tuple[int, int]]:
     """The all-zero blocks inside the field (`_in_field`) of a C2 or C3 image; [] without its geometry.
 
     Those `find_missing_blocks` does not report were judged to have no signal around them (the dark C3
-    pylon, or a loss with nothing sent around it) and are left as zeros: a fill says how many.
+    pylon, or a loss with nothing sent around it) and are left as zeros: a fill says how many. With
+    ``nearly``, instead the blocks with at least `NEARLY_ZERO` of their pixels <= 0 but not all: a lost
+    block holding a few stray values is no candidate, and is left as it is too.
     """
     geo = optical_geometry(header)
     if geo is None:
         return []
     ny, nx = np.shape(image)
-    return [(int(by), int(bx)) for by, bx in zip(*np.nonzero(zero_blocks(image)))
+    share = _share_not_positive(image)
+    grid = (share >= NEARLY_ZERO) & (share < 1.0) if nearly else share == 1.0
+    return [(int(by), int(bx)) for by, bx in zip(*np.nonzero(grid))
             if _in_field((by * BLOCK, min((by + 1) * BLOCK, ny), bx * BLOCK, min((bx + 1) * BLOCK, nx)), geo)]
 
 

@@ -199,6 +199,18 @@ def _zero_blocks_left(data: np.ndarray, header, blocks) -> str:
     return text
 
 
+def _nearly_zero_blocks_left(data: np.ndarray, header) -> str:
+    """A warning and HISTORY text ("" for none) naming the blocks inside the field whose pixels are all <= 0 but
+    a few (`corkit_inpaint.blocks.NEARLY_ZERO`): lost blocks with stray values, perhaps; left as they are."""
+    n = len(zero_blocks_in_field(data, header, nearly=True))
+    if not n:
+        return ""
+    text = (f"{n} block{'s' if n > 1 else ''} inside the field {'are' if n > 1 else 'is'} zero but for a few "
+            f"pixels (a loss with stray values?), left as {'they are' if n > 1 else 'it is'}, not filled")
+    log.warning("%s", text)
+    return text
+
+
 def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, device: str = "auto",
                  weights=None, neighbours=(), level1: bool = False, previous_fill: np.ndarray | None = None,
                  previous_sigma: np.ndarray | None = None, not_data: np.ndarray | None = None,
@@ -239,14 +251,14 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     old_sigma = None if previous_sigma is None or not kept else np.where(prev, previous_sigma, 0.0)
     work = unwrapped(data, header)      # a summed frame's counts above 32767, stored negative, as measured
     mask, blocks = find_missing_blocks(work, header)
+    nearly = _nearly_zero_blocks_left(work, header)
 
     def unchanged(note: str) -> FilledImage:
-        if kept:
-            note += f"; the earlier fill's {kept} px are kept"
+        note = "; ".join(n for n in (note, nearly, f"the earlier fill's {kept} px are kept" if kept else "") if n)
         return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
 
     n_zero = int(zero_blocks(work).sum())
-    quiet = _zero_blocks_left(work, header, blocks) if n_zero > len(blocks) else ""
+    quiet = "; ".join(t for t in (_zero_blocks_left(work, header, blocks) if n_zero > len(blocks) else "", nearly) if t)
     n_off, (oy, ox) = off_grid_zero_blocks(work)
     if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them
         log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "

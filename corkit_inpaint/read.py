@@ -337,6 +337,8 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
     r = read_fits(src, max_pixels=max_pixels)
     header = r.header
     refuse_not_level05(header, str(src))
+    if r.data.size == 0:
+        raise InputError(f"{src}: the image has no pixels (shape {r.data.shape})")
     if not np.any(r.data):
         raise InputError(f"{src}: the image is all zero")
     if not refill and (r.previous_fill is not None or "INPAINT" in header):

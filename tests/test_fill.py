@@ -229,3 +229,24 @@ def test_a_sigma_that_cannot_be_checked_is_warned_of(caplog):
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         res = run_method("biharmonic", Frame.build(np.where(mask, 0.0, crop), mask, None))
     assert res.sigma is not None and "could not be checked on this frame (no valid block" in caplog.text
+
+
+def test_a_block_zero_but_for_a_stray_value_is_named_not_filled(caplog):
+    """Review s16: the real full C2 frame's never-sent corner block is 1023 zeros and one 8192; a loss inside
+    the field like it is no candidate (a valid pixel is never changed), so a warning and HISTORY name it."""
+    import logging
+
+    from helpers import C2_FULL, C3_SEQ
+    with fits.open(C3_SEQ[1]) as h:
+        data, header = np.array(h[0].data), h[0].header.copy()
+    c2 = fits.getdata(C2_FULL)[0:32, 992:1024]
+    assert int((c2 == 0).sum()) == 1023 and c2.max() == 8192
+    data[20 * 32:21 * 32, 10 * 32:11 * 32] = 0
+    data[20 * 32 + 7, 10 * 32 + 28] = 8192
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.fill"):
+        res = fill_level05(data, header, "biharmonic", device="cpu")
+    assert not res.filled.any() and np.array_equal(res.data, data)
+    assert "1 block inside the field is zero but for a few pixels" in res.note
+    assert any("zero but for a few pixels" in r.getMessage() for r in caplog.records)
+    clean = fits.getdata(C3_SEQ[1])
+    assert "zero but for a few" not in fill_level05(clean, header, None).note     # the archive frame has none
