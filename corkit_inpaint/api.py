@@ -77,9 +77,9 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     Returns
     -------
     numpy.ndarray
-        float64 array of the same shape; ``out[~mask] == image[~mask]`` exactly.
-        Pixels a method leaves masked keep their input value. A summed frame's
-        wrapped counts (`corkit_inpaint.wrap`) come back as counts.
+        float64 array of the same shape; ``out[~mask] == image[~mask]`` exactly,
+        but that a summed frame's wrapped counts (`corkit_inpaint.wrap`) come back
+        as counts. Pixels a method leaves masked keep their input value.
 
     Raises
     ------
@@ -183,7 +183,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     inputs = [src, *(neighbours or ())]
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)
-    r = read_level05(src, max_pixels=max_pixels, refill=refill)
+    r = read_level05(src, max_pixels=max_pixels, refill=refill, extras=True)
     nbs = read_neighbours(neighbours, max_pixels=max_pixels) if as_method(method).reads_neighbours else []
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,

@@ -230,16 +230,19 @@ def _in_field(box: tuple[int, int, int, int], geo) -> bool:
 
 
 def zero_blocks_in_field(image: np.ndarray, header, *, nearly: bool = False) -> list[tuple[int, int]]:
-    """The all-zero blocks inside the field (`_in_field`) of a C2 or C3 image; [] without its geometry.
+    """The all-zero blocks inside the field (`_in_field`, within the field stop of rules 1 and 2,
+    `corkit_inpaint.geometry.FIELD_RSUN_V1`) of a C2 or C3 image; [] without its geometry.
 
     Those `find_missing_blocks` does not report were judged to have no signal around them (the dark C3
-    pylon, or a loss with nothing sent around it) and are left as zeros: a fill says how many. With
+    pylon, or a loss with nothing sent around it) and are left as zeros: a fill says how many. Beyond
+    that field stop never-sent blocks are expected (C3's rim from 31.5 Rsun), so none is counted. With
     ``nearly``, instead the blocks with at least `NEARLY_ZERO` of their pixels <= 0 but not all: a lost
     block holding a few stray values is no candidate, and is left as it is too.
     """
     geo = optical_geometry(header)
     if geo is None:
         return []
+    geo = replace(geo, r_field=FIELD_RSUN_V1[geo.detector] * geo.rsun)
     ny, nx = np.shape(image)
     share = _share_not_positive(image)
     grid = (share >= NEARLY_ZERO) & (share < 1.0) if nearly else share == 1.0

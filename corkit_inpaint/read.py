@@ -55,8 +55,8 @@ class Level05:
     path : pathlib.Path or None
         The file it was read from (a neighbour without FILENAME is named by it).
     extras : tuple of astropy.io.fits extension HDUs
-        Copies of the file's other extensions (tables, further images), which
-        the output carries after its own (`corkit_inpaint.write.output_hdulist`).
+        Copies of the file's other extensions, when asked for (`read_fits`), without CHECKSUM and DATASUM:
+        the output carries them after its own (`corkit_inpaint.write.output_hdulist`).
     """
 
     data: np.ndarray
@@ -121,23 +121,26 @@ def _image_hdu(hdul, src: Path, max_pixels: int):
 
 
 def _other_hdus(hdul, used, src: Path) -> tuple:
-    """Copies of the extensions besides the image, INPMASK and INPSIGMA (the first HDU, when the image is not in
-    it, holds only keywords, which the image's header inherits). A second INPMASK or INPSIGMA is left out."""
+    """Copies of the extensions but the image's, INPMASK, INPSIGMA (a second one is left out) and the first."""
     out = []
     for k, hdu in enumerate(hdul):
         if k >= _MAX_HDUS:
             log.warning("%s: its HDUs after the first %d are not carried into the output", src, _MAX_HDUS)
             break
-        if k == 0 or any(hdu is u for u in used):
+        if k == 0 or any(hdu is u for u in used):     # the first HDU: the image, or keywords the image inherits
             continue
         if hdu.name in ("INPMASK", "INPSIGMA"):
             log.warning("%s: a second %s extension is not carried into the output", src, hdu.name)
             continue
         try:
-            out.append(hdu.copy())
-        except Exception as exc:         # astropy raises many kinds on a malformed extension
-            raise InputError(f"{src}: its extension {k} ({hdu.name or 'unnamed'}) cannot be read "
-                             f"({type(exc).__name__}: {first_line(exc)})") from None
+            copy = hdu.copy()
+        except Exception as exc:         # astropy raises many kinds on a malformed extension: the image still is
+            log.warning("%s: its extension %d (%s) cannot be read, so it is not carried into the output (%s: %s)",
+                        src, k, hdu.name or "unnamed", type(exc).__name__, first_line(exc))
+            continue
+        for key in ("CHECKSUM", "DATASUM"):   # a scaled integer image comes out as float: they would not hold
+            copy.header.remove(key, ignore_missing=True, remove_all=True)
+        out.append(copy)
     return tuple(out)
 
 
@@ -273,8 +276,10 @@ def _cut_short(hdul, hdu, src: Path, max_pixels: int) -> str | None:
     return None
 
 
-def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level05:
+def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, extras: bool = False) -> Level05:
     """Read a FITS file's first image, its header and any ``INPMASK`` and ``INPSIGMA``, with every check but the level.
+
+    With ``extras``, also its other extensions (`Level05.extras`; one that cannot be read is left out, warned).
 
     Raises
     ------
@@ -290,7 +295,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
         header = _image_header(hdul, hdu)
         previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
         sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
-        extras = _other_hdus(hdul, (hdu, inpmask, inpsigma), src)
+        others = _other_hdus(hdul, (hdu, inpmask, inpsigma), src) if extras else ()
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
     if previous is not None and previous.shape != data.shape:
@@ -304,11 +309,11 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Level0
                              "level-0.5 files have none: set them to 0 for their blocks to be found and filled")
         raise InputError(f"{src}: the image holds {n} NaN or inf values")
     H.check_header(header, str(src))
-    return Level05(data, header, previous, sigma, Path(src), extras)
+    return Level05(data, header, previous, sigma, Path(src), others)
 
 
 def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
-                 refill: bool = False) -> Level05:
+                 refill: bool = False, extras: bool = False) -> Level05:
     """Read a LASCO level-0.5 file, refusing what cannot be filled.
 
     Parameters
@@ -321,6 +326,8 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
         Accept a file an earlier corkit-inpaint run filled (it has ``INPAINT``
         or ``INPMASK``); its earlier mask comes back in ``previous_fill``, and
         its earlier ``INPSIGMA`` (if any) in ``previous_sigma``.
+    extras : bool
+        As for `read_fits`.
 
     Returns
     -------
@@ -334,13 +341,11 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
         file (``LEVEL`` 1, ``BUNIT`` MSB, ``LVL_NUM`` or corkit's ``LEVEL_1``);
         an already filled file without ``refill``.
     """
-    r = read_fits(src, max_pixels=max_pixels)
+    r = read_fits(src, max_pixels=max_pixels, extras=extras)
     header = r.header
     refuse_not_level05(header, str(src))
-    if r.data.size == 0:
-        raise InputError(f"{src}: the image has no pixels (shape {r.data.shape})")
     if not np.any(r.data):
-        raise InputError(f"{src}: the image is all zero")
+        raise InputError(f"{src}: the image " + ("is all zero" if r.data.size else f"has no pixels ({r.data.shape})"))
     if not refill and (r.previous_fill is not None or "INPAINT" in header):
         raise InputError(f"{src}: already filled by corkit-inpaint (INPAINT={header.get('INPAINT')!r}); "
                          "use refill=True / --refill to fill it again and keep the earlier INPMASK")

@@ -121,17 +121,15 @@ def test_cuda_failure_falls_back_to_cpu(blanked_file, caplog):
 
 @pytest.mark.parametrize("det,summed", [("C3", False), ("C2", False), ("C3", True)])
 def test_sizes_full_summed(det, summed, tmp_path):
-    img, hdr = make_frame(11, detector=det, summed=summed)
+    # without the simulator's never-sent blocks: its summed C3 frame has one at 32.5 Rsun, beyond its field stop
+    # of 30 Rsun but inside the block finder's 33 (real frames carry signal to 32.5), with the simulator's stray
+    # light around it, which is taken for a loss (README, Known limits); real frames' are tested in test_blocks
+    img, hdr = make_frame(11, detector=det, summed=summed, never_sent=False)
     nb = img.shape[0] // 32
     blocks = [(nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2)]
     src = write(tmp_path / "s.fts", blank(img, blocks), hdr)
     hdul = ci.inpaint_fits(src, device="cpu")
-    found = find_missing_blocks(blank(img, blocks), hdr)[1]
-    # besides the blanked blocks, only the simulator's never-sent zeros just beyond its C3 field stop (30 Rsun,
-    # where real frames carry signal to 32.5) may be taken for losses
-    assert set(blocks) <= set(found) and all(not img[by * 32:by * 32 + 32, bx * 32:bx * 32 + 32].any()
-                                             for by, bx in set(found) - set(blocks))
-    assert hdul[0].header["INPNBLK"] == len(found) <= 4
+    assert hdul[0].header["INPNBLK"] == 3
     m = hdul["INPMASK"].data.astype(bool)
     assert np.array_equal(hdul[0].data[~m], blank(img, blocks)[~m])
     truth = img[m].astype(float) - hdr["OFFSET"]
@@ -350,3 +348,28 @@ def test_the_inputs_other_extensions_are_carried_into_the_output(blanked_file, t
     with fits.open(tmp_path / "out.fts") as o:
         assert o["EVENTS"].data["T"].tolist() == [1.5, 2.5] and np.array_equal(o["FLAT"].data, np.eye(3))
         assert o["INPMASK"].data.sum() == len(BLANK) * 32 * 32
+
+
+def test_an_extras_stale_checksums_are_removed_and_an_unreadable_extra_is_left_out(blanked_file, tmp_path, caplog):
+    """Review s16: a scaled integer extension comes out as float, so its CHECKSUM would fail; a trailing table
+    cut short does not cost the fill (nor a neighbour, whose extensions are never read)."""
+    import os
+    import warnings
+    scaled = fits.ImageHDU(np.arange(6, dtype=np.int16).reshape(2, 3), name="AUX")
+    scaled.scale("int16", bscale=0.5, bzero=10)
+    with fits.open(blanked_file) as h:
+        fits.HDUList([h[0].copy(), scaled]).writeto(tmp_path / "in.fts", output_verify="ignore", checksum=True)
+    ci.inpaint_fits(tmp_path / "in.fts", tmp_path / "out.fts", method="biharmonic", device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with fits.open(tmp_path / "out.fts", checksum=True) as o:
+            assert "CHECKSUM" not in o["AUX"].header and o["AUX"].data.tolist() == [[0, 1, 2], [3, 4, 5]]
+    table = fits.BinTableHDU.from_columns([fits.Column("T", "D", array=np.arange(2000.0))], name="TAB")
+    with fits.open(blanked_file) as h:
+        fits.HDUList([h[0].copy(), table]).writeto(tmp_path / "cut.fts", output_verify="ignore")
+    os.truncate(tmp_path / "cut.fts", os.path.getsize(tmp_path / "cut.fts") - 8000)   # the table's data cut short
+    out = ci.inpaint_fits(tmp_path / "cut.fts", method="biharmonic", device="cpu")
+    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA"] and out["INPMASK"].data.any()
+    assert "extension 1 (TAB) cannot be read" in caplog.text
+    from corkit_inpaint.read import read_neighbours
+    assert len(read_neighbours([tmp_path / "cut.fts"])) == 1

@@ -6,7 +6,14 @@ from astropy.io import fits
 from helpers import BLANK, C2_FULL, C3_FULL, C3_SEQ, blank, read_real
 
 from corkit_inpaint import find_missing_blocks
-from corkit_inpaint.blocks import blocks_in, blocks_of, blocks_to_mask, off_grid_zero_blocks, zero_blocks
+from corkit_inpaint.blocks import (
+    blocks_in,
+    blocks_of,
+    blocks_to_mask,
+    off_grid_zero_blocks,
+    zero_blocks,
+    zero_blocks_in_field,
+)
 from corkit_inpaint.geometry import optical_geometry
 from corkit_inpaint.training.loss_masks import PATTERNS, eligible_blocks, loss_mask
 from corkit_inpaint.training.simulator import make_frame
@@ -126,6 +133,9 @@ def test_losses_in_the_c2_corners_and_at_the_c3_rim_are_found():
         assert find_missing_blocks(lost, header)[1] == [block]
         assert find_missing_blocks(lost, header, rule=1)[1] == [] and not eligible_blocks(data, header)[block]
         assert find_missing_blocks(data, header)[1] == []            # the never-sent corners stay unreported
+    # nor do C3's never-sent rim blocks (31.5-32.9 Rsun) count as zero blocks left inside the field
+    data, header = _full(C3_FULL)
+    assert zero_blocks(data).sum() == 99 and zero_blocks_in_field(data, header) == []
 
 
 def test_c3_pylon_blocks_are_not_losses():

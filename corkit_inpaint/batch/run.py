@@ -275,9 +275,8 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     pool = [Path(input_key(p)) for p in pool]
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool)
     out = Path(os.path.abspath(outdir))
-    why = input_clash([_output(s, out, command) for s in srcs],
-                      [*srcs, *pool, *(n for ns in pairs.values() for n in ns)]) or output_clash(
-        (s, _output(s, out, command)) for s in srcs)
+    outs = [_output(s, out, command) for s in srcs]
+    why = input_clash(outs, [*srcs, *pool, *(n for ns in pairs.values() for n in ns)]) or output_clash(zip(srcs, outs))
     if why:
         raise BatchError(why)
     out.mkdir(parents=True, exist_ok=True)

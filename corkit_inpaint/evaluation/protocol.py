@@ -44,6 +44,7 @@ from ..frame import Frame
 from ..methods import get_method
 from ..register import MAX_GAP_MINUTES, register_all
 from ..training.loss_masks import PATTERNS, blanked_copies
+from ..wrap import unwrapped
 from .calibration import z_counts
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
@@ -65,7 +66,7 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     once, under its own name. A neighbour more than ``max_gap`` minutes away
     is left out, as in a fill (`corkit_inpaint.register.register_all`; None: none is).
     """
-    img = np.asarray(image, dtype=np.float64)
+    img = np.asarray(unwrapped(np.asarray(image), header), dtype=np.float64)   # counts (corkit_inpaint.wrap)
     runs = _runs(methods, neighbours, header, img.shape, max_gap)
     whole = Frame.build(img, None, header)
     st, centre = whole.stretch, whole.sun_centre

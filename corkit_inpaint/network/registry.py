@@ -57,7 +57,9 @@ def url_problem(url: str) -> str | None:
         _ = parts.port                                             # a bad host or port raises here
     except ValueError as exc:
         return f"not a valid URL ({exc})"
-    return None if parts.scheme.lower() in ("http", "https") else "only http(s) URLs are allowed"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "only http(s) URLs are allowed"
+    return None if parts.hostname else "not a valid URL (no host)"
 
 def _check_file_name(fn, what: str) -> str | None:
     """Why ``fn`` cannot be a file name in the cache folder, or None when it can."""

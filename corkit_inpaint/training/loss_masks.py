@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..blocks import BLOCK, blocks_to_mask, find_missing_blocks, zero_blocks
+from ..wrap import unwrapped
 
 __all__ = ["PATTERNS", "PATTERN_PROBS", "LARGE_PATTERNS", "eligible_blocks", "loss_mask", "blanked_copies"]
 
@@ -50,7 +51,7 @@ def eligible_blocks(image: np.ndarray, header=None) -> np.ndarray:
     A block is eligible when blanking it alone makes it a reported loss and it
     is not already zero.
     """
-    img = np.asarray(image, dtype=np.float64)
+    img = np.asarray(unwrapped(np.asarray(image), header), dtype=np.float64)   # counts (corkit_inpaint.wrap)
     zb = zero_blocks(img)
     gy, gx = zb.shape
     # Blank every second block in a checkerboard so each keeps a valid ring, twice.
@@ -158,7 +159,7 @@ def blanked_copies(image: np.ndarray, header, rng: np.random.Generator, repeats:
     test : numpy.ndarray
         A float64 copy of ``image`` with ``mask`` zeroed.
     """
-    img = np.asarray(image, dtype=np.float64)
+    img = np.asarray(unwrapped(np.asarray(image), header), dtype=np.float64)   # counts (corkit_inpaint.wrap)
     elig = eligible_blocks(img, header)
     for pattern in patterns:
         for r in range(repeats):
