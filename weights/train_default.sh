@@ -57,7 +57,8 @@ python weights/package_weights.py --force runs/pconv-lasco-nb2 --name pconv-lasc
     --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; fine-tuned from pconv-lasco-nb1 on simulated LASCO sequences"
 # Stage 7: the error tables that give every fill its sigma (corkit_inpaint/uncertainty), fitted for the
 # default model's weights and the classical methods on simulated holes (frame seeds 70,000,000+,
-# sequence seeds 71,000,000+; settings recorded in the file's "fit" entry). About 20 min on 2 CPU cores.
+# sequence seeds 71,000,000+, large losses from seed 72,000,000; settings recorded in the file's "fit" entry). About
+# 37 min on one core of a busy 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2
 # Stage 8: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel

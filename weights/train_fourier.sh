@@ -23,6 +23,7 @@ python weights/package_weights.py --force runs/pconv-fourier-lasco-nb2 --name pc
 python weights/package_weights.py --force runs/fourier-vae-lasco-nb2 --name fourier-vae-lasco-nb2 \
     --description "Fourier-space conditional VAE (the design's variant 2): pconv-fourier with a Gaussian latent at the last stage's bottleneck; its draws give the fill's sigma; pconv-lasco-nb2's last training stage, from pconv-lasco-nb1"
 # pconv-fourier's error table (its sigma), on the same simulated holes as stage 7 of train_default.sh,
-# added to the shipped tables file (fourier-vae's sigma is the spread of its draws). About 10 min.
+# added to the shipped tables file (fourier-vae's sigma is the spread of its draws). About 26 min on one core of a busy
+# 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-fourier-lasco-nb2 --frames 40 --sequences 32 --repeats 2
