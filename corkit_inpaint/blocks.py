@@ -7,7 +7,7 @@ Rule, in the order it is applied:
    are all ``<= 0``. Scattered zero pixels are never a block.
 2. Not a loss -- geometry (needs a header with ``DETECTOR``): the block's centre
    lies inside the occulter's shadow core (C2 1.5 Rsun, C3 3.0 Rsun) or outside the
-   field stop (C2 8.2 Rsun, C3 33 Rsun, where real frames still carry signal in
+   field stop (C2 8.2 Rsun, C3 32.4 Rsun, where real frames still carry signal in
    the corners and at the rim; rules 1 and 2 took 6.3 and 30 Rsun, so losses
    there were left as zeros), or the whole block lies behind the
    occulter (every corner inside 1.95 Rsun for C2: the never-sent ring of

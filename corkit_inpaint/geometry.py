@@ -23,8 +23,10 @@ _BEHIND_RSUN = {"C2": 1.95, "C3": 3.0}
 # The field stop: beyond it nothing is sent. On the real frames the C2 corona is still 1000-1900 DN above
 # the bias at 6.3-8 Rsun in the corners, and the never-sent corner blocks start at block centres of 8.35 Rsun;
 # C3 has signal out to 32.5 Rsun and its never-sent blocks start at 31.5 Rsun, where the no-signal rule
-# (`corkit_inpaint.blocks`) leaves them. Versions up to 0.1.8 took 6.3 and 30 (`FIELD_RSUN_V1`).
-_FIELD_RSUN = {"C2": 8.2, "C3": 33.0}
+# (`corkit_inpaint.blocks`) leaves them on the real frames; the simulator's summed C3 frames have never-sent
+# blocks at 32.51-32.84 Rsun with stray light around them, taken for losses by a cut at 33. Versions up to 0.1.8
+# took 6.3 and 30 (`FIELD_RSUN_V1`).
+_FIELD_RSUN = {"C2": 8.2, "C3": 32.4}
 #: The field stop of the block finder's rules 1 and 2, with which the shipped weights' training and evaluation
 #: masks were drawn (`corkit_inpaint.training.loss_masks.eligible_blocks`).
 FIELD_RSUN_V1 = {"C2": 6.3, "C3": 30.0}

@@ -121,10 +121,7 @@ def test_cuda_failure_falls_back_to_cpu(blanked_file, caplog):
 
 @pytest.mark.parametrize("det,summed", [("C3", False), ("C2", False), ("C3", True)])
 def test_sizes_full_summed(det, summed, tmp_path):
-    # without the simulator's never-sent blocks: its summed C3 frame has one at 32.5 Rsun, beyond its field stop
-    # of 30 Rsun but inside the block finder's 33 (real frames carry signal to 32.5), with the simulator's stray
-    # light around it, which is taken for a loss (README, Known limits); real frames' are tested in test_blocks
-    img, hdr = make_frame(11, detector=det, summed=summed, never_sent=False)
+    img, hdr = make_frame(11, detector=det, summed=summed)      # its never-sent blocks are not losses
     nb = img.shape[0] // 32
     blocks = [(nb // 2 + 4, nb // 2 + 4), (nb // 2 - 5, nb // 2 + 1), (nb // 2 - 5, nb // 2 + 2)]
     src = write(tmp_path / "s.fts", blank(img, blocks), hdr)
