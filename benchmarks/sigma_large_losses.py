@@ -21,11 +21,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 from scipy import ndimage
 
-from corkit_inpaint.blocks import zero_blocks
+from corkit_inpaint.blocks import blocks_to_mask, zero_blocks
 from corkit_inpaint.fill import fill_level05
+from corkit_inpaint.read import read_level05
 from corkit_inpaint.threads import set_threads
 from corkit_inpaint.uncertainty import tables
 
@@ -33,17 +33,15 @@ DATA = Path(__file__).parent.parent / "tests" / "data"
 
 
 def read(path):
+    """A real frame's data and header (`corkit_inpaint.read.read_level05`; the archive header's tab is kept)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with fits.open(path) as h:
-            return np.array(h[0].data), h[0].header.copy()
+        r = read_level05(path)
+    return r.data, r.header
 
 
 def blank(image, blocks):
-    out = image.copy()
-    for by, bx in blocks:
-        out[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] = 0
-    return out
+    return np.where(blocks_to_mask(image.shape, blocks), 0, image).astype(image.dtype)
 
 
 def cases():

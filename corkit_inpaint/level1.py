@@ -48,7 +48,7 @@ from .read import read_level05, read_neighbours
 from .tempfiles import removed_on_sigterm
 from .threads import using_threads
 from .wrap import unwrapped
-from .write import sigma_hdu, sky_cards, stamp_header
+from .write import mask_hdu, sigma_hdu, sky_cards, stamp_header
 
 __all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
 
@@ -97,8 +97,7 @@ def _hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
     for key in ("BSCALE", "BZERO"):
         if key in hdr:
             primary.header[key] = (hdr[key], hdr.comments[key])
-    mhdr = fits.Header([(k, v, c) for k, v, c in sky_cards(hdr)])      # on the sky as the image
-    hdul = fits.HDUList([primary, fits.ImageHDU(inpmask, header=mhdr, name="INPMASK")])
+    hdul = fits.HDUList([primary, mask_hdu(inpmask, sky_cards(hdr))])       # on the sky as the image
     if sigma is not None:
         hdul.append(_sigma_extension(sigma, hdr))
     return hdul

@@ -15,7 +15,7 @@ from astropy.io import fits
 
 from .fill import FilledImage
 
-__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "SKY_KEYWORDS", "sky_cards", "output_hdulist"]
+__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "mask_hdu", "SKY_KEYWORDS", "sky_cards", "output_hdulist"]
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,18 @@ def sky_cards(header: fits.Header) -> list[tuple[str, object, str]]:
     return [(k, header[k], header.comments[k]) for k in SKY_KEYWORDS if k in header]
 
 
+def mask_hdu(mask: np.ndarray, cards=(), comment: str | None = None) -> fits.ImageHDU:
+    """The ``INPMASK`` extension: ``mask`` as uint8, with the ``(keyword, value, comment)`` ``cards`` (`sky_cards`)
+    and a COMMENT saying what 1 means, when given."""
+    hdr = fits.Header()
+    hdr["EXTNAME"] = "INPMASK"
+    if comment:
+        hdr["COMMENT"] = comment
+    for key, val, com in cards:
+        hdr[key] = (val, com)
+    return fits.ImageHDU(np.asarray(mask).astype(np.uint8), header=hdr)
+
+
 def output_hdulist(filled: FilledImage, header: fits.Header, extras: Iterable[fits.hdu.base.ExtensionHDU] = ()
                    ) -> fits.HDUList:
     """Primary HDU (the filled data, stamped header), the ``INPMASK`` and, when the fill has a 1-sigma, ``INPSIGMA``.
@@ -182,13 +194,8 @@ def output_hdulist(filled: FilledImage, header: fits.Header, extras: Iterable[fi
     if filled.data.dtype.kind == "f":  # BLANK is for integer data only (a BLANK-flagged file is read as float)
         hdr.remove("BLANK", ignore_missing=True)
     sky = sky_cards(hdr)
-    mhdr = fits.Header()
-    mhdr["EXTNAME"] = "INPMASK"
-    mhdr["COMMENT"] = "1 where corkit-inpaint filled the pixel, 0 elsewhere"
-    for key, val, com in sky:
-        mhdr[key] = (val, com)
     hdul = fits.HDUList([fits.PrimaryHDU(data=filled.data, header=hdr),
-                         fits.ImageHDU(filled.filled.astype(np.uint8), header=mhdr)])
+                         mask_hdu(filled.filled, sky, "1 where corkit-inpaint filled the pixel, 0 elsewhere")])
     if filled.sigma is not None:
         bunit = str(header.get("BUNIT", "")).strip() or "DN"
         hdul.append(sigma_hdu(filled.sigma, bunit, cards=sky))
