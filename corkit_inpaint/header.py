@@ -1,14 +1,16 @@
-"""Typed, checked lookups of the FITS keywords the fill reads (numbers, summing, detector)."""
+"""Typed, checked lookups of the FITS keywords the fill reads (numbers, summing, detector, time)."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timedelta, timezone
 
 from .exceptions import InputError
 
 __all__ = ["NUMERIC_KEYWORDS", "printable", "get", "number", "summing", "leb_summing", "detector", "word", "kind",
-           "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header"]
+           "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header",
+           "observation_time"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -166,3 +168,42 @@ def check_header(header, where: str = "header") -> None:
     exptime = number(header, "EXPTIME")
     if exptime is not None and exptime < 0:
         raise InputError(f"{where}: keyword EXPTIME = {exptime!r} is negative")
+
+
+def observation_time(header) -> datetime | None:
+    """Start of the exposure (naive UTC) from DATE-OBS, and TIME-OBS when DATE-OBS has no time; or None.
+
+    DATE-OBS (else DATE_OBS, which LASCO level-1 headers also carry) may be
+    ``YYYY-MM-DDThh:mm:ss``, ``YYYY/MM/DD hh:mm:ss`` or a date alone with
+    the time in TIME-OBS; a date with no time anywhere, or one that does not
+    parse, gives None (an unknown time is not midnight). A time with a zone
+    is converted to UTC. A leap second (``23:59:60.5``) is read as the
+    matching instant after ``23:59:59`` and ``24:00:00`` as the next midnight:
+    the time from a neighbour is off by at most the leap second.
+    """
+    tobs = str(get(header, "TIME-OBS", "")).strip()
+    for key in ("DATE-OBS", "DATE_OBS"):
+        t = _parse_time(str(get(header, key, "")), tobs)
+        if t is not None:
+            return t
+    return None
+
+
+def _parse_time(date: str, tobs: str) -> datetime | None:
+    """`observation_time` of one date keyword's text and TIME-OBS's."""
+    date = date.strip().replace("/", "-").replace(" ", "T").rstrip("Z")
+    if not date or ("T" not in date and not tobs):
+        return None
+    date = date if "T" in date else f"{date}T{tobs}"
+    # ISO's 24:00:00 and a leap second's :60 are valid times datetime cannot hold: carried over by hand
+    m = re.fullmatch(r"(.{10}T)(\d\d):(\d\d):(\d\d)(.*)", date)
+    carry = timedelta(0)
+    if m and m[2] == "24" and m[3] == "00" and m[4] == "00" and not m[5].strip(".0"):
+        date, carry = f"{m[1]}00:00:00{m[5]}", timedelta(days=1)
+    elif m and m[4] == "60":
+        date, carry = f"{m[1]}{m[2]}:{m[3]}:59{m[5]}", timedelta(seconds=1)
+    try:
+        t = datetime.fromisoformat(date[:26] if "+" not in date[10:] and "-" not in date[10:] else date) + carry
+    except ValueError:
+        return None
+    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t

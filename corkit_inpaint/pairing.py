@@ -19,8 +19,9 @@ from pathlib import Path
 
 from . import header as H
 from .exceptions import CorkitInpaintError, InputError
+from .header import observation_time
 from .read import header_and_problem
-from .register import MAX_GAP_MINUTES, check_max_gap, observation_time
+from .register import MAX_GAP_MINUTES, check_max_gap
 
 __all__ = ["MAX_GAP_MINUTES", "FrameInfo", "frame_info", "pair_neighbours", "neighbours_for"]
 

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,7 @@ from .exceptions import InputError
 from .geometry import frame_centre, nominal_centre, plate_scales, sun_centre
 from .wrap import unwrapped
 
-__all__ = ["Neighbour", "register", "register_all", "data_pixels", "observation_time", "roll_degrees",
+__all__ = ["Neighbour", "register", "register_all", "data_pixels", "roll_degrees",
            "SATURATION_DN", "MAX_GAP_MINUTES", "check_max_gap"]
 
 log = logging.getLogger(__name__)
@@ -45,45 +43,6 @@ MAX_GAP_MINUTES = 60.0
 #: summing (one read-out of the summed charge) does not.
 SATURATION_DN = 16383.0
 _EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies pixels
-
-
-def observation_time(header) -> datetime | None:
-    """Start of the exposure (naive UTC) from DATE-OBS, and TIME-OBS when DATE-OBS has no time; or None.
-
-    DATE-OBS (else DATE_OBS, which LASCO level-1 headers also carry) may be
-    ``YYYY-MM-DDThh:mm:ss``, ``YYYY/MM/DD hh:mm:ss`` or a date alone with
-    the time in TIME-OBS; a date with no time anywhere, or one that does not
-    parse, gives None (an unknown time is not midnight). A time with a zone
-    is converted to UTC. A leap second (``23:59:60.5``) is read as the
-    matching instant after ``23:59:59`` and ``24:00:00`` as the next midnight:
-    the time from a neighbour is off by at most the leap second.
-    """
-    tobs = str(H.get(header, "TIME-OBS", "")).strip()
-    for key in ("DATE-OBS", "DATE_OBS"):
-        t = _parse_time(str(H.get(header, key, "")), tobs)
-        if t is not None:
-            return t
-    return None
-
-
-def _parse_time(date: str, tobs: str) -> datetime | None:
-    """`observation_time` of one date keyword's text and TIME-OBS's."""
-    date = date.strip().replace("/", "-").replace(" ", "T").rstrip("Z")
-    if not date or ("T" not in date and not tobs):
-        return None
-    date = date if "T" in date else f"{date}T{tobs}"
-    # ISO's 24:00:00 and a leap second's :60 are valid times datetime cannot hold: carried over by hand
-    m = re.fullmatch(r"(.{10}T)(\d\d):(\d\d):(\d\d)(.*)", date)
-    carry = timedelta(0)
-    if m and m[2] == "24" and m[3] == "00" and m[4] == "00" and not m[5].strip(".0"):
-        date, carry = f"{m[1]}00:00:00{m[5]}", timedelta(days=1)
-    elif m and m[4] == "60":
-        date, carry = f"{m[1]}{m[2]}:{m[3]}:59{m[5]}", timedelta(seconds=1)
-    try:
-        t = datetime.fromisoformat(date[:26] if "+" not in date[10:] and "-" not in date[10:] else date) + carry
-    except ValueError:
-        return None
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 def roll_degrees(header) -> float:
@@ -98,6 +57,10 @@ def roll_degrees(header) -> float:
 def _centre(header, shape) -> tuple[float, float]:
     """`frame_centre`, else the image centre."""
     return frame_centre(header) or ((shape[0] - 1) / 2, (shape[1] - 1) / 2)
+
+
+#: How many boxes' validity a `Neighbour` remembers (a few MB at most).
+_SEEN_BOXES = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +92,8 @@ class Neighbour:
     matrix: np.ndarray
     target_centre: tuple[float, float]
     centre: tuple[float, float]
+    #: The validity of each box sampled lately (`valid_on`): the fill's windows, then its sigma's cover.
+    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def shifted(self, y0: int, x0: int) -> Neighbour:
         """This neighbour on the grid of the target cut at row ``y0``, column ``x0`` (`Frame.cropped`)."""
@@ -151,6 +116,26 @@ class Neighbour:
             float64, 0 where not valid.
         valid : numpy.ndarray of bool
         """
+        rate, ok = self._sample(box)
+        if len(self._seen) >= _SEEN_BOXES:
+            self._seen.clear()
+        seen = ok.copy()
+        seen.flags.writeable = False
+        self._seen[tuple(box)] = seen
+        return rate, ok
+
+    def valid_on(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The validity of `sample` on ``box`` (remembered from the last samples of that box).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            Not to be written to.
+        """
+        ok = self._seen.get(tuple(box))
+        return self.sample(box)[1] if ok is None else ok
+
+    def _sample(self, box):
         py, px = self.coords(box)
         ny, nx = self.rate.shape
         iy, ix = np.rint(py), np.rint(px)
@@ -228,7 +213,7 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     valid = data_pixels(img, header, previous_fill)
     rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
     matrix, target_centre, centre = _sky_mapping(target_header, header, target_shape, img.shape, label)
-    t0, t1 = observation_time(target_header), observation_time(header)
+    t0, t1 = H.observation_time(target_header), H.observation_time(header)
     dt = (t1 - t0).total_seconds() if t0 is not None and t1 is not None else float("nan")
     return Neighbour(label, dt, rate, valid, matrix, target_centre, centre)
 

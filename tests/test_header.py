@@ -1,10 +1,13 @@
-"""Typed header lookups: numbers, summing, and refusals of non-numeric values."""
+"""Typed header lookups: numbers, summing, observation times, and refusals of non-numeric values."""
+
+from datetime import datetime
 
 import pytest
 from astropy.io import fits
 
 from corkit_inpaint import header as H
 from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.header import observation_time
 
 
 def test_number_and_summing():
@@ -52,3 +55,29 @@ def test_level_is_read_by_its_number(level, calibrated):
                                                ("EIT", True), ("AIA", True), ("LASCOX", True)])
 def test_another_instrument_is_one_that_does_not_name_lasco(instrument, other):
     assert H.other_instrument({} if instrument is None else {"INSTRUME": instrument}) is other
+
+
+def test_observation_time_reads_date_and_time():
+    assert observation_time({"DATE-OBS": "2012/08/31", "TIME-OBS": "18:42:05.474"}) == \
+        datetime(2012, 8, 31, 18, 42, 5, 474000)
+    assert observation_time({"DATE-OBS": "2012-08-31T18:42:05.474Z"}) == datetime(2012, 8, 31, 18, 42, 5, 474000)
+    assert observation_time({"DATE-OBS": "yesterday"}) is None and observation_time({}) is None
+
+
+def test_observation_time_forms_and_unknown_times():
+    t = datetime(2012, 8, 31, 18, 6, 6, 298000)
+    assert observation_time({"DATE-OBS": "2012/08/31 18:06:06.298"}) == t             # LASCO's DATE form
+    assert observation_time({"DATE-OBS": "2012-08-31T20:06:06.298+02:00"}) == t      # a zone: to naive UTC
+    assert observation_time({"DATE-OBS": "2012-08-31"}) is None                       # no time: not midnight
+    assert observation_time({"DATE-OBS": "2012-08-31", "TIME-OBS": " "}) is None
+
+
+def test_observation_time_underscore_key_leap_second_and_midnight():
+    t = datetime(2012, 8, 31, 18, 6, 6, 298000)
+    assert observation_time({"DATE_OBS": "2012-08-31T18:06:06.298"}) == t            # level-1's keyword
+    assert observation_time({"DATE-OBS": "2012/08/31", "DATE_OBS": "2012-08-31T18:06:06.298"}) == t
+    assert observation_time({"DATE-OBS": "2016-12-31T23:59:60.500"}) == datetime(2017, 1, 1, 0, 0, 0, 500000)
+    assert observation_time({"DATE-OBS": "2016/12/31", "TIME-OBS": "23:59:60"}) == datetime(2017, 1, 1)
+    assert observation_time({"DATE-OBS": "2012-08-31T24:00:00.000"}) == datetime(2012, 9, 1)
+    assert observation_time({"DATE-OBS": "2012-08-31T24:00:01"}) is None            # not a time
+    assert observation_time({"DATE-OBS": "2012-08-31T23:59:61"}) is None

@@ -98,3 +98,25 @@ def test_unsafe_registry_entries_make_no_request(env, server):
         with pytest.raises(WeightsError, match="unsafe file name|only http"):
             download.fetch(progress=False)
     assert server.total() == 0
+
+
+def test_file_sha256_is_remembered_only_while_the_file_is_unchanged(tmp_path):
+    import hashlib
+    import os
+    import time
+    p = tmp_path / "w.pt"
+    p.write_bytes(b"a" * 1000)
+    time.sleep(registry.RACY_SECONDS + 0.1)    # older than the racy window: its stat can be trusted
+    assert registry.file_sha256(p) == hashlib.sha256(b"a" * 1000).hexdigest()
+    assert any(k[0] == os.path.realpath(p) for k in registry._HASHED)        # an old file is remembered
+    st = p.stat()
+    with open(p, "r+b") as f:                  # the same size and modification time: the status change tells
+        f.write(b"b")
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert registry.file_sha256(p) == hashlib.sha256(b"b" + b"a" * 999).hexdigest()
+    fresh = tmp_path / "fresh.pt"              # changed just now: hashed on every call
+    fresh.write_bytes(b"c" * 10)
+    assert registry.file_sha256(fresh) == hashlib.sha256(b"c" * 10).hexdigest()
+    assert not any(k[0] == os.path.realpath(fresh) for k in registry._HASHED)
+    fresh.write_bytes(b"d" * 10)
+    assert registry.file_sha256(fresh) == hashlib.sha256(b"d" * 10).hexdigest()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import pytest
 from astropy.io import fits
 from helpers import C3_SEQ, read_file
 
 from corkit_inpaint.exceptions import InputError
-from corkit_inpaint.register import Neighbour, data_pixels, observation_time, register, register_all, roll_degrees
+from corkit_inpaint.register import Neighbour, data_pixels, register, register_all, roll_degrees
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +20,7 @@ def rate(data, header):
     return (data.astype(np.float64) - header["OFFSET"]) / header["EXPTIME"]
 
 
-def test_observation_time_reads_date_and_time():
-    assert observation_time({"DATE-OBS": "2012/08/31", "TIME-OBS": "18:42:05.474"}) == \
-        datetime(2012, 8, 31, 18, 42, 5, 474000)
-    assert observation_time({"DATE-OBS": "2012-08-31T18:42:05.474Z"}) == datetime(2012, 8, 31, 18, 42, 5, 474000)
-    assert observation_time({"DATE-OBS": "yesterday"}) is None and observation_time({}) is None
+def test_roll_degrees_reads_crota1_first():
     assert roll_degrees({"CROTA2": 3.0}) == 3.0 and roll_degrees({"CROTA1": 1.0, "CROTA2": 3.0}) == 1.0
 
 
@@ -70,13 +64,18 @@ def test_a_roll_of_90_degrees_is_undone():
     assert not np.allclose(r, (img - 100.0) / 10.0)        # the other sense is wrong
 
 
-def test_half_pixel_shift_interpolates_and_masks(target):
-    data, hdr = target
+def half_pixel_neighbour(data, hdr):
+    """The frame moved half a pixel along x, with a missing block at rows and columns 500-531."""
     h = hdr.copy()
     h["CRPIX1"] = hdr["CRPIX1"] + 0.5
     d = data.copy()
-    d[500:532, 500:532] = 0                    # a missing block in the neighbour
-    r, ok = register(d, h, hdr, data.shape).sample((480, 560, 480, 560))
+    d[500:532, 500:532] = 0
+    return register(d, h, hdr, data.shape)
+
+
+def test_half_pixel_shift_interpolates_and_masks(target):
+    data, hdr = target
+    r, ok = half_pixel_neighbour(data, hdr).sample((480, 560, 480, 560))
     full = rate(data, hdr)[480:560, 480:561]
     # target x maps to neighbour x + 0.5: the mean of two neighbouring pixels
     expect = 0.5 * (full[:, :-1] + full[:, 1:])
@@ -115,25 +114,6 @@ def test_register_leaves_the_input_alone_and_refuses_bad_input(target):
     assert np.array_equal(r[ok], data[:8, :8].astype(np.float64)[ok])
     with pytest.raises(InputError, match="pair"):
         register_all([data], hdr, data.shape)
-
-
-def test_observation_time_forms_and_unknown_times():
-    t = datetime(2012, 8, 31, 18, 6, 6, 298000)
-    assert observation_time({"DATE-OBS": "2012/08/31 18:06:06.298"}) == t             # LASCO's DATE form
-    assert observation_time({"DATE-OBS": "2012-08-31T20:06:06.298+02:00"}) == t      # a zone: to naive UTC
-    assert observation_time({"DATE-OBS": "2012-08-31"}) is None                       # no time: not midnight
-    assert observation_time({"DATE-OBS": "2012-08-31", "TIME-OBS": " "}) is None
-
-
-def test_observation_time_underscore_key_leap_second_and_midnight():
-    t = datetime(2012, 8, 31, 18, 6, 6, 298000)
-    assert observation_time({"DATE_OBS": "2012-08-31T18:06:06.298"}) == t            # level-1's keyword
-    assert observation_time({"DATE-OBS": "2012/08/31", "DATE_OBS": "2012-08-31T18:06:06.298"}) == t
-    assert observation_time({"DATE-OBS": "2016-12-31T23:59:60.500"}) == datetime(2017, 1, 1, 0, 0, 0, 500000)
-    assert observation_time({"DATE-OBS": "2016/12/31", "TIME-OBS": "23:59:60"}) == datetime(2017, 1, 1)
-    assert observation_time({"DATE-OBS": "2012-08-31T24:00:00.000"}) == datetime(2012, 9, 1)
-    assert observation_time({"DATE-OBS": "2012-08-31T24:00:01"}) is None            # not a time
-    assert observation_time({"DATE-OBS": "2012-08-31T23:59:61"}) is None
 
 
 def test_register_all_leaves_out_what_cannot_help_with_a_warning(target, caplog):
@@ -322,3 +302,18 @@ def test_a_neighbour_read_from_a_file_without_filename_is_named_by_its_file(targ
     out_hdr = inpaint_fits(tgt, tmp_path / "out.fts", neighbours=[odd], method="ratio")[0].header
     assert out_hdr["INPNB1"] == "?eighbour ?.fts"
     assert [n.name for n in register_all([(nb_data, nb_hdr)], hdr, data.shape)] == ["neighbour 1"]
+
+
+def test_valid_on_is_the_validity_of_a_sample_remembered_per_box_and_grid(target):
+    nb = half_pixel_neighbour(*target)
+    box = (480, 560, 480, 560)
+    first = nb.valid_on(box)                   # not sampled yet: sampled now
+    ok = nb.sample(box)[1]
+    assert np.array_equal(first, ok) and not ok.all() and ok.any()
+    again = nb.valid_on(box)
+    assert np.array_equal(again, ok) and not again.flags.writeable
+    ok[:] = False                              # a caller's change to its sample is not remembered
+    assert np.array_equal(nb.valid_on(box), again)
+    moved = nb.shifted(16, 0)                  # another grid: its own validity, nothing carried over
+    assert np.array_equal(moved.valid_on(box), moved.sample(box)[1])
+    assert not np.array_equal(moved.valid_on(box), again)

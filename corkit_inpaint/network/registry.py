@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from ..exceptions import WeightsError
 
 __all__ = ["Weights", "registry", "validate_registry", "default_model_name", "sha256sum",
-           "model_entry", "matches", "url_problem", "PACKAGE_DIR", "DATA_DIR", "CHECKOUT_WEIGHTS"]
+           "file_sha256", "model_entry", "matches", "url_problem", "PACKAGE_DIR", "DATA_DIR", "CHECKOUT_WEIGHTS"]
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,37 @@ def sha256sum(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+#: A file changed less than this many seconds ago is hashed again on every call: a file system's
+#: timestamps are coarser than its writes, so a later change could leave them as they are (git's
+#: "racy clean" rule).
+RACY_SECONDS = 2.0
+_HASHED: dict[tuple, str] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """`sha256sum` of a weights file, remembered while the file is unchanged.
+
+    A file is taken as unchanged while its device, inode, size, modification
+    and status-change times are; one changed within `RACY_SECONDS` is hashed
+    every time. A model is checked on every fill, and the default's 2 MB cost
+    about 1.5 ms to hash each time.
+    """
+    st = os.stat(path)
+    key = (os.path.realpath(path), *_stat_key(st))
+    if key in _HASHED:
+        return _HASHED[key]
+    sha = sha256sum(path)
+    if _stat_key(os.stat(path)) == key[1:] and time.time() - max(st.st_mtime, st.st_ctime) > RACY_SECONDS:
+        if len(_HASHED) >= 256:         # files rewritten again and again: forget the old versions
+            _HASHED.clear()
+        _HASHED[key] = sha
+    return sha
+
+
+def _stat_key(st: os.stat_result) -> tuple:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def model_entry(name: str) -> dict:
     """The registry entry of model ``name`` (validated).
 
@@ -204,6 +236,6 @@ def model_entry(name: str) -> dict:
 
 def matches(path: Path, e: dict) -> bool:
     """Whether ``path`` is a file with the entry's size and sha256."""
-    return path.is_file() and path.stat().st_size == e["size"] and sha256sum(path) == e["sha256"]
+    return path.is_file() and path.stat().st_size == e["size"] and file_sha256(path) == e["sha256"]
 
 

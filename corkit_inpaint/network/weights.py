@@ -30,7 +30,16 @@ from pathlib import Path
 from ..exceptions import WeightsError, first_line
 from .cache import cache_dir, has_mirror, how_to_provide
 from .download import fetch
-from .registry import CHECKOUT_WEIGHTS, DATA_DIR, Weights, default_model_name, matches, model_entry, registry, sha256sum
+from .registry import (
+    CHECKOUT_WEIGHTS,
+    DATA_DIR,
+    Weights,
+    default_model_name,
+    file_sha256,
+    matches,
+    model_entry,
+    registry,
+)
 
 __all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "names_a_file", "resolve_weights", "verify_cache", "read_weights_file",
            "check_model_config", "load_model"]
@@ -78,7 +87,7 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
         p = Path(name_or_path)
         if not p.is_file():
             raise WeightsError(f"weights file {p} does not exist")
-        sha = sha256sum(p)
+        sha = file_sha256(p)
         models = registry()["models"]
         for n, e in models.items():                    # a known file keeps its registry name
             if e["sha256"] == sha:

@@ -91,7 +91,7 @@ def neighbour_cover(frame: Frame, neighbours: Sequence) -> np.ndarray:
     boxes, _ = frame.windows
     for y0, y1, x0, x1 in boxes:
         for nb in neighbours:
-            cover[y0:y1, x0:x1] |= nb.sample((y0, y1, x0, x1))[1]
+            cover[y0:y1, x0:x1] |= nb.valid_on((y0, y1, x0, x1))
     return cover & frame.missing
 
 
@@ -131,18 +131,20 @@ def window_cap(frame: Frame, w) -> float:
     return 2.0 * w.scale * float(ctx.max() - ctx.min()) + window_noise(frame, w)
 
 
-def _window_terms(frame: Frame, windows=None):
-    """Frame-shaped distance, noise, guides (lowest, highest) and cap (stretched) over the missing pixels.
+def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
+    """Distance, noise, guides (lowest, highest) and cap (stretched) of the pixels at flat indices ``flat``.
 
+    ``flat`` is sorted (`numpy.flatnonzero` of a subset of the missing pixels).
     All are computed window by window: the distance to the nearest valid pixel
     inside the window (which reaches 32 px beyond its holes, so it is the
-    nearest one in the frame).
+    nearest one in the frame). A pixel no window fills gets distance 0, noise
+    1, guides 0 and an infinite cap.
 
     ``windows`` are ``(windows, owned)`` of `corkit_inpaint.network.windows.frame_windows`
     when the caller has them; otherwise they are prepared here.
     """
-    dist, noise, lo, hi = np.zeros(frame.shape), np.ones(frame.shape), np.zeros(frame.shape), np.zeros(frame.shape)
-    cap = np.full(frame.shape, np.inf)
+    n, nx = flat.size, frame.shape[1]
+    dist, noise, lo, hi, cap = np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n), np.full(n, np.inf)
     if windows is None:
         boxes, owner = frame.windows
         prepared = []
@@ -157,12 +159,18 @@ def _window_terms(frame: Frame, windows=None):
         prepared = list(zip(*windows))
     for w, mine in prepared:
         y0, y1, x0, x1 = w.box
-        g = w.guides[:3].astype(np.float64) * w.scale + w.centre
-        wn = window_noise(frame, w)
-        noise[y0:y1, x0:x1][mine] = wn
-        dist[y0:y1, x0:x1][mine] = ndimage.distance_transform_edt(~w.valid)[mine]
-        lo[y0:y1, x0:x1][mine], hi[y0:y1, x0:x1][mine] = g.min(0)[mine], g.max(0)[mine]
-        cap[y0:y1, x0:x1][mine] = window_cap(frame, w)
+        ly, lx = np.nonzero(mine)
+        at = np.searchsorted(flat, (ly + y0) * nx + (lx + x0))
+        ours = at < n                    # the window's pixels among ``flat``
+        ours[ours] = flat[at[ours]] == (ly[ours] + y0) * nx + (lx[ours] + x0)
+        if not ours.any():
+            continue
+        at, ly, lx = at[ours], ly[ours], lx[ours]
+        g = w.guides[:3, ly, lx].astype(np.float64) * w.scale + w.centre
+        noise[at] = window_noise(frame, w)
+        dist[at] = ndimage.distance_transform_edt(~w.valid)[ly, lx]
+        lo[at], hi[at] = g.min(0), g.max(0)
+        cap[at] = window_cap(frame, w)
     return dist, noise, lo, hi, cap
 
 
@@ -184,12 +192,13 @@ def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | Non
         The fill (frame-shaped, the image's unit): its distance from the guides widens the spread.
     """
     pixels = np.asarray(pixels, dtype=bool)
-    ys, xs = np.nonzero(pixels)
+    flat = np.flatnonzero(pixels)
+    ys, xs = np.divmod(flat, frame.shape[1])
     zone = np.full(ys.size, N_ZONES - 1) if frame.geometry is None else zone_of(ys, xs, frame.geometry)
     zone = np.where(zone >= 0, zone, N_ZONES - 1)
-    dist, noise, lo, hi, cap = (a[pixels] for a in _window_terms(frame, windows))
+    dist, noise, lo, hi, cap = _window_terms(frame, flat, windows)
     if values is not None:
-        f = frame.stretch.forward(np.asarray(values, dtype=np.float64)[pixels])
+        f = frame.stretch.forward(np.asarray(values, dtype=np.float64).reshape(-1)[flat])
         lo, hi = np.minimum(lo, f), np.maximum(hi, f)
-    nb = np.zeros(frame.shape, dtype=bool) if neighbour is None else np.asarray(neighbour, dtype=bool)
-    return PixelFeatures(pixels, zone.astype(int), dist, noise, hi - lo, cap, nb[pixels])
+    nb = np.zeros(ys.size, dtype=bool) if neighbour is None else np.asarray(neighbour, dtype=bool).reshape(-1)[flat]
+    return PixelFeatures(pixels, zone.astype(int), dist, noise, hi - lo, cap, nb)

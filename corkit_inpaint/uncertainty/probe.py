@@ -119,7 +119,9 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
     lost = np.zeros((gy, gx), dtype=bool)
     lost[holes[:, 0], holes[:, 1]] = True
     share = np.zeros((gy, gx))                   # valid share of each whole block; 0 for the partial ones at the edge
-    share[:wy, :wx] = frame.valid[:wy * BLOCK, :wx * BLOCK].reshape(wy, BLOCK, wx, BLOCK).mean(axis=(1, 3))
+    counts = frame.valid[:wy * BLOCK, :wx * BLOCK].view(np.uint8).reshape(wy, BLOCK, wx * BLOCK).sum(
+        axis=1, dtype=np.uint16).reshape(wy, wx, BLOCK).sum(axis=2)      # rows first, over contiguous memory
+    share[:wy, :wx] = counts / BLOCK ** 2
     ok = (share >= MIN_VALID) & ~ndimage.binary_dilation(lost, np.ones((3, 3), dtype=bool))
     cy, cx = frame.sun_centre or ((frame.shape[0] - 1) / 2, (frame.shape[1] - 1) / 2)
     centres = (np.arange(gy) * BLOCK + BLOCK / 2 - 0.5, np.arange(gx) * BLOCK + BLOCK / 2 - 0.5)
