@@ -3,7 +3,8 @@
 Outputs and cached weights are both written to such a file and then moved into
 place, so colleagues sharing a folder can read the result. `removed_on_sigterm`
 lets a block's ``finally`` clauses remove its temporaries when the process is
-terminated.
+terminated, and removes those `temp_beside` made in it that are still there: a
+SIGTERM between a temporary's creation and the caller's ``try`` leaves nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["process_umask", "temp_beside", "write_through_temp", "write_text_atomic", "write_bytes_atomic", "fsync_dir",
@@ -27,32 +29,73 @@ class _Terminated(BaseException):
     """SIGTERM, raised inside a `removed_on_sigterm` block so that its ``finally`` clauses run."""
 
 
+@dataclass(eq=False)
+class _Block:
+    """An active `removed_on_sigterm` block: the temporaries `temp_beside` made in it, and a held SIGTERM.
+
+    Attributes
+    ----------
+    made : list of (pathlib.Path, (int, int))
+        Each temporary and its ``(st_dev, st_ino)``, so that only that file is removed.
+    holding : bool
+        `temp_beside` is making one: a SIGTERM now is only noted (``pending``), and acted on once it is known.
+    pending : bool
+        A SIGTERM came while ``holding``.
+    """
+
+    made: list = field(default_factory=list)
+    holding: bool = False
+    pending: bool = False
+
+
+#: The main thread's active `removed_on_sigterm` blocks, innermost last.
+_BLOCKS: list[_Block] = []
+
+
+def _remove_made(block: _Block) -> None:
+    """Remove the temporaries made in ``block`` that are still there as made (not moved into place)."""
+    for path, ident in block.made:
+        with contextlib.suppress(OSError):
+            st = os.lstat(path)
+            if (st.st_dev, st.st_ino) == ident:
+                os.unlink(path)
+
+
 @contextlib.contextmanager
 def removed_on_sigterm(what: str, error: Exception):
     """Turn SIGTERM into an exception inside the block (main thread only), then die of it as before.
 
     The block's ``finally`` clauses (which remove its temporary files) run first;
-    then the previous handler gets the signal, which by default ends the process.
+    then the temporaries `temp_beside` made in the block and that are still
+    there are removed (one whose caller had not reached its ``try`` yet); then
+    the previous handler gets the signal, which by default ends the process.
     If it returns, ``error`` is raised.
     """
     prev = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
         yield
         return
+    block = _Block()
 
     def handler(signum, frame):
+        if block.holding:              # temp_beside is making a temporary: it raises once the block knows it
+            block.pending = True
+            return
         raise _Terminated
 
-    signal.signal(signal.SIGTERM, handler)
+    _BLOCKS.append(block)
     try:
+        signal.signal(signal.SIGTERM, handler)
         yield
     except _Terminated:
+        _remove_made(block)
         signal.signal(signal.SIGTERM, prev)
         log.warning("terminated during %s; its temporary files were removed", what)
         signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
         raise error from None
     finally:
         signal.signal(signal.SIGTERM, prev)
+        _BLOCKS.remove(block)
 
 
 def process_umask() -> int:
@@ -67,17 +110,43 @@ def process_umask() -> int:
     return mask
 
 
+def _make(folder: str | os.PathLike, prefix: str, suffix: str) -> tuple[Path, tuple[int, int]]:
+    """`temp_beside`'s file, and its ``(st_dev, st_ino)``; removed again if its mode cannot be set."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    try:
+        os.fchmod(fd, 0o666 & ~process_umask())
+        st = os.fstat(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    finally:
+        os.close(fd)
+    return Path(name), (st.st_dev, st.st_ino)
+
+
 def temp_beside(folder: str | os.PathLike, prefix: str, suffix: str) -> Path:
     """Create an empty file ``folder/PREFIX<8 random chars>SUFFIX`` with mode ``0o666 & ~umask``.
 
     The caller writes it, moves it into place, and removes it on failure.
+    Made inside a `removed_on_sigterm` block (main thread), it is also the
+    block's to remove on SIGTERM, from the moment it exists: a SIGTERM while it
+    is being made is held until the block knows it, then acted on (the
+    temporary removed, the process ended), so none is left behind before the
+    caller's own clean-up is in place.
     """
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    block = _BLOCKS[-1] if threading.current_thread() is threading.main_thread() and _BLOCKS else None
+    if block is None:
+        return _make(folder, prefix, suffix)[0]
+    block.holding = True
     try:
-        os.fchmod(fd, 0o666 & ~process_umask())
+        path, ident = _make(folder, prefix, suffix)
+        block.made.append((path, ident))
     finally:
-        os.close(fd)
-    return Path(name)
+        block.holding = False
+        if block.pending:                 # a SIGTERM came meanwhile: the block removes the file and ends
+            raise _Terminated
+    return path
 
 
 def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object]) -> None:

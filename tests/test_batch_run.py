@@ -218,3 +218,25 @@ def test_a_file_given_twice_through_a_link_is_done_once_and_two_files_of_one_nam
     with pytest.raises(BatchError, match="would be the output of both"):
         run_batch(client, [files[0], other[0]], tmp_path / "out2", method="biharmonic")
     assert not (tmp_path / "out2").exists()
+
+
+def test_a_rerun_at_another_precision_redoes_the_files_only_where_it_applies(tmp_path):
+    """The network's precision is part of the recipe where it changes the output: off the CPU, with the GPU
+    workers' batcher (`--precision`). On the CPU, always float32, a rerun at another precision skips. There is
+    no CUDA here: the ``cuda`` fills fall back to the CPU, but the recipe is what was asked of the device."""
+    from corkit_inpaint.batch.cluster import enable_gpu_batching
+    files = make_inputs(tmp_path / "in", n=2)
+    cpu, gpu = tmp_path / "cpu", tmp_path / "gpu"
+    counts = lambda s: (s.done, s.skipped, s.failed)                    # noqa: E731
+    with local_client(1, gpu_frames=2) as c:                            # float32, the default
+        assert counts(run_batch(c, files, cpu, device="cpu")) == (2, 0, 0)
+        assert counts(run_batch(c, files, gpu, device="cuda")) == (2, 0, 0)
+        first = {r["path"]: r["recipe"] for r in records(gpu)}
+        enable_gpu_batching(c, precision="float16")
+        assert counts(run_batch(c, files, cpu, device="cpu")) == (0, 2, 0)       # the CPU is float32 anyway
+        assert counts(run_batch(c, files, gpu, device="cuda")) == (2, 0, 0)      # redone at float16
+        assert all(r["recipe"] != first[r["path"]] for r in records(gpu))
+        assert counts(run_batch(c, files, gpu, device="cuda")) == (0, 2, 0)      # and then done
+        enable_gpu_batching(c, precision="float32")
+        assert counts(run_batch(c, files, gpu, device="cuda")) == (2, 0, 0)      # back to float32: redone
+        assert {r["path"]: r["recipe"] for r in records(gpu)} == first

@@ -177,3 +177,20 @@ def test_an_unusable_output_folder_is_one_line(tmp_path, where):
                        timeout=300)
     errs = [x for x in r.stderr.splitlines() if "Traceback" in x or x.startswith("corkit-inpaint: error:")]
     assert r.returncode == 2 and len(errs) == 1 and errs[0].startswith("corkit-inpaint: error:"), r.stderr
+
+
+def test_a_rerun_with_another_precision_redoes_the_files_it_changes(tmp_path):
+    """``--precision`` is part of the recipe where it applies (a GPU batch); with ``--device cpu`` it changes
+    nothing and the rerun skips. No CUDA here: the cuda fills fall back to the CPU; the recipe is what was asked."""
+    files = make_inputs(tmp_path / "in", n=2)
+
+    def run(out, *more):
+        p = cli("fill", *files, "--outdir", out, "--workers", 1, *more)
+        so, se = p.communicate(timeout=300)
+        assert p.returncode == 0, se
+        return so
+    for device, redone in (("cuda", "2 done, 0 skipped"), ("cpu", "0 done, 2 skipped")):
+        out = tmp_path / device
+        assert "2 done, 0 skipped" in run(out, "--device", device)
+        assert redone in run(out, "--device", device, "--precision", "bfloat16")
+    assert "0 done, 2 skipped" in run(tmp_path / "cuda", "--device", "cuda", "--precision", "bfloat16")

@@ -88,6 +88,21 @@ def test_enabled_batching_is_not_used_on_the_cpu(frames_windows):
     assert active_batcher() is None
 
 
+def test_precision_on_a_device_is_the_batcher_s_off_the_cpu_only():
+    from corkit_inpaint.exceptions import InputError
+    from corkit_inpaint.network.batcher import precision_on
+    assert precision_on("cuda") == precision_on("auto") == "float32"            # no batcher
+    enable_batching(precision="bfloat16")
+    try:
+        assert precision_on("cpu") == "float32" and precision_on("cuda") == precision_on("cuda:1") == "bfloat16"
+        from corkit_inpaint.network.device import select_device
+        assert precision_on("auto") == ("float32" if select_device("auto") == "cpu" else "bfloat16")
+        with pytest.raises(InputError, match="not a torch device"):
+            precision_on("gpu0")
+    finally:
+        disable_batching()
+
+
 def test_bad_precision():
     with pytest.raises(ValueError, match="precision"):
         WindowBatcher(precision="float8")

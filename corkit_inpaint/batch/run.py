@@ -256,7 +256,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     Notes
     -----
     A rerun skips each input whose record is ``done`` when its recipe (the
-    input's and neighbours' sha256, the options, the version:
+    input's and neighbours' sha256, the options, the workers' GPU precision, the version:
     `corkit_inpaint.batch.task.recipe`) is unchanged and its output is the
     file that run wrote (sha256), checked on the workers; anything else is
     redone. An interrupted run resumes: outputs are written atomically, an

@@ -168,13 +168,21 @@ def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
 
     The input's sha256, each neighbour's path and sha256, the command, the
     method, the weights and the model's sha256 (the registry's for a name or
-    the default, the file's for a path), refill, the largest neighbour gap, the calibration folder's path
+    the default, the file's for a path), refill, the largest neighbour gap, the calibration folder's path,
+    the network's precision in this worker (`corkit_inpaint.network.batcher.precision_on`: a GPU batch's
+    ``--precision``; float32 on the CPU, whatever was asked, and without a fill)
     and, for ``level_1``, corkit's version and its fixed calibration files' names, sizes
     and modification times, and the package version. A rerun redoes a file whose recipe
     changed: other neighbours, a neighbour whose pixels changed, other
-    options, updated calibration files, a new release.
+    options, another precision, updated calibration files, a new release.
+
+    The device is not part of it: at float32 the GPU agrees with the CPU to
+    float rounding (and a fill that fails on the GPU is done on the CPU), so a
+    batch resumed on other devices keeps what is done. A record written before
+    the precision was part of the recipe has another recipe: its file is redone once.
     """
     from .. import __version__
+    from ..network.batcher import precision_on
     from ..network.registry import default_model_name, registry
     from ..network.weights import names_a_file
     w = options.weights
@@ -187,6 +195,7 @@ def recipe(task: FileTask, options: BatchOptions, src_sha256: str) -> str:
     parts = {"version": __version__, "input": src_sha256, "command": options.command, "method": options.method,
              "weights": [w, model], "refill": options.refill, "calib_dir": options.calib_dir, "corkit": corkit,
              "max_gap": options.max_gap,
+             "precision": precision_on(options.device) if options.method is not None else "float32",
              "calibration": _calibration_files(options.calib_dir) if level1 else None,
              "neighbours": [[os.path.abspath(n), _sha256_of_file(n)] for n in task.neighbours]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -28,7 +28,8 @@ import numpy as np
 
 from .device import PRECISIONS, run_model
 
-__all__ = ["GPU_BATCH", "TOLERANCE", "WindowBatcher", "enable_batching", "disable_batching", "active_batcher"]
+__all__ = ["GPU_BATCH", "TOLERANCE", "WindowBatcher", "enable_batching", "disable_batching", "active_batcher",
+           "precision_on"]
 
 #: Windows per forward pass on a GPU.
 GPU_BATCH = 256
@@ -146,3 +147,34 @@ def disable_batching() -> None:
 def active_batcher() -> WindowBatcher | None:
     """The process's `WindowBatcher`, or None."""
     return _active
+
+
+def precision_on(device: str) -> str:
+    """The precision the network runs in, in this process, for a fill asked to run on ``device``.
+
+    The enabled `WindowBatcher`'s precision when ``device`` resolves to another
+    device than the CPU (`corkit_inpaint.network.device.run_windows` then hands
+    it the windows); float32 otherwise: without a batcher, and on the CPU, which
+    is always float32. A fill that falls back to the CPU, or runs latent draws
+    (which bypass the batcher), runs in float32 all the same.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"`` or a torch device string, as given to the fill.
+
+    Returns
+    -------
+    str
+        One of `corkit_inpaint.network.device.PRECISIONS`.
+
+    Raises
+    ------
+    InputError
+        ``device`` is not a torch device string (only checked with a reduced-precision batcher enabled).
+    """
+    batcher = active_batcher()
+    if batcher is None or batcher.precision == "float32":
+        return "float32"
+    from .device import select_device
+    return "float32" if select_device(device) == "cpu" else batcher.precision
