@@ -78,9 +78,11 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     if res.sigma is not None:
         if np.shape(res.sigma) != frame.shape:
             raise MethodError(f"method {m.name!r} returned a 1-sigma of shape {np.shape(res.sigma)}")
-        sigma = np.where(filled, np.asarray(res.sigma, dtype=np.float64), 0.0)
-        if np.any(np.isnan(sigma) | (sigma < 0)):
+        sf = np.asarray(res.sigma, dtype=np.float64)[filled]
+        if np.any(np.isnan(sf) | (sf < 0)):
             raise MethodError(f"method {m.name!r} gave a NaN or negative 1-sigma to filled pixels")
+        sigma = np.zeros(frame.shape)          # 0 where nothing was filled
+        sigma[filled] = sf
         if check_sigma and filled.any():
             sigma, chk = probe.check_sigma(m, frame, sigma, filled, neighbours=neighbours, device=device,
                                            weights=weights)
@@ -90,7 +92,7 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
                             "(README, Known limits)", m.name, chk.why_not)
             res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks),
                           how="; ".join(n for n in (res.how, chk.note()) if n))
-        if (zero := int(np.sum(filled & (sigma == 0)))):
+        if (zero := int(np.count_nonzero(sigma[filled] == 0))):
             log.warning("%d filled pixels have a 1-sigma of 0: the frame around them has no noise (every value "
                         "equal, such as a saturated field), so their uncertainty is not known", zero)
     return replace(res, values=out, filled=filled, sigma=sigma)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -71,9 +72,29 @@ class NeighbourEstimate:
     misfit: np.ndarray | None
 
 
+#: Windows up to this many pixels on a side are smoothed by matrix products (`_smoothing_matrix`).
+_MATRIX_SIDE = 256
+
+
 def _smoothed(values: np.ndarray) -> np.ndarray:
-    """``values`` under the local means' Gaussian (``SMOOTH`` px), zero beyond the window."""
-    return ndimage.gaussian_filter(values, SMOOTH, mode="constant", truncate=6.0)
+    """``values`` under the local means' Gaussian (``SMOOTH`` px), zero beyond the window.
+
+    As ``scipy.ndimage.gaussian_filter(values, SMOOTH, mode="constant", truncate=6.0)``, to 1e-15
+    relative: for a window of at most `_MATRIX_SIDE` pixels a side, as the product of the filter's
+    matrices along the two axes, which costs a sixth of the filter's time on a 96-pixel window.
+    """
+    ny, nx = values.shape
+    if max(ny, nx) > _MATRIX_SIDE:
+        return ndimage.gaussian_filter(values, SMOOTH, mode="constant", truncate=6.0)
+    return _smoothing_matrix(ny) @ values @ _smoothing_matrix(nx).T
+
+
+@lru_cache(maxsize=32)
+def _smoothing_matrix(n: int) -> np.ndarray:
+    """The ``(n, n)`` matrix of the 1-D filter `_smoothed` applies along an axis of ``n`` samples (read-only)."""
+    m = ndimage.gaussian_filter1d(np.eye(n), SMOOTH, axis=0, mode="constant", truncate=6.0)
+    m.flags.writeable = False
+    return m
 
 
 def _local_mean(values: np.ndarray, weight: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
