@@ -5,7 +5,8 @@ place, so colleagues sharing a folder can read the result. `removed_on_sigterm`
 lets a block's ``finally`` clauses remove its temporaries when the process is
 terminated, and removes those `temp_beside` and `temp_folder` made in it that are
 still there: a SIGTERM between a temporary's creation and the caller's ``try``
-leaves nothing.
+leaves nothing. `write_through_temp` (and so `write_text_atomic` and
+`write_bytes_atomic`) runs in such a block of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .exceptions import InputError
 
 __all__ = ["process_umask", "temp_beside", "temp_folder", "write_through_temp", "write_text_atomic",
            "write_bytes_atomic", "fsync_dir", "removed_on_sigterm"]
@@ -72,41 +75,86 @@ def _remove_made(block: _Block) -> None:
                 os.unlink(path)
 
 
-@contextlib.contextmanager
-def removed_on_sigterm(what: str, error: Exception):
+class _Guard:
+    """A `removed_on_sigterm` block: its SIGTERM handler, and its `_Block` while active (None: not guarded)."""
+
+    def __init__(self, what: str, error: Exception):
+        self.what, self.error = what, error
+        self.block: _Block | None = None
+        self.prev = None
+
+    def __enter__(self) -> None:
+        prev = signal.getsignal(signal.SIGTERM)
+        if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
+            return
+        self.prev, self.block = prev, _Block()
+        _BLOCKS.append(self.block)
+        signal.signal(signal.SIGTERM, self._handler)
+
+    def _handler(self, signum, frame) -> None:
+        if self.block.holding:         # a temporary is being made: temp_beside raises once the block knows it
+            self.block.pending = True
+            return
+        if self._at_edge(frame):       # in __enter__ or __exit__: no body to unwind, so end here
+            self._die()
+        raise _Terminated
+
+    def _at_edge(self, frame) -> bool:
+        """Whether ``frame`` is (called from) this block's ``__enter__`` or ``__exit__``, where an exception
+        would escape the ``with`` statement instead of unwinding its body."""
+        edges = (_Guard.__enter__.__code__, _Guard.__exit__.__code__)
+        while frame is not None:
+            if any(frame.f_code is c for c in edges) and frame.f_locals.get("self") is self:
+                return True
+            frame = frame.f_back
+        return False
+
+    def _die(self) -> None:
+        """Remove the block's temporaries still there, restore the previous handler and give it the signal."""
+        _remove_made(self.block)
+        signal.signal(signal.SIGTERM, self.prev)
+        log.warning("terminated during %s; its temporary files were removed", self.what)
+        signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
+        raise self.error from None
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if self.block is None:
+            return False
+        try:
+            if (typ is not None and issubclass(typ, _Terminated)) or self.block.pending:
+                self._die()
+        finally:
+            signal.signal(signal.SIGTERM, self.prev)
+            _BLOCKS.remove(self.block)
+        return False
+
+
+def removed_on_sigterm(what: str, error: Exception) -> _Guard:
     """Turn SIGTERM into an exception inside the block (main thread only), then die of it as before.
 
     The block's ``finally`` clauses (which remove its temporary files) run first;
-    then the temporaries `temp_beside` and `temp_folder` made in the block and that are still
-    there are removed (one whose caller had not reached its ``try`` yet); then
-    the previous handler gets the signal, which by default ends the process.
-    If it returns, ``error`` is raised.
+    then the temporaries `temp_beside` and `temp_folder` made in the block and
+    that are still there are removed (one whose caller had not reached its
+    ``try`` yet); then the previous handler gets the signal, which by default
+    ends the process. If it returns, ``error`` is raised. A SIGTERM while the
+    block is being entered or left (its handler installed, its body not begun
+    or over) ends the process there in the same way, rather than raising out
+    of the ``with`` statement.
+
+    Parameters
+    ----------
+    what : str
+        What the block does, for the logged warning ("a write").
+    error : Exception
+        Raised if the previous handler returns instead of ending the process.
+
+    Returns
+    -------
+    context manager
+        Use as ``with removed_on_sigterm(what, error): ...``. In another
+        thread, or with SIGTERM ignored, it does nothing.
     """
-    prev = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
-        yield
-        return
-    block = _Block()
-
-    def handler(signum, frame):
-        if block.holding:              # temp_beside is making a temporary: it raises once the block knows it
-            block.pending = True
-            return
-        raise _Terminated
-
-    _BLOCKS.append(block)
-    try:
-        signal.signal(signal.SIGTERM, handler)
-        yield
-    except _Terminated:
-        _remove_made(block)
-        signal.signal(signal.SIGTERM, prev)
-        log.warning("terminated during %s; its temporary files were removed", what)
-        signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
-        raise error from None
-    finally:
-        signal.signal(signal.SIGTERM, prev)
-        _BLOCKS.remove(block)
+    return _Guard(what, error)
 
 
 def process_umask() -> int:
@@ -207,16 +255,23 @@ def temp_folder(prefix: str) -> Path:
 def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
     """``write(tmp)`` to a `temp_beside` file, then move it onto ``path``: a kill leaves no half-written file.
 
-    The temporary is removed if ``write`` or the move fails.
+    The temporary is removed if ``write`` or the move fails, and on SIGTERM
+    (in the main thread: a `removed_on_sigterm` block), from its creation on.
+
+    Raises
+    ------
+    InputError
+        Terminated (SIGTERM) where the previous SIGTERM handler returns instead of ending the process.
     """
     path = Path(path)
-    tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with removed_on_sigterm("a write", InputError(f"{path}: terminated (SIGTERM)")):
+        tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
