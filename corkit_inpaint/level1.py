@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -45,7 +44,7 @@ from .methods import DEFAULT_METHOD, FillMethod
 from .outputs import check_output_path, distinct_files, input_clash, output_clash, write_atomic
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
-from .tempfiles import removed_on_sigterm
+from .tempfiles import removed_on_sigterm, temp_folder
 from .threads import using_threads
 from .wrap import unwrapped
 from .write import mask_hdu, sigma_hdu, sky_cards, stamp_header
@@ -160,8 +159,12 @@ def _above_corkits_floor(filled, header, detector: str):
 
 
 def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, want_sigma: bool):
-    """corkit's level 1 of the filled frame, through a temporary copy; its level-1 INPMASK and INPSIGMA."""
-    tmpdir = Path(tempfile.mkdtemp(prefix="corkit-inpaint-"))
+    """corkit's level 1 of the filled frame, through a temporary copy; its level-1 INPMASK and INPSIGMA.
+
+    The copy's folder (`corkit_inpaint.tempfiles.temp_folder`) is removed afterwards, and on SIGTERM from its
+    creation on: `_one` runs this in a `corkit_inpaint.tempfiles.removed_on_sigterm` block.
+    """
+    tmpdir = temp_folder("corkit-inpaint-")
     try:
         tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
         hdr = header.copy()

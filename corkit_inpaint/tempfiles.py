@@ -3,8 +3,10 @@
 Outputs and cached weights are both written to such a file and then moved into
 place, so colleagues sharing a folder can read the result. `removed_on_sigterm`
 lets a block's ``finally`` clauses remove its temporaries when the process is
-terminated, and removes those `temp_beside` made in it that are still there: a
-SIGTERM between a temporary's creation and the caller's ``try`` leaves nothing.
+terminated, and removes those `temp_beside` and `temp_folder` made in it that are
+still there: a SIGTERM between a temporary's creation and the caller's ``try``
+leaves nothing. `write_through_temp` (and so `write_text_atomic` and
+`write_bytes_atomic`) runs in such a block of its own.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["process_umask", "temp_beside", "write_through_temp", "write_text_atomic", "write_bytes_atomic", "fsync_dir",
-           "removed_on_sigterm"]
+from .exceptions import InputError
+
+__all__ = ["process_umask", "temp_beside", "temp_folder", "write_through_temp", "write_text_atomic",
+           "write_bytes_atomic", "fsync_dir", "removed_on_sigterm"]
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +37,15 @@ class _Terminated(BaseException):
 
 @dataclass(eq=False)
 class _Block:
-    """An active `removed_on_sigterm` block: the temporaries `temp_beside` made in it, and a held SIGTERM.
+    """An active `removed_on_sigterm` block: the temporaries `temp_beside` and `temp_folder` made in it, and a
+    held SIGTERM.
 
     Attributes
     ----------
     made : list of (pathlib.Path, (int, int))
-        Each temporary and its ``(st_dev, st_ino)``, so that only that file is removed.
+        Each temporary file or folder and its ``(st_dev, st_ino)``, so that only that one is removed.
     holding : bool
-        `temp_beside` is making one: a SIGTERM now is only noted (``pending``), and acted on once it is known.
+        One is being made: a SIGTERM now is only noted (``pending``), and acted on once it is known.
     pending : bool
         A SIGTERM came while ``holding``.
     """
@@ -53,49 +60,101 @@ _BLOCKS: list[_Block] = []
 
 
 def _remove_made(block: _Block) -> None:
-    """Remove the temporaries made in ``block`` that are still there as made (not moved into place)."""
+    """Remove the temporaries made in ``block`` that are still there as made (not moved into place).
+
+    A folder (`temp_folder`) goes with what was written into it.
+    """
     for path, ident in block.made:
         with contextlib.suppress(OSError):
             st = os.lstat(path)
-            if (st.st_dev, st.st_ino) == ident:
+            if (st.st_dev, st.st_ino) != ident:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(path)
+            else:
                 os.unlink(path)
 
 
-@contextlib.contextmanager
-def removed_on_sigterm(what: str, error: Exception):
+class _Guard:
+    """A `removed_on_sigterm` block: its SIGTERM handler, and its `_Block` while active (None: not guarded)."""
+
+    def __init__(self, what: str, error: Exception):
+        self.what, self.error = what, error
+        self.block: _Block | None = None
+        self.prev = None
+
+    def __enter__(self) -> None:
+        prev = signal.getsignal(signal.SIGTERM)
+        if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
+            return
+        self.prev, self.block = prev, _Block()
+        _BLOCKS.append(self.block)
+        signal.signal(signal.SIGTERM, self._handler)
+
+    def _handler(self, signum, frame) -> None:
+        if self.block.holding:         # a temporary is being made: temp_beside raises once the block knows it
+            self.block.pending = True
+            return
+        if self._at_edge(frame):       # in __enter__ or __exit__: no body to unwind, so end here
+            self._die()
+        raise _Terminated
+
+    def _at_edge(self, frame) -> bool:
+        """Whether ``frame`` is (called from) this block's ``__enter__`` or ``__exit__``, where an exception
+        would escape the ``with`` statement instead of unwinding its body."""
+        edges = (_Guard.__enter__.__code__, _Guard.__exit__.__code__)
+        while frame is not None:
+            if any(frame.f_code is c for c in edges) and frame.f_locals.get("self") is self:
+                return True
+            frame = frame.f_back
+        return False
+
+    def _die(self) -> None:
+        """Remove the block's temporaries still there, restore the previous handler and give it the signal."""
+        _remove_made(self.block)
+        signal.signal(signal.SIGTERM, self.prev)
+        log.warning("terminated during %s; its temporary files were removed", self.what)
+        signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
+        raise self.error from None
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if self.block is None:
+            return False
+        try:
+            if (typ is not None and issubclass(typ, _Terminated)) or self.block.pending:
+                self._die()
+        finally:
+            signal.signal(signal.SIGTERM, self.prev)
+            _BLOCKS.remove(self.block)
+        return False
+
+
+def removed_on_sigterm(what: str, error: Exception) -> _Guard:
     """Turn SIGTERM into an exception inside the block (main thread only), then die of it as before.
 
     The block's ``finally`` clauses (which remove its temporary files) run first;
-    then the temporaries `temp_beside` made in the block and that are still
-    there are removed (one whose caller had not reached its ``try`` yet); then
-    the previous handler gets the signal, which by default ends the process.
-    If it returns, ``error`` is raised.
+    then the temporaries `temp_beside` and `temp_folder` made in the block and
+    that are still there are removed (one whose caller had not reached its
+    ``try`` yet); then the previous handler gets the signal, which by default
+    ends the process. If it returns, ``error`` is raised. A SIGTERM while the
+    block is being entered or left (its handler installed, its body not begun
+    or over) ends the process there in the same way, rather than raising out
+    of the ``with`` statement.
+
+    Parameters
+    ----------
+    what : str
+        What the block does, for the logged warning ("a write").
+    error : Exception
+        Raised if the previous handler returns instead of ending the process.
+
+    Returns
+    -------
+    context manager
+        Use as ``with removed_on_sigterm(what, error): ...``. In another
+        thread, or with SIGTERM ignored, it does nothing.
     """
-    prev = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is not threading.main_thread() or prev in (signal.SIG_IGN, None):
-        yield
-        return
-    block = _Block()
-
-    def handler(signum, frame):
-        if block.holding:              # temp_beside is making a temporary: it raises once the block knows it
-            block.pending = True
-            return
-        raise _Terminated
-
-    _BLOCKS.append(block)
-    try:
-        signal.signal(signal.SIGTERM, handler)
-        yield
-    except _Terminated:
-        _remove_made(block)
-        signal.signal(signal.SIGTERM, prev)
-        log.warning("terminated during %s; its temporary files were removed", what)
-        signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
-        raise error from None
-    finally:
-        signal.signal(signal.SIGTERM, prev)
-        _BLOCKS.remove(block)
+    return _Guard(what, error)
 
 
 def process_umask() -> int:
@@ -125,6 +184,28 @@ def _make(folder: str | os.PathLike, prefix: str, suffix: str) -> tuple[Path, tu
     return Path(name), (st.st_dev, st.st_ino)
 
 
+def _recorded(make: Callable[[], tuple[Path, tuple[int, int]]]) -> Path:
+    """``make()``'s temporary, recorded in the innermost `removed_on_sigterm` block of the main thread, if any.
+
+    While it is being made and recorded, the block's handler only notes a
+    SIGTERM; it is acted on here once the block knows the temporary (which the
+    block then removes), so there is no point where the temporary exists and
+    nobody will remove it. Outside a block it is only made.
+    """
+    block = _BLOCKS[-1] if threading.current_thread() is threading.main_thread() and _BLOCKS else None
+    if block is None:
+        return make()[0]
+    block.holding = True
+    try:
+        path, ident = make()
+        block.made.append((path, ident))
+    finally:
+        block.holding = False
+        if block.pending:                 # a SIGTERM came meanwhile: the block removes the temporary and ends
+            raise _Terminated
+    return path
+
+
 def temp_beside(folder: str | os.PathLike, prefix: str, suffix: str) -> Path:
     """Create an empty file ``folder/PREFIX<8 random chars>SUFFIX`` with mode ``0o666 & ~umask``.
 
@@ -135,33 +216,62 @@ def temp_beside(folder: str | os.PathLike, prefix: str, suffix: str) -> Path:
     temporary removed, the process ended), so none is left behind before the
     caller's own clean-up is in place.
     """
-    block = _BLOCKS[-1] if threading.current_thread() is threading.main_thread() and _BLOCKS else None
-    if block is None:
-        return _make(folder, prefix, suffix)[0]
-    block.holding = True
+    return _recorded(lambda: _make(folder, prefix, suffix))
+
+
+def _make_folder(prefix: str) -> tuple[Path, tuple[int, int]]:
+    """`temp_folder`'s folder and its ``(st_dev, st_ino)``."""
+    name = tempfile.mkdtemp(prefix=prefix)
     try:
-        path, ident = _make(folder, prefix, suffix)
-        block.made.append((path, ident))
-    finally:
-        block.holding = False
-        if block.pending:                 # a SIGTERM came meanwhile: the block removes the file and ends
-            raise _Terminated
-    return path
+        st = os.lstat(name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rmdir(name)
+        raise
+    return Path(name), (st.st_dev, st.st_ino)
+
+
+def temp_folder(prefix: str) -> Path:
+    """Create a private folder ``PREFIX<8 random chars>`` in the system's temporary folder (`tempfile.mkdtemp`).
+
+    The caller removes it, with what it wrote there, in a ``finally`` clause.
+    Made inside a `removed_on_sigterm` block (main thread), it is also the
+    block's to remove on SIGTERM, from the moment it exists, as `temp_beside`'s
+    files are: a SIGTERM before the caller's ``try`` leaves nothing either.
+
+    Parameters
+    ----------
+    prefix : str
+        The start of the folder's name.
+
+    Returns
+    -------
+    pathlib.Path
+        The new, empty folder (mode ``0o700``).
+    """
+    return _recorded(lambda: _make_folder(prefix))
 
 
 def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
     """``write(tmp)`` to a `temp_beside` file, then move it onto ``path``: a kill leaves no half-written file.
 
-    The temporary is removed if ``write`` or the move fails.
+    The temporary is removed if ``write`` or the move fails, and on SIGTERM
+    (in the main thread: a `removed_on_sigterm` block), from its creation on.
+
+    Raises
+    ------
+    InputError
+        Terminated (SIGTERM) where the previous SIGTERM handler returns instead of ending the process.
     """
     path = Path(path)
-    tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with removed_on_sigterm("a write", InputError(f"{path}: terminated (SIGTERM)")):
+        tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -26,7 +26,12 @@ def _version() -> str:
 
 
 def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
-    """The provenance keywords ``INPAINT`` ... ``INPSGBLK`` of a fill, and ``INPNBk``/``INPDTk`` per neighbour."""
+    """The provenance keywords ``INPAINT`` ... ``INPSGBLK`` of a fill, and ``INPNBk``/``INPDTk`` per neighbour.
+
+    ``INPPREC`` is the precision the network ran in (`corkit_inpaint.methods.Provenance.precision`):
+    ``float32`` on the CPU, ``float16``/``bfloat16`` only from a GPU batch run with ``--precision``,
+    ``none`` for a method that runs no network (and when nothing was filled).
+    """
     p = filled.provenance
     names, dts = (p.neighbours, p.neighbour_dt) if p else ((), ())
     nb = []
@@ -40,6 +45,7 @@ def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
         ("INPWSHA", p.sha256[:16] if p and p.sha256 else "none", "sha256 of the weights, first 16 hex"),
         ("INPVER", _version(), "corkit-inpaint version"),
         ("INPDEV", p.device if p else "none", "device used for the fill"),
+        ("INPPREC", p.precision if p else "none", "network precision of the fill (none: no network)"),
         ("INPNBLK", len(filled.blocks), "number of 32x32 blocks filled"),
         ("INPNPIX", int(filled.filled.sum()), "number of pixels filled"),
         ("INPNNB", len(names), "number of neighbouring frames the fill read"),
@@ -72,7 +78,8 @@ def _history(filled: FilledImage, stage: str) -> str:
     what = (f"filled {px - filled.kept} px in missing blocks, beside {filled.kept} px an earlier fill made "
             f"({len(filled.blocks)} block{'s' if len(filled.blocks) != 1 else ''}, {px} px flagged in all),"
             if filled.kept else f"filled {_blocks(len(filled.blocks))} ({px} px)")
-    text = f"{head} {what} with {p.method} {p.model} on {p.device}, {_neighbour_text(p)}"
+    run = f"{p.device} in {p.precision}" if p.precision != "none" else p.device      # the network's precision
+    text = f"{head} {what} with {p.method} {p.model} on {run}, {_neighbour_text(p)}"
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"
     if stage == "map":

@@ -58,7 +58,8 @@ def test_fits_provenance_and_mask(blanked_file, tmp_path):
     assert hdr["INPMODEL"] == registry()["default"]
     assert hdr["INPWSHA"] == w.sha256[:16] == registry()["models"][hdr["INPMODEL"]]["sha256"][:16]
     assert hdr["INPVER"] == ci.__version__
-    assert hdr["INPDEV"] == "cpu"
+    assert hdr["INPDEV"] == "cpu" and hdr["INPPREC"] == "float32"
+    assert "on cpu in float32," in " ".join(str(c) for c in hdr["HISTORY"])
     assert hdr["INPNBLK"] == len(BLANK)
     assert hdr["INPNPIX"] == len(BLANK) * 1024 == int(inpmask.sum())
     assert any("corkit-inpaint" in str(c) and "filled 10 missing blocks" in str(c) for c in hdr["HISTORY"])
@@ -117,6 +118,28 @@ def test_cuda_failure_falls_back_to_cpu(blanked_file, caplog):
     assert caplog.text.count("falling back to the CPU") == 1     # not again for the check of its sigma
     assert got[0].header["INPDEV"] == "cpu"
     assert np.array_equal(got[0].data, ref[0].data)
+
+
+def test_inpprec_is_the_precision_the_network_ran_in(blanked_file):
+    """With a float16 batcher enabled (a GPU batch run with --precision float16), a fill on the CPU, or one
+    that fell back to it, records float32, as its values are float32's; a GPU fill would record float16.
+    A method without a network records none."""
+    import torch
+
+    from corkit_inpaint.network.batcher import disable_batching, enable_batching
+    ref = ci.inpaint_fits(blanked_file, device="cpu")
+    enable_batching(precision="float16")
+    try:
+        cpu = ci.inpaint_fits(blanked_file, device="cpu")
+        gpu = ci.inpaint_fits(blanked_file, device="cuda")        # CPU-only torch: falls back to the CPU
+    finally:
+        disable_batching()
+    assert (cpu[0].header["INPDEV"], cpu[0].header["INPPREC"]) == ("cpu", "float32")
+    assert np.array_equal(cpu[0].data, ref[0].data)
+    want = ("cuda", "float16") if torch.cuda.is_available() else ("cpu", "float32")
+    assert (gpu[0].header["INPDEV"], gpu[0].header["INPPREC"]) == want
+    assert f"on {want[0]} in {want[1]}," in " ".join(str(c) for c in gpu[0].header["HISTORY"])
+    assert ci.inpaint_fits(blanked_file, method="biharmonic")[0].header["INPPREC"] == "none"
 
 
 @pytest.mark.parametrize("det,summed", [("C3", False), ("C2", False), ("C3", True)])

@@ -59,3 +59,37 @@ def test_append_needs_the_context(tmp_path):
 def test_input_key_is_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert input_key("x.fts") == str(tmp_path / "x.fts")
+
+
+COMPACT = '''
+import json, os, sys
+from sigterm_sweep import sweep
+from corkit_inpaint.batch.manifest import MANIFEST_NAME, Manifest
+
+folder = sys.argv[1]
+m = Manifest(folder)
+m.compact([{"path": "/a", "status": "done"}, {"path": "/b", "status": "running"}])
+
+
+def left():
+    names = sorted(n for n in os.listdir(folder) if n != MANIFEST_NAME)
+    for name in names:
+        os.unlink(os.path.join(folder, name))
+    return names
+
+
+def returned(origin, frame, event, arg):                  # Manifest.compact has returned: entering and leaving
+    return event == "return" and frame is origin            # its removed_on_sigterm block are in the window
+
+
+print(json.dumps(sweep(m.compact, Manifest.compact.__code__, returned, left)))
+'''
+
+
+def test_a_sigterm_anywhere_in_compaction_leaves_no_temporary(tmp_path):
+    """A SIGTERM at each point from `Manifest.compact`'s call to its return (each in a forked child,
+    `sigterm_sweep`) ends the process and leaves the manifest, old or new, and nothing else."""
+    from sigterm_sweep import run_driver
+    got = run_driver(COMPACT, str(tmp_path))
+    assert got["exit"] == 0 and got["left"] == [] and list(Manifest(tmp_path).read()) == ["/a", "/b"]
+    assert got["points"] > 20 and got["leftovers"] == [], got

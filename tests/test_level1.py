@@ -404,3 +404,49 @@ def test_level1_refuses_another_format_as_an_input_error(tmp_path, calib):
     with pytest.raises(InputError, match="only 'fits' is supported"):
         level_1(holes, tmp_path / "out", calib_dir=calib, inpaint="biharmonic", format="png")
     assert not (tmp_path / "out").exists()
+
+
+LEVEL1_SWEEP = '''
+import inspect, json, os, sys, tempfile
+from sigterm_sweep import sweep
+from corkit_inpaint import level1
+
+src, calib, tmp = sys.argv[1:4]
+assert tempfile.gettempdir() == tmp                       # TMPDIR: where the calibrated copy's folder goes
+run = lambda: level1.level_1(src, calib_dir=calib, inpaint=None, neighbours="none")
+run()                                                     # imports and caches, before the forks
+assert os.listdir(tmp) == [], os.listdir(tmp)
+lines, first = inspect.getsourcelines(level1._calibrated)
+opened = first + next(i for i, text in enumerate(lines) if text.strip() == "try:")   # the try after the folder
+
+
+def left():
+    names = sorted(os.listdir(tmp))
+    for name in names:
+        path = os.path.join(tmp, name)
+        for base, dirs, files in os.walk(path, topdown=False):
+            for f in files:
+                os.unlink(os.path.join(base, f))
+            os.rmdir(base)
+    return names
+
+
+def in_try(origin, frame, event, arg):                   # the first event once _calibrated's try has begun
+    return origin.f_lineno > opened
+
+
+print(json.dumps(sweep(run, level1._calibrated.__code__, in_try, left)))
+'''
+
+
+def test_a_sigterm_anywhere_around_the_copy_s_folder_leaves_nothing(tmp_path, calib):
+    """A SIGTERM at each point from `_calibrated`'s call until its ``try`` has begun (the folder of the copy
+    corkit calibrates being made), each in a forked child of a real `level_1` (`sigterm_sweep`), leaves no
+    folder in the temporary folder: `removed_on_sigterm` removes the `temp_folder` made in it."""
+    from sigterm_sweep import run_driver
+    orig, _, _ = frame_files(tmp_path, "C2", True, seed=35)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    got = run_driver(LEVEL1_SWEEP, str(orig), str(calib), str(tmp), env={"TMPDIR": str(tmp)})
+    assert got["exit"] == 0 and got["left"] == []
+    assert got["points"] > 10 and got["leftovers"] == [], got

@@ -103,6 +103,20 @@ def test_precision_on_a_device_is_the_batcher_s_off_the_cpu_only():
         disable_batching()
 
 
+def test_precision_used_is_the_batcher_s_off_the_cpu_without_draws():
+    """What the provenance records (INPPREC): the batcher's precision where `run_windows` handed it the windows
+    (off the CPU, no latent draws), float32 elsewhere."""
+    from corkit_inpaint.network.batcher import precision_used
+    assert precision_used("cuda") == precision_used("cpu") == "float32"              # no batcher
+    enable_batching(precision="float16")
+    try:
+        assert precision_used("cuda") == precision_used("cuda:1") == "float16"
+        assert precision_used("cpu") == "float32"                                   # the CPU, or a fallback to it
+        assert precision_used("cuda", draws=4) == "float32"                        # draws bypass the batcher
+    finally:
+        disable_batching()
+
+
 def test_bad_precision():
     with pytest.raises(ValueError, match="precision"):
         WindowBatcher(precision="float8")

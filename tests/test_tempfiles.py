@@ -107,3 +107,40 @@ def test_a_sigterm_anywhere_around_the_temporary_s_creation_leaves_nothing(tmp_p
     got = json.loads(r.stdout.splitlines()[-1])
     assert got["exit"] == 0 and got["left"] == ["out.fts"]          # past the window: written, nothing else
     assert got["points"] > 20 and got["leftovers"] == [], got
+
+
+WRITE_TEXT = '''
+import json, os, sys
+from sigterm_sweep import sweep
+from corkit_inpaint import tempfiles
+
+folder = sys.argv[1]
+dst = os.path.join(folder, "config.json")
+
+
+def left():
+    names = sorted(n for n in os.listdir(folder) if n != "config.json")
+    for name in names:
+        os.unlink(os.path.join(folder, name))
+    return names
+
+
+def returned(origin, frame, event, arg):                  # write_through_temp has returned: entering and leaving
+    return event == "return" and frame is origin            # its removed_on_sigterm block are in the window
+
+
+print(json.dumps(sweep(lambda: tempfiles.write_text_atomic(dst, '{"a": 1}'), tempfiles.write_through_temp.__code__,
+                       returned, left)))
+'''
+
+
+def test_a_sigterm_anywhere_in_write_through_temp_leaves_no_temporary(tmp_path):
+    """A SIGTERM at each point from `write_through_temp`'s call to its return (each in a forked child,
+    `sigterm_sweep`) ends the process and leaves nothing but the written file, if anything: the JSON and config
+    writes (`write_text_atomic`) run in a `removed_on_sigterm` block of their own. The points include entering
+    and leaving the block, where the handler is installed outside the body: there too the child dies of the
+    signal (before, a `_Terminated` raised out of the ``with`` statement and the child exited 1)."""
+    from sigterm_sweep import run_driver
+    got = run_driver(WRITE_TEXT, str(tmp_path))
+    assert got["exit"] == 0 and got["left"] == [] and (tmp_path / "config.json").read_text() == '{"a": 1}'
+    assert got["points"] > 20 and got["leftovers"] == [], got

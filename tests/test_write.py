@@ -152,3 +152,20 @@ def test_the_extensions_carry_the_images_sky_keywords_and_the_inputs_other_exten
                                                                                                      [3, 4, 5]]
 
 
+
+
+def test_the_network_s_precision_is_in_the_header_and_history():
+    """INPPREC: the precision the network ran in, as the provenance says; ``none`` for a method without a
+    network and when nothing was filled. HISTORY names it beside the device when there is one."""
+    from dataclasses import replace
+    f = filled_image()
+    half = stamp_header(fits.Header(), replace(f, provenance=replace(f.provenance, device="cuda",
+                                                                      precision="float16")))
+    assert (half["INPDEV"], half["INPPREC"]) == ("cuda", "float16")
+    assert list(half).index("INPPREC") == list(half).index("INPDEV") + 1
+    assert "on cuda in float16," in " ".join(str(v) for v in half["HISTORY"])
+    plain = stamp_header(fits.Header(), f)                  # Provenance's default: a method with no network
+    assert plain["INPPREC"] == "none" and "on cpu, from" in " ".join(str(v) for v in plain["HISTORY"])
+    nothing = stamp_header(fits.Header(), FilledImage(np.ones((4, 4)), np.zeros((4, 4), bool), [], 0, None,
+                                                      "no missing blocks"))
+    assert nothing["INPPREC"] == "none"

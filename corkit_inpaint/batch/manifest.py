@@ -9,7 +9,8 @@ appended with one ``write`` each and fsynced; a run that is killed while
 appending leaves at most a torn last line, which `Manifest.read` ignores. At
 the start and end of a run the file is compacted -- rewritten to a temporary
 beside it and moved into place -- to the last record of each input, so it
-holds one line per input. A lock file keeps two runs off one folder.
+holds one line per input; a SIGTERM meanwhile (in the main thread) removes the
+temporary before the process ends. A lock file keeps two runs off one folder.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..exceptions import BatchError
-from ..tempfiles import fsync_dir, temp_beside
+from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
 try:
     import fcntl
@@ -91,18 +92,28 @@ class Manifest:
         return out
 
     def compact(self, records: Iterable[dict] | None = None) -> None:
-        """Rewrite the file atomically with ``records`` (default: `read`'s), one line each."""
+        """Rewrite the file atomically with ``records`` (default: `read`'s), one line each.
+
+        The temporary is removed if the write fails, and on SIGTERM in the main
+        thread (`corkit_inpaint.tempfiles.removed_on_sigterm`), from its creation on.
+
+        Raises
+        ------
+        BatchError
+            Terminated (SIGTERM) where the previous SIGTERM handler returns instead of ending the process.
+        """
         recs = list(self.read().values() if records is None else records)
-        tmp = temp_beside(self.folder, f".{MANIFEST_NAME}.", ".tmp")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(b"".join(_line(r) for r in recs))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with removed_on_sigterm("a manifest rewrite", BatchError(f"{self.path}: terminated (SIGTERM)")):
+            tmp = temp_beside(self.folder, f".{MANIFEST_NAME}.", ".tmp")
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(b"".join(_line(r) for r in recs))
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         fsync_dir(self.folder)
 
     def append(self, record: dict) -> None:

@@ -4,7 +4,7 @@ A method never signals through NaN, mutated dicts or attributes: what it did is
 in the result. ``FillResult.filled`` names the pixels it really filled (a subset
 of ``frame.missing``; a method may leave some masked and say why in
 ``skipped``), ``sigma`` is an optional per-pixel 1-sigma, and ``provenance``
-says which model, weights and device made it.
+says which model, weights, device and precision made it.
 
 Third-party methods registered in ``corkit.inpainters`` as plain callables
 ``fn(image, mask, header) -> ndarray`` keep working through `LegacyMethod`:
@@ -49,6 +49,10 @@ class Provenance:
         own valid blocks (`corkit_inpaint.uncertainty.probe`); 1.0 when unchecked.
     sigma_blocks : int
         The valid blocks it was checked on (0: not checked).
+    precision : str
+        The precision the network actually ran in: ``"float32"``, or ``"float16"``/``"bfloat16"`` on a GPU in a
+        batch run with ``--precision`` (`corkit_inpaint.network.batcher.precision_used`); always ``"float32"``
+        on the CPU. ``"none"`` (the default) for a method that runs no network.
     """
 
     method: str
@@ -59,6 +63,7 @@ class Provenance:
     neighbour_dt: tuple[float, ...] = ()
     sigma_factor: float = 1.0
     sigma_blocks: int = 0
+    precision: str = "none"
 
     def with_neighbours(self, neighbours: Sequence, used: Sequence[bool]) -> Provenance:
         """This provenance naming the ``neighbours`` (`corkit_inpaint.register.Neighbour`) whose ``used`` is True."""

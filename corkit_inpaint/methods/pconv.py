@@ -10,6 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..frame import Frame
+from ..network.batcher import precision_used
 from ..network.device import gives_spread, run_windows, select_device
 from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
@@ -140,7 +141,7 @@ class PConvFill(FillMethod):
         how = "; ".join(n for n in (
             "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
             if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "") if n)
-        prov = Provenance(self.name, model.model_id, model.sha256, dev)
+        prov = Provenance(self.name, model.model_id, model.sha256, dev, precision=precision_used(dev, self.draws))
         if reads:
             used = np.zeros(len(neighbours), dtype=bool)
             for w in windows:

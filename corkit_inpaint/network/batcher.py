@@ -29,7 +29,7 @@ import numpy as np
 from .device import PRECISIONS, run_model
 
 __all__ = ["GPU_BATCH", "TOLERANCE", "WindowBatcher", "enable_batching", "disable_batching", "active_batcher",
-           "precision_on"]
+           "precision_on", "precision_used"]
 
 #: Windows per forward pass on a GPU.
 GPU_BATCH = 256
@@ -178,3 +178,22 @@ def precision_on(device: str) -> str:
         return "float32"
     from .device import select_device
     return "float32" if select_device(device) == "cpu" else batcher.precision
+
+
+def precision_used(device: str, draws: int = 0) -> str:
+    """The precision `corkit_inpaint.network.device.run_windows` ran the network in, in this process.
+
+    Parameters
+    ----------
+    device : str
+        The device it ran on, as `run_windows` returns it (``"cpu"`` after a fallback to the CPU).
+    draws : int, optional
+        The latent draws it was asked for: those bypass the batcher, so run in float32.
+
+    Returns
+    -------
+    str
+        The enabled `WindowBatcher`'s precision off the CPU without ``draws``; ``"float32"`` otherwise
+        (the CPU is always float32). What the fill's provenance and its ``INPPREC`` keyword record.
+    """
+    return "float32" if draws else precision_on(device)
