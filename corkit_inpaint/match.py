@@ -79,9 +79,12 @@ _MATRIX_SIDE = 256
 def _smoothed(values: np.ndarray) -> np.ndarray:
     """``values`` under the local means' Gaussian (``SMOOTH`` px), zero beyond the window.
 
-    As ``scipy.ndimage.gaussian_filter(values, SMOOTH, mode="constant", truncate=6.0)``, to 1e-15
-    relative: for a window of at most `_MATRIX_SIDE` pixels a side, as the product of the filter's
-    matrices along the two axes, which costs a sixth of the filter's time on a 96-pixel window.
+    As ``scipy.ndimage.gaussian_filter(values, SMOOTH, mode="constant", truncate=6.0)``, to about
+    1e-15 of the window's largest value: for a window of at most `_MATRIX_SIDE` pixels a side, as the
+    product of the filter's matrices along the two axes, which costs a sixth of the filter's time on a
+    96-pixel window. The products go through the installed BLAS, whose kernels (chosen for the CPU) round
+    differently, so the last bits depend on the machine. The inputs are finite: a NaN or infinity
+    would spread along its whole row and column, beyond the filter's reach.
     """
     ny, nx = values.shape
     if max(ny, nx) > _MATRIX_SIDE:

@@ -115,7 +115,13 @@ class _Guard:
         signal.signal(signal.SIGTERM, self.prev)
         log.warning("terminated during %s; its temporary files were removed", self.what)
         signal.raise_signal(signal.SIGTERM)          # the default handler ends the process here
+        self._leave()                                # a handler that returned: the block is over, by the error
         raise self.error from None
+
+    def _leave(self) -> None:
+        """Forget the block (once): later temporaries are no longer its to remove."""
+        if self.block in _BLOCKS:
+            _BLOCKS.remove(self.block)
 
     def __exit__(self, typ, exc, tb) -> bool:
         if self.block is None:
@@ -125,7 +131,7 @@ class _Guard:
                 self._die()
         finally:
             signal.signal(signal.SIGTERM, self.prev)
-            _BLOCKS.remove(self.block)
+            self._leave()
         return False
 
 

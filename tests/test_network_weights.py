@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 
 import pytest
@@ -133,6 +134,16 @@ def test_verify_cache(env, server):
     assert weights.verify_cache() == [("tiny", w.path, True)]
     w.path.write_bytes(b"x" * len(env["body"]))
     assert weights.verify_cache() == [("tiny", w.path, False)]
+    # a hash remembered for the file as it is now (as a change its stat did not show would leave it)
+    # does not make it pass: verify_cache reads the file again
+    st = w.path.stat()
+    key = (os.path.realpath(w.path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    registry._HASHED[key] = w.sha256
+    try:
+        assert registry.matches(w.path, registry.model_entry("tiny"))          # the remembered hash
+        assert weights.verify_cache() == [("tiny", w.path, False)]
+    finally:
+        registry._HASHED.pop(key)
 
 
 def test_downloaded_weights_go_into_provenance(env, server, blanked_file):

@@ -144,3 +144,46 @@ def test_a_sigterm_anywhere_in_write_through_temp_leaves_no_temporary(tmp_path):
     got = run_driver(WRITE_TEXT, str(tmp_path))
     assert got["exit"] == 0 and got["left"] == [] and (tmp_path / "config.json").read_text() == '{"a": 1}'
     assert got["points"] > 20 and got["leftovers"] == [], got
+
+
+RETURNING_HANDLER = '''
+import json, os, signal, sys
+from sigterm_sweep import _profile
+from corkit_inpaint import tempfiles
+
+signal.signal(signal.SIGTERM, lambda signum, frame: None)   # a previous handler that returns
+
+
+def block():
+    try:
+        with tempfiles.removed_on_sigterm("a test", RuntimeError("terminated")):
+            pass
+    except RuntimeError:
+        pass
+
+
+def returned(origin, frame, event, arg):
+    return event == "return" and frame is origin
+
+
+codes = []
+for n in range(400):
+    pid = os.fork()
+    if pid == 0:
+        sys.setprofile(_profile(n, block.__code__, returned))
+        block()
+        sys.setprofile(None)
+        os._exit(3 if tempfiles._BLOCKS else 0)
+    codes.append(os.WEXITSTATUS(os.waitpid(pid, 0)[1]))
+print(json.dumps(codes))
+'''
+
+
+def test_a_block_ended_by_a_returning_handler_is_forgotten():
+    """Under a SIGTERM handler that returns, a SIGTERM anywhere in a `removed_on_sigterm` block (entering it,
+    its body, leaving it; each point in a forked child) raises the block's error, and the block is forgotten:
+    before, one that ended while being entered stayed the innermost block for good, and later temporaries made
+    outside any block were recorded in it."""
+    from sigterm_sweep import run_driver
+    r = run_driver(RETURNING_HANDLER)
+    assert len(r) == 400 and set(r) == {0}, [n for n, c in enumerate(r) if c]

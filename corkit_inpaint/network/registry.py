@@ -202,7 +202,12 @@ def file_sha256(path: str | os.PathLike) -> str:
     A file is taken as unchanged while its device, inode, size, modification
     and status-change times are; one changed within `RACY_SECONDS` is hashed
     every time. A model is checked on every fill, and the default's 2 MB cost
-    about 1.5 ms to hash each time.
+    about 1.5 ms to hash each time. The window is measured on this machine's
+    clock: on a shared file system whose server's clock is behind, a file
+    rewritten in place twice within one timestamp tick could keep its first
+    hash here; loading it still hashes the bytes it loads
+    (`corkit_inpaint.network.weights.read_weights_file`), so such a file is
+    refused, never used. `verify_cache` always reads the files again.
     """
     st = os.stat(path)
     key = (os.path.realpath(path), *_stat_key(st))
@@ -234,8 +239,9 @@ def model_entry(name: str) -> dict:
     return dict(models[name])
 
 
-def matches(path: Path, e: dict) -> bool:
-    """Whether ``path`` is a file with the entry's size and sha256."""
-    return path.is_file() and path.stat().st_size == e["size"] and file_sha256(path) == e["sha256"]
+def matches(path: Path, e: dict, *, fresh: bool = False) -> bool:
+    """Whether ``path`` is a file with the entry's size and sha256 (``fresh``: read it again, not remembered)."""
+    digest = sha256sum if fresh else file_sha256
+    return path.is_file() and path.stat().st_size == e["size"] and digest(path) == e["sha256"]
 
 

@@ -115,13 +115,13 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
 
 
 def verify_cache() -> list[tuple[str, Path, bool]]:
-    """Re-check every registered file present in the cache: ``(name, path, ok)``."""
+    """Re-check every registered file present in the cache, reading each again: ``(name, path, ok)``."""
     out = []
     for n in registry()["models"]:
         e = model_entry(n)
         p = cache_dir() / e["file"]
         if p.exists():
-            out.append((n, p, matches(p, e)))
+            out.append((n, p, matches(p, e, fresh=True)))
     return out
 
 
