@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 
 import pytest
 from helpers import REAL
@@ -66,6 +67,14 @@ def test_evaluate_real_file_json(tmp_path):
     assert res["all"]["pconv"]["vs_against"] == pytest.approx(res["all"]["pconv"]["vs_best_classical"])
     assert res["all"]["pconv"]["vs_against_ci90"] == pytest.approx(res["all"]["pconv"]["vs_best_classical_ci90"])
     assert doc["zones"]["real files"]["mid"]["pconv"]["vs_against"] > 0
+    # each mask's squared error per zone: the zone table's RMSE is pooled from them
+    masks = [m for m in doc["masks"]["real files"] if m["method"] == "pconv"]
+    assert len(masks) == 4 and {m["pattern"] for m in masks} == set(PATTERNS) and all(m["frame"] for m in masks)
+    for zone in ("inner", "mid", "outer"):
+        n = sum(m[f"n_{zone}"] for m in masks)
+        assert n == doc["zones"]["real files"][zone]["pconv"]["pixels"] > 0
+        assert math.sqrt(sum(m[f"se_{zone}"] for m in masks) / n) == \
+            pytest.approx(doc["zones"]["real files"][zone]["pconv"]["rmse"], rel=1e-12)
     assert res["all"]["biharmonic"]["noise_ratio"] < 0.3          # a classical fill has no texture
     assert res["all"]["pconv"]["noise_ratio"] > 2 * res["all"]["biharmonic"]["noise_ratio"]
 

@@ -170,7 +170,14 @@ def _check_args(args, methods: list[str]) -> str:
 def _report(args, methods, sets: dict) -> None:
     """Print the tables of each set of records, and write the JSON and the figure."""
     from ..evaluation.calibration import calibration_table, format_calibration_table, reliability
-    from ..evaluation.report import format_table, format_zone_table, plot_summaries, summarise, summarise_zones
+    from ..evaluation.report import (
+        format_table,
+        format_zone_table,
+        mask_errors,
+        plot_summaries,
+        summarise,
+        summarise_zones,
+    )
     from ..tempfiles import write_text_atomic
     against = args.against if args.against is not None else "biharmonic" if "biharmonic" in methods else None
     results = {title: summarise(rs, against) for title, rs in sets.items()}
@@ -189,7 +196,8 @@ def _report(args, methods, sets: dict) -> None:
     if args.json:
         write_text_atomic(args.json, json.dumps({
             "methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
-            "results": results, "zones": zones, "calibration": calib, "reliability": rel}, indent=1))
+            "results": results, "zones": zones, "calibration": calib, "reliability": rel,
+            "masks": {title: mask_errors(rs) for title, rs in sets.items()}}, indent=1))
     if args.plot and results:
         plot_summaries(results, args.plot)
     if args.reliability:

@@ -9,7 +9,8 @@ import numpy as np
 from ..training.loss_masks import PATTERNS
 from .metrics import ZONE_NAMES
 
-__all__ = ["summarise", "summarise_zones", "format_table", "format_zone_table", "plot_summaries", "CLASSICAL"]
+__all__ = ["summarise", "summarise_zones", "mask_errors", "format_table", "format_zone_table", "plot_summaries",
+           "CLASSICAL", "MASK_KEYS"]
 
 #: The classical methods a ratio is taken against (the best of those scored).
 CLASSICAL = ("biharmonic", "telea", "fuzzy")
@@ -130,6 +131,27 @@ def summarise_zones(records, against: str | None = None):
         if rows:
             out[z] = rows
     return out
+
+
+#: What `mask_errors` keeps of each record besides the zones': where the mask came from, its pixels and squared
+#: error (DN/s squared), and the same without the truth's point sources.
+MASK_KEYS = ("frame", "pattern", "mask_id", "method", "blocks", "n", "se", "n_np", "se_np")
+
+
+def mask_errors(records) -> list[dict]:
+    """Each scored fill's mask and its squared error, in all and per radial zone (``n_Z``, ``se_Z``, ...).
+
+    A zone's RMSE in `summarise_zones` is ``sqrt(sum(se_Z) / sum(n_Z))`` over these, so sorted by ``se_Z``
+    they show which masks it rests on: a few masks on bright structure can carry most of it.
+
+    Returns
+    -------
+    list of dict
+        Plain numbers and strings, in the records' order.
+    """
+    keys = (*MASK_KEYS, *(f"{p}_{z}" for z in ZONE_NAMES for p in ("n", "se", "n_np", "se_np")))
+    plain = lambda v: v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float)) else str(v)
+    return [{k: plain(r[k]) for k in keys if k in r} for r in records]
 
 
 def _alone(method: str, rows) -> str | None:
