@@ -7,8 +7,8 @@ at fault and why.
 
 from __future__ import annotations
 
-__all__ = ["CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError",
-           "first_line"]
+__all__ = ["CorkitInpaintError", "InputError", "OutputExistsError", "WeightsError", "CalibrationError", "MethodError",
+           "BatchError", "first_line"]
 
 
 class CorkitInpaintError(Exception):
@@ -17,6 +17,10 @@ class CorkitInpaintError(Exception):
 
 class InputError(CorkitInpaintError, ValueError):
     """An input file, array, header or output path that cannot be processed."""
+
+
+class OutputExistsError(InputError):
+    """An output path that holds a file which is not to be replaced (no overwrite, or not the batch's own)."""
 
 
 class WeightsError(CorkitInpaintError, RuntimeError):

@@ -49,7 +49,8 @@ from .threads import using_threads
 from .wrap import unwrapped
 from .write import mask_hdu, sigma_hdu, sky_cards, stamp_header
 
-__all__ = ["level_1", "output_name", "required_calibration_files", "corkit_calibration_dir", "CalibrationError"]
+__all__ = ["level_1", "output_name", "level1_hdulist", "required_calibration_files", "corkit_calibration_dir",
+           "CalibrationError"]
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,9 @@ def output_name(src: str | os.PathLike) -> str:
     return name.replace(".", "") + ".fits"
 
 
-def _hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
-    """The level-1 output: the image, ``INPMASK`` and, when there is a sigma, ``INPSIGMA``.
+def level1_hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
+    """The level-1 output of `level_1`'s ``(image, header, mask, sigma)``: the image, ``INPMASK`` and, when there
+    is a sigma, ``INPSIGMA``.
 
     The image is written as corkit writes it: for C3 Clear its scaled counts with
     corkit's ``BSCALE``/``BZERO``, so the file reads back in MSB. astropy strips
@@ -294,7 +296,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
             img, hdr, m, sig = _one(src, inpaint, device, weights, corkit_kwargs, refill, pairs[src],
                                     want_sigma=dst is not None or return_sigma, max_gap=max_gap)
             if dst is not None:
-                write_atomic(_hdulist(img, hdr, m, sig), dst, overwrite=overwrite, src=[src, *pairs[src]])
+                write_atomic(level1_hdulist(img, hdr, m, sig), dst, overwrite=overwrite, src=[src, *pairs[src]])
             else:
                 out.append((img, hdr) + ((m,) if return_mask else ()) + ((sig,) if return_sigma else ()))
     return None if target_path is not None else out[0] if single else out

@@ -16,18 +16,18 @@ import logging
 import lzma
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .exceptions import InputError
+from .exceptions import InputError, OutputExistsError
 from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
-__all__ = ["TEMP_TAG", "input_clash", "output_clash", "distinct_files", "check_output_path", "tile_compressed",
-           "write_atomic"]
+__all__ = ["TEMP_TAG", "ReplaceCheck", "input_clash", "output_clash", "distinct_files", "check_output_path",
+           "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +108,24 @@ def output_clash(pairs: Iterable) -> str:
     return ""
 
 
-def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> Path:
+#: ``replace_check(existing output)``: why it must not be replaced, one line ("" when it may be).
+ReplaceCheck = Callable[[Path], str]
+
+
+def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None,
+                      replace_check: ReplaceCheck | None = None) -> Path:
     """Refuse an output path that cannot safely be written, with a one-line reason.
 
     Refused: an input (also through links), an existing file without
-    ``overwrite``, anything but a regular file (a device or FIFO, even with
-    ``overwrite``), and a missing or unwritable folder. ``src`` is the input
-    file, or a list of input files (a frame and its neighbours).
+    ``overwrite`` (unless ``replace_check`` says it may be replaced: a batch
+    replaces only the outputs it wrote), anything but a regular file (a device
+    or FIFO, even with ``overwrite``), and a missing or unwritable folder.
+    ``src`` is the input file, or a list of input files (a frame and its neighbours).
 
     Raises
     ------
+    OutputExistsError
+        ``dst`` exists and is not to be replaced (an `InputError`).
     InputError
         With a one-line reason.
     """
@@ -132,7 +140,9 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None) -> P
     if dst.exists() and not dst.is_file():      # a device, FIFO or socket: replacing it is never a file write
         raise InputError(f"{dst}: exists and is not a regular file (a device, FIFO or socket); not replaced")
     if (dst.exists() or dst.is_symlink()) and not overwrite:
-        raise InputError(f"{dst}: exists (use overwrite / --overwrite)")
+        why = replace_check(dst) if replace_check is not None else f"{dst}: exists (use overwrite / --overwrite)"
+        if why:
+            raise OutputExistsError(why)
     parent = dst.parent if str(dst.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{dst}: output folder {parent} does not exist")
@@ -149,14 +159,14 @@ def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
     try:
         os.link(tmp, dst)          # atomic and exclusive: EEXIST if another process got there first
     except FileExistsError:
-        raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
+        raise OutputExistsError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
     except FileNotFoundError:      # the temporary itself is gone: nothing to place, nothing claimed
         raise
     except OSError:                # no hard links here: claim the name exclusively, then replace it
         try:
             os.close(os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         except FileExistsError:
-            raise InputError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
+            raise OutputExistsError(f"{dst}: exists (written by another process meanwhile); not overwritten") from None
         try:
             os.replace(tmp, dst)
         except BaseException:      # never leave the empty claim behind
@@ -165,6 +175,19 @@ def _place(tmp: Path, dst: Path, overwrite: bool) -> None:
             raise
         return
     tmp.unlink()
+
+
+def _replaceable(dst: Path, replace_check: ReplaceCheck | None) -> bool:
+    """Whether ``dst`` is there now and ``replace_check`` lets it be replaced; `OutputExistsError` when it does not.
+
+    False when ``dst`` is absent (or there is no check): the placement is then exclusive.
+    """
+    if replace_check is None or not (dst.exists() or dst.is_symlink()):
+        return False
+    why = replace_check(dst)
+    if why:
+        raise OutputExistsError(why)
+    return True
 
 
 #: Output name suffix: how the file is compressed (given the raw file and the output's name).
@@ -199,18 +222,21 @@ def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
 
 
 def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False,
-                 src=None) -> Path:
+                 src=None, replace_check: ReplaceCheck | None = None) -> Path:
     """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
 
     A name ending in ``.gz``, ``.bz2`` or ``.xz`` gets content compressed so
     (a gzip header names ``dst``, not the temporary); one ending in ``.fz`` is tile-compressed,
     losslessly (`tile_compressed`). The file's mode follows the umask.
     Without ``overwrite`` the final placement is exclusive, so two processes
-    never both write one output. Nothing is left behind on
-    failure (a full disk, a permission error, a kill: the temporary's name
-    starts with a dot and ends in ``.tmp``).
+    never both write one output, except that an existing ``dst`` for which
+    ``replace_check(dst)`` returns "" is replaced (asked when the write starts
+    and again just before the placement; a ``dst`` absent then is placed
+    exclusively, one it refuses is `OutputExistsError` with its reason).
+    Nothing is left behind on failure (a full disk, a permission error, a
+    kill: the temporary's name starts with a dot and ends in ``.tmp``).
     """
-    dst = check_output_path(dst, overwrite=overwrite, src=src)
+    dst = check_output_path(dst, overwrite=overwrite, src=src, replace_check=replace_check)
     suffix = dst.suffix.lower()
     # SIGTERM (a batch system's time limit) removes the temporary too: the block's clean-up runs first
     with removed_on_sigterm("a write", InputError(f"{dst}: terminated (SIGTERM)")):
@@ -232,7 +258,7 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
                 os.fsync(fh)
             finally:
                 os.close(fh)
-            _place(tmp, dst, overwrite)
+            _place(tmp, dst, overwrite or _replaceable(dst, replace_check))
             fsync_dir(dst.parent)          # the new name survives a power cut too
         except InputError:
             tmp.unlink(missing_ok=True)

@@ -15,9 +15,14 @@ from astropy.io import fits
 
 from .fill import FilledImage
 
-__all__ = ["provenance_cards", "stamp_header", "sigma_hdu", "mask_hdu", "SKY_KEYWORDS", "sky_cards", "output_hdulist"]
+__all__ = ["BATCH_KEYWORD", "provenance_cards", "stamp_header", "sigma_hdu", "mask_hdu", "SKY_KEYWORDS", "sky_cards",
+           "output_hdulist"]
 
 log = logging.getLogger(__name__)
+
+#: The keyword a batch run stamps on each output it writes: its manifest's id (`corkit_inpaint.batch.stamp`).
+#: A batch replaces an existing output only when it carries the batch's own id.
+BATCH_KEYWORD = "INPBATCH"
 
 
 def _version() -> str:
@@ -103,13 +108,14 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
 
     HISTORY is wrapped on word boundaries into cards of at most 70 characters,
     so no number is split across cards. The input's ``CHECKSUM`` and
-    ``DATASUM`` are removed: they no longer hold. A refill that fills nothing new keeps
-    the earlier fill's provenance keywords. ``stage`` is ``"level 0.5"``,
+    ``DATASUM`` are removed: they no longer hold; so is its ``INPBATCH``
+    (`BATCH_KEYWORD`: the input is a batch's output): this file is not that
+    batch's. A refill that fills nothing new keeps the earlier fill's provenance keywords. ``stage`` is ``"level 0.5"``,
     ``"level 1"`` or ``"map"`` (a SunPy map: its ``uncertainty``, not an
     ``INPSIGMA`` extension, holds the 1-sigma, so no ``INPSIGMA`` keyword).
     """
     hdr = header.copy()
-    for key in ("CHECKSUM", "DATASUM"):     # the input's: they no longer hold for the changed header and data
+    for key in ("CHECKSUM", "DATASUM", BATCH_KEYWORD):    # the input's: they no longer hold for this file
         hdr.remove(key, ignore_missing=True, remove_all=True)
     if filled.provenance is not None or not filled.kept:
         for key in [k for k in hdr if k.startswith(("INPNB", "INPDT"))]:   # an earlier fill's neighbours

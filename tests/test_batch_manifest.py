@@ -93,3 +93,21 @@ def test_a_sigterm_anywhere_in_compaction_leaves_no_temporary(tmp_path):
     got = run_driver(COMPACT, str(tmp_path))
     assert got["exit"] == 0 and got["left"] == [] and list(Manifest(tmp_path).read()) == ["/a", "/b"]
     assert got["points"] > 20 and got["leftovers"] == [], got
+
+
+def test_the_batch_id_is_made_once_per_manifest_and_kept_by_every_rerun(tmp_path):
+    """Every record carries the id, so compaction keeps it; a manifest without one (an earlier release's, or
+    one edited by hand) gets a new one."""
+    with Manifest(tmp_path) as m:
+        first = m.batch
+        m.append(rec("/a", "running", batch="ignored: the manifest's id is written"))
+    assert len(first) == 32 and int(first, 16) >= 0
+    with Manifest(tmp_path) as m:
+        assert m.batch == first
+        m.append(rec("/b"))
+    assert {r["batch"] for r in Manifest(tmp_path).read().values()} == {first}
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / MANIFEST_NAME).write_text(json.dumps(rec("/a")) + "\n" + json.dumps(rec("/b", batch="../x")) + "\n")
+    with Manifest(old) as m:
+        assert len(m.batch) == 32 and m.batch != first

@@ -10,7 +10,7 @@ import pytest
 from astropy.io import fits
 from helpers import read_real, write
 
-from corkit_inpaint.exceptions import InputError
+from corkit_inpaint.exceptions import InputError, OutputExistsError
 from corkit_inpaint.outputs import check_output_path, output_clash, write_atomic
 
 
@@ -106,6 +106,40 @@ def test_an_output_that_is_not_a_regular_file_is_never_replaced(tmp_path):
             write_atomic(small_hdul(), fifo, overwrite=overwrite)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]           # no temporary file left
+
+
+def _writer_is(name):
+    """A replace check: an existing output may be replaced when its WRITER is ``name``."""
+    return lambda p: "" if fits.getheader(p).get("WRITER") == name else f"{p}: exists and is not {name}'s"
+
+
+def test_a_replace_check_decides_over_an_existing_output_and_an_empty_path_is_taken_exclusively(tmp_path):
+    dst = tmp_path / "o.fts"
+    write_atomic(small_hdul("me"), dst, replace_check=_writer_is("me"))          # empty: written
+    write_atomic(small_hdul("me"), dst, replace_check=_writer_is("me"))          # its own: replaced
+    dst.unlink()
+    write_atomic(small_hdul("other"), dst)
+    for call in (check_output_path, lambda d, **k: write_atomic(small_hdul("me"), d, **k)):
+        with pytest.raises(OutputExistsError, match="exists and is not me's"):
+            call(dst, overwrite=False, replace_check=_writer_is("me"))
+    write_atomic(small_hdul("me"), dst, overwrite=True, replace_check=_writer_is("me"))   # overwrite: any
+    assert fits.getheader(dst)["WRITER"] == "me" and [p.name for p in tmp_path.iterdir()] == ["o.fts"]
+
+
+def test_a_file_written_at_the_output_while_it_is_being_written_is_not_replaced(tmp_path):
+    """The output path is empty when the write starts; another process places a file there before this one
+    is placed: it is asked about (and kept) with a replace check, and kept by the exclusive placement without."""
+    class Racing(fits.HDUList):
+        def writeto(self, *a, **k):
+            small_hdul("other").writeto(dst)
+            super().writeto(*a, **k)
+
+    dst = tmp_path / "o.fts"
+    for check in (_writer_is("me"), None):
+        with pytest.raises(OutputExistsError, match="is not me's" if check else "by another process meanwhile"):
+            write_atomic(Racing([fits.PrimaryHDU()]), dst, replace_check=check)
+        assert fits.getheader(dst)["WRITER"] == "other" and [p.name for p in tmp_path.iterdir()] == ["o.fts"]
+        dst.unlink()
 
 
 def test_two_inputs_with_one_output_are_named():

@@ -136,6 +136,12 @@ def test_the_inputs_checksums_are_removed(tmp_path):
             assert h[0].data.sum() == 64 * 64
 
 
+def test_an_input_s_batch_stamp_is_not_carried_into_the_output():
+    """An input a batch wrote carries its INPBATCH; this output is not that batch's file, so it goes."""
+    hdul = output_hdulist(filled_image(), fits.Header([("INPBATCH", "0" * 32)]))
+    assert "INPBATCH" not in hdul[0].header and "INPAINT" in hdul[0].header
+
+
 def test_the_extensions_carry_the_images_sky_keywords_and_the_inputs_other_extensions_follow(tmp_path):
     data, header = read_real()
     extras = (fits.BinTableHDU.from_columns([fits.Column("X", "J", array=np.arange(3))], name="TAB"),

@@ -4,7 +4,9 @@ Each record says what became of one input: its path and sha256, the output,
 ``status`` (``done``, ``failed``, or ``running`` while a worker has it), the
 error, the method, the model's sha256 and the seconds it took, the recipe
 (`corkit_inpaint.batch.task.recipe`) and the output's sha256 a rerun skips on,
-and whether the batch owns the output (``owns``: it may replace it). Records are
+whether the batch owns the output (``owns``: it may replace it, when it carries
+the batch's stamp) and the batch's id (``batch``: made once per manifest, kept by
+every rerun, and written as ``INPBATCH`` into each output: `corkit_inpaint.batch.stamp`). Records are
 appended with one ``write`` each and fsynced; a run that is killed while
 appending leaves at most a torn last line, which `Manifest.read` ignores. At
 the start and end of a run the file is compacted -- rewritten to a temporary
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from ..exceptions import BatchError
 from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
+from .stamp import is_batch_id, new_batch_id
 
 try:
     import fcntl
@@ -37,12 +40,18 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "corkit-inpaint-manifest.jsonl"
 #: The fields of a record, in this order.
 FIELDS = ("path", "sha256", "output", "status", "error", "method", "model_sha256", "seconds", "command",
-          "blocks", "finished", "recipe", "output_sha256", "owns")
+          "blocks", "finished", "recipe", "output_sha256", "owns", "batch")
 
 
 def input_key(path: str | os.PathLike) -> str:
     """How the manifest names an input: its absolute path (links not resolved)."""
     return os.path.abspath(os.fspath(path))
+
+
+def _batch_id(records: Iterable[dict]) -> str:
+    """The batch id the records carry (the last one's that has a well-formed one), else a new one."""
+    ids = [r["batch"] for r in records if isinstance(r.get("batch"), str) and is_batch_id(r["batch"])]
+    return ids[-1] if ids else new_batch_id()
 
 
 def _line(record: dict) -> bytes:
@@ -61,13 +70,21 @@ class Manifest:
     Notes
     -----
     Use as a context manager: entering takes the folder's lock (`BatchError`
-    when another run holds it) and opens the file for appending; leaving
-    compacts it and releases the lock.
+    when another run holds it), sets `batch` and opens the file for appending;
+    leaving compacts it and releases the lock.
+
+    Attributes
+    ----------
+    batch : str or None
+        The batch's id, set on entering: the one the records carry (the last
+        record's that has one), else a new one (`corkit_inpaint.batch.stamp.new_batch_id`).
+        Every record appended carries it, so it is kept by every rerun into the folder.
     """
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
         self.path = self.folder / MANIFEST_NAME
+        self.batch: str | None = None
         self._fd: int | None = None
         self._lock: int | None = None
 
@@ -117,16 +134,17 @@ class Manifest:
         fsync_dir(self.folder)
 
     def append(self, record: dict) -> None:
-        """Append one record with a single write, and fsync it."""
+        """Append one record, with this batch's id (`batch`), in a single write, and fsync it."""
         if self._fd is None:
             raise BatchError(f"{self.path}: not open for appending (use the manifest as a context manager)")
-        os.write(self._fd, _line(record))
+        os.write(self._fd, _line({**record, "batch": self.batch}))
         os.fsync(self._fd)
 
     def __enter__(self) -> Manifest:
         self._take_lock()
         try:
             self.compact()                                        # drops a torn line before appending
+            self.batch = _batch_id(self.read().values())
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         except BaseException:
             self._release()

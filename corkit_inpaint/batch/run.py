@@ -80,12 +80,16 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
 
     ``records`` is the manifest (`Manifest.read`). A ``done`` record with a
     recipe and the output's sha256 lets the task skip when both still hold
-    (`corkit_inpaint.batch.task.process_file`). The batch owns an output --
-    may replace it -- with ``overwrite``, when it is absent now, or when the
-    manifest names it as this input's: ``done``, or ``running`` or ``failed``
-    by a task that owned it (``owns``), so a file the batch never wrote is not
-    taken over when a run stopped before a worker refused it, and one failed
-    attempt does not disown a good output.
+    (`corkit_inpaint.batch.task.process_file`). The batch owns an output
+    with ``overwrite``, when it is absent now, or when the manifest names it
+    as this input's: ``done``, or ``running`` or ``failed`` by a task that
+    owned it (``owns``), so a file the batch never wrote is not taken over
+    when a run stopped before a worker refused it, and one failed attempt does
+    not disown a good output. Owning is not enough to replace a file: the
+    worker replaces only one that is the batch's own, stamped with its id or
+    the file its ``done`` record says it wrote (`corkit_inpaint.batch.stamp`),
+    so a file written at that path by another process since (while this run
+    goes on, or after a run was killed) is left as it is.
     """
     tasks, clashes, taken = [], [], {}
     for f in files:
@@ -101,11 +105,12 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
                             "error": f"output {dst} is also the output of {taken[str(dst)]}"})
             continue
         taken[str(dst)] = key
-        skip = rec.get("status") == "done" and ours and rec.get("recipe") and rec.get("output_sha256")
+        wrote = rec.get("output_sha256") if rec.get("status") == "done" and ours else None
+        skip = wrote and rec.get("recipe")
         tasks.append(FileTask(key, str(dst), tuple(str(p) for p in pairs.get(src, [])),
                               replace=bool(overwrite or ours or not (dst.exists() or dst.is_symlink())),
                               done=(rec["recipe"], rec["output_sha256"]) if skip else None,
-                              overwrite=overwrite))
+                              overwrite=overwrite, written=wrote))
     return tasks, clashes
 
 
@@ -177,9 +182,13 @@ def _in_flight(client) -> int:
 
 def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Manifest, summary: BatchSummary,
             progress: bool) -> None:
-    """Submit ``tasks`` a window at a time and record each result as it comes back."""
+    """Submit ``tasks`` a window at a time and record each result as it comes back.
+
+    The tasks run with the manifest's batch id (`Manifest.batch`), which every output is stamped with.
+    """
     from distributed import as_completed
     from tqdm import tqdm
+    options = replace(options, batch=manifest.batch)
     limit, todo, owner = _in_flight(client), iter(tasks), {}
     bar = tqdm(total=len(tasks), desc=options.command, unit="file", disable=not progress)
     pending = as_completed()
@@ -259,10 +268,10 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     input's and neighbours' sha256, the options, the workers' GPU precision, the version:
     `corkit_inpaint.batch.task.recipe`) is unchanged and its output is the
     file that run wrote (sha256), checked on the workers; anything else is
-    redone. An interrupted run resumes: outputs are written atomically, an
-    output the stopped run may have written (its record is ``running`` by a
-    task that owned it) is the batch's to replace, and the temporaries killed
-    workers left beside the outputs are removed.
+    redone. An interrupted run resumes: outputs are written atomically, one the stopped run may have
+    written (``running`` by a task that owned it) is replaced, and temporaries killed workers left beside
+    the outputs are removed. Outputs are stamped ``INPBATCH``: without ``overwrite`` only the batch's
+    own is replaced, an empty path taken exclusively (`corkit_inpaint.batch.stamp`).
     """
     from ..read import MAX_PIXELS
     if command not in COMMANDS:

@@ -4,7 +4,8 @@
 scheduler). It never raises for a bad file: every error becomes a ``failed``
 record with a one-line reason, so one file never stops the batch. The model
 is loaded once per worker process (`corkit_inpaint.network.weights.load_model`
-keeps it).
+keeps it). Each output is stamped with the batch's id, and an existing output
+is replaced only when it is the batch's own (`corkit_inpaint.batch.stamp`).
 """
 
 from __future__ import annotations
@@ -12,20 +13,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from ..methods import DEFAULT_METHOD
 from ..network.registry import sha256sum
 from ..read import MAX_PIXELS
 from ..register import MAX_GAP_MINUTES
+from .stamp import not_this_batch, stamp
 
 __all__ = ["COMMANDS", "BatchOptions", "FileTask", "one_line", "recipe", "check_file", "process_file"]
+
+log = logging.getLogger(__name__)
 
 #: What a batch can run on each file.
 COMMANDS = ("fill", "level_1")
@@ -47,6 +52,9 @@ class BatchOptions:
         corkit's calibration folder (``level_1`` only).
     max_gap : float or None
         Largest time to a neighbour that is used, in minutes (as for `corkit_inpaint.inpaint_fits`).
+    batch : str, optional
+        The batch's id (`corkit_inpaint.batch.Manifest.batch`: the run sets it), stamped on every output as
+        ``INPBATCH``. None: outputs are not stamped, and no stamp makes an existing output this batch's.
     """
 
     command: str = "fill"
@@ -58,6 +66,7 @@ class BatchOptions:
     max_pixels: int = MAX_PIXELS
     calib_dir: str | None = None
     max_gap: float | None = MAX_GAP_MINUTES
+    batch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,9 @@ class FileTask:
         Its neighbouring frames, paired over the whole batch before the work was spread.
     replace : bool
         The batch owns ``output`` (``--overwrite``, or absent when planned, or
-        this input's output in the manifest) and may replace it.
+        this input's output in the manifest): it may replace it, when the file
+        there then is the batch's own (`corkit_inpaint.batch.stamp.not_this_batch`;
+        ``--overwrite``: whatever it is). An output absent then is placed exclusively.
     done : tuple of str, optional
         ``(recipe, output sha256)`` of a ``done`` record: the file is skipped
         when its `recipe` is unchanged and the output is still that file; an
@@ -82,6 +93,9 @@ class FileTask:
         unless ``overwrite``.
     overwrite : bool
         ``--overwrite`` was given.
+    written : str, optional
+        The sha256 of the output a ``done`` record says the batch wrote: a file of that content is the
+        batch's own, stamped or not (one an earlier release wrote).
     """
 
     src: str
@@ -90,6 +104,7 @@ class FileTask:
     replace: bool = False
     done: tuple[str, str] | None = None
     overwrite: bool = False
+    written: str | None = None
 
 
 def one_line(exc: BaseException) -> str:
@@ -102,24 +117,42 @@ def one_line(exc: BaseException) -> str:
 
 
 def _fill(task: FileTask, opt: BatchOptions):
+    """The output HDUList of ``fill``, as `corkit_inpaint.inpaint_fits` writes it (not written here)."""
     from ..api import inpaint_fits
-    hdul = inpaint_fits(task.src, task.output, neighbours=list(task.neighbours), method=opt.method,
-                        device=opt.device, weights=opt.weights, threads=opt.threads, overwrite=task.replace,
-                        refill=opt.refill, max_pixels=opt.max_pixels, max_gap=opt.max_gap)
-    return hdul[0].header
+    return inpaint_fits(task.src, None, neighbours=list(task.neighbours), method=opt.method, device=opt.device,
+                        weights=opt.weights, threads=opt.threads, refill=opt.refill, max_pixels=opt.max_pixels,
+                        max_gap=opt.max_gap)
 
 
 def _level1(task: FileTask, opt: BatchOptions):
-    from astropy.io import fits
-    from astropy.io.fits.verify import VerifyWarning
+    """The output HDUList of ``level_1``, as `corkit_inpaint.level_1` writes it (not written here)."""
+    from ..level1 import level1_hdulist, level_1
+    [result] = level_1([task.src], None, inpaint=opt.method, device=opt.device, weights=opt.weights,
+                       calib_dir=opt.calib_dir, return_mask=True, return_sigma=True, refill=opt.refill,
+                       neighbours={task.src: list(task.neighbours)}, max_gap=opt.max_gap, threads=opt.threads)
+    return level1_hdulist(*result)
 
-    from ..level1 import level_1
-    level_1([task.src], Path(task.output).parent, inpaint=opt.method, device=opt.device, weights=opt.weights,
-            calib_dir=opt.calib_dir, overwrite=task.replace, refill=opt.refill,
-            neighbours={task.src: list(task.neighbours)}, max_gap=opt.max_gap, threads=opt.threads)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", VerifyWarning)
-        return fits.getheader(task.output)
+
+def _write(task: FileTask, opt: BatchOptions) -> dict:
+    """Fill (or calibrate) one file and write its output, stamped; the header's numbers for its record.
+
+    The output path is checked before the work (as the serial commands do) and again when the output is
+    placed: without ``--overwrite``, a file there is replaced only when it is the batch's own
+    (`corkit_inpaint.batch.stamp.not_this_batch`, and only by a task that owns the output), and an empty
+    path is taken exclusively. A refusal is `OutputExistsError`.
+    """
+    from ..outputs import check_output_path, write_atomic
+    inputs = [task.src, *task.neighbours]
+    written = task.written or (task.done[1] if task.done is not None else None)
+    check = partial(not_this_batch, batch=opt.batch, written=written) if task.replace else None
+    check_output_path(task.output, overwrite=task.overwrite, src=inputs, replace_check=check)
+    hdul = (_fill if opt.command == "fill" else _level1)(task, opt)
+    header = hdul[0].header
+    if opt.batch is not None:
+        stamp(hdul, opt.batch)
+    write_atomic(hdul, task.output, overwrite=task.overwrite, src=inputs, replace_check=check)
+    log.info("wrote %s", task.output)
+    return {"blocks": int(header.get("INPNBLK", 0)), "model_sha256": _model_sha256(header, opt.weights)}
 
 
 def _model_sha256(header, weights) -> str | None:
@@ -248,12 +281,10 @@ def process_file(task: FileTask, options: BatchOptions) -> dict:
            "owns": task.replace}
     try:
         rec["sha256"], rec["recipe"] = _input_and_recipe(task, options)
-        header = (_fill if options.command == "fill" else _level1)(task, options)
-        rec.update(status="done", blocks=int(header.get("INPNBLK", 0)),
-                   model_sha256=_model_sha256(header, options.weights), output_sha256=sha256sum(task.output))
+        rec.update(_write(task, options), status="done", output_sha256=sha256sum(task.output))
     except Exception as exc:            # one file's failure, whatever it is, never stops the batch
-        rec["error"] = one_line(exc)
-        rec["owns"] = bool(task.replace and Path(task.output).exists())   # none on a later file
+        rec["error"] = one_line(exc)    # none on a later file; a file refused as not the batch's is not ours
+        rec["owns"] = bool(task.replace and not isinstance(exc, OutputExistsError) and Path(task.output).exists())
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     rec["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return rec
