@@ -117,6 +117,29 @@ def test_the_rerun_after_a_kill_mid_write_replaces_the_batch_s_own_output(client
     assert Manifest(out).read()[str(src)]["batch"] == batch                  # kept across reruns
 
 
+@pytest.mark.parametrize("last", ["running", "failed"])
+def test_an_unstamped_output_of_an_earlier_release_survives_an_interrupted_redo(client, tmp_path, last):
+    """An earlier release's batch wrote a.fts (no stamp; its ``done`` record has the file's sha256). The first
+    run after an upgrade redoes it; that redo is killed (``running``) or fails (``failed``). Those records
+    carry the done record's sha256, so the next rerun still knows the unstamped file for the batch's own and
+    replaces it (before, it was refused for good: "carries no INPBATCH")."""
+    src = real_inputs(tmp_path / "in", ["a"])[0]
+    out = tmp_path / "out"
+    out.mkdir()
+    inpaint_fits(src, out / "a.fts", method="biharmonic")                   # as the earlier release wrote it
+    old = sha(out / "a.fts")
+    with Manifest(out) as manifest:          # its record (no batch id), then the interrupted redo's
+        manifest.append({"path": str(src), "output": str(out / "a.fts"), "status": "done", "command": "fill",
+                         "method": "biharmonic", "owns": True, "recipe": "0" * 64, "output_sha256": old})
+        manifest.append({"path": str(src), "output": str(out / "a.fts"), "status": last, "command": "fill",
+                         "method": "biharmonic", "owns": True, "output_sha256": old,
+                         **({"error": "worker lost the file: KilledWorker"} if last == "failed" else {})})
+    s = run_batch(client, [src], out, method="biharmonic", neighbours="none")
+    assert (s.done, s.failed) == (1, 0), s.failures
+    assert sha(out / "a.fts") != old and stamp_of(out / "a.fts") == Manifest(out).read()[str(src)]["batch"]
+    assert fits.getheader(out / "a.fts").comments["INPBATCH"] == "id of the batch that wrote this"   # whole
+
+
 @pytest.mark.parametrize("suffix", [".fts", ".fts.gz", ".fts.bz2", ".fts.xz", ".fts.fz"])
 def test_the_stamp_is_found_in_every_output_form_and_only_it_or_the_recorded_file_is_the_batch_s(tmp_path, suffix):
     from corkit_inpaint.batch.stamp import not_this_batch, stamp

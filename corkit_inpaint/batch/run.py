@@ -105,8 +105,9 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
                             "error": f"output {dst} is also the output of {taken[str(dst)]}"})
             continue
         taken[str(dst)] = key
-        wrote = rec.get("output_sha256") if rec.get("status") == "done" and ours else None
-        skip = wrote and rec.get("recipe")
+        # the batch's own file as last known: a running or failed record carries its done record's sha256
+        wrote = rec.get("output_sha256") if ours else None
+        skip = rec.get("status") == "done" and wrote and rec.get("recipe")
         tasks.append(FileTask(key, str(dst), tuple(str(p) for p in pairs.get(src, [])),
                               replace=bool(overwrite or ours or not (dst.exists() or dst.is_symlink())),
                               done=(rec["recipe"], rec["output_sha256"]) if skip else None,
@@ -144,8 +145,8 @@ def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):
     key = f"corkit-inpaint-{os.urandom(8).hex()}"
     if task.done is not None:
         return client.submit(check_file, task, options, pure=False, key=key)
-    manifest.append({"path": task.src, "output": task.output, "status": "running",
-                     "command": options.command, "method": options.method, "owns": task.replace})
+    manifest.append({"path": task.src, "output": task.output, "status": "running", "command": options.command,
+                     "method": options.method, "owns": task.replace, "output_sha256": task.written})
     return client.submit(process_file, task, options, pure=False, key=key)
 
 
@@ -156,7 +157,8 @@ def _result(client, fut, task: FileTask, options: BatchOptions) -> dict:
         if client.status != "running":    # the scheduler is gone: stop here, a rerun resumes
             raise BatchError(f"lost the dask scheduler ({one_line(exc)}); rerun to resume") from None
         return {"path": task.src, "output": task.output, "status": "failed", "command": options.command,
-                "method": options.method, "owns": task.replace, "error": f"worker lost the file: {one_line(exc)}"}
+                "method": options.method, "owns": task.replace, "output_sha256": task.written,
+                "error": f"worker lost the file: {one_line(exc)}"}
 
 
 def _count(summary: BatchSummary, rec: dict, manifest: Manifest) -> None:

@@ -43,7 +43,7 @@ def is_batch_id(text: str) -> bool:
 
 def stamp(hdul: fits.HDUList, batch: str) -> fits.HDUList:
     """``hdul`` with ``INPBATCH = batch`` in its primary header (in place; a ``.fz`` output moves it to the image's)."""
-    hdul[0].header[BATCH_KEYWORD] = (batch, "batch run that wrote this file (its manifest id)")
+    hdul[0].header[BATCH_KEYWORD] = (batch, "id of the batch that wrote this")
     return hdul
 
 

@@ -254,7 +254,8 @@ def check_file(task: FileTask, options: BatchOptions) -> dict:
     knows the output may be its own.
     """
     rec = {"path": task.src, "sha256": None, "output": task.output, "status": "redo", "error": None,
-           "method": options.method, "command": options.command, "owns": task.replace}
+           "method": options.method, "command": options.command, "owns": task.replace,
+           "output_sha256": task.written}
     try:
         rec["sha256"], rec["recipe"] = _input_and_recipe(task, options)
         now = _sha256_of_file(task.output)
@@ -278,7 +279,7 @@ def process_file(task: FileTask, options: BatchOptions) -> dict:
         return checked
     rec = {"path": task.src, "sha256": None, "output": task.output, "status": "failed", "error": None,
            "method": options.method, "model_sha256": None, "command": options.command, "blocks": None,
-           "owns": task.replace}
+           "owns": task.replace, "output_sha256": task.written}     # a failure keeps the last known own file
     try:
         rec["sha256"], rec["recipe"] = _input_and_recipe(task, options)
         rec.update(_write(task, options), status="done", output_sha256=sha256sum(task.output))
