@@ -258,19 +258,21 @@ def temp_folder(prefix: str) -> Path:
     return _recorded(lambda: _make_folder(prefix))
 
 
-def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
+def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object], *, what: str = "a write",
+                       terminated: Exception | None = None) -> None:
     """``write(tmp)`` to a `temp_beside` file, then move it onto ``path``: a kill leaves no half-written file.
 
     The temporary is removed if ``write`` or the move fails, and on SIGTERM
-    (in the main thread: a `removed_on_sigterm` block), from its creation on.
+    (in the main thread: a `removed_on_sigterm` block named ``what``), from its creation on.
 
     Raises
     ------
     InputError
-        Terminated (SIGTERM) where the previous SIGTERM handler returns instead of ending the process.
+        Terminated (SIGTERM) where the previous SIGTERM handler returns instead of ending the process
+        (``terminated`` instead, when given).
     """
     path = Path(path)
-    with removed_on_sigterm("a write", InputError(f"{path}: terminated (SIGTERM)")):
+    with removed_on_sigterm(what, terminated or InputError(f"{path}: terminated (SIGTERM)")):
         tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
         try:
             write(tmp)

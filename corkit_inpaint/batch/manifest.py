@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..exceptions import BatchError
-from ..tempfiles import fsync_dir, removed_on_sigterm, temp_beside
+from ..tempfiles import fsync_dir, write_through_temp
 from .stamp import is_batch_id, new_batch_id
 
 try:
@@ -112,7 +112,7 @@ class Manifest:
         """Rewrite the file atomically with ``records`` (default: `read`'s), one line each.
 
         The temporary is removed if the write fails, and on SIGTERM in the main
-        thread (`corkit_inpaint.tempfiles.removed_on_sigterm`), from its creation on.
+        thread (`corkit_inpaint.tempfiles.write_through_temp`), from its creation on.
 
         Raises
         ------
@@ -120,17 +120,14 @@ class Manifest:
             Terminated (SIGTERM) where the previous SIGTERM handler returns instead of ending the process.
         """
         recs = list(self.read().values() if records is None else records)
-        with removed_on_sigterm("a manifest rewrite", BatchError(f"{self.path}: terminated (SIGTERM)")):
-            tmp = temp_beside(self.folder, f".{MANIFEST_NAME}.", ".tmp")
-            try:
-                with open(tmp, "wb") as f:
-                    f.write(b"".join(_line(r) for r in recs))
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                f.write(b"".join(_line(r) for r in recs))
+                f.flush()
+                os.fsync(f.fileno())
+        write_through_temp(self.path, write, what="a manifest rewrite",
+                           terminated=BatchError(f"{self.path}: terminated (SIGTERM)"))
         fsync_dir(self.folder)
 
     def append(self, record: dict) -> None:
