@@ -7,7 +7,6 @@ it is and its input failed; the rerun after a kill mid-write still replaces the
 batch's own output (``fill``, ``.fz`` and ``level_1``).
 """
 
-import warnings
 
 import pytest
 from astropy.io import fits
@@ -16,6 +15,7 @@ from helpers import BLANK, blank, read_real, sha, write
 from corkit_inpaint import inpaint_fits
 from corkit_inpaint.batch import Manifest, local_client, run_batch
 from corkit_inpaint.batch.run import BatchSummary, _spread, plan_tasks
+from corkit_inpaint.batch.stamp import stamp_of
 from corkit_inpaint.batch.task import BatchOptions
 from corkit_inpaint.level1 import output_name
 from corkit_inpaint.outputs import tile_compressed
@@ -42,14 +42,6 @@ def real_inputs(folder, names, blocks=BLANK, suffix=".fts"):
             write(p, blank(data, blocks), header)
         out.append(p)
     return out
-
-
-def stamp_of(path):
-    """The INPBATCH card of an output: the primary header's, or a tile-compressed image's (extension 1)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with fits.open(path) as h:
-            return h[0].header.get("INPBATCH", h[1].header.get("INPBATCH") if len(h) > 1 else None)
 
 
 def test_a_file_written_at_a_planned_output_while_the_batch_runs_is_not_replaced(client, tmp_path):

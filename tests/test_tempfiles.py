@@ -40,55 +40,34 @@ def test_removed_on_sigterm_runs_the_cleanup_then_dies_of_the_signal(tmp_path):
 
 
 SWEEP = '''
-import json, os, signal, sys
+import json, os, sys
 import numpy as np
 from astropy.io import fits
+from sigterm_sweep import sweep
 from corkit_inpaint import outputs, tempfiles
 
 folder = sys.argv[1]
 hdul = fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4), np.int16))])
+returned = False
 
 
-def profile(n):
-    """A profile function raising SIGTERM at the n-th event from temp_beside's call to the first one after
-    its return (inside write_atomic's try): every point where the signal can be acted on in that window."""
-    seen, end = -1, False
-
-    def prof(frame, event, arg):
-        nonlocal seen, end
-        if seen < 0 and not (event == "call" and frame.f_code is tempfiles.temp_beside.__code__):
-            return
-        seen += 1
-        if seen == n:
-            signal.raise_signal(signal.SIGTERM)       # handled here, as a signal from outside would be
-        if end or seen > n:
-            sys.setprofile(None)
-        end = end or (event == "return" and frame.f_code is tempfiles.temp_beside.__code__)
-    return prof
+def left():
+    names = sorted(os.listdir(folder))
+    for name in names:
+        os.unlink(os.path.join(folder, name))
+    return names
 
 
-points, leftovers = 0, []
-while True:
-    pid = os.fork()
-    if pid == 0:                                  # the child writes, and dies of SIGTERM at point n
-        sys.setprofile(profile(points))
-        try:
-            outputs.write_atomic(hdul, os.path.join(folder, "out.fts"))
-        except BaseException as exc:
-            print(points, repr(exc), file=sys.stderr)
-            os._exit(1)
-        os._exit(0)
-    status = os.waitpid(pid, 0)[1]
-    left = sorted(os.listdir(folder))
-    if os.WIFEXITED(status):                      # past the window: no signal, the output written
-        print(json.dumps({"points": points, "leftovers": leftovers, "exit": os.WEXITSTATUS(status), "left": left}))
-        break
-    assert os.WTERMSIG(status) == signal.SIGTERM, (points, status)
-    if left:
-        leftovers.append([points, left])
-        for name in left:
-            os.unlink(os.path.join(folder, name))
-    points += 1
+def after_return(origin, frame, event, arg):      # the first event after temp_beside's return: inside
+    global returned                               # write_atomic's try
+    if returned:
+        return True
+    returned = event == "return" and frame is origin
+    return False
+
+
+print(json.dumps(sweep(lambda: outputs.write_atomic(hdul, os.path.join(folder, "out.fts")),
+                       tempfiles.temp_beside.__code__, after_return, left)))
 '''
 
 
@@ -96,15 +75,10 @@ def test_a_sigterm_anywhere_around_the_temporary_s_creation_leaves_nothing(tmp_p
     """A SIGTERM at each point where Python can act on it, from `temp_beside`'s call until `write_atomic`'s
     ``try`` has begun (mkstemp has made the file, its mode is set, the name is handed back), leaves no
     temporary: the block removes what was made in it. Each point in a forked child, the signal raised there."""
-    import json
-    import subprocess
-    import sys
+    from sigterm_sweep import run_driver
     out = tmp_path / "out"
     out.mkdir()
-    r = subprocess.run([sys.executable, "-c", SWEEP, str(out)], capture_output=True, text=True, timeout=300,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"))
-    assert r.returncode == 0, r.stderr[-3000:]
-    got = json.loads(r.stdout.splitlines()[-1])
+    got = run_driver(SWEEP, str(out))
     assert got["exit"] == 0 and got["left"] == ["out.fts"]          # past the window: written, nothing else
     assert got["points"] > 20 and got["leftovers"] == [], got
 
