@@ -29,10 +29,9 @@ target frame's noise does not depend on which neighbours are asked for.
 
 The amplitudes (``_TUNE``) are calibrated on a real C3 sequence (2012-08-31, 12-minute
 cadence); see ``examples/calibrate_sequence.py`` and ``docs/calibration_sequence.json``.
-The calibration also changed, for C3 only, what the single-frame scene gets wrong
-against both real C3 frames: the corona is 37 times brighter than `simulator`'s and
-vignetted inside 10 Rsun (the real profile is flat there), and the noise has the
-real frames' gain (14.5 e/DN) and flat field. C2 keeps `simulator`'s brightness.
+For C3 only, the corona is 37 times brighter than `simulator`'s, with the real frames'
+gain (14.5 e/DN) and flat field, and its radial profile is the real one's (version 3:
+`profile.c3_profile`; before, flat inside 10 Rsun). C2 keeps `simulator`'s brightness.
 """
 
 from __future__ import annotations
@@ -48,18 +47,20 @@ from scipy import ndimage
 from ..blocks import BLOCK
 from . import simulator as sim
 from .loss_masks import eligible_blocks, loss_mask
+from .profile import c3_profile
 
 __all__ = ["SEQUENCE_VERSION", "SEQUENCE_VERSIONS", "KM_PER_RSUN", "STAR_DRIFT_PX_PER_H", "SimSequence",
            "make_sequence"]
 
 SEQUENCE_VERSION = "1"
 #: "2": the pylons of `simulator` version 4 (C3's as wide and soft as the real one's, and C2's).
-SEQUENCE_VERSIONS = ("1", "2")
+#: "3": version 2 with C3's radial profile drawn by `profile.c3_profile`, not flat inside 10 Rsun.
+SEQUENCE_VERSIONS = ("1", "2", "3")
 KM_PER_RSUN = 696_000.0
 #: Star drift in full-resolution pixels per hour (the Sun's motion against the stars).
 STAR_DRIFT_PX_PER_H = {"C2": 12.6, "C3": 2.7}
 _BASE_TIME = datetime(2000, 9, 3, 2, 54, 11, 85000)     # the target frame's DATE-OBS, as make_frame's
-_STREAMS = ("scene", "ccd", "stars", "events", "cme", "evolution", "frame", "never_sent")
+_STREAMS = ("scene", "ccd", "stars", "events", "cme", "evolution", "frame", "never_sent", "profile")
 _PERIODS_MIN = np.array([6.0, 15.0, 40.0, 100.0, 250.0, 360.0])   # streamer evolution time scales
 _EXPTIMES = {"C2": (25.1, 18.0, 60.0, 8.0), "C3": (18.0, 19.1, 30.0, 12.0)}
 # Calibrated on the real C3 sequence of 2012-08-31 (docs/calibration_sequence.json).
@@ -142,14 +143,13 @@ def _static(seed: int, detector: str | None, summed: bool | None, version: str) 
     corona.base *= _TUNE["brightness"][sc.det]
     stray = rng.uniform(0.02, 0.08) * sc.b0 * _TUNE["brightness"][sc.det]
     vig = sim.vignetting(rng, sc)
-    if sc.det == "C3":      # the real C3 frames' profile is flat inside ~10 Rsun: the inner field is vignetted
-        vig *= np.clip(sc.r / _TUNE["c3_flat_rsun"], 0.0, 1.0) ** alpha
-    n = sc.r.shape[0]
-    rc = _rng(seed, "ccd")
+    if sc.det == "C3":      # the real C3 profile (versions 1-2: flat inside 10 Rsun, the inner field vignetted)
+        vig *= (c3_profile(_rng(seed, "profile"), sc.r, sc.r_occ, alpha) if int(version) >= 3
+                else np.clip(sc.r / _TUNE["c3_flat_rsun"], 0.0, 1.0) ** alpha)
+    n, rc = sc.r.shape[0], _rng(seed, "ccd")
     bias = rc.uniform(380.0, 600.0)
     prnu = 1.0 + rc.uniform(*_TUNE["prnu"]) * rc.standard_normal((n, n))
-    hot = np.zeros((n, n))
-    nh = rc.poisson(40)
+    hot, nh = np.zeros((n, n)), rc.poisson(40)
     hot[rc.integers(0, n, nh), rc.integers(0, n, nh)] = 10 ** rc.uniform(0.7, 2.0, nh)   # DN/s
     rs = _rng(seed, "stars")
     sy, sx, flux = sim.draw_stars(rs, sc)

@@ -1,0 +1,104 @@
+"""C3's instrumental radial profile for simulated sequences (sequence version 3).
+
+Sequence versions 1 and 2 made the C3 corona flat inside 10 Rsun and bent it
+to the corona's power law exactly at 10 Rsun. The two real C3 frames (2010-01-05
+and 2012-08-31; azimuthal medians outside the pylon) agree with each other to 2% and
+differ from that:
+
+* a bright edge at the occulter (about 4.0 Rsun), a dip just outside it, and a
+  rise of about 30% to a peak at 5.2-5.5 Rsun;
+* a slow decline to 8.5 Rsun (logarithmic slope -0.2 to -0.3), with a small
+  plateau near 7.5 Rsun;
+* a gradual turn between 8.5 and 10.5 Rsun (slope -0.85 at 9, -1.7 at 10) to
+  about -2.0 at 11-13 Rsun, flattening outward as the F corona takes over.
+
+`c3_profile` draws a multiplicative factor with that shape: a smooth turn to
+the corona's slope (made up to 0.7 steeper) at a drawn radius and sharpness, an inner slope drawn about
+the real one, the occulter's rise and bright edge, and a few shallow ring-like
+steps at random radii. Every amount is drawn over a range around the real
+frames' values, so the network meets the real shape without learning it alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..frame import Frame
+from ..header import bias_and_exptime
+
+__all__ = ["c3_profile", "profile_slopes"]
+
+
+def c3_profile(rng: np.random.Generator, r: np.ndarray, r_occ: float, alpha: float) -> np.ndarray:
+    """A C3 vignetting factor over radius ``r`` (solar radii) for a corona of slope ``-alpha``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of every draw (a fixed number of them, whatever ``r`` is).
+    r : numpy.ndarray
+        Radius of each pixel in solar radii.
+    r_occ : float
+        The occulter's radius in solar radii.
+    alpha : float
+        The corona's power-law index: the factor turns the profile's slope from
+        about ``-alpha`` far out to the drawn inner slope.
+
+    Returns
+    -------
+    numpy.ndarray
+        A positive factor of ``r``'s shape.
+    """
+    r0 = rng.uniform(8.8, 10.4)               # radius of the turn
+    p = rng.uniform(7.0, 14.0)                # its sharpness
+    s_in = rng.uniform(-0.45, 0.0)            # logarithmic slope well inside the turn
+    beta = alpha + s_in
+    extra = rng.uniform(0.0, 0.7)             # steeper than the corona beyond the turn
+    rr = np.maximum(r, 1.0)
+    x = (rr / r0) ** p
+    turn = (x / (1.0 + x)) ** (beta / p) * (1.0 + x) ** (-extra / p) * 2.0 ** ((beta + extra) / p)   # 1 at r0
+    rise = rng.uniform(0.15, 0.4)             # the occulter's shadow fades over ~1 Rsun
+    length = rng.uniform(0.3, 0.8)
+    start = r_occ + rng.uniform(0.3, 0.6)
+    shadow = 1.0 - rise * np.exp(-np.maximum(rr - start, 0.0) / length)
+    edge = rng.uniform(0.0, 0.4) * np.exp(-0.5 * ((rr - r_occ - rng.uniform(0.2, 0.4)) / rng.uniform(0.06, 0.15)) ** 2)
+    steps = np.ones_like(rr)
+    for _ in range(3):
+        amp = rng.uniform(-0.02, 0.02) * (rng.random() < 0.7)
+        rk, wk = rng.uniform(5.0, 16.0), rng.uniform(0.1, 0.35)
+        steps *= 1.0 + amp * np.tanh((rr - rk) / wk)
+    return turn * shadow * (1.0 + edge) * steps
+
+
+def profile_slopes(image: np.ndarray, header, radii) -> np.ndarray:
+    """Logarithmic slope of a level-0.5 frame's azimuthal median profile at ``radii`` (solar radii).
+
+    The median is of the signal above the bias (``OFFSET``), over valid pixels
+    outside the pylon (50 degrees either side of its axis, toward the lower
+    left), in rings 5% of the radius wide at 10% in and 10% out of each radius.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The frame, DN as stored.
+    header : astropy.io.fits.Header
+        Its header (the detector and Sun centre come from it).
+    radii : sequence of float
+        Where to measure the slope.
+
+    Returns
+    -------
+    numpy.ndarray
+        d ln(median) / d ln(r) at each radius.
+    """
+    fr = Frame.build(np.asarray(image, dtype=np.float64), None, header)
+    g = fr.geometry
+    yy, xx = np.mgrid[:image.shape[0], :image.shape[1]]
+    r = np.hypot(yy - g.cy, xx - g.cx) / g.rsun
+    th = np.degrees(np.arctan2(yy - g.cy, xx - g.cx))
+    ok = fr.valid & (np.abs((th + 135 + 180) % 360 - 180) > 50)
+    signal = fr.image - (bias_and_exptime(header) or (0.0, 1.0))[0]
+    at = np.asarray(radii, dtype=np.float64)
+    inner, outer = ([np.median(signal[ok & (np.abs(r - x) < 0.025 * a)]) for x, a in zip(at * f, at)]
+                    for f in (0.9, 1.1))
+    return np.log(np.array(outer) / np.array(inner)) / np.log(1.1 / 0.9)
