@@ -19,14 +19,14 @@ default model trained on, or ``make_frame``'s with ``--source frames``):
    the share of clusters where the network is the worse, and each method's
    median bias (mean signed error over the truth's mean).
 
-Run of 2026-12-06 (C3 2010-01-05 against 3 simulated sequence targets per
-version; README, "Known limits"). Structure: real 2.14 / 1.95 / 1.12, sequence
-version 2 2.08 / 1.85 / 1.21: matched. (The 2026-12-05 numbers, 3.9 against 1.7
+Run of 2026-12-06 (C3 2010-01-05 against 3-4 simulated sequence targets per
+version; README, "Training and the simulator" and "Known limits"). Structure:
+real 2.14 / 1.95 / 1.12, sequence version 2 2.14 / 1.96 / 1.24: matched. (The 2026-12-05 numbers, 3.9 against 1.7
 at 8-12 Rsun, came from a local mean cut at the annulus' edges; see
 `structure`.) Profile: the real slope is -0.3 to -0.1 at 6-8 Rsun, turns
-through -0.84 at 9 to -1.97 at 11 Rsun; version 2 was flat (+0.1) to 9.5 Rsun
+through -0.89 at 9 to -2.15 at 11 Rsun; version 2 was flat (+0.1) to 9.5 Rsun
 and bent at 10, version 3 (`corkit_inpaint.training.profile`) turns through
--0.56 at 9. Clusters: the default network is the worse of the two in 50% and
+-0.72 at 9. Clusters: the default network is the worse of the two in 50% and
 42% of real clusters at 8 and 10 Rsun, and in 42-50% and 44-47% of simulated
 ones of either version: a big hole's fill at those radii is a coin toss
 between the two in simulation too, not a gap between simulation and reality.

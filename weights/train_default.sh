@@ -23,7 +23,10 @@
 #      window's noise), corrections in noise units where a neighbour has data (--step
 #      noise) and errors measured in noise units, last layers zeroed again, 3,000 steps on
 #      400 new sequences (seeds 6000000..6000399), L1 only (--w-hole-l2 0), 1 thread.
-# CPU: about 75 + 45 + 20 + 55 + 25 + 45 minutes on 2 cores. A stage that reaches --time-limit
+#   7. pconv-lasco-nb3, the default: nb2 fine-tuned (nothing widened or zeroed) 3,000 steps at a lower rate
+#      (1e-4 to 2e-5) on 400 sequences of sequence generator 3 (seeds 9000000..9000399), whose C3 frames
+#      have the real frames' radial profile (corkit_inpaint/training/profile.py), L1 only, 1 thread.
+# CPU: about 75 + 45 + 20 + 55 + 25 + 45 + 40 minutes on 2 cores. A stage that reaches --time-limit
 # stops with a checkpoint and exit status 3, so the script stops there; rerunning the script goes
 # on with that stage (a finished stage reruns as a no-op). A stage is resumed only with the settings
 # it started with. Packaging (--force) replaces the registered files of each name: the script remakes
@@ -55,13 +58,21 @@ corkit-inpaint -v train --out runs/pconv-lasco-nb2 --init pconv-lasco-nb1 --extr
     --lr-final 5e-5 --w-hole-l2 0 --workers 2 --threads 1 --time-limit 3000 "$@"
 python weights/package_weights.py --force runs/pconv-lasco-nb2 --name pconv-lasco-nb2 \
     --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; fine-tuned from pconv-lasco-nb1 on simulated LASCO sequences"
-# Stage 7: the error tables that give every fill its sigma (corkit_inpaint/uncertainty), fitted for the
+corkit-inpaint -v train --out runs/pconv-lasco-nb3 --init pconv-lasco-nb2 --extra-channels 8 --base-guide 3 \
+    --step noise --sequences --sequence-version 3 --first-frame-seed 9000000 --frames 400 --steps 3000 --lr 1e-4 \
+    --lr-final 2e-5 --w-hole-l2 0 --workers 1 --threads 1 --time-limit 3300 "$@"
+python weights/package_weights.py --force runs/pconv-lasco-nb3 --name pconv-lasco-nb3 --default \
+    --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; pconv-lasco-nb2 fine-tuned on simulated LASCO sequences with C3's real radial profile (sequence version 3)"
+# Stage 8: the error tables that give every fill its sigma (corkit_inpaint/uncertainty), fitted for the
 # default model's weights and the classical methods on simulated holes (frame seeds 70,000,000+,
 # sequence seeds 71,000,000+, large losses from seed 72,000,000; settings recorded in the file's "fit" entry). About
 # 37 min on one core of a busy 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2
-# Stage 8: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel
+# ... and pconv-lasco-nb2's table beside it, for fills asked for with --weights pconv-lasco-nb2 (about 15 min).
+OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
+    --methods pconv-smooth --weights pconv-lasco-nb2 --frames 40 --sequences 32 --repeats 2
+# Stage 9: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel
 # 1-sigma (corkit_inpaint/network/spread.py). The fill's tensors are frozen (its fill is nb2's bit for bit); the
 # head learns a Laplace likelihood of the fill's misses, 2,500 steps on 300 new simulated sequences (seeds
 # 8000000..8000299) and 150 single simulated frames (seeds 8500000..8500149); the last 15% of each part's samples
