@@ -21,19 +21,21 @@ default model trained on, or ``make_frame``'s with ``--source frames``):
 
 Run of 2026-12-06 (C3 2010-01-05 against 3-4 simulated sequence targets per
 version; README, "Training and the simulator" and "Known limits"). Structure:
-real 2.14 / 1.95 / 1.12, sequence version 2 2.14 / 1.96 / 1.24: matched. (The 2026-12-05 numbers, 3.9 against 1.7
-at 8-12 Rsun, came from a local mean cut at the annulus' edges; see
-`structure`.) Profile: the real slope is -0.3 to -0.1 at 6-8 Rsun, turns
-through -0.89 at 9 to -2.15 at 11 Rsun; version 2 was flat (+0.1) to 9.5 Rsun
-and bent at 10, version 3 (`corkit_inpaint.training.profile`) turns through
--0.72 at 9. Clusters: the default network is the worse of the two in 50% and
+real 2.14 / 1.95 / 1.12, sequence version 2 2.14 / 1.96 / 1.24: matched (the
+2026-12-05 numbers, 3.9 against 1.7 at 8-12 Rsun, came from a local mean cut
+at the annulus' edges; see `structure`). Profile: the real slope is -0.31 to
+-0.14 at 6-8 Rsun and turns through -0.89 at 9 to -2.15 at 11 Rsun; version 2
+was flat (+0.1) to 9.5 Rsun and bent at 10, version 3
+(`corkit_inpaint.training.profile`) turns through -0.72 at 9. Clusters:
+`pconv-lasco-nb2` (the default until 0.1.11) is the worse of the two in 50% and
 42% of real clusters at 8 and 10 Rsun, and in 42-50% and 44-47% of simulated
 ones of either version: a big hole's fill at those radii is a coin toss
 between the two in simulation too, not a gap between simulation and reality.
 
 Usage::
 
-    python benchmarks/sim_real_gap.py FILES [--sim 12] [--threads 1]
+    python benchmarks/sim_real_gap.py FILES [--sim 12] [--source {frames,1,2,3}] [--weights W]
+        [--no-clusters] [--threads 1]
 """
 
 from __future__ import annotations

@@ -7,16 +7,18 @@ differ from that:
 
 * a bright edge at the occulter (about 4.0 Rsun), a dip just outside it, and a
   rise of about 30% to a peak at 5.2-5.5 Rsun;
-* a slow decline to 8.5 Rsun (logarithmic slope -0.2 to -0.3), with a small
+* a slow decline to 8.5 Rsun (logarithmic slope -0.1 to -0.45), with a small
   plateau near 7.5 Rsun;
-* a gradual turn between 8.5 and 10.5 Rsun (slope -0.85 at 9, -1.7 at 10) to
-  about -2.0 at 11-13 Rsun, flattening outward as the F corona takes over.
+* a gradual turn between 8.5 and 10.5 Rsun (slope of the signal above the bias
+  -0.9 at 9, -1.7 at 10) to about -2.2 at 11-14 Rsun, flattening outward
+  (-1.9 at 18 Rsun) as the F corona takes over.
 
 `c3_profile` draws a multiplicative factor with that shape: a smooth turn to
-the corona's slope (made up to 0.7 steeper) at a drawn radius and sharpness, an inner slope drawn about
-the real one, the occulter's rise and bright edge, and a few shallow ring-like
-steps at random radii. Every amount is drawn over a range around the real
-frames' values, so the network meets the real shape without learning it alone.
+the corona's slope (made up to 0.7 steeper) at a drawn radius and sharpness, an
+inner slope drawn about the real one, the occulter's rise and bright edge, and a
+few shallow ring-like steps at random radii. Every amount is drawn over a range
+around the real frames' values, so the network meets the real shape without
+learning it alone. `profile_slopes` measures the shape.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def c3_profile(rng: np.random.Generator, r: np.ndarray, r_occ: float, alpha: flo
         The occulter's radius in solar radii.
     alpha : float
         The corona's power-law index: the factor turns the profile's slope from
-        about ``-alpha`` far out to the drawn inner slope.
+        ``-alpha`` less a drawn 0 to 0.7 far out to a drawn inner slope of -0.45
+        to 0.
 
     Returns
     -------
