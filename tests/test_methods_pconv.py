@@ -23,7 +23,8 @@ def case():
     return data, Frame.build(blank(data, BLANK), mask, header)
 
 
-#: The network without a spread head, whose sigma is its error table's (the default has a head: see below).
+#: A network without a spread head, whose sigma is its error table's (as the default's is), named so that
+#: these tests do not move with the default.
 TABLED = "pconv-lasco-nb2"
 #: The same network with a spread head.
 HEADED = "pconv-lasco-nb2-sigma"
