@@ -26,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..frame import Frame
-from ..header import bias_and_exptime
 
 __all__ = ["c3_profile", "profile_slopes"]
 
@@ -100,7 +99,7 @@ def profile_slopes(image: np.ndarray, header, radii) -> np.ndarray:
     r = np.hypot(yy - g.cy, xx - g.cx) / g.rsun
     th = np.degrees(np.arctan2(yy - g.cy, xx - g.cx))
     ok = fr.valid & (np.abs((th + 135 + 180) % 360 - 180) > 50)
-    signal = fr.image - (bias_and_exptime(header) or (0.0, 1.0))[0]
+    signal = fr.image - fr.stretch.bias           # the bias Frame.build read (0 without one)
     at = np.asarray(radii, dtype=np.float64)
     inner, outer = ([np.median(signal[ok & (np.abs(r - x) < 0.025 * a)]) for x, a in zip(at * f, at)]
                     for f in (0.9, 1.1))
