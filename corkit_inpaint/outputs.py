@@ -139,10 +139,8 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None,
         raise InputError(f"{dst}: is a folder")
     if dst.exists() and not dst.is_file():      # a device, FIFO or socket: replacing it is never a file write
         raise InputError(f"{dst}: exists and is not a regular file (a device, FIFO or socket); not replaced")
-    if (dst.exists() or dst.is_symlink()) and not overwrite:
-        why = replace_check(dst) if replace_check is not None else f"{dst}: exists (use overwrite / --overwrite)"
-        if why:
-            raise OutputExistsError(why)
+    if (dst.exists() or dst.is_symlink()) and not overwrite and not _replaceable(dst, replace_check):
+        raise OutputExistsError(f"{dst}: exists (use overwrite / --overwrite)")
     parent = dst.parent if str(dst.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{dst}: output folder {parent} does not exist")
