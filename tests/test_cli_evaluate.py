@@ -123,6 +123,17 @@ def test_nothing_to_score_is_a_failure(tmp_path, capsys):
     assert "no block could be blanked" in capsys.readouterr().err
 
 
+def test_a_run_that_scores_nothing_leaves_an_earlier_report(tmp_path, capsys):
+    """A failed run must not replace last run's --json with an empty report (it did until 0.1.12)."""
+    bad = tmp_path / "notes.fts"
+    bad.write_text("this is not a FITS file\n")
+    out = tmp_path / "eval.json"
+    out.write_text('{"earlier": "report"}')
+    assert main(["-q", "evaluate", str(bad), "--methods", "biharmonic", "--repeats", "1", "--json", str(out)]) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert json.loads(out.read_text()) == {"earlier": "report"}
+
+
 def test_a_bad_file_fails_alone(tmp_path, capsys):
     bad = tmp_path / "notes.fts"
     bad.write_text("this is not a FITS file\n")

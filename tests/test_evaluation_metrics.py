@@ -99,3 +99,31 @@ def test_zone_map_and_zone_noise():
     zz[y - 17] = np.where(sliver[y - 17], 2, zz[y - 17])            # one row of the hole in the outer zone
     s = zone_noise(rate, sliver, zz)
     assert s["nsig_outer"] == 0 and s["var_outer"] == 0.0 and s["nsig_inner"] == n["nsig_inner"]
+
+
+def test_single_frame_floor_is_the_error_of_a_fill_that_knows_the_smooth_corona():
+    """``floor_Z``: noise everywhere plus the point sources' excess, which a fill from the frame alone cannot know."""
+    from helpers import read_real
+
+    from corkit_inpaint.evaluation.metrics import zone_map, zone_noise
+    from corkit_inpaint.geometry import optical_geometry
+    data, header = read_real()
+    g = optical_geometry(header)
+    z = zone_map(data.shape, g)
+    y, x = int(round(g.cy)), int(round(g.cx + 2.6 * g.rsun))
+    rng = np.random.default_rng(1)
+    smooth = np.full(data.shape, 100.0)
+    rate = smooth + rng.normal(0, 3.0, data.shape)
+    mask = np.zeros(data.shape, bool)
+    mask[y - 16:y + 16, x:x + 32] = True
+    quiet = zone_noise(rate, mask, z)
+    assert quiet["floor_inner"] == pytest.approx(quiet["var_inner"])      # no point source: the noise alone
+    stars = np.zeros(data.shape, bool)
+    for sy, sx in ((y - 8, x + 6), (y + 5, x + 20)):
+        rate[sy - 1:sy + 2, sx - 1:sx + 2] += 400.0                       # two 3x3 stars inside the hole
+        stars[sy - 3:sy + 4, sx - 3:sx + 4] = True                        # grown, as point_sources does
+    floor = zone_noise(rate, mask, z, stars)
+    oracle = float(np.sum((smooth - rate)[mask] ** 2))                    # the smooth corona, exactly
+    assert floor["floor_inner"] == pytest.approx(oracle, rel=0.05)
+    assert floor["floor_inner"] > 50 * quiet["floor_inner"]               # the stars dominate it
+    assert zone_noise(rate, mask, z)["floor_inner"] < 0.1 * floor["floor_inner"]   # unless not named

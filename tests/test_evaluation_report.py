@@ -91,7 +91,7 @@ def test_zones_pooled_with_floor_and_interval():
         z = {"n_inner": 100, "se_inner": 400.0 * (i + 1), "n_mid": 50, "se_mid": 50.0, "n_outer": 0, "se_outer": 0.0,
              "n_np_inner": 90, "se_np_inner": 90.0, "n_np_mid": 50, "se_np_mid": 50.0}
         noise = {"nsig_inner": 100, "var_inner": 100 * 4.0, "nsig_mid": 50, "var_mid": 50 * 1.0,
-                 "nsig_outer": 0, "var_outer": 0.0}
+                 "nsig_outer": 0, "var_outer": 0.0, "floor_inner": 100 * 2.25 * (i + 1), "floor_mid": 50 * 1.0}
         recs.append(rec("biharmonic", "single", f"m{i}", 1.0, **z, **noise))
         half = {k: v / 4 if k.startswith("se_") else v for k, v in z.items()}
         recs.append(rec("pconv", "single", f"m{i}", 1.0, **half, **noise))
@@ -106,6 +106,12 @@ def test_zones_pooled_with_floor_and_interval():
     assert inner["biharmonic"]["rmse_no_points_over_sigma"] == pytest.approx(0.5)     # sqrt(360 / 360) / 2
     assert inner["pconv"]["rmse_no_points_over_sigma"] == pytest.approx(math.sqrt(90.0 / 4 * 4 / 360) / 2.0)
     assert zs["mid"]["pconv"]["masks"] == 4 and zs["mid"]["pconv"]["pixels"] == 200
+    # the single-frame floor: one per zone, the same for every method, against the best classical one's RMSE
+    assert inner["pconv"]["floor"] == inner["biharmonic"]["floor"] == pytest.approx(math.sqrt(2.25 * 10 / 4))
+    assert inner["pconv"]["floor_over_sigma"] == pytest.approx(inner["pconv"]["floor"] / 2.0)
+    assert inner["pconv"]["floor_vs_best_classical"] == pytest.approx(0.75)          # sqrt(225 / 400) on every mask
+    assert inner["pconv"]["floor_vs_best_classical_ci90"] == pytest.approx([0.75, 0.75])
+    assert zs["mid"]["biharmonic"]["floor_vs_best_classical"] == pytest.approx(1.0)
     table = format_zone_table(zs, "t")
     assert "| inner | pconv |" in table and "0.500 (0.50-0.50)" in table
     assert summarise_zones([rec("pconv", "single", "m", 1.0)]) == {}    # no zones without a geometry

@@ -114,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         sets[f"{args.synthetic} synthetic frames"] = evaluate_synthetic(
             args.synthetic, methods, rng=rng, version=args.generator_version, device=args.device,
             weights=args.weights, progress=not args.quiet)
+    if not sets:            # nothing was scored (each file's error said why): a report at --json stays as it was
+        return 1
     _report(args, methods, sets)
     return 1 if failed else 0
 

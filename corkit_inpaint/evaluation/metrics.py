@@ -58,12 +58,21 @@ def truth_terms(truth, st) -> dict:
     return {"rate": st.to_rate(truth), "s": ts, "hf": _hf(ts)}
 
 
-def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None) -> dict:
-    """The truth's noise in each zone of the hole: ``nsig_Z`` pixels and ``var_Z`` (sigma^2 times pixels).
+def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None,
+               points: np.ndarray | None = None) -> dict:
+    """The truth's noise in each zone of the hole, and the single-frame floor there.
 
-    Computed once per mask (the same for every method). A zone's part of the hole with no whole 3x3
-    neighbourhood (a sliver) has no noise estimate: its pixels are not counted (``nsig_Z`` 0), rather
-    than counted as noiseless.
+    ``nsig_Z`` pixels and ``var_Z`` (sigma^2 times pixels): the noise sigma (Immerkaer). Computed once
+    per mask (the same for every method). A zone's part of the hole with no whole 3x3 neighbourhood (a
+    sliver) has no noise estimate: its pixels are not counted (``nsig_Z`` 0), rather than counted as
+    noiseless.
+
+    ``floor_Z`` (DN/s squared, summed over the zone's pixels of the hole): what a fill from this frame
+    alone would still miss if it knew the smooth corona exactly: the noise variance at each pixel that
+    is not a point source, plus, at the truth's point sources (``points``, `point_sources`: stars,
+    planets, cosmic-ray hits, which the frame around a hole does not show), their excess over a 9x9
+    median of the truth. It is a lower bound for any single-frame fill's squared error, not a
+    prediction: faint stars under the detection threshold count as predictable there.
     """
     out = {}
     if zones is None:
@@ -72,11 +81,19 @@ def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None) -
     if ys.size == 0:
         return out
     sl = (slice(max(ys.min() - 1, 0), ys.max() + 2), slice(max(xs.min() - 1, 0), xs.max() + 2))
+    pts = np.zeros_like(mask[sl]) if points is None else points[sl] & mask[sl]
+    excess = np.zeros(mask[sl].shape)
+    if pts.any():
+        big = (slice(max(sl[0].start - 4, 0), sl[0].stop + 4), slice(max(sl[1].start - 4, 0), sl[1].stop + 4))
+        bg = ndimage.median_filter(rate_t[big], size=9, mode="nearest")
+        excess = (rate_t[big] - bg)[sl[0].start - big[0].start:, sl[1].start - big[1].start:][
+            :excess.shape[0], :excess.shape[1]]
     for k, name in enumerate(ZONE_NAMES):
         inz = mask[sl] & (zones[sl] == k)
         n = int(inz.sum()) if ndimage.binary_erosion(inz, np.ones((3, 3)), border_value=0).any() else 0
         sig = noise_sigma(rate_t[sl], inz) if n else 0.0
         out[f"nsig_{name}"], out[f"var_{name}"] = n, sig ** 2 * n
+        out[f"floor_{name}"] = float(sig ** 2 * np.sum(inz & ~pts) + np.sum(excess[inz & pts] ** 2))
     return out
 
 

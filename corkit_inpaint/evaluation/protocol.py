@@ -75,7 +75,7 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     records = []
     for pattern, r, blocks, mask, test in blanked_copies(img, header, rng, repeats, patterns):
         points = point_sources(truth["s"], mask)
-        noise = zone_noise(truth["rate"], mask, zones)
+        noise = zone_noise(truth["rate"], mask, zones, points)
         frame = Frame.build(test, mask, header)
         for name, m, nbs in runs:
             t0 = time.perf_counter()

@@ -65,15 +65,17 @@ def _against(v: dict, against: str | None, m: str, rows: dict, recs, base, key: 
     v["vs_against_ci90"] = _ratio_ci(recs, base, key=key)
 
 
-def _ratio_ci(recs, base, *, key="se", n_boot=2000, seed=0):
+def _ratio_ci(recs, base, *, key="se", base_key=None, n_boot=2000, seed=0):
     """90% bootstrap interval (over masks) of the pooled-RMSE ratio of ``recs`` to ``base`` (squared errors ``key``).
 
+    ``base_key`` (default ``key``) is the base's squared errors: ``recs``' ``floor_mid`` against ``se_mid``.
     Only masks with pixels there count (for a zone's ``se_<zone>``, those with ``n_<zone>`` > 0): a resample of
     masks that miss the zone would give a ratio of 0. None for fewer than two such masks.
     """
-    count = "n" + key[2:]                   # "se" -> "n", "se_mid" -> "n_mid"
+    base_key = base_key or key
+    count = "n" + base_key[2:]              # "se" -> "n", "se_mid" -> "n_mid"
     a = {r["mask_id"]: r[key] for r in recs if r.get(count, 1)}
-    b = {r["mask_id"]: r[key] for r in base if r.get(count, 1)}
+    b = {r["mask_id"]: r[base_key] for r in base if r.get(count, 1)}
     ids = sorted(set(a) & set(b))
     if len(ids) < 2:
         return None
@@ -89,12 +91,17 @@ def summarise_zones(records, against: str | None = None):
     Returns
     -------
     dict
-        ``{zone: {method: {"rmse", "sigma", "rmse_over_sigma", "rmse_no_points_over_sigma", "vs_best_classical",
+        ``{zone: {method: {"rmse", "sigma", "rmse_over_sigma", "rmse_no_points_over_sigma", "floor",
+        "floor_over_sigma", "floor_vs_best_classical", "vs_best_classical",
         "vs_best_classical_ci90", "vs_ratio", "vs_ratio_ci90", "vs_alone", "vs_alone_ci90",
         "pixels", "masks"}}}``: the RMSE (DN/s) in the zone, the truth's own noise
-        sigma there (the floor), the RMSE without the truth's point sources (stars,
+        sigma there, the RMSE without the truth's point sources (stars,
         planets, cosmic-ray hits: no fill predicts a hit in the frame it fills)
-        over that sigma, and the ratios to the best classical method, to
+        over that sigma, the single-frame floor (`corkit_inpaint.evaluation.metrics.zone_noise`: the
+        noise plus the truth's point sources, what a fill from the frame alone that knew the smooth
+        corona exactly would still miss; an RMSE over the same pixels, the same for every method; a
+        fill with neighbouring frames can go under it) over the sigma and over the best classical
+        method's RMSE (with its interval), and the ratios to the best classical method, to
         the ``ratio`` neighbour fill and to the same method run without
         neighbours (``"<method> (alone)"``), each with a 90% bootstrap interval
         over masks (nan where that baseline was not scored); with ``against``,
@@ -117,11 +124,17 @@ def summarise_zones(records, against: str | None = None):
             n_np = sum(r.get(f"n_np_{z}", 0) for r in rs)
             rmse_np = float(np.sqrt(sum(r.get(f"se_np_{z}", 0.0) for r in rs) / n_np)) if n_np else float("nan")
             inv = 1.0 / sigma if sigma > 0 else float("nan")
+            floor = (float(np.sqrt(sum(r.get(f"floor_{z}", 0.0) for r in rs) / n))
+                     if all(f"floor_{z}" in r for r in rs if r.get(f"n_{z}", 0)) else float("nan"))
             rows[m] = {"rmse": rmse, "sigma": sigma, "rmse_over_sigma": rmse * inv,
-                       "rmse_no_points_over_sigma": rmse_np * inv,
+                       "rmse_no_points_over_sigma": rmse_np * inv, "floor": floor, "floor_over_sigma": floor * inv,
                        "pixels": n, "masks": sum(1 for r in rs if r.get(f"n_{z}", 0))}
         best = min((k for k in rows if k in CLASSICAL), key=lambda k: rows[k]["rmse"], default=None)
+        floor_ci = (_ratio_ci(by_method[best], by_method[best], key=f"floor_{z}", base_key=f"se_{z}")
+                    if best and np.isfinite(rows[best]["floor"]) else None)
         for m, v in rows.items():
+            v["floor_vs_best_classical"] = v["floor"] / rows[best]["rmse"] if best else float("nan")
+            v["floor_vs_best_classical_ci90"] = floor_ci
             for key, base in (("vs_best_classical", best), ("vs_ratio", "ratio" if "ratio" in rows else None),
                               ("vs_alone", _alone(m, rows))):
                 v[key] = v["rmse"] / rows[base]["rmse"] if base else float("nan")
@@ -149,7 +162,7 @@ def mask_errors(records) -> list[dict]:
     list of dict
         Plain numbers and strings, in the records' order.
     """
-    keys = (*MASK_KEYS, *(f"{p}_{z}" for z in ZONE_NAMES for p in ("n", "se", "n_np", "se_np")))
+    keys = (*MASK_KEYS, *(f"{p}_{z}" for z in ZONE_NAMES for p in ("n", "se", "n_np", "se_np", "floor")))
     plain = lambda v: v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float)) else str(v)
     return [{k: plain(r[k]) for k in keys if k in r} for r in records]
 
@@ -169,7 +182,8 @@ def format_zone_table(zones, title="", edges=""):
     against = _against_name(zones)
     extra += [f"vs {against} (90% CI)"] if against else []
     head = ["zone", "method", "RMSE (DN/s)", "vs best classical (90% CI)", *extra, "noise sigma (DN/s)",
-            "RMSE / sigma", "w/o point sources", "pixels", "masks"]
+            "RMSE / sigma", "w/o point sources", "1-frame floor / sigma",
+            "1-frame floor vs best classical (90% CI)", "pixels", "masks"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for z, ms in zones.items():
         for m, v in ms.items():
@@ -177,7 +191,8 @@ def format_zone_table(zones, title="", edges=""):
             cells += [_with_ci(v, "vs_ratio"), _with_ci(v, "vs_alone")] if with_nb else []
             cells += [_with_ci(v, "vs_against")] if against else []
             cells += [f"{v['sigma']:.4g}", f"{v['rmse_over_sigma']:.2f}",
-                      f"{v.get('rmse_no_points_over_sigma', np.nan):.2f}", str(v["pixels"]), str(v["masks"])]
+                      f"{v.get('rmse_no_points_over_sigma', np.nan):.2f}", f"{v.get('floor_over_sigma', np.nan):.2f}",
+                      _with_ci(v, "floor_vs_best_classical"), str(v["pixels"]), str(v["masks"])]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
