@@ -120,3 +120,33 @@ def test_sequence_samples_read_the_neighbours_as_inference_does():
         windows[0].box[0]:windows[0].box[1], windows[0].box[2]:windows[0].box[3]]].max() == 1.0
     samples = frame_samples(5_000_002, cfg)
     assert samples and all(s["guides"].shape == (6, 32, 32) for s in samples)
+
+
+def test_neighbour_cases_keep_their_draws_and_take_the_alone_share():
+    """The default mix is the one the shipped networks trained on; ``alone_share`` moves only the no-neighbour share."""
+    from corkit_inpaint.training.dataset import GAPS, neighbour_case
+    seeds = range(7_000_000, 7_004_000)
+
+    def before_the_option(seed):            # the rule of 0.1.11, which the nb networks' records name
+        rng = np.random.default_rng(seed + 11)
+        before, after = -float(rng.choice(GAPS)), float(rng.choice(GAPS))
+        u = rng.random()
+        offsets = (before, 0.0, after) if u < 0.55 or u >= 0.82 else \
+            ((before, 0.0) if rng.random() < 0.5 else (0.0, after)) if u < 0.70 else (0.0,)
+        return offsets, u >= 0.82, rng.integers(2)
+
+    cfg = TrainConfig(sequences=True, extra_channels=6)
+    for seed in seeds:
+        offsets, stranger, rng = neighbour_case(seed, cfg)
+        assert (offsets, stranger, rng.integers(2)) == before_the_option(seed)
+    for share in (0.0, 0.5, 1.0):
+        cases = [neighbour_case(s, TrainConfig(sequences=True, extra_channels=6, alone_share=share))[:2]
+                 for s in seeds]
+        alone = np.mean([len(o) == 1 for o, _ in cases])
+        both = np.mean([len(o) == 3 and not x for o, x in cases])
+        stranger = np.mean([x for _, x in cases])
+        assert alone == pytest.approx(share, abs=0.025)
+        assert both == pytest.approx(0.55 / 0.88 * (1 - share), abs=0.025)
+        assert stranger == pytest.approx(0.18 / 0.88 * (1 - share), abs=0.025)
+    with pytest.raises(ValueError, match="alone_share"):
+        TrainConfig(alone_share=1.5).check()

@@ -75,6 +75,9 @@ class TrainConfig:
     sequences: bool = _f(False, "train on simulated sequences: each frame with neighbouring frames "
                                 "(the neighbour model; needs --extra-channels 6)")
     sequence_version: str = _f(SEQUENCE_VERSION, "sequence generator version (with --sequences)")
+    alone_share: float = _f(0.12, "share of the simulated sequences whose frame is given no neighbour (with "
+                                  "--sequences; the others keep the proportions 55:15:18 of both neighbours, "
+                                  "one, and one with another day's frame)", low=0.0, high=1.0)
 
     def check(self) -> None:
         """Refuse values outside a field's bounds (`ValueError` naming the field)."""

@@ -20,7 +20,8 @@ from . import sequence, simulator
 from .config import TrainConfig
 from .loss_masks import PATTERNS, eligible_blocks, loss_mask
 
-__all__ = ["training_windows", "frame_samples", "build_dataset", "SAMPLE_KEYS", "sequence_scene", "other_day", "GAPS"]
+__all__ = ["training_windows", "frame_samples", "build_dataset", "SAMPLE_KEYS", "sequence_scene", "neighbour_case",
+           "other_day", "GAPS"]
 
 #: The arrays of a sample, stacked over samples by `build_dataset`.
 SAMPLE_KEYS = ("image", "valid", "guides", "texture", "truth", "hole", "noise")
@@ -97,12 +98,35 @@ def other_day(seed: int, header, version: str = sequence.SEQUENCE_VERSION):
                                   version=version).frames[0]
 
 
+def neighbour_case(seed: int, cfg: TrainConfig) -> tuple[tuple[float, ...], bool, np.random.Generator]:
+    """Which frames a training sample of simulated sequence ``seed`` gets (see `sequence_scene`).
+
+    Returns
+    -------
+    offsets : tuple of float
+        Minutes of the frames to simulate; 0.0 is the target.
+    other_day : bool
+        Whether one neighbour is then replaced by a frame of another corona.
+    rng : numpy.random.Generator
+        The sample's stream, to draw which one.
+    """
+    rng = np.random.default_rng(seed + 11)
+    before, after = -float(rng.choice(GAPS)), float(rng.choice(GAPS))
+    u = rng.random()
+    rest = (1.0 - cfg.alone_share) / 0.88                 # 1 at the default share: the draws of before it
+    both, one, other = 0.55 * rest, 0.70 * rest, 0.70 * rest + cfg.alone_share
+    offsets = (before, 0.0, after) if u < both or u >= other else \
+        ((before, 0.0) if rng.random() < 0.5 else (0.0, after)) if u < one else (0.0,)
+    return offsets, u >= other, rng
+
+
 def sequence_scene(seed: int, cfg: TrainConfig):
     """The target frame of simulated sequence ``seed`` and the neighbours a training sample gets.
 
-    Of the sequences, 55% give both neighbours, 15% one, 12% none, and 18% one
-    neighbour and a frame of another corona (another day: a useless neighbour
-    the network must learn to distrust).
+    Of the sequences, ``cfg.alone_share`` (by default 12%) give no neighbour, and
+    the others both neighbours, one, or one neighbour and a frame of another
+    corona (another day: a useless neighbour the network must learn to distrust)
+    in the proportions 55:15:18 (by default 55%, 15% and 18%).
 
     Returns
     -------
@@ -110,16 +134,12 @@ def sequence_scene(seed: int, cfg: TrainConfig):
     header : astropy.io.fits.Header
     neighbours : list of (numpy.ndarray, astropy.io.fits.Header)
     """
-    rng = np.random.default_rng(seed + 11)
-    before, after = -float(rng.choice(GAPS)), float(rng.choice(GAPS))
-    u = rng.random()
-    offsets = (before, 0.0, after) if u < 0.55 or u >= 0.82 else \
-        ((before, 0.0) if rng.random() < 0.5 else (0.0, after)) if u < 0.70 else (0.0,)
+    offsets, stranger, rng = neighbour_case(seed, cfg)
     seq = sequence.make_sequence(seed, offsets, version=cfg.sequence_version)
     k = offsets.index(0.0)
     img, hdr = seq.frames[k]
     nbs = [f for i, f in enumerate(seq.frames) if i != k]
-    if u >= 0.82:
+    if stranger:
         nbs[int(rng.integers(len(nbs)))] = other_day(seed, hdr, cfg.sequence_version)
     return img, hdr, nbs
 
