@@ -207,3 +207,20 @@ def test_a_negative_seed_or_synthetic_count_is_a_usage_error(capsys):
     for gap in ("-1", "nan"):                          # checked by the fills' own check_max_gap
         assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--max-gap", gap]) == 2
         assert "--max-gap = " in capsys.readouterr().err
+
+
+def test_a_method_named_twice_is_scored_once(tmp_path, caplog, monkeypatch):
+    """Review s17: ``biharmonic,biharmonic`` scored it twice (masks counted twice, ids clashing in the bootstrap);
+    ``telea,biharmonic,telea`` without OpenCV skipped one telea and ended in a MethodError traceback."""
+    import sys
+    out = tmp_path / "eval.json"
+    assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic,biharmonic", "--repeats", "1",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["methods"] == ["biharmonic"]
+    masks = doc["masks"]["real files"]
+    assert doc["results"]["real files"]["all"]["biharmonic"]["masks"] == len(PATTERNS) == len(masks)
+    monkeypatch.setitem(sys.modules, "cv2", None)         # no OpenCV here: telea is skipped, however often named
+    assert main(["-q", "evaluate", str(REAL), "--methods", "telea,biharmonic,telea", "--repeats", "1"]) == 0
+    assert "telea needs OpenCV" in caplog.text
+

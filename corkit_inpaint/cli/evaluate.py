@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..exceptions import InputError
     from ..methods import available_methods
     from ..read import read_level05
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))   # each once
     if "telea" in methods:
         try:
             import cv2  # noqa: F401
