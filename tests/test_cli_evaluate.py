@@ -224,3 +224,26 @@ def test_a_method_named_twice_is_scored_once(tmp_path, caplog, monkeypatch):
     assert main(["-q", "evaluate", str(REAL), "--methods", "telea,biharmonic,telea", "--repeats", "1"]) == 0
     assert "telea needs OpenCV" in caplog.text
 
+
+def test_a_file_given_twice_is_scored_once(tmp_path, monkeypatch):
+    """Review s17: a file given twice (also as ./name or through a link) was scored twice under one mask id, so the
+    bootstrap intervals silently rested on half the masks counted."""
+    import shutil
+
+    from helpers import C3_SEQ
+    mine = tmp_path / "in.fts"
+    shutil.copyfile(REAL, mine)
+    (tmp_path / "link.fts").symlink_to(mine)
+    out = tmp_path / "eval.json"
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "evaluate", "in.fts", "./in.fts", "link.fts", "--methods", "biharmonic", "--repeats", "1",
+                 "--json", str(out)]) == 0
+    masks = json.loads(out.read_text())["masks"]["real files"]
+    assert len(masks) == len(PATTERNS) == len({m["mask_id"] for m in masks})
+    (tmp_path / "middle.fts").symlink_to(C3_SEQ[1])      # a sequence's middle frame, again through a link
+    assert main(["-q", "evaluate", "--neighbours", *map(str, C3_SEQ), "middle.fts", "--methods", "biharmonic",
+                 "--repeats", "1", "--json", str(out)]) == 0
+    masks = json.loads(out.read_text())["masks"]["real sequence"]
+    assert len(masks) == len(PATTERNS) == len({m["mask_id"] for m in masks})
+
+

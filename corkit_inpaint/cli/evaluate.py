@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.protocol import evaluate_frame, evaluate_synthetic
     from ..exceptions import InputError
     from ..methods import available_methods
+    from ..outputs import distinct_files
     from ..read import read_level05
+    args.files = [str(f) for f in distinct_files(args.files)]      # a file given twice is scored once
     methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))   # each once
     if "telea" in methods:
         try:
