@@ -247,3 +247,17 @@ def test_a_file_given_twice_is_scored_once(tmp_path, monkeypatch):
     assert len(masks) == len(PATTERNS) == len({m["mask_id"] for m in masks})
 
 
+
+
+def test_other_day_must_not_be_a_frame_of_the_sequence(tmp_path, capsys):
+    """Review s17: ``--other-day`` naming a frame of the sequence ran, and its "(other day)" rows read a real
+    neighbour, or the very frame being filled (the truth), as the frame of another day."""
+    from helpers import C3_SEQ
+    out = tmp_path / "seq.json"
+    for other in (C3_SEQ[1], C3_SEQ[0]):
+        assert main(["-q", "evaluate", "--neighbours", *map(str, C3_SEQ), "--other-day", str(other),
+                     "--methods", "ratio", "--repeats", "1", "--json", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--other-day" in err and "one of FILES" in err
+    assert not out.exists()
+

@@ -131,7 +131,7 @@ PICTURES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".ti
 def _check_args(args, methods: list[str]) -> str:
     """Why the options cannot run ("" when they can): checked before anything is filled."""
     from ..exceptions import InputError
-    from ..outputs import check_output_path
+    from ..outputs import check_output_path, input_clash
     from ..read import read_header
     from ..register import check_max_gap
     if not methods:
@@ -161,6 +161,8 @@ def _check_args(args, methods: list[str]) -> str:
         except InputError as exc:
             return f"{opt} {exc}"
     if args.other_day and args.files:
+        if input_clash([args.other_day], args.files):
+            return f"--other-day {args.other_day}: is one of FILES; give a frame of another day"
         try:
             got, want = H.kind(read_header(args.other_day)), H.kind(read_header(args.files[0]))
         except InputError as exc:
