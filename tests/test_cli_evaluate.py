@@ -261,3 +261,27 @@ def test_other_day_must_not_be_a_frame_of_the_sequence(tmp_path, capsys):
         assert err.count("\n") == 1 and "--other-day" in err and "one of FILES" in err
     assert not out.exists()
 
+
+
+def test_two_outputs_at_one_path_or_an_empty_one_are_usage_errors(tmp_path, capsys):
+    """Review s17: ``--json X --plot X`` (or ``--plot X --reliability X``, or ``--reliability``'s numbered file
+    ``<stem>-1.png`` of several sets at ``--plot`` or at an input) wrote one over the other and exited 0;
+    ``--json ""`` wrote nothing and exited 0."""
+    import shutil
+
+    from helpers import sha
+    png = tmp_path / "out.png"
+    (tmp_path / "link.png").symlink_to(png)
+    cases = [["--json", str(png), "--plot", str(png)], ["--plot", str(png), "--reliability", str(png)],
+             ["--plot", str(png), "--reliability", str(tmp_path / "link.png")],
+             ["--plot", str(tmp_path / "out-1.png"), "--reliability", str(png)], ["--json", ""], ["--plot", ""]]
+    for extra in cases:
+        assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic", "--repeats", "1", *extra]) == 2, extra
+        assert capsys.readouterr().err.count("\n") == 1
+        assert not png.exists()
+    mine = tmp_path / "rel-1.png"                         # a FITS file, whatever its name
+    shutil.copyfile(REAL, mine)
+    before = sha(mine)
+    assert main(["-q", "evaluate", str(mine), "--methods", "biharmonic", "--repeats", "1", "--synthetic", "1",
+                 "--reliability", str(tmp_path / "rel.png")]) == 2
+    assert "is the input file" in capsys.readouterr().err and sha(mine) == before

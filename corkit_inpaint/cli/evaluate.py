@@ -131,7 +131,7 @@ PICTURES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".ti
 def _check_args(args, methods: list[str]) -> str:
     """Why the options cannot run ("" when they can): checked before anything is filled."""
     from ..exceptions import InputError
-    from ..outputs import check_output_path, input_clash
+    from ..outputs import input_clash
     from ..read import read_header
     from ..register import check_max_gap
     if not methods:
@@ -150,16 +150,9 @@ def _check_args(args, methods: list[str]) -> str:
         check_max_gap(args.max_gap, "--max-gap")
     except InputError as exc:
         return str(exc)
-    inputs = [*args.files, *([args.other_day] if args.other_day else [])]
-    for opt, path in (("--json", args.json), ("--plot", args.plot), ("--reliability", args.reliability)):
-        if not path:
-            continue
-        if opt != "--json" and Path(path).suffix.lower() not in PICTURES:
-            return f"{opt} {path}: give a picture file name ending in {', '.join(PICTURES)}"
-        try:
-            check_output_path(path, overwrite=True, src=inputs)
-        except InputError as exc:
-            return f"{opt} {exc}"
+    why = _check_outputs(args, [*args.files, *([args.other_day] if args.other_day else [])])
+    if why:
+        return why
     if args.other_day and args.files:
         if input_clash([args.other_day], args.files):
             return f"--other-day {args.other_day}: is one of FILES; give a frame of another day"
@@ -171,6 +164,45 @@ def _check_args(args, methods: list[str]) -> str:
             return (f"--other-day {args.other_day}: a {'/'.join(got)} frame, not the sequence's "
                     f"{'/'.join(want)}; it would be left out, and its rows would be the fill from one neighbour")
     return ""
+
+
+#: The most sets of records a run reports (a real one, simulated ones, those with a CME): ``--reliability``'s files.
+MAX_SETS = 3
+
+
+def _check_outputs(args, inputs: list) -> str:
+    """Why ``--json``, ``--plot`` and ``--reliability`` cannot be written ("" when they can): not over an input,
+    nor over each other (``--reliability``'s numbered files included)."""
+    from ..exceptions import InputError
+    from ..outputs import check_output_path, input_clash
+    taken: list[tuple[str, Path]] = []
+    for opt, path in (("--json", args.json), ("--plot", args.plot), ("--reliability", args.reliability)):
+        if path is None:
+            continue
+        if not path.strip():
+            return f"{opt}: give a file name"
+        if opt != "--json" and Path(path).suffix.lower() not in PICTURES:
+            return f"{opt} {path}: give a picture file name ending in {', '.join(PICTURES)}"
+        try:
+            check_output_path(path, overwrite=True, src=inputs)
+        except InputError as exc:
+            return f"{opt} {exc}"
+        mine = [_reliability_path(path, k) for k in range(MAX_SETS + 1 if opt == "--reliability" else 1)]
+        for p in mine:
+            why = input_clash([p], inputs)
+            if why:
+                return f"{opt} {why}"
+            clash = next((o for o, q in taken if input_clash([p], [q])), None)
+            if clash:
+                return f"{opt} {path}: {p} is also {clash}'s output; give each output a file of its own"
+        taken += [(opt, p) for p in mine]
+    return ""
+
+
+def _reliability_path(png: str, k: int) -> Path:
+    """Where ``--reliability PNG`` writes its ``k``-th figure of several (``<stem>-k<suffix>``), or its only one
+    (``k`` 0: ``PNG``)."""
+    return Path(png) if k == 0 else Path(png).with_name(f"{Path(png).stem}-{k}{Path(png).suffix}")
 
 
 def _report(args, methods, sets: dict) -> None:
@@ -215,8 +247,7 @@ def _plot_reliability(png: str, rel: dict) -> None:
     from ..evaluation.calibration import plot_reliability
     have = [(title, r) for title, r in rel.items() if r]
     for k, (title, r) in enumerate(have, start=1):
-        path = Path(png) if len(have) == 1 else Path(png).with_name(f"{Path(png).stem}-{k}{Path(png).suffix}")
-        plot_reliability(r, str(path), title)
+        plot_reliability(r, str(_reliability_path(png, k if len(have) > 1 else 0)), title)
 
 
 def _run_sequences(args, methods, rng) -> int:
