@@ -285,3 +285,28 @@ def test_two_outputs_at_one_path_or_an_empty_one_are_usage_errors(tmp_path, caps
     assert main(["-q", "evaluate", str(mine), "--methods", "biharmonic", "--repeats", "1", "--synthetic", "1",
                  "--reliability", str(tmp_path / "rel.png")]) == 2
     assert "is the input file" in capsys.readouterr().err and sha(mine) == before
+
+
+@pytest.mark.parametrize("opt", ["--plot", "--reliability"])
+def test_a_figure_is_written_atomically(tmp_path, capsys, monkeypatch, opt):
+    """Review s17: the figures were saved straight to their names, so a kill (or a full disk) in the middle left a
+    half-written picture there, over the earlier one; a failed save ended in a traceback."""
+    from matplotlib.figure import Figure
+    png = tmp_path / "fig.png"
+    png.write_bytes(b"earlier figure")
+
+    def broken(exc):
+        def savefig(self, fname, **kw):
+            with open(fname, "wb") as f:
+                f.write(b"half a pict")
+            raise exc
+        return savefig
+    monkeypatch.setattr(Figure, "savefig", broken(KeyboardInterrupt()))
+    assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic", "--repeats", "1", opt, str(png)]) == 130
+    assert png.read_bytes() == b"earlier figure" and sorted(tmp_path.iterdir()) == [png]
+    capsys.readouterr()
+    monkeypatch.setattr(Figure, "savefig", broken(OSError(28, "No space left on device")))
+    assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic", "--repeats", "1", opt, str(png)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and str(png) in err
+    assert png.read_bytes() == b"earlier figure" and sorted(tmp_path.iterdir()) == [png]

@@ -118,8 +118,7 @@ def run(args: argparse.Namespace) -> int:
             weights=args.weights, progress=not args.quiet)
     if not sets:            # nothing was scored (each file's error said why): a report at --json stays as it was
         return 1
-    _report(args, methods, sets)
-    return 1 if failed else 0
+    return _report(args, methods, sets) or (1 if failed else 0)
 
 
 #: The most frames (--synthetic) or masks per pattern (--repeats) a run takes: a larger count is a typing slip.
@@ -205,9 +204,9 @@ def _reliability_path(png: str, k: int) -> Path:
     return Path(png) if k == 0 else Path(png).with_name(f"{Path(png).stem}-{k}{Path(png).suffix}")
 
 
-def _report(args, methods, sets: dict) -> None:
-    """Print the tables of each set of records, and write the JSON and the figure."""
-    from ..evaluation.calibration import calibration_table, format_calibration_table, reliability
+def _report(args, methods, sets: dict) -> int:
+    """Print the tables of each set of records, and write the JSON and the figures; 1 when one cannot be written."""
+    from ..evaluation.calibration import calibration_table, format_calibration_table, plot_reliability, reliability
     from ..evaluation.report import (
         format_table,
         format_zone_table,
@@ -216,6 +215,7 @@ def _report(args, methods, sets: dict) -> None:
         summarise,
         summarise_zones,
     )
+    from ..exceptions import first_line
     from ..tempfiles import write_text_atomic
     against = args.against if args.against is not None else "biharmonic" if "biharmonic" in methods else None
     results = {title: summarise(rs, against) for title, rs in sets.items()}
@@ -231,23 +231,25 @@ def _report(args, methods, sets: dict) -> None:
         if calib[title]:
             print(format_calibration_table(calib[title], title))
             print()
+    writes = []                 # (path, write): each through a temporary moved into place
     if args.json:
-        write_text_atomic(args.json, json.dumps({
-            "methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
-            "results": results, "zones": zones, "calibration": calib, "reliability": rel,
-            "masks": {title: mask_errors(rs) for title, rs in sets.items()}}, indent=1))
+        doc = json.dumps({"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
+                          "results": results, "zones": zones, "calibration": calib, "reliability": rel,
+                          "masks": {title: mask_errors(rs) for title, rs in sets.items()}}, indent=1)
+        writes.append((args.json, lambda: write_text_atomic(args.json, doc)))
     if args.plot and results:
-        plot_summaries(results, args.plot)
-    if args.reliability:
-        _plot_reliability(args.reliability, rel)
-
-
-def _plot_reliability(png: str, rel: dict) -> None:
-    """One reliability diagram per set of records that has a sigma; the k-th set's file is ``<stem>-k.png``."""
-    from ..evaluation.calibration import plot_reliability
-    have = [(title, r) for title, r in rel.items() if r]
-    for k, (title, r) in enumerate(have, start=1):
-        plot_reliability(r, str(_reliability_path(png, k if len(have) > 1 else 0)), title)
+        writes.append((args.plot, lambda: plot_summaries(results, args.plot)))
+    have = [(title, r) for title, r in rel.items() if r] if args.reliability else []
+    for k, (title, r) in enumerate(have, start=1):      # one figure per set with a sigma: <stem>-k when several
+        path = str(_reliability_path(args.reliability, k if len(have) > 1 else 0))
+        writes.append((path, lambda r=r, path=path, title=title: plot_reliability(r, path, title)))
+    for path, write in writes:
+        try:
+            write()
+        except (OSError, ValueError) as exc:
+            err(f"{path}: could not be written ({getattr(exc, 'strerror', None) or first_line(exc)})")
+            return 1
+    return 0
 
 
 def _run_sequences(args, methods, rng) -> int:
@@ -275,5 +277,4 @@ def _run_sequences(args, methods, rng) -> int:
     if not any(sets.values()):
         err("nothing was scored: no block of the sequences could be blanked")
         return 1
-    _report(args, methods, {k: v for k, v in sets.items() if v})
-    return 0
+    return _report(args, methods, {k: v for k, v in sets.items() if v})

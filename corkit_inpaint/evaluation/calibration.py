@@ -143,6 +143,8 @@ def plot_reliability(rel: dict, png: str, title: str = "") -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from .report import save_figure
     fig, axes = plt.subplots(1, len(ZONE_NAMES), figsize=(4 * len(ZONE_NAMES), 4), sharey=True)
     for ax, zone in zip(axes, ZONE_NAMES):
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="calibrated")
@@ -158,5 +160,4 @@ def plot_reliability(rel: dict, png: str, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, png, dpi=110)

@@ -10,7 +10,7 @@ from ..training.loss_masks import PATTERNS
 from .metrics import ZONE_NAMES
 
 __all__ = ["summarise", "summarise_zones", "mask_errors", "format_table", "format_zone_table", "plot_summaries",
-           "CLASSICAL", "MASK_KEYS"]
+           "save_figure", "CLASSICAL", "MASK_KEYS"]
 
 #: The classical methods a ratio is taken against (the best of those scored).
 CLASSICAL = ("biharmonic", "telea", "fuzzy")
@@ -249,5 +249,19 @@ def plot_summaries(summaries, png):
         ax.set_title(title)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(png, dpi=90)
-    plt.close(fig)
+    save_figure(fig, png, dpi=90)
+
+
+def save_figure(fig, path, *, dpi: int) -> None:
+    """Save ``fig`` through a temporary beside ``path`` moved into place (no half-written picture, even after a
+    kill), in the format ``path``'s suffix names (PNG without one); the figure is closed, also on failure."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from ..tempfiles import write_through_temp
+    try:
+        write_through_temp(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=Path(path).suffix[1:].lower() or "png"),
+                           what="a figure")
+    finally:
+        plt.close(fig)
