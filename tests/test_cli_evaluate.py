@@ -310,3 +310,25 @@ def test_a_figure_is_written_atomically(tmp_path, capsys, monkeypatch, opt):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device" in err and str(png) in err
     assert png.read_bytes() == b"earlier figure" and sorted(tmp_path.iterdir()) == [png]
+
+
+def test_weights_or_a_device_that_cannot_be_used_fail_in_one_line(tmp_path, capsys):
+    """Review s17: a missing or unreadable --weights file ended in a WeightsError traceback, and --device nonsense
+    in an InputError one, in plain and --neighbours runs alike; nothing may be written then."""
+    from helpers import C3_SEQ
+    out = tmp_path / "eval.json"
+    out.write_text('{"earlier": "report"}')
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not weights")
+    runs = [[str(REAL)], ["--neighbours", *map(str, C3_SEQ)]]
+    for files in runs:
+        for weights in (tmp_path / "nope.pt", junk):
+            assert main(["-q", "evaluate", *files, "--methods", "biharmonic,pconv", "--repeats", "1", "--device",
+                         "cpu", "--weights", str(weights), "--json", str(out)]) == 1
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and str(weights) in err
+    assert main(["-q", "evaluate", str(REAL), "--methods", "pconv", "--repeats", "1", "--device", "nonsense",
+                 "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nonsense" in err
+    assert json.loads(out.read_text()) == {"earlier": "report"}

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import header as H
 from ..register import MAX_GAP_MINUTES
-from .common import add_model_options, err
+from .common import add_model_options, err, file_err
 
 __all__ = ["NAME", "add_arguments", "run"]
 
@@ -59,16 +59,10 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The ``evaluate`` command."""
-    import warnings
-
-    from astropy.io.fits.verify import VerifyWarning
-    from tqdm import tqdm
-
-    from ..evaluation.protocol import evaluate_frame, evaluate_synthetic
-    from ..exceptions import InputError
+    from ..evaluation.protocol import evaluate_synthetic
+    from ..exceptions import CorkitInpaintError
     from ..methods import available_methods
     from ..outputs import distinct_files
-    from ..read import read_level05
     args.files = [str(f) for f in distinct_files(args.files)]      # a file given twice is scored once
     methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))   # each once
     if "telea" in methods:
@@ -92,33 +86,50 @@ def run(args: argparse.Namespace) -> int:
         err(why)
         return 2
     rng = np.random.default_rng(args.seed)
-    failed = 0
-    recs = []
     if args.neighbours:
         return _run_sequences(args, methods, rng)
+    try:
+        recs, failed = _score_files(args, methods, rng)
+        sets = {"real files": recs} if recs else {}
+        if args.synthetic:
+            sets[f"{args.synthetic} synthetic frames"] = evaluate_synthetic(
+                args.synthetic, methods, rng=rng, version=args.generator_version, device=args.device,
+                weights=args.weights, progress=not args.quiet)
+    except CorkitInpaintError as exc:      # the weights or a method, not a file: nothing more can be scored
+        err(str(exc))
+        return 1
+    if not sets:            # nothing was scored (each file's error said why): a report at --json stays as it was
+        return 1
+    return _report(args, methods, sets) or (1 if failed else 0)
+
+
+def _score_files(args, methods, rng) -> tuple[list[dict], int]:
+    """The records of FILES, and how many failed (each named on stderr); a file's `InputError` fails it alone,
+    any other `CorkitInpaintError` (weights, a method) is raised."""
+    import warnings
+
+    from astropy.io.fits.verify import VerifyWarning
+    from tqdm import tqdm
+
+    from ..evaluation.protocol import evaluate_frame
+    from ..exceptions import InputError
+    from ..read import read_level05
+    failed = 0
+    recs = []
     for f in tqdm(args.files, desc="real files", disable=args.quiet or len(args.files) < 2):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", VerifyWarning)
                 r = read_level05(f)
-                data, header = r.data, r.header
+            recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=args.repeats,
+                                   device=args.device, weights=args.weights, label=str(f))
         except InputError as exc:
-            err(str(exc))
+            file_err(f, exc)
             failed += 1
-            continue
-        recs += evaluate_frame(data, header, methods, rng=rng, repeats=args.repeats,
-                               device=args.device, weights=args.weights, label=str(f))
     if args.files and not recs and failed < len(args.files):
         err("no block could be blanked in FILES: no transmitted block with signal to score a fill on")
         failed += 1
-    sets = {"real files": recs} if recs else {}
-    if args.synthetic:
-        sets[f"{args.synthetic} synthetic frames"] = evaluate_synthetic(
-            args.synthetic, methods, rng=rng, version=args.generator_version, device=args.device,
-            weights=args.weights, progress=not args.quiet)
-    if not sets:            # nothing was scored (each file's error said why): a report at --json stays as it was
-        return 1
-    return _report(args, methods, sets) or (1 if failed else 0)
+    return recs, failed
 
 
 #: The most frames (--synthetic) or masks per pattern (--repeats) a run takes: a larger count is a typing slip.
@@ -149,6 +160,12 @@ def _check_args(args, methods: list[str]) -> str:
         check_max_gap(args.max_gap, "--max-gap")
     except InputError as exc:
         return str(exc)
+    if args.device != "auto":           # checked before anything is filled: a typing slip is a usage error
+        from ..network.device import select_device
+        try:
+            select_device(args.device)
+        except InputError as exc:
+            return f"--device: {exc}"
     why = _check_outputs(args, [*args.files, *([args.other_day] if args.other_day else [])])
     if why:
         return why
@@ -255,7 +272,7 @@ def _report(args, methods, sets: dict) -> int:
 def _run_sequences(args, methods, rng) -> int:
     """``evaluate --neighbours``: the real sequence in FILES and/or simulated sequences."""
     from ..evaluation.sequences import cme_records, evaluate_sequence, evaluate_synthetic_sequences
-    from ..exceptions import InputError
+    from ..exceptions import CorkitInpaintError
     sets = {}
     try:
         if args.files:
@@ -263,17 +280,17 @@ def _run_sequences(args, methods, rng) -> int:
                                                       other_day=args.other_day, max_gap=args.max_gap,
                                                       device=args.device,
                                                       weights=args.weights, progress=not args.quiet)
-    except InputError as exc:
+        if args.synthetic:
+            recs = evaluate_synthetic_sequences(args.synthetic, methods, rng=rng, device=args.device,
+                                                weights=args.weights, progress=not args.quiet)
+            sets[f"{args.synthetic} synthetic sequences"] = recs
+            cme = cme_records(recs)
+            if cme:
+                n = len({r["frame"] for r in cme})
+                sets[f"the {n} synthetic sequences with a CME"] = cme
+    except CorkitInpaintError as exc:      # a file of the sequence, the weights or a method: one line, no report
         err(str(exc))
         return 1
-    if args.synthetic:
-        recs = evaluate_synthetic_sequences(args.synthetic, methods, rng=rng, device=args.device,
-                                            weights=args.weights, progress=not args.quiet)
-        sets[f"{args.synthetic} synthetic sequences"] = recs
-        cme = cme_records(recs)
-        if cme:
-            n = len({r["frame"] for r in cme})
-            sets[f"the {n} synthetic sequences with a CME"] = cme
     if not any(sets.values()):
         err("nothing was scored: no block of the sequences could be blanked")
         return 1
