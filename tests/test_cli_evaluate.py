@@ -332,3 +332,16 @@ def test_weights_or_a_device_that_cannot_be_used_fail_in_one_line(tmp_path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nonsense" in err
     assert json.loads(out.read_text()) == {"earlier": "report"}
+
+
+def test_a_reliability_diagram_with_nothing_to_draw_is_not_passed_over_in_silence(tmp_path, caplog):
+    """Review s17: a frame without radial zones (not C2 or C3) has no reliability curve: --reliability wrote nothing
+    and said nothing."""
+    from helpers import read_real, write
+    data, header = read_real()
+    header["DETECTOR"] = "EIT"
+    src = write(tmp_path / "eit.fts", data, header)
+    png = tmp_path / "rel.png"
+    assert main(["-q", "evaluate", str(src), "--methods", "biharmonic", "--repeats", "1", "--reliability",
+                 str(png)]) == 0
+    assert not png.exists() and f"--reliability {png}: not written" in caplog.text

@@ -257,6 +257,9 @@ def _report(args, methods, sets: dict) -> int:
     if args.plot and results:
         writes.append((args.plot, lambda: plot_summaries(results, args.plot)))
     have = [(title, r) for title, r in rel.items() if r] if args.reliability else []
+    if args.reliability and not have:
+        logging.getLogger(__name__).warning("--reliability %s: not written: no fill was scored per radial zone with "
+                                            "a sigma (no C2 or C3 frame, or no method gives a sigma)", args.reliability)
     for k, (title, r) in enumerate(have, start=1):      # one figure per set with a sigma: <stem>-k when several
         path = str(_reliability_path(args.reliability, k if len(have) > 1 else 0))
         writes.append((path, lambda r=r, path=path, title=title: plot_reliability(r, path, title)))
