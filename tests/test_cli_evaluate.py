@@ -260,6 +260,10 @@ def test_other_day_must_not_be_a_frame_of_the_sequence(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--other-day" in err and "one of FILES" in err
     assert not out.exists()
+    # review s17: without FILES (--synthetic only) it was not read at all, even when missing, and the run exited 0
+    assert main(["-q", "evaluate", "--neighbours", "--synthetic", "1", "--other-day", str(tmp_path / "nope.fts"),
+                 "--methods", "ratio", "--json", str(out)]) == 2
+    assert "--other-day needs FILES" in capsys.readouterr().err and not out.exists()
 
 
 

@@ -156,6 +156,8 @@ def _check_args(args, methods: list[str]) -> str:
         return f"--repeats {args.repeats}: give at most {MAX_COUNT} masks per pattern"
     if args.other_day and not args.neighbours:
         return "--other-day needs --neighbours (it replaces a neighbouring frame)"
+    if args.other_day and not args.files:
+        return "--other-day needs FILES, a real sequence (each simulated one draws its own frame of another day)"
     try:
         check_max_gap(args.max_gap, "--max-gap")
     except InputError as exc:
