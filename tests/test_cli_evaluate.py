@@ -349,3 +349,18 @@ def test_a_reliability_diagram_with_nothing_to_draw_is_not_passed_over_in_silenc
     assert main(["-q", "evaluate", str(src), "--methods", "biharmonic", "--repeats", "1", "--reliability",
                  str(png)]) == 0
     assert not png.exists() and f"--reliability {png}: not written" in caplog.text
+
+
+def test_a_reader_of_the_tables_that_goes_away_loses_no_report(tmp_path, monkeypatch):
+    """Review s17: ``evaluate ... --json X | head -1``: the tables were printed first, so the closed pipe ended the
+    run in a BrokenPipeError traceback before the JSON and the figures were written."""
+    import io
+    import sys
+
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+    out = tmp_path / "eval.json"
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic", "--repeats", "1", "--json", str(out)]) == 1
+    assert json.loads(out.read_text())["methods"] == ["biharmonic"]

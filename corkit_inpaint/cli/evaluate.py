@@ -224,16 +224,10 @@ def _reliability_path(png: str, k: int) -> Path:
 
 
 def _report(args, methods, sets: dict) -> int:
-    """Print the tables of each set of records, and write the JSON and the figures; 1 when one cannot be written."""
-    from ..evaluation.calibration import calibration_table, format_calibration_table, plot_reliability, reliability
-    from ..evaluation.report import (
-        format_table,
-        format_zone_table,
-        mask_errors,
-        plot_summaries,
-        summarise,
-        summarise_zones,
-    )
+    """Write the JSON and the figures, then print the tables of each set of records; 1 when a file cannot be
+    written or stdout is closed (``| head``: the files are written by then)."""
+    from ..evaluation.calibration import calibration_table, plot_reliability, reliability
+    from ..evaluation.report import mask_errors, plot_summaries, summarise, summarise_zones
     from ..exceptions import first_line
     from ..tempfiles import write_text_atomic
     against = args.against if args.against is not None else "biharmonic" if "biharmonic" in methods else None
@@ -241,15 +235,6 @@ def _report(args, methods, sets: dict) -> int:
     zones = {title: summarise_zones(rs, against) for title, rs in sets.items()}
     calib = {title: calibration_table(rs) for title, rs in sets.items()}
     rel = {title: reliability(rs) for title, rs in sets.items()}
-    for title, summ in results.items():
-        print(format_table(summ, title))
-        print()
-        if zones[title]:
-            print(format_zone_table(zones[title], title, " (C2 2.2-3.2-4.5-6.0 Rsun, C3 4-8-16-28 Rsun)"))
-            print()
-        if calib[title]:
-            print(format_calibration_table(calib[title], title))
-            print()
     writes = []                 # (path, write): each through a temporary moved into place
     if args.json:
         doc = json.dumps({"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
@@ -265,13 +250,43 @@ def _report(args, methods, sets: dict) -> int:
     for k, (title, r) in enumerate(have, start=1):      # one figure per set with a sigma: <stem>-k when several
         path = str(_reliability_path(args.reliability, k if len(have) > 1 else 0))
         writes.append((path, lambda r=r, path=path, title=title: plot_reliability(r, path, title)))
+    why = ""
     for path, write in writes:
         try:
             write()
         except (OSError, ValueError) as exc:
-            err(f"{path}: could not be written ({getattr(exc, 'strerror', None) or first_line(exc)})")
-            return 1
-    return 0
+            why = f"{path}: could not be written ({getattr(exc, 'strerror', None) or first_line(exc)})"
+            break
+    if not _print_tables(results, zones, calib):
+        return 1
+    if why:
+        err(why)
+    return 1 if why else 0
+
+
+def _print_tables(results: dict, zones: dict, calib: dict) -> bool:
+    """Print the tables of each set; False when stdout was closed meanwhile (then it is silenced: no traceback)."""
+    import os
+    import sys
+
+    from ..evaluation.calibration import format_calibration_table
+    from ..evaluation.report import format_table, format_zone_table
+    try:
+        for title, summ in results.items():
+            print(format_table(summ, title), end="\n\n")
+            if zones[title]:
+                print(format_zone_table(zones[title], title, " (C2 2.2-3.2-4.5-6.0 Rsun, C3 4-8-16-28 Rsun)"),
+                      end="\n\n")
+            if calib[title]:
+                print(format_calibration_table(calib[title], title), end="\n\n")
+        sys.stdout.flush()
+    except BrokenPipeError:         # the reader went away (| head): flushing at exit must not raise it again
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):       # not a file descriptor (a test's capture)
+            pass
+        return False
+    return True
 
 
 def _run_sequences(args, methods, rng) -> int:
