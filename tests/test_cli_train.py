@@ -114,3 +114,30 @@ def test_sequences_flag_and_its_channel_check(tmp_path, capsys):
     assert config_from_args(p.parse_args(["--out", "x"])).sequences is False
     assert main(["train", "--out", str(tmp_path / "run"), "--sequences"]) == 2      # needs 6 guides
     assert "extra_channels" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_an_out_that_cannot_be_a_folder_is_one_line_before_the_data(tmp_path, capsys):
+    """Review: a dangling link or a path under a file as --out ended in a traceback, after the data were simulated."""
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    for out, why in ((tmp_path / "link", "is a link to nothing"), (tmp_path / "file" / "run", "is a file")):
+        assert main(["-q", "train", "--out", str(out), *TINY]) == 1
+        err = capsys.readouterr().err
+        assert why in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (tmp_path / "file").read_text() == "x" and not (tmp_path / "nowhere").exists()
+
+
+def test_an_init_file_the_run_would_overwrite_is_refused(tmp_path, capsys):
+    """Review: --init runs/a/model.pt --out runs/a trained and replaced the parent it started from."""
+    from corkit_inpaint.network.unet import PConvUNet
+    from corkit_inpaint.network.weights import WEIGHTS_FORMAT
+    run = tmp_path / "run"
+    run.mkdir()
+    net = PConvUNet(widths=(8, 8, 8, 8), extra_channels=3)           # a parent TINY could start from
+    torch.save({"format": WEIGHTS_FORMAT, "model_config": net.config, "state_dict": net.state_dict()},
+               run / "model.pt")
+    before = (run / "model.pt").read_bytes()
+    assert main(["-q", "train", "--out", str(run), *TINY, "--init", str(run / "model.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "--init" in err and "another --out" in err and err.count("\n") == 1
+    assert (run / "model.pt").read_bytes() == before and sorted(p.name for p in run.iterdir()) == ["model.pt"]

@@ -132,10 +132,20 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
                            "start it again, or another --out")
 
 
-def _check_place(out: Path, device: str) -> None:
-    """Refuse an ``out`` that is a file, or a ``device`` torch cannot use here (`InputError`)."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file, not a folder")
+def _check_place(out: Path, device: str, cfg: TrainConfig | None = None) -> None:
+    """Refuse an ``out`` that cannot be a folder, one that holds ``cfg``'s ``init`` or ``vgg`` file where the run
+    writes, or a ``device`` torch cannot use here (`InputError`)."""
+    p = out.absolute()
+    while not p.exists() and not p.is_symlink() and p != p.parent:    # the first part that is there
+        p = p.parent
+    if not p.is_dir():
+        what = "a link to nothing" if not p.exists() else "a file"
+        raise InputError(f"--out {out}: {'' if p == out.absolute() else f'{p} '}is {what}, not a folder")
+    for opt, f in (("--init", cfg and cfg.init), ("--vgg", cfg and cfg.vgg)):
+        for name in ("model.pt", "config.json", "checkpoint.pt") if f and Path(f).is_file() else ():
+            if (out / name).exists() and os.path.samefile(f, out / name):
+                raise InputError(f"{opt} {f}: is the {name} this run writes into --out {out}: give another --out "
+                                 "(or copy the file elsewhere first)")
     try:
         dev = torch.device(device)
     except (RuntimeError, ValueError) as exc:
@@ -163,7 +173,7 @@ def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, 
         or a checkpoint in ``out`` (with ``resume``) that is unreadable or was trained with other settings.
     """
     cfg.check()
-    _check_place(Path(out), device)
+    _check_place(Path(out), device, cfg)
     _Run(cfg, Path(out), device, resume)
 
 
@@ -314,7 +324,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     from tqdm import tqdm
     cfg.check()
     out = Path(out_dir)
-    _check_place(out, device)
+    _check_place(out, device, cfg)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     run = _Run(cfg, out, device, resume)    # its checkpoint, parent and VGG file: refused before the data
@@ -323,7 +333,10 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     n = len(data["noise"])
     if n == 0:
         raise ValueError("the dataset is empty")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot be made a folder ({exc.strerror or exc})") from None
     run.start_clock()
     bar = tqdm(total=cfg.steps, initial=run.step, disable=not progress, desc="training")
     while run.step < cfg.steps:
