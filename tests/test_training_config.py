@@ -64,3 +64,17 @@ def test_arch_choices_are_the_networks_architectures():
     from corkit_inpaint.training.config import TrainConfig
     arch = next(f for f in fields(TrainConfig) if f.name == "arch")
     assert arch.metadata["choices"] == ARCHES and arch.default == ARCHES[0]
+
+
+def test_a_config_that_passes_gives_weights_the_package_can_load():
+    """Review: --ring 100 or --widths 2000 (or nine widths) trained a model.pt that no command could load."""
+    from corkit_inpaint.network.unet import PConvUNet
+    from corkit_inpaint.network.weights import check_model_config
+    for bad in ({"ring": 65}, {"widths": (2000,)}, {"widths": (8,) * 9}):
+        with pytest.raises(ValueError, match=rf"^{next(iter(bad))} = "):
+            replace(TrainConfig(), **bad).check()
+    ok = replace(TrainConfig(), ring=64, widths=(8,) * 8)
+    ok.check()
+    net = PConvUNet(stages=ok.stages, widths=ok.widths, ring=ok.ring, extra_channels=ok.extra_channels)
+    assert check_model_config(net.config) is None
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from ..network.weights import CONFIG_BOUNDS
 from .sequence import SEQUENCE_VERSION
 from .simulator import GENERATOR_VERSION
 
@@ -41,7 +42,7 @@ class TrainConfig:
     clip: float = _f(1.0, "gradient-norm clip", low=0.0)
     stages: int = _f(2, "UNet stages L", low=1, high=8)
     widths: tuple = _f((32, 48, 64, 96), "channel widths of the encoder levels", nargs="+")
-    ring: int = _f(6, "pixels each stage's mask grows into the hole", low=0)
+    ring: int = _f(6, "pixels each stage's mask grows into the hole", low=0, high=CONFIG_BOUNDS["ring"][1])
     extra_channels: int = _f(3, "guides the model reads (network.windows.GUIDES): 3 (biharmonic, radial, "
                                 "azimuthal), 6 (+ the neighbour estimate, count and spread) or 8 (+ the "
                                 "estimate's misfit and the noise)", low=1, high=8)
@@ -91,5 +92,6 @@ class TrainConfig:
             raise ValueError("sequences = True needs extra_channels >= 6 (the neighbour guides)")
         if self.step not in ("scale", "noise") or (self.step == "noise" and self.extra_channels < 8):
             raise ValueError(f"step = {self.step!r} must be 'scale', or 'noise' with extra_channels = 8")
-        if any(int(w) < 1 for w in self.widths):
-            raise ValueError(f"widths = {self.widths!r}: every width must be >= 1")
+        (llo, lhi), (wlo, whi) = CONFIG_BOUNDS["levels"], CONFIG_BOUNDS["width"]   # what a weights file may hold
+        if not llo <= len(self.widths) <= lhi or any(not wlo <= int(w) <= whi for w in self.widths):
+            raise ValueError(f"widths = {self.widths!r}: give {llo} to {lhi} widths, each {wlo} to {whi}")
