@@ -78,3 +78,12 @@ def test_a_config_that_passes_gives_weights_the_package_can_load():
     net = PConvUNet(stages=ok.stages, widths=ok.widths, ring=ok.ring, extra_channels=ok.extra_channels)
     assert check_model_config(net.config) is None
 
+
+def test_an_init_sha256_pin_needs_an_init_and_64_hex_digits():
+    """Review: --init-sha256 without --init was recorded, and the same command then could not resume its run."""
+    sha = "ab" * 32
+    replace(TrainConfig(), init="p.pt", init_sha256=sha).check()
+    replace(TrainConfig(), init="p.pt", init_sha256=sha.upper()).check()
+    for init, pin in ((None, sha), ("p.pt", "abc"), ("p.pt", sha + "0")):
+        with pytest.raises(ValueError, match="^init_sha256 = "):
+            replace(TrainConfig(), init=init, init_sha256=pin).check()

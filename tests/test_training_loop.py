@@ -146,6 +146,22 @@ def test_a_parent_that_changed_is_refused(tmp_path):
     assert not (tmp_path / "remade" / "model.pt").exists()
 
 
+def test_a_resumed_run_checks_the_init_sha256_pin(tmp_path):
+    """Review: a resumed run ignored an --init-sha256 its parent did not have; a fresh run refuses it."""
+    import hashlib
+    data = toy_data()
+    parent = train(replace(TINY, steps=1), tmp_path / "p", data=data, resume=False, progress=False)
+    cfg = replace(TINY, init=str(parent))
+    train(replace(cfg), tmp_path / "child", data=data, resume=False, progress=False, time_limit=0.0)
+    before = (tmp_path / "child" / "checkpoint.pt").read_bytes()
+    with pytest.raises(WeightsError, match="not the --init-sha256"):
+        train(replace(cfg, init_sha256="0" * 64), tmp_path / "child", data=data, progress=False)
+    assert (tmp_path / "child" / "checkpoint.pt").read_bytes() == before
+    pin = hashlib.sha256(parent.read_bytes()).hexdigest()
+    train(replace(cfg, init_sha256=pin), tmp_path / "child", data=data, progress=False)    # the right pin resumes
+    assert load_checkpoint(tmp_path / "child" / "checkpoint.pt")["step"] == TINY.steps
+
+
 def test_every_config_that_passes_check_trains(tmp_path):
     cfg = replace(TINY, lr=0.0, steps=1)
     try:

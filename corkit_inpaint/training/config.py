@@ -7,6 +7,7 @@ train`` builds its options from these fields, so they are written once.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, fields
 
 from ..network.weights import CONFIG_BOUNDS
@@ -95,3 +96,6 @@ class TrainConfig:
         (llo, lhi), (wlo, whi) = CONFIG_BOUNDS["levels"], CONFIG_BOUNDS["width"]   # what a weights file may hold
         if not llo <= len(self.widths) <= lhi or any(not wlo <= int(w) <= whi for w in self.widths):
             raise ValueError(f"widths = {self.widths!r}: give {llo} to {lhi} widths, each {wlo} to {whi}")
+        if self.init_sha256 is not None and (not self.init or not re.fullmatch(r"[0-9a-fA-F]{64}", self.init_sha256)):
+            raise ValueError(f"init_sha256 = {self.init_sha256!r}: give the 64 hex digits of the --init file's sha256"
+                             f"{'' if self.init else ', with --init'}")

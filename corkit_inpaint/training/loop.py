@@ -119,6 +119,9 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
                            "(--restart starts it again)")
     now = asdict(cfg)
     now["init_sha256"] = resolve_weights(cfg.init).sha256 if cfg.init else None
+    if cfg.init_sha256 and cfg.init_sha256.lower() != now["init_sha256"]:     # the pin, as a fresh run checks it
+        raise WeightsError(f"--init {cfg.init}: its sha256 is {now['init_sha256'][:16]}..., not the --init-sha256 "
+                           f"{cfg.init_sha256[:16]}... given (the parent changed)")
     norm = lambda v: list(v) if isinstance(v, (tuple, list)) else v
     by_bytes = "vgg_sha256" in state and bool(cfg.vgg)        # both have a VGG file: compare its bytes
     skip = {"init"} | ({"vgg"} if by_bytes else set())
