@@ -141,3 +141,12 @@ def test_an_init_file_the_run_would_overwrite_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--init" in err and "another --out" in err and err.count("\n") == 1
     assert (run / "model.pt").read_bytes() == before and sorted(p.name for p in run.iterdir()) == ["model.pt"]
+
+
+def test_a_run_whose_loss_is_not_finite_fails_and_writes_no_weights(tmp_path, capsys):
+    """Review: --lr 1e30 trained to NaN weights, exited 0 and wrote a config.json holding NaN (not JSON)."""
+    out = tmp_path / "run"
+    assert main(["-q", "train", "--out", str(out), *TINY, "--lr", "1e30", "--lr-final", "1e30", "--steps", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "the training diverged" in err and err.count("\n") == 1
+    assert not (out / "model.pt").exists() and not (out / "config.json").exists()

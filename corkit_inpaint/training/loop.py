@@ -343,7 +343,11 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     run.start_clock()
     bar = tqdm(total=cfg.steps, initial=run.step, disable=not progress, desc="training")
     while run.step < cfg.steps:
-        run.one_step(data, n)
+        loss = run.one_step(data, n)
+        if not np.isfinite(loss):     # the weights are NaN from here on: keep the last checkpoint, write nothing
+            bar.close()
+            raise ValueError(f"the loss is {loss} at step {run.step}: the training diverged (a lower --lr or "
+                             "--clip); nothing of this session was written")
         bar.update(1)
         if run.step % 20 == 0:
             bar.set_postfix(loss=f"{np.mean([h[1] for h in run.history[-20:]]):.4f}")
