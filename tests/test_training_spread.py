@@ -86,3 +86,21 @@ def test_the_command_line_refuses_bad_input_in_one_line(tmp_path, capsys):
     assert "unknown model 'NOPE'" in err and err.count("\n") == 1
     assert main(["--out", str(tmp_path / "h"), "--steps", "0", "--quiet"]) == 1
     assert "steps = 0" in capsys.readouterr().err and not (tmp_path / "h").exists()
+
+
+def test_an_out_that_cannot_serve_is_one_line_and_the_network_is_kept(base, tmp_path, capsys):
+    """Review: --out a file or a link to nothing was a FileExistsError traceback; --out the folder of --init's
+    model.pt trained and replaced the network it started from."""
+    import shutil
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "net").mkdir()
+    shutil.copy(base, tmp_path / "net" / "model.pt")
+    small = ["--frames", "3", "--steps", "2", "--width", "4", "--held-out", "0.3", "--single", "0", "--quiet"]
+    for out, init, why in ((tmp_path / "file", base, "is a file"), (tmp_path / "link", base, "link to nothing"),
+                           (tmp_path / "net", tmp_path / "net" / "model.pt", "another --out")):
+        assert main(["--out", str(out), "--init", str(init), *small]) == 1
+        err = capsys.readouterr().err
+        assert why in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (tmp_path / "net" / "model.pt").read_bytes() == base.read_bytes()
+    assert sorted(p.name for p in (tmp_path / "net").iterdir()) == ["model.pt"]

@@ -28,7 +28,7 @@ from .finetune import init_from, zero_heads
 from .losses import compute_losses
 from .losses.perceptual import VGGFeatures
 
-__all__ = ["train", "check_run", "load_checkpoint", "batch_tensors", "save_torch"]
+__all__ = ["train", "check_run", "check_place", "load_checkpoint", "batch_tensors", "save_torch"]
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
                            "start it again, or another --out")
 
 
-def _check_place(out: Path, device: str, cfg: TrainConfig | None = None) -> None:
+def check_place(out: Path, device: str, cfg: TrainConfig | None = None) -> None:
     """Refuse an ``out`` that cannot be a folder, one that holds ``cfg``'s ``init`` or ``vgg`` file where the run
     writes, or a ``device`` torch cannot use here (`InputError`)."""
     p = out.absolute()
@@ -176,7 +176,7 @@ def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, 
         or a checkpoint in ``out`` (with ``resume``) that is unreadable or was trained with other settings.
     """
     cfg.check()
-    _check_place(Path(out), device, cfg)
+    check_place(Path(out), device, cfg)
     _Run(cfg, Path(out), device, resume)
 
 
@@ -327,7 +327,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = N
     from tqdm import tqdm
     cfg.check()
     out = Path(out_dir)
-    _check_place(out, device, cfg)
+    check_place(out, device, cfg)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     run = _Run(cfg, out, device, resume)    # its checkpoint, parent and VGG file: refused before the data

@@ -30,14 +30,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..exceptions import CorkitInpaintError
+from ..exceptions import CorkitInpaintError, InputError
 from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT, network_kwargs, read_weights_file, resolve_weights
 from ..tempfiles import write_text_atomic
 from .config import TrainConfig
 from .dataset import build_dataset
 from .finetune import init_from
-from .loop import batch_tensors, save_torch
+from .loop import batch_tensors, check_place, save_torch
 from .losses.laplace import laplace_nll
 
 __all__ = ["train_spread", "QUANTILE", "SINGLE_SEEDS", "main"]
@@ -165,11 +165,15 @@ def train_spread(cfg: TrainConfig, out_dir: str | os.PathLike, *, init: str | No
     """
     cfg.check()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    init = init or resolve_weights(None).name
+    check_place(out, "cpu", replace(cfg, init=init, vgg=None))     # a folder, and not where the network is
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot be made a folder ({exc.strerror or exc})") from None
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
-    init = init or resolve_weights(None).name
     model, sha = _model_with_head(init, width)
     data, fit, held = _data(cfg, single, held_out, workers, progress)
     history = _fit_head(model, data, fit, cfg, progress)
