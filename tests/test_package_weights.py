@@ -85,3 +85,21 @@ def test_a_finished_run_is_registered_and_another_under_its_name_needs_force(tre
     assert package(tree, b, "--name", "tiny", "--force").returncode == 0
     assert (tree / "weights" / "tiny.pt").read_bytes() == (b / "model.pt").read_bytes()
     assert not list(tree.rglob(".*.tmp"))
+
+
+def test_a_model_that_cannot_fill_or_a_mirror_the_registry_refuses_writes_nothing(tree, tmp_path):
+    """Review: NaN weights were written to weights/ before their fill failed in a traceback, and --url ftp://...
+    wrote a registry that every later command refused (malformed model registry)."""
+    import torch
+    run = tmp_path / "run"
+    train(replace(TINY), run, data=toy_data(), resume=False, progress=False)
+    before = snapshot(tree)
+    res = package(tree, run, "--name", "tiny", "--url", "ftp://mirror/tiny.pt")
+    assert res.returncode == 1 and "only http(s) URLs" in res.stderr and "Traceback" not in res.stderr
+    blob = torch.load(run / "model.pt", weights_only=True)
+    blob["state_dict"] = {k: v.float().fill_(float("nan")) for k, v in blob["state_dict"].items()}
+    torch.save(blob, run / "model.pt")
+    res = package(tree, run, "--name", "tiny")
+    assert res.returncode == 1 and "NaN" in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.count("\n") == 1
+    assert snapshot(tree) == before

@@ -17,7 +17,9 @@ Everything is checked before anything is written: the run must be finished
 (``steps_done`` equal to its ``steps``: a run stopped by ``--time-limit`` is
 refused), its model.pt a weights file, the name plain (no path), and a name
 registered already with other bytes needs ``--force`` (the same bytes again are
-packaged again). Each file is written to a temporary file and renamed into
+packaged again), the model must fill the fixed input (NaN weights cannot), and the
+registry as it will be written must pass the package's own check (``--url`` http(s)
+only). Each file is written to a temporary file and renamed into
 place, and the registry is written last.
 """
 
@@ -107,6 +109,22 @@ def check_run(run: Path) -> tuple[bytes, bytes]:
     return model, (run / "config.json").read_bytes()
 
 
+def checked(weights: Path, sha: str, new_reg: dict, reg_path: Path) -> dict:
+    """The fixed-input checksum of ``weights`` (which loads the whole model), after checking the registry to be
+    written: a model that cannot fill, or a registry the package would refuse (``--url ftp://...``), fails here,
+    before anything is written."""
+    from corkit_inpaint.exceptions import CorkitInpaintError
+    from corkit_inpaint.network.registry import validate_registry
+    try:
+        validate_registry(new_reg, reg_path)
+        check = fixed_input_checksum(weights)
+    except (CorkitInpaintError, ValueError, RuntimeError) as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if hashlib.sha256(weights.read_bytes()).hexdigest() != sha:
+        fail(f"{weights}: changed while it was being packaged")
+    return check
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
@@ -126,29 +144,33 @@ def main():
     sha = hashlib.sha256(model).hexdigest()
     fn = f"{args.name}.pt"
     reg_path = ROOT / "corkit_inpaint" / "registry.json"
-    reg = json.loads(reg_path.read_text())
-    old = reg.get("models", {}).get(args.name)
+    try:
+        reg = json.loads(reg_path.read_text())
+        old = reg.get("models", {}).get(args.name)
+    except (OSError, ValueError, AttributeError) as exc:
+        fail(f"{reg_path}: cannot be read as a registry ({type(exc).__name__}: {exc})")
     if old is not None and old.get("sha256") != sha and not args.force:
         fail(f"{args.name} is registered already with other weights ({old.get('sha256', '')[:16]}...): "
              "--force replaces it, or give another --name")
     default = args.default or reg.get("default") == args.name     # the default stays package data
     dst = (DATA if default else HERE) / fn
+    new_reg = json.loads(json.dumps(reg))
+    new_reg.setdefault("models", {})[args.name] = {
+        "file": fn, "sha256": sha, "size": len(model), "urls": list(args.url),
+        "license": "BSD-3-Clause", "description": args.description}
+    if args.default:
+        new_reg["default"] = args.name
+    check = checked(args.run / "model.pt", sha, new_reg, reg_path)
     # every check is done: write the files first (each renamed into place), the registry last
     DATA.mkdir(exist_ok=True)
     write_bytes_atomic(dst, model)
     write_bytes_atomic(HERE / f"{args.name}.config.json", config)
-    check = fixed_input_checksum(dst)
     write_bytes_atomic(HERE / f"{args.name}.check.json", (json.dumps(check, indent=1) + "\n").encode())
     if args.default and reg.get("default") and reg["default"] != args.name:
         prev = DATA / reg["models"][reg["default"]]["file"]
         if prev.is_file():                   # only the default ships in the wheel
             shutil.move(prev, HERE / prev.name)
-    reg.setdefault("models", {})[args.name] = {
-        "file": fn, "sha256": sha, "size": len(model), "urls": list(args.url),
-        "license": "BSD-3-Clause", "description": args.description}
-    if args.default:
-        reg["default"] = args.name
-    write_bytes_atomic(reg_path, (json.dumps(reg, indent=1) + "\n").encode())
+    write_bytes_atomic(reg_path, (json.dumps(new_reg, indent=1) + "\n").encode())
     print(f"{fn}: sha256 {sha}, {len(model)} bytes; fixed-input checksum {check['sha256']}")
 
 
