@@ -83,3 +83,38 @@ def test_keep_limits_the_pixels_added():
     f = _features(4, 0, 1, 0.3, 0.4)
     acc.add(f, np.ones(4), np.array([True, False, True, False]))
     assert acc.hist.sum() == 2
+
+
+@pytest.mark.parametrize("args, code, why", [
+    (["--frames", "0"], 2, "--frames"), (["--repeats", "0"], 2, "--repeats"), (["--sequences", "-1"], 2, "--frames"),
+    (["--methods", "nosuch"], 2, "unknown inpainting method 'nosuch'"),
+    (["--weights", "/nonexistent/w.pt"], 1, "does not exist"),
+])
+def test_bad_settings_are_one_line_before_the_fit(tmp_path, capsys, args, code, why):
+    """Review: --frames 0 or -3 wrote a file without tables and exited 0; an unknown method or weights file was a
+    traceback after the first simulated frame."""
+    from corkit_inpaint.uncertainty.fit import main
+    with pytest.raises(SystemExit) as ei:
+        main(["--out", str(tmp_path / "t.json"), "--methods", "biharmonic", "--frames", "1", "--sequences", "0", *args])
+    err = capsys.readouterr().err
+    assert ei.value.code == code and why in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_destination_that_cannot_serve_is_refused_before_the_fit(tmp_path, capsys, monkeypatch):
+    """Review: --add-to a JSON list or a file whose 'fit' is no mapping was a TypeError/AttributeError traceback,
+    and these (and an --out in a missing folder) failed only after the whole fit."""
+    from corkit_inpaint.uncertainty import fit
+    monkeypatch.setattr(fit, "collect", lambda *a, **k: pytest.fail("the fit ran"))
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "fitlist.json").write_text('{"fit": [1], "tables": {}}')
+    (tmp_path / "bad.json").write_text("{bad")
+    for opt, path, why in (("--add-to", "list.json", "not a tables file"), ("--add-to", "fitlist.json", "not a tables"),
+                           ("--add-to", "bad.json", "not JSON"), ("--add-to", "none.json", "cannot be read"),
+                           ("--out", "missing/t.json", "its folder does not exist"), ("--out", ".", "is a folder")):
+        with pytest.raises(SystemExit) as ei:
+            fit.main([opt, str(tmp_path / path), "--methods", "biharmonic", "--frames", "1", "--sequences", "0"])
+        err = capsys.readouterr().err
+        assert ei.value.code == 1 and why in err and err.count("\n") == 1, (path, err)
+    assert (tmp_path / "list.json").read_text() == "[1, 2]" and (tmp_path / "bad.json").read_text() == "{bad"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "fitlist.json", "list.json"]

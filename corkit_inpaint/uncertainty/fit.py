@@ -24,10 +24,12 @@ import argparse
 import json
 import logging
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import CorkitInpaintError, MethodError
 from ..fill import run_method
 from ..frame import Frame
 from ..methods import get_method
@@ -39,7 +41,7 @@ from .tables import table_key
 
 __all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "LARGE_SEED", "LARGE_MIN_DIST", "MIN_COUNT", "QUANTILE", "R_EDGES",
            "Accumulator", "collect",
-           "write_tables", "main", "SHARED_SETTINGS"]
+           "write_tables", "read_tables_file", "main", "SHARED_SETTINGS"]
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +162,61 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
            "fit": meta, "tables": tables}
     path = Path(path)
     if add:
-        old = json.loads(path.read_text())
-        differ = [k for k in SHARED_SETTINGS if old["fit"].get(k) != meta.get(k)]
-        if differ:
-            raise ValueError(f"{path} was fitted with other settings ({', '.join(differ)}): cannot add to it")
+        old = read_tables_file(path, meta)
         old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")})
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
+
+
+def read_tables_file(path: str | Path, meta: dict) -> dict:
+    """The tables file ``path`` that the tables of a fit with settings ``meta`` are added to.
+
+    Raises
+    ------
+    ValueError
+        It cannot be read, is not a tables file this module wrote, or was fitted with other `SHARED_SETTINGS`.
+    """
+    try:
+        old = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a tables file (not JSON: {exc})") from None
+    if (not isinstance(old, dict) or not isinstance(old.get("fit"), dict) or not isinstance(old.get("tables"), dict)
+            or not isinstance(old["fit"].get("added", []), list)):
+        raise ValueError(f"{path}: not a tables file (its 'fit' and 'tables' must be mappings)")
+    differ = [k for k in SHARED_SETTINGS if old["fit"].get(k) != meta.get(k)]
+    if differ:
+        raise ValueError(f"{path} was fitted with other settings ({', '.join(differ)}): cannot add to it")
+    return old
+
+
+def _meta(args) -> dict:
+    """The fit's settings: what `write_tables` records, and what a file added to must share."""
+    from ..training.sequence import SEQUENCE_VERSION
+    from ..training.simulator import GENERATOR_VERSION
+    return {"methods": args.methods, "frames": args.frames, "frame_seed0": FRAME_SEED0,
+            "sequences": args.sequences, "sequence_seed0": SEQUENCE_SEED0, "repeats": args.repeats,
+            "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "large_patterns": list(LARGE_PATTERNS),
+            "large_seed": LARGE_SEED, "large_repeats": 1, "large_min_dist": LARGE_MIN_DIST,
+            "generator_version": GENERATOR_VERSION,
+            "sequence_version": SEQUENCE_VERSION, "quantile": QUANTILE, "min_count": MIN_COUNT,
+            "bins_per_decade": 40, "dist_edges": [float(e) for e in DIST_EDGES[1:-1]],
+            "weights": args.weights}
+
+
+def _check_destination(args, meta: dict) -> None:
+    """Refuse (`ValueError`, `CorkitInpaintError`) what would fail only after the fit: a file to add to that cannot
+    take these tables, an --out that cannot be written, weights that cannot be found or that --out would replace."""
+    from ..network.weights import resolve_weights
+    dest = Path(args.out or args.add_to)
+    if args.add_to:
+        read_tables_file(dest, meta)
+    elif dest.is_dir() or not dest.absolute().parent.is_dir():
+        raise ValueError(f"--out {dest}: {'is a folder' if dest.is_dir() else 'its folder does not exist'}")
+    w = resolve_weights(args.weights) if args.weights else None
+    if w is not None and dest.exists() and os.path.samefile(w.path, dest):
+        raise ValueError(f"--out {dest}: is the --weights file")
 
 
 def main(argv=None) -> int:
@@ -181,24 +231,26 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=2, help="masks per pattern per frame (default 2)")
     p.add_argument("--weights", default=None, help="weights of the network methods (default: the default model)")
     args = p.parse_args(argv)
+    if args.frames < 1 or args.sequences < 0 or args.repeats < 1:
+        p.error("give --frames and --repeats >= 1, --sequences >= 0")
+    try:
+        for m in args.methods:
+            get_method(m)
+    except MethodError as exc:
+        p.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    meta = _meta(args)
+    try:               # what would fail only after the fit (hours at full size), checked before it
+        _check_destination(args, meta)
+    except (ValueError, CorkitInpaintError) as exc:
+        p.exit(1, f"{p.prog}: {exc}\n")
     from ..threads import set_threads
     set_threads(None)
-    accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
-                   weights=args.weights)
-    from ..training.sequence import SEQUENCE_VERSION
-    from ..training.simulator import GENERATOR_VERSION
-    meta = {"methods": args.methods, "frames": args.frames, "frame_seed0": FRAME_SEED0,
-            "sequences": args.sequences, "sequence_seed0": SEQUENCE_SEED0, "repeats": args.repeats,
-            "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "large_patterns": list(LARGE_PATTERNS),
-            "large_seed": LARGE_SEED, "large_repeats": 1, "large_min_dist": LARGE_MIN_DIST,
-            "generator_version": GENERATOR_VERSION,
-            "sequence_version": SEQUENCE_VERSION, "quantile": QUANTILE, "min_count": MIN_COUNT,
-            "bins_per_decade": 40, "dist_edges": [float(e) for e in DIST_EDGES[1:-1]],
-            "weights": args.weights}
     try:
+        accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
+                       weights=args.weights)
         write_tables(accs, args.out or args.add_to, meta, add=args.add_to is not None)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")
     log.info("wrote %d tables to %s", len(accs), args.out or args.add_to)
     return 0
