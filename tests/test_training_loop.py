@@ -162,6 +162,21 @@ def test_a_resumed_run_checks_the_init_sha256_pin(tmp_path):
     assert load_checkpoint(tmp_path / "child" / "checkpoint.pt")["step"] == TINY.steps
 
 
+def test_a_run_is_resumed_only_on_the_kind_of_device_it_was_trained_on(tmp_path):
+    """Review: a run started with --device cuda and resumed without it (or the reverse) mixed two arithmetics and
+    recorded the last session's device alone."""
+    data = toy_data()
+    train(replace(TINY), tmp_path, data=data, resume=False, progress=False, time_limit=0.0)
+    ck = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ck["device"] == "cpu"
+    ck["device"] = "cuda"                                   # as a run started on a GPU records it
+    torch.save(ck, tmp_path / "checkpoint.pt")
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(WeightsError, match="other settings \\(device 'cuda' -> 'cpu'\\)"):
+        train(replace(TINY), tmp_path, data=data, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
 def test_every_config_that_passes_check_trains(tmp_path):
     cfg = replace(TINY, lr=0.0, steps=1)
     try:

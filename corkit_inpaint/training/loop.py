@@ -106,11 +106,12 @@ def _model(cfg: TrainConfig) -> PConvUNet:
                      base=cfg.base_guide, step=cfg.step, arch=cfg.arch)
 
 
-def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
+def _check_settings(state: dict, cfg: TrainConfig, ck: Path, device: str = "cpu") -> None:
     """Refuse to resume checkpoint ``ck`` (its ``state``) under settings other than those it was trained with.
 
     Every field of `TrainConfig` decides the weights (``threads`` too, in the last bits), so a run resumed
-    with other settings could not be remade from the settings it records. The parent (``init``) and the VGG
+    with other settings could not be remade from the settings it records; so does the kind of ``device`` (a
+    checkpoint that records one: cpu, cuda...). The parent (``init``) and the VGG
     file are compared by their bytes' sha256, not their names.
     """
     saved = state.get("config")
@@ -129,6 +130,8 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path) -> None:
              if k not in skip and norm(saved.get(k)) != norm(v)]
     if by_bytes and state["vgg_sha256"] != sha256sum(cfg.vgg):
         diffs.append("the --vgg file's bytes")
+    if "device" in state and state["device"] != torch.device(device).type:    # its arithmetic: other last bits
+        diffs.append(f"device {state['device']!r} -> {torch.device(device).type!r}")
     if diffs:
         raise WeightsError(f"{ck.parent}: holds a run with other settings ({'; '.join(diffs[:4])}"
                            f"{'; ...' if len(diffs) > 4 else ''}): give its settings to resume it, --restart to "
@@ -189,7 +192,7 @@ class _Run:
         self.ck = out / "checkpoint.pt"
         state = load_checkpoint(self.ck, device) if resume and self.ck.exists() else None
         if state is not None:
-            _check_settings(state, cfg, self.ck)
+            _check_settings(state, cfg, self.ck, device)
         if cfg.init and state is None:
             cfg.init_sha256 = init_from(self.model, cfg.init, expect=cfg.init_sha256)
         if cfg.zero_head and state is None:
@@ -227,6 +230,7 @@ class _Run:
                      "sched": self.sched.state_dict(), "step": self.step, "history": self.history,
                      "wall": self.elapsed(), "rng": self.rng.bit_generator.state,
                      "torch_rng": torch.get_rng_state(), "config": asdict(self.cfg),
+                     "device": torch.device(self.device).type,
                      **({"vgg_sha256": self.vgg_sha256} if self.vgg_sha256 else {})}, self.ck)
 
     def one_step(self, data: dict, n: int) -> float:
