@@ -148,3 +148,11 @@ def test_fill_with_malformed_weights_subprocess(tmp_path, one_block_missing):
     assert r.returncode == 1 and len(err) == 1 and err[0].startswith("corkit-inpaint: error: ")
     assert f"{bad}: malformed weights file: model_config['widths']" in err[0]
     assert "Traceback" not in r.stderr
+
+
+def test_a_name_given_to_list_or_verify_is_a_usage_error(capsys):
+    """Review: `weights verify pconv-lasco-nb2` verified every cached file and `weights list x` listed all, exit 0."""
+    for action in ("list", "verify"):
+        assert main(["weights", action, "pconv-lasco-nb2"]) == 2
+        err = capsys.readouterr().err
+        assert f"weights {action} takes no model name" in err and err.count("\n") == 1

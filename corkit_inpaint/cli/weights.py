@@ -68,9 +68,12 @@ def _clear(name: str | None, force: bool = False) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Carry out the action; 0 on success, 1 on failure."""
+    """Carry out the action; 0 on success, 1 on failure, 2 for a name given to list or verify."""
     from ..exceptions import WeightsError
     from ..network.weights import resolve_weights
+    if args.name is not None and args.action in ("list", "verify"):
+        err(f"weights {args.action} takes no model name (got {args.name!r}): it covers every model")
+        return 2
     try:
         if args.action == "list":
             _list()
