@@ -106,6 +106,10 @@ def _model(cfg: TrainConfig) -> PConvUNet:
                      base=cfg.base_guide, step=cfg.step, arch=cfg.arch)
 
 
+#: Settings added after checkpoints were written, and the value every run before them had.
+ADDED_LATER = {"alone_share": 0.12}
+
+
 def _check_settings(state: dict, cfg: TrainConfig, ck: Path, device: str = "cpu") -> None:
     """Refuse to resume checkpoint ``ck`` (its ``state``) under settings other than those it was trained with.
 
@@ -118,6 +122,7 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path, device: str = "cpu"
     if not isinstance(saved, dict):
         raise WeightsError(f"{ck}: the checkpoint records no settings, so it cannot be resumed as this run "
                            "(--restart starts it again)")
+    saved = {**ADDED_LATER, **saved}
     now = asdict(cfg)
     now["init_sha256"] = resolve_weights(cfg.init).sha256 if cfg.init else None
     if cfg.init_sha256 and cfg.init_sha256.lower() != now["init_sha256"]:     # the pin, as a fresh run checks it
