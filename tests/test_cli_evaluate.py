@@ -146,6 +146,7 @@ def test_a_bad_file_fails_alone(tmp_path, capsys):
     assert len(errors) == 1 and str(bad) in errors[0] and errors[0].startswith("corkit-inpaint: error:")
     doc = json.loads(out.read_text())
     assert doc["methods"] == ["biharmonic"] and doc["seed"] == 3 and doc["repeats"] == 1
+    assert [f["file"] for f in doc["failed"]] == [str(bad)] and doc["failed"][0]["why"]   # the report says which
     assert doc["results"]["real files"]["all"]["biharmonic"]["masks"] == len(PATTERNS)
     assert "| all | biharmonic |" in captured.out
 

@@ -100,12 +100,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not sets:            # nothing was scored (each file's error said why): a report at --json stays as it was
         return 1
-    return _report(args, methods, sets) or (1 if failed else 0)
+    return _report(args, methods, sets, failed) or (1 if failed else 0)
 
 
-def _score_files(args, methods, rng) -> tuple[list[dict], int]:
-    """The records of FILES, and how many failed (each named on stderr); a file's `InputError` fails it alone,
-    any other `CorkitInpaintError` (weights, a method) is raised."""
+def _score_files(args, methods, rng) -> tuple[list[dict], list[dict]]:
+    """The records of FILES, and those that failed (``{"file", "why"}``, each also on stderr); a file's
+    `InputError` fails it alone, any other `CorkitInpaintError` (weights, a method) is raised."""
     import warnings
 
     from astropy.io.fits.verify import VerifyWarning
@@ -114,7 +114,7 @@ def _score_files(args, methods, rng) -> tuple[list[dict], int]:
     from ..evaluation.protocol import evaluate_frame
     from ..exceptions import InputError
     from ..read import read_level05
-    failed = 0
+    failed = []
     recs = []
     for f in tqdm(args.files, desc="real files", disable=args.quiet or len(args.files) < 2):
         try:
@@ -125,10 +125,11 @@ def _score_files(args, methods, rng) -> tuple[list[dict], int]:
                                    device=args.device, weights=args.weights, label=str(f))
         except InputError as exc:
             file_err(f, exc)
-            failed += 1
-    if args.files and not recs and failed < len(args.files):
-        err("no block could be blanked in FILES: no transmitted block with signal to score a fill on")
-        failed += 1
+            failed.append({"file": str(f), "why": str(exc) or type(exc).__name__})
+    if args.files and not recs and len(failed) < len(args.files):
+        why = "no block could be blanked in FILES: no transmitted block with signal to score a fill on"
+        err(why)
+        failed.append({"file": None, "why": why})
     return recs, failed
 
 
@@ -223,9 +224,9 @@ def _reliability_path(png: str, k: int) -> Path:
     return Path(png) if k == 0 else Path(png).with_name(f"{Path(png).stem}-{k}{Path(png).suffix}")
 
 
-def _report(args, methods, sets: dict) -> int:
-    """Write the JSON and the figures, then print the tables of each set of records; 1 when a file cannot be
-    written or stdout is closed (``| head``: the files are written by then)."""
+def _report(args, methods, sets: dict, failed: list[dict] = ()) -> int:
+    """Write the JSON (with the FILES that ``failed``) and the figures, then print the tables of each set of
+    records; 1 when a file cannot be written or stdout is closed (``| head``: the files are written by then)."""
     from ..evaluation.calibration import calibration_table, plot_reliability, reliability
     from ..evaluation.report import mask_errors, plot_summaries, summarise, summarise_zones
     from ..exceptions import first_line
@@ -238,6 +239,7 @@ def _report(args, methods, sets: dict) -> int:
     writes = []                 # (path, write): each through a temporary moved into place
     if args.json:
         doc = json.dumps({"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
+                          "failed": list(failed),
                           "results": results, "zones": zones, "calibration": calib, "reliability": rel,
                           "masks": {title: mask_errors(rs) for title, rs in sets.items()}}, indent=1)
         writes.append((args.json, lambda: write_text_atomic(args.json, doc)))
