@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -99,7 +100,28 @@ def test_a_model_that_cannot_fill_or_a_mirror_the_registry_refuses_writes_nothin
     blob = torch.load(run / "model.pt", weights_only=True)
     blob["state_dict"] = {k: v.float().fill_(float("nan")) for k, v in blob["state_dict"].items()}
     torch.save(blob, run / "model.pt")
+    meta = json.loads((run / "config.json").read_text())
+    meta["model_sha256"] = hashlib.sha256((run / "model.pt").read_bytes()).hexdigest()     # as if it trained so
+    (run / "config.json").write_text(json.dumps(meta))
     res = package(tree, run, "--name", "tiny")
     assert res.returncode == 1 and "NaN" in res.stderr and "Traceback" not in res.stderr
     assert res.stderr.count("\n") == 1
     assert snapshot(tree) == before
+
+
+def test_a_model_that_is_not_the_one_its_record_names_is_refused(tree, tmp_path):
+    """Review: model.pt and config.json are replaced one after the other; a run stopped between the two left a
+    pair that did not match, and the new model would have been registered with the old record."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(replace(TINY), a, data=toy_data(), resume=False, progress=False)
+    train(replace(TINY, seed=7), b, data=toy_data(), resume=False, progress=False)
+    meta = json.loads((a / "config.json").read_text())
+    assert meta["model_sha256"] == hashlib.sha256((a / "model.pt").read_bytes()).hexdigest()
+    shutil.copyfile(b / "model.pt", a / "model.pt")                   # the new model, the old record
+    before = snapshot(tree)
+    res = package(tree, a, "--name", "tiny")
+    assert res.returncode == 1 and "not the file config.json records" in res.stderr and "Traceback" not in res.stderr
+    assert snapshot(tree) == before
+    del meta["model_sha256"]                                          # a record of before 0.1.12: not checked
+    (b / "config.json").write_text(json.dumps(meta | {"steps_done": 2}))
+    assert package(tree, b, "--name", "tiny").returncode == 0

@@ -102,6 +102,9 @@ def check_run(run: Path) -> tuple[bytes, bytes]:
     if done < steps:
         fail(f"{run}: stopped at step {done} of {steps} (--time-limit): run its training command again to finish it")
     model = (run / "model.pt").read_bytes()
+    if meta.get("model_sha256") not in (None, hashlib.sha256(model).hexdigest()):    # records before 0.1.12 lack it
+        fail(f"{run}: model.pt is not the file config.json records (a run stopped between writing the two): "
+             "run its training command again")
     try:
         read_weights_file(run / "model.pt", sha256=hashlib.sha256(model).hexdigest())
     except CorkitInpaintError as exc:

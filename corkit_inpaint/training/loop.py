@@ -263,7 +263,8 @@ def _write_outputs(run: _Run, n: int) -> Path:
     save_torch({"format": WEIGHTS_FORMAT, "model_config": run.model.config,
                  "state_dict": {k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}},
                 weights)
-    meta = {"config": asdict(run.cfg), "model_config": run.model.config, "steps_done": run.step,
+    meta = {"config": asdict(run.cfg), "model_config": run.model.config, "model_sha256": sha256sum(weights),
+            "steps_done": run.step,
             "complete": run.step >= run.cfg.steps, "samples": n, "wall_seconds": run.elapsed(),
             "device": run.device, "torch": torch.__version__, **_provenance(run),
             "final_loss_mean_last100": float(np.mean([h[1] for h in run.history[-100:]])) if run.history else None,
