@@ -125,3 +125,16 @@ def test_a_model_that_is_not_the_one_its_record_names_is_refused(tree, tmp_path)
     del meta["model_sha256"]                                          # a record of before 0.1.12: not checked
     (b / "config.json").write_text(json.dumps(meta | {"steps_done": 2}))
     assert package(tree, b, "--name", "tiny").returncode == 0
+
+
+def test_a_new_name_does_not_replace_a_file_no_model_owns(tree, tmp_path):
+    """Review: --name pconv-lasco-v2.stage2 replaced weights/pconv-lasco-v2.stage2.config.json, the record of a
+    start that is no registered model."""
+    run = tmp_path / "run"
+    train(replace(TINY), run, data=toy_data(), resume=False, progress=False)
+    (tree / "weights" / "v2.stage2.config.json").write_text('{"a start": "not registered"}')
+    before = snapshot(tree)
+    res = package(tree, run, "--name", "v2.stage2")
+    assert res.returncode == 1 and "no registered model names it" in res.stderr and "Traceback" not in res.stderr
+    assert snapshot(tree) == before
+    assert package(tree, run, "--name", "v2.stage3").returncode == 0

@@ -190,6 +190,18 @@ def test_a_checkpoint_from_before_a_setting_existed_resumes_with_its_old_value(t
     assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == TINY.steps
 
 
+def test_an_out_holding_weights_that_are_no_run_of_its_own_is_refused(tmp_path):
+    """Review: --out pointing at a folder with a hand-copied model.pt (or a spread run's) replaced it silently."""
+    from corkit_inpaint.exceptions import InputError
+    mine = tmp_path / "model.pt"
+    mine.write_bytes(b"somebody's weights")
+    with pytest.raises(InputError, match="no checkpoint.pt of a training run"):
+        train(replace(TINY), tmp_path, data=toy_data(), progress=False)
+    assert mine.read_bytes() == b"somebody's weights" and not (tmp_path / "checkpoint.pt").exists()
+    train(replace(TINY), tmp_path, data=toy_data(), resume=False, progress=False)      # --restart: replaced
+    assert mine.read_bytes() != b"somebody's weights"
+
+
 def test_every_config_that_passes_check_trains(tmp_path):
     cfg = replace(TINY, lr=0.0, steps=1)
     try:

@@ -155,6 +155,12 @@ def main():
     if old is not None and old.get("sha256") != sha and not args.force:
         fail(f"{args.name} is registered already with other weights ({old.get('sha256', '')[:16]}...): "
              "--force replaces it, or give another --name")
+    if old is None:                     # a new name: the files it would write must not be another's
+        taken = [f for f in (HERE / fn, DATA / fn, HERE / f"{args.name}.config.json", HERE / f"{args.name}.check.json")
+                 if f.exists() or f.is_symlink()]
+        if taken:
+            fail(f"--name {args.name}: {taken[0]} exists and no registered model names it (another record, or a "
+                 "file left by hand): give another --name")
     default = args.default or reg.get("default") == args.name     # the default stays package data
     dst = (DATA if default else HERE) / fn
     new_reg = json.loads(json.dumps(reg))

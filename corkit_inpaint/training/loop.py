@@ -195,6 +195,11 @@ class _Run:
         self.cfg, self.out, self.device = cfg, out, device
         self.model = _model(cfg).to(device)
         self.ck = out / "checkpoint.pt"
+        if resume and not self.ck.exists():        # a run writes its checkpoint before them: these are another's
+            other = next((n for n in ("model.pt", "config.json") if (out / n).exists()), None)
+            if other:
+                raise InputError(f"--out {out}: holds a {other} but no checkpoint.pt of a training run to resume; "
+                                 "give another --out, or --restart to replace it")
         state = load_checkpoint(self.ck, device) if resume and self.ck.exists() else None
         if state is not None:
             _check_settings(state, cfg, self.ck, device)
