@@ -194,3 +194,37 @@ def test_a_rerun_with_another_precision_redoes_the_files_it_changes(tmp_path):
         assert "2 done, 0 skipped" in run(out, "--device", device)
         assert redone in run(out, "--device", device, "--precision", "bfloat16")
     assert "0 done, 2 skipped" in run(tmp_path / "cuda", "--device", "cuda", "--precision", "bfloat16")
+
+
+@pytest.mark.parametrize("env,expect", [(None, 1), ("3", 3), ("0", 0), ("lots", None)])
+def test_threads_default_to_the_environment_per_worker(tmp_path, monkeypatch, env, expect):
+    """Without ``--threads``, ``$CORKIT_INPAINT_THREADS`` sets each worker's threads, as ``--help`` and the README
+    say (the batch path used 1 whatever it said); a bad value is one usage line before any cluster starts."""
+    import contextlib
+
+    from helpers import REAL
+
+    import corkit_inpaint.batch.run as batch_run
+    from corkit_inpaint.cli import batch as cli_batch
+    from corkit_inpaint.cli import main
+    seen = {}
+
+    @contextlib.contextmanager
+    def client(args):
+        seen["cluster"] = args.threads_n
+        yield None
+
+    def run_batch(client, files, outdir, **kw):
+        seen["fills"] = kw["threads"]
+        return batch_run.BatchSummary(total=1, done=1, manifest=tmp_path / MANIFEST_NAME)
+    monkeypatch.setattr(cli_batch, "_client", client)
+    monkeypatch.setattr(batch_run, "run_batch", run_batch)
+    if env is None:
+        monkeypatch.delenv("CORKIT_INPAINT_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("CORKIT_INPAINT_THREADS", env)
+    rc = main(["fill", str(REAL), "--outdir", str(tmp_path), "--workers", "2", "-q"])
+    if expect is None:
+        assert rc == 2 and seen == {}
+    else:
+        assert rc == 0 and seen == {"cluster": expect, "fills": expect}

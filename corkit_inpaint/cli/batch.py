@@ -53,12 +53,13 @@ def run_batch_command(args: argparse.Namespace, command: str, outdir: str, metho
     """Run the files of ``args`` as a batch; 0 all done or skipped, 1 some failed, 2 usage or no cluster."""
     from ..batch.run import run_batch
     from ..register import check_max_gap
-    from ..threads import DEFAULT_THREADS, check_threads
+    from ..threads import check_threads, default_threads
     if args.workers is not None and args.workers < 1:
         err(f"--workers {args.workers}: give 1 or more worker processes")
         return 2
     try:
-        args.threads_n = DEFAULT_THREADS if args.threads is None else check_threads(args.threads, "--threads")
+        # per worker: --threads, else $CORKIT_INPAINT_THREADS, else 1 (as for a serial run)
+        args.threads_n = default_threads() if args.threads is None else check_threads(args.threads, "--threads")
         check_max_gap(args.max_gap, "--max-gap")
         with _client(args) as client:
             summary = run_batch(client, [Path(s) for s in args.src], outdir, command=command, method=method,
