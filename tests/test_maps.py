@@ -153,6 +153,20 @@ def test_a_neighbour_rotated_by_sunpy_is_placed_by_its_pc_matrix(tmp_path):
     assert got.meta["inpnnb"] == 1 and np.array_equal(got.data, ref.data)
 
 
+def test_a_neighbour_map_s_uncertainty_is_not_read(tmp_path):
+    """A neighbour map with a ``mask`` had its ``uncertainty`` read, which registering never uses: one that cannot
+    be a 1-sigma (an UnknownUncertainty, what NDData makes of a plain array) left a usable neighbour out."""
+    from astropy.nddata import UnknownUncertainty
+    (f0, f1, _), _, _ = seq_files(tmp_path)
+    n0 = sunpy.map.Map(f0)
+    flagged = np.zeros(n0.data.shape, dtype=bool)
+    flagged[:100] = True
+    ref = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(n0.data, n0.meta, mask=flagged)], method="ratio")
+    odd = sunpy.map.Map(n0.data, n0.meta, mask=flagged, uncertainty=UnknownUncertainty(np.ones(n0.data.shape)))
+    got = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[odd], method="ratio")
+    assert got.meta["inpnnb"] == ref.meta["inpnnb"] == 1 and np.array_equal(got.data, ref.data)
+
+
 def test_refill_and_refusals(blanked_map):
     with pytest.raises(InputError, match="expected a sunpy.map.GenericMap"):
         ci.inpaint_map(np.zeros((64, 64)))
