@@ -66,7 +66,8 @@ def _fits_header(smap):
 def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
     """A map's data, metadata as a FITS header and earlier fill, refusing what `read_level05` refuses in a file.
 
-    For a ``neighbour``, the map's ``mask`` (an earlier fill, or pixels flagged otherwise) is never data.
+    For a ``neighbour``, the map's ``mask`` (an earlier fill, or pixels flagged otherwise) is never data, and its
+    ``uncertainty`` is not read (registering a neighbour uses none).
     """
     data = np.asarray(smap.data)
     H.check_header(smap.meta, what)
@@ -85,7 +86,7 @@ def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
     prev = _own_mask(smap, what) if filled_before or neighbour else None     # a neighbour's mask: not data
     if filled_before:
         check_earlier_mask(header, prev, what)
-    sig = None if prev is None else _own_sigma(smap, what)
+    sig = None if prev is None or neighbour else _own_sigma(smap, what)
     return Level05(data, header, prev, sig)
 
 

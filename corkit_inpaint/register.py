@@ -8,7 +8,7 @@ nothing outside the windows a fill reads.
 
 The mapping from a target pixel to the neighbour's pixels goes through the sky:
 offset from the target's Sun centre (CRPIX), rotated by the difference of the
-rolls (CROTA1, else CROTA2, else CROTA), scaled by the ratio of plate scales
+rolls (PC1_1 and PC2_1, else CROTA1, CROTA2 or CROTA), scaled by the ratio of plate scales
 (summing, CDELT), and added to the neighbour's Sun centre. When that mapping is
 a whole-pixel shift within 0.05 px over the window (as for consecutive
 frames, whose rolls differ by about 0.001 degree), pixels are copied exactly;
@@ -46,7 +46,13 @@ _EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies 
 
 
 def roll_degrees(header) -> float:
-    """The roll angle: CROTA1, else CROTA2, else CROTA, else 0."""
+    """The roll angle: from PC1_1 and PC2_1 when the header has them (FITS reads them before CROTA; a SunPy map's
+    ``rotate`` keeps its roll there and drops CROTA), else CROTA1, else CROTA2, else CROTA, else 0."""
+    pc11, pc21 = H.number(header, "PC1_1"), H.number(header, "PC2_1")
+    if pc11 is not None and pc21 is not None and (pc11 or pc21):
+        cd1, cd2 = H.number(header, "CDELT1"), H.number(header, "CDELT2")
+        aspect = cd2 / cd1 if cd1 and cd2 else 1.0          # PC2_1 is sin(roll) * CDELT1 / CDELT2
+        return math.degrees(math.atan2(pc21 * aspect, pc11))
     for key in ("CROTA1", "CROTA2", "CROTA"):
         v = H.number(header, key)
         if v is not None:

@@ -73,3 +73,13 @@ def test_level1_cli_checks_the_whole_run_before_writing(tmp_path, calib, capsys)
     assert "x.fts" in capsys.readouterr().err and not out.exists()
     assert main(["-q", "level_1", str(a / "x.fts"), str(a / "x.fts"), "-o", str(out), *opts]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["x.fits"]
+
+
+def test_level1_cli_refuses_an_empty_output_folder(tmp_path, calib, monkeypatch, capsys):
+    """``-o ''`` wrote into the current folder, exit 0 (``fill`` refuses an empty path): a usage error now."""
+    _, c2, _ = frame_files(tmp_path, "C2", True, seed=37)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["-q", "level_1", str(c2), "-o", "", "--calib-dir", str(calib), "--inpaint", "none"]) == 2
+    assert "-o/--output needs a non-empty path" in capsys.readouterr().err and list(work.iterdir()) == []

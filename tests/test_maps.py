@@ -12,7 +12,7 @@ import pytest
 import sunpy.map
 from astropy.nddata import StdDevUncertainty
 from helpers import BLANK, read_file, read_real, seq_files
-from sunpy.util.exceptions import SunpyDeprecationWarning
+from sunpy.util.exceptions import SunpyDeprecationWarning, SunpyMetadataWarning
 
 import corkit_inpaint as ci
 from corkit_inpaint.blocks import blocks_to_mask
@@ -135,6 +135,36 @@ def test_neighbours_as_maps_and_files(tmp_path):
         assert np.array_equal(got.data, one) and got.meta["inpnnb"] == 1
     with pytest.raises(InputError, match="neighbours: expected a sequence of sunpy maps or file names, got int"):
         ci.inpaint_map(sunpy.map.Map(f1), neighbours=3, method="ratio")
+
+
+def test_a_neighbour_rotated_by_sunpy_is_placed_by_its_pc_matrix(tmp_path):
+    """``Map.rotate`` keeps the roll in PCi_j and drops CROTA: a neighbour turned through 90 degrees was registered
+    as if unturned (its fill's error three times the unturned neighbour's). Rotated with order 0 (pixels moved,
+    not interpolated), it now gives the same fill."""
+    import astropy.units as u
+    (f0, f1, _), _, _ = seq_files(tmp_path)
+    n0 = sunpy.map.Map(f0)
+    with warnings.catch_warnings():           # sunpy warns of the observer LASCO's level-0.5 meta does not name
+        warnings.simplefilter("ignore", SunpyMetadataWarning)
+        turned = n0.rotate(90 * u.deg, order=0, missing=0)
+    assert "crota1" not in turned.meta and "pc2_1" in turned.meta
+    ref = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[n0], method="ratio")
+    got = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[turned], method="ratio")
+    assert got.meta["inpnnb"] == 1 and np.array_equal(got.data, ref.data)
+
+
+def test_a_neighbour_map_s_uncertainty_is_not_read(tmp_path):
+    """A neighbour map with a ``mask`` had its ``uncertainty`` read, which registering never uses: one that cannot
+    be a 1-sigma (an UnknownUncertainty, what NDData makes of a plain array) left a usable neighbour out."""
+    from astropy.nddata import UnknownUncertainty
+    (f0, f1, _), _, _ = seq_files(tmp_path)
+    n0 = sunpy.map.Map(f0)
+    flagged = np.zeros(n0.data.shape, dtype=bool)
+    flagged[:100] = True
+    ref = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(n0.data, n0.meta, mask=flagged)], method="ratio")
+    odd = sunpy.map.Map(n0.data, n0.meta, mask=flagged, uncertainty=UnknownUncertainty(np.ones(n0.data.shape)))
+    got = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[odd], method="ratio")
+    assert got.meta["inpnnb"] == ref.meta["inpnnb"] == 1 and np.array_equal(got.data, ref.data)
 
 
 def test_refill_and_refusals(blanked_map):

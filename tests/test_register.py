@@ -24,6 +24,14 @@ def test_roll_degrees_reads_crota1_first():
     assert roll_degrees({"CROTA2": 3.0}) == 3.0 and roll_degrees({"CROTA1": 1.0, "CROTA2": 3.0}) == 1.0
 
 
+def test_roll_degrees_reads_a_pc_matrix_before_crota():
+    """A SunPy map's ``rotate`` keeps the roll in PCi_j and drops CROTA: it was read as 0."""
+    c, s = np.cos(np.radians(-89.35)), np.sin(np.radians(-89.35))
+    assert roll_degrees({"PC1_1": c, "PC1_2": -s, "PC2_1": s, "PC2_2": c}) == pytest.approx(-89.35)
+    assert roll_degrees({"PC1_1": c, "PC2_1": s, "CROTA1": 0.65}) == pytest.approx(-89.35)
+    assert roll_degrees({"PC1_1": 1.0, "PC2_1": 0.0, "CROTA1": 0.65}) == 0.0
+
+
 def test_a_frame_registered_on_itself_is_copied_exactly(target):
     data, hdr = target
     nb = register(data, hdr, hdr, data.shape)

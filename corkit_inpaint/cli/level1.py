@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..level1 import level_1, output_name
     inpaint = None if args.inpaint.lower() == "none" else args.inpaint
+    if args.output == "":                   # Path("") is the current folder
+        err("-o/--output needs a non-empty path")
+        return 2
     if Path(args.output).exists() and not Path(args.output).is_dir():
         err(f"-o/--output {args.output}: is a file, not a folder")
         return 2
