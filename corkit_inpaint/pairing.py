@@ -137,7 +137,8 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_
     files : list of path-like
     neighbours : {"auto", "none"}, None or mapping
         ``"auto"``: `pair_neighbours` among ``files`` and ``pool``; ``"none"`` or
-        None: no neighbours; a mapping ``{file: [neighbour files]}``: as given.
+        None: no neighbours; a mapping ``{file: [neighbour files]}``: as given (a key is matched to the
+        file it names, however the path is written; a key that names none of ``files`` is warned of).
     max_gap, pool
         As for `pair_neighbours`.
 
@@ -152,8 +153,13 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_
         return {Path(f): [] for f in files}
     if isinstance(neighbours, str) and neighbours.lower() == "auto":
         return pair_neighbours(files, max_gap=max_gap, pool=pool)
-    if isinstance(neighbours, dict):
-        given = {Path(k): [Path(x) for x in ([v] if isinstance(v, (str, os.PathLike)) else v)]
+    if isinstance(neighbours, dict):        # keys match the files they name: relative, absolute or through a link
+        same = lambda f: Path(os.path.realpath(f))
+        given = {same(k): [Path(x) for x in ([v] if isinstance(v, (str, os.PathLike)) else v)]
                  for k, v in neighbours.items()}
-        return {Path(f): given.get(Path(f), []) for f in files}
+        stray = set(given) - {same(f) for f in files}
+        if stray:
+            log.warning("neighbours: %d key(s) name none of the files to fill, so they are not used (%s)",
+                        len(stray), ", ".join(sorted(str(k) for k in stray)[:3]))
+        return {Path(f): given.get(same(f), []) for f in files}
     raise InputError(f"neighbours = {neighbours!r}: give 'auto', 'none' or a mapping of file to neighbour files")

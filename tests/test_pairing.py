@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -54,6 +56,11 @@ def test_neighbours_for_modes():
     assert names(neighbours_for(C3_SEQ, "auto"))["32310944.fts"] == ["32310943.fts", "32310945.fts"]
     assert neighbours_for([C3_SEQ[1]], {str(C3_SEQ[1]): [C3_SEQ[0]]}) == {Path(C3_SEQ[1]): [Path(C3_SEQ[0])]}
     assert neighbours_for([C3_SEQ[1]], {str(C3_SEQ[1]): str(C3_SEQ[0])}) == {Path(C3_SEQ[1]): [Path(C3_SEQ[0])]}
+    # review: a key written otherwise than the file (relative against absolute, a link) gave no neighbours, silently
+    rel = Path(os.path.relpath(C3_SEQ[1]))
+    assert neighbours_for([rel], {str(Path(C3_SEQ[1]).resolve()): [C3_SEQ[0]]}) == {rel: [Path(C3_SEQ[0])]}
+    assert neighbours_for([Path(C3_SEQ[1]).resolve()], {str(rel): [C3_SEQ[0]]})[Path(C3_SEQ[1]).resolve()] == [
+        Path(C3_SEQ[0])]
     with pytest.raises(ValueError, match="auto"):
         neighbours_for(C3_SEQ, "nearest")
     with pytest.raises(ValueError, match="max_gap"):
@@ -177,3 +184,10 @@ def test_a_bad_neighbours_option_is_an_input_error():
     from corkit_inpaint.exceptions import CorkitInpaintError
     with pytest.raises(CorkitInpaintError, match="neighbours = 'bogus'"):
         neighbours_for(C3_SEQ, "bogus")
+
+
+def test_a_neighbours_key_that_names_no_file_is_warned_of(caplog):
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.pairing"):
+        got = neighbours_for([C3_SEQ[1]], {str(C3_SEQ[1]): [C3_SEQ[0]], "elsewhere/32310944.fts": [C3_SEQ[2]]})
+    assert got == {Path(C3_SEQ[1]): [Path(C3_SEQ[0])]}
+    assert "1 key(s) name none of the files" in caplog.text and "elsewhere" in caplog.text
