@@ -208,6 +208,8 @@ def _check_options(format: str, corkit_kwargs: dict) -> dict:
 def _pairs_checked(files: list[Path], neighbours, max_gap: float | None, target_path) -> dict:
     """Each file's neighbours; refuses, before anything is written, an output that is an input of the run
     or the output of two of its inputs, and a ``target_path`` that is a file."""
+    if target_path is not None and not str(target_path).strip():      # Path("") is the current folder
+        raise InputError("target_path: give a folder to write into (an empty path is the current folder)")
     if target_path is not None and Path(target_path).exists() and not Path(target_path).is_dir():
         raise InputError(f"target_path {target_path}: is a file, not a folder to write into")
     pairs = neighbours_for(files, neighbours, max_gap=max_gap)

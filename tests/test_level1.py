@@ -353,6 +353,15 @@ def test_two_inputs_with_one_output_name_are_refused_up_front(tmp_path, blanked_
     assert not out.exists() or list(out.iterdir()) == []
 
 
+def test_an_empty_target_path_is_refused_not_the_current_folder(tmp_path, blanked_file, monkeypatch):
+    """Review: target_path="" is Path(""), the current folder; the CLI refuses -o '' since 0.1.12, the API too."""
+    monkeypatch.chdir(tmp_path)
+    for empty in ("", "  "):
+        with pytest.raises(ci.InputError, match="target_path: give a folder"):
+            level_1([blanked_file], target_path=empty, neighbours="none")
+    assert [p.name for p in tmp_path.iterdir()] == [blanked_file.name]      # nothing written beside the input
+
+
 @pytest.mark.parametrize("polar", ["+60 Deg", "PB"])
 def test_level1_refuses_a_frame_corkit_would_calibrate_by_zero(polar, tmp_path, calib):
     """corkit 1.0.16 gives C3 polarizers written with a space ('+60 Deg', as archives do) or PB a calibration
