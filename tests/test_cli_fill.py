@@ -73,9 +73,12 @@ def test_existing_output_and_unwritable_folder(blanked_file, tmp_path):
     existing.write_bytes(b"keep me")
     r = run_cli("fill", blanked_file, "-o", existing)
     assert r.returncode == 1 and "exists" in r.stderr and existing.read_bytes() == b"keep me"
-    for bad_dir in (tmp_path / "missing_dir", existing):       # no such folder; a file, not a folder
-        r = run_cli("fill", blanked_file, "--outdir", bad_dir)
-        assert r.returncode == 1 and "Traceback" not in r.stderr and str(blanked_file) in r.stderr
+    r = run_cli("fill", blanked_file, "--outdir", existing)              # a file, not a folder: up front
+    assert r.returncode == 2 and "cannot be made a folder" in r.stderr and "Traceback" not in r.stderr
+    assert existing.read_bytes() == b"keep me"
+    # a folder that is not there yet is made, as the batch path and level_1 make theirs (it failed every file)
+    r = run_cli("fill", blanked_file, "--outdir", tmp_path / "new" / "sub", "--method", "biharmonic")
+    assert r.returncode == 0 and (tmp_path / "new" / "sub" / blanked_file.name).is_file()
     r = run_cli("fill", blanked_file, "--outdir", blanked_file.parent)    # would overwrite the input
     assert r.returncode == 2 and "is the input file" in r.stderr          # refused up front
     assert sha(blanked_file) == before

@@ -162,6 +162,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(str(exc))
         return 2
+    if args.outdir is not None:          # made as the batch path and level_1 make theirs
+        try:
+            Path(args.outdir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            err(f"--outdir {args.outdir}: cannot be made a folder ({exc.strerror or exc})")
+            return 2
     failed = written = blocks = 0
     for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
         dst = _output_path(args, src)
