@@ -150,3 +150,9 @@ def test_a_run_whose_loss_is_not_finite_fails_and_writes_no_weights(tmp_path, ca
     err = capsys.readouterr().err
     assert "the training diverged" in err and err.count("\n") == 1
     assert not (out / "model.pt").exists() and not (out / "config.json").exists()
+
+
+def test_alone_share_needs_sequences(tmp_path, capsys):
+    """--alone-share without --sequences did nothing, silently: single simulated frames have no neighbours."""
+    assert main(["train", "--out", str(tmp_path / "run"), "--alone-share", "0.5"]) == 2
+    assert "needs --sequences" in capsys.readouterr().err and not (tmp_path / "run").exists()

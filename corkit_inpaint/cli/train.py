@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         err(f"--time-limit {args.time_limit}: give a number of seconds > 0")
         return 2
+    if getattr(args, "alone_share", None) is not None and not args.sequences:
+        err("--alone-share is the share of simulated sequences without a neighbour: it needs --sequences")
+        return 2
     cfg = config_from_args(args)
     try:
         cfg.check()
