@@ -276,3 +276,30 @@ def test_a_run_started_with_a_vgg_file_is_not_resumed_without_it(tmp_path):
         train(replace(TINY), tmp_path / "run", data=data, progress=False)
     train(with_vgg, tmp_path / "run", data=data, progress=False)               # with it: it goes on
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == TINY.steps
+
+
+def test_a_failed_or_terminated_save_leaves_no_temporary(tmp_path, monkeypatch):
+    """Review: a write that failed (or a SIGTERM) in torch.save left .model.pt.tmp beside the output for good."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from corkit_inpaint.training import loop
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"the last good file")
+
+    def half_then_fail(obj, f):
+        Path(f).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(loop.torch, "save", half_then_fail)
+    with pytest.raises(OSError):
+        loop.save_torch({"x": 1}, out)
+    assert out.read_bytes() == b"the last good file" and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+    # a SIGTERM while torch.save writes: the process dies of it, and the temporary goes with it
+    code = ("import os, signal, time, torch; from pathlib import Path; from corkit_inpaint.training import loop\n"
+            "def slow(obj, f):\n    Path(f).write_bytes(b'half'); os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)\n"
+            f"torch.save = slow\nloop.save_torch({{'x': 1}}, Path({str(out)!r}))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert r.returncode == -signal.SIGTERM
+    assert out.read_bytes() == b"the last good file" and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]

@@ -6,6 +6,7 @@ Checkpoints hold tensors and plain data only and are read with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from ..exceptions import InputError, WeightsError, first_line
 from ..network.registry import sha256sum
 from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT, resolve_weights
-from ..tempfiles import write_text_atomic
+from ..tempfiles import removed_on_sigterm, write_text_atomic
 from .config import TrainConfig
 from .dataset import build_dataset
 from .finetune import init_from, zero_heads
@@ -48,8 +49,14 @@ def save_torch(obj: dict, path: Path) -> None:
     # a fixed temporary name, not `tempfiles.write_through_temp`'s random one: torch.save names the archive's
     # records after the file, so a random name would make the same weights different bytes each run
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with removed_on_sigterm("a training write", WeightsError(f"{path}: interrupted while it was written")):
+        try:
+            torch.save(obj, tmp)
+            os.replace(tmp, path)
+        except BaseException:           # a failed or interrupted write (SIGTERM too) leaves no temporary behind
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
 
 def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
