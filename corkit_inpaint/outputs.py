@@ -26,7 +26,7 @@ from . import header as H
 from .exceptions import InputError, OutputExistsError
 from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
-__all__ = ["TEMP_TAG", "ReplaceCheck", "input_clash", "output_clash", "distinct_files", "check_output_path",
+__all__ = ["TEMP_TAG", "ReplaceCheck", "file_key", "input_clash", "output_clash", "distinct_files", "check_output_path",
            "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,12 @@ def _identity(path) -> tuple | None:
 
 def _resolved(path) -> str:
     return os.path.normcase(os.path.realpath(os.fspath(path)))
+
+
+def file_key(path) -> tuple | str:
+    """What names one file however its path is written: device and inode when it exists (links followed),
+    else its resolved path. Equal keys are the same file (`distinct_files`, `output_clash`)."""
+    return _identity(path) or _resolved(path)
 
 
 def input_clash(outputs: Iterable, inputs: Iterable) -> str:
@@ -85,7 +91,7 @@ def distinct_files(paths: Iterable) -> list[Path]:
     """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved)."""
     seen = {}
     for p in paths:
-        seen.setdefault(_identity(p) or _resolved(p), Path(p))
+        seen.setdefault(file_key(p), Path(p))
     return list(seen.values())
 
 
@@ -100,7 +106,7 @@ def output_clash(pairs: Iterable) -> str:
     """
     taken = {}
     for src, out in pairs:
-        key = _identity(out) or _resolved(out)
+        key = file_key(out)
         if key in taken and _resolved(taken[key]) != _resolved(src):
             return (f"{os.fspath(out)}: would be the output of both {os.fspath(taken[key])} and {os.fspath(src)}; "
                     "refusing to let one overwrite the other")

@@ -20,6 +20,7 @@ from pathlib import Path
 from . import header as H
 from .exceptions import CorkitInpaintError, InputError
 from .header import observation_time
+from .outputs import file_key
 from .read import header_and_problem
 from .register import MAX_GAP_MINUTES, check_max_gap
 
@@ -154,12 +155,14 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_
     if isinstance(neighbours, str) and neighbours.lower() == "auto":
         return pair_neighbours(files, max_gap=max_gap, pool=pool)
     if isinstance(neighbours, dict):        # keys match the files they name: relative, absolute or through a link
-        same = lambda f: Path(os.path.realpath(f))
-        given = {same(k): [Path(x) for x in ([v] if isinstance(v, (str, os.PathLike)) else v)]
+        keys = {k: file_key(k) for k in neighbours}
+        given = {keys[k]: [Path(x) for x in ([v] if isinstance(v, (str, os.PathLike)) else v)]
                  for k, v in neighbours.items()}
-        stray = set(given) - {same(f) for f in files}
+        mine = {Path(f): file_key(f) for f in files}
+        known = set(mine.values())
+        stray = sorted(str(k) for k, key in keys.items() if key not in known)
         if stray:
             log.warning("neighbours: %d key(s) name none of the files to fill, so they are not used (%s)",
-                        len(stray), ", ".join(sorted(str(k) for k in stray)[:3]))
-        return {Path(f): given.get(same(f), []) for f in files}
+                        len(stray), ", ".join(stray[:3]))
+        return {f: given.get(key, []) for f, key in mine.items()}
     raise InputError(f"neighbours = {neighbours!r}: give 'auto', 'none' or a mapping of file to neighbour files")
