@@ -1,5 +1,7 @@
 """One-line error reports shared by the subcommands."""
 
+import pytest
+
 from corkit_inpaint.cli import build_parser
 from corkit_inpaint.cli.common import err, file_err
 
@@ -20,3 +22,23 @@ def test_every_option_of_every_subcommand_has_help():
         assert p.description, name
         for a in p._actions:
             assert a.help, f"{name} {a.option_strings or a.dest}"
+
+
+@pytest.mark.parametrize("command", [["fill", "-o", "out.fts", "--method", "biharmonic"],
+                                     ["level_1", "-o", "lvl1"],
+                                     ["evaluate", "--methods", "biharmonic", "--repeats", "1"]])
+def test_a_bad_threads_variable_is_one_usage_line_before_any_file_is_read(tmp_path, monkeypatch, capsys, command):
+    """A bad ``$CORKIT_INPAINT_THREADS`` stopped a serial fill file by file (exit 1, one error per file); it is
+    now one usage line (exit 2), as a bad ``--threads`` is, and nothing is written."""
+    from helpers import REAL
+
+    from corkit_inpaint.cli import main
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CORKIT_INPAINT_THREADS", "lots")
+    rc = main([command[0], str(REAL), *command[1:], "-q"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and "CORKIT_INPAINT_THREADS" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
+    if command[0] == "fill":              # a good value fills
+        monkeypatch.setenv("CORKIT_INPAINT_THREADS", "1")
+        assert main([command[0], str(REAL), *command[1:], "-q"]) == 0 and (tmp_path / "out.fts").is_file()

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
     try:
-        if getattr(args, "threads", None) is not None:
+        if hasattr(args, "threads"):     # --threads, else $CORKIT_INPAINT_THREADS: a bad value is a usage error
             try:
                 apply_threads(args)
             except ValueError as exc:

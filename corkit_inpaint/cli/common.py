@@ -35,10 +35,13 @@ def add_threads_option(parser, *, workers: bool = True) -> None:
 
 
 def apply_threads(args) -> None:
-    """Make ``--threads`` the process's fill thread count; `InputError` for a bad value."""
-    from ..threads import check_threads, set_threads
+    """Make ``--threads`` the process's fill thread count; `InputError` for a bad value, or without it for a bad
+    ``$CORKIT_INPAINT_THREADS`` (read here once, so a bad one stops the command before any file is read)."""
+    from ..threads import check_threads, default_threads, set_threads
     if args.threads is not None:
         set_threads(check_threads(args.threads, "--threads"))
+    else:
+        default_threads()
 
 
 def add_batch_options(parser) -> None:
