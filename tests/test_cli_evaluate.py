@@ -206,8 +206,19 @@ def test_a_negative_seed_or_synthetic_count_is_a_usage_error(capsys):
         err = capsys.readouterr().err
         assert f"{opt} {10 ** 23}: " in err and "Traceback" not in err
     for gap in ("-1", "nan"):                          # checked by the fills' own check_max_gap
-        assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--max-gap", gap]) == 2
+        assert main(["evaluate", str(REAL), "--neighbours", "--methods", "biharmonic", "--max-gap", gap]) == 2
         assert "--max-gap = " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "msg"), [(["--max-gap", "30"], "--max-gap applies with --neighbours"),
+                                           (["--generator-version", "3"], "--generator-version applies with")])
+def test_an_option_that_would_be_ignored_is_a_usage_error(tmp_path, capsys, args, msg):
+    """``--max-gap`` without ``--neighbours`` and ``--generator-version`` without ``--synthetic`` did nothing,
+    silently, and the run went on; each is now one usage line, and nothing is filled or written."""
+    out = tmp_path / "r.json"
+    assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--json", str(out), *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and msg in lines[0] and not out.exists()
 
 
 def test_a_method_named_twice_is_scored_once(tmp_path, caplog, monkeypatch):

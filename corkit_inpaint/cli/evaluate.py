@@ -32,7 +32,7 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--methods", default="pconv-smooth,biharmonic,telea",
                    help="comma-separated methods (default: pconv-smooth,biharmonic,telea)")
     e.add_argument("--synthetic", type=int, default=0, metavar="N", help="also score N held-out synthetic frames")
-    e.add_argument("--generator-version", dest="generator_version", choices=VERSIONS, default=GENERATOR_VERSION,
+    e.add_argument("--generator-version", dest="generator_version", choices=VERSIONS, default=None,
                    help=f"synthetic generator version for --synthetic (default {GENERATOR_VERSION})")
     e.add_argument("--seed", type=int, default=12345, help="seed of the blanked masks (default: 12345)")
     e.add_argument("--repeats", type=int, default=8, help="masks per pattern per file (default: 8)")
@@ -41,7 +41,7 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                         "(and alone); --synthetic N scores N simulated sequences")
     e.add_argument("--other-day", metavar="FILE",
                    help="with --neighbours: also fill with one neighbour replaced by this frame of another day")
-    e.add_argument("--max-gap", type=float, default=MAX_GAP_MINUTES, metavar="MIN",
+    e.add_argument("--max-gap", type=float, default=None, metavar="MIN",
                    help=f"with --neighbours: largest time to a neighbouring frame, minutes, as a fill takes it "
                         f"(default: {MAX_GAP_MINUTES:g}; a frame farther away, such as --other-day's, is left "
                         "out; inf reads it)")
@@ -145,6 +145,7 @@ def _check_args(args, methods: list[str]) -> str:
     from ..outputs import input_clash
     from ..read import read_header
     from ..register import check_max_gap
+    from ..training.simulator import GENERATOR_VERSION
     if not methods:
         return "--methods: give at least one method"
     if args.repeats < 1:
@@ -159,6 +160,12 @@ def _check_args(args, methods: list[str]) -> str:
         return "--other-day needs --neighbours (it replaces a neighbouring frame)"
     if args.other_day and not args.files:
         return "--other-day needs FILES, a real sequence (each simulated one draws its own frame of another day)"
+    if args.max_gap is not None and not args.neighbours:        # it would be ignored, silently
+        return "--max-gap applies with --neighbours (it says which neighbouring frames a fill reads)"
+    if args.generator_version is not None and not args.synthetic:
+        return "--generator-version applies with --synthetic N (the simulated frames' generator)"
+    args.max_gap = MAX_GAP_MINUTES if args.max_gap is None else args.max_gap
+    args.generator_version = GENERATOR_VERSION if args.generator_version is None else args.generator_version
     try:
         check_max_gap(args.max_gap, "--max-gap")
     except InputError as exc:
