@@ -79,7 +79,7 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
         r = read_level05(p)
         before, after = (read_level05(q, refill=True) for q in pairs[p])
         recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=repeats, device=device,
-                               weights=weights, label=p.name, neighbours=variants(before, after, stranger),
+                               weights=weights, label=str(p), neighbours=variants(before, after, stranger),
                                max_gap=max_gap)
     return recs
 
