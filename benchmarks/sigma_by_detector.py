@@ -1,7 +1,8 @@
 """Is the shipped error table's neighbour slice calibrated for C3? A diagnostic of the outer-field sigma.
 
-The shipped tables (`corkit_inpaint.uncertainty.fit`) pool C2 and C3, full
-and summed frames, per radial zone. This script fills blanked blocks of the
+The shipped tables (`corkit_inpaint.uncertainty.fit`) pool full and summed
+frames per radial zone of each detector (before 0.1.13 they also pooled C2
+and C3). This script fills blanked blocks of the
 real C3 sequence's middle frames and of held-out simulated C3 sequences with
 ``pconv-smooth`` and both neighbours, and prints, per zone, the robust std of
 z = error / sigma (interquartile range / 1.349; 1 when calibrated) and the
@@ -73,8 +74,8 @@ def real(seq_dir, rng):
 
 def report(name, data, k_c3):
     cells, r, z_shipped, nb = data
-    zone = np.unravel_index(cells, TABLE_SHAPE)[1]
-    for label, z in (("shipped (pooled) table", z_shipped), ("C3-only table", r / k_c3.ravel()[cells])):
+    zone = np.unravel_index(cells, TABLE_SHAPE)[1] - len(ZONE_NAMES)      # C3's zone cells are 3-5
+    for label, z in (("shipped table", z_shipped), ("C3-only table", r / k_c3.ravel()[cells])):
         row = []
         for i, zn in enumerate(ZONE_NAMES):
             u = nb & (zone == i)

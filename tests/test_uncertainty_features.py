@@ -27,6 +27,7 @@ def test_distance_zone_and_noise_of_a_single_block():
     assert d[(y0 + 15, x0 + 15)] == 16.0               # the centre is 16 px from the nearest valid pixel
     zones = zone_map(frame.shape, frame.geometry)
     assert np.array_equal(f.zone, np.where(zones[mask] >= 0, zones[mask], N_ZONES - 1))
+    assert f.detector == "C2" and np.array_equal(f.zone_cells(), np.where(zones[mask] >= 0, zones[mask], 6))
     # every pixel of that block has its window's Immerkaer noise, in stretched units
     s = frame.stretched
     y1, x1 = y0 + 32, x0 + 32
@@ -92,3 +93,18 @@ def test_a_window_without_context_is_left_masked_by_the_classical_methods():
                      previous_sigma=np.where(prev, 5.0, 0.0))
     hole = blocks_to_mask(data.shape, [(9, 21)])
     assert not r.filled[hole].any() and "too little context" in r.note
+
+
+def test_each_detector_has_its_own_zone_cells_and_other_pixels_one_more():
+    """C2 inner/mid/outer are zone cells 0-2 and C3's 3-5; outside the zones, or without a geometry, cell 6."""
+    from corkit_inpaint.uncertainty.features import ZONE_CELLS, PixelFeatures
+    n = 5
+    zone = np.array([0, 1, 2, 3, 2])                      # 3: outside the zones
+    def feats(det):
+        return PixelFeatures(np.ones(n, dtype=bool), zone, np.ones(n), np.ones(n), np.zeros(n), np.ones(n),
+                             np.zeros(n, dtype=bool), det)
+    assert ZONE_CELLS == 7 and TABLE_SHAPE[1] == 7
+    assert feats("C2").zone_cells().tolist() == [0, 1, 2, 6, 2]
+    assert feats("C3").zone_cells().tolist() == [3, 4, 5, 6, 5]
+    assert feats("").zone_cells().tolist() == [6] * n
+    assert np.array_equal(np.unravel_index(feats("C3").cells(), TABLE_SHAPE)[1], [3, 4, 5, 6, 5])

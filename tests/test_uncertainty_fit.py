@@ -8,9 +8,9 @@ from corkit_inpaint.uncertainty.fit import MIN_COUNT, Accumulator, collect, writ
 from corkit_inpaint.uncertainty.tables import load_tables
 
 
-def _features(n, zone, dist, noise, spread=0.0, neighbour=False):
+def _features(n, zone, dist, noise, spread=0.0, neighbour=False, detector="C2"):
     return PixelFeatures(np.ones(n, dtype=bool), np.full(n, zone), np.full(n, float(dist)), np.full(n, noise),
-                         np.full(n, spread), np.full(n, np.inf), np.full(n, neighbour))
+                         np.full(n, spread), np.full(n, np.inf), np.full(n, neighbour), detector)
 
 
 def test_a_gaussian_error_gives_its_sigma_and_thin_cells_take_the_coarser_value():
@@ -28,6 +28,17 @@ def test_a_gaussian_error_gives_its_sigma_and_thin_cells_take_the_coarser_value(
     assert 3 < k[0, 0, 2, 1] < 6
     # an empty cell of a spread bin with data elsewhere at that distance takes the distance's value
     assert abs(k[0, 0, 0, 3] / 3 - 1) < 0.05
+
+
+def test_the_detectors_zones_are_fitted_apart():
+    """One table cell per zone and detector: C3's smaller errors in a zone are not pooled with C2's."""
+    rng = np.random.default_rng(2)
+    acc = Accumulator()
+    n = 20 * MIN_COUNT
+    acc.add(_features(n, 1, 1, 0.3, 0.4), rng.normal(0, 4 * 0.5, n))                   # C2 mid: 4 units
+    acc.add(_features(n, 1, 1, 0.3, 0.4, detector="C3"), rng.normal(0, 2 * 0.5, n))    # C3 mid: 2 units
+    k = acc.table()
+    assert abs(k[0, 1, 0, 1] / 4 - 1) < 0.05 and abs(k[0, 4, 0, 1] / 2 - 1) < 0.05
 
 
 def test_a_small_real_fit_writes_tables_that_load(tmp_path):
@@ -53,6 +64,16 @@ def test_tables_of_other_weights_are_added_to_a_file_fitted_on_the_same_holes(tm
     doc = json.loads(path.read_text())
     assert set(doc["tables"]) == {"biharmonic", "fuzzy"} and doc["fit"]["methods"] == ["biharmonic"]
     assert doc["fit"]["added"] == [{"methods": ["fuzzy"], "weights": None}]
+    # a file of tables with one zone axis for both detectors (before 0.1.13) is carried over: the same sigmas
+    from corkit_inpaint.uncertainty.tables import POOLED_SHAPE
+    pooled = np.asarray(doc["tables"]["biharmonic"]["k"])[:, [0, 1, 2, 6]]
+    old = {**doc, "format": 2, "tables": {"biharmonic": {**doc["tables"]["biharmonic"], "k": pooled.tolist()}}}
+    old["fit"].pop("added")
+    path.write_text(json.dumps(old))
+    assert pooled.shape == POOLED_SHAPE and main(["--add-to", str(path), "--methods", "fuzzy", *small]) == 0
+    doc = json.loads(path.read_text())
+    assert doc["format"] == 3 and set(doc["tables"]) == {"biharmonic", "fuzzy"}
+    assert np.array_equal(load_tables(str(path))["biharmonic"].k, np.asarray(pooled)[:, [0, 1, 2, 0, 1, 2, 3]])
     before = path.read_bytes()
     with pytest.raises(SystemExit) as ei:
         main(["--add-to", str(path), "--methods", "fuzzy", "--frames", "2", "--sequences", "0", "--repeats", "1"])

@@ -94,3 +94,28 @@ def test_an_unreadable_tables_file_is_one_line_naming_it(tmp_path, text):
     low = np.full(TABLE_SHAPE, 1e-3 / np.sqrt(1.06)).tolist()      # about the fit's lowest value (review s15)
     good.write_text(json.dumps({"tables": {"m": {"method": "m", "k": GOOD}, "low": {"method": "low", "k": low}}}))
     assert set(load_tables(str(good))) == {"m", "low"}
+
+
+def test_a_table_of_one_zone_axis_for_both_detectors_gives_the_sigma_it_gave(tmp_path):
+    """Tables before 0.1.13 (format 2) had one cell per zone for C2 and C3 together: they load with each zone's
+    values for each detector, so a fill's sigma is what it was; the same shape in a format-3 file is refused."""
+    from corkit_inpaint.exceptions import WeightsError
+    from corkit_inpaint.uncertainty.tables import POOLED_SHAPE
+    rng = np.random.default_rng(3)
+    old = rng.uniform(0.5, 2.0, POOLED_SHAPE)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"format": 2, "tables": {"m": {"method": "m", "k": old.tolist()}}}))
+    k = load_tables(str(path))["m"].k
+    assert k.shape == TABLE_SHAPE
+    for det in range(2):
+        assert np.array_equal(k[:, 3 * det:3 * det + 3], old[:, :3])
+    assert np.array_equal(k[:, 6], old[:, 3])
+    frame, mask, _ = _frame()                               # a C2 frame: its cells are the old zone cells
+    f = pixel_features(frame, mask)
+    flat = np.ravel_multi_index((f.neighbour.astype(int), np.where(f.zone < 3, f.zone, 3), *np.unravel_index(
+        f.cells(), TABLE_SHAPE)[2:]), POOLED_SHAPE)
+    assert np.allclose(load_tables(str(path))["m"].stretched(f), np.minimum(old.ravel()[flat] * f.unit, f.cap))
+    new = tmp_path / "t3.json"                              # (load_tables remembers a path's tables)
+    new.write_text(json.dumps({"format": 3, "tables": {"m": {"method": "m", "k": old.tolist()}}}))
+    with pytest.raises(WeightsError, match=r"has shape \(2, 4, 8, 4\), not \(2, 7, 8, 4\)"):
+        load_tables(str(new))

@@ -23,8 +23,8 @@ from ..frame import Frame
 from ..geometry import ZONE_NAMES, zone_of
 from ..network.windows import prepare_window
 
-__all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "TABLE_SHAPE", "PixelFeatures", "pixel_features",
-           "neighbour_cover", "window_noise", "window_cap"]
+__all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "DETECTORS", "ZONE_CELLS", "TABLE_SHAPE", "PixelFeatures",
+           "pixel_features", "neighbour_cover", "window_noise", "window_cap"]
 
 #: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, more (the last three only in
 #: losses of several blocks across: clusters, rows of blocks).
@@ -33,8 +33,13 @@ DIST_EDGES = (0.0, 1.5, 2.5, 4.5, 8.5, 16.5, 32.5, 64.5, np.inf)
 SPREAD_EDGES = (0.0, 1.0, 3.0, 10.0, np.inf)
 #: The radial zones of `corkit_inpaint.geometry.ZONES`, and last everything outside them (or no geometry).
 N_ZONES = len(ZONE_NAMES) + 1
-#: (neighbour data: no / yes, zone, distance bin, spread bin)
-TABLE_SHAPE = (2, N_ZONES, len(DIST_EDGES) - 1, len(SPREAD_EDGES) - 1)
+#: The detectors whose zones have cells of their own: the simulator says a C3 fill's error, in the table's
+#: unit, is smaller in the inner and mid field than a C2 fill's (z 0.63-0.88 with one table for both).
+DETECTORS = ("C2", "C3")
+#: The tables' zone cells: each detector's zones in turn (C2 inner, mid, outer, C3 inner, ...), then the rest.
+ZONE_CELLS = len(DETECTORS) * len(ZONE_NAMES) + 1
+#: (neighbour data: no / yes, zone cell, distance bin, spread bin)
+TABLE_SHAPE = (2, ZONE_CELLS, len(DIST_EDGES) - 1, len(SPREAD_EDGES) - 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +64,8 @@ class PixelFeatures:
         context, and a sigma beyond it would say nothing).
     neighbour : numpy.ndarray of bool
         Whether a neighbouring frame has data at the pixel.
+    detector : str
+        The frame's detector (``"C2"``, ``"C3"``; ``""`` without a geometry).
     """
 
     pixels: np.ndarray
@@ -68,11 +75,19 @@ class PixelFeatures:
     spread: np.ndarray
     cap: np.ndarray
     neighbour: np.ndarray
+    detector: str = ""
 
     @property
     def unit(self) -> np.ndarray:
         """The error's unit, ``hypot(noise, spread)``, stretched."""
         return np.hypot(self.noise, self.spread)
+
+    def zone_cells(self) -> np.ndarray:
+        """Each pixel's zone cell (`ZONE_CELLS`): its detector's zone, or the last cell outside the zones."""
+        if self.detector not in DETECTORS:
+            return np.full(self.zone.shape, ZONE_CELLS - 1)
+        inside = self.zone < len(ZONE_NAMES)
+        return np.where(inside, self.zone + DETECTORS.index(self.detector) * len(ZONE_NAMES), ZONE_CELLS - 1)
 
     def cells(self) -> np.ndarray:
         """Each pixel's flat index into an array of `TABLE_SHAPE`."""
@@ -80,7 +95,7 @@ class PixelFeatures:
         n = np.searchsorted(SPREAD_EDGES, self.spread / np.maximum(self.noise, 1e-12), side="right") - 1
         d = np.clip(d, 0, TABLE_SHAPE[2] - 1)
         n = np.clip(n, 0, TABLE_SHAPE[3] - 1)
-        return np.ravel_multi_index((self.neighbour.astype(int), self.zone, d, n), TABLE_SHAPE)
+        return np.ravel_multi_index((self.neighbour.astype(int), self.zone_cells(), d, n), TABLE_SHAPE)
 
 
 def neighbour_cover(frame: Frame, neighbours: Sequence) -> np.ndarray:
@@ -201,4 +216,5 @@ def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | Non
         f = frame.stretch.forward(np.asarray(values, dtype=np.float64).reshape(-1)[flat])
         lo, hi = np.minimum(lo, f), np.maximum(hi, f)
     nb = np.zeros(ys.size, dtype=bool) if neighbour is None else np.asarray(neighbour, dtype=bool).reshape(-1)[flat]
-    return PixelFeatures(pixels, zone.astype(int), dist, noise, hi - lo, cap, nb)
+    det = "" if frame.geometry is None else frame.geometry.detector
+    return PixelFeatures(pixels, zone.astype(int), dist, noise, hi - lo, cap, nb, det)

@@ -37,10 +37,10 @@ from ..register import register_all
 from ..tempfiles import write_text_atomic
 from ..training.loss_masks import LARGE_PATTERNS, PATTERNS, blanked_copies
 from .features import DIST_EDGES, TABLE_SHAPE, neighbour_cover, pixel_features
-from .tables import table_key
+from .tables import by_detector, table_key
 
 __all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "LARGE_SEED", "LARGE_MIN_DIST", "MIN_COUNT", "QUANTILE", "R_EDGES",
-           "Accumulator", "collect",
+           "TABLE_AXES", "Accumulator", "collect",
            "write_tables", "read_tables_file", "main", "SHARED_SETTINGS"]
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,9 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
     return accs
 
 
+#: What the axes of a table are, as the file says.
+TABLE_AXES = ["neighbour data (no, yes)", "zone (C2 inner, mid, outer, C3 inner, mid, outer, other)",
+              "distance to valid pixel (px)", "guide spread / window noise"]
 #: The fit settings a file's tables must share for `write_tables` to add tables to it.
 SHARED_SETTINGS = ("frames", "frame_seed0", "sequences", "sequence_seed0", "repeats", "patterns", "mask_seed",
                    "large_patterns", "large_seed", "large_repeats", "large_min_dist", "generator_version",
@@ -157,13 +160,15 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
     """
     tables = {key: {"method": name, "sha256": sha, "pixels": int(acc.hist.sum()),
                     "k": np.round(acc.table(), 5).tolist()} for key, (name, sha, acc) in sorted(accs.items())}
-    doc = {"format": 2, "table_axes": ["neighbour data (no, yes)", "zone (inner, mid, outer, other)",
-                                        "distance to valid pixel (px)", "guide spread / window noise"],
-           "fit": meta, "tables": tables}
+    doc = {"format": 3, "table_axes": TABLE_AXES, "fit": meta, "tables": tables}
     path = Path(path)
     if add:
         old = read_tables_file(path, meta)
         old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")})
+        if old.get("format") == 2:      # one zone axis for both detectors: each table's values for each
+            old = {**old, "format": 3, "table_axes": TABLE_AXES,
+                   "tables": {key: {**t, "k": by_detector(np.asarray(t["k"], dtype=np.float64)).tolist()}
+                              for key, t in old["tables"].items()}}
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 

@@ -26,9 +26,11 @@ import numpy as np
 
 from ..exceptions import WeightsError, first_line
 from ..frame import Frame
-from .features import TABLE_SHAPE, PixelFeatures, pixel_features
+from ..geometry import ZONE_NAMES
+from .features import DETECTORS, TABLE_SHAPE, PixelFeatures, pixel_features
 
-__all__ = ["ErrorTable", "MIN_K", "load_tables", "table_key", "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
+__all__ = ["ErrorTable", "MIN_K", "POOLED_SHAPE", "by_detector", "load_tables", "table_key", "table_for", "fill_sigma",
+           "to_linear", "TABLES_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,25 @@ def load_tables(path: str | None = None) -> dict[str, ErrorTable]:
                            "package, or remake it with python -m corkit_inpaint.uncertainty.fit") from None
 
 
+#: The shape of a table in a format-2 file (before 0.1.13): one zone axis for both detectors.
+POOLED_SHAPE = (TABLE_SHAPE[0], len(ZONE_NAMES) + 1, *TABLE_SHAPE[2:])
+
+
+def by_detector(k: np.ndarray) -> np.ndarray:
+    """A format-2 table (`POOLED_SHAPE`) as a `TABLE_SHAPE` one: each zone's values for every detector.
+
+    Such a table gives the same sigma as it did; only a refit tells the detectors apart.
+    """
+    nz = len(ZONE_NAMES)
+    return np.concatenate([k[:, :nz]] * len(DETECTORS) + [k[:, nz:]], axis=1)
+
+
 def _parse_tables(doc) -> dict[str, ErrorTable]:
     """The tables of a parsed tables file; `ValueError` naming what is wrong."""
     tables = doc.get("tables") if isinstance(doc, dict) else None
     if not isinstance(tables, dict):
         raise ValueError("no 'tables' mapping at its top level")
+    pooled = doc.get("format") == 2
     out = {}
     for key, t in tables.items():
         if not isinstance(t, dict) or not isinstance(t.get("method"), str) or "k" not in t:
@@ -106,8 +122,10 @@ def _parse_tables(doc) -> dict[str, ErrorTable]:
             k = np.asarray(t["k"], dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"table {key!r}: 'k' is not an array of numbers") from None
+        if pooled and k.shape == POOLED_SHAPE:
+            k = by_detector(k)
         if k.shape != TABLE_SHAPE:
-            raise ValueError(f"table {key!r} has shape {k.shape}, not {TABLE_SHAPE}")
+            raise ValueError(f"table {key!r} has shape {k.shape}, not {POOLED_SHAPE if pooled else TABLE_SHAPE}")
         if not (np.all(np.isfinite(k)) and np.all(k >= MIN_K)):
             raise ValueError(f"table {key!r} holds values that are not finite numbers >= {MIN_K}")
         out[key] = ErrorTable(t["method"], sha, k)
