@@ -98,7 +98,9 @@ def test_the_network_sigma_is_its_table_sigma_times_the_checked_factor():
     blanked = replace(frame, missing=probe, valid=frame.valid & ~probe)
     own = run_method("pconv-smooth", blanked, device="cpu", check_sigma=False)
     z = np.abs(own.values[probe] - truth[probe]) / own.sigma[probe]
-    assert f == pytest.approx(np.quantile(z, QUANTILE), rel=1e-9)
+    # (the check fills a crop around each block, whose network batch differs from the whole frame's: values
+    # agree to about 4e-4 DN, so the quantile to about 1e-6)
+    assert f == pytest.approx(np.quantile(z, QUANTILE), rel=1e-5)
     assert np.array_equal(run_method("pconv-smooth", frame, device="cpu").sigma, res.sigma)     # deterministic
 
 
