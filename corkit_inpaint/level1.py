@@ -16,7 +16,6 @@ an ``INPSIGMA`` extension in the level-1 image's unit.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -42,7 +41,7 @@ from .corkit_bridge import (
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
-from .outputs import check_output_path, distinct_files, input_clash, output_clash, output_folder, write_atomic
+from .outputs import check_output_path, distinct_files, input_clash, output_clash, write_atomic
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .tempfiles import removed_on_sigterm, temp_folder
@@ -289,11 +288,11 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     from tqdm import tqdm
     pairs = _pairs_checked(files, neighbours, max_gap, target_path)
     out = []
-    folder = output_folder(target_path) if target_path is not None else contextlib.nullcontext()
-    with corkit_calibration_dir(calib_dir), using_threads(threads), folder:
+    with corkit_calibration_dir(calib_dir), using_threads(threads):
         for src in tqdm(files, desc="level 1", unit="file", disable=not progress):
             dst = None
             if target_path is not None:
+                Path(target_path).mkdir(parents=True, exist_ok=True)
                 dst = check_output_path(Path(target_path) / output_name(src), overwrite=overwrite,
                                         src=[src, *pairs[src]])
             img, hdr, m, sig = _one(src, inpaint, device, weights, corkit_kwargs, refill, pairs[src],

@@ -27,7 +27,7 @@ from .exceptions import InputError, OutputExistsError
 from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
 __all__ = ["TEMP_TAG", "ReplaceCheck", "file_key", "input_clash", "output_clash", "distinct_files", "check_output_path",
-           "output_folder", "tile_compressed", "write_atomic"]
+           "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -153,33 +153,6 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None,
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{dst}: output folder {parent} is not writable")
     return dst
-
-
-@contextlib.contextmanager
-def output_folder(folder: str | os.PathLike):
-    """Make ``folder`` (and its missing parents) for a run's outputs; what this made and the run left empty
-    is removed when the block ends, however it ends, so a run in which every file failed leaves no folder.
-
-    Raises
-    ------
-    OSError
-        The folder cannot be made (a file is in the way, no permission).
-    """
-    folder = Path(folder)
-    made = []
-    for p in (folder, *folder.parents):
-        if p.exists() or p.is_symlink():
-            break
-        made.append(p)
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        yield folder
-    finally:
-        for p in made:                  # the deepest first; one that holds anything stays, with those above it
-            try:
-                p.rmdir()
-            except OSError:
-                break
 
 
 def _place(tmp: Path, dst: Path, overwrite: bool) -> None:

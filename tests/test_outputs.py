@@ -11,7 +11,7 @@ from astropy.io import fits
 from helpers import read_real, write
 
 from corkit_inpaint.exceptions import InputError, OutputExistsError
-from corkit_inpaint.outputs import check_output_path, output_clash, output_folder, write_atomic
+from corkit_inpaint.outputs import check_output_path, output_clash, write_atomic
 
 
 def small_hdul(tag=""):
@@ -209,29 +209,3 @@ def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
     assert p.returncode == -15, err
     assert list(tmp_path.iterdir()) == [], err                  # neither a temporary nor a half-written output
     assert "terminated during a write; its temporary files were removed" in err
-
-
-def test_an_output_folder_the_run_made_and_left_empty_is_removed(tmp_path):
-    """A run in which every file failed left the folder it had made (fill --outdir, level_1's target_path)."""
-    with output_folder(tmp_path / "a" / "b" / "c") as d:
-        assert d.is_dir()
-    assert list(tmp_path.iterdir()) == []                   # all three levels it made, none it found
-    with pytest.raises(RuntimeError), output_folder(tmp_path / "a" / "b") as d:
-        raise RuntimeError("the run failed")
-    assert list(tmp_path.iterdir()) == []
-    with output_folder(tmp_path / "a" / "b") as d:           # one output written: everything stays
-        (d / "out.fts").write_bytes(b"x")
-    assert (tmp_path / "a" / "b" / "out.fts").read_bytes() == b"x"
-    (tmp_path / "a" / "b" / "out.fts").unlink()
-    with output_folder(tmp_path / "a" / "b" / "c"):          # b was there before: only c goes
-        pass
-    assert (tmp_path / "a" / "b").is_dir() and list((tmp_path / "a" / "b").iterdir()) == []
-    keep = tmp_path / "keep"
-    keep.mkdir()
-    with output_folder(keep):                                # a folder it found empty is left alone
-        pass
-    assert keep.is_dir()
-    (tmp_path / "file").write_bytes(b"in the way")
-    with pytest.raises(OSError), output_folder(tmp_path / "file" / "sub"):
-        pass
-    assert (tmp_path / "file").read_bytes() == b"in the way"

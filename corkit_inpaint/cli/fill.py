@@ -8,14 +8,13 @@ atomically. Inputs are never modified.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 from pathlib import Path
 
 from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
-from ..outputs import check_output_path, distinct_files, input_clash, output_clash, output_folder
+from ..outputs import check_output_path, distinct_files, input_clash, output_clash
 from ..read import MAX_PIXELS
 from .batch import batch_only, run_batch_command, wants_batch
 from .common import (
@@ -138,6 +137,9 @@ def _check_batch(args) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Fill each SRC; 0 when all succeeded, 1 when some failed (each named on stderr), 2 usage."""
+    from tqdm import tqdm
+
+    from ..api import inpaint_fits
     srcs = distinct_files(args.src)          # a file given twice is filled once
     if args.output is not None and len(args.src) != 1:
         err("-o/--output takes exactly one SRC; use --outdir for several")
@@ -160,26 +162,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(str(exc))
         return 2
-    # made as the batch path and level_1 make theirs, and removed again if the run leaves it empty
-    with contextlib.ExitStack() as folder:
-        if args.outdir is not None:
-            try:
-                folder.enter_context(output_folder(args.outdir))
-            except OSError as exc:
-                err(f"--outdir {args.outdir}: cannot be made a folder ({exc.strerror or exc})")
-                return 2
-        failed, written, blocks = _fill_each(args, srcs, pairs)
-    if not args.quiet:
-        print(f"corkit-inpaint fill: {written} of {len(srcs)} files written, {blocks} blocks filled"
-              + (f", {failed} failed" if failed else ""))
-    return 1 if failed else 0
-
-
-def _fill_each(args, srcs: list[Path], pairs) -> tuple[int, int, int]:
-    """Fill every file in turn; ``(failed, written, blocks filled)``, each failure reported in one line."""
-    from tqdm import tqdm
-
-    from ..api import inpaint_fits
+    if args.outdir is not None:          # made as the batch path and level_1 make theirs
+        try:
+            Path(args.outdir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            err(f"--outdir {args.outdir}: cannot be made a folder ({exc.strerror or exc})")
+            return 2
     failed = written = blocks = 0
     for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
         dst = _output_path(args, src)
@@ -198,4 +186,7 @@ def _fill_each(args, srcs: list[Path], pairs) -> tuple[int, int, int]:
         except FILE_ERRORS as exc:
             failed += 1
             file_err(src, exc)
-    return failed, written, blocks
+    if not args.quiet:
+        print(f"corkit-inpaint fill: {written} of {len(srcs)} files written, {blocks} blocks filled"
+              + (f", {failed} failed" if failed else ""))
+    return 1 if failed else 0
