@@ -99,12 +99,12 @@ def test_each_detector_has_its_own_zone_cells_and_other_pixels_one_more():
     """C2 inner/mid/outer are zone cells 0-2 and C3's 3-5; outside the zones, or without a geometry, cell 6."""
     from corkit_inpaint.uncertainty.features import ZONE_CELLS, PixelFeatures
     n = 5
-    zone = np.array([0, 1, 2, 3, 2])                      # 3: outside the zones
+    zone = np.array([0, 1, 2, 3, -1])                     # 3 (pixel_features) and -1 (zone_of): outside
     def feats(det):
         return PixelFeatures(np.ones(n, dtype=bool), zone, np.ones(n), np.ones(n), np.zeros(n), np.ones(n),
                              np.zeros(n, dtype=bool), det)
     assert ZONE_CELLS == 7 and TABLE_SHAPE[1] == 7
-    assert feats("C2").zone_cells().tolist() == [0, 1, 2, 6, 2]
-    assert feats("C3").zone_cells().tolist() == [3, 4, 5, 6, 5]
+    assert feats("C2").zone_cells().tolist() == [0, 1, 2, 6, 6]
+    assert feats("C3").zone_cells().tolist() == [3, 4, 5, 6, 6]
     assert feats("").zone_cells().tolist() == [6] * n
-    assert np.array_equal(np.unravel_index(feats("C3").cells(), TABLE_SHAPE)[1], [3, 4, 5, 6, 5])
+    assert np.array_equal(np.unravel_index(feats("C3").cells(), TABLE_SHAPE)[1], [3, 4, 5, 6, 6])

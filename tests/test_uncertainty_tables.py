@@ -119,3 +119,23 @@ def test_a_table_of_one_zone_axis_for_both_detectors_gives_the_sigma_it_gave(tmp
     new.write_text(json.dumps({"format": 3, "tables": {"m": {"method": "m", "k": old.tolist()}}}))
     with pytest.raises(WeightsError, match=r"has shape \(2, 4, 8, 4\), not \(2, 7, 8, 4\)"):
         load_tables(str(new))
+
+
+@pytest.mark.parametrize(("fmt", "shape", "why"), [
+    (99, TABLE_SHAPE, "format 99: this version reads formats 2 and 3"),
+    ("2", (2, 4, 8, 4), "format '2': this version reads formats 2 and 3"),
+    (True, TABLE_SHAPE, "format True"),
+    (2, TABLE_SHAPE, "has shape (2, 7, 8, 4), not (2, 4, 8, 4) (format 2)"),
+    (None, (2, 4, 8, 4), "has shape (2, 4, 8, 4), not (2, 7, 8, 4) (format 3)"),
+])
+def test_a_tables_file_of_another_format_or_of_mixed_shapes_is_refused(tmp_path, fmt, shape, why):
+    """Review: any format but 2 was read as format 3, and a format-2 file could mix both shapes."""
+    from corkit_inpaint.exceptions import WeightsError
+    doc = {"tables": {"m": {"method": "m", "k": np.ones(shape).tolist()}}}
+    if fmt is not None:
+        doc["format"] = fmt
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(WeightsError) as exc:
+        load_tables(str(path))
+    assert why in str(exc.value)

@@ -86,7 +86,7 @@ class PixelFeatures:
         """Each pixel's zone cell (`ZONE_CELLS`): its detector's zone, or the last cell outside the zones."""
         if self.detector not in DETECTORS:
             return np.full(self.zone.shape, ZONE_CELLS - 1)
-        inside = self.zone < len(ZONE_NAMES)
+        inside = (self.zone >= 0) & (self.zone < len(ZONE_NAMES))          # -1 (`zone_of`'s outside) too
         return np.where(inside, self.zone + DETECTORS.index(self.detector) * len(ZONE_NAMES), ZONE_CELLS - 1)
 
     def cells(self) -> np.ndarray:

@@ -37,7 +37,7 @@ from ..register import register_all
 from ..tempfiles import write_text_atomic
 from ..training.loss_masks import LARGE_PATTERNS, PATTERNS, blanked_copies
 from .features import DIST_EDGES, TABLE_SHAPE, neighbour_cover, pixel_features
-from .tables import by_detector, table_key
+from .tables import FORMAT, parse_tables, table_key
 
 __all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "LARGE_SEED", "LARGE_MIN_DIST", "MIN_COUNT", "QUANTILE", "R_EDGES",
            "TABLE_AXES", "Accumulator", "collect",
@@ -156,19 +156,20 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
 
     With ``add``, the file's other tables are kept and ``meta["methods"]`` is
     added to its record; the file must have been fitted with the same
-    `SHARED_SETTINGS` (the same simulated holes), else `ValueError`.
+    `SHARED_SETTINGS` (the same simulated holes), else `ValueError`. A format-2
+    file's tables (one zone axis for both detectors) are written in this format,
+    each zone's values for both detectors (`corkit_inpaint.uncertainty.tables.by_detector`).
     """
     tables = {key: {"method": name, "sha256": sha, "pixels": int(acc.hist.sum()),
                     "k": np.round(acc.table(), 5).tolist()} for key, (name, sha, acc) in sorted(accs.items())}
-    doc = {"format": 3, "table_axes": TABLE_AXES, "fit": meta, "tables": tables}
+    doc = {"format": FORMAT, "table_axes": TABLE_AXES, "fit": meta, "tables": tables}
     path = Path(path)
     if add:
         old = read_tables_file(path, meta)
         old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")})
-        if old.get("format") == 2:      # one zone axis for both detectors: each table's values for each
-            old = {**old, "format": 3, "table_axes": TABLE_AXES,
-                   "tables": {key: {**t, "k": by_detector(np.asarray(t["k"], dtype=np.float64)).tolist()}
-                              for key, t in old["tables"].items()}}
+        parsed = parse_tables(old)      # checked before the fit too (read_tables_file); format 2 as format 3
+        old = {**old, "format": FORMAT, "table_axes": TABLE_AXES,
+               "tables": {key: {**t, "k": parsed[key].k.tolist()} for key, t in old["tables"].items()}}
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
@@ -193,6 +194,10 @@ def read_tables_file(path: str | Path, meta: dict) -> dict:
     differ = [k for k in SHARED_SETTINGS if old["fit"].get(k) != meta.get(k)]
     if differ:
         raise ValueError(f"{path} was fitted with other settings ({', '.join(differ)}): cannot add to it")
+    try:
+        parse_tables(old)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a usable tables file ({exc})") from None
     return old
 
 

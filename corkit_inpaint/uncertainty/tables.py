@@ -29,8 +29,8 @@ from ..frame import Frame
 from ..geometry import ZONE_NAMES
 from .features import DETECTORS, TABLE_SHAPE, PixelFeatures, pixel_features
 
-__all__ = ["ErrorTable", "MIN_K", "POOLED_SHAPE", "by_detector", "load_tables", "table_key", "table_for", "fill_sigma",
-           "to_linear", "TABLES_FILE"]
+__all__ = ["ErrorTable", "MIN_K", "FORMAT", "POOLED_SHAPE", "by_detector", "parse_tables", "load_tables", "table_key",
+           "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,14 @@ def load_tables(path: str | None = None) -> dict[str, ErrorTable]:
         where = str(path)
     try:
         text = res.read_text() if path is None else Path(path).read_text()
-        return _parse_tables(json.loads(text))
+        return parse_tables(json.loads(text))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WeightsError(f"{where}: not a usable error-tables file ({first_line(exc)}); reinstall the "
                            "package, or remake it with python -m corkit_inpaint.uncertainty.fit") from None
 
 
+#: The format `corkit_inpaint.uncertainty.fit` writes (a file that names none is read as this one).
+FORMAT = 3
 #: The shape of a table in a format-2 file (before 0.1.13): one zone axis for both detectors.
 POOLED_SHAPE = (TABLE_SHAPE[0], len(ZONE_NAMES) + 1, *TABLE_SHAPE[2:])
 
@@ -105,12 +107,21 @@ def by_detector(k: np.ndarray) -> np.ndarray:
     return np.concatenate([k[:, :nz]] * len(DETECTORS) + [k[:, nz:]], axis=1)
 
 
-def _parse_tables(doc) -> dict[str, ErrorTable]:
-    """The tables of a parsed tables file; `ValueError` naming what is wrong."""
+def parse_tables(doc) -> dict[str, ErrorTable]:
+    """The tables of a parsed tables file (format 2 ones as `TABLE_SHAPE` tables, `by_detector`).
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong: an unknown format, a table of another shape than its format's, bad values.
+    """
     tables = doc.get("tables") if isinstance(doc, dict) else None
     if not isinstance(tables, dict):
         raise ValueError("no 'tables' mapping at its top level")
-    pooled = doc.get("format") == 2
+    fmt = doc.get("format", FORMAT)
+    if isinstance(fmt, bool) or fmt not in (2, FORMAT):
+        raise ValueError(f"format {fmt!r}: this version reads formats 2 and {FORMAT}")
+    pooled, shape = fmt == 2, POOLED_SHAPE if fmt == 2 else TABLE_SHAPE
     out = {}
     for key, t in tables.items():
         if not isinstance(t, dict) or not isinstance(t.get("method"), str) or "k" not in t:
@@ -122,10 +133,9 @@ def _parse_tables(doc) -> dict[str, ErrorTable]:
             k = np.asarray(t["k"], dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"table {key!r}: 'k' is not an array of numbers") from None
-        if pooled and k.shape == POOLED_SHAPE:
-            k = by_detector(k)
-        if k.shape != TABLE_SHAPE:
-            raise ValueError(f"table {key!r} has shape {k.shape}, not {POOLED_SHAPE if pooled else TABLE_SHAPE}")
+        if k.shape != shape:
+            raise ValueError(f"table {key!r} has shape {k.shape}, not {shape} (format {fmt})")
+        k = by_detector(k) if pooled else k
         if not (np.all(np.isfinite(k)) and np.all(k >= MIN_K)):
             raise ValueError(f"table {key!r} holds values that are not finite numbers >= {MIN_K}")
         out[key] = ErrorTable(t["method"], sha, k)
