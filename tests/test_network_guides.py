@@ -211,3 +211,16 @@ def test_the_comparison_sees_a_step_too_many_skipped(monkeypatch):
     assert not all(_same(v, ok, c, p) for v, ok, c in cases for p in ("radial", "azimuthal"))
     monkeypatch.undo()
     assert all(_same(v, ok, c, p) for v, ok, c in cases for p in ("radial", "azimuthal"))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32])
+def test_a_mask_of_numbers_is_read_as_a_mask_of_bools(dtype):
+    """Review: with an integer mask, ``~valid`` was a bitwise not, so every pixel counted as a hole."""
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(64, 80))
+    valid = np.ones((64, 80), dtype=bool)
+    valid[20:40, 30:50] = False
+    for path in ("radial", "azimuthal"):
+        want = path_fill(values, valid, (-30.0, 10.0), path)
+        got = path_fill(values, valid.astype(dtype), (-30.0, 10.0), path)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

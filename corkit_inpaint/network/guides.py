@@ -280,6 +280,7 @@ def path_fill(values: np.ndarray, valid: np.ndarray, centre: tuple[float, float]
     found : numpy.ndarray of bool
         Where the fill is defined.
     """
+    valid = np.asarray(valid, dtype=bool)            # an integer mask's ~ would be a bitwise not
     values = np.where(valid, values, 0.0)
     out = values.astype(np.float64)
     found = valid.copy()
