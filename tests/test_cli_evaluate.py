@@ -210,13 +210,18 @@ def test_a_negative_seed_or_synthetic_count_is_a_usage_error(capsys):
         assert "--max-gap = " in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "msg"), [(["--max-gap", "30"], "--max-gap applies with --neighbours"),
-                                           (["--generator-version", "3"], "--generator-version applies with")])
+@pytest.mark.parametrize(("args", "msg"), [
+    ([str(REAL), "--max-gap", "30"], "--max-gap applies with --neighbours"),
+    ([str(REAL), "--generator-version", "3"], "--generator-version applies with"),
+    (["--neighbours", "--synthetic", "1", "--max-gap", "30"], "--max-gap applies to FILES"),
+    (["--neighbours", "--synthetic", "1", "--generator-version", "2"], "--generator-version applies with"),
+])
 def test_an_option_that_would_be_ignored_is_a_usage_error(tmp_path, capsys, args, msg):
-    """``--max-gap`` without ``--neighbours`` and ``--generator-version`` without ``--synthetic`` did nothing,
-    silently, and the run went on; each is now one usage line, and nothing is filled or written."""
+    """``--max-gap`` without ``--neighbours`` or without FILES, and ``--generator-version`` without
+    ``--synthetic`` or with ``--neighbours`` (review: simulated sequences read neither), did nothing, silently,
+    and the run went on; each is now one usage line, and nothing is filled or written."""
     out = tmp_path / "r.json"
-    assert main(["evaluate", str(REAL), "--methods", "biharmonic", "--json", str(out), *args]) == 2
+    assert main(["evaluate", *args, "--methods", "biharmonic", "--json", str(out)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and msg in lines[0] and not out.exists()
 

@@ -162,8 +162,11 @@ def _check_args(args, methods: list[str]) -> str:
         return "--other-day needs FILES, a real sequence (each simulated one draws its own frame of another day)"
     if args.max_gap is not None and not args.neighbours:        # it would be ignored, silently
         return "--max-gap applies with --neighbours (it says which neighbouring frames a fill reads)"
-    if args.generator_version is not None and not args.synthetic:
-        return "--generator-version applies with --synthetic N (the simulated frames' generator)"
+    if args.max_gap is not None and not args.files:
+        return "--max-gap applies to FILES (each simulated sequence's frames are 12 minutes apart)"
+    if args.generator_version is not None and (not args.synthetic or args.neighbours):
+        return ("--generator-version applies with --synthetic N without --neighbours (the simulated frames' "
+                "generator; simulated sequences have their own)")
     args.max_gap = MAX_GAP_MINUTES if args.max_gap is None else args.max_gap
     args.generator_version = GENERATOR_VERSION if args.generator_version is None else args.generator_version
     try:
