@@ -22,7 +22,7 @@ python weights/package_weights.py --force runs/pconv-fourier-lasco-nb2 --name pc
     --description "Partial-conv UNet (2 stages) with Fourier skips and channel attention over the Fourier transform in its decoder (the design's variant 3); pconv-lasco-nb2's last training stage, from pconv-lasco-nb1"
 python weights/package_weights.py --force runs/fourier-vae-lasco-nb2 --name fourier-vae-lasco-nb2 \
     --description "Fourier-space conditional VAE (the design's variant 2): pconv-fourier with a Gaussian latent at the last stage's bottleneck; its draws give the fill's sigma; pconv-lasco-nb2's last training stage, from pconv-lasco-nb1"
-# pconv-fourier's error table (its sigma), on the same simulated holes as stage 7 of train_default.sh,
+# pconv-fourier's error table (its sigma), on the same simulated holes as stage 8 of train_default.sh,
 # added to the shipped tables file (fourier-vae's sigma is the spread of its draws). About 26 min on one core of a busy
 # 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
