@@ -140,7 +140,9 @@ PICTURES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".ti
 
 
 def _check_args(args, methods: list[str]) -> str:
-    """Why the options cannot run ("" when they can): checked before anything is filled."""
+    """Why the options cannot run ("" when they can): checked before anything is filled. Sets the defaults of
+    ``--max-gap`` and ``--generator-version`` (None in the parser, so that giving one where it is not read is
+    refused)."""
     from ..exceptions import InputError
     from ..outputs import input_clash
     from ..read import read_header

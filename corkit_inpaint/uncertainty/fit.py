@@ -157,8 +157,7 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
     With ``add``, the file's other tables are kept and ``meta["methods"]`` is
     added to its record; the file must have been fitted with the same
     `SHARED_SETTINGS` (the same simulated holes), else `ValueError`. A format-2
-    file's tables (one zone axis for both detectors) are written in this format,
-    each zone's values for both detectors (`corkit_inpaint.uncertainty.tables.by_detector`).
+    file's tables are written in this format (`read_tables_file`).
     """
     tables = {key: {"method": name, "sha256": sha, "pixels": int(acc.hist.sum()),
                     "k": np.round(acc.table(), 5).tolist()} for key, (name, sha, acc) in sorted(accs.items())}
@@ -167,15 +166,13 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
     if add:
         old = read_tables_file(path, meta)
         old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")})
-        parsed = parse_tables(old)      # checked before the fit too (read_tables_file); format 2 as format 3
-        old = {**old, "format": FORMAT, "table_axes": TABLE_AXES,
-               "tables": {key: {**t, "k": parsed[key].k.tolist()} for key, t in old["tables"].items()}}
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
 
 def read_tables_file(path: str | Path, meta: dict) -> dict:
-    """The tables file ``path`` that the tables of a fit with settings ``meta`` are added to.
+    """The tables file ``path`` that the tables of a fit with settings ``meta`` are added to, in this format (a
+    format-2 file's tables with each zone's values for both detectors, `corkit_inpaint.uncertainty.tables.by_detector`).
 
     Raises
     ------
@@ -195,10 +192,11 @@ def read_tables_file(path: str | Path, meta: dict) -> dict:
     if differ:
         raise ValueError(f"{path} was fitted with other settings ({', '.join(differ)}): cannot add to it")
     try:
-        parse_tables(old)
+        parsed = parse_tables(old)
     except ValueError as exc:
         raise ValueError(f"{path}: not a usable tables file ({exc})") from None
-    return old
+    return {**old, "format": FORMAT, "table_axes": TABLE_AXES,
+            "tables": {key: {**t, "k": parsed[key].k.tolist()} for key, t in old["tables"].items()}}
 
 
 def _meta(args) -> dict:
