@@ -32,6 +32,8 @@ cadence); see ``examples/calibrate_sequence.py`` and ``docs/calibration_sequence
 For C3 only, the corona is 37 times brighter than `simulator`'s, with the real frames'
 gain (14.5 e/DN) and flat field, and its radial profile is the real one's (version 3:
 `profile.c3_profile`; before, flat inside 10 Rsun). C2 keeps `simulator`'s brightness.
+From version 4 both detectors' corona has the F corona's equatorial band, whose
+contrast grows outward as on the real frames (`fcorona`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from scipy import ndimage
 from ..blocks import BLOCK
 from . import simulator as sim
 from .loss_masks import eligible_blocks, loss_mask
+from .fcorona import equatorial_band
 from .profile import c3_profile
 
 __all__ = ["SEQUENCE_VERSION", "SEQUENCE_VERSIONS", "KM_PER_RSUN", "STAR_DRIFT_PX_PER_H", "SimSequence",
@@ -55,12 +58,13 @@ __all__ = ["SEQUENCE_VERSION", "SEQUENCE_VERSIONS", "KM_PER_RSUN", "STAR_DRIFT_P
 SEQUENCE_VERSION = "1"
 #: "2": the pylons of `simulator` version 4 (C3's as wide and soft as the real one's, and C2's).
 #: "3": version 2 with C3's radial profile drawn by `profile.c3_profile`, not flat inside 10 Rsun.
-SEQUENCE_VERSIONS = ("1", "2", "3")
+#: "4": version 3 with the F corona's equatorial band (`fcorona.equatorial_band`), both detectors.
+SEQUENCE_VERSIONS = ("1", "2", "3", "4")
 KM_PER_RSUN = 696_000.0
 #: Star drift in full-resolution pixels per hour (the Sun's motion against the stars).
 STAR_DRIFT_PX_PER_H = {"C2": 12.6, "C3": 2.7}
 _BASE_TIME = datetime(2000, 9, 3, 2, 54, 11, 85000)     # the target frame's DATE-OBS, as make_frame's
-_STREAMS = ("scene", "ccd", "stars", "events", "cme", "evolution", "frame", "never_sent", "profile")
+_STREAMS = ("scene", "ccd", "stars", "events", "cme", "evolution", "frame", "never_sent", "profile", "band")
 _PERIODS_MIN = np.array([6.0, 15.0, 40.0, 100.0, 250.0, 360.0])   # streamer evolution time scales
 _EXPTIMES = {"C2": (25.1, 18.0, 60.0, 8.0), "C3": (18.0, 19.1, 30.0, 12.0)}
 # Calibrated on the real C3 sequence of 2012-08-31 (docs/calibration_sequence.json).
@@ -141,6 +145,8 @@ def _static(seed: int, detector: str | None, summed: bool | None, version: str) 
     sc.pylon = 4 if int(version) >= 2 else 3
     corona = sim.draw_corona(rng, sc, alpha)
     corona.base *= _TUNE["brightness"][sc.det]
+    if int(version) >= 4:
+        corona.base *= equatorial_band(_rng(seed, "band"), sc.r, sc.th, sc.det)
     stray = rng.uniform(0.02, 0.08) * sc.b0 * _TUNE["brightness"][sc.det]
     vig = sim.vignetting(rng, sc)
     if sc.det == "C3":      # the real C3 profile (versions 1-2: flat inside 10 Rsun, the inner field vignetted)
