@@ -48,8 +48,8 @@ from scipy import ndimage
 
 from ..blocks import BLOCK
 from . import simulator as sim
-from .loss_masks import eligible_blocks, loss_mask
 from .fcorona import equatorial_band
+from .loss_masks import eligible_blocks, loss_mask
 from .profile import c3_profile
 
 __all__ = ["SEQUENCE_VERSION", "SEQUENCE_VERSIONS", "KM_PER_RSUN", "STAR_DRIFT_PX_PER_H", "SimSequence",
