@@ -15,25 +15,22 @@ observes it at the requested offsets (minutes from the target frame at 0):
 * the whole sky shifts by a sub-pixel pointing jitter that CRPIX does not
   record (C3 0.001-0.01 px, C2 0.005-0.05 px, in a tenth of the sequences up
   to 0.3 px), and each frame's true exposure differs from EXPTIME by ~0.2 %;
-* each frame has its own Poisson, read and compression noise and cosmic rays,
-  while the CCD's flat-field pattern (about 1 %) and hot pixels stay fixed;
-* never-sent blocks are the same in every frame; telemetry losses (drawn with
-  `loss_masks`) blank blocks of some neighbour frames, never of the target;
-* now and then (10 %) a neighbour has another exposure time, and rarely (5 %)
-  another polarizer (POLAR differs, brightness x0.3-0.6 with the K corona's
-  polarization pattern).
+* each frame has its own Poisson, read and compression noise and cosmic rays;
+  the CCD's flat-field pattern (about 1 %) and hot pixels stay fixed;
+* never-sent blocks are the same in every frame; telemetry losses (`loss_masks`)
+  blank blocks of some neighbour frames, never of the target;
+* a neighbour may have another exposure time (10 %) or polarizer (5 %: POLAR
+  differs, brightness x0.3-0.6 with the K corona's polarization pattern).
 
 Each component draws from its own generator (seed, component, and the frame's
 offset for per-frame noise), so forcing a CME changes nothing else, and the
 target frame's noise does not depend on which neighbours are asked for.
 
 The amplitudes (``_TUNE``) are calibrated on a real C3 sequence (2012-08-31, 12-minute
-cadence); see ``examples/calibrate_sequence.py`` and ``docs/calibration_sequence.json``.
-For C3 only, the corona is 37 times brighter than `simulator`'s, with the real frames'
-gain (14.5 e/DN) and flat field, and its radial profile is the real one's (version 3:
-`profile.c3_profile`; before, flat inside 10 Rsun). C2 keeps `simulator`'s brightness.
-From version 4 both detectors' corona has the F corona's equatorial band, whose
-contrast grows outward as on the real frames (`fcorona`).
+cadence; ``examples/calibrate_sequence.py``, ``docs/calibration_sequence.json``). For
+C3 only, the corona is 37 times brighter than `simulator`'s, with the real frames' gain
+(14.5 e/DN) and flat field, and the real radial profile (version 3: `profile.c3_profile`;
+before, flat inside 10 Rsun). Version 4 adds the F corona's equatorial band (`fcorona`).
 """
 
 from __future__ import annotations
@@ -93,15 +90,13 @@ class SimSequence:
     offsets : tuple of float
         Minutes relative to the target frame (offset 0).
     events : dict
-        What was simulated: ``detector``, ``summed``, ``cme_speed_kms`` (None
-        without a CME), ``cme_angle_deg`` (image angle from +x, counter-clockwise),
-        ``cme_front_rsun`` (leading-edge height per frame, None before it
-        emerges), ``exptime_changed`` and ``polar_changed`` (frame indices),
-        ``star_drift_px_per_h`` and ``star_drift_angle_deg``, ``jitter_px``
-        (scene shift (dx, dy) per frame, full-resolution pixels),
-        ``jitter_scale_px``, ``streamer_change_12min``, ``blob_speed_kms``, ``exptime``
-        and ``polar`` per frame, ``planet`` and ``comet`` (None, or their start, velocity
-        and speed in full-resolution px and px/h), ``lost_blocks`` and ``loss_patterns`` per frame.
+        What was simulated: ``detector``, ``summed``, ``cme_speed_kms`` (None without a CME),
+        ``cme_angle_deg`` (image angle from +x, counter-clockwise), ``cme_front_rsun`` (leading-edge
+        height per frame, None before it emerges), ``exptime_changed`` and ``polar_changed`` (frame
+        indices), ``star_drift_px_per_h`` and ``star_drift_angle_deg``, ``jitter_px`` (scene shift
+        (dx, dy) per frame, full-resolution px), ``jitter_scale_px``, ``streamer_change_12min``,
+        ``blob_speed_kms``, ``exptime`` and ``polar`` per frame, ``planet`` and ``comet`` (None, or their
+        start, velocity and speed in full-resolution px and px/h), ``lost_blocks`` and ``loss_patterns``.
     """
 
     frames: list
@@ -376,9 +371,8 @@ def make_sequence(seed: int, offsets=(-12.0, 0.0, 12.0), *, detector: str | None
     offsets : sequence of float, optional
         Minutes from the target frame; must hold 0 exactly once.
     detector : {"C2", "C3"}, optional
-        Drawn at random when None.
     summed : bool, optional
-        2x2 on-board summing (512x512 frames). Drawn at random when None.
+        2x2 on-board summing (512x512 frames). Both drawn at random when None.
     cme : bool, optional
         Force a CME (True) or none (False); a third of the sequences have one when None.
     telemetry_loss : bool, optional
