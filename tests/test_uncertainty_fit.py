@@ -147,3 +147,35 @@ def test_a_destination_that_cannot_serve_is_refused_before_the_fit(tmp_path, cap
         assert ei.value.code == 1 and why in err and err.count("\n") == 1, (path, err)
     assert (tmp_path / "list.json").read_text() == "[1, 2]" and (tmp_path / "bad.json").read_text() == "{bad"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "fitlist.json", "list.json"]
+
+
+def test_frames_from_the_sequence_simulator(tmp_path):
+    """``--frames-from sequence``: the single frames are sequence targets alone; the file says so and a file
+    fitted on the single-frame simulator's holes is not added to."""
+    import json
+
+    from corkit_inpaint.training.sequence import make_sequence
+    from corkit_inpaint.uncertainty.fit import FRAME_SEED0, _blank_and_fill, main
+    acc = collect(["biharmonic"], n_frames=1, n_sequences=0, repeats=1, progress=False, frames_from="sequence",
+                  sequence_version="3")["biharmonic"][2]
+    img, hdr = make_sequence(FRAME_SEED0, (0.0,), detector="C2", summed=False, version="3").frames[0]
+    own: dict = {}
+    _blank_and_fill(img, hdr, ["biharmonic"], own, np.random.default_rng(FRAME_SEED0), 1, None, "cpu", None)
+    assert acc.hist.sum() > own["biharmonic"][2].hist.sum() > 1000       # the base losses, then the large ones
+    other = collect(["biharmonic"], n_frames=1, n_sequences=0, repeats=1, progress=False)["biharmonic"][2]
+    assert not np.array_equal(acc.hist, other.hist)
+    with pytest.raises(ValueError, match="frames_from"):
+        collect(["biharmonic"], n_frames=1, n_sequences=0, frames_from="nowhere", progress=False)
+    small = ["--frames", "1", "--sequences", "0", "--repeats", "1"]
+    seq, sim = tmp_path / "seq.json", tmp_path / "sim.json"
+    assert main(["--out", str(seq), "--methods", "biharmonic", "--frames-from", "sequence",
+                 "--sequence-version", "3", *small]) == 0
+    fit = json.loads(seq.read_text())["fit"]
+    assert fit["frames_from"] == "sequence" and fit["sequence_version"] == "3"
+    assert main(["--out", str(sim), "--methods", "biharmonic", *small]) == 0
+    assert "frames_from" not in json.loads(sim.read_text())["fit"]       # files fitted before the option read alike
+    before = sim.read_bytes()
+    with pytest.raises(SystemExit) as ei:
+        main(["--add-to", str(sim), "--methods", "fuzzy", "--frames-from", "sequence", "--sequence-version", "3",
+              *small])
+    assert ei.value.code == 1 and sim.read_bytes() == before

@@ -1,9 +1,10 @@
 """Fit the error tables on simulated holes: blank blocks of simulated frames, fill them, collect each method's error.
 
-Frames come from the single-frame simulator (seeds from `FRAME_SEED0`) and,
+Frames come from the single-frame simulator (seeds from `FRAME_SEED0`; with
+``--frames-from sequence``, the sequence simulator's target frames alone) and,
 for methods that read neighbouring frames, from the sequence simulator (seeds
 from `SEQUENCE_SEED0`, each middle frame with its frames 12 minutes before and
-after). Neither range is used in training or in `evaluate`. For every filled
+after; version ``--sequence-version``). Neither range is used in training or in `evaluate`. For every filled
 pixel the error in the blanked frame's stretched space, over its unit
 (`PixelFeatures.unit`), goes into a histogram per table cell; a cell's value is the histogram's
 68.27% quantile. A cell with fewer than `MIN_COUNT` pixels takes the value of
@@ -36,6 +37,7 @@ from ..methods import get_method
 from ..register import register_all
 from ..tempfiles import write_text_atomic
 from ..training.loss_masks import LARGE_PATTERNS, PATTERNS, blanked_copies
+from ..training.sequence import SEQUENCE_VERSION, SEQUENCE_VERSIONS
 from .features import DIST_EDGES, TABLE_SHAPE, neighbour_cover, pixel_features
 from .tables import FORMAT, parse_tables, table_key
 
@@ -56,6 +58,8 @@ QUANTILE = math.erf(1 / math.sqrt(2))          # 0.6827: the central 1-sigma sha
 #: Bin edges of |error| / unit (log-spaced, 6% apart).
 R_EDGES = np.geomspace(1e-3, 1e3, 241)
 _KINDS = (("C2", False), ("C2", True), ("C3", False), ("C3", True))
+#: Where the single frames come from: `simulator.make_frame`, or the sequence simulator's target frames.
+FRAMES_FROM = ("simulator", "sequence")
 
 
 class Accumulator:
@@ -115,12 +119,20 @@ def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, w
 
 
 def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, version: str | None = None,
-            device: str = "cpu", weights=None, progress: bool = True) -> dict:
-    """``{key: (method, sha256, Accumulator)}`` over simulated frames and sequences (see the module)."""
+            device: str = "cpu", weights=None, progress: bool = True, frames_from: str = "simulator",
+            sequence_version: str | None = None) -> dict:
+    """``{key: (method, sha256, Accumulator)}`` over simulated frames and sequences (see the module).
+
+    ``frames_from`` ``"sequence"`` takes the single frames from the sequence simulator (each
+    sequence's target frame alone, version ``sequence_version``) instead of `simulator.make_frame`.
+    """
     from tqdm import tqdm
 
     from ..training.sequence import make_sequence
     from ..training.simulator import GENERATOR_VERSION, make_frame
+    if frames_from not in FRAMES_FROM:
+        raise ValueError(f"frames_from must be one of {', '.join(FRAMES_FROM)}, not {frames_from!r}")
+    sv = sequence_version or SEQUENCE_VERSION
     rng, large = np.random.default_rng(FRAME_SEED0), np.random.default_rng(LARGE_SEED)
     accs: dict = {}
 
@@ -130,14 +142,17 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
 
     for i in tqdm(range(n_frames), desc="simulated frames", disable=not progress):
         det, summed = _KINDS[i % 4]
-        img, hdr = make_frame(FRAME_SEED0 + i, detector=det, summed=summed, version=version or GENERATOR_VERSION)
+        if frames_from == "sequence":
+            img, hdr = make_sequence(FRAME_SEED0 + i, (0.0,), detector=det, summed=summed, version=sv).frames[0]
+        else:
+            img, hdr = make_frame(FRAME_SEED0 + i, detector=det, summed=summed, version=version or GENERATOR_VERSION)
         fill(img, hdr, methods, None)
     readers = [m for m in methods if get_method(m).reads_neighbours]
     for i in tqdm(range(n_sequences), desc="simulated sequences", disable=not progress or not readers):
         if not readers:
             break
         det, summed = _KINDS[i % 4]
-        (b, (img, hdr), a) = make_sequence(SEQUENCE_SEED0 + i, detector=det, summed=summed).frames
+        (b, (img, hdr), a) = make_sequence(SEQUENCE_SEED0 + i, detector=det, summed=summed, version=sv).frames
         fill(img, hdr, readers, [b, a])
     return accs
 
@@ -148,7 +163,7 @@ TABLE_AXES = ["neighbour data (no, yes)", "zone (C2 inner, mid, outer, C3 inner,
 #: The fit settings a file's tables must share for `write_tables` to add tables to it.
 SHARED_SETTINGS = ("frames", "frame_seed0", "sequences", "sequence_seed0", "repeats", "patterns", "mask_seed",
                    "large_patterns", "large_seed", "large_repeats", "large_min_dist", "generator_version",
-                   "sequence_version", "quantile", "min_count", "dist_edges")
+                   "sequence_version", "quantile", "min_count", "dist_edges", "frames_from")
 
 
 def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False) -> None:
@@ -201,16 +216,16 @@ def read_tables_file(path: str | Path, meta: dict) -> dict:
 
 def _meta(args) -> dict:
     """The fit's settings: what `write_tables` records, and what a file added to must share."""
-    from ..training.sequence import SEQUENCE_VERSION
     from ..training.simulator import GENERATOR_VERSION
+    frames_from = {} if args.frames_from == "simulator" else {"frames_from": args.frames_from}
     return {"methods": args.methods, "frames": args.frames, "frame_seed0": FRAME_SEED0,
             "sequences": args.sequences, "sequence_seed0": SEQUENCE_SEED0, "repeats": args.repeats,
             "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "large_patterns": list(LARGE_PATTERNS),
             "large_seed": LARGE_SEED, "large_repeats": 1, "large_min_dist": LARGE_MIN_DIST,
             "generator_version": GENERATOR_VERSION,
-            "sequence_version": SEQUENCE_VERSION, "quantile": QUANTILE, "min_count": MIN_COUNT,
-            "bins_per_decade": 40, "dist_edges": [float(e) for e in DIST_EDGES[1:-1]],
-            "weights": args.weights}
+            "sequence_version": args.sequence_version or SEQUENCE_VERSION, "quantile": QUANTILE,
+            "min_count": MIN_COUNT, "bins_per_decade": 40, "dist_edges": [float(e) for e in DIST_EDGES[1:-1]],
+            "weights": args.weights} | frames_from
 
 
 def _check_destination(args, meta: dict) -> None:
@@ -238,6 +253,10 @@ def main(argv=None) -> int:
     p.add_argument("--sequences", type=int, default=24, help="simulated sequences (default 24)")
     p.add_argument("--repeats", type=int, default=2, help="masks per pattern per frame (default 2)")
     p.add_argument("--weights", default=None, help="weights of the network methods (default: the default model)")
+    p.add_argument("--frames-from", choices=FRAMES_FROM, default="simulator",
+                   help="single frames from the single-frame simulator (default) or the sequence simulator")
+    p.add_argument("--sequence-version", choices=SEQUENCE_VERSIONS, default=None,
+                   help=f"sequence simulator version (default {SEQUENCE_VERSION})")
     args = p.parse_args(argv)
     if args.frames < 1 or args.sequences < 0 or args.repeats < 1:
         p.error("give --frames and --repeats >= 1, --sequences >= 0")
@@ -256,7 +275,7 @@ def main(argv=None) -> int:
     set_threads(None)
     try:
         accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
-                       weights=args.weights)
+                       weights=args.weights, frames_from=args.frames_from, sequence_version=args.sequence_version)
         write_tables(accs, args.out or args.add_to, meta, add=args.add_to is not None)
     except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")
