@@ -65,13 +65,17 @@ python weights/package_weights.py --force runs/pconv-lasco-nb3 --name pconv-lasc
     --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; pconv-lasco-nb2 fine-tuned on simulated LASCO sequences with C3's real radial profile (sequence version 3)"
 # Stage 8: the error tables that give every fill its sigma (corkit_inpaint/uncertainty), fitted for the
 # default model's weights and the classical methods on simulated holes (frame seeds 70,000,000+,
-# sequence seeds 71,000,000+, large losses from seed 72,000,000; settings recorded in the file's "fit" entry). About
-# 37 min on one core of a busy 2-core machine.
+# sequence seeds 71,000,000+, large losses from seed 72,000,000; settings recorded in the file's "fit" entry). The
+# single frames are the sequence simulator's target frames alone (--frames-from sequence), and the sequences are
+# version 3, the default model's training kind (since 0.1.14: C3 as bright as the real frames, with their radial
+# profile). About 40 min on one core of a busy 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/data/error_tables.json \
-    --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2
+    --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2 \
+    --frames-from sequence --sequence-version 3
 # ... and pconv-lasco-nb2's table beside it, for fills asked for with --weights pconv-lasco-nb2 (about 15 min).
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
-    --methods pconv-smooth --weights pconv-lasco-nb2 --frames 40 --sequences 32 --repeats 2
+    --methods pconv-smooth --weights pconv-lasco-nb2 --frames 40 --sequences 32 --repeats 2 \
+    --frames-from sequence --sequence-version 3
 # Stage 9: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel
 # 1-sigma (corkit_inpaint/network/spread.py). The fill's tensors are frozen (its fill is nb2's bit for bit); the
 # head learns a Laplace likelihood of the fill's misses, 2,500 steps on 300 new simulated sequences (seeds

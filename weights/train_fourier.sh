@@ -26,4 +26,5 @@ python weights/package_weights.py --force runs/fourier-vae-lasco-nb2 --name four
 # added to the shipped tables file (fourier-vae's sigma is the spread of its draws). About 26 min on one core of a busy
 # 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
-    --methods pconv-smooth --weights pconv-fourier-lasco-nb2 --frames 40 --sequences 32 --repeats 2
+    --methods pconv-smooth --weights pconv-fourier-lasco-nb2 --frames 40 --sequences 32 --repeats 2 \
+    --frames-from sequence --sequence-version 3
