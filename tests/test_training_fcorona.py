@@ -52,14 +52,16 @@ def test_band_contrast_of_a_known_band():
 @pytest.mark.parametrize("det, real", [("C2", "c2_22104858.fts"), ("C3", "c3_32219521.fts")])
 def test_version_4_grows_outward_like_the_real_band_and_version_3_does_not(det, real):
     """The calibration version 4 was made for: the real contrast grows outward (C2 by 0.17 in log
-    from 2.4 to 6 Rsun, C3 by 0.39 from 4.5 to 14); version 3's random streamers fade outward."""
+    from 2.4 to 6 Rsun, C3 by 0.39 from 4.5 to 14); version 3's random streamers do not make it grow.
+    Seeds other than those the band was tuned on (94,000,000+)."""
     src = read_level05(DATA / real)
     c = band_contrast(src.data, src.header, RADII[det])
     want = np.log(c[-1] / c[0])
     growth = {}
     for v in ("3", "4"):
-        sims = [band_contrast(*make_sequence(94_000_000 + i, (0.0,), detector=det, summed=True,
-                                             version=v).frames[0], RADII[det]) for i in range(10)]
+        sims = [band_contrast(*make_sequence(96_000_000 + i, (0.0,), detector=det, summed=True,
+                                             version=v).frames[0], RADII[det]) for i in range(16)]
         growth[v] = float(np.median([np.log(s[-1] / s[0]) for s in sims]))
-    assert want > 0.05 and growth["4"] > 0.05 > growth["3"], (want, growth)
-    assert abs(growth["4"] - want) < 0.6 * abs(growth["3"] - want), (want, growth)
+    assert want > 0.1, want
+    assert 0.5 * want < growth["4"] < 2.0 * want, (want, growth)
+    assert growth["3"] < 0.5 * want, (want, growth)

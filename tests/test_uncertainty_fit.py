@@ -149,7 +149,7 @@ def test_a_destination_that_cannot_serve_is_refused_before_the_fit(tmp_path, cap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "fitlist.json", "list.json"]
 
 
-def test_frames_from_the_sequence_simulator(tmp_path):
+def test_frames_from_the_sequence_simulator(tmp_path, capsys):
     """``--frames-from sequence``: the single frames are sequence targets alone; the file says so and a file
     fitted on the single-frame simulator's holes is not added to."""
     import json
@@ -172,10 +172,13 @@ def test_frames_from_the_sequence_simulator(tmp_path):
                  "--sequence-version", "3", *small]) == 0
     fit = json.loads(seq.read_text())["fit"]
     assert fit["frames_from"] == "sequence" and fit["sequence_version"] == "3"
-    assert main(["--out", str(sim), "--methods", "biharmonic", *small]) == 0
+    # a file of the same sequence version, fitted on the single-frame simulator's frames, is refused for that alone
+    assert main(["--out", str(sim), "--methods", "biharmonic", "--sequence-version", "3", *small]) == 0
     assert "frames_from" not in json.loads(sim.read_text())["fit"]       # files fitted before the option read alike
     before = sim.read_bytes()
     with pytest.raises(SystemExit) as ei:
         main(["--add-to", str(sim), "--methods", "fuzzy", "--frames-from", "sequence", "--sequence-version", "3",
               *small])
+    err = capsys.readouterr().err
     assert ei.value.code == 1 and sim.read_bytes() == before
+    assert "frames_from" in err and "sequence_version" not in err, err

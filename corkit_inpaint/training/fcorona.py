@@ -7,9 +7,9 @@ contrast grows outward: the F corona, concentrated toward the ecliptic, takes
 over from the K corona and flattens with elongation. East+west over
 north+south (`band_contrast`):
 
-* C2: 1.18 at 2.4 Rsun, 1.25 at 4.0 and 1.36-1.39 at 6.0 Rsun (both frames);
-* C3: 1.10-1.27 at 4.5 Rsun, 1.49-1.65 at 7.5, 1.68-1.81 at 10, 1.79-1.88 at
-  14, falling to 1.62-1.68 at 24 Rsun.
+* C2: 1.16-1.24 at 2.4 Rsun, 1.21-1.24 at 4.0 and 1.34-1.38 at 6.0 Rsun;
+* C3: 1.13-1.27 at 4.5 Rsun, 1.46-1.63 at 7.5, 1.66-1.78 at 10, 1.78-1.87 at
+  14, falling to 1.63-1.68 at 24 Rsun (`examples/calibrate_band.py`).
 
 Sequence versions 1 to 3 had no such band: their streamers sit at random
 angles, and their relative brightness falls outward. On C3's bright equator
@@ -38,6 +38,7 @@ def equatorial_band(rng: np.random.Generator, r: np.ndarray, th: np.ndarray, det
     r, th : numpy.ndarray
         Radius (solar radii) and image angle (radians from +x) of each pixel.
     detector : {"C2", "C3"}
+        Sets the ranges ``c_max``, ``r_0`` and ``L`` are drawn from.
 
     Returns
     -------
@@ -65,6 +66,17 @@ def band_contrast(image: np.ndarray, header, radii, width: float = 0.1) -> np.nd
     Medians of the signal above the bias over valid pixels in rings ``width`` of
     the radius wide, in 20-degree sectors either side of the image's four axes
     (away from the pylon's lower-left diagonal by construction).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The frame, DN as stored (full resolution or 2x2 summed).
+    header : astropy.io.fits.Header
+        Its header (detector, Sun centre and bias come from it).
+    radii : sequence of float
+        Where to measure, in solar radii.
+    width : float
+        Each ring's width as a fraction of its radius.
 
     Returns
     -------

@@ -16,7 +16,9 @@ reach at most 48 px from their edge; then one loss of each of `LARGE_PATTERNS`
 seeded `LARGE_SEED`) adds only its pixels deeper than `LARGE_MIN_DIST`, so
 that the deep cells are fitted and the shallow ones keep the base losses'
 mixture. Run as ``python -m corkit_inpaint.uncertainty.fit --out FILE``; ``--add-to FILE
---weights NAME`` adds the tables of other weights to a file fitted on the same holes.
+--weights NAME`` adds the tables of other weights to a file fitted on the same holes (give
+the file's ``--frames-from`` and ``--sequence-version``: the shipped file's are ``sequence``
+and ``3``).
 """
 
 from __future__ import annotations
@@ -205,7 +207,8 @@ def read_tables_file(path: str | Path, meta: dict) -> dict:
         raise ValueError(f"{path}: not a tables file (its 'fit' and 'tables' must be mappings)")
     differ = [k for k in SHARED_SETTINGS if old["fit"].get(k) != meta.get(k)]
     if differ:
-        raise ValueError(f"{path} was fitted with other settings ({', '.join(differ)}): cannot add to it")
+        said = "; ".join(f"{k} {old['fit'].get(k)!r} there, {meta.get(k)!r} here" for k in differ)
+        raise ValueError(f"{path} was fitted with other settings ({said}): cannot add to it")
     try:
         parsed = parse_tables(old)
     except ValueError as exc:
