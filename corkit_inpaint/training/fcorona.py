@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frame import Frame
+from .profile import polar_signal
 
 __all__ = ["equatorial_band", "band_contrast"]
 
@@ -83,15 +83,10 @@ def band_contrast(image: np.ndarray, header, radii, width: float = 0.1) -> np.nd
     numpy.ndarray
         One ratio per radius.
     """
-    fr = Frame.build(np.asarray(image, dtype=np.float64), None, header)
-    g = fr.geometry
-    yy, xx = np.mgrid[:image.shape[0], :image.shape[1]]
-    r = np.hypot(yy - g.cy, xx - g.cx) / g.rsun
-    th = np.degrees(np.arctan2(yy - g.cy, xx - g.cx))
-    signal = fr.image - fr.stretch.bias
+    valid, r, th, signal = polar_signal(image, header)
     out = []
     for a in np.asarray(radii, dtype=np.float64):
-        ring = fr.valid & (np.abs(r - a) < 0.5 * width * a)
+        ring = valid & (np.abs(r - a) < 0.5 * width * a)
         med = [np.median(signal[ring & (np.abs((th - ax + 180) % 360 - 180) < 20)]) for ax in (0, 180, 90, -90)]
         out.append((med[0] + med[1]) / (med[2] + med[3]))
     return np.array(out)

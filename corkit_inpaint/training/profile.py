@@ -27,7 +27,7 @@ import numpy as np
 
 from ..frame import Frame
 
-__all__ = ["c3_profile", "profile_slopes"]
+__all__ = ["c3_profile", "profile_slopes", "polar_signal"]
 
 
 def c3_profile(rng: np.random.Generator, r: np.ndarray, r_occ: float, alpha: float) -> np.ndarray:
@@ -93,14 +93,37 @@ def profile_slopes(image: np.ndarray, header, radii) -> np.ndarray:
     numpy.ndarray
         d ln(median) / d ln(r) at each radius.
     """
+    valid, r, th, signal = polar_signal(image, header)
+    ok = valid & (np.abs((th + 135 + 180) % 360 - 180) > 50)
+    at = np.asarray(radii, dtype=np.float64)
+    inner, outer = ([np.median(signal[ok & (np.abs(r - x) < 0.025 * a)]) for x, a in zip(at * f, at)]
+                    for f in (0.9, 1.1))
+    return np.log(np.array(outer) / np.array(inner)) / np.log(1.1 / 0.9)
+
+
+def polar_signal(image: np.ndarray, header) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A level-0.5 frame's validity, radius, angle and signal above the bias, per pixel.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The frame, DN as stored.
+    header : astropy.io.fits.Header
+        Its header (the detector, Sun centre and bias come from it).
+
+    Returns
+    -------
+    valid : numpy.ndarray of bool
+    r : numpy.ndarray
+        Radius in solar radii.
+    th : numpy.ndarray
+        Image angle in degrees from +x, counter-clockwise.
+    signal : numpy.ndarray
+        DN above the bias `Frame.build` read (0 without one).
+    """
     fr = Frame.build(np.asarray(image, dtype=np.float64), None, header)
     g = fr.geometry
     yy, xx = np.mgrid[:image.shape[0], :image.shape[1]]
     r = np.hypot(yy - g.cy, xx - g.cx) / g.rsun
     th = np.degrees(np.arctan2(yy - g.cy, xx - g.cx))
-    ok = fr.valid & (np.abs((th + 135 + 180) % 360 - 180) > 50)
-    signal = fr.image - fr.stretch.bias           # the bias Frame.build read (0 without one)
-    at = np.asarray(radii, dtype=np.float64)
-    inner, outer = ([np.median(signal[ok & (np.abs(r - x) < 0.025 * a)]) for x, a in zip(at * f, at)]
-                    for f in (0.9, 1.1))
-    return np.log(np.array(outer) / np.array(inner)) / np.log(1.1 / 0.9)
+    return fr.valid, r, th, fr.image - fr.stretch.bias

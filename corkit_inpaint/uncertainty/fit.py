@@ -39,7 +39,7 @@ from ..methods import get_method
 from ..register import register_all
 from ..tempfiles import write_text_atomic
 from ..training.loss_masks import LARGE_PATTERNS, PATTERNS, blanked_copies
-from ..training.sequence import SEQUENCE_VERSION, SEQUENCE_VERSIONS
+from ..training.sequence import SEQUENCE_VERSION, SEQUENCE_VERSIONS, make_sequence
 from .features import DIST_EDGES, TABLE_SHAPE, neighbour_cover, pixel_features
 from .tables import FORMAT, parse_tables, table_key
 
@@ -130,7 +130,6 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
     """
     from tqdm import tqdm
 
-    from ..training.sequence import make_sequence
     from ..training.simulator import GENERATOR_VERSION, make_frame
     if frames_from not in FRAMES_FROM:
         raise ValueError(f"frames_from must be one of {', '.join(FRAMES_FROM)}, not {frames_from!r}")
@@ -226,7 +225,7 @@ def _meta(args) -> dict:
             "patterns": list(PATTERNS), "mask_seed": FRAME_SEED0, "large_patterns": list(LARGE_PATTERNS),
             "large_seed": LARGE_SEED, "large_repeats": 1, "large_min_dist": LARGE_MIN_DIST,
             "generator_version": GENERATOR_VERSION,
-            "sequence_version": args.sequence_version or SEQUENCE_VERSION, "quantile": QUANTILE,
+            "sequence_version": args.sequence_version, "quantile": QUANTILE,
             "min_count": MIN_COUNT, "bins_per_decade": 40, "dist_edges": [float(e) for e in DIST_EDGES[1:-1]],
             "weights": args.weights} | frames_from
 
@@ -258,8 +257,8 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default=None, help="weights of the network methods (default: the default model)")
     p.add_argument("--frames-from", choices=FRAMES_FROM, default="simulator",
                    help="single frames from the single-frame simulator (default) or the sequence simulator")
-    p.add_argument("--sequence-version", choices=SEQUENCE_VERSIONS, default=None,
-                   help=f"sequence simulator version (default {SEQUENCE_VERSION})")
+    p.add_argument("--sequence-version", choices=SEQUENCE_VERSIONS, default=SEQUENCE_VERSION,
+                   help="sequence simulator version (default %(default)s)")
     args = p.parse_args(argv)
     if args.frames < 1 or args.sequences < 0 or args.repeats < 1:
         p.error("give --frames and --repeats >= 1, --sequences >= 0")
