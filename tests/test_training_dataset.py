@@ -9,7 +9,7 @@ from corkit_inpaint.frame import Frame
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.training import dataset
 from corkit_inpaint.training.config import TrainConfig
-from corkit_inpaint.training.dataset import SAMPLE_KEYS, build_dataset, frame_samples, training_windows
+from corkit_inpaint.training.dataset import SAMPLE_KEYS, build_dataset, frame_samples, sequence_scene, training_windows
 from corkit_inpaint.training.simulator import make_frame
 
 ARRAYS = ("image", "valid", "guides", "texture")
@@ -150,3 +150,17 @@ def test_neighbour_cases_keep_their_draws_and_take_the_alone_share():
         assert stranger == pytest.approx(0.18 / 0.88 * (1 - share), abs=0.025)
     with pytest.raises(ValueError, match="alone_share"):
         TrainConfig(alone_share=1.5).check()
+
+
+def test_pylon_masks_add_crops_of_c2_frames_on_their_own_stream():
+    """``pylon_masks`` adds a cluster over C2's pylon at the ring; every other crop stays as without it."""
+    import dataclasses
+    base = TrainConfig(sequences=True, extra_channels=6, crop=32, sequence_version="5")
+    more = dataclasses.replace(base, pylon_masks=1.0)
+    for seed, det in ((9_700_000, "C2"), (9_700_001, "C3")):
+        assert sequence_scene(seed, base)[1]["DETECTOR"] == det
+        a, b = frame_samples(seed, base), frame_samples(seed, more)
+        assert (len(b) > len(a)) == (det == "C2") and len(b) >= len(a) > 0
+        assert all(np.array_equal(x[k], y[k]) for x, y in zip(a, b) for k in SAMPLE_KEYS)
+    with pytest.raises(ValueError, match="pylon_masks"):
+        TrainConfig(pylon_masks=1.5).check()

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 from helpers import blank, read_real
 
-from corkit_inpaint.blocks import find_missing_blocks, zero_blocks
-from corkit_inpaint.training.loss_masks import LARGE_PATTERNS, PATTERN_PROBS, PATTERNS, eligible_blocks, loss_mask
+from corkit_inpaint.blocks import blocks_to_mask, find_missing_blocks, zero_blocks
+from corkit_inpaint.geometry import optical_geometry
+from corkit_inpaint.training.loss_masks import (
+    LARGE_PATTERNS,
+    PATTERN_PROBS,
+    PATTERNS,
+    eligible_blocks,
+    loss_mask,
+    pylon_cluster,
+)
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +108,21 @@ def test_blanked_copies_are_the_loss_masks_drawn_in_order():
         assert np.array_equal(mask, blocks_to_mask(data.shape, blocks))
         assert np.all(test[mask] == 0) and np.array_equal(test[~mask], data[~mask].astype(float))
     assert data.any()                                   # the input is left as it was
+
+
+def test_pylon_cluster_covers_the_c2_pylon_where_it_crosses_the_ring(eligible):
+    """On the real summed C2 frame (2000-09-03): eligible blocks of a 2x2 or 3x3 cluster holding the ring
+    (2.05-2.35 Rsun) on the pylon's axis (-135 deg); none for C3; reproducible."""
+    data, header, ok = eligible
+    g = optical_geometry(header)
+    for seed in range(30):
+        blocks = pylon_cluster(np.random.default_rng(seed), ok, header)
+        assert blocks == pylon_cluster(np.random.default_rng(seed), ok, header)
+        assert 1 <= len(blocks) <= 9 and all(ok[b] for b in blocks)
+        yy, xx = np.nonzero(blocks_to_mask(data.shape, blocks))
+        r = np.hypot(yy - g.cy, xx - g.cx) / g.rsun
+        off = np.degrees(np.angle(np.exp(1j * (np.arctan2(yy - g.cy, xx - g.cx) + 0.75 * np.pi))))
+        assert np.any((r > 2.05) & (r < 2.35) & (np.abs(off) < 12)), seed
+    c3 = header.copy()
+    c3["DETECTOR"] = "C3"
+    assert pylon_cluster(np.random.default_rng(0), ok, c3) == []

@@ -170,3 +170,13 @@ def test_rejects_bad_arguments():
         make_sequence(1, (0.0, 0.0))
     with pytest.raises(ValueError, match="sequence version"):
         make_sequence(1, version="0")
+
+
+def test_version_5_is_version_4_with_the_c2_pylon_of_simulator_version_5():
+    """C3's frames are version 4's bit for bit (no draw was added); C2's record pylon version 5 and differ."""
+    c3 = [make_sequence(17, (-12.0, 0.0), detector="C3", summed=True, version=v) for v in ("4", "5")]
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(c3[0].frames, c3[1].frames))
+    assert c3[1].frames[1][1]["SYNTSEQ"] == "5"
+    c2 = [make_sequence(17, (0.0,), detector="C2", summed=True, version=v).frames[0] for v in ("4", "5")]
+    assert (c2[0][1]["SYNTHGEN"], c2[1][1]["SYNTHGEN"]) == ("4", "5")
+    assert not np.array_equal(c2[0][0], c2[1][0])

@@ -80,6 +80,9 @@ class TrainConfig:
     alone_share: float = _f(0.12, "share of the simulated sequences whose frame is given no neighbour (with "
                                   "--sequences; the others keep the proportions 55:15:18 of both neighbours, "
                                   "one, and one with another day's frame)", low=0.0, high=1.0)
+    pylon_masks: float = _f(0.0, "share of the simulated C2 frames given one more loss mask, a cluster over the "
+                                 "pylon's crossing of the diffraction ring (loss_masks.pylon_cluster)",
+                            low=0.0, high=1.0)
 
     def check(self) -> None:
         """Refuse values outside a field's bounds (`ValueError` naming the field)."""

@@ -18,7 +18,7 @@ from ..network.windows import Window, frame_windows
 from ..register import register_all
 from . import sequence, simulator
 from .config import TrainConfig
-from .loss_masks import PATTERNS, eligible_blocks, loss_mask
+from .loss_masks import PATTERNS, eligible_blocks, loss_mask, pylon_cluster
 
 __all__ = ["training_windows", "frame_samples", "build_dataset", "SAMPLE_KEYS", "sequence_scene", "neighbour_case",
            "other_day", "GAPS"]
@@ -160,6 +160,10 @@ def frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
         hole = blocks_to_mask(img.shape, blocks)
         for w, truth, mine in training_windows(img, hole, hdr, nbs):
             out.extend(_crops(w, truth, mine, rng, cfg))
+    rp = np.random.default_rng(seed + 13)        # its own stream: the masks above stay as without it
+    if cfg.pylon_masks > 0 and rp.random() < cfg.pylon_masks and (blocks := pylon_cluster(rp, elig, hdr)):
+        for w, truth, mine in training_windows(img, blocks_to_mask(img.shape, blocks), hdr, nbs):
+            out.extend(_crops(w, truth, mine, rp, cfg))
     return out
 
 

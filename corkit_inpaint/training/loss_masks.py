@@ -33,9 +33,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..blocks import BLOCK, blocks_to_mask, find_missing_blocks, zero_blocks
+from ..geometry import optical_geometry
 from ..wrap import unwrapped
 
-__all__ = ["PATTERNS", "PATTERN_PROBS", "LARGE_PATTERNS", "eligible_blocks", "loss_mask", "blanked_copies"]
+__all__ = ["PATTERNS", "PATTERN_PROBS", "LARGE_PATTERNS", "eligible_blocks", "loss_mask", "pylon_cluster",
+           "blanked_copies"]
 
 PATTERNS = ("single", "run", "cluster", "long")
 PATTERN_PROBS = (0.30, 0.30, 0.25, 0.15)
@@ -144,6 +146,31 @@ def loss_mask(rng: np.random.Generator, eligible: np.ndarray, pattern: str | Non
         y0 = int(rows[rng.integers(len(rows))])
         return pattern, [(int(y), int(x)) for y, x in np.argwhere(ok[y0:y0 + k]) + (y0, 0)]
     raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS + LARGE_PATTERNS}")
+
+
+def pylon_cluster(rng: np.random.Generator, eligible: np.ndarray, header) -> list[tuple[int, int]]:
+    """A 2x2 or 3x3 cluster of eligible blocks over C2's pylon where it crosses the diffraction ring.
+
+    The hardest C2 inner-field holes (the real frames' pylon leaves 8-28% of the
+    ring's light at 2.1-2.2 Rsun), which a mixed draw covers in about 2% of its
+    masks. The cluster holds the ring at 2.05-2.35 Rsun, -135 +- 3 degrees in
+    the stored image (`simulator.pylon`), anywhere in it.
+
+    Returns
+    -------
+    list of (block_row, block_col)
+        Empty for C3 or a header without geometry.
+    """
+    g = optical_geometry(header)
+    if g is None or g.detector != "C2":
+        return []
+    rad, ang = rng.uniform(2.05, 2.35) * g.rsun, np.deg2rad(-135.0 + rng.normal(0.0, 3.0))
+    k = int(rng.integers(2, 4))
+    y0 = int((g.cy + rad * np.sin(ang)) // BLOCK) - int(rng.integers(k))
+    x0 = int((g.cx + rad * np.cos(ang)) // BLOCK) - int(rng.integers(k))
+    gy, gx = eligible.shape
+    return [(y0 + i, x0 + j) for i in range(k) for j in range(k)
+            if 0 <= y0 + i < gy and 0 <= x0 + j < gx and eligible[y0 + i, x0 + j]]
 
 
 def blanked_copies(image: np.ndarray, header, rng: np.random.Generator, repeats: int, patterns=PATTERNS):

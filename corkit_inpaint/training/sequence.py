@@ -26,11 +26,11 @@ Each component draws from its own generator (seed, component, and the frame's
 offset for per-frame noise), so forcing a CME changes nothing else, and the
 target frame's noise does not depend on which neighbours are asked for.
 
-The amplitudes (``_TUNE``) are calibrated on a real C3 sequence (2012-08-31, 12-minute
-cadence; ``examples/calibrate_sequence.py``, ``docs/calibration_sequence.json``). For
-C3 only, the corona is 37 times brighter than `simulator`'s, with the real frames' gain
-(14.5 e/DN) and flat field, and the real radial profile (version 3: `profile.c3_profile`;
-before, flat inside 10 Rsun). Version 4 adds the F corona's equatorial band (`fcorona`).
+The amplitudes (``_TUNE``) are calibrated on a real C3 sequence (2012-08-31, 12-minute cadence;
+``examples/calibrate_sequence.py``, ``docs/calibration_sequence.json``). For C3 only, the corona is
+37 times brighter than `simulator`'s, with the real frames' gain (14.5 e/DN) and flat field, and the
+real radial profile (version 3: `profile.c3_profile`; before, flat inside 10 Rsun). Version 4 adds
+the F corona's equatorial band (`fcorona`), version 5 C2's pylon as deep as the real one's at the ring.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import numpy as np
 from astropy.io import fits
 from scipy import ndimage
 
-from ..blocks import BLOCK
+from ..blocks import blocks_to_mask
 from . import simulator as sim
 from .fcorona import equatorial_band
 from .loss_masks import eligible_blocks, loss_mask
@@ -56,7 +56,8 @@ SEQUENCE_VERSION = "1"
 #: "2": the pylons of `simulator` version 4 (C3's as wide and soft as the real one's, and C2's).
 #: "3": version 2 with C3's radial profile drawn by `profile.c3_profile`, not flat inside 10 Rsun.
 #: "4": version 3 with the F corona's equatorial band (`fcorona.equatorial_band`), both detectors.
-SEQUENCE_VERSIONS = ("1", "2", "3", "4")
+#: "5": version 4 with `simulator` version 5's C2 pylon (deeper across the diffraction ring); C3 as version 4.
+SEQUENCE_VERSIONS = ("1", "2", "3", "4", "5")
 KM_PER_RSUN = 696_000.0
 #: Star drift in full-resolution pixels per hour (the Sun's motion against the stars).
 STAR_DRIFT_PX_PER_H = {"C2": 12.6, "C3": 2.7}
@@ -137,7 +138,7 @@ def _static(seed: int, detector: str | None, summed: bool | None, version: str) 
     """The scene, corona, vignetting, CCD (bias, gain, flat field, hot pixels) and stars."""
     rng = _rng(seed, "scene")
     sc, alpha = sim.draw_scene(rng, detector, summed, True)
-    sc.pylon = 4 if int(version) >= 2 else 3
+    sc.pylon = {"1": 3, "5": 5}.get(version, 4)       # the simulator version whose pylon it draws
     corona = sim.draw_corona(rng, sc, alpha)
     corona.base *= _TUNE["brightness"][sc.det]
     if int(version) >= 4:
@@ -160,8 +161,8 @@ def _static(seed: int, detector: str | None, summed: bool | None, version: str) 
 
 def _mover(y: float, x: float, speed: float, angle: float) -> dict:
     """A moving source's start (full-res px) and velocity (px/h)."""
-    return {"y": float(y), "x": float(x), "vy": float(speed * np.sin(angle)), "vx": float(speed * np.cos(angle)),
-            "speed_px_per_h": float(speed)}
+    vy, vx = speed * np.sin(angle), speed * np.cos(angle)
+    return {"y": float(y), "x": float(x), "vy": float(vy), "vx": float(vx), "speed_px_per_h": float(speed)}
 
 
 def _events(seed: int, st: _Static, offsets: tuple, cme: bool | None) -> dict:
@@ -354,8 +355,7 @@ def _frame(seed: int, st: _Static, ev: dict, evo: _Evolution, k: int, t: float, 
     pattern, lost = None, []
     if telemetry_loss and t != 0.0 and rng.random() < 0.3:
         pattern, lost = loss_mask(rng, eligible_blocks(out, hdr))
-        for by, bx in lost:
-            out[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK] = 0
+        out[blocks_to_mask(out.shape, lost)] = 0
     return out, hdr, jit, pattern, lost
 
 
