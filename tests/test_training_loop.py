@@ -178,14 +178,17 @@ def test_a_run_is_resumed_only_on_the_kind_of_device_it_was_trained_on(tmp_path)
 
 
 def test_a_checkpoint_from_before_a_setting_existed_resumes_with_its_old_value(tmp_path):
-    """A checkpoint of 0.1.11 has no ``alone_share``; every run of that release had 0.12 (the default)."""
+    """A checkpoint of 0.1.11 has no ``alone_share`` (every run of that release had 0.12, the default), one of
+    0.1.14 no ``pylon_masks`` (0)."""
     data = toy_data()
     train(replace(TINY), tmp_path, data=data, resume=False, progress=False, time_limit=0.0)
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
-    del ck["config"]["alone_share"]                          # as 0.1.11 wrote it
+    del ck["config"]["alone_share"], ck["config"]["pylon_masks"]      # as 0.1.11 wrote it
     torch.save(ck, tmp_path / "checkpoint.pt")
     with pytest.raises(WeightsError, match="other settings \\(alone_share 0.12 -> 0.5\\)"):
         train(replace(TINY, alone_share=0.5), tmp_path, data=data, progress=False)
+    with pytest.raises(WeightsError, match="other settings \\(pylon_masks 0.0 -> 0.5\\)"):
+        train(replace(TINY, pylon_masks=0.5), tmp_path, data=data, progress=False)
     train(replace(TINY), tmp_path, data=data, progress=False)    # the value it had: it resumes
     assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == TINY.steps
 

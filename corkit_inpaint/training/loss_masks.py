@@ -153,8 +153,9 @@ def pylon_cluster(rng: np.random.Generator, eligible: np.ndarray, header) -> lis
 
     The hardest C2 inner-field holes (the real frames' pylon leaves 8-28% of the
     ring's light at 2.1-2.2 Rsun), which a mixed draw covers in about 2% of its
-    masks. The cluster holds the ring at 2.05-2.35 Rsun, -135 +- 3 degrees in
-    the stored image (`simulator.pylon`), anywhere in it.
+    masks. A point of the ring on the pylon's axis (2.05-2.35 Rsun, -135 +- 3
+    degrees in the stored image, as `simulator.pylon` draws it) lies at a random
+    place in the cluster; blocks that are not eligible are left out.
 
     Returns
     -------

@@ -265,10 +265,10 @@ def pylon(rng: np.random.Generator, sc: Scene) -> np.ndarray:
     from 10 Rsun out, its axis 0.4 Rsun off the Sun centre. C2: 55-65% deep at
     2.6 Rsun and 35-45% beyond 3.5 Rsun, 1-sigma 0.6 Rsun at 2.6 widening to 1.9.
     Each frame draws its depth, width (x0.8-1.25) and axis. Version 5 deepens
-    C2's toward the occulter, as the real frames' is where it crosses the
-    diffraction ring (8-16% of the light left at 2.1 Rsun, 18-28% at 2.2 and
-    30-42% at 2.3-2.4, against version 4's 35-45%): ``+0.45 exp(-(r - r_occ) /
-    0.2 Rsun)``, at most 97% deep.
+    C2's toward the occulter by ``0.45 exp(-(r - r_occ) / 0.2 Rsun)``, at most
+    97% deep: where it crosses the diffraction ring the real frames' pylon leaves
+    8-16% of the light at 2.1 Rsun, 18-28% at 2.2 and 30-42% at 2.3-2.4, and
+    version 4's 35-45%.
     """
     r, th = sc.r, sc.th
     thp = -0.75 * np.pi + np.deg2rad(rng.normal(0.0, 0.5))
