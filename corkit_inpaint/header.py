@@ -145,7 +145,7 @@ def is_level1(header) -> bool:
 
 
 def check_header(header, where: str = "header") -> None:
-    """Refuse numeric keywords that are not finite numbers, with a one-line `InputError`.
+    """Refuse numeric keywords that are not finite numbers, and cards astropy cannot parse (one-line `InputError`).
 
     Parameters
     ----------
@@ -168,6 +168,12 @@ def check_header(header, where: str = "header") -> None:
     exptime = number(header, "EXPTIME")
     if exptime is not None and exptime < 0:
         raise InputError(f"{where}: keyword EXPTIME = {exptime!r} is negative")
+    for card in getattr(header, "cards", ()):   # the output repeats some cards: one astropy cannot parse fails late
+        try:
+            _ = card.value
+        except Exception:                   # noqa: BLE001 - astropy's VerifyError
+            raise InputError(f"{where}: keyword {card.keyword} has a value that cannot be read (an unparsable "
+                             "card, such as NAN or INF without quotes)") from None
 
 
 def observation_time(header) -> datetime | None:

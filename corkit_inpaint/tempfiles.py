@@ -5,8 +5,9 @@ place, so colleagues sharing a folder can read the result. `removed_on_sigterm`
 lets a block's ``finally`` clauses remove its temporaries when the process is
 terminated, and removes those `temp_beside` and `temp_folder` made in it that are
 still there: a SIGTERM between a temporary's creation and the caller's ``try``
-leaves nothing. `write_through_temp` (and so `write_text_atomic` and
-`write_bytes_atomic`) runs in such a block of its own.
+leaves nothing, nor does any other exception leaving the block (Ctrl-C there).
+`write_through_temp` (and so `write_text_atomic` and `write_bytes_atomic`) runs
+in such a block of its own.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ class _Guard:
         try:
             if (typ is not None and issubclass(typ, _Terminated)) or self.block.pending:
                 self._die()
+            if typ is not None:     # Ctrl-C (or any error) before a temporary's caller reached its own clean-up
+                _remove_made(self.block)
         finally:
             signal.signal(signal.SIGTERM, self.prev)
             self._leave()

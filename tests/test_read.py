@@ -73,6 +73,8 @@ def test_reads_the_real_file():
     ({"INSTRUME": "'EIT'"}, "INSTRUME = 'EIT': the fill is made for LASCO level-0.5 frames"),   # filled before
     ({"EXPTIME": "NAN"}, "EXPTIME cannot be read as a number"),      # unparsable: taken as absent before
     ({"CRPIX1": "INF"}, "CRPIX1 cannot be read as a number"),
+    ({"CROTA1": "NaN"}, "CROTA1 has a value that cannot be read"),  # a traceback when the output repeated it
+    ({"BUNIT": "DN"}, "BUNIT has a value that cannot be read"),
 ])
 def test_malformed_headers_give_one_line_input_errors(tmp_path, changes, match):
     path = raw_fits(tmp_path / "bad.fts", real_cards(**changes), real_bytes())

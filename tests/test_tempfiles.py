@@ -161,3 +161,39 @@ def test_a_block_ended_by_a_returning_handler_is_forgotten():
     from sigterm_sweep import run_driver
     r = run_driver(RETURNING_HANDLER)
     assert len(r) == 400 and set(r) == {0}, [n for n, c in enumerate(r) if c]
+
+
+def test_ctrl_c_before_the_caller_s_clean_up_leaves_no_temporary(tmp_path):
+    """Review: a KeyboardInterrupt between `temp_beside`'s return and its caller's ``try`` left a 0-byte temporary."""
+    from corkit_inpaint.tempfiles import removed_on_sigterm
+    with pytest.raises(KeyboardInterrupt), removed_on_sigterm("a test", RuntimeError("terminated")):
+        made = temp_beside(tmp_path, ".out.fts.", ".tmp")
+        assert made.exists()
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_hang_up_during_a_fill_leaves_no_temporary(tmp_path):
+    """Review: SIGHUP (a closed terminal) left a half-written output temporary; it now ends the run as SIGTERM."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    src = tmp_path / "in.fts"
+    shutil.copy(Path(__file__).parent / "data" / "c2_22104858.fts", src)
+    out = tmp_path / "out"
+    out.mkdir()
+    p = subprocess.Popen([sys.executable, "-m", "corkit_inpaint", "-q", "fill", str(src), "-o", str(out / "x.fts"),
+                          "--method", "biharmonic"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(out.iterdir()) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    caught = [q.name for q in out.iterdir() if q.name.endswith(".tmp")]
+    p.send_signal(signal.SIGHUP)
+    _, stderr = p.communicate(timeout=120)
+    names = [q.name for q in out.iterdir()]
+    assert not [n for n in names if n.endswith(".tmp")], (names, p.returncode, stderr)
+    if caught:                                           # it hung up while writing: it died as of SIGTERM
+        assert names in ([], ["x.fts"]) and p.returncode in (-signal.SIGTERM, 0), (names, p.returncode, stderr)

@@ -1,13 +1,16 @@
 """The ``corkit-inpaint`` command line: one module per subcommand.
 
 Exit codes: 0 success; 1 some inputs failed (the others were processed, each
-failure is named on one line of stderr); 2 usage error; 130 interrupted.
+failure is named on one line of stderr); 2 usage error; 130 interrupted. A
+hang-up (SIGHUP) ends a run as SIGTERM does, removing its temporary files.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import threading
 
 from . import evaluate, fill, level1, train, weights
 from .common import apply_threads, err
@@ -48,11 +51,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _hangup_as_sigterm():
+    """Make a hang-up (a closed terminal or ssh session) end the run as SIGTERM does, removing its temporaries
+    (`corkit_inpaint.tempfiles.removed_on_sigterm`); returns the handler to restore, or None.
+
+    Only where SIGHUP has its default action (under ``nohup`` it stays ignored) and in the main thread.
+    """
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or threading.current_thread() is not threading.main_thread():
+        return None
+    prev = signal.getsignal(hup)
+    if prev != signal.SIG_DFL:
+        return None
+    signal.signal(hup, lambda signum, frame: signal.raise_signal(signal.SIGTERM))
+    return prev
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    prev_hup = _hangup_as_sigterm()
     try:
         if hasattr(args, "threads"):     # --threads, else $CORKIT_INPAINT_THREADS: a bad value is a usage error
             try:
@@ -64,3 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return 130
+    finally:
+        if prev_hup is not None:
+            signal.signal(signal.SIGHUP, prev_hup)
