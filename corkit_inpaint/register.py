@@ -199,7 +199,8 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     ------
     InputError
         Not a 2-D array, an EXPTIME that is not positive, no OFFSET or EXPTIME
-        where the target has them, or a header with non-numeric numbers.
+        where the target has them, a header with non-numeric numbers, or one
+        that makes nonsense of the frame (`_check_plausible`).
     """
     img = np.asarray(data)
     if img.ndim != 2:
@@ -219,9 +220,34 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     valid = data_pixels(img, header, previous_fill)
     rate = np.where(valid, (img.astype(np.float64) - bias) / exptime, 0.0)
     matrix, target_centre, centre = _sky_mapping(target_header, header, target_shape, img.shape, label)
+    _check_plausible(label, header, target_header, img.shape, rate[valid], matrix, centre)
     t0, t1 = H.observation_time(target_header), H.observation_time(header)
     dt = (t1 - t0).total_seconds() if t0 is not None and t1 is not None else float("nan")
     return Neighbour(label, dt, rate, valid, matrix, target_centre, centre)
+
+
+_MAX_RATE = 1e12      # DN/s: beyond any frame (LASCO's deepest summed counts over its shortest exposure: ~1e8)
+
+
+def _check_plausible(label: str, header, target_header, shape, rates: np.ndarray, matrix, centre) -> None:
+    """`InputError` where a neighbour's header makes nonsense of it: an array not of its NAXIS1/2, DN/s beyond any
+    frame's (OFFSET, EXPTIME), a roll beyond a turn, a plate scale not the target's up to summing (CDELT), a Sun
+    centre far off its image (CRPIX)."""
+    naxis = H.number(header, "NAXIS2"), H.number(header, "NAXIS1")
+    if None not in naxis and tuple(int(n) for n in naxis) != tuple(shape):
+        raise InputError(f"neighbour {label}: its header says NAXIS1/2 = {int(naxis[1])}/{int(naxis[0])}, its "
+                         f"array is {shape[1]} x {shape[0]}")
+    if not (peak := float(np.max(np.abs(rates), initial=0.0))) <= _MAX_RATE:
+        raise InputError(f"neighbour {label}: its DN/s reach {peak:.3g}, beyond any frame's (OFFSET or EXPTIME)")
+    for who, h in (("its", header), ("the target's", target_header)):
+        if not abs(roll := roll_degrees(h)) <= 360.0:
+            raise InputError(f"neighbour {label}: {who} roll is {roll:.6g} degrees")
+    (st_x, st_y), (sn_x, sn_y) = H.summing(target_header), H.summing(header)
+    if not 0.95 <= (ratio := math.sqrt(abs(float(np.linalg.det(matrix))) * sn_x * sn_y / (st_x * st_y))) <= 1.05:
+        raise InputError(f"neighbour {label}: its plate scale (CDELT1/2) is {1 / ratio:.4g} times the target's, "
+                         "their summing aside: not the same field")
+    if not all(-n <= c <= 2 * n for c, n in zip(centre, shape)):
+        raise InputError(f"neighbour {label}: its Sun centre ({centre[1]:.6g}, {centre[0]:.6g}) is far off its image")
 
 
 def _sky_mapping(target_header, header, target_shape, shape, label: str):
@@ -263,13 +289,8 @@ def _sky_mapping(target_header, header, target_shape, shape, label: str):
 
 
 def check_max_gap(max_gap, what: str = "max_gap") -> float | None:
-    """``max_gap`` as a float (minutes; inf: any), or None (any); one-line `InputError` otherwise.
-
-    Raises
-    ------
-    InputError
-        Not a number (a string, a bool), negative or NaN (a `ValueError` too).
-    """
+    """``max_gap`` as a float (minutes; inf: any), or None (any); a one-line `InputError` (a `ValueError` too)
+    where it is not a number (a string, a bool), or negative or NaN."""
     if max_gap is None:
         return None
     if isinstance(max_gap, bool) or not isinstance(max_gap, (int, float, np.integer, np.floating)):
