@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import header as H
+from .exceptions import InputError
 
 __all__ = ["Geometry", "FIELD_RSUN_V1", "optical_geometry", "sun_centre", "nominal_centre", "frame_centre",
-           "plate_scales", "RSUN_PX", "ARCSEC_PX", "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
+           "plate_scales", "check_plate_scale", "RSUN_PX", "ARCSEC_PX", "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
 
 #: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
 RSUN_PX = {"C2": 80.7, "C3": 17.1}
@@ -127,6 +128,20 @@ def plate_scales(header) -> tuple[float, float] | None:
         return None
     sx, sy = H.summing(header)
     return ARCSEC_PX[H.detector(header)] * sy, ARCSEC_PX[H.detector(header)] * sx
+
+
+def check_plate_scale(header, where: str = "header") -> None:
+    """Refuse (one-line `InputError`) a CDELT1/2 that is not its DETECTOR's plate scale times its summing, within
+    10%: a C2 frame whose header says C3 was filled as C3 (in blocks that were never sent)."""
+    det = H.detector(header) if header is not None else None
+    if det not in ARCSEC_PX:
+        return
+    sx, sy = H.summing(header)
+    for key, s in (("CDELT1", sx), ("CDELT2", sy)):
+        v = H.number(header, key)
+        if v is not None and not 0.9 <= abs(v) / (ARCSEC_PX[det] * s) <= 1.1:
+            raise InputError(f"{where}: DETECTOR = {det!r} with {key} = {v:.6g} arcsec/px, where {det}'s plate "
+                             f"scale is {ARCSEC_PX[det]:g} times the summing ({s}): the header contradicts itself")
 
 
 def zone_of(y: np.ndarray, x: np.ndarray, geometry) -> np.ndarray:

@@ -168,6 +168,10 @@ def check_header(header, where: str = "header") -> None:
     exptime = number(header, "EXPTIME")
     if exptime is not None and exptime < 0:
         raise InputError(f"{where}: keyword EXPTIME = {exptime!r} is negative")
+    for key in ("LEBXSUM", "LEBYSUM", "SUMCOL", "SUMROW"):
+        v = number(header, key)
+        if v is not None and not (0 <= v <= _MAX_SUM and v == int(v)):
+            raise InputError(f"{where}: keyword {key} = {v!r} is not a summing factor (whole, 0 to {_MAX_SUM})")
     for card in getattr(header, "cards", ()):   # the output repeats some cards: one astropy cannot parse fails late
         try:
             _ = card.value

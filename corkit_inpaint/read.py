@@ -24,6 +24,7 @@ from astropy.io import fits
 
 from . import header as H
 from .exceptions import InputError, first_line
+from .geometry import check_plate_scale
 
 __all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask",
            "header_and_problem", "refuse_not_level05"]
@@ -344,6 +345,7 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
     r = read_fits(src, max_pixels=max_pixels, extras=extras)
     header = r.header
     refuse_not_level05(header, str(src))
+    check_plate_scale(header, str(src))
     if not np.any(r.data):
         raise InputError(f"{src}: the image " + ("is all zero" if r.data.size else f"has no pixels ({r.data.shape})"))
     if not refill and (r.previous_fill is not None or "INPAINT" in header):

@@ -75,6 +75,9 @@ def test_reads_the_real_file():
     ({"CRPIX1": "INF"}, "CRPIX1 cannot be read as a number"),
     ({"CROTA1": "NaN"}, "CROTA1 has a value that cannot be read"),  # a traceback when the output repeated it
     ({"BUNIT": "DN"}, "BUNIT has a value that cannot be read"),
+    ({"DETECTOR": "'C3'"}, "DETECTOR = 'C3' with CDELT1 = 23.8 arcsec/px.*contradicts itself"),  # filled as C3
+    ({"LEBXSUM": "1000000"}, "LEBXSUM = 1000000.0 is not a summing factor"),     # clipped to 64 before
+    ({"SUMROW": "-2"}, "SUMROW = -2.0 is not a summing factor"),                 # taken as 1 before
 ])
 def test_malformed_headers_give_one_line_input_errors(tmp_path, changes, match):
     path = raw_fits(tmp_path / "bad.fts", real_cards(**changes), real_bytes())
