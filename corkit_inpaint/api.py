@@ -172,6 +172,10 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     """
     if isinstance(neighbours, (str, os.PathLike)):        # one file, not a sequence of its characters
         neighbours = [neighbours]
+    if isinstance(neighbours, (bytes, dict, np.ndarray)) or not hasattr(neighbours or (), "__iter__"):
+        raise InputError(f"neighbours: expected a list of file paths, got {type(neighbours).__name__}")
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
+        raise InputError(f"max_pixels = {max_pixels!r}: expected a whole number of pixels >= 1")
     if not all(isinstance(p, (str, os.PathLike)) for p in neighbours or ()):
         raise InputError(f"neighbours: expected file paths, got {[type(p).__name__ for p in neighbours]}")
     check_max_gap(max_gap)

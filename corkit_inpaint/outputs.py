@@ -26,14 +26,27 @@ from . import header as H
 from .exceptions import InputError, OutputExistsError
 from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
-__all__ = ["TEMP_TAG", "ReplaceCheck", "file_key", "input_clash", "output_clash", "distinct_files", "check_output_path",
-           "tile_compressed", "write_atomic"]
+__all__ = ["TEMP_TAG", "temp_head", "ReplaceCheck", "file_key", "input_clash", "output_clash", "distinct_files",
+           "check_output_path", "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
 #: Marks the temporary an output is written to, ``.<name>.corkit-inpaint-<8 chars>.tmp[.gz]``, so a batch
 #: rerun can tell a killed worker's leftover from anybody else's file.
 TEMP_TAG = "corkit-inpaint-"
+#: Bytes a file name may hold on the usual file systems (ext4, XFS, APFS, NTFS).
+_NAME_MAX = 255
+
+
+def temp_head(name: str) -> str:
+    """``.<name>.corkit-inpaint-``, the start of an output's temporary, with ``name`` cut short where the
+    temporary's whole name would exceed `_NAME_MAX` bytes (an output named near that limit failed with "File
+    name too long")."""
+    room = _NAME_MAX - len(f"..{TEMP_TAG}12345678.tmp.gz")
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) > room:
+        name = raw[:room].decode("utf-8", "ignore")
+    return f".{name}.{TEMP_TAG}"
 
 
 def _identity(path) -> tuple | None:
@@ -244,7 +257,7 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     suffix = dst.suffix.lower()
     # SIGTERM (a batch system's time limit) removes the temporary too: the block's clean-up runs first
     with removed_on_sigterm("a write", InputError(f"{dst}: terminated (SIGTERM)")):
-        tmp = temp_beside(dst.parent, f".{dst.name}.{TEMP_TAG}", ".tmp")
+        tmp = temp_beside(dst.parent, temp_head(dst.name), ".tmp")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", VerifyWarning)

@@ -344,6 +344,8 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
         An item of another form, or a ``max_gap`` that is not a number >= 0 or None.
     """
     max_gap = check_max_gap(max_gap)
+    if isinstance(neighbours, (str, bytes, dict, np.ndarray)) or not hasattr(neighbours or (), "__iter__"):
+        raise InputError(f"neighbours: expected a list of (array, header) pairs, got {type(neighbours).__name__}")
     out = []
     for i, item in enumerate(neighbours or ()):
         nb = item if isinstance(item, Neighbour) else _registered(i, item, target_header, target_shape)

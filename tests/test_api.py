@@ -393,3 +393,22 @@ def test_an_extras_stale_checksums_are_removed_and_an_unreadable_extra_is_left_o
     assert "extension 1 (TAB) cannot be read" in caplog.text
     from corkit_inpaint.read import read_neighbours
     assert len(read_neighbours([tmp_path / "cut.fts"])) == 1
+
+
+def test_arguments_of_the_wrong_type_are_the_package_s_one_line_errors(tmp_path):
+    """Battery: ``weights=5`` and ``neighbours=5`` raised TypeError, and ``max_pixels=-1`` was taken as a limit."""
+    from corkit_inpaint.exceptions import CorkitInpaintError
+    data, header = read_real()
+    test = blank(data, BLANK)
+    src = write(tmp_path / "in.fts", test, header)
+    calls = [lambda: ci.inpaint_array(test, header=header, weights=5),
+             lambda: ci.inpaint_array(test, header=header, neighbours=5),
+             lambda: ci.inpaint_array(test, header=header, neighbours="abc"),
+             lambda: ci.inpaint_fits(src, tmp_path / "a.fts", neighbours=5),
+             lambda: ci.inpaint_fits(src, tmp_path / "b.fts", max_pixels=-1),
+             lambda: ci.inpaint_fits(src, tmp_path / "c.fts", max_pixels=2.5)]
+    for i, call in enumerate(calls):
+        with pytest.raises(CorkitInpaintError) as ei:
+            call()
+        assert "\n" not in str(ei.value), i
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.fts"]

@@ -11,7 +11,7 @@ from astropy.io import fits
 from helpers import read_real, write
 
 from corkit_inpaint.exceptions import InputError, OutputExistsError
-from corkit_inpaint.outputs import check_output_path, output_clash, write_atomic
+from corkit_inpaint.outputs import check_output_path, output_clash, temp_head, write_atomic
 
 
 def small_hdul(tag=""):
@@ -209,3 +209,14 @@ def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
     assert p.returncode == -15, err
     assert list(tmp_path.iterdir()) == [], err                  # neither a temporary nor a half-written output
     assert "terminated during a write; its temporary files were removed" in err
+
+
+@pytest.mark.parametrize("name", ["a" * 250 + ".fts", "é" * 124 + ".fts.gz"])
+def test_an_output_named_near_the_file_name_limit_is_written(tmp_path, name):
+    """Battery: names of 227-255 bytes failed with "File name too long": the temporary added 29 characters."""
+    dst = tmp_path / name
+    write_atomic(fits.HDUList([fits.PrimaryHDU(np.arange(4, dtype=np.int16).reshape(2, 2))]), dst)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    head = temp_head(name)
+    assert len(head.encode()) + len("12345678.tmp.gz") <= 255 and head.endswith(".corkit-inpaint-")
+    assert temp_head("out.fts") == ".out.fts.corkit-inpaint-"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..exceptions import BatchError
 from ..methods import DEFAULT_METHOD
-from ..outputs import TEMP_TAG, distinct_files, input_clash, output_clash
+from ..outputs import distinct_files, input_clash, output_clash, temp_head
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..register import check_max_gap
 from ..threads import check_threads
@@ -119,15 +119,15 @@ def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
     """Remove the temporaries a killed worker left beside the outputs of ``tasks``; how many were removed.
 
     `corkit_inpaint.outputs.write_atomic` names them ``.<output name>.corkit-inpaint-<8 chars>.tmp[.gz]``
-    (`corkit_inpaint.outputs.TEMP_TAG`); only those, beside outputs the batch owns, are removed. The
-    batch holds the folder's lock, so no other run of it is writing them.
+    (`corkit_inpaint.outputs.temp_head`, a long name cut short); only those, beside outputs the batch owns, are
+    removed. The batch holds the folder's lock, so no other run of it is writing them.
     """
     n = 0
     for task in tasks:
         out = Path(task.output)
         if not task.replace:
             continue
-        head = f".{out.name}.{TEMP_TAG}"
+        head = temp_head(out.name)
         for tmp in [*out.parent.glob(f"{glob.escape(head)}*.tmp"), *out.parent.glob(f"{glob.escape(head)}*.tmp.gz")]:
             middle = tmp.name[len(head):].split(".")[0]
             if len(middle) == 8 and tmp.is_file():

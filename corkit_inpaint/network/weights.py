@@ -83,6 +83,8 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     WeightsError
         No verified file was found (and, with ``download``, none could be fetched).
     """
+    if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
+        raise WeightsError(f"weights: expected a model name or a file path, got {type(name_or_path).__name__}")
     if names_a_file(name_or_path):
         p = Path(name_or_path)
         if not p.is_file():
