@@ -8,6 +8,7 @@ These functions check their inputs and hand the work to the pipeline's steps:
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,6 +115,26 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         return run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=False).values
 
 
+def _checked_arguments(src, dst, neighbours, max_pixels, max_gap) -> list | None:
+    """`inpaint_fits`'s ``neighbours`` as a list of paths (or None); a one-line `InputError` for an argument of the
+    wrong type, a ``max_pixels`` that is not a whole number >= 1 or a ``max_gap`` that is not a number >= 0."""
+    if isinstance(neighbours, (str, os.PathLike)):        # one file, not a sequence of its characters
+        neighbours = [neighbours]
+    if isinstance(neighbours, (bytes, dict, np.ndarray)) or not hasattr(neighbours or (), "__iter__"):
+        raise InputError(f"neighbours: expected a list of file paths, got {type(neighbours).__name__}")
+    neighbours = None if neighbours is None else list(neighbours)
+    if not all(isinstance(p, (str, os.PathLike)) for p in neighbours or ()):
+        raise InputError(f"neighbours: expected file paths, got {[type(p).__name__ for p in neighbours]}")
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, float, np.integer, np.floating)) or not (
+            math.isfinite(max_pixels) and max_pixels == int(max_pixels) and max_pixels >= 1):
+        raise InputError(f"max_pixels = {max_pixels!r}: expected a whole number of pixels >= 1")
+    check_max_gap(max_gap)
+    for what, path in (("src", src), ("dst", dst)):
+        if not isinstance(path, (str, os.PathLike)) and (path is not None or what == "src"):
+            raise InputError(f"{what}: expected a file path, got {type(path).__name__}")
+    return neighbours
+
+
 def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *, neighbours=None,
                  method: str | FillMethod = DEFAULT_METHOD, device: str = "auto", weights=None,
                  threads: int | None = None, overwrite: bool = False, refill: bool = False,
@@ -170,18 +191,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     the nearest integer and clipped to the type's range. Valid pixels are
     copied, never recomputed, so they are bit-identical to the input.
     """
-    if isinstance(neighbours, (str, os.PathLike)):        # one file, not a sequence of its characters
-        neighbours = [neighbours]
-    if isinstance(neighbours, (bytes, dict, np.ndarray)) or not hasattr(neighbours or (), "__iter__"):
-        raise InputError(f"neighbours: expected a list of file paths, got {type(neighbours).__name__}")
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
-        raise InputError(f"max_pixels = {max_pixels!r}: expected a whole number of pixels >= 1")
-    if not all(isinstance(p, (str, os.PathLike)) for p in neighbours or ()):
-        raise InputError(f"neighbours: expected file paths, got {[type(p).__name__ for p in neighbours]}")
-    check_max_gap(max_gap)
-    for what, path in (("src", src), ("dst", dst)):
-        if not isinstance(path, (str, os.PathLike)) and (path is not None or what == "src"):
-            raise InputError(f"{what}: expected a file path, got {type(path).__name__}")
+    neighbours = _checked_arguments(src, dst, neighbours, max_pixels, max_gap)
     if not Path(src).exists():                   # the missing input is the error to report, not the output
         raise InputError(f"{src}: no such file")
     inputs = [src, *(neighbours or ())]

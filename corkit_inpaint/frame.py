@@ -14,7 +14,7 @@ import numpy as np
 from . import header as H
 from .blocks import zero_block_pixels
 from .exceptions import InputError
-from .geometry import Geometry, check_plate_scale, frame_centre, optical_geometry
+from .geometry import Geometry, frame_centre, optical_geometry
 from .stretch import Stretch, noise_sigma
 
 __all__ = ["Frame", "context_valid"]
@@ -91,7 +91,6 @@ class Frame:
         if miss.shape != img.shape:
             raise InputError(f"mask shape {miss.shape} differs from image shape {img.shape}")
         H.check_header(header)
-        check_plate_scale(header)
         valid = context_valid(img, miss)
         if not_context is not None:
             valid &= ~np.asarray(not_context, dtype=bool)

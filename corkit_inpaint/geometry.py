@@ -131,17 +131,24 @@ def plate_scales(header) -> tuple[float, float] | None:
 
 
 def check_plate_scale(header, where: str = "header") -> None:
-    """Refuse (one-line `InputError`) a CDELT1/2 that is not its DETECTOR's plate scale times its summing, within
-    10%: a C2 frame whose header says C3 was filled as C3 (in blocks that were never sent)."""
+    """Refuse (one-line `InputError`) a level-0.5 header whose CDELT1/2 is not its DETECTOR's plate scale times
+    1, 2, 4 ... 64 (summing, whatever the keywords say of it), within 10%: a C2 frame whose header said C3 (11.9
+    against 56 arcsec/px) was filled as C3, in blocks that were never sent. A CDELT that is not positive (which
+    `plate_scales` ignores), or in a unit other than arcsec, deg or arcmin (CUNIT1/2), is not judged."""
     det = H.detector(header) if header is not None else None
     if det not in ARCSEC_PX:
         return
-    sx, sy = H.summing(header)
-    for key, s in (("CDELT1", sx), ("CDELT2", sy)):
-        v = H.number(header, key)
-        if v is not None and not 0.9 <= abs(v) / (ARCSEC_PX[det] * s) <= 1.1:
-            raise InputError(f"{where}: DETECTOR = {det!r} with {key} = {v:.6g} arcsec/px, where {det}'s plate "
-                             f"scale is {ARCSEC_PX[det]:g} times the summing ({s}): the header contradicts itself")
+    for key, unit in (("CDELT1", "CUNIT1"), ("CDELT2", "CUNIT2")):
+        v, cunit = H.number(header, key), str(H.get(header, unit, "arcsec")).strip().lower()
+        if v is None or not v > 0 or cunit not in _ARCSEC_PER:
+            continue
+        ratio = v * _ARCSEC_PER[cunit] / ARCSEC_PX[det]
+        if not any(0.9 <= ratio / 2 ** k <= 1.1 for k in range(7)):
+            raise InputError(f"{where}: DETECTOR = {det!r} with {key} = {v:.6g} {cunit}/px, where {det}'s plate "
+                             f"scale is {ARCSEC_PX[det]:g} arcsec/px times its summing: the header contradicts itself")
+
+
+_ARCSEC_PER = {"arcsec": 1.0, "": 1.0, "deg": 3600.0, "arcmin": 60.0}
 
 
 def zone_of(y: np.ndarray, x: np.ndarray, geometry) -> np.ndarray:

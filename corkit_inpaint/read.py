@@ -285,9 +285,8 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, extras: b
     Raises
     ------
     InputError
-        A folder, a missing file, not FITS or truncated, an image larger than
-        ``max_pixels``, a bad NAXIS/BITPIX, no 2-D image, NaN or inf,
-        non-numeric numeric keywords.
+        A folder, a missing file, not FITS or truncated, an image larger than ``max_pixels``, a bad
+        NAXIS/BITPIX, no 2-D image, NaN or inf, a header `corkit_inpaint.header.check_header` refuses.
     """
     src = Path(src)
     with _opened(src, max_pixels) as hdul:
@@ -345,7 +344,6 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
     r = read_fits(src, max_pixels=max_pixels, extras=extras)
     header = r.header
     refuse_not_level05(header, str(src))
-    check_plate_scale(header, str(src))
     if not np.any(r.data):
         raise InputError(f"{src}: the image " + ("is all zero" if r.data.size else f"has no pixels ({r.data.shape})"))
     if not refill and (r.previous_fill is not None or "INPAINT" in header):
@@ -391,11 +389,12 @@ def read_neighbours(paths, *, max_pixels: int = MAX_PIXELS) -> list[Level05]:
 
 
 def refuse_not_level05(header, what: str) -> None:
-    """A one-line `InputError` for a header of another instrument than LASCO (``INSTRUME``), or of a calibrated
-    file (naming what says so, `corkit_inpaint.header.level1_marks`)."""
+    """A one-line `InputError` for a header of another instrument than LASCO (``INSTRUME``), of a calibrated file
+    (`corkit_inpaint.header.level1_marks`), or whose CDELT contradicts its DETECTOR (`geometry.check_plate_scale`)."""
     if H.other_instrument(header):
         raise InputError(f"{what}: INSTRUME = {H.get(header, 'INSTRUME')!r}: the fill is made for LASCO level-0.5 "
                          "frames (corkit_inpaint.inpaint_array takes any array, at your own judgement)")
     if marks := H.level1_marks(header):
         said = ", ".join(f"{k}={v!r}" for k, v in marks.items())
         raise InputError(f"{what}: already level 1 ({said}); missing blocks are filled on level-0.5 data")
+    check_plate_scale(header, what)

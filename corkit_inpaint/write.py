@@ -14,6 +14,7 @@ import numpy as np
 from astropy.io import fits
 
 from .fill import FilledImage
+from .header import SKY_KEYWORDS
 
 __all__ = ["BATCH_KEYWORD", "provenance_cards", "stamp_header", "sigma_hdu", "mask_hdu", "SKY_KEYWORDS", "sky_cards",
            "output_hdulist"]
@@ -168,12 +169,6 @@ def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.
     return fits.ImageHDU(data, header=hdr)
 
 
-#: Keywords an extension repeats from the image's header, so that it lies on the sky as the image does: a
-#: `sunpy.map.Map` of the file makes a map of every image extension and needs them, and viewers use them too.
-SKY_KEYWORDS = ("WCSAXES", "CTYPE1", "CTYPE2", "CUNIT1", "CUNIT2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2",
-                "CDELT1", "CDELT2", "CROTA", "CROTA1", "CROTA2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "LONPOLE",
-                "LATPOLE", "RSUN", "DSUN_OBS", "HGLN_OBS", "HGLT_OBS", "DATE-OBS", "TIME-OBS", "DATE_OBS",
-                "TELESCOP", "INSTRUME", "DETECTOR")
 
 
 def sky_cards(header: fits.Header) -> list[tuple[str, object, str]]:

@@ -407,8 +407,9 @@ def test_arguments_of_the_wrong_type_are_the_package_s_one_line_errors(tmp_path)
              lambda: ci.inpaint_fits(src, tmp_path / "a.fts", neighbours=5),
              lambda: ci.inpaint_fits(src, tmp_path / "b.fts", max_pixels=-1),
              lambda: ci.inpaint_fits(src, tmp_path / "c.fts", max_pixels=2.5)]
+    ci.inpaint_fits(src, tmp_path / "d.fts", method="biharmonic", max_pixels=2e7)      # a whole float is a number
     for i, call in enumerate(calls):
         with pytest.raises(CorkitInpaintError) as ei:
             call()
         assert "\n" not in str(ei.value), i
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.fts"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.fts", "in.fts"]

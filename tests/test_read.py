@@ -270,3 +270,10 @@ def test_blank_pixels_are_refused_as_undefined(tmp_path):
     assert "\n" not in str(ei.value)
     img[img == -32768] = 100                           # a BLANK keyword alone is fine
     assert read_level05(write(tmp_path / "blank_ok.fts", img, hdr)).data.dtype.kind == "f"
+
+
+def test_an_unparsable_card_the_output_does_not_repeat_is_kept_as_it_was(tmp_path):
+    """Review: refusing every unparsable card refused files the package fills and writes (a card it never reads)."""
+    path = raw_fits(tmp_path / "odd.fts", real_cards(XTRA="abc"), real_bytes())
+    r = read_level05(path)
+    assert "XTRA" in r.header and r.data.shape == read_real()[0].shape

@@ -160,7 +160,7 @@ def frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
         hole = blocks_to_mask(img.shape, blocks)
         for w, truth, mine in training_windows(img, hole, hdr, nbs):
             out.extend(_crops(w, truth, mine, rng, cfg))
-    rp = np.random.default_rng(seed + 13)        # its own stream: the masks above stay as without it
+    rp = np.random.default_rng([seed, 0x9170])   # its own stream (no other frame's): the masks above stay as they were
     if cfg.pylon_masks > 0 and rp.random() < cfg.pylon_masks and (blocks := pylon_cluster(rp, elig, hdr)):
         for w, truth, mine in training_windows(img, blocks_to_mask(img.shape, blocks), hdr, nbs):
             out.extend(_crops(w, truth, mine, rp, cfg))
