@@ -178,6 +178,10 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     """
     if rule not in (1, 2, 3) or isinstance(rule, bool):
         raise InputError(f"rule must be 1, 2 or 3, got {rule!r}")
+    if header is not None and not hasattr(header, "get"):
+        raise InputError(f"header: expected an astropy.io.fits.Header or a mapping, got {type(header).__name__}")
+    if np.asarray(image).dtype.kind not in "biuf":
+        raise InputError(f"expected an image of real numbers, got {np.asarray(image).dtype}")
     img = np.asarray(unwrapped(np.asarray(image), header), dtype=np.float64)    # a summed frame's wrapped counts
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")

@@ -292,6 +292,8 @@ def read_map(path: str | os.PathLike):
         What `corkit_inpaint.read.read_fits` refuses.
     """
     from astropy.nddata import StdDevUncertainty
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"path: expected a file path, got {type(path).__name__}")
     r = read_fits(path)
     smap = _sunpy_map().Map((r.data, r.header))
     return type(smap)(smap.data, smap.meta, plot_settings=dict(smap.plot_settings), mask=r.previous_fill,

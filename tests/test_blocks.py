@@ -228,3 +228,12 @@ def test_zero_squares_off_the_block_grid_are_found():
     few[few == 0] = 1
     few[100:131, 100:140] = 0                                           # 31 rows of zeros: not a square
     assert off_grid_zero_blocks(few) == (0, (0, 0))
+
+
+def test_an_image_or_header_of_the_wrong_kind_is_the_package_s_error():
+    """Battery: a string image raised a bare ValueError, and a string header was taken as none."""
+    from corkit_inpaint.exceptions import InputError
+    with pytest.raises(InputError, match="expected an image of real numbers"):
+        find_missing_blocks("x")
+    with pytest.raises(InputError, match="header: expected an astropy.io.fits.Header or a mapping, got str"):
+        find_missing_blocks(np.zeros((64, 64)), "x")

@@ -308,4 +308,6 @@ def test_a_filled_file_reads_as_one_map_with_its_mask_and_uncertainty(blanked_fi
     assert [type(x) for x in maps] == [type(m)] * 3
     assert all(x.reference_pixel == m.reference_pixel and x.date == m.date for x in maps)
     plain = ci.read_map(blanked_file)                          # a file without the extensions
+    with pytest.raises(ci.exceptions.InputError, match="path: expected a file path, got NoneType"):
+        ci.read_map(None)                                      # a TypeError before (battery)
     assert plain.mask is None and plain.uncertainty is None
