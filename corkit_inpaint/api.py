@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
+from . import header as H
 from .blocks import find_missing_blocks
 from .exceptions import InputError
 from .fill import as_method, fill_level05, run_method
@@ -92,8 +92,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         An unknown method, or one that is not available here.
     """
     check_max_gap(max_gap)
-    if header is not None and not isinstance(header, (fits.Header, Mapping)):
-        raise InputError(f"header: expected an astropy.io.fits.Header or a mapping, got {type(header).__name__}")
+    H.check_header_type(header)
     img = np.asarray(image)
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")

@@ -178,8 +178,7 @@ def find_missing_blocks(image: np.ndarray, header=None, *, rule: int = RULE
     """
     if rule not in (1, 2, 3) or isinstance(rule, bool):
         raise InputError(f"rule must be 1, 2 or 3, got {rule!r}")
-    if header is not None and not hasattr(header, "get"):
-        raise InputError(f"header: expected an astropy.io.fits.Header or a mapping, got {type(header).__name__}")
+    H.check_header_type(header)
     if np.asarray(image).dtype.kind not in "biuf":
         raise InputError(f"expected an image of real numbers, got {np.asarray(image).dtype}")
     img = np.asarray(unwrapped(np.asarray(image), header), dtype=np.float64)    # a summed frame's wrapped counts

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+
+from astropy.io import fits
 
 from .exceptions import InputError
 
 __all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "summing", "leb_summing", "detector",
            "word", "kind", "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header",
-           "observation_time"]
+           "check_header_type", "observation_time"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -163,12 +166,9 @@ def check_header(header, where: str = "header") -> None:
     if header is None:
         return
     for key in NUMERIC_KEYWORDS:
-        try:
-            if key in header:
-                header[key]                 # a card astropy cannot parse (EXPTIME = NAN) raises here
-        except Exception:                   # noqa: BLE001 - astropy's VerifyError, or an exotic header's own
+        if not _parses(header, key):
             raise InputError(f"{where}: keyword {key} cannot be read as a number (an unparsable card, such as "
-                             "NAN or INF without quotes)") from None
+                             "NAN or INF without quotes)")
         val = get(header, key)
         if val is not None and number(header, key) is None:
             raise InputError(f"{where}: keyword {key} = {val!r} is not a finite number")
@@ -180,12 +180,25 @@ def check_header(header, where: str = "header") -> None:
         if v is not None and not (0 <= v <= _MAX_SUM and v == int(v)):
             raise InputError(f"{where}: keyword {key} = {v!r} is not a summing factor (whole, 0 to {_MAX_SUM})")
     for key in (*SKY_KEYWORDS, "BUNIT"):   # the output repeats these: one astropy cannot parse failed after the fill
-        try:
-            if key in header:
-                header[key]
-        except Exception:                   # noqa: BLE001 - astropy's VerifyError
+        if not _parses(header, key):
             raise InputError(f"{where}: keyword {key} has a value that cannot be read (an unparsable card, such as "
-                             "NAN or INF without quotes)") from None
+                             "NAN or INF without quotes)")
+
+
+def _parses(header, key: str) -> bool:
+    """Whether ``key`` is absent, or its card can be read (astropy cannot parse ``EXPTIME = NAN``)."""
+    try:
+        if key in header:
+            header[key]
+    except Exception:                       # noqa: BLE001 - astropy's VerifyError, or an exotic header's own
+        return False
+    return True
+
+
+def check_header_type(header) -> None:
+    """A one-line `InputError` unless ``header`` is None, an `astropy.io.fits.Header` or a mapping."""
+    if header is not None and not isinstance(header, (fits.Header, Mapping)):
+        raise InputError(f"header: expected an astropy.io.fits.Header or a mapping, got {type(header).__name__}")
 
 
 def observation_time(header) -> datetime | None:

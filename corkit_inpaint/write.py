@@ -169,8 +169,6 @@ def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.
     return fits.ImageHDU(data, header=hdr)
 
 
-
-
 def sky_cards(header: fits.Header) -> list[tuple[str, object, str]]:
     """The ``(keyword, value, comment)`` cards of `SKY_KEYWORDS` that ``header`` has, for an extension's header."""
     return [(k, header[k], header.comments[k]) for k in SKY_KEYWORDS if k in header]
