@@ -5,6 +5,7 @@ makes it) to a temporary beside the output and moves it into place, so no
 half-written file ever carries the output's name; the checks before it
 (`check_output_path`, `input_clash`, `output_clash`) refuse an output that is
 an input, also through a link, or that two inputs would both write.
+`remove_stale_temps` removes what a killed (SIGKILL) write left beside outputs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import gzip
 import logging
 import lzma
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,10 +26,10 @@ from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
 from .exceptions import InputError, OutputExistsError
-from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
+from .tempfiles import fsync_dir, held, remove_if_abandoned, removed_on_sigterm, temp_beside
 
-__all__ = ["TEMP_TAG", "temp_head", "ReplaceCheck", "file_key", "input_clash", "output_clash", "distinct_files",
-           "check_output_path", "tile_compressed", "write_atomic"]
+__all__ = ["TEMP_TAG", "temp_head", "remove_stale_temps", "ReplaceCheck", "file_key", "input_clash",
+           "output_clash", "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,11 @@ log = logging.getLogger(__name__)
 TEMP_TAG = "corkit-inpaint-"
 #: Bytes a file name may hold on the usual file systems (ext4, XFS, APFS, NTFS).
 _NAME_MAX = 255
+#: What follows `TEMP_TAG` in a temporary's name (`tempfile.mkstemp`'s 8 characters).
+_TEMP_TAIL = re.compile(r"[a-z0-9_]{8}\.tmp(\.gz)?")
+#: Seconds a temporary nobody holds must have gone unwritten before `remove_stale_temps` takes it for a
+#: killed write's: a writer takes its lock a moment after making the file.
+STALE_AFTER = 60.0
 
 
 def temp_head(name: str) -> str:
@@ -47,6 +54,33 @@ def temp_head(name: str) -> str:
     if len(raw) > room:
         name = raw[:room].decode("utf-8", "ignore")
     return f".{name}.{TEMP_TAG}"
+
+
+def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float = STALE_AFTER) -> int:
+    """Remove the temporaries killed writes left beside ``outputs``; how many were removed.
+
+    Only `write_atomic`'s temporaries of these outputs are candidates
+    (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`), and only those
+    whose writer is gone (`corkit_inpaint.tempfiles.remove_if_abandoned`: not
+    written for ``min_age`` seconds, and its lock free). Each folder is listed once.
+    """
+    heads: dict[Path, set[str]] = {}
+    for out in outputs:
+        out = Path(out)
+        heads.setdefault(out.parent, set()).add(temp_head(out.name))
+    n = 0
+    for folder, names in heads.items():
+        try:
+            entries = [e.name for e in os.scandir(folder)]
+        except OSError:
+            continue
+        for name in entries:
+            head, tag, tail = name.rpartition(TEMP_TAG)
+            if tag and head + tag in names and _TEMP_TAIL.fullmatch(tail):
+                n += remove_if_abandoned(folder / name, min_age)
+    if n:
+        log.info("removed %d temporary file(s) a killed write left beside the outputs", n)
+    return n
 
 
 def _identity(path) -> tuple | None:
@@ -238,6 +272,21 @@ def tile_compressed(hdul: fits.HDUList) -> fits.HDUList:
     return out
 
 
+def _write_fits(hdul: fits.HDUList, tmp: Path, name: str, suffix: str) -> None:
+    """Write ``hdul`` to ``tmp``, compressed as the output ``name``'s ``suffix`` says."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        # 'ignore' keeps the input's own cards verbatim (archive headers can
+        # carry e.g. tabs in HISTORY that astropy cannot "fix")
+        if suffix == ".fz":
+            hdul = tile_compressed(hdul)
+        if suffix in _COMPRESSORS:          # compressed as its name says (the input's, with --outdir)
+            with open(tmp, "wb") as raw, _COMPRESSORS[suffix](raw, name) as out:
+                hdul.writeto(out, output_verify="ignore")
+        else:       # by name: astropy's free-space check needs the name
+            hdul.writeto(tmp, overwrite=True, output_verify="ignore")
+
+
 def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool = False,
                  src=None, replace_check: ReplaceCheck | None = None) -> Path:
     """Write ``hdul`` to a temporary file beside ``dst``, then move it into place atomically.
@@ -259,23 +308,14 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     with removed_on_sigterm("a write", InputError(f"{dst}: terminated (SIGTERM)")):
         tmp = temp_beside(dst.parent, temp_head(dst.name), ".tmp")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", VerifyWarning)
-                # 'ignore' keeps the input's own cards verbatim (archive headers can
-                # carry e.g. tabs in HISTORY that astropy cannot "fix")
-                if suffix == ".fz":
-                    hdul = tile_compressed(hdul)
-                if suffix in _COMPRESSORS:          # compressed as its name says (the input's, with --outdir)
-                    with open(tmp, "wb") as raw, _COMPRESSORS[suffix](raw, dst.name) as out:
-                        hdul.writeto(out, output_verify="ignore")
-                else:       # by name: astropy's free-space check needs the name
-                    hdul.writeto(tmp, overwrite=True, output_verify="ignore")
-            fh = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fh)
-            finally:
-                os.close(fh)
-            _place(tmp, dst, overwrite or _replaceable(dst, replace_check))
+            with held(tmp):                 # until placed: a later run tells a killed write's temporary by it
+                _write_fits(hdul, tmp, dst.name, suffix)
+                fh = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fh)
+                finally:
+                    os.close(fh)
+                _place(tmp, dst, overwrite or _replaceable(dst, replace_check))
             fsync_dir(dst.parent)          # the new name survives a power cut too
         except InputError:
             tmp.unlink(missing_ok=True)

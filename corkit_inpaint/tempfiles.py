@@ -7,7 +7,8 @@ terminated, and removes those `temp_beside` and `temp_folder` made in it that ar
 still there: a SIGTERM between a temporary's creation and the caller's ``try``
 leaves nothing, nor does any other exception leaving the block (Ctrl-C there).
 `write_through_temp` (and so `write_text_atomic` and `write_bytes_atomic`) runs
-in such a block of its own.
+in such a block of its own. A SIGKILL cannot be caught: a temporary written
+while `held` can be told from a live one later, and `remove_if_abandoned` removes it.
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .exceptions import InputError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 __all__ = ["process_umask", "temp_beside", "temp_folder", "write_through_temp", "write_text_atomic",
-           "write_bytes_atomic", "fsync_dir", "removed_on_sigterm"]
+           "write_bytes_atomic", "fsync_dir", "removed_on_sigterm", "held", "remove_if_abandoned"]
 
 log = logging.getLogger(__name__)
 
@@ -303,3 +310,52 @@ def fsync_dir(folder: str | os.PathLike) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def held(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file ``path`` for the block: its writer is alive.
+
+    The kernel releases the lock when the block ends or the process dies, SIGKILL
+    included, so `remove_if_abandoned` can tell a live writer's temporary from a
+    killed one's. Where the file system has no such locks the block runs unheld.
+    """
+    fd = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)             # closing releases the lock
+
+
+def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
+    """Remove the temporary ``path`` if its writer is gone; whether it was removed.
+
+    Gone means: a regular file of this user's, not written for ``min_age``
+    seconds, whose ``flock`` nobody holds (`held`). One whose lock cannot be
+    taken, as where the file system has no locks, is kept, and so is a link.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or time.time() - st.st_mtime < min_age:
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)          # OSError: a live writer holds it
+        now = os.lstat(path)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

@@ -28,7 +28,7 @@ def test_last_record_of_each_input_wins_and_compaction_keeps_one_line_each(tmp_p
 def test_a_torn_last_line_is_ignored_and_dropped_before_appending(tmp_path, caplog):
     p = tmp_path / MANIFEST_NAME
     p.write_text(json.dumps(rec("/a")) + "\n" + '{"path": "/b", "sta')      # killed mid-write
-    assert list(Manifest(tmp_path).read()) == ["/a"] and "unreadable" in caplog.text
+    assert list(Manifest(tmp_path).read()) == ["/a"] and "torn last line" in caplog.text
     with Manifest(tmp_path) as m:
         m.append(rec("/c"))
     assert list(Manifest(tmp_path).read()) == ["/a", "/c"]
@@ -111,3 +111,26 @@ def test_the_batch_id_is_made_once_per_manifest_and_kept_by_every_rerun(tmp_path
     (old / MANIFEST_NAME).write_text(json.dumps(rec("/a")) + "\n" + json.dumps(rec("/b", batch="../x")) + "\n")
     with Manifest(old) as m:
         assert len(m.batch) == 32 and m.batch != first
+
+
+def test_a_manifest_that_is_a_link_or_not_this_tool_s_is_refused_and_left_as_it_is(tmp_path):
+    """Battery: a manifest linked to a FITS file was read as a run's torn lines ("unreadable lines ... a run
+    killed while writing") and then replaced by an empty one."""
+    from helpers import REAL
+    before = REAL.read_bytes()
+    (tmp_path / MANIFEST_NAME).symlink_to(REAL)
+    with pytest.raises(BatchError, match="is a link or not a regular file"):
+        with Manifest(tmp_path):
+            pass
+    assert (tmp_path / MANIFEST_NAME).is_symlink() and REAL.read_bytes() == before
+    other = tmp_path / "other"
+    other.mkdir()
+    text = "notes\n" + json.dumps(rec("/a")) + "\n"
+    (other / MANIFEST_NAME).write_text(text)
+    with pytest.raises(BatchError, match="line 1 is not a batch record"):
+        with Manifest(other):
+            pass
+    assert (other / MANIFEST_NAME).read_text() == text
+    m = Manifest(other)                                  # the refused runs released the folder's lock
+    m._take_lock()
+    m._release()

@@ -314,3 +314,17 @@ def test_a_neighbour_pool_entry_that_is_not_a_file_is_a_usage_error(blanked_file
         r = run_cli("fill", blanked_file, "-o", tmp_path / "o.fts", "--neighbour-pool", bad)
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "neighbour pool" in r.stderr
         assert not (tmp_path / "o.fts").exists()
+
+
+def test_a_fill_removes_what_a_killed_fill_left_beside_its_output(blanked_file, tmp_path):
+    """SIGKILL leaves a write's temporary (no handler runs); the next ``fill`` to that output removes it, once it
+    has gone unwritten for a minute and no live writer holds it, and leaves a user's file of that shape."""
+    out = tmp_path / "ok.fts"
+    left = tmp_path / ".ok.fts.corkit-inpaint-k1ll3d_9.tmp"
+    mine = tmp_path / ".ok.fts.corkit-inpaint-notes.tmp"
+    for q in (left, mine):
+        q.write_bytes(b"half a file")
+        os.utime(q, (1e9, 1e9))
+    assert main(["-q", "fill", str(blanked_file), "-o", str(out), "--method", "biharmonic"]) == 0
+    assert sorted(q.name for q in tmp_path.iterdir() if q.parent == tmp_path and q.name.startswith(".ok")) \
+        == [mine.name] and fits.getheader(out)["INPNBLK"] == 10

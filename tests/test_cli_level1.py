@@ -1,5 +1,7 @@
 """``corkit-inpaint level_1``: several files, one failing, exit codes, existing outputs."""
 
+import os
+
 import pytest
 from astropy.io import fits
 from helpers import frame_files, sha
@@ -46,6 +48,10 @@ def test_level1_cli_keeps_existing_outputs(tmp_path, calib, capsys):
     assert "exists" in err and len(err.strip().splitlines()) == 1
     assert sha(out / (c2.stem + ".fits")) == first
     assert main(args + ["--overwrite"]) == 0
+    left = out / f".{c2.stem}.fits.corkit-inpaint-k1ll3d_9.tmp"           # what a SIGKILL leaves
+    left.write_bytes(b"half a file")
+    os.utime(left, (1e9, 1e9))
+    assert main(args + ["--overwrite"]) == 0 and not left.exists()
 
 
 def test_level1_cli_checks_the_whole_run_before_writing(tmp_path, calib, capsys):

@@ -188,8 +188,8 @@ def test_an_output_is_compressed_as_its_name_says(tmp_path, suffix, magic):
             assert type(h[1]).__name__ == "CompImageHDU" and h[1].compression_type == "GZIP_2"
 
 
-def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
-    """A batch system's time limit (SIGTERM) during a write: the process dies of it and removes its temporary."""
+def _caught_writing(folder):
+    """A process writing ``folder/out.fts.gz`` (`write_atomic`), once its temporary is there."""
     import subprocess
     import sys
     import time
@@ -198,12 +198,18 @@ def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
             "from corkit_inpaint.outputs import write_atomic\n"
             "data = np.random.default_rng(0).standard_normal((3000, 3000))\n"
             "print('ready', flush=True)\n"
-            f"write_atomic(fits.HDUList([fits.PrimaryHDU(data)]), {str(tmp_path / 'out.fts.gz')!r})\n")
+            f"write_atomic(fits.HDUList([fits.PrimaryHDU(data)]), {str(folder / 'out.fts.gz')!r})\n")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.fts.gz.*.tmp")) and time.monotonic() < deadline:
+    while not list(folder.glob(".out.fts.gz.*.tmp")) and time.monotonic() < deadline:
         time.sleep(0.001)
+    return p
+
+
+def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
+    """A batch system's time limit (SIGTERM) during a write: the process dies of it and removes its temporary."""
+    p = _caught_writing(tmp_path)
     p.send_signal(15)
     err = p.communicate(timeout=60)[1]
     assert p.returncode == -15, err
@@ -220,3 +226,28 @@ def test_an_output_named_near_the_file_name_limit_is_written(tmp_path, name):
     head = temp_head(name)
     assert len(head.encode()) + len("12345678.tmp.gz") <= 255 and head.endswith(".corkit-inpaint-")
     assert temp_head("out.fts") == ".out.fts.corkit-inpaint-"
+
+
+def test_a_sigkilled_write_leaves_a_temporary_that_only_remove_stale_temps_takes(tmp_path):
+    """SIGKILL (an out-of-memory killer, ``kill -9``) leaves the temporary; `remove_stale_temps` removes it, as
+    old as its default age, and nothing else: not another output's, not a user's file of the same shape."""
+    import signal
+    import time
+
+    from corkit_inpaint.outputs import remove_stale_temps
+    p = _caught_writing(tmp_path)
+    time.sleep(0.05)
+    assert remove_stale_temps([tmp_path / "out.fts.gz"], min_age=0.0) == 0      # alive: it holds its lock
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    left = list(tmp_path.glob(".out.fts.gz.corkit-inpaint-*.tmp"))
+    assert len(left) == 1 and not (tmp_path / "out.fts.gz").exists()
+    others = [tmp_path / ".other.fts.corkit-inpaint-ab12_x9z.tmp", tmp_path / ".out.fts.gz.backup01.tmp",
+              tmp_path / ".out.fts.gz.corkit-inpaint-toolong99.tmp"]
+    for q in others:
+        q.write_bytes(b"keep")
+        os.utime(q, (1e9, 1e9))
+    assert remove_stale_temps([tmp_path / "out.fts.gz"]) == 0 and left[0].exists()    # written a moment ago
+    os.utime(left[0], (time.time() - 61, time.time() - 61))
+    assert remove_stale_temps([tmp_path / "out.fts.gz", tmp_path / "absent" / "x.fts"]) == 1
+    assert sorted(q.name for q in tmp_path.iterdir()) == sorted(q.name for q in others)

@@ -197,3 +197,51 @@ def test_a_hang_up_during_a_fill_leaves_no_temporary(tmp_path):
     assert not [n for n in names if n.endswith(".tmp")], (names, p.returncode, stderr)
     if caught:                                           # it hung up while writing: it died as of SIGTERM
         assert names in ([], ["x.fts"]) and p.returncode in (-signal.SIGTERM, 0), (names, p.returncode, stderr)
+
+
+def _holder(path):
+    """A process that holds ``path`` as a live writer does (`held`) until it is killed."""
+    import subprocess
+    import sys
+    code = ("import sys, time\n"
+            "from corkit_inpaint.tempfiles import held\n"
+            f"with held({str(path)!r}):\n"
+            "    print('ready', flush=True)\n"
+            "    time.sleep(600)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def test_a_held_temporary_is_kept_until_its_writer_is_killed(tmp_path):
+    """SIGKILL cannot be caught: the kernel releases the dead writer's lock, and only then is its temporary
+    taken for abandoned."""
+    import signal
+
+    from corkit_inpaint.tempfiles import remove_if_abandoned
+    tmp = tmp_path / ".out.fts.corkit-inpaint-abcd1234.tmp"
+    tmp.write_bytes(b"half a file")
+    os.utime(tmp, (1e9, 1e9))                         # old: only the lock tells it is alive
+    p = _holder(tmp)
+    try:
+        assert not remove_if_abandoned(tmp, 0.0) and tmp.exists()
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=60)
+    assert remove_if_abandoned(tmp, 0.0) and not tmp.exists()
+
+
+def test_a_fresh_temporary_a_link_and_a_folder_are_not_taken_for_abandoned(tmp_path):
+    from corkit_inpaint.tempfiles import remove_if_abandoned
+    fresh, old = tmp_path / "fresh.tmp", tmp_path / "old.tmp"
+    fresh.write_bytes(b"x")
+    old.write_bytes(b"y")
+    os.utime(old, (1e9, 1e9))
+    (tmp_path / "link.tmp").symlink_to(old)
+    (tmp_path / "dir.tmp").mkdir()
+    os.utime(tmp_path / "dir.tmp", (1e9, 1e9))
+    assert not remove_if_abandoned(fresh, 60.0) and fresh.exists()      # its writer may be about to lock it
+    assert not remove_if_abandoned(tmp_path / "link.tmp", 0.0) and old.exists()
+    assert not remove_if_abandoned(tmp_path / "dir.tmp", 0.0) and (tmp_path / "dir.tmp").is_dir()
+    assert not remove_if_abandoned(tmp_path / "absent.tmp", 0.0)
+    assert remove_if_abandoned(old, 60.0) and not old.exists() and (tmp_path / "link.tmp").is_symlink()

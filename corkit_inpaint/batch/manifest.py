@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -89,23 +90,33 @@ class Manifest:
         self._lock: int | None = None
 
     def read(self) -> dict[str, dict]:
-        """The last record of each input, by `input_key`; unreadable lines (a torn last line) are skipped."""
+        """The last record of each input, by `input_key`; a torn last line (a run killed while appending) is skipped.
+
+        Raises
+        ------
+        BatchError
+            The file is a link or not a regular file, or a line before the last is unreadable: it is not a
+            manifest this tool wrote, and a run would replace it.
+        """
         out: dict[str, dict] = {}
         try:
+            if not stat.S_ISREG(os.lstat(self.path).st_mode):
+                raise BatchError(f"{self.path}: is a link or not a regular file, not a batch manifest; move it away")
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return out
-        bad = 0
-        for line in raw.splitlines():
+        lines = [line for line in raw.splitlines() if line.strip()]
+        for n, line in enumerate(lines, 1):
             try:
                 rec = json.loads(line)
                 key = input_key(rec["path"])
             except (ValueError, KeyError, TypeError):
-                bad += int(bool(line.strip()))
+                if n < len(lines):
+                    raise BatchError(f"{self.path}: line {n} is not a batch record, so this is not a manifest "
+                                     "this tool wrote; move it away") from None
+                log.warning("%s: its torn last line ignored (a run killed while writing)", self.path)
                 continue
             out[key] = {k: rec.get(k) for k in FIELDS}
-        if bad:
-            log.warning("%s: %d unreadable line(s) ignored (a run killed while writing)", self.path, bad)
         return out
 
     def compact(self, records: Iterable[dict] | None = None) -> None:

@@ -11,7 +11,6 @@ process writes the manifest.
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
 import os
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from ..exceptions import BatchError
 from ..methods import DEFAULT_METHOD
-from ..outputs import distinct_files, input_clash, output_clash, temp_head
+from ..outputs import distinct_files, input_clash, output_clash, remove_stale_temps
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..register import check_max_gap
 from ..threads import check_threads
@@ -118,25 +117,11 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
 def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
     """Remove the temporaries a killed worker left beside the outputs of ``tasks``; how many were removed.
 
-    `corkit_inpaint.outputs.write_atomic` names them ``.<output name>.corkit-inpaint-<8 chars>.tmp[.gz]``
-    (`corkit_inpaint.outputs.temp_head`, a long name cut short); only those, beside outputs the batch owns, are
-    removed. The batch holds the folder's lock, so no other run of it is writing them.
+    Only the outputs the batch owns (``replace``) are looked at, and only temporaries whose writer is gone
+    (`corkit_inpaint.outputs.remove_stale_temps`, at any age: the batch holds the folder's lock, and a
+    writer holds its temporary's from a moment after making it).
     """
-    n = 0
-    for task in tasks:
-        out = Path(task.output)
-        if not task.replace:
-            continue
-        head = temp_head(out.name)
-        for tmp in [*out.parent.glob(f"{glob.escape(head)}*.tmp"), *out.parent.glob(f"{glob.escape(head)}*.tmp.gz")]:
-            middle = tmp.name[len(head):].split(".")[0]
-            if len(middle) == 8 and tmp.is_file():
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-                    n += 1
-    if n:
-        log.info("removed %d temporary files a killed run left beside the outputs", n)
-    return n
+    return remove_stale_temps([task.output for task in tasks if task.replace], min_age=0.0)
 
 
 def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):

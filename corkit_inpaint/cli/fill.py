@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
-from ..outputs import check_output_path, distinct_files, input_clash, output_clash
+from ..outputs import check_output_path, distinct_files, input_clash, output_clash, remove_stale_temps
 from ..read import MAX_PIXELS
 from .batch import batch_only, run_batch_command, wants_batch
 from .common import (
@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             err(f"--outdir {args.outdir}: cannot be made a folder ({exc.strerror or exc})")
             return 2
+    remove_stale_temps(_output_path(args, src) for src in srcs)      # what a killed (SIGKILL) run left there
     failed = written = blocks = 0
     for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
         dst = _output_path(args, src)

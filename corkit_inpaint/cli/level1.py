@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..methods import DEFAULT_METHOD
-from ..outputs import distinct_files
+from ..outputs import distinct_files, remove_stale_temps
 from .batch import batch_only, run_batch_command, wants_batch
 from .common import (
     FILE_ERRORS,
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(str(exc))
         return 2
+    remove_stale_temps(Path(args.output) / output_name(src) for src in srcs)   # a killed (SIGKILL) run's
     failed = 0
     for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
         try:
