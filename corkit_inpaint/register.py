@@ -320,7 +320,7 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
     more than ``max_gap`` minutes from the target: the neighbour models
     were trained on frames up to `MAX_GAP_MINUTES` apart, and alone, a frame
     of another day made the network's fill of the real C3 sequence 2 to 14
-    times worse than the frame's own (README, Known limits). A neighbour
+    times worse than the frame's own (docs/known-limits.md). A neighbour
     whose time from the target is not known (either header lacks DATE-OBS
     with TIME-OBS) cannot be judged, and is left out too unless ``max_gap`` is
     None or infinite.

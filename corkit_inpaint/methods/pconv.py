@@ -50,7 +50,7 @@ class PConvFill(FillMethod):
         the window mirrored left to right (mirrored back). Off by default: on
         the real frames it lowered the hole RMSE by 1-8% pooled, but on a few
         simulated 2x2-summed C3 windows the mirrored output was 2-3 times off
-        (README, "Mirror averaging"). Not with ``draws``. Its sigma is the
+        (docs/evaluation.md, "Mirror averaging"). Not with ``draws``. Its sigma is the
         plain fill's error table's, or with a spread head the geometric mean of
         the head's half-widths for the window and its mirror image.
 
