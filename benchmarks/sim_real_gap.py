@@ -20,7 +20,7 @@ default model trained on, or ``make_frame``'s with ``--source frames``):
    median bias (mean signed error over the truth's mean).
 
 Run of 2026-12-06 (C3 2010-01-05 against 3-4 simulated sequence targets per
-version; README, "Training and the simulator" and "Known limits"). Structure:
+version; docs/training.md and docs/known-limits.md). Structure:
 real 2.14 / 1.95 / 1.12, sequence version 2 2.14 / 1.96 / 1.24: matched (the
 2026-12-05 numbers, 3.9 against 1.7 at 8-12 Rsun, came from a local mean cut
 at the annulus' edges; see `structure`). Profile: the real slope is -0.31 to

@@ -60,14 +60,18 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float =
     """Remove the temporaries killed writes left beside ``outputs``; how many were removed.
 
     Only `write_atomic`'s temporaries of these outputs are candidates
-    (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`), and only those
-    whose writer is gone (`corkit_inpaint.tempfiles.remove_if_abandoned`: not
-    written for ``min_age`` seconds, and its lock free). Each folder is listed once.
+    (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`; never one of the
+    outputs themselves), and only those whose writer is gone
+    (`corkit_inpaint.tempfiles.remove_if_abandoned`: not written for ``min_age``
+    seconds, and its lock free). Each folder is listed once. A file of your own
+    named exactly so beside an output is taken for a temporary.
     """
     heads: dict[Path, set[str]] = {}
+    own: dict[Path, set[str]] = {}
     for out in outputs:
         out = Path(out)
         heads.setdefault(out.parent, set()).add(temp_head(out.name))
+        own.setdefault(out.parent, set()).add(out.name)
     n = 0
     for folder, names in heads.items():
         try:
@@ -76,7 +80,7 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float =
             continue
         for name in entries:
             head, tag, tail = name.rpartition(TEMP_TAG)
-            if tag and head + tag in names and _TEMP_TAIL.fullmatch(tail):
+            if tag and head + tag in names and _TEMP_TAIL.fullmatch(tail) and name not in own[folder]:
                 n += remove_if_abandoned(folder / name, min_age)
     if n:
         log.info("removed %d temporary file(s) a killed write left beside the outputs", n)

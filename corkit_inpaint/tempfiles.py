@@ -319,12 +319,25 @@ def held(path: str | os.PathLike) -> Iterator[None]:
     The kernel releases the lock when the block ends or the process dies, SIGKILL
     included, so `remove_if_abandoned` can tell a live writer's temporary from a
     killed one's. Where the file system has no such locks the block runs unheld.
+
+    Raises
+    ------
+    BlockingIOError
+        Another process holds the lock: the file is not this block's to write.
     """
     fd = None
     if fcntl is not None:
-        with contextlib.suppress(OSError):
+        try:
             fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:                  # somebody else holds it: the file is not ours to write
+            if fd is not None:
+                os.close(fd)
+            raise
+        except OSError:                          # no such locks here (or the file is gone: the write says so)
+            if fd is not None:
+                os.close(fd)
+                fd = None
     try:
         yield
     finally:
@@ -337,11 +350,15 @@ def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
 
     Gone means: a regular file of this user's, not written for ``min_age``
     seconds, whose ``flock`` nobody holds (`held`). One whose lock cannot be
-    taken, as where the file system has no locks, is kept, and so is a link.
+    taken, as where the file system has no locks, is kept, and so is a link
+    (nothing but a regular file is opened). ``min_age`` must cover the moment
+    between a temporary's creation and its writer's lock.
     """
     if fcntl is None:  # pragma: no cover - Windows
         return False
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
         fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return False

@@ -7,7 +7,9 @@ the whole batch on the real C3 sequence.
 """
 
 import json
+import os
 import re
+import time
 import warnings
 
 import numpy as np
@@ -153,6 +155,7 @@ def test_a_rerun_removes_what_killed_workers_left_and_nothing_else(client, tmp_p
             out / f".{files[0].name}.backup01.tmp"]                     # a user's file of the same shape
     for p in stale + keep:
         p.write_bytes(b"half a file")
+        os.utime(p, (time.time() - 10, time.time() - 10))             # a batch takes them 5 s unwritten
     s = run_batch(client, files, out, method="biharmonic")
     assert s.done == 2 and not any(p.exists() for p in stale) and all(p.exists() for p in keep)
 

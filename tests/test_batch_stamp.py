@@ -7,6 +7,7 @@ it is and its input failed; the rerun after a kill mid-write still replaces the
 batch's own output (``fill``, ``.fz`` and ``level_1``).
 """
 
+import os
 
 import pytest
 from astropy.io import fits
@@ -104,6 +105,7 @@ def test_the_rerun_after_a_kill_mid_write_replaces_the_batch_s_own_output(client
                          "method": "biharmonic", "owns": True})
     tmp = out / f".{dst.name}.corkit-inpaint-k1ll3d00.tmp"
     tmp.write_bytes(b"half a file")
+    os.utime(tmp, (1e9, 1e9))
     s = run_batch(client, [src], out, **kw)
     assert (s.done, s.failed) == (1, 0) and sha(dst) != first and stamp_of(dst) == batch and not tmp.exists()
     assert Manifest(out).read()[str(src)]["batch"] == batch                  # kept across reruns

@@ -251,3 +251,31 @@ def test_a_sigkilled_write_leaves_a_temporary_that_only_remove_stale_temps_takes
     os.utime(left[0], (time.time() - 61, time.time() - 61))
     assert remove_stale_temps([tmp_path / "out.fts.gz", tmp_path / "absent" / "x.fts"]) == 1
     assert sorted(q.name for q in tmp_path.iterdir()) == sorted(q.name for q in others)
+
+
+def test_a_live_write_s_temporary_is_never_taken_and_an_output_is_never_taken_for_one(tmp_path):
+    """Review: with no age rule (as a batch rerun had) a remover could take a temporary in the moment between
+    its creation and its writer's lock, and every write failed. A remover running against 150 writes now
+    takes nothing, and an output whose own name looks like a temporary is not taken for one either."""
+    import subprocess
+    import sys
+
+    from corkit_inpaint.batch.run import STALE_AFTER
+    from corkit_inpaint.outputs import remove_stale_temps
+    code = ("import numpy as np\n"
+            "from astropy.io import fits\n"
+            "from corkit_inpaint.outputs import write_atomic\n"
+            "h = fits.HDUList([fits.PrimaryHDU(np.zeros((64, 64), np.float32))])\n"
+            "for i in range(150):\n"
+            f"    write_atomic(h, {str(tmp_path / 'out.fts')!r}, overwrite=True)\n"
+            "print('done', flush=True)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    removed = 0
+    while p.poll() is None:
+        removed += remove_stale_temps([tmp_path / "out.fts"], min_age=STALE_AFTER)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0 and out.strip() == "done" and removed == 0, err
+    twin = tmp_path / ".k.fts.corkit-inpaint-abcdefgh.tmp"         # an output of the run, named as a temporary
+    twin.write_bytes(b"an output")
+    os.utime(twin, (1e9, 1e9))
+    assert remove_stale_temps([tmp_path / "k.fts", twin]) == 0 and twin.exists()

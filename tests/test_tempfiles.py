@@ -218,13 +218,16 @@ def test_a_held_temporary_is_kept_until_its_writer_is_killed(tmp_path):
     taken for abandoned."""
     import signal
 
-    from corkit_inpaint.tempfiles import remove_if_abandoned
+    from corkit_inpaint.tempfiles import held, remove_if_abandoned
     tmp = tmp_path / ".out.fts.corkit-inpaint-abcd1234.tmp"
     tmp.write_bytes(b"half a file")
     os.utime(tmp, (1e9, 1e9))                         # old: only the lock tells it is alive
     p = _holder(tmp)
     try:
         assert not remove_if_abandoned(tmp, 0.0) and tmp.exists()
+        with pytest.raises(BlockingIOError):             # nor does another writer take it as its own
+            with held(tmp):
+                pass
     finally:
         p.send_signal(signal.SIGKILL)
         p.communicate(timeout=60)
@@ -240,6 +243,9 @@ def test_a_fresh_temporary_a_link_and_a_folder_are_not_taken_for_abandoned(tmp_p
     (tmp_path / "link.tmp").symlink_to(old)
     (tmp_path / "dir.tmp").mkdir()
     os.utime(tmp_path / "dir.tmp", (1e9, 1e9))
+    os.mkfifo(tmp_path / "fifo.tmp")                   # never opened: only a regular file is
+    os.utime(tmp_path / "fifo.tmp", (1e9, 1e9))
+    assert not remove_if_abandoned(tmp_path / "fifo.tmp", 0.0) and (tmp_path / "fifo.tmp").exists()
     assert not remove_if_abandoned(fresh, 60.0) and fresh.exists()      # its writer may be about to lock it
     assert not remove_if_abandoned(tmp_path / "link.tmp", 0.0) and old.exists()
     assert not remove_if_abandoned(tmp_path / "dir.tmp", 0.0) and (tmp_path / "dir.tmp").is_dir()

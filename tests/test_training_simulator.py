@@ -18,7 +18,7 @@ def test_generator_reproducible_under_seed():
 
 def test_generator_versions_stay_drawable():
     """Older versions stay drawable (recorded training stages can be remade) and are recorded; version 4 (the
-    measured pylons) is drawable and not yet the default (README, "Training data")."""
+    measured pylons) is drawable and not yet the default (docs/training.md)."""
     assert GENERATOR_VERSION == "3" and VERSIONS[-1] == "4"
     old, ho = make_frame(123, version=VERSIONS[0])
     new, hn = make_frame(123)

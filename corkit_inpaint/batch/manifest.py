@@ -7,8 +7,9 @@ error, the method, the model's sha256 and the seconds it took, the recipe
 whether the batch owns the output (``owns``: it may replace it, when it carries
 the batch's stamp) and the batch's id (``batch``: made once per manifest, kept by
 every rerun, and written as ``INPBATCH`` into each output: `corkit_inpaint.batch.stamp`). Records are
-appended with one ``write`` each and fsynced; a run that is killed while
-appending leaves at most a torn last line, which `Manifest.read` ignores. At
+appended with one ``write`` each and fsynced (one cut short is cut back off the
+file); a run that is killed while appending leaves at most a torn last line,
+which `Manifest.read` ignores. At
 the start and end of a run the file is compacted -- rewritten to a temporary
 beside it and moved into place -- to the last record of each input, so it
 holds one line per input; a SIGTERM meanwhile (in the main thread) removes the
@@ -17,6 +18,8 @@ temporary before the process ends. A lock file keeps two runs off one folder.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -90,13 +93,14 @@ class Manifest:
         self._lock: int | None = None
 
     def read(self) -> dict[str, dict]:
-        """The last record of each input, by `input_key`; a torn last line (a run killed while appending) is skipped.
+        """The last record of each input, by `input_key`; an unreadable line after the first (a torn last line
+        of a run killed while appending) is skipped with a warning.
 
         Raises
         ------
         BatchError
-            The file is a link or not a regular file, or a line before the last is unreadable: it is not a
-            manifest this tool wrote, and a run would replace it.
+            The file is a link or not a regular file, or its first line is not a record: it is not a manifest
+            this tool wrote, and a run would replace it.
         """
         out: dict[str, dict] = {}
         try:
@@ -105,16 +109,17 @@ class Manifest:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return out
-        lines = [line for line in raw.splitlines() if line.strip()]
-        for n, line in enumerate(lines, 1):
+        lines = [(n, line) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
+        for i, (n, line) in enumerate(lines):
             try:
                 rec = json.loads(line)
                 key = input_key(rec["path"])
             except (ValueError, KeyError, TypeError):
-                if n < len(lines):
+                if i == 0:
                     raise BatchError(f"{self.path}: line {n} is not a batch record, so this is not a manifest "
                                      "this tool wrote; move it away") from None
-                log.warning("%s: its torn last line ignored (a run killed while writing)", self.path)
+                log.warning("%s: line %d is unreadable and skipped (%s)", self.path, n,
+                            "a run killed while writing" if i == len(lines) - 1 else "a write cut short")
                 continue
             out[key] = {k: rec.get(k) for k in FIELDS}
         return out
@@ -142,11 +147,26 @@ class Manifest:
         fsync_dir(self.folder)
 
     def append(self, record: dict) -> None:
-        """Append one record, with this batch's id (`batch`), in a single write, and fsync it."""
+        """Append one record, with this batch's id (`batch`), in a single write, and fsync it.
+
+        Raises
+        ------
+        BatchError
+            The write failed or was cut short (a full disk): the file is cut back to where it was, so no
+            part of a line stays to run into the next record.
+        """
         if self._fd is None:
             raise BatchError(f"{self.path}: not open for appending (use the manifest as a context manager)")
-        os.write(self._fd, _line({**record, "batch": self.batch}))
-        os.fsync(self._fd)
+        data = _line({**record, "batch": self.batch})
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            if os.write(self._fd, data) != len(data):
+                raise OSError(errno.ENOSPC, "the write was cut short")
+            os.fsync(self._fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, end)
+            raise BatchError(f"{self.path}: could not append a record ({exc.strerror or exc})") from None
 
     def __enter__(self) -> Manifest:
         self._take_lock()
