@@ -56,21 +56,25 @@ def temp_head(name: str) -> str:
     return f".{name}.{TEMP_TAG}"
 
 
-def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float = STALE_AFTER) -> int:
+def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float = STALE_AFTER,
+                       keep: Iterable[str | os.PathLike] = ()) -> int:
     """Remove the temporaries killed writes left beside ``outputs``; how many were removed.
 
     Only `write_atomic`'s temporaries of these outputs are candidates
     (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`; never one of the
     outputs themselves), and only those whose writer is gone
     (`corkit_inpaint.tempfiles.remove_if_abandoned`: not written for ``min_age``
-    seconds, and its lock free). Each folder is listed once. A file of your own
-    named exactly so beside an output is taken for a temporary.
+    seconds, and its lock free), never one of ``outputs`` or ``keep`` (the run's
+    other outputs). Each folder is listed once. A file of your own named exactly
+    so beside an output is taken for a temporary.
     """
     heads: dict[Path, set[str]] = {}
     own: dict[Path, set[str]] = {}
     for out in outputs:
         out = Path(out)
         heads.setdefault(out.parent, set()).add(temp_head(out.name))
+        own.setdefault(out.parent, set()).add(out.name)
+    for out in map(Path, keep):
         own.setdefault(out.parent, set()).add(out.name)
     n = 0
     for folder, names in heads.items():

@@ -322,19 +322,20 @@ def held(path: str | os.PathLike) -> Iterator[None]:
 
     Raises
     ------
-    BlockingIOError
-        Another process holds the lock: the file is not this block's to write.
+    BlockingIOError, FileNotFoundError
+        Another process holds the lock, or has removed the file (taking a temporary whose writer stalled
+        longer than `remove_if_abandoned`'s age for a killed one's): the file is not this block's to write.
     """
     fd = None
     if fcntl is not None:
         try:
             fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:                  # somebody else holds it: the file is not ours to write
+        except (BlockingIOError, FileNotFoundError):  # another process holds it, or took it: not ours to write
             if fd is not None:
                 os.close(fd)
             raise
-        except OSError:                          # no such locks here (or the file is gone: the write says so)
+        except OSError:                          # no such locks on this file system: the block runs unheld
             if fd is not None:
                 os.close(fd)
                 fd = None

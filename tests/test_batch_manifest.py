@@ -125,9 +125,9 @@ def test_a_manifest_that_is_a_link_or_not_this_tool_s_is_refused_and_left_as_it_
     assert (tmp_path / MANIFEST_NAME).is_symlink() and REAL.read_bytes() == before
     other = tmp_path / "other"
     other.mkdir()
-    text = "notes\n" + json.dumps(rec("/a")) + "\n"
+    text = "SIMPLE  =                    T\nBITPIX  =                   16\n"      # lines, none a record
     (other / MANIFEST_NAME).write_text(text)
-    with pytest.raises(BatchError, match="line 1 is not a batch record"):
+    with pytest.raises(BatchError, match="none of its lines is a batch record"):
         with Manifest(other):
             pass
     assert (other / MANIFEST_NAME).read_text() == text
@@ -151,7 +151,11 @@ def test_an_append_cut_short_is_cut_back_and_a_line_cut_short_before_is_skipped(
             "m.__enter__()\n"
             f"resource.setrlimit(resource.RLIMIT_FSIZE, ({size} + 40, resource.RLIM_INFINITY))\n"
             "try:\n"
-            "    m.append({'path': '/b' * 100, 'status': 'running'})\n"
+            "    try:\n"
+            "        m.append({'path': '/b' * 100, 'status': 'running'})\n"
+            "    finally:\n"
+            "        resource.setrlimit(resource.RLIMIT_FSIZE, (10, resource.RLIM_INFINITY))\n"
+            "        m.__exit__(*sys.exc_info())\n"       # its compaction fails too: the append's error stays
             "except BatchError as exc:\n"
             "    print(exc)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -162,3 +166,15 @@ def test_an_append_cut_short_is_cut_back_and_a_line_cut_short_before_is_skipped(
     p.write_text(json.dumps(rec("/a")) + "\n" + '{"path": "/b", "sta' + json.dumps(rec("/c")) + "\n"
                  + json.dumps(rec("/d")) + "\n")
     assert list(Manifest(tmp_path).read()) == ["/a", "/d"] and "line 2 is unreadable" in caplog.text
+
+
+def test_a_manifest_of_one_torn_line_or_with_a_torn_first_line_is_read(tmp_path, caplog):
+    """Review: a manifest whose only line is torn (killed on its first append) or whose first line is cut short
+    is this tool's own: it is read, those lines skipped, not refused."""
+    p = tmp_path / MANIFEST_NAME
+    p.write_text('{"path": "/a", "sta')
+    assert Manifest(tmp_path).read() == {} and "a run killed while writing" in caplog.text
+    p.write_text('{"path": "/a", "sta' + json.dumps(rec("/b")) + "\n" + json.dumps(rec("/c")) + "\n")
+    with Manifest(tmp_path) as m:
+        m.append(rec("/d"))
+    assert list(Manifest(tmp_path).read()) == ["/c", "/d"] and "line 1 is unreadable" in caplog.text

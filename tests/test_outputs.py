@@ -279,3 +279,5 @@ def test_a_live_write_s_temporary_is_never_taken_and_an_output_is_never_taken_fo
     twin.write_bytes(b"an output")
     os.utime(twin, (1e9, 1e9))
     assert remove_stale_temps([tmp_path / "k.fts", twin]) == 0 and twin.exists()
+    assert remove_stale_temps([tmp_path / "k.fts"], keep=[twin]) == 0 and twin.exists()
+    assert remove_stale_temps([tmp_path / "k.fts"]) == 1 and not twin.exists()         # not named: taken

@@ -232,6 +232,9 @@ def test_a_held_temporary_is_kept_until_its_writer_is_killed(tmp_path):
         p.send_signal(signal.SIGKILL)
         p.communicate(timeout=60)
     assert remove_if_abandoned(tmp, 0.0) and not tmp.exists()
+    with pytest.raises(FileNotFoundError):              # taken while its writer stalled: it does not write on
+        with held(tmp):
+            pass
 
 
 def test_a_fresh_temporary_a_link_and_a_folder_are_not_taken_for_abandoned(tmp_path):

@@ -93,14 +93,14 @@ class Manifest:
         self._lock: int | None = None
 
     def read(self) -> dict[str, dict]:
-        """The last record of each input, by `input_key`; an unreadable line after the first (a torn last line
-        of a run killed while appending) is skipped with a warning.
+        """The last record of each input, by `input_key`; an unreadable line (the torn last line of a run
+        killed while appending, a line an earlier release's full disk cut short) is skipped with a warning.
 
         Raises
         ------
         BatchError
-            The file is a link or not a regular file, or its first line is not a record: it is not a manifest
-            this tool wrote, and a run would replace it.
+            The file is a link or not a regular file, or none of its two or more lines is a record: it is not
+            a manifest this tool wrote, and a run would replace it.
         """
         out: dict[str, dict] = {}
         try:
@@ -110,18 +110,21 @@ class Manifest:
         except FileNotFoundError:
             return out
         lines = [(n, line) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
-        for i, (n, line) in enumerate(lines):
+        bad = []
+        for n, line in lines:
             try:
                 rec = json.loads(line)
                 key = input_key(rec["path"])
             except (ValueError, KeyError, TypeError):
-                if i == 0:
-                    raise BatchError(f"{self.path}: line {n} is not a batch record, so this is not a manifest "
-                                     "this tool wrote; move it away") from None
-                log.warning("%s: line %d is unreadable and skipped (%s)", self.path, n,
-                            "a run killed while writing" if i == len(lines) - 1 else "a write cut short")
+                bad.append(n)
                 continue
             out[key] = {k: rec.get(k) for k in FIELDS}
+        if len(bad) > 1 and not out:
+            raise BatchError(f"{self.path}: none of its lines is a batch record, so this is not a manifest "
+                             "this tool wrote; move it away")
+        for n in bad:
+            log.warning("%s: line %d is unreadable and skipped (%s)", self.path, n,
+                        "a run killed while writing" if n == lines[-1][0] else "a write cut short")
         return out
 
     def compact(self, records: Iterable[dict] | None = None) -> None:
@@ -179,12 +182,17 @@ class Manifest:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, typ, exc, tb) -> None:
         try:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-                self.compact()
+                try:
+                    self.compact()
+                except OSError as err:      # a full disk: the error already leaving the block says more
+                    if typ is None:
+                        raise
+                    log.warning("%s: not compacted (%s)", self.path, err.strerror or err)
         finally:
             self._release()
 

@@ -125,7 +125,9 @@ def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
     a serial run, since the batch holds the folder's lock; a writer holds its temporary's from a moment after
     making it.
     """
-    return remove_stale_temps([task.output for task in tasks if task.replace], min_age=STALE_AFTER)
+    tasks = list(tasks)
+    return remove_stale_temps([task.output for task in tasks if task.replace], min_age=STALE_AFTER,
+                              keep=[task.output for task in tasks])
 
 
 def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):
