@@ -61,8 +61,7 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float =
     """Remove the temporaries killed writes left beside ``outputs``; how many were removed.
 
     Only `write_atomic`'s temporaries of these outputs are candidates
-    (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`; never one of the
-    outputs themselves), and only those whose writer is gone
+    (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`), and only those whose writer is gone
     (`corkit_inpaint.tempfiles.remove_if_abandoned`: not written for ``min_age``
     seconds, and its lock free), never one of ``outputs`` or ``keep`` (the run's
     other outputs). Each folder is listed once. A file of your own named exactly

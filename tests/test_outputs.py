@@ -236,7 +236,7 @@ def test_a_sigkilled_write_leaves_a_temporary_that_only_remove_stale_temps_takes
 
     from corkit_inpaint.outputs import remove_stale_temps
     p = _caught_writing(tmp_path)
-    time.sleep(0.05)
+    time.sleep(0.5)                     # well past its lock, well before the end of its write (seconds)
     assert remove_stale_temps([tmp_path / "out.fts.gz"], min_age=0.0) == 0      # alive: it holds its lock
     p.send_signal(signal.SIGKILL)
     p.communicate(timeout=60)
@@ -260,7 +260,7 @@ def test_a_live_write_s_temporary_is_never_taken_and_an_output_is_never_taken_fo
     import subprocess
     import sys
 
-    from corkit_inpaint.batch.run import STALE_AFTER
+    from corkit_inpaint.batch.run import RERUN_STALE_AFTER
     from corkit_inpaint.outputs import remove_stale_temps
     code = ("import numpy as np\n"
             "from astropy.io import fits\n"
@@ -272,7 +272,7 @@ def test_a_live_write_s_temporary_is_never_taken_and_an_output_is_never_taken_fo
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     removed = 0
     while p.poll() is None:
-        removed += remove_stale_temps([tmp_path / "out.fts"], min_age=STALE_AFTER)
+        removed += remove_stale_temps([tmp_path / "out.fts"], min_age=RERUN_STALE_AFTER)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0 and out.strip() == "done" and removed == 0, err
     twin = tmp_path / ".k.fts.corkit-inpaint-abcdefgh.tmp"         # an output of the run, named as a temporary

@@ -30,7 +30,7 @@ from .task import COMMANDS, BatchOptions, FileTask, check_file, one_line, proces
 __all__ = ["BatchSummary", "plan_tasks", "remove_stale_temporaries", "run_batch"]
 
 #: Seconds a temporary beside a batch's output must have gone unwritten before a rerun removes it.
-STALE_AFTER = 5.0
+RERUN_STALE_AFTER = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,12 @@ def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
     """Remove the temporaries a killed worker left beside the outputs of ``tasks``; how many were removed.
 
     Only the outputs the batch owns (``replace``) are looked at, and only temporaries whose writer is gone
-    (`corkit_inpaint.outputs.remove_stale_temps`): unwritten for `STALE_AFTER` seconds, not a minute as for
+    (`corkit_inpaint.outputs.remove_stale_temps`): unwritten for `RERUN_STALE_AFTER` seconds, not a minute as for
     a serial run, since the batch holds the folder's lock; a writer holds its temporary's from a moment after
     making it.
     """
     tasks = list(tasks)
-    return remove_stale_temps([task.output for task in tasks if task.replace], min_age=STALE_AFTER,
+    return remove_stale_temps([task.output for task in tasks if task.replace], min_age=RERUN_STALE_AFTER,
                               keep=[task.output for task in tasks])
 
 
