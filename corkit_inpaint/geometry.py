@@ -130,6 +130,10 @@ def plate_scales(header) -> tuple[float, float] | None:
     return ARCSEC_PX[H.detector(header)] * sy, ARCSEC_PX[H.detector(header)] * sx
 
 
+#: Arcsec per unit of CDELT, by CUNIT (lower case; none given: arcsec).
+_ARCSEC_PER = {"arcsec": 1.0, "": 1.0, "deg": 3600.0, "arcmin": 60.0}
+
+
 def check_plate_scale(header, where: str = "header") -> None:
     """Refuse (one-line `InputError`) a level-0.5 header whose CDELT1/2 is not its DETECTOR's plate scale times
     1, 2, 4 ... 64 (summing, whatever the keywords say of it), within 10%: a C2 frame whose header said C3 (11.9
@@ -146,9 +150,6 @@ def check_plate_scale(header, where: str = "header") -> None:
         if not any(0.9 <= ratio / 2 ** k <= 1.1 for k in range(7)):
             raise InputError(f"{where}: DETECTOR = {det!r} with {key} = {v:.6g} {cunit}/px, where {det}'s plate "
                              f"scale is {ARCSEC_PX[det]:g} arcsec/px times its summing: the header contradicts itself")
-
-
-_ARCSEC_PER = {"arcsec": 1.0, "": 1.0, "deg": 3600.0, "arcmin": 60.0}
 
 
 def zone_of(y: np.ndarray, x: np.ndarray, geometry) -> np.ndarray:

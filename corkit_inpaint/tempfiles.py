@@ -312,6 +312,11 @@ def fsync_dir(folder: str | os.PathLike) -> None:
             os.close(fd)
 
 
+#: How `held` and `remove_if_abandoned` open a temporary: writable (an flock on NFS needs it), never through a
+#: link, and without waiting on a FIFO that happens to carry its name.
+_OPEN_TEMP = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 @contextlib.contextmanager
 def held(path: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive ``flock`` on the file ``path`` for the block: its writer is alive.
@@ -329,7 +334,7 @@ def held(path: str | os.PathLike) -> Iterator[None]:
     fd = None
     if fcntl is not None:
         try:
-            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(path, _OPEN_TEMP)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except (BlockingIOError, FileNotFoundError):  # another process holds it, or took it: not ours to write
             if fd is not None:
@@ -360,7 +365,7 @@ def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return False
-        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, _OPEN_TEMP)
     except OSError:
         return False
     try:
