@@ -10,7 +10,10 @@ default method, ``pconv-smooth``) with two neighbours.
 
 Usage::
 
-    python benchmarks/bench_neighbours.py [--repeats 7] [--threads 2] [--weights NAME]
+    python benchmarks/bench_neighbours.py [--repeats 7] [--threads 2] [--weights NAME] [--warm]
+
+Each timed fill starts without the biharmonic systems of earlier fills; ``--warm``
+keeps them (`bench_fill.timed`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     ap.add_argument("--weights", default=None, help="model name or file (default model if omitted)")
+    ap.add_argument("--warm", action="store_true", help="keep the biharmonic systems of earlier fills")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     (b, hb), (img, hdr), (a, ha) = (read(p) for p in SEQ)
@@ -57,7 +61,8 @@ def main():
     res = {}
     for name, (method, nb) in runs.items():
         res[name] = timed(lambda m=method, n=nb: inpaint_array(test, mask, header=hdr, neighbours=n, method=m,
-                                                               device="cpu", weights=args.weights), args.repeats)
+                                                               device="cpu", weights=args.weights), args.repeats,
+                          args.warm)
         print(f"{name:22s} median {res[name][0]:.3f} s  (min {res[name][1]:.3f}, max {res[name][2]:.3f})")
     base = res["pconv-smooth, 2 neighbours"][0]
     print(f"pconv-smooth with 2 neighbours / alone: {base / res['pconv-smooth, alone'][0]:.2f}; "

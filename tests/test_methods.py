@@ -107,6 +107,27 @@ def test_third_party_subclass_instance_and_callable(plugin, frame):
         assert res.provenance.method == name
 
 
+def test_a_builtin_is_found_without_loading_plugins(plugin, tmp_path, frame):
+    """Asking for a built-in imports no plugin module: its import (here, one that leaves a file) never runs."""
+    flag = tmp_path / "imported"
+    site = tmp_path / "side"
+    site.mkdir()
+    (site / "corkit_side_effect_plugin.py").write_text(f"open({str(flag)!r}, 'w').close()\nfill = None\n")
+    plugin({"side": "corkit_side_effect_plugin:fill"})
+    sys.path.insert(0, str(site))
+    try:
+        assert isinstance(get_method("biharmonic"), BiharmonicFill)
+        assert get_method("pconv-smooth").name == "pconv-smooth"
+        assert run_method("biharmonic", frame).provenance.method == "biharmonic"
+        assert not flag.exists()
+        with pytest.raises(MethodError, match="unknown inpainting method 'nope'"):
+            get_method("nope")                   # an unknown name reads them, and so imports the plugin
+        assert flag.exists()
+    finally:
+        sys.path.remove(str(site))
+        sys.modules.pop("corkit_side_effect_plugin", None)
+
+
 def test_broken_entry_points_do_not_break_the_others(plugin, caplog, frame):
     plugin({"no-module": "corkit_no_such_module_here:fill", "no-attr": "{module}:missing",
             "not-callable": "{module}:NOT_A_METHOD", "good": "{module}:legacy",

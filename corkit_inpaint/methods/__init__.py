@@ -78,7 +78,14 @@ def available_methods() -> dict[str, FillMethod]:
 
 
 def get_method(name: str) -> FillMethod:
-    """The method registered under ``name``; `MethodError` names the known ones."""
+    """The method registered under ``name``; `MethodError` names the known ones.
+
+    A built-in name is answered without reading the entry points (a plugin cannot replace a
+    built-in, and reading them costs about 6 ms per call: twice per file filled).
+    """
+    builtin = _builtin()
+    if name in builtin:
+        return builtin[name]
     methods = available_methods()
     if name not in methods:
         raise MethodError(f"unknown inpainting method {name!r}; available: {', '.join(sorted(methods))}")

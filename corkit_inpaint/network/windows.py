@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
-from skimage.restoration import inpaint_biharmonic
 
+from ..biharmonic_cache import inpaint_biharmonic
 from ..frame import Frame
 from ..match import neighbour_estimate
 from ..register import Neighbour
