@@ -59,6 +59,17 @@ def test_real_windows_equal_scikit_image_and_share_one_system():
         assert np.ptp(w.guides[0][~vw]) > 0
 
 
+def test_extreme_values_warn_as_scikit_image_does(recwarn):
+    """A huge valid value overflows the right-hand side; scikit-image's compiled loop says nothing of it."""
+    image = np.zeros((9, 9))
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[2:5, 2:7] = True
+    image[5, 4] = 1e308
+    got = inpaint_biharmonic(image, mask)
+    assert np.array_equal(got, reference(image, mask), equal_nan=True)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_other_inputs_go_to_scikit_image():
     rng = np.random.default_rng(3)
     image = rng.standard_normal((40, 50))
@@ -70,6 +81,10 @@ def test_other_inputs_go_to_scikit_image():
     assert np.array_equal(inpaint_biharmonic(f32, mask), reference(f32, mask))
     assert np.array_equal(inpaint_biharmonic(image, np.zeros_like(mask)), image)
     assert not biharmonic_cache._CACHE
+    masked = np.ma.masked_array(image, mask=mask)
+    with pytest.raises(TypeError, match="Masked arrays"):
+        inpaint_biharmonic(masked, mask)                        # scikit-image refuses it; so does this
+    assert np.array_equal(inpaint_biharmonic(image, mask.astype(np.uint8)), reference(image, mask))
     with pytest.raises(ValueError):
         inpaint_biharmonic(image, np.ones_like(mask))           # no valid pixel: scikit-image's error
 
@@ -88,9 +103,18 @@ def test_the_cache_keeps_the_latest_systems_within_its_limits(monkeypatch):
     assert len(biharmonic_cache._CACHE) == 3
     keys = [key[1] for key in biharmonic_cache._CACHE]
     assert keys == [np.packbits(m).tobytes() for m in masks[2:]]           # the oldest went first
-    monkeypatch.setattr(biharmonic_cache, "MAX_BYTES", 1)
-    assert np.array_equal(inpaint_biharmonic(image, masks[0]), reference(image, masks[0]))
-    assert not biharmonic_cache._CACHE                                 # none fits: none is kept
+    kept = list(biharmonic_cache._CACHE)
+    one = biharmonic_cache._CACHE[kept[-1]].nbytes
+    monkeypatch.setattr(biharmonic_cache, "MAX_BYTES", 2 * one)        # two lone systems fit, a larger one not
+    big = np.zeros(image.shape, dtype=bool)
+    big[4:40, 4:40] = True
+    assert np.array_equal(inpaint_biharmonic(image, big), reference(image, big))
+    assert list(biharmonic_cache._CACHE) == kept                       # used once: it evicts none of the others
+    inpaint_biharmonic(image, masks[0])
+    assert len(biharmonic_cache._CACHE) == 2 and list(biharmonic_cache._CACHE)[-1][1] == np.packbits(masks[0]).tobytes()
+    # what is counted is what the factors hold: SuperLU's own count, not the CSC copies .L and .U would make
+    system = biharmonic_cache._CACHE[list(biharmonic_cache._CACHE)[-1]]
+    assert system.nbytes >= 12 * system.lu.nnz
 
 
 def test_threads_sharing_a_system_get_scikit_images_fills():
