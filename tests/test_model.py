@@ -29,7 +29,12 @@ def test_default_weights_registered_and_safe():
     blob = read_weights_file(path)                 # torch.load(weights_only=True)
     assert blob["model_config"]["stages"] == 2
     cfg = json.loads((WEIGHTS / f"{name}.config.json").read_text())
-    assert cfg["config"]["seed"] and cfg["config"]["generator_version"] and cfg["steps_done"] > 1000
+    # a soup (corkit_inpaint.training.soup) records its ingredients: each a training run's record, or a registered
+    # model's name whose record lies beside it
+    runs = [i.get("run_record") or json.loads((WEIGHTS / f"{i['weights']}.config.json").read_text())
+            for i in cfg["soup"]["ingredients"]] if "soup" in cfg else [cfg]
+    for run in runs:
+        assert run["config"]["seed"] and run["config"]["generator_version"] and run["steps_done"] > 1000
     assert resolve_weights(None).sha256 == entry["sha256"]
 
 

@@ -138,3 +138,22 @@ def test_a_new_name_does_not_replace_a_file_no_model_owns(tree, tmp_path):
     assert res.returncode == 1 and "no registered model names it" in res.stderr and "Traceback" not in res.stderr
     assert snapshot(tree) == before
     assert package(tree, run, "--name", "v2.stage3").returncode == 0
+
+
+def test_a_model_soups_folder_is_packaged_like_a_run(tree, tmp_path):
+    """A soup's record (`corkit_inpaint.training.soup`) names its ingredients instead of steps."""
+    from corkit_inpaint.training.soup import write_soup
+    weights = write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], tmp_path / "soup")
+    res = package(tree, weights.parent, "--name", "soup-test")
+    assert res.returncode == 0, res.stderr
+    reg = json.loads((tree / "corkit_inpaint" / "registry.json").read_text())
+    assert reg["models"]["soup-test"]["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert (tree / "weights" / "soup-test.pt").read_bytes() == weights.read_bytes()
+    assert len(json.loads((tree / "weights" / "soup-test.config.json").read_text())["soup"]["ingredients"]) == 2
+    record = json.loads((weights.parent / "config.json").read_text())
+    record["soup"]["ingredients"] = record["soup"]["ingredients"][:1]      # one ingredient is not a soup
+    (weights.parent / "config.json").write_text(json.dumps(record))
+    before = snapshot(tree)
+    res = package(tree, weights.parent, "--name", "soup-one")
+    assert res.returncode == 1 and "two or more ingredients" in res.stderr and snapshot(tree) == before
+

@@ -13,6 +13,9 @@ Usage::
 
     python weights/package_weights.py RUN_DIR --name pconv-lasco-v3 [--default] [--url URL ...] [--force]
 
+A model soup's folder (`corkit_inpaint.training.soup`: ``model.pt`` and a
+``config.json`` naming its ingredients) is packaged the same way.
+
 Everything is checked before anything is written: the run must be finished
 (``steps_done`` equal to its ``steps``: a run stopped by ``--time-limit`` is
 refused), its model.pt a weights file, the name plain (no path), and a name
@@ -96,7 +99,12 @@ def check_run(run: Path) -> tuple[bytes, bytes]:
             fail(f"{run}: no {f} (not a training run's folder)")
     try:
         meta = json.loads((run / "config.json").read_text())
-        done, steps = int(meta["steps_done"]), int(meta["config"]["steps"])
+        if isinstance(meta, dict) and "soup" in meta:      # a soup's record: its ingredients, no steps of its own
+            done = steps = len(meta["soup"]["ingredients"])
+            if not all(isinstance(i["sha256"], str) for i in meta["soup"]["ingredients"]) or steps < 2:
+                raise ValueError("a soup's record names two or more ingredients by sha256")
+        else:
+            done, steps = int(meta["steps_done"]), int(meta["config"]["steps"])
     except (ValueError, KeyError, TypeError) as exc:
         fail(f"{run / 'config.json'}: not a training run's record ({type(exc).__name__}: {exc})")
     if done < steps:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Remake the default weights from scratch, in four recorded stages. Each stage's
+# Remake the default weights from scratch, in recorded stages. Each stage's
 # config.json (copied beside the weights) holds its full TrainConfig, the
 # generator version, the seeds and the sha256 of the weights it started from.
 #   1. pconv-lasco-v1: 800 simulated frames (seeds 1000000..1000799), guides
@@ -23,10 +23,12 @@
 #      window's noise), corrections in noise units where a neighbour has data (--step
 #      noise) and errors measured in noise units, last layers zeroed again, 3,000 steps on
 #      400 new sequences (seeds 6000000..6000399), L1 only (--w-hole-l2 0), 1 thread.
-#   7. pconv-lasco-nb3, the default: nb2 fine-tuned (nothing widened or zeroed) 3,000 steps at a lower rate
+#   7. pconv-lasco-nb3 (the default until 0.1.17): nb2 fine-tuned (nothing widened or zeroed) 3,000 steps at a lower rate
 #      (1e-4 to 2e-5) on 400 sequences of sequence generator 3 (seeds 9000000..9000399), whose C3 frames
 #      have the real frames' radial profile (corkit_inpaint/training/profile.py), L1 only, 1 thread.
-# CPU: about 75 + 45 + 20 + 55 + 25 + 45 + 40 minutes on 2 cores. A stage that reaches --time-limit
+#   7b. pconv-lasco-nb3-soup, the default: the mean of the weights of nb3 and of two more fine-tunes of nb2
+#      (the same at lr 3e-4, and on sequence generator 2), corkit_inpaint/training/soup.py.
+# CPU: about 75 + 45 + 20 + 55 + 25 + 45 + 40 + 60 minutes on 2 cores. A stage that reaches --time-limit
 # stops with a checkpoint and exit status 3, so the script stops there; rerunning the script goes
 # on with that stage (a finished stage reruns as a no-op). A stage is resumed only with the settings
 # it started with. Packaging (--force) replaces the registered files of each name: the script remakes
@@ -61,8 +63,22 @@ python weights/package_weights.py --force runs/pconv-lasco-nb2 --name pconv-lasc
 corkit-inpaint -v train --out runs/pconv-lasco-nb3 --init pconv-lasco-nb2 --extra-channels 8 --base-guide 3 \
     --step noise --sequences --sequence-version 3 --first-frame-seed 9000000 --frames 400 --steps 3000 --lr 1e-4 \
     --lr-final 2e-5 --w-hole-l2 0 --workers 1 --threads 1 --time-limit 3300 "$@"
-python weights/package_weights.py --force runs/pconv-lasco-nb3 --name pconv-lasco-nb3 --default \
+python weights/package_weights.py --force runs/pconv-lasco-nb3 --name pconv-lasco-nb3 \
     --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; pconv-lasco-nb2 fine-tuned on simulated LASCO sequences with C3's real radial profile (sequence version 3)"
+# Stage 7b: pconv-lasco-nb3-soup, the default since 0.1.17: the mean of the weights of three fine-tunes of nb2
+# that differ only in their rate or their sequences (corkit_inpaint/training/soup.py; docs/soup_2026-12-06.json):
+# nb3 (stage 7), the same at lr 3e-4 to 5e-5, and the same on sequence version 2 (no C3 radial profile). About
+# 30 + 30 minutes on one core each.
+corkit-inpaint -v train --out runs/pconv-lasco-nb3-lr3 --init pconv-lasco-nb2 --extra-channels 8 --base-guide 3 \
+    --step noise --sequences --sequence-version 3 --first-frame-seed 9000000 --frames 400 --steps 3000 --lr 3e-4 \
+    --lr-final 5e-5 --w-hole-l2 0 --workers 1 --threads 1 --time-limit 3300 "$@"
+corkit-inpaint -v train --out runs/pconv-lasco-nb3-seq2 --init pconv-lasco-nb2 --extra-channels 8 --base-guide 3 \
+    --step noise --sequences --sequence-version 2 --first-frame-seed 9000000 --frames 400 --steps 3000 --lr 1e-4 \
+    --lr-final 2e-5 --w-hole-l2 0 --workers 1 --threads 1 --time-limit 3300 "$@"
+python -m corkit_inpaint.training.soup --out runs/pconv-lasco-nb3-soup runs/pconv-lasco-nb3/model.pt \
+    runs/pconv-lasco-nb3-lr3/model.pt runs/pconv-lasco-nb3-seq2/model.pt
+python weights/package_weights.py --force runs/pconv-lasco-nb3-soup --name pconv-lasco-nb3-soup --default \
+    --description "The mean of the weights of three fine-tunes of pconv-lasco-nb2 on simulated LASCO sequences (pconv-lasco-nb3, the same at a higher rate, the same on sequence version 2): a model soup"
 # Stage 8: the error tables that give every fill its sigma (corkit_inpaint/uncertainty), fitted for the
 # default model's weights and the classical methods on simulated holes (frame seeds 70,000,000+,
 # sequence seeds 71,000,000+, large losses from seed 72,000,000; settings recorded in the file's "fit" entry). The
@@ -71,6 +87,10 @@ python weights/package_weights.py --force runs/pconv-lasco-nb3 --name pconv-lasc
 # profile). About 40 min on one core of a busy 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2 \
+    --frames-from sequence --sequence-version 3
+# ... pconv-lasco-nb3's (the default until 0.1.17) beside it, for fills asked for with --weights pconv-lasco-nb3 ...
+OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
+    --methods pconv-smooth --weights pconv-lasco-nb3 --frames 40 --sequences 32 --repeats 2 \
     --frames-from sequence --sequence-version 3
 # ... and pconv-lasco-nb2's table beside it, for fills asked for with --weights pconv-lasco-nb2 (about 15 min).
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \

@@ -29,7 +29,7 @@ from .finetune import init_from, zero_heads
 from .losses import compute_losses
 from .losses.perceptual import VGGFeatures
 
-__all__ = ["train", "check_run", "check_place", "load_checkpoint", "batch_tensors", "save_torch"]
+__all__ = ["train", "check_run", "check_place", "load_checkpoint", "batch_tensors", "save_torch", "source_provenance"]
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +287,11 @@ def _write_outputs(run: _Run, n: int) -> Path:
 
 def _provenance(run: _Run) -> dict:
     """What else decides the weights: the versions of the code that simulated and trained, the VGG file."""
+    return {**source_provenance(), **({"vgg_sha256": run.vgg_sha256} if run.vgg_sha256 else {})}
+
+
+def source_provenance() -> dict:
+    """The versions of the code (this package, python, numpy, scipy, astropy, scikit-image) and its git commit."""
     from importlib import metadata
 
     from .. import __version__
@@ -296,8 +301,7 @@ def _provenance(run: _Run) -> dict:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
-    return {"versions": versions, "source_commit": _source_commit(),
-            **({"vgg_sha256": run.vgg_sha256} if run.vgg_sha256 else {})}
+    return {"versions": versions, "source_commit": _source_commit()}
 
 
 def _source_commit() -> str | None:

@@ -1,0 +1,129 @@
+"""Average the weights of fine-tunes that share their start: a model soup (Wortsman et al. 2022).
+
+Fine-tunes of one network for a few thousand steps stay close to it, so the
+mean of their weights is a network too, and it keeps what they learnt alike
+while their luck (which batches, which frames) partly cancels. It costs nothing
+at fill time. The mean is taken in float64 and stored in the ingredients' type,
+in the order given, so the same ingredients give the same bytes.
+
+Usage::
+
+    python -m corkit_inpaint.training.soup --out runs/NAME WEIGHTS WEIGHTS [WEIGHTS ...]
+
+``WEIGHTS`` are weights files or registry names. ``runs/NAME`` gets ``model.pt``
+and ``config.json``: the ingredients' sha256 and, for a file in a training run's
+folder, that run's record (`weights/package_weights.py` packages it like a run).
+
+References
+----------
+.. [1] Wortsman, M. et al. "Model soups: averaging weights of multiple fine-tuned
+   models improves accuracy without increasing inference time", ICML 2022.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ..exceptions import CorkitInpaintError, WeightsError
+from ..network.registry import sha256sum
+from ..network.weights import WEIGHTS_FORMAT, read_weights_file, resolve_weights
+from ..tempfiles import write_text_atomic
+
+__all__ = ["soup", "write_soup", "main"]
+
+log = logging.getLogger(__name__)
+
+
+def soup(ingredients: list[str | os.PathLike]) -> tuple[dict, list[dict]]:
+    """The uniform mean of weights files' state dicts.
+
+    Parameters
+    ----------
+    ingredients : list of str or path-like
+        Two or more weights files or registry names with one ``model_config``.
+
+    Returns
+    -------
+    blob : dict
+        A weights file's content (``format``, ``model_config``, ``state_dict``).
+    record : list of dict
+        Per ingredient: what was given, its sha256, and its run's record (``config.json``
+        beside a ``model.pt``) when there is one.
+
+    Raises
+    ------
+    WeightsError
+        Fewer than two, an ingredient that cannot be read, different ``model_config``,
+        or a spread head (a head is trained for one fill).
+    """
+    import torch
+    if len(ingredients) < 2:
+        raise WeightsError("a soup needs two or more weights files")
+    blobs, record = [], []
+    for ing in ingredients:
+        w = resolve_weights(ing)
+        blob = read_weights_file(w.path, sha256=w.sha256)
+        if blobs and blob["model_config"] != blobs[0]["model_config"]:
+            raise WeightsError(f"{ing}: its model_config differs from {ingredients[0]}'s")
+        if any(k.startswith("spread_head.") for k in blob["state_dict"]):
+            raise WeightsError(f"{ing}: has a spread head, which is trained for one fill: leave it out of a soup")
+        run = Path(w.path).parent / "config.json"
+        entry = {"weights": str(ing), "sha256": w.sha256}
+        if Path(w.path).name == "model.pt" and run.is_file():
+            entry["run_record"] = json.loads(run.read_text())
+        blobs.append(blob)
+        record.append(entry)
+    keys = list(blobs[0]["state_dict"])
+    if any(list(b["state_dict"]) != keys for b in blobs[1:]):
+        raise WeightsError("the ingredients' state dicts hold different tensors")
+    state = {}
+    for k in keys:
+        vs = [b["state_dict"][k] for b in blobs]
+        if vs[0].is_floating_point():
+            state[k] = torch.stack([v.double() for v in vs]).mean(0).to(vs[0].dtype).contiguous()
+        elif all(torch.equal(v, vs[0]) for v in vs[1:]):
+            state[k] = vs[0].clone()
+        else:
+            raise WeightsError(f"the ingredients' integer tensor {k!r} differs")
+    return {"format": WEIGHTS_FORMAT, "model_config": blobs[0]["model_config"], "state_dict": state}, record
+
+
+def write_soup(ingredients: list[str | os.PathLike], out: str | os.PathLike) -> Path:
+    """Write the soup of ``ingredients`` as ``out/model.pt`` with its record ``out/config.json``; returns the file."""
+    from .loop import save_torch, source_provenance
+    blob, record = soup(ingredients)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / "model.pt"
+    save_torch(blob, weights)
+    meta = {"soup": {"ingredients": record, "how": "uniform mean of every floating-point tensor, in float64, "
+                                                   "stored in the ingredients' type (corkit_inpaint.training.soup)"},
+            "model_config": blob["model_config"], "model_sha256": sha256sum(weights), "complete": True,
+            **source_provenance()}
+    write_text_atomic(out / "config.json", json.dumps(meta, indent=1))
+    log.info("%s: the mean of %d weights files, sha256 %s", weights, len(ingredients), meta["model_sha256"])
+    return weights
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m corkit_inpaint.training.soup",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, type=Path, help="folder for model.pt and config.json")
+    ap.add_argument("weights", nargs="+", help="weights files or registry names (two or more)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        write_soup(args.weights, args.out)
+    except (CorkitInpaintError, OSError) as exc:
+        print(f"soup: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
