@@ -33,6 +33,7 @@ def test_default_weights_registered_and_safe():
     # model's name whose record lies beside it
     runs = [i.get("run_record") or json.loads((WEIGHTS / f"{i['weights']}.config.json").read_text())
             for i in cfg["soup"]["ingredients"]] if "soup" in cfg else [cfg]
+    assert len(runs) >= (2 if "soup" in cfg else 1)
     for run in runs:
         assert run["config"]["seed"] and run["config"]["generator_version"] and run["steps_done"] > 1000
     assert resolve_weights(None).sha256 == entry["sha256"]
@@ -107,3 +108,35 @@ def test_spread_head_weights_registered_recorded_and_reproduce_their_checksums()
     mask, _ = find_missing_blocks(img, header)
     res = run_method("pconv-smooth", Frame.build(img, mask, header), device="cpu", weights=name, check_sigma=False)
     assert hashlib.sha256(np.rint(100 * res.sigma).astype("<i4").tobytes()).hexdigest() == check["sigma_sha256"]
+
+
+def test_the_default_soup_is_the_mean_of_its_registered_ingredients():
+    """Each ingredient the soup's record names is a registered model (its sha256 the record's), and their mean
+    (`corkit_inpaint.training.soup`) is the default's tensors."""
+    import torch
+
+    from corkit_inpaint.training.soup import soup
+    name = default_model_name()
+    cfg = json.loads((WEIGHTS / f"{name}.config.json").read_text())
+    if "soup" not in cfg:
+        pytest.skip(f"the default, {name}, is not a soup")
+    by_sha = {e["sha256"]: n for n, e in registry()["models"].items()}
+    names = [by_sha[i["sha256"]] for i in cfg["soup"]["ingredients"]]
+    blob, _ = soup(names)
+    default = read_weights_file(resolve_weights(None).path)["state_dict"]
+    assert blob["state_dict"].keys() == default.keys()
+    assert all(torch.equal(blob["state_dict"][k], default[k]) for k in default)
+
+
+def test_the_previous_default_reproduces_its_recorded_checksum():
+    """``--weights pconv-lasco-nb3`` (the default until 0.1.16, in a source checkout) fills as it did."""
+    if not (WEIGHTS / "pconv-lasco-nb3.pt").is_file():
+        pytest.skip("pconv-lasco-nb3's file is in a source checkout's weights/ only")
+    check = json.loads((WEIGHTS / "pconv-lasco-nb3.check.json").read_text())
+    data, header = read_real()
+    img = blank(data, BLANK)
+    mask, _ = find_missing_blocks(img, header)
+    out = run_method(check["fill"], Frame.build(img, mask, header), device="cpu", weights="pconv-lasco-nb3").values
+    filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
+    assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
+

@@ -17,7 +17,7 @@ def _state(name):
     return torch.load(resolve_weights(name).path, weights_only=True)["state_dict"]
 
 
-def test_the_soup_is_the_mean_of_its_ingredients_and_fills():
+def test_the_soup_is_the_mean_of_its_ingredients():
     blob, record = soup(["pconv-lasco-nb2", "pconv-lasco-nb2", "pconv-lasco-nb3"])   # a weight of 2/3 and 1/3
     a, b = _state("pconv-lasco-nb2"), _state("pconv-lasco-nb3")
     for k, v in blob["state_dict"].items():
@@ -62,3 +62,21 @@ def test_refusals_write_nothing(tmp_path, ingredients, why, capsys):
     err = capsys.readouterr().err
     assert why in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_training_runs_folder_is_not_written_over(tmp_path, capsys):
+    """Review: ``--out`` an ingredient's own run folder replaced its weights and record."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.pt").write_bytes(resolve_weights("pconv-lasco-nb2").path.read_bytes())
+    (run / "config.json").write_text(json.dumps({"config": {"steps": 3000}, "steps_done": 3000}))
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert main(["--out", str(run), str(run / "model.pt"), "pconv-lasco-nb3"]) == 1
+    assert "a training run's folder" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    (tmp_path / "file").write_text("x")
+    assert main(["--out", str(tmp_path / "file"), "pconv-lasco-nb2", "pconv-lasco-nb3"]) == 1
+    soup_dir = tmp_path / "soup"                    # an earlier soup's folder is remade in place, the same bytes
+    first = write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], soup_dir).read_bytes()
+    assert write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], soup_dir).read_bytes() == first
+

@@ -28,7 +28,7 @@
 #      have the real frames' radial profile (corkit_inpaint/training/profile.py), L1 only, 1 thread.
 #   7b. pconv-lasco-nb3-soup, the default: the mean of the weights of nb3 and of two more fine-tunes of nb2
 #      (the same at lr 3e-4, and on sequence generator 2), corkit_inpaint/training/soup.py.
-# CPU: about 75 + 45 + 20 + 55 + 25 + 45 + 40 + 60 minutes on 2 cores. A stage that reaches --time-limit
+# CPU: about 75 + 45 + 20 + 55 + 25 + 45 + 40 + 80 minutes on 2 cores. A stage that reaches --time-limit
 # stops with a checkpoint and exit status 3, so the script stops there; rerunning the script goes
 # on with that stage (a finished stage reruns as a no-op). A stage is resumed only with the settings
 # it started with. Packaging (--force) replaces the registered files of each name: the script remakes
@@ -67,14 +67,18 @@ python weights/package_weights.py --force runs/pconv-lasco-nb3 --name pconv-lasc
     --description "Partial-conv UNet (2 stages) that reads the neighbouring frames (their misfit-weighted, ratio-scaled estimate, count, spread and misfit) and corrects their estimate in noise units; pconv-lasco-nb2 fine-tuned on simulated LASCO sequences with C3's real radial profile (sequence version 3)"
 # Stage 7b: pconv-lasco-nb3-soup, the default since 0.1.17: the mean of the weights of three fine-tunes of nb2
 # that differ only in their rate or their sequences (corkit_inpaint/training/soup.py; docs/soup_2026-12-06.json):
-# nb3 (stage 7), the same at lr 3e-4 to 5e-5, and the same on sequence version 2 (no C3 radial profile). About
-# 30 + 30 minutes on one core each.
+# nb3 (stage 7), the same at lr 3e-4 to 5e-5, and the same on sequence version 2 (no C3 radial profile).
+# Each takes about 40 minutes on one core (13 of them simulating the sequences).
 corkit-inpaint -v train --out runs/pconv-lasco-nb3-lr3 --init pconv-lasco-nb2 --extra-channels 8 --base-guide 3 \
     --step noise --sequences --sequence-version 3 --first-frame-seed 9000000 --frames 400 --steps 3000 --lr 3e-4 \
     --lr-final 5e-5 --w-hole-l2 0 --workers 1 --threads 1 --time-limit 3300 "$@"
 corkit-inpaint -v train --out runs/pconv-lasco-nb3-seq2 --init pconv-lasco-nb2 --extra-channels 8 --base-guide 3 \
     --step noise --sequences --sequence-version 2 --first-frame-seed 9000000 --frames 400 --steps 3000 --lr 1e-4 \
     --lr-final 2e-5 --w-hole-l2 0 --workers 1 --threads 1 --time-limit 3300 "$@"
+python weights/package_weights.py --force runs/pconv-lasco-nb3-lr3 --name pconv-lasco-nb3-lr3 \
+    --description "pconv-lasco-nb2 fine-tuned 3,000 steps on simulated LASCO sequences (version 3) at lr 3e-4 to 5e-5: an ingredient of the default, pconv-lasco-nb3-soup"
+python weights/package_weights.py --force runs/pconv-lasco-nb3-seq2 --name pconv-lasco-nb3-seq2 \
+    --description "pconv-lasco-nb2 fine-tuned 3,000 steps on simulated LASCO sequences of version 2 (no C3 radial profile) at lr 1e-4 to 2e-5: an ingredient of the default, pconv-lasco-nb3-soup"
 python -m corkit_inpaint.training.soup --out runs/pconv-lasco-nb3-soup runs/pconv-lasco-nb3/model.pt \
     runs/pconv-lasco-nb3-lr3/model.pt runs/pconv-lasco-nb3-seq2/model.pt
 python weights/package_weights.py --force runs/pconv-lasco-nb3-soup --name pconv-lasco-nb3-soup --default \
@@ -89,6 +93,8 @@ OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/
     --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2 \
     --frames-from sequence --sequence-version 3
 # ... pconv-lasco-nb3's (the default until 0.1.17) beside it, for fills asked for with --weights pconv-lasco-nb3 ...
+# (The shipped file was fitted in another order, nb3 first and the soup added; a table depends only on its own
+# method and weights and on the shared settings, so the tables are the same.)
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-lasco-nb3 --frames 40 --sequences 32 --repeats 2 \
     --frames-from sequence --sequence-version 3

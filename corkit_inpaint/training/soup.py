@@ -29,7 +29,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..exceptions import CorkitInpaintError, WeightsError
+from ..exceptions import CorkitInpaintError, InputError, WeightsError
 from ..network.registry import sha256sum
 from ..network.weights import WEIGHTS_FORMAT, read_weights_file, resolve_weights
 from ..tempfiles import write_text_atomic
@@ -94,10 +94,15 @@ def soup(ingredients: list[str | os.PathLike]) -> tuple[dict, list[dict]]:
 
 
 def write_soup(ingredients: list[str | os.PathLike], out: str | os.PathLike) -> Path:
-    """Write the soup of ``ingredients`` as ``out/model.pt`` with its record ``out/config.json``; returns the file."""
+    """Write the soup of ``ingredients`` as ``out/model.pt`` with its record ``out/config.json``; returns the file.
+
+    ``out`` is a new or empty folder, or an earlier soup's (`InputError` otherwise: a training run's
+    folder keeps its weights).
+    """
     from .loop import save_torch, source_provenance
-    blob, record = soup(ingredients)
     out = Path(out)
+    _check_out(out)
+    blob, record = soup(ingredients)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / "model.pt"
     save_torch(blob, weights)
@@ -108,6 +113,28 @@ def write_soup(ingredients: list[str | os.PathLike], out: str | os.PathLike) -> 
     write_text_atomic(out / "config.json", json.dumps(meta, indent=1))
     log.info("%s: the mean of %d weights files, sha256 %s", weights, len(ingredients), meta["model_sha256"])
     return weights
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``out`` that is not a folder, or that holds a training run (its weights would be replaced).
+
+    An earlier soup's folder (its ``config.json`` a soup's record) is written over: remaking a soup
+    with the same command gives the same files.
+    """
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise InputError(f"--out {out}: is not a folder")
+    record = out / "config.json"
+    run_files = [n for n in ("checkpoint.pt", "model.pt", "config.json")
+                 if (out / n).exists() or (out / n).is_symlink()]
+    if not run_files:
+        return
+    try:
+        is_soup = "soup" in json.loads(record.read_text())
+    except (OSError, ValueError, TypeError):
+        is_soup = False
+    if not is_soup or (out / "checkpoint.pt").exists():
+        raise InputError(f"--out {out}: holds {run_files[0]}, not a soup's: a training run's folder would lose its "
+                         "weights; give a new folder")
 
 
 def main(argv: list[str] | None = None) -> int:
