@@ -129,7 +129,8 @@ def _check_out(out: Path) -> None:
     if not run_files:
         return
     try:
-        is_soup = "soup" in json.loads(record.read_text())
+        obj = json.loads(record.read_text())
+        is_soup = isinstance(obj, dict) and "soup" in obj
     except (OSError, ValueError, TypeError):
         is_soup = False
     if not is_soup or (out / "checkpoint.pt").exists():
