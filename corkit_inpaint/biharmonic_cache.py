@@ -140,12 +140,12 @@ def inpaint_biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     numpy.ndarray
         The filled image (float64 for a float64 image), clipped to the valid pixels' range.
     """
-    if (type(image) is not np.ndarray or not isinstance(mask, np.ndarray) or image.ndim != 2
-            or image.dtype != np.float64 or mask.shape != image.shape):
-        from skimage.restoration import inpaint_biharmonic as reference
-        return reference(image, mask)
-    mask = mask.astype(bool, copy=False)
-    if mask.all() or not mask.any():
+    ours = (type(image) is np.ndarray and isinstance(mask, np.ndarray) and image.ndim == 2
+            and image.dtype == np.float64 and mask.shape == image.shape)
+    if ours:
+        mask = mask.astype(bool, copy=False)
+        ours = bool(mask.any()) and not mask.all()
+    if not ours:
         from skimage.restoration import inpaint_biharmonic as reference
         return reference(image, mask)
     system = _cached(mask)

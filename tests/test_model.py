@@ -52,18 +52,26 @@ def test_default_weights_are_package_data():
     assert not (WEIGHTS / entry["file"]).exists()  # one copy in the repository, not two
 
 
-def test_default_weights_reproduce_recorded_checksum():
-    name = default_model_name()
-    check = json.loads((WEIGHTS / f"{name}.check.json").read_text())
+def _fixed_input(weights=None, fill="pconv-smooth"):
+    """The packaging script's fixed input (the bundled C2 frame, its BLANK blocks zeroed) filled on the CPU: the
+    sha256 of the fill rounded to little-endian int32, and the frame it was filled in."""
     data, header = read_real()
     img = blank(data, BLANK)
     mask, _ = find_missing_blocks(img, header)
-    # files packaged before the error tables recorded the textured fill; newer ones the expected value
-    out = run_method(check.get("fill", "pconv"), Frame.build(img, mask, header), device="cpu").values
+    frame = Frame.build(img, mask, header)
+    out = run_method(fill, frame, device="cpu", weights=weights).values
     filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
-    assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
+    return hashlib.sha256(filled.tobytes()).hexdigest(), frame
+
+
+def test_default_weights_reproduce_recorded_checksum():
+    name = default_model_name()
+    check = json.loads((WEIGHTS / f"{name}.check.json").read_text())
+    # files packaged before the error tables recorded the textured fill; newer ones the expected value
+    sha, frame = _fixed_input(fill=check.get("fill", "pconv"))
+    assert sha == check["sha256"]
     if "sigma_sha256" in check:            # a model with a spread head: its sigma is guarded too
-        sigma = run_method("pconv-smooth", Frame.build(img, mask, header), device="cpu", check_sigma=False).sigma
+        sigma = run_method("pconv-smooth", frame, device="cpu", check_sigma=False).sigma
         assert hashlib.sha256(np.rint(100 * sigma).astype("<i4").tobytes()).hexdigest() == check["sigma_sha256"]
 
 
@@ -79,12 +87,7 @@ def test_fourier_weights_registered_recorded_and_reproduce_their_checksum(name):
     assert cfg["config"]["arch"] == arch and cfg["steps_done"] == cfg["config"]["steps"] == 3000
     assert cfg["config"]["first_frame_seed"] == 6_000_000 and cfg["config"]["init"] == "pconv-lasco-nb1"
     check = json.loads((WEIGHTS / f"{name}.check.json").read_text())
-    data, header = read_real()
-    img = blank(data, BLANK)
-    mask, _ = find_missing_blocks(img, header)
-    out = run_method(check["fill"], Frame.build(img, mask, header), device="cpu", weights=name).values
-    filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
-    assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
+    assert _fixed_input(name, check["fill"])[0] == check["sha256"]
 
 
 def test_spread_head_weights_registered_recorded_and_reproduce_their_checksums():
@@ -133,10 +136,5 @@ def test_the_previous_default_reproduces_its_recorded_checksum():
     if not (WEIGHTS / "pconv-lasco-nb3.pt").is_file():
         pytest.skip("pconv-lasco-nb3's file is in a source checkout's weights/ only")
     check = json.loads((WEIGHTS / "pconv-lasco-nb3.check.json").read_text())
-    data, header = read_real()
-    img = blank(data, BLANK)
-    mask, _ = find_missing_blocks(img, header)
-    out = run_method(check["fill"], Frame.build(img, mask, header), device="cpu", weights="pconv-lasco-nb3").values
-    filled = np.clip(np.rint(out), np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype("<i4")
-    assert hashlib.sha256(filled.tobytes()).hexdigest() == check["sha256"]
+    assert _fixed_input("pconv-lasco-nb3", check["fill"])[0] == check["sha256"]
 
