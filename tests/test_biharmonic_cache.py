@@ -59,7 +59,7 @@ def test_real_windows_equal_scikit_image_and_share_one_system():
         assert np.ptp(w.guides[0][~vw]) > 0
 
 
-def test_extreme_values_warn_as_scikit_image_does(recwarn):
+def test_extreme_values_give_scikit_images_values_and_no_warning(recwarn):
     """A huge valid value overflows the right-hand side; scikit-image's compiled loop says nothing of it."""
     image = np.zeros((9, 9))
     mask = np.zeros(image.shape, dtype=bool)

@@ -156,4 +156,9 @@ def test_a_model_soups_folder_is_packaged_like_a_run(tree, tmp_path):
     before = snapshot(tree)
     res = package(tree, weights.parent, "--name", "soup-one")
     assert res.returncode == 1 and "two or more ingredients" in res.stderr and snapshot(tree) == before
+    record = json.loads((tree / "weights" / "soup-test.config.json").read_text())
+    record["complete"] = False                     # what a soup killed while writing its weights leaves
+    (weights.parent / "config.json").write_text(json.dumps(record))
+    res = package(tree, weights.parent, "--name", "soup-killed")
+    assert res.returncode == 1 and "an unfinished soup" in res.stderr and snapshot(tree) == before
 

@@ -80,3 +80,88 @@ def test_a_training_runs_folder_is_not_written_over(tmp_path, capsys):
     first = write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], soup_dir).read_bytes()
     assert write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], soup_dir).read_bytes() == first
 
+
+
+def test_an_earlier_soup_that_is_an_ingredient_is_not_replaced(tmp_path, capsys):
+    """Review: a soup of an earlier soup, written to that soup's folder, replaced its own input."""
+    earlier = write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], tmp_path / "s")
+    before = {p.name: p.read_bytes() for p in earlier.parent.iterdir()}
+    assert main(["--out", str(earlier.parent), str(earlier), "pconv-lasco-nb3"]) == 1
+    err = capsys.readouterr().err
+    assert "is an ingredient" in err and len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in earlier.parent.iterdir()} == before
+
+
+def _file_with(tmp_path, name, change):
+    """pconv-lasco-nb3's weights with ``change(state_dict)`` applied, saved as ``name``."""
+    blob = torch.load(resolve_weights("pconv-lasco-nb3").path, weights_only=True)
+    change(blob["state_dict"])
+    torch.save(blob, tmp_path / name)
+    return str(tmp_path / name)
+
+
+def _first_key(sd):
+    return next(iter(sd))
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda sd: sd.__setitem__(_first_key(sd), torch.zeros(3)), "is torch.float32 \\(3,\\)"),
+    (lambda sd: sd.__setitem__(_first_key(sd), sd[_first_key(sd)].double()), "is torch.float64"),
+    (lambda sd: sd.__setitem__(_first_key(sd), sd[_first_key(sd)].to(torch.int64)), "is torch.int64"),
+    (lambda sd: sd.__setitem__(_first_key(sd), 1.5), "is a float, not a tensor"),
+    (lambda sd: sd.__setitem__("extra", torch.zeros(1)), "names other tensors"),
+])
+def test_state_dicts_that_differ_are_refused_in_one_line_either_way_round(tmp_path, capsys, change, why):
+    """Review: another shape or a non-tensor crashed, and another type was averaged (or not) by the order."""
+    odd = _file_with(tmp_path, "odd.pt", change)
+    for ingredients in (["pconv-lasco-nb2", odd], [odd, "pconv-lasco-nb2"]):
+        with pytest.raises(WeightsError):
+            soup(ingredients)
+        assert main(["--out", str(tmp_path / "out"), *ingredients]) == 1
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and err.startswith("soup: error: ")
+        assert not (tmp_path / "out").exists()
+    with pytest.raises(WeightsError, match=why):
+        soup(["pconv-lasco-nb2", odd])
+
+
+def test_the_same_tensors_in_another_order_make_the_same_soup(tmp_path):
+    reordered = _file_with(tmp_path, "re.pt", lambda sd: [sd.__setitem__(k, sd.pop(k)) for k in list(sd)[:3]])
+    a, _ = soup(["pconv-lasco-nb3", "pconv-lasco-nb2"])
+    b, _ = soup([reordered, "pconv-lasco-nb2"])
+    assert list(a["state_dict"]) != list(b["state_dict"])
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+
+
+def test_an_unreadable_run_record_is_one_line(tmp_path, capsys):
+    """Review: a malformed config.json beside an ingredient gave a traceback."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.pt").write_bytes(resolve_weights("pconv-lasco-nb2").path.read_bytes())
+    (run / "config.json").write_text("{not json")
+    assert main(["--out", str(tmp_path / "out"), str(run / "model.pt"), "pconv-lasco-nb3"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_soup_killed_between_its_files_is_remade_by_the_same_command(tmp_path, monkeypatch):
+    """Review: a kill between model.pt and config.json left weights without a record, which the same command
+    then refused as a training run's. The record now comes first, marked unfinished."""
+    import corkit_inpaint.training.loop as loop
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*_):
+        raise Killed
+    out = tmp_path / "soup"
+    monkeypatch.setattr(loop, "save_torch", killed)          # the process dies where the weights are written
+    with pytest.raises(Killed):
+        write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], out)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    assert json.loads((out / "config.json").read_text())["complete"] is False
+    monkeypatch.undo()
+    weights = write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], out)
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["complete"] is True and meta["model_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()

@@ -103,6 +103,8 @@ def check_run(run: Path) -> tuple[bytes, bytes]:
             done = steps = len(meta["soup"]["ingredients"])
             if not all(isinstance(i["sha256"], str) for i in meta["soup"]["ingredients"]) or steps < 2:
                 raise ValueError("a soup's record names two or more ingredients by sha256")
+            if meta.get("complete") is not True or not isinstance(meta.get("model_sha256"), str):
+                fail(f"{run}: an unfinished soup (stopped while it was written): run its soup command again")
         else:
             done, steps = int(meta["steps_done"]), int(meta["config"]["steps"])
     except (ValueError, KeyError, TypeError) as exc:

@@ -58,8 +58,9 @@ def soup(ingredients: list[str | os.PathLike]) -> tuple[dict, list[dict]]:
     Raises
     ------
     WeightsError
-        Fewer than two, an ingredient that cannot be read, different ``model_config``,
-        or a spread head (a head is trained for one fill).
+        Fewer than two, an ingredient that cannot be read (or whose run record beside it cannot),
+        different ``model_config``, state dicts with other tensors (names, shapes or types), or a
+        spread head (a head is trained for one fill).
     """
     import torch
     if len(ingredients) < 2:
@@ -72,18 +73,24 @@ def soup(ingredients: list[str | os.PathLike]) -> tuple[dict, list[dict]]:
             raise WeightsError(f"{ing}: its model_config differs from {ingredients[0]}'s")
         if any(k.startswith("spread_head.") for k in blob["state_dict"]):
             raise WeightsError(f"{ing}: has a spread head, which is trained for one fill: leave it out of a soup")
-        run = Path(w.path).parent / "config.json"
         entry = {"weights": str(ing), "sha256": w.sha256}
-        if Path(w.path).name == "model.pt" and run.is_file():
-            entry["run_record"] = json.loads(run.read_text())
+        if (run := _run_record(Path(w.path))) is not None:
+            entry["run_record"] = run
         blobs.append(blob)
         record.append(entry)
     keys = list(blobs[0]["state_dict"])
-    if any(list(b["state_dict"]) != keys for b in blobs[1:]):
-        raise WeightsError("the ingredients' state dicts hold different tensors")
+    for ing, b in zip(ingredients[1:], blobs[1:]):
+        if set(b["state_dict"]) != set(keys):
+            raise WeightsError(f"{ing}: its state dict names other tensors than {ingredients[0]}'s")
     state = {}
     for k in keys:
         vs = [b["state_dict"][k] for b in blobs]
+        for ing, v in zip(ingredients, vs):
+            if not isinstance(v, torch.Tensor):
+                raise WeightsError(f"{ing}: its state dict's {k!r} is a {type(v).__name__}, not a tensor")
+            if v.shape != vs[0].shape or v.dtype != vs[0].dtype:
+                raise WeightsError(f"{ing}: its tensor {k!r} is {v.dtype} {tuple(v.shape)}, {ingredients[0]}'s "
+                                   f"{vs[0].dtype} {tuple(vs[0].shape)}")
         if vs[0].is_floating_point():
             state[k] = torch.stack([v.double() for v in vs]).mean(0).to(vs[0].dtype).contiguous()
         elif all(torch.equal(v, vs[0]) for v in vs[1:]):
@@ -93,23 +100,46 @@ def soup(ingredients: list[str | os.PathLike]) -> tuple[dict, list[dict]]:
     return {"format": WEIGHTS_FORMAT, "model_config": blobs[0]["model_config"], "state_dict": state}, record
 
 
+def _run_record(weights: Path) -> dict | None:
+    """The training run's record beside a ``model.pt`` (its ``config.json``), or None where there is none."""
+    run = weights.parent / "config.json"
+    if weights.name != "model.pt" or not run.is_file():
+        return None
+    try:
+        return json.loads(run.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise WeightsError(f"{run}: the run record beside {weights.name} cannot be read "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
 def write_soup(ingredients: list[str | os.PathLike], out: str | os.PathLike) -> Path:
     """Write the soup of ``ingredients`` as ``out/model.pt`` with its record ``out/config.json``; returns the file.
 
-    ``out`` is a new or empty folder, or an earlier soup's (`InputError` otherwise: a training run's
-    folder keeps its weights).
+    ``out`` is a new folder, one holding none of a run's files (``model.pt``, ``config.json``,
+    ``checkpoint.pt``), or an earlier soup's whose ``model.pt`` is not an ingredient (`InputError`
+    otherwise: a training run's folder keeps its weights, and no input is replaced). The record is
+    written first, marked unfinished (``"complete": false``), then the weights, then the finished
+    record, so a kill leaves an unfinished soup's folder that the same command remakes.
     """
     from .loop import save_torch, source_provenance
     out = Path(out)
     _check_out(out)
+    weights = out / "model.pt"
+    for ing in ingredients:
+        w = resolve_weights(ing)
+        if weights.exists() and Path(w.path).resolve() == weights.resolve():
+            raise InputError(f"--out {out}: its model.pt is an ingredient ({ing}), which the soup would replace; "
+                             "give a new folder")
     blob, record = soup(ingredients)
     out.mkdir(parents=True, exist_ok=True)
-    weights = out / "model.pt"
-    save_torch(blob, weights)
     meta = {"soup": {"ingredients": record, "how": "uniform mean of every floating-point tensor, in float64, "
                                                    "stored in the ingredients' type (corkit_inpaint.training.soup)"},
-            "model_config": blob["model_config"], "model_sha256": sha256sum(weights), "complete": True,
-            **source_provenance()}
+            "model_config": blob["model_config"], "complete": False, **source_provenance()}
+    # the record first, marked unfinished: a folder a kill leaves is an unfinished soup's, which the same
+    # command remakes and weights/package_weights.py refuses, never weights without a record
+    write_text_atomic(out / "config.json", json.dumps(meta, indent=1))
+    save_torch(blob, weights)
+    meta.update(model_sha256=sha256sum(weights), complete=True)
     write_text_atomic(out / "config.json", json.dumps(meta, indent=1))
     log.info("%s: the mean of %d weights files, sha256 %s", weights, len(ingredients), meta["model_sha256"])
     return weights
