@@ -2,13 +2,14 @@
 
 import numpy as np
 from helpers import BLANK, C3_SEQ, blank, read_file, read_real
+from scipy import ndimage
 
 from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.geometry import zone_map
 from corkit_inpaint.register import register_all
 from corkit_inpaint.stretch import noise_sigma
-from corkit_inpaint.uncertainty.features import N_ZONES, TABLE_SHAPE, neighbour_cover, pixel_features
+from corkit_inpaint.uncertainty.features import N_ZONES, TABLE_SHAPE, hole_distance, neighbour_cover, pixel_features
 
 
 def _frame():
@@ -108,3 +109,35 @@ def test_each_detector_has_its_own_zone_cells_and_other_pixels_one_more():
     assert feats("C3").zone_cells().tolist() == [3, 4, 5, 6, 6]
     assert feats("").zone_cells().tolist() == [6] * n
     assert np.array_equal(np.unravel_index(feats("C3").cells(), TABLE_SHAPE)[1], [3, 4, 5, 6, 6])
+
+
+def test_hole_distance_is_the_whole_windows_transform_to_the_bit():
+    """The transform on the holes' box gives the whole window's values, also where a nearer valid pixel
+    lies beyond the box (holes beside invalid strips, at the window's edges, with nothing valid near)."""
+    rng = np.random.default_rng(7)
+    checked = far = 0
+    for case in range(60):
+        ny, nx = rng.integers(20, 120, size=2)
+        valid = rng.random((ny, nx)) > rng.uniform(0.0, 0.6)          # scattered invalid pixels
+        for _ in range(rng.integers(1, 4)):                            # blocks and strips of invalid pixels
+            y, x = rng.integers(0, ny), rng.integers(0, nx)
+            valid[y:y + rng.integers(1, 40), x:x + rng.integers(1, 40)] = False
+        if case % 5 == 0:                                              # a ring of invalid pixels about a hole
+            valid[5:ny - 5, 5:nx - 5] = False
+            valid[8:ny - 8, 8:nx - 8] = True
+        if not valid.any() or valid.all():
+            continue
+        holes = np.argwhere(~valid)
+        pick = holes[rng.choice(len(holes), size=min(len(holes), int(rng.integers(1, 200))), replace=False)]
+        ly, lx = pick[:, 0], pick[:, 1]
+        full = ndimage.distance_transform_edt(~valid)
+        got = hole_distance(valid, ly, lx)
+        assert np.array_equal(got, full[ly, lx]), case
+        box = hole_distance(valid, ly, lx, grow=10 ** 6)               # one box over the whole array
+        far += int(np.sum(got != ndimage.distance_transform_edt(
+            ~valid[max(ly.min() - 2, 0):ly.max() + 3, max(lx.min() - 2, 0):lx.max() + 3])[
+            ly - max(ly.min() - 2, 0), lx - max(lx.min() - 2, 0)]))
+        assert np.array_equal(box, got)
+        checked += ly.size
+    assert checked > 1000 and far > 0           # the box alone would have been wrong for some: the fallback ran
+    assert hole_distance(np.ones((4, 4), dtype=bool), np.array([], dtype=int), np.array([], dtype=int)).size == 0

@@ -24,7 +24,7 @@ from ..geometry import ZONE_NAMES, zone_of
 from ..network.windows import prepare_window
 
 __all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "DETECTORS", "ZONE_CELLS", "TABLE_SHAPE", "PixelFeatures",
-           "pixel_features", "neighbour_cover", "window_noise", "window_cap"]
+           "pixel_features", "neighbour_cover", "window_noise", "window_cap", "hole_distance"]
 
 #: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, more (the last three only in
 #: losses of several blocks across: clusters, rows of blocks).
@@ -146,6 +146,34 @@ def window_cap(frame: Frame, w) -> float:
     return 2.0 * w.scale * float(ctx.max() - ctx.min()) + window_noise(frame, w)
 
 
+def hole_distance(valid: np.ndarray, ly: np.ndarray, lx: np.ndarray, grow: int = 2) -> np.ndarray:
+    """The distance (px) from each pixel ``(ly, lx)`` to the nearest ``valid`` pixel: the Euclidean distance
+    transform of ``~valid`` there, the same values as over the whole array, in less time.
+
+    The transform runs on the pixels' bounding box grown by ``grow`` px (within the array). A pixel
+    nearer to a box edge inside the array than to the valid pixel the box found may have a nearer
+    one beyond that edge: those pixels take the whole array's transform.
+    """
+    ny, nx = valid.shape
+    if ly.size == 0:
+        return np.zeros(0)
+    y0, y1 = max(int(ly.min()) - grow, 0), min(int(ly.max()) + 1 + grow, ny)
+    x0, x1 = max(int(lx.min()) - grow, 0), min(int(lx.max()) + 1 + grow, nx)
+    sub = valid[y0:y1, x0:x1]
+    if not sub.any():               # nothing valid in the box: the whole array's transform
+        return ndimage.distance_transform_edt(~valid)[ly, lx]
+    d = ndimage.distance_transform_edt(~sub)[ly - y0, lx - x0]
+    inf = np.inf                    # how far each pixel is from the nearest pixel beyond an edge inside the array
+    edge = np.minimum.reduce([ly - y0 + 1 if y0 > 0 else np.full(ly.shape, inf),
+                              y1 - ly if y1 < ny else np.full(ly.shape, inf),
+                              lx - x0 + 1 if x0 > 0 else np.full(lx.shape, inf),
+                              x1 - lx if x1 < nx else np.full(lx.shape, inf)])
+    far = d > edge
+    if far.any():
+        d[far] = ndimage.distance_transform_edt(~valid)[ly[far], lx[far]]
+    return d
+
+
 def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
     """Distance, noise, guides (lowest, highest) and cap (stretched) of the pixels at flat indices ``flat``.
 
@@ -183,7 +211,7 @@ def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
         at, ly, lx = at[ours], ly[ours], lx[ours]
         g = w.guides[:3, ly, lx].astype(np.float64) * w.scale + w.centre
         noise[at] = window_noise(frame, w)
-        dist[at] = ndimage.distance_transform_edt(~w.valid)[ly, lx]
+        dist[at] = hole_distance(w.valid, ly, lx)
         lo[at], hi[at] = g.min(0), g.max(0)
         cap[at] = window_cap(frame, w)
     return dist, noise, lo, hi, cap
