@@ -1,6 +1,7 @@
 """The features of filled pixels: zone, distance to the hole edge, window noise, neighbour cover."""
 
 import numpy as np
+import pytest
 from helpers import BLANK, C3_SEQ, blank, read_file, read_real
 from scipy import ndimage
 
@@ -141,3 +142,27 @@ def test_hole_distance_is_the_whole_windows_transform_to_the_bit():
         checked += ly.size
     assert checked > 1000 and far > 0           # the box alone would have been wrong for some: the fallback ran
     assert hole_distance(np.ones((4, 4), dtype=bool), np.array([], dtype=int), np.array([], dtype=int)).size == 0
+
+
+def test_the_near_spread_leaves_out_the_guide_farthest_from_the_fill():
+    """``near``: the range of the fill and the two guides nearest it (the first in the guides' order on a tie);
+    with no fill, nearest the guides' median. ``spread`` is the whole range, as before 0.1.18."""
+    from corkit_inpaint.uncertainty.features import _range
+    guides = np.array([[0.0, 0.0, 5.0, 1.0, 2.0],       # biharmonic
+                       [9.0, 1.0, 5.0, -1.0, 2.0],      # radial
+                       [1.0, 0.5, -4.0, 0.0, 2.0]])     # azimuthal
+    fill = np.array([0.5, 0.25, 0.0, 0.0, 2.0])
+    assert np.array_equal(_range(guides, fill), [9.0, 1.0, 9.0, 2.0, 0.0])
+    # left out: the radial 9; the radial 1 (0.75 from the fill); of 5, 5 and -4 about 0 the first 5 (a tie);
+    # of 1, -1 and 0 about 0 the 1 (a tie, the biharmonic first); no fill: about the median, 5 5 -4 -> -4
+    assert np.array_equal(_range(guides, fill, drop_farthest=True), [1.0, 0.5, 9.0, 1.0, 0.0])
+    assert np.array_equal(_range(guides, None, drop_farthest=True), [1.0, 0.5, 0.0, 1.0, 0.0])
+    frame, mask = _frame()
+    f = pixel_features(frame, mask, values=read_real()[0].astype(float))     # the truth as a fill
+    assert np.all(f.near <= f.spread) and np.any(f.near < f.spread)
+    assert np.array_equal(f.spread_of("range"), f.spread) and np.array_equal(f.spread_of("near"), f.near)
+    assert np.array_equal(f.unit_of("near"), np.hypot(f.noise, f.near)) and np.array_equal(f.unit, np.hypot(
+        f.noise, f.spread))
+    assert not np.array_equal(f.cells("near"), f.cells("range"))
+    with pytest.raises(ValueError, match="one of range, near"):
+        f.spread_of("widest")

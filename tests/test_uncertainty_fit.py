@@ -182,3 +182,33 @@ def test_frames_from_the_sequence_simulator(tmp_path, capsys):
     err = capsys.readouterr().err
     assert ei.value.code == 1 and sim.read_bytes() == before
     assert "frames_from" in err and "sequence_version" not in err, err
+
+
+def test_a_near_spread_table_is_fitted_on_its_own_unit_and_recorded(tmp_path):
+    """``--spread near`` (the default model's table since 0.1.18): the same holes and fills, the unit and cells
+    of the spread without the guide farthest from the fill; the table says so, and a range table says nothing."""
+    import json
+
+    from corkit_inpaint.uncertainty.fit import main
+    rng = np.random.default_rng(3)
+    n = 20 * MIN_COUNT
+    f = _features(n, 0, 1, 0.3, 0.4)
+    f = PixelFeatures(f.pixels, f.zone, f.dist, f.noise, f.spread, f.cap, f.neighbour, f.detector,
+                      near=np.zeros(n))                                   # unit: the noise alone
+    err = rng.normal(0, 3 * 0.3, n)
+    near, whole = Accumulator("near"), Accumulator()
+    near.add(f, err)
+    whole.add(f, err)
+    assert abs(near.table()[0, 0, 0, 0] / 3 - 1) < 0.05            # 3 noise units, in the first spread bin
+    assert abs(whole.table()[0, 0, 0, 1] / (3 * 0.3 / 0.5) - 1) < 0.05     # 1.8 units of hypot(0.3, 0.4)
+    with pytest.raises(ValueError, match="one of range, near"):
+        Accumulator("widest")
+    path = tmp_path / "tables.json"
+    small = ["--frames", "1", "--sequences", "0", "--repeats", "1", "--methods", "biharmonic"]
+    assert main(["--out", str(path), *small]) == 0
+    assert main(["--add-to", str(path), "--spread", "near", *small]) == 0        # replaces the range table
+    doc = json.loads(path.read_text())
+    assert doc["tables"]["biharmonic"]["spread"] == "near" and "spread" not in doc["fit"]
+    assert doc["fit"]["added"] == [{"methods": ["biharmonic"], "weights": None, "spread": "near"}]
+    t = load_tables(str(path))["biharmonic"]
+    assert t.spread == "near" and np.all(t.k > 0)

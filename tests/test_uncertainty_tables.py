@@ -57,6 +57,21 @@ def test_fill_sigma_is_the_table_times_the_noise(tmp_path):
     g = pixel_features(frame, mask, values=far)
     assert np.all(g.spread >= f.spread) and np.any(g.spread > f.spread)
     assert fill_sigma("not-fitted", frame, data.astype(float), mask) is None
+    # a table that measures the spread without the guide farthest from the fill reads that spread
+    near = tmp_path / "near.json"             # another file: load_tables keeps what it read by path
+    near.write_text(json.dumps({"tables": {"m": {"method": "m", "spread": "near", "k": k.tolist()}}}))
+    t = load_tables(str(near))["m"]
+    assert t.spread == "near" and load_tables(str(path))["m"].spread == "range"
+    assert np.allclose(t.stretched(g), np.minimum(2.0 * np.hypot(g.noise, g.near), g.cap))
+    assert np.all(g.near <= g.spread) and np.any(g.near < g.spread)
+
+
+def test_the_default_models_table_measures_the_spread_without_the_farthest_guide():
+    """Since 0.1.18 (docs/spread_2026-12-06.json); the other tables keep the whole range."""
+    tables = load_tables()
+    default = table_for("pconv-smooth", model_entry(default_model_name())["sha256"])
+    assert default.spread == "near"
+    assert {t.spread for key, t in tables.items() if t is not default} == {"range"}
 
 
 GOOD = np.ones(TABLE_SHAPE).tolist()
@@ -71,6 +86,8 @@ GOOD = np.ones(TABLE_SHAPE).tolist()
     ({"tables": {"m": {"method": "other", "k": GOOD}}}, "keyed unlike its method"),
     ({"tables": {"m": {"method": "m", "sha256": {}, "k": GOOD}}}, "keyed unlike its method"),
     ({"tables": {"m": {"k": GOOD}}}, "has no 'method' and 'k'"),
+    ({"tables": {"m": {"method": "m", "spread": "widest", "k": GOOD}}}, "spread 'widest' is not one of range, near"),
+    ({"tables": {"m": {"method": "m", "spread": ["near"], "k": GOOD}}}, "spread ['near'] is not one of"),
     ({"tables": [1, 2]}, "no 'tables' mapping"), ([1, 2], "no 'tables' mapping"), ({}, "no 'tables' mapping"),
 ])
 def test_a_bad_tables_file_is_one_line_naming_it(tmp_path, doc, why):

@@ -102,6 +102,12 @@ OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpai
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-lasco-nb2 --frames 40 --sequences 32 --repeats 2 \
     --frames-from sequence --sequence-version 3
+# ... and last the default model's table again, measuring the guides' spread without the guide farthest from
+# the fill (--spread near, since 0.1.18: docs/spread_2026-12-06.json); it replaces the table the first command
+# fitted for the soup (about 10 min).
+OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
+    --methods pconv-smooth --weights pconv-lasco-nb3-soup --spread near --frames 40 --sequences 32 --repeats 2 \
+    --frames-from sequence --sequence-version 3
 # Stage 9: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel
 # 1-sigma (corkit_inpaint/network/spread.py). The fill's tensors are frozen (its fill is nb2's bit for bit); the
 # head learns a Laplace likelihood of the fill's misses, 2,500 steps on 300 new simulated sequences (seeds

@@ -24,13 +24,18 @@ from ..geometry import ZONE_NAMES, zone_of
 from ..network.windows import prepare_window
 
 __all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "DETECTORS", "ZONE_CELLS", "TABLE_SHAPE", "PixelFeatures",
-           "pixel_features", "neighbour_cover", "window_noise", "window_cap", "hole_distance"]
+           "pixel_features", "neighbour_cover", "window_noise", "window_cap", "hole_distance", "SPREADS"]
 
 #: Distance to the nearest valid pixel, px: 1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, more (the last three only in
 #: losses of several blocks across: clusters, rows of blocks).
 DIST_EDGES = (0.0, 1.5, 2.5, 4.5, 8.5, 16.5, 32.5, 64.5, np.inf)
 #: The guides' spread over the window's noise.
 SPREAD_EDGES = (0.0, 1.0, 3.0, 10.0, np.inf)
+#: How a table measures the spread (`PixelFeatures.spread_of`): ``"range"``, the range of the three guide fills
+#: and the fill; ``"near"``, the same without the guide farthest from the fill, so that one guide far off (a
+#: ray that crosses the occulter's shadow, a circle along a long loss), which the network leaves aside, does not
+#: widen the sigma (the default model's table since 0.1.18, `docs/spread_2026-12-06.json`).
+SPREADS = ("range", "near")
 #: The radial zones of `corkit_inpaint.geometry.ZONES`, and last everything outside them (or no geometry).
 N_ZONES = len(ZONE_NAMES) + 1
 #: The detectors whose zones have cells of their own: the simulator says a C3 fill's error, in the table's
@@ -66,6 +71,9 @@ class PixelFeatures:
         Whether a neighbouring frame has data at the pixel.
     detector : str
         The frame's detector (``"C2"``, ``"C3"``; ``""`` without a geometry).
+    near : numpy.ndarray or None
+        As ``spread``, without the guide farthest from the fill (from the guides' median where no fill
+        was given); None: the same as ``spread``.
     """
 
     pixels: np.ndarray
@@ -76,11 +84,22 @@ class PixelFeatures:
     cap: np.ndarray
     neighbour: np.ndarray
     detector: str = ""
+    near: np.ndarray | None = None
+
+    def spread_of(self, kind: str = "range") -> np.ndarray:
+        """The spread a table of `SPREADS` kind ``kind`` reads: ``spread`` or ``near``."""
+        if kind not in SPREADS:
+            raise ValueError(f"spread {kind!r}: one of {', '.join(SPREADS)}")
+        return self.near if kind == "near" and self.near is not None else self.spread
+
+    def unit_of(self, kind: str = "range") -> np.ndarray:
+        """The error's unit, ``hypot(noise, spread)``, stretched, for a table of `SPREADS` kind ``kind``."""
+        return np.hypot(self.noise, self.spread_of(kind))
 
     @property
     def unit(self) -> np.ndarray:
-        """The error's unit, ``hypot(noise, spread)``, stretched."""
-        return np.hypot(self.noise, self.spread)
+        """The error's unit with the whole range, ``hypot(noise, spread)``, stretched."""
+        return self.unit_of("range")
 
     def zone_cells(self) -> np.ndarray:
         """Each pixel's zone cell (`ZONE_CELLS`): its detector's zone, or the last cell outside the zones."""
@@ -89,10 +108,10 @@ class PixelFeatures:
         inside = (self.zone >= 0) & (self.zone < len(ZONE_NAMES))          # -1 (`zone_of`'s outside) too
         return np.where(inside, self.zone + DETECTORS.index(self.detector) * len(ZONE_NAMES), ZONE_CELLS - 1)
 
-    def cells(self) -> np.ndarray:
-        """Each pixel's flat index into an array of `TABLE_SHAPE`."""
+    def cells(self, kind: str = "range") -> np.ndarray:
+        """Each pixel's flat index into an array of `TABLE_SHAPE`, for a table of `SPREADS` kind ``kind``."""
         d = np.searchsorted(DIST_EDGES, self.dist, side="right") - 1
-        n = np.searchsorted(SPREAD_EDGES, self.spread / np.maximum(self.noise, 1e-12), side="right") - 1
+        n = np.searchsorted(SPREAD_EDGES, self.spread_of(kind) / np.maximum(self.noise, 1e-12), side="right") - 1
         d = np.clip(d, 0, TABLE_SHAPE[2] - 1)
         n = np.clip(n, 0, TABLE_SHAPE[3] - 1)
         return np.ravel_multi_index((self.neighbour.astype(int), self.zone_cells(), d, n), TABLE_SHAPE)
@@ -175,7 +194,7 @@ def hole_distance(valid: np.ndarray, ly: np.ndarray, lx: np.ndarray, grow: int =
 
 
 def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
-    """Distance, noise, guides (lowest, highest) and cap (stretched) of the pixels at flat indices ``flat``.
+    """Distance, noise, the three guides (``(3, n)``) and cap (stretched) of the pixels at flat indices ``flat``.
 
     ``flat`` is sorted (`numpy.flatnonzero` of a subset of the missing pixels).
     All are computed window by window: the distance to the nearest valid pixel
@@ -187,7 +206,7 @@ def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
     when the caller has them; otherwise they are prepared here.
     """
     n, nx = flat.size, frame.shape[1]
-    dist, noise, lo, hi, cap = np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n), np.full(n, np.inf)
+    dist, noise, guides, cap = np.zeros(n), np.ones(n), np.zeros((3, n)), np.full(n, np.inf)
     if windows is None:
         boxes, owner = frame.windows
         prepared = []
@@ -209,12 +228,11 @@ def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
         if not ours.any():
             continue
         at, ly, lx = at[ours], ly[ours], lx[ours]
-        g = w.guides[:3, ly, lx].astype(np.float64) * w.scale + w.centre
+        guides[:, at] = w.guides[:3, ly, lx].astype(np.float64) * w.scale + w.centre
         noise[at] = window_noise(frame, w)
         dist[at] = hole_distance(w.valid, ly, lx)
-        lo[at], hi[at] = g.min(0), g.max(0)
         cap[at] = window_cap(frame, w)
-    return dist, noise, lo, hi, cap
+    return dist, noise, guides, cap
 
 
 def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | None = None,
@@ -239,10 +257,24 @@ def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | Non
     ys, xs = np.divmod(flat, frame.shape[1])
     zone = np.full(ys.size, N_ZONES - 1) if frame.geometry is None else zone_of(ys, xs, frame.geometry)
     zone = np.where(zone >= 0, zone, N_ZONES - 1)
-    dist, noise, lo, hi, cap = _window_terms(frame, flat, windows)
-    if values is not None:
-        f = frame.stretch.forward(np.asarray(values, dtype=np.float64).reshape(-1)[flat])
-        lo, hi = np.minimum(lo, f), np.maximum(hi, f)
+    dist, noise, guides, cap = _window_terms(frame, flat, windows)
+    f = None if values is None else frame.stretch.forward(np.asarray(values, dtype=np.float64).reshape(-1)[flat])
     nb = np.zeros(ys.size, dtype=bool) if neighbour is None else np.asarray(neighbour, dtype=bool).reshape(-1)[flat]
     det = "" if frame.geometry is None else frame.geometry.detector
-    return PixelFeatures(pixels, zone.astype(int), dist, noise, hi - lo, cap, nb, det)
+    return PixelFeatures(pixels, zone.astype(int), dist, noise, _range(guides, f), cap, nb, det,
+                         near=_range(guides, f, drop_farthest=True))
+
+
+def _range(guides: np.ndarray, fill: np.ndarray | None, drop_farthest: bool = False) -> np.ndarray:
+    """Per pixel, the range of the guides ``(3, n)`` and the ``fill`` (where given); with ``drop_farthest``,
+    without the guide farthest from the fill (or, with no fill, from the guides' median; the first in the
+    guides' order on a tie)."""
+    if drop_farthest:
+        ref = np.median(guides, axis=0) if fill is None else fill
+        keep = np.ones(guides.shape, dtype=bool)
+        keep[np.abs(guides - ref).argmax(0), np.arange(guides.shape[1])] = False
+        guides = guides.T[keep.T].reshape(-1, guides.shape[0] - 1).T
+    lo, hi = guides.min(0), guides.max(0)
+    if fill is not None:
+        lo, hi = np.minimum(lo, fill), np.maximum(hi, fill)
+    return hi - lo

@@ -6,7 +6,8 @@ for methods that read neighbouring frames, from the sequence simulator (seeds
 from `SEQUENCE_SEED0`, each middle frame with its frames 12 minutes before and
 after; version ``--sequence-version``). Neither range is used in training or in `evaluate`. For every filled
 pixel the error in the blanked frame's stretched space, over its unit
-(`PixelFeatures.unit`), goes into a histogram per table cell; a cell's value is the histogram's
+(`PixelFeatures.unit_of`, the guides' spread measured as ``--spread`` says), goes into a histogram per table
+cell; a cell's value is the histogram's
 68.27% quantile. A cell with fewer than `MIN_COUNT` pixels takes the value of
 the coarser group it falls in (all spread bins, then all distances, then all
 zones). The base losses are the patterns training and evaluation draw
@@ -40,7 +41,7 @@ from ..register import register_all
 from ..tempfiles import write_text_atomic
 from ..training.loss_masks import LARGE_PATTERNS, PATTERNS, blanked_copies
 from ..training.sequence import SEQUENCE_VERSION, SEQUENCE_VERSIONS, make_sequence
-from .features import DIST_EDGES, TABLE_SHAPE, neighbour_cover, pixel_features
+from .features import DIST_EDGES, SPREADS, TABLE_SHAPE, neighbour_cover, pixel_features
 from .tables import FORMAT, parse_tables, table_key
 
 __all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "LARGE_SEED", "LARGE_MIN_DIST", "MIN_COUNT", "QUANTILE", "R_EDGES",
@@ -65,15 +66,19 @@ FRAMES_FROM = ("simulator", "sequence")
 
 
 class Accumulator:
-    """Histograms of |error| / unit per table cell, for one method."""
+    """Histograms of |error| / unit per table cell, for one method; ``spread``: how the unit measures the guides'
+    spread (`corkit_inpaint.uncertainty.features.SPREADS`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, spread: str = "range") -> None:
+        if spread not in SPREADS:
+            raise ValueError(f"spread {spread!r}: one of {', '.join(SPREADS)}")
+        self.spread = spread
         self.hist = np.zeros((int(np.prod(TABLE_SHAPE)), R_EDGES.size + 1), dtype=np.int64)
 
     def add(self, features, err: np.ndarray, keep: np.ndarray | None = None) -> None:
         """Add the stretched errors ``err`` of the pixels of ``features`` (those where ``keep``, when given)."""
-        r = np.abs(err) / np.maximum(features.unit, 1e-12)
-        cells, bins = features.cells(), np.searchsorted(R_EDGES, r)
+        r = np.abs(err) / np.maximum(features.unit_of(self.spread), 1e-12)
+        cells, bins = features.cells(self.spread), np.searchsorted(R_EDGES, r)
         if keep is not None:
             cells, bins = cells[keep], bins[keep]
         np.add.at(self.hist, (cells, bins), 1)
@@ -100,7 +105,7 @@ def _quantile(h: np.ndarray) -> np.ndarray:
 
 
 def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, weights, patterns=PATTERNS,
-                    min_dist=None):
+                    min_dist=None, spread="range"):
     """Blank ``repeats`` masks per pattern in one frame, fill with every method, add the errors.
 
     With ``min_dist``, only the errors of pixels farther than that from a valid pixel are added.
@@ -116,17 +121,19 @@ def _blank_and_fill(img, hdr, methods, accs, rng, repeats, neighbours, device, w
             err = frame.stretch.forward(res.values[f]) - truth[f]
             key = table_key(name, res.provenance.sha256)
             feats = pixel_features(frame, f, cover, values=res.values)
-            accs.setdefault(key, (name, res.provenance.sha256, Accumulator()))[2].add(
+            accs.setdefault(key, (name, res.provenance.sha256, Accumulator(spread)))[2].add(
                 feats, err, None if min_dist is None else feats.dist > min_dist)
 
 
 def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, version: str | None = None,
             device: str = "cpu", weights=None, progress: bool = True, frames_from: str = "simulator",
-            sequence_version: str | None = None) -> dict:
+            sequence_version: str | None = None, spread: str = "range") -> dict:
     """``{key: (method, sha256, Accumulator)}`` over simulated frames and sequences (see the module).
 
     ``frames_from`` ``"sequence"`` takes the single frames from the sequence simulator (each
     sequence's target frame alone, version ``sequence_version``) instead of `simulator.make_frame`.
+    ``spread``: how the tables' unit measures the guides' spread
+    (`corkit_inpaint.uncertainty.features.SPREADS`); the holes and fills do not depend on it.
     """
     from tqdm import tqdm
 
@@ -138,8 +145,9 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
     accs: dict = {}
 
     def fill(img, hdr, which, nbs):       # the base losses, then the large ones' deep pixels
-        _blank_and_fill(img, hdr, which, accs, rng, repeats, nbs, device, weights)
-        _blank_and_fill(img, hdr, which, accs, large, 1, nbs, device, weights, LARGE_PATTERNS, LARGE_MIN_DIST)
+        _blank_and_fill(img, hdr, which, accs, rng, repeats, nbs, device, weights, spread=spread)
+        _blank_and_fill(img, hdr, which, accs, large, 1, nbs, device, weights, LARGE_PATTERNS, LARGE_MIN_DIST,
+                        spread)
 
     for i in tqdm(range(n_frames), desc="simulated frames", disable=not progress):
         det, summed = _KINDS[i % 4]
@@ -176,12 +184,14 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
     file's tables are written in this format (`read_tables_file`).
     """
     tables = {key: {"method": name, "sha256": sha, "pixels": int(acc.hist.sum()),
+                    **({} if acc.spread == "range" else {"spread": acc.spread}),     # absent: "range", as before 0.1.18
                     "k": np.round(acc.table(), 5).tolist()} for key, (name, sha, acc) in sorted(accs.items())}
     doc = {"format": FORMAT, "table_axes": TABLE_AXES, "fit": meta, "tables": tables}
     path = Path(path)
     if add:
         old = read_tables_file(path, meta)
-        old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")})
+        old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")}
+                                                  | ({"spread": meta["spread"]} if "spread" in meta else {}))
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
@@ -227,7 +237,7 @@ def _meta(args) -> dict:
             "generator_version": GENERATOR_VERSION,
             "sequence_version": args.sequence_version, "quantile": QUANTILE,
             "min_count": MIN_COUNT, "bins_per_decade": 40, "dist_edges": [float(e) for e in DIST_EDGES[1:-1]],
-            "weights": args.weights} | frames_from
+            "weights": args.weights} | frames_from | ({} if args.spread == "range" else {"spread": args.spread})
 
 
 def _check_destination(args, meta: dict) -> None:
@@ -259,6 +269,9 @@ def main(argv=None) -> int:
                    help="single frames from the single-frame simulator (default) or the sequence simulator")
     p.add_argument("--sequence-version", choices=SEQUENCE_VERSIONS, default=SEQUENCE_VERSION,
                    help="sequence simulator version (default %(default)s)")
+    p.add_argument("--spread", choices=SPREADS, default="range",
+                   help="how the tables' unit measures the guide fills' spread: their range with the fill "
+                        "(default), or without the guide farthest from the fill ('near', the default model's)")
     args = p.parse_args(argv)
     if args.frames < 1 or args.sequences < 0 or args.repeats < 1:
         p.error("give --frames and --repeats >= 1, --sequences >= 0")
@@ -277,7 +290,8 @@ def main(argv=None) -> int:
     set_threads(None)
     try:
         accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
-                       weights=args.weights, frames_from=args.frames_from, sequence_version=args.sequence_version)
+                       weights=args.weights, frames_from=args.frames_from, sequence_version=args.sequence_version,
+                       spread=args.spread)
         write_tables(accs, args.out or args.add_to, meta, add=args.add_to is not None)
     except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")

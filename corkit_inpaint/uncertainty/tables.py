@@ -4,7 +4,8 @@ For each method (and, for a network, each weights file) a table holds, per
 cell of `corkit_inpaint.uncertainty.features.TABLE_SHAPE`, the half-width of
 the central 68.27% interval of the method's error in the frame's stretched
 (asinh) space, in units of ``hypot(noise, guide spread)``
-(`corkit_inpaint.uncertainty.features.PixelFeatures.unit`), fitted on
+(`corkit_inpaint.uncertainty.features.PixelFeatures.unit_of`, the spread measured as
+the table says: `ErrorTable.spread`), fitted on
 simulated holes (`corkit_inpaint.uncertainty.fit`). A fill's sigma is that
 half-width times the pixel's unit, brought back to the image's unit exactly:
 the half-width of the stretched interval ``fill +- sigma`` once unstretched.
@@ -27,7 +28,7 @@ import numpy as np
 from ..exceptions import WeightsError, first_line
 from ..frame import Frame
 from ..geometry import ZONE_NAMES
-from .features import DETECTORS, TABLE_SHAPE, PixelFeatures, pixel_features
+from .features import DETECTORS, SPREADS, TABLE_SHAPE, PixelFeatures, pixel_features
 
 __all__ = ["ErrorTable", "MIN_K", "FORMAT", "POOLED_SHAPE", "by_detector", "parse_tables", "load_tables", "table_key",
            "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
@@ -49,16 +50,21 @@ class ErrorTable:
     sha256 : str
         The weights file's sha256 for a network method, ``""`` for a classical one.
     k : numpy.ndarray
-        `TABLE_SHAPE` half-widths, in units of `PixelFeatures.unit`.
+        `TABLE_SHAPE` half-widths, in units of `PixelFeatures.unit_of` ``spread``.
+    spread : str
+        How the table measures the guides' spread (`corkit_inpaint.uncertainty.features.SPREADS`):
+        ``"range"`` (a file's table that names none) or ``"near"``.
     """
 
     method: str
     sha256: str
     k: np.ndarray
+    spread: str = "range"
 
     def stretched(self, features: PixelFeatures) -> np.ndarray:
         """The 1-sigma of each pixel of ``features``, in stretched units (at most `PixelFeatures.cap`)."""
-        return np.minimum(self.k.ravel()[features.cells()] * features.unit, features.cap)
+        return np.minimum(self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread),
+                          features.cap)
 
 
 #: The smallest half-width a table may hold, in its unit: below it a fill would be reported exact (the fit's
@@ -138,7 +144,10 @@ def parse_tables(doc) -> dict[str, ErrorTable]:
         k = by_detector(k) if pooled else k
         if not (np.all(np.isfinite(k)) and np.all(k >= MIN_K)):
             raise ValueError(f"table {key!r} holds values that are not finite numbers >= {MIN_K}")
-        out[key] = ErrorTable(t["method"], sha, k)
+        spread = t.get("spread", "range")
+        if not isinstance(spread, str) or spread not in SPREADS:
+            raise ValueError(f"table {key!r}: spread {spread!r} is not one of {', '.join(SPREADS)}")
+        out[key] = ErrorTable(t["method"], sha, k, spread)
     return out
 
 
