@@ -20,6 +20,7 @@ from .blocks import find_missing_blocks
 from .exceptions import InputError
 from .fill import as_method, fill_level05, run_method
 from .frame import Frame
+from .match import same_level
 from .methods import DEFAULT_METHOD, FillMethod
 from .outputs import check_output_path, write_atomic
 from .read import MAX_PIXELS, read_level05, read_neighbours
@@ -109,7 +110,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     if not np.all(np.isfinite(img[~mask])):
         raise InputError("the image holds NaN or inf outside the mask")
     frame = Frame.build(img, mask, header)
-    nbs = register_all(neighbours, header, img.shape, max_gap=max_gap)
+    nbs = same_level(frame, register_all(neighbours, header, img.shape, max_gap=max_gap))
     with using_threads(threads):
         return run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=False).values
 

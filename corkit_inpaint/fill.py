@@ -21,6 +21,7 @@ from .blocks import blocks_in, blocks_of, find_missing_blocks, off_grid_zero_blo
 from .exceptions import MethodError
 from .frame import Frame
 from .geometry import optical_geometry
+from .match import same_level
 from .methods import FillMethod, FillResult, Provenance, get_method
 from .register import MAX_GAP_MINUTES, Neighbour, check_max_gap, register_all
 from .uncertainty import probe
@@ -282,7 +283,8 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     reason = m.skip_reason(frame)
     if reason:
         return unchanged(reason)
-    nbs = register_all(neighbours, header, data.shape, max_gap=max_gap) if m.reads_neighbours else []
+    nbs = same_level(frame, register_all(neighbours, header, data.shape, max_gap=max_gap)) if m.reads_neighbours \
+        else []
     res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
     if not blocks_in(res.filled, blocks):
         return unchanged(res.skipped or "the method left every block masked")

@@ -23,6 +23,7 @@ out there.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,9 +35,15 @@ from scipy import ndimage
 from .frame import Frame
 from .register import Neighbour
 
-__all__ = ["SMOOTH", "MIN_COMMON", "SPIKE", "NeighbourEstimate", "neighbour_estimate"]
+__all__ = ["SMOOTH", "MIN_COMMON", "SPIKE", "MAX_LEVEL_RATIO", "NeighbourEstimate", "neighbour_estimate", "same_level"]
+
+log = logging.getLogger(__name__)
 
 SMOOTH = 16.0          # px, Gaussian sigma of the local means
+#: A neighbour whose median DN/s is more than this many times the target's, or less than its inverse, is left
+#: out (`same_level`): frames of one detector, filter and polarizer an hour apart differ by percents, so its
+#: OFFSET or EXPTIME (or the target's) cannot be right.
+MAX_LEVEL_RATIO = 10.0
 MIN_COMMON = 64        # pixels valid in both frames needed in a window to scale a neighbour
 SPIKE = 6.0            # brightest minus faintest neighbour, in their difference's expected spread: a hit
 
@@ -281,3 +288,43 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
     if weighting == "misfit":            # the weights are 1 / m_k: their sum is sum_k 1 / m_k
         misfit = np.where(have, 1.0 / np.sqrt(np.where(have, wsum, 1.0)), 0.0) * st.exptime
     return NeighbourEstimate(mean * st.exptime + st.bias, count, spread, tuple(used), misfit)
+
+
+def same_level(frame: Frame, neighbours: Sequence[Neighbour]) -> list[Neighbour]:
+    """The ``neighbours`` whose brightness is the target's to within `MAX_LEVEL_RATIO`; the others are left out
+    with a warning.
+
+    The local scaling of `neighbour_estimate` matches a neighbour to the target
+    around each hole, so a header whose OFFSET or EXPTIME is wrong by orders of
+    magnitude would still pass as a smooth, well-matched estimate that copies
+    none of the neighbour's structure (a fill 2.3 times worse than the frame's
+    own, review of 2026-12-06). The medians are of every 7th valid pixel's DN/s;
+    a target whose median is not positive is not judged.
+
+    Parameters
+    ----------
+    frame : Frame
+        The target.
+    neighbours : sequence of Neighbour
+        Registered on it (`corkit_inpaint.register.register_all`).
+
+    Returns
+    -------
+    list of Neighbour
+    """
+    if not neighbours:
+        return list(neighbours)
+    st = frame.stretch
+    target = float(np.median((frame.image[frame.valid][::7] - st.bias) / st.exptime)) if frame.valid.any() else 0.0
+    if not target > 0:
+        return list(neighbours)
+    kept = []
+    for nb in neighbours:
+        rates = nb.rate[nb.valid][::7]
+        level = float(np.median(rates)) / target if rates.size else float("nan")
+        if 1 / MAX_LEVEL_RATIO <= level <= MAX_LEVEL_RATIO:
+            kept.append(nb)
+        else:
+            log.warning("neighbouring frame %s left out: its median DN/s is %.3g times this frame's, which its "
+                        "OFFSET or EXPTIME (or this frame's) cannot make of the same field", nb.name, level)
+    return kept

@@ -175,3 +175,33 @@ def test_despike_keeps_a_feature_only_one_neighbour_shows_whole():
     clean = neighbour_estimate(frame, nbs, BOX, weighting="misfit", despike=True)
     assert (clean.count[56:62, 56:62] == 2).all()
     assert (clean.count[70:73, 66:69] == 1).all()
+
+
+@pytest.mark.parametrize("key, value", [("EXPTIME", 1e30), ("OFFSET", -1e6)])
+def test_a_neighbour_whose_header_makes_another_brightness_is_left_out(key, value, caplog):
+    """Battery of 2026-12-06: a neighbour whose EXPTIME or OFFSET is wrong by orders of magnitude passed the
+    registration, was matched locally into a smooth estimate and made the fill 2.3 times worse than alone."""
+    import logging
+
+    from helpers import C3_SEQ, read_file, seq_blocks
+
+    from corkit_inpaint.fill import fill_level05
+    from corkit_inpaint.match import same_level
+    from corkit_inpaint.register import register_all
+    (before, hb), (data, hdr), (after, ha) = (read_file(p) for p in C3_SEQ)
+    test = data.copy()
+    for by, bx in seq_blocks(data, hdr, 2, seed=5):
+        test[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] = 0
+    frame = Frame.build(test.astype(float), test == 0, hdr)
+    bad = hb.copy()
+    bad[key] = value
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.match"):
+        kept = same_level(frame, register_all([(before, bad), (after, ha)], hdr, data.shape))
+    assert [nb.name for nb in kept] == [str(ha["FILENAME"]).strip()]
+    assert "left out: its median DN/s is" in caplog.text and str(hb["FILENAME"]).strip() in caplog.text
+    good = same_level(frame, register_all([(before, hb), (after, ha)], hdr, data.shape))
+    assert len(good) == 2                                   # real neighbours, 12 minutes apart, are kept
+    filled = fill_level05(test, hdr, "ratio", neighbours=[(before, bad), (after, ha)], device="cpu")
+    alone = fill_level05(test, hdr, "ratio", neighbours=[(after, ha)], device="cpu")
+    assert len(filled.provenance.neighbours) == 1 and filled.provenance.neighbours == alone.provenance.neighbours
+    assert np.array_equal(filled.data, alone.data)
