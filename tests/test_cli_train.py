@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -156,3 +158,44 @@ def test_alone_share_needs_sequences(tmp_path, capsys):
     """--alone-share without --sequences did nothing, silently: single simulated frames have no neighbours."""
     assert main(["train", "--out", str(tmp_path / "run"), "--alone-share", "0.5"]) == 2
     assert "needs --sequences" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def _unwritable_out(tmp_path):
+    """An --out folder that cannot be made or written in: under a read-only folder, or (root writes anywhere)
+    under /proc, where no folder can be made, not even by root."""
+    if os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        return ro / "run"
+    if not Path("/proc/self").is_dir():
+        pytest.skip("running as root without /proc: no folder here refuses root")
+    return Path("/proc/corkit-inpaint-test/run")
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_the_data(tmp_path, capsys, monkeypatch):
+    """Battery: an --out that could not be made or written in was found out after the data were simulated and
+    the network trained, by a torch.save traceback (or a late one-line refusal)."""
+    from corkit_inpaint.training import loop
+
+    def simulated(*a, **k):
+        raise AssertionError("the data were built for an --out that cannot be written")
+    monkeypatch.setattr(loop, "build_dataset", simulated)
+    out = _unwritable_out(tmp_path)
+    code = main(["-q", "train", "--out", str(out), *TINY])
+    if out.parent.parent == tmp_path:
+        out.parent.chmod(0o755)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("corkit-inpaint: error: --out ")
+    assert "cannot be made a folder or written in" in err and not out.exists()
+
+
+def test_the_writability_check_leaves_no_folder_behind(tmp_path):
+    """The check makes the folder to try a file in it, then removes what it made: a run refused later (here:
+    a check_run alone) leaves nothing."""
+    from corkit_inpaint.training.config import TrainConfig
+    from corkit_inpaint.training.loop import check_run
+    check_run(TrainConfig(frames=1, steps=1, batch=2, widths=(8, 8, 8, 8), crop=32, threads=1),
+              tmp_path / "new" / "run")
+    assert list(tmp_path.iterdir()) == []

@@ -296,7 +296,7 @@ def test_a_failed_or_terminated_save_leaves_no_temporary(tmp_path, monkeypatch):
         Path(f).write_bytes(b"half")
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(loop.torch, "save", half_then_fail)
-    with pytest.raises(OSError):
+    with pytest.raises(WeightsError, match="No space left on device"):      # one line, not a traceback
         loop.save_torch({"x": 1}, out)
     assert out.read_bytes() == b"the last good file" and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
     # a SIGTERM while torch.save writes: the process dies of it, and the temporary goes with it
@@ -306,3 +306,12 @@ def test_a_failed_or_terminated_save_leaves_no_temporary(tmp_path, monkeypatch):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert r.returncode == -signal.SIGTERM
     assert out.read_bytes() == b"the last good file" and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_a_write_torch_refuses_is_a_one_line_weights_error(tmp_path):
+    """Battery: torch.save's RuntimeError (here: the folder is a file) reached the command line as a traceback."""
+    from corkit_inpaint.training.loop import save_torch
+    (tmp_path / "file").write_text("keep")
+    with pytest.raises(WeightsError, match=r"model\.pt: could not be written \(") as ei:
+        save_torch({"x": torch.zeros(2)}, tmp_path / "file" / "model.pt")
+    assert "\n" not in str(ei.value) and (tmp_path / "file").read_text() == "keep"

@@ -28,6 +28,7 @@ from .dataset import build_dataset
 from .finetune import init_from, zero_heads
 from .losses import compute_losses
 from .losses.perceptual import VGGFeatures
+from .place import check_place
 
 __all__ = ["train", "check_run", "check_place", "load_checkpoint", "batch_tensors", "save_torch", "source_provenance"]
 
@@ -53,9 +54,11 @@ def save_torch(obj: dict, path: Path) -> None:
         try:
             torch.save(obj, tmp)
             os.replace(tmp, path)
-        except BaseException:           # a failed or interrupted write (SIGTERM too) leaves no temporary behind
+        except BaseException as exc:    # a failed or interrupted write (SIGTERM too) leaves no temporary behind
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if isinstance(exc, (OSError, RuntimeError)) and not isinstance(exc, WeightsError):
+                raise WeightsError(f"{path}: could not be written ({first_line(exc)})") from None
             raise
 
 
@@ -150,33 +153,6 @@ def _check_settings(state: dict, cfg: TrainConfig, ck: Path, device: str = "cpu"
                            "start it again, or another --out")
 
 
-def check_place(out: Path, device: str, cfg: TrainConfig | None = None) -> None:
-    """Refuse an ``out`` that cannot be a folder, one that holds ``cfg``'s ``init`` or ``vgg`` file where the run
-    writes, or a ``device`` torch cannot use here (`InputError`)."""
-    p = out.absolute()
-    while not p.exists() and not p.is_symlink() and p != p.parent:    # the first part that is there
-        p = p.parent
-    if not p.is_dir():
-        what = "a link to nothing" if not p.exists() else "a file"
-        raise InputError(f"--out {out}: {'' if p == out.absolute() else f'{p} '}is {what}, not a folder")
-    for opt, f in (("--init", cfg and cfg.init), ("--vgg", cfg and cfg.vgg)):
-        for name in ("model.pt", "config.json", "checkpoint.pt") if f and Path(f).is_file() else ():
-            if (out / name).exists() and os.path.samefile(f, out / name):
-                raise InputError(f"{opt} {f}: is the {name} this run writes into --out {out}: give another --out "
-                                 "(or copy the file elsewhere first)")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise InputError(f"--device {device}: {first_line(exc)}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: torch sees no CUDA device here")
-    if dev.type != "cpu":
-        try:                              # mps, xpu, ...: known to torch, perhaps not built in or not here
-            torch.empty(1, device=dev)
-        except (RuntimeError, AssertionError, ValueError) as exc:
-            raise InputError(f"--device {device}: {first_line(exc)}") from None
-
-
 def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, device: str = "cpu") -> None:
     """Everything a run can be refused for, without its data: what `train` checks before it simulates them.
 
@@ -185,7 +161,8 @@ def check_run(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = True, 
     ValueError
         A setting outside its bounds (`TrainConfig.check`), or an ``init`` whose tensors do not fit.
     InputError
-        ``out`` is a file, or ``device`` is not one torch has here.
+        ``out`` is a file, or a folder that cannot be made or written in, or ``device`` is not one torch has
+        here.
     WeightsError
         ``init`` or ``vgg`` missing or not a weights file, an ``init`` whose sha256 is not ``init_sha256``,
         or a checkpoint in ``out`` (with ``resume``) that is unreadable or was trained with other settings.
