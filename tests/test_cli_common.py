@@ -42,3 +42,24 @@ def test_a_bad_threads_variable_is_one_usage_line_before_any_file_is_read(tmp_pa
     if command[0] == "fill":              # a good value fills
         monkeypatch.setenv("CORKIT_INPAINT_THREADS", "1")
         assert main([command[0], str(REAL), *command[1:], "-q"]) == 0 and (tmp_path / "out.fts").is_file()
+
+
+@pytest.mark.parametrize("command", [["fill", "-o", "out.fts", "--method", "bogus"],
+                                     ["fill", "--outdir", "out", "--method", "bogus", "--workers", "1"],
+                                     ["level_1", "-o", "lvl1", "--inpaint", "bogus"],
+                                     ["level_1", "-o", "lvl1", "--inpaint", "bogus", "--workers", "1"]])
+def test_an_unknown_fill_method_is_one_usage_line_before_any_file_is_read(tmp_path, monkeypatch, capsys, command):
+    """Battery: an unknown --method/--inpaint read every file and failed each one (exit 1); it is one usage
+    line (exit 2) now, naming the methods there are, before a file is read (here one that is not FITS, which
+    would fail on its own) or a batch's cluster started, and nothing is written."""
+    from corkit_inpaint.cli import main
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "notes.fts"
+    src.write_text("not a FITS file\n")
+    rc = main([command[0], str(src), *command[1:], "-q"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, lines
+    opt = "--method" if command[0] == "fill" else "--inpaint"
+    assert lines[0].startswith(f"corkit-inpaint: error: {opt} bogus: unknown inpainting method 'bogus'")
+    assert "biharmonic" in lines[0] and "not a FITS" not in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.fts"]

@@ -7,7 +7,7 @@ import sys
 from ..exceptions import CorkitInpaintError
 
 __all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
-           "outputs_clash", "add_threads_option", "add_batch_options", "apply_threads", "FILE_ERRORS"]
+           "outputs_clash", "add_threads_option", "add_batch_options", "apply_threads", "check_method", "FILE_ERRORS"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -86,6 +86,17 @@ def outputs_clash(args, srcs, outs) -> str:
 
     from ..outputs import input_clash, output_clash
     return input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)]) or output_clash(zip(srcs, outs))
+
+
+def check_method(name: str, option: str) -> str:
+    """Why ``name`` (given as ``option``) is not a registered fill method ("" when it is): before any file is read."""
+    from ..exceptions import MethodError
+    from ..methods import get_method
+    try:
+        get_method(name)
+    except MethodError as exc:
+        return f"{option} {name}: {exc}"
+    return ""
 
 
 def err(msg: str) -> None:

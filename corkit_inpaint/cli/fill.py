@@ -23,6 +23,7 @@ from .common import (
     add_model_options,
     add_neighbour_options,
     add_sources,
+    check_method,
     err,
     file_err,
     neighbour_map,
@@ -151,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         err(f"-o/--output {args.output}: names a folder; give a file name, or use --outdir")
         return 2
     why = ((f"--max-pixels {args.max_pixels}: give a number of pixels >= 1" if args.max_pixels < 1 else "")
-           or _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args))
+           or check_method(args.method, "--method") or _check_inputs(args, srcs) or _check_plot(args, srcs)
+           or _check_batch(args))
     if why:
         err(why)
         return 2

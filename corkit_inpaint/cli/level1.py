@@ -19,6 +19,7 @@ from .common import (
     add_model_options,
     add_neighbour_options,
     add_sources,
+    check_method,
     err,
     file_err,
     neighbour_map,
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     srcs = distinct_files(args.src)          # a file given twice is calibrated once
     # over the whole run, before anything is written (each level_1 call below sees one file only)
-    why = batch_only(args) or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs])
+    why = (batch_only(args) or (check_method(inpaint, "--inpaint") if inpaint else "")
+           or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs]))
     if why:
         err(why)
         return 2
