@@ -173,12 +173,10 @@ def _read_mask(hdu, src: Path, max_pixels: int) -> np.ndarray:
 @contextmanager
 def _opened(src: Path, max_pixels: int):
     """The file opened lazily as an HDUList; any failure becomes one `InputError` line."""
-    if src.is_dir():
-        raise InputError(f"{src}: is a folder, not a FITS file")
-    if not src.exists():
-        raise InputError(f"{src}: no such file")
-    if not src.is_file():
-        raise InputError(f"{src}: not a regular file")
+    why = ("is a folder, not a FITS file" if src.is_dir() else "no such file" if not src.exists()
+           else "" if src.is_file() else "not a regular file")
+    if why:
+        raise InputError(f"{src}: {why}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -187,8 +185,9 @@ def _opened(src: Path, max_pixels: int):
     except InputError:
         raise
     except Exception as exc:      # astropy raises many kinds on malformed files
-        msg = str(exc).splitlines()[0] if str(exc) else ""
-        raise InputError(f"{src}: not a FITS file, or truncated ({type(exc).__name__}: {msg})") from None
+        if isinstance(exc, OSError) and exc.errno is not None:    # the system refused (permission, I/O), not its bytes
+            raise InputError(f"{src}: cannot be read ({exc.strerror or first_line(exc)})") from None
+        raise InputError(f"{src}: not a FITS file, or truncated ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 def read_header(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> fits.Header:

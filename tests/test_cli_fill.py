@@ -328,3 +328,16 @@ def test_a_fill_removes_what_a_killed_fill_left_beside_its_output(blanked_file, 
     assert main(["-q", "fill", str(blanked_file), "-o", str(out), "--method", "biharmonic"]) == 0
     assert sorted(q.name for q in tmp_path.iterdir() if q.parent == tmp_path and q.name.startswith(".ok")) \
         == [mine.name] and fits.getheader(out)["INPNBLK"] == 10
+
+
+def test_a_file_that_cannot_be_read_is_named_so_not_corrupt(blanked_file, tmp_path):
+    """Battery: a file without read permission was reported, as a file to fill and as a --neighbour-pool file,
+    as 'not a FITS file, or truncated (PermissionError: ...)'."""
+    from test_read import unreadable_files
+    src = unreadable_files(tmp_path)[-1]
+    r = run_cli("fill", src, "-o", tmp_path / "x.fts", "--method", "biharmonic")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and f"{src}: cannot be read (" in lines[0], r.stderr
+    assert "not a FITS" not in r.stderr and not (tmp_path / "x.fts").exists()
+    r = run_cli("fill", blanked_file, "-o", tmp_path / "y.fts", "--method", "biharmonic", "--neighbour-pool", src)
+    assert r.returncode == 0 and f"{src}: cannot be read (" in r.stderr and "not a FITS" not in r.stderr, r.stderr

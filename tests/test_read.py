@@ -277,3 +277,31 @@ def test_an_unparsable_card_the_output_does_not_repeat_is_kept_as_it_was(tmp_pat
     path = raw_fits(tmp_path / "odd.fts", real_cards(XTRA="abc"), real_bytes())
     r = read_level05(path)
     assert "XTRA" in r.header and r.data.shape == read_real()[0].shape
+
+
+def unreadable_files(tmp_path):
+    """Files the system refuses to read: one without read permission (not as root, who reads anything), and
+    /proc/self/mem, a regular file whose first bytes no process can read (EIO), root or not."""
+    import os
+    from pathlib import Path
+    out = [Path("/proc/self/mem")] if Path("/proc/self/mem").is_file() else []
+    if os.geteuid() != 0:
+        (tmp_path / "locked.fts").write_bytes(REAL.read_bytes())
+        (tmp_path / "locked.fts").chmod(0)
+        out.append(tmp_path / "locked.fts")
+    if not out:
+        pytest.skip("no file here that the system refuses to read")
+    return out
+
+
+def test_a_file_the_system_will_not_read_is_not_called_corrupt(tmp_path):
+    """Battery: a file without read permission was 'not a FITS file, or truncated (PermissionError: ...)'."""
+    from corkit_inpaint.read import read_header
+    for src in unreadable_files(tmp_path):
+        for read in (read_level05, read_header):
+            with pytest.raises(InputError) as ei:
+                read(src)
+            msg = str(ei.value)
+            assert msg.startswith(f"{src}: cannot be read (") and "\n" not in msg, msg
+            assert "not a FITS" not in msg and "truncated" not in msg
+            assert ("Permission denied" if src.name == "locked.fts" else "Input/output error") in msg
