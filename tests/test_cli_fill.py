@@ -341,3 +341,18 @@ def test_a_file_that_cannot_be_read_is_named_so_not_corrupt(blanked_file, tmp_pa
     assert "not a FITS" not in r.stderr and not (tmp_path / "x.fts").exists()
     r = run_cli("fill", blanked_file, "-o", tmp_path / "y.fts", "--method", "biharmonic", "--neighbour-pool", src)
     assert r.returncode == 0 and f"{src}: cannot be read (" in r.stderr and "not a FITS" not in r.stderr, r.stderr
+
+
+def test_a_plot_in_the_outdir_the_run_makes_is_accepted(blanked_file, tmp_path):
+    """Battery: ``--outdir NEW/ --plot NEW/x.png`` was refused ("folder NEW does not exist"), although the run
+    makes --outdir before it fills a file; a folder the run does not make is still refused, and nothing made."""
+    second = tmp_path / "second.fts"
+    second.write_bytes(blanked_file.read_bytes())
+    new = tmp_path / "new"
+    assert main(["-q", "fill", str(blanked_file), str(second), "--outdir", f"{new}/", "--method", "biharmonic",
+                 "--plot", str(new / "x.png")]) == 0
+    assert sorted(p.name for p in new.iterdir()) == ["blanked.fts", "second.fts", "x_blanked.png", "x_second.png"]
+    assert (new / "x_second.png").read_bytes()[:4] == b"\x89PNG"
+    other = tmp_path / "other"
+    assert main(["-q", "fill", str(blanked_file), "--outdir", str(other), "--method", "biharmonic",
+                 "--plot", str(other / "sub" / "x.png")]) == 2 and not other.exists()

@@ -105,15 +105,20 @@ def _check_plot(args, srcs: list[Path]) -> str:
         return f"--plot {args.plot}: the picture is a PNG; give a name ending in .png"
     outs = [_output_path(args, src) for src in srcs]
     pngs = [_plot_path(args, src, len(srcs) > 1) for src in srcs]
+    # an --outdir not there yet is made before any file is filled: a picture in it has a folder then (and no file
+    # there to overwrite)
+    new = Path(args.outdir).resolve() if args.outdir is not None and not Path(args.outdir).exists() else None
     for png in pngs:
-        if not png.parent.is_dir():
+        in_new = new is not None and png.parent.resolve() == new
+        if not in_new and not png.parent.is_dir():
             return f"--plot {png}: folder {png.parent} does not exist"
         if input_clash([png], [*srcs, *args.neighbour_pool]):
             return f"--plot {png}: is an input file"
         if input_clash([png], outs):
             return f"--plot {png}: is also a FITS output of the run"
         try:
-            check_output_path(png, overwrite=args.overwrite)
+            if not in_new:
+                check_output_path(png, overwrite=args.overwrite)
         except InputError as exc:
             return f"--plot {exc}"
     return output_clash(zip(srcs, pngs))
