@@ -156,3 +156,16 @@ def test_a_name_given_to_list_or_verify_is_a_usage_error(capsys):
         assert main(["weights", action, "pconv-lasco-nb2"]) == 2
         err = capsys.readouterr().err
         assert f"weights {action} takes no model name" in err and err.count("\n") == 1
+
+
+def test_weights_list_shows_each_model_on_one_line(env, capsys):
+    """Battery: a registry ($CORKIT_INPAINT_REGISTRY) whose model names or descriptions hold newlines or escape
+    sequences was listed raw: a model's line broken in two, or the terminal's colours changed."""
+    from weights_server import write_registry
+    write_registry(env, tiny={**env["entry"], "description": "line one\nline two \x1b[31mred"},
+                   **{"evil\nname": {**env["entry"], "file": "other.pt", "description": "plain"}})
+    assert main(["weights", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and not any(c in "".join(lines) for c in "\x1b\r")
+    assert lines[0].startswith("* tiny ") and lines[0].endswith("line one\\nline two \\x1b[31mred")
+    assert lines[1].startswith("  evil\\nname ") and lines[1].endswith("plain")

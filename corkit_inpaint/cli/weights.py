@@ -28,13 +28,18 @@ def add_arguments(w: argparse.ArgumentParser) -> None:
                         "put there by hand, a model without a mirror)")
 
 
+def _shown(text) -> str:
+    """``text`` with its control characters (a newline, an escape sequence) escaped: one line on a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _list() -> None:
     from ..network.registry import registry
     reg = registry()
-    for name, e in reg["models"].items():
+    for name, e in reg["models"].items():      # a registry ($CORKIT_INPAINT_REGISTRY) may say anything: one line each
         star = "*" if name == reg["default"] else " "
-        print(f"{star} {name:24s} {e['file']:28s} {e['size']:>10d} B  sha256 {e['sha256'][:16]}  "
-              f"{e.get('description', '')}")
+        print(f"{star} {_shown(name):24s} {_shown(e['file']):28s} {e['size']:>10d} B  sha256 {e['sha256'][:16]}  "
+              f"{_shown(e.get('description', ''))}")
 
 
 def _verify() -> int:
