@@ -250,7 +250,13 @@ def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | Non
     windows : tuple, optional
         ``(windows, owned)`` of `corkit_inpaint.network.windows.frame_windows`, to reuse their guides.
     values : numpy.ndarray, optional
-        The fill (frame-shaped, the image's unit): its distance from the guides widens the spread.
+        The fill (frame-shaped, the image's unit): its distance from the guides widens the spread, and
+        the guide farthest from it is the one ``near`` leaves out.
+
+    Returns
+    -------
+    PixelFeatures
+        With both spreads: ``spread`` (all three guides) and ``near`` (`SPREADS`).
     """
     pixels = np.asarray(pixels, dtype=bool)
     flat = np.flatnonzero(pixels)
