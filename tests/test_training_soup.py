@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 import torch
@@ -89,6 +90,11 @@ def test_an_earlier_soup_that_is_an_ingredient_is_not_replaced(tmp_path, capsys)
     assert main(["--out", str(earlier.parent), str(earlier), "pconv-lasco-nb3"]) == 1
     err = capsys.readouterr().err
     assert "is an ingredient" in err and len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in earlier.parent.iterdir()} == before
+    linked = tmp_path / "linked.pt"                 # the same file under another name
+    os.link(earlier, linked)
+    assert main(["--out", str(earlier.parent), str(linked), "pconv-lasco-nb3"]) == 1
+    assert "is an ingredient" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in earlier.parent.iterdir()} == before
 
 

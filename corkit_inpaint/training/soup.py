@@ -127,7 +127,7 @@ def write_soup(ingredients: list[str | os.PathLike], out: str | os.PathLike) -> 
     weights = out / "model.pt"
     for ing in ingredients:
         w = resolve_weights(ing)
-        if weights.exists() and Path(w.path).resolve() == weights.resolve():
+        if weights.exists() and os.path.samefile(w.path, weights):        # a link to it too
             raise InputError(f"--out {out}: its model.pt is an ingredient ({ing}), which the soup would replace; "
                              "give a new folder")
     blob, record = soup(ingredients)
