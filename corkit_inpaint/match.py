@@ -298,7 +298,7 @@ def same_level(frame: Frame, neighbours: Sequence[Neighbour]) -> list[Neighbour]
     around each hole, so a header whose OFFSET or EXPTIME is wrong by orders of
     magnitude would still pass as a smooth, well-matched estimate that copies
     none of the neighbour's structure (a fill 2.3 times worse than the frame's
-    own, review of 2026-12-06). The medians are of every 7th valid pixel's DN/s;
+    own, found by a bad-input battery on 2026-12-06). The medians are of every 7th valid pixel's DN/s;
     a target whose median is not positive is not judged.
 
     Parameters
