@@ -29,7 +29,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..exceptions import CorkitInpaintError, InputError, WeightsError
+from ..exceptions import CorkitInpaintError, InputError, WeightsError, first_line
 from ..network.registry import sha256sum
 from ..network.weights import WEIGHTS_FORMAT, read_weights_file, resolve_weights
 from ..tempfiles import write_text_atomic
@@ -109,7 +109,7 @@ def _run_record(weights: Path) -> dict | None:
         return json.loads(run.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise WeightsError(f"{run}: the run record beside {weights.name} cannot be read "
-                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+                           f"({type(exc).__name__}: {first_line(exc)})") from None
 
 
 def write_soup(ingredients: list[str | os.PathLike], out: str | os.PathLike) -> Path:
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         write_soup(args.weights, args.out)
     except (CorkitInpaintError, OSError) as exc:
-        print(f"soup: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        print(f"soup: error: {first_line(exc)}", file=sys.stderr)
         return 1
     return 0
 
