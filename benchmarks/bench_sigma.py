@@ -20,17 +20,20 @@ writing the INPSIGMA extension (4 MB of float32 for a 1024x1024 frame): the
 ``write`` column is the median, over interleaved pairs, of the time building
 the output's HDUs (`corkit_inpaint.write.output_hdulist`) and writing them
 (`corkit_inpaint.outputs.write_atomic`, its fsync included) takes with INPSIGMA
-less the time without it, in the same folder. (Until 0.1.17 the file ratio left it out.) The issue's goal is at
-most 1.20. Each timed fill, step and file starts without the biharmonic systems
-earlier ones kept (`corkit_inpaint.biharmonic_cache`), as a frame's first fill;
-the check is timed after its frame's fill, as it runs. ``--weights`` names the
-network (default: the default model); give several to compare them in one run.
+less the time without it, in the same folder. (Until 0.1.17 the file ratio left it out.) The
+``direct ratio`` needs no such sum: it is the whole file's time with the sigma over its time with
+`NO_SIGMA`, ``pconv-smooth``'s fill with no table step (so no check and no INPSIGMA), the two timed
+in alternation (since 0.1.19). The issue's goal is at most 1.20. Each timed fill, step and
+file starts without the biharmonic systems earlier ones kept
+(`corkit_inpaint.biharmonic_cache`), as a frame's first fill; the check is
+timed after its frame's fill, as it runs. ``--weights`` names the network
+(default: the default model); give several to compare them in one run.
 
 The fixed cases are 10 scattered single blocks and one block. ``--mix N``
 adds, per frame, ``N`` masks drawn as telemetry losses come
 (`corkit_inpaint.training.loss_masks.loss_mask`: scattered blocks, runs,
 clusters and long raster runs, with their probabilities), and gives the
-whole-file ratio of their summed times: the cost over a day of damaged frames.
+whole-file ratios of their summed times: the cost over a day of damaged frames.
 
 Usage::
 
@@ -43,7 +46,7 @@ import argparse
 import tempfile
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,14 +58,14 @@ from corkit_inpaint.biharmonic_cache import clear_cache
 from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.fill import fill_level05
 from corkit_inpaint.frame import Frame
-from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE
+from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE, PConvFill
 from corkit_inpaint.network.device import gives_spread, run_windows
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.outputs import write_atomic
 from corkit_inpaint.register import register_all
 from corkit_inpaint.training.loss_masks import eligible_blocks, loss_mask
 from corkit_inpaint.uncertainty.features import neighbour_cover, pixel_features
-from corkit_inpaint.uncertainty.probe import check_sigma
+from corkit_inpaint.uncertainty.probe import sigma_check
 from corkit_inpaint.uncertainty.tables import table_for, to_linear
 from corkit_inpaint.write import output_hdulist
 
@@ -112,16 +115,34 @@ def sigma_time(frame, nbs, res, weights, repeats):
     return max(run(True) - run(False), 0.0) + lin
 
 
-def file_time(data, hdr, nb_paths, weights, repeats):
-    """Seconds of `inpaint_fits` on the frame written to a file: reading, the fill step, writing."""
+@dataclass(frozen=True)
+class NoSigma(PConvFill):
+    """``pconv-smooth``'s fill with no 1-sigma: no error table step, so no check and no INPSIGMA (the baseline)."""
+
+    def _sigma(self, frame, values, filled, white, neighbours, sha256, windows):
+        return values, None
+
+
+NO_SIGMA = NoSigma("pconv-smooth", texture=False)
+
+
+def file_times(data, hdr, nb_paths, weights, repeats):
+    """Median seconds of `inpaint_fits` on the frame written to a file (reading, the fill step, writing), with
+    ``pconv-smooth`` and with `NO_SIGMA`, timed in alternation in the same folder."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "frame.fts"
         with warnings.catch_warnings():          # the archive header's tabs: written as they are
             warnings.simplefilter("ignore")
             fits.PrimaryHDU(data, hdr).writeto(src, output_verify="ignore")
-        return median_time(lambda: inpaint_fits(src, Path(tmp) / "filled.fts", neighbours=nb_paths,
-                                                method="pconv-smooth", device="cpu", weights=weights,
-                                                overwrite=True), repeats)
+        ts = {PCONV_SMOOTH: [], NO_SIGMA: []}
+        for _ in range(repeats):
+            for method, times in ts.items():
+                clear_cache()
+                t0 = time.perf_counter()
+                inpaint_fits(src, Path(tmp) / "filled.fts", neighbours=nb_paths, method=method, device="cpu",
+                             weights=weights, overwrite=True)
+                times.append(time.perf_counter() - t0)
+        return float(np.median(ts[PCONV_SMOOTH])), float(np.median(ts[NO_SIGMA]))
 
 
 def write_time(data, hdr, nb_paths, weights, repeats):
@@ -146,20 +167,23 @@ def write_time(data, hdr, nb_paths, weights, repeats):
 
 
 def mixed(path, nb_paths, weights, n, repeats):
-    """Summed whole-file seconds, and those of the sigma steps, over ``n`` masks drawn as losses come."""
+    """Summed whole-file seconds, those of the sigma steps, and the whole-file seconds without a sigma
+    (`NO_SIGMA`), over ``n`` masks drawn as losses come."""
     img, hdr = read(path)
     elig, rng = eligible_blocks(img, hdr), np.random.default_rng(1)
-    total = steps = 0.0
+    total = steps = without = 0.0
     for _ in range(n):
         frame, nbs, (data, hdr) = case(path, nb_paths, blocks=loss_mask(rng, elig)[1])
         res = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu", weights=weights)
-        total += file_time(data, hdr, nb_paths, weights, repeats)
+        t_with, t_without = file_times(data, hdr, nb_paths, weights, repeats)
+        total += t_with
+        without += t_without
         steps += write_time(data, hdr, nb_paths, weights, repeats)
-        steps += sigma_time(frame, nbs, res, weights, repeats) + median_time(lambda f=frame, r=res, n=nbs: check_sigma(
-            PCONV_SMOOTH, f, r.sigma, r.filled, neighbours=n, device="cpu", weights=weights), repeats,
+        steps += sigma_time(frame, nbs, res, weights, repeats) + median_time(lambda f=frame, n=nbs: sigma_check(
+            PCONV_SMOOTH, f, neighbours=n, device="cpu", weights=weights), repeats,
             setup=lambda f=frame, n=nbs: (clear_cache(), PCONV_SMOOTH.fill(f, neighbours=n, device="cpu",
                                                                            weights=weights)))
-    return total, steps
+    return total, steps, without
 
 
 def median_time(fn, repeats, setup=clear_cache):
@@ -185,7 +209,7 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"{'case':30s} {'weights':22s} {'fill (s)':>9s} {'sigma (s)':>10s} {'check (s)':>10s} "
           f"{'method ratio':>13s} {'fill step (s)':>14s} {'step ratio':>11s} {'file (s)':>9s} {'write (s)':>10s} "
-          f"{'file ratio':>11s}")
+          f"{'file ratio':>11s} {'direct ratio':>13s}")
     cases = [(name, path, nbs, 10) for name, (path, nbs) in CASES.items()]
     cases += [(name.replace("1024", "1024, 1 block"), path, nbs, 1) for name, (path, nbs) in CASES.items() if not nbs]
     for name, path, nb_paths, n in cases:
@@ -196,22 +220,23 @@ def main():
             res = fill()
             t_fill = median_time(fill, args.repeats)
             t_sig = sigma_time(frame, nbs, res, weights, args.repeats)
-            t_chk = median_time(lambda f=frame, n=nbs, r=res, w=weights: check_sigma(
-                PCONV_SMOOTH, f, r.sigma, r.filled, neighbours=n, device="cpu", weights=w), args.repeats,
+            t_chk = median_time(lambda f=frame, n=nbs, w=weights: sigma_check(
+                PCONV_SMOOTH, f, neighbours=n, device="cpu", weights=w), args.repeats,
                 setup=lambda fl=fill: (clear_cache(), fl()))          # after its frame's fill, as in a run
             t_step = median_time(lambda d=data, h=hdr, n=nbs, w=weights: fill_level05(
                 d, h, "pconv-smooth", device="cpu", neighbours=n, weights=w), args.repeats)
-            t_file = file_time(data, hdr, nb_paths, weights, args.repeats)
+            t_file, t_bare = file_times(data, hdr, nb_paths, weights, args.repeats)
             t_write = write_time(data, hdr, nb_paths, weights, args.repeats)
             method, step = (t_fill + t_chk) / (t_fill - t_sig), t_step / (t_step - t_sig - t_chk)
             print(f"{name:30s} {wname:22s} {t_fill:9.3f} {t_sig:10.3f} {t_chk:10.3f} {method:13.3f} "
                   f"{t_step:14.3f} {step:11.3f} {t_file:9.3f} {t_write:10.4f} "
-                  f"{t_file / (t_file - t_sig - t_chk - t_write):11.3f}", flush=True)
+                  f"{t_file / (t_file - t_sig - t_chk - t_write):11.3f} {t_file / t_bare:13.3f}", flush=True)
     for name, (path, nb_paths) in CASES.items() if args.mix else ():
         for weights in args.weights:
-            total, steps = mixed(path, nb_paths, weights, args.mix, args.repeats)
+            total, steps, bare = mixed(path, nb_paths, weights, args.mix, args.repeats)
             print(f"{name + f', {args.mix} loss masks':30s} {load_model(weights).model_id:22s} {'':9s} {'':10s} "
-                  f"{'':10s} {'':13s} {'':14s} {'':11s} {total:9.3f} {'':10s} {total / (total - steps):11.3f}",
+                  f"{'':10s} {'':13s} {'':14s} {'':11s} {total:9.3f} {'':10s} {total / (total - steps):11.3f} "
+                  f"{total / bare:13.3f}",
                   flush=True)
 
 

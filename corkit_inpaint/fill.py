@@ -71,32 +71,40 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         raise MethodError(f"method {m.name!r} returned shape {vals.shape}, expected {frame.shape}")
     if np.any(filled & ~frame.missing):
         raise MethodError(f"method {m.name!r} claims to fill pixels that are not missing")
-    if not np.all(np.isfinite(vals[filled])):
+    at = np.flatnonzero(filled)         # the filled pixels, in the order a boolean index takes them, found once
+    fv = _taken(vals, at)
+    if not np.all(np.isfinite(fv)):
         raise MethodError(f"method {m.name!r} produced NaN or inf in the filled pixels")
     out = frame.image.copy()
-    out[filled] = vals[filled]
+    out.reshape(-1)[at] = fv
     sigma = None
     if res.sigma is not None:
         if np.shape(res.sigma) != frame.shape:
             raise MethodError(f"method {m.name!r} returned a 1-sigma of shape {np.shape(res.sigma)}")
-        sf = np.asarray(res.sigma, dtype=np.float64)[filled]
+        sf = _taken(np.asarray(res.sigma, dtype=np.float64), at)
         if np.any(np.isnan(sf) | (sf < 0)):
             raise MethodError(f"method {m.name!r} gave a NaN or negative 1-sigma to filled pixels")
-        sigma = np.zeros(frame.shape)          # 0 where nothing was filled
-        sigma[filled] = sf
-        if check_sigma and filled.any():
-            sigma, chk = probe.check_sigma(m, frame, sigma, filled, neighbours=neighbours, device=device,
-                                           weights=weights)
-            if not chk.blocks:
+        if check_sigma and at.size:
+            chk = probe.sigma_check(m, frame, neighbours=neighbours, device=device, weights=weights)
+            if chk.blocks:
+                sf *= chk.factor               # what probe.check_sigma gives, without its copy of the frame
+            else:
                 log.warning("the 1-sigma of %s could not be checked on this frame (%s): it is the method's own, "
                             "not calibrated on this frame, and where most of a frame is lost it is far too small "
                             "(README, Known limits)", m.name, chk.why_not)
             res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks),
                           how="; ".join(n for n in (res.how, chk.note()) if n))
-        if (zero := int(np.count_nonzero(sigma[filled] == 0))):
+        sigma = np.zeros(frame.shape)          # 0 where nothing was filled
+        sigma.reshape(-1)[at] = sf
+        if (zero := int(np.count_nonzero(sf == 0))):
             log.warning("%d filled pixels have a 1-sigma of 0: the frame around them has no noise (every value "
                         "equal, such as a saturated field), so their uncertainty is not known", zero)
     return replace(res, values=out, filled=filled, sigma=sigma)
+
+
+def _taken(a: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``a``'s elements at the flat (C-order) indices ``at``: ``a[mask]`` for ``at = np.flatnonzero(mask)``."""
+    return a.reshape(-1)[at] if a.flags.c_contiguous else a[np.unravel_index(at, a.shape)]
 
 
 def cast_filled(values: np.ndarray, data: np.ndarray, filled: np.ndarray, header=None) -> np.ndarray:

@@ -133,6 +133,8 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
 def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.ImageHDU:
     """The ``INPSIGMA`` extension: the fill's 1-sigma as float32, readable by astropy's ``CCDData.read``.
 
+    The array is big-endian float32 (``>f4``), as FITS stores it, so writing it copies nothing.
+
     Parameters
     ----------
     sigma : numpy.ndarray
@@ -165,7 +167,7 @@ def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.
     for line in textwrap.wrap(text.strip(), 70, break_long_words=False, break_on_hyphens=False):
         hdr.add_comment(line)
     with np.errstate(over="ignore"):        # a 1-sigma beyond float32's range is written as inf
-        data = np.asarray(sigma, dtype=np.float32)
+        data = np.asarray(sigma, dtype=">f4")   # FITS's byte order: written as it is, with no swapped copy
     return fits.ImageHDU(data, header=hdr)
 
 

@@ -12,7 +12,15 @@ from corkit_inpaint.fill import run_method
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.geometry import zone_of
 from corkit_inpaint.methods import FillMethod, FillResult, Provenance
-from corkit_inpaint.uncertainty.probe import FACTOR_RANGE, PROBE_EVERY, QUANTILE, SigmaCheck, check_sigma, probe_blocks
+from corkit_inpaint.uncertainty.probe import (
+    FACTOR_RANGE,
+    PROBE_EVERY,
+    QUANTILE,
+    SigmaCheck,
+    check_sigma,
+    probe_blocks,
+    sigma_check,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,11 @@ def test_the_network_sigma_is_its_table_sigma_times_the_checked_factor():
     f = res.provenance.sigma_factor
     assert FACTOR_RANGE[0] <= f <= FACTOR_RANGE[1] and f != 1.0 and res.provenance.sigma_blocks == 2
     assert np.allclose(res.sigma, raw.sigma * f, rtol=1e-12)
+    # run_method multiplies the factor in as it builds the sigma: check_sigma's array, to the bit
+    from corkit_inpaint.methods import get_method
+    applied, chk = check_sigma(get_method("pconv-smooth"), frame, raw.sigma, raw.filled, device="cpu")
+    assert np.array_equal(res.sigma, applied) and chk.factor == f and chk.blocks == 2
+    assert sigma_check(get_method("pconv-smooth"), frame, device="cpu") == chk
     # the factor is what the same fill of the checked blocks gives: blank them by hand and fill them
     probe = blocks_to_mask(frame.shape, probe_blocks(frame))
     blanked = replace(frame, missing=probe, valid=frame.valid & ~probe)

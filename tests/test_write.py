@@ -72,7 +72,7 @@ def test_inpsigma_extension_is_read_by_ccddata_as_stddev_uncertainty(tmp_path):
     hdul = output_hdulist(with_sigma(f, sigma), fits.Header())
     assert [h.name for h in hdul] == ["PRIMARY", "INPMASK", "INPSIGMA"]
     ext = hdul["INPSIGMA"]
-    assert ext.data.dtype == np.float32 and np.array_equal(ext.data, sigma.astype(np.float32))
+    assert ext.data.dtype == np.dtype(">f4") and np.array_equal(ext.data, sigma.astype(np.float32))
     assert ext.header["BUNIT"] == "DN" and ext.header["UTYPE"] == "StdDevUncertainty"
     assert "not 'no error'" in " ".join(str(c) for c in ext.header["COMMENT"])
     assert hdul[0].header["INPSIGMA"] is True
@@ -82,6 +82,17 @@ def test_inpsigma_extension_is_read_by_ccddata_as_stddev_uncertainty(tmp_path):
     assert isinstance(ccd.uncertainty, StdDevUncertainty)
     assert np.array_equal(ccd.uncertainty.array, sigma.astype(np.float32))
     assert np.array_equal(ccd.mask, f.filled) and np.array_equal(ccd.data, f.data)
+
+
+def test_inpsigma_is_written_as_from_native_float32(tmp_path):
+    """INPSIGMA is built big-endian, as FITS stores it: the file is the one native float32 data would give."""
+    f = filled_image()
+    sigma = np.where(f.filled, np.linspace(0.5, 3e5, 64 * 64).reshape(64, 64), 0.0)
+    hdul = output_hdulist(with_sigma(f, sigma), fits.Header())
+    write_atomic(hdul, tmp_path / "big.fts")
+    hdul["INPSIGMA"].data = sigma.astype("<f4")
+    write_atomic(hdul, tmp_path / "little.fts")
+    assert (tmp_path / "big.fts").read_bytes() == (tmp_path / "little.fts").read_bytes()
 
 
 def test_inpsigma_unit_is_the_primarys_bunit():

@@ -135,8 +135,8 @@ class PConvFill(FillMethod):
         elif head:
             values, sigma = self._textured(frame, values, filled, white, spread[filled])
         else:
-            cover = neighbour_cover(frame, neighbours) if reads else None
-            values, sigma = self._sigma(frame, values, filled, white, cover, model.sha256, (windows, owned))
+            values, sigma = self._sigma(frame, values, filled, white, neighbours if reads else (), model.sha256,
+                                        (windows, owned))
         skipped = declined_note(declined)
         how = "; ".join(n for n in (
             "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
@@ -151,9 +151,11 @@ class PConvFill(FillMethod):
             log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
         return FillResult(values, filled, prov, sigma=sigma, skipped=skipped, how=how)
 
-    def _sigma(self, frame: Frame, values, filled, white, cover, sha256: str, windows):
-        """The fill (textured if asked) and its 1-sigma, from the expected value's error table."""
+    def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows):
+        """The fill (textured if asked) and its 1-sigma, from the expected value's error table (``neighbours``:
+        those the network read, for the table's neighbour feature)."""
         table = table_for(SMOOTH_TABLE, sha256)
+        cover = neighbour_cover(frame, neighbours) if neighbours else None
         if table is None:
             log.warning("no error table for these weights (%s): the fill has no sigma%s", sha256[:12],
                         ", and its texture is the local noise" if self.texture else "")

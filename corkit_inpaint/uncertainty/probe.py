@@ -10,7 +10,7 @@ blocks away) are blanked in a copy of the frame and filled by the same
 method, with the same neighbouring frames. Their truth is known, so
 ``z = (fill - truth) / sigma`` is too, and the 68.27% quantile of ``|z|``
 over their pixels is the factor the fill's sigma is multiplied by
-(`check_sigma`), within `FACTOR_RANGE`. The fill's values are not changed.
+(`sigma_check` finds it, `check_sigma` applies it), within `FACTOR_RANGE`. The fill's values are not changed.
 
 One block is checked per `PROBE_EVERY` missing blocks (at least one). A
 method whose fill of a hole reads only the frame near it
@@ -36,7 +36,7 @@ from ..blocks import BLOCK, BRIGHT_SHARE, blocks_of, blocks_to_mask, signal_thre
 from ..frame import Frame
 from ..geometry import zone_of
 
-__all__ = ["PROBE_EVERY", "FACTOR_RANGE", "QUANTILE", "SigmaCheck", "probe_blocks", "check_sigma"]
+__all__ = ["PROBE_EVERY", "FACTOR_RANGE", "QUANTILE", "SigmaCheck", "probe_blocks", "sigma_check", "check_sigma"]
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +171,27 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
     sigma : numpy.ndarray
         ``sigma`` times the factor (it is 0 outside ``filled``; an infinite sigma stays infinite).
     check : SigmaCheck
+        What `sigma_check` found.
+    """
+    check = sigma_check(method, frame, neighbours=neighbours, device=device, weights=weights)
+    if not check.blocks:
+        return sigma, check
+    out = sigma.copy()
+    out[filled] *= check.factor         # as np.where(filled, sigma * factor, sigma), in an eighth of the time
+    return out, check
+
+
+def sigma_check(method, frame: Frame, *, neighbours: Sequence = (), device: str = "auto",
+                weights=None) -> SigmaCheck:
+    """The check itself: the factor a fill's sigma by ``method`` on ``frame`` is to be multiplied by.
+
+    `check_sigma` applies it to a sigma; a caller that builds the sigma
+    anyway (`corkit_inpaint.fill.run_method`) multiplies it in, without a copy
+    of the frame-sized array. The arguments are `check_sigma`'s.
     """
     blocks = probe_blocks(frame)
     if not blocks:
-        return sigma, SigmaCheck()
+        return SigmaCheck()
     probe = blocks_to_mask(frame.shape, blocks) & frame.valid
     per_block = []              # (values, sigma, truth) of each checked block's pixels that were filled
     try:
@@ -186,7 +203,7 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
                               neighbours=neighbours if box is None else [nb.shifted(y0, x0) for nb in neighbours],
                               device=device, weights=weights)
             if res.sigma is None:
-                return sigma, SigmaCheck(why_not="the method gave no 1-sigma on the checked blocks")
+                return SigmaCheck(why_not="the method gave no 1-sigma on the checked blocks")
             for by, bx in mine:
                 sl = (slice(by * BLOCK - y0, (by + 1) * BLOCK - y0), slice(bx * BLOCK - x0, (bx + 1) * BLOCK - x0))
                 px = np.asarray(res.filled, dtype=bool)[sl] & probe[by * BLOCK:(by + 1) * BLOCK,
@@ -195,17 +212,14 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
                                   np.asarray(res.sigma, dtype=np.float64)[sl][px], part.image[sl][px]))
     except Exception as exc:           # a method's failure on the check must not lose the fill itself
         log.warning("the check of the 1-sigma failed, so it is the method's own: %s: %s", type(exc).__name__, exc)
-        return sigma, SigmaCheck(why_not=f"its fill of the checked blocks failed: {type(exc).__name__}")
+        return SigmaCheck(why_not=f"its fill of the checked blocks failed: {type(exc).__name__}")
     keeps = [np.isfinite(sg) & (sg > 0) & np.isfinite(v) for v, sg, _ in per_block]
     n = int(sum(k.sum() for k in keeps))
     if n < MIN_PIXELS:
-        return sigma, SigmaCheck(why_not=f"only {n} of the checked pixels were filled with a finite value and 1-sigma")
+        return SigmaCheck(why_not=f"only {n} of the checked pixels were filled with a finite value and 1-sigma")
     z = np.concatenate([np.abs(v[k] - t[k]) / sg[k] for (v, sg, t), k in zip(per_block, keeps)])
     factor = float(np.clip(np.quantile(z, QUANTILE), *FACTOR_RANGE))
-    used = sum(bool(k.any()) for k in keeps)
-    out = sigma.copy()
-    out[filled] *= factor               # as np.where(filled, sigma * factor, sigma), in an eighth of the time
-    return out, SigmaCheck(factor, used, n)
+    return SigmaCheck(factor, sum(bool(k.any()) for k in keeps), n)
 
 
 def _bright_blocks(frame: Frame, gy: int, gx: int) -> np.ndarray:

@@ -173,9 +173,10 @@ def to_linear(frame: Frame, values: np.ndarray, pixels: np.ndarray, s: np.ndarra
     exact for the asinh stretch, however bright the pixel.
     """
     st = frame.stretch
-    z = st.forward(np.asarray(values, dtype=np.float64)[pixels])
+    at = np.flatnonzero(pixels)         # one pass over the frame, not two
+    z = st.forward(np.asarray(values, dtype=np.float64).reshape(-1)[at])
     out = np.zeros(frame.shape)
-    out[pixels] = 0.5 * (st.inverse(z + s) - st.inverse(z - s))
+    out.reshape(-1)[at] = 0.5 * (st.inverse(z + s) - st.inverse(z - s))
     return out
 
 
