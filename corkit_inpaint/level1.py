@@ -16,10 +16,14 @@ an ``INPSIGMA`` extension in the level-1 image's unit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import re
 import shutil
+import stat
+import tempfile
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -41,10 +45,10 @@ from .corkit_bridge import (
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
-from .outputs import check_output_path, distinct_files, input_clash, output_clash, write_atomic
+from .outputs import STALE_AFTER, check_output_path, distinct_files, input_clash, output_clash, write_atomic
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
-from .tempfiles import removed_on_sigterm, temp_folder
+from .tempfiles import held, remove_if_abandoned, removed_on_sigterm, temp_folder
 from .threads import using_threads
 from .wrap import unwrapped
 from .write import mask_hdu, sigma_hdu, sky_cards, stamp_header
@@ -61,6 +65,13 @@ _FILES = {
     "C3": ["c3vig_preint_final.fts", "c3vig_postint_final.fts", "c3_cl_mask_lvl1.fts", "C3ramp.fts",
            "3m_clcl_all.fts", "c3_pre_recovery_adj_xyr_medv2.sav", "c3_post_recovery_adj_xyr_medv2.sav"] + _COMMON,
 }
+
+
+#: The temporary copy's folder corkit calibrates: `tempfile.mkdtemp`'s name in the system's temporary folder.
+_COPY_PREFIX = "corkit-inpaint-"
+_COPY_NAME = re.compile(re.escape(_COPY_PREFIX) + r"[a-z0-9_]{8}")
+#: The file in it whose lock its live calibration holds (`corkit_inpaint.tempfiles.held`).
+_COPY_LOCK = ".corkit-inpaint-lock"
 
 
 def required_calibration_files(detector: str) -> list[str]:
@@ -164,30 +175,66 @@ def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, w
     """corkit's level 1 of the filled frame, through a temporary copy; its level-1 INPMASK and INPSIGMA.
 
     The copy's folder (`corkit_inpaint.tempfiles.temp_folder`) is removed afterwards, and on SIGTERM from its
-    creation on: `_one` runs this in a `corkit_inpaint.tempfiles.removed_on_sigterm` block.
+    creation on: `_one` runs this in a `corkit_inpaint.tempfiles.removed_on_sigterm` block. Its lock file is
+    `held` meanwhile, so that the folders of killed (SIGKILL) calibrations can be told from live ones and
+    removed (`_remove_abandoned_copies`, first).
     """
-    tmpdir = temp_folder("corkit-inpaint-")
+    _remove_abandoned_copies()
+    tmpdir = temp_folder(_COPY_PREFIX)
     try:
-        tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
-        hdr = header.copy()
-        if "HISTORY" not in hdr:
-            hdr["HISTORY"] = "level 0.5"        # corkit's reader deletes HISTORY and needs it
-        for k in ("BZERO", "BSCALE"):
-            hdr.remove(k, ignore_missing=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", VerifyWarning)
-            fits.PrimaryHDU(filled.data, hdr).writeto(tmp, output_verify="ignore")
-        try:
-            img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
-        except CalibrationError as exc:
-            raise CalibrationError(f"{src}: {exc}") from None
-        inpmask = level1_mask(filled.filled, tmp, detector, corkit_kwargs)
-        sigma = None
-        if want_sigma and filled.sigma is not None:
-            sigma = np.where(inpmask != 0, level1_sigma(filled.sigma, tmp, detector, corkit_kwargs, l1hdr),
-                             np.float32(0))
+        (tmpdir / _COPY_LOCK).touch()
+        with held(tmpdir / _COPY_LOCK):
+            return _calibrated_copy(tmpdir, src, filled, header, detector, corkit_kwargs, want_sigma)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _remove_abandoned_copies(min_age: float = STALE_AFTER) -> int:
+    """Remove the copies' folders that killed (SIGKILL) calibrations left in the system's temporary folder; how
+    many were removed.
+
+    Only a folder of this user's named as `_calibrated` names them, holding its lock file, whose lock nobody
+    holds and which has gone unwritten for ``min_age`` seconds
+    (`corkit_inpaint.tempfiles.remove_if_abandoned`), is removed, with what is in it.
+    """
+    root, n = Path(tempfile.gettempdir()), 0
+    try:
+        names = [e.name for e in os.scandir(root) if _COPY_NAME.fullmatch(e.name)]
+    except OSError:
+        return 0
+    for name in names:
+        with contextlib.suppress(OSError):
+            st = os.lstat(root / name)
+            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and \
+                    remove_if_abandoned(root / name / _COPY_LOCK, min_age):
+                shutil.rmtree(root / name, ignore_errors=True)
+                n += 1
+    if n:
+        log.info("removed %d temporary folder(s) that killed level-1 calibrations left in %s", n, root)
+    return n
+
+
+def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, corkit_kwargs: dict,
+                     want_sigma: bool):
+    """`_calibrated`'s work in the copy's folder ``tmpdir``."""
+    tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
+    hdr = header.copy()
+    if "HISTORY" not in hdr:
+        hdr["HISTORY"] = "level 0.5"        # corkit's reader deletes HISTORY and needs it
+    for k in ("BZERO", "BSCALE"):
+        hdr.remove(k, ignore_missing=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        fits.PrimaryHDU(filled.data, hdr).writeto(tmp, output_verify="ignore")
+    try:
+        img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
+    except CalibrationError as exc:
+        raise CalibrationError(f"{src}: {exc}") from None
+    inpmask = level1_mask(filled.filled, tmp, detector, corkit_kwargs)
+    sigma = None
+    if want_sigma and filled.sigma is not None:
+        sigma = np.where(inpmask != 0, level1_sigma(filled.sigma, tmp, detector, corkit_kwargs, l1hdr),
+                         np.float32(0))
     l1hdr = stamp_header(l1hdr, filled, stage="level 1")
     # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out, or NO_SUM its division
     # by a summed frame's summing (then none is named; a level-0.5 BUNIT carried over would be wrong either way)

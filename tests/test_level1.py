@@ -459,3 +459,53 @@ def test_a_sigterm_anywhere_around_the_copy_s_folder_leaves_nothing(tmp_path, ca
     got = run_driver(LEVEL1_SWEEP, str(orig), str(calib), str(tmp), env={"TMPDIR": str(tmp)})
     assert got["exit"] == 0 and got["left"] == []
     assert got["points"] > 10 and got["leftovers"] == [], got
+
+
+KILLED_MID_CALIBRATION = '''
+import os, signal, sys
+from corkit_inpaint import level1
+
+src, calib = sys.argv[1:3]
+
+
+def prof(frame, event, arg):                 # a SIGKILL once the copy is in its folder, as corkit is to read it
+    if event == "call" and frame.f_code is level1.calibrate.__code__:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+sys.setprofile(prof)
+level1.level_1(src, calib_dir=calib, inpaint=None, neighbours="none")
+'''
+
+
+def test_a_sigkilled_calibration_s_copy_is_removed_by_the_next_one(tmp_path, calib, monkeypatch):
+    """Battery s26: a level_1 killed with SIGKILL (an out-of-memory killer) left its temporary folder, with a
+    frame-sized copy, in the system's temporary folder for good; the next calibration removes it once it has
+    gone unwritten for a minute, but never a live calibration's folder (its lock held), nor a folder of that
+    name without the lock file."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from corkit_inpaint.tempfiles import held
+    orig, _, _ = frame_files(tmp_path, "C2", True, seed=35)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.run([sys.executable, "-c", KILLED_MID_CALIBRATION, str(orig), str(calib)],
+                          env={**os.environ, "TMPDIR": str(tmp)}, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    [killed] = list(tmp.iterdir())
+    assert killed.name.startswith("corkit-inpaint-") and any(f.suffix == ".fts" for f in killed.iterdir())
+    live, foreign = tmp / "corkit-inpaint-live0000", tmp / "corkit-inpaint-other000"
+    live.mkdir()
+    foreign.mkdir()
+    (live / ".corkit-inpaint-lock").touch()
+    old = time.time() - 120
+    for path in (*killed.iterdir(), live / ".corkit-inpaint-lock", foreign):
+        os.utime(path, (old, old))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    with held(live / ".corkit-inpaint-lock"):
+        level_1(orig, calib_dir=calib, inpaint=None, neighbours="none")
+    assert sorted(p.name for p in tmp.iterdir()) == sorted([foreign.name, live.name])
