@@ -169,3 +169,32 @@ def test_weights_list_shows_each_model_on_one_line(env, capsys):
     assert len(lines) == 2 and not any(c in "".join(lines) for c in "\x1b\r")
     assert lines[0].startswith("* tiny ") and lines[0].endswith("line one\\nline two \\x1b[31mred")
     assert lines[1].startswith("  evil\\nname ") and lines[1].endswith("plain")
+
+
+@pytest.mark.parametrize("kind", ["file", "loop", "under a file"])
+def test_verify_and_clear_name_a_cache_that_cannot_be_one(tmp_path, monkeypatch, capsys, kind):
+    """Battery s26: with CORKIT_INPAINT_CACHE a file, a link loop or a path under a file, verify said "no cached
+    weights" and clear "removed 0", both with exit 0; now one line naming the cache, exit 1, and nothing touched."""
+    target = tmp_path / "cache"
+    if kind == "file":
+        target.write_bytes(b"not a folder")
+    elif kind == "loop":
+        target.symlink_to(tmp_path / "cache")
+    else:
+        (tmp_path / "f").write_bytes(b"x")
+        target = tmp_path / "f" / "cache"
+    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(target))
+    before = sorted((p.name, p.is_symlink()) for p in tmp_path.iterdir())
+    for action in ("verify", "clear"):
+        assert main(["weights", action]) == 1
+        cap = capsys.readouterr()
+        err = cap.err.strip().splitlines()
+        assert len(err) == 1 and str(target) in err[0] and "CORKIT_INPAINT_CACHE" in err[0], cap
+        assert "no cached weights" not in cap.out and "removed" not in cap.out
+    assert sorted((p.name, p.is_symlink()) for p in tmp_path.iterdir()) == before
+
+
+def test_verify_of_a_cache_not_made_yet_says_nothing_is_cached(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(tmp_path / "none"))
+    assert main(["weights", "verify"]) == 0
+    assert "no cached weights" in capsys.readouterr().out and not (tmp_path / "none").exists()

@@ -43,8 +43,11 @@ def _list() -> None:
 
 
 def _verify() -> int:
-    from ..network.cache import cache_dir
+    from ..network.cache import cache_dir, cache_problem
     from ..network.weights import verify_cache
+    if problem := cache_problem():             # not "no cached weights": the cache named cannot be looked in
+        err(problem)
+        return 1
     res = verify_cache()
     if not res:
         print(f"no cached weights in {cache_dir()}")
@@ -58,7 +61,10 @@ def _verify() -> int:
 
 
 def _clear(name: str | None, force: bool = False) -> int:
-    from ..network.cache import cache_dir, clear_cache
+    from ..network.cache import cache_dir, cache_problem, clear_cache
+    if problem := cache_problem():             # not "removed 0": the cache named cannot be looked in
+        err(problem)
+        return 1
     removed, busy, by_hand = clear_cache(name, force=force)
     what = f"model {name}" if name else "registered models"
     print(f"removed {len(removed)} file(s) of {what} from {cache_dir()}")

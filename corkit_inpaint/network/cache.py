@@ -29,7 +29,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["cache_dir", "offline", "how_to_provide", "cache_lock", "temporaries", "collect_stale",
+__all__ = ["cache_dir", "cache_problem", "offline", "how_to_provide", "cache_lock", "temporaries", "collect_stale",
            "has_mirror", "refetchable", "clear_cache", "STALE_AFTER_S"]
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,21 @@ def cache_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "corkit-inpaint"
+
+
+def cache_problem() -> str:
+    """Why `cache_dir` cannot be read as the cache: it is not a folder, or cannot be looked at (a link loop, a
+    permission); "" when it is a folder, or is not there yet (nothing is cached)."""
+    p = cache_dir()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"the weights cache {p} cannot be read ({exc.strerror or exc}): check CORKIT_INPAINT_CACHE"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"the weights cache {p} is not a folder: check CORKIT_INPAINT_CACHE"
+    return ""
 
 
 def offline() -> bool:
