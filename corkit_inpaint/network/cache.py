@@ -56,14 +56,15 @@ def cache_problem() -> str:
     """Why `cache_dir` cannot be read as the cache: it is not a folder, or cannot be looked at (a link loop, a
     permission); "" when it is a folder, or is not there yet (nothing is cached)."""
     p = cache_dir()
+    hint = ": check CORKIT_INPAINT_CACHE" if os.environ.get("CORKIT_INPAINT_CACHE") else ""
     try:
         st = p.stat()
     except FileNotFoundError:
         return ""
     except OSError as exc:
-        return f"the weights cache {p} cannot be read ({exc.strerror or exc}): check CORKIT_INPAINT_CACHE"
+        return f"the weights cache {p} cannot be read ({exc.strerror or exc}){hint}"
     if not stat.S_ISDIR(st.st_mode):
-        return f"the weights cache {p} is not a folder: check CORKIT_INPAINT_CACHE"
+        return f"the weights cache {p} is not a folder{hint}"
     return ""
 
 
