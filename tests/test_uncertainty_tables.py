@@ -74,6 +74,32 @@ def test_the_default_models_table_measures_the_spread_without_the_farthest_guide
     assert {t.spread for key, t in tables.items() if t is not default} == {"range"}
 
 
+
+def test_the_shipped_tables_were_fitted_as_the_recipes_say():
+    """Since 0.1.19 on sequence version 5 (docs/tables_v5_2026-12-06.json): the shipped file's fit settings are
+    those of every ``uncertainty.fit`` command in weights/train_default.sh and weights/train_fourier.sh, and each
+    of its tables is one those commands fit."""
+    import re
+    from importlib.resources import files
+    from pathlib import Path
+    doc = json.loads((files("corkit_inpaint") / "data" / "error_tables.json").read_text())
+    fit = doc["fit"]
+    weights = Path(__file__).parent.parent / "weights"
+    text = "".join((weights / n).read_text() for n in ("train_default.sh", "train_fourier.sh"))
+    commands = [c for c in text.replace("\\\n", " ").splitlines() if "uncertainty.fit" in c]
+    assert len(commands) == 5
+    for c in commands:
+        assert re.search(r"--sequence-version (\S+)", c).group(1) == fit["sequence_version"] == "5", c
+        assert "--frames-from sequence" in c and fit["frames_from"] == "sequence"
+        assert re.search(r"--frames (\d+)", c).group(1) == str(fit["frames"])
+    named = {m: model_entry(m)["sha256"] for m in re.findall(r"--weights (\S+)", text)}
+    fitted = {(t["method"], t.get("sha256", ""), t.get("spread", "range")) for t in doc["tables"].values()}
+    default = model_entry(default_model_name())["sha256"]
+    assert fitted == ({("pconv-smooth", sha, "range") for m, sha in named.items() if m != default_model_name()}
+                      | {("pconv-smooth", default, "near")}            # the last command's, in place of the first's
+                      | {(m, "", "range") for m in ("biharmonic", "fuzzy", "ratio")})
+
+
 GOOD = np.ones(TABLE_SHAPE).tolist()
 
 

@@ -87,27 +87,29 @@ python weights/package_weights.py --force runs/pconv-lasco-nb3-soup --name pconv
 # default model's weights and the classical methods on simulated holes (frame seeds 70,000,000+,
 # sequence seeds 71,000,000+, large losses from seed 72,000,000; settings recorded in the file's "fit" entry). The
 # single frames are the sequence simulator's target frames alone (--frames-from sequence), and the sequences are
-# version 3, the default model's training kind (since 0.1.14: C3 as bright as the real frames, with their radial
-# profile). About 40 min on one core of a busy 2-core machine.
+# version 5 (since 0.1.19; version 3, the default model's training kind, until then): its C3 frames carry the
+# F corona's equatorial band, and with it the real frames' large-scale structure, which version 3's lack 2-6x at
+# 32-96 px, so the deep cells of C3's large losses were too narrow (docs/tables_v5_2026-12-06.json). About 40 min on
+# one core of a busy 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth biharmonic fuzzy ratio --frames 40 --sequences 32 --repeats 2 \
-    --frames-from sequence --sequence-version 3
+    --frames-from sequence --sequence-version 5
 # ... pconv-lasco-nb3's (the default until 0.1.17) beside it, for fills asked for with --weights pconv-lasco-nb3 ...
 # (The shipped file was fitted in another order, nb3 first and the soup added; a table depends only on its own
 # method and weights and on the shared settings, so the tables are the same.)
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-lasco-nb3 --frames 40 --sequences 32 --repeats 2 \
-    --frames-from sequence --sequence-version 3
+    --frames-from sequence --sequence-version 5
 # ... and pconv-lasco-nb2's table beside it, for fills asked for with --weights pconv-lasco-nb2 (about 15 min).
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-lasco-nb2 --frames 40 --sequences 32 --repeats 2 \
-    --frames-from sequence --sequence-version 3
+    --frames-from sequence --sequence-version 5
 # ... and last the default model's table again, measuring the guides' spread without the guide farthest from
 # the fill (--spread near, since 0.1.18: docs/spread_2026-12-06.json); it replaces the table the first command
 # fitted for the soup (about 10 min).
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-lasco-nb3-soup --spread near --frames 40 --sequences 32 --repeats 2 \
-    --frames-from sequence --sequence-version 3
+    --frames-from sequence --sequence-version 5
 # Stage 9: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel
 # 1-sigma (corkit_inpaint/network/spread.py). The fill's tensors are frozen (its fill is nb2's bit for bit); the
 # head learns a Laplace likelihood of the fill's misses, 2,500 steps on 300 new simulated sequences (seeds

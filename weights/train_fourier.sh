@@ -27,4 +27,4 @@ python weights/package_weights.py --force runs/fourier-vae-lasco-nb2 --name four
 # 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-fourier-lasco-nb2 --frames 40 --sequences 32 --repeats 2 \
-    --frames-from sequence --sequence-version 3
+    --frames-from sequence --sequence-version 5

@@ -19,7 +19,7 @@ that the deep cells are fitted and the shallow ones keep the base losses'
 mixture. Run as ``python -m corkit_inpaint.uncertainty.fit --out FILE``; ``--add-to FILE
 --weights NAME`` adds the tables of other weights to a file fitted on the same holes (give
 the file's ``--frames-from`` and ``--sequence-version``: the shipped file's are ``sequence``
-and ``3``).
+and ``5``, since 0.1.19).
 """
 
 from __future__ import annotations
