@@ -88,7 +88,7 @@ python weights/package_weights.py --force runs/pconv-lasco-nb3-soup --name pconv
 # sequence seeds 71,000,000+, large losses from seed 72,000,000; settings recorded in the file's "fit" entry). The
 # single frames are the sequence simulator's target frames alone (--frames-from sequence), and the sequences are
 # version 5 (since 0.1.19; version 3, the default model's training kind, until then): its C3 frames carry the
-# F corona's equatorial band, and with it the real frames' large-scale structure, which version 3's lack 2-6x at
+# F corona's equatorial band, and with it the real frames' large-scale structure, which version 3's lack 1.8-6x at
 # 32-96 px, so the deep cells of C3's large losses were too narrow (docs/tables_v5_2026-12-06.json). About 40 min on
 # one core of a busy 2-core machine.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --out corkit_inpaint/data/error_tables.json \
