@@ -69,9 +69,9 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     filled = np.asarray(res.filled, dtype=bool)
     if vals.shape != frame.shape or filled.shape != frame.shape:
         raise MethodError(f"method {m.name!r} returned shape {vals.shape}, expected {frame.shape}")
-    if np.any(filled & ~frame.missing):
-        raise MethodError(f"method {m.name!r} claims to fill pixels that are not missing")
     at = np.flatnonzero(filled)         # the filled pixels, in the order a boolean index takes them, found once
+    if not _taken(np.asarray(frame.missing), at).all():
+        raise MethodError(f"method {m.name!r} claims to fill pixels that are not missing")
     fv = _taken(vals, at)
     if not np.all(np.isfinite(fv)):
         raise MethodError(f"method {m.name!r} produced NaN or inf in the filled pixels")
