@@ -290,9 +290,24 @@ def neighbour_estimate(frame: Frame, neighbours: Sequence[Neighbour], box: tuple
     return NeighbourEstimate(mean * st.exptime + st.bias, count, spread, tuple(used), misfit)
 
 
+def _is_this_frame(frame: Frame, nb: Neighbour) -> bool:
+    """Whether ``nb`` is the target frame itself: taken at the same time (within a second), or, where a time is not
+    known, on the same grid with the same DN/s on every pixel both have (at least `MIN_COMMON`)."""
+    if abs(nb.dt) < 1.0:
+        return True
+    if nb.rate.shape != frame.shape or nb.centre != nb.target_centre or not np.allclose(nb.matrix, np.eye(2)):
+        return False
+    both = frame.valid & nb.valid
+    return int(both.sum()) >= MIN_COMMON and np.array_equal(frame.stretch.to_rate(frame.image[both]), nb.rate[both])
+
+
 def same_level(frame: Frame, neighbours: Sequence[Neighbour]) -> list[Neighbour]:
-    """The ``neighbours`` whose brightness is the target's to within `MAX_LEVEL_RATIO`; the others are left out
-    with a warning.
+    """The ``neighbours`` whose brightness is the target's to within `MAX_LEVEL_RATIO`, and that are not the target
+    itself; the others are left out with a warning.
+
+    The target given as its own neighbour (its own file, or an earlier fill of it) has no data on its holes, so
+    it would not change the fill, but the check of the fill's 1-sigma (`corkit_inpaint.uncertainty.probe`)
+    blanks valid blocks of the frame and would find their truth in it: the sigma would shrink to half.
 
     The local scaling of `neighbour_estimate` matches a neighbour to the target
     around each hole, so a header whose OFFSET or EXPTIME is wrong by orders of
@@ -312,14 +327,21 @@ def same_level(frame: Frame, neighbours: Sequence[Neighbour]) -> list[Neighbour]
     -------
     list of Neighbour
     """
-    if not neighbours:
-        return list(neighbours)
+    others = []
+    for nb in neighbours:
+        if _is_this_frame(frame, nb):
+            log.warning("neighbouring frame %s left out: it is this frame itself (the same time, or the same data)",
+                        nb.name)
+        else:
+            others.append(nb)
+    if not others:
+        return others
     st = frame.stretch
     target = float(np.median((frame.image[frame.valid][::7] - st.bias) / st.exptime)) if frame.valid.any() else 0.0
     if not target > 0:
-        return list(neighbours)
+        return others
     kept = []
-    for nb in neighbours:
+    for nb in others:
         rates = nb.rate[nb.valid][::7]
         level = float(np.median(rates)) / target if rates.size else float("nan")
         if 1 / MAX_LEVEL_RATIO <= level <= MAX_LEVEL_RATIO:

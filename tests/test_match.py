@@ -205,3 +205,34 @@ def test_a_neighbour_whose_header_makes_another_brightness_is_left_out(key, valu
     alone = fill_level05(test, hdr, "ratio", neighbours=[(after, ha)], device="cpu")
     assert len(filled.provenance.neighbours) == 1 and filled.provenance.neighbours == alone.provenance.neighbours
     assert np.array_equal(filled.data, alone.data)
+
+
+@pytest.mark.parametrize("as_file", ["itself", "its truth"])
+def test_the_frame_given_as_its_own_neighbour_is_left_out_and_its_sigma_kept(as_file, caplog):
+    """Battery 27: the target given among its neighbours (its own file, or another copy of it) added nothing to
+    the fill, but the sigma's check blanked valid blocks and found their truth in it: INPSGFAC fell to its floor
+    of 0.5, and 29% of the real C3 frame's true pixels lay within 1 sigma instead of 69%."""
+    import logging
+
+    from helpers import C3_SEQ, read_file, seq_blocks
+
+    from corkit_inpaint.fill import fill_level05
+    from corkit_inpaint.match import same_level
+    from corkit_inpaint.register import register_all
+    data, hdr = read_file(C3_SEQ[1])
+    test = data.copy()
+    for by, bx in seq_blocks(data, hdr, 2, seed=5):
+        test[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] = 0
+    me = test if as_file == "itself" else data
+    frame = Frame.build(test.astype(float), test == 0, hdr)
+    no_time = hdr.copy()
+    no_time["DATE-OBS"], no_time["TIME-OBS"] = "2012/08/31", ""      # the same data, its time unknown
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.match"):
+        assert same_level(frame, register_all([(me, hdr)], hdr, data.shape)) == []
+        assert same_level(frame, register_all([(me, no_time)], hdr, data.shape, max_gap=None)) == []
+    assert "it is this frame itself" in caplog.text
+    alone = fill_level05(test, hdr, "pconv-smooth", device="cpu")
+    mine = fill_level05(test, hdr, "pconv-smooth", neighbours=[(me, hdr)], device="cpu")
+    assert mine.provenance.neighbours == ()
+    assert mine.provenance.sigma_factor == alone.provenance.sigma_factor > 0.5
+    assert np.array_equal(mine.data, alone.data) and np.array_equal(mine.sigma, alone.sigma)
