@@ -85,7 +85,8 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         if np.any(np.isnan(sf) | (sf < 0)):
             raise MethodError(f"method {m.name!r} gave a NaN or negative 1-sigma to filled pixels")
         if check_sigma and at.size:
-            chk = probe.sigma_check(m, frame, neighbours=neighbours, device=device, weights=weights)
+            chk = probe.sigma_check(m, frame, neighbours=_used(neighbours, res.provenance), device=device,
+                                    weights=weights)
             if chk.blocks:
                 sf *= chk.factor               # what probe.check_sigma gives, without its copy of the frame
             else:
@@ -100,6 +101,21 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
             log.warning("%d filled pixels have a 1-sigma of 0: the frame around them has no noise (every value "
                         "equal, such as a saturated field), so their uncertainty is not known", zero)
     return replace(res, values=out, filled=filled, sigma=sigma)
+
+
+def _used(neighbours: Sequence[Neighbour], provenance: Provenance) -> list[Neighbour]:
+    """The ``neighbours`` the fill read, as its provenance names them (in order, by name and time).
+
+    The sigma's check fills valid blocks of the frame with these only: a neighbour with no data on the holes
+    (one that lost the same blocks) has data on the checked blocks, and would calibrate the sigma of a fill
+    helped by it, not of the fill made without it.
+    """
+    named, out = list(zip(provenance.neighbours, provenance.neighbour_dt)), []
+    for nb in neighbours:
+        if named and nb.name == named[0][0] and (nb.dt == named[0][1] or (np.isnan(nb.dt) and np.isnan(named[0][1]))):
+            out.append(nb)
+            named.pop(0)
+    return out
 
 
 def _taken(a: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -250,3 +250,21 @@ def test_a_block_zero_but_for_a_stray_value_is_named_not_filled(caplog):
     assert any("zero but for a few pixels" in r.getMessage() for r in caplog.records)
     clean = fits.getdata(C3_SEQ[1])
     assert "zero but for a few" not in fill_level05(clean, header, None).note     # the archive frame has none
+
+
+def test_neighbours_that_lost_the_same_blocks_leave_the_sigma_as_the_frame_alone_has_it():
+    """Battery 27: a neighbour that lost the same blocks gives the fill nothing (INPNNB 0, the values of the frame
+    alone), but the sigma's check filled the checked valid blocks with its data and scaled the fill's sigma by
+    1.57 instead of 0.94 (8 blocks: 90% of the true pixels within 1 sigma instead of 68%), here by 3.0, its
+    cap, instead of 0.99."""
+    from helpers import C3_SEQ, read_file, seq_blocks
+    (before, hb), (data, hdr), (after, ha) = (read_file(p) for p in C3_SEQ)
+    blocks = seq_blocks(data, hdr, 4, seed=5)
+    test, before, after = (blank(d, blocks) for d in (data, before, after))
+    alone = fill_level05(test, hdr, "pconv-smooth", device="cpu")
+    same = fill_level05(test, hdr, "pconv-smooth", neighbours=[(before, hb), (after, ha)], device="cpu")
+    assert same.provenance.neighbours == ()
+    assert np.array_equal(same.data, alone.data)
+    assert same.provenance.sigma_factor == alone.provenance.sigma_factor
+    assert np.array_equal(same.sigma, alone.sigma)
+
