@@ -188,7 +188,8 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     Notes
     -----
     Integer data (level-0.5 DN) keep their type: filled values are rounded to
-    the nearest integer and clipped to the type's range. Valid pixels are
+    the nearest integer and clipped to the type's range; no filled value exceeds the detector's
+    saturation (16383 DN times the on-board summing, or the frame's largest value). Valid pixels are
     copied, never recomputed, so they are bit-identical to the input.
     """
     neighbours = _checked_arguments(src, dst, neighbours, max_pixels, max_gap)

@@ -23,7 +23,7 @@ from .frame import Frame
 from .geometry import optical_geometry
 from .match import same_level
 from .methods import FillMethod, FillResult, Provenance, get_method
-from .register import MAX_GAP_MINUTES, Neighbour, check_max_gap, register_all
+from .register import MAX_GAP_MINUTES, SATURATION_DN, Neighbour, check_max_gap, register_all
 from .uncertainty import probe
 from .wrap import unwrapped, wrapped_values, wraps
 
@@ -192,6 +192,25 @@ def _combined_sigma(res: FillResult, old: np.ndarray | None, kept: int) -> tuple
     return np.where(res.filled, new, old), ""
 
 
+def _below_saturation(values: np.ndarray, filled: np.ndarray, measured: np.ndarray, header
+                      ) -> tuple[np.ndarray, str]:
+    """``values`` with filled pixels above the detector's saturation lowered to it, and a HISTORY note ("" for none).
+
+    A level-0.5 pixel cannot read above its ADC's full scale, `corkit_inpaint.register.SATURATION_DN` times the
+    on-board summing (65532 DN in a 2x2-summed frame), or the frame's own largest value where that is higher. A
+    fill beside saturated pixels went up to 120324 DN in the real summed C2 frame; the truth there is at most the
+    saturation, so the lowered value is never farther from it. ``measured`` holds the frame's values that no
+    fill, this one or an earlier, made.
+    """
+    ceiling = SATURATION_DN * H.leb_summing(header)
+    ceiling = max(ceiling, float(np.max(measured)) if measured.size else ceiling)     # in the data's own type
+    over = filled & (values > ceiling)
+    if not over.any():
+        return values, ""
+    return np.where(over, ceiling, values), (f"{int(over.sum())} filled px above the detector's saturation "
+                                             f"lowered to it ({ceiling:.0f} DN)")
+
+
 def _warn_doubtful_header(data: np.ndarray, header) -> None:
     """Warn, a line each, where the header would make the block rules leave real losses as zeros."""
     ny, nx = np.shape(data)
@@ -298,8 +317,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
             "field stop; or with no signal around) are left as they are" if n_zero else ""))
     if method is None:
         return unchanged("no fill requested")
-    m = as_method(method)
-    m = m.for_level1() if level1 else m
+    m = as_method(method).for_level1() if level1 else as_method(method)
     frame = Frame.build(work, mask, header, not_context=prev if not_data is None else prev | not_data)
     if frame.geometry is None:
         log.warning("DETECTOR=%r is not C2 or C3: the occulter and field-stop rules are off, so "
@@ -315,6 +333,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     union = res.filled | prev
     kept = int((prev & ~res.filled).sum())        # an earlier fill's pixels lost again are filled anew
     sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
-    note = "; ".join(n for n in (res.how, res.skipped, sigma_note, quiet) if n)  # HISTORY counts the kept pixels
-    return FilledImage(cast_filled(res.values, data, res.filled, header), union, blocks_of(union), len(blocks),
+    values, clip_note = _below_saturation(res.values, res.filled, work[~union], header)
+    note = "; ".join(n for n in (res.how, res.skipped, sigma_note, clip_note, quiet) if n)  # HISTORY: kept pixels
+    return FilledImage(cast_filled(values, data, res.filled, header), union, blocks_of(union), len(blocks),
                        res.provenance, note, sigma, kept)

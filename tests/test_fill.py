@@ -268,3 +268,19 @@ def test_neighbours_that_lost_the_same_blocks_leave_the_sigma_as_the_frame_alone
     assert same.provenance.sigma_factor == alone.provenance.sigma_factor
     assert np.array_equal(same.sigma, alone.sigma)
 
+
+def test_a_fill_beside_saturated_pixels_stays_at_or_below_the_detectors_saturation():
+    """Battery 27: beside the real summed C2 frame's saturated pixels (65532 DN, 4 x 16383) the fill reached
+    120324 DN here (75141 with two more blocks blanked), which no pixel of the frame can read; the same frame
+    stored as wrapping 16-bit counts was clipped at 65535 instead, so two files of one frame were filled apart."""
+    data, header = read_real()
+    blocks = [(5, 7), (5, 8), (10, 8)]
+    test = blank(data, blocks)
+    full = fill_level05(test, header, "pconv-smooth", device="cpu")
+    m = full.filled
+    assert m.sum() == 3 * 32 * 32
+    assert full.data[m].max() == 65532 and "lowered to it (65532 DN)" in full.note
+    wrapped = np.where(test > 32767, test - 65536, test).astype(np.int16)            # as a BITPIX 16 file stores it
+    w = fill_level05(wrapped, header, "pconv-smooth", device="cpu")
+    counts = np.where(w.data < 0, w.data.astype(np.int64) + 65536, w.data)
+    assert np.array_equal(counts, full.data)
