@@ -18,7 +18,7 @@ from astropy.io import fits
 from . import header as H
 from .blocks import find_missing_blocks
 from .exceptions import InputError
-from .fill import as_method, fill_level05, run_method
+from .fill import as_method, below_saturation, fill_level05, run_method
 from .frame import Frame
 from .match import same_level
 from .methods import DEFAULT_METHOD, FillMethod
@@ -81,7 +81,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     numpy.ndarray
         float64 array of the same shape; ``out[~mask] == image[~mask]`` exactly,
         but that a summed frame's wrapped counts (`corkit_inpaint.wrap`) come back
-        as counts. Pixels a method leaves masked keep their input value.
+        as counts. Pixels a method leaves masked keep their input value. No filled value is above the
+        detector's saturation (`corkit_inpaint.fill.below_saturation`), as in `inpaint_fits`.
 
     Raises
     ------
@@ -112,7 +113,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     frame = Frame.build(img, mask, header)
     nbs = same_level(frame, register_all(neighbours, header, img.shape, max_gap=max_gap))
     with using_threads(threads):
-        return run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=False).values
+        res = run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=False)
+    return below_saturation(res.values, res.filled, lambda: img[~mask], header)[0]     # as inpaint_fits does
 
 
 def _checked_arguments(src, dst, neighbours, max_pixels, max_gap) -> list | None:

@@ -11,7 +11,7 @@ fill them, cast back to the input's data type, and carry the method's per-pixel
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,7 +27,7 @@ from .register import MAX_GAP_MINUTES, SATURATION_DN, Neighbour, check_max_gap, 
 from .uncertainty import probe
 from .wrap import unwrapped, wrapped_values, wraps
 
-__all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled"]
+__all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled", "below_saturation"]
 
 log = logging.getLogger(__name__)
 
@@ -192,18 +192,21 @@ def _combined_sigma(res: FillResult, old: np.ndarray | None, kept: int) -> tuple
     return np.where(res.filled, new, old), ""
 
 
-def _below_saturation(values: np.ndarray, filled: np.ndarray, measured: np.ndarray, header
+def below_saturation(values: np.ndarray, filled: np.ndarray, measured: Callable[[], np.ndarray], header
                       ) -> tuple[np.ndarray, str]:
     """``values`` with filled pixels above the detector's saturation lowered to it, and a HISTORY note ("" for none).
 
     A level-0.5 pixel cannot read above its ADC's full scale, `corkit_inpaint.register.SATURATION_DN` times the
     on-board summing (65532 DN in a 2x2-summed frame), or the frame's own largest value where that is higher. A
     fill beside saturated pixels went up to 120324 DN in the real summed C2 frame; the truth there is at most the
-    saturation, so the lowered value is never farther from it. ``measured`` holds the frame's values that no
-    fill, this one or an earlier, made.
+    saturation, so the lowered value is never farther from it. ``measured()`` gives the frame's values that no
+    fill, this one or an earlier, made (called only when a filled value is above the saturation).
     """
     ceiling = SATURATION_DN * H.leb_summing(header)
-    ceiling = max(ceiling, float(np.max(measured)) if measured.size else ceiling)     # in the data's own type
+    if not np.any(values[filled] > ceiling):        # the usual case: the frame's own maximum is not needed
+        return values, ""
+    kept = measured()
+    ceiling = max(ceiling, float(np.max(kept))) if kept.size else ceiling     # in the data's own type
     over = filled & (values > ceiling)
     if not over.any():
         return values, ""
@@ -333,7 +336,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     union = res.filled | prev
     kept = int((prev & ~res.filled).sum())        # an earlier fill's pixels lost again are filled anew
     sigma, sigma_note = _combined_sigma(res, old_sigma, kept)
-    values, clip_note = _below_saturation(res.values, res.filled, work[~union], header)
+    values, clip_note = below_saturation(res.values, res.filled, lambda: work[~union], header)
     note = "; ".join(n for n in (res.how, res.skipped, sigma_note, clip_note, quiet) if n)  # HISTORY: kept pixels
     return FilledImage(cast_filled(values, data, res.filled, header), union, blocks_of(union), len(blocks),
                        res.provenance, note, sigma, kept)
