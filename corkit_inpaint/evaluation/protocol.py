@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-from ..fill import run_method
+from ..fill import below_saturation, run_method
 from ..frame import Frame
 from ..methods import get_method
 from ..register import MAX_GAP_MINUTES, register_all
@@ -80,10 +80,12 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
         for name, m, nbs in runs:
             t0 = time.perf_counter()
             res = run_method(m, frame, neighbours=nbs, device=device, weights=weights)
+            # scored as a fill writes it: at most the detector's saturation
+            values = below_saturation(res.values, res.filled, lambda t=test, k=mask: t[~k], header)[0]
             dt = time.perf_counter() - t0
-            rec = score(truth, res.values, mask, st, centre, points, zones) | noise
+            rec = score(truth, values, mask, st, centre, points, zones) | noise
             if res.sigma is not None:
-                rec |= z_counts(res.values, img, res.sigma, res.filled & mask, zones)
+                rec |= z_counts(values, img, res.sigma, res.filled & mask, zones)
             rec.update(method=name, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
                        mask_id=f"{label}:{pattern}:{r}", neighbours_used=len(res.provenance.neighbours))
             records.append(rec)
