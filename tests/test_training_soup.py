@@ -171,3 +171,13 @@ def test_a_soup_killed_between_its_files_is_remade_by_the_same_command(tmp_path,
     weights = write_soup(["pconv-lasco-nb2", "pconv-lasco-nb3"], out)
     meta = json.loads((out / "config.json").read_text())
     assert meta["complete"] is True and meta["model_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+
+
+def test_the_shipped_default_is_the_soup_of_its_shipped_ingredients():
+    """Stage 7b of weights/train_default.sh: the default's tensors are the mean of the three packaged fine-tunes'
+    (a soup of other weights, or ingredients repackaged without it, would differ)."""
+    blob, _ = soup(["pconv-lasco-nb3", "pconv-lasco-nb3-lr3", "pconv-lasco-nb3-seq2"])
+    shipped = _state("pconv-lasco-nb3-soup")
+    assert set(blob["state_dict"]) == set(shipped)
+    assert all(torch.equal(blob["state_dict"][k], shipped[k]) for k in shipped)
+    assert not all(torch.equal(_state("pconv-lasco-nb3")[k], shipped[k]) for k in shipped)      # not an ingredient
