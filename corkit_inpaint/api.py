@@ -72,9 +72,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         unless `corkit_inpaint.threads.set_threads` or
         ``$CORKIT_INPAINT_THREADS`` says otherwise).
     max_gap : float or None
-        Neighbours more than this many minutes from the frame are left out
-        (logged): default `corkit_inpaint.register.MAX_GAP_MINUTES`, the gap
-        the neighbour models were trained on; None: any.
+        Neighbours more than this many minutes from the frame are left out (logged): default
+        `corkit_inpaint.register.MAX_GAP_MINUTES`, the gap the neighbour models were trained on; None: any.
 
     Returns
     -------

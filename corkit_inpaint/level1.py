@@ -235,7 +235,7 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     if want_sigma and filled.sigma is not None:
         sigma = np.where(inpmask != 0, level1_sigma(filled.sigma, tmp, detector, corkit_kwargs, l1hdr),
                          np.float32(0))
-    l1hdr = stamp_header(l1hdr, filled, stage="level 1")
+    l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
     # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out, or NO_SUM its division
     # by a summed frame's summing (then none is named; a level-0.5 BUNIT carried over would be wrong either way)
     if "NO_CALFAC" in corkit_kwargs or ("NO_SUM" in corkit_kwargs and max(H.summing(header)) > 1):
@@ -243,6 +243,22 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     else:
         l1hdr["BUNIT"] = ("MSB", "mean solar brightness (corkit's level-1 calibration)")
     return img, l1hdr, inpmask, sigma
+
+
+def _with_earlier_history(l1hdr: fits.Header, header: fits.Header) -> fits.Header:
+    """``l1hdr`` with the HISTORY cards an earlier corkit-inpaint run wrote into the level-0.5 ``header`` (a refill).
+
+    corkit's reader deletes the input's HISTORY, so without them the level-1 file of a refill would name only the
+    last fill's method, though its INPMASK and INPSIGMA hold the earlier fill's pixels too.
+    """
+    cards = [str(c) for c in header.get("HISTORY", [])]
+    first = next((i for i, c in enumerate(cards) if c.startswith("corkit-inpaint ")), None)
+    if first is None or any(str(c).startswith("corkit-inpaint ") for c in l1hdr.get("HISTORY", [])):
+        return l1hdr
+    out = l1hdr.copy()
+    for card in cards[first:]:          # stamp_header appends: from the first fill's line on, every run's
+        out.add_history(card)
+    return out
 
 
 def _check_options(format: str, corkit_kwargs: dict) -> dict:

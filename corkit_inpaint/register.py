@@ -1,10 +1,9 @@
 """Neighbouring frames on the target's grid: Sun centre, roll and plate scale from the headers, DN to DN/s.
 
-A `Neighbour` is another level-0.5 frame of the same field, read only. Its own
-missing and never-sent blocks, non-positive and saturated pixels, and any
-pixels an earlier fill estimated are masked; it is resampled onto the target
-frame's pixel grid window by window (`Neighbour.sample`), so registering costs
-nothing outside the windows a fill reads.
+A `Neighbour` is another level-0.5 frame of the same field, read only. Its own missing and never-sent blocks,
+non-positive and saturated pixels, and any pixels an earlier fill estimated are masked (a frame that says it
+was filled but has no mask is left out); it is resampled onto the target frame's pixel grid window by window
+(`Neighbour.sample`), so registering costs nothing outside the windows a fill reads.
 
 The mapping from a target pixel to the neighbour's pixels goes through the sky:
 offset from the target's Sun centre (CRPIX), rotated by the difference of the
@@ -29,6 +28,7 @@ from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
 from .exceptions import InputError
 from .geometry import frame_centre, nominal_centre, plate_scales, sun_centre
+from .read import check_earlier_mask
 from .wrap import unwrapped
 
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "roll_degrees",
@@ -385,15 +385,15 @@ def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
     else:
         raise InputError(f"neighbour {i + 1}: expected an (array, header) pair, got {type(item).__name__}")
     if prev is not None and np.shape(prev) != np.shape(data):
-        raise InputError(f"neighbour {i + 1}: its earlier-fill mask has shape {np.shape(prev)}, "
-                         f"its image {np.shape(data)}")
+        raise InputError(f"neighbour {i + 1}: its earlier-fill mask has shape {np.shape(prev)}, image {np.shape(data)}")
     path = getattr(item, "path", None)            # a file read without FILENAME is named by its file
     label = str(H.get(hdr, "FILENAME", "") or "").strip() or (Path(path).name if path else f"neighbour {i + 1}")
     label = H.printable(label, "?")                 # it goes into FITS cards
     if (why := _other_kind(hdr, target_header)) is not None:
         log.warning("neighbouring frame %s left out: %s", label, why)
         return None
-    try:
+    try:       # an earlier fill's estimates, with no mask to say which pixels: not to be read as data
+        check_earlier_mask(hdr, prev, f"neighbouring frame {label}")
         return register(data, hdr, target_header, target_shape, name=label, previous_fill=prev)
     except InputError as exc:
         log.warning("neighbouring frame left out: %s", exc)

@@ -509,3 +509,21 @@ def test_a_sigkilled_calibration_s_copy_is_removed_by_the_next_one(tmp_path, cal
     with held(live / ".corkit-inpaint-lock"):
         level_1(orig, calib_dir=calib, inpaint=None, neighbours="none")
     assert sorted(p.name for p in tmp.iterdir()) == sorted([foreign.name, live.name])
+
+
+def test_level1_of_a_refill_keeps_the_earlier_fill_s_history(tmp_path, calib):
+    """corkit's reader deletes the input's HISTORY: the level-1 file of a refill named only the last fill's
+    method, though its INPMASK holds the earlier fill's blocks too."""
+    data, header = read_real()
+    first = write(tmp_path / "first.fts", blank(data, BLANK[:3]), header)
+    ci.inpaint_fits(first, tmp_path / "filled.fts", method="biharmonic")
+    with fits.open(tmp_path / "filled.fts") as h:
+        h[0].data = blank(h[0].data, BLANK[3:6])
+        h.writeto(tmp_path / "more.fts", output_verify="ignore")
+    img, hdr, m = level_1(tmp_path / "more.fts", calib_dir=calib, inpaint=legacy_method(), refill=True,
+                          return_mask=True)
+    history = " ".join(str(c) for c in hdr["HISTORY"])
+    assert hdr["INPAINT"] == "legacy" and hdr["INPNBLK"] == 6 and m.sum() > 6 * 1024
+    assert "filled 3 missing blocks (3072 px) with biharmonic" in history            # the earlier fill's line
+    assert history.index("with biharmonic") < history.index("with legacy")
+    assert history.count("corkit-inpaint") == 2

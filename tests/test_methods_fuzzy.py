@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from astropy.io import fits
 from helpers import BLANK, blank, read_real, write
 
 import corkit_inpaint as ci
@@ -138,3 +139,31 @@ def test_gradient_direction_of_a_ramp(angle):
     valid[32:64, 32:64] = False
     got = gradient_direction(np.where(valid, z, 0.0), valid)
     assert abs(np.angle(np.exp(1j * (got - a)))) < np.deg2rad(3)
+
+
+def test_refill_does_not_read_the_earlier_fill(tmp_path):
+    """A refill's earlier-filled pixels are not data: the fuzzy fill of the new blocks must not depend on them.
+
+    Its boxcar and DCT step read the 3x3 blocks around each hole; before the fix they read an earlier fill's
+    block beside a new hole as it stood (a real C2 frame: up to hundreds of DN of difference in the new fill).
+    """
+    data, hdr = read_real()
+    earlier, new = [(4, 9), (4, 11)], [(4, 10)]          # the new hole between two earlier-filled blocks
+    src = write(tmp_path / "first.fts", blank(data, earlier), hdr)
+    ci.inpaint_fits(src, tmp_path / "filled.fts", method="biharmonic")
+    out = []
+    for k, value in enumerate((None, 30000)):        # the earlier fill as written, then made absurd
+        hdul = fits.open(tmp_path / "filled.fts")
+        img = hdul[0].data.copy()
+        if value is not None:
+            img[hdul["INPMASK"].data.astype(bool)] = value
+        hdul[0].data = blank(img, new)
+        hdul.writeto(tmp_path / f"again{k}.fts", output_verify="ignore")
+        hdul.close()
+        out.append(ci.inpaint_fits(tmp_path / f"again{k}.fts", method="fuzzy", refill=True))
+    hole = blocks_to_mask(data.shape, new)
+    assert out[0]["INPMASK"].data.sum() == 3 * 1024 and out[0][0].header["INPAINT"] == "fuzzy"
+    assert np.array_equal(out[0][0].data[hole], out[1][0].data[hole])
+    assert np.array_equal(out[0]["INPSIGMA"].data, out[1]["INPSIGMA"].data)
+    assert np.array_equal(out[0][0].data[~blocks_to_mask(data.shape, earlier + new)],
+                          data[~blocks_to_mask(data.shape, earlier + new)])

@@ -350,3 +350,25 @@ def test_valid_on_is_the_validity_of_a_sample_remembered_per_box_and_grid(target
     moved = nb.shifted(16, 0)                  # another grid: its own validity, nothing carried over
     assert np.array_equal(moved.valid_on(box), moved.sample(box)[1])
     assert not np.array_equal(moved.valid_on(box), again)
+
+
+def test_a_filled_neighbour_without_its_mask_is_left_out(target, tmp_path, caplog):
+    """A filled frame given as ``(array, header)`` without its INPMASK: its estimates would be read as data (the
+    real C3 frame of 18:30 filled where 18:42 lost the same blocks gave the fill of 18:42 a neighbour there);
+    files and maps refuse it so, and ``(array, header, mask)`` uses it without the filled pixels."""
+    from helpers import blank, seq_blocks, write
+
+    import corkit_inpaint as ci
+    d0, h0 = read_file(C3_SEQ[0])
+    lost = seq_blocks(d0, h0, 3, seed=5)
+    filled = ci.inpaint_fits(write(tmp_path / "n.fts", blank(d0, lost), h0), method="biharmonic")
+    data, hdr, mask = filled[0].data, filled[0].header, filled["INPMASK"].data
+    shape = target[0].shape
+    with caplog.at_level("WARNING"):
+        assert register_all([(data, hdr)], target[1], shape) == []
+    assert "no INPMASK" in caplog.text and "6144" not in caplog.text and "3072 pixels" in caplog.text
+    nb, = register_all([(data, hdr, mask)], target[1], shape)
+    assert not nb.valid[mask.astype(bool)].any() and nb.valid.sum() > 0.5 * nb.valid.size
+    plain = hdr.copy()
+    del plain["INPAINT"]                          # not a corkit-inpaint fill: read as it is
+    assert len(register_all([(data, plain)], target[1], shape)) == 1

@@ -57,7 +57,7 @@ from scipy import ndimage
 from scipy.fft import dctn, idctn
 
 from .. import header as H
-from ..blocks import BLOCK, blocks_to_mask
+from ..blocks import BLOCK, blocks_to_mask, zero_block_pixels
 from ..frame import Frame
 from ..register import Neighbour
 from ..uncertainty.tables import fill_sigma
@@ -262,7 +262,7 @@ def _refine_blocks(z, blocks, *, literal_idl):
     return out
 
 
-def _fill_zone(z, valid, hole, blocks, *, literal_idl):
+def _fill_zone(z, valid, hole, blocks, unread, *, literal_idl):
     theta = gradient_direction(z, valid)
     h, w = z.shape[0] // 4, z.shape[1] // 4
     cv = valid[:h * 4, :w * 4].reshape(h, 4, w, 4)
@@ -272,7 +272,9 @@ def _fill_zone(z, valid, hole, blocks, *, literal_idl):
     cells = _interp_cells(cells, n >= 8, theta)
     yy, xx = np.mgrid[0:z.shape[0], 0:z.shape[1]].astype(float)
     surf = ndimage.map_coordinates(cells, [(yy + 0.5) / 4 - 0.5, (xx + 0.5) / 4 - 0.5], order=5, mode="nearest")
-    out = np.where(hole, surf, z)
+    # the boxcar and the DCT step read around the hole: pixels that are there but are not data (an earlier
+    # fill's, a map's masked ones) are read as the first pass gives them, never as their own values
+    out = np.where(hole | unread, surf, z)
     # 3-point boxcar along the gradient, in the hole only
     gy, gx = np.sin(theta), np.cos(theta)
     a = ndimage.map_coordinates(out, [yy + gy, xx + gx], order=1, mode="nearest")
@@ -300,6 +302,8 @@ def _fuzzy(frame: Frame, *, literal_idl: bool, policy: bool) -> tuple[np.ndarray
     missing = pad_mask.reshape(gy, BLOCK, gx, BLOCK).any(axis=(1, 3))
     valid = np.zeros((gy * BLOCK, gx * BLOCK), bool)
     valid[:ny, :nx] = frame.valid
+    unread = np.zeros_like(valid)           # present, but not data: an earlier fill's pixels, a map's own mask
+    unread[:ny, :nx] = ~frame.valid & ~mask & np.isfinite(img) & ~zero_block_pixels(img)
     work = np.zeros((gy * BLOCK, gx * BLOCK))
     work[:ny, :nx] = np.where(np.isfinite(rate), rate, 0.0)
     zones = find_zones(missing, clip=policy)
@@ -317,7 +321,7 @@ def _fuzzy(frame: Frame, *, literal_idl: bool, policy: bool) -> tuple[np.ndarray
         sl = (slice(y0 * BLOCK, (y1 + 1) * BLOCK), slice(x0 * BLOCK, (x1 + 1) * BLOCK))
         # DCT refinement needs the block's 3x3 neighbourhood inside the zone
         local = [(by - y0, bx - x0) for by, bx in z["blocks"] if y0 < by < y1 and x0 < bx < x1]
-        work[sl] = _fill_zone(work[sl], valid[sl], pad_mask[sl], local, literal_idl=literal_idl)
+        work[sl] = _fill_zone(work[sl], valid[sl], pad_mask[sl], local, unread[sl], literal_idl=literal_idl)
     values = img.copy()
     values[mask] = st.inverse(work[:ny, :nx])[mask]
     why = (f"{n_left} zones of more than {MAX_ZONE} blocks or touching the edge (SolarSoft's policy)"
