@@ -230,6 +230,9 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
         img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
     except CalibrationError as exc:
         raise CalibrationError(f"{src}: {exc}") from None
+    if not np.any(np.isfinite(img) & (img != 0)):
+        log.warning("%s: corkit's level-1 image is all zero, the fill's pixels with it: its calibration files may "
+                    "not fit this frame (the roll, the vignetting)", src)
     inpmask = level1_mask(filled.filled, tmp, detector, corkit_kwargs)
     sigma = None
     if want_sigma and filled.sigma is not None:

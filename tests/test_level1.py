@@ -527,3 +527,19 @@ def test_level1_of_a_refill_keeps_the_earlier_fill_s_history(tmp_path, calib):
     assert "filled 3 missing blocks (3072 px) with biharmonic" in history            # the earlier fill's line
     assert history.index("with biharmonic") < history.index("with legacy")
     assert history.count("corkit-inpaint") == 2
+
+
+def test_an_all_zero_level1_image_is_warned_about(tmp_path, caplog):
+    """Battery 27: calibration files whose roll does not fit the frame (the stand-in's roll 0 on the real C3 frame
+    of 2010, CROTA1 180) made corkit's level-1 image all zero, and the fill's pixels with it, in silence."""
+    from helpers import C3_FULL
+
+    from corkit_inpaint.testing import write_standin_calibration
+    data, hdr = read_file(C3_FULL)
+    src = write(tmp_path / "c3.fts", blank(data, [(12, 20)]), hdr)
+    for roll, silent in ((0.0, False), (180.0, True)):
+        caplog.clear()
+        img, _, mask = level_1([src], None, calib_dir=write_standin_calibration(tmp_path / f"calib{roll}", roll=roll),
+                               device="cpu", return_mask=True)[0]
+        assert bool(np.count_nonzero(img)) == bool(np.count_nonzero(mask)) == silent
+        assert any("level-1 image is all zero" in r.getMessage() for r in caplog.records) != silent
