@@ -66,6 +66,17 @@ def test_the_same_seed_gives_the_same_head(base, tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_the_record_names_the_code_that_made_the_head(base, tmp_path):
+    """Battery 27c: a spread head's config.json named torch's version but not this package's, numpy's, scipy's
+    (the simulator's) or the source commit, which a training run's and a soup's record give."""
+    from corkit_inpaint import __version__
+    train_spread(cfg(steps=1), tmp_path / "a", init=str(base), width=4, held_out=0.3, progress=False)
+    meta = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert meta["versions"]["corkit-inpaint"] == __version__ and meta["versions"]["torch"] == torch.__version__
+    assert {"python", "numpy", "scipy", "astropy", "scikit-image"} <= set(meta["versions"])
+    assert "source_commit" in meta
+
+
 def test_a_network_with_a_head_is_refused_as_init(base, tmp_path):
     first = train_spread(cfg(steps=1), tmp_path / "a", init=str(base), width=4, held_out=0.3, progress=False)
     with pytest.raises(ValueError, match="already has a spread head"):

@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 import os
-import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..exceptions import InputError, WeightsError, first_line
 from ..network.registry import sha256sum
 from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT, resolve_weights
+from ..provenance import source_provenance
 from ..tempfiles import removed_on_sigterm, write_text_atomic
 from .config import TrainConfig
 from .dataset import build_dataset
@@ -265,36 +265,6 @@ def _write_outputs(run: _Run, n: int) -> Path:
 def _provenance(run: _Run) -> dict:
     """What else decides the weights: the versions of the code that simulated and trained, the VGG file."""
     return {**source_provenance(), **({"vgg_sha256": run.vgg_sha256} if run.vgg_sha256 else {})}
-
-
-def source_provenance() -> dict:
-    """The versions of the code (this package, python, numpy, scipy, astropy, scikit-image) and its git commit."""
-    from importlib import metadata
-
-    from .. import __version__
-    versions = {"corkit-inpaint": __version__, "python": platform.python_version()}
-    for pkg in ("numpy", "scipy", "astropy", "scikit-image"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return {"versions": versions, "source_commit": _source_commit()}
-
-
-def _source_commit() -> str | None:
-    """The git commit of a source checkout the package runs from (``+dirty`` with changes), else None."""
-    import subprocess
-    here = Path(__file__).resolve().parents[2]
-    if not (here / ".git").exists():
-        return None
-    try:
-        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ("+dirty" if dirty else "")
 
 
 def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, data: dict | None = None, workers: int = 1,

@@ -33,6 +33,7 @@ import torch
 from ..exceptions import CorkitInpaintError, InputError
 from ..network.unet import PConvUNet
 from ..network.weights import WEIGHTS_FORMAT, network_kwargs, read_weights_file, resolve_weights
+from ..provenance import source_provenance
 from ..tempfiles import write_text_atomic
 from .config import TrainConfig
 from .dataset import build_dataset
@@ -193,6 +194,7 @@ def train_spread(cfg: TrainConfig, out_dir: str | os.PathLike, *, init: str | No
             "held_out_share_within_1sigma": float(np.mean(miss <= scale)),
             "held_out_share_within_1.96sigma": float(np.mean(miss <= 1.96 * scale)),
             "wall_seconds": time.perf_counter() - t0, "device": "cpu", "torch": torch.__version__,
+            **source_provenance(),      # the code that simulated the data and trained the head
             "final_loss_mean_last100": float(np.mean(history[-100:])) if history else None,
             "history_every_100": history[::100]}
     write_text_atomic(out / "config.json", json.dumps(meta, indent=1))
