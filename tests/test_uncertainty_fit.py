@@ -13,6 +13,11 @@ def _features(n, zone, dist, noise, spread=0.0, neighbour=False, detector="C2"):
                          np.full(n, spread), np.full(n, np.inf), np.full(n, neighbour), detector)
 
 
+def _settings(added: dict) -> dict:
+    """An ``added`` entry of a tables file without what names the code that fitted it."""
+    return {k: v for k, v in added.items() if k not in ("versions", "source_commit")}
+
+
 def test_a_gaussian_error_gives_its_sigma_and_thin_cells_take_the_coarser_value():
     rng = np.random.default_rng(1)
     acc = Accumulator()
@@ -63,7 +68,7 @@ def test_tables_of_other_weights_are_added_to_a_file_fitted_on_the_same_holes(tm
     assert main(["--add-to", str(path), "--methods", "fuzzy", *small]) == 0
     doc = json.loads(path.read_text())
     assert set(doc["tables"]) == {"biharmonic", "fuzzy"} and doc["fit"]["methods"] == ["biharmonic"]
-    assert doc["fit"]["added"] == [{"methods": ["fuzzy"], "weights": None}]
+    assert [_settings(a) for a in doc["fit"]["added"]] == [{"methods": ["fuzzy"], "weights": None}]
     # a file of tables with one zone axis for both detectors (before 0.1.13) is carried over: the same sigmas
     from corkit_inpaint.uncertainty.tables import POOLED_SHAPE
     pooled = np.asarray(doc["tables"]["biharmonic"]["k"])[:, [0, 1, 2, 6]]
@@ -209,6 +214,27 @@ def test_a_near_spread_table_is_fitted_on_its_own_unit_and_recorded(tmp_path):
     assert main(["--add-to", str(path), "--spread", "near", *small]) == 0        # replaces the range table
     doc = json.loads(path.read_text())
     assert doc["tables"]["biharmonic"]["spread"] == "near" and "spread" not in doc["fit"]
-    assert doc["fit"]["added"] == [{"methods": ["biharmonic"], "weights": None, "spread": "near"}]
+    assert [_settings(a) for a in doc["fit"]["added"]] == [{"methods": ["biharmonic"], "weights": None,
+                                                            "spread": "near"}]
     t = load_tables(str(path))["biharmonic"]
     assert t.spread == "near" and np.all(t.k > 0)
+
+
+def test_a_tables_file_names_the_code_that_fitted_it_and_each_addition(tmp_path):
+    """Battery 27c: the file recorded the fit's settings but not the versions of this package and of the
+    libraries that simulated and filled the holes, nor the source commit (a training run's record names them)."""
+    import json
+
+    import torch
+
+    from corkit_inpaint import __version__
+    from corkit_inpaint.uncertainty.fit import main
+    path = tmp_path / "tables.json"
+    small = ["--frames", "1", "--sequences", "0", "--repeats", "1"]
+    assert main(["--out", str(path), "--methods", "biharmonic", *small]) == 0
+    assert main(["--add-to", str(path), "--methods", "fuzzy", *small]) == 0
+    fit = json.loads(path.read_text())["fit"]
+    for rec in (fit, fit["added"][0]):
+        assert rec["versions"]["corkit-inpaint"] == __version__ and rec["versions"]["torch"] == torch.__version__
+        assert {"python", "numpy", "scipy", "astropy", "scikit-image"} <= set(rec["versions"])
+        assert "source_commit" in rec

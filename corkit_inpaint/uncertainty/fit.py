@@ -37,6 +37,7 @@ from ..exceptions import CorkitInpaintError, MethodError
 from ..fill import run_method
 from ..frame import Frame
 from ..methods import get_method
+from ..provenance import source_provenance
 from ..register import register_all
 from ..tempfiles import write_text_atomic
 from ..training.loss_masks import LARGE_PATTERNS, PATTERNS, blanked_copies
@@ -178,8 +179,8 @@ SHARED_SETTINGS = ("frames", "frame_seed0", "sequences", "sequence_seed0", "repe
 def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False) -> None:
     """Write the tables of ``accs`` (`collect`) and the fit's settings ``meta`` to a JSON file, atomically.
 
-    With ``add``, the file's other tables are kept and ``meta["methods"]`` is
-    added to its record; the file must have been fitted with the same
+    With ``add``, the file's other tables are kept and ``meta["methods"]`` (with its ``weights``, ``spread``,
+    ``versions`` and ``source_commit``) is added to its record; the file must have been fitted with the same
     `SHARED_SETTINGS` (the same simulated holes), else `ValueError`. A format-2
     file's tables are written in this format (`read_tables_file`).
     """
@@ -190,8 +191,9 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
     path = Path(path)
     if add:
         old = read_tables_file(path, meta)
-        old["fit"].setdefault("added", []).append({"methods": meta["methods"], "weights": meta.get("weights")}
-                                                  | ({"spread": meta["spread"]} if "spread" in meta else {}))
+        old["fit"].setdefault("added", []).append(
+            {"methods": meta["methods"], "weights": meta.get("weights")}
+            | {k: meta[k] for k in ("spread", "versions", "source_commit") if k in meta})    # what fitted these
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
@@ -292,7 +294,7 @@ def main(argv=None) -> int:
         accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
                        weights=args.weights, frames_from=args.frames_from, sequence_version=args.sequence_version,
                        spread=args.spread)
-        write_tables(accs, args.out or args.add_to, meta, add=args.add_to is not None)
+        write_tables(accs, args.out or args.add_to, meta | source_provenance(), add=args.add_to is not None)
     except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")
     log.info("wrote %d tables to %s", len(accs), args.out or args.add_to)
