@@ -381,3 +381,29 @@ def test_a_reader_of_the_tables_that_goes_away_loses_no_report(tmp_path, monkeyp
     monkeypatch.setattr(sys, "stdout", Closed())
     assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic", "--repeats", "1", "--json", str(out)]) == 1
     assert json.loads(out.read_text())["methods"] == ["biharmonic"]
+
+
+def test_the_json_names_the_weights_inputs_and_code_that_made_the_scores(tmp_path):
+    """Battery 27c: --json recorded the methods, seed, repeats and --against alone, so the same command with
+    --weights pconv-lasco-nb3 or the default model wrote files that said nothing of which network was scored, on
+    which frames (their bytes), with which error tables (the sigmas) or by which version of the code."""
+    import hashlib
+    from importlib.resources import files
+
+    from corkit_inpaint import __version__
+    from corkit_inpaint.network.registry import model_entry
+    out = tmp_path / "eval.json"
+    assert main(["-q", "evaluate", str(REAL), "--methods", "pconv-smooth,biharmonic", "--repeats", "1",
+                 "--weights", "pconv-lasco-nb3", "--device", "cpu", "--threads", "1", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    fills = doc["fills"]
+    assert fills["pconv-smooth"] == {"model": "pconv-lasco-nb3", "weights_sha256": model_entry("pconv-lasco-nb3")[
+        "sha256"], "device": "cpu"}
+    assert fills["biharmonic"]["model"] == "none" and fills["biharmonic"]["weights_sha256"] == ""
+    run = doc["run"]
+    assert run["files"] == [{"file": str(REAL), "sha256": hashlib.sha256(REAL.read_bytes()).hexdigest()}]
+    tables = (files("corkit_inpaint") / "data" / "error_tables.json").read_bytes()
+    assert run["error_tables_sha256"] == hashlib.sha256(tables).hexdigest()
+    assert run["weights"] == "pconv-lasco-nb3" and run["device"] == "cpu" and run["threads"] == 1
+    assert run["synthetic"] == 0 and run["neighbours"] is False and run["generator_version"] is None
+    assert run["versions"]["corkit-inpaint"] == __version__ and "source_commit" in run

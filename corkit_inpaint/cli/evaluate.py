@@ -251,7 +251,7 @@ def _report(args, methods, sets: dict, failed: list[dict] = ()) -> int:
     writes = []                 # (path, write): each through a temporary moved into place
     if args.json:
         doc = json.dumps({"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
-                          "failed": list(failed),
+                          "failed": list(failed), "run": run_record(args), "fills": fill_record(sets),
                           "results": results, "zones": zones, "calibration": calib, "reliability": rel,
                           "masks": {title: mask_errors(rs) for title, rs in sets.items()}}, indent=1)
         writes.append((args.json, lambda: write_text_atomic(args.json, doc)))
@@ -276,6 +276,48 @@ def _report(args, methods, sets: dict, failed: list[dict] = ()) -> int:
     if why:
         err(why)
     return 1 if why else 0
+
+
+def run_record(args) -> dict:
+    """What else decides the scores, for ``--json``: the inputs (each file's sha256), the options that pick the
+    frames and neighbours, the threads, the error tables' sha256 (the sigmas) and the code's versions and commit.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options, after `_check_args` (which sets the defaults of ``--max-gap`` and
+        ``--generator-version``).
+
+    Returns
+    -------
+    dict
+        Plain JSON values.
+    """
+    from importlib.resources import files
+
+    from ..network.registry import sha256sum
+    from ..provenance import source_provenance
+    from ..threads import get_threads
+    from ..uncertainty.tables import TABLES_FILE
+    tables = files("corkit_inpaint") / TABLES_FILE
+    simulated_frames = bool(args.synthetic) and not args.neighbours
+    return {"files": [{"file": f, "sha256": sha256sum(f)} for f in args.files],
+            "other_day": None if not args.other_day else {"file": args.other_day, "sha256": sha256sum(args.other_day)},
+            "synthetic": args.synthetic, "generator_version": args.generator_version if simulated_frames else None,
+            "neighbours": args.neighbours, "max_gap": args.max_gap if args.neighbours and args.files else None,
+            "weights": args.weights, "device": args.device, "threads": get_threads(),
+            "error_tables_sha256": sha256sum(str(tables)) if tables.is_file() else None, **source_provenance()}
+
+
+def fill_record(sets: dict) -> dict:
+    """Per method label scored: the model it ran (``"none"`` for a classical one), its weights' sha256 and the device
+    it ran on, as its fills' provenance says (`corkit_inpaint.methods.base.Provenance`)."""
+    out: dict = {}
+    for recs in sets.values():
+        for r in recs:
+            out.setdefault(r["method"], {"model": r.get("model"), "weights_sha256": r.get("weights_sha256"),
+                                         "device": r.get("device")})
+    return out
 
 
 def _print_tables(results: dict, zones: dict, calib: dict) -> bool:

@@ -87,7 +87,9 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
             if res.sigma is not None:
                 rec |= z_counts(values, img, res.sigma, res.filled & mask, zones)
             rec.update(method=name, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
-                       mask_id=f"{label}:{pattern}:{r}", neighbours_used=len(res.provenance.neighbours))
+                       mask_id=f"{label}:{pattern}:{r}", neighbours_used=len(res.provenance.neighbours),
+                       model=res.provenance.model, weights_sha256=res.provenance.sha256,
+                       device=res.provenance.device)
             records.append(rec)
     return records
 
