@@ -315,3 +315,19 @@ def test_a_write_torch_refuses_is_a_one_line_weights_error(tmp_path):
     with pytest.raises(WeightsError, match=r"model\.pt: could not be written \(") as ei:
         save_torch({"x": torch.zeros(2)}, tmp_path / "file" / "model.pt")
     assert "\n" not in str(ei.value) and (tmp_path / "file").read_text() == "keep"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_run_on_cuda_resumes_with_its_random_state(tmp_path):
+    """Battery 27c (by reading; no GPU was lent to check it): a checkpoint is read onto --device, so a CUDA run's
+    CPU random state came back as a CUDA tensor and torch.set_rng_state refused it (TypeError: every resume of
+    train_default.sh's stages with --device cuda); and the CUDA generator that teacher forcing draws from was not
+    saved, so a resumed run drew the first steps' forcing again."""
+    data = toy_data()
+    cfg = replace(TINY, teacher_prob=0.5)
+    train(replace(cfg), tmp_path, data=data, resume=False, progress=False, device="cuda", time_limit=0.0)
+    ck = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ck["step"] == 1 and "cuda_rng" in ck
+    train(replace(cfg), tmp_path, data=data, progress=False, device="cuda")
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == cfg.steps
+    assert torch.equal(torch.cuda.get_rng_state().cpu(), load_checkpoint(tmp_path / "checkpoint.pt")["cuda_rng"].cpu())

@@ -209,7 +209,10 @@ class _Run:
         self.step, self.history, self.wall = state["step"], state["history"], state["wall"]
         self.cfg.init_sha256 = state.get("config", {}).get("init_sha256", self.cfg.init_sha256)
         self.rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())       # read onto --device with the rest: the CPU's own
+        dev = torch.device(self.device)
+        if dev.type == "cuda" and "cuda_rng" in state:       # teacher forcing and the VAE's latent draw on it
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), dev)
         log.info("resumed at step %d", self.step)
 
     def start_clock(self) -> None:
@@ -224,8 +227,13 @@ class _Run:
                      "sched": self.sched.state_dict(), "step": self.step, "history": self.history,
                      "wall": self.elapsed(), "rng": self.rng.bit_generator.state,
                      "torch_rng": torch.get_rng_state(), "config": asdict(self.cfg),
-                     "device": torch.device(self.device).type,
+                     "device": torch.device(self.device).type, **self._device_rng(),
                      **({"vgg_sha256": self.vgg_sha256} if self.vgg_sha256 else {})}, self.ck)
+
+    def _device_rng(self) -> dict:
+        """The random state of a CUDA ``device`` (``{"cuda_rng": ...}``), which teacher forcing draws from; {} else."""
+        dev = torch.device(self.device)
+        return {"cuda_rng": torch.cuda.get_rng_state(dev)} if dev.type == "cuda" else {}
 
     def one_step(self, data: dict, n: int) -> float:
         cfg = self.cfg
