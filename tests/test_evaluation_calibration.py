@@ -42,6 +42,15 @@ def test_spread_and_coverage_follow_the_true_scale(scale):
     assert t["pixels"] == 12 * 35 * 40 and t["masks"] == 12
 
 
+@pytest.mark.parametrize("scale", [20.0, 300.0])
+def test_a_sigma_far_too_small_is_read_as_such(scale):
+    # its quartiles lie beyond |z| = 10, where the histogram once ended: the robust std was read as 14.8 for both
+    t = calibration_table(_records(scale))["inner"]["m"]
+    assert abs(t["z_std"] / scale - 1) < 0.05
+    lo, hi = t["z_std_ci"]
+    assert 0.9 * scale < lo <= t["z_std"] <= hi < 1.1 * scale
+
+
 def test_reliability_is_the_diagonal_when_calibrated_and_below_it_when_overconfident(tmp_path):
     rel = reliability(_records(1.0) + _records(2.0, method="over", seed=3))
     ok, over = np.array(rel["m"]["inner"]), np.array(rel["over"]["inner"])

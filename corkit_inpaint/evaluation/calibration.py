@@ -3,7 +3,9 @@
 For every scored fill with a sigma, `z_counts` histograms z per radial zone
 (`corkit_inpaint.geometry.ZONE_NAMES`) on fixed edges that include the
 nominal central-interval bounds of `LEVELS`, so the coverages are exact
-counts. `calibration_table` pools the histograms over masks: the robust std of
+counts (beyond |z| = 10 the edges are 25% apart, so a far larger spread is read
+to within a few percent, up to |z| about 1e5). `calibration_table` pools the
+histograms over masks: the robust std of
 z (interquartile range / 1.349; 1 for a calibrated Gaussian, and blind to the
 few pixels a star or cosmic ray makes huge), the shares of truths inside the
 68.27% and 95% intervals (``|z| < 1``, ``|z| < 1.96``), and 90% bootstrap
@@ -33,8 +35,12 @@ def _z_of(p: float) -> float:
 
 
 _BOUNDS = sorted({round(_z_of(p), 6) for p in LEVELS} | {1.96})
-#: Histogram edges of z: 0.05 apart over +-10, plus every nominal bound.
-Z_EDGES = np.unique(np.round(np.concatenate([np.linspace(-10, 10, 401), _BOUNDS, -np.asarray(_BOUNDS)]), 6))
+# beyond +-10, edges 25% apart out to +-1e5: a sigma 20 times too small has its quartiles near +-13.5, which the
+# under- and overflow bins held and the robust std read as 14.8 (20 / 1.349), whatever the true spread
+_FAR = np.round(10 * 1.25 ** np.arange(1, 42), 6)
+#: Histogram edges of z: 0.05 apart over +-10, plus every nominal bound, then 25% apart out to +-1e5.
+Z_EDGES = np.unique(np.round(np.concatenate([np.linspace(-10, 10, 401), _BOUNDS, -np.asarray(_BOUNDS),
+                                             _FAR, -_FAR]), 6))
 
 
 def z_counts(fill: np.ndarray, truth: np.ndarray, sigma: np.ndarray, pixels: np.ndarray,

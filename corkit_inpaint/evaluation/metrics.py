@@ -3,7 +3,10 @@
 Beside the pooled scores, the hole is split into radial zones (`corkit_inpaint.geometry.ZONES`: inner,
 mid and outer field), because a pooled RMSE is dominated by the bright inner
 corona and hides the mid field. Each zone also gets the truth's own noise sigma
-in the hole (Immerkaer), the floor no fill can beat.
+in the hole (Immerkaer), the floor of a fill from the frame alone; a fill from
+neighbouring frames can go under it, since much of a frame's pixel-to-pixel
+scatter stays from one frame to the next (docs/evaluation.md, With neighbouring
+frames).
 """
 
 from __future__ import annotations
