@@ -10,9 +10,11 @@ that side.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,6 +74,34 @@ def _infos(paths, pool: bool = False) -> list[FrameInfo]:
     return infos
 
 
+def _by_kind(candidates: list[FrameInfo]) -> dict[tuple, tuple[list, list[FrameInfo]]]:
+    """Per kind, the frames with a time sorted by (time, path) and their times: pairing then looks up each
+    target's side by bisection, not by a scan of every frame (quadratic: hours for an archive's 300,000)."""
+    groups: dict[tuple, list[FrameInfo]] = {}
+    for o in candidates:
+        if o.kind and o.time is not None:
+            groups.setdefault(o.kind, []).append(o)
+    out = {}
+    for kind, frames in groups.items():
+        frames.sort(key=lambda o: (o.time, str(o.path)))
+        out[kind] = ([o.time for o in frames], frames)
+    return out
+
+
+def _earlier(times: list, frames: list[FrameInfo], t) -> Iterator[FrameInfo]:
+    """The frames before ``t``, nearest first; frames of one time in the order of their paths."""
+    hi = bisect.bisect_left(times, t)
+    while hi > 0:
+        lo = bisect.bisect_left(times, times[hi - 1], 0, hi)
+        yield from frames[lo:hi]
+        hi = lo
+
+
+def _later(times: list, frames: list[FrameInfo], t) -> Iterator[FrameInfo]:
+    """The frames after ``t``, nearest first; frames of one time in the order of their paths."""
+    yield from frames[bisect.bisect_right(times, t):]
+
+
 def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=()) -> dict[Path, list[Path]]:
     """For each file, its nearest earlier and nearest later frame of the same kind.
 
@@ -104,6 +134,7 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=()) 
     infos = _infos(paths)
     seen = {i.path for i in infos}
     candidates = infos + [i for i in _infos((p for p in pool if Path(p) not in seen), pool=True)]
+    by_kind = _by_kind(candidates)
     out: dict[Path, list[Path]] = {}
     passed: dict[FrameInfo, list[Path]] = {}     # a frame that cannot serve: the targets it would have served
     for info in infos:
@@ -111,13 +142,13 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=()) 
         if info.kind and info.time is None:
             log.info("%s: no observation time (DATE-OBS, TIME-OBS): not paired with neighbours", info.path)
         if info.time is not None and info.kind:
-            same = [o for o in candidates if o.kind == info.kind and o.time is not None
-                    and o.path != info.path]
-            for sign in (-1, 1):
-                side = [(abs((o.time - info.time).total_seconds()), o) for o in same
-                        if sign * (o.time - info.time).total_seconds() > 0]
-                side = sorted([(d, o) for d, o in side if d <= limit], key=lambda t: (t[0], str(t[1].path)))
-                for _, o in side:
+            times, frames = by_kind.get(info.kind, ([], []))
+            for side in (_earlier(times, frames, info.time), _later(times, frames, info.time)):
+                for o in side:
+                    if abs((o.time - info.time).total_seconds()) > limit:
+                        break
+                    if o.path == info.path:
+                        continue
                     if o.problem is None:
                         found.append(o.path)
                         break

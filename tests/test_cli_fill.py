@@ -356,3 +356,21 @@ def test_a_plot_in_the_outdir_the_run_makes_is_accepted(blanked_file, tmp_path):
     other = tmp_path / "other"
     assert main(["-q", "fill", str(blanked_file), "--outdir", str(other), "--method", "biharmonic",
                  "--plot", str(other / "sub" / "x.png")]) == 2 and not other.exists()
+
+
+def test_a_warning_in_a_run_over_many_files_names_its_file_on_a_line_of_its_own(tmp_path):
+    """A fill's warning ("1 all-zero block inside the field left as it is") did not say which of a run's files it
+    was about, and was written onto the progress bar's line (each failure's line is under the bar already)."""
+    from helpers import C3_SEQ, read_file
+    srcs = []
+    for k, blocks in ((0, [(20, 20)]), (1, [(6, 6), (20, 21)]), (2, [(21, 20)])):   # (6, 6): no signal around it
+        data, header = read_file(C3_SEQ[k])
+        srcs.append(write(tmp_path / f"in{k}.fts", blank(data, blocks), header))
+    r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", *map(str, srcs), "--outdir",
+                        str(tmp_path / "out"), "--method", "biharmonic", "--neighbours", "none"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.replace("\r", "\n").splitlines()
+    warned = [ln for ln in lines if "all-zero block" in ln]
+    assert warned == [f"WARNING: {srcs[1]}: 1 all-zero block inside the field left as it is, not filled: no signal "
+                      "around it (the dark C3 pylon, or a loss with nothing sent around it)"]

@@ -191,3 +191,51 @@ def test_a_neighbours_key_that_names_no_file_is_warned_of(caplog):
         got = neighbours_for([C3_SEQ[1]], {str(C3_SEQ[1]): [C3_SEQ[0]], "elsewhere/32310944.fts": [C3_SEQ[2]]})
     assert got == {Path(C3_SEQ[1]): [Path(C3_SEQ[0])]}
     assert "1 key(s) name none of the files" in caplog.text and "elsewhere" in caplog.text
+
+
+def _brute_force(infos, limit):
+    """Pairing as defined: per target and side, frames of its kind sorted by (distance, path), the first that can
+    serve within the gap; the ones that cannot, passed over before it."""
+    out = {}
+    for info in infos:
+        found = []
+        for sign in (-1, 1):
+            side = sorted(((abs((o.time - info.time).total_seconds()), str(o.path), o) for o in infos
+                           if o.kind == info.kind and sign * (o.time - info.time).total_seconds() > 0),
+                          key=lambda t: t[:2])
+            found += [o.path for d, _, o in side if d <= limit and o.problem is None][:1]
+        out[info.path] = found
+    return out
+
+
+def test_pairing_matches_its_definition_with_ties_gaps_and_frames_that_cannot_serve(monkeypatch):
+    import datetime as dt
+    import random
+
+    import corkit_inpaint.pairing as pairing
+    rng, t0 = random.Random(5), dt.datetime(2012, 8, 31)
+    infos = {f"/x/{i:04d}.fts": pairing.FrameInfo(Path(f"/x/{i:04d}.fts"), ("C3", rng.choice("ab")),
+                                                  t0 + dt.timedelta(minutes=rng.choice(range(0, 600, 12))),
+                                                  "cut short" if rng.random() < 0.2 else None)
+             for i in range(300)}
+    monkeypatch.setattr(pairing, "frame_info", lambda p: infos[str(p)])
+    for gap in (11.0, 30.0, 60.0, None):
+        limit = float("inf") if gap is None else 60 * gap
+        assert pair_neighbours(list(infos), max_gap=gap) == _brute_force(list(infos.values()), limit)
+
+
+def test_pairing_an_archive_is_not_quadratic(monkeypatch):
+    """A frame's neighbours were found by a scan of every frame: 4,000 took 11 s, 300,000 would take some 15 h
+    before the first file was filled. Now 5,000 take some 50 ms."""
+    import datetime as dt
+    import time
+
+    import corkit_inpaint.pairing as pairing
+    t0 = dt.datetime(2012, 1, 1)
+    monkeypatch.setattr(pairing, "frame_info", lambda p: pairing.FrameInfo(
+        Path(p), ("C3", "Clear"), t0 + dt.timedelta(minutes=12 * int(Path(p).stem)), None))
+    paths = [f"/x/{i:08d}.fts" for i in range(5000)]
+    start = time.perf_counter()
+    got = pair_neighbours(paths)
+    assert time.perf_counter() - start < 2.0
+    assert got[Path(paths[5])] == [Path(paths[4]), Path(paths[6])] and got[Path(paths[0])] == [Path(paths[1])]

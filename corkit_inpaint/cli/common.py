@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 
 from ..exceptions import CorkitInpaintError
 
 __all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
-           "outputs_clash", "add_threads_option", "add_batch_options", "apply_threads", "check_method", "FILE_ERRORS"]
+           "outputs_clash", "add_threads_option", "add_batch_options", "apply_threads", "check_method", "FILE_ERRORS",
+           "logging_under_bar", "naming_file"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -109,3 +112,36 @@ def file_err(src, exc: BaseException) -> None:
     """One line naming the file and the reason (the reason often names it already)."""
     msg = str(exc) or type(exc).__name__
     err(msg if str(src) in msg else f"{src}: {msg}")
+
+
+@contextlib.contextmanager
+def logging_under_bar():
+    """Log records on lines of their own under a progress bar (`tqdm.write`), not glued to the bar's line."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+    with logging_redirect_tqdm():
+        yield
+
+
+@contextlib.contextmanager
+def naming_file(src):
+    """Log records emitted meanwhile name ``src`` (unless they do already): in a run over many files, a warning
+    such as "1 all-zero block inside the field left as it is" would not say which file it is about.
+
+    A filter on the root logger's handlers, as the command line configures them, removed on leaving.
+    """
+    name = str(src)
+
+    def prefix(record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if name not in msg:
+            record.msg, record.args = f"{name}: {msg}", None
+        return True
+
+    handlers = list(logging.getLogger().handlers)
+    for h in handlers:
+        h.addFilter(prefix)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(prefix)

@@ -26,6 +26,8 @@ from .common import (
     check_method,
     err,
     file_err,
+    logging_under_bar,
+    naming_file,
     neighbour_map,
     outputs_clash,
 )
@@ -141,6 +143,20 @@ def _check_batch(args) -> str:
     return ""
 
 
+def _fill_one(args, src: Path, neighbours: list, several: bool, inpaint_fits) -> int:
+    """Fill ``src`` from ``neighbours`` into its output (and its picture); the number of blocks filled."""
+    dst = _output_path(args, src)
+    hdul = inpaint_fits(src, dst, neighbours=neighbours, method=args.method, device=args.device,
+                        weights=args.weights, overwrite=args.overwrite, refill=args.refill,
+                        max_pixels=args.max_pixels, max_gap=args.max_gap)
+    h = hdul[0].header
+    log.info("%s -> %s: %d blocks, %d px, %s on %s, %d neighbouring frames", src, dst, h["INPNBLK"],
+             h["INPNPIX"], h["INPAINT"], h["INPDEV"], h["INPNNB"])
+    if args.plot:
+        _plot(src, hdul, _plot_path(args, src, several))
+    return int(h["INPNBLK"])
+
+
 def run(args: argparse.Namespace) -> int:
     """Fill each SRC; 0 when all succeeded, 1 when some failed (each named on stderr), 2 usage."""
     from tqdm import tqdm
@@ -177,23 +193,15 @@ def run(args: argparse.Namespace) -> int:
             return 2
     remove_stale_temps(_output_path(args, src) for src in srcs)      # what a killed (SIGKILL) run left there
     failed = written = blocks = 0
-    for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
-        dst = _output_path(args, src)
-        try:
-            hdul = inpaint_fits(src, dst, neighbours=pairs[src], method=args.method, device=args.device,
-                                weights=args.weights,
-                                overwrite=args.overwrite, refill=args.refill, max_pixels=args.max_pixels,
-                                max_gap=args.max_gap)
-            h = hdul[0].header
-            log.info("%s -> %s: %d blocks, %d px, %s on %s, %d neighbouring frames", src, dst, h["INPNBLK"],
-                     h["INPNPIX"], h["INPAINT"], h["INPDEV"], h["INPNNB"])
-            written += 1
-            blocks += int(h["INPNBLK"])
-            if args.plot:
-                _plot(src, hdul, _plot_path(args, src, len(srcs) > 1))
-        except FILE_ERRORS as exc:
-            failed += 1
-            file_err(src, exc)
+    with logging_under_bar():
+        for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
+            try:
+                with naming_file(src):
+                    blocks += _fill_one(args, src, pairs[src], len(srcs) > 1, inpaint_fits)
+                written += 1
+            except FILE_ERRORS as exc:
+                failed += 1
+                file_err(src, exc)
     if not args.quiet:
         print(f"corkit-inpaint fill: {written} of {len(srcs)} files written, {blocks} blocks filled"
               + (f", {failed} failed" if failed else ""))

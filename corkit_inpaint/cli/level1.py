@@ -22,6 +22,8 @@ from .common import (
     check_method,
     err,
     file_err,
+    logging_under_bar,
+    naming_file,
     neighbour_map,
     outputs_clash,
 )
@@ -77,12 +79,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     remove_stale_temps(Path(args.output) / output_name(src) for src in srcs)   # a killed (SIGKILL) run's
     failed = 0
-    for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
-        try:
-            level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
-                    calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill,
-                    neighbours={src: pairs[src]}, max_gap=args.max_gap)
-        except FILE_ERRORS as exc:
-            failed += 1
-            file_err(src, exc)
+    with logging_under_bar():
+        for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
+            try:
+                with naming_file(src):
+                    level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
+                            calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill,
+                            neighbours={src: pairs[src]}, max_gap=args.max_gap)
+            except FILE_ERRORS as exc:
+                failed += 1
+                file_err(src, exc)
     return 1 if failed else 0
