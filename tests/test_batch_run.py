@@ -252,3 +252,20 @@ def test_a_rerun_at_another_precision_redoes_the_files_only_where_it_applies(tmp
         enable_gpu_batching(c, precision="float32")
         assert counts(run_batch(c, files, gpu, device="cuda")) == (2, 0, 0)      # back to float32: redone
         assert {r["path"]: r["recipe"] for r in records(gpu)} == first
+
+
+def test_a_worker_s_warning_is_said_by_the_client_naming_its_file_and_kept_in_the_manifest(client, tmp_path, caplog):
+    """Soak 27: a warning a worker logged ("1 all-zero block inside the field left as it is", 24 of 304 files)
+    reached no one in a --workers run, and the manifest did not keep it."""
+    from helpers import C3_FULL
+    data, hdr = read_file(C3_FULL)
+    src = write(tmp_path / "c3.fts", blank(data, [(10, 10), (12, 20)]), hdr)     # (10, 10): nothing sent around
+    quiet = write(tmp_path / "c3_quiet.fts", blank(data, [(12, 20)]), hdr)
+    with caplog.at_level("WARNING", logger="corkit_inpaint"):
+        summary = run_batch(client, [src, quiet], tmp_path / "out", neighbours="none", progress=False)
+    assert summary.done == 2
+    said = [r.getMessage() for r in caplog.records if "all-zero block" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(str(src))
+    recs = {r["path"]: r for r in records(tmp_path / "out") if r["status"] == "done"}
+    assert any("all-zero block" in w for w in recs[str(src)]["warnings"])
+    assert recs[str(quiet)]["warnings"] is None

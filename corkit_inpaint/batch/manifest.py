@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "corkit-inpaint-manifest.jsonl"
 #: The fields of a record, in this order.
 FIELDS = ("path", "sha256", "output", "status", "error", "method", "model_sha256", "seconds", "command",
-          "blocks", "finished", "recipe", "output_sha256", "owns", "batch")
+          "blocks", "finished", "recipe", "output_sha256", "owns", "warnings", "batch")
 
 
 def input_key(path: str | os.PathLike) -> str:

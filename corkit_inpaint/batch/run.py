@@ -157,6 +157,8 @@ def _count(summary: BatchSummary, rec: dict, manifest: Manifest) -> None:
         summary.skipped += 1
         return
     manifest.append(rec)
+    for said in rec.get("warnings") or ():          # what the worker warned of, said here, naming the file
+        log.warning("%s", said if rec["path"] in said else f"{rec['path']}: {said}")
     if rec["status"] == "done":
         summary.done += 1
     else:
@@ -181,39 +183,43 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
     """
     from distributed import as_completed
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
     options = replace(options, batch=manifest.batch)
     limit, todo, owner = _in_flight(client), iter(tasks), {}
     bar = tqdm(total=len(tasks), desc=options.command, unit="file", disable=not progress)
     pending = as_completed()
+    under_bar = logging_redirect_tqdm() if progress else contextlib.nullcontext()   # warnings on their own lines
 
     def submit(task: FileTask) -> None:
         fut = _submit(client, task, options, manifest)
         owner[fut.key] = (fut, task)
         pending.add(fut)
 
-    try:
-        for task in todo:
-            submit(task)
-            if len(owner) >= limit:
-                break
-        for fut in pending:
-            _, task = owner.pop(fut.key)
-            rec = _result(client, fut, task, options)
-            fut.release()                  # recorded: dask must not run it again if its worker dies now
-            if rec["status"] == "redo":    # checked, and changed: now marked running, and run
-                submit(replace(task, done=None))
-                continue
-            _count(summary, rec, manifest)
-            bar.update(1)
-            bar.set_postfix(done=summary.done, skipped=summary.skipped, failed=summary.failed, refresh=False)
-            nxt = next(todo, None)
-            if nxt is not None:
-                submit(nxt)
-    finally:
-        bar.close()
-        if owner:                          # interrupted: stop what is still queued
-            with contextlib.suppress(Exception):
-                client.cancel([f for f, _ in owner.values()])
+    with under_bar:
+        try:
+            for task in todo:
+                submit(task)
+                if len(owner) >= limit:
+                    break
+            for fut in pending:
+                _, task = owner.pop(fut.key)
+                rec = _result(client, fut, task, options)
+                fut.release()                  # recorded: dask must not run it again if its worker dies now
+                if rec["status"] == "redo":    # checked, and changed: now marked running, and run
+                    submit(replace(task, done=None))
+                    continue
+                _count(summary, rec, manifest)
+                bar.update(1)
+                bar.set_postfix(done=summary.done, skipped=summary.skipped, failed=summary.failed, refresh=False)
+                nxt = next(todo, None)
+                if nxt is not None:
+                    submit(nxt)
+        finally:
+            bar.close()
+            if owner:                          # interrupted: stop what is still queued
+                with contextlib.suppress(Exception):
+                    client.cancel([f for f, _ in owner.values()])
+
 
 def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill", method: str | None = DEFAULT_METHOD,
               neighbours="auto", max_gap: float | None = MAX_GAP_MINUTES, pool=(), device: str = "auto", weights=None,

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -269,10 +270,36 @@ def check_file(task: FileTask, options: BatchOptions) -> dict:
     return rec
 
 
+class _Said(logging.Handler):
+    """Keeps the first line of each WARNING or worse record emitted by one thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread, self.lines = threading.get_ident(), []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:        # a GPU worker fills several files at once, one per thread
+            with contextlib.suppress(Exception):    # a record that cannot be formatted is not worth a failure
+                self.lines.append((record.getMessage().splitlines() or [""])[0][:500])
+
+
+@contextlib.contextmanager
+def _warnings_of_this_task():
+    """The package's warnings while a file is processed, for its record: a worker's log reaches no one (the
+    client reports them, `corkit_inpaint.batch.run`, and the manifest keeps them)."""
+    said, pkg = _Said(), logging.getLogger("corkit_inpaint")
+    pkg.addHandler(said)
+    try:
+        yield said.lines
+    finally:
+        pkg.removeHandler(said)
+
+
 def process_file(task: FileTask, options: BatchOptions) -> dict:
     """Run one file; returns its manifest record (``status`` done, failed or skipped). Never raises `Exception`.
 
-    A task with a ``done`` record is first checked (`check_file`): skipped, or failed, or redone.
+    A task with a ``done`` record is first checked (`check_file`): skipped, or failed, or redone. The
+    package's warnings while the file was processed are in its record's ``warnings`` (first lines), if any.
     """
     t0 = time.perf_counter()
     if task.done is not None and (checked := check_file(task, options))["status"] != "redo":
@@ -280,12 +307,15 @@ def process_file(task: FileTask, options: BatchOptions) -> dict:
     rec = {"path": task.src, "sha256": None, "output": task.output, "status": "failed", "error": None,
            "method": options.method, "model_sha256": None, "command": options.command, "blocks": None,
            "owns": task.replace, "output_sha256": task.written}     # a failure keeps the last known own file
-    try:
-        rec["sha256"], rec["recipe"] = _input_and_recipe(task, options)
-        rec.update(_write(task, options), status="done", output_sha256=sha256sum(task.output))
-    except Exception as exc:            # one file's failure, whatever it is, never stops the batch
-        rec["error"] = one_line(exc)    # none on a later file; a file refused as not the batch's is not ours
-        rec["owns"] = bool(task.replace and not isinstance(exc, OutputExistsError) and Path(task.output).exists())
+    with _warnings_of_this_task() as said:
+        try:
+            rec["sha256"], rec["recipe"] = _input_and_recipe(task, options)
+            rec.update(_write(task, options), status="done", output_sha256=sha256sum(task.output))
+        except Exception as exc:            # one file's failure, whatever it is, never stops the batch
+            rec["error"] = one_line(exc)    # none on a later file; a file refused as not the batch's is not ours
+            rec["owns"] = bool(task.replace and not isinstance(exc, OutputExistsError) and Path(task.output).exists())
+    if said:
+        rec["warnings"] = said
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     rec["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return rec
