@@ -89,3 +89,17 @@ def test_level1_cli_refuses_an_empty_output_folder(tmp_path, calib, monkeypatch,
     monkeypatch.chdir(work)
     assert main(["-q", "level_1", str(c2), "-o", "", "--calib-dir", str(calib), "--inpaint", "none"]) == 2
     assert "-o/--output needs a non-empty path" in capsys.readouterr().err and list(work.iterdir()) == []
+
+
+def test_level1_cli_ends_with_a_summary_line_as_fill_does(tmp_path, calib, capsys):
+    """Soak 27: a level_1 run over many files said nothing at its end, where fill gives a summary line."""
+    _, c2, _ = frame_files(tmp_path, "C2", True, seed=36)
+    bad = tmp_path / "broken.fts"
+    bad.write_text("not fits")
+    assert main(["level_1", str(c2), str(bad), "-o", str(tmp_path / "l1"), "--calib-dir", str(calib),
+                 "--device", "cpu", "--neighbours", "none"]) == 1
+    with fits.open(tmp_path / "l1" / (c2.stem + ".fits")) as h:
+        n = h[0].header["INPNBLK"]
+    assert n > 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == \
+        f"corkit-inpaint level_1: 1 of 2 files written, {n} blocks filled, 1 failed"

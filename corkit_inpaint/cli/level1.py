@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return 2
     remove_stale_temps(Path(args.output) / output_name(src) for src in srcs)   # a killed (SIGKILL) run's
-    failed = 0
+    failed = written = blocks = 0
     with logging_under_bar():
         for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
             try:
@@ -86,7 +86,21 @@ def run(args: argparse.Namespace) -> int:
                     level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,
                             calib_dir=args.calib_dir, overwrite=args.overwrite, refill=args.refill,
                             neighbours={src: pairs[src]}, max_gap=args.max_gap)
+                written += 1
+                blocks += _blocks_written(Path(args.output) / output_name(src))
             except FILE_ERRORS as exc:
                 failed += 1
                 file_err(src, exc)
+    if not args.quiet:          # as `fill` ends
+        print(f"corkit-inpaint level_1: {written} of {len(srcs)} files written, {blocks} blocks filled"
+              + (f", {failed} failed" if failed else ""))
     return 1 if failed else 0
+
+
+def _blocks_written(path: Path) -> int:
+    """The blocks a level-1 output says were filled (``INPNBLK``; 0 when it has none, or cannot be read)."""
+    from astropy.io import fits
+    try:
+        return int(fits.getheader(path).get("INPNBLK", 0) or 0)
+    except (OSError, ValueError, TypeError):
+        return 0
