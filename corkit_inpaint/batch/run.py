@@ -281,7 +281,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
                            None if calib_dir is None else str(calib_dir), check_max_gap(max_gap))
     srcs = [Path(input_key(f)) for f in distinct_files(files)]       # links and ./ resolved: each file once
     pool = [Path(input_key(p)) for p in pool]
-    pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool)
+    pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool, progress=progress)
     out = Path(os.path.abspath(outdir))
     outs = [_output(s, out, command) for s in srcs]
     why = input_clash(outs, [*srcs, *pool, *(n for ns in pairs.values() for n in ns)]) or output_clash(zip(srcs, outs))

@@ -79,7 +79,8 @@ def neighbour_map(args, srcs) -> dict:
     from ..pairing import neighbours_for
     from ..register import check_max_gap
     check_max_gap(args.max_gap, "--max-gap")
-    return neighbours_for(srcs, args.neighbours, max_gap=args.max_gap, pool=args.neighbour_pool)
+    return neighbours_for(srcs, args.neighbours, max_gap=args.max_gap, pool=args.neighbour_pool,
+                          progress=not getattr(args, "quiet", False))
 
 
 def outputs_clash(args, srcs, outs) -> str:
