@@ -133,3 +133,26 @@ def test_shipped_weights_fill_a_real_file_through_fill_and_level_1(tmp_path, bla
     with fits.open(l1 / (blanked_file.stem + ".fits")) as h:
         assert (h[0].header["INPAINT"], h[0].header["INPMODEL"]) == (method, model)
         assert h["INPMASK"].data.sum() > 0
+
+
+@pytest.mark.parametrize("method, weights", [("pconv-fourier", "pconv-lasco-nb3"),
+                                             ("pconv-fourier", "fourier-vae-lasco-nb2"),
+                                             ("fourier-vae", "pconv-fourier-lasco-nb2")])
+def test_a_fourier_method_refuses_weights_of_another_network(tmp_path, blanked_file, capsys, method, weights):
+    """``--method pconv-fourier --weights pconv-lasco-nb3`` ran the plain UNet and wrote ``INPAINT =
+    'pconv-fourier'``: a file that named a network that never ran. Now one line, and nothing is written."""
+    import corkit_inpaint as ci
+    from corkit_inpaint.cli import main
+    from corkit_inpaint.exceptions import InputError
+    out = tmp_path / "filled.fts"
+    assert main(["-q", "fill", str(blanked_file), "-o", str(out), "--method", method, "--weights", weights,
+                 "--device", "cpu"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"method {method!r} needs {method} weights; {weights} is a" in err[0]
+    assert not out.exists()
+    with pytest.raises(InputError, match=f"needs {method} weights"):
+        ci.inpaint_fits(blanked_file, out, method=method, weights=weights, device="cpu")
+    assert not out.exists()
+    # the plain network's methods run any architecture's weights, as documented
+    assert ci.inpaint_fits(blanked_file, out, method="pconv-smooth", weights=weights,
+                           device="cpu")[0].header["INPMODEL"] == weights

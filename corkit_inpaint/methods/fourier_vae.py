@@ -11,4 +11,4 @@ MODEL = "fourier-vae-lasco-nb2"
 #: Draws from the latent prior per window; their standard deviation is the fill's sigma.
 DRAWS = 8
 
-FOURIER_VAE = PConvFill("fourier-vae", texture=False, model=MODEL, draws=DRAWS)
+FOURIER_VAE = PConvFill("fourier-vae", texture=False, model=MODEL, draws=DRAWS, arch="fourier-vae")

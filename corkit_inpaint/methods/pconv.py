@@ -9,9 +9,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..frame import Frame
 from ..network.batcher import precision_used
 from ..network.device import gives_spread, run_windows, select_device
+from ..network.weights import load_model
 from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
 from ..uncertainty.features import neighbour_cover, pixel_features, window_cap, window_noise
@@ -53,6 +55,10 @@ class PConvFill(FillMethod):
         (docs/evaluation.md, "Mirror averaging"). Not with ``draws``. Its sigma is the
         plain fill's error table's, or with a spread head the geometric mean of
         the head's half-widths for the window and its mirror image.
+    arch : str, optional
+        The network architecture (`corkit_inpaint.network.unet.PConvUNet`'s ``arch``) this method
+        is: weights given to `fill` of another are refused (`InputError`), so that ``INPAINT`` names
+        the network that ran. None (``pconv``, ``pconv-smooth``): any.
 
     Notes
     -----
@@ -73,14 +79,16 @@ class PConvFill(FillMethod):
     ``pconv-smooth@<sha256>``); either is capped at twice the window's range of
     values plus its noise. It is the expected value's 1-sigma, and ``sqrt(2)``
     times it for the textured fill, whose draw adds its own spread. Weights
-    with neither give no sigma (logged). Weights given to `fill` replace ``model``, whatever their
-    architecture (``draws`` needs ``fourier-vae`` weights).
+    with neither give no sigma (logged). Weights given to `fill` replace ``model``: of any architecture
+    for ``pconv`` and ``pconv-smooth``, of ``arch``'s only when it is set (``pconv-fourier``,
+    ``fourier-vae``; ``draws`` needs ``fourier-vae`` weights).
     """
 
     texture: bool = True
     model: str | None = None
     draws: int = 0
     mirror: bool = False
+    arch: str | None = None
     reads_neighbours: ClassVar[bool] = True
 
     @property
@@ -91,6 +99,8 @@ class PConvFill(FillMethod):
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
+        if weights is not None and self.arch is not None:
+            self._check_arch(weights)
         windows, owned, declined = frame_windows(frame, neighbours)
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
@@ -150,6 +160,14 @@ class PConvFill(FillMethod):
         elif neighbours:
             log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
         return FillResult(values, filled, prov, sigma=sigma, skipped=skipped, how=how)
+
+    def _check_arch(self, weights) -> None:
+        """Refuse ``weights`` of another architecture than ``arch`` (an `InputError` in one line)."""
+        model = load_model(weights, device="cpu")
+        got = getattr(model, "arch", "pconv")
+        if got != self.arch:
+            raise InputError(f"method {self.name!r} needs {self.arch} weights; {model.model_id} is a {got} network "
+                             f"(method 'pconv-smooth' runs any)")
 
     def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows):
         """The fill (textured if asked) and its 1-sigma, from the expected value's error table (``neighbours``:

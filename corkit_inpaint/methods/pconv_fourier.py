@@ -10,4 +10,4 @@ __all__ = ["PCONV_FOURIER", "MODEL"]
 MODEL = "pconv-fourier-lasco-nb2"
 
 #: The network's expected value, as ``pconv-smooth``; its sigma comes from an error table fitted for its weights.
-PCONV_FOURIER = PConvFill("pconv-fourier", texture=False, model=MODEL)
+PCONV_FOURIER = PConvFill("pconv-fourier", texture=False, model=MODEL, arch="pconv-fourier")
