@@ -77,6 +77,8 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         raise MethodError(f"method {m.name!r} produced NaN or inf in the filled pixels")
     out = frame.image.copy()
     out.reshape(-1)[at] = fv
+    if m.alone and at.size and not res.provenance.neighbours:     # a neighbour fill that had none to read
+        res = replace(res, how="; ".join(n for n in (res.how, _alone(m, neighbours)) if n))
     sigma = None
     if res.sigma is not None:
         if np.shape(res.sigma) != frame.shape:
@@ -101,6 +103,14 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
             log.warning("%d filled pixels have a 1-sigma of 0: the frame around them has no noise (every value "
                         "equal, such as a saturated field), so their uncertainty is not known", zero)
     return replace(res, values=out, filled=filled, sigma=sigma)
+
+
+def _alone(m: FillMethod, neighbours: Sequence[Neighbour]) -> str:
+    """Warn, and say for HISTORY, that the neighbour fill ``m`` read no neighbouring frame (`FillMethod.alone`)."""
+    what = "no neighbouring frame with data on the missing pixels" if neighbours else "no neighbouring frame"
+    why = f"method {m.name!r} had {what}: its fill is {m.alone}, from this frame alone"
+    log.warning("%s", why)
+    return why
 
 
 def _used(neighbours: Sequence[Neighbour], provenance: Provenance) -> list[Neighbour]:

@@ -51,3 +51,32 @@ def test_a_neighbour_missing_the_same_blocks_is_not_named(case):
     only_blind = run_method("ratio", frame, neighbours=[blind])
     assert only_blind.provenance.neighbours == ()
     assert np.array_equal(only_blind.values, run_method("biharmonic", frame).values)
+
+
+def test_a_ratio_fill_with_no_neighbour_says_it_is_biharmonic(tmp_path, case, capsys, caplog):
+    """``--method ratio`` with no neighbouring frame (none paired, or none with data on the holes) silently
+    wrote biharmonic's fill as ``INPAINT = 'ratio'``; now a warning and HISTORY say so, and the file is written."""
+    import logging
+
+    from astropy.io import fits
+    from helpers import write
+
+    import corkit_inpaint as ci
+    from corkit_inpaint.cli import main
+    data, hdr, hole, _, _, before = case
+    src = write(tmp_path / "32310944.fts", np.where(hole, 0, data), hdr)
+    out = tmp_path / "alone.fts"
+    assert main(["fill", str(src), "-o", str(out), "--method", "ratio", "--neighbours", "none"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "method 'ratio'" in line]
+    assert len(err) == 1 and "no neighbouring frame: its fill is the biharmonic fill" in err[0]
+    with fits.open(out) as h:
+        assert h[0].header["INPAINT"] == "ratio" and h[0].header["INPNNB"] == 0
+        assert "its fill is the biharmonic fill" in " ".join(h[0].header["HISTORY"]).replace("  ", " ")
+    blind = write(tmp_path / "32310943.fts", np.where(hole, 0, before[0]), before[1])      # lost the same blocks
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        ci.inpaint_fits(src, tmp_path / "blind.fts", method="ratio", neighbours=[blind])
+    assert caplog.text.count("no neighbouring frame with data on the missing pixels") == 1
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        ci.inpaint_fits(src, tmp_path / "helped.fts", method="ratio", neighbours=[C3_SEQ[0]])
+    assert "method 'ratio' had" not in caplog.text

@@ -127,11 +127,16 @@ class FillMethod:
         the whole frame's fill there. The check of the sigma
         (`corkit_inpaint.uncertainty.probe`) then fills small crops, which is
         cheaper. False (the safe default): it fills the whole frame.
+    alone : str
+        Class attribute: for a method that is a neighbour fill, what it is when no neighbouring
+        frame gave data (``ratio``: ``"the biharmonic fill"``); `corkit_inpaint.fill.run_method`
+        then warns and HISTORY says so. ``""`` (the default): the method is itself without them.
     """
 
     name: str = field(default="")
     reads_neighbours: ClassVar[bool] = False
     local: ClassVar[bool] = False
+    alone: ClassVar[str] = ""
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:

@@ -4,7 +4,7 @@ It is the obvious way to use the frames before and after (see
 `corkit_inpaint.match`), and the baseline the network's neighbour fill is
 measured against. Pixels no neighbour has data for are filled by
 ``biharmonic``, and the provenance names only the neighbours that gave data.
-Without neighbours it is the biharmonic fill.
+Without neighbours it is the biharmonic fill (`corkit_inpaint.fill.run_method` warns, and HISTORY says so).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class RatioFill(FillMethod):
 
     reads_neighbours: ClassVar[bool] = True
     local: ClassVar[bool] = True
+    alone: ClassVar[str] = "the biharmonic fill"
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
