@@ -56,8 +56,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         CROTA1, DN to DN/s with OFFSET and EXPTIME; see
         `corkit_inpaint.register`), its own missing blocks and saturated
         pixels masked, and used only where it has data. Methods that cannot
-        use neighbours (all but ``pconv``, ``pconv-smooth`` and ``ratio``)
-        ignore them. None: fill from this frame alone.
+        use neighbours (``biharmonic``, ``fuzzy``, ``telea``) ignore them. None: fill
+        from this frame alone.
     method : str
         A method registered in the ``corkit.inpainters`` entry-point group
         (default ``pconv-smooth``, the network's expected value, which also
@@ -65,7 +65,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     device : str
         ``"auto"`` (CUDA, then MPS, then CPU), or a torch device string.
     weights : str or path-like, optional
-        Model name or weights file for ``pconv``.
+        Model name or weights file for the network's methods (``pconv``, ``pconv-smooth``; of their own
+        architecture for ``pconv-fourier`` and ``fourier-vae``); the others ignore it.
     threads : int, optional
         torch threads for this fill (0: torch's own default). None: the
         package setting, `corkit_inpaint.threads.get_threads` (one thread
