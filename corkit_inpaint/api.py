@@ -56,8 +56,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         CROTA1, DN to DN/s with OFFSET and EXPTIME; see
         `corkit_inpaint.register`), its own missing blocks and saturated
         pixels masked, and used only where it has data. Methods that cannot
-        use neighbours (``biharmonic``, ``fuzzy``, ``telea``) ignore them. None: fill
-        from this frame alone.
+        use neighbours (``biharmonic``, ``fuzzy``, ``telea``) ignore them. None: this frame alone.
     method : str
         A method registered in the ``corkit.inpainters`` entry-point group
         (default ``pconv-smooth``, the network's expected value, which also

@@ -38,7 +38,7 @@ def as_method(method: str | FillMethod) -> FillMethod:
 
 
 def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[Neighbour] = (),
-               device: str = "auto", weights=None, check_sigma: bool = True) -> FillResult:
+               device: str = "auto", weights=None, check_sigma: bool = True, warn_alone: bool = True) -> FillResult:
     """Run a method on ``frame`` and check what it returns.
 
     With ``check_sigma`` (the default), a method's 1-sigma is checked on valid
@@ -47,7 +47,9 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     ``provenance.sigma_blocks`` say by how much and on how many blocks, and
     ``how`` says so for HISTORY. Only the sigma changes. False gives the
     method's own sigma (fitting the error tables needs it; a caller that
-    reads only the values saves the time).
+    reads only the values saves the time). A neighbour fill (`FillMethod.alone`) that read no neighbouring
+    frame says so in ``how``, and with ``warn_alone`` (the default) in a logged warning too (`evaluate`'s
+    runs alone by design leave it out).
 
     Returns
     -------
@@ -78,7 +80,7 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     out = frame.image.copy()
     out.reshape(-1)[at] = fv
     if m.alone and at.size and not res.provenance.neighbours:     # a neighbour fill that had none to read
-        res = replace(res, how="; ".join(n for n in (res.how, _alone(m, neighbours)) if n))
+        res = replace(res, how="; ".join(n for n in (res.how, _alone(m, neighbours, warn_alone)) if n))
     sigma = None
     if res.sigma is not None:
         if np.shape(res.sigma) != frame.shape:
@@ -105,11 +107,13 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     return replace(res, values=out, filled=filled, sigma=sigma)
 
 
-def _alone(m: FillMethod, neighbours: Sequence[Neighbour]) -> str:
-    """Warn, and say for HISTORY, that the neighbour fill ``m`` read no neighbouring frame (`FillMethod.alone`)."""
+def _alone(m: FillMethod, neighbours: Sequence[Neighbour], warn: bool = True) -> str:
+    """Say for HISTORY, and warn (``warn``), that the neighbour fill ``m`` read no neighbouring frame
+    (`FillMethod.alone`)."""
     what = "no neighbouring frame with data on the missing pixels" if neighbours else "no neighbouring frame"
     why = f"method {m.name!r} had {what}: its fill is {m.alone}, from this frame alone"
-    log.warning("%s", why)
+    if warn:
+        log.warning("%s", why)
     return why
 
 
