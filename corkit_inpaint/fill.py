@@ -64,6 +64,8 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         negative 1-sigma on a filled pixel (an infinite one is accepted).
     """
     m = as_method(method)
+    if weights is not None and not m.takes_weights:
+        log.warning("method %r runs no network: the weights given (%s) are not used", m.name, weights)
     res = m.fill(frame, neighbours=neighbours, device=device, weights=weights)
     if not isinstance(res, FillResult):
         raise MethodError(f"method {m.name!r} returned {type(res).__name__}, not a FillResult")

@@ -288,3 +288,19 @@ def test_a_fill_beside_saturated_pixels_stays_at_or_below_the_detectors_saturati
     from corkit_inpaint.blocks import blocks_to_mask
     arr = inpaint_array(test, blocks_to_mask(data.shape, blocks), header=header, device="cpu")
     assert arr[m].max() == 65532 and np.array_equal(np.rint(arr[m]), full.data[m])   # the array API as the file
+
+
+
+def test_weights_given_to_a_method_without_a_network_are_named_not_silently_dropped(caplog):
+    """Matrix battery 27: ``--weights`` with biharmonic, fuzzy or ratio was ignored without a word, even a model
+    that does not exist; now a warning names them. The network's methods take them without one."""
+    import logging
+    data, header = read_real()
+    frame = Frame.build(blank(data, [(10, 8)]), blocks_to_mask(data.shape, [(10, 8)]), header)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        run_method("biharmonic", frame, weights="no-such-model", check_sigma=False)
+    assert "'biharmonic' runs no network: the weights given (no-such-model) are not used" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        run_method("pconv-smooth", frame, weights="pconv-lasco-nb3", device="cpu", check_sigma=False)
+    assert "runs no network" not in caplog.text

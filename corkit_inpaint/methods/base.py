@@ -131,12 +131,16 @@ class FillMethod:
         Class attribute: for a method that is a neighbour fill, what it is when no neighbouring
         frame gave data (``ratio``: ``"the biharmonic fill"``); `corkit_inpaint.fill.run_method`
         then warns and HISTORY says so. ``""`` (the default): the method is itself without them.
+    takes_weights : bool
+        Class attribute: whether `fill` runs the ``weights`` it is given; weights given to a method
+        that does not are named in a warning (`corkit_inpaint.fill.run_method`), not used.
     """
 
     name: str = field(default="")
     reads_neighbours: ClassVar[bool] = False
     local: ClassVar[bool] = False
     alone: ClassVar[str] = ""
+    takes_weights: ClassVar[bool] = False
 
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:

@@ -90,6 +90,7 @@ class PConvFill(FillMethod):
     mirror: bool = False
     arch: str | None = None
     reads_neighbours: ClassVar[bool] = True
+    takes_weights: ClassVar[bool] = True
 
     @property
     def local(self) -> bool:
