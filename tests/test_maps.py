@@ -205,6 +205,23 @@ def test_refill_of_a_map_that_lost_its_mask_is_refused(blanked_map, tmp_path):
         ci.inpaint_map(back, method="biharmonic", refill=True)
 
 
+@pytest.mark.filterwarnings(DROPS_TAB_HISTORY)
+def test_read_map_of_a_filled_file_without_its_mask_says_so(blanked_file, blanked_map, tmp_path, caplog):
+    """Docs check 27: read_map of a map.save() file (INPAINT set, no INPMASK) gave a map with no mask, in silence,
+    so its filled pixels looked measured; a file with its INPMASK reads without a word."""
+    import logging
+    first = ci.inpaint_map(blanked_map, method="biharmonic")
+    first.save(tmp_path / "saved.fts")
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        back = ci.read_map(tmp_path / "saved.fts")
+    assert back.mask is None and "but has no INPMASK" in caplog.text
+    caplog.clear()
+    ci.inpaint_fits(blanked_file, tmp_path / "filled.fts", method="biharmonic")
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        assert ci.read_map(tmp_path / "filled.fts").mask.any()
+    assert "INPMASK" not in caplog.text
+
+
 def test_the_maps_own_mask_and_uncertainty_are_kept(plugins, blanked_map):
     from astropy.nddata import VarianceUncertainty
     m = blanked_map
