@@ -13,7 +13,7 @@ from .exceptions import InputError
 
 __all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "summing", "leb_summing", "detector",
            "word", "kind", "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header",
-           "check_header_type", "observation_time"]
+           "check_header_type", "observation_time", "says_filled"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -83,6 +83,15 @@ def detector(header) -> str:
 def word(header, key: str) -> str:
     """A text keyword stripped and upper-cased ('' when absent)."""
     return str(get(header, key, "")).strip().upper()
+
+
+def says_filled(header) -> bool:
+    """Whether ``header`` says corkit-inpaint estimated pixels in it: ``INPAINT`` present, ``INPNPIX`` not 0 (and,
+    without ``INPNPIX``, ``INPAINT`` not ``none``)."""
+    if "INPAINT" not in header:
+        return False
+    npix = number(header, "INPNPIX")
+    return not (npix == 0 or (npix is None and word(header, "INPAINT") in ("", "NONE")))
 
 
 def kind(header) -> tuple[str, str, str]:

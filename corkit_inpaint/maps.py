@@ -295,7 +295,7 @@ def read_map(path: str | os.PathLike):
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"path: expected a file path, got {type(path).__name__}")
     r = read_fits(path)
-    if r.previous_fill is None and str(r.header.get("INPAINT", "none")).strip().lower() not in ("", "none"):
+    if r.previous_fill is None and H.says_filled(r.header):      # the rule `check_earlier_mask` refuses by
         log.warning("%s says it was filled (INPAINT = %s) but has no INPMASK (a map.save() file?): the map has no "
                     "mask, so its filled pixels cannot be told from measured ones", path, r.header["INPAINT"])
     smap = _sunpy_map().Map((r.data, r.header))

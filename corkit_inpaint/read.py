@@ -359,11 +359,9 @@ def check_earlier_mask(header, previous_fill, what: str) -> None:
     has the fill's keywords but not its INPMASK: filled again, the earlier
     estimates would be taken for data and their provenance dropped.
     """
-    if previous_fill is not None or "INPAINT" not in header:
+    if previous_fill is not None or not H.says_filled(header):
         return
     npix = H.number(header, "INPNPIX")
-    if npix == 0 or (npix is None and H.word(header, "INPAINT").lower() in ("", "none")):
-        return
     count = f"{int(npix)} pixels" if npix is not None else "pixels"
     raise InputError(f"{what}: its header says an earlier fill estimated {count} (INPAINT="
                      f"{header.get('INPAINT')!r}), but it carries no INPMASK saying which; refilling would take "
