@@ -8,7 +8,7 @@ at fault and why.
 from __future__ import annotations
 
 __all__ = ["CorkitInpaintError", "InputError", "OutputExistsError", "WeightsError", "CalibrationError", "MethodError",
-           "BatchError", "first_line"]
+           "BatchError", "first_line", "naming"]
 
 
 class CorkitInpaintError(Exception):
@@ -43,3 +43,9 @@ def first_line(exc: BaseException) -> str:
     """The first line of a foreign exception's message, or its type's name when it has none (for one-line errors)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def naming(path, text: str) -> str:
+    """``text`` prefixed with ``path`` (``"path: text"``) unless it names it already: a one-line message of a run
+    over many files says which file it is about."""
+    return text if str(path) in text else f"{path}: {text}"

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..exceptions import BatchError
+from ..exceptions import BatchError, naming
 from ..methods import DEFAULT_METHOD
 from ..outputs import distinct_files, input_clash, output_clash, remove_stale_temps
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
@@ -158,14 +158,14 @@ def _count(summary: BatchSummary, rec: dict, manifest: Manifest) -> None:
         return
     manifest.append(rec)
     for said in rec.get("warnings") or ():          # what the worker warned of, said here, naming the file
-        log.warning("%s", said if rec["path"] in said else f"{rec['path']}: {said}")
+        log.warning("%s", naming(rec["path"], said))
     if rec["status"] == "done":
         summary.done += 1
     else:
         summary.failed += 1
         summary.failures.append((rec["path"], rec.get("error") or "failed"))
         why = rec.get("error") or "failed"           # the summary lists it (the CLI prints it once, at the end)
-        log.info("%s", why if rec["path"] in why else f"{rec['path']}: {why}")
+        log.info("%s", naming(rec["path"], why))
 
 
 def _in_flight(client) -> int:

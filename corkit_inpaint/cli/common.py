@@ -6,11 +6,11 @@ import contextlib
 import logging
 import sys
 
-from ..exceptions import CorkitInpaintError
+from ..exceptions import CorkitInpaintError, naming
 
 __all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
            "outputs_clash", "add_threads_option", "add_batch_options", "apply_threads", "check_method", "FILE_ERRORS",
-           "logging_under_bar", "naming_file"]
+           "naming_file"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -111,16 +111,7 @@ def err(msg: str) -> None:
 
 def file_err(src, exc: BaseException) -> None:
     """One line naming the file and the reason (the reason often names it already)."""
-    msg = str(exc) or type(exc).__name__
-    err(msg if str(src) in msg else f"{src}: {msg}")
-
-
-@contextlib.contextmanager
-def logging_under_bar():
-    """Log records on lines of their own under a progress bar (`tqdm.write`), not glued to the bar's line."""
-    from tqdm.contrib.logging import logging_redirect_tqdm
-    with logging_redirect_tqdm():
-        yield
+    err(naming(src, str(exc) or type(exc).__name__))
 
 
 @contextlib.contextmanager
@@ -130,12 +121,8 @@ def naming_file(src):
 
     A filter on the root logger's handlers, as the command line configures them, removed on leaving.
     """
-    name = str(src)
-
     def prefix(record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        if name not in msg:
-            record.msg, record.args = f"{name}: {msg}", None
+        record.msg, record.args = naming(src, record.getMessage()), None
         return True
 
     handlers = list(logging.getLogger().handlers)

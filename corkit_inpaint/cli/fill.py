@@ -26,7 +26,6 @@ from .common import (
     check_method,
     err,
     file_err,
-    logging_under_bar,
     naming_file,
     neighbour_map,
     outputs_clash,
@@ -160,6 +159,7 @@ def _fill_one(args, src: Path, neighbours: list, several: bool, inpaint_fits) ->
 def run(args: argparse.Namespace) -> int:
     """Fill each SRC; 0 when all succeeded, 1 when some failed (each named on stderr), 2 usage."""
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..api import inpaint_fits
     srcs = distinct_files(args.src)          # a file given twice is filled once
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     remove_stale_temps(_output_path(args, src) for src in srcs)      # what a killed (SIGKILL) run left there
     failed = written = blocks = 0
-    with logging_under_bar():
+    with logging_redirect_tqdm():          # log records on lines of their own under the bar
         for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
             try:
                 with naming_file(src):

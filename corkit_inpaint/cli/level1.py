@@ -22,7 +22,6 @@ from .common import (
     check_method,
     err,
     file_err,
-    logging_under_bar,
     naming_file,
     neighbour_map,
     outputs_clash,
@@ -51,6 +50,7 @@ def add_arguments(lv: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Calibrate each SRC; 0 when all succeeded, 1 when some failed, 2 usage."""
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..level1 import level_1, output_name
     inpaint = None if args.inpaint.lower() == "none" else args.inpaint
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     remove_stale_temps(Path(args.output) / output_name(src) for src in srcs)   # a killed (SIGKILL) run's
     failed = written = blocks = 0
-    with logging_under_bar():
+    with logging_redirect_tqdm():          # log records on lines of their own under the bar
         for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
             try:
                 with naming_file(src):
