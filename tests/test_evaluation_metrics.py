@@ -59,6 +59,13 @@ def test_a_constant_rate_error_is_scored_in_dn_per_second(synthetic):
     assert rz["n_mid"] + rz["n_outer"] == n and rz["n_inner"] == 0
     assert rz["n_np_mid"] == rz["n_mid"] - 100 and rz["n_np_outer"] == rz["n_outer"]    # the star is mid
     assert rz["se_np_mid"] == pytest.approx(rz["n_np_mid"] * c ** 2)
+    # the signed error and the truth, per zone: the bias is +c DN/s, of the truth's brightness there
+    rate = truth_terms(img, st)["rate"]
+    for z in ("mid", "outer"):
+        assert rz[f"sd_{z}"] == pytest.approx(rz[f"n_{z}"] * c)
+        assert rz[f"st_{z}"] == pytest.approx(rate[mask & (zones == ("mid", "outer").index(z) + 1)].sum())
+    low = score(truth_terms(img, st), np.where(mask, img - c * hdr["EXPTIME"], img), mask, st, None, None, zones)
+    assert low["sd_outer"] == pytest.approx(-rz["sd_outer"]) and low["se_outer"] == pytest.approx(rz["se_outer"])
     assert r["se_s"] > 0 and r["hf_f"] == pytest.approx(r["hf_t"], rel=0.2)   # a shift keeps the texture
 
 

@@ -42,6 +42,11 @@ def test_perfect_method_scores_zero_and_a_real_one_does_not(frame):
     orc = [r for r in recs if r["method"] is oracle]
     assert all(r["se"] == 0 and r["ae"] == 0 and r["prof"] == 0 for r in orc)
     assert all(r["se"] > 0 for r in bih)
+    # the signed error per zone: none for the truth; each blanked block's mean scored against its sigma
+    assert all(r[k] == 0 for r in orc for k in r if k.startswith("sd_")) and not any("zb_" in k for k in orc[0])
+    assert all(any(r[k] != 0 for k in r if k.startswith("sd_")) for r in bih)
+    scored = [sum(len(r.get(f"zb_{z}", [])) for z in ("inner", "mid", "outer")) for r in bih]
+    assert all(k <= r["blocks"] for k, r in zip(scored, bih)) and sum(scored) >= len(bih)
     # both methods were scored on the same masks: same ids, same pixel counts
     assert [(r["mask_id"], r["n"], r["blocks"]) for r in bih] == [(r["mask_id"], r["n"], r["blocks"]) for r in orc]
     assert [r["mask_id"] for r in bih] == ["f:single:0", "f:single:1", "f:cluster:0", "f:cluster:1"]

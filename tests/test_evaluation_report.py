@@ -156,3 +156,24 @@ def test_a_zone_interval_rests_only_on_the_masks_with_pixels_there():
     assert inner["masks"] == 3 and inner["vs_best_classical_ci90"] == pytest.approx([0.8, 0.8])
     one = summarise_zones([r for r in recs if r["mask_id"] in ("m0", "m3", "m4")])["inner"]["pconv"]
     assert one["masks"] == 1 and one["vs_best_classical_ci90"] is None
+
+
+def test_bias_is_the_mean_signed_error_as_a_share_of_the_truth():
+    """Noise averages out of a sum over filled pixels, a bias does not: each zone reports it, with its interval."""
+    from corkit_inpaint.evaluation.report import format_zone_table, summarise_zones
+    recs = []
+    for i in range(5):              # a fill 2% low on masks 0-3, 1% high on mask 4; the truth 100 DN/s per pixel
+        sd = -200.0 if i < 4 else 100.0
+        recs.append(rec("pconv", "single", f"m{i}", 1.0, n_inner=100, se_inner=900.0, sd_inner=sd,
+                        st_inner=10000.0, nsig_inner=100, var_inner=100.0))
+    recs.append(rec("old", "single", "m0", 1.0, n_inner=100, se_inner=900.0, nsig_inner=100, var_inner=100.0))
+    v = summarise_zones(recs)["inner"]
+    p = v["pconv"]
+    assert p["bias"] == pytest.approx(-700 / 500) and p["bias_rel"] == pytest.approx(-700 / 50000)
+    assert p["bias_over_rmse"] == pytest.approx(-1.4 / 3.0)
+    lo, hi = p["bias_rel_ci90"]
+    assert -0.02 <= lo < p["bias_rel"] < hi <= 0.01
+    assert math.isnan(v["old"]["bias"]) and v["old"]["bias_rel_ci90"] is None      # records made before the sums
+    table = format_zone_table({"inner": v}, "t")
+    assert "| bias (% of truth, 90% CI) |" in table and "| -1.40% (" in table
+    assert table.splitlines()[-1].split(" | ")[7] == "-"

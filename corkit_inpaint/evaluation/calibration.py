@@ -11,6 +11,15 @@ few pixels a star or cosmic ray makes huge), the shares of truths inside the
 68.27% and 95% intervals (``|z| < 1``, ``|z| < 1.96``), and 90% bootstrap
 intervals over the masks. `reliability` gives, for each nominal level, the
 share observed inside it; `plot_reliability` draws that diagram.
+
+A sum or mean over many filled pixels needs more than each pixel's sigma: how
+their errors are correlated. `block_z` measures it on the blanked blocks: the
+error of a block's mean over the mean of its sigma. If a block's errors were
+one shared offset, that z would spread as the pixels' z does (robust std 1); if they
+were independent, 32 times more widely (32x32 pixels). `calibration_table`
+gives its robust std per zone (``block_z_std``) and the share of blocks within
+1 (``block_cover68``): the factor to apply to the mean INPSIGMA of a block for
+the 1-sigma of that block's mean (docs/uncertainty.md).
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from scipy.special import erfinv
 
 from ..geometry import ZONE_NAMES
 
-__all__ = ["LEVELS", "Z_EDGES", "z_counts", "calibration_table", "reliability", "format_calibration_table",
+__all__ = ["LEVELS", "Z_EDGES", "z_counts", "block_z", "calibration_table", "reliability", "format_calibration_table",
            "plot_reliability"]
 
 #: Nominal central-interval levels of the reliability diagram.
@@ -53,6 +62,27 @@ def z_counts(fill: np.ndarray, truth: np.ndarray, sigma: np.ndarray, pixels: np.
     zz = zones[use]
     return {f"zh_{name}": np.bincount(np.searchsorted(Z_EDGES, z[zz == k]), minlength=Z_EDGES.size + 1)
             for k, name in enumerate(ZONE_NAMES)}
+
+
+def block_z(fill: np.ndarray, truth: np.ndarray, sigma: np.ndarray, pixels: np.ndarray, zones: np.ndarray | None,
+            blocks, block: int = 32) -> dict:
+    """``{"zb_<zone>": [z of each block's mean]}``: ``(mean fill - mean truth) / mean sigma`` per blanked block.
+
+    Over the block's ``pixels`` with sigma > 0; a block with fewer than half its pixels there
+    is left out, and each goes to the zone holding most of them. ``blocks`` are
+    ``(block row, block column)``. Empty without ``zones``.
+    """
+    if zones is None:
+        return {}
+    out: dict = {f"zb_{name}": [] for name in ZONE_NAMES}
+    for by, bx in blocks:
+        sl = (slice(by * block, (by + 1) * block), slice(bx * block, (bx + 1) * block))
+        use = pixels[sl] & (sigma[sl] > 0) & (zones[sl] >= 0)
+        if use.sum() < block * block // 2:
+            continue
+        name = ZONE_NAMES[int(np.argmax(np.bincount(zones[sl][use], minlength=len(ZONE_NAMES))))]
+        out[f"zb_{name}"].append(float(np.mean(fill[sl][use] - truth[sl][use]) / np.mean(sigma[sl][use])))
+    return {k: v for k, v in out.items() if v}
 
 
 _LOWER = np.concatenate([[Z_EDGES[0]], Z_EDGES])      # bin j holds Z_EDGES[j-1] < z <= Z_EDGES[j]
@@ -98,6 +128,8 @@ def calibration_table(records, *, n_boot: int = 2000, seed: int = 0) -> dict:
     dict
         ``{zone: {method: {"z_std", "z_std_ci", "cover68", "cover68_ci", "cover95", "cover95_ci",
         "pixels", "masks"}}}``; methods without a sigma are absent. An interval is None from one mask.
+        Where the records hold `block_z`, also ``"block_z_std"``, ``"block_cover68"`` (each with
+        ``_ci``) and ``"blocks"``.
     """
     out = {}
     for zone in ZONE_NAMES:
@@ -114,8 +146,31 @@ def calibration_table(records, *, n_boot: int = 2000, seed: int = 0) -> dict:
             for i, key in enumerate(("z_std", "cover68", "cover95")):
                 rows[m][key] = float(est[i])
                 rows[m][f"{key}_ci"] = ci[i]
+            rows[m] |= _block_stats([r.get(f"zb_{zone}") for r in records
+                                     if r["method"] == m and r.get(f"zh_{zone}") is not None
+                                     and np.sum(r[f"zh_{zone}"]) > 0], n_boot, seed)
         if rows:
             out[zone] = rows
+    return out
+
+
+def _block_stats(per_mask: list, n_boot: int, seed: int) -> dict:
+    """Robust std of the block z (`block_z`) and the share within 1, with 90% intervals over masks; {} without.
+
+    ``per_mask``: each mask's list of block z in the zone (None: none there). A resample with no block
+    is left out of the interval.
+    """
+    lists = [np.asarray(zb if zb is not None else [], dtype=float) for zb in per_mask]
+    if not sum(zb.size for zb in lists):          # no block whose most pixels lie in the zone (or older records)
+        return {}
+    stats = lambda zb: ((np.percentile(zb, 75) - np.percentile(zb, 25)) / 1.349, np.mean(np.abs(zb) < 1))
+    out = dict(zip(("block_z_std", "block_cover68"), map(float, stats(np.concatenate(lists)))),
+               blocks=int(sum(zb.size for zb in lists)), block_z_std_ci=None, block_cover68_ci=None)
+    if len(lists) > 1:
+        pick = np.random.default_rng(seed).integers(0, len(lists), (n_boot, len(lists)))
+        boot = np.array([stats(zb) for zb in (np.concatenate([lists[i] for i in p]) for p in pick) if zb.size])
+        lo, hi = np.percentile(boot, 5, axis=0), np.percentile(boot, 95, axis=0)
+        out["block_z_std_ci"], out["block_cover68_ci"] = [float(lo[0]), float(hi[0])], [float(lo[1]), float(hi[1])]
     return out
 
 
@@ -132,15 +187,19 @@ def reliability(records) -> dict:
 def format_calibration_table(table: dict, title: str = "") -> str:
     """A Markdown table of `calibration_table`."""
     lines = [f"### Calibration of the sigma: {title}", "",
-             "| zone | method | z robust std (90% CI) | inside 68% (90% CI) | inside 95% (90% CI) | pixels | masks |",
-             "|---|---|---|---|---|---|---|"]
+             "| zone | method | z robust std (90% CI) | inside 68% (90% CI) | inside 95% (90% CI) | pixels | masks "
+             "| block mean: z robust std (90% CI) | block mean: inside 1 (90% CI) | blocks |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     f = lambda v, ci, pct: ((f"{100 * v:.1f}%" if pct else f"{v:.2f}") + ("" if ci is None else
                             f" ({100 * ci[0]:.1f}-{100 * ci[1]:.1f})" if pct else f" ({ci[0]:.2f}-{ci[1]:.2f})"))
     for zone, rows in table.items():
         for m, v in rows.items():
             lines.append(f"| {zone} | {m} | {f(v['z_std'], v['z_std_ci'], False)} | "
                          f"{f(v['cover68'], v['cover68_ci'], True)} | {f(v['cover95'], v['cover95_ci'], True)} | "
-                         f"{v['pixels']} | {v['masks']} |")
+                         f"{v['pixels']} | {v['masks']} | "
+                         + (f"{f(v['block_z_std'], v['block_z_std_ci'], False)} | "
+                            f"{f(v['block_cover68'], v['block_cover68_ci'], True)} | {v['blocks']} |"
+                            if "blocks" in v else "- | - | - |"))
     return "\n".join(lines)
 
 

@@ -103,8 +103,10 @@ def zone_noise(rate_t: np.ndarray, mask: np.ndarray, zones: np.ndarray | None,
 def score(t, fill, mask, st, centre, points=None, zones=None):
     """Score one fill against the truth terms ``t`` (`truth_terms`) inside ``mask``.
 
-    With ``zones`` (`zone_map`), also ``n_Z`` and ``se_Z``: pixels and squared DN/s error per zone, and
-    ``n_np_Z`` and ``se_np_Z`` the same without the truth's point sources (``points``).
+    With ``zones`` (`zone_map`), also ``n_Z`` and ``se_Z``: pixels and squared DN/s error per zone,
+    ``n_np_Z`` and ``se_np_Z`` the same without the truth's point sources (``points``), and ``sd_Z`` and
+    ``st_Z``: the signed error (fill minus truth) and the truth, in DN/s, summed over the zone's pixels
+    (a bias, and what it is a share of).
     """
     rate_t, rate_f = t["rate"], st.to_rate(fill)
     d = rate_f[mask] - rate_t[mask]
@@ -122,10 +124,12 @@ def score(t, fill, mask, st, centre, points=None, zones=None):
     mad = lambda x: 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
     by_zone = {}
     if zones is not None:
-        zm = zones[mask]
+        zm, tm = zones[mask], rate_t[mask]
         for k, name in enumerate(ZONE_NAMES):
             by_zone[f"n_{name}"] = int(np.sum(zm == k))
             by_zone[f"se_{name}"] = float(np.sum(d[zm == k] ** 2))
+            by_zone[f"sd_{name}"] = float(np.sum(d[zm == k]))
+            by_zone[f"st_{name}"] = float(np.sum(tm[zm == k]))
             by_zone[f"n_np_{name}"] = int(np.sum((zm == k) & keep))
             by_zone[f"se_np_{name}"] = float(np.sum(d[(zm == k) & keep] ** 2))
     return by_zone | {"n": int(mask.sum()), "se": float(np.sum(d ** 2)), "ae": float(np.sum(np.abs(d))),

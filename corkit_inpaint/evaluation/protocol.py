@@ -23,8 +23,11 @@ compared with the truth inside the blanked blocks only:
   on what a fill can know. Every method is scored on the same pixels;
 - the mean radial-profile error (DN/s) over 1-pixel radial bins in the hole;
 - the seconds per image;
+- the mean signed error per zone (bias, as a share of the truth): noise averages
+  out of a sum over filled pixels, a bias does not;
 - for methods that give a sigma, the histogram of z = (fill - truth) / sigma
-  per radial zone (`corkit_inpaint.evaluation.calibration`);
+  per radial zone, and z of each blanked block's mean
+  (`corkit_inpaint.evaluation.calibration`);
 - for the ratio to the best classical method, a 90% bootstrap interval over the
   masks (2,000 resamples): on one real frame a few blanked blocks on the
   occulter's bright ring dominate the pooled RMSE, and the interval says how
@@ -45,7 +48,7 @@ from ..methods import get_method
 from ..register import MAX_GAP_MINUTES, register_all
 from ..training.loss_masks import PATTERNS, blanked_copies
 from ..wrap import unwrapped
-from .calibration import z_counts
+from .calibration import block_z, z_counts
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
 __all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0"]
@@ -86,6 +89,7 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
             rec = score(truth, values, mask, st, centre, points, zones) | noise
             if res.sigma is not None:
                 rec |= z_counts(values, img, res.sigma, res.filled & mask, zones)
+                rec |= block_z(values, img, res.sigma, res.filled & mask, zones, blocks)
             rec.update(method=name, pattern=pattern, frame=label, seconds=dt, blocks=len(blocks),
                        mask_id=f"{label}:{pattern}:{r}", neighbours_used=len(res.provenance.neighbours),
                        model=res.provenance.model, weights_sha256=res.provenance.sha256,

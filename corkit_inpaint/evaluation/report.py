@@ -92,7 +92,8 @@ def summarise_zones(records, against: str | None = None):
     -------
     dict
         ``{zone: {method: {"rmse", "sigma", "rmse_over_sigma", "rmse_no_points_over_sigma", "floor",
-        "floor_over_sigma", "floor_vs_best_classical", "vs_best_classical",
+        "floor_over_sigma", "floor_vs_best_classical", "bias", "bias_rel", "bias_rel_ci90", "bias_over_rmse",
+        "vs_best_classical",
         "vs_best_classical_ci90", "vs_ratio", "vs_ratio_ci90", "vs_alone", "vs_alone_ci90",
         "pixels", "masks"}}}``: the RMSE (DN/s) in the zone, the truth's own noise
         sigma there, the RMSE without the truth's point sources (stars,
@@ -104,7 +105,8 @@ def summarise_zones(records, against: str | None = None):
         method's RMSE (with its interval), and the ratios to the best classical method, to
         the ``ratio`` neighbour fill and to the same method run without
         neighbours (``"<method> (alone)"``), each with a 90% bootstrap interval
-        over masks (nan where that baseline was not scored); with ``against``,
+        over masks (nan where that baseline was not scored), and the mean signed error (`_bias`: DN/s,
+        as a share of the truth with its interval, and over the RMSE); with ``against``,
         also ``"vs_against"`` and ``"vs_against_ci90"`` (as `summarise`). Empty
         when the records carry no zones (no C2/C3 header).
     """
@@ -128,7 +130,7 @@ def summarise_zones(records, against: str | None = None):
                      if all(f"floor_{z}" in r for r in rs if r.get(f"n_{z}", 0)) else float("nan"))
             rows[m] = {"rmse": rmse, "sigma": sigma, "rmse_over_sigma": rmse * inv,
                        "rmse_no_points_over_sigma": rmse_np * inv, "floor": floor, "floor_over_sigma": floor * inv,
-                       "pixels": n, "masks": sum(1 for r in rs if r.get(f"n_{z}", 0))}
+                       "pixels": n, "masks": sum(1 for r in rs if r.get(f"n_{z}", 0))} | _bias(rs, z, n, rmse)
         best = min((k for k in rows if k in CLASSICAL), key=lambda k: rows[k]["rmse"], default=None)
         floor_ci = (_ratio_ci(by_method[best], by_method[best], key=f"floor_{z}", base_key=f"se_{z}")
                     if best and np.isfinite(rows[best]["floor"]) else None)
@@ -162,9 +164,31 @@ def mask_errors(records) -> list[dict]:
     list of dict
         Plain numbers and strings, in the records' order.
     """
-    keys = (*MASK_KEYS, *(f"{p}_{z}" for z in ZONE_NAMES for p in ("n", "se", "n_np", "se_np", "floor")))
+    keys = (*MASK_KEYS, *(f"{p}_{z}" for z in ZONE_NAMES for p in ("n", "se", "n_np", "se_np", "floor", "sd", "st")))
     plain = lambda v: v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float)) else str(v)
     return [{k: plain(r[k]) for k in keys if k in r} for r in records]
+
+
+def _bias(recs, zone: str, n: int, rmse: float, *, n_boot: int = 2000, seed: int = 0) -> dict:
+    """The mean signed error in ``zone`` (``"bias"``, DN/s), as a share of the truth there (``"bias_rel"``, with a
+    90% bootstrap interval over the masks, ``"bias_rel_ci90"``) and of the RMSE (``"bias_over_rmse"``).
+
+    Noise averages out of a sum over many filled pixels and a bias does not: a brightness
+    profile or a CME mass measured across filled blocks carries it whole. nan (and no interval)
+    for records made before these sums were kept.
+    """
+    rows = [(r[f"sd_{zone}"], r[f"st_{zone}"]) for r in recs if r.get(f"n_{zone}", 0) and f"sd_{zone}" in r]
+    if not rows or len(rows) < sum(1 for r in recs if r.get(f"n_{zone}", 0)):
+        return {"bias": float("nan"), "bias_rel": float("nan"), "bias_rel_ci90": None, "bias_over_rmse": float("nan")}
+    sd, st = np.array(rows).T
+    bias = float(sd.sum() / n)
+    ci = None
+    if len(rows) > 1:
+        pick = np.random.default_rng(seed).integers(0, len(rows), (n_boot, len(rows)))
+        rel = sd[pick].sum(1) / np.where(st[pick].sum(1) != 0, st[pick].sum(1), np.nan)
+        ci = [float(np.nanpercentile(rel, 5)), float(np.nanpercentile(rel, 95))]
+    return {"bias": bias, "bias_rel": float(sd.sum() / st.sum()) if st.sum() else float("nan"),
+            "bias_rel_ci90": ci, "bias_over_rmse": bias / rmse if rmse else float("nan")}
 
 
 def _alone(method: str, rows) -> str | None:
@@ -182,7 +206,7 @@ def format_zone_table(zones, title="", edges=""):
     against = _against_name(zones)
     extra += [f"vs {against} (90% CI)"] if against else []
     head = ["zone", "method", "RMSE (DN/s)", "vs best classical (90% CI)", *extra, "noise sigma (DN/s)",
-            "RMSE / sigma", "w/o point sources", "1-frame floor / sigma",
+            "RMSE / sigma", "w/o point sources", "bias (% of truth, 90% CI)", "1-frame floor / sigma",
             "1-frame floor vs best classical (90% CI)", "pixels", "masks"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for z, ms in zones.items():
@@ -191,7 +215,8 @@ def format_zone_table(zones, title="", edges=""):
             cells += [_with_ci(v, "vs_ratio"), _with_ci(v, "vs_alone")] if with_nb else []
             cells += [_with_ci(v, "vs_against")] if against else []
             cells += [f"{v['sigma']:.4g}", f"{v['rmse_over_sigma']:.2f}",
-                      f"{v.get('rmse_no_points_over_sigma', np.nan):.2f}", f"{v.get('floor_over_sigma', np.nan):.2f}",
+                      f"{v.get('rmse_no_points_over_sigma', np.nan):.2f}", _percent(v, "bias_rel"),
+                      f"{v.get('floor_over_sigma', np.nan):.2f}",
                       _with_ci(v, "floor_vs_best_classical"), str(v["pixels"]), str(v["masks"])]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -210,6 +235,14 @@ def _with_ci(v: dict, key: str) -> str:
         return "-"
     ci = v.get(key + "_ci90")
     return f"{v[key]:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
+
+
+def _percent(v: dict, key: str) -> str:
+    """``v[key]`` in percent, signed, with its interval (``key + "_ci90"``); "-" when not finite."""
+    if not np.isfinite(v.get(key, np.nan)):
+        return "-"
+    ci = v.get(key + "_ci90")
+    return f"{100 * v[key]:+.2f}%" + (f" ({100 * ci[0]:+.2f} to {100 * ci[1]:+.2f})" if ci else "")
 
 
 def format_table(summary, title=""):
