@@ -17,9 +17,10 @@ from .blocks import find_missing_blocks
 from .exceptions import BatchError, CalibrationError, CorkitInpaintError, InputError, MethodError, WeightsError
 from .maps import inpaint_map, read_map
 from .methods import FillMethod, FillResult, available_methods, get_method
+from .uncertainty.region import region_sigma
 
 __all__ = ["__version__", "inpaint_array", "inpaint_fits", "inpaint_map", "read_map", "find_missing_blocks",
-           "load_model", "available_methods", "get_method", "level_1", "FillMethod", "FillResult",
+           "region_sigma", "load_model", "available_methods", "get_method", "level_1", "FillMethod", "FillResult",
            "CorkitInpaintError", "InputError", "WeightsError", "CalibrationError", "MethodError", "BatchError"]
 
 
