@@ -245,7 +245,19 @@ def calibrate(tmp: Path, detector: str, corkit_kwargs: dict) -> tuple[np.ndarray
     if not isinstance(res, tuple) or res[0] is None:
         raise CalibrationError("corkit's level_1 returned no image")
     img, hdr = res
-    return np.asarray(img), hdr
+    return np.asarray(img), _latitude_axis(hdr)
+
+
+def _latitude_axis(hdr: fits.Header) -> fits.Header:
+    """corkit's level-1 header with its second axis named helioprojective latitude (``CTYPE2 = 'HPLT-TAN'``).
+
+    corkit 1.0.16 writes ``HPLN-TAN`` (longitude) for both axes, a WCS that
+    astropy and sunpy refuse (``InconsistentAxisTypesError``): no sky
+    coordinate of the level-1 image, its INPMASK or INPSIGMA could be had.
+    """
+    if str(hdr.get("CTYPE1", "")).strip() == "HPLN-TAN" and str(hdr.get("CTYPE2", "")).strip() == "HPLN-TAN":
+        hdr["CTYPE2"] = ("HPLT-TAN", "helioprojective latitude (corkit 1.0.16 wrote HPLN-TAN)")
+    return hdr
 
 
 def check_calibration_factor(header, detector: str, where: str) -> None:

@@ -543,3 +543,31 @@ def test_an_all_zero_level1_image_is_warned_about(tmp_path, caplog):
                                device="cpu", return_mask=True)[0]
         assert bool(np.count_nonzero(img)) == bool(np.count_nonzero(mask)) == silent
         assert any("level-1 image is all zero" in r.getMessage() for r in caplog.records) != silent
+
+
+def test_level1_file_has_a_wcs_astropy_and_sunpy_can_build(tmp_path, calib):
+    """Science battery: corkit 1.0.16 names both level-1 axes HPLN-TAN, so astropy's and sunpy's WCS of every
+    level-1 file (and of its INPMASK and INPSIGMA) raised InconsistentAxisTypesError, and `read_map` of it gave a
+    map with no coordinates. The second axis is helioprojective latitude; the image and its values are corkit's."""
+    import warnings
+
+    from astropy.wcs import WCS
+    from helpers import C3_SEQ, seq_blocks
+    data, header = read_file(C3_SEQ[1])
+    src = write(tmp_path / "holes.fts", blank(data, seq_blocks(data, header, 3, seed=7)), header)
+    level_1(src, tmp_path / "l1", calib_dir=calib, inpaint="biharmonic")
+    img, hdr = level_1(src, calib_dir=calib, inpaint="biharmonic")
+    assert (hdr["CTYPE1"], hdr["CTYPE2"]) == ("HPLN-TAN", "HPLT-TAN")
+    with fits.open(tmp_path / "l1" / "holes.fits") as h, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for ext in (0, "INPMASK", "INPSIGMA"):
+            w = WCS(h[ext].header)
+            assert list(w.wcs.ctype) == ["HPLN-TAN", "HPLT-TAN"]
+            x, y = w.world_to_pixel_values(0.0, 0.0)           # the Sun centre is at CRPIX
+            assert (x + 1, y + 1) == pytest.approx((h[0].header["CRPIX1"], h[0].header["CRPIX2"]), abs=1e-6)
+    pytest.importorskip("sunpy.map")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = ci.read_map(tmp_path / "l1" / "holes.fits")
+        centre = m.wcs.world_to_pixel(m.center)
+    assert m.mask.sum() > 0 and np.allclose(centre, ((m.data.shape[1] - 1) / 2, (m.data.shape[0] - 1) / 2))
