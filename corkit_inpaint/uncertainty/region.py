@@ -3,9 +3,9 @@
 A fill's error at the pixels of one hole is partly one offset (the fill's
 smooth surface is a little too high or low there) and partly each pixel's own
 (the noise and fine structure no fill predicts). So the error of a sum over a
-hole is neither ``sqrt(sum(sigma**2))`` (independent errors: 8 to 25 times too
+hole is neither ``sqrt(sum(sigma**2))`` (independent errors: 8 to 23 times too
 small for a whole 32x32 block on real frames) nor ``sum(sigma)`` (one shared
-offset: 1.3 to 4 times too large). `region_sigma` takes each filled pixel's error as
+offset: 1.4 to 4 times too large). `region_sigma` takes each filled pixel's error as
 ``shared * sigma * u + sqrt(1 - shared**2) * sigma * v``, with ``u`` one standard
 normal per hole (a connected part of INPMASK) and ``v`` one per pixel, so each
 pixel's sigma is unchanged, and the sum over a region has the variance
@@ -19,7 +19,9 @@ blocks. On the real full-resolution C2 and C3 frames it puts 66-84% of the
 blocks' means within 1 sigma per zone; on the real summed C2 frame only 38-61%
 (its blocks' errors are more shared: ``shared=1`` holds 74-88% there;
 docs/uncertainty.md, "Sums over filled pixels"). ``shared=1`` gives the upper
-bound of fully shared errors.
+bound of fully shared errors. A fill from neighbouring frames shares far less
+(0.05-0.07 on the real C3 sequence with two neighbours: most of its error is the
+neighbours' own noise): ``shared=0.1`` suits it.
 
 It counts the fill's error only: the measured pixels' own noise in the region
 is not in INPSIGMA (0 there).
