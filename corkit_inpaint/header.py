@@ -219,7 +219,8 @@ def observation_time(header) -> datetime | None:
     parse, gives None (an unknown time is not midnight). A time with a zone
     is converted to UTC. A leap second (``23:59:60.5``) is read as the
     matching instant after ``23:59:59`` and ``24:00:00`` as the next midnight:
-    the time from a neighbour is off by at most the leap second.
+    the time from a neighbour is off by at most the leap second. A time that
+    these or the zone take past year 1 or 9999 gives None too.
     """
     tobs = str(get(header, "TIME-OBS", "")).strip()
     for key in ("DATE-OBS", "DATE_OBS"):
@@ -244,6 +245,6 @@ def _parse_time(date: str, tobs: str) -> datetime | None:
         date, carry = f"{m[1]}{m[2]}:{m[3]}:59{m[5]}", timedelta(seconds=1)
     try:
         t = datetime.fromisoformat(date[:26] if "+" not in date[10:] and "-" not in date[10:] else date) + carry
-    except ValueError:
+        return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
+    except (ValueError, OverflowError):     # OverflowError: carried or moved to UTC past year 1 or 9999
         return None
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t

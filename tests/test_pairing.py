@@ -302,3 +302,18 @@ def test_frames_that_cannot_serve_are_passed_over_in_linear_work(monkeypatch, ca
     assert len(caplog.records) == len(paths) and len(caplog.text) < 200 * len(paths)
     assert "00000001.fts passed over as a neighbour of 00000000.fts, 00000002.fts, 00000003.fts and 1496 more" \
         in caplog.text
+
+
+@pytest.mark.parametrize("date, time", [("0001-01-01T00:00:00+05:00", ""), ("9999-12-31", "24:00:00"),
+                                        ("9999-12-31T23:59:60", "")])
+def test_a_time_past_the_calendar_s_ends_is_unknown_not_a_traceback(tmp_path, date, time):
+    """Hostile-input battery 2: a DATE-OBS that UTC or the carry of 24:00:00 / a leap second takes past year 1 or
+    9999 raised OverflowError out of `observation_time`: pairing, and with it the whole fill or level_1 run,
+    ended in a traceback. Such a time is unknown (None): that file is not paired, the others are."""
+    from corkit_inpaint.header import observation_time
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["DATE-OBS"], hdr["TIME-OBS"] = date, time
+    odd = write(tmp_path / "odd.fts", data, hdr)
+    assert observation_time(hdr) is None
+    got = pair_neighbours([odd, *C3_SEQ])
+    assert names(got)["odd.fts"] == [] and names(got)["32310944.fts"] == ["32310943.fts", "32310945.fts"]
