@@ -146,7 +146,7 @@ def _index_within(times: list, t, limit: float) -> int:
 
 def _by_kind(candidates: list[FrameInfo]) -> dict[tuple, _Kind]:
     groups: dict[tuple, list[FrameInfo]] = {}
-    for o in candidates:
+    for o in {o.path: o for o in reversed(candidates)}.values():      # a path given twice is one frame
         if o.kind and o.time is not None:
             groups.setdefault(o.kind, []).append(o)
     return {kind: _Kind(frames) for kind, frames in groups.items()}

@@ -317,3 +317,15 @@ def test_a_time_past_the_calendar_s_ends_is_unknown_not_a_traceback(tmp_path, da
     assert observation_time(hdr) is None
     got = pair_neighbours([odd, *C3_SEQ])
     assert names(got)["odd.fts"] == [] and names(got)["32310944.fts"] == ["32310943.fts", "32310945.fts"]
+
+
+def test_a_frame_that_cannot_serve_given_twice_is_warned_of_once(tmp_path, caplog):
+    """The same pool file named twice is one frame: one warning that it was passed over, not one per naming."""
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["TIME-OBS"], hdr["EXPTIME"] = "18:36:05.382", 0.0
+    bad = write(tmp_path / "bad.fts", data, hdr)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([C3_SEQ[1]], pool=[bad, C3_SEQ[0], bad, C3_SEQ[0]])
+    assert names(got) == {"32310944.fts": ["32310943.fts"]}
+    assert [r.getMessage() for r in caplog.records if "passed over" in r.getMessage()] == [
+        f"{bad} passed over as a neighbour of 32310944.fts (EXPTIME = 0.0 is not positive)"]
