@@ -13,7 +13,7 @@ from .exceptions import InputError
 
 __all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "summing", "leb_summing", "detector",
            "word", "kind", "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header",
-           "check_header_type", "observation_time", "says_filled"]
+           "check_header_type", "observation_time", "says_filled", "FILL_KEYWORDS"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -25,6 +25,8 @@ SKY_KEYWORDS = ("WCSAXES", "CTYPE1", "CTYPE2", "CUNIT1", "CUNIT2", "CRPIX1", "CR
                 "CDELT1", "CDELT2", "CROTA", "CROTA1", "CROTA2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "LONPOLE",
                 "LATPOLE", "RSUN", "DSUN_OBS", "HGLN_OBS", "HGLT_OBS", "DATE-OBS", "TIME-OBS", "DATE_OBS",
                 "TELESCOP", "INSTRUME", "DETECTOR")
+#: An earlier fill's keywords that say whether it estimated pixels (`says_filled`), read from every input.
+FILL_KEYWORDS = ("INPAINT", "INPNPIX")
 
 
 def printable(text: str, fill: str) -> str:
@@ -164,7 +166,7 @@ def is_level1(header) -> bool:
 
 def check_header(header, where: str = "header") -> None:
     """Refuse numeric keywords that are not finite numbers, and cards the output repeats (`SKY_KEYWORDS`, BUNIT)
-    that astropy cannot parse (one-line `InputError`).
+    or an earlier fill's (`FILL_KEYWORDS`) that astropy cannot parse (one-line `InputError`).
 
     Parameters
     ----------
@@ -188,8 +190,8 @@ def check_header(header, where: str = "header") -> None:
         v = number(header, key)
         if v is not None and not (0 <= v <= _MAX_SUM and v == int(v)):
             raise InputError(f"{where}: keyword {key} = {v!r} is not a summing factor (whole, 0 to {_MAX_SUM})")
-    for key in (*SKY_KEYWORDS, "BUNIT"):   # the output repeats these: one astropy cannot parse failed after the fill
-        if not _parses(header, key):
+    for key in (*SKY_KEYWORDS, "BUNIT", *FILL_KEYWORDS):   # the output repeats the first, the checks of an earlier
+        if not _parses(header, key):                       # fill read the last: unparsable, each was a traceback
             raise InputError(f"{where}: keyword {key} has a value that cannot be read (an unparsable card, such as "
                              "NAN or INF without quotes)")
 
@@ -219,7 +221,8 @@ def observation_time(header) -> datetime | None:
     parse, gives None (an unknown time is not midnight). A time with a zone
     is converted to UTC. A leap second (``23:59:60.5``) is read as the
     matching instant after ``23:59:59`` and ``24:00:00`` as the next midnight:
-    the time from a neighbour is off by at most the leap second.
+    the time from a neighbour is off by at most the leap second. A time that
+    these or the zone take past year 1 or 9999 gives None too.
     """
     tobs = str(get(header, "TIME-OBS", "")).strip()
     for key in ("DATE-OBS", "DATE_OBS"):
@@ -244,6 +247,6 @@ def _parse_time(date: str, tobs: str) -> datetime | None:
         date, carry = f"{m[1]}{m[2]}:{m[3]}:59{m[5]}", timedelta(seconds=1)
     try:
         t = datetime.fromisoformat(date[:26] if "+" not in date[10:] and "-" not in date[10:] else date) + carry
-    except ValueError:
+        return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
+    except (ValueError, OverflowError):     # OverflowError: carried or moved to UTC past year 1 or 9999
         return None
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t

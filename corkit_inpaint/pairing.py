@@ -14,9 +14,8 @@ import bisect
 import logging
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import header as H
@@ -81,32 +80,88 @@ def _infos(paths, pool: bool = False, progress: bool = False) -> list[FrameInfo]
     return infos
 
 
-def _by_kind(candidates: list[FrameInfo]) -> dict[tuple, tuple[list, list[FrameInfo]]]:
-    """Per kind, the frames with a time sorted by (time, path) and their times: pairing then looks up each
-    target's side by bisection, not by a scan of every frame (quadratic: hours for an archive's 300,000)."""
+#: A warning that a frame was passed over names this many of the files it would have served, and how many more.
+PASSED_NAMES = 3
+
+
+class _Kind:
+    """The frames of one kind with a time, sorted by (time, path), and those that can serve as a neighbour: each
+    target's side is found by bisection, not by a scan of every frame (quadratic: hours for an archive's 300,000),
+    and the frames it passes over are index ranges (a scan of them was quadratic too, where many cannot serve)."""
+
+    def __init__(self, frames: list[FrameInfo]):
+        frames.sort(key=lambda o: (o.time, str(o.path)))
+        self.frames, self.times = frames, [o.time for o in frames]
+        self.good = [i for i, o in enumerate(frames) if o.problem is None]
+        self.good_times = [self.times[i] for i in self.good]
+        self.diff = [0] * (len(frames) + 1)       # targets passing over each frame, as a difference array
+        self.names: list[list] = [[] for _ in frames]     # the first few of them, nearest first, per side
+        self.names_later: list[list] = [[] for _ in frames]
+
+    def earlier(self, t, limit: float) -> tuple[int | None, list[range]]:
+        """The nearest frame before ``t`` that can serve within ``limit`` seconds (its index, or None), and the
+        frames passed over for it: those between, and those of its time whose paths sort before its."""
+        hi = bisect.bisect_left(self.times, t)
+        g = bisect.bisect_left(self.good_times, t)
+        if g and (t - self.good_times[g - 1]).total_seconds() <= limit:
+            tg = self.good_times[g - 1]
+            chosen = self.good[bisect.bisect_left(self.good_times, tg)]
+            return chosen, [range(hi - 1, bisect.bisect_right(self.times, tg) - 1, -1),
+                            range(chosen - 1, bisect.bisect_left(self.times, tg) - 1, -1)]
+        return None, [range(hi - 1, _index_within(self.times, t, -limit) - 1, -1)]
+
+    def later(self, t, limit: float) -> tuple[int | None, list[range]]:
+        """As `earlier`, after ``t``: the frames passed over are those that sort between."""
+        lo = bisect.bisect_right(self.times, t)
+        g = bisect.bisect_right(self.good_times, t)
+        if g < len(self.good) and (self.good_times[g] - t).total_seconds() <= limit:
+            return self.good[g], [range(lo, self.good[g])]
+        return None, [range(lo, _index_within(self.times, t, limit))]
+
+    def pass_over(self, ranges: list[range], target: Path, names: list[list]) -> None:
+        """Count ``target`` for each frame in ``ranges`` and name it where fewer than `PASSED_NAMES` are named,
+        walking from the target outwards: a frame already naming that many means every farther one does (each
+        target before it on this side that passed over it passed over the farther ones too)."""
+        for r in ranges:
+            if r:
+                lo, hi = min(r[0], r[-1]), max(r[0], r[-1])
+                self.diff[lo] += 1
+                self.diff[hi + 1] -= 1
+        for r in ranges:
+            for i in r:
+                if len(names[i]) >= PASSED_NAMES:
+                    return
+                names[i].append(target)
+
+
+def _index_within(times: list, t, limit: float) -> int:
+    """The index, in sorted ``times``, bounding those within ``limit`` seconds of ``t`` (after it for a positive
+    ``limit``: the first beyond; before it for a negative one: the first within)."""
+    try:
+        edge = t + timedelta(seconds=limit)
+    except (OverflowError, ValueError):                 # no gap, or one beyond the calendar: every frame
+        return len(times) if limit > 0 else 0
+    return bisect.bisect_right(times, edge) if limit > 0 else bisect.bisect_left(times, edge)
+
+
+def _by_kind(candidates: list[FrameInfo]) -> dict[tuple, _Kind]:
     groups: dict[tuple, list[FrameInfo]] = {}
-    for o in candidates:
+    for o in {o.path: o for o in reversed(candidates)}.values():      # a path given twice is one frame
         if o.kind and o.time is not None:
             groups.setdefault(o.kind, []).append(o)
-    out = {}
-    for kind, frames in groups.items():
-        frames.sort(key=lambda o: (o.time, str(o.path)))
-        out[kind] = ([o.time for o in frames], frames)
-    return out
+    return {kind: _Kind(frames) for kind, frames in groups.items()}
 
 
-def _earlier(times: list, frames: list[FrameInfo], t) -> Iterator[FrameInfo]:
-    """The frames before ``t``, nearest first; frames of one time in the order of their paths."""
-    hi = bisect.bisect_left(times, t)
-    while hi > 0:
-        lo = bisect.bisect_left(times, times[hi - 1], 0, hi)
-        yield from frames[lo:hi]
-        hi = lo
-
-
-def _later(times: list, frames: list[FrameInfo], t) -> Iterator[FrameInfo]:
-    """The frames after ``t``, nearest first; frames of one time in the order of their paths."""
-    yield from frames[bisect.bisect_right(times, t):]
+def _warn_passed_over(by_kind: dict[tuple, _Kind]) -> None:
+    """One warning per frame passed over, naming the first few files it would have served and how many more."""
+    for k in by_kind.values():
+        count = 0
+        for i, o in enumerate(k.frames):
+            count += k.diff[i]
+            if count:
+                named = [t.name for t in k.names_later[i][::-1] + k.names[i]][:PASSED_NAMES]
+                more = f" and {count - len(named)} more" if count > len(named) else ""
+                log.warning("%s passed over as a neighbour of %s%s (%s)", o.path, ", ".join(named), more, o.problem)
 
 
 def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), progress: bool = False
@@ -146,27 +201,22 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
     candidates = infos + [i for i in _infos((p for p in pool if Path(p) not in seen), pool=True, progress=progress)]
     by_kind = _by_kind(candidates)
     out: dict[Path, list[Path]] = {}
-    passed: dict[FrameInfo, list[Path]] = {}     # a frame that cannot serve: the targets it would have served
+    targets = {}
     for info in infos:
-        found = []
         if info.kind and info.time is None:
             log.info("%s: no observation time (DATE-OBS, TIME-OBS): not paired with neighbours", info.path)
+        out[info.path] = []
         if info.time is not None and info.kind:
-            times, frames = by_kind.get(info.kind, ([], []))
-            for side in (_earlier(times, frames, info.time), _later(times, frames, info.time)):
-                for o in side:
-                    if abs((o.time - info.time).total_seconds()) > limit:
-                        break
-                    if o.path == info.path:
-                        continue
-                    if o.problem is None:
-                        found.append(o.path)
-                        break
-                    passed.setdefault(o, []).append(info.path)
-        out[info.path] = found
-    for o, targets in passed.items():             # once per frame, however many targets it would have served
-        log.warning("%s passed over as a neighbour of %s (%s)", o.path, ", ".join(t.name for t in targets),
-                    o.problem)
+            targets.setdefault(info.path, info)          # a file given twice is paired (and counted) once
+    # the earlier side in order of time, the later side against it, so a frame names the nearest files it failed
+    for later in (False, True):
+        for info in sorted(targets.values(), key=lambda o: (o.time, str(o.path)), reverse=later):
+            k = by_kind[info.kind]
+            chosen, ranges = (k.later if later else k.earlier)(info.time, limit)
+            k.pass_over(ranges, info.path, k.names_later if later else k.names)
+            if chosen is not None:
+                out[info.path].append(k.frames[chosen].path)
+    _warn_passed_over(by_kind)
     return out
 
 

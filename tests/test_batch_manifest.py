@@ -178,3 +178,16 @@ def test_a_manifest_of_one_torn_line_or_with_a_torn_first_line_is_read(tmp_path,
     with Manifest(tmp_path) as m:
         m.append(rec("/d"))
     assert list(Manifest(tmp_path).read()) == ["/c", "/d"] and "line 1 is unreadable" in caplog.text
+
+
+def test_a_line_nested_too_deeply_to_parse_is_skipped_not_a_traceback(tmp_path, caplog):
+    """Hostile-input battery 2: a hand-edited line nested deeper than the JSON parser goes (``[[[...]]]``)
+    raised RecursionError out of `Manifest.read`, and a batch rerun into the folder ended in a traceback."""
+    p = tmp_path / MANIFEST_NAME
+    deep = "[" * 100000 + "]" * 100000
+    p.write_text(json.dumps(rec("/a")) + "\n" + deep + "\n" + json.dumps(rec("/b")) + "\n")
+    assert list(Manifest(tmp_path).read()) == ["/a", "/b"] and "line 2 is unreadable" in caplog.text
+    p.write_text(deep + "\n" + '{"path": ' + deep + "}\n")
+    with pytest.raises(BatchError, match="none of its lines is a batch record"):
+        Manifest(tmp_path).read()
+    assert p.read_text().startswith("[[[")                                  # refused, left as it is

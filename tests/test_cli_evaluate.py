@@ -407,3 +407,23 @@ def test_the_json_names_the_weights_inputs_and_code_that_made_the_scores(tmp_pat
     assert run["weights"] == "pconv-lasco-nb3" and run["device"] == "cpu" and run["threads"] == 1
     assert run["synthetic"] == 0 and run["neighbours"] is False and run["generator_version"] is None
     assert run["versions"]["corkit-inpaint"] == __version__ and "source_commit" in run
+
+
+def test_json_of_a_run_where_a_file_failed_is_written_and_says_which(tmp_path, capsys):
+    """Hostile-input battery 2: with --json, a FILES entry that cannot be read (missing, a folder) ended the run in
+    a traceback after every other file was scored: the record of the run (0.1.20) hashed each of FILES, that one
+    too. Its sha256 is null; the failures stay one line each, the exit code 1, and the scores are written."""
+    import hashlib
+    out, folder = tmp_path / "eval.json", tmp_path / "a_folder"
+    folder.mkdir()
+    capsys.readouterr()
+    code = main(["-q", "evaluate", str(REAL), str(tmp_path / "nope.fts"), str(folder), "--methods", "biharmonic",
+                 "--repeats", "1", "--json", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 2
+    doc = json.loads(out.read_text())
+    assert [f["file"] for f in doc["failed"]] == [str(tmp_path / "nope.fts"), str(folder)]
+    assert doc["run"]["files"] == [{"file": str(REAL), "sha256": hashlib.sha256(REAL.read_bytes()).hexdigest()},
+                                   {"file": str(tmp_path / "nope.fts"), "sha256": None},
+                                   {"file": str(folder), "sha256": None}]
+    assert doc["results"]["real files"]["all"]["biharmonic"]["masks"] > 0

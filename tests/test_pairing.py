@@ -251,3 +251,81 @@ def test_reading_many_headers_shows_a_progress_bar_when_asked(monkeypatch, capsy
     assert pair_neighbours(C3_SEQ) == with_bar and "reading headers" not in capsys.readouterr().err
     pair_neighbours(C3_SEQ[:2], progress=True)
     assert "reading headers" not in capsys.readouterr().err
+
+
+def test_a_frame_passed_over_by_many_names_the_nearest_few_and_counts_the_rest(tmp_path, caplog):
+    """Hostile-input battery 2: the warning named every file a frame that cannot serve was passed over for; in a
+    run where many cannot (EXPTIME 0 all day, with --max-gap inf) that was thousands of names in each of
+    thousands of lines. It names the nearest few (`PASSED_NAMES`, in order of time) and says how many more."""
+    from corkit_inpaint.pairing import PASSED_NAMES
+    data, hdr = read_file(C3_SEQ[0])                 # 18:30:05; C3_SEQ[1] is at 18:42:05
+    hdr["EXPTIME"] = 0.0
+    bad = []
+    for minute in range(31, 37):
+        hdr["TIME-OBS"] = f"18:{minute}:05.382"
+        bad.append(write(tmp_path / f"bad{minute}.fts", data, hdr))
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([*C3_SEQ[:2], *bad])
+    assert names(got)["32310944.fts"] == ["32310943.fts"] and names(got)["bad33.fts"] == ["32310943.fts",
+                                                                                         "32310944.fts"]
+    warned = {r.getMessage().split()[0]: r.getMessage() for r in caplog.records if "passed over" in r.getMessage()}
+    assert len(warned) == 6 and PASSED_NAMES == 3
+    # bad33 was passed over by 32310943 (after it), bad31 and bad32 (after them, 32310943 before), bad34-36
+    # and 32310944 (before them): 7 files, the 3 named first in order of time
+    assert warned[str(bad[2])].endswith("neighbour of 32310943.fts, bad31.fts, bad32.fts and 4 more "
+                                        "(EXPTIME = 0.0 is not positive)")
+
+
+def test_frames_that_cannot_serve_are_passed_over_in_linear_work(monkeypatch, caplog):
+    """Hostile-input battery 2: pairing by bisection (0.1.20) still walked, for each target, every frame that cannot
+    serve up to the one that can, and named every target in each frame's warning: 3,000 frames of EXPTIME 0 with
+    --max-gap inf took 8 s and wrote 108 MB of warnings (30,000: some 15 minutes and 10 GB). The work is counted
+    here, not timed: the differences of times taken, and the warnings' length, grow linearly."""
+    import datetime as dt
+
+    import corkit_inpaint.pairing as pairing
+    taken = [0]
+
+    class Time(dt.datetime):
+        def __sub__(self, other):
+            taken[0] += 1
+            return super().__sub__(other)
+
+    t0 = Time(2012, 1, 1)
+    monkeypatch.setattr(pairing, "frame_info", lambda p: pairing.FrameInfo(
+        Path(p), ("C3", "Clear"), Time.fromtimestamp(t0.timestamp() + 720 * int(Path(p).stem)), "EXPTIME 0"))
+    paths = [f"/x/{i:08d}.fts" for i in range(1500)]
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours(paths, max_gap=None)
+    assert all(v == [] for v in got.values())
+    assert taken[0] < 10 * len(paths)                              # was some 2.2 million
+    assert len(caplog.records) == len(paths) and len(caplog.text) < 200 * len(paths)
+    assert "00000001.fts passed over as a neighbour of 00000000.fts, 00000002.fts, 00000003.fts and 1496 more" \
+        in caplog.text
+
+
+@pytest.mark.parametrize("date, time", [("0001-01-01T00:00:00+05:00", ""), ("9999-12-31", "24:00:00"),
+                                        ("9999-12-31T23:59:60", "")])
+def test_a_time_past_the_calendar_s_ends_is_unknown_not_a_traceback(tmp_path, date, time):
+    """Hostile-input battery 2: a DATE-OBS that UTC or the carry of 24:00:00 / a leap second takes past year 1 or
+    9999 raised OverflowError out of `observation_time`: pairing, and with it the whole fill or level_1 run,
+    ended in a traceback. Such a time is unknown (None): that file is not paired, the others are."""
+    from corkit_inpaint.header import observation_time
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["DATE-OBS"], hdr["TIME-OBS"] = date, time
+    odd = write(tmp_path / "odd.fts", data, hdr)
+    assert observation_time(hdr) is None
+    got = pair_neighbours([odd, *C3_SEQ])
+    assert names(got)["odd.fts"] == [] and names(got)["32310944.fts"] == ["32310943.fts", "32310945.fts"]
+
+
+def test_a_frame_that_cannot_serve_given_twice_is_warned_of_once(tmp_path, caplog):
+    """The same pool file named twice is one frame: one warning that it was passed over, not one per naming."""
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["TIME-OBS"], hdr["EXPTIME"] = "18:36:05.382", 0.0
+    bad = write(tmp_path / "bad.fts", data, hdr)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([C3_SEQ[1]], pool=[bad, C3_SEQ[0], bad, C3_SEQ[0]])
+    assert names(got) == {"32310944.fts": ["32310943.fts"]}
+    assert [r.getMessage() for r in caplog.records if "passed over" in r.getMessage()] == [
+        f"{bad} passed over as a neighbour of 32310944.fts (EXPTIME = 0.0 is not positive)"]

@@ -305,3 +305,33 @@ def test_a_file_the_system_will_not_read_is_not_called_corrupt(tmp_path):
             assert msg.startswith(f"{src}: cannot be read (") and "\n" not in msg, msg
             assert "not a FITS" not in msg and "truncated" not in msg
             assert ("Permission denied" if src.name == "locked.fts" else "Input/output error") in msg
+
+
+@pytest.mark.parametrize("changes", [{"INPAINT": "'pconv"}, {"INPAINT": "'pconv'", "INPNPIX": "1x24"},
+                                     {"INPNPIX": "NAN"}])
+def test_an_earlier_fill_s_keyword_that_cannot_be_parsed_is_refused_in_one_line(tmp_path, changes, capsys):
+    """Hostile-input battery 2: an INPAINT or INPNPIX card astropy cannot parse (an unclosed quote, NAN) raised
+    astropy's VerifyError from the checks of an earlier fill (`corkit_inpaint.header.says_filled`, the 'already
+    filled' refusal, `read_map`'s warning): ``fill`` of several files ended in a traceback at that file; with
+    ``refill`` the card was read as absent and the file filled as never filled. Now one line, the others go on."""
+    import shutil
+
+    from corkit_inpaint.cli import main
+    path = raw_fits(tmp_path / "odd.fts", real_cards(**changes), real_bytes())
+    before = sha(path)
+    for refill in (False, True):
+        with pytest.raises(InputError, match="keyword INP(AINT|NPIX) has a value that cannot be read") as ei:
+            read_level05(path, refill=refill)
+        assert "\n" not in str(ei.value) and str(path) in str(ei.value)
+    pytest.importorskip("sunpy")
+    from corkit_inpaint.maps import read_map
+    with pytest.raises(InputError, match="cannot be read"):
+        read_map(path)
+    good = shutil.copyfile(REAL, tmp_path / "good.fts")
+    capsys.readouterr()
+    code = main(["-q", "fill", "--method", "biharmonic", "--neighbours", "none", "--outdir", str(tmp_path / "out"),
+                 str(path), str(good)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1 and "odd.fts" in err
+    assert (tmp_path / "out" / "good.fts").is_file() and not (tmp_path / "out" / "odd.fts").exists()
+    assert sha(path) == before

@@ -181,3 +181,15 @@ def test_the_shipped_default_is_the_soup_of_its_shipped_ingredients():
     assert set(blob["state_dict"]) == set(shipped)
     assert all(torch.equal(blob["state_dict"][k], shipped[k]) for k in shipped)
     assert not all(torch.equal(_state("pconv-lasco-nb3")[k], shipped[k]) for k in shipped)      # not an ingredient
+
+
+def test_an_out_whose_record_is_nested_too_deeply_is_refused_in_one_line(tmp_path, capsys):
+    """Hostile-input battery 2: an --out folder whose config.json is nested deeper than the JSON parser goes
+    raised RecursionError (a traceback) instead of the refusal of a folder that holds another run's record."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("[" * 100000 + "]" * 100000)
+    assert main(["--out", str(out), "pconv-lasco-nb2", "pconv-lasco-nb3"]) == 1
+    err = capsys.readouterr().err
+    assert "holds config.json, not a soup's" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]

@@ -238,3 +238,17 @@ def test_a_tables_file_names_the_code_that_fitted_it_and_each_addition(tmp_path)
         assert rec["versions"]["corkit-inpaint"] == __version__ and rec["versions"]["torch"] == torch.__version__
         assert {"python", "numpy", "scipy", "astropy", "scikit-image"} <= set(rec["versions"])
         assert "source_commit" in rec
+
+
+def test_an_add_to_file_nested_too_deeply_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    """Hostile-input battery 2: --add-to a JSON file nested deeper than the parser goes raised RecursionError (a
+    traceback) instead of the one line of a file that is not a tables file."""
+    from corkit_inpaint.uncertainty import fit
+    monkeypatch.setattr(fit, "collect", lambda *a, **k: pytest.fail("the fit ran"))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(SystemExit) as ei:
+        fit.main(["--add-to", str(deep), "--methods", "biharmonic", "--frames", "1", "--sequences", "0"])
+    err = capsys.readouterr().err
+    assert ei.value.code == 1 and "not a tables file (nested too deeply" in err and err.count("\n") == 1, err
+    assert deep.read_text().startswith("[[[") and sorted(p.name for p in tmp_path.iterdir()) == ["deep.json"]

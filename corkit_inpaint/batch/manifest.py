@@ -115,7 +115,7 @@ class Manifest:
             try:
                 rec = json.loads(line)
                 key = input_key(rec["path"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):     # a hand edit nested past the parser's depth
                 bad.append(n)
                 continue
             out[key] = {k: rec.get(k) for k in FIELDS}

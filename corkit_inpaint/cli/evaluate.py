@@ -279,7 +279,8 @@ def _report(args, methods, sets: dict, failed: list[dict] = ()) -> int:
 
 
 def run_record(args) -> dict:
-    """What else decides the scores, for ``--json``: the inputs (each file's sha256), the options that pick the
+    """What else decides the scores, for ``--json``: the inputs (each file's sha256; null for one that cannot be
+    read, which failed), the options that pick the
     frames and neighbours, the threads, the error tables' sha256 (the sigmas) and the code's versions and commit.
 
     Parameters
@@ -301,8 +302,13 @@ def run_record(args) -> dict:
     from ..uncertainty.tables import TABLES_FILE
     tables = files("corkit_inpaint") / TABLES_FILE
     simulated_frames = bool(args.synthetic) and not args.neighbours
-    return {"files": [{"file": f, "sha256": sha256sum(f)} for f in args.files],
-            "other_day": None if not args.other_day else {"file": args.other_day, "sha256": sha256sum(args.other_day)},
+    def sha(f):          # None for a file that cannot be read now: one of FILES that failed (missing, a folder)
+        try:
+            return sha256sum(f) if Path(f).is_file() else None
+        except OSError:
+            return None
+    return {"files": [{"file": f, "sha256": sha(f)} for f in args.files],
+            "other_day": None if not args.other_day else {"file": args.other_day, "sha256": sha(args.other_day)},
             "synthetic": args.synthetic, "generator_version": args.generator_version if simulated_frames else None,
             "neighbours": args.neighbours, "max_gap": args.max_gap if args.neighbours and args.files else None,
             "weights": args.weights, "device": args.device, "threads": get_threads(),

@@ -161,7 +161,7 @@ def _check_out(out: Path) -> None:
     try:
         obj = json.loads(record.read_text())
         is_soup = isinstance(obj, dict) and "soup" in obj
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):
         is_soup = False
     if not is_soup or (out / "checkpoint.pt").exists():
         raise InputError(f"--out {out}: holds {run_files[0]}, not a soup's: a training run's folder would lose its "

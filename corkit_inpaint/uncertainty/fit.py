@@ -213,6 +213,8 @@ def read_tables_file(path: str | Path, meta: dict) -> dict:
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise ValueError(f"{path}: not a tables file (not JSON: {exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a tables file (nested too deeply to be read)") from None
     if (not isinstance(old, dict) or not isinstance(old.get("fit"), dict) or not isinstance(old.get("tables"), dict)
             or not isinstance(old["fit"].get("added", []), list)):
         raise ValueError(f"{path}: not a tables file (its 'fit' and 'tables' must be mappings)")
