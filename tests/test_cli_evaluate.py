@@ -170,8 +170,13 @@ def test_evaluate_neighbours_on_a_sequence(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "vs ratio" in text and "ratio (other day)" in text
-    z = json.loads(out.read_text())["zones"]["real sequence"]
+    text = out.read_text()
+    z = json.loads(text)["zones"]["real sequence"]
     assert {"mid", "outer"} <= set(z) and "vs_alone" in z["mid"]["ratio"]
+    # strict JSON (hostile battery: bare NaN, which jq and JavaScript refuse): a baseline not scored is null
+    assert "NaN" not in text and "Infinity" not in text
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert z["mid"]["biharmonic"]["vs_alone"] is None and z["mid"]["biharmonic"]["vs_ratio"] is not None
     assert main(["-q", "evaluate", "--neighbours", str(C3_SEQ[0]), "--methods", "ratio"]) == 1
 
 

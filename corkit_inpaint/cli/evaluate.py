@@ -250,10 +250,11 @@ def _report(args, methods, sets: dict, failed: list[dict] = ()) -> int:
     rel = {title: reliability(rs) for title, rs in sets.items()}
     writes = []                 # (path, write): each through a temporary moved into place
     if args.json:
-        doc = json.dumps({"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
-                          "failed": list(failed), "run": run_record(args), "fills": fill_record(sets),
-                          "results": results, "zones": zones, "calibration": calib, "reliability": rel,
-                          "masks": {title: mask_errors(rs) for title, rs in sets.items()}}, indent=1)
+        doc = json.dumps(_finite_or_null(
+            {"methods": methods, "seed": args.seed, "repeats": args.repeats, "against": against,
+             "failed": list(failed), "run": run_record(args), "fills": fill_record(sets), "results": results,
+             "zones": zones, "calibration": calib, "reliability": rel,
+             "masks": {title: mask_errors(rs) for title, rs in sets.items()}}), indent=1, allow_nan=False)
         writes.append((args.json, lambda: write_text_atomic(args.json, doc)))
     if args.plot and results:
         writes.append((args.plot, lambda: plot_summaries(results, args.plot)))
@@ -276,6 +277,18 @@ def _report(args, methods, sets: dict, failed: list[dict] = ()) -> int:
     if why:
         err(why)
     return 1 if why else 0
+
+
+def _finite_or_null(obj):
+    """``obj`` with every NaN or infinite float replaced by None: JSON has no NaN, and ``jq``, JavaScript and
+    strict parsers refuse Python's bare ``NaN`` (a ratio to a baseline that was not scored is one)."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_null(v) for v in obj]
+    return obj
 
 
 def run_record(args) -> dict:
