@@ -52,6 +52,11 @@ def main():
     print(f"INPSIGMA: median {np.median(sigma[mask]) / header['EXPTIME']:.2f} DN/s; "
           f"{100 * np.mean(np.abs(z) < 1):.0f}% of the true pixels lie within 1 sigma of the fill "
           f"({100 * np.mean(np.abs(z) < 1.96):.0f}% within 1.96 sigma)")
+    from scipy import ndimage
+    holes_lab, n_holes = ndimage.label(mask, np.ones((3, 3)))     # each hole's summed error, against its 1-sigma
+    within = [abs(np.sum(hdul[0].data[k].astype(float) - truth[k])) <= ci.region_sigma(sigma, k, mask=mask)
+              for k in (holes_lab == i for i in range(1, n_holes + 1))]
+    print(f"sums: {sum(within)} of {n_holes} holes' summed brightness within region_sigma's 1-sigma")
     assert np.array_equal(hdul[0].data[~mask], holes[~mask])
     print("valid pixels bit-identical: yes")
 

@@ -51,6 +51,13 @@ def test_example_runs_and_keeps_the_valid_pixels(ran, name, written):
         assert (h1["INPSIGMA"].data[mask] > 0).all() and not h1["INPSIGMA"].data[~mask].any()
 
 
+def test_the_c2_example_checks_each_holes_sum_against_region_sigma(ran):
+    import re
+    text = ran("fill_real_c2.py")[1]
+    within, holes = map(int, re.search(r"sums: (\d+) of (\d+) holes", text).groups())
+    assert holes == 6 and 1 <= within <= holes        # the 12 blocks make 6 holes; 4 within on this draw
+
+
 def test_the_sequence_example_fills_from_both_neighbours_and_gains_on_the_frame_alone(ran):
     text = ran("fill_c3_sequence.py")[1]
     assert "from 2 neighbours: 32310943.fts (-12.0 min), 32310945.fts (+12.0 min)" in text
