@@ -25,7 +25,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .exceptions import InputError, OutputExistsError
+from .exceptions import InputError, OutputExistsError, shown
 from .tempfiles import fsync_dir, held, remove_if_abandoned, removed_on_sigterm, temp_beside
 
 __all__ = ["TEMP_TAG", "temp_head", "remove_stale_temps", "ReplaceCheck", "file_key", "input_clash",
@@ -142,10 +142,16 @@ def input_clash(outputs: Iterable, inputs: Iterable) -> str:
 
 
 def distinct_files(paths: Iterable) -> list[Path]:
-    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved)."""
+    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved).
+
+    Each one left out is logged (info) with the path kept for it: a link under another name is not dropped silently.
+    """
     seen = {}
-    for p in paths:
-        seen.setdefault(file_key(p), Path(p))
+    for p in map(Path, paths):
+        first = seen.setdefault(file_key(p), p)
+        if first is not p and log.isEnabledFor(logging.INFO):
+            same = "given twice" if os.fspath(first) == os.fspath(p) else f"the same file as {shown(first)}"
+            log.info("%s: %s, so taken once", shown(p), same)
     return list(seen.values())
 
 

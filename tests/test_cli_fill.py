@@ -304,9 +304,11 @@ def test_a_file_given_twice_is_filled_once(blanked_file, tmp_path):
     os.link(blanked_file, tmp_path / "hard.fts")                # a hard link is the same file too
     out2 = tmp_path / "out2"
     out2.mkdir()
-    r = run_cli("fill", blanked_file, tmp_path / "hard.fts", "--outdir", out2, "--method", "biharmonic")
+    r = run_cli("-v", "fill", blanked_file, tmp_path / "hard.fts", "--outdir", out2, "--method", "biharmonic")
     assert r.returncode == 0 and "1 of 1 files written" in r.stdout
     assert [p.name for p in out2.iterdir()] == ["blanked.fts"]
+    # it was dropped silently, even at -v: the user is told which file stood for it
+    assert f"INFO: {tmp_path}/hard.fts: the same file as {blanked_file}, so taken once" in r.stderr
 
 
 def test_a_neighbour_pool_entry_that_is_not_a_file_is_a_usage_error(blanked_file, tmp_path):
