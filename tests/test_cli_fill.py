@@ -390,3 +390,11 @@ def test_control_characters_in_file_names_are_shown_escaped_on_the_terminal(tmp_
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr
     assert f"WARNING: {tmp_path}/b\\x1b[31mred\\x07.fts: DETECTOR='XX' is not C2 or C3" in r.stderr
     assert f"error: {tmp_path}/miss\\x1bing.fts: " in r.stderr
+
+
+def test_an_empty_weights_option_is_a_usage_error(blanked_file, tmp_path, capsys):
+    """``--weights ''`` filled with the default model, silently."""
+    assert main(["-q", "fill", str(blanked_file), "-o", str(tmp_path / "out.fts"), "--weights", ""]) == 2
+    assert capsys.readouterr().err.strip() == ("corkit-inpaint: error: --weights: empty; give a model name or a "
+                                               "weights file, or leave it out for the default model")
+    assert not (tmp_path / "out.fts").exists()

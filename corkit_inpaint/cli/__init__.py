@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 err(str(exc))
                 return 2
+        if getattr(args, "weights", None) is not None and not args.weights.strip():   # not the default model
+            err("--weights: empty; give a model name or a weights file, or leave it out for the default model")
+            return 2
         return args.func(args)
     except KeyboardInterrupt:
         err("interrupted")
