@@ -7,8 +7,10 @@ at fault and why.
 
 from __future__ import annotations
 
+import unicodedata
+
 __all__ = ["CorkitInpaintError", "InputError", "OutputExistsError", "WeightsError", "CalibrationError", "MethodError",
-           "BatchError", "first_line", "naming"]
+           "BatchError", "first_line", "naming", "shown"]
 
 
 class CorkitInpaintError(Exception):
@@ -45,7 +47,34 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: Unicode categories of characters a log or error line shows escaped: controls (ESC, BEL, newline, DEL, C1),
+#: a file name's undecodable bytes (surrogates), line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def shown(text, *, spaces: bool = True) -> str:
+    """``text`` with each control character written as Python writes it in a string (ESC as ``\\x1b``), as the
+    weights registry shows a name: a file name in a log or error line can neither drive the terminal nor forge or
+    break a line. Ordinary names are unchanged.
+
+    Parameters
+    ----------
+    text : str or path-like
+    spaces : bool
+        Escape tab, newline and carriage return too; False leaves them (a message's own line breaks).
+
+    Returns
+    -------
+    str
+    """
+    keep = "" if spaces else "\t\n\r"
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in _HIDDEN and c not in keep else c for c in str(text))
+
+
 def naming(path, text: str) -> str:
     """``text`` prefixed with ``path`` (``"path: text"``) unless it names it already: a one-line message of a run
-    over many files says which file it is about."""
-    return text if str(path) in text else f"{path}: {text}"
+    over many files says which file it is about. Control characters in ``path``, and all but tab, newline and
+    carriage return in the rest of ``text``, are shown escaped (`shown`)."""
+    p = shown(path)
+    text = shown(str(text).replace(str(path), p), spaces=False) if str(path) else shown(text, spaces=False)
+    return text if p in text else f"{p}: {text}"

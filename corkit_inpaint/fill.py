@@ -19,7 +19,7 @@ import numpy as np
 from . import header as H
 from .blocks import blocks_in, blocks_of, find_missing_blocks, off_grid_zero_blocks, zero_blocks, zero_blocks_in_field
 from .exceptions import MethodError
-from .frame import Frame
+from .frame import Frame, implausible
 from .geometry import optical_geometry
 from .match import same_level
 from .methods import FillMethod, FillResult, Provenance, get_method
@@ -216,12 +216,14 @@ def below_saturation(values: np.ndarray, filled: np.ndarray, measured: Callable[
     on-board summing (65532 DN in a 2x2-summed frame), or the frame's own largest value where that is higher. A
     fill beside saturated pixels went up to 120324 DN in the real summed C2 frame; the truth there is at most the
     saturation, so the lowered value is never farther from it. ``measured()`` gives the frame's values that no
-    fill, this one or an earlier, made (called only when a filled value is above the saturation).
+    fill, this one or an earlier, made (called only when a filled value is above the saturation); its
+    `corkit_inpaint.frame.implausible` values (no counts) do not raise the ceiling.
     """
     ceiling = SATURATION_DN * H.leb_summing(header)
     if not np.any(values[filled] > ceiling):        # the usual case: the frame's own maximum is not needed
         return values, ""
     kept = measured()
+    kept = kept[~implausible(kept, header)]
     ceiling = max(ceiling, float(np.max(kept))) if kept.size else ceiling     # in the data's own type
     over = filled & (values > ceiling)
     if not over.any():

@@ -6,6 +6,7 @@ way, so they all see the same valid context, value space, geometry and noise.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -17,12 +18,43 @@ from .exceptions import InputError
 from .geometry import Geometry, frame_centre, optical_geometry
 from .stretch import Stretch, noise_sigma
 
-__all__ = ["Frame", "context_valid"]
+__all__ = ["Frame", "context_valid", "implausible", "COUNT_MAX_DN"]
+
+log = logging.getLogger(__name__)
+
+#: The largest count one read-out pixel can hold in a 16-bit level-0.5 file, in DN (the ADC's full scale is
+#: 16383, `corkit_inpaint.register.SATURATION_DN`). A value beyond it, times the on-board summing, is no count.
+COUNT_MAX_DN = 65535.0
 
 
 def context_valid(image: np.ndarray, missing: np.ndarray) -> np.ndarray:
     """Pixels a fill may read: finite, not missing, not in any all-zero block (never sent)."""
     return np.isfinite(image) & ~missing & ~zero_block_pixels(image)
+
+
+def implausible(values: np.ndarray, header) -> np.ndarray:
+    """Level-0.5 values that no LASCO read-out can give: beyond +/- `COUNT_MAX_DN` times the on-board summing.
+
+    Only where ``header`` makes the values DN (it has OFFSET and EXPTIME, `corkit_inpaint.header.bias_and_exptime`);
+    all False otherwise. Such pixels (a corrupted float file: 1e7 to 1e20 DN) would otherwise set the frame-wide
+    noise, value space and saturation ceiling, and so move fills far from them.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        DN values, any shape.
+    header : astropy.io.fits.Header, mapping or None
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``values``.
+    """
+    v = np.asarray(values)
+    if H.bias_and_exptime(header) is None:
+        return np.zeros(v.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.abs(v) > COUNT_MAX_DN * H.leb_summing(header)
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +71,7 @@ class Frame:
     missing : numpy.ndarray of bool
         The pixels to fill.
     valid : numpy.ndarray of bool
-        The context a fill may read (`context_valid`).
+        The context a fill may read (`context_valid`), less `implausible` pixels.
     stretch : corkit_inpaint.stretch.Stretch
         The value space: ``asinh((DN - OFFSET) / EXPTIME / sigma)``.
     noise : float
@@ -94,6 +126,11 @@ class Frame:
         valid = context_valid(img, miss)
         if not_context is not None:
             valid &= ~np.asarray(not_context, dtype=bool)
+        absurd = valid & implausible(img, header)
+        if absurd.any():        # left as they are, but not read: else they set the noise and value space
+            log.warning("%d pixels beyond %g DN are no LASCO counts (corrupted?): not read as data", int(absurd.sum()),
+                        COUNT_MAX_DN * H.leb_summing(header))
+            valid &= ~absurd
         bias, exptime = H.bias_and_exptime(header) or (0.0, 1.0)
         rate = (img - bias) / exptime
         noise = noise_sigma(rate, valid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,8 @@ from . import header as H
 from .exceptions import InputError
 
 __all__ = ["Geometry", "FIELD_RSUN_V1", "optical_geometry", "sun_centre", "nominal_centre", "frame_centre",
-           "plate_scales", "check_plate_scale", "RSUN_PX", "ARCSEC_PX", "ZONES", "ZONE_NAMES", "zone_map", "zone_of"]
+           "plate_scales", "check_plate_scale", "roll_degrees", "RSUN_PX", "ARCSEC_PX", "ZONES", "ZONE_NAMES",
+           "zone_map", "zone_of"]
 
 #: Nominal solar radius in full-resolution (1024x1024, unsummed) CCD pixels.
 RSUN_PX = {"C2": 80.7, "C3": 17.1}
@@ -166,3 +168,18 @@ def zone_map(shape: tuple[int, int], geometry) -> np.ndarray | None:
         return None
     yy, xx = np.indices(shape)
     return zone_of(yy, xx, geometry)
+
+
+def roll_degrees(header) -> float:
+    """The roll angle: from PC1_1 and PC2_1 when the header has them (FITS reads them before CROTA; a SunPy map's
+    ``rotate`` keeps its roll there and drops CROTA), else CROTA1, else CROTA2, else CROTA, else 0."""
+    pc11, pc21 = H.number(header, "PC1_1"), H.number(header, "PC2_1")
+    if pc11 is not None and pc21 is not None and (pc11 or pc21):
+        cd1, cd2 = H.number(header, "CDELT1"), H.number(header, "CDELT2")
+        aspect = cd2 / cd1 if cd1 and cd2 else 1.0          # PC2_1 is sin(roll) * CDELT1 / CDELT2
+        return math.degrees(math.atan2(pc21 * aspect, pc11))
+    for key in ("CROTA1", "CROTA2", "CROTA"):
+        v = H.number(header, key)
+        if v is not None:
+            return v
+    return 0.0

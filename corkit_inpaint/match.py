@@ -334,7 +334,7 @@ def same_level(frame: Frame, neighbours: Sequence[Neighbour]) -> list[Neighbour]
     for nb in neighbours:
         if _is_this_frame(frame, nb):
             log.warning("neighbouring frame %s left out: it is this frame itself (the same time, or the same data)",
-                        nb.name)
+                        nb.called)
         else:
             others.append(nb)
     if not others:
@@ -351,5 +351,5 @@ def same_level(frame: Frame, neighbours: Sequence[Neighbour]) -> list[Neighbour]
             kept.append(nb)
         else:
             log.warning("neighbouring frame %s left out: its median DN/s is %.3g times this frame's, which its "
-                        "OFFSET or EXPTIME (or this frame's) cannot make of the same field", nb.name, level)
+                        "OFFSET or EXPTIME (or this frame's) cannot make of the same field", nb.called, level)
     return kept

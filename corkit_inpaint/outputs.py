@@ -16,7 +16,6 @@ import gzip
 import logging
 import lzma
 import os
-import re
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,24 +24,17 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .exceptions import InputError, OutputExistsError
-from .tempfiles import fsync_dir, held, remove_if_abandoned, removed_on_sigterm, temp_beside
+from .abandoned import STALE_AFTER, TEMP_TAG, TEMP_TAIL, held, remove_if_abandoned
+from .exceptions import InputError, OutputExistsError, shown
+from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
-__all__ = ["TEMP_TAG", "temp_head", "remove_stale_temps", "ReplaceCheck", "file_key", "input_clash",
+__all__ = ["TEMP_TAG", "STALE_AFTER", "temp_head", "remove_stale_temps", "ReplaceCheck", "file_key", "input_clash",
            "output_clash", "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
-#: Marks the temporary an output is written to, ``.<name>.corkit-inpaint-<8 chars>.tmp[.gz]``, so a batch
-#: rerun can tell a killed worker's leftover from anybody else's file.
-TEMP_TAG = "corkit-inpaint-"
 #: Bytes a file name may hold on the usual file systems (ext4, XFS, APFS, NTFS).
 _NAME_MAX = 255
-#: What follows `TEMP_TAG` in a temporary's name (`tempfile.mkstemp`'s 8 characters).
-_TEMP_TAIL = re.compile(r"[a-z0-9_]{8}\.tmp(\.gz)?")
-#: Seconds a temporary nobody holds must have gone unwritten before `remove_stale_temps` takes it for a
-#: killed write's: a writer takes its lock a moment after making the file.
-STALE_AFTER = 60.0
 
 
 def temp_head(name: str) -> str:
@@ -83,7 +75,7 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float =
             continue
         for name in entries:
             head, tag, tail = name.rpartition(TEMP_TAG)
-            if tag and head + tag in names and _TEMP_TAIL.fullmatch(tail) and name not in own[folder]:
+            if tag and head + tag in names and TEMP_TAIL.fullmatch(tail) and name not in own[folder]:
                 n += remove_if_abandoned(folder / name, min_age)
     if n:
         log.info("removed %d temporary file(s) a killed write left beside the outputs", n)
@@ -142,10 +134,16 @@ def input_clash(outputs: Iterable, inputs: Iterable) -> str:
 
 
 def distinct_files(paths: Iterable) -> list[Path]:
-    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved)."""
+    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved).
+
+    Each one left out is logged (info) with the path kept for it: a link under another name is not dropped silently.
+    """
     seen = {}
-    for p in paths:
-        seen.setdefault(file_key(p), Path(p))
+    for p in map(Path, paths):
+        first = seen.setdefault(file_key(p), p)
+        if first is not p and log.isEnabledFor(logging.INFO):
+            same = "given twice" if os.fspath(first) == os.fspath(p) else f"the same file as {shown(first)}"
+            log.info("%s: %s, so taken once", shown(p), same)
     return list(seen.values())
 
 

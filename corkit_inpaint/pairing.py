@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import header as H
-from .exceptions import CorkitInpaintError, InputError
+from .exceptions import CorkitInpaintError, InputError, shown
 from .header import observation_time
 from .outputs import file_key
 from .read import header_and_problem
@@ -73,7 +73,7 @@ def _infos(paths, pool: bool = False, progress: bool = False) -> list[FrameInfo]
             info = frame_info(p)
         except (CorkitInpaintError, OSError) as exc:
             # a file to fill: its own fill reports it; a pool file was named on purpose and is never filled
-            (log.warning if pool else log.debug)("%s: not %s (%s)", p, "used as a neighbour" if pool
+            (log.warning if pool else log.debug)("%s: not %s (%s)", shown(p), "used as a neighbour" if pool
                                                  else "paired with neighbours", exc)
             info = FrameInfo(Path(p), (), None)
         infos.append(info)
@@ -159,9 +159,10 @@ def _warn_passed_over(by_kind: dict[tuple, _Kind]) -> None:
         for i, o in enumerate(k.frames):
             count += k.diff[i]
             if count:
-                named = [t.name for t in k.names_later[i][::-1] + k.names[i]][:PASSED_NAMES]
+                named = [shown(t.name) for t in k.names_later[i][::-1] + k.names[i]][:PASSED_NAMES]
                 more = f" and {count - len(named)} more" if count > len(named) else ""
-                log.warning("%s passed over as a neighbour of %s%s (%s)", o.path, ", ".join(named), more, o.problem)
+                log.warning("%s passed over as a neighbour of %s%s (%s)", shown(o.path), ", ".join(named), more,
+                            o.problem)
 
 
 def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), progress: bool = False
@@ -204,7 +205,7 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
     targets = {}
     for info in infos:
         if info.kind and info.time is None:
-            log.info("%s: no observation time (DATE-OBS, TIME-OBS): not paired with neighbours", info.path)
+            log.info("%s: no observation time (DATE-OBS, TIME-OBS): not paired with neighbours", shown(info.path))
         out[info.path] = []
         if info.time is not None and info.kind:
             targets.setdefault(info.path, info)          # a file given twice is paired (and counted) once

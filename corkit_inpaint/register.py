@@ -5,14 +5,12 @@ non-positive and saturated pixels, and any pixels an earlier fill estimated are 
 was filled but has no mask is left out); it is resampled onto the target frame's pixel grid window by window
 (`Neighbour.sample`), so registering costs nothing outside the windows a fill reads.
 
-The mapping from a target pixel to the neighbour's pixels goes through the sky:
-offset from the target's Sun centre (CRPIX), rotated by the difference of the
-rolls (PC1_1 and PC2_1, else CROTA1, CROTA2 or CROTA), scaled by the ratio of plate scales
-(summing, CDELT), and added to the neighbour's Sun centre. When that mapping is
-a whole-pixel shift within 0.05 px over the window (as for consecutive
-frames, whose rolls differ by about 0.001 degree), pixels are copied exactly;
-otherwise they are interpolated bilinearly, and a target pixel is valid only
-where all four neighbour pixels it reads are.
+The mapping from a target pixel to the neighbour's pixels goes through the sky: offset from the target's Sun centre
+(CRPIX), rotated by the difference of the rolls (PC1_1 and PC2_1, else CROTA1, CROTA2 or CROTA), scaled by the
+ratio of plate scales (summing, CDELT), and added to the neighbour's Sun centre. When that mapping is a whole-pixel
+shift within 0.05 px over the window (as for consecutive frames, whose rolls differ by about 0.001 degree), pixels
+are copied exactly; otherwise they are interpolated bilinearly, and a target pixel is valid only where all four
+neighbour pixels it reads are.
 """
 
 from __future__ import annotations
@@ -26,8 +24,8 @@ import numpy as np
 
 from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
-from .exceptions import InputError
-from .geometry import frame_centre, nominal_centre, plate_scales, sun_centre
+from .exceptions import InputError, naming, shown
+from .geometry import frame_centre, nominal_centre, plate_scales, roll_degrees, sun_centre
 from .read import check_earlier_mask
 from .wrap import unwrapped
 
@@ -44,20 +42,6 @@ MAX_GAP_MINUTES = 60.0
 SATURATION_DN = 16383.0
 _EXACT = 0.05          # px: a mapping this close to a whole-pixel shift copies pixels
 
-
-def roll_degrees(header) -> float:
-    """The roll angle: from PC1_1 and PC2_1 when the header has them (FITS reads them before CROTA; a SunPy map's
-    ``rotate`` keeps its roll there and drops CROTA), else CROTA1, else CROTA2, else CROTA, else 0."""
-    pc11, pc21 = H.number(header, "PC1_1"), H.number(header, "PC2_1")
-    if pc11 is not None and pc21 is not None and (pc11 or pc21):
-        cd1, cd2 = H.number(header, "CDELT1"), H.number(header, "CDELT2")
-        aspect = cd2 / cd1 if cd1 and cd2 else 1.0          # PC2_1 is sin(roll) * CDELT1 / CDELT2
-        return math.degrees(math.atan2(pc21 * aspect, pc11))
-    for key in ("CROTA1", "CROTA2", "CROTA"):
-        v = H.number(header, key)
-        if v is not None:
-            return v
-    return 0.0
 
 
 def _centre(header, shape) -> tuple[float, float]:
@@ -89,6 +73,8 @@ class Neighbour:
         2x2 map from a target offset ``(dy, dx)`` about the target's Sun centre to the neighbour's.
     target_centre, centre : tuple of float
         ``(cy, cx)`` Sun centres of the target and of the neighbour.
+    path : str
+        The file it was read from ('' when not known), which log lines name (`called`).
     """
 
     name: str
@@ -98,8 +84,15 @@ class Neighbour:
     matrix: np.ndarray
     target_centre: tuple[float, float]
     centre: tuple[float, float]
+    path: str = ""
     #: The validity of each box sampled lately (`valid_on`): the fill's windows, then its sigma's cover.
     _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def called(self) -> str:
+        """What a log line calls it: its file's path (`shown`) where known, with its ``name`` if the file's differs."""
+        return self.name if not self.path else shown(self.path) + ("" if Path(self.path).name == self.name
+                                                                   else f" ({self.name})")
 
     def shifted(self, y0: int, x0: int) -> Neighbour:
         """This neighbour on the grid of the target cut at row ``y0``, column ``x0`` (`Frame.cropped`)."""
@@ -183,9 +176,9 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     data : numpy.ndarray
         The neighbour's stored array (DN); only read.
     header : astropy.io.fits.Header
-        The neighbour's header: OFFSET and EXPTIME (DN to DN/s, by the target's
-        rule, `corkit_inpaint.header.bias_and_exptime`: when the target has
-        none, values are taken as they are), CRPIX, CROTA, CDELT or summing.
+        The neighbour's header: OFFSET and EXPTIME (DN to DN/s, by the target's rule,
+        `corkit_inpaint.header.bias_and_exptime`: when the target has none, values are taken as they are), CRPIX,
+        CROTA, CDELT or summing.
     target_header : astropy.io.fits.Header
         The target frame's header.
     target_shape : tuple of int
@@ -198,9 +191,8 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     Raises
     ------
     InputError
-        Not a 2-D array, an EXPTIME that is not positive, no OFFSET or EXPTIME
-        where the target has them, a header with non-numeric numbers, or one
-        that makes nonsense of the frame (`_check_plausible`).
+        Not a 2-D array, an EXPTIME that is not positive, no OFFSET or EXPTIME where the target has them, a header
+        with non-numeric numbers, or one that makes nonsense of the frame (`_check_plausible`).
     """
     img = np.asarray(data)
     if img.ndim != 2:
@@ -328,9 +320,8 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
     Parameters
     ----------
     neighbours : sequence or None
-        Each a `Neighbour` (kept as it is), an ``(array, header)`` or
-        ``(array, header, previous_fill)`` tuple, or an object with ``data``
-        and ``header`` attributes (and optionally ``previous_fill``, such as
+        Each a `Neighbour` (kept as it is), an ``(array, header)`` or ``(array, header, previous_fill)`` tuple, or
+        an object with ``data`` and ``header`` attributes (and optionally ``previous_fill``, such as
         `corkit_inpaint.read.Level05`).
     target_header : astropy.io.fits.Header
     target_shape : tuple of int
@@ -354,15 +345,16 @@ def register_all(neighbours, target_header, target_shape: tuple[int, int], *,
         if max_gap is not None and math.isfinite(max_gap) and not math.isfinite(nb.dt):
             log.warning("neighbouring frame %s left out: its time from this frame is not known (DATE-OBS with "
                         "TIME-OBS, in both headers), so the largest gap of %g min cannot be checked (max_gap=None "
-                        "or inf uses it; pairing never chooses such a frame)", nb.name, max_gap)
+                        "or inf uses it; pairing never chooses such a frame)", nb.called, max_gap)
             continue
         if max_gap is not None and abs(nb.dt) > max_gap * 60:
             log.warning("neighbouring frame %s left out: it is %.1f h from this frame, beyond the largest gap "
                         "of %g min (a frame that does not match this one makes the fill worse than the frame "
-                        "alone; a larger max_gap or --max-gap uses it)", nb.name, abs(nb.dt) / 3600, max_gap)
+                        "alone; a larger max_gap or --max-gap uses it)", nb.called, abs(nb.dt) / 3600, max_gap)
             continue
         if (twin := next((o for o in out if _same_frame(o, nb)), None)) is not None:
-            log.warning("neighbouring frame %s left out: it is %s again (the same time and data)", nb.name, twin.name)
+            log.warning("neighbouring frame %s left out: it is %s again (the same time and data)", nb.called,
+                        twin.called)
             continue
         out.append(nb)
     return out
@@ -390,11 +382,13 @@ def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
     label = str(H.get(hdr, "FILENAME", "") or "").strip() or (Path(path).name if path else f"neighbour {i + 1}")
     label = H.printable(label, "?")                 # it goes into FITS cards
     if (why := _other_kind(hdr, target_header)) is not None:
-        log.warning("neighbouring frame %s left out: %s", label, why)
+        log.warning("%s", naming(path, f"neighbouring frame {label} left out: {why}") if path
+                    else f"neighbouring frame {label} left out: {why}")
         return None
     try:       # an earlier fill's estimates, with no mask to say which pixels: not to be read as data
         check_earlier_mask(hdr, prev, f"neighbouring frame {label}")
-        return register(data, hdr, target_header, target_shape, name=label, previous_fill=prev)
+        nb = register(data, hdr, target_header, target_shape, name=label, previous_fill=prev)
     except InputError as exc:
-        log.warning("neighbouring frame left out: %s", exc)
+        log.warning("neighbouring frame left out: %s", naming(path, str(exc)) if path else exc)
         return None
+    return replace(nb, path=str(path)) if path else nb

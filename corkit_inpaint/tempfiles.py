@@ -8,7 +8,8 @@ still there: a SIGTERM between a temporary's creation and the caller's ``try``
 leaves nothing, nor does any other exception leaving the block (Ctrl-C there).
 `write_through_temp` (and so `write_text_atomic` and `write_bytes_atomic`) runs
 in such a block of its own. A SIGKILL cannot be caught: a temporary written
-while `held` can be told from a live one later, and `remove_if_abandoned` removes it.
+while `held` can be told from a live one later, and `remove_if_abandoned` removes it
+(`write_through_temp` removes its own kind's before it writes; `corkit_inpaint.abandoned`).
 """
 
 from __future__ import annotations
@@ -21,17 +22,12 @@ import signal
 import stat
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .abandoned import TEMP_TAG, held, remove_abandoned_temps, remove_if_abandoned
 from .exceptions import InputError
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 __all__ = ["process_umask", "temp_beside", "temp_folder", "write_through_temp", "write_text_atomic",
            "write_bytes_atomic", "fsync_dir", "removed_on_sigterm", "held", "remove_if_abandoned"]
@@ -270,10 +266,13 @@ def temp_folder(prefix: str) -> Path:
 
 def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object], *, what: str = "a write",
                        terminated: Exception | None = None) -> None:
-    """``write(tmp)`` to a `temp_beside` file, then move it onto ``path``: a kill leaves no half-written file.
+    """``write(tmp)`` to a `temp_beside` file, fsync it, then move it onto ``path``: a kill leaves no half-written
+    file, and a power cut neither an empty one nor the old one under the new name.
 
-    The temporary is removed if ``write`` or the move fails, and on SIGTERM
-    (in the main thread: a `removed_on_sigterm` block named ``what``), from its creation on.
+    The temporary, ``.<name>.corkit-inpaint-<8 chars>.tmp``, is removed if ``write`` or the move fails, and on
+    SIGTERM (in the main thread: a `removed_on_sigterm` block named ``what``), from its creation on. It is
+    `held` while written, so one that a SIGKILL left is removed by a later write to ``path``
+    (`corkit_inpaint.abandoned.remove_abandoned_temps`: nobody holds it and it has gone unwritten for a minute).
 
     Raises
     ------
@@ -282,11 +281,20 @@ def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object],
         (``terminated`` instead, when given).
     """
     path = Path(path)
+    head = f".{path.name}.{TEMP_TAG}"
+    remove_abandoned_temps(path.parent, head)          # what a killed (SIGKILL) write to it left
     with removed_on_sigterm(what, terminated or InputError(f"{path}: terminated (SIGTERM)")):
-        tmp = temp_beside(path.parent, f".{path.name}.", ".tmp")
+        tmp = temp_beside(path.parent, head, ".tmp")
         try:
-            write(tmp)
-            os.replace(tmp, path)
+            with held(tmp):                 # until placed: a later write tells a killed one's temporary by it
+                write(tmp)
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, path)
+            fsync_dir(path.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -310,75 +318,3 @@ def fsync_dir(folder: str | os.PathLike) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-#: How `held` and `remove_if_abandoned` open a temporary: writable (an flock on NFS needs it), never through a
-#: link, and without waiting on a FIFO that happens to carry its name.
-_OPEN_TEMP = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-@contextlib.contextmanager
-def held(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the file ``path`` for the block: its writer is alive.
-
-    The kernel releases the lock when the block ends or the process dies, SIGKILL
-    included, so `remove_if_abandoned` can tell a live writer's temporary from a
-    killed one's. Where the file system has no such locks the block runs unheld.
-
-    Raises
-    ------
-    BlockingIOError, FileNotFoundError
-        Another process holds the lock, or has removed the file (taking a temporary whose writer stalled
-        longer than `remove_if_abandoned`'s age for a killed one's): the file is not this block's to write.
-    """
-    fd = None
-    if fcntl is not None:
-        try:
-            fd = os.open(path, _OPEN_TEMP)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (BlockingIOError, FileNotFoundError):  # another process holds it, or took it: not ours to write
-            if fd is not None:
-                os.close(fd)
-            raise
-        except OSError:                          # no such locks on this file system: the block runs unheld
-            if fd is not None:
-                os.close(fd)
-                fd = None
-    try:
-        yield
-    finally:
-        if fd is not None:
-            os.close(fd)             # closing releases the lock
-
-
-def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
-    """Remove the temporary ``path`` if its writer is gone; whether it was removed.
-
-    Gone means: a regular file of this user's, not written for ``min_age``
-    seconds, whose ``flock`` nobody holds (`held`). One whose lock cannot be
-    taken, as where the file system has no locks, is kept, and so is a link
-    (nothing but a regular file is opened). ``min_age`` must cover the moment
-    between a temporary's creation and its writer's lock.
-    """
-    if fcntl is None:  # pragma: no cover - Windows
-        return False
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return False
-        fd = os.open(path, _OPEN_TEMP)
-    except OSError:
-        return False
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or time.time() - st.st_mtime < min_age:
-            return False
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)          # OSError: a live writer holds it
-        now = os.lstat(path)
-        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
-            return False
-        os.unlink(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)

@@ -232,7 +232,7 @@ def test_another_days_frame_alone_is_left_out(tmp_path, caplog):
     alone = ci.inpaint_fits(f1, method="pconv-smooth", threads=1)
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         gated = ci.inpaint_fits(f1, neighbours=[C3_FULL], method="pconv-smooth", threads=1)
-    assert "32219521.fts left out" in caplog.text
+    assert f"{C3_FULL} (32219521.fts) left out" in caplog.text       # its path, and its FILENAME
     assert gated[0].header["INPNNB"] == 0 and "INPNB1" not in gated[0].header
     assert np.array_equal(gated[0].data, alone[0].data)
     assert np.array_equal(gated["INPSIGMA"].data, alone["INPSIGMA"].data)

@@ -219,13 +219,16 @@ def test_a_redone_file_is_marked_running_before_its_output_is_replaced(client, t
     assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
 
 
-def test_a_file_given_twice_through_a_link_is_done_once_and_two_files_of_one_name_are_refused(client, tmp_path):
+def test_a_file_given_twice_through_a_link_is_done_once_and_two_files_of_one_name_are_refused(client, tmp_path,
+                                                                                               caplog):
     from corkit_inpaint.exceptions import BatchError
     files = make_inputs(tmp_path / "in", n=1)
     (tmp_path / "lnk").mkdir()
     (tmp_path / "lnk" / files[0].name).symlink_to(files[0])
-    s = run_batch(client, [files[0], tmp_path / "lnk" / files[0].name], tmp_path / "out", method="biharmonic")
+    with caplog.at_level("INFO", logger="corkit_inpaint.outputs"):
+        s = run_batch(client, [files[0], tmp_path / "lnk" / files[0].name], tmp_path / "out", method="biharmonic")
     assert (s.total, s.done, s.failed) == (1, 1, 0)
+    assert caplog.messages.count(f"{tmp_path}/lnk/{files[0].name}: the same file as {files[0]}, so taken once") == 1
     other = make_inputs(tmp_path / "in2", n=1)
     with pytest.raises(BatchError, match="would be the output of both"):
         run_batch(client, [files[0], other[0]], tmp_path / "out2", method="biharmonic")

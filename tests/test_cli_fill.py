@@ -304,9 +304,11 @@ def test_a_file_given_twice_is_filled_once(blanked_file, tmp_path):
     os.link(blanked_file, tmp_path / "hard.fts")                # a hard link is the same file too
     out2 = tmp_path / "out2"
     out2.mkdir()
-    r = run_cli("fill", blanked_file, tmp_path / "hard.fts", "--outdir", out2, "--method", "biharmonic")
+    r = run_cli("-v", "fill", blanked_file, tmp_path / "hard.fts", "--outdir", out2, "--method", "biharmonic")
     assert r.returncode == 0 and "1 of 1 files written" in r.stdout
     assert [p.name for p in out2.iterdir()] == ["blanked.fts"]
+    # it was dropped silently, even at -v: the user is told which file stood for it
+    assert f"INFO: {tmp_path}/hard.fts: the same file as {blanked_file}, so taken once" in r.stderr
 
 
 def test_a_neighbour_pool_entry_that_is_not_a_file_is_a_usage_error(blanked_file, tmp_path):
@@ -374,3 +376,25 @@ def test_a_warning_in_a_run_over_many_files_names_its_file_on_a_line_of_its_own(
     warned = [ln for ln in lines if "all-zero block" in ln]
     assert warned == [f"WARNING: {srcs[1]}: 1 all-zero block inside the field left as it is, not filled: no signal "
                       "around it (the dark C3 pylon, or a loss with nothing sent around it)"]
+
+
+def test_control_characters_in_file_names_are_shown_escaped_on_the_terminal(tmp_path):
+    """A file name holding ESC and BEL reached the terminal raw in WARNING and error lines (a name could colour or
+    clear the terminal, or ring it); the weights registry showed its names escaped. Ordinary names are unchanged."""
+    data, header = read_real()
+    header["DETECTOR"] = "XX"             # a warning in the fill of this file
+    src = write(tmp_path / "b\x1b[31mred\x07.fts", blank(data, [(3, 4)]), header)
+    gone = tmp_path / "miss\x1bing.fts"
+    r = run_cli("fill", src, gone, "--outdir", tmp_path / "out", "--method", "biharmonic", "--neighbours", "none")
+    assert r.returncode == 1
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert f"WARNING: {tmp_path}/b\\x1b[31mred\\x07.fts: DETECTOR='XX' is not C2 or C3" in r.stderr
+    assert f"error: {tmp_path}/miss\\x1bing.fts: " in r.stderr
+
+
+def test_an_empty_weights_option_is_a_usage_error(blanked_file, tmp_path, capsys):
+    """``--weights ''`` filled with the default model, silently."""
+    assert main(["-q", "fill", str(blanked_file), "-o", str(tmp_path / "out.fts"), "--weights", ""]) == 2
+    assert capsys.readouterr().err.strip() == ("corkit-inpaint: error: --weights: empty; give a model name or a "
+                                               "weights file, or leave it out for the default model")
+    assert not (tmp_path / "out.fts").exists()

@@ -130,3 +130,28 @@ def test_windows_own_every_missing_pixel_once_a_whole_cluster_each():
             y0, y1, x0, x1 = boxes[ks[0]]
             ys, xs = np.nonzero(lab == i)
             assert y0 <= ys.min() and ys.max() < y1 and x0 <= xs.min() and xs.max() < x1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_few_absurd_pixels_do_not_move_distant_fills(dtype, caplog):
+    """A 2x2 patch of 1e7..1e20 DN in a corner of a float level-0.5 frame set the frame's noise (Immerkaer's mean
+    of |Laplacian|) and so its value space: fills hundreds of px away moved by up to ~6e5 DN. Such pixels are not
+    read as data now; the fills stay as without them, and the pixels themselves are kept bit for bit."""
+    from corkit_inpaint.api import inpaint_array
+    data, hdr = read_real()
+    img = blank(data, BLANK).astype(dtype)
+    mask = blank(np.ones_like(data), BLANK) == 0
+    base = inpaint_array(img, header=hdr, method="pconv")
+    noise = Frame.build(img, mask, hdr).noise
+    for v in (1e20, 1e7, -1e20):
+        hot = img.copy()
+        hot[:2, :2] = v
+        out = inpaint_array(hot, header=hdr, method="pconv")
+        assert np.max(np.abs(out - base)[mask]) < 0.01
+        assert np.array_equal(out[:2, :2], hot[:2, :2].astype(np.float64))
+        with caplog.at_level("WARNING", logger="corkit_inpaint.frame"):
+            f = Frame.build(hot, mask, hdr)
+        assert "4 pixels beyond" in caplog.text
+        assert f.noise == pytest.approx(noise, rel=1e-3) and not f.valid[:2, :2].any()
+    from corkit_inpaint.frame import implausible
+    assert not implausible(data, hdr).any() and not implausible(np.full(3, 1e9), None).any()

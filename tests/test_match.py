@@ -236,3 +236,22 @@ def test_the_frame_given_as_its_own_neighbour_is_left_out_and_its_sigma_kept(as_
     assert mine.provenance.neighbours == ()
     assert mine.provenance.sigma_factor == alone.provenance.sigma_factor > 0.5
     assert np.array_equal(mine.data, alone.data) and np.array_equal(mine.sigma, alone.sigma)
+
+
+def test_a_neighbour_left_out_is_named_by_its_path(tmp_path, caplog):
+    """The own-frame warning named the neighbour by its FILENAME card (32310944.fts), which is not where the file
+    is: a user could not find which of the files given it was. Its path is named, with FILENAME where it differs."""
+    import logging
+
+    from helpers import C3_SEQ, blank, read_file, seq_blocks, write
+
+    from corkit_inpaint.api import inpaint_fits
+    data, hdr = read_file(C3_SEQ[1])
+    src = write(tmp_path / "target.fts", blank(data, seq_blocks(data, hdr, 2, seed=5)), hdr)
+    (tmp_path / "sub dir").mkdir()
+    twin = write(tmp_path / "sub dir" / "copy\x1b.fts", data, hdr)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        inpaint_fits(src, tmp_path / "out.fts", neighbours=[twin])
+    said = [r.getMessage() for r in caplog.records if "this frame itself" in r.getMessage()]
+    assert said == [f"neighbouring frame {tmp_path}/sub dir/copy\\x1b.fts ({hdr['FILENAME'].strip()}) left out: it "
+                    "is this frame itself (the same time, or the same data)"]

@@ -169,3 +169,17 @@ def test_model_config_base_guide_is_checked():
     assert "arch" in check_model_config(good | {"arch": "fourier"})
     assert "arch" in check_model_config(good | {"arch": ["pconv"]})
 
+
+
+def test_an_empty_name_is_refused_and_a_path_that_is_no_file_says_so(tmp_path):
+    """``weights=''`` silently meant the default model (a slip in a script: ``--weights "$W"`` with W unset), and
+    ``/dev/null`` or a folder were said not to exist."""
+    for empty in ("", "  "):
+        with pytest.raises(WeightsError, match="an empty name"):
+            weights.resolve_weights(empty)
+    with pytest.raises(WeightsError, match=r"^weights file /dev/null is not a regular file$"):
+        weights.resolve_weights("/dev/null")
+    with pytest.raises(WeightsError, match=f"^weights file {tmp_path} is a folder$"):
+        weights.resolve_weights(tmp_path)
+    with pytest.raises(WeightsError, match="does not exist"):
+        weights.resolve_weights(tmp_path / "missing.pt")

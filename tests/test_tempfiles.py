@@ -1,5 +1,6 @@
 """Temporary files beside their destination take the umask's permissions, not mkstemp's 0600."""
 
+import contextlib
 import os
 
 import pytest
@@ -254,3 +255,49 @@ def test_a_fresh_temporary_a_link_and_a_folder_are_not_taken_for_abandoned(tmp_p
     assert not remove_if_abandoned(tmp_path / "dir.tmp", 0.0) and (tmp_path / "dir.tmp").is_dir()
     assert not remove_if_abandoned(tmp_path / "absent.tmp", 0.0)
     assert remove_if_abandoned(old, 60.0) and not old.exists() and (tmp_path / "link.tmp").is_symlink()
+
+
+def test_write_through_temp_fsyncs_before_the_rename_and_a_later_write_removes_a_killed_ones_temporary(
+        tmp_path, monkeypatch):
+    """`write_text_atomic` did not fsync its temporary before the rename (a power cut could leave an empty
+    config.json), and a SIGKILL between the write and the rename left a ``.config.json.<8 chars>.tmp`` that no
+    later run removed. The temporary is now named as the FITS writer's (``corkit-inpaint-``) and held while
+    written; a later write to the same path removes a killed one's (unheld, unwritten for a minute), and nothing
+    else."""
+    import subprocess
+    import sys
+    import time
+
+    from corkit_inpaint import tempfiles
+    dst = tmp_path / "config.json"
+    code = ("import os, signal, sys\n"
+            "from corkit_inpaint.tempfiles import write_through_temp\n"
+            "def write(tmp):\n"
+            "    tmp.write_text('{\"half\": 1}')\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"write_through_temp({str(dst)!r}, write)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == -9, r.stderr
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(".config.json.corkit-inpaint-") and left.name.endswith(".tmp")
+    fresh = tmp_path / ".config.json.corkit-inpaint-abcd1234.tmp"       # a live writer's, by its age
+    others = [tmp_path / ".config.json.abcd1234.tmp", tmp_path / ".other.json.corkit-inpaint-abcd1234.tmp",
+              tmp_path / ".config.json.corkit-inpaint-abcd1234.tmp.bak"]
+    for p in [fresh, *others]:
+        p.write_text("not ours to remove")
+    old = time.time() - 120
+    for p in [left, *others]:
+        os.utime(p, (old, old))
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        with contextlib.suppress(OSError):
+            synced.append((os.readlink(f"/proc/self/fd/{fd}"), dst.exists()))
+        real_fsync(fd)
+    monkeypatch.setattr(tempfiles.os, "fsync", fsync)
+    tempfiles.write_text_atomic(dst, '{"a": 1}')
+    assert dst.read_text() == '{"a": 1}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in [dst, fresh, *others])
+    if os.path.exists("/proc/self/fd"):
+        assert any(".config.json.corkit-inpaint-" in name and not placed for name, placed in synced), synced

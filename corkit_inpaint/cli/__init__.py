@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 
+from ..exceptions import shown
 from . import evaluate, fill, level1, train, weights
 from .common import apply_threads, err
 
@@ -67,11 +68,21 @@ def _hangup_as_sigterm():
     return prev
 
 
+class _Shown(logging.Formatter):
+    """Log lines with their control characters but tab, newline and carriage return shown escaped (a file name's
+    ESC or BEL would reach the terminal raw); `corkit_inpaint.exceptions.naming` escapes those too in a path."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown(super().format(record), spaces=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Shown("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     prev_hup = _hangup_as_sigterm()
     try:
         if hasattr(args, "threads"):     # --threads, else $CORKIT_INPAINT_THREADS: a bad value is a usage error
@@ -80,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 err(str(exc))
                 return 2
+        if getattr(args, "weights", None) is not None and not args.weights.strip():   # not the default model
+            err("--weights: empty; give a model name or a weights file, or leave it out for the default model")
+            return 2
         return args.func(args)
     except KeyboardInterrupt:
         err("interrupted")

@@ -49,8 +49,10 @@ def _cuda_here() -> bool:
     return select_device("auto").startswith("cuda")
 
 
-def run_batch_command(args: argparse.Namespace, command: str, outdir: str, method: str | None) -> int:
-    """Run the files of ``args`` as a batch; 0 all done or skipped, 1 some failed, 2 usage or no cluster."""
+def run_batch_command(args: argparse.Namespace, command: str, outdir: str, method: str | None,
+                      srcs: list[Path] | None = None) -> int:
+    """Run the files of ``args`` (``srcs``: those of them, each file once) as a batch; 0 all done or skipped, 1 some
+    failed, 2 usage or no cluster."""
     from ..batch.run import run_batch
     from ..register import check_max_gap
     from ..threads import check_threads, default_threads
@@ -61,8 +63,9 @@ def run_batch_command(args: argparse.Namespace, command: str, outdir: str, metho
         # per worker: --threads, else $CORKIT_INPAINT_THREADS, else 1 (as for a serial run)
         args.threads_n = default_threads() if args.threads is None else check_threads(args.threads, "--threads")
         check_max_gap(args.max_gap, "--max-gap")
+        files = [Path(s) for s in (args.src if srcs is None else srcs)]
         with _client(args) as client:
-            summary = run_batch(client, [Path(s) for s in args.src], outdir, command=command, method=method,
+            summary = run_batch(client, files, outdir, command=command, method=method,
                                 neighbours=args.neighbours, max_gap=args.max_gap, pool=args.neighbour_pool,
                                 device=args.device, weights=args.weights, threads=args.threads_n,
                                 overwrite=args.overwrite, refill=args.refill,

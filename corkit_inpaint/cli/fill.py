@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         err(why)
         return 2
     if wants_batch(args):
-        return run_batch_command(args, "fill", args.outdir, args.method)
+        return run_batch_command(args, "fill", args.outdir, args.method, srcs)
     try:
         pairs = neighbour_map(args, srcs)
     except ValueError as exc:

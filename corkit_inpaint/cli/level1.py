@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         err(why)
         return 2
     if wants_batch(args):
-        return run_batch_command(args, "level_1", args.output, inpaint)
+        return run_batch_command(args, "level_1", args.output, inpaint, srcs)
     try:
         pairs = neighbour_map(args, srcs)
     except ValueError as exc:

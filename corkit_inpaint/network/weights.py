@@ -27,7 +27,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-from ..exceptions import WeightsError, first_line
+from ..exceptions import WeightsError, first_line, shown
 from .cache import cache_dir, has_mirror, how_to_provide
 from .download import fetch
 from .registry import (
@@ -81,14 +81,18 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
     Raises
     ------
     WeightsError
-        No verified file was found (and, with ``download``, none could be fetched).
+        An empty name, a path that is not a regular file, or no verified file was found (and, with ``download``,
+        none could be fetched).
     """
     if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
         raise WeightsError(f"weights: expected a model name or a file path, got {type(name_or_path).__name__}")
+    if name_or_path is not None and not os.fspath(name_or_path).strip():   # not the default model: a slip
+        raise WeightsError("weights: an empty name; give a model name or a weights file (None: the default model)")
     if names_a_file(name_or_path):
         p = Path(name_or_path)
         if not p.is_file():
-            raise WeightsError(f"weights file {p} does not exist")
+            what = "is a folder" if p.is_dir() else "is not a regular file" if p.exists() else "does not exist"
+            raise WeightsError(f"weights file {shown(p)} {what}")
         sha = file_sha256(p)
         models = registry()["models"]
         for n, e in models.items():                    # a known file keeps its registry name

@@ -1,0 +1,126 @@
+"""Temporaries a killed write left: the names this package gives its temporaries, and how a later run tells a
+killed writer's from a live one's and removes it.
+
+A writer holds an ``flock`` on its temporary (`held`) until it is moved into place; the kernel releases the lock
+when the process dies, SIGKILL included. Only this package's names (``.<name>.corkit-inpaint-<8 chars>.tmp``) are
+candidates, and only regular files of this user's that nobody holds and that have gone unwritten for a while.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["TEMP_TAG", "TEMP_TAIL", "STALE_AFTER", "held", "remove_if_abandoned", "remove_abandoned_temps"]
+
+log = logging.getLogger(__name__)
+
+#: Marks the temporary an output is written to, ``.<name>.corkit-inpaint-<8 chars>.tmp[.gz]``, so a later run
+#: can tell a killed write's leftover from anybody else's file.
+TEMP_TAG = "corkit-inpaint-"
+#: What follows `TEMP_TAG` in a temporary's name (`tempfile.mkstemp`'s 8 characters).
+TEMP_TAIL = re.compile(r"[a-z0-9_]{8}\.tmp(\.gz)?")
+#: Seconds a temporary nobody holds must have gone unwritten before it is taken for a killed write's: a writer
+#: takes its lock a moment after making the file.
+STALE_AFTER = 60.0
+
+
+def remove_abandoned_temps(folder: str | os.PathLike, head: str, min_age: float = STALE_AFTER) -> int:
+    """Remove the temporaries ``folder/<head><8 chars>.tmp`` whose writer is gone (`remove_if_abandoned`).
+
+    ``head`` must end in `TEMP_TAG` (``.<name>.corkit-inpaint-``): only this package's temporaries are
+    candidates. Returns how many were removed (logged at info level).
+    """
+    if not head.endswith(TEMP_TAG):
+        raise ValueError(f"head = {head!r}: a temporary's name must carry {TEMP_TAG!r}")
+    n = 0
+    with contextlib.suppress(OSError):
+        for e in os.scandir(folder):
+            if e.name.startswith(head) and TEMP_TAIL.fullmatch(e.name[len(head):]):
+                n += remove_if_abandoned(Path(folder) / e.name, min_age)
+    if n:
+        log.info("removed %d temporary file(s) a killed write left in %s", n, folder)
+    return n
+
+
+#: How `held` and `remove_if_abandoned` open a temporary: writable (an flock on NFS needs it), never through a
+#: link, and without waiting on a FIFO that happens to carry its name.
+_OPEN_TEMP = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+@contextlib.contextmanager
+def held(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file ``path`` for the block: its writer is alive.
+
+    The kernel releases the lock when the block ends or the process dies, SIGKILL
+    included, so `remove_if_abandoned` can tell a live writer's temporary from a
+    killed one's. Where the file system has no such locks the block runs unheld.
+
+    Raises
+    ------
+    BlockingIOError, FileNotFoundError
+        Another process holds the lock, or has removed the file (taking a temporary whose writer stalled
+        longer than `remove_if_abandoned`'s age for a killed one's): the file is not this block's to write.
+    """
+    fd = None
+    if fcntl is not None:
+        try:
+            fd = os.open(path, _OPEN_TEMP)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (BlockingIOError, FileNotFoundError):  # another process holds it, or took it: not ours to write
+            if fd is not None:
+                os.close(fd)
+            raise
+        except OSError:                          # no such locks on this file system: the block runs unheld
+            if fd is not None:
+                os.close(fd)
+                fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)             # closing releases the lock
+
+
+def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
+    """Remove the temporary ``path`` if its writer is gone; whether it was removed.
+
+    Gone means: a regular file of this user's, not written for ``min_age``
+    seconds, whose ``flock`` nobody holds (`held`). One whose lock cannot be
+    taken, as where the file system has no locks, is kept, and so is a link
+    (nothing but a regular file is opened). ``min_age`` must cover the moment
+    between a temporary's creation and its writer's lock.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return False
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        fd = os.open(path, _OPEN_TEMP)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or time.time() - st.st_mtime < min_age:
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)          # OSError: a live writer holds it
+        now = os.lstat(path)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
