@@ -22,7 +22,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["TEMP_TAG", "TEMP_TAIL", "STALE_AFTER", "held", "remove_if_abandoned", "remove_abandoned_temps"]
+__all__ = ["TEMP_TAG", "TEMP_TAIL", "STALE_AFTER", "temp_head", "held", "remove_if_abandoned",
+           "remove_abandoned_temps"]
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,54 @@ TEMP_TAIL = re.compile(r"[a-z0-9_]{8}\.tmp(\.gz)?")
 #: Seconds a temporary nobody holds must have gone unwritten before it is taken for a killed write's: a writer
 #: takes its lock a moment after making the file.
 STALE_AFTER = 60.0
+#: Bytes a file name may hold on the usual file systems (ext4, XFS, APFS, NTFS).
+_NAME_MAX = 255
+
+
+def temp_head(name: str) -> str:
+    """``.<name>.corkit-inpaint-``, the start of the temporary a file ``name`` is written through.
+
+    ``name`` is cut short where the temporary's whole name would exceed `_NAME_MAX` bytes: an output, a
+    JSON record or a figure named near that limit failed with "File name too long".
+
+    Parameters
+    ----------
+    name : str
+        The file's name (no folder).
+
+    Returns
+    -------
+    str
+    """
+    room = _NAME_MAX - len(f"..{TEMP_TAG}12345678.tmp.gz")
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) > room:
+        name = raw[:room].decode("utf-8", "ignore")
+    return f".{name}.{TEMP_TAG}"
 
 
 def remove_abandoned_temps(folder: str | os.PathLike, head: str, min_age: float = STALE_AFTER) -> int:
     """Remove the temporaries ``folder/<head><8 chars>.tmp`` whose writer is gone (`remove_if_abandoned`).
 
-    ``head`` must end in `TEMP_TAG` (``.<name>.corkit-inpaint-``): only this package's temporaries are
-    candidates. Returns how many were removed (logged at info level).
+    Parameters
+    ----------
+    folder : path-like
+        Where the file they were for is written.
+    head : str
+        Their names' start, `temp_head` of that file's name; it must end in `TEMP_TAG`: only this
+        package's temporaries are candidates.
+    min_age : float
+        Seconds a temporary must have gone unwritten (`remove_if_abandoned`).
+
+    Returns
+    -------
+    int
+        How many were removed (logged at info level).
+
+    Raises
+    ------
+    ValueError
+        ``head`` without `TEMP_TAG` (a caller's mistake, not the user's).
     """
     if not head.endswith(TEMP_TAG):
         raise ValueError(f"head = {head!r}: a temporary's name must carry {TEMP_TAG!r}")
@@ -101,6 +143,18 @@ def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
     taken, as where the file system has no locks, is kept, and so is a link
     (nothing but a regular file is opened). ``min_age`` must cover the moment
     between a temporary's creation and its writer's lock.
+
+    Parameters
+    ----------
+    path : path-like
+        The temporary.
+    min_age : float
+        Seconds since it was last written, at least.
+
+    Returns
+    -------
+    bool
+        True when it was removed.
     """
     if fcntl is None:  # pragma: no cover - Windows
         return False

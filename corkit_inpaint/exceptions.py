@@ -52,7 +52,7 @@ def first_line(exc: BaseException) -> str:
 _HIDDEN = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
-def shown(text, *, spaces: bool = True) -> str:
+def shown(text: object, *, spaces: bool = True) -> str:
     """``text`` with each control character written as Python writes it in a string (ESC as ``\\x1b``), as the
     weights registry shows a name: a file name in a log or error line can neither drive the terminal nor forge or
     break a line. Ordinary names are unchanged.

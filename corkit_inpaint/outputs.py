@@ -24,7 +24,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .abandoned import STALE_AFTER, TEMP_TAG, TEMP_TAIL, held, remove_if_abandoned
+from .abandoned import STALE_AFTER, TEMP_TAG, TEMP_TAIL, held, remove_if_abandoned, temp_head
 from .exceptions import InputError, OutputExistsError, shown
 from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
@@ -32,21 +32,6 @@ __all__ = ["TEMP_TAG", "STALE_AFTER", "temp_head", "remove_stale_temps", "Replac
            "output_clash", "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
-
-#: Bytes a file name may hold on the usual file systems (ext4, XFS, APFS, NTFS).
-_NAME_MAX = 255
-
-
-def temp_head(name: str) -> str:
-    """``.<name>.corkit-inpaint-``, the start of an output's temporary, with ``name`` cut short where the
-    temporary's whole name would exceed `_NAME_MAX` bytes (an output named near that limit failed with "File
-    name too long")."""
-    room = _NAME_MAX - len(f"..{TEMP_TAG}12345678.tmp.gz")
-    raw = name.encode("utf-8", "surrogateescape")
-    if len(raw) > room:
-        name = raw[:room].decode("utf-8", "ignore")
-    return f".{name}.{TEMP_TAG}"
-
 
 def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float = STALE_AFTER,
                        keep: Iterable[str | os.PathLike] = ()) -> int:

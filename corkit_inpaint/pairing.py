@@ -212,7 +212,9 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
     # the earlier side in order of time, the later side against it, so a frame names the nearest files it failed
     for later in (False, True):
         for info in sorted(targets.values(), key=lambda o: (o.time, str(o.path)), reverse=later):
-            k = by_kind[info.kind]
+            k = by_kind.get(info.kind)
+            if k is None:         # a path named twice whose headers read differently (it changed mid-run): unpaired
+                continue
             chosen, ranges = (k.later if later else k.earlier)(info.time, limit)
             k.pass_over(ranges, info.path, k.names_later if later else k.names)
             if chosen is not None:

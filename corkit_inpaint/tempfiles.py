@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .abandoned import TEMP_TAG, held, remove_abandoned_temps, remove_if_abandoned
+from .abandoned import held, remove_abandoned_temps, remove_if_abandoned, temp_head
 from .exceptions import InputError
 
 __all__ = ["process_umask", "temp_beside", "temp_folder", "write_through_temp", "write_text_atomic",
@@ -281,7 +281,7 @@ def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object],
         (``terminated`` instead, when given).
     """
     path = Path(path)
-    head = f".{path.name}.{TEMP_TAG}"
+    head = temp_head(path.name)             # cut short where a long name would make the temporary's too long
     remove_abandoned_temps(path.parent, head)          # what a killed (SIGKILL) write to it left
     with removed_on_sigterm(what, terminated or InputError(f"{path}: terminated (SIGTERM)")):
         tmp = temp_beside(path.parent, head, ".tmp")

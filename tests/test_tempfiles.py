@@ -301,3 +301,11 @@ def test_write_through_temp_fsyncs_before_the_rename_and_a_later_write_removes_a
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in [dst, fresh, *others])
     if os.path.exists("/proc/self/fd"):
         assert any(".config.json.corkit-inpaint-" in name and not placed for name, placed in synced), synced
+
+
+def test_a_name_near_the_file_systems_limit_is_written(tmp_path):
+    """Review s28: the temporary's tag made a 240-byte name's temporary too long ("File name too long")."""
+    from corkit_inpaint.tempfiles import write_text_atomic
+    path = tmp_path / ("a" * 235 + ".json")
+    write_text_atomic(path, "{}")
+    assert path.read_text() == "{}" and [p.name for p in tmp_path.iterdir()] == [path.name]

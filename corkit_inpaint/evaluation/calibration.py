@@ -16,7 +16,7 @@ A sum or mean over many filled pixels needs more than each pixel's sigma: how
 their errors are correlated. `block_z` measures it on the blanked blocks: the
 error of a block's mean over the mean of its sigma. If a block's errors were
 one shared offset, that z would spread as the pixels' z does (robust std 1); if they
-were independent, 32 times more widely (32x32 pixels). `calibration_table`
+were independent, 32 times more narrowly (about 1/32: a mean over 32x32 pixels). `calibration_table`
 gives its robust std per zone (``block_z_std``) and the share of blocks within
 1 (``block_cover68``): the factor to apply to the mean INPSIGMA of a block for
 the 1-sigma of that block's mean (docs/uncertainty.md).
@@ -25,6 +25,7 @@ the 1-sigma of that block's mean (docs/uncertainty.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 from scipy.special import erfinv
@@ -65,12 +66,27 @@ def z_counts(fill: np.ndarray, truth: np.ndarray, sigma: np.ndarray, pixels: np.
 
 
 def block_z(fill: np.ndarray, truth: np.ndarray, sigma: np.ndarray, pixels: np.ndarray, zones: np.ndarray | None,
-            blocks, block: int = 32) -> dict:
+            blocks: Iterable[tuple[int, int]], block: int = 32) -> dict[str, list[float]]:
     """``{"zb_<zone>": [z of each block's mean]}``: ``(mean fill - mean truth) / mean sigma`` per blanked block.
 
-    Over the block's ``pixels`` with sigma > 0; a block with fewer than half its pixels there
-    is left out, and each goes to the zone holding most of them. ``blocks`` are
-    ``(block row, block column)``. Empty without ``zones``.
+    Parameters
+    ----------
+    fill, truth, sigma : numpy.ndarray
+        The fill, the true image and the fill's 1-sigma, in one unit, frame-shaped.
+    pixels : numpy.ndarray of bool
+        The filled pixels scored (a block's pixels with sigma > 0 among them count).
+    zones : numpy.ndarray or None
+        Each pixel's radial zone (`corkit_inpaint.geometry.zone_map`, -1 outside them).
+    blocks : iterable of (int, int)
+        The blanked blocks, ``(block row, block column)``.
+    block : int
+        The block size in pixels.
+
+    Returns
+    -------
+    dict
+        Per zone with any, the z of its blocks. A block with fewer than half its pixels counted is
+        left out, and each goes to the zone holding most of them. Empty without ``zones``.
     """
     if zones is None:
         return {}
