@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 try:
@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["TEMP_TAG", "TEMP_TAIL", "STALE_AFTER", "temp_head", "held", "remove_if_abandoned",
-           "remove_abandoned_temps"]
+           "remove_stale_temps"]
 
 log = logging.getLogger(__name__)
 
@@ -61,38 +61,37 @@ def temp_head(name: str) -> str:
     return f".{name}.{TEMP_TAG}"
 
 
-def remove_abandoned_temps(folder: str | os.PathLike, head: str, min_age: float = STALE_AFTER) -> int:
-    """Remove the temporaries ``folder/<head><8 chars>.tmp`` whose writer is gone (`remove_if_abandoned`).
+def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float = STALE_AFTER,
+                       keep: Iterable[str | os.PathLike] = ()) -> int:
+    """Remove the temporaries killed writes left beside ``outputs``; how many were removed.
 
-    Parameters
-    ----------
-    folder : path-like
-        Where the file they were for is written.
-    head : str
-        Their names' start, `temp_head` of that file's name; it must end in `TEMP_TAG`: only this
-        package's temporaries are candidates.
-    min_age : float
-        Seconds a temporary must have gone unwritten (`remove_if_abandoned`).
-
-    Returns
-    -------
-    int
-        How many were removed (logged at info level).
-
-    Raises
-    ------
-    ValueError
-        ``head`` without `TEMP_TAG` (a caller's mistake, not the user's).
+    Only this package's temporaries of these outputs are candidates
+    (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`), and only those whose writer is gone
+    (`remove_if_abandoned`: not written for ``min_age``
+    seconds, and its lock free), never one of ``outputs`` or ``keep`` (the run's
+    other outputs). Each folder is listed once. A file of your own named exactly
+    so beside an output is taken for a temporary.
     """
-    if not head.endswith(TEMP_TAG):
-        raise ValueError(f"head = {head!r}: a temporary's name must carry {TEMP_TAG!r}")
+    heads: dict[Path, set[str]] = {}
+    own: dict[Path, set[str]] = {}
+    for out in outputs:
+        out = Path(out)
+        heads.setdefault(out.parent, set()).add(temp_head(out.name))
+        own.setdefault(out.parent, set()).add(out.name)
+    for out in map(Path, keep):
+        own.setdefault(out.parent, set()).add(out.name)
     n = 0
-    with contextlib.suppress(OSError):
-        for e in os.scandir(folder):
-            if e.name.startswith(head) and TEMP_TAIL.fullmatch(e.name[len(head):]):
-                n += remove_if_abandoned(Path(folder) / e.name, min_age)
+    for folder, names in heads.items():
+        try:
+            entries = [e.name for e in os.scandir(folder)]
+        except OSError:
+            continue
+        for name in entries:
+            head, tag, tail = name.rpartition(TEMP_TAG)
+            if tag and head + tag in names and TEMP_TAIL.fullmatch(tail) and name not in own[folder]:
+                n += remove_if_abandoned(folder / name, min_age)
     if n:
-        log.info("removed %d temporary file(s) a killed write left in %s", n, folder)
+        log.info("removed %d temporary file(s) a killed write left beside the outputs", n)
     return n
 
 

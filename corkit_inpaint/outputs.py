@@ -24,7 +24,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .abandoned import STALE_AFTER, TEMP_TAG, TEMP_TAIL, held, remove_if_abandoned, temp_head
+from .abandoned import STALE_AFTER, TEMP_TAG, held, remove_stale_temps, temp_head
 from .exceptions import InputError, OutputExistsError, shown
 from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
@@ -32,40 +32,6 @@ __all__ = ["TEMP_TAG", "STALE_AFTER", "temp_head", "remove_stale_temps", "Replac
            "output_clash", "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
 
 log = logging.getLogger(__name__)
-
-def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float = STALE_AFTER,
-                       keep: Iterable[str | os.PathLike] = ()) -> int:
-    """Remove the temporaries killed writes left beside ``outputs``; how many were removed.
-
-    Only `write_atomic`'s temporaries of these outputs are candidates
-    (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`), and only those whose writer is gone
-    (`corkit_inpaint.tempfiles.remove_if_abandoned`: not written for ``min_age``
-    seconds, and its lock free), never one of ``outputs`` or ``keep`` (the run's
-    other outputs). Each folder is listed once. A file of your own named exactly
-    so beside an output is taken for a temporary.
-    """
-    heads: dict[Path, set[str]] = {}
-    own: dict[Path, set[str]] = {}
-    for out in outputs:
-        out = Path(out)
-        heads.setdefault(out.parent, set()).add(temp_head(out.name))
-        own.setdefault(out.parent, set()).add(out.name)
-    for out in map(Path, keep):
-        own.setdefault(out.parent, set()).add(out.name)
-    n = 0
-    for folder, names in heads.items():
-        try:
-            entries = [e.name for e in os.scandir(folder)]
-        except OSError:
-            continue
-        for name in entries:
-            head, tag, tail = name.rpartition(TEMP_TAG)
-            if tag and head + tag in names and TEMP_TAIL.fullmatch(tail) and name not in own[folder]:
-                n += remove_if_abandoned(folder / name, min_age)
-    if n:
-        log.info("removed %d temporary file(s) a killed write left beside the outputs", n)
-    return n
-
 
 def _identity(path) -> tuple | None:
     """``(st_dev, st_ino)`` of an existing file (links followed), else None."""

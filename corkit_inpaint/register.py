@@ -382,13 +382,12 @@ def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
     label = str(H.get(hdr, "FILENAME", "") or "").strip() or (Path(path).name if path else f"neighbour {i + 1}")
     label = H.printable(label, "?")                 # it goes into FITS cards
     if (why := _other_kind(hdr, target_header)) is not None:
-        log.warning("%s", naming(path, f"neighbouring frame {label} left out: {why}") if path
-                    else f"neighbouring frame {label} left out: {why}")
+        log.warning("%s", naming(path or "", f"neighbouring frame {label} left out: {why}"))
         return None
     try:       # an earlier fill's estimates, with no mask to say which pixels: not to be read as data
         check_earlier_mask(hdr, prev, f"neighbouring frame {label}")
         nb = register(data, hdr, target_header, target_shape, name=label, previous_fill=prev)
     except InputError as exc:
-        log.warning("neighbouring frame left out: %s", naming(path, str(exc)) if path else exc)
+        log.warning("neighbouring frame left out: %s", naming(path or "", str(exc)))
         return None
     return replace(nb, path=str(path)) if path else nb

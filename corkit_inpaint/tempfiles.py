@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .abandoned import held, remove_abandoned_temps, remove_if_abandoned, temp_head
+from .abandoned import held, remove_if_abandoned, remove_stale_temps, temp_head
 from .exceptions import InputError
 
 __all__ = ["process_umask", "temp_beside", "temp_folder", "write_through_temp", "write_text_atomic",
@@ -272,7 +272,7 @@ def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object],
     The temporary, ``.<name>.corkit-inpaint-<8 chars>.tmp``, is removed if ``write`` or the move fails, and on
     SIGTERM (in the main thread: a `removed_on_sigterm` block named ``what``), from its creation on. It is
     `held` while written, so one that a SIGKILL left is removed by a later write to ``path``
-    (`corkit_inpaint.abandoned.remove_abandoned_temps`: nobody holds it and it has gone unwritten for a minute).
+    (`corkit_inpaint.abandoned.remove_stale_temps`: nobody holds it and it has gone unwritten for a minute).
 
     Raises
     ------
@@ -282,7 +282,7 @@ def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object],
     """
     path = Path(path)
     head = temp_head(path.name)             # cut short where a long name would make the temporary's too long
-    remove_abandoned_temps(path.parent, head)          # what a killed (SIGKILL) write to it left
+    remove_stale_temps([path])                       # what a killed (SIGKILL) write to it left
     with removed_on_sigterm(what, terminated or InputError(f"{path}: terminated (SIGTERM)")):
         tmp = temp_beside(path.parent, head, ".tmp")
         try:
