@@ -141,17 +141,19 @@ class PConvFill(FillMethod):
             if w.noise > 0:
                 white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
         reads = model.config["extra_channels"] > GUIDES.index("neighbours")
+        widened = ""
         if self.draws:
             sigma = to_linear(frame, values, filled, spread[filled])
         elif head:
             values, sigma = self._textured(frame, values, filled, white, spread[filled])
         else:
-            values, sigma = self._sigma(frame, values, filled, white, neighbours if reads else (), model.sha256,
-                                        (windows, owned))
+            values, sigma, widened = self._sigma(frame, values, filled, white, neighbours if reads else (),
+                                                 model.sha256, (windows, owned))
         skipped = declined_note(declined)
         how = "; ".join(n for n in (
             "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
-            if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "") if n)
+            if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "",
+            widened) if n)
         prov = Provenance(self.name, model.model_id, model.sha256, dev, precision=precision_used(dev, self.draws))
         if reads:
             used = np.zeros(len(neighbours), dtype=bool)
@@ -171,8 +173,9 @@ class PConvFill(FillMethod):
                              f"(method 'pconv-smooth' runs any)")
 
     def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows):
-        """The fill (textured if asked) and its 1-sigma, from the expected value's error table (``neighbours``:
-        those the network read, for the table's neighbour feature)."""
+        """The fill (textured if asked), its 1-sigma from the expected value's error table (``neighbours``:
+        those the network read, for the table's neighbour feature), and what HISTORY says of its widening
+        where the neighbours disagree (`corkit_inpaint.uncertainty.widen`; ``""``: none)."""
         table = table_for(SMOOTH_TABLE, sha256)
         cover = neighbour_cover(frame, neighbours) if neighbours else None
         if table is None:
@@ -180,8 +183,9 @@ class PConvFill(FillMethod):
                         ", and its texture is the local noise" if self.texture else "")
         feats = pixel_features(frame, filled, cover, windows, values)
         if table is None:
-            return self._textured(frame, values, filled, white, None, feats.noise)
-        return self._textured(frame, values, filled, white, table.stretched(feats))
+            return (*self._textured(frame, values, filled, white, None, feats.noise), "")
+        return (*self._textured(frame, values, filled, white, table.stretched(feats)),
+                widened_note(table.widening(feats)))
 
     def _textured(self, frame: Frame, values, filled, white, s, noise=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``noise`` without one, if textured)
@@ -193,6 +197,15 @@ class PConvFill(FillMethod):
             values[filled] = frame.stretch.inverse(z)
             s = None if s is None else np.sqrt(2.0) * s      # the draw's spread adds to the expected value's miss
         return values, None if s is None else to_linear(frame, values, filled, s)
+
+
+def widened_note(factor: np.ndarray) -> str:
+    """HISTORY's words for the pixels whose sigma the neighbours' disagreement widened (``""``: none)."""
+    wide = factor > 1.0
+    if not wide.any():
+        return ""
+    return (f"1-sigma of {int(wide.sum())} pixels widened (x{float(factor[wide].min()):.2f} to "
+            f"x{float(factor.max()):.2f}) where the neighbouring frames disagree with this frame or each other")
 
 
 PCONV = PConvFill("pconv", texture=True)

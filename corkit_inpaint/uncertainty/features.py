@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from ..frame import Frame
 from ..geometry import ZONE_NAMES, zone_of
-from ..network.windows import prepare_window
+from ..network.windows import GUIDES, prepare_window
 
 __all__ = ["DIST_EDGES", "SPREAD_EDGES", "N_ZONES", "DETECTORS", "ZONE_CELLS", "TABLE_SHAPE", "PixelFeatures",
            "pixel_features", "neighbour_cover", "window_noise", "window_cap", "hole_distance", "SPREADS"]
@@ -74,6 +74,14 @@ class PixelFeatures:
     near : numpy.ndarray or None
         As ``spread``, without the guide farthest from the fill (from the guides' median where no fill
         was given); None: the same as ``spread``.
+    misfit : numpy.ndarray or None
+        Where the window read neighbouring frames: how far their estimate misses this frame's valid
+        pixels around the pixel (the network's misfit guide, `corkit_inpaint.match.neighbour_estimate`),
+        over the window's noise; 0 where they have no data there. None: not known (windows prepared
+        without the neighbours).
+    disagree : numpy.ndarray or None
+        As ``misfit``, the neighbours' spread at the pixel (largest minus smallest of their estimates,
+        where two or more have data) over the window's noise.
     """
 
     pixels: np.ndarray
@@ -85,6 +93,8 @@ class PixelFeatures:
     neighbour: np.ndarray
     detector: str = ""
     near: np.ndarray | None = None
+    misfit: np.ndarray | None = None
+    disagree: np.ndarray | None = None
 
     def spread_of(self, kind: str = "range") -> np.ndarray:
         """The spread a table of `SPREADS` kind ``kind`` reads: ``spread`` or ``near``."""
@@ -194,7 +204,8 @@ def hole_distance(valid: np.ndarray, ly: np.ndarray, lx: np.ndarray, grow: int =
 
 
 def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
-    """Distance, noise, the three guides (``(3, n)``) and cap (stretched) of the pixels at flat indices ``flat``.
+    """Distance, noise, the three guides (``(3, n)``) and cap (stretched) of the pixels at flat indices ``flat``,
+    and the neighbour guides' misfit and spread over the window's noise (``(2, n)``; None without ``windows``).
 
     ``flat`` is sorted (`numpy.flatnonzero` of a subset of the missing pixels).
     All are computed window by window: the distance to the nearest valid pixel
@@ -207,6 +218,7 @@ def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
     """
     n, nx = flat.size, frame.shape[1]
     dist, noise, guides, cap = np.zeros(n), np.ones(n), np.zeros((3, n)), np.full(n, np.inf)
+    nb = None if windows is None else np.zeros((2, n))
     if windows is None:
         boxes, owner = frame.windows
         prepared = []
@@ -232,7 +244,10 @@ def _window_terms(frame: Frame, flat: np.ndarray, windows=None):
         noise[at] = window_noise(frame, w)
         dist[at] = hole_distance(w.valid, ly, lx)
         cap[at] = window_cap(frame, w)
-    return dist, noise, guides, cap
+        if nb is not None and w.noise > 0:      # the guides' misfit is log1p(misfit / noise), their spread / scale
+            nb[0, at] = np.expm1(w.guides[GUIDES.index("neighbour_misfit"), ly, lx].astype(np.float64))
+            nb[1, at] = w.guides[GUIDES.index("neighbour_spread"), ly, lx].astype(np.float64) / w.noise
+    return dist, noise, guides, cap, nb
 
 
 def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | None = None,
@@ -248,7 +263,8 @@ def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | Non
     neighbour : numpy.ndarray of bool, optional
         Where a neighbouring frame had data (`neighbour_cover`); None: nowhere.
     windows : tuple, optional
-        ``(windows, owned)`` of `corkit_inpaint.network.windows.frame_windows`, to reuse their guides.
+        ``(windows, owned)`` of `corkit_inpaint.network.windows.frame_windows`, to reuse their guides
+        (and to know the neighbour guides' ``misfit`` and ``disagree``, which windows prepared here lack).
     values : numpy.ndarray, optional
         The fill (frame-shaped, the image's unit): its distance from the guides widens the spread, and
         the guide farthest from it is the one ``near`` leaves out.
@@ -263,12 +279,13 @@ def pixel_features(frame: Frame, pixels: np.ndarray, neighbour: np.ndarray | Non
     ys, xs = np.divmod(flat, frame.shape[1])
     zone = np.full(ys.size, N_ZONES - 1) if frame.geometry is None else zone_of(ys, xs, frame.geometry)
     zone = np.where(zone >= 0, zone, N_ZONES - 1)
-    dist, noise, guides, cap = _window_terms(frame, flat, windows)
+    dist, noise, guides, cap, nbt = _window_terms(frame, flat, windows)
     f = None if values is None else frame.stretch.forward(np.asarray(values, dtype=np.float64).reshape(-1)[flat])
     nb = np.zeros(ys.size, dtype=bool) if neighbour is None else np.asarray(neighbour, dtype=bool).reshape(-1)[flat]
     det = "" if frame.geometry is None else frame.geometry.detector
     return PixelFeatures(pixels, zone.astype(int), dist, noise, _range(guides, f), cap, nb, det,
-                         near=_range(guides, f, drop_farthest=True))
+                         near=_range(guides, f, drop_farthest=True), misfit=None if nbt is None else nbt[0],
+                         disagree=None if nbt is None else nbt[1])
 
 
 def _range(guides: np.ndarray, fill: np.ndarray | None, drop_farthest: bool = False) -> np.ndarray:

@@ -46,7 +46,7 @@ from .features import DIST_EDGES, SPREADS, TABLE_SHAPE, neighbour_cover, pixel_f
 from .tables import FORMAT, parse_tables, table_key
 
 __all__ = ["FRAME_SEED0", "SEQUENCE_SEED0", "LARGE_SEED", "LARGE_MIN_DIST", "MIN_COUNT", "QUANTILE", "R_EDGES",
-           "TABLE_AXES", "Accumulator", "collect",
+           "TABLE_AXES", "Accumulator", "hist_quantile", "collect",
            "write_tables", "read_tables_file", "main", "SHARED_SETTINGS"]
 
 log = logging.getLogger(__name__)
@@ -90,13 +90,13 @@ class Accumulator:
         k = np.full(TABLE_SHAPE, np.nan)
         for axes in ((), (3,), (2, 3), (1, 2, 3), (0, 1, 2, 3)):   # the cell, then ever coarser groups
             g = h.sum(axis=axes, keepdims=True) if axes else h
-            q = np.broadcast_to(_quantile(g), TABLE_SHAPE)
+            q = np.broadcast_to(hist_quantile(g), TABLE_SHAPE)
             enough = np.broadcast_to(g.sum(-1) >= MIN_COUNT, TABLE_SHAPE)
             k = np.where(np.isnan(k) & enough, q, k)
         return np.where(np.isnan(k), 1.0, k)
 
 
-def _quantile(h: np.ndarray) -> np.ndarray:
+def hist_quantile(h: np.ndarray) -> np.ndarray:
     """The `QUANTILE` of each histogram along the last axis (geometric bin centres)."""
     step = R_EDGES[1] / R_EDGES[0]
     centres = np.concatenate([[R_EDGES[0] / np.sqrt(step)], R_EDGES[:-1] * np.sqrt(step), [R_EDGES[-1]]])

@@ -29,6 +29,7 @@ from ..exceptions import WeightsError, first_line
 from ..frame import Frame
 from ..geometry import ZONE_NAMES
 from .features import DETECTORS, SPREADS, TABLE_SHAPE, PixelFeatures, pixel_features
+from .widen import Widening, parse_widening
 
 __all__ = ["ErrorTable", "MIN_K", "FORMAT", "POOLED_SHAPE", "by_detector", "parse_tables", "load_tables", "table_key",
            "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
@@ -54,17 +55,25 @@ class ErrorTable:
     spread : str
         How the table measures the guides' spread (`corkit_inpaint.uncertainty.features.SPREADS`):
         ``"range"`` (a file's table that names none) or ``"near"``.
+    widen : Widening or None
+        The factors for pixels whose neighbouring frames disagree with the frame or with each other
+        (`corkit_inpaint.uncertainty.widen`); None: none.
     """
 
     method: str
     sha256: str
     k: np.ndarray
     spread: str = "range"
+    widen: Widening | None = None
 
     def stretched(self, features: PixelFeatures) -> np.ndarray:
         """The 1-sigma of each pixel of ``features``, in stretched units (at most `PixelFeatures.cap`)."""
-        return np.minimum(self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread),
-                          features.cap)
+        return np.minimum(self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread)
+                          * self.widening(features), features.cap)
+
+    def widening(self, features: PixelFeatures) -> np.ndarray:
+        """Each pixel's factor from `widen` (1 without it, `Widening.of`)."""
+        return np.ones(features.neighbour.shape) if self.widen is None else self.widen.of(features)
 
 
 #: The smallest half-width a table may hold, in its unit: below it a fill would be reported exact (the fit's
@@ -147,7 +156,13 @@ def parse_tables(doc) -> dict[str, ErrorTable]:
         spread = t.get("spread", "range")
         if not isinstance(spread, str) or spread not in SPREADS:
             raise ValueError(f"table {key!r}: spread {spread!r} is not one of {', '.join(SPREADS)}")
-        out[key] = ErrorTable(t["method"], sha, k, spread)
+        widen = t.get("widen")
+        if widen is not None:
+            try:
+                widen = parse_widening(widen)
+            except ValueError as exc:
+                raise ValueError(f"table {key!r}: {exc}") from None
+        out[key] = ErrorTable(t["method"], sha, k, spread, widen)
     return out
 
 

@@ -1,0 +1,124 @@
+"""`corkit_inpaint.uncertainty.widen`: a neighbour fill's sigma widened where the neighbours disagree."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers import C3_SEQ, read_file
+
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE, widened_note
+from corkit_inpaint.network.windows import frame_windows
+from corkit_inpaint.register import register_all
+from corkit_inpaint.uncertainty.features import PixelFeatures, neighbour_cover, pixel_features
+from corkit_inpaint.uncertainty.tables import parse_tables, table_for
+from corkit_inpaint.uncertainty.widen import DISAGREE_EDGES, MISFIT_EDGES, Widening, monotone, parse_widening
+
+SHAPE = (len(MISFIT_EDGES) - 1, len(DISAGREE_EDGES) - 1)
+
+
+def features(misfit, disagree, neighbour):
+    n = len(misfit)
+    return PixelFeatures(np.ones(n, dtype=bool), np.zeros(n, dtype=int), np.ones(n), np.ones(n), np.zeros(n),
+                         np.full(n, np.inf), np.asarray(neighbour), "C3", misfit=np.asarray(misfit, dtype=float),
+                         disagree=np.asarray(disagree, dtype=float))
+
+
+def test_monotone_is_one_first_and_never_smaller_farther_out():
+    f = np.array([[0.9, 1.3, np.nan, 1.1], [1.2, 0.5, 2.0, np.nan], [np.nan] * 4, [1.0, 1.0, 1.0, 5.0]])
+    m = monotone(f)
+    assert m[0, 0] == 1.0 and np.all(m >= 1.0)
+    assert np.all(np.diff(m, axis=0) >= 0) and np.all(np.diff(m, axis=1) >= 0)
+    assert m[0, 1] == 1.3 and m[1, 1] == 1.3 and m[1, 2] == 2.0 and m[3, 3] == 5.0
+    assert np.array_equal(monotone(m), m)
+
+
+def test_factor_of_each_pixel_by_its_cell_only_where_a_neighbour_had_data():
+    f = np.arange(1, 17, dtype=float).reshape(SHAPE)
+    w = Widening(monotone(f))
+    got = w.of(features([0.0, 1.49, 1.5, 7.0, 100.0, 7.0], [0.0, 3.0, 0.2, 6.0, 1.0, 9.0],
+                        [True, True, True, True, True, False]))
+    assert got.tolist() == [1.0, 3.0, 5.0, 16.0, 13.0, 1.0]
+    no_guides = PixelFeatures(np.ones(2, dtype=bool), np.zeros(2, dtype=int), np.ones(2), np.ones(2), np.zeros(2),
+                              np.ones(2), np.ones(2, dtype=bool))
+    assert w.of(no_guides).tolist() == [1.0, 1.0]
+
+
+def test_json_round_trip_and_refusals():
+    w = Widening(monotone(np.linspace(1, 3, 16).reshape(SHAPE)), np.full(SHAPE, 500))
+    doc = w.to_json()
+    back = parse_widening(json.loads(json.dumps(doc)))
+    assert np.allclose(back.factor, w.factor, atol=1e-4) and back.pixels.tolist() == w.pixels.tolist()
+    bad = [({**doc, "misfit_edges": [1.0, 2.0, 4.0]}, "misfit_edges"),
+           ({**doc, "disagree_edges": None}, "disagree_edges"),
+           ({**doc, "factor": [[1.0, 2.0]]}, "shape"),
+           ({**doc, "factor": [["a"] * 4] * 4}, "numbers"),
+           ({**doc, "factor": (np.ones(SHAPE) * 0.5).tolist()}, "1 in the first cell"),
+           ({**doc, "factor": np.where(np.eye(4) > 0, 2.0, 1.0).tolist()}, "never smaller"),
+           ({**doc, "factor": np.full(SHAPE, np.nan).tolist()}, "finite"),
+           ({**doc, "pixels": [[1, 2]]}, "pixels"),
+           ("widen", "mapping")]
+    for d, text in bad:
+        with pytest.raises(ValueError, match=text):
+            parse_widening(d)
+
+
+def test_a_tables_file_with_a_bad_widening_is_refused_naming_its_table():
+    table = {"method": "ratio", "sha256": "", "k": np.ones((2, 7, 8, 4)).tolist(),
+             "widen": {"misfit_edges": [1.5, 3.0, 6.0], "disagree_edges": [1.5, 3.0, 6.0],
+                       "factor": np.full(SHAPE, 0.5).tolist()}}
+    with pytest.raises(ValueError, match="table 'ratio'"):
+        parse_tables({"format": 3, "tables": {"ratio": table}})
+    table["widen"]["factor"] = np.ones(SHAPE).tolist()
+    assert parse_tables({"format": 3, "tables": {"ratio": table}})["ratio"].widen is not None
+
+
+def test_widened_note():
+    assert widened_note(np.ones(5)) == ""
+    note = widened_note(np.array([1.0, 1.5, 2.25, 1.0]))
+    assert note.startswith("1-sigma of 2 pixels widened (x1.50 to x2.25)")
+
+
+def _front(shape, centre, radius, peak=30.0, width=8.0):
+    """A bright arc (DN/s) at ``radius`` px, due right of the Sun centre, 50 degrees wide."""
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    r = np.hypot(xx - centre[1], yy - centre[0])
+    angle = np.degrees(np.abs(np.arctan2(yy - centre[0], xx - centre[1])))
+    return peak * np.exp(-0.5 * ((r - radius) / width) ** 2) * np.clip((35.0 - angle) / 10.0, 0.0, 1.0)
+
+
+def test_real_sequence_with_a_moving_front_widens_where_the_neighbours_disagree():
+    """The real C3 sequence with a front moving 25 px per frame: the fill's sigma on the front is the table's
+    times the factors (values unchanged), and holds more of the true pixels than the table's alone."""
+    frames = [read_file(p) for p in C3_SEQ]
+    hdr = frames[1][1]
+    centre = (hdr["CRPIX2"] - 1, hdr["CRPIX1"] - 1)
+    moved = [(np.clip(np.round(d + _front(d.shape, centre, r) * h["EXPTIME"]), 0, 16383).astype(d.dtype), h)
+             for (d, h), r in zip(frames, (275, 300, 325))]
+    truth = moved[1][0].astype(np.float64)
+    blocks = [(by, bx) for by in range(32) for bx in range(32)
+              if abs(np.hypot(by * 32 + 15.5 - centre[0], bx * 32 + 15.5 - centre[1]) - 325) < 16
+              and abs(np.degrees(np.arctan2(by * 32 + 15.5 - centre[0], bx * 32 + 15.5 - centre[1]))) < 22]
+    mask = blocks_to_mask(truth.shape, blocks)
+    test = truth.copy()
+    test[mask] = 0
+    frame = Frame.build(test, mask, hdr)
+    nbs = register_all([moved[0], moved[2]], hdr, truth.shape)
+    res = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu")
+    assert "widened" in res.how
+    table = table_for(SMOOTH_TABLE, res.provenance.sha256)
+    assert table.widen is not None
+    feats = pixel_features(frame, res.filled, neighbour_cover(frame, nbs), frame_windows(frame, nbs)[:2],
+                           res.values)
+    factor = table.widening(feats)
+    assert (factor > 1).mean() > 0.5
+    base = table.k.ravel()[feats.cells(table.spread)] * feats.unit_of(table.spread)
+    st = frame.stretch
+    z = st.forward(res.values[res.filled])
+    linear = lambda s: 0.5 * (st.inverse(z + s) - st.inverse(z - s))
+    assert np.allclose(res.sigma[res.filled], linear(np.minimum(base * factor, feats.cap)), rtol=1e-9)
+    plain_lin = linear(np.minimum(base, feats.cap))
+    err = np.abs(res.values[res.filled] - truth[res.filled])
+    within = lambda s: float(np.mean(err < s))
+    assert within(res.sigma[res.filled]) > within(plain_lin) + 0.05

@@ -1,0 +1,67 @@
+"""`corkit_inpaint.uncertainty.widen_fit`: the factors fitted on simulated sequences, added to a tables file."""
+
+import json
+import shutil
+from importlib.resources import files
+
+import numpy as np
+import pytest
+
+from corkit_inpaint.uncertainty.fit import MIN_COUNT, R_EDGES
+from corkit_inpaint.uncertainty.tables import parse_tables
+from corkit_inpaint.uncertainty.widen import Widening
+from corkit_inpaint.uncertainty.widen_fit import add_widening, collect_z, fit_widening, main
+
+
+def _hist(scales, n=2000, seed=0):
+    """Histograms of |z| for a Gaussian of each cell's scale (NaN: an empty cell)."""
+    rng = np.random.default_rng(seed)
+    h = np.zeros((*scales.shape, R_EDGES.size + 1), dtype=np.int64)
+    for idx in np.ndindex(scales.shape):
+        if np.isfinite(scales[idx]):
+            h[idx] = np.bincount(np.searchsorted(R_EDGES, np.abs(rng.normal(0, scales[idx], n))),
+                                 minlength=R_EDGES.size + 1)
+    return h
+
+
+def test_each_cell_over_the_first_monotone_and_thin_cells_from_their_neighbours():
+    scales = np.array([[1.0, 1.0, 2.0, np.nan], [0.5, 1.5, 2.0, 3.0], [2.0, 2.0, 2.0, 3.0], [4.0, 4.0, 4.0, 8.0]])
+    w = fit_widening(_hist(scales))
+    assert w.factor[0, 0] == 1.0 and w.factor[1, 0] == 1.0          # never narrower than the first cell
+    assert w.factor[0, 2] == pytest.approx(2.0, rel=0.1) and w.factor[3, 3] == pytest.approx(8.0, rel=0.1)
+    assert w.factor[0, 3] == w.factor[0, 2]                       # empty: its lower neighbour's
+    assert w.pixels[0, 3] == 0 and w.pixels[0, 0] == 2000
+    with pytest.raises(ValueError, match="first cell"):
+        fit_widening(_hist(np.full((4, 4), 1.0), n=MIN_COUNT - 1))
+
+
+def test_added_to_a_copy_of_the_shipped_file_which_then_reads(tmp_path):
+    path = tmp_path / "tables.json"
+    shutil.copy(files("corkit_inpaint") / "data" / "error_tables.json", path)
+    key = next(k for k in json.loads(path.read_text())["tables"] if k.startswith("pconv-smooth@"))
+    w = Widening(np.array([[1.0, 1.2, 1.5, 2.0]] * 4))
+    add_widening(path, key, w, {"sequences": 3})
+    doc = json.loads(path.read_text())
+    assert doc["fit"]["widen"] == {"sequences": 3}
+    assert np.allclose(parse_tables(doc)[key].widen.factor, w.factor)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="no table 'nonesuch'"):
+        add_widening(path, "nonesuch", w, {})
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match="not a usable tables file"):
+        add_widening(tmp_path / "bad.json", key, w, {})
+    assert path.read_bytes() == before
+
+
+def test_collect_on_one_simulated_sequence_counts_pixels_with_neighbour_data():
+    hist, sha = collect_z(1, progress=False)
+    assert len(sha) == 64 and hist.shape == (4, 4, R_EDGES.size + 1)
+    assert hist[0, 0].sum() > 1000
+
+
+def test_cli_refuses_a_missing_file_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--tables", str(tmp_path / "none.json"), "--sequences", "1"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be read" in err[0]
