@@ -53,7 +53,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     neighbours : sequence of (numpy.ndarray, astropy.io.fits.Header), optional
         Level-0.5 frames of the same field before and after this one. Each is
         brought onto this frame's grid (Sun centre from CRPIX, roll from
-        CROTA1, DN to DN/s with OFFSET and EXPTIME; see
+        the PC matrix, else CROTA1, DN to DN/s with OFFSET and EXPTIME; see
         `corkit_inpaint.register`), its own missing blocks and saturated
         pixels masked, and used only where it has data. Methods that cannot
         use neighbours (``biharmonic``, ``fuzzy``, ``telea``) ignore them. None: this frame alone.

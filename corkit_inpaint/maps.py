@@ -235,11 +235,11 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     --------
     >>> import sunpy.map
     >>> import corkit_inpaint as ci
-    >>> m = sunpy.map.Map("22075759.fts")                      # doctest: +SKIP
+    >>> m = sunpy.map.Map("out/lasco_clear_holes.fts")   # examples/fill_real_c2.py: 12 blocks blanked  # doctest: +SKIP
     >>> filled = ci.inpaint_map(m, method="biharmonic")         # doctest: +SKIP
     >>> int(filled.mask.sum()), filled.meta["inpaint"]          # doctest: +SKIP
-    (10240, 'biharmonic')
-    >>> filled.save("22075759_filled.fts")                      # doctest: +SKIP
+    (12288, 'biharmonic')
+    >>> filled.save("lasco_clear_filled_map.fts")               # doctest: +SKIP
     """
     gmap = _sunpy_map().GenericMap
     if not isinstance(smap, gmap):

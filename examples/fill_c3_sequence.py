@@ -14,7 +14,8 @@ pixels fall within the fill's 1-sigma (INPSIGMA).
 
 Writes ``out/c3_seq_holes.fts`` (the middle frame with holes),
 ``out/c3_seq_filled.fts`` (the fill from neighbours, with INPMASK and
-INPSIGMA) and ``out/c3_sequence.png`` (holes, the two fills, their sigmas).
+INPSIGMA), ``out/c3_seq_alone.fts`` and ``out/c3_seq_ratio.fts`` (the fill
+alone and ``ratio``'s) and ``out/c3_sequence.png`` (holes, the two fills, their sigmas).
 The neighbour files are only read.
 
 Usage::

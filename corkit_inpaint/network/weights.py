@@ -294,7 +294,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
 
     Returns
     -------
-    model : corkit_inpaint.pconv.PConvUNet
+    model : corkit_inpaint.network.unet.PConvUNet
         In eval mode, on ``device``, with ``model_id`` and ``sha256`` attributes.
     """
     import copy
