@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["TEMP_TAG", "TEMP_TAIL", "STALE_AFTER", "temp_head", "held", "remove_if_abandoned",
-           "remove_stale_temps"]
+           "remove_stale_temps", "inputs_kept"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ TEMP_TAIL = re.compile(r"[a-z0-9_]{8}\.tmp(\.gz)?")
 #: Seconds a temporary nobody holds must have gone unwritten before it is taken for a killed write's: a writer
 #: takes its lock a moment after making the file.
 STALE_AFTER = 60.0
+#: ``(st_dev, st_ino)`` of the files no scan for stale temporaries takes while `inputs_kept` holds them: a
+#: command's inputs (one named like an output's temporary, such as a killed write's leftover read back).
+_KEPT: set[tuple[int, int]] = set()
 #: Bytes a file name may hold on the usual file systems (ext4, XFS, APFS, NTFS).
 _NAME_MAX = 255
 
@@ -61,6 +64,34 @@ def temp_head(name: str) -> str:
     return f".{name}.{TEMP_TAG}"
 
 
+def _identity(path) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of an existing file (links followed), else None."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+@contextlib.contextmanager
+def inputs_kept(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """While the block runs, no scan for stale temporaries (`remove_stale_temps`, and so every
+    `corkit_inpaint.tempfiles.write_through_temp`) removes one of the files ``paths``, however it is named or
+    linked: a command's inputs are only read, also one named exactly like an output's temporary.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        The inputs; those that do not exist are passed over.
+    """
+    new = {i for i in map(_identity, paths) if i is not None} - _KEPT
+    _KEPT.update(new)
+    try:
+        yield
+    finally:
+        _KEPT.difference_update(new)
+
+
 def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float = STALE_AFTER,
                        keep: Iterable[str | os.PathLike] = ()) -> int:
     """Remove the temporaries killed writes left beside ``outputs``; how many were removed.
@@ -69,17 +100,20 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float =
     (``.<name>.corkit-inpaint-<8 chars>.tmp``, `temp_head`), and only those whose writer is gone
     (`remove_if_abandoned`: not written for ``min_age``
     seconds, and its lock free), never one of ``outputs`` or ``keep`` (the run's
-    other outputs). Each folder is listed once. A file of your own named exactly
-    so beside an output is taken for a temporary.
+    other outputs, and its inputs: by name and as files, links and all), nor a file `inputs_kept` holds.
+    Each folder is listed once. A file of your own named exactly
+    so beside an output is taken for a temporary, unless it is one of those.
     """
     heads: dict[Path, set[str]] = {}
     own: dict[Path, set[str]] = {}
+    keep = list(keep)
     for out in outputs:
         out = Path(out)
         heads.setdefault(out.parent, set()).add(temp_head(out.name))
         own.setdefault(out.parent, set()).add(out.name)
     for out in map(Path, keep):
         own.setdefault(out.parent, set()).add(out.name)
+    never = frozenset(_KEPT | {i for i in map(_identity, keep) if i is not None})
     n = 0
     for folder, names in heads.items():
         try:
@@ -89,7 +123,7 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float =
         for name in entries:
             head, tag, tail = name.rpartition(TEMP_TAG)
             if tag and head + tag in names and TEMP_TAIL.fullmatch(tail) and name not in own[folder]:
-                n += remove_if_abandoned(folder / name, min_age)
+                n += remove_if_abandoned(folder / name, min_age, never=never)
     if n:
         log.info("removed %d temporary file(s) a killed write left beside the outputs", n)
     return n
@@ -134,7 +168,8 @@ def held(path: str | os.PathLike) -> Iterator[None]:
             os.close(fd)             # closing releases the lock
 
 
-def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
+def remove_if_abandoned(path: str | os.PathLike, min_age: float, *,
+                        never: frozenset[tuple[int, int]] = frozenset()) -> bool:
     """Remove the temporary ``path`` if its writer is gone; whether it was removed.
 
     Gone means: a regular file of this user's, not written for ``min_age``
@@ -149,6 +184,8 @@ def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
         The temporary.
     min_age : float
         Seconds since it was last written, at least.
+    never : frozenset of (st_dev, st_ino)
+        Files kept whatever their name (a run's inputs).
 
     Returns
     -------
@@ -165,7 +202,8 @@ def remove_if_abandoned(path: str | os.PathLike, min_age: float) -> bool:
         return False
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or time.time() - st.st_mtime < min_age:
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or time.time() - st.st_mtime < min_age
+                or (st.st_dev, st.st_ino) in never):
             return False
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)          # OSError: a live writer holds it
         now = os.lstat(path)

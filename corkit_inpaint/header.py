@@ -13,7 +13,7 @@ from .exceptions import InputError
 
 __all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "summing", "leb_summing", "detector",
            "word", "kind", "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header",
-           "check_header_type", "observation_time", "says_filled", "FILL_KEYWORDS"]
+           "check_header_type", "observation_time", "says_filled", "count", "FILL_KEYWORDS"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -55,6 +55,13 @@ def number(header, key: str) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return out if math.isfinite(out) else None
+
+
+def count(header, key: str) -> int:
+    """The keyword as a count (``INPNBLK``, ``INPNPIX``): a whole number >= 0, else 0 (absent, text, negative,
+    fractional, not finite). A refill that fills nothing new keeps the input's keywords, whatever they hold."""
+    v = number(header, key)
+    return int(v) if v is not None and v >= 0 and v == int(v) else 0
 
 
 def _factor(header, key: str) -> int:

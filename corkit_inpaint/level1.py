@@ -12,6 +12,10 @@ distortion warp and the roll rotation, both linear interpolations), so the
 filled pixel. The fill's 1-sigma, when the method gives one, goes through the
 same corkit steps as the data (`corkit_inpaint.corkit_bridge.level1_sigma`) into
 an ``INPSIGMA`` extension in the level-1 image's unit.
+
+Over a list, `level_1` raises the first file's error (one line naming it), as
+``corkit.lasco.level_1`` does: the files after it are not processed, those
+before it are written whole; ``corkit-inpaint level_1`` goes on past it.
 """
 
 from __future__ import annotations

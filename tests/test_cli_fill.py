@@ -398,3 +398,39 @@ def test_an_empty_weights_option_is_a_usage_error(blanked_file, tmp_path, capsys
     assert capsys.readouterr().err.strip() == ("corkit-inpaint: error: --weights: empty; give a model name or a "
                                                "weights file, or leave it out for the default model")
     assert not (tmp_path / "out.fts").exists()
+
+
+def _refilled_nothing_new(blanked_file, tmp_path, values):
+    """A file `fill` wrote, its provenance counts then set to ``values``: a refill fills nothing new, so its output
+    keeps them (the earlier fill's keywords stay)."""
+    first = tmp_path / "first.fts"
+    assert main(["-q", "fill", str(blanked_file), "-o", str(first), "--method", "biharmonic"]) == 0
+    with fits.open(first) as h:
+        hdul = fits.HDUList([x.copy() for x in h])
+    hdul[0].header.update(values)
+    hostile = tmp_path / "hostile.fts"
+    hdul.writeto(hostile, output_verify="ignore")
+    return hostile
+
+
+@pytest.mark.parametrize("values", [{"INPNBLK": "abc", "INPNPIX": "many"}, {"INPNBLK": -3, "INPNNB": 1.5}])
+def test_a_refill_of_a_file_with_hostile_counts_is_written_and_said_so(blanked_file, tmp_path, capsys, values):
+    """Hostile battery h1: INPNBLK = 'abc' in a filled file, refilled with nothing new to fill: the output was
+    written, then the run said "invalid literal for int() with base 10: 'abc'", counted it failed and exited 1
+    (and with -v, logging printed a traceback for INPNPIX = 'many')."""
+    hostile = _refilled_nothing_new(blanked_file, tmp_path, values)
+    out = tmp_path / "again.fts"
+    capsys.readouterr()
+    assert main(["-v", "fill", str(hostile), "-o", str(out), "--refill", "--method", "biharmonic"]) == 0
+    captured = capsys.readouterr()
+    assert "1 of 1 files written, 0 blocks filled" in captured.out and "Traceback" not in captured.err
+    assert "Logging error" not in captured.err and out.exists()
+
+
+def test_a_batch_task_with_hostile_counts_is_done(blanked_file, tmp_path):
+    """The batch worker read INPNBLK with int() too: a written output recorded as failed."""
+    from corkit_inpaint.batch.task import BatchOptions, FileTask, process_file
+    hostile = _refilled_nothing_new(blanked_file, tmp_path, {"INPNBLK": "abc"})
+    r = process_file(FileTask(str(hostile), str(tmp_path / "o.fts"), replace=True),
+                     BatchOptions(method="biharmonic", refill=True))
+    assert r["status"] == "done" and r["blocks"] == 0 and r["error"] is None

@@ -281,3 +281,40 @@ def test_a_live_write_s_temporary_is_never_taken_and_an_output_is_never_taken_fo
     assert remove_stale_temps([tmp_path / "k.fts", twin]) == 0 and twin.exists()
     assert remove_stale_temps([tmp_path / "k.fts"], keep=[twin]) == 0 and twin.exists()
     assert remove_stale_temps([tmp_path / "k.fts"]) == 1 and not twin.exists()         # not named: taken
+
+
+def test_an_input_named_like_a_temporary_is_never_taken_for_one(tmp_path, monkeypatch):
+    """Hostile battery h1: ``fill .a.fts.corkit-inpaint-abcdefgh.tmp -o a.fts`` (a killed write's leftover read
+    back, or any file of that name) deleted its input before reading it ("no such file"), and ``evaluate --json``
+    would take an input named like the JSON's temporary: the scans kept the run's outputs, not its inputs."""
+    import json
+    import shutil
+
+    from helpers import REAL, sha
+
+    from corkit_inpaint.abandoned import inputs_kept
+    from corkit_inpaint.cli import main
+    from corkit_inpaint.outputs import remove_stale_temps
+    from corkit_inpaint.tempfiles import write_text_atomic
+    monkeypatch.chdir(tmp_path)
+    old = (1e9, 1e9)
+    src = tmp_path / ".a.fts.corkit-inpaint-abcdefgh.tmp"
+    shutil.copyfile(REAL, src)
+    os.utime(src, old)
+    want = sha(src)
+    assert main(["-q", "fill", src.name, "-o", "a.fts", "--method", "biharmonic"]) == 0
+    assert sha(src) == want and (tmp_path / "a.fts").exists()
+    js = tmp_path / ".e.json.corkit-inpaint-abcdefgh.tmp"
+    shutil.copyfile(REAL, js)
+    os.utime(js, old)
+    assert main(["-q", "evaluate", js.name, "--methods", "biharmonic", "--repeats", "1", "--json", "e.json"]) == 0
+    assert sha(js) == want and json.loads((tmp_path / "e.json").read_text())["run"]["files"][0]["sha256"] == want
+    # kept as a file, whatever path or link names it; and only while it is an input
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "sub" / "hard.fts"
+    os.link(src, link)
+    assert remove_stale_temps([tmp_path / "a.fts"], keep=[link]) == 0 and src.exists()
+    with inputs_kept([tmp_path / "sub" / ".." / src.name]):
+        write_text_atomic(tmp_path / "a.fts", "x")
+        assert src.exists()
+    assert remove_stale_temps([tmp_path / "a.fts"]) == 1 and not src.exists() and link.exists()

@@ -84,3 +84,57 @@ def test_a_block_sum_on_a_real_frame_falls_within_it_and_not_within_the_naive_su
     assert 0.6 <= np.mean(err <= bound) < np.mean(err <= upper) and np.mean(err <= upper) >= 0.9
     assert np.mean(err <= naive) < 0.3 and np.all(naive < bound) and np.all(bound < upper)
     assert region_sigma(sigma, mask=inpmask) == pytest.approx(np.sqrt(np.sum(bound ** 2)))
+
+
+def test_numpy_scalars_are_numbers_for_shared():
+    """Hostile battery h1: ``shared=np.float32(0.35)`` (a value computed with numpy) and ``np.int64(1)`` were
+    refused as "not a number from 0 to 1"; only Python floats and numpy's float64 were taken."""
+    sigma = np.zeros((8, 8))
+    sigma[:4, :4] = 2.0
+    assert region_sigma(sigma, shared=np.float32(0.25)) == pytest.approx(region_sigma(sigma, shared=0.25))
+    assert region_sigma(sigma, shared=np.int64(1)) == pytest.approx(16 * 2.0)
+    for bad in (np.bool_(True), np.float32(np.nan), np.float64(1.5)):
+        with pytest.raises(InputError, match="shared = "):
+            region_sigma(sigma, shared=bad)
+
+
+@pytest.mark.parametrize("what, kw, text", [
+    # a NaN or negative sigma without a mask was read as "not filled": the sum's sigma came out 0, or too small
+    ("NaN sigma, no mask", {"sigma": "nan"}, "NaN or negative in the region"),
+    ("negative sigma, no mask", {"sigma": "negative"}, "NaN or negative in the region"),
+    # a region or mask that is not 0/1 was cast to bool: a weight map, labels, NaN or text all counted as True
+    ("weight map", {"region": 0.5}, "region holds values other than 0 and 1"),
+    ("label image", {"region": 2}, "region holds values other than 0 and 1"),
+    ("NaN region", {"region": np.nan}, "region holds values other than 0 and 1"),
+    ("text region", {"region": "no"}, "region holds <U2 values"),
+    ("labels as mask", {"mask": 3}, "mask holds values other than 0 and 1"),
+    # text or complex numbers as sigma: a bare numpy ValueError, or a ComplexWarning and the real part
+    ("text sigma", {"sigma": "text"}, "sigma holds <U1 values"),
+    ("complex sigma", {"sigma": "complex"}, "sigma holds complex128 values"),
+])
+def test_what_is_not_a_sigma_or_a_mask_is_refused_in_one_line(what, kw, text):
+    """Hostile battery h1: each of these returned a number (or raised numpy's own error) instead of refusing."""
+    sigma = np.zeros((8, 8))
+    sigma[:4, :4] = 2.0
+    sigma = {"nan": np.where(sigma > 0, np.nan, 0.0), "negative": -sigma, "text": np.full((8, 8), "a"),
+             "complex": sigma + 1j, None: sigma}[kw.get("sigma")]
+    args = {k: np.full((8, 8), v) for k, v in kw.items() if k != "sigma"}
+    with pytest.raises(InputError, match=text) as err:
+        region_sigma(sigma, **args)
+    assert "\n" not in str(err.value)
+
+
+def test_zero_one_numbers_are_masks_and_nan_outside_the_region_or_mask_is_not_read():
+    """INPMASK comes as uint8 (and a region may be 0./1. floats): taken as the mask it is. With a mask, sigma's
+    NaN at unfilled pixels is not read; without one, NaN outside the region is not either."""
+    sigma = np.zeros((8, 8))
+    sigma[:4, :4] = 2.0
+    mask = (sigma > 0).astype(np.uint8)
+    region = np.zeros((8, 8))
+    region[:2] = 1.0
+    want = region_sigma(sigma, region > 0, mask=mask > 0)
+    assert region_sigma(sigma, region, mask=mask) == want == pytest.approx(np.sqrt(
+        0.35 ** 2 * (8 * 2.0) ** 2 + (1 - 0.35 ** 2) * 8 * 4.0))
+    sigma[6, 6] = np.nan
+    assert region_sigma(sigma, region, mask=mask) == region_sigma(sigma, region) == want
+    assert region_sigma(np.where(sigma > 0, 1e200, 0), mask=mask) == np.inf     # overflow, no RuntimeWarning

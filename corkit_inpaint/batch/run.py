@@ -127,7 +127,7 @@ def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
     """
     tasks = list(tasks)
     return remove_stale_temps([task.output for task in tasks if task.replace], min_age=RERUN_STALE_AFTER,
-                              keep=[task.output for task in tasks])
+                              keep=[p for task in tasks for p in (task.output, task.src, *task.neighbours)])
 
 
 def _submit(client, task: FileTask, options: BatchOptions, manifest: Manifest):

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
+from .. import header as H
 from ..exceptions import InputError, OutputExistsError
 from ..methods import DEFAULT_METHOD
 from ..network.registry import sha256sum
@@ -153,7 +154,7 @@ def _write(task: FileTask, opt: BatchOptions) -> dict:
         stamp(hdul, opt.batch)
     write_atomic(hdul, task.output, overwrite=task.overwrite, src=inputs, replace_check=check)
     log.info("wrote %s", task.output)
-    return {"blocks": int(header.get("INPNBLK", 0)), "model_sha256": _model_sha256(header, opt.weights)}
+    return {"blocks": H.count(header, "INPNBLK"), "model_sha256": _model_sha256(header, opt.weights)}
 
 
 def _model_sha256(header, weights) -> str | None:

@@ -59,6 +59,12 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The ``evaluate`` command."""
+    from ..abandoned import inputs_kept
+    with inputs_kept([*args.files, *([args.other_day] if args.other_day else [])]):   # never taken for a temporary
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..evaluation.protocol import evaluate_synthetic
     from ..exceptions import CorkitInpaintError
     from ..methods import available_methods

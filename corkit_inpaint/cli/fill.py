@@ -12,6 +12,8 @@ import logging
 import os
 from pathlib import Path
 
+from .. import header as H
+from ..abandoned import inputs_kept
 from ..exceptions import InputError
 from ..methods import DEFAULT_METHOD
 from ..outputs import check_output_path, distinct_files, input_clash, output_clash, remove_stale_temps
@@ -149,15 +151,20 @@ def _fill_one(args, src: Path, neighbours: list, several: bool, inpaint_fits) ->
                         weights=args.weights, overwrite=args.overwrite, refill=args.refill,
                         max_pixels=args.max_pixels, max_gap=args.max_gap)
     h = hdul[0].header
-    log.info("%s -> %s: %d blocks, %d px, %s on %s, %d neighbouring frames", src, dst, h["INPNBLK"],
-             h["INPNPIX"], h["INPAINT"], h["INPDEV"], h["INPNNB"])
+    log.info("%s -> %s: %d blocks, %d px, %s on %s, %d neighbouring frames", src, dst, H.count(h, "INPNBLK"),
+             H.count(h, "INPNPIX"), h.get("INPAINT"), h.get("INPDEV"), H.count(h, "INPNNB"))
     if args.plot:
         _plot(src, hdul, _plot_path(args, src, several))
-    return int(h["INPNBLK"])
+    return H.count(h, "INPNBLK")        # a count that is not one (a refill keeps the input's) is none
 
 
 def run(args: argparse.Namespace) -> int:
     """Fill each SRC; 0 when all succeeded, 1 when some failed (each named on stderr), 2 usage."""
+    with inputs_kept([*args.src, *args.neighbour_pool]):   # no scan for a killed write's temporaries takes one
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -191,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             err(f"--outdir {args.outdir}: cannot be made a folder ({exc.strerror or exc})")
             return 2
-    remove_stale_temps(_output_path(args, src) for src in srcs)      # what a killed (SIGKILL) run left there
+    remove_stale_temps((_output_path(args, src) for src in srcs), keep=[*srcs, *args.neighbour_pool])  # SIGKILL's
     failed = written = blocks = 0
     with logging_redirect_tqdm():          # log records on lines of their own under the bar
         for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import header as H
 from ..methods import DEFAULT_METHOD
 from ..outputs import distinct_files, remove_stale_temps
 from .batch import batch_only, run_batch_command, wants_batch
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(str(exc))
         return 2
-    remove_stale_temps(Path(args.output) / output_name(src) for src in srcs)   # a killed (SIGKILL) run's
+    remove_stale_temps((Path(args.output) / output_name(src) for src in srcs),      # a killed (SIGKILL) run's
+                       keep=[*srcs, *args.neighbour_pool])
     failed = written = blocks = 0
     with logging_redirect_tqdm():          # log records on lines of their own under the bar
         for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
@@ -101,6 +103,6 @@ def _blocks_written(path: Path) -> int:
     """The blocks a level-1 output says were filled (``INPNBLK``; 0 when it has none, or cannot be read)."""
     from astropy.io import fits
     try:
-        return int(fits.getheader(path).get("INPNBLK", 0) or 0)
+        return H.count(fits.getheader(path), "INPNBLK")
     except (OSError, ValueError, TypeError):
         return 0

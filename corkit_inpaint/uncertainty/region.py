@@ -33,6 +33,7 @@ is not in INPSIGMA (0 there).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 from scipy import ndimage
@@ -60,7 +61,7 @@ def region_sigma(sigma: np.ndarray, region: np.ndarray | None = None, *, mask: n
         The filled pixels (``INPMASK``); default where ``sigma`` > 0. Its connected
         parts (8-connected) are the holes.
     shared : float
-        The share of each pixel's sigma that is one offset over its hole, from 0
+        A real number (a numpy scalar too): the share of each pixel's sigma that is one offset over its hole, from 0
         (independent errors) to 1 (fully shared: an upper bound); default `SHARED`.
 
     Returns
@@ -75,19 +76,25 @@ def region_sigma(sigma: np.ndarray, region: np.ndarray | None = None, *, mask: n
     Raises
     ------
     InputError
-        Arrays of other shapes, a sigma that is negative or NaN where filled, ``shared``
-        outside 0 to 1.
+        Arrays of other shapes, or not of real numbers; a ``region`` or ``mask`` with values
+        other than 0 and 1; a sigma that is negative or NaN where filled (anywhere in the region
+        without ``mask``, since sigma then says which pixels were filled); ``shared`` outside 0 to 1.
     """
-    if isinstance(shared, bool) or not isinstance(shared, (int, float)) or not 0 <= shared <= 1:
+    if isinstance(shared, (bool, np.bool_)) or not isinstance(shared, numbers.Real) or not 0 <= shared <= 1:
         raise InputError(f"shared = {shared!r}: give a number from 0 to 1")
-    sigma = np.asarray(sigma, dtype=np.float64)
+    shared = float(shared)
+    sigma = _numbers(sigma, "sigma")
     if sigma.ndim != 2:
         raise InputError(f"sigma has shape {sigma.shape}: give a 2-D array (the INPSIGMA extension)")
-    for name, a in (("region", region), ("mask", mask)):
-        if a is not None and np.shape(a) != sigma.shape:
-            raise InputError(f"{name} has shape {np.shape(a)}, sigma {sigma.shape}: give arrays of one shape")
-    filled = sigma > 0 if mask is None else np.asarray(mask, dtype=bool)
-    inside = filled if region is None else filled & np.asarray(region, dtype=bool)
+    region, mask = (None if a is None else _flags(a, name, sigma.shape) for name, a in (("region", region),
+                                                                                          ("mask", mask)))
+    if mask is None:          # which pixels were filled is read from sigma: it must be a 1-sigma everywhere
+        seen = sigma if region is None else sigma[region]
+        if np.isnan(seen).any() or (seen < 0).any():
+            raise InputError("sigma is NaN or negative in the region: not a 1-sigma (INPSIGMA is 0 where nothing "
+                             "was filled); give mask=INPMASK to say which pixels were")
+    filled = sigma > 0 if mask is None else mask
+    inside = filled if region is None else filled & region
     if not inside.any():
         return 0.0
     s = sigma[inside]
@@ -97,4 +104,29 @@ def region_sigma(sigma: np.ndarray, region: np.ndarray | None = None, *, mask: n
         return math.inf
     labels, n = ndimage.label(filled, structure=np.ones((3, 3), dtype=bool))
     per_hole = np.bincount(labels[inside], weights=s, minlength=n + 1)
-    return float(np.sqrt(shared ** 2 * np.sum(per_hole ** 2) + (1 - shared ** 2) * np.sum(s ** 2)))
+    with np.errstate(over="ignore"):            # sigmas near the float64 limit: their sum's sigma is inf
+        return float(np.sqrt(shared ** 2 * np.sum(per_hole ** 2) + (1 - shared ** 2) * np.sum(s ** 2)))
+
+
+def _numbers(a, name: str) -> np.ndarray:
+    """``a`` as a float64 array; an InputError for one that is not real numbers (text, complex, objects)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{name} holds {arr.dtype} values: give an array of real numbers")
+    return arr.astype(np.float64, copy=False)
+
+
+def _flags(a, name: str, shape: tuple) -> np.ndarray:
+    """``region`` or ``mask`` as bool: of ``shape``, and bool or numbers that are all 0 or 1 (INPMASK's uint8).
+
+    A weight map (0.5), a label image (2, 3, ...), NaN or text would each be read as True silently.
+    """
+    if np.shape(a) != shape:
+        raise InputError(f"{name} has shape {np.shape(a)}, sigma {shape}: give arrays of one shape")
+    arr = np.asarray(a)
+    if arr.dtype.kind == "b":
+        return arr
+    arr = _numbers(arr, name)
+    if not ((arr == 0) | (arr == 1)).all():
+        raise InputError(f"{name} holds values other than 0 and 1 (True and False): give a mask of the pixels")
+    return arr != 0
