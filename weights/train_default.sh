@@ -110,6 +110,11 @@ OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpai
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpaint/data/error_tables.json \
     --methods pconv-smooth --weights pconv-lasco-nb3-soup --spread near --frames 40 --sequences 32 --repeats 2 \
     --frames-from sequence --sequence-version 5
+# ... and its widening where the neighbouring frames disagree with the frame or each other (since 0.1.22,
+# corkit_inpaint/uncertainty/widen.py): a factor per cell of the neighbours' misfit and spread, fitted on 320
+# simulated sequences of the file's version (5; seeds 73,000,000+, neighbours 12/24/36 min away). About 8 min.
+OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.widen_fit --tables corkit_inpaint/data/error_tables.json \
+    --sequences 320
 # Stage 9: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel
 # 1-sigma (corkit_inpaint/network/spread.py). The fill's tensors are frozen (its fill is nb2's bit for bit); the
 # head learns a Laplace likelihood of the fill's misses, 2,500 steps on 300 new simulated sequences (seeds
