@@ -199,7 +199,12 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
             raise InputError(f"neighbour pool {p}: {'is a folder' if Path(p).is_dir() else 'no such file'}")
     infos = _infos(paths, progress=progress)
     seen = {i.path for i in infos}
-    candidates = infos + [i for i in _infos((p for p in pool if Path(p) not in seen), pool=True, progress=progress)]
+    pooled = _infos((p for p in pool if Path(p) not in seen), pool=True, progress=progress)
+    for info in pooled:                   # named on purpose, so say why it cannot serve (a file to fill: below)
+        if info.kind and info.time is None:
+            log.warning("neighbour pool %s: no observation time (DATE-OBS, TIME-OBS): not used as a neighbour",
+                        shown(info.path))
+    candidates = infos + pooled
     by_kind = _by_kind(candidates)
     out: dict[Path, list[Path]] = {}
     targets = {}

@@ -179,6 +179,24 @@ def test_a_pool_file_whose_header_is_refused_is_warned_of(tmp_path, caplog):
     assert "bad.fts: not used as a neighbour (" in caplog.text and "EXPTIME" in caplog.text
 
 
+def test_a_pool_file_with_no_time_is_warned_of(tmp_path, caplog):
+    """A pool file whose DATE-OBS cannot be read was dropped at INFO (battery h1, 2026-12-07): it is named on
+    purpose, so it says so at WARNING; a file to fill with no time stays at INFO."""
+    data, hdr = read_file(C3_SEQ[0])
+    hdr["DATE-OBS"] = "not a date"
+    if "TIME-OBS" in hdr:
+        del hdr["TIME-OBS"]
+    bad = write(tmp_path / "timeless.fts", data, hdr)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([C3_SEQ[1]], pool=[bad, C3_SEQ[2]])
+    assert names(got) == {"32310944.fts": ["32310945.fts"]}
+    assert "neighbour pool " in caplog.text and "timeless.fts: no observation time" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        pair_neighbours([bad, C3_SEQ[2]])
+    assert "timeless.fts" not in caplog.text
+
+
 def test_a_bad_neighbours_option_is_an_input_error():
     """It was a plain ValueError, outside the package's errors (review s13b)."""
     from corkit_inpaint.exceptions import CorkitInpaintError
