@@ -1,18 +1,20 @@
 """`corkit_inpaint.uncertainty.widen`: a neighbour fill's sigma widened where the neighbours disagree."""
 
 import json
+from importlib.resources import files
 
 import numpy as np
 import pytest
 from helpers import C3_SEQ, read_file
 
 from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE, widened_note
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
 from corkit_inpaint.uncertainty.features import PixelFeatures, neighbour_cover, pixel_features
-from corkit_inpaint.uncertainty.tables import parse_tables, table_for
+from corkit_inpaint.uncertainty.tables import load_tables, parse_tables, table_for
 from corkit_inpaint.uncertainty.widen import DISAGREE_EDGES, MISFIT_EDGES, Widening, monotone, parse_widening
 
 SHAPE = (len(MISFIT_EDGES) - 1, len(DISAGREE_EDGES) - 1)
@@ -58,6 +60,12 @@ def test_json_round_trip_and_refusals():
            ({**doc, "factor": np.where(np.eye(4) > 0, 2.0, 1.0).tolist()}, "never smaller"),
            ({**doc, "factor": np.full(SHAPE, np.nan).tolist()}, "finite"),
            ({**doc, "pixels": [[1, 2]]}, "pixels"),
+           ({**doc, "factor": [[1.0] + [10 ** 400] * 3] * 4}, "numbers"),      # beyond any float
+           ({**doc, "factor": [["1", "2", "2", "2"]] * 4}, "numbers"),
+           ({**doc, "factor": [[True] * 4] * 4}, "numbers"),
+           ({**doc, "pixels": np.full(SHAPE, 2.5).tolist()}, "whole numbers"),
+           ({**doc, "pixels": np.full(SHAPE, -1).tolist()}, "whole numbers"),
+           ({**doc, "pixels": np.full(SHAPE, 2 ** 63 + 1).tolist()}, "whole numbers"),
            ("widen", "mapping")]
     for d, text in bad:
         with pytest.raises(ValueError, match=text):
@@ -72,6 +80,21 @@ def test_a_tables_file_with_a_bad_widening_is_refused_naming_its_table():
         parse_tables({"format": 3, "tables": {"ratio": table}})
     table["widen"]["factor"] = np.ones(SHAPE).tolist()
     assert parse_tables({"format": 3, "tables": {"ratio": table}})["ratio"].widen is not None
+
+
+@pytest.mark.parametrize("where", ["widen", "k"])
+def test_the_loader_refuses_a_number_beyond_any_float_in_one_line(tmp_path, where):
+    doc = json.loads((files("corkit_inpaint") / "data" / "error_tables.json").read_text())
+    key = next(k for k, t in doc["tables"].items() if "widen" in t)
+    if where == "widen":
+        doc["tables"][key]["widen"]["factor"][3][3] = 10 ** 400
+    else:
+        doc["tables"][key]["k"][0][0][0][0] = 10 ** 400
+    path = tmp_path / "tables.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(WeightsError, match="not a usable error-tables file") as exc:
+        load_tables(str(path))
+    assert key in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_widened_note():

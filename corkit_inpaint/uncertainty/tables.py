@@ -146,7 +146,7 @@ def parse_tables(doc) -> dict[str, ErrorTable]:
             raise ValueError(f"table {key!r} is keyed unlike its method {t['method']!r} and sha256")
         try:
             k = np.asarray(t["k"], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):      # OverflowError: a whole number beyond any float
             raise ValueError(f"table {key!r}: 'k' is not an array of numbers") from None
         if k.shape != shape:
             raise ValueError(f"table {key!r} has shape {k.shape}, not {shape} (format {fmt})")
