@@ -53,10 +53,19 @@ def test_added_to_a_copy_of_the_shipped_file_which_then_reads(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_collect_on_one_simulated_sequence_counts_pixels_with_neighbour_data():
+def test_collect_on_one_simulated_sequence_counts_pixels_with_neighbour_data(tmp_path):
     hist, sha = collect_z(1, progress=False)
     assert len(sha) == 64 and hist.shape == (4, 4, R_EDGES.size + 1)
     assert hist[0, 0].sum() > 1000
+    # z is measured against the table of the file given (the one the factors go into), not the shipped one
+    doc = json.loads((files("corkit_inpaint") / "data" / "error_tables.json").read_text())
+    key = f"pconv-smooth@{sha}"
+    doc["tables"][key]["k"] = (np.asarray(doc["tables"][key]["k"]) * 4.0).tolist()
+    (tmp_path / "wider.json").write_text(json.dumps(doc))
+    wider, _ = collect_z(1, progress=False, tables=tmp_path / "wider.json")
+    assert wider.sum() == hist.sum()
+    median = lambda h: R_EDGES[min(np.searchsorted(np.cumsum(h.sum((0, 1))), h.sum() / 2), R_EDGES.size - 1)]
+    assert median(wider) < 0.4 * median(hist)
 
 
 def test_cli_refuses_a_missing_file_in_one_line(tmp_path, capsys):
