@@ -7,7 +7,7 @@ from importlib.resources import files
 import numpy as np
 import pytest
 
-from corkit_inpaint.uncertainty.fit import MIN_COUNT, R_EDGES
+from corkit_inpaint.uncertainty.fit import MIN_COUNT, R_EDGES, SHARED_SETTINGS, Accumulator, write_tables
 from corkit_inpaint.uncertainty.tables import parse_tables
 from corkit_inpaint.uncertainty.widen import Widening
 from corkit_inpaint.uncertainty.widen_fit import add_widening, collect_z, fit_widening, main
@@ -74,3 +74,18 @@ def test_cli_refuses_a_missing_file_in_one_line(tmp_path, capsys):
     assert exc.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot be read" in err[0]
+
+
+def test_a_refitted_table_loses_its_widening_and_the_record_its_settings(tmp_path):
+    """Factors fitted against a table do not fit its refit: `uncertainty.fit --add-to` drops both."""
+    path = tmp_path / "tables.json"
+    shutil.copy(files("corkit_inpaint") / "data" / "error_tables.json", path)
+    doc = json.loads(path.read_text())
+    key = next(k for k, t in doc["tables"].items() if "widen" in t)
+    assert "widen" in doc["fit"]
+    t = doc["tables"][key]
+    meta = {k: doc["fit"][k] for k in SHARED_SETTINGS if k in doc["fit"]} | {"methods": [t["method"]]}
+    write_tables({key: (t["method"], t["sha256"], Accumulator("near"))}, path, meta, add=True)
+    after = json.loads(path.read_text())
+    assert "widen" not in after["tables"][key] and "widen" not in after["fit"]
+    assert parse_tables(after)[key].widen is None
