@@ -7,6 +7,7 @@ from importlib.resources import files
 import numpy as np
 import pytest
 
+from corkit_inpaint.uncertainty import widen_fit
 from corkit_inpaint.uncertainty.fit import MIN_COUNT, R_EDGES, SHARED_SETTINGS, Accumulator, write_tables
 from corkit_inpaint.uncertainty.tables import parse_tables
 from corkit_inpaint.uncertainty.widen import Widening
@@ -89,3 +90,16 @@ def test_a_refitted_table_loses_its_widening_and_the_record_its_settings(tmp_pat
     after = json.loads(path.read_text())
     assert "widen" not in after["tables"][key] and "widen" not in after["fit"]
     assert parse_tables(after)[key].widen is None
+
+
+def test_cli_records_the_source_it_fitted_with_not_the_one_after(tmp_path, monkeypatch):
+    """The commit is taken before the fit (8 min): a tree changed meanwhile must not be recorded as the fit's."""
+    import corkit_inpaint.provenance as provenance
+    path = tmp_path / "tables.json"
+    shutil.copy(files("corkit_inpaint") / "data" / "error_tables.json", path)
+    sha = next(t["sha256"] for t in json.loads(path.read_text())["tables"].values() if "widen" in t)
+    calls = []
+    monkeypatch.setattr(provenance, "source_provenance", lambda: {"source_commit": f"after {len(calls)} fits"})
+    monkeypatch.setattr(widen_fit, "collect_z", lambda n, **kw: (calls.append(n), (_hist(np.ones((4, 4))), sha))[1])
+    assert main(["--tables", str(path), "--sequences", "1"]) == 0
+    assert calls == [1] and json.loads(path.read_text())["fit"]["widen"]["source_commit"] == "after 0 fits"

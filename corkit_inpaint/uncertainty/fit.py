@@ -298,11 +298,12 @@ def main(argv=None) -> int:
         p.exit(1, f"{p.prog}: {exc}\n")
     from ..threads import set_threads
     set_threads(None)
+    source = source_provenance()        # the code that fits, not what the tree holds when it ends
     try:
         accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
                        weights=args.weights, frames_from=args.frames_from, sequence_version=args.sequence_version,
                        spread=args.spread)
-        write_tables(accs, args.out or args.add_to, meta | source_provenance(), add=args.add_to is not None)
+        write_tables(accs, args.out or args.add_to, meta | source, add=args.add_to is not None)
     except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")
     log.info("wrote %d tables to %s", len(accs), args.out or args.add_to)

@@ -166,12 +166,13 @@ def main(argv=None) -> int:
         if args.sequence_version is None:        # the table's own simulated sequences, which it widens
             fitted = doc.get("fit", {}).get("sequence_version") if isinstance(doc.get("fit"), dict) else None
             args.sequence_version = fitted if fitted in SEQUENCE_VERSIONS else SEQUENCE_VERSION
+        source = source_provenance()             # the code that fits, not what the tree holds when it ends
         hist, sha = collect_z(args.sequences, method=args.method, weights=args.weights, repeats=args.repeats,
                               sequence_version=args.sequence_version, tables=args.tables)
         widening = fit_widening(hist)
         meta = {"method": args.method, "weights": args.weights, "sequences": args.sequences,
                 "sequence_seed0": WIDEN_SEED0, "gaps_minutes": list(GAPS), "repeats": args.repeats,
-                "sequence_version": args.sequence_version, "mask_seed": WIDEN_SEED0} | source_provenance()
+                "sequence_version": args.sequence_version, "mask_seed": WIDEN_SEED0} | source
         add_widening(args.tables, table_key(args.method, sha), widening, meta)
     except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")
