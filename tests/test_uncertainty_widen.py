@@ -1,18 +1,24 @@
 """`corkit_inpaint.uncertainty.widen`: a neighbour fill's sigma widened where the neighbours disagree."""
 
 import json
+from dataclasses import replace
+from importlib.resources import files
 
 import numpy as np
 import pytest
 from helpers import C3_SEQ, read_file
 
 from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.frame import Frame
-from corkit_inpaint.methods.pconv import PCONV_SMOOTH, SMOOTH_TABLE, widened_note
+from corkit_inpaint.match import neighbour_estimate
+from corkit_inpaint.methods import pconv
+from corkit_inpaint.methods.pconv import PCONV, PCONV_SMOOTH, SMOOTH_TABLE, widened_note
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
+from corkit_inpaint.stretch import noise_sigma
 from corkit_inpaint.uncertainty.features import PixelFeatures, neighbour_cover, pixel_features
-from corkit_inpaint.uncertainty.tables import parse_tables, table_for
+from corkit_inpaint.uncertainty.tables import load_tables, parse_tables, table_for
 from corkit_inpaint.uncertainty.widen import DISAGREE_EDGES, MISFIT_EDGES, Widening, monotone, parse_widening
 
 SHAPE = (len(MISFIT_EDGES) - 1, len(DISAGREE_EDGES) - 1)
@@ -58,6 +64,12 @@ def test_json_round_trip_and_refusals():
            ({**doc, "factor": np.where(np.eye(4) > 0, 2.0, 1.0).tolist()}, "never smaller"),
            ({**doc, "factor": np.full(SHAPE, np.nan).tolist()}, "finite"),
            ({**doc, "pixels": [[1, 2]]}, "pixels"),
+           ({**doc, "factor": [[1.0] + [10 ** 400] * 3] * 4}, "numbers"),      # beyond any float
+           ({**doc, "factor": [["1", "2", "2", "2"]] * 4}, "numbers"),
+           ({**doc, "factor": [[True] * 4] * 4}, "numbers"),
+           ({**doc, "pixels": np.full(SHAPE, 2.5).tolist()}, "whole numbers"),
+           ({**doc, "pixels": np.full(SHAPE, -1).tolist()}, "whole numbers"),
+           ({**doc, "pixels": np.full(SHAPE, 2 ** 63 + 1).tolist()}, "whole numbers"),
            ("widen", "mapping")]
     for d, text in bad:
         with pytest.raises(ValueError, match=text):
@@ -74,6 +86,21 @@ def test_a_tables_file_with_a_bad_widening_is_refused_naming_its_table():
     assert parse_tables({"format": 3, "tables": {"ratio": table}})["ratio"].widen is not None
 
 
+@pytest.mark.parametrize("where", ["widen", "k"])
+def test_the_loader_refuses_a_number_beyond_any_float_in_one_line(tmp_path, where):
+    doc = json.loads((files("corkit_inpaint") / "data" / "error_tables.json").read_text())
+    key = next(k for k, t in doc["tables"].items() if "widen" in t)
+    if where == "widen":
+        doc["tables"][key]["widen"]["factor"][3][3] = 10 ** 400
+    else:
+        doc["tables"][key]["k"][0][0][0][0] = 10 ** 400
+    path = tmp_path / "tables.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(WeightsError, match="not a usable error-tables file") as exc:
+        load_tables(str(path))
+    assert key in str(exc.value) and "\n" not in str(exc.value)
+
+
 def test_widened_note():
     assert widened_note(np.ones(5)) == ""
     note = widened_note(np.array([1.0, 1.5, 2.25, 1.0]))
@@ -88,9 +115,10 @@ def _front(shape, centre, radius, peak=30.0, width=8.0):
     return peak * np.exp(-0.5 * ((r - radius) / width) ** 2) * np.clip((35.0 - angle) / 10.0, 0.0, 1.0)
 
 
-def test_real_sequence_with_a_moving_front_widens_where_the_neighbours_disagree():
-    """The real C3 sequence with a front moving 25 px per frame: the fill's sigma on the front is the table's
-    times the factors (values unchanged), and holds more of the true pixels than the table's alone."""
+@pytest.fixture(scope="module")
+def front():
+    """The real C3 sequence with a front moving 25 px per frame, blocks of the middle frame on it blanked:
+    ``(frame, registered neighbours, truth)``."""
     frames = [read_file(p) for p in C3_SEQ]
     hdr = frames[1][1]
     centre = (hdr["CRPIX2"] - 1, hdr["CRPIX1"] - 1)
@@ -104,7 +132,13 @@ def test_real_sequence_with_a_moving_front_widens_where_the_neighbours_disagree(
     test = truth.copy()
     test[mask] = 0
     frame = Frame.build(test, mask, hdr)
-    nbs = register_all([moved[0], moved[2]], hdr, truth.shape)
+    return frame, register_all([moved[0], moved[2]], hdr, truth.shape), truth
+
+
+def test_real_sequence_with_a_moving_front_widens_where_the_neighbours_disagree(front):
+    """The fill's sigma on the front is the table's times the factors (values unchanged), and holds more of
+    the true pixels than the table's alone."""
+    frame, nbs, truth = front
     res = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu")
     assert "widened" in res.how
     table = table_for(SMOOTH_TABLE, res.provenance.sha256)
@@ -122,3 +156,39 @@ def test_real_sequence_with_a_moving_front_widens_where_the_neighbours_disagree(
     err = np.abs(res.values[res.filled] - truth[res.filled])
     within = lambda s: float(np.mean(err < s))
     assert within(res.sigma[res.filled]) > within(plain_lin) + 0.05
+
+
+def test_misfit_and_disagreement_are_the_neighbours_over_the_window_noise(front):
+    """`PixelFeatures.misfit` and ``disagree`` are the neighbour estimate's misfit and the neighbours' spread
+    (`corkit_inpaint.match.neighbour_estimate`, as stretched widths about the estimate) over the window's
+    own noise, each pixel from the window that fills it."""
+    frame, nbs, _ = front
+    windows, owned, _ = frame_windows(frame, nbs)
+    feats = pixel_features(frame, frame.missing, neighbour_cover(frame, nbs), (windows, owned))
+    got = np.zeros((2, *frame.shape))
+    got.reshape(2, -1)[:, np.flatnonzero(frame.missing)] = feats.misfit, feats.disagree
+    fwd = frame.stretch.forward
+    for w, mine in zip(windows, owned):
+        y0, y1, x0, x1 = w.box
+        e = neighbour_estimate(frame, nbs, w.box, weighting="misfit", despike=True, only_used=True)
+        noise = noise_sigma(frame.stretched[y0:y1, x0:x1].astype(np.float64), frame.valid[y0:y1, x0:x1])
+        for g, width in zip(got, (e.misfit, e.spread)):
+            want = np.where(e.count > 0, (fwd(e.values + 0.5 * width) - fwd(e.values - 0.5 * width)) / noise, 0.0)
+            assert np.allclose(g[y0:y1, x0:x1][mine], want[mine], rtol=1e-5, atol=1e-6)
+    assert feats.misfit.max() > 3.0 and feats.disagree.max() > 6.0       # the front reaches the far cells
+
+
+def test_textured_fill_draws_the_tables_own_sigma_and_says_the_widened_one(front, monkeypatch):
+    """``pconv``'s texture is not widened (its values are those without any widening, as before 0.1.22); its
+    sigma is the root sum of squares of the widened sigma and the draw's."""
+    frame, nbs, _ = front
+    res = PCONV.fill(frame, neighbours=nbs, device="cpu")
+    shipped = pconv.table_for
+    monkeypatch.setattr(pconv, "table_for", lambda m, sha: replace(shipped(m, sha), widen=None))
+    plain = PCONV.fill(frame, neighbours=nbs, device="cpu")
+    f = res.filled
+    assert "widened" in res.how and "widened" not in plain.how
+    assert np.array_equal(res.values, plain.values)
+    wide = res.sigma[f] > plain.sigma[f] * (1 + 1e-6)
+    assert wide.mean() > 0.5 and np.all(res.sigma[f] >= plain.sigma[f] * (1 - 1e-9))
+    assert np.all(res.sigma[f] <= plain.sigma[f] * 7.5 * (1 + 1e-6))

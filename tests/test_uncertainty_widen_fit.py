@@ -7,7 +7,8 @@ from importlib.resources import files
 import numpy as np
 import pytest
 
-from corkit_inpaint.uncertainty.fit import MIN_COUNT, R_EDGES
+from corkit_inpaint.uncertainty import widen_fit
+from corkit_inpaint.uncertainty.fit import MIN_COUNT, R_EDGES, SHARED_SETTINGS, Accumulator, write_tables
 from corkit_inpaint.uncertainty.tables import parse_tables
 from corkit_inpaint.uncertainty.widen import Widening
 from corkit_inpaint.uncertainty.widen_fit import add_widening, collect_z, fit_widening, main
@@ -53,10 +54,19 @@ def test_added_to_a_copy_of_the_shipped_file_which_then_reads(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_collect_on_one_simulated_sequence_counts_pixels_with_neighbour_data():
+def test_collect_on_one_simulated_sequence_counts_pixels_with_neighbour_data(tmp_path):
     hist, sha = collect_z(1, progress=False)
     assert len(sha) == 64 and hist.shape == (4, 4, R_EDGES.size + 1)
     assert hist[0, 0].sum() > 1000
+    # z is measured against the table of the file given (the one the factors go into), not the shipped one
+    doc = json.loads((files("corkit_inpaint") / "data" / "error_tables.json").read_text())
+    key = f"pconv-smooth@{sha}"
+    doc["tables"][key]["k"] = (np.asarray(doc["tables"][key]["k"]) * 4.0).tolist()
+    (tmp_path / "wider.json").write_text(json.dumps(doc))
+    wider, _ = collect_z(1, progress=False, tables=tmp_path / "wider.json")
+    assert wider.sum() == hist.sum()
+    median = lambda h: R_EDGES[min(np.searchsorted(np.cumsum(h.sum((0, 1))), h.sum() / 2), R_EDGES.size - 1)]
+    assert median(wider) < 0.4 * median(hist)
 
 
 def test_cli_refuses_a_missing_file_in_one_line(tmp_path, capsys):
@@ -65,3 +75,31 @@ def test_cli_refuses_a_missing_file_in_one_line(tmp_path, capsys):
     assert exc.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot be read" in err[0]
+
+
+def test_a_refitted_table_loses_its_widening_and_the_record_its_settings(tmp_path):
+    """Factors fitted against a table do not fit its refit: `uncertainty.fit --add-to` drops both."""
+    path = tmp_path / "tables.json"
+    shutil.copy(files("corkit_inpaint") / "data" / "error_tables.json", path)
+    doc = json.loads(path.read_text())
+    key = next(k for k, t in doc["tables"].items() if "widen" in t)
+    assert "widen" in doc["fit"]
+    t = doc["tables"][key]
+    meta = {k: doc["fit"][k] for k in SHARED_SETTINGS if k in doc["fit"]} | {"methods": [t["method"]]}
+    write_tables({key: (t["method"], t["sha256"], Accumulator("near"))}, path, meta, add=True)
+    after = json.loads(path.read_text())
+    assert "widen" not in after["tables"][key] and "widen" not in after["fit"]
+    assert parse_tables(after)[key].widen is None
+
+
+def test_cli_records_the_source_it_fitted_with_not_the_one_after(tmp_path, monkeypatch):
+    """The commit is taken before the fit (8 min): a tree changed meanwhile must not be recorded as the fit's."""
+    import corkit_inpaint.provenance as provenance
+    path = tmp_path / "tables.json"
+    shutil.copy(files("corkit_inpaint") / "data" / "error_tables.json", path)
+    sha = next(t["sha256"] for t in json.loads(path.read_text())["tables"].values() if "widen" in t)
+    calls = []
+    monkeypatch.setattr(provenance, "source_provenance", lambda: {"source_commit": f"after {len(calls)} fits"})
+    monkeypatch.setattr(widen_fit, "collect_z", lambda n, **kw: (calls.append(n), (_hist(np.ones((4, 4))), sha))[1])
+    assert main(["--tables", str(path), "--sequences", "1"]) == 0
+    assert calls == [1] and json.loads(path.read_text())["fit"]["widen"]["source_commit"] == "after 0 fits"

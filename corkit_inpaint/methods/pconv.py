@@ -78,7 +78,10 @@ class PConvFill(FillMethod):
     for these weights (`corkit_inpaint.uncertainty`, key
     ``pconv-smooth@<sha256>``); either is capped at twice the window's range of
     values plus its noise. It is the expected value's 1-sigma, and ``sqrt(2)``
-    times it for the textured fill, whose draw adds its own spread. Weights
+    times it for the textured fill, whose draw adds its own spread (where the
+    table's sigma is widened because the neighbours disagree,
+    `corkit_inpaint.uncertainty.widen`, the draw is of the table's own sigma and
+    the textured fill's is the root sum of squares of the two). Weights
     with neither give no sigma (logged). Weights given to `fill` replace ``model``: of any architecture
     for ``pconv`` and ``pconv-smooth``, of ``arch``'s only when it is set (``pconv-fourier``,
     ``fourier-vae``; ``draws`` needs ``fourier-vae`` weights).
@@ -184,18 +187,22 @@ class PConvFill(FillMethod):
         feats = pixel_features(frame, filled, cover, windows, values)
         if table is None:
             return (*self._textured(frame, values, filled, white, None, feats.noise), "")
-        return (*self._textured(frame, values, filled, white, table.stretched(feats)),
+        # the texture is a draw of the table's own sigma, before the widening where the neighbours disagree:
+        # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
+        return (*self._textured(frame, values, filled, white, table.stretched(feats),
+                                draw=table.stretched(feats, widened=False) if self.texture else None),
                 widened_note(table.widening(feats)))
 
-    def _textured(self, frame: Frame, values, filled, white, s, noise=None):
-        """The fill (with a draw of its stretched 1-sigma ``s``, or of ``noise`` without one, if textured)
-        and its 1-sigma in the image's unit."""
+    def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
+        """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``
+        without either, if textured) and its 1-sigma in the image's unit."""
         if self.texture:
             z = frame.stretch.forward(values[filled])
-            z = z + white[filled] * (s if s is not None else noise)
+            z = z + white[filled] * (draw if draw is not None else s if s is not None else noise)
             values = values.copy()
             values[filled] = frame.stretch.inverse(z)
-            s = None if s is None else np.sqrt(2.0) * s      # the draw's spread adds to the expected value's miss
+            if s is not None:           # the draw's spread adds to the expected value's miss
+                s = np.sqrt(2.0) * s if draw is None else np.where(draw == s, np.sqrt(2.0) * s, np.hypot(s, draw))
         return values, None if s is None else to_linear(frame, values, filled, s)
 
 

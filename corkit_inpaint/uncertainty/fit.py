@@ -180,9 +180,10 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
     """Write the tables of ``accs`` (`collect`) and the fit's settings ``meta`` to a JSON file, atomically.
 
     With ``add``, the file's other tables are kept and ``meta["methods"]`` (with its ``weights``, ``spread``,
-    ``versions`` and ``source_commit``) is added to its record; the file must have been fitted with the same
-    `SHARED_SETTINGS` (the same simulated holes), else `ValueError`. A format-2
-    file's tables are written in this format (`read_tables_file`).
+    ``versions`` and ``source_commit``) is added to its record (a table replaced loses its widening,
+    `corkit_inpaint.uncertainty.widen_fit`, and the record its ``fit["widen"]``, with a logged warning);
+    the file must have been fitted with the same `SHARED_SETTINGS` (the same simulated holes), else
+    `ValueError`. A format-2 file's tables are written in this format (`read_tables_file`).
     """
     tables = {key: {"method": name, "sha256": sha, "pixels": int(acc.hist.sum()),
                     **({} if acc.spread == "range" else {"spread": acc.spread}),     # absent: "range", as before 0.1.18
@@ -194,6 +195,11 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
         old["fit"].setdefault("added", []).append(
             {"methods": meta["methods"], "weights": meta.get("weights")}
             | {k: meta[k] for k in ("spread", "versions", "source_commit") if k in meta})    # what fitted these
+        unwidened = [k for k in tables if isinstance(old["tables"].get(k), dict) and "widen" in old["tables"][k]]
+        if unwidened:       # its widening was fitted against the table replaced: it goes, and so does its record
+            log.warning("table %s is refitted: its widening where the neighbours disagree is dropped (fit it "
+                        "again: python -m corkit_inpaint.uncertainty.widen_fit --tables %s)", unwidened[0], path)
+            old["fit"].pop("widen", None)
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
@@ -292,11 +298,12 @@ def main(argv=None) -> int:
         p.exit(1, f"{p.prog}: {exc}\n")
     from ..threads import set_threads
     set_threads(None)
+    source = source_provenance()        # the code that fits, not what the tree holds when it ends
     try:
         accs = collect(args.methods, n_frames=args.frames, n_sequences=args.sequences, repeats=args.repeats,
                        weights=args.weights, frames_from=args.frames_from, sequence_version=args.sequence_version,
                        spread=args.spread)
-        write_tables(accs, args.out or args.add_to, meta | source_provenance(), add=args.add_to is not None)
+        write_tables(accs, args.out or args.add_to, meta | source, add=args.add_to is not None)
     except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")
     log.info("wrote %d tables to %s", len(accs), args.out or args.add_to)

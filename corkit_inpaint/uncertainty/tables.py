@@ -66,10 +66,11 @@ class ErrorTable:
     spread: str = "range"
     widen: Widening | None = None
 
-    def stretched(self, features: PixelFeatures) -> np.ndarray:
-        """The 1-sigma of each pixel of ``features``, in stretched units (at most `PixelFeatures.cap`)."""
-        return np.minimum(self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread)
-                          * self.widening(features), features.cap)
+    def stretched(self, features: PixelFeatures, widened: bool = True) -> np.ndarray:
+        """The 1-sigma of each pixel of ``features``, in stretched units (at most `PixelFeatures.cap`);
+        without ``widened``, the table's own, before any `widen`."""
+        s = self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread)
+        return np.minimum(s * self.widening(features) if widened else s, features.cap)
 
     def widening(self, features: PixelFeatures) -> np.ndarray:
         """Each pixel's factor from `widen` (1 without it, `Widening.of`)."""
@@ -146,7 +147,7 @@ def parse_tables(doc) -> dict[str, ErrorTable]:
             raise ValueError(f"table {key!r} is keyed unlike its method {t['method']!r} and sha256")
         try:
             k = np.asarray(t["k"], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):      # OverflowError: a whole number beyond any float
             raise ValueError(f"table {key!r}: 'k' is not an array of numbers") from None
         if k.shape != shape:
             raise ValueError(f"table {key!r} has shape {k.shape}, not {shape} (format {fmt})")

@@ -82,8 +82,9 @@ def parse_widening(doc) -> Widening:
     Raises
     ------
     ValueError
-        Other edges than this version's, a factor of the wrong shape, or factors that are not finite,
-        not at least 1, not 1 in the first cell, or smaller farther out.
+        Other edges than this version's, a factor of the wrong shape, factors that are not numbers (text,
+        true/false, a whole number beyond any float), not finite, not at least 1, not 1 in the first cell, or
+        smaller farther out, or pixels that are not whole numbers >= 0.
     """
     if not isinstance(doc, dict):
         raise ValueError("'widen' is not a mapping")
@@ -91,20 +92,29 @@ def parse_widening(doc) -> Widening:
         if doc.get(key) != [float(e) for e in edges[1:-1]]:
             raise ValueError(f"'widen' {key} {doc.get(key)!r}: this version reads {list(edges[1:-1])}")
     shape = (len(MISFIT_EDGES) - 1, len(DISAGREE_EDGES) - 1)
-    try:
-        factor = np.asarray(doc.get("factor"), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("'widen' factor is not an array of numbers") from None
+    factor = _numbers(doc.get("factor"), "factor", "numbers", "iuf").astype(np.float64)
     if factor.shape != shape:
         raise ValueError(f"'widen' factor has shape {factor.shape}, not {shape}")
     if not (np.all(np.isfinite(factor)) and np.array_equal(factor, monotone(factor))):
         raise ValueError("'widen' factors must be finite, 1 in the first cell, and never smaller farther out")
     pixels = doc.get("pixels")
     if pixels is not None:
-        try:
-            pixels = np.asarray(pixels, dtype=np.int64)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError("'widen' pixels is not an array of whole numbers") from None
+        pixels = _numbers(pixels, "pixels", "whole numbers >= 0", "iu")
+        if pixels.size and (pixels.min() < 0 or pixels.max() > np.iinfo(np.int64).max):
+            raise ValueError("'widen' pixels is not an array of whole numbers >= 0")
+        pixels = pixels.astype(np.int64)
         if pixels.shape != shape:
             raise ValueError(f"'widen' pixels has shape {pixels.shape}, not {shape}")
     return Widening(factor, pixels)
+
+
+def _numbers(x, what: str, said: str, kinds: str) -> np.ndarray:
+    """``x`` as an array whose dtype is of one of ``kinds`` (numpy's ``dtype.kind``), else `ValueError` naming
+    ``what``: text, true/false, a whole number beyond any float (an object array) or a ragged list is no number."""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError):
+        a = None
+    if a is None or a.dtype.kind not in kinds:
+        raise ValueError(f"'widen' {what} is not an array of {said}")
+    return a

@@ -6,7 +6,8 @@ before and after, in turn; the simulator version the file's tables were fitted
 on) are blanked with the loss patterns of training and
 evaluation and filled by the method from both neighbours, without the check of
 the sigma. For every filled pixel with neighbour data, the error in the
-stretched space over the table's sigma (without any widening) goes into a
+stretched space over the sigma of the file's own table (without
+any widening: the table the factors widen) goes into a
 histogram per (misfit, disagreement) cell. A cell's factor is the 68.27%
 quantile of its histogram over the first cell's; a cell with fewer than
 `corkit_inpaint.uncertainty.fit.MIN_COUNT` pixels takes its lower
@@ -42,8 +43,12 @@ _KINDS = (("C2", False), ("C2", True), ("C3", False), ("C3", True))
 
 
 def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: int = 1,
-              sequence_version: str | None = None, progress: bool = True) -> tuple[np.ndarray, str]:
+              sequence_version: str | None = None, progress: bool = True,
+              tables: str | Path | None = None) -> tuple[np.ndarray, str]:
     """Histograms of ``|error| / sigma`` per (misfit, disagreement) cell over ``n`` simulated sequences.
+
+    ``sigma`` is the table's own (before any widening) of the tables file ``tables`` (None: the shipped one),
+    the table the factors will widen.
 
     Returns
     -------
@@ -61,7 +66,8 @@ def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: in
     from ..training.loss_masks import PATTERNS, blanked_copies
     from ..training.sequence import SEQUENCE_VERSION, make_sequence
     from .features import neighbour_cover, pixel_features
-    from .tables import table_for
+    from .tables import load_tables, parse_tables, table_key
+    tabs = load_tables() if tables is None else parse_tables(read_tables_doc(tables))   # the file as it is now
     rng = np.random.default_rng(WIDEN_SEED0)
     hist = np.zeros((len(MISFIT_EDGES) - 1, len(DISAGREE_EDGES) - 1, R_EDGES.size + 1), dtype=np.int64)
     sha = ""
@@ -75,14 +81,15 @@ def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: in
             nbs = register_all([b, a], hdr, img.shape)
             res = run_method(method, frame, neighbours=nbs, weights=weights, device="cpu", check_sigma=False)
             sha = res.provenance.sha256
-            table = table_for(method, sha)
+            table = tabs.get(table_key(method, sha))
             if table is None:
-                raise CorkitInpaintError(f"no error table for {method} with weights {sha[:12]}: fit it first "
+                raise CorkitInpaintError(f"no error table for {method} with weights {sha[:12]}"
+                                         f"{'' if tables is None else f' in {tables}'}: fit it first "
                                          "(python -m corkit_inpaint.uncertainty.fit)")
             windows, owned, _ = frame_windows(frame, nbs)
             f = res.filled
             feats = pixel_features(frame, f, neighbour_cover(frame, nbs), (windows, owned), res.values)
-            s = np.minimum(table.k.ravel()[feats.cells(table.spread)] * feats.unit_of(table.spread), feats.cap)
+            s = table.stretched(feats, widened=False)
             st = frame.stretch
             err = st.forward(res.values[f]) - st.forward(np.asarray(img, dtype=np.float64)[f])
             keep = feats.neighbour & (s > 0)
@@ -159,12 +166,13 @@ def main(argv=None) -> int:
         if args.sequence_version is None:        # the table's own simulated sequences, which it widens
             fitted = doc.get("fit", {}).get("sequence_version") if isinstance(doc.get("fit"), dict) else None
             args.sequence_version = fitted if fitted in SEQUENCE_VERSIONS else SEQUENCE_VERSION
+        source = source_provenance()             # the code that fits, not what the tree holds when it ends
         hist, sha = collect_z(args.sequences, method=args.method, weights=args.weights, repeats=args.repeats,
-                              sequence_version=args.sequence_version)
+                              sequence_version=args.sequence_version, tables=args.tables)
         widening = fit_widening(hist)
         meta = {"method": args.method, "weights": args.weights, "sequences": args.sequences,
                 "sequence_seed0": WIDEN_SEED0, "gaps_minutes": list(GAPS), "repeats": args.repeats,
-                "sequence_version": args.sequence_version, "mask_seed": WIDEN_SEED0} | source_provenance()
+                "sequence_version": args.sequence_version, "mask_seed": WIDEN_SEED0} | source
         add_widening(args.tables, table_key(args.method, sha), widening, meta)
     except (OSError, ValueError, CorkitInpaintError) as exc:
         p.exit(1, f"{p.prog}: {exc}\n")
