@@ -13,13 +13,20 @@ from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.match import neighbour_estimate
 from corkit_inpaint.methods import pconv
-from corkit_inpaint.methods.pconv import PCONV, PCONV_SMOOTH, SMOOTH_TABLE, widened_note
+from corkit_inpaint.methods.pconv import PCONV, PCONV_SMOOTH, SMOOTH_TABLE
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
 from corkit_inpaint.stretch import noise_sigma
 from corkit_inpaint.uncertainty.features import PixelFeatures, neighbour_cover, pixel_features
 from corkit_inpaint.uncertainty.tables import load_tables, parse_tables, table_for
-from corkit_inpaint.uncertainty.widen import DISAGREE_EDGES, MISFIT_EDGES, Widening, monotone, parse_widening
+from corkit_inpaint.uncertainty.widen import (
+    DISAGREE_EDGES,
+    MISFIT_EDGES,
+    Widening,
+    monotone,
+    parse_widening,
+    widened_note,
+)
 
 SHAPE = (len(MISFIT_EDGES) - 1, len(DISAGREE_EDGES) - 1)
 

@@ -18,6 +18,7 @@ from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
 from ..uncertainty.features import neighbour_cover, pixel_features, window_cap, window_noise
 from ..uncertainty.tables import table_for, to_linear
+from ..uncertainty.widen import widened_note
 from .base import FillMethod, FillResult, Provenance, declined_note
 
 __all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH", "SMOOTH_TABLE"]
@@ -204,15 +205,6 @@ class PConvFill(FillMethod):
             if s is not None:           # the draw's spread adds to the expected value's miss
                 s = np.sqrt(2.0) * s if draw is None else np.where(draw == s, np.sqrt(2.0) * s, np.hypot(s, draw))
         return values, None if s is None else to_linear(frame, values, filled, s)
-
-
-def widened_note(factor: np.ndarray) -> str:
-    """HISTORY's words for the pixels whose sigma the neighbours' disagreement widened (``""``: none)."""
-    wide = factor > 1.0
-    if not wide.any():
-        return ""
-    return (f"1-sigma of {int(wide.sum())} pixels widened (x{float(factor[wide].min()):.2f} to "
-            f"x{float(factor.max()):.2f}) where the neighbouring frames disagree with this frame or each other")
 
 
 PCONV = PConvFill("pconv", texture=True)

@@ -5,6 +5,8 @@ It is the obvious way to use the frames before and after (see
 measured against. Pixels no neighbour has data for are filled by
 ``biharmonic``, and the provenance names only the neighbours that gave data.
 Without neighbours it is the biharmonic fill (`corkit_inpaint.fill.run_method` warns, and HISTORY says so).
+Its sigma is its error table's, widened where the neighbours disagree with the frame or each other
+(`corkit_inpaint.uncertainty.widen`), when its table holds a widening.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import numpy as np
 
 from ..frame import Frame
 from ..match import neighbour_estimate
+from ..network.windows import frame_windows
 from ..register import Neighbour
-from ..uncertainty.features import neighbour_cover
-from ..uncertainty.tables import fill_sigma
+from ..uncertainty.features import neighbour_cover, pixel_features
+from ..uncertainty.tables import table_for, to_linear
+from ..uncertainty.widen import widened_note
 from .base import FillMethod, FillResult, Provenance
 from .biharmonic import BIHARMONIC
 
@@ -48,8 +52,14 @@ class RatioFill(FillMethod):
                 values[y0:y1, x0:x1][take] = est.values[take]
                 used |= np.array(est.used, dtype=bool)
         prov = Provenance(self.name).with_neighbours(neighbours, used)
-        sigma = fill_sigma(self.name, frame, values, base.filled, neighbour=neighbour_cover(frame, neighbours))
-        return FillResult(values, base.filled, prov, sigma=sigma)
+        table = table_for(self.name)
+        if table is None:
+            return FillResult(values, base.filled, prov)
+        # the windows' neighbour guides: where the neighbours disagree the sigma is widened (uncertainty.widen)
+        windows = frame_windows(frame, neighbours)[:2] if neighbours else None
+        feats = pixel_features(frame, base.filled, neighbour_cover(frame, neighbours), windows, values)
+        sigma = to_linear(frame, values, base.filled, table.stretched(feats))
+        return FillResult(values, base.filled, prov, sigma=sigma, how=widened_note(table.widening(feats)))
 
 
 RATIO = RatioFill("ratio")

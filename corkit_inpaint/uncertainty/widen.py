@@ -25,7 +25,7 @@ import numpy as np
 
 from .features import PixelFeatures
 
-__all__ = ["MISFIT_EDGES", "DISAGREE_EDGES", "Widening", "parse_widening", "monotone"]
+__all__ = ["MISFIT_EDGES", "DISAGREE_EDGES", "Widening", "parse_widening", "monotone", "widened_note"]
 
 #: Cell edges of the neighbour estimate's misfit to the frame around the pixel, over the window's noise.
 MISFIT_EDGES = (0.0, 1.5, 3.0, 6.0, np.inf)
@@ -118,3 +118,12 @@ def _numbers(x, what: str, said: str, kinds: str) -> np.ndarray:
     if a is None or a.dtype.kind not in kinds:
         raise ValueError(f"'widen' {what} is not an array of {said}")
     return a
+
+
+def widened_note(factor: np.ndarray) -> str:
+    """HISTORY's words for the pixels whose sigma the neighbours' disagreement widened (``""``: none)."""
+    wide = factor > 1.0
+    if not wide.any():
+        return ""
+    return (f"1-sigma of {int(wide.sum())} pixels widened (x{float(factor[wide].min()):.2f} to "
+            f"x{float(factor.max()):.2f}) where the neighbouring frames disagree with this frame or each other")
