@@ -41,9 +41,11 @@ def test_added_to_a_copy_of_the_shipped_file_which_then_reads(tmp_path):
     shutil.copy(files("corkit_inpaint") / "data" / "error_tables.json", path)
     key = next(k for k in json.loads(path.read_text())["tables"] if k.startswith("pconv-smooth@"))
     w = Widening(np.array([[1.0, 1.2, 1.5, 2.0]] * 4))
+    others = {k: v for k, v in json.loads(path.read_text())["fit"]["widen"].items() if k != key}
+    assert others                             # the shipped file's other widened table (ratio's)
     add_widening(path, key, w, {"sequences": 3})
     doc = json.loads(path.read_text())
-    assert doc["fit"]["widen"] == {"sequences": 3}
+    assert doc["fit"]["widen"] == others | {key: {"sequences": 3}}     # each table's record kept
     assert np.allclose(parse_tables(doc)[key].widen.factor, w.factor)
     before = path.read_bytes()
     with pytest.raises(ValueError, match="no table 'nonesuch'"):
@@ -83,12 +85,13 @@ def test_a_refitted_table_loses_its_widening_and_the_record_its_settings(tmp_pat
     shutil.copy(files("corkit_inpaint") / "data" / "error_tables.json", path)
     doc = json.loads(path.read_text())
     key = next(k for k, t in doc["tables"].items() if "widen" in t)
-    assert "widen" in doc["fit"]
+    assert key in doc["fit"]["widen"]
     t = doc["tables"][key]
     meta = {k: doc["fit"][k] for k in SHARED_SETTINGS if k in doc["fit"]} | {"methods": [t["method"]]}
     write_tables({key: (t["method"], t["sha256"], Accumulator("near"))}, path, meta, add=True)
     after = json.loads(path.read_text())
-    assert "widen" not in after["tables"][key] and "widen" not in after["fit"]
+    assert "widen" not in after["tables"][key] and key not in after["fit"]["widen"]
+    assert all(k in after["fit"]["widen"] for k, t in after["tables"].items() if "widen" in t)
     assert parse_tables(after)[key].widen is None
 
 
@@ -102,4 +105,5 @@ def test_cli_records_the_source_it_fitted_with_not_the_one_after(tmp_path, monke
     monkeypatch.setattr(provenance, "source_provenance", lambda: {"source_commit": f"after {len(calls)} fits"})
     monkeypatch.setattr(widen_fit, "collect_z", lambda n, **kw: (calls.append(n), (_hist(np.ones((4, 4))), sha))[1])
     assert main(["--tables", str(path), "--sequences", "1"]) == 0
-    assert calls == [1] and json.loads(path.read_text())["fit"]["widen"]["source_commit"] == "after 0 fits"
+    key = next(k for k, t in json.loads(path.read_text())["tables"].items() if t["sha256"] == sha)
+    assert calls == [1] and json.loads(path.read_text())["fit"]["widen"][key]["source_commit"] == "after 0 fits"

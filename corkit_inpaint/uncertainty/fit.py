@@ -181,7 +181,7 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
 
     With ``add``, the file's other tables are kept and ``meta["methods"]`` (with its ``weights``, ``spread``,
     ``versions`` and ``source_commit``) is added to its record (a table replaced loses its widening,
-    `corkit_inpaint.uncertainty.widen_fit`, and the record its ``fit["widen"]``, with a logged warning);
+    `corkit_inpaint.uncertainty.widen_fit`, and the record its ``fit["widen"][key]``, with a logged warning);
     the file must have been fitted with the same `SHARED_SETTINGS` (the same simulated holes), else
     `ValueError`. A format-2 file's tables are written in this format (`read_tables_file`).
     """
@@ -199,7 +199,9 @@ def write_tables(accs: dict, path: str | Path, meta: dict, *, add: bool = False)
         if unwidened:       # its widening was fitted against the table replaced: it goes, and so does its record
             log.warning("table %s is refitted: its widening where the neighbours disagree is dropped (fit it "
                         "again: python -m corkit_inpaint.uncertainty.widen_fit --tables %s)", unwidened[0], path)
-            old["fit"].pop("widen", None)
+            records = old["fit"].get("widen")
+            if isinstance(records, dict):
+                old["fit"]["widen"] = {k: v for k, v in records.items() if k not in unwidened}
         doc = {**old, "tables": {**old["tables"], **tables}}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 

@@ -15,7 +15,7 @@ neighbours' value (`corkit_inpaint.uncertainty.widen.monotone`).
 
 Run as ``python -m corkit_inpaint.uncertainty.widen_fit --tables FILE [--sequences 240]``:
 the factors go into the table of the method and weights in FILE, and the
-fit's settings into its record (``fit["widen"]``).
+fit's settings into its record (``fit["widen"][table key]``).
 """
 
 from __future__ import annotations
@@ -127,8 +127,9 @@ def read_tables_doc(path: str | Path) -> dict:
 
 
 def add_widening(path: str | Path, key: str, widening: Widening, meta: dict) -> None:
-    """Put ``widening`` into table ``key`` of the tables file ``path`` and ``meta`` into its ``fit["widen"]``,
-    atomically; `ValueError` when the file cannot be read or has no such table."""
+    """Put ``widening`` into table ``key`` of the tables file ``path`` and ``meta`` into its record,
+    ``fit["widen"][key]`` (each widened table's fit has its own), atomically; `ValueError` when the file cannot be
+    read or has no such table."""
     from ..tempfiles import write_text_atomic
     doc = read_tables_doc(path)
     if key not in doc["tables"]:
@@ -136,7 +137,8 @@ def add_widening(path: str | Path, key: str, widening: Widening, meta: dict) -> 
     doc["tables"][key]["widen"] = widening.to_json()
     if not isinstance(doc.get("fit"), dict):
         doc["fit"] = {}
-    doc["fit"]["widen"] = meta
+    records = doc["fit"].get("widen")
+    doc["fit"]["widen"] = {**(records if isinstance(records, dict) else {}), key: meta}
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
 
