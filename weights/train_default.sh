@@ -115,6 +115,9 @@ OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.fit --add-to corkit_inpai
 # simulated sequences of the file's version (5; seeds 73,000,000+, neighbours 12/24/36 min away). About 8 min.
 OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.widen_fit --tables corkit_inpaint/data/error_tables.json \
     --sequences 320
+# ... and ratio's, the same way (about 8 min).
+OMP_NUM_THREADS=1 python -m corkit_inpaint.uncertainty.widen_fit --tables corkit_inpaint/data/error_tables.json \
+    --method ratio --sequences 320
 # Stage 9: pconv-lasco-nb2-sigma (not the default): pconv-lasco-nb2 with a spread head, the network's own per-pixel
 # 1-sigma (corkit_inpaint/network/spread.py). The fill's tensors are frozen (its fill is nb2's bit for bit); the
 # head learns a Laplace likelihood of the fill's misses, 2,500 steps on 300 new simulated sequences (seeds
