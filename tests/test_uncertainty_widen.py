@@ -108,6 +108,19 @@ def test_the_loader_refuses_a_number_beyond_any_float_in_one_line(tmp_path, wher
     assert key in str(exc.value) and "\n" not in str(exc.value)
 
 
+def test_what_the_widening_did_is_counted_after_the_cap():
+    """HISTORY counts the pixels whose sigma the widening really raised: not those the cap held both ways."""
+    from corkit_inpaint.uncertainty.features import TABLE_SHAPE
+    from corkit_inpaint.uncertainty.tables import ErrorTable
+    table = ErrorTable("x", "", np.ones(TABLE_SHAPE), "range", Widening(monotone(np.full(SHAPE, 2.0))))
+    f = features([0.0, 2.0, 2.0, 2.0], [0.0, 0.0, 0.0, 0.0], [True, True, True, False])
+    f = PixelFeatures(f.pixels, f.zone, f.dist, f.noise, f.spread, np.array([5.0, 5.0, 0.5, 5.0]), f.neighbour,
+                      "C3", misfit=f.misfit, disagree=f.disagree)
+    assert table.widening(f).tolist() == [1.0, 2.0, 2.0, 1.0]
+    assert table.widened_by(f).tolist() == [1.0, 2.0, 1.0, 1.0]        # the third: capped at 0.5 both ways
+    assert widened_note(table.widened_by(f)).startswith("1-sigma of 1 pixels widened (x2.00 to x2.00)")
+
+
 def test_widened_note():
     assert widened_note(np.ones(5)) == ""
     note = widened_note(np.array([1.0, 1.5, 2.25, 1.0]))

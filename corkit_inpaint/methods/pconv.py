@@ -192,7 +192,7 @@ class PConvFill(FillMethod):
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         return (*self._textured(frame, values, filled, white, table.stretched(feats),
                                 draw=table.stretched(feats, widened=False) if self.texture else None),
-                widened_note(table.widening(feats)))
+                widened_note(table.widened_by(feats)))
 
     def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``

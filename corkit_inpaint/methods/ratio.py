@@ -59,7 +59,7 @@ class RatioFill(FillMethod):
         windows = frame_windows(frame, neighbours)[:2] if neighbours else None
         feats = pixel_features(frame, base.filled, neighbour_cover(frame, neighbours), windows, values)
         sigma = to_linear(frame, values, base.filled, table.stretched(feats))
-        return FillResult(values, base.filled, prov, sigma=sigma, how=widened_note(table.widening(feats)))
+        return FillResult(values, base.filled, prov, sigma=sigma, how=widened_note(table.widened_by(feats)))
 
 
 RATIO = RatioFill("ratio")

@@ -72,6 +72,12 @@ class ErrorTable:
         s = self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread)
         return np.minimum(s * self.widening(features) if widened else s, features.cap)
 
+    def widened_by(self, features: PixelFeatures) -> np.ndarray:
+        """What the widening multiplied each pixel's sigma by once capped (`stretched` over its ``widened=False``;
+        1 where the cap held both, or the sigma is 0): what HISTORY reports."""
+        s0 = self.stretched(features, widened=False)
+        return np.divide(self.stretched(features), s0, out=np.ones(s0.shape), where=s0 > 0)
+
     def widening(self, features: PixelFeatures) -> np.ndarray:
         """Each pixel's factor from `widen` (1 without it, `Widening.of`)."""
         return np.ones(features.neighbour.shape) if self.widen is None else self.widen.of(features)
