@@ -22,7 +22,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["TEMP_TAG", "TEMP_TAIL", "STALE_AFTER", "temp_head", "held", "remove_if_abandoned",
+__all__ = ["TEMP_TAG", "TEMP_TAIL", "STALE_AFTER", "temp_head", "file_identity", "held", "remove_if_abandoned",
            "remove_stale_temps", "inputs_kept"]
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ def temp_head(name: str) -> str:
     return f".{name}.{TEMP_TAG}"
 
 
-def _identity(path) -> tuple[int, int] | None:
-    """``(st_dev, st_ino)`` of an existing file (links followed), else None."""
+def file_identity(path) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of an existing file (links followed), else None: equal for every path of one file."""
     try:
         st = os.stat(path)
     except (OSError, ValueError):
@@ -84,7 +84,7 @@ def inputs_kept(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
     paths : iterable of path-like
         The inputs; those that do not exist are passed over.
     """
-    new = {i for i in map(_identity, paths) if i is not None} - _KEPT
+    new = {i for i in map(file_identity, paths) if i is not None} - _KEPT
     _KEPT.update(new)
     try:
         yield
@@ -113,7 +113,7 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], *, min_age: float =
         own.setdefault(out.parent, set()).add(out.name)
     for out in map(Path, keep):
         own.setdefault(out.parent, set()).add(out.name)
-    never = frozenset(_KEPT | {i for i in map(_identity, keep) if i is not None})
+    never = frozenset(_KEPT | {i for i in map(file_identity, keep) if i is not None})
     n = 0
     for folder, names in heads.items():
         try:

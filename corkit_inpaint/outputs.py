@@ -24,7 +24,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .abandoned import STALE_AFTER, TEMP_TAG, held, remove_stale_temps, temp_head
+from .abandoned import STALE_AFTER, TEMP_TAG, file_identity, held, remove_stale_temps, temp_head
 from .exceptions import InputError, OutputExistsError, shown
 from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
 
@@ -33,15 +33,6 @@ __all__ = ["TEMP_TAG", "STALE_AFTER", "temp_head", "remove_stale_temps", "Replac
 
 log = logging.getLogger(__name__)
 
-def _identity(path) -> tuple | None:
-    """``(st_dev, st_ino)`` of an existing file (links followed), else None."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return st.st_dev, st.st_ino
-
-
 def _resolved(path) -> str:
     return os.path.normcase(os.path.realpath(os.fspath(path)))
 
@@ -49,7 +40,7 @@ def _resolved(path) -> str:
 def file_key(path) -> tuple | str:
     """What names one file however its path is written: device and inode when it exists (links followed),
     else its resolved path. Equal keys are the same file (`distinct_files`, `output_clash`)."""
-    return _identity(path) or _resolved(path)
+    return file_identity(path) or _resolved(path)
 
 
 def input_clash(outputs: Iterable, inputs: Iterable) -> str:
@@ -70,12 +61,12 @@ def input_clash(outputs: Iterable, inputs: Iterable) -> str:
     """
     by_id, by_path = {}, {}
     for p in inputs:
-        ident = _identity(p)
+        ident = file_identity(p)
         if ident is not None:
             by_id.setdefault(ident, p)
         by_path.setdefault(_resolved(p), p)
     for out in outputs:
-        ident = _identity(out)
+        ident = file_identity(out)
         src = by_id.get(ident) if ident is not None else by_path.get(_resolved(out))
         if src is not None:
             link = "" if os.fspath(src) == os.fspath(out) else " (or a link to it)"
