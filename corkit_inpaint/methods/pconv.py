@@ -18,7 +18,7 @@ from ..network.windows import GUIDES, frame_windows, mirrored
 from ..register import Neighbour
 from ..uncertainty.features import neighbour_cover, pixel_features, window_cap, window_noise
 from ..uncertainty.tables import table_for, to_linear
-from ..uncertainty.widen import widened_note
+from ..uncertainty.widen import factor_applied, widened_note
 from .base import FillMethod, FillResult, Provenance, declined_note
 
 __all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH", "SMOOTH_TABLE"]
@@ -190,9 +190,9 @@ class PConvFill(FillMethod):
             return (*self._textured(frame, values, filled, white, None, feats.noise), "")
         # the texture is a draw of the table's own sigma, before the widening where the neighbours disagree:
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
-        return (*self._textured(frame, values, filled, white, table.stretched(feats),
-                                draw=table.stretched(feats, widened=False) if self.texture else None),
-                widened_note(table.widened_by(feats)))
+        own, wide = table.sigmas(feats)
+        return (*self._textured(frame, values, filled, white, wide, draw=own if self.texture else None),
+                widened_note(factor_applied(own, wide)))
 
     def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``

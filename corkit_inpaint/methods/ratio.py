@@ -21,9 +21,8 @@ from ..frame import Frame
 from ..match import neighbour_estimate
 from ..network.windows import frame_windows
 from ..register import Neighbour
-from ..uncertainty.features import neighbour_cover, pixel_features
-from ..uncertainty.tables import table_for, to_linear
-from ..uncertainty.widen import widened_note
+from ..uncertainty.features import neighbour_cover
+from ..uncertainty.tables import table_for, table_sigma
 from .base import FillMethod, FillResult, Provenance
 from .biharmonic import BIHARMONIC
 
@@ -56,10 +55,9 @@ class RatioFill(FillMethod):
         if table is None:
             return FillResult(values, base.filled, prov)
         # the windows' neighbour guides: where the neighbours disagree the sigma is widened (uncertainty.widen)
-        windows = frame_windows(frame, neighbours)[:2] if neighbours else None
-        feats = pixel_features(frame, base.filled, neighbour_cover(frame, neighbours), windows, values)
-        sigma = to_linear(frame, values, base.filled, table.stretched(feats))
-        return FillResult(values, base.filled, prov, sigma=sigma, how=widened_note(table.widened_by(feats)))
+        sigma, how = table_sigma(table, frame, values, base.filled, neighbour=neighbour_cover(frame, neighbours),
+                                 windows=frame_windows(frame, neighbours)[:2] if neighbours else None)
+        return FillResult(values, base.filled, prov, sigma=sigma, how=how)
 
 
 RATIO = RatioFill("ratio")

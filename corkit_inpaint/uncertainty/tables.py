@@ -29,10 +29,10 @@ from ..exceptions import WeightsError, first_line
 from ..frame import Frame
 from ..geometry import ZONE_NAMES
 from .features import DETECTORS, SPREADS, TABLE_SHAPE, PixelFeatures, pixel_features
-from .widen import Widening, parse_widening
+from .widen import Widening, factor_applied, parse_widening, widened_note
 
 __all__ = ["ErrorTable", "MIN_K", "FORMAT", "POOLED_SHAPE", "by_detector", "parse_tables", "load_tables", "table_key",
-           "table_for", "fill_sigma", "to_linear", "TABLES_FILE"]
+           "table_for", "table_sigma", "fill_sigma", "to_linear", "TABLES_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +66,22 @@ class ErrorTable:
     spread: str = "range"
     widen: Widening | None = None
 
+    def sigmas(self, features: PixelFeatures) -> tuple[np.ndarray, np.ndarray]:
+        """The table's own 1-sigma of each pixel of ``features`` and the one `widen` makes of it (the same
+        array without a `widen`), in stretched units, both at most `PixelFeatures.cap`."""
+        s = self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread)
+        own = np.minimum(s, features.cap)
+        return own, own if self.widen is None else np.minimum(s * self.widen.of(features), features.cap)
+
     def stretched(self, features: PixelFeatures, widened: bool = True) -> np.ndarray:
         """The 1-sigma of each pixel of ``features``, in stretched units (at most `PixelFeatures.cap`);
-        without ``widened``, the table's own, before any `widen`."""
-        s = self.k.ravel()[features.cells(self.spread)] * features.unit_of(self.spread)
-        return np.minimum(s * self.widening(features) if widened else s, features.cap)
+        without ``widened``, the table's own, before any `widen` (`sigmas`)."""
+        return self.sigmas(features)[1 if widened else 0]
 
     def widened_by(self, features: PixelFeatures) -> np.ndarray:
-        """What the widening multiplied each pixel's sigma by once capped (`stretched` over its ``widened=False``;
-        1 where the cap held both, or the sigma is 0): what HISTORY reports."""
-        s0 = self.stretched(features, widened=False)
-        return np.divide(self.stretched(features), s0, out=np.ones(s0.shape), where=s0 > 0)
+        """What the widening multiplied each pixel's sigma by once capped (1 where the cap held both, or the
+        sigma is 0): what HISTORY reports (`corkit_inpaint.uncertainty.widen.factor_applied`)."""
+        return factor_applied(*self.sigmas(features))
 
     def widening(self, features: PixelFeatures) -> np.ndarray:
         """Each pixel's factor from `widen` (1 without it, `Widening.of`)."""
@@ -202,6 +207,19 @@ def to_linear(frame: Frame, values: np.ndarray, pixels: np.ndarray, s: np.ndarra
     return out
 
 
+def table_sigma(table: ErrorTable, frame: Frame, values: np.ndarray, filled: np.ndarray, *,
+                neighbour: np.ndarray | None = None, windows=None, factor: float = 1.0) -> tuple[np.ndarray, str]:
+    """The 1-sigma ``table`` gives a fill, in the image's unit (0 outside ``filled``), and what HISTORY says of
+    its widening where the neighbours disagree (`corkit_inpaint.uncertainty.widen.widened_note`; ``""``: none).
+
+    ``windows`` (``(windows, owned)`` of `corkit_inpaint.network.windows.frame_windows`, made with the
+    neighbours) give the neighbour guides the widening reads; without them nothing is widened. The other
+    arguments are `fill_sigma`'s.
+    """
+    own, wide = table.sigmas(pixel_features(frame, filled, neighbour, windows, values))
+    return to_linear(frame, values, filled, factor * wide), widened_note(factor_applied(own, wide))
+
+
 def fill_sigma(method: str, frame: Frame, values: np.ndarray, filled: np.ndarray, *,
                neighbour: np.ndarray | None = None, sha256: str = "", factor: float = 1.0) -> np.ndarray | None:
     """The 1-sigma of a fill in the image's unit (0 outside ``filled``), or None when ``method`` has no table.
@@ -222,7 +240,5 @@ def fill_sigma(method: str, frame: Frame, values: np.ndarray, filled: np.ndarray
         Multiplies the stretched sigma (``sqrt(2)`` for a fill with a draw of the sigma added to it).
     """
     table = table_for(method, sha256)
-    if table is None:
-        return None
-    s = factor * table.stretched(pixel_features(frame, filled, neighbour, values=values))
-    return to_linear(frame, values, filled, s)
+    return None if table is None else table_sigma(table, frame, values, filled, neighbour=neighbour,
+                                                  factor=factor)[0]

@@ -25,12 +25,21 @@ import numpy as np
 
 from .features import PixelFeatures
 
-__all__ = ["MISFIT_EDGES", "DISAGREE_EDGES", "Widening", "parse_widening", "monotone", "widened_note"]
+__all__ = ["MISFIT_EDGES", "DISAGREE_EDGES", "cells", "Widening", "parse_widening", "monotone", "factor_applied",
+           "widened_note"]
 
 #: Cell edges of the neighbour estimate's misfit to the frame around the pixel, over the window's noise.
 MISFIT_EDGES = (0.0, 1.5, 3.0, 6.0, np.inf)
 #: Cell edges of the neighbours' spread at the pixel, over the window's noise.
 DISAGREE_EDGES = (0.0, 1.5, 3.0, 6.0, np.inf)
+
+
+def cells(misfit: np.ndarray, disagree: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's cell ``(row, column)``: its misfit's bin of `MISFIT_EDGES`, its disagreement's of
+    `DISAGREE_EDGES` (beyond the last edge, or NaN: the last bin)."""
+    i = np.clip(np.searchsorted(MISFIT_EDGES, misfit, side="right") - 1, 0, len(MISFIT_EDGES) - 2)
+    j = np.clip(np.searchsorted(DISAGREE_EDGES, disagree, side="right") - 1, 0, len(DISAGREE_EDGES) - 2)
+    return i, j
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,10 +64,7 @@ class Widening:
         out = np.ones(features.neighbour.shape)
         if features.misfit is None or features.disagree is None:
             return out
-        i = np.clip(np.searchsorted(MISFIT_EDGES, features.misfit, side="right") - 1, 0, self.factor.shape[0] - 1)
-        j = np.clip(np.searchsorted(DISAGREE_EDGES, features.disagree, side="right") - 1, 0,
-                    self.factor.shape[1] - 1)
-        return np.where(features.neighbour, self.factor[i, j], 1.0)
+        return np.where(features.neighbour, self.factor[cells(features.misfit, features.disagree)], 1.0)
 
     def to_json(self) -> dict:
         """The form `parse_widening` reads."""
@@ -118,6 +124,12 @@ def _numbers(x, what: str, said: str, kinds: str) -> np.ndarray:
     if a is None or a.dtype.kind not in kinds:
         raise ValueError(f"'widen' {what} is not an array of {said}")
     return a
+
+
+def factor_applied(own: np.ndarray, wide: np.ndarray) -> np.ndarray:
+    """What the widening really multiplied each sigma by: ``wide / own`` (both capped, `ErrorTable.sigmas`;
+    1 where ``own`` is 0)."""
+    return np.divide(wide, own, out=np.ones(np.shape(own)), where=own > 0)
 
 
 def widened_note(factor: np.ndarray) -> str:

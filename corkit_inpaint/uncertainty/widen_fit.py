@@ -29,7 +29,7 @@ import numpy as np
 
 from ..exceptions import CorkitInpaintError
 from .fit import R_EDGES, hist_quantile
-from .widen import DISAGREE_EDGES, MISFIT_EDGES, Widening, monotone
+from .widen import DISAGREE_EDGES, MISFIT_EDGES, Widening, cells, monotone
 
 __all__ = ["WIDEN_SEED0", "GAPS", "collect_z", "fit_widening", "read_tables_doc", "add_widening", "main"]
 
@@ -76,9 +76,9 @@ def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: in
         gap = GAPS[(i // len(_KINDS)) % len(GAPS)]
         (b, (img, hdr), a) = make_sequence(WIDEN_SEED0 + i, (-gap, 0.0, gap), detector=det, summed=summed,
                                            version=sequence_version or SEQUENCE_VERSION).frames
+        nbs = register_all([b, a], hdr, img.shape)      # the same for every mask of the frame
         for _, _, _, mask, test in blanked_copies(img, hdr, rng, repeats, PATTERNS):
             frame = Frame.build(test, mask, hdr)
-            nbs = register_all([b, a], hdr, img.shape)
             res = run_method(method, frame, neighbours=nbs, weights=weights, device="cpu", check_sigma=False)
             sha = res.provenance.sha256
             table = tabs.get(table_key(method, sha))
@@ -94,10 +94,7 @@ def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: in
             err = st.forward(res.values[f]) - st.forward(np.asarray(img, dtype=np.float64)[f])
             keep = feats.neighbour & (s > 0)
             r = np.abs(err[keep]) / s[keep]
-            mi = np.clip(np.searchsorted(MISFIT_EDGES, feats.misfit[keep], side="right") - 1, 0, hist.shape[0] - 1)
-            di = np.clip(np.searchsorted(DISAGREE_EDGES, feats.disagree[keep], side="right") - 1, 0,
-                         hist.shape[1] - 1)
-            np.add.at(hist, (mi, di, np.searchsorted(R_EDGES, r)), 1)
+            np.add.at(hist, (*cells(feats.misfit[keep], feats.disagree[keep]), np.searchsorted(R_EDGES, r)), 1)
     return hist, sha
 
 
