@@ -15,7 +15,7 @@ within 1 sigma are printed.
 
 Usage::
 
-    python benchmarks/front_on_real.py [--json OUT]
+    python benchmarks/front_on_real.py [--json OUT] [--weights FILE]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def blocks_on(shape, centre, radius: float) -> list[tuple[int, int]]:
     return out[::2]
 
 
-def run_case(frames, v: float, peak: float, r0: float, width: float, seed: int = 1) -> dict:
+def run_case(frames, v: float, peak: float, r0: float, width: float, seed: int = 1, weights=None) -> dict:
     """One front: the three block sets of the middle frame, each filled by every configuration."""
     rng = np.random.default_rng(seed)
     (_, h0), (data, hdr), _ = frames
@@ -82,7 +82,8 @@ def run_case(frames, v: float, peak: float, r0: float, width: float, seed: int =
         rows = {}
         for method, with_nb in CONFIGS:
             nbs = [moved[0], moved[2]] if with_nb else []
-            f = fill_level05(holes, hdr.copy(), method, device="cpu", neighbours=nbs)
+            f = fill_level05(holes, hdr.copy(), method, device="cpu", neighbours=nbs,
+                             weights=weights if method.startswith("pconv") else None)
             err = f.data.astype(np.float64)[lost] - truth[lost]
             rows[f"{method}{' +2 nb' if with_nb else ''}"] = {
                 "rmse": float(np.sqrt(np.mean(err ** 2))), "mean_error": float(err.mean()),
@@ -96,6 +97,7 @@ def main(argv=None) -> None:
     """Run every case of `CASES` and print (and with ``--json``, write) the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--weights", help="the network's weights (a file or registry name; default: the default model)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     set_threads(1)
@@ -105,11 +107,18 @@ def main(argv=None) -> None:
     result = {}
     for v, peak, r0, width in CASES:
         key = f"v={v} peak={peak} R0={r0} W={width}"
-        result[key] = run_case(frames, v, peak, r0, width)
+        result[key] = run_case(frames, v, peak, r0, width, weights=args.weights)
         for name, case in result[key].items():
             print(f"{key} {name:6s} " + "  ".join(
                 f"{m}: {row['rmse']:.1f} ({row['mean_error']:+.1f}, {row['within_1_sigma']:.2f})"
                 for m, row in case["rows"].items()), flush=True)
+    rows = [case["rows"] for r in result.values() for case in r.values()]
+    alone = np.array([x["pconv-smooth"]["rmse"] for x in rows])
+    for m in rows[0]:
+        ratio = np.array([x[m]["rmse"] for x in rows]) / alone
+        print(f"{m:20s} RMSE / pconv-smooth alone: geometric mean {np.exp(np.log(ratio).mean()):.3f}, worse in "
+              f"{int((ratio > 1).sum())} of {len(rows)}, at most {ratio.max():.2f}; within 1 sigma, median "
+              f"{np.median([x[m]['within_1_sigma'] for x in rows]):.2f}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
 

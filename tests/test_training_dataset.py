@@ -9,7 +9,14 @@ from corkit_inpaint.frame import Frame
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.training import dataset
 from corkit_inpaint.training.config import TrainConfig
-from corkit_inpaint.training.dataset import SAMPLE_KEYS, build_dataset, frame_samples, sequence_scene, training_windows
+from corkit_inpaint.training.dataset import (
+    SAMPLE_KEYS,
+    build_dataset,
+    frame_samples,
+    neighbour_case,
+    sequence_scene,
+    training_windows,
+)
 from corkit_inpaint.training.simulator import make_frame
 
 ARRAYS = ("image", "valid", "guides", "texture")
@@ -164,3 +171,18 @@ def test_pylon_masks_add_crops_of_c2_frames_on_their_own_stream():
         assert all(np.array_equal(x[k], y[k]) for x, y in zip(a, b) for k in SAMPLE_KEYS)
     with pytest.raises(ValueError, match="pylon_masks"):
         TrainConfig(pylon_masks=1.5).check()
+
+
+def test_change_masks_add_crops_of_frames_with_neighbours_on_their_own_stream():
+    """``change_masks`` adds a cluster where the frame changed most from its neighbours to a sequence with
+    neighbours, not to one without; every other crop stays as without it."""
+    import dataclasses
+    base = TrainConfig(sequences=True, extra_channels=6, crop=32, sequence_version="5")
+    more = dataclasses.replace(base, change_masks=1.0)
+    seeds = {len(neighbour_case(s, base)[0]) > 1: s for s in range(9_700_000, 9_700_040)}
+    for has, seed in seeds.items():
+        a, b = frame_samples(seed, base), frame_samples(seed, more)
+        assert (len(b) > len(a)) == has and len(a) > 0
+        assert all(np.array_equal(x[k], y[k]) for x, y in zip(a, b) for k in SAMPLE_KEYS)
+    with pytest.raises(ValueError, match="change_masks"):
+        TrainConfig(change_masks=-0.1).check()

@@ -10,6 +10,8 @@ from corkit_inpaint.training.loss_masks import (
     LARGE_PATTERNS,
     PATTERN_PROBS,
     PATTERNS,
+    block_change,
+    change_cluster,
     eligible_blocks,
     loss_mask,
     pylon_cluster,
@@ -126,3 +128,34 @@ def test_pylon_cluster_covers_the_c2_pylon_where_it_crosses_the_ring(eligible):
     c3 = header.copy()
     c3["DETECTOR"] = "C3"
     assert pylon_cluster(np.random.default_rng(0), ok, c3) == []
+
+
+def test_change_cluster_lands_where_a_cme_front_moved():
+    """A simulated C2 sequence with a 1358 km/s CME: the block that changed most from the neighbours lies on the
+    CME's path between the frames' fronts, far above a quiet sequence's largest change, and the cluster is made of
+    eligible blocks around one of the most changed."""
+    from corkit_inpaint.training.sequence import make_sequence
+    seq = make_sequence(9_000_007, (-12.0, 0.0, 12.0), version="5")
+    ev = seq.events
+    img, hdr = seq.frames[1]
+    change = block_change(img, hdr, [seq.frames[0], seq.frames[2]])
+    elig = eligible_blocks(img, hdr)
+    score = np.where(elig, change, 0.0)
+    y, x = np.unravel_index(np.argmax(score), score.shape)
+    g = optical_geometry(hdr)
+    dy, dx = y * 32 + 15.5 - g.cy, x * 32 + 15.5 - g.cx
+    off = (np.degrees(np.arctan2(dy, dx)) - ev["cme_angle_deg"] + 180) % 360 - 180
+    assert abs(off) < 30
+    assert np.hypot(dy, dx) / g.rsun < ev["cme_front_rsun"][2] + 0.5
+    quiet = make_sequence(9_000_003, (-12.0, 0.0, 12.0), version="5")
+    assert quiet.events["cme_speed_kms"] is None
+    qi, qh = quiet.frames[1]
+    quiet_change = block_change(qi, qh, [quiet.frames[0], quiet.frames[2]])
+    assert score.max() > 20 * np.where(eligible_blocks(qi, qh), quiet_change, 0.0).max()
+    top = set(map(tuple, np.argwhere(score >= np.sort(score, axis=None)[-6])))
+    for s in range(5):
+        blocks = change_cluster(np.random.default_rng(s), elig, change)
+        assert 1 <= len(blocks) <= 9 and all(elig[b] for b in blocks)
+        assert top & set(blocks)
+    assert change_cluster(np.random.default_rng(0), elig, np.zeros_like(change)) == []
+    assert not block_change(img, hdr, []).any()

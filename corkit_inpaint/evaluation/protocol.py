@@ -119,11 +119,10 @@ def evaluate_synthetic(n: int, methods, *, rng, version: str, device: str = "aut
     """Score ``n`` held-out synthetic frames (C2 and C3, full and 2x2-summed in turn), one mask per pattern."""
     from tqdm import tqdm
 
-    from ..training.simulator import make_frame
+    from ..training.simulator import KINDS, make_frame
     recs = []
-    kinds = [("C2", False), ("C2", True), ("C3", False), ("C3", True)]
     for i in tqdm(range(n), desc="synthetic frames", disable=not progress):
-        det, summed = kinds[i % 4]
+        det, summed = KINDS[i % len(KINDS)]
         img, hdr = make_frame(SYNTHETIC_SEED0 + i, detector=det, summed=summed, version=version)
         recs += evaluate_frame(img, hdr, methods, rng=rng, repeats=1, device=device,
                                weights=weights, label=f"synthetic {SYNTHETIC_SEED0 + i}")

@@ -97,10 +97,10 @@ def evaluate_synthetic_sequences(n: int, methods, *, rng, gap: float = 12.0, dev
 
     from ..training.dataset import other_day
     from ..training.sequence import make_sequence
-    kinds = [("C2", False), ("C2", True), ("C3", False), ("C3", True)]
+    from ..training.simulator import KINDS
     recs = []
     for i in tqdm(range(n), desc="synthetic sequences", disable=not progress):
-        det, summed = kinds[i % 4]
+        det, summed = KINDS[i % len(KINDS)]
         seed = SEQUENCE_SEED0 + i
         seq = make_sequence(seed, (-gap, 0.0, gap), detector=det, summed=summed)
         (b, (img, hdr), a) = seq.frames

@@ -83,6 +83,9 @@ class TrainConfig:
     pylon_masks: float = _f(0.0, "share of the simulated C2 frames given one more loss mask, a cluster over the "
                                  "pylon's crossing of the diffraction ring (loss_masks.pylon_cluster)",
                             low=0.0, high=1.0)
+    change_masks: float = _f(0.0, "share of the simulated sequences with a neighbour given one more loss mask, a "
+                                  "cluster where the frame changed most from its neighbours, as on a moving CME "
+                                  "front (loss_masks.change_cluster)", low=0.0, high=1.0)
 
     def check(self) -> None:
         """Refuse values outside a field's bounds (`ValueError` naming the field)."""

@@ -18,7 +18,7 @@ from ..network.windows import Window, frame_windows
 from ..register import register_all
 from . import sequence, simulator
 from .config import TrainConfig
-from .loss_masks import PATTERNS, eligible_blocks, loss_mask, pylon_cluster
+from .loss_masks import PATTERNS, block_change, change_cluster, eligible_blocks, loss_mask, pylon_cluster
 
 __all__ = ["training_windows", "frame_samples", "build_dataset", "SAMPLE_KEYS", "sequence_scene", "neighbour_case",
            "other_day", "GAPS"]
@@ -164,6 +164,11 @@ def frame_samples(seed: int, cfg: TrainConfig) -> list[dict]:
     if cfg.pylon_masks > 0 and rp.random() < cfg.pylon_masks and (blocks := pylon_cluster(rp, elig, hdr)):
         for w, truth, mine in training_windows(img, blocks_to_mask(img.shape, blocks), hdr, nbs):
             out.extend(_crops(w, truth, mine, rp, cfg))
+    rc = np.random.default_rng([seed, 0xC4A9])  # the same: its own stream
+    if (cfg.change_masks > 0 and nbs and rc.random() < cfg.change_masks
+            and (blocks := change_cluster(rc, elig, block_change(img, hdr, nbs)))):
+        for w, truth, mine in training_windows(img, blocks_to_mask(img.shape, blocks), hdr, nbs):
+            out.extend(_crops(w, truth, mine, rc, cfg))
     return out
 
 

@@ -117,7 +117,7 @@ def _model(cfg: TrainConfig) -> PConvUNet:
 
 
 #: Settings added after checkpoints were written, and the value every run before them had.
-ADDED_LATER = {"alone_share": 0.12, "pylon_masks": 0.0}
+ADDED_LATER = {"alone_share": 0.12, "pylon_masks": 0.0, "change_masks": 0.0}
 
 
 def _check_settings(state: dict, cfg: TrainConfig, ck: Path, device: str = "cpu") -> None:

@@ -30,6 +30,8 @@ zeros on top of the blanked ones.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..blocks import BLOCK, blocks_to_mask, find_missing_blocks, zero_blocks
@@ -37,7 +39,7 @@ from ..geometry import optical_geometry
 from ..wrap import unwrapped
 
 __all__ = ["PATTERNS", "PATTERN_PROBS", "LARGE_PATTERNS", "eligible_blocks", "loss_mask", "pylon_cluster",
-           "blanked_copies"]
+           "change_cluster", "blanked_copies"]
 
 PATTERNS = ("single", "run", "cluster", "long")
 PATTERN_PROBS = (0.30, 0.30, 0.25, 0.15)
@@ -169,6 +171,47 @@ def pylon_cluster(rng: np.random.Generator, eligible: np.ndarray, header) -> lis
     k = int(rng.integers(2, 4))
     y0 = int((g.cy + rad * np.sin(ang)) // BLOCK) - int(rng.integers(k))
     x0 = int((g.cx + rad * np.cos(ang)) // BLOCK) - int(rng.integers(k))
+    gy, gx = eligible.shape
+    return [(y0 + i, x0 + j) for i in range(k) for j in range(k)
+            if 0 <= y0 + i < gy and 0 <= x0 + j < gx and eligible[y0 + i, x0 + j]]
+
+
+def block_change(image: np.ndarray, header, neighbours) -> np.ndarray:
+    """Per block, how much the frame changed from its neighbouring frames: the largest over the neighbours of
+    the block's median of |rate - neighbour's rate| / sqrt(rate), rates in DN/s above OFFSET (grid unregistered:
+    a simulated sequence's pointing jitter is sub-pixel). 0 where no neighbour has data."""
+    def rate(img, hdr):
+        return (np.asarray(img, dtype=np.float64) - float(hdr.get("OFFSET", 0.0))) / float(hdr["EXPTIME"])
+    r = rate(unwrapped(np.asarray(image), header), header)
+    ny, nx = (s // BLOCK for s in r.shape)
+    score = np.zeros((ny, nx))
+    for img, hdr in neighbours:
+        n = rate(unwrapped(np.asarray(img), hdr), hdr)
+        if n.shape != r.shape:
+            continue
+        ok = (np.asarray(img) > 0) & (np.asarray(image) > 0)
+        d = np.where(ok, np.abs(r - n) / np.sqrt(np.maximum(r, 1.0 / float(header["EXPTIME"]))), np.nan)
+        d = d[:ny * BLOCK, :nx * BLOCK].reshape(ny, BLOCK, nx, BLOCK).transpose(0, 2, 1, 3).reshape(ny, nx, -1)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)       # an all-NaN block: no data, no change
+            score = np.fmax(score, np.nanmedian(d, axis=2))
+    return np.nan_to_num(score)
+
+
+def change_cluster(rng: np.random.Generator, eligible: np.ndarray, change: np.ndarray,
+                   top: int = 6) -> list[tuple[int, int]]:
+    """A 1x1 to 3x3 cluster of eligible blocks on one of the ``top`` eligible blocks that changed most
+    (`block_change`) between the frame and its neighbours: where a CME front, a comet or a planet moved, the
+    neighbours mislead a fill, and the network must learn to see it. The block lies at a random place in the
+    cluster; blocks that are not eligible are left out. Empty when no eligible block changed."""
+    score = np.where(eligible, change, 0.0)
+    order = np.argsort(score, axis=None)[::-1][:top]
+    order = order[score.flat[order] > 0]
+    if len(order) == 0:
+        return []
+    cy, cx = np.unravel_index(int(order[rng.integers(len(order))]), score.shape)
+    k = int(rng.integers(1, 4))
+    y0, x0 = cy - int(rng.integers(k)), cx - int(rng.integers(k))
     gy, gx = eligible.shape
     return [(y0 + i, x0 + j) for i in range(k) for j in range(k)
             if 0 <= y0 + i < gy and 0 <= x0 + j < gx and eligible[y0 + i, x0 + j]]

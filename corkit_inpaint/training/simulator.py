@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from ..blocks import BLOCK
 
-__all__ = ["GENERATOR_VERSION", "VERSIONS", "SATURATION", "make_frame",
+__all__ = ["GENERATOR_VERSION", "VERSIONS", "SATURATION", "KINDS", "make_frame",
            # components, shared with `sequence`
            "Scene", "Corona", "Cme", "draw_scene", "polar_grid", "sample_polar", "draw_corona",
            "draw_cme", "cme_factor", "vignetting", "draw_stars", "cosmic_rays", "zero_never_sent", "frame_header"]
@@ -41,6 +41,9 @@ GENERATOR_VERSION = "3"
 #: sharp edges and C2 without one; "4" draws both pylons as measured on the real frames (`pylon`).
 VERSIONS = ("2", "3", "4")
 SATURATION = 65532
+#: The kinds of frame, (detector, 2x2-summed), in the order every set of simulated frames or sequences
+#: (evaluation, the error tables' and the widening's fits) cycles through them.
+KINDS = (("C2", False), ("C2", True), ("C3", False), ("C3", True))
 
 _RSUN = {"C2": 80.7, "C3": 17.1}
 _CENTRE = {"C2": (512.0, 506.0), "C3": (516.0, 532.0)}

@@ -61,7 +61,6 @@ MIN_COUNT = 400
 QUANTILE = math.erf(1 / math.sqrt(2))          # 0.6827: the central 1-sigma share of a Gaussian
 #: Bin edges of |error| / unit (log-spaced, 6% apart).
 R_EDGES = np.geomspace(1e-3, 1e3, 241)
-_KINDS = (("C2", False), ("C2", True), ("C3", False), ("C3", True))
 #: Where the single frames come from: `simulator.make_frame`, or the sequence simulator's target frames.
 FRAMES_FROM = ("simulator", "sequence")
 
@@ -138,7 +137,7 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
     """
     from tqdm import tqdm
 
-    from ..training.simulator import GENERATOR_VERSION, make_frame
+    from ..training.simulator import GENERATOR_VERSION, KINDS, make_frame
     if frames_from not in FRAMES_FROM:
         raise ValueError(f"frames_from must be one of {', '.join(FRAMES_FROM)}, not {frames_from!r}")
     sv = sequence_version or SEQUENCE_VERSION
@@ -151,7 +150,7 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
                         spread)
 
     for i in tqdm(range(n_frames), desc="simulated frames", disable=not progress):
-        det, summed = _KINDS[i % 4]
+        det, summed = KINDS[i % len(KINDS)]
         if frames_from == "sequence":
             img, hdr = make_sequence(FRAME_SEED0 + i, (0.0,), detector=det, summed=summed, version=sv).frames[0]
         else:
@@ -161,7 +160,7 @@ def collect(methods, *, n_frames: int, n_sequences: int, repeats: int = 2, versi
     for i in tqdm(range(n_sequences), desc="simulated sequences", disable=not progress or not readers):
         if not readers:
             break
-        det, summed = _KINDS[i % 4]
+        det, summed = KINDS[i % len(KINDS)]
         (b, (img, hdr), a) = make_sequence(SEQUENCE_SEED0 + i, detector=det, summed=summed, version=sv).frames
         fill(img, hdr, readers, [b, a])
     return accs

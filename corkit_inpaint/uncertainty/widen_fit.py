@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 WIDEN_SEED0 = 73_000_000
 #: Minutes between the target and each neighbour, sequence by sequence in turn.
 GAPS = (12.0, 24.0, 36.0)
-_KINDS = (("C2", False), ("C2", True), ("C3", False), ("C3", True))
 
 
 def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: int = 1,
@@ -65,6 +64,7 @@ def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: in
     from ..register import register_all
     from ..training.loss_masks import PATTERNS, blanked_copies
     from ..training.sequence import SEQUENCE_VERSION, make_sequence
+    from ..training.simulator import KINDS
     from .features import neighbour_cover, pixel_features
     from .tables import load_tables, parse_tables, table_key
     tabs = load_tables() if tables is None else parse_tables(read_tables_doc(tables))   # the file as it is now
@@ -72,8 +72,8 @@ def collect_z(n: int, *, method: str = "pconv-smooth", weights=None, repeats: in
     hist = np.zeros((len(MISFIT_EDGES) - 1, len(DISAGREE_EDGES) - 1, R_EDGES.size + 1), dtype=np.int64)
     sha = ""
     for i in tqdm(range(n), desc="simulated sequences", disable=not progress):
-        det, summed = _KINDS[i % len(_KINDS)]
-        gap = GAPS[(i // len(_KINDS)) % len(GAPS)]
+        det, summed = KINDS[i % len(KINDS)]
+        gap = GAPS[(i // len(KINDS)) % len(GAPS)]
         (b, (img, hdr), a) = make_sequence(WIDEN_SEED0 + i, (-gap, 0.0, gap), detector=det, summed=summed,
                                            version=sequence_version or SEQUENCE_VERSION).frames
         nbs = register_all([b, a], hdr, img.shape)      # the same for every mask of the frame
