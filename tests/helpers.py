@@ -41,6 +41,31 @@ def seq_blocks(data, header, n, seed, lo=5.0, hi=26.0):
 BLANK = [(3, 4), (10, 5), (12, 13), (4, 9), (4, 10), (4, 11), (11, 2), (11, 3), (12, 2), (12, 3)]
 
 
+def front_arc(shape, centre, radius, peak=30.0, width=8.0):
+    """A CME-like front (DN/s): a bright arc at ``radius`` px, due right of the Sun ``centre``, 50 degrees wide."""
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    r = np.hypot(xx - centre[1], yy - centre[0])
+    angle = np.degrees(np.abs(np.arctan2(yy - centre[0], xx - centre[1])))
+    return peak * np.exp(-0.5 * ((r - radius) / width) ** 2) * np.clip((35.0 - angle) / 10.0, 0.0, 1.0)
+
+
+def with_front(frames, radii=(275, 300, 325)):
+    """The real C3 sequence ``frames`` ((data, header) each) with a `front_arc` at ``radii`` px, one per frame (a
+    front moving 25 px per 12 minutes), in DN: ``(moved frames, the middle one's truth as float, Sun centre)``."""
+    hdr = frames[1][1]
+    centre = (hdr["CRPIX2"] - 1, hdr["CRPIX1"] - 1)
+    moved = [(np.clip(np.round(d + front_arc(d.shape, centre, r) * h["EXPTIME"]), 0, 16383).astype(d.dtype), h)
+             for (d, h), r in zip(frames, radii)]
+    return moved, moved[1][0].astype(np.float64), centre
+
+
+def blocks_on_arc(centre, radius, n=32):
+    """The blocks of an ``n`` x ``n`` grid whose centre is within 16 px of ``radius`` and 22 degrees of due right."""
+    return [(by, bx) for by in range(n) for bx in range(n)
+            if abs(np.hypot(by * 32 + 15.5 - centre[0], bx * 32 + 15.5 - centre[1]) - radius) < 16
+            and abs(np.degrees(np.arctan2(by * 32 + 15.5 - centre[0], bx * 32 + 15.5 - centre[1]))) < 22]
+
+
 def sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..uncertainty.features import neighbour_cover, pixel_features, window_cap, 
 from ..uncertainty.tables import table_for, to_linear
 from ..uncertainty.widen import factor_applied, widened_note
 from .base import FillMethod, FillResult, Provenance, declined_note
+from .ring_check import alone_frame, alone_note, holes_filled_alone, suspect_holes
 
 __all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH", "SMOOTH_TABLE"]
 
@@ -60,6 +61,13 @@ class PConvFill(FillMethod):
         The network architecture (`corkit_inpaint.network.unet.PConvUNet`'s ``arch``) this method
         is: weights given to `fill` of another are refused (`InputError`), so that ``INPAINT`` names
         the network that ran. None (``pconv``, ``pconv-smooth``): any.
+    ring_check : bool
+        With neighbouring frames, fill from the frame alone each hole whose ring
+        of valid pixels the frame alone fills better than the neighbours do
+        (`corkit_inpaint.methods.ring_check`: where something moved between the
+        frames, a CME front above all). On by default; it costs two more runs of
+        the network over the holes and their rings, and a third over the holes
+        it fills alone. Not with ``draws``.
 
     Notes
     -----
@@ -93,6 +101,7 @@ class PConvFill(FillMethod):
     draws: int = 0
     mirror: bool = False
     arch: str | None = None
+    ring_check: bool = True
     reads_neighbours: ClassVar[bool] = True
     takes_weights: ClassVar[bool] = True
 
@@ -106,7 +115,47 @@ class PConvFill(FillMethod):
              weights=None) -> FillResult:
         if weights is not None and self.arch is not None:
             self._check_arch(weights)
-        windows, owned, declined = frame_windows(frame, neighbours)
+        prepared = frame_windows(frame, neighbours)
+        res = self._fill(frame, neighbours, device, weights, prepared=prepared)
+        if not (self.ring_check and not self.draws and res.provenance.neighbours):
+            return res
+        suspect = suspect_holes(prepared[0], prepared[1], frame.shape)
+        if not suspect.any():
+            return res
+        return self._alone_where_better(frame, res, neighbours, device, weights, suspect)
+
+    def _alone_where_better(self, frame: Frame, res: FillResult, neighbours, device, weights,
+                            suspect: np.ndarray) -> FillResult:
+        """``res`` with the ``suspect`` holes the frame alone fills better (`ring_check.holes_filled_alone`)
+        filled alone."""
+        plain = replace(self, texture=False, ring_check=False)
+
+        def fill_ring(f: Frame, with_neighbours: bool):
+            r = plain._fill(f, neighbours if with_neighbours else (), device, weights, with_sigma=False)
+            return r.values, r.filled
+
+        alone = holes_filled_alone(frame, fill_ring, suspect) & res.filled
+        if not alone.any():
+            return res
+        own = replace(self, ring_check=False)._fill(alone_frame(frame, alone), (), device, weights)
+        take = alone & own.filled
+        values = res.values.copy()
+        values[take] = own.values[take]
+        sigma = None
+        if res.sigma is not None and own.sigma is not None:
+            sigma = res.sigma.copy()
+            sigma[take] = own.sigma[take]
+        prov = res.provenance
+        if take.sum() == res.filled.sum():          # every hole alone: no neighbour gave the fill anything
+            prov = replace(prov, neighbours=(), neighbour_dt=())
+        how = "; ".join(n for n in (res.how, alone_note(take, res.filled)) if n)
+        return FillResult(values, res.filled, prov, sigma=sigma, skipped=res.skipped, how=how)
+
+    def _fill(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
+              prepared=None) -> FillResult:
+        """The fill itself (`fill` without the ring check); ``with_sigma`` False: no sigma (the ring check's);
+        ``prepared``: the frame's `frame_windows` with these neighbours, when the caller has them."""
+        windows, owned, declined = prepared if prepared is not None else frame_windows(frame, neighbours)
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
                                         "too little valid context around the missing pixels")
@@ -146,7 +195,9 @@ class PConvFill(FillMethod):
                 white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
         reads = model.config["extra_channels"] > GUIDES.index("neighbours")
         widened = ""
-        if self.draws:
+        if not with_sigma:
+            sigma = None
+        elif self.draws:
             sigma = to_linear(frame, values, filled, spread[filled])
         elif head:
             values, sigma = self._textured(frame, values, filled, white, spread[filled])

@@ -1,0 +1,122 @@
+"""`corkit_inpaint.methods.ring_check`: holes the neighbouring frames do not help are filled from the frame alone."""
+
+import re
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from helpers import C3_SEQ, blocks_on_arc, read_file, with_front
+from scipy import ndimage
+
+from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.frame import Frame
+from corkit_inpaint.methods.pconv import PCONV_SMOOTH
+from corkit_inpaint.methods.ring_check import RING, alone_frame, alone_note, holes_filled_alone, suspect_holes
+from corkit_inpaint.network.windows import frame_windows
+from corkit_inpaint.register import register_all
+
+NO_CHECK = replace(PCONV_SMOOTH, ring_check=False)
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    return [read_file(p) for p in C3_SEQ]
+
+
+def _blanked(truth, header, blocks):
+    mask = blocks_to_mask(truth.shape, blocks)
+    return Frame.build(np.where(mask, 0.0, truth), mask, header)
+
+
+def _rmse(res, truth):
+    f = res.filled
+    return float(np.sqrt(np.mean((res.values[f] - truth[f]) ** 2)))
+
+
+def test_a_hole_whose_ring_the_neighbours_fill_worse_is_filled_alone(sequence):
+    """With a fill that misses one hole's ring with the neighbours and the other's without them, only the
+    first hole is named; nothing judged, nothing named; a hole not ``among`` those judged is not filled."""
+    data, header = sequence[1]
+    truth = data.astype(np.float64)
+    frame = _blanked(truth, header, [(10, 20), (20, 12)])
+    first = np.zeros(frame.shape, dtype=bool)
+    first[10 * 32 - 2 * RING:11 * 32 + 2 * RING, 20 * 32 - 2 * RING:21 * 32 + 2 * RING] = True
+    calls = []
+
+    def fill(test, with_neighbours):
+        calls.append(with_neighbours)
+        assert test.missing.sum() > frame.missing.sum()                  # the ring is blanked too
+        assert not (test.valid & ~frame.valid).any()
+        v = test.image.copy()
+        miss = test.missing
+        off = np.where(first == with_neighbours, 50.0, 1.0)               # the worse fill of each hole's ring
+        v[miss] = truth[miss] + off[miss] * np.where((np.indices(v.shape).sum(0) % 2) == 0, 1, -1)[miss]
+        return v, miss
+
+    alone = holes_filled_alone(frame, fill)
+    assert calls == [True, False]
+    assert np.array_equal(alone, frame.missing & first)
+    empty = holes_filled_alone(frame, lambda t, nb: (t.image, np.zeros(t.shape, dtype=bool)))
+    assert not empty.any()                                                 # nothing judged: none alone
+    second = frame.missing & ~first
+    calls.clear()
+    assert not holes_filled_alone(frame, lambda t, nb: (assert_only(t, second), fill(t, nb))[1], second).any()
+
+
+def assert_only(test, hole):
+    """The ring check's frame blanks only ``hole`` and its ring."""
+    assert not (test.missing & ~ndimage.binary_dilation(hole, iterations=RING)).any()
+
+def test_a_moving_front_is_filled_from_the_frame_alone_and_history_says_so(sequence):
+    """The real C3 sequence with a bright front moving 25 px per frame, blocks on the middle frame's front
+    blanked: the neighbours alone make the fill worse than the frame alone; with the ring check it is no
+    worse than the frame alone, HISTORY says which holes were filled alone, and no neighbour is named when
+    every hole was."""
+    hdr = sequence[1][1]
+    moved, truth, centre = with_front(sequence)
+    blocks = blocks_on_arc(centre, 300)[::2]
+    frame = _blanked(truth, hdr, blocks)
+    nbs = register_all([moved[0], moved[2]], hdr, truth.shape)
+    alone = NO_CHECK.fill(frame, device="cpu")
+    trusting = NO_CHECK.fill(frame, neighbours=nbs, device="cpu")
+    checked = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu")
+    suspect = suspect_holes(*frame_windows(frame, nbs)[:2], frame.shape)
+    assert suspect.sum() > 0.5 * frame.missing.sum() and not (suspect & ~frame.missing).any()
+    assert _rmse(trusting, truth) > 1.3 * _rmse(alone, truth)
+    assert _rmse(checked, truth) <= 1.05 * _rmse(alone, truth)
+    assert "filled from this frame alone" in checked.how
+    assert np.array_equal(checked.filled, trusting.filled)
+    assert checked.sigma is not None and np.all(checked.sigma[checked.filled] > 0)
+    k, n = map(int, re.search(r"(\d+) of (\d+) holes", checked.how).groups())
+    assert len(checked.provenance.neighbours) == (0 if k == n else 2)
+
+
+def test_a_quiet_sequence_keeps_its_neighbours_bit_for_bit(sequence):
+    """On the quiet real sequence the neighbours fill every ring better: the fill is the one without the
+    check, to the bit, and names both neighbours."""
+    data, hdr = sequence[1]
+    truth = data.astype(np.float64)
+    frame = _blanked(truth, hdr, [(8, 16), (12, 22), (18, 9), (22, 20), (14, 5)])
+    nbs = register_all([sequence[0], sequence[2]], hdr, truth.shape)
+    checked = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu")
+    plain = NO_CHECK.fill(frame, neighbours=nbs, device="cpu")
+    suspect = suspect_holes(*frame_windows(frame, nbs)[:2], frame.shape)
+    assert suspect.sum() < 0.5 * frame.missing.sum()                     # most holes' neighbours fit: not checked
+    assert np.array_equal(checked.values, plain.values) and np.array_equal(checked.sigma, plain.sigma)
+    assert checked.how == plain.how and len(checked.provenance.neighbours) == 2
+
+
+def test_alone_frame_and_note():
+    """`alone_frame` keeps the other holes out of the context; `alone_note` counts holes as the check does."""
+    img = np.full((128, 128), 500.0)
+    miss = np.zeros(img.shape, dtype=bool)
+    miss[10:20, 10:20] = miss[80:90, 80:90] = True
+    img[miss] = 0
+    frame = Frame.build(img, miss, {"OFFSET": 100.0, "EXPTIME": 10.0})
+    alone = np.zeros(img.shape, dtype=bool)
+    alone[10:20, 10:20] = True
+    sub = alone_frame(frame, alone)
+    assert np.array_equal(sub.missing, alone) and not sub.valid[80:90, 80:90].any()
+    assert np.array_equal(sub.valid, frame.valid)
+    assert alone_note(np.zeros_like(alone), miss) == ""
+    assert alone_note(alone, miss).startswith("1 of 2 holes (100 px) filled from this frame alone")
