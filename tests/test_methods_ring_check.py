@@ -87,8 +87,6 @@ def test_a_moving_front_is_filled_from_the_frame_alone_and_history_says_so(seque
     assert "filled from this frame alone" in checked.how
     assert np.array_equal(checked.filled, trusting.filled)
     assert checked.sigma is not None and np.all(checked.sigma[checked.filled] > 0)
-    widened = [re.search(r"1-sigma of (\d+) pixels widened", r.how) for r in (trusting, checked)]
-    assert widened[0] and (not widened[1] or int(widened[1][1]) < int(widened[0][1]))   # not the holes filled alone
     k, n = map(int, re.search(r"(\d+) of (\d+) holes", checked.how).groups())
     assert len(checked.provenance.neighbours) == (0 if k == n else 2)
 

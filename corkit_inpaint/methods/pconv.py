@@ -115,19 +115,19 @@ class PConvFill(FillMethod):
              weights=None) -> FillResult:
         if weights is not None and self.arch is not None:
             self._check_arch(weights)
-        prepared, widening = frame_windows(frame, neighbours), {}
-        res = self._fill(frame, neighbours, device, weights, prepared=prepared, widening=widening)
+        prepared = frame_windows(frame, neighbours)
+        res = self._fill(frame, neighbours, device, weights, prepared=prepared)
         if not (self.ring_check and not self.draws and res.provenance.neighbours):
             return res
         suspect = suspect_holes(prepared[0], prepared[1], frame.shape)
         if not suspect.any():
             return res
-        return self._alone_where_better(frame, res, neighbours, device, weights, suspect, widening.get("factor"))
+        return self._alone_where_better(frame, res, neighbours, device, weights, suspect)
 
     def _alone_where_better(self, frame: Frame, res: FillResult, neighbours, device, weights,
-                            suspect: np.ndarray, factor: np.ndarray | None) -> FillResult:
+                            suspect: np.ndarray) -> FillResult:
         """``res`` with the ``suspect`` holes the frame alone fills better (`ring_check.holes_filled_alone`)
-        filled alone; ``factor``: the widening of ``res``'s sigma per pixel, for HISTORY's count of it."""
+        filled alone."""
         plain = replace(self, texture=False, ring_check=False)
 
         def fill_ring(f: Frame, with_neighbours: bool):
@@ -148,17 +148,13 @@ class PConvFill(FillMethod):
         prov = res.provenance
         if take.sum() == res.filled.sum():          # every hole alone: no neighbour gave the fill anything
             prov = replace(prov, neighbours=(), neighbour_dt=())
-        how = res.how
-        if factor is not None and (old := widened_note(factor[res.filled])):     # the holes filled alone: not widened
-            how = how.replace(old, widened_note(factor[res.filled & ~take]))
-        how = "; ".join(n for n in (*how.split("; "), alone_note(take, res.filled)) if n)
+        how = "; ".join(n for n in (res.how, alone_note(take, res.filled)) if n)
         return FillResult(values, res.filled, prov, sigma=sigma, skipped=res.skipped, how=how)
 
     def _fill(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
-              prepared=None, widening: dict | None = None) -> FillResult:
+              prepared=None) -> FillResult:
         """The fill itself (`fill` without the ring check); ``with_sigma`` False: no sigma (the ring check's);
-        ``prepared``: the frame's `frame_windows` with these neighbours, when the caller has them; ``widening``:
-        a dict given the frame-sized factor the sigma was widened by (``"factor"``), when it was."""
+        ``prepared``: the frame's `frame_windows` with these neighbours, when the caller has them."""
         windows, owned, declined = prepared if prepared is not None else frame_windows(frame, neighbours)
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
@@ -206,13 +202,8 @@ class PConvFill(FillMethod):
         elif head:
             values, sigma = self._textured(frame, values, filled, white, spread[filled])
         else:
-            values, sigma, factor = self._sigma(frame, values, filled, white, neighbours if reads else (),
-                                                model.sha256, (windows, owned))
-            if factor is not None:
-                widened = widened_note(factor)
-                if widening is not None:
-                    widening["factor"] = np.ones(frame.shape)
-                    widening["factor"][filled] = factor
+            values, sigma, widened = self._sigma(frame, values, filled, white, neighbours if reads else (),
+                                                 model.sha256, (windows, owned))
         skipped = declined_note(declined)
         how = "; ".join(n for n in (
             "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
@@ -238,9 +229,8 @@ class PConvFill(FillMethod):
 
     def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows):
         """The fill (textured if asked), its 1-sigma from the expected value's error table (``neighbours``:
-        those the network read, for the table's neighbour feature), and the factor its widening where the
-        neighbours disagree multiplied each filled pixel's sigma by (`corkit_inpaint.uncertainty.widen`; None
-        without a table)."""
+        those the network read, for the table's neighbour feature), and what HISTORY says of its widening
+        where the neighbours disagree (`corkit_inpaint.uncertainty.widen`; ``""``: none)."""
         table = table_for(SMOOTH_TABLE, sha256)
         cover = neighbour_cover(frame, neighbours) if neighbours else None
         if table is None:
@@ -248,12 +238,12 @@ class PConvFill(FillMethod):
                         ", and its texture is the local noise" if self.texture else "")
         feats = pixel_features(frame, filled, cover, windows, values)
         if table is None:
-            return (*self._textured(frame, values, filled, white, None, feats.noise), None)
+            return (*self._textured(frame, values, filled, white, None, feats.noise), "")
         # the texture is a draw of the table's own sigma, before the widening where the neighbours disagree:
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         own, wide = table.sigmas(feats)
         return (*self._textured(frame, values, filled, white, wide, draw=own if self.texture else None),
-                factor_applied(own, wide))
+                widened_note(factor_applied(own, wide)))
 
     def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``
