@@ -153,6 +153,27 @@ class Frame:
                                              self.stretched)     # what `stretched` gives, without redoing the stretch
         return out
 
+    def with_missing(self, missing: np.ndarray, blank: np.ndarray | None = None) -> Frame:
+        """This frame with ``missing`` to fill instead of its missing pixels; its other pixels that are not
+        `valid` stay unread.
+
+        ``blank``: valid pixels to set to 0 (as a lost block's are; their truth stays in this frame's
+        ``image``) and to fill too: they must be in ``missing``. Unlike a `Frame.build` of the pixels, the value
+        space, noise, geometry and Sun centre are this frame's (a `cropped` or `blanked` one's included), so a
+        fill of the new frame is this frame's fill of those pixels.
+        """
+        missing = np.array(missing, dtype=bool)
+        image = self.image
+        if blank is not None:
+            blank = np.asarray(blank, dtype=bool)
+            if (blank & ~missing).any():
+                raise ValueError("blanked pixels must be missing too")
+            image = np.where(blank, 0.0, image)
+        out = replace(self, image=image, missing=missing, valid=self.valid & ~missing)
+        out.__dict__["stretched"] = np.where(missing, self.stretch.forward(np.float64(self.stretch.bias)),
+                                             self.stretched)     # what `stretched` gives, without redoing the stretch
+        return out
+
     def cropped(self, box: tuple[int, int, int, int]) -> Frame:
         """This frame cut to ``box`` = ``(y0, y1, x0, x1)``, with its Sun centre and geometry moved with it.
 

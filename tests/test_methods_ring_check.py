@@ -120,3 +120,48 @@ def test_alone_frame_and_note():
     assert np.array_equal(sub.valid, frame.valid)
     assert alone_note(np.zeros_like(alone), miss) == ""
     assert alone_note(alone, miss).startswith("1 of 2 holes (100 px) filled from this frame alone")
+
+
+def test_a_crop_is_checked_as_the_whole_frame(sequence):
+    """Review h4: the ring check built its frames anew from the header (`Frame.build`), so on a crop (the sigma
+    check's, `Frame.cropped`) the Sun centre was the whole frame's CRPIX, not moved, and the value space and
+    noise the crop's own: a crop of a hole on a moving front was filled 130-200 DN away from the whole frame's
+    fill there, and one kept its neighbours where the whole frame filled it alone."""
+    hdr = sequence[1][1]
+    moved, truth, centre = with_front(sequence)
+    blocks = blocks_on_arc(centre, 300)[::3][:2]
+    frame = _blanked(truth, hdr, blocks)
+    nbs = register_all([moved[0], moved[2]], hdr, truth.shape)
+    whole = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu")
+    assert "filled from this frame alone" in whole.how
+    for by, bx in blocks:
+        y0, x0 = max(0, (by - 2) * 32), max(0, (bx - 2) * 32)
+        box = (y0, min(frame.shape[0], (by + 3) * 32), x0, min(frame.shape[1], (bx + 3) * 32))
+        part = frame.cropped(box)
+        sub = alone_frame(part, part.missing)
+        assert sub.sun_centre == part.sun_centre and sub.noise == part.noise and sub.stretch == part.stretch
+        res = PCONV_SMOOTH.fill(part, neighbours=[nb.shifted(y0, x0) for nb in nbs], device="cpu")
+        assert res.provenance.neighbours == () and "widened" not in res.how          # filled alone, as the whole
+        sl = (slice(by * 32, by * 32 + 32), slice(bx * 32, bx * 32 + 32))
+        np.testing.assert_allclose(res.values[by * 32 - y0:by * 32 + 32 - y0, bx * 32 - x0:bx * 32 + 32 - x0],
+                                   whole.values[sl], rtol=1e-6, atol=1e-3)
+
+
+def test_neighbours_named_and_widening_told_only_for_the_holes_that_keep_them(sequence):
+    """Review h4: a hole on the moving front filled alone, and another where neither neighbour has data (their
+    own lost blocks): no neighbour gave the fill anything, yet both were named (the check named none only when
+    every filled pixel was filled alone), and HISTORY told of 1024 px whose sigma the neighbours' disagreement
+    widened, every one of them filled alone with the sigma of the fill alone."""
+    hdr = sequence[1][1]
+    moved, truth, centre = with_front(sequence)
+    b = (8, 16)
+    frame = _blanked(truth, hdr, [blocks_on_arc(centre, 300)[3], b])
+    gone = blocks_to_mask(truth.shape, [(b[0] + i, b[1] + j) for i in (-1, 0, 1) for j in (-1, 0, 1)])
+    nbs = register_all([(np.where(gone, 0, d).astype(d.dtype), h) for d, h in (moved[0], moved[2])], hdr,
+                       truth.shape)
+    trusting = NO_CHECK.fill(frame, neighbours=nbs, device="cpu")
+    assert len(trusting.provenance.neighbours) == 2 and "widened" in trusting.how
+    res = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu")
+    assert res.how.startswith("1 of 2 holes (1024 px) filled from this frame alone")     # no widening told
+    assert res.provenance.neighbours == () and res.provenance.neighbour_dt == ()
+    assert np.array_equal(res.filled, frame.missing) and np.all(res.sigma[res.filled] > 0)

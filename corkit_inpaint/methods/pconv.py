@@ -116,18 +116,20 @@ class PConvFill(FillMethod):
         if weights is not None and self.arch is not None:
             self._check_arch(weights)
         prepared = frame_windows(frame, neighbours)
-        res = self._fill(frame, neighbours, device, weights, prepared=prepared)
+        res, notes, widening = self._run(frame, neighbours, device, weights, prepared=prepared)
         if not (self.ring_check and not self.draws and res.provenance.neighbours):
             return res
         suspect = suspect_holes(prepared[0], prepared[1], frame.shape)
         if not suspect.any():
             return res
-        return self._alone_where_better(frame, res, neighbours, device, weights, suspect)
+        return self._alone_where_better(frame, res, neighbours, device, weights, suspect, prepared, notes, widening)
 
     def _alone_where_better(self, frame: Frame, res: FillResult, neighbours, device, weights,
-                            suspect: np.ndarray) -> FillResult:
+                            suspect: np.ndarray, prepared, notes: tuple, widening) -> FillResult:
         """``res`` with the ``suspect`` holes the frame alone fills better (`ring_check.holes_filled_alone`)
-        filled alone."""
+        filled alone. ``prepared``, ``notes`` and ``widening`` are `_run`'s for ``res``: the provenance
+        names only the neighbours that gave data to a window with a pixel not filled alone, and HISTORY's
+        widening counts only those pixels."""
         plain = replace(self, texture=False, ring_check=False)
 
         def fill_ring(f: Frame, with_neighbours: bool):
@@ -145,20 +147,31 @@ class PConvFill(FillMethod):
         if res.sigma is not None and own.sigma is not None:
             sigma = res.sigma.copy()
             sigma[take] = own.sigma[take]
-        prov = res.provenance
-        if take.sum() == res.filled.sum():          # every hole alone: no neighbour gave the fill anything
-            prov = replace(prov, neighbours=(), neighbour_dt=())
-        how = "; ".join(n for n in (res.how, alone_note(take, res.filled)) if n)
+        used = np.zeros(len(neighbours), dtype=bool)   # the neighbours of the windows not all filled alone
+        for w, mine in zip(*prepared[:2]):
+            y0, y1, x0, x1 = w.box
+            if (mine & ~take[y0:y1, x0:x1]).any():
+                used |= np.array(w.used or [False] * len(neighbours), dtype=bool)
+        prov = res.provenance.with_neighbours(neighbours, used)
+        kept = res.filled & ~take
+        how = "; ".join(n for n in (*notes, widened_note(widening[kept]) if widening is not None else "",
+                                    alone_note(take, res.filled)) if n)
         return FillResult(values, res.filled, prov, sigma=sigma, skipped=res.skipped, how=how)
 
     def _fill(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
               prepared=None) -> FillResult:
         """The fill itself (`fill` without the ring check); ``with_sigma`` False: no sigma (the ring check's);
         ``prepared``: the frame's `frame_windows` with these neighbours, when the caller has them."""
+        return self._run(frame, neighbours, device, weights, with_sigma, prepared)[0]
+
+    def _run(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
+             prepared=None) -> tuple[FillResult, tuple, np.ndarray | None]:
+        """`_fill`'s result, HISTORY's notes but the widening's, and what the widening multiplied each pixel's
+        sigma by (frame-shaped; None: no widening)."""
         windows, owned, declined = prepared if prepared is not None else frame_windows(frame, neighbours)
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
-                                        "too little valid context around the missing pixels")
+                                        "too little valid context around the missing pixels"), (), None
         mirror = self.mirror and not self.draws
         res, model, dev = run_windows(weights if weights is not None else self.model,
                                       windows + [mirrored(w) for w in windows] if mirror else windows, device,
@@ -194,7 +207,7 @@ class PConvFill(FillMethod):
             if w.noise > 0:
                 white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
         reads = model.config["extra_channels"] > GUIDES.index("neighbours")
-        widened = ""
+        widening = None
         if not with_sigma:
             sigma = None
         elif self.draws:
@@ -202,13 +215,16 @@ class PConvFill(FillMethod):
         elif head:
             values, sigma = self._textured(frame, values, filled, white, spread[filled])
         else:
-            values, sigma, widened = self._sigma(frame, values, filled, white, neighbours if reads else (),
-                                                 model.sha256, (windows, owned))
+            values, sigma, factor = self._sigma(frame, values, filled, white, neighbours if reads else (),
+                                                model.sha256, (windows, owned))
+            if factor is not None:
+                widening = np.ones(frame.shape)
+                widening[filled] = factor
         skipped = declined_note(declined)
-        how = "; ".join(n for n in (
+        notes = tuple(n for n in (
             "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
-            if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "",
-            widened) if n)
+            if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "") if n)
+        how = "; ".join(n for n in (*notes, widened_note(widening[filled]) if widening is not None else "") if n)
         prov = Provenance(self.name, model.model_id, model.sha256, dev, precision=precision_used(dev, self.draws))
         if reads:
             used = np.zeros(len(neighbours), dtype=bool)
@@ -217,7 +233,7 @@ class PConvFill(FillMethod):
             prov = prov.with_neighbours(neighbours, used)
         elif neighbours:
             log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
-        return FillResult(values, filled, prov, sigma=sigma, skipped=skipped, how=how)
+        return FillResult(values, filled, prov, sigma=sigma, skipped=skipped, how=how), notes, widening
 
     def _check_arch(self, weights) -> None:
         """Refuse ``weights`` of another architecture than ``arch`` (an `InputError` in one line)."""
@@ -229,8 +245,9 @@ class PConvFill(FillMethod):
 
     def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows):
         """The fill (textured if asked), its 1-sigma from the expected value's error table (``neighbours``:
-        those the network read, for the table's neighbour feature), and what HISTORY says of its widening
-        where the neighbours disagree (`corkit_inpaint.uncertainty.widen`; ``""``: none)."""
+        those the network read, for the table's neighbour feature), and what its widening where the
+        neighbours disagree multiplied each filled pixel's sigma by (`corkit_inpaint.uncertainty.widen`;
+        None: no table)."""
         table = table_for(SMOOTH_TABLE, sha256)
         cover = neighbour_cover(frame, neighbours) if neighbours else None
         if table is None:
@@ -238,12 +255,12 @@ class PConvFill(FillMethod):
                         ", and its texture is the local noise" if self.texture else "")
         feats = pixel_features(frame, filled, cover, windows, values)
         if table is None:
-            return (*self._textured(frame, values, filled, white, None, feats.noise), "")
+            return (*self._textured(frame, values, filled, white, None, feats.noise), None)
         # the texture is a draw of the table's own sigma, before the widening where the neighbours disagree:
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         own, wide = table.sigmas(feats)
         return (*self._textured(frame, values, filled, white, wide, draw=own if self.texture else None),
-                widened_note(factor_applied(own, wide)))
+                factor_applied(own, wide))
 
     def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``

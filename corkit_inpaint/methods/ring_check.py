@@ -98,8 +98,7 @@ def holes_filled_alone(frame: Frame, fill: Callable[[Frame, bool], tuple[np.ndar
     alone = np.zeros(frame.shape, dtype=bool)
     if not ring.any():
         return alone
-    test = Frame.build(np.where(ring, 0.0, frame.image), miss | ring, frame.header,
-                       not_context=~frame.valid & ~(miss | ring))
+    test = frame.with_missing(miss | ring, blank=ring)
     with_nb, filled_nb = fill(test, True)
     without, filled_alone = fill(test, False)
     labels, n = ndimage.label(grown, structure=np.ones((3, 3), dtype=bool))
@@ -119,8 +118,9 @@ def holes_filled_alone(frame: Frame, fill: Callable[[Frame, bool], tuple[np.ndar
 
 
 def alone_frame(frame: Frame, alone: np.ndarray) -> Frame:
-    """``frame`` with only the ``alone`` pixels missing, and its other missing pixels kept out of the context."""
-    return Frame.build(frame.image, alone, frame.header, not_context=~frame.valid & ~alone)
+    """``frame`` with only the ``alone`` pixels missing, and its other missing pixels kept out of the context;
+    its value space, noise and geometry are ``frame``'s (`Frame.with_missing`), a crop's too."""
+    return frame.with_missing(alone)
 
 
 def alone_note(alone: np.ndarray, filled: np.ndarray) -> str:
