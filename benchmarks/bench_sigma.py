@@ -120,7 +120,7 @@ class NoSigma(PConvFill):
     """``pconv-smooth``'s fill with no 1-sigma: no error table step, so no check and no INPSIGMA (the baseline)."""
 
     def _sigma(self, frame, values, filled, white, neighbours, sha256, windows):
-        return values, None, ""
+        return values, None, None
 
 
 NO_SIGMA = NoSigma("pconv-smooth", texture=False)
