@@ -146,12 +146,7 @@ class Frame:
         frame's, so a fill of the blanked pixels can be compared with that truth.
         """
         pixels = np.asarray(pixels, dtype=bool)
-        image = self.image.copy()
-        image[pixels] = 0.0
-        out = replace(self, image=image, missing=pixels, valid=self.valid & ~pixels)
-        out.__dict__["stretched"] = np.where(pixels, self.stretch.forward(np.float64(self.stretch.bias)),
-                                             self.stretched)     # what `stretched` gives, without redoing the stretch
-        return out
+        return self.with_missing(pixels, blank=pixels)
 
     def with_missing(self, missing: np.ndarray, blank: np.ndarray | None = None) -> Frame:
         """This frame with ``missing`` to fill instead of its missing pixels; its other pixels that are not

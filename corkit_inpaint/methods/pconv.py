@@ -147,15 +147,8 @@ class PConvFill(FillMethod):
         if res.sigma is not None and own.sigma is not None:
             sigma = res.sigma.copy()
             sigma[take] = own.sigma[take]
-        used = np.zeros(len(neighbours), dtype=bool)   # the neighbours of the windows not all filled alone
-        for w, mine in zip(*prepared[:2]):
-            y0, y1, x0, x1 = w.box
-            if (mine & ~take[y0:y1, x0:x1]).any():
-                used |= np.array(w.used or [False] * len(neighbours), dtype=bool)
-        prov = res.provenance.with_neighbours(neighbours, used)
-        kept = res.filled & ~take
-        how = "; ".join(n for n in (*notes, widened_note(widening[kept]) if widening is not None else "",
-                                    alone_note(take, res.filled)) if n)
+        prov = res.provenance.with_neighbours(neighbours, _neighbours_used(*prepared[:2], len(neighbours), take))
+        how = _history(notes, widening, res.filled & ~take, alone_note(take, res.filled))
         return FillResult(values, res.filled, prov, sigma=sigma, skipped=res.skipped, how=how)
 
     def _fill(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
@@ -224,13 +217,10 @@ class PConvFill(FillMethod):
         notes = tuple(n for n in (
             "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
             if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "") if n)
-        how = "; ".join(n for n in (*notes, widened_note(widening[filled]) if widening is not None else "") if n)
+        how = _history(notes, widening, filled)
         prov = Provenance(self.name, model.model_id, model.sha256, dev, precision=precision_used(dev, self.draws))
         if reads:
-            used = np.zeros(len(neighbours), dtype=bool)
-            for w in windows:
-                used |= np.array(w.used or [False] * len(neighbours), dtype=bool)
-            prov = prov.with_neighbours(neighbours, used)
+            prov = prov.with_neighbours(neighbours, _neighbours_used(windows, owned, len(neighbours)))
         elif neighbours:
             log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
         return FillResult(values, filled, prov, sigma=sigma, skipped=skipped, how=how), notes, widening
@@ -273,6 +263,24 @@ class PConvFill(FillMethod):
             if s is not None:           # the draw's spread adds to the expected value's miss
                 s = np.sqrt(2.0) * s if draw is None else np.where(draw == s, np.sqrt(2.0) * s, np.hypot(s, draw))
         return values, None if s is None else to_linear(frame, values, filled, s)
+
+
+def _neighbours_used(windows, owned, n: int, alone: np.ndarray | None = None) -> np.ndarray:
+    """Which of the ``n`` neighbours gave data to a window (with ``alone``, the pixels filled from the frame alone:
+    to a window with a pixel not among them)."""
+    used = np.zeros(n, dtype=bool)
+    for w, mine in zip(windows, owned):
+        y0, y1, x0, x1 = w.box
+        if alone is None or (mine & ~alone[y0:y1, x0:x1]).any():
+            used |= np.array(w.used or [False] * n, dtype=bool)
+    return used
+
+
+def _history(notes: tuple, widening: np.ndarray | None, pixels: np.ndarray, *more: str) -> str:
+    """HISTORY's words for a fill: its ``notes``, the widening of the sigma of ``pixels`` (``widening``: the
+    frame-sized factor, None for none) and ``more``."""
+    widened = widened_note(widening[pixels]) if widening is not None else ""
+    return "; ".join(n for n in (*notes, widened, *more) if n)
 
 
 PCONV = PConvFill("pconv", texture=True)
