@@ -5,13 +5,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import C3_SEQ, blocks_on_arc, read_file, with_front
+from helpers import C3_FULL, C3_SEQ, blocks_on_arc, read_file, with_front
 from scipy import ndimage
 
 from corkit_inpaint.blocks import blocks_to_mask
+from corkit_inpaint.fill import run_method
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.methods.pconv import PCONV_SMOOTH
-from corkit_inpaint.methods.ring_check import RING, alone_frame, alone_note, holes_filled_alone, suspect_holes
+from corkit_inpaint.methods.ring_check import RING, alone_frame, alone_note, check_rings, suspect_holes
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
 
@@ -35,7 +36,8 @@ def _rmse(res, truth):
 
 def test_a_hole_whose_ring_the_neighbours_fill_worse_is_filled_alone(sequence):
     """With a fill that misses one hole's ring with the neighbours and the other's without them, only the
-    first hole is named; nothing judged, nothing named; a hole not ``among`` those judged is not filled."""
+    first hole is named; the second's widening is bounded by its ring's errors over the sigma (at least 1);
+    nothing judged, nothing named; a hole not ``among`` those judged is not filled."""
     data, header = sequence[1]
     truth = data.astype(np.float64)
     frame = _blanked(truth, header, [(10, 20), (20, 12)])
@@ -43,7 +45,7 @@ def test_a_hole_whose_ring_the_neighbours_fill_worse_is_filled_alone(sequence):
     first[10 * 32 - 2 * RING:11 * 32 + 2 * RING, 20 * 32 - 2 * RING:21 * 32 + 2 * RING] = True
     calls = []
 
-    def fill(test, with_neighbours):
+    def fill(test, with_neighbours, sigma=0.5):
         calls.append(with_neighbours)
         assert test.missing.sum() > frame.missing.sum()                  # the ring is blanked too
         assert not (test.valid & ~frame.valid).any()
@@ -51,16 +53,22 @@ def test_a_hole_whose_ring_the_neighbours_fill_worse_is_filled_alone(sequence):
         miss = test.missing
         off = np.where(first == with_neighbours, 50.0, 1.0)               # the worse fill of each hole's ring
         v[miss] = truth[miss] + off[miss] * np.where((np.indices(v.shape).sum(0) % 2) == 0, 1, -1)[miss]
-        return v, miss
+        return v, miss, (np.where(miss, sigma, 0.0) if with_neighbours else None)
 
-    alone = holes_filled_alone(frame, fill)
+    verdict = check_rings(frame, fill)
     assert calls == [True, False]
-    assert np.array_equal(alone, frame.missing & first)
-    empty = holes_filled_alone(frame, lambda t, nb: (t.image, np.zeros(t.shape, dtype=bool)))
-    assert not empty.any()                                                 # nothing judged: none alone
+    assert np.array_equal(verdict.alone, frame.missing & first)
     second = frame.missing & ~first
+    assert np.allclose(verdict.limit[second], 2.0) and np.isnan(verdict.limit[~second]).all()   # |z| = 1 / 0.5
+    wide = check_rings(frame, lambda t, nb: fill(t, nb, sigma=4.0))
+    assert np.allclose(wide.limit[second], 1.0)                          # |z| = 0.25: never below 1
+    blind = check_rings(frame, lambda t, nb: fill(t, nb)[:2] + (None,))
+    assert np.array_equal(blind.alone, verdict.alone) and np.isnan(blind.limit).all()     # no sigma: no limit
+    empty = check_rings(frame, lambda t, nb: (t.image, np.zeros(t.shape, dtype=bool), None))
+    assert not empty.alone.any() and np.isnan(empty.limit).all()         # nothing judged: none alone, no limit
     calls.clear()
-    assert not holes_filled_alone(frame, lambda t, nb: (assert_only(t, second), fill(t, nb))[1], second).any()
+    only = check_rings(frame, lambda t, nb: (assert_only(t, second), fill(t, nb))[1], second)
+    assert not only.alone.any() and np.isnan(only.limit[first]).all()
 
 
 def assert_only(test, hole):
@@ -104,6 +112,28 @@ def test_a_quiet_sequence_keeps_its_neighbours_bit_for_bit(sequence):
     assert suspect.sum() < 0.5 * frame.missing.sum()                     # most holes' neighbours fit: not checked
     assert np.array_equal(checked.values, plain.values) and np.array_equal(checked.sigma, plain.sigma)
     assert checked.how == plain.how and len(checked.provenance.neighbours) == 2
+
+
+def test_a_neighbour_of_another_day_is_not_widened_beyond_what_its_ring_shows(sequence):
+    """The real sequence's middle frame with the frame before it and one of another day (read: no ``max_gap``).
+    The other day's frame differs everywhere, so the neighbours' disagreement widened every hole's sigma up to
+    7.5 times, while the network had left that frame aside. The rings bound the widening: the values are the
+    same, no sigma is wider and some narrower, and after the sigma's check on the frame (`run_method`) the
+    truths within 1 sigma are nearer 68.27% (0.74 -> 0.70 when written)."""
+    data, hdr = sequence[1]
+    truth = data.astype(np.float64)
+    frame = _blanked(truth, hdr, [(8, 16), (12, 22), (18, 9), (22, 20), (14, 5), (10, 10), (20, 26), (6, 12)])
+    nbs = register_all([sequence[0], read_file(C3_FULL)], hdr, truth.shape, max_gap=None)
+    assert len(nbs) == 2
+    plain, checked = (run_method(m, frame, neighbours=nbs, device="cpu") for m in (NO_CHECK, PCONV_SMOOTH))
+    f = checked.filled
+    assert np.array_equal(checked.values, plain.values) and np.array_equal(f, plain.filled)
+    assert "filled from this frame alone" not in checked.how
+    assert np.all(checked.sigma[f] <= plain.sigma[f] * (1 + 1e-12)) and np.any(checked.sigma[f] < 0.9 * plain.sigma[f])
+    most = [float(re.search(r"widened \(x[\d.]+ to x([\d.]+)\)", r.how).group(1)) for r in (plain, checked)]
+    assert most[1] < most[0]
+    within = [float(np.mean(np.abs(r.values[f] - truth[f]) < r.sigma[f])) for r in (plain, checked)]
+    assert abs(within[1] - 0.6827) < abs(within[0] - 0.6827)
 
 
 def test_alone_frame_and_note():

@@ -20,7 +20,7 @@ from ..uncertainty.features import neighbour_cover, pixel_features, window_cap, 
 from ..uncertainty.tables import table_for, to_linear
 from ..uncertainty.widen import factor_applied, widened_note
 from .base import FillMethod, FillResult, Provenance, declined_note
-from .ring_check import alone_frame, alone_note, holes_filled_alone, suspect_holes
+from .ring_check import RingVerdict, alone_frame, alone_note, check_rings, suspect_holes
 
 __all__ = ["PConvFill", "PCONV", "PCONV_SMOOTH", "SMOOTH_TABLE"]
 
@@ -116,29 +116,42 @@ class PConvFill(FillMethod):
         if weights is not None and self.arch is not None:
             self._check_arch(weights)
         prepared = frame_windows(frame, neighbours)
-        res, notes, widening = self._run(frame, neighbours, device, weights, prepared=prepared)
-        if not (self.ring_check and not self.draws and res.provenance.neighbours):
+        verdict = self._check_rings(frame, neighbours, device, weights, prepared)
+        res, notes, widening = self._run(frame, neighbours, device, weights, prepared=prepared,
+                                         limit=None if verdict is None else verdict.limit)
+        if verdict is None or not (verdict.alone & res.filled).any():
             return res
+        return self._alone_where_better(frame, res, neighbours, device, weights, verdict.alone & res.filled,
+                                        prepared, notes, widening)
+
+    def _check_rings(self, frame: Frame, neighbours, device, weights, prepared) -> RingVerdict | None:
+        """`ring_check.check_rings` on the holes whose neighbour estimate is in doubt (`ring_check.suspect_holes`);
+        None where nothing is checked: no ring check, draws, a network that reads no neighbours, or no hole in
+        doubt."""
+        if not (self.ring_check and not self.draws and neighbours and prepared[0]):
+            return None
+        if not _reads_neighbours(load_model(weights if weights is not None else self.model, device="cpu")):
+            return None
         suspect = suspect_holes(prepared[0], prepared[1], frame.shape)
         if not suspect.any():
-            return res
-        return self._alone_where_better(frame, res, neighbours, device, weights, suspect, prepared, notes, widening)
-
-    def _alone_where_better(self, frame: Frame, res: FillResult, neighbours, device, weights,
-                            suspect: np.ndarray, prepared, notes: tuple, widening) -> FillResult:
-        """``res`` with the ``suspect`` holes the frame alone fills better (`ring_check.holes_filled_alone`)
-        filled alone. ``prepared``, ``notes`` and ``widening`` are `_run`'s for ``res``: the provenance
-        names only the neighbours that gave data to a window with a pixel not filled alone, and HISTORY's
-        widening counts only those pixels."""
+            return None
         plain = replace(self, texture=False, ring_check=False)
 
         def fill_ring(f: Frame, with_neighbours: bool):
-            r = plain._fill(f, neighbours if with_neighbours else (), device, weights, with_sigma=False)
-            return r.values, r.filled
+            if not with_neighbours:
+                r = plain._fill(f, (), device, weights, with_sigma=False)
+                return r.values, r.filled, None
+            r = plain._fill(f, neighbours, device, weights, limit=np.ones(f.shape))    # its sigma not widened
+            return r.values, r.filled, r.sigma
 
-        alone = holes_filled_alone(frame, fill_ring, suspect) & res.filled
-        if not alone.any():
-            return res
+        return check_rings(frame, fill_ring, suspect)
+
+    def _alone_where_better(self, frame: Frame, res: FillResult, neighbours, device, weights,
+                            alone: np.ndarray, prepared, notes: tuple, widening) -> FillResult:
+        """``res`` with the ``alone`` holes (those the frame alone fills better, `ring_check.check_rings`)
+        filled alone. ``prepared``, ``notes`` and ``widening`` are `_run`'s for ``res``: the provenance
+        names only the neighbours that gave data to a window with a pixel not filled alone, and HISTORY's
+        widening counts only those pixels."""
         own = replace(self, ring_check=False)._fill(alone_frame(frame, alone), (), device, weights)
         take = alone & own.filled
         values = res.values.copy()
@@ -152,15 +165,17 @@ class PConvFill(FillMethod):
         return FillResult(values, res.filled, prov, sigma=sigma, skipped=res.skipped, how=how)
 
     def _fill(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
-              prepared=None) -> FillResult:
+              prepared=None, limit=None) -> FillResult:
         """The fill itself (`fill` without the ring check); ``with_sigma`` False: no sigma (the ring check's);
-        ``prepared``: the frame's `frame_windows` with these neighbours, when the caller has them."""
-        return self._run(frame, neighbours, device, weights, with_sigma, prepared)[0]
+        ``prepared``: the frame's `frame_windows` with these neighbours, when the caller has them; ``limit``:
+        see `_run`."""
+        return self._run(frame, neighbours, device, weights, with_sigma, prepared, limit)[0]
 
     def _run(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
-             prepared=None) -> tuple[FillResult, tuple, np.ndarray | None]:
+             prepared=None, limit=None) -> tuple[FillResult, tuple, np.ndarray | None]:
         """`_fill`'s result, HISTORY's notes but the widening's, and what the widening multiplied each pixel's
-        sigma by (frame-shaped; None: no widening)."""
+        sigma by (frame-shaped; None: no widening). ``limit`` (frame-shaped, NaN: none): where finite, the
+        most the widening may multiply a pixel's error-table sigma by (`RingVerdict.limit`; 1: none)."""
         windows, owned, declined = prepared if prepared is not None else frame_windows(frame, neighbours)
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
@@ -199,7 +214,7 @@ class PConvFill(FillMethod):
             filled[y0:y1, x0:x1] |= m
             if w.noise > 0:
                 white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
-        reads = model.config["extra_channels"] > GUIDES.index("neighbours")
+        reads = _reads_neighbours(model)
         widening = None
         if not with_sigma:
             sigma = None
@@ -209,7 +224,7 @@ class PConvFill(FillMethod):
             values, sigma = self._textured(frame, values, filled, white, spread[filled])
         else:
             values, sigma, factor = self._sigma(frame, values, filled, white, neighbours if reads else (),
-                                                model.sha256, (windows, owned))
+                                                model.sha256, (windows, owned), limit)
             if factor is not None:
                 widening = np.ones(frame.shape)
                 widening[filled] = factor
@@ -233,11 +248,11 @@ class PConvFill(FillMethod):
             raise InputError(f"method {self.name!r} needs {self.arch} weights; {model.model_id} is a {got} network "
                              f"(method 'pconv-smooth' runs any)")
 
-    def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows):
+    def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows, limit=None):
         """The fill (textured if asked), its 1-sigma from the expected value's error table (``neighbours``:
         those the network read, for the table's neighbour feature), and what its widening where the
         neighbours disagree multiplied each filled pixel's sigma by (`corkit_inpaint.uncertainty.widen`;
-        None: no table)."""
+        None: no table). ``limit``: `_run`'s."""
         table = table_for(SMOOTH_TABLE, sha256)
         cover = neighbour_cover(frame, neighbours) if neighbours else None
         if table is None:
@@ -249,6 +264,9 @@ class PConvFill(FillMethod):
         # the texture is a draw of the table's own sigma, before the widening where the neighbours disagree:
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         own, wide = table.sigmas(feats)
+        if limit is not None:
+            most = limit[filled]
+            wide = np.where(np.isfinite(most), np.minimum(wide, own * np.nan_to_num(most, nan=1.0)), wide)
         return (*self._textured(frame, values, filled, white, wide, draw=own if self.texture else None),
                 factor_applied(own, wide))
 
@@ -263,6 +281,11 @@ class PConvFill(FillMethod):
             if s is not None:           # the draw's spread adds to the expected value's miss
                 s = np.sqrt(2.0) * s if draw is None else np.where(draw == s, np.sqrt(2.0) * s, np.hypot(s, draw))
         return values, None if s is None else to_linear(frame, values, filled, s)
+
+
+def _reads_neighbours(model) -> bool:
+    """Whether ``model`` reads the neighbouring frames (its extra input channels reach the neighbour guides)."""
+    return model.config["extra_channels"] > GUIDES.index("neighbours")
 
 
 def _neighbours_used(windows, owned, n: int, alone: np.ndarray | None = None) -> np.ndarray:

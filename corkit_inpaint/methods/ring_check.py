@@ -5,7 +5,7 @@ Where something moved between them, a CME front above all, their estimate puts
 it in the wrong place, and the network, which sees only the frame around the
 hole, often trusts it anyway: on the real C3 sequence with a moving front added
 (``benchmarks/front_on_real.py``) the fill with two neighbours had 1.6 times the
-hole error of the frame alone. The frame itself can say so. `holes_filled_alone`
+hole error of the frame alone. The frame itself can say so. `check_rings`
 blanks a ring of `RING` valid pixels around every hole, fills hole and ring
 with the neighbours and without them, and compares the two fills on the ring,
 where the truth is known: a hole whose ring the frame alone fills better (a
@@ -15,11 +15,24 @@ structure that crosses a few ring pixels, the mean alone is led by a cosmic-ray
 hit or a star in the ring. Only holes whose neighbour estimate is in doubt are
 checked (`suspect_holes`): the check costs two more runs of the network over
 them and their rings.
+
+The ring also says how far to widen the 1-sigma of a hole that keeps its
+neighbours. The widening where the neighbours disagree
+(`corkit_inpaint.uncertainty.widen`) reads their spread, not whether the
+network trusted them: a neighbour of another day differs from the frame
+everywhere, so the sigma was widened everywhere although the network, which
+weighs each neighbour by its misfit, had left it aside (on simulated
+sequences, z robust std 0.62 in the inner field). The fill with neighbours'
+own errors on the ring, over its sigma before any widening, bound it: a kept
+hole's widening is at most the 68.27% quantile of those ``|z|`` (and at least
+1: the ring never narrows the table's sigma).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -27,8 +40,8 @@ from scipy import ndimage
 from ..frame import Frame
 from ..network.windows import GUIDES
 
-__all__ = ["RING", "MIN_RING", "SUSPECT_MISFIT", "SUSPECT_SPREAD", "suspect_holes", "holes_filled_alone", "alone_frame",
-           "alone_note"]
+__all__ = ["RING", "MIN_RING", "SUSPECT_MISFIT", "SUSPECT_SPREAD", "QUANTILE", "RingVerdict", "suspect_holes",
+           "check_rings", "alone_frame", "alone_note"]
 
 #: Width of the ring of valid pixels blanked around each hole, in pixels of the image.
 RING = 8
@@ -39,6 +52,26 @@ MIN_RING = 64
 SUSPECT_MISFIT = 1.5
 #: ... or the neighbours differ by this many at its median pixel (quiet: none of those windows; a front: 95%).
 SUSPECT_SPREAD = 1.0
+#: The share of a Gaussian within 1 sigma: a kept hole's widening is at most this quantile of its ring's ``|z|``.
+QUANTILE = math.erf(1 / math.sqrt(2))
+
+
+@dataclass(frozen=True, eq=False)
+class RingVerdict:
+    """What `check_rings` found, per pixel of the frame.
+
+    Attributes
+    ----------
+    alone : numpy.ndarray of bool
+        The missing pixels of the holes to fill from the frame alone.
+    limit : numpy.ndarray of float
+        For the missing pixels of the judged holes that keep their neighbours,
+        the most their sigma's widening may multiply it by (at least 1); NaN
+        elsewhere: no limit (or no sigma was given to judge it by).
+    """
+
+    alone: np.ndarray
+    limit: np.ndarray
 
 
 def suspect_holes(windows, owned, shape: tuple) -> np.ndarray:
@@ -67,54 +100,66 @@ def suspect_holes(windows, owned, shape: tuple) -> np.ndarray:
     return out
 
 
-def holes_filled_alone(frame: Frame, fill: Callable[[Frame, bool], tuple[np.ndarray, np.ndarray]],
-                       among: np.ndarray | None = None) -> np.ndarray:
-    """The missing pixels of the holes that the frame alone fills better than with its neighbouring frames.
+def check_rings(frame: Frame, fill: Callable[[Frame, bool], tuple], among: np.ndarray | None = None) -> RingVerdict:
+    """Which holes the frame alone fills better than with its neighbouring frames, and how far the others'
+    sigma may be widened.
 
     Parameters
     ----------
     frame : Frame
     fill : callable
-        ``fill(frame, with_neighbours)`` gives a fill's values and the pixels it
-        filled; it is called twice, on ``frame`` with the ring around every hole
-        blanked too.
+        ``fill(frame, with_neighbours)`` gives a fill's values, the pixels it
+        filled and its 1-sigma before any widening (the image's unit; None:
+        none); it is called twice, on ``frame`` with the ring around every hole
+        blanked too. Only the fill with neighbours' sigma is read.
     among : numpy.ndarray of bool, optional
         The missing pixels to judge (`suspect_holes`; None: all); the others are
         neither filled by ``fill`` nor named.
 
     Returns
     -------
-    numpy.ndarray of bool
-        The missing pixels of every hole (missing pixels within ``2 * RING`` of
-        one another are one hole) whose ring the fill without the neighbours
-        fills with a smaller median absolute error and a smaller mean squared
-        error than the fill with them. A
-        hole with fewer than `MIN_RING` ring pixels filled both ways is not
-        judged (it keeps its neighbours).
+    RingVerdict
+        ``alone``: the missing pixels of every hole (missing pixels within
+        ``2 * RING`` of one another are one hole) whose ring the fill without
+        the neighbours fills with a smaller median absolute error and a smaller
+        mean squared error than the fill with them. ``limit``: for every other
+        judged hole, the `QUANTILE` of ``|fill - truth| / sigma`` over its ring
+        (the fill with neighbours'), at least 1. A hole with fewer than
+        `MIN_RING` ring pixels filled both ways (with a sigma, for ``limit``) is not
+        judged: it keeps its neighbours, and no limit.
     """
     miss = frame.missing if among is None else frame.missing & among
     grown = ndimage.binary_dilation(miss, iterations=RING)
     ring = grown & ~miss & frame.valid
-    alone = np.zeros(frame.shape, dtype=bool)
+    verdict = RingVerdict(np.zeros(frame.shape, dtype=bool), np.full(frame.shape, np.nan))
     if not ring.any():
-        return alone
+        return verdict
     test = frame.with_missing(miss | ring, blank=ring)
-    with_nb, filled_nb = fill(test, True)
-    without, filled_alone = fill(test, False)
+    with_nb, filled_nb, sigma_nb = fill(test, True)
+    without, filled_alone = fill(test, False)[:2]
     labels, n = ndimage.label(grown, structure=np.ones((3, 3), dtype=bool))
     at = np.flatnonzero(ring & filled_nb & filled_alone)          # the ring pixels both fills filled
     if at.size == 0:
-        return alone
+        return verdict
     lab, index = labels.ravel()[at], np.arange(1, n + 1)
     truth = frame.image.ravel()[at]
     d_nb, d_alone = np.abs(with_nb.ravel()[at] - truth), np.abs(without.ravel()[at] - truth)
-    worse = np.bincount(lab, minlength=n + 1)[1:] >= MIN_RING
+    judged = np.bincount(lab, minlength=n + 1)[1:] >= MIN_RING
+    worse = judged.copy()
     for stat, power in ((ndimage.median, 1), (ndimage.mean, 2)):   # the typical ring pixel, and the ring as a whole
         e_nb, e_alone = (np.nan_to_num(stat(d ** power, lab, index)) for d in (d_nb, d_alone))
         worse &= e_nb > e_alone
     if worse.any():
-        alone = np.isin(labels, index[worse]) & miss
-    return alone
+        verdict.alone[...] = np.isin(labels, index[worse]) & miss
+    if sigma_nb is not None:
+        s = sigma_nb.ravel()[at]
+        ok = np.isfinite(s) & (s > 0)
+        z = d_nb[ok] / s[ok]
+        limit = np.full(n + 1, np.nan)
+        for i in index[(np.bincount(lab[ok], minlength=n + 1)[1:] >= MIN_RING) & ~worse]:
+            limit[i] = max(1.0, float(np.quantile(z[lab[ok] == i], QUANTILE)))
+        verdict.limit[miss] = limit[labels[miss]]
+    return verdict
 
 
 def alone_frame(frame: Frame, alone: np.ndarray) -> Frame:
