@@ -119,7 +119,7 @@ def sigma_time(frame, nbs, res, weights, repeats):
 class NoSigma(PConvFill):
     """``pconv-smooth``'s fill with no 1-sigma: no error table step, so no check and no INPSIGMA (the baseline)."""
 
-    def _sigma(self, frame, values, filled, white, neighbours, sha256, windows):
+    def _sigma(self, frame, values, filled, white, neighbours, sha256, windows, limit=None):
         return values, None, None
 
 

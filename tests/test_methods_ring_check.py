@@ -11,7 +11,7 @@ from scipy import ndimage
 from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.fill import run_method
 from corkit_inpaint.frame import Frame
-from corkit_inpaint.methods.pconv import PCONV_SMOOTH
+from corkit_inpaint.methods.pconv import PCONV, PCONV_SMOOTH
 from corkit_inpaint.methods.ring_check import RING, alone_frame, alone_note, check_rings, suspect_holes
 from corkit_inpaint.network.windows import frame_windows
 from corkit_inpaint.register import register_all
@@ -134,6 +134,28 @@ def test_a_neighbour_of_another_day_is_not_widened_beyond_what_its_ring_shows(se
     assert most[1] < most[0]
     within = [float(np.mean(np.abs(r.values[f] - truth[f]) < r.sigma[f])) for r in (plain, checked)]
     assert abs(within[1] - 0.6827) < abs(within[0] - 0.6827)
+
+
+@pytest.mark.parametrize("method", [PCONV_SMOOTH, PCONV], ids=["pconv-smooth", "pconv"])
+def test_the_bound_holds_for_the_sigma_in_the_image_unit(sequence, method):
+    """Review h5: the ring's ``|z|`` is in the image's unit, but the bound was applied to the stretched sigma,
+    and the asinh stretch widens a bright pixel's sigma in DN more than in stretched units: up to 7.4% over
+    the bound, on 1691 of 3072 bounded pixels. Now every bounded pixel's sigma is at most the bound times its
+    sigma without the widening, and at least that sigma; HISTORY's factors are those of the image's unit."""
+    data, hdr = sequence[1]
+    truth = data.astype(np.float64)
+    frame = _blanked(truth, hdr, [(8, 16), (12, 22), (18, 9), (22, 20), (14, 5), (10, 10), (20, 26), (6, 12)])
+    nbs = register_all([sequence[0], read_file(C3_FULL)], hdr, truth.shape, max_gap=None)
+    verdict = method._check_rings(frame, nbs, "cpu", None, frame_windows(frame, nbs))
+    res = method.fill(frame, neighbours=nbs, device="cpu")
+    own = method._fill(frame, nbs, "cpu", None, limit=np.ones(frame.shape))      # the sigma not widened
+    bound = np.isfinite(verdict.limit) & res.filled & ~verdict.alone
+    assert bound.sum() >= 1024
+    ratio = res.sigma[bound] / own.sigma[bound]
+    assert np.all(ratio >= 1 - 1e-12) and np.all(ratio <= verdict.limit[bound] * (1 + 1e-9))
+    told = float(re.search(r"widened \(x[\d.]+ to x([\d.]+)\)", res.how).group(1))
+    f = res.filled & ~bound
+    assert told == pytest.approx(max(ratio.max(), (res.sigma[f] / own.sigma[f]).max()), abs=0.006)
 
 
 def test_alone_frame_and_note():

@@ -174,8 +174,9 @@ class PConvFill(FillMethod):
     def _run(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
              prepared=None, limit=None) -> tuple[FillResult, tuple, np.ndarray | None]:
         """`_fill`'s result, HISTORY's notes but the widening's, and what the widening multiplied each pixel's
-        sigma by (frame-shaped; None: no widening). ``limit`` (frame-shaped, NaN: none): where finite, the
-        most the widening may multiply a pixel's error-table sigma by (`RingVerdict.limit`; 1: none)."""
+        sigma by in the image's unit (frame-shaped; None: no widening). ``limit`` (frame-shaped, NaN: none):
+        where finite, the most the widening may multiply a pixel's sigma by, in the image's unit
+        (`RingVerdict.limit`; 1: none)."""
         windows, owned, declined = prepared if prepared is not None else frame_windows(frame, neighbours)
         if not windows:
             return FillResult.unchanged(frame, Provenance(self.name, device=select_device(device)),
@@ -251,8 +252,8 @@ class PConvFill(FillMethod):
     def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows, limit=None):
         """The fill (textured if asked), its 1-sigma from the expected value's error table (``neighbours``:
         those the network read, for the table's neighbour feature), and what its widening where the
-        neighbours disagree multiplied each filled pixel's sigma by (`corkit_inpaint.uncertainty.widen`;
-        None: no table). ``limit``: `_run`'s."""
+        neighbours disagree multiplied each filled pixel's sigma by in the image's unit
+        (`corkit_inpaint.uncertainty.widen`; None: no table). ``limit``: `_run`'s, a bound on that factor."""
         table = table_for(SMOOTH_TABLE, sha256)
         cover = neighbour_cover(frame, neighbours) if neighbours else None
         if table is None:
@@ -264,11 +265,20 @@ class PConvFill(FillMethod):
         # the texture is a draw of the table's own sigma, before the widening where the neighbours disagree:
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         own, wide = table.sigmas(feats)
+        draw = own if self.texture else None
+        out, sigma = self._textured(frame, values, filled, white, wide, draw=draw)
+        if np.array_equal(own, wide):
+            return out, sigma, np.ones(own.shape)
+        # what the widening multiplied the sigma by in the image's unit (the stretch makes it more than the
+        # table's factor on a bright pixel), and where the ring check bounds it, at most that bound
+        plain = self._textured(frame, values, filled, white, own, draw=draw)[1][filled]
+        wide_lin = sigma[filled]
         if limit is not None:
             most = limit[filled]
-            wide = np.where(np.isfinite(most), np.minimum(wide, own * np.nan_to_num(most, nan=1.0)), wide)
-        return (*self._textured(frame, values, filled, white, wide, draw=own if self.texture else None),
-                factor_applied(own, wide))
+            at = np.isfinite(most)
+            wide_lin[at] = np.minimum(wide_lin[at], most[at] * plain[at])
+            sigma[filled] = wide_lin
+        return out, sigma, factor_applied(plain, wide_lin)
 
     def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``
