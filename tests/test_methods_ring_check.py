@@ -158,6 +158,23 @@ def test_the_bound_holds_for_the_sigma_in_the_image_unit(sequence, method):
     assert told == pytest.approx(max(ratio.max(), (res.sigma[f] / own.sigma[f]).max()), abs=0.006)
 
 
+def test_weights_with_no_error_table_are_warned_of_once_per_fill(sequence, caplog):
+    """Review h5: with weights that have no error table, the ring check's fill with the neighbours asked for a
+    sigma to bound the widening by, and so warned of the missing table once more per fill."""
+    hdr = sequence[1][1]
+    moved, truth, centre = with_front(sequence)
+    frame = _blanked(truth, hdr, blocks_on_arc(centre, 300)[::3][:2])
+    nbs = register_all([moved[0], moved[2]], hdr, truth.shape)
+    counts = []
+    for method in (NO_CHECK, PCONV_SMOOTH):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            res = method.fill(frame, neighbours=nbs, device="cpu", weights="pconv-lasco-nb1")
+        assert res.sigma is None
+        counts.append(sum("no error table" in r.getMessage() for r in caplog.records))
+    assert counts == [1, 1]
+
+
 def test_alone_frame_and_note():
     """`alone_frame` keeps the other holes out of the context; `alone_note` counts holes as the check does."""
     img = np.full((128, 128), 500.0)

@@ -130,16 +130,18 @@ class PConvFill(FillMethod):
         doubt."""
         if not (self.ring_check and not self.draws and neighbours and prepared[0]):
             return None
-        if not _reads_neighbours(load_model(weights if weights is not None else self.model, device="cpu")):
+        model = load_model(weights if weights is not None else self.model, device="cpu")
+        if not _reads_neighbours(model):
             return None
         suspect = suspect_holes(prepared[0], prepared[1], frame.shape)
         if not suspect.any():
             return None
         plain = replace(self, texture=False, ring_check=False)
+        bounds = table_for(SMOOTH_TABLE, model.sha256) is not None      # a table's sigma: what the bound is for
 
         def fill_ring(f: Frame, with_neighbours: bool):
-            if not with_neighbours:
-                r = plain._fill(f, (), device, weights, with_sigma=False)
+            if not (with_neighbours and bounds):
+                r = plain._fill(f, neighbours if with_neighbours else (), device, weights, with_sigma=False)
                 return r.values, r.filled, None
             r = plain._fill(f, neighbours, device, weights, limit=np.ones(f.shape))    # its sigma not widened
             return r.values, r.filled, r.sigma
@@ -152,7 +154,10 @@ class PConvFill(FillMethod):
         filled alone. ``prepared``, ``notes`` and ``widening`` are `_run`'s for ``res``: the provenance
         names only the neighbours that gave data to a window with a pixel not filled alone, and HISTORY's
         widening counts only those pixels."""
-        own = replace(self, ring_check=False)._fill(alone_frame(frame, alone), (), device, weights)
+        # (no sigma wanted where the fill has none, so a missing table is warned of once; the texture is
+        # drawn in the sigma step, so a textured fill takes it)
+        own = replace(self, ring_check=False)._fill(alone_frame(frame, alone), (), device, weights,
+                                                    with_sigma=res.sigma is not None or self.texture)
         take = alone & own.filled
         values = res.values.copy()
         values[take] = own.values[take]

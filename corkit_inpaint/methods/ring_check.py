@@ -22,7 +22,7 @@ neighbours. The widening where the neighbours disagree
 network trusted them: a neighbour of another day differs from the frame
 everywhere, so the sigma was widened everywhere although the network, which
 weighs each neighbour by its misfit, had left it aside (on simulated
-sequences, z robust std 0.62 in the inner field). The fill with neighbours'
+sequences, z robust std 0.61 in the inner field). The fill with neighbours'
 own errors on the ring, over its sigma before any widening, bound it: a kept
 hole's widening is at most the 68.27% quantile of those ``|z|`` (and at least
 1: the ring never narrows the table's sigma).
