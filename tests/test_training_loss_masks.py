@@ -159,3 +159,17 @@ def test_change_cluster_lands_where_a_cme_front_moved():
         assert top & set(blocks)
     assert change_cluster(np.random.default_rng(0), elig, np.zeros_like(change)) == []
     assert not block_change(img, hdr, []).any()
+
+
+def test_block_change_takes_the_bias_of_a_summed_pixel():
+    """A 2x2 LEB-summed pixel's bias is four OFFSETs (`corkit_inpaint.header.bias`), as the fill takes it;
+    `block_change` subtracted one, so a summed frame's rates, and the change over their square root, were off.
+    A header without EXPTIME is no change (it raised KeyError)."""
+    rate, rate2, exptime, offset = 40.0, 50.0, 10.0, 500.0
+    hdr = {"OFFSET": offset, "EXPTIME": exptime, "LEBXSUM": 2, "LEBYSUM": 2}
+    image = np.full((64, 64), 4 * offset + rate * exptime)
+    nb = np.full((64, 64), 4 * offset + rate2 * exptime)
+    change = block_change(image, hdr, [(nb, dict(hdr))])
+    assert change.shape == (2, 2) and np.allclose(change, abs(rate - rate2) / np.sqrt(rate))
+    assert not block_change(image, {"OFFSET": offset}, [(nb, dict(hdr))]).any()
+    assert not block_change(image, hdr, [(nb, {"OFFSET": offset})]).any()

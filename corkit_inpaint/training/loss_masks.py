@@ -36,6 +36,7 @@ import numpy as np
 
 from ..blocks import BLOCK, blocks_to_mask, find_missing_blocks, zero_blocks
 from ..geometry import optical_geometry
+from ..header import bias_and_exptime
 from ..wrap import unwrapped
 
 __all__ = ["PATTERNS", "PATTERN_PROBS", "LARGE_PATTERNS", "eligible_blocks", "loss_mask", "pylon_cluster",
@@ -178,19 +179,24 @@ def pylon_cluster(rng: np.random.Generator, eligible: np.ndarray, header) -> lis
 
 def block_change(image: np.ndarray, header, neighbours) -> np.ndarray:
     """Per block, how much the frame changed from its neighbouring frames: the largest over the neighbours of
-    the block's median of |rate - neighbour's rate| / sqrt(rate), rates in DN/s above OFFSET (grid unregistered:
-    a simulated sequence's pointing jitter is sub-pixel). 0 where no neighbour has data."""
+    the block's median of |rate - neighbour's rate| / sqrt(rate), rates in DN/s above the bias
+    (`corkit_inpaint.header.bias_and_exptime`, as the fill's: OFFSET times the on-board summing; grid
+    unregistered: a simulated sequence's pointing jitter is sub-pixel). 0 where no neighbour has data, or where
+    a header lacks its bias or exposure time."""
     def rate(img, hdr):
-        return (np.asarray(img, dtype=np.float64) - float(hdr.get("OFFSET", 0.0))) / float(hdr["EXPTIME"])
+        bias, exptime = bias_and_exptime(hdr)
+        return (np.asarray(img, dtype=np.float64) - bias) / exptime
+    if bias_and_exptime(header) is None:
+        return np.zeros(tuple(s // BLOCK for s in np.shape(image)))
     r = rate(unwrapped(np.asarray(image), header), header)
     ny, nx = (s // BLOCK for s in r.shape)
     score = np.zeros((ny, nx))
     for img, hdr in neighbours:
-        n = rate(unwrapped(np.asarray(img), hdr), hdr)
-        if n.shape != r.shape:
+        if bias_and_exptime(hdr) is None or np.shape(img) != r.shape:
             continue
+        n = rate(unwrapped(np.asarray(img), hdr), hdr)
         ok = (np.asarray(img) > 0) & (np.asarray(image) > 0)
-        d = np.where(ok, np.abs(r - n) / np.sqrt(np.maximum(r, 1.0 / float(header["EXPTIME"]))), np.nan)
+        d = np.where(ok, np.abs(r - n) / np.sqrt(np.maximum(r, 1.0 / bias_and_exptime(header)[1])), np.nan)
         d = d[:ny * BLOCK, :nx * BLOCK].reshape(ny, BLOCK, nx, BLOCK).transpose(0, 2, 1, 3).reshape(ny, nx, -1)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)       # an all-NaN block: no data, no change
