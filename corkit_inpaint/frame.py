@@ -159,6 +159,9 @@ class Frame:
         """
         missing = np.array(missing, dtype=bool)
         image = self.image
+        for name, m in (("missing", missing), ("blank", blank)):
+            if m is not None and np.shape(m) != self.shape:     # broadcast, a row would mark whole columns
+                raise InputError(f"{name} has shape {np.shape(m)}, the frame {self.shape}: give a mask of one shape")
         if blank is not None:
             blank = np.asarray(blank, dtype=bool)
             if (blank & ~missing).any():

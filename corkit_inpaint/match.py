@@ -349,6 +349,9 @@ def same_level(frame: Frame, neighbours: Sequence[Neighbour]) -> list[Neighbour]
         level = float(np.median(rates)) / target if rates.size else float("nan")
         if 1 / MAX_LEVEL_RATIO <= level <= MAX_LEVEL_RATIO:
             kept.append(nb)
+        elif not rates.size:            # every pixel zero or saturated: nothing to compare, and nothing to fill from
+            log.warning("neighbouring frame %s left out: it has no valid pixel on this frame's grid (every one "
+                        "missing, zero or saturated)", nb.called)
         else:
             log.warning("neighbouring frame %s left out: its median DN/s is %.3g times this frame's, which its "
                         "OFFSET or EXPTIME (or this frame's) cannot make of the same field", nb.called, level)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
 
 from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
@@ -376,6 +378,9 @@ def _registered(i: int, item, target_header, target_shape) -> Neighbour | None:
         data, hdr, prev = (*item, None)[:3]
     else:
         raise InputError(f"neighbour {i + 1}: expected an (array, header) pair, got {type(item).__name__}")
+    if not (isinstance(hdr, (Mapping, fits.Header))):
+        raise InputError(f"neighbour {i + 1}: its header is {type(hdr).__name__}, not a FITS header or a mapping of "
+                         "keywords")
     if prev is not None and np.shape(prev) != np.shape(data):
         raise InputError(f"neighbour {i + 1}: its earlier-fill mask has shape {np.shape(prev)}, image {np.shape(data)}")
     path = getattr(item, "path", None)            # a file read without FILENAME is named by its file

@@ -155,3 +155,20 @@ def test_a_few_absurd_pixels_do_not_move_distant_fills(dtype, caplog):
         assert f.noise == pytest.approx(noise, rel=1e-3) and not f.valid[:2, :2].any()
     from corkit_inpaint.frame import implausible
     assert not implausible(data, hdr).any() and not implausible(np.full(3, 1e9), None).any()
+
+
+def test_with_missing_refuses_a_mask_of_another_shape():
+    """Battery h6: `Frame.build` refuses a mask of another shape; `Frame.with_missing` broadcast it: a (1, N) mask
+    made a frame whose ``missing`` was (1, N), its columns unread over the whole height, and a fill of it
+    changed 20 valid pixels of row 0."""
+    img, hdr = read_real()
+    m = blocks_to_mask(img.shape, [(4, 4)])
+    frame = Frame.build(np.where(m, 0, img), m, hdr)
+    row = np.zeros((1, img.shape[1]), dtype=bool)
+    row[0, 100:120] = True
+    for bad in (row, np.zeros((img.shape[0] // 2, img.shape[1] // 2), dtype=bool), True):
+        with pytest.raises(InputError, match="give a mask of one shape"):
+            frame.with_missing(bad)
+    with pytest.raises(InputError, match="blank has shape"):
+        frame.with_missing(m, blank=row)
+    assert np.array_equal(frame.with_missing(m).missing, m)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
+from helpers import C3_SEQ, read_file
 
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.match import MIN_COMMON, neighbour_estimate
@@ -255,3 +258,22 @@ def test_a_neighbour_left_out_is_named_by_its_path(tmp_path, caplog):
     said = [r.getMessage() for r in caplog.records if "this frame itself" in r.getMessage()]
     assert said == [f"neighbouring frame {tmp_path}/sub dir/copy\\x1b.fts ({hdr['FILENAME'].strip()}) left out: it "
                     "is this frame itself (the same time, or the same data)"]
+
+
+@pytest.mark.parametrize("fill", [0, 16383], ids=["all-zero", "all-saturated"])
+def test_a_neighbour_with_no_data_is_told_so(fill, caplog):
+    """Battery h6: a neighbour with no data pixel (every one 0, or every one saturated) is rightly left out, but
+    the warning said its median DN/s was "nan times this frame's", which "its OFFSET or EXPTIME" could not
+    explain: a NaN, and the wrong cause."""
+    import corkit_inpaint as ci
+    from corkit_inpaint.blocks import blocks_to_mask
+    (nb, nb_hdr), (data, hdr), after = (read_file(p) for p in C3_SEQ)
+    mask = blocks_to_mask(data.shape, [(8, 16), (12, 22)])
+    target = np.where(mask, 0, data)
+    with caplog.at_level(logging.WARNING):
+        out = ci.inpaint_array(target, mask, header=hdr, neighbours=[(np.full_like(nb, fill), nb_hdr), after],
+                               device="cpu")
+    assert np.array_equal(out[~mask], target[~mask])
+    told = [r.getMessage() for r in caplog.records if "32310943" in r.getMessage()]
+    assert told and not any("nan times" in t or "OFFSET" in t for t in told), told
+    assert any("left out: it has no valid pixel" in t for t in told), told

@@ -372,3 +372,19 @@ def test_a_filled_neighbour_without_its_mask_is_left_out(target, tmp_path, caplo
     plain = hdr.copy()
     del plain["INPAINT"]                          # not a corkit-inpaint fill: read as it is
     assert len(register_all([(data, plain)], target[1], shape)) == 1
+
+
+@pytest.mark.parametrize("bad", [None, 5], ids=["None", "int"])
+def test_a_neighbour_whose_header_is_not_a_header_is_refused_in_one_line(bad):
+    """Battery h6: a neighbour ``(array, None)`` (or a header that is no header at all) raised a bare TypeError
+    from `header.says_filled` ("argument of type 'NoneType' is not iterable"), through `inpaint_array` and
+    `fill_level05`. It is a caller's mistake, refused as a neighbour that is not an (array, header) pair is."""
+    import corkit_inpaint as ci
+    from corkit_inpaint.blocks import blocks_to_mask
+    (nb, _), (data, hdr), after = (read_file(p) for p in C3_SEQ)
+    with pytest.raises(InputError, match=f"neighbour 1: its header is {type(bad).__name__}, not a FITS header"):
+        register_all([(nb, bad), after], hdr, data.shape)
+    mask = blocks_to_mask(data.shape, [(8, 16)])
+    with pytest.raises(InputError, match="neighbour 1: its header is"):
+        ci.inpaint_array(np.where(mask, 0, data), mask, header=hdr, neighbours=[(nb, bad), after], device="cpu")
+    assert len(register_all([(nb, dict(read_file(C3_SEQ[0])[1])), after], hdr, data.shape)) == 2   # a dict is one
