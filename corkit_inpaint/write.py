@@ -42,7 +42,7 @@ def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
     names, dts = (p.neighbours, p.neighbour_dt) if p else ((), ())
     nb = []
     for k, (name, dt) in enumerate(zip(names, dts), start=1):
-        nb.append((f"INPNB{k}", str(name)[:68], f"neighbouring frame {k} the fill read"))
+        nb.append((f"INPNB{k}", str(name)[:68], f"neighbouring frame {k} that gave data"))
         nb.append((f"INPDT{k}", round(float(dt), 3) if np.isfinite(dt) else "unknown",
                    f"time of neighbour {k} minus this frame, s"))
     return [
@@ -54,7 +54,7 @@ def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
         ("INPPREC", p.precision if p else "none", "network precision of the fill (none: no network)"),
         ("INPNBLK", len(filled.blocks), "number of 32x32 blocks filled"),
         ("INPNPIX", int(filled.filled.sum()), "number of pixels filled"),
-        ("INPNNB", len(names), "number of neighbouring frames the fill read"),
+        ("INPNNB", len(names), "number of neighbouring frames that gave data"),
         ("INPSGFAC", round(float(p.sigma_factor), 4) if p else 1.0, "fill 1-sigma scaled by this after its check"),
         ("INPSGBLK", int(p.sigma_blocks) if p else 0, "valid blocks blanked and filled to check 1-sigma"),
     ] + nb
@@ -65,7 +65,7 @@ def _neighbour_text(p) -> str:
         return "from this frame alone"
     parts = [f"{n} ({dt:+.0f} s)" if np.isfinite(dt) else f"{n} (time unknown)"
              for n, dt in zip(p.neighbours, p.neighbour_dt)]
-    return "from this frame and the neighbouring frames " + ", ".join(parts)
+    return f"from this frame and the neighbouring frame{'s' if len(parts) > 1 else ''} " + ", ".join(parts)
 
 
 def _blocks(n: int) -> str:

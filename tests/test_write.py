@@ -55,7 +55,11 @@ def test_neighbours_are_named_in_the_header_and_history():
         (2, "a.fts", -720.5, "b.fts", 1440.0)
     assert "INPNB3" not in hdr and "INPDT3" not in hdr
     text = " ".join(str(v) for v in hdr["HISTORY"])
-    assert "a.fts (-720 s), b.fts (+1440 s)" in text
+    assert "neighbouring frames a.fts (-720 s), b.fts (+1440 s)" in text
+    one = stamp_header(fits.Header(), replace(f, provenance=replace(f.provenance, neighbours=("a.fts",),
+                                                                    neighbour_dt=(-720.5,))))
+    assert "the neighbouring frame a.fts (-720 s)" in " ".join(str(v) for v in one["HISTORY"])   # one: singular
+    assert one.comments["INPNNB"] == "number of neighbouring frames that gave data"
     alone = stamp_header(fits.Header(), filled_image())
     assert alone["INPNNB"] == 0 and "from this frame alone" in " ".join(str(v) for v in alone["HISTORY"])
 
