@@ -144,8 +144,7 @@ def check_rings(frame: Frame, fill: Callable[[Frame, bool], tuple], among: np.nd
     lab, index = labels.ravel()[at], np.arange(1, n + 1)
     truth = frame.image.ravel()[at]
     d_nb, d_alone = np.abs(with_nb.ravel()[at] - truth), np.abs(without.ravel()[at] - truth)
-    judged = np.bincount(lab, minlength=n + 1)[1:] >= MIN_RING
-    worse = judged.copy()
+    worse = np.bincount(lab, minlength=n + 1)[1:] >= MIN_RING     # judged, then: the frame alone does better
     for stat, power in ((ndimage.median, 1), (ndimage.mean, 2)):   # the typical ring pixel, and the ring as a whole
         e_nb, e_alone = (np.nan_to_num(stat(d ** power, lab, index)) for d in (d_nb, d_alone))
         worse &= e_nb > e_alone
