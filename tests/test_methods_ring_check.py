@@ -175,6 +175,26 @@ def test_weights_with_no_error_table_are_warned_of_once_per_fill(sequence, caplo
     assert counts == [1, 1]
 
 
+def test_a_lone_neighbour_in_the_wrong_place_is_not_trusted(sequence):
+    """A lone neighbour within the gap whose header puts it in the wrong place (CRPIX1 82 px off) made the fill
+    several times worse than the frame alone (the known limit of 0.1.6: 120 DN RMS against 24); the ring
+    check fills those holes from the frame alone, while the same frame with its right header is kept."""
+    (before, hb), (data, hdr) = sequence[0], sequence[1]
+    truth = data.astype(np.float64)
+    frame = _blanked(truth, hdr, [(8, 16), (12, 22), (18, 9), (22, 20)])
+    moved = hb.copy()
+    moved["CRPIX1"] = hb["CRPIX1"] + 82
+    wrong, right = (register_all([(before, h)], hdr, truth.shape) for h in (moved, hb))
+    assert len(wrong) == len(right) == 1
+    alone = PCONV_SMOOTH.fill(frame, device="cpu")
+    trusting = NO_CHECK.fill(frame, neighbours=wrong, device="cpu")
+    checked = PCONV_SMOOTH.fill(frame, neighbours=wrong, device="cpu")
+    kept = PCONV_SMOOTH.fill(frame, neighbours=right, device="cpu")
+    assert _rmse(trusting, truth) > 2 * _rmse(alone, truth)
+    assert _rmse(checked, truth) <= 1.05 * _rmse(alone, truth) and checked.provenance.neighbours == ()
+    assert _rmse(kept, truth) < 0.8 * _rmse(alone, truth) and len(kept.provenance.neighbours) == 1
+
+
 def test_alone_frame_and_note():
     """`alone_frame` keeps the other holes out of the context; `alone_note` counts holes as the check does."""
     img = np.full((128, 128), 500.0)
