@@ -65,9 +65,10 @@ class PConvFill(FillMethod):
         With neighbouring frames, fill from the frame alone each hole whose ring
         of valid pixels the frame alone fills better than the neighbours do
         (`corkit_inpaint.methods.ring_check`: where something moved between the
-        frames, a CME front above all). On by default; it costs two more runs of
-        the network over the holes and their rings, and a third over the holes
-        it fills alone. Not with ``draws``.
+        frames, a CME front above all), and widen the sigma of the holes it
+        keeps at most as far as their rings' errors show. On by default; it
+        costs two more runs of the network over the holes and their rings, and
+        a third over the holes it fills alone. Not with ``draws``.
 
     Notes
     -----

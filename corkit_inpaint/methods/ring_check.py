@@ -30,7 +30,6 @@ hole's widening is at most the 68.27% quantile of those ``|z|`` (and at least
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,9 +38,10 @@ from scipy import ndimage
 
 from ..frame import Frame
 from ..network.windows import GUIDES
+from ..uncertainty.probe import QUANTILE
 
-__all__ = ["RING", "MIN_RING", "SUSPECT_MISFIT", "SUSPECT_SPREAD", "QUANTILE", "RingVerdict", "suspect_holes",
-           "check_rings", "alone_frame", "alone_note"]
+__all__ = ["RING", "MIN_RING", "SUSPECT_MISFIT", "SUSPECT_SPREAD", "RingVerdict", "suspect_holes", "check_rings",
+           "alone_frame", "alone_note"]
 
 #: Width of the ring of valid pixels blanked around each hole, in pixels of the image.
 RING = 8
@@ -52,8 +52,6 @@ MIN_RING = 64
 SUSPECT_MISFIT = 1.5
 #: ... or the neighbours differ by this many at its median pixel (quiet: none of those windows; a front: 95%).
 SUSPECT_SPREAD = 1.0
-#: The share of a Gaussian within 1 sigma: a kept hole's widening is at most this quantile of its ring's ``|z|``.
-QUANTILE = math.erf(1 / math.sqrt(2))
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,8 +121,9 @@ def check_rings(frame: Frame, fill: Callable[[Frame, bool], tuple], among: np.nd
         ``2 * RING`` of one another are one hole) whose ring the fill without
         the neighbours fills with a smaller median absolute error and a smaller
         mean squared error than the fill with them. ``limit``: for every other
-        judged hole, the `QUANTILE` of ``|fill - truth| / sigma`` over its ring
-        (the fill with neighbours'), at least 1. A hole with fewer than
+        judged hole, the 68.27% quantile (`corkit_inpaint.uncertainty.probe.QUANTILE`)
+        of ``|fill - truth| / sigma`` over its ring (the fill with neighbours'),
+        at least 1. A hole with fewer than
         `MIN_RING` ring pixels filled both ways (with a sigma, for ``limit``) is not
         judged: it keeps its neighbours, and no limit.
     """
@@ -153,10 +152,10 @@ def check_rings(frame: Frame, fill: Callable[[Frame, bool], tuple], among: np.nd
     if sigma_nb is not None:
         s = sigma_nb.ravel()[at]
         ok = np.isfinite(s) & (s > 0)
-        z = d_nb[ok] / s[ok]
+        z, zlab = d_nb[ok] / s[ok], lab[ok]
         limit = np.full(n + 1, np.nan)
-        for i in index[(np.bincount(lab[ok], minlength=n + 1)[1:] >= MIN_RING) & ~worse]:
-            limit[i] = max(1.0, float(np.quantile(z[lab[ok] == i], QUANTILE)))
+        for i in index[(np.bincount(zlab, minlength=n + 1)[1:] >= MIN_RING) & ~worse]:
+            limit[i] = max(1.0, float(np.quantile(z[zlab == i], QUANTILE)))  # the 68.27% quantile (the probe's)
         verdict.limit[miss] = limit[labels[miss]]
     return verdict
 
