@@ -44,8 +44,9 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
     With ``check_sigma`` (the default), a method's 1-sigma is checked on valid
     blocks of the frame blanked and filled the same way, and rescaled
     (`corkit_inpaint.uncertainty.probe`): ``provenance.sigma_factor`` and
-    ``provenance.sigma_blocks`` say by how much and on how many blocks, and
-    ``how`` says so for HISTORY. Only the sigma changes. False gives the
+    ``provenance.sigma_blocks`` say by how much and on how many blocks (and
+    ``provenance.sigma_factor_alone`` by how much for holes a neighbour fill
+    took from the frame alone, checked apart), and ``how`` says so for HISTORY. Only the sigma changes. False gives the
     method's own sigma (fitting the error tables needs it; a caller that
     reads only the values saves the time). A neighbour fill (`FillMethod.alone`) that read no neighbouring
     frame says so in ``how``, and with ``warn_alone`` (the default) in a logged warning too (`evaluate`'s
@@ -91,15 +92,19 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         if np.any(np.isnan(sf) | (sf < 0)):
             raise MethodError(f"method {m.name!r} gave a NaN or negative 1-sigma to filled pixels")
         if check_sigma and at.size:
+            alone = None if res.alone is None else np.asarray(res.alone, dtype=bool)
             chk = probe.sigma_check(m, frame, neighbours=_used(neighbours, res.provenance), device=device,
-                                    weights=weights)
-            if chk.blocks:
+                                    weights=weights, alone=alone)
+            if chk.alone_factor is not None:   # the holes filled from the frame alone, checked apart
+                sf *= np.where(_taken(alone, at), chk.alone_factor, chk.factor)
+            elif chk.blocks:
                 sf *= chk.factor               # what probe.check_sigma gives, without its copy of the frame
             else:
                 log.warning("the 1-sigma of %s could not be checked on this frame (%s): it is the method's own, "
                             "not calibrated on this frame, and where most of a frame is lost it is far too small "
                             "(README, Known limits)", m.name, chk.why_not)
-            res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks),
+            res = replace(res, provenance=replace(res.provenance, sigma_factor=chk.factor, sigma_blocks=chk.blocks,
+                                                  sigma_factor_alone=chk.alone_factor),
                           how="; ".join(n for n in (res.how, chk.note()) if n))
         sigma = np.zeros(frame.shape)          # 0 where nothing was filled
         sigma.reshape(-1)[at] = sf

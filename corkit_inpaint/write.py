@@ -57,7 +57,8 @@ def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
         ("INPNNB", len(names), "number of neighbouring frames that gave data"),
         ("INPSGFAC", round(float(p.sigma_factor), 4) if p else 1.0, "fill 1-sigma scaled by this after its check"),
         ("INPSGBLK", int(p.sigma_blocks) if p else 0, "valid blocks blanked and filled to check 1-sigma"),
-    ] + nb
+    ] + ([("INPSGFAL", round(float(p.sigma_factor_alone), 4), "INPSGFAC of the holes filled from this frame alone")]
+         if p and p.sigma_factor_alone is not None else []) + nb
 
 
 def _neighbour_text(p) -> str:
@@ -119,7 +120,7 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
     for key in ("CHECKSUM", "DATASUM", BATCH_KEYWORD):    # the input's: they no longer hold for this file
         hdr.remove(key, ignore_missing=True, remove_all=True)
     if filled.provenance is not None or not filled.kept:
-        for key in [k for k in hdr if k.startswith(("INPNB", "INPDT"))]:   # an earlier fill's neighbours
+        for key in [k for k in hdr if k.startswith(("INPNB", "INPDT")) or k == "INPSGFAL"]:   # an earlier fill's
             hdr.remove(key, ignore_missing=True, remove_all=True)
         for key, val, com in provenance_cards(filled):
             hdr[key] = (val, com)

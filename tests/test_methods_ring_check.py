@@ -158,6 +158,26 @@ def test_the_bound_holds_for_the_sigma_in_the_image_unit(sequence, method):
     assert told == pytest.approx(max(ratio.max(), (res.sigma[f] / own.sigma[f]).max()), abs=0.006)
 
 
+def test_the_textured_sigma_adds_its_draw_to_the_bounded_sigma_of_the_expected_value(sequence):
+    """Review s32 #2: the ring bounds the expected value's sigma (its ``|z|`` are the smooth fill's), but the
+    textured fill's sigma (which adds its draw's) was bounded as a whole, at the bound times sqrt(2) times the
+    table's own: up to 31% wider than the expected value's bounded sigma with its draw's added. Now, in the
+    stretched unit, it is exactly that hypot on every filled pixel, bounded or not."""
+    data, hdr = sequence[1]
+    truth = data.astype(np.float64)
+    frame = _blanked(truth, hdr, [(8, 16), (12, 22), (18, 9), (22, 20), (14, 5), (10, 10), (20, 26), (6, 12)])
+    nbs = register_all([sequence[0], read_file(C3_FULL)], hdr, truth.shape, max_gap=None)
+    verdict = PCONV_SMOOTH._check_rings(frame, nbs, "cpu", None, frame_windows(frame, nbs))
+    smooth, textured = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu"), PCONV.fill(frame, neighbours=nbs, device="cpu")
+    own = PCONV_SMOOTH._fill(frame, nbs, "cpu", None, limit=np.ones(frame.shape))       # the table's own sigma
+    st, f = frame.stretch, smooth.filled
+    stretched = lambda r: np.arcsinh(r.sigma[f] / (st.exptime * st.softening * np.cosh(st.forward(r.values[f]))))
+    ratio = stretched(textured) / np.hypot(stretched(smooth), stretched(own))
+    bound = (np.isfinite(verdict.limit) & ~verdict.alone)[f]
+    assert bound.sum() >= 1024 and ratio[bound] == pytest.approx(1.0, rel=1e-9)
+    assert ratio[~bound] == pytest.approx(1.0, rel=1e-9)
+
+
 def test_weights_with_no_error_table_are_warned_of_once_per_fill(sequence, caplog):
     """Review h5: with weights that have no error table, the ring check's fill with the neighbours asked for a
     sigma to bound the widening by, and so warned of the missing table once more per fill."""

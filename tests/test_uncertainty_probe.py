@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
-from helpers import BLANK, blank, read_real
+from helpers import BLANK, C3_SEQ, blank, blocks_on_arc, read_file, read_real, with_front
 from scipy import ndimage
 
 from corkit_inpaint.blocks import BLOCK, blocks_to_mask
@@ -12,6 +12,8 @@ from corkit_inpaint.fill import run_method
 from corkit_inpaint.frame import Frame
 from corkit_inpaint.geometry import zone_of
 from corkit_inpaint.methods import FillMethod, FillResult, Provenance
+from corkit_inpaint.methods.pconv import PCONV_SMOOTH
+from corkit_inpaint.register import register_all
 from corkit_inpaint.uncertainty.probe import (
     FACTOR_RANGE,
     PROBE_EVERY,
@@ -35,6 +37,19 @@ class Oracle(FillMethod):
         values = np.where(frame.missing, self.truth + self.error, frame.image)
         sig = None if self.sigma is None else np.where(frame.missing, self.sigma, 0.0)
         return FillResult(values, frame.missing.copy(), Provenance(self.name), sigma=sig)
+
+
+@dataclass(frozen=True)
+class HalfAlone(Oracle):
+    """An `Oracle` that says it filled the left half's holes from the frame alone, with ``alone_error`` there."""
+
+    alone_error: float = 0.0
+
+    def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+        res = super().fill(frame)
+        alone = frame.missing & (np.arange(frame.shape[1]) < frame.shape[1] // 2)[None, :]
+        values = np.where(alone, self.truth + self.alone_error, res.values)
+        return replace(res, values=values, alone=alone)
 
 
 def _frame(blocks=BLANK):
@@ -256,3 +271,51 @@ def test_a_factor_at_its_limit_says_so():
     assert "(the limit: the quantile was above it)" in SigmaCheck(FACTOR_RANGE[1], 1, 1024).note()
     assert "(the limit: the quantile was below it)" in SigmaCheck(FACTOR_RANGE[0], 1, 1024).note()
     assert "limit" not in SigmaCheck(1.2, 2, 2048).note() and "on 2 valid blocks" in SigmaCheck(1.2, 2, 2048).note()
+
+
+def test_holes_filled_alone_are_checked_apart_from_those_that_kept_the_neighbours():
+    """A fill whose holes filled from the frame alone miss by 2 sigma and the others by 0.6: the check picks
+    blocks near both kinds and gives each its own factor (the pooled one would fit neither); HISTORY and the
+    provenance say both; `check_sigma` gives run_method's array; holes of one kind get one factor."""
+    frame, truth = _frame()
+    method = HalfAlone("half", truth, 0.6, 1.0, alone_error=2.0)
+    res = run_method(method, frame, device="cpu")
+    left = res.filled & res.alone
+    assert left.any() and (res.filled & ~left).any()
+    assert res.provenance.sigma_factor == pytest.approx(0.6) and res.provenance.sigma_factor_alone == pytest.approx(2.0)
+    assert np.allclose(res.sigma[left], 2.0) and np.allclose(res.sigma[res.filled & ~left], 0.6)
+    assert "by 0.600 on the holes filled with the neighbouring frames and by 2.000 on those filled from this " \
+           "frame alone" in " ".join(res.how.split())
+    chk = sigma_check(method, frame, alone=res.alone)
+    assert chk.alone_blocks >= 1 and chk.blocks - chk.alone_blocks >= 1
+    pooled = sigma_check(method, frame)
+    assert pooled.alone_factor is None and 0.6 < pooled.factor <= 2.0
+    applied, again = check_sigma(method, frame, np.where(res.filled, 1.0, 0.0), res.filled, alone=res.alone)
+    assert again == chk and np.array_equal(applied, res.sigma)
+    one_kind = _frame([b for b in BLANK if b[1] < 8])[0]          # every hole filled alone: one factor
+    only = run_method(method, one_kind, device="cpu")
+    assert only.provenance.sigma_factor_alone is None and only.provenance.sigma_factor == pytest.approx(2.0)
+
+
+def test_a_front_filled_alone_no_longer_sets_the_sigma_of_the_holes_that_keep_the_neighbours():
+    """The real C3 sequence with a moving front: four holes on it are filled from the frame alone, two quiet
+    ones keep the neighbours. The quiet holes' factor is the one they get without the front's holes (one
+    factor for all gave them 0.87 where they need 1.57, and 40% of their truths within 1 sigma)."""
+    frames = [read_file(p) for p in C3_SEQ]
+    hdr = frames[1][1]
+    moved, truth, centre = with_front(frames)
+    quiet = [(8, 16), (22, 20)]
+
+    def fill(blocks):
+        mask = blocks_to_mask(truth.shape, blocks)
+        frame = Frame.build(np.where(mask, 0.0, truth), mask, hdr)
+        return run_method(PCONV_SMOOTH, frame, neighbours=register_all([moved[0], moved[2]], hdr, truth.shape),
+                          device="cpu")
+
+    both, alone = fill(blocks_on_arc(centre, 300)[::2] + quiet), fill(quiet)
+    kept = both.filled & ~both.alone
+    assert both.alone.any() and np.array_equal(kept, alone.filled)
+    assert both.provenance.sigma_factor == pytest.approx(alone.provenance.sigma_factor, rel=1e-6)
+    assert both.provenance.sigma_factor_alone is not None and alone.provenance.sigma_factor_alone is None
+    assert np.allclose(both.sigma[kept], alone.sigma[kept], rtol=1e-5)      # batches differ: values to ~1e-6
+    assert np.mean(np.abs(both.values[kept] - truth[kept]) < both.sigma[kept]) > 0.6

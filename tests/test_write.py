@@ -39,6 +39,16 @@ def test_nothing_filled_is_written_as_none_and_a_no_op_refill_keeps_provenance()
     assert kept["INPAINT"] == "biharmonic"                 # the earlier fill's keywords stay
 
 
+def test_the_factor_of_the_holes_filled_alone_is_written_only_when_checked_apart():
+    from dataclasses import replace
+    f = filled_image()
+    apart = stamp_header(fits.Header(), replace(f, provenance=replace(f.provenance, sigma_factor=1.57,
+                                                                      sigma_factor_alone=0.98)))
+    assert (apart["INPSGFAC"], apart["INPSGFAL"]) == (1.57, 0.98)
+    again = stamp_header(apart, f)                          # a refill with one factor: the earlier one goes
+    assert "INPSGFAL" not in again and again["INPSGFAC"] == 1.0
+
+
 def test_output_hdulist_has_inpmask():
     hdul = output_hdulist(filled_image(), fits.Header())
     assert hdul["INPMASK"].data.dtype == np.uint8 and hdul["INPMASK"].data.sum() == 1024

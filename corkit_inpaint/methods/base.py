@@ -49,6 +49,12 @@ class Provenance:
         own valid blocks (`corkit_inpaint.uncertainty.probe`); 1.0 when unchecked.
     sigma_blocks : int
         The valid blocks it was checked on (0: not checked).
+    sigma_factor_alone : float or None
+        Where a fill from neighbouring frames filled some holes from the frame
+        alone (its ring check, `corkit_inpaint.methods.ring_check`) and the check
+        had blocks filled each way: the factor of those holes' 1-sigma, checked on
+        the blocks filled alone (``sigma_factor`` is then the other holes'). None:
+        one factor for every hole.
     precision : str
         The precision the network actually ran in: ``"float32"``, or ``"float16"``/``"bfloat16"`` on a GPU in a
         batch run with ``--precision`` (`corkit_inpaint.network.batcher.precision_used`); always ``"float32"``
@@ -64,6 +70,7 @@ class Provenance:
     sigma_factor: float = 1.0
     sigma_blocks: int = 0
     precision: str = "none"
+    sigma_factor_alone: float | None = None
 
     def with_neighbours(self, neighbours: Sequence, used: Sequence[bool]) -> Provenance:
         """This provenance naming the ``neighbours`` (`corkit_inpaint.register.Neighbour`) whose ``used`` is True."""
@@ -89,6 +96,10 @@ class FillResult:
         Why some missing pixels were left masked (``""`` when none were).
     how : str
         Anything the HISTORY card should say of how the fill was made (``""``: nothing).
+    alone : numpy.ndarray of bool or None
+        The filled pixels a fill from neighbouring frames took from the frame alone
+        (its ring check, `corkit_inpaint.methods.ring_check`), so that the sigma's check
+        calibrates them apart (`corkit_inpaint.uncertainty.probe`); None: none.
     """
 
     values: np.ndarray
@@ -97,6 +108,7 @@ class FillResult:
     sigma: np.ndarray | None = None
     skipped: str = ""
     how: str = ""
+    alone: np.ndarray | None = None
 
     @classmethod
     def unchanged(cls, frame: Frame, provenance: Provenance, skipped: str) -> FillResult:

@@ -168,7 +168,7 @@ class PConvFill(FillMethod):
             sigma[take] = own.sigma[take]
         prov = res.provenance.with_neighbours(neighbours, _neighbours_used(*prepared[:2], len(neighbours), take))
         how = _history(notes, widening, res.filled & ~take, alone_note(take, res.filled))
-        return FillResult(values, res.filled, prov, sigma=sigma, skipped=res.skipped, how=how)
+        return FillResult(values, res.filled, prov, sigma=sigma, skipped=res.skipped, how=how, alone=take)
 
     def _fill(self, frame: Frame, neighbours, device, weights, with_sigma: bool = True,
               prepared=None, limit=None) -> FillResult:
@@ -272,6 +272,8 @@ class PConvFill(FillMethod):
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         own, wide = table.sigmas(feats)
         draw = own if self.texture else None
+        if self.texture and limit is not None:      # the ring bounds the expected value's sigma, not the texture's
+            wide = _bounded(own, wide, limit[filled])
         out, sigma = self._textured(frame, values, filled, white, wide, draw=draw)
         if np.array_equal(own, wide):
             return out, sigma, np.ones(own.shape)
@@ -279,7 +281,7 @@ class PConvFill(FillMethod):
         # table's factor on a bright pixel), and where the ring check bounds it, at most that bound
         plain = self._textured(frame, values, filled, white, own, draw=draw)[1][filled]
         wide_lin = sigma[filled]
-        if limit is not None:
+        if limit is not None and not self.texture:
             most = limit[filled]
             at = np.isfinite(most)
             wide_lin[at] = np.minimum(wide_lin[at], most[at] * plain[at])
@@ -297,6 +299,20 @@ class PConvFill(FillMethod):
             if s is not None:           # the draw's spread adds to the expected value's miss
                 s = np.sqrt(2.0) * s if draw is None else np.where(draw == s, np.sqrt(2.0) * s, np.hypot(s, draw))
         return values, None if s is None else to_linear(frame, values, filled, s)
+
+
+def _bounded(own: np.ndarray, wide: np.ndarray, most: np.ndarray) -> np.ndarray:
+    """``wide``, the stretched sigma of the expected values, widened over ``own`` at most ``most`` times in the
+    image's unit (NaN: no bound), in the stretched unit: a textured fill's sigma adds its draw's
+    (`PConvFill._textured`) to the expected value's sigma bounded as `pconv-smooth`'s is.
+
+    At a value ``z`` the half-width of ``inverse(z +- s)`` is ``exptime * softening * cosh(z) * sinh(s)``
+    exactly (`corkit_inpaint.uncertainty.tables.to_linear`): a bound on its ratio is one on ``sinh(s)``'s.
+    """
+    at = np.isfinite(most)
+    out = np.array(wide, dtype=np.float64)
+    out[at] = np.arcsinh(np.minimum(np.sinh(out[at]), most[at] * np.sinh(own[at])))
+    return out
 
 
 def _reads_neighbours(model) -> bool:

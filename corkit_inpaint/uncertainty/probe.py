@@ -20,6 +20,16 @@ about 1/`PROBE_EVERY` of the fill; another method fills the whole frame once
 with every checked block blanked. A frame with no block to check, or whose check fails (the method
 raises on it, or gives no finite value or sigma there), keeps the method's own
 sigma, and `SigmaCheck.note` says why.
+
+A fill from neighbouring frames may fill some holes from the frame alone (its
+ring check, `corkit_inpaint.methods.ring_check`: where something moved between
+the frames). Those holes' sigma is the table's for a fill without neighbours,
+and checks differently: on the real C3 sequence with a moving front, the
+factor of blocks filled alone was 0.87 where the blocks filled with the
+neighbours needed 1.58. Given the pixels filled alone (``alone``), the check
+picks blocks near each kind of hole, and each kind of checked pixel (as its
+own fill went) gives the factor of its kind; where one kind has too few
+checked pixels, one factor serves both, as without ``alone``.
 """
 
 from __future__ import annotations
@@ -71,25 +81,43 @@ class SigmaCheck:
         Their pixels with a sigma.
     why_not : str
         Why it was not checked, when ``blocks`` is 0.
+    alone_factor : float or None
+        What the sigma of the holes filled from the frame alone was multiplied
+        by, when they were checked apart (``factor`` is then the other holes');
+        None: ``factor`` serves every hole.
+    alone_blocks : int
+        The checked blocks with pixels filled from the frame alone (with ``alone_factor``).
     """
 
     factor: float = 1.0
     blocks: int = 0
     pixels: int = 0
     why_not: str = "no valid block near the holes to blank"
+    alone_factor: float | None = None
+    alone_blocks: int = 0
 
     def note(self) -> str:
         """The HISTORY text: what was checked, and the factor (or why nothing was)."""
         if not self.blocks:
             return f"the 1-sigma could not be checked on this frame ({self.why_not})"
         blocks = f"{self.blocks} valid block{'s' if self.blocks > 1 else ''}"
-        limit = (f" (the limit: the quantile was {'below' if self.factor <= FACTOR_RANGE[0] else 'above'} it)"
-                 if self.factor in FACTOR_RANGE else "")
-        return (f"1-sigma scaled by {self.factor:.3f}{limit}: the 68.27% quantile of |fill - truth| / sigma on "
-                f"{blocks} of this frame blanked and filled the same way")
+        how = f"the 68.27% quantile of |fill - truth| / sigma on {blocks} of this frame blanked and filled the same way"
+        if self.alone_factor is None:
+            return f"1-sigma scaled by {self.factor:.3f}{_limit(self.factor)}: {how}"
+        return (f"1-sigma scaled by {self.factor:.3f}{_limit(self.factor)} on the holes filled with the "
+                f"neighbouring frames and by {self.alone_factor:.3f}{_limit(self.alone_factor)} on those filled "
+                f"from this frame alone: {how} ({self.alone_blocks} of them from this frame alone)")
 
 
-def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
+def _limit(factor: float) -> str:
+    """HISTORY's words for a factor at an end of `FACTOR_RANGE` (``""``: within it)."""
+    if factor not in FACTOR_RANGE:
+        return ""
+    return f" (the limit: the quantile was {'below' if factor <= FACTOR_RANGE[0] else 'above'} it)"
+
+
+def probe_blocks(frame: Frame, n: int | None = None, *, among: np.ndarray | None = None,
+                 exclude: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """The valid blocks ``(block row, block column)`` a fill of ``frame`` is checked on.
 
     Parameters
@@ -97,7 +125,12 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
     frame : Frame
         The frame with its missing pixels.
     n : int, optional
-        How many; default one per `PROBE_EVERY` missing blocks, at least one.
+        How many; default one per `PROBE_EVERY` missing blocks (of those ``among``), at least one.
+    among : numpy.ndarray of bool, optional
+        Pick blocks for the missing blocks with a pixel here only (default: all); every missing block is
+        still kept out of the checked blocks' windows.
+    exclude : sequence of tuple of int
+        Blocks already picked: the new ones are three or more blocks from them.
 
     Returns
     -------
@@ -110,14 +143,15 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
         distances from the Sun centre) at the distance closest to that block's.
         Deterministic; fewer than ``n`` where there are not enough.
     """
-    holes = np.array(blocks_of(frame.missing))
+    lost_blocks = np.array(blocks_of(frame.missing))
+    holes = lost_blocks if among is None else np.array(blocks_of(frame.missing & np.asarray(among, dtype=bool)))
     if holes.size == 0:
         return []
     n = max(1, math.ceil(len(holes) / PROBE_EVERY)) if n is None else n
     (ny, nx), (wy, wx) = frame.shape, (frame.shape[0] // BLOCK, frame.shape[1] // BLOCK)
     gy, gx = -(-ny // BLOCK), -(-nx // BLOCK)
     lost = np.zeros((gy, gx), dtype=bool)
-    lost[holes[:, 0], holes[:, 1]] = True
+    lost[lost_blocks[:, 0], lost_blocks[:, 1]] = True
     share = np.zeros((gy, gx))                   # valid share of each whole block; 0 for the partial ones at the edge
     counts = frame.valid[:wy * BLOCK, :wx * BLOCK].view(np.uint8).reshape(wy, BLOCK, wx * BLOCK).sum(
         axis=1, dtype=np.uint16).reshape(wy, wx, BLOCK).sum(axis=2)      # rows first, over contiguous memory
@@ -132,6 +166,8 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
         ok &= np.logical_and.reduce(corners)
     else:                               # no geometry to say where the field is: a block with signal in it
         ok &= _bright_blocks(frame, gy, gx)
+    for by, bx in exclude:
+        ok[max(by - 2, 0):by + 3, max(bx - 2, 0):bx + 3] = False
     order = np.argsort(radius[holes[:, 0], holes[:, 1]], kind="stable")
     first = [order[min(len(order) - 1, int((i + 0.5) * len(order) / n))] for i in range(n)]
     picked: list[tuple[int, int]] = []
@@ -150,7 +186,7 @@ def probe_blocks(frame: Frame, n: int | None = None) -> list[tuple[int, int]]:
 
 
 def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, neighbours: Sequence = (),
-                device: str = "auto", weights=None) -> tuple[np.ndarray, SigmaCheck]:
+                device: str = "auto", weights=None, alone: np.ndarray | None = None) -> tuple[np.ndarray, SigmaCheck]:
     """The fill's sigma rescaled by its check on valid blocks of ``frame`` (see the module).
 
     Parameters
@@ -165,37 +201,73 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
         The pixels it filled.
     neighbours, device, weights
         As the fill was run.
+    alone : numpy.ndarray of bool, optional
+        The pixels it filled from the frame alone (`corkit_inpaint.methods.FillResult.alone`).
 
     Returns
     -------
     sigma : numpy.ndarray
-        ``sigma`` times the factor (it is 0 outside ``filled``; an infinite sigma stays infinite).
+        ``sigma`` times the factor of each pixel's kind (it is 0 outside ``filled``; an infinite sigma stays
+        infinite).
     check : SigmaCheck
         What `sigma_check` found.
     """
-    check = sigma_check(method, frame, neighbours=neighbours, device=device, weights=weights)
+    check = sigma_check(method, frame, neighbours=neighbours, device=device, weights=weights, alone=alone)
     if not check.blocks:
         return sigma, check
     out = sigma.copy()
     out[filled] *= check.factor         # as np.where(filled, sigma * factor, sigma), in an eighth of the time
+    if check.alone_factor is not None:
+        out[filled & alone] *= check.alone_factor / check.factor
     return out, check
 
 
 def sigma_check(method, frame: Frame, *, neighbours: Sequence = (), device: str = "auto",
-                weights=None) -> SigmaCheck:
+                weights=None, alone: np.ndarray | None = None) -> SigmaCheck:
     """The check itself: the factor a fill's sigma by ``method`` on ``frame`` is to be multiplied by.
 
     `check_sigma` applies it to a sigma; a caller that builds the sigma
     anyway (`corkit_inpaint.fill.run_method`) multiplies it in, without a copy
-    of the frame-sized array. The arguments are `check_sigma`'s.
+    of the frame-sized array. The arguments are `check_sigma`'s. With ``alone``
+    on some holes and not others, the blocks are picked near both kinds, and
+    each kind of checked pixel gives its own factor (`SigmaCheck.alone_factor`)
+    where both have `MIN_PIXELS` or more.
     """
-    blocks = probe_blocks(frame)
+    alone = None if alone is None else np.asarray(alone, dtype=bool) & frame.missing
+    apart = alone is not None and alone.any() and (frame.missing & ~alone).any()
+    blocks = probe_blocks(frame, among=~alone) if apart else probe_blocks(frame)
+    if apart:
+        blocks += probe_blocks(frame, among=alone, exclude=blocks)
     if not blocks:
         return SigmaCheck()
+    checked = _checked(method, frame, blocks, neighbours, device, weights)
+    if isinstance(checked, SigmaCheck):
+        return checked
+    keeps = [np.isfinite(sg) & (sg > 0) & np.isfinite(v) for v, sg, _, _ in checked]
+    n = int(sum(k.sum() for k in keeps))
+    if n < MIN_PIXELS:
+        return SigmaCheck(why_not=f"only {n} of the checked pixels were filled with a finite value and 1-sigma")
+    z = np.concatenate([np.abs(v[k] - t[k]) / sg[k] for (v, sg, t, _), k in zip(checked, keeps)])
+    own = np.concatenate([a[k] for (_, _, _, a), k in zip(checked, keeps)])     # each pixel filled alone?
+    count = sum(bool(k.any()) for k in keeps)
+    if apart and min(own.sum(), (~own).sum()) >= MIN_PIXELS:
+        return SigmaCheck(_factor(z[~own]), count, n, alone_factor=_factor(z[own]),
+                          alone_blocks=sum(bool((a & k).any()) for (_, _, _, a), k in zip(checked, keeps)))
+    return SigmaCheck(_factor(z), count, n)
+
+
+def _factor(z: np.ndarray) -> float:
+    """The factor that brings `QUANTILE` of the checked ``|z|`` within 1 sigma, within `FACTOR_RANGE`."""
+    return float(np.clip(np.quantile(z, QUANTILE), *FACTOR_RANGE))
+
+
+def _checked(method, frame: Frame, blocks, neighbours, device, weights) -> list | SigmaCheck:
+    """``(values, sigma, truth, filled alone)`` of each checked block's pixels that its fill filled, or the
+    `SigmaCheck` saying why there are none: ``blocks`` blanked and filled by ``method``, a local method's in a
+    crop around each, another's in the whole frame once."""
     probe = blocks_to_mask(frame.shape, blocks) & frame.valid
-    per_block = []              # (values, sigma, truth) of each checked block's pixels that were filled
+    out = []
     try:
-        # a local method fills a crop around each block; another, the whole frame once
         for box, mine in _fills(frame, blocks) if getattr(method, "local", False) else [(None, blocks)]:
             part = frame if box is None else frame.cropped(box)
             y0, x0 = (0, 0) if box is None else (box[0], box[2])
@@ -204,22 +276,19 @@ def sigma_check(method, frame: Frame, *, neighbours: Sequence = (), device: str 
                               device=device, weights=weights)
             if res.sigma is None:
                 return SigmaCheck(why_not="the method gave no 1-sigma on the checked blocks")
+            alone = getattr(res, "alone", None)
             for by, bx in mine:
                 sl = (slice(by * BLOCK - y0, (by + 1) * BLOCK - y0), slice(bx * BLOCK - x0, (bx + 1) * BLOCK - x0))
                 px = np.asarray(res.filled, dtype=bool)[sl] & probe[by * BLOCK:(by + 1) * BLOCK,
                                                                     bx * BLOCK:(bx + 1) * BLOCK]
-                per_block.append((np.asarray(res.values, dtype=np.float64)[sl][px],
-                                  np.asarray(res.sigma, dtype=np.float64)[sl][px], part.image[sl][px]))
+                out.append((np.asarray(res.values, dtype=np.float64)[sl][px],
+                            np.asarray(res.sigma, dtype=np.float64)[sl][px], part.image[sl][px],
+                            np.zeros(int(px.sum()), dtype=bool) if alone is None
+                            else np.asarray(alone, dtype=bool)[sl][px]))
     except Exception as exc:           # a method's failure on the check must not lose the fill itself
         log.warning("the check of the 1-sigma failed, so it is the method's own: %s: %s", type(exc).__name__, exc)
         return SigmaCheck(why_not=f"its fill of the checked blocks failed: {type(exc).__name__}")
-    keeps = [np.isfinite(sg) & (sg > 0) & np.isfinite(v) for v, sg, _ in per_block]
-    n = int(sum(k.sum() for k in keeps))
-    if n < MIN_PIXELS:
-        return SigmaCheck(why_not=f"only {n} of the checked pixels were filled with a finite value and 1-sigma")
-    z = np.concatenate([np.abs(v[k] - t[k]) / sg[k] for (v, sg, t), k in zip(per_block, keeps)])
-    factor = float(np.clip(np.quantile(z, QUANTILE), *FACTOR_RANGE))
-    return SigmaCheck(factor, sum(bool(k.any()) for k in keeps), n)
+    return out
 
 
 def _bright_blocks(frame: Frame, gy: int, gx: int) -> np.ndarray:
