@@ -168,7 +168,7 @@ def test_the_textured_sigma_adds_its_draw_to_the_bounded_sigma_of_the_expected_v
     frame = _blanked(truth, hdr, [(8, 16), (12, 22), (18, 9), (22, 20), (14, 5), (10, 10), (20, 26), (6, 12)])
     nbs = register_all([sequence[0], read_file(C3_FULL)], hdr, truth.shape, max_gap=None)
     verdict = PCONV_SMOOTH._check_rings(frame, nbs, "cpu", None, frame_windows(frame, nbs))
-    smooth, textured = PCONV_SMOOTH.fill(frame, neighbours=nbs, device="cpu"), PCONV.fill(frame, neighbours=nbs, device="cpu")
+    smooth, textured = (m.fill(frame, neighbours=nbs, device="cpu") for m in (PCONV_SMOOTH, PCONV))
     own = PCONV_SMOOTH._fill(frame, nbs, "cpu", None, limit=np.ones(frame.shape))       # the table's own sigma
     st, f = frame.stretch, smooth.filled
     stretched = lambda r: np.arcsinh(r.sigma[f] / (st.exptime * st.softening * np.cosh(st.forward(r.values[f]))))
