@@ -22,6 +22,7 @@ from .fill import as_method, below_saturation, fill_level05, run_method
 from .frame import Frame
 from .match import same_level
 from .methods import DEFAULT_METHOD, FillMethod
+from .network.weights import weights_inputs
 from .outputs import check_output_path, write_atomic
 from .read import MAX_PIXELS, read_level05, read_neighbours
 from .register import MAX_GAP_MINUTES, check_max_gap, register_all
@@ -196,7 +197,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     neighbours = _checked_arguments(src, dst, neighbours, max_pixels, max_gap)
     if not Path(src).exists():                   # the missing input is the error to report, not the output
         raise InputError(f"{src}: no such file")
-    inputs = [src, *(neighbours or ())]
+    inputs = [src, *(neighbours or ()), *weights_inputs(weights)]     # the weights file is read too
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)
     r = read_level05(src, max_pixels=max_pixels, refill=refill, extras=True)

@@ -49,6 +49,7 @@ from .corkit_bridge import (
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
+from .network.weights import weights_inputs
 from .outputs import STALE_AFTER, check_output_path, distinct_files, input_clash, output_clash, write_atomic
 from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
@@ -275,9 +276,10 @@ def _check_options(format: str, corkit_kwargs: dict) -> dict:
     return corkit_options(corkit_kwargs)
 
 
-def _pairs_checked(files: list[Path], neighbours, max_gap: float | None, target_path) -> dict:
+def _pairs_checked(files: list[Path], neighbours, max_gap: float | None, target_path, weights=None) -> dict:
     """Each file's neighbours; refuses, before anything is written, an output that is an input of the run
-    or the output of two of its inputs, and a ``target_path`` that is a file."""
+    (a neighbour, or the ``weights`` file) or the output of two of its inputs, and a ``target_path`` that is a
+    file."""
     if target_path is not None and not str(target_path).strip():      # Path("") is the current folder
         raise InputError("target_path: give a folder to write into (an empty path is the current folder)")
     if target_path is not None and Path(target_path).exists() and not Path(target_path).is_dir():
@@ -285,7 +287,7 @@ def _pairs_checked(files: list[Path], neighbours, max_gap: float | None, target_
     pairs = neighbours_for(files, neighbours, max_gap=max_gap)
     if target_path is not None:
         outs = [Path(target_path) / output_name(f) for f in files]
-        why = (input_clash(outs, [*files, *(n for ns in pairs.values() for n in ns)])
+        why = (input_clash(outs, [*files, *(n for ns in pairs.values() for n in ns), *weights_inputs(weights)])
                or output_clash(zip(files, outs)))
         if why:
             raise InputError(why)
@@ -356,7 +358,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     files = ([Path(fits_files)] if single else distinct_files(fits_files) if target_path is not None
              else [Path(f) for f in fits_files])          # to a folder, a file given twice is written once
     from tqdm import tqdm
-    pairs = _pairs_checked(files, neighbours, max_gap, target_path)
+    pairs = _pairs_checked(files, neighbours, max_gap, target_path, weights)
     out = []
     with corkit_calibration_dir(calib_dir), using_threads(threads):
         for src in tqdm(files, desc="level 1", unit="file", disable=not progress):

@@ -189,6 +189,16 @@ def test_inpaint_fits_never_replaces_its_input(blanked_file, tmp_path):
     assert sha(blanked_file) == before and link.is_symlink()
 
 
+def test_inpaint_fits_never_writes_over_its_weights_file(blanked_file, tmp_path):
+    """Battery s32: ``dst`` naming the ``weights`` file replaced the weights with the output."""
+    weights = tmp_path / "mine.pt"
+    weights.write_bytes(resolve_weights().path.read_bytes())
+    before = sha(weights)
+    with pytest.raises(ci.InputError, match="is the input file"):
+        ci.inpaint_fits(blanked_file, weights, overwrite=True, weights=weights, device="cpu")
+    assert sha(weights) == before
+
+
 def test_errors_are_input_errors_for_string_keywords():
     data, header = read_real()
     hdr = header.copy()

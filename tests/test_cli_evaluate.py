@@ -313,6 +313,18 @@ def test_two_outputs_at_one_path_or_an_empty_one_are_usage_errors(tmp_path, caps
     assert "is the input file" in capsys.readouterr().err and sha(mine) == before
 
 
+def test_no_output_over_the_weights_file(tmp_path, capsys):
+    """Battery s32: ``--json`` naming the ``--weights`` file replaced the weights with the JSON summary (exit 0)."""
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"weights")
+    for opt, name in (("--json", weights), ("--plot", tmp_path / "w.png"), ("--reliability", tmp_path / "w.png")):
+        if name != weights:
+            name.write_bytes(b"weights")
+        assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic", "--repeats", "1", "--weights", str(name),
+                     opt, str(name)]) == 2
+        assert "is the input file" in capsys.readouterr().err and name.read_bytes() == b"weights"
+
+
 @pytest.mark.parametrize("opt", ["--plot", "--reliability"])
 def test_a_figure_is_written_atomically(tmp_path, capsys, monkeypatch, opt):
     """Review s17: the figures were saved straight to their names, so a kill (or a full disk) in the middle left a

@@ -84,6 +84,16 @@ def test_existing_output_and_unwritable_folder(blanked_file, tmp_path):
     assert sha(blanked_file) == before
 
 
+def test_no_output_or_picture_over_the_weights_file(blanked_file, tmp_path):
+    """Battery s32: ``-o`` or ``--plot`` naming the ``--weights`` file wrote over it (with --overwrite)."""
+    weights = tmp_path / "w.png"                        # a weights file, whatever its name
+    weights.write_bytes(b"weights")
+    for extra in (["-o", weights], ["--outdir", tmp_path / "out", "--plot", weights]):
+        r = run_cli("fill", blanked_file, *extra, "--weights", weights, "--overwrite")
+        assert r.returncode == 2 and "input file" in r.stderr and "Traceback" not in r.stderr
+    assert weights.read_bytes() == b"weights"
+
+
 def test_full_disk_leaves_nothing(blanked_file, tmp_path):
     """A real write failure: the file-size limit stops the output half way (EFBIG)."""
     def limit():

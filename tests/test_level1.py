@@ -341,6 +341,18 @@ def test_level1_refuses_an_output_over_another_input_of_the_run(tmp_path, calib)
     assert sorted(p.name for p in (tmp_path / "T").iterdir()) == ["y.fits"]
 
 
+def test_level1_refuses_an_output_over_its_weights_file(tmp_path, calib):
+    """Battery s32: an output named as the weights file the run reads was written over it."""
+    data, header = read_real()
+    a = write(tmp_path / "y.fts", blank(data, BLANK), header)
+    weights = tmp_path / "T" / output_name(a)                  # a weights file where the output would go
+    weights.parent.mkdir()
+    weights.write_bytes(b"weights, not a FITS file")
+    with pytest.raises(ci.InputError, match="input file"):
+        level_1([a], tmp_path / "T", calib_dir=calib, weights=weights, overwrite=True, neighbours="none")
+    assert weights.read_bytes() == b"weights, not a FITS file"
+
+
 def test_two_inputs_with_one_output_name_are_refused_up_front(tmp_path, blanked_file):
     for d in ("d1", "d2"):
         (tmp_path / d).mkdir()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..exceptions import BatchError, naming
 from ..methods import DEFAULT_METHOD
+from ..network.weights import weights_inputs
 from ..outputs import distinct_files, input_clash, output_clash, remove_stale_temps
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..register import check_max_gap
@@ -284,7 +285,8 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool, progress=progress)
     out = Path(os.path.abspath(outdir))
     outs = [_output(s, out, command) for s in srcs]
-    why = input_clash(outs, [*srcs, *pool, *(n for ns in pairs.values() for n in ns)]) or output_clash(zip(srcs, outs))
+    why = (input_clash(outs, [*srcs, *pool, *(n for ns in pairs.values() for n in ns), *weights_inputs(weights)])
+           or output_clash(zip(srcs, outs)))
     if why:
         raise BatchError(why)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,8 @@ import sys
 from ..exceptions import CorkitInpaintError, naming
 
 __all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
-           "outputs_clash", "add_threads_option", "add_batch_options", "apply_threads", "check_method", "FILE_ERRORS",
-           "naming_file"]
+           "outputs_clash", "run_inputs", "add_threads_option", "add_batch_options", "apply_threads", "check_method",
+           "FILE_ERRORS", "naming_file"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -85,11 +85,19 @@ def neighbour_map(args, srcs) -> dict:
 
 def outputs_clash(args, srcs, outs) -> str:
     """Why the run cannot write ``outs`` for ``srcs`` ("" when it can): an output that is an input of the run (a
-    file given or a ``--neighbour-pool`` file), or the output of two inputs. Checked before anything is written."""
+    file given, a ``--neighbour-pool`` file or the ``--weights`` file), or the output of two inputs. Checked before
+    anything is written."""
+    from ..outputs import input_clash, output_clash
+    return input_clash(outs, run_inputs(args, srcs)) or output_clash(zip(srcs, outs))
+
+
+def run_inputs(args, srcs) -> list:
+    """Every file a run reads: ``srcs``, its ``--neighbour-pool`` files and its ``--weights`` file; none may be an
+    output."""
     from pathlib import Path
 
-    from ..outputs import input_clash, output_clash
-    return input_clash(outs, [*srcs, *map(Path, args.neighbour_pool)]) or output_clash(zip(srcs, outs))
+    from ..network.weights import weights_inputs
+    return [*srcs, *map(Path, getattr(args, "neighbour_pool", ())), *weights_inputs(getattr(args, "weights", None))]
 
 
 def check_method(name: str, option: str) -> str:

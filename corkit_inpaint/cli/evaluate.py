@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import header as H
 from ..register import MAX_GAP_MINUTES
-from .common import add_model_options, err, file_err
+from .common import add_model_options, err, file_err, run_inputs
 
 __all__ = ["NAME", "add_arguments", "run"]
 
@@ -187,7 +187,7 @@ def _check_args(args, methods: list[str]) -> str:
             select_device(args.device)
         except InputError as exc:
             return f"--device: {exc}"
-    why = _check_outputs(args, [*args.files, *([args.other_day] if args.other_day else [])])
+    why = _check_outputs(args, run_inputs(args, [*args.files, *([args.other_day] if args.other_day else [])]))
     if why:
         return why
     if args.other_day and args.files:

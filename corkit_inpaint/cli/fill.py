@@ -31,6 +31,7 @@ from .common import (
     naming_file,
     neighbour_map,
     outputs_clash,
+    run_inputs,
 )
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -115,7 +116,7 @@ def _check_plot(args, srcs: list[Path]) -> str:
         in_new = new is not None and png.parent.resolve() == new
         if not in_new and not png.parent.is_dir():
             return f"--plot {png}: folder {png.parent} does not exist"
-        if input_clash([png], [*srcs, *args.neighbour_pool]):
+        if input_clash([png], run_inputs(args, srcs)):
             return f"--plot {png}: is an input file"
         if input_clash([png], outs):
             return f"--plot {png}: is also a FITS output of the run"

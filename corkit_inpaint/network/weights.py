@@ -41,8 +41,8 @@ from .registry import (
     registry,
 )
 
-__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "names_a_file", "resolve_weights", "verify_cache", "read_weights_file",
-           "check_model_config", "load_model"]
+__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "names_a_file", "weights_inputs", "resolve_weights", "verify_cache",
+           "read_weights_file", "check_model_config", "load_model"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,15 @@ WEIGHTS_FORMAT = "corkit-inpaint-pconv"
 #: Inclusive bounds of a weights file's ``model_config`` (``widths``: its length, then each width).
 CONFIG_BOUNDS = {"stages": (1, 8), "levels": (1, 8), "width": (1, 1024), "extra_channels": (1, 8),
                  "ring": (0, 64)}
+
+
+def weights_inputs(name_or_path) -> list[Path]:
+    """The weights file a run reads, as an input that no output of the run may be written over (``[]`` for
+    None, a registry name, or a path that is no file: nothing there to lose)."""
+    if isinstance(name_or_path, (str, os.PathLike)) and os.fspath(name_or_path).strip() and \
+            Path(name_or_path).is_file():
+        return [Path(name_or_path)]
+    return []
 
 
 def names_a_file(name_or_path: str | os.PathLike | None) -> bool:
