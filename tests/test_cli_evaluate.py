@@ -4,8 +4,9 @@ import argparse
 import json
 import math
 
+import numpy as np
 import pytest
-from helpers import REAL
+from helpers import C3_SEQ, REAL
 
 from corkit_inpaint.cli import build_parser, main
 from corkit_inpaint.training.loss_masks import PATTERNS
@@ -92,6 +93,30 @@ def test_evaluate_usage_errors(capsys):
     with pytest.raises(SystemExit) as ei:
         main(["evaluate", "--generator-version", "1", "--synthetic", "1"])
     assert ei.value.code == 2
+
+
+def test_options_that_would_score_something_else_are_refused(tmp_path, capsys):
+    """Battery s32: each of these ran, exit 0, and scored something other than what its rows said: ``ratio``
+    without neighbours (biharmonic's fills, labelled ratio); ``--other-day`` a frame of the same hour (a copy of
+    the frame scored: "other day" rows better than with its real neighbours), or with no method that reads
+    neighbours (ignored), or empty; ``--repeats`` with simulated frames only (ignored, and recorded); ``--weights``
+    with no method that runs a network (a warning per fill)."""
+    import shutil
+    seq = [str(p) for p in C3_SEQ]
+    copy = tmp_path / "copy.fts"
+    shutil.copyfile(C3_SEQ[1], copy)
+    cases = {"fills from neighbouring frames": [str(REAL), "--methods", "ratio"],
+             "observed 0 min from": ["--neighbours", *seq, "--methods", "ratio", "--other-day", str(copy)],
+             "observed 12 min from": ["--neighbours", *seq[:2], "--methods", "ratio", "--other-day", seq[2]],
+             "reads neighbouring frames": ["--neighbours", *seq, "--methods", "biharmonic", "--other-day", str(REAL)],
+             "--other-day: give a file name": ["--neighbours", *seq, "--other-day", ""],
+             "--repeats applies to FILES": ["--synthetic", "1", "--repeats", "5", "--methods", "biharmonic"],
+             "none of --methods (biharmonic) runs a network": [str(REAL), "--methods", "biharmonic", "--weights",
+                                                              "pconv-lasco-v3"]}
+    for why, argv in cases.items():
+        assert main(["-q", "evaluate", *argv]) == 2, why
+        err = capsys.readouterr().err
+        assert why in err and err.count("\n") == 1, (why, err)
 
 
 def test_outputs_and_options_are_checked_before_anything_runs(tmp_path, capsys):
@@ -320,8 +345,8 @@ def test_no_output_over_the_weights_file(tmp_path, capsys):
     for opt, name in (("--json", weights), ("--plot", tmp_path / "w.png"), ("--reliability", tmp_path / "w.png")):
         if name != weights:
             name.write_bytes(b"weights")
-        assert main(["-q", "evaluate", str(REAL), "--methods", "biharmonic", "--repeats", "1", "--weights", str(name),
-                     opt, str(name)]) == 2
+        assert main(["-q", "evaluate", str(REAL), "--methods", "pconv-smooth", "--repeats", "1", "--weights",
+                     str(name), opt, str(name)]) == 2
         assert "is the input file" in capsys.readouterr().err and name.read_bytes() == b"weights"
 
 
@@ -444,3 +469,29 @@ def test_json_of_a_run_where_a_file_failed_is_written_and_says_which(tmp_path, c
                                    {"file": str(tmp_path / "nope.fts"), "sha256": None},
                                    {"file": str(folder), "sha256": None}]
     assert doc["results"]["real files"]["all"]["biharmonic"]["masks"] > 0
+
+
+def test_a_frame_with_no_noise_is_refused_in_one_line(tmp_path, capsys):
+    """Battery s32: a constant frame (every pixel 5000 DN) was scored, with numpy's "Mean of empty slice" warnings
+    (the median noise ratio of no mask) and a perfect fill; one of 500 DN was refused (no block with signal)."""
+    from helpers import read_real, write
+    data, header = read_real()
+    flat = write(tmp_path / "flat.fts", np.full_like(data, 5000), header)
+    assert main(["-q", "evaluate", str(flat), "--methods", "biharmonic", "--repeats", "1", "--json",
+                 str(tmp_path / "e.json")]) == 1
+    err = capsys.readouterr().err
+    assert "no noise in the frame's valid pixels" in err and err.count("\n") == 1
+    assert not (tmp_path / "e.json").exists()
+
+
+def test_a_frame_scored_in_dn_says_so(tmp_path, caplog):
+    """Battery s32: a header with EXPTIME 0 (or no OFFSET) was scored in DN under the tables' DN/s, silently."""
+    import logging
+
+    from helpers import read_real, write
+    data, header = read_real()
+    header["EXPTIME"] = 0
+    f = write(tmp_path / "exp0.fts", data, header)
+    with caplog.at_level(logging.WARNING):
+        assert main(["-q", "evaluate", str(f), "--methods", "biharmonic", "--repeats", "1"]) == 0
+    assert any("scores are in DN, not DN/s" in r.getMessage() for r in caplog.records)

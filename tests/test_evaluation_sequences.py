@@ -31,3 +31,17 @@ def test_synthetic_sequences_flag_their_cmes():
     assert {r["method"] for r in recs} == {"ratio", "ratio (alone)", "ratio (other day)", "biharmonic"}
     assert all("cme" in r for r in recs)
     assert cme_records(recs) == [r for r in recs if r["cme"]]
+
+
+def test_a_file_that_is_neither_scored_nor_a_neighbour_is_named(caplog):
+    """Battery s32: a frame of another kind among the sequence's files (or one too far from the others) was
+    dropped without a word, though the JSON listed it among the files."""
+    import logging
+
+    from helpers import REAL
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.evaluation.sequences"):
+        recs = evaluate_sequence([C3_SEQ[0], REAL, *C3_SEQ[1:]], ["biharmonic"], rng=np.random.default_rng(0),
+                                 repeats=1, progress=False)
+    named = [r.getMessage() for r in caplog.records if "not scored and not read as a neighbour" in r.getMessage()]
+    assert len(named) == 1 and str(REAL) in named[0]
+    assert {r["frame"] for r in recs} == {str(C3_SEQ[1])}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,14 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     """The options of ``evaluate``."""
     from ..training.simulator import GENERATOR_VERSION, VERSIONS
     e.add_argument("files", nargs="*", metavar="FILES", help="level-0.5 FITS files to blank and fill")
-    e.add_argument("--methods", default="pconv-smooth,biharmonic,telea",
-                   help="comma-separated methods (default: pconv-smooth,biharmonic,telea)")
+    e.add_argument("--methods", default=None,
+                   help=f"comma-separated methods (default: {DEFAULT_METHODS}; telea where OpenCV is installed)")
     e.add_argument("--synthetic", type=int, default=0, metavar="N", help="also score N held-out synthetic frames")
     e.add_argument("--generator-version", dest="generator_version", choices=VERSIONS, default=None,
                    help=f"synthetic generator version for --synthetic (default {GENERATOR_VERSION})")
     e.add_argument("--seed", type=int, default=12345, help="seed of the blanked masks (default: 12345)")
-    e.add_argument("--repeats", type=int, default=8, help="masks per pattern per file (default: 8)")
+    e.add_argument("--repeats", type=int, default=None,
+                   help="masks per pattern per file of FILES (default: 8; each simulated frame or sequence gets one)")
     e.add_argument("--neighbours", action="store_true",
                    help="FILES are a sequence: fill its middle frames from the frames before and after "
                         "(and alone); --synthetic N scores N simulated sequences")
@@ -70,12 +72,18 @@ def _run(args: argparse.Namespace) -> int:
     from ..methods import available_methods
     from ..outputs import distinct_files
     args.files = [str(f) for f in distinct_files(args.files)]      # a file given twice is scored once
-    methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))   # each once
+    given = args.methods is not None
+    methods = list(dict.fromkeys(m.strip() for m in (args.methods or DEFAULT_METHODS).split(",") if m.strip()))
     if "telea" in methods:
         try:
             import cv2  # noqa: F401
         except ImportError:
-            logging.getLogger(__name__).warning("telea needs OpenCV (pip install opencv-python-headless); skipping it")
+            why = "telea needs OpenCV (pip install opencv-python-headless)"
+            if given and (methods == ["telea"] or args.against == "telea"):
+                err(f"{'--against' if args.against == 'telea' else '--methods'} telea: {why}")
+                return 2
+            if given:           # asked for: say it is left out; the default's telea is left out where it cannot run
+                logging.getLogger(__name__).warning("%s; skipping it", why)
             methods.remove("telea")
     unknown = [m for m in methods if m not in available_methods()]
     if unknown:
@@ -139,6 +147,10 @@ def _score_files(args, methods, rng) -> tuple[list[dict], list[dict]]:
     return recs, failed
 
 
+#: The methods scored when --methods is not given (telea only where OpenCV is installed).
+DEFAULT_METHODS = "pconv-smooth,biharmonic,telea"
+#: Masks per pattern per file of FILES when --repeats is not given.
+DEFAULT_REPEATS = 8
 #: The most frames (--synthetic) or masks per pattern (--repeats) a run takes: a larger count is a typing slip.
 MAX_COUNT = 1_000_000
 #: Picture formats the figures can be written in (by the file name's suffix).
@@ -150,12 +162,16 @@ def _check_args(args, methods: list[str]) -> str:
     ``--max-gap`` and ``--generator-version`` (None in the parser, so that giving one where it is not read is
     refused)."""
     from ..exceptions import InputError
+    from ..methods import get_method
     from ..outputs import input_clash
     from ..read import read_header
     from ..register import check_max_gap
     from ..training.simulator import GENERATOR_VERSION
     if not methods:
         return "--methods: give at least one method"
+    if args.repeats is not None and not args.files:         # it would be ignored, and recorded as if it were not
+        return "--repeats applies to FILES (each simulated frame or sequence is scored on one mask per pattern)"
+    args.repeats = (DEFAULT_REPEATS if args.files else 1) if args.repeats is None else args.repeats
     if args.repeats < 1:
         return f"--repeats {args.repeats}: give 1 or more masks per pattern"
     if args.seed < 0:
@@ -164,8 +180,21 @@ def _check_args(args, methods: list[str]) -> str:
         return f"--synthetic {args.synthetic}: give a number of frames from 0 to {MAX_COUNT}"
     if args.repeats > MAX_COUNT:
         return f"--repeats {args.repeats}: give at most {MAX_COUNT} masks per pattern"
+    if args.other_day is not None and not args.other_day.strip():
+        return "--other-day: give a file name"
     if args.other_day and not args.neighbours:
         return "--other-day needs --neighbours (it replaces a neighbouring frame)"
+    if args.other_day and not any(get_method(m).reads_neighbours for m in methods):
+        return (f"--other-day: none of --methods ({', '.join(methods)}) reads neighbouring frames, so it would "
+                "change no fill")
+    alone = [m for m in methods if get_method(m).alone]
+    if alone and not args.neighbours:                       # scored under its name, it would be another method
+        m = get_method(alone[0])
+        return (f"--methods {m.name}: fills from neighbouring frames, so without --neighbours each of its fills "
+                f"would be {m.alone}; give --neighbours (FILES a sequence, or --synthetic N sequences) or leave it "
+                "out")
+    if args.weights is not None and not any(get_method(m).takes_weights for m in methods):
+        return f"--weights: none of --methods ({', '.join(methods)}) runs a network"
     if args.other_day and not args.files:
         return "--other-day needs FILES, a real sequence (each simulated one draws its own frame of another day)"
     if args.max_gap is not None and not args.neighbours:        # it would be ignored, silently
@@ -200,7 +229,27 @@ def _check_args(args, methods: list[str]) -> str:
         if got != want:
             return (f"--other-day {args.other_day}: a {'/'.join(got)} frame, not the sequence's "
                     f"{'/'.join(want)}; it would be left out, and its rows would be the fill from one neighbour")
+        return _same_day(args.other_day, args.files)
     return ""
+
+
+def _same_day(other: str, files: list[str]) -> str:
+    """Why ``--other-day`` is not a frame of another day ("" when it is, or its time or FILES' are unknown): it was
+    observed within `MAX_GAP_MINUTES` of a frame of FILES (a copy of one of them too), so its rows would score a
+    neighbour of the same hour."""
+    from ..exceptions import InputError
+    from ..read import read_header
+    try:
+        t = H.observation_time(read_header(other))
+        times = [(f, H.observation_time(read_header(f))) for f in files]
+    except InputError:          # a file of FILES that cannot be read fails on its own, later
+        return ""
+    near = [(f, abs((u - t).total_seconds()) / 60) for f, u in times if t is not None and u is not None]
+    f, minutes = min(near, key=lambda x: x[1], default=(None, math.inf))
+    if minutes > MAX_GAP_MINUTES:
+        return ""
+    return (f"--other-day {other}: observed {minutes:.0f} min from {f}, not on another day; give a frame "
+            f"more than {MAX_GAP_MINUTES:g} min from every frame of FILES")
 
 
 #: The most sets of records a run reports (a real one, simulated ones, those with a CME): ``--reliability``'s files.

@@ -38,11 +38,14 @@ Methods: any registered one (``pconv``, ``biharmonic``, ``telea``...).
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 
-from ..fill import below_saturation, run_method
+from .. import header as H
+from ..exceptions import InputError
+from ..fill import as_method, below_saturation, run_method
 from ..frame import Frame
 from ..methods import get_method
 from ..register import MAX_GAP_MINUTES, register_all
@@ -52,6 +55,8 @@ from .calibration import block_z, z_counts
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
 __all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0"]
+
+log = logging.getLogger(__name__)
 
 #: Seed of the first held-out synthetic frame (never used in training).
 SYNTHETIC_SEED0 = 90_000_000
@@ -72,6 +77,11 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
     img = np.asarray(unwrapped(np.asarray(image), header), dtype=np.float64)   # counts (corkit_inpaint.wrap)
     runs = _runs(methods, neighbours, header, img.shape, max_gap)
     whole = Frame.build(img, None, header)
+    if H.bias_and_exptime(header) is None:      # Frame.build works in DN then: say the scores are too
+        log.warning("%s: no usable OFFSET and EXPTIME in its header: its scores are in DN, not DN/s", label or "frame")
+    if not whole.noise > 0:         # every valid value equal: no fill error has a scale, nor a sigma a check
+        raise InputError("no noise in the frame's valid pixels (a constant or saturated field): a fill of it "
+                         "cannot be scored")
     st, centre = whole.stretch, whole.sun_centre
     truth = truth_terms(img, st)
     zones = zone_map(img.shape, whole.geometry)
@@ -82,7 +92,8 @@ def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS,
         frame = Frame.build(test, mask, header)
         for name, m, nbs in runs:
             t0 = time.perf_counter()
-            res = run_method(m, frame, neighbours=nbs, device=device, weights=weights, warn_alone=False)
+            res = run_method(m, frame, neighbours=nbs, device=device, warn_alone=False,
+                             weights=weights if as_method(m).takes_weights else None)   # no warning per fill
             # scored as a fill writes it: at most the detector's saturation
             values = below_saturation(res.values, res.filled, lambda t=test, k=mask: t[~k], header)[0]
             dt = time.perf_counter() - t0

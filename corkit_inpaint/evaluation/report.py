@@ -16,6 +16,11 @@ __all__ = ["summarise", "summarise_zones", "mask_errors", "format_table", "forma
 CLASSICAL = ("biharmonic", "telea", "fuzzy")
 
 
+
+def _median(values: list) -> float:
+    """The median of ``values``; NaN for none (a frame with no noise: numpy would warn of an empty slice)."""
+    return float(np.median(values)) if values else float("nan")
+
 def summarise(records, against: str | None = None):
     """Pool records per (pattern, method): RMSE and MAE (DN/s), RMSE (stretched), noise ratio...
 
@@ -38,8 +43,7 @@ def summarise(records, against: str | None = None):
             "rmse_no_points": float(np.sqrt(sum(r["se_np"] for r in rs) / max(sum(r["n_np"] for r in rs), 1))),
             # noise, not point sources: robust (MAD) std of the high-frequency part per mask,
             # median over masks; the pooled plain-std value is dominated by stars and cosmic rays
-            "noise_ratio": float(np.median([r["rhf_f"] / r["rhf_t"] for r in rs if r["rhf_t"] > 0]))
-            if nhf else float("nan"),
+            "noise_ratio": _median([r["rhf_f"] / r["rhf_t"] for r in rs if r["rhf_t"] > 0]) if nhf else float("nan"),
             "noise_ratio_pooled": float(np.sqrt(sum(r["hf_f"] for r in rs) / max(sum(r["hf_t"] for r in rs), 1e-300)))
             if nhf else float("nan"),
             "profile_err": float(np.mean([r["prof"] for r in rs])),

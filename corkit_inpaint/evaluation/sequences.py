@@ -73,6 +73,12 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
         gap = "" if max_gap is None else f" within {max_gap:g} min"
         raise InputError("no frame of the sequence has a neighbour of the same detector, filter, polarizer, "
                          f"summing and size on both sides{gap}: give 3 or more consecutive frames of one kind")
+    used = {str(q) for p in middle for q in (p, *pairs[p])}
+    for f in files:
+        if str(f) not in used:         # scored frames and their neighbours: the others are left out
+            log.warning("%s: not scored and not read as a neighbour: neither it nor a frame of its kind beside it "
+                        "has a frame of its kind on both sides within %s", f,
+                        "any time" if max_gap is None else f"{max_gap:g} min")
     stranger = read_level05(other_day, refill=True) if other_day is not None else None
     recs = []
     for p in tqdm(middle, desc="sequence frames", disable=not progress):
