@@ -285,9 +285,8 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool, progress=progress)
     out = Path(os.path.abspath(outdir))
     outs = [_output(s, out, command) for s in srcs]
-    why = (input_clash(outs, [*srcs, *pool, *(n for ns in pairs.values() for n in ns), *weights_inputs(weights)])
-           or output_clash(zip(srcs, outs)))
-    if why:
+    ins = [*srcs, *pool, *(n for ns in pairs.values() for n in ns), *weights_inputs(weights)]     # none an output
+    if why := input_clash(outs, ins) or output_clash(zip(srcs, outs)):
         raise BatchError(why)
     out.mkdir(parents=True, exist_ok=True)
     with Manifest(out) as manifest:
