@@ -66,6 +66,10 @@ def check_args(args, methods: list[str]) -> str:
         return (f"--methods {m.name}: fills from neighbouring frames, so without --neighbours each of its fills "
                 f"would be {m.alone}; give --neighbours (FILES a sequence, or --synthetic N sequences) or leave it "
                 "out")
+    from ..evaluation.report import CLASSICAL
+    if args.plot is not None and not set(methods) & set(CLASSICAL):     # its chart would have no bar
+        return (f"--plot: its bars are each method's RMSE over the best classical method's ({', '.join(CLASSICAL)}); "
+                "give one of them in --methods")
     if args.weights is not None and not any(get_method(m).takes_weights for m in methods):
         return f"--weights: none of --methods ({', '.join(methods)}) runs a network"
     if args.other_day and not args.files:
