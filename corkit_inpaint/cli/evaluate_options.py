@@ -34,6 +34,7 @@ def check_args(args, methods: list[str]) -> str:
     """Why the options cannot run ("" when they can): checked before anything is filled. Sets the defaults of
     ``--max-gap`` and ``--generator-version`` (None in the parser, so that giving one where it is not read is
     refused)."""
+    from ..evaluation.report import CLASSICAL
     from ..exceptions import InputError
     from ..methods import get_method
     from ..outputs import input_clash
@@ -66,7 +67,6 @@ def check_args(args, methods: list[str]) -> str:
         return (f"--methods {m.name}: fills from neighbouring frames, so without --neighbours each of its fills "
                 f"would be {m.alone}; give --neighbours (FILES a sequence, or --synthetic N sequences) or leave it "
                 "out")
-    from ..evaluation.report import CLASSICAL
     if args.plot is not None and not set(methods) & set(CLASSICAL):     # its chart would have no bar
         return (f"--plot: its bars are each method's RMSE over the best classical method's ({', '.join(CLASSICAL)}); "
                 "give one of them in --methods")
