@@ -272,21 +272,15 @@ class PConvFill(FillMethod):
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         own, wide = table.sigmas(feats)
         draw = own if self.texture else None
-        if self.texture and limit is not None:      # the ring bounds the expected value's sigma, not the texture's
+        if limit is not None:       # the ring bounds the expected value's sigma (a texture's draw adds to it)
             wide = _bounded(own, wide, limit[filled])
         out, sigma = self._textured(frame, values, filled, white, wide, draw=draw)
         if np.array_equal(own, wide):
             return out, sigma, np.ones(own.shape)
         # what the widening multiplied the sigma by in the image's unit (the stretch makes it more than the
-        # table's factor on a bright pixel), and where the ring check bounds it, at most that bound
+        # table's factor on a bright pixel)
         plain = self._textured(frame, values, filled, white, own, draw=draw)[1][filled]
-        wide_lin = sigma[filled]
-        if limit is not None and not self.texture:
-            most = limit[filled]
-            at = np.isfinite(most)
-            wide_lin[at] = np.minimum(wide_lin[at], most[at] * plain[at])
-            sigma[filled] = wide_lin
-        return out, sigma, factor_applied(plain, wide_lin)
+        return out, sigma, factor_applied(plain, sigma[filled])
 
     def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``
@@ -303,8 +297,8 @@ class PConvFill(FillMethod):
 
 def _bounded(own: np.ndarray, wide: np.ndarray, most: np.ndarray) -> np.ndarray:
     """``wide``, the stretched sigma of the expected values, widened over ``own`` at most ``most`` times in the
-    image's unit (NaN: no bound), in the stretched unit: a textured fill's sigma adds its draw's
-    (`PConvFill._textured`) to the expected value's sigma bounded as `pconv-smooth`'s is.
+    image's unit (NaN: no bound), in the stretched unit (the ring measured its errors in the image's); a textured
+    fill's sigma adds its draw's to it (`PConvFill._textured`).
 
     At a value ``z`` the half-width of ``inverse(z +- s)`` is ``exptime * softening * cosh(z) * sinh(s)``
     exactly (`corkit_inpaint.uncertainty.tables.to_linear`): a bound on its ratio is one on ``sinh(s)``'s.

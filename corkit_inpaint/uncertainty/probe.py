@@ -216,9 +216,9 @@ def check_sigma(method, frame: Frame, sigma: np.ndarray, filled: np.ndarray, *, 
     if not check.blocks:
         return sigma, check
     out = sigma.copy()
-    out[filled] *= check.factor         # as np.where(filled, sigma * factor, sigma), in an eighth of the time
-    if check.alone_factor is not None:
-        out[filled & alone] *= check.alone_factor / check.factor
+    # as np.where(filled, sigma * factor, sigma), in an eighth of the time; each kind's factor where checked apart
+    out[filled] *= check.factor if check.alone_factor is None else np.where(
+        np.asarray(alone, dtype=bool)[filled], check.alone_factor, check.factor)
     return out, check
 
 
@@ -276,15 +276,14 @@ def _checked(method, frame: Frame, blocks, neighbours, device, weights) -> list 
                               device=device, weights=weights)
             if res.sigma is None:
                 return SigmaCheck(why_not="the method gave no 1-sigma on the checked blocks")
-            alone = getattr(res, "alone", None)
             for by, bx in mine:
                 sl = (slice(by * BLOCK - y0, (by + 1) * BLOCK - y0), slice(bx * BLOCK - x0, (bx + 1) * BLOCK - x0))
                 px = np.asarray(res.filled, dtype=bool)[sl] & probe[by * BLOCK:(by + 1) * BLOCK,
                                                                     bx * BLOCK:(bx + 1) * BLOCK]
                 out.append((np.asarray(res.values, dtype=np.float64)[sl][px],
                             np.asarray(res.sigma, dtype=np.float64)[sl][px], part.image[sl][px],
-                            np.zeros(int(px.sum()), dtype=bool) if alone is None
-                            else np.asarray(alone, dtype=bool)[sl][px]))
+                            np.zeros(int(px.sum()), dtype=bool) if res.alone is None
+                            else np.asarray(res.alone, dtype=bool)[sl][px]))
     except Exception as exc:           # a method's failure on the check must not lose the fill itself
         log.warning("the check of the 1-sigma failed, so it is the method's own: %s: %s", type(exc).__name__, exc)
         return SigmaCheck(why_not=f"its fill of the checked blocks failed: {type(exc).__name__}")
