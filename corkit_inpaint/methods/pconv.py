@@ -197,7 +197,7 @@ class PConvFill(FillMethod):
         head = gives_spread(model, self.draws)                # run_windows gave its spread
         values = frame.image.copy()
         filled = np.zeros(frame.shape, dtype=bool)
-        white = np.zeros(frame.shape)
+        tex = _Texture.empty(frame.shape, self.texture)
         spread = np.zeros(frame.shape) if self.draws or head else None
         for w, z, m in zip(windows, res, owned):
             y0, y1, x0, x1 = w.box
@@ -219,8 +219,7 @@ class PConvFill(FillMethod):
             zs = np.clip(z.astype(np.float64), lo - pad, hi + pad)
             values[y0:y1, x0:x1][m] = frame.stretch.inverse(zs * w.scale + w.centre)[m]
             filled[y0:y1, x0:x1] |= m
-            if w.noise > 0:
-                white[y0:y1, x0:x1][m] = (w.texture / w.noise)[m]
+            tex.add(w, m, lo, hi)
         reads = _reads_neighbours(model)
         widening = None
         if not with_sigma:
@@ -228,9 +227,9 @@ class PConvFill(FillMethod):
         elif self.draws:
             sigma = to_linear(frame, values, filled, spread[filled])
         elif head:
-            values, sigma = self._textured(frame, values, filled, white, spread[filled])
+            values, sigma = self._textured(frame, values, filled, tex, spread[filled])
         else:
-            values, sigma, factor = self._sigma(frame, values, filled, white, neighbours if reads else (),
+            values, sigma, factor = self._sigma(frame, values, filled, tex, neighbours if reads else (),
                                                 model.sha256, (windows, owned), limit)
             if factor is not None:
                 widening = np.ones(frame.shape)
@@ -255,7 +254,7 @@ class PConvFill(FillMethod):
             raise InputError(f"method {self.name!r} needs {self.arch} weights; {model.model_id} is a {got} network "
                              f"(method 'pconv-smooth' runs any)")
 
-    def _sigma(self, frame: Frame, values, filled, white, neighbours, sha256: str, windows, limit=None):
+    def _sigma(self, frame: Frame, values, filled, tex, neighbours, sha256: str, windows, limit=None):
         """The fill (textured if asked), its 1-sigma from the expected value's error table (``neighbours``:
         those the network read, for the table's neighbour feature), and what its widening where the
         neighbours disagree multiplied each filled pixel's sigma by in the image's unit
@@ -267,32 +266,64 @@ class PConvFill(FillMethod):
                         ", and its texture is the local noise" if self.texture else "")
         feats = pixel_features(frame, filled, cover, windows, values)
         if table is None:
-            return (*self._textured(frame, values, filled, white, None, feats.noise), None)
+            return (*self._textured(frame, values, filled, tex, None, feats.noise), None)
         # the texture is a draw of the table's own sigma, before the widening where the neighbours disagree:
         # that widening is a miss of the expected value (a front the neighbours put elsewhere), not texture
         own, wide = table.sigmas(feats)
         draw = own if self.texture else None
         if limit is not None:       # the ring bounds the expected value's sigma (a texture's draw adds to it)
             wide = _bounded(own, wide, limit[filled])
-        out, sigma = self._textured(frame, values, filled, white, wide, draw=draw)
+        out, sigma = self._textured(frame, values, filled, tex, wide, draw=draw)
         if np.array_equal(own, wide):
             return out, sigma, np.ones(own.shape)
         # what the widening multiplied the sigma by in the image's unit (the stretch makes it more than the
         # table's factor on a bright pixel)
-        plain = self._textured(frame, values, filled, white, own, draw=draw)[1][filled]
+        plain = self._textured(frame, values, filled, tex, own, draw=draw)[1][filled]
         return out, sigma, factor_applied(plain, sigma[filled])
 
-    def _textured(self, frame: Frame, values, filled, white, s, noise=None, draw=None):
+    def _textured(self, frame: Frame, values, filled, tex: _Texture, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``
-        without either, if textured) and its 1-sigma in the image's unit."""
+        without either, if textured, within the range the expected value is kept to) and its 1-sigma in the
+        image's unit."""
         if self.texture:
             z = frame.stretch.forward(values[filled])
-            z = z + white[filled] * (draw if draw is not None else s if s is not None else noise)
+            lo, hi = np.minimum(tex.lo[filled], z), np.maximum(tex.hi[filled], z)
+            z = np.clip(z + tex.white[filled] * (draw if draw is not None else s if s is not None else noise), lo, hi)
             values = values.copy()
             values[filled] = frame.stretch.inverse(z)
             if s is not None:           # the draw's spread adds to the expected value's miss
                 s = np.sqrt(2.0) * s if draw is None else np.where(draw == s, np.sqrt(2.0) * s, np.hypot(s, draw))
         return values, None if s is None else to_linear(frame, values, filled, s)
+
+
+@dataclass(frozen=True)
+class _Texture:
+    """What a textured fill draws with, frame-shaped: each filled pixel's white noise (its window's seeded
+    draw over the window's noise) and its window's context range, stretched (the data it read, with the
+    neighbours' estimate). A draw never takes a pixel beyond that range and its expected value: a
+    several-sigma draw of a wide sigma is no picture of the corona (one went from 441 to 34901 DN
+    in a window whose data reached 1929)."""
+
+    white: np.ndarray | None
+    lo: np.ndarray | None
+    hi: np.ndarray | None
+
+    @classmethod
+    def empty(cls, shape: tuple[int, int], texture: bool) -> _Texture:
+        """Nothing drawn yet (None throughout where the fill has no texture)."""
+        if not texture:
+            return cls(None, None, None)
+        return cls(np.zeros(shape), np.full(shape, -np.inf), np.full(shape, np.inf))
+
+    def add(self, w, mine: np.ndarray, lo: float, hi: float) -> None:
+        """Window ``w``'s pixels ``mine``: its white noise, and its context's range ``lo``-``hi`` in its unit."""
+        if self.white is None:
+            return
+        y0, y1, x0, x1 = w.box
+        if w.noise > 0:
+            self.white[y0:y1, x0:x1][mine] = (w.texture / w.noise)[mine]
+        self.lo[y0:y1, x0:x1][mine] = lo * w.scale + w.centre
+        self.hi[y0:y1, x0:x1][mine] = hi * w.scale + w.centre
 
 
 def _bounded(own: np.ndarray, wide: np.ndarray, most: np.ndarray) -> np.ndarray:
