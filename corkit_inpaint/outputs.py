@@ -130,7 +130,7 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None,
         With a one-line reason.
     """
     if str(dst).endswith(("/", os.sep)):
-        raise InputError(f"{dst}: names a folder; give a file name (or use --outdir)")
+        raise InputError(f"{dst}: names a folder; give a file name")
     dst = Path(dst)
     why = input_clash([dst], [] if src is None else [src] if isinstance(src, (str, os.PathLike)) else src)
     if why:

@@ -36,6 +36,8 @@ MAX_PIXELS = 2048 * 2048
 _MAX_HDUS = 16                    # HDUs looked at in one file
 _EXTRA_BYTES = 16 * 2 ** 20       # headers and small extensions beside the image
 _OPENERS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}   # by magic bytes
+#: How a refused size can be read anyway (``evaluate`` and ``level_1`` have no such option).
+_RAISE = "(raise the limit to read it: max_pixels in Python, --max-pixels of `corkit-inpaint fill`)"
 _BITPIX = (8, 16, 32, 64, -32, -64)
 
 
@@ -82,7 +84,7 @@ def _source(src: Path, max_bytes: int):
         raise InputError(f"{src}: cannot be decompressed ({exc})") from None
     if len(blob) > max_bytes:
         raise InputError(f"{src}: decompresses to more than {max_bytes // 2 ** 20} MiB; "
-                         "no LASCO frame is that large (raise max_pixels / --max-pixels to read it)")
+                         f"no LASCO frame is that large {_RAISE}")
     return io.BytesIO(blob)
 
 
@@ -102,7 +104,7 @@ def _shape(hdu, src: Path, max_pixels: int) -> tuple[int, ...]:
         raise InputError(f"{src}: keyword BITPIX = {hdr.get('BITPIX')!r} is missing or invalid")
     if shape and int(np.prod(shape, dtype=np.float64)) > max_pixels:
         raise InputError(f"{src}: the image claims {' x '.join(map(str, shape[::-1]))} pixels, more than "
-                         f"the limit of {max_pixels} (raise max_pixels / --max-pixels to read it)")
+                         f"the limit of {max_pixels} {_RAISE}")
     return tuple(shape)
 
 

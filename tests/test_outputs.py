@@ -318,3 +318,10 @@ def test_an_input_named_like_a_temporary_is_never_taken_for_one(tmp_path, monkey
         write_text_atomic(tmp_path / "a.fts", "x")
         assert src.exists()
     assert remove_stale_temps([tmp_path / "a.fts"]) == 1 and not src.exists() and link.exists()
+
+
+def test_a_path_naming_a_folder_is_refused_without_naming_an_option(tmp_path):
+    # the API, `evaluate --json` and level 1 reach this too: none of them has the CLI's --outdir
+    with pytest.raises(InputError) as ei:
+        check_output_path(f"{tmp_path}/", overwrite=True)
+    assert str(ei.value) == f"{tmp_path}/: names a folder; give a file name"
