@@ -272,6 +272,18 @@ def test_a_file_given_twice_is_scored_once(tmp_path, monkeypatch):
 
 
 
+def test_a_copy_of_a_frame_is_scored_once_with_a_warning(tmp_path, caplog):
+    """Battery s32: a copy of a frame under another name was scored twice: its masks counted twice in every
+    median and interval."""
+    import shutil
+    shutil.copyfile(REAL, tmp_path / "copy.fts")
+    out = tmp_path / "eval.json"
+    assert main(["-q", "evaluate", str(REAL), str(tmp_path / "copy.fts"), "--methods", "biharmonic", "--repeats", "1",
+                 "--json", str(out)]) == 0
+    masks = json.loads(out.read_text())["masks"]["real files"]
+    assert len(masks) == len(PATTERNS) and {m["frame"] for m in masks} == {str(REAL)}
+    assert f"copy.fts: the same image as {REAL}: scored once" in caplog.text
+
 def test_other_day_must_not_be_a_frame_of_the_sequence(tmp_path, capsys):
     """Review s17: ``--other-day`` naming a frame of the sequence ran, and its "(other day)" rows read a real
     neighbour, or the very frame being filled (the truth), as the frame of another day."""

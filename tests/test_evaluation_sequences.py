@@ -45,3 +45,26 @@ def test_a_file_that_is_neither_scored_nor_a_neighbour_is_named(caplog):
     named = [r.getMessage() for r in caplog.records if "not scored and not read as a neighbour" in r.getMessage()]
     assert len(named) == 1 and str(REAL) in named[0]
     assert {r["frame"] for r in recs} == {str(C3_SEQ[1])}
+
+
+def test_a_sequence_without_readable_times_says_so(tmp_path):
+    """Battery s32: frames whose TIME-OBS could not be read gave only "no frame of the sequence has a neighbour"."""
+    import warnings
+
+    import pytest
+    from astropy.io import fits
+
+    from corkit_inpaint.exceptions import InputError
+    files = []
+    for p in C3_SEQ:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(p) as h:
+                hdr = h[0].header.copy()
+                hdr["TIME-OBS"], hdr["DATE-OBS"] = "noon", hdr["DATE-OBS"][:10]     # a day, and no time
+                fits.PrimaryHDU(h[0].data, hdr).writeto(tmp_path / p.name, output_verify="ignore")
+        files.append(tmp_path / p.name)
+    with pytest.raises(InputError, match="3 of the 3 have no readable observation time") as ei:
+        evaluate_sequence(files, ["biharmonic"], rng=np.random.default_rng(0), repeats=1, progress=False)
+    assert str(files[0]) in str(ei.value) and "\n" not in str(ei.value)
+    assert all(f.read_bytes() for f in files)

@@ -10,6 +10,7 @@ sequences).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -129,11 +130,18 @@ def _score_files(args, methods, rng) -> tuple[list[dict], list[dict]]:
     from ..read import read_level05
     failed = []
     recs = []
+    seen: dict[str, str] = {}           # each image's digest: a copy of a frame is scored once
     for f in tqdm(args.files, desc="real files", disable=args.quiet or len(args.files) < 2):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", VerifyWarning)
                 r = read_level05(f)
+            digest = hashlib.sha256(f"{r.data.shape}{r.data.dtype}".encode()
+                                    + np.ascontiguousarray(r.data).tobytes()).hexdigest()
+            if digest in seen:
+                logging.getLogger(__name__).warning("%s: the same image as %s: scored once", f, seen[digest])
+                continue
+            seen[digest] = str(f)
             recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=args.repeats,
                                    device=args.device, weights=args.weights, label=str(f))
         except InputError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from ..exceptions import InputError
-from ..pairing import MAX_GAP_MINUTES, pair_neighbours
+from ..pairing import MAX_GAP_MINUTES, frame_info, pair_neighbours
 from ..read import read_header, read_level05
 from .protocol import evaluate_frame
 
@@ -71,8 +71,11 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
     middle = [p for p, nb in pairs.items() if len(nb) == 2]
     if not middle:
         gap = "" if max_gap is None else f" within {max_gap:g} min"
+        untimed = [str(f) for f in files if (i := frame_info(f)).kind and i.time is None]
+        why = (f"; {len(untimed)} of the {len(files)} have no readable observation time (DATE-OBS, TIME-OBS), "
+               f"among them {untimed[0]}" if untimed else "")
         raise InputError("no frame of the sequence has a neighbour of the same detector, filter, polarizer, "
-                         f"summing and size on both sides{gap}: give 3 or more consecutive frames of one kind")
+                         f"summing and size on both sides{gap}: give 3 or more consecutive frames of one kind{why}")
     used = {str(q) for p in middle for q in (p, *pairs[p])}
     for f in files:
         if str(f) not in used:         # scored frames and their neighbours: the others are left out
