@@ -7,6 +7,7 @@ from helpers import BLANK, C2_FULL, C3_FULL, C3_SEQ, blank, read_real
 
 from corkit_inpaint import find_missing_blocks
 from corkit_inpaint.blocks import (
+    _share_not_positive,
     blocks_in,
     blocks_of,
     blocks_to_mask,
@@ -237,3 +238,27 @@ def test_an_image_or_header_of_the_wrong_kind_is_the_package_s_error():
         find_missing_blocks("x")
     with pytest.raises(InputError, match="header: expected an astropy.io.fits.Header or a mapping, got str"):
         find_missing_blocks(np.zeros((64, 64)), "x")
+
+
+@pytest.mark.parametrize("dtype", [">i2", np.float32, np.float64, np.uint16])
+@pytest.mark.parametrize("shape", [(1024, 1024), (1000, 1013), (31, 70)])
+def test_share_not_positive_counts_finite_pixels_at_or_below_zero_and_edge_blocks_missing_part(dtype, shape):
+    # against the definition, pixel by pixel: the blocks of a real frame with zero blocks, negative, NaN and
+    # infinite pixels scattered in, and an edge block's part beyond the image counted as <= 0
+    data, _ = read_real()
+    img = np.tile(data, (2, 2))[:shape[0], :shape[1]].astype(dtype)
+    rng = np.random.default_rng(0)
+    if np.dtype(dtype).kind == "f":
+        for v in (np.nan, np.inf, -np.inf, -3.0):
+            img[rng.random(img.shape) < 0.01] = v
+    img[:32, 32:64] = 0
+    gy, gx = -(-shape[0] // 32), -(-shape[1] // 32)
+    want = np.empty((gy, gx))
+    for by in range(gy):
+        for bx in range(gx):
+            b = img[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32]
+            low = int(np.sum(np.isfinite(b) & (b <= 0))) + (32 * 32 - b.size)
+            want[by, bx] = low / (32 * 32)
+    got = _share_not_positive(img)
+    assert got.dtype == np.float64 and np.array_equal(got, want)
+    assert got[0, 1] == 1.0
