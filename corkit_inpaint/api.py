@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=None, neighbours=None,
                   method: str = DEFAULT_METHOD, device: str = "auto", weights=None, threads: int | None = None,
-                  max_gap: float | None = MAX_GAP_MINUTES) -> np.ndarray:
+                  max_gap: float | None = MAX_GAP_MINUTES, return_sigma: bool = False
+                  ) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
     """Fill missing pixels in a 2-D array.
 
     Parameters
@@ -60,8 +61,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         use neighbours (``biharmonic``, ``fuzzy``, ``telea``) ignore them. None: this frame alone.
     method : str
         A method registered in the ``corkit.inpainters`` entry-point group
-        (default ``pconv-smooth``, the network's expected value, which also
-        gives a per-pixel sigma; ``pconv`` adds a draw of that sigma, for pictures).
+        (default ``pconv-smooth``, the network's expected value; ``pconv`` adds
+        a draw of its 1-sigma, for pictures).
     device : str
         ``"auto"`` (CUDA, then MPS, then CPU), or a torch device string.
     weights : str or path-like, optional
@@ -75,14 +76,21 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     max_gap : float or None
         Neighbours more than this many minutes from the frame are left out (logged): default
         `corkit_inpaint.register.MAX_GAP_MINUTES`, the gap the neighbour models were trained on; None: any.
+    return_sigma : bool
+        Also return each filled pixel's 1-sigma, checked on valid blocks of the image as `inpaint_fits`
+        checks INPSIGMA (the check refills a few valid blocks: typically 15-25% more time).
 
     Returns
     -------
-    numpy.ndarray
+    filled : numpy.ndarray
         float64 array of the same shape; ``out[~mask] == image[~mask]`` exactly,
         but that a summed frame's wrapped counts (`corkit_inpaint.wrap`) come back
         as counts. Pixels a method leaves masked keep their input value. No filled value is above the
         detector's saturation (`corkit_inpaint.fill.below_saturation`), as in `inpaint_fits`.
+    sigma : numpy.ndarray or None
+        With ``return_sigma`` only: float64, the 1-sigma of each filled pixel in the image's unit, 0 where
+        none was filled (INPSIGMA's values); None where the method gives none (``telea``, or weights
+        without an error table: logged).
 
     Raises
     ------
@@ -95,6 +103,20 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     """
     check_max_gap(max_gap)
     H.check_header_type(header)
+    img, mask = _checked_array(image, mask, header)
+    frame = Frame.build(img, mask, header)
+    nbs = same_level(frame, register_all(neighbours, header, img.shape, max_gap=max_gap))
+    with using_threads(threads):
+        res = run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=return_sigma)
+    out = below_saturation(res.values, res.filled, lambda: img[~mask], header)[0]     # as inpaint_fits does
+    if not return_sigma:
+        return out
+    return out, None if res.sigma is None else np.where(res.filled, np.asarray(res.sigma, dtype=np.float64), 0.0)
+
+
+def _checked_array(image, mask, header) -> tuple[np.ndarray, np.ndarray]:
+    """`inpaint_array`'s image (a summed frame's wrapped counts unwrapped) and mask (found when None), or a
+    one-line `InputError`."""
     img = np.asarray(image)
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")
@@ -110,11 +132,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         raise InputError(f"mask shape {mask.shape} differs from image shape {img.shape}")
     if not np.all(np.isfinite(img[~mask])):
         raise InputError("the image holds NaN or inf outside the mask")
-    frame = Frame.build(img, mask, header)
-    nbs = same_level(frame, register_all(neighbours, header, img.shape, max_gap=max_gap))
-    with using_threads(threads):
-        res = run_method(method, frame, neighbours=nbs, device=device, weights=weights, check_sigma=False)
-    return below_saturation(res.values, res.filled, lambda: img[~mask], header)[0]     # as inpaint_fits does
+    return img, mask
 
 
 def _checked_arguments(src, dst, neighbours, max_pixels, max_gap) -> list | None:

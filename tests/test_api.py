@@ -330,6 +330,20 @@ def test_fits_inpsigma_from_a_method_with_sigma_and_ccddata(blanked_file, tmp_pa
     assert np.array_equal(ccd.mask, mask)
 
 
+def test_array_returns_the_checked_sigma_that_inpaint_fits_writes(blanked_file, tmp_path):
+    """Review s33: an array user had no way to the 1-sigma (``inpaint_array`` dropped it)."""
+    from helpers import legacy_method
+    hdul = ci.inpaint_fits(blanked_file, tmp_path / "f.fts")
+    data, header = fits.getdata(blanked_file), fits.getheader(blanked_file)
+    filled, sigma = ci.inpaint_array(data, header=header, device="cpu", return_sigma=True)
+    mask = hdul["INPMASK"].data.astype(bool)
+    assert np.array_equal(filled, ci.inpaint_array(data, header=header, device="cpu"))      # the same values
+    assert np.array_equal(np.round(filled[mask]), hdul[0].data[mask])
+    assert sigma.dtype == np.float64 and np.all(sigma[~mask] == 0) and np.all(sigma[mask] > 0)
+    assert hdul[0].header["INPSGFAC"] != 1.0          # the check's factor is in it, as in INPSIGMA
+    np.testing.assert_array_equal(sigma.astype(np.float32), hdul["INPSIGMA"].data)
+    assert ci.inpaint_array(data, header=header, method=legacy_method(), return_sigma=True)[1] is None
+
 def test_fits_without_sigma_has_no_inpsigma(blanked_file):
     from helpers import legacy_method
     hdul = ci.inpaint_fits(blanked_file, method=legacy_method())

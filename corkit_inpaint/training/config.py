@@ -75,7 +75,7 @@ class TrainConfig:
     threads: int = _f(2, "torch CPU threads", low=1)
     generator_version: str = _f(GENERATOR_VERSION, "synthetic generator version")
     sequences: bool = _f(False, "train on simulated sequences: each frame with neighbouring frames "
-                                "(the neighbour model; needs --extra-channels 6)")
+                                "(the neighbour model; needs --extra-channels 6 or more: the default recipe uses 8)")
     sequence_version: str = _f(SEQUENCE_VERSION, "sequence generator version (with --sequences)")
     alone_share: float = _f(0.12, "share of the simulated sequences whose frame is given no neighbour (with "
                                   "--sequences; the others keep the proportions 55:15:18 of both neighbours, "
