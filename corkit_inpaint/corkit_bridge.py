@@ -4,8 +4,8 @@ corkit 1.0.16 has no public setting for its calibration folder, runs a network
 step that rewrites valid pixels unless its argument tuple switches it off, and
 keeps its geometry (distortion warp, roll rotation) in module functions. This
 module wraps exactly those, so an upgrade of corkit is checked here:
-`level1_mask` carries the fill's mask and `level1_sigma` its 1-sigma through
-the same steps ``level_1`` applies to the image.
+`level1_maps` carries the fill's mask and 1-sigma through the same steps
+``level_1`` applies to the image.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from astropy.io import fits
 from .exceptions import CalibrationError
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
-           "check_calibration_factor", "level1_mask", "level1_sigma"]
+           "check_calibration_factor", "level1_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -121,42 +121,33 @@ def _final_geometry(img: np.ndarray, hdr, xs: int, ys: int, corkit_kwargs: dict)
     return np.asarray(out)
 
 
-def level1_mask(mask: np.ndarray, tmp: Path, detector: str, corkit_kwargs: dict) -> np.ndarray:
-    """Carry a level-0.5 pixel mask through corkit's geometry, exactly as ``level_1`` moves the image."""
-    from corkit.utils import c2_warp, c3_warp
-    hdr = _corkit_header(tmp)
-    xs, ys = _summing(hdr)
-    m = _full_size(mask.astype(np.float64), hdr, xs, ys)
-    with contextlib.redirect_stdout(io.StringIO()):
-        warp = c2_warp if detector == "C2" else c3_warp
-        mw, hdr = warp(m.T, hdr)        # corkit's c2/c3 calibration returns the transposed image
-        out = _final_geometry(mw, hdr, xs, ys, corkit_kwargs)
-    return (np.abs(out.astype(np.float64)) > 1e-6).astype(np.uint8)
-
-
-def level1_sigma(sigma: np.ndarray, tmp: Path, detector: str, corkit_kwargs: dict,
-                 l1header=None) -> np.ndarray:
-    """Carry a level-0.5 1-sigma image through corkit's ``level_1``, exactly as it moves the data.
+def level1_maps(filled: np.ndarray, sigma: np.ndarray | None, tmp: Path, detector: str, corkit_kwargs: dict,
+                l1header=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """INPMASK and INPSIGMA on the level-1 grid: the fill's pixels and 1-sigma carried through corkit's ``level_1``.
 
     corkit's level 1 is linear in the data for a fixed mask of valid pixels:
     bias subtraction, exposure, calibration factor and vignetting per pixel,
     then the distortion warp, corkit's warped mask of non-positive pixels,
     (C3) the second vignetting, and the roll rotation. This runs those same
     corkit steps, in the same order and with the same header, on the
-    difference of corkit's per-pixel calibration of ``sigma`` and of zero (the
+    difference of corkit's per-pixel calibration of an image and of zero (the
     bias cancels), with the mask of valid pixels computed as corkit computes
     it from the image in ``tmp`` (for C2 from the calibrated image, which
     corkit overwrites in place, and untransposed: corkit's bugs are kept, so
-    the result matches its image). The result is the derivative of corkit's
-    level-1 image along ``sigma``: linear interpolation adds neighbouring
-    pixels' sigmas with their weights, so errors of neighbouring filled pixels
-    count as fully correlated. It costs two warps and a rotation, not a second
-    ``level_1``, and stays float64 until the float32 result.
+    the result matches its image). That is the derivative of corkit's level-1
+    image along the image. Along ``filled`` it is non-zero on exactly the
+    level-1 pixels that read a filled pixel (INPMASK: a pixel corkit's masks
+    or vignetting leave at zero reads none); along ``sigma`` it is the
+    1-sigma there: linear interpolation adds neighbouring pixels' sigmas with
+    their weights, so errors of neighbouring filled pixels count as fully
+    correlated. It costs a calibration and a warp per map, not a second ``level_1``.
 
     Parameters
     ----------
-    sigma : numpy.ndarray
-        1-sigma on the level-0.5 grid of ``tmp``, in its data unit (DN).
+    filled : numpy.ndarray of bool
+        The filled pixels on the level-0.5 grid of ``tmp``.
+    sigma : numpy.ndarray or None
+        Their 1-sigma, in the data's unit (DN); None: no INPSIGMA.
     tmp : pathlib.Path
         The level-0.5 file corkit calibrated.
     detector : {"C2", "C3"}
@@ -164,14 +155,29 @@ def level1_sigma(sigma: np.ndarray, tmp: Path, detector: str, corkit_kwargs: dic
         As passed to ``corkit.lasco.level_1``.
     l1header : astropy.io.fits.Header, optional
         corkit's level-1 header of ``tmp``. When it has ``BSCALE`` (corkit stores
-        C3 Clear as scaled integers), the result is divided by it, so it is in
+        C3 Clear as scaled integers), the sigma is divided by it, so it is in
         the level-1 array's own unit; corkit's clipping and rounding are not applied.
 
     Returns
     -------
-    numpy.ndarray
-        float32, on the level-1 grid, in the level-1 array's unit.
+    inpmask : numpy.ndarray
+        uint8, 1 on the level-1 pixels that read a filled pixel.
+    sigma : numpy.ndarray or None
+        float32, on the level-1 grid, in the level-1 array's unit, 0 outside ``inpmask``.
     """
+    maps = [np.asarray(filled, dtype=np.float64)] + ([] if sigma is None else [np.asarray(sigma, dtype=np.float64)])
+    out = _derivatives(maps, tmp, detector, corkit_kwargs)
+    inpmask = (out[0] != 0).astype(np.uint8)
+    if sigma is None:
+        return inpmask, None
+    scale = None if l1header is None else l1header.get("BSCALE")
+    with np.errstate(over="ignore"):        # beyond float32's range: inf
+        s = (out[1] / float(scale) if scale else out[1]).astype(np.float32)
+    return inpmask, np.where(inpmask != 0, s, np.float32(0))
+
+
+def _derivatives(maps: list, tmp: Path, detector: str, corkit_kwargs: dict) -> list:
+    """`level1_maps`'s derivatives of corkit's float64 level-1 image of ``tmp`` along each of ``maps``."""
     import corkit.lasco as L
     from corkit.utils import FITS, c2_warp, c3_warp, correct_var, fixwrap
     args = c3_args() if detector == "C3" else ()
@@ -182,20 +188,21 @@ def level1_sigma(sigma: np.ndarray, tmp: Path, detector: str, corkit_kwargs: dic
         img0 = img0.astype(np.float64)
         xs, ys = _summing(hdr)
         img0 = _full_size(fixwrap(img0) if xs * ys > 1 else img0, hdr.copy(), xs, ys)
-        s = _full_size(np.asarray(sigma, dtype=np.float64), hdr, xs, ys)
-        zero_hdr, sigma_hdr = hdr.copy(), hdr.copy()
+        sized = hdr.copy()                  # reduce_std_size updates the header: once, as level_1 does
+        maps = [_full_size(np.array(m, dtype=np.float64), sized if k == 0 else hdr.copy(), xs, ys)
+                for k, m in enumerate(maps)]            # copies: corkit's C2 calibration works in place
+        hdr = sized
+        zero_hdr, map_hdrs = hdr.copy(), [hdr.copy() for _ in maps]
         cal(img0, hdr, *args, **corkit_kwargs)      # as level_1 does: C2 calibrates img0 in place
-        b = (cal(s, sigma_hdr, *args, **corkit_kwargs)[0]         # the bias and the C3 ramp cancel
-             - cal(np.zeros_like(s), zero_hdr, *args, **corkit_kwargs)[0])
-        bw, hdr = warp(b, hdr)
+        zero = cal(np.zeros_like(img0), zero_hdr, *args, **corkit_kwargs)[0]    # the bias and the C3 ramp cancel
+        warped = [warp(cal(m, h, *args, **corkit_kwargs)[0] - zero, hdr.copy()) for m, h in zip(maps, map_hdrs)]
+        hdr = warped[0][1]                  # the header after the warp, as corkit warps its mask with
         valid = np.ones_like(img0) if detector == "C2" else np.ones((hdr["naxis2"], hdr["naxis1"]))
         valid[img0 <= 0] = 0
         vw, _ = warp(valid, hdr)
-        bw = bw * vw * (correct_var(hdr, args[1])[0] if detector == "C3" else 1.0)
-        out = _final_geometry(bw, hdr, xs, ys, corkit_kwargs).astype(np.float64)
-    scale = None if l1header is None else l1header.get("BSCALE")
-    with np.errstate(over="ignore"):        # beyond float32's range: inf
-        return (out / float(scale) if scale else out).astype(np.float32)
+        var = correct_var(hdr, args[1])[0] if detector == "C3" else 1.0
+        return [_final_geometry(bw * vw * var, hdr.copy(), xs, ys, corkit_kwargs).astype(np.float64)
+                for bw, _ in warped]
 
 
 #: corkit's ``level_1`` switches that act when merely given, whatever their value (SolarSoft's ``/NOROLL`` habit).
@@ -210,16 +217,24 @@ def corkit_options(corkit_kwargs: dict) -> dict:
     switch given as False or None is left out, which is what it says.
     ``NOSCALE``, with any value, makes corkit's ``final_step`` return an image
     it never set (``UnboundLocalError``), for C2 and C3 alike: it is refused.
+    ``NO_CALFAC`` without ``NOSTAT`` is refused too: corkit's statistics step
+    (``reduce_statistics2``) then sets every pixel above 5e-05 to 5e-05 in the
+    image left in DN/s, so the level-1 image is a constant that no pixel, filled or
+    measured, shows through.
 
     Raises
     ------
     CalibrationError
-        For ``NOSCALE``, with a one-line reason.
+        For ``NOSCALE``, or ``NO_CALFAC`` without ``NOSTAT``, with a one-line reason.
     """
     if "NOSCALE" in corkit_kwargs:
         raise CalibrationError("NOSCALE: corkit 1.0.16's level_1 fails with it, whatever its value "
                                "(its final_step then returns no image); leave it out")
-    return {k: v for k, v in corkit_kwargs.items() if not (k in PRESENCE_FLAGS and (v is False or v is None))}
+    out = {k: v for k, v in corkit_kwargs.items() if not (k in PRESENCE_FLAGS and (v is False or v is None))}
+    if "NO_CALFAC" in out and "NOSTAT" not in out:
+        raise CalibrationError("NO_CALFAC without NOSTAT: corkit 1.0.16's statistics step then clips the "
+                               "uncalibrated image to 5e-05 (a constant image); add NOSTAT=True")
+    return out
 
 
 def calibrate(tmp: Path, detector: str, corkit_kwargs: dict) -> tuple[np.ndarray, fits.Header]:

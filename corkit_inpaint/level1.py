@@ -10,7 +10,7 @@ that copy with its own network step switched off through its argument tuple
 distortion warp and the roll rotation, both linear interpolations), so the
 ``INPMASK`` of the level-1 image marks every pixel whose value depends on a
 filled pixel. The fill's 1-sigma, when the method gives one, goes through the
-same corkit steps as the data (`corkit_inpaint.corkit_bridge.level1_sigma`) into
+same corkit steps as the data (`corkit_inpaint.corkit_bridge.level1_maps`) into
 an ``INPSIGMA`` extension in the level-1 image's unit.
 
 Over a list, `level_1` raises the first file's error (one line naming it), as
@@ -43,8 +43,7 @@ from .corkit_bridge import (
     corkit_calibration_dir,
     corkit_options,
     default_calib_dir,
-    level1_mask,
-    level1_sigma,
+    level1_maps,
 )
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
@@ -238,12 +237,11 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     if not np.any(np.isfinite(img) & (img != 0)):
         log.warning("%s: corkit's level-1 image is all zero, the fill's pixels with it: its calibration files may "
                     "not fit this frame (the roll, the vignetting)", src)
-    inpmask = level1_mask(filled.filled, tmp, detector, corkit_kwargs)
-    sigma = None
-    if want_sigma and filled.sigma is not None:
-        sigma = np.where(inpmask != 0, level1_sigma(filled.sigma, tmp, detector, corkit_kwargs, l1hdr),
-                         np.float32(0))
+    inpmask, sigma = level1_maps(filled.filled, filled.sigma if want_sigma else None, tmp, detector, corkit_kwargs,
+                                 l1hdr)
     l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
+    # corkit 1.0.16 names its output folder here (given none, 'null'): this file's name, as SolarSoft does
+    l1hdr["FILENAME"] = (output_name(src), "this level-1 file (corkit wrote its folder)")
     # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out, or NO_SUM its division
     # by a summed frame's summing (then none is named; a level-0.5 BUNIT carried over would be wrong either way)
     if "NO_CALFAC" in corkit_kwargs or ("NO_SUM" in corkit_kwargs and max(H.summing(header)) > 1):
@@ -322,7 +320,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     return_sigma : bool
         Also return the level-1 ``INPSIGMA`` array: float32, the fill's 1-sigma carried
         through corkit's calibration and geometry exactly as the image, in the level-1
-        array's unit, 0 outside INPMASK (`corkit_inpaint.corkit_bridge.level1_sigma`);
+        array's unit, 0 outside INPMASK (`corkit_inpaint.corkit_bridge.level1_maps`);
         None when the method gives none. Computed only when returned or written.
     progress : bool
         Show a progress bar over the files.

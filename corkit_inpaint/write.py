@@ -132,7 +132,8 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
 
 
 def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.ImageHDU:
-    """The ``INPSIGMA`` extension: the fill's 1-sigma as float32, readable by astropy's ``CCDData.read``.
+    """The ``INPSIGMA`` extension: the fill's 1-sigma as float32, readable by astropy's ``CCDData.read`` (a
+    level-1 file's ``BUNIT``, corkit's MSB, is no astropy unit: the reader names one, see the README).
 
     The array is big-endian float32 (``>f4``), as FITS stores it, so writing it copies nothing.
 

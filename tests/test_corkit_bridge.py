@@ -56,12 +56,31 @@ def test_level1_sigma_is_linear_and_zero_without_sigma(tmp_path, calib):
     from helpers import BLANK, blank, read_real, write
 
     from corkit_inpaint.blocks import blocks_to_mask
-    from corkit_inpaint.corkit_bridge import level1_sigma
+    from corkit_inpaint.corkit_bridge import level1_maps
     data, header = read_real()
-    path = write(tmp_path / "f.fts", blank(data, BLANK[:1]) + 1000 * blocks_to_mask(data.shape, BLANK[:1]), header)
-    sigma = 5.0 * blocks_to_mask(data.shape, BLANK[:1])
+    filled = blocks_to_mask(data.shape, BLANK[:1])
+    path = write(tmp_path / "f.fts", blank(data, BLANK[:1]) + 1000 * filled, header)
+    sigma = 5.0 * filled
+    kept = sigma.copy()
     with corkit_calibration_dir(calib):
-        one, two = (level1_sigma(k * sigma, path, "C2", {}) for k in (1, 2))
-        none = level1_sigma(np.zeros(data.shape), path, "C2", {})
+        m1, one = level1_maps(filled, sigma, path, "C2", {})
+        m2, two = level1_maps(filled, 2 * sigma, path, "C2", {})
+        none = level1_maps(filled, np.zeros(data.shape), path, "C2", {})[1]
+        alone = level1_maps(filled, None, path, "C2", {})
     assert one.dtype == np.float32 and one.max() > 0 and not none.any()
     np.testing.assert_allclose(two, 2 * one, rtol=1e-6)
+    assert m1.dtype == np.uint8 and np.array_equal(m1, m2) and np.array_equal(alone[0], m1) and alone[1] is None
+    assert np.array_equal(m1 != 0, one > 0)              # every filled pixel has a sigma: the same pixels
+    # the caller's array is left as it was (corkit's C2 calibration works in place; review s33)
+    assert np.array_equal(sigma, kept)
+
+
+def test_no_calfac_without_nostat_is_refused(tmp_path):
+    """Review s33: corkit's statistics step clips an image left in DN/s to 5e-05: a constant level-1 image, under
+    an INPSIGMA that still said the fill moved it."""
+    from corkit_inpaint.corkit_bridge import corkit_options
+    with pytest.raises(CalibrationError, match="NO_CALFAC without NOSTAT") as ei:
+        corkit_options({"NO_CALFAC": True})
+    assert "\n" not in str(ei.value)
+    assert corkit_options({"NO_CALFAC": True, "NOSTAT": True}) == {"NO_CALFAC": True, "NOSTAT": True}
+    assert corkit_options({"NO_CALFAC": False}) == {}

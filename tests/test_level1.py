@@ -287,7 +287,9 @@ def test_level1_without_the_full_calibration_claims_no_msb(tmp_path, calib, swit
     nor INPSIGMA says BUNIT = MSB (and NO_SUM does change the values)."""
     data, header = read_real()
     holes = write(tmp_path / "holes.fts", blank(data, BLANK), header)
-    level_1(holes, tmp_path / "raw", calib_dir=calib, inpaint=sigma_method(), **{switch: True})
+    # (NO_CALFAC needs NOSTAT: corkit's statistics step would clip the image left in DN/s to a constant)
+    extra = {"NOSTAT": True} if switch == "NO_CALFAC" else {}
+    level_1(holes, tmp_path / "raw", calib_dir=calib, inpaint=sigma_method(), **{switch: True}, **extra)
     level_1(holes, tmp_path / "msb", calib_dir=calib, inpaint=sigma_method())
     with fits.open(tmp_path / "raw" / output_name(holes)) as h, fits.open(tmp_path / "msb" / output_name(holes)) as m:
         assert "BUNIT" not in h[0].header and "BUNIT" not in h["INPSIGMA"].header
@@ -319,6 +321,14 @@ def test_level1_writes_inpsigma_and_none_for_a_method_without_sigma(tmp_path, ca
         assert h[0].header["BUNIT"] == "MSB"                  # the primary says its unit too (corkit's does not)
         assert "0 outside INPMASK" in " ".join(str(c) for c in ext["COMMENT"])
         assert np.all(h["INPSIGMA"].data[h["INPMASK"].data == 0] == 0) and h["INPSIGMA"].data.max() > 0
+        sig, mask = h["INPSIGMA"].data, h["INPMASK"].data
+    # as the README reads it: MSB is no astropy unit, so the reader names one
+    import astropy.units as u
+    from astropy.nddata import CCDData, StdDevUncertainty
+    ccd = CCDData.read(tmp_path / "s" / output_name(holes), hdu_uncertainty="INPSIGMA", hdu_mask="INPMASK",
+                       unit=u.def_unit("MSB"))
+    assert isinstance(ccd.uncertainty, StdDevUncertainty) and np.array_equal(ccd.uncertainty.array, sig)
+    assert np.array_equal(ccd.mask, mask != 0)
     level_1(holes, tmp_path / "n", calib_dir=calib, inpaint=legacy_method())
     with fits.open(tmp_path / "n" / output_name(holes)) as h:
         assert [x.name for x in h] == ["PRIMARY", "INPMASK"] and h[0].header["INPSIGMA"] is False
@@ -583,3 +593,20 @@ def test_level1_file_has_a_wcs_astropy_and_sunpy_can_build(tmp_path, calib):
         m = ci.read_map(tmp_path / "l1" / "holes.fits")
         centre = m.wcs.world_to_pixel(m.center)
     assert m.mask.sum() > 0 and np.allclose(centre, ((m.data.shape[1] - 1) / 2, (m.data.shape[0] - 1) / 2))
+
+
+def test_inpmask_is_the_pixels_the_fill_moves_at_the_edge_of_corkits_c3_mask(tmp_path, calib):
+    """Review s33: INPMASK was the filled mask warped alone. With blocks across the edge of corkit's C3 mask, 2950 of
+    6636 flagged level-1 pixels read no filled pixel (2928 of them zeroed by that mask), with INPSIGMA 0 under
+    the flag. Now both come from the same derivative of corkit's level 1."""
+    from helpers import C3_SEQ
+    data, header = read_file(C3_SEQ[1])
+    blocks = [(by, bx) for by in range(32) for bx in range(32)       # centres 485-515 px from the mask's centre
+              if 485 < np.hypot(by * 32 + 15.5 - 530, bx * 32 + 15.5 - 516) < 515
+              and np.all(data[by * 32:(by + 1) * 32, bx * 32:(bx + 1) * 32] > 0)][::6][:6]
+    holes = write(tmp_path / "edge.fts", blank(data, blocks), header)
+    img, hdr, mask, sigma = level_1(holes, calib_dir=calib, device="cpu", return_mask=True, return_sigma=True)
+    assert len(blocks) == 6 and 3000 < mask.sum() < 4500
+    assert np.array_equal(mask != 0, sigma > 0)            # every filled pixel has a sigma > 0: the same pixels
+    assert not np.any(np.asarray(img)[mask != 0] == 0)     # none is a pixel corkit's mask left at 0
+    assert hdr["FILENAME"] == "edge.fits"                  # corkit wrote 'null' (its output folder, given none)
