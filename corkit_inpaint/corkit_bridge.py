@@ -165,14 +165,17 @@ def level1_maps(filled: np.ndarray, sigma: np.ndarray | None, tmp: Path, detecto
     sigma : numpy.ndarray or None
         float32, on the level-1 grid, in the level-1 array's unit, 0 outside ``inpmask``.
     """
-    maps = [np.asarray(filled, dtype=np.float64)] + ([] if sigma is None else [np.asarray(sigma, dtype=np.float64)])
+    filled = np.asarray(filled, dtype=bool)
+    maps = [] if sigma is None else [np.asarray(sigma, dtype=np.float64)]
+    if not maps or not np.all(np.isfinite(maps[0][filled]) & (maps[0][filled] > 0)):
+        maps.insert(0, filled.astype(np.float64))      # else the sigma's derivative has the mask's support
     out = _derivatives(maps, tmp, detector, corkit_kwargs)
     inpmask = (out[0] != 0).astype(np.uint8)
     if sigma is None:
         return inpmask, None
     scale = None if l1header is None else l1header.get("BSCALE")
     with np.errstate(over="ignore"):        # beyond float32's range: inf
-        s = (out[1] / float(scale) if scale else out[1]).astype(np.float32)
+        s = (out[-1] / float(scale) if scale else out[-1]).astype(np.float32)
     return inpmask, np.where(inpmask != 0, s, np.float32(0))
 
 
