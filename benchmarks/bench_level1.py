@@ -34,7 +34,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as folder:
+        run(Path(folder), args.repeats)
+
+
+def run(tmp: Path, repeats: int) -> None:
+    """Time both ways on each file in ``tmp``, and print the seconds and ratios."""
     calib = write_standin_calibration(tmp / "calib", roll=5.0)
     load_model(device="cpu")
     for det, summed, seed in (("C2", True, 5150), ("C3", False, 5151)):
@@ -61,12 +66,12 @@ def main():
                          ("corkit level_1", theirs)):
             fn()
             ts = []
-            for _ in range(args.repeats):
+            for _ in range(repeats):
                 t0 = time.perf_counter()
                 fn()
                 ts.append(time.perf_counter() - t0)
             t[name] = statistics.median(ts)
-            print(f"{det} {img.shape[0]}x{img.shape[1]}  {name:24s} {t[name]:.2f} s/file (median of {args.repeats})")
+            print(f"{det} {img.shape[0]}x{img.shape[1]}  {name:24s} {t[name]:.2f} s/file (median of {repeats})")
         print(f"{det}  ratio {t['corkit-inpaint level_1'] / t['corkit level_1']:.2f}x, to a file (INPMASK, INPSIGMA) "
               f"{t['the same, to a file'] / t['corkit level_1']:.2f}x")
 

@@ -89,8 +89,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         detector's saturation (`corkit_inpaint.fill.below_saturation`), as in `inpaint_fits`.
     sigma : numpy.ndarray or None
         With ``return_sigma`` only: float64, the 1-sigma of each filled pixel in the image's unit, 0 where
-        none was filled (INPSIGMA's values); None where the method gives none (``telea``, or weights
-        without an error table: logged).
+        none was filled (INPSIGMA's values; all 0 when nothing was); None where the method gave filled
+        pixels none (``telea``, or weights without an error table: logged).
 
     Raises
     ------
@@ -111,7 +111,9 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     out = below_saturation(res.values, res.filled, lambda: img[~mask], header)[0]     # as inpaint_fits does
     if not return_sigma:
         return out
-    return out, None if res.sigma is None else np.where(res.filled, np.asarray(res.sigma, dtype=np.float64), 0.0)
+    if res.sigma is None:               # nothing filled: 0 everywhere, as for a method with a sigma
+        return out, None if np.any(res.filled) else np.zeros(out.shape)
+    return out, np.where(res.filled, np.asarray(res.sigma, dtype=np.float64), 0.0)
 
 
 def _checked_array(image, mask, header) -> tuple[np.ndarray, np.ndarray]:

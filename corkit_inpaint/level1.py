@@ -147,6 +147,9 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     _check_calibration(detector, default_calib_dir())
     if "NO_CALFAC" not in corkit_kwargs:
         check_calibration_factor(header, detector, str(src))
+    elif detector == "C3" and str(header.get("FILTER", "")).strip() == "Clear":
+        raise CalibrationError(f"{src}: NO_CALFAC on a C3 Clear frame: corkit 1.0.16 scales C3 Clear to integers "
+                               "between 0 and 6.5e-09 MSB, so the uncalibrated image comes out constant")
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
                           max_gap=max_gap)
@@ -241,7 +244,7 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
                                  l1hdr)
     l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
     # corkit 1.0.16 names its output folder here (given none, 'null'): this file's name, as SolarSoft does
-    l1hdr["FILENAME"] = (output_name(src), "this level-1 file (corkit wrote its folder)")
+    l1hdr["FILENAME"] = (output_name(src), "level-1 file name of this frame (corkit: its folder)")
     # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out, or NO_SUM its division
     # by a summed frame's summing (then none is named; a level-0.5 BUNIT carried over would be wrong either way)
     if "NO_CALFAC" in corkit_kwargs or ("NO_SUM" in corkit_kwargs and max(H.summing(header)) > 1):

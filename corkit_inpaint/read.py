@@ -36,8 +36,8 @@ MAX_PIXELS = 2048 * 2048
 _MAX_HDUS = 16                    # HDUs looked at in one file
 _EXTRA_BYTES = 16 * 2 ** 20       # headers and small extensions beside the image
 _OPENERS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}   # by magic bytes
-#: How a refused size can be read anyway (``evaluate`` and ``level_1`` have no such option).
-_RAISE = "(raise the limit to read it: max_pixels in Python, --max-pixels of `corkit-inpaint fill`)"
+#: How a refused size can be read anyway (only these two take a limit: ``evaluate``, ``level_1`` and maps do not).
+_RAISE = "(raise the limit to read it: inpaint_fits's max_pixels, or `corkit-inpaint fill --max-pixels`)"
 _BITPIX = (8, 16, 32, 64, -32, -64)
 
 

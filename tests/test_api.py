@@ -343,6 +343,12 @@ def test_array_returns_the_checked_sigma_that_inpaint_fits_writes(blanked_file, 
     assert hdul[0].header["INPSGFAC"] != 1.0          # the check's factor is in it, as in INPSIGMA
     np.testing.assert_array_equal(sigma.astype(np.float32), hdul["INPSIGMA"].data)
     assert ci.inpaint_array(data, header=header, method=legacy_method(), return_sigma=True)[1] is None
+    # a frame with nothing to fill: a sigma of 0 everywhere, whatever the method (review s33: pconv-smooth gave
+    # None, biharmonic zeros)
+    whole, _ = read_real()
+    for method in ("pconv-smooth", "biharmonic"):
+        out, sig = ci.inpaint_array(whole, header=header, method=method, device="cpu", return_sigma=True)
+        assert np.array_equal(out, whole) and sig.shape == whole.shape and not sig.any()
 
 def test_fits_without_sigma_has_no_inpsigma(blanked_file):
     from helpers import legacy_method

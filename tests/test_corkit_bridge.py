@@ -52,7 +52,7 @@ def test_a_corrupt_c3_calibration_file_is_named(tmp_path, calib, name, what):
     assert f"C3 {what}" in msg and str(bad) in msg and "\n" not in msg
 
 
-def test_level1_sigma_is_linear_and_zero_without_sigma(tmp_path, calib):
+def test_level1_maps_sigma_is_linear_and_its_mask_the_same_pixels(tmp_path, calib):
     from helpers import BLANK, blank, read_real, write
 
     from corkit_inpaint.blocks import blocks_to_mask

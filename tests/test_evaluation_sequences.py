@@ -68,3 +68,16 @@ def test_a_sequence_without_readable_times_says_so(tmp_path):
         evaluate_sequence(files, ["biharmonic"], rng=np.random.default_rng(0), repeats=1, progress=False)
     assert str(files[0]) in str(ei.value) and "\n" not in str(ei.value)
     assert all(f.read_bytes() for f in files)
+
+
+def test_a_copy_of_a_scored_frame_is_scored_once(tmp_path, caplog):
+    """Review s33: with --neighbours a byte-identical copy of the middle frame was scored again, without a word."""
+    import logging
+    import shutil
+    copy = tmp_path / "copy.fts"
+    shutil.copyfile(C3_SEQ[1], copy)
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.evaluation.sequences"):
+        recs = evaluate_sequence([*C3_SEQ, copy], ["biharmonic"], rng=np.random.default_rng(0), repeats=1,
+                                 progress=False)
+    assert len({r["frame"] for r in recs}) == 1
+    assert any("the same image as" in r.getMessage() and "scored once" in r.getMessage() for r in caplog.records)

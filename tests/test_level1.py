@@ -610,3 +610,16 @@ def test_inpmask_is_the_pixels_the_fill_moves_at_the_edge_of_corkits_c3_mask(tmp
     assert np.array_equal(mask != 0, sigma > 0)            # every filled pixel has a sigma > 0: the same pixels
     assert not np.any(np.asarray(img)[mask != 0] == 0)     # none is a pixel corkit's mask left at 0
     assert hdr["FILENAME"] == "edge.fits"                  # corkit wrote 'null' (its output folder, given none)
+
+
+def test_no_calfac_on_a_c3_clear_frame_is_refused_naming_it(tmp_path, calib):
+    """Review s33: with NOSTAT too, corkit scales C3 Clear to integers between 0 and 6.5e-09 MSB, so an uncalibrated
+    (DN/s) image came out a constant 32767 under an INPSIGMA of up to 8.7e13 counts."""
+    from helpers import C3_SEQ
+    data, header = read_file(C3_SEQ[1])
+    assert header["FILTER"] == "Clear"
+    holes = write(tmp_path / "clear.fts", blank(data, [(10, 10)]), header)
+    with pytest.raises(CalibrationError, match="NO_CALFAC on a C3 Clear frame") as ei:
+        level_1(holes, tmp_path / "out", calib_dir=calib, NO_CALFAC=True, NOSTAT=True)
+    assert str(holes) in str(ei.value) and "\n" not in str(ei.value)
+    assert not any((tmp_path / "out").glob("*.fits"))

@@ -299,9 +299,21 @@ def test_a_textured_draw_stays_within_its_windows_data_and_its_expected_value():
     top, bottom = np.maximum(ctx.max(), s), np.minimum(ctx.min(), s)
     # (the stretch's round trip: within 1e-9 relative)
     assert np.all(t <= top * (1 + 1e-9)) and np.all(t >= bottom * (1 - 1e-9))
+    # draws past the range are folded back in, not clipped: no plateau at its ends (clipping put a tenth of
+    # this block's pixels there; review s33: 3% of a block's by C2's occulter, many on one value)
     at_end = np.isclose(t, top, rtol=1e-9) | np.isclose(t, bottom, rtol=1e-9)
-    assert at_end.any()                              # the draw went beyond, and was clipped to the range
-    # still a texture: the block lies by the corner, mostly at the dark level, where the table's sigma is wide
-    # and a tenth of the draws reach an end of the range (none of 70,000 px did in 10-block fills of eligible
-    # blocks of the real C2 and C3 frames)
-    assert np.mean(t != s) > 0.99 and np.mean(at_end) < 0.25
+    assert np.mean(at_end) < 0.005 and len(np.unique(t)) > 0.99 * t.size
+    assert np.mean(t != s) > 0.99                    # still a texture
+    # most draws stayed within the range, on their own side of the expected value; those past it came back
+    # reflected, on the other side
+    st = frame.stretch
+    same_side = (st.forward(t) - st.forward(s)) * (w.texture / w.noise)[mine] > 0
+    assert 0.8 < same_side.mean() < 1.0
+
+
+def test_folding_leaves_the_range_s_inside_unchanged_and_reflects_the_rest():
+    from corkit_inpaint.methods.pconv import _folded
+    lo, hi = np.zeros(7), np.full(7, 2.0)
+    z = np.array([0.3, 2.0, 2.5, -0.5, 5.0, -4.5, 1.999999])
+    np.testing.assert_array_equal(_folded(z, lo, hi), [0.3, 2.0, 1.5, 0.5, 1.0, 0.5, 1.999999])
+    assert _folded(np.array([3.0]), np.array([1.0]), np.array([1.0]))[0] == 1.0      # an empty range: its value

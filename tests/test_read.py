@@ -96,7 +96,7 @@ def test_size_limit_is_checked_before_reading_and_can_be_raised(tmp_path):
     with pytest.raises(InputError, match="more than the limit of 1000000") as ei:
         read_level05(path, max_pixels=1_000_000)
     # it names where the limit is set: `evaluate` and `level_1` have no --max-pixels of their own
-    assert "max_pixels in Python, --max-pixels of `corkit-inpaint fill`" in str(ei.value)
+    assert "inpaint_fits's max_pixels, or `corkit-inpaint fill --max-pixels`" in str(ei.value)
     assert read_level05(path, max_pixels=1_300_000).data.shape == (1100, 1100)
     assert MAX_PIXELS >= 1024 * 1024
 

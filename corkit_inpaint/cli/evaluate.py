@@ -10,7 +10,6 @@ sequences).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -125,7 +124,7 @@ def _score_files(args, methods, rng) -> tuple[list[dict], list[dict]]:
     from astropy.io.fits.verify import VerifyWarning
     from tqdm import tqdm
 
-    from ..evaluation.protocol import evaluate_frame
+    from ..evaluation.protocol import evaluate_frame, image_digest
     from ..exceptions import InputError
     from ..read import read_level05
     failed = []
@@ -136,8 +135,7 @@ def _score_files(args, methods, rng) -> tuple[list[dict], list[dict]]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", VerifyWarning)
                 r = read_level05(f)
-            digest = hashlib.sha256(f"{r.data.shape}{r.data.dtype}".encode()
-                                    + np.ascontiguousarray(r.data).tobytes()).hexdigest()
+            digest = image_digest(r.data)
             if digest in seen:
                 logging.getLogger(__name__).warning("%s: the same image as %s: scored once", f, seen[digest])
                 continue

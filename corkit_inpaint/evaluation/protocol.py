@@ -38,6 +38,7 @@ Methods: any registered one (``pconv``, ``biharmonic``, ``telea``...).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -54,12 +55,17 @@ from ..wrap import unwrapped
 from .calibration import block_z, z_counts
 from .metrics import point_sources, score, truth_terms, zone_map, zone_noise
 
-__all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0"]
+__all__ = ["evaluate_frame", "evaluate_synthetic", "SYNTHETIC_SEED0", "image_digest"]
 
 log = logging.getLogger(__name__)
 
 #: Seed of the first held-out synthetic frame (never used in training).
 SYNTHETIC_SEED0 = 90_000_000
+
+
+def image_digest(data: np.ndarray) -> str:
+    """sha256 of an image's shape, type and values: a frame given twice under two names is scored once."""
+    return hashlib.sha256(f"{data.shape}{data.dtype}".encode() + np.ascontiguousarray(data).tobytes()).hexdigest()
 
 
 def evaluate_frame(image, header, methods, *, rng, repeats=4, patterns=PATTERNS, device="auto",

@@ -15,7 +15,7 @@ import logging
 from ..exceptions import InputError
 from ..pairing import MAX_GAP_MINUTES, frame_info, pair_neighbours
 from ..read import read_header, read_level05
-from .protocol import evaluate_frame
+from .protocol import evaluate_frame, image_digest
 
 __all__ = ["SEQUENCE_SEED0", "evaluate_sequence", "evaluate_synthetic_sequences", "variants", "cme_records"]
 
@@ -84,8 +84,14 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
                         "any time" if max_gap is None else f"{max_gap:g} min")
     stranger = read_level05(other_day, refill=True) if other_day is not None else None
     recs = []
+    seen: dict[str, str] = {}             # each image's digest: a copy of a frame is scored once
     for p in tqdm(middle, desc="sequence frames", disable=not progress):
         r = read_level05(p)
+        digest = image_digest(r.data)
+        if digest in seen:
+            log.warning("%s: the same image as %s: scored once", p, seen[digest])
+            continue
+        seen[digest] = str(p)
         before, after = (read_level05(q, refill=True) for q in pairs[p])
         recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=repeats, device=device,
                                weights=weights, label=str(p), neighbours=variants(before, after, stranger),

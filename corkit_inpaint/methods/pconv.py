@@ -283,12 +283,12 @@ class PConvFill(FillMethod):
 
     def _textured(self, frame: Frame, values, filled, tex: _Texture, s, noise=None, draw=None):
         """The fill (with a draw of its stretched 1-sigma ``s``, or of ``draw`` where given, or of ``noise``
-        without either, if textured, within the range the expected value is kept to) and its 1-sigma in the
-        image's unit."""
+        without either, if textured, folded into the range of its window's data and its expected value) and
+        its 1-sigma in the image's unit, at the value written."""
         if self.texture:
             z = frame.stretch.forward(values[filled])
             lo, hi = np.minimum(tex.lo[filled], z), np.maximum(tex.hi[filled], z)
-            z = np.clip(z + tex.white[filled] * (draw if draw is not None else s if s is not None else noise), lo, hi)
+            z = _folded(z + tex.white[filled] * (draw if draw is not None else s if s is not None else noise), lo, hi)
             values = values.copy()
             values[filled] = frame.stretch.inverse(z)
             if s is not None:           # the draw's spread adds to the expected value's miss
@@ -300,8 +300,8 @@ class PConvFill(FillMethod):
 class _Texture:
     """What a textured fill draws with, frame-shaped: each filled pixel's white noise (its window's seeded
     draw over the window's noise) and its window's context range, stretched (the data it read, with the
-    neighbours' estimate). A draw never takes a pixel beyond that range and its expected value: a
-    several-sigma draw of a wide sigma is no picture of the corona (one went from 441 to 34901 DN
+    neighbours' estimate). A draw never takes a pixel beyond that range and its expected value (`_folded`):
+    a several-sigma draw of a wide sigma is no picture of the corona (one went from 441 to 34901 DN
     in a window whose data reached 1929)."""
 
     white: np.ndarray | None
@@ -324,6 +324,20 @@ class _Texture:
             self.white[y0:y1, x0:x1][mine] = (w.texture / w.noise)[mine]
         self.lo[y0:y1, x0:x1][mine] = lo * w.scale + w.centre
         self.hi[y0:y1, x0:x1][mine] = hi * w.scale + w.centre
+
+
+def _folded(z: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``z`` where it is within ``lo``-``hi`` (unchanged to the bit); beyond, reflected back in at the end it
+    passed (again at the other end for a draw beyond by more than the range's width), so that draws past the
+    range leave no plateau of one value, as clipping them would (3% of a block's pixels by C2's occulter)."""
+    out = np.array(z, dtype=np.float64)
+    beyond = (z < lo) | (z > hi)
+    if beyond.any():
+        zb, lb, width = z[beyond], lo[beyond], hi[beyond] - lo[beyond]
+        period = np.where(width > 0, 2.0 * width, 1.0)
+        t = np.mod(zb - lb, period)
+        out[beyond] = np.where(width > 0, lb + width - np.abs(t - width), lb)
+    return out
 
 
 def _bounded(own: np.ndarray, wide: np.ndarray, most: np.ndarray) -> np.ndarray:
