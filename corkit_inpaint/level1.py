@@ -326,7 +326,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         array's unit, 0 outside INPMASK (`corkit_inpaint.corkit_bridge.level1_maps`);
         None when the method gives none. Computed only when returned or written.
     progress : bool
-        Show a progress bar over the files.
+        Show a progress bar over the files, on a terminal.
     overwrite : bool
         Replace existing outputs (an output is never an input).
     refill : bool
@@ -362,7 +362,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     pairs = _pairs_checked(files, neighbours, max_gap, target_path, weights)
     out = []
     with corkit_calibration_dir(calib_dir), using_threads(threads):
-        for src in tqdm(files, desc="level 1", unit="file", disable=not progress):
+        for src in tqdm(files, desc="level 1", unit="file", disable=not progress or None):
             dst = None
             if target_path is not None:
                 Path(target_path).mkdir(parents=True, exist_ok=True)

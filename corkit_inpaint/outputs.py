@@ -76,16 +76,24 @@ def input_clash(outputs: Iterable, inputs: Iterable) -> str:
 
 
 def distinct_files(paths: Iterable) -> list[Path]:
-    """``paths`` as `Path`, each file once (the first spelling kept; symbolic and hard links, ``./`` resolved).
+    """``paths`` as `Path`, each file once (symbolic and hard links, ``./`` resolved), in the order first given.
 
-    Each one left out is logged (info) with the path kept for it: a link under another name is not dropped silently.
+    Of a file's spellings the first that is not a symbolic link is kept (else the first): the output is named
+    after the file, not after a link to it listed before it. A spelling left out is logged with the one kept:
+    a warning when its name differs (its own output name is not written), info when it is given twice.
     """
-    seen = {}
+    seen: dict = {}
     for p in map(Path, paths):
-        first = seen.setdefault(file_key(p), p)
-        if first is not p and log.isEnabledFor(logging.INFO):
-            same = "given twice" if os.fspath(first) == os.fspath(p) else f"the same file as {shown(first)}"
-            log.info("%s: %s, so taken once", shown(p), same)
+        key = file_key(p)
+        first = seen.setdefault(key, p)
+        if first is p:
+            continue
+        if first.is_symlink() and not p.is_symlink():
+            seen[key], first, p = p, p, first        # the file's own name, in the link's place
+        if os.fspath(first) == os.fspath(p):
+            log.info("%s: given twice, so taken once", shown(p))
+        else:
+            log.warning("%s: the same file as %s, so taken once, under that name", shown(p), shown(first))
     return list(seen.values())
 
 

@@ -160,6 +160,26 @@ def test_a_rerun_removes_what_killed_workers_left_and_nothing_else(client, tmp_p
     assert s.done == 2 and not any(p.exists() for p in stale) and all(p.exists() for p in keep)
 
 
+
+def test_a_temporary_too_young_at_the_start_is_removed_at_the_end(client, tmp_path):
+    """Battery s33: a run started straight after a kill -9 kept the killed writer's temporary (younger than
+    RERUN_STALE_AFTER when it looked); the next run removed it."""
+    from corkit_inpaint.abandoned import held
+    from corkit_inpaint.batch.run import RERUN_STALE_AFTER
+    files = make_inputs(tmp_path / "in", n=2)
+    out = tmp_path / "out"
+    out.mkdir()
+    young = out / f".{files[0].name}.corkit-inpaint-ab12_x9z.tmp"
+    young.write_bytes(b"half a file")           # just written, its writer gone: no lock held on it
+    assert RERUN_STALE_AFTER >= 1.0
+    s = run_batch(client, files, out, method="biharmonic")
+    assert s.done == 2 and not young.exists()
+    held_one = out / f".{files[1].name}.corkit-inpaint-cd34_y8w.tmp"     # a writer still at work: kept
+    held_one.write_bytes(b"being written")
+    with held(held_one):
+        run_batch(client, files, out, method="biharmonic", overwrite=True)
+    assert held_one.exists()
+
 def test_default_network_with_neighbours_paired_over_the_whole_batch(client, tmp_path):
     paths, _, _ = seq_files(tmp_path)
     out = tmp_path / "out"
@@ -233,7 +253,16 @@ def test_a_file_given_twice_through_a_link_is_done_once_and_two_files_of_one_nam
     with caplog.at_level("INFO", logger="corkit_inpaint.outputs"):
         s = run_batch(client, [files[0], tmp_path / "lnk" / files[0].name], tmp_path / "out", method="biharmonic")
     assert (s.total, s.done, s.failed) == (1, 1, 0)
-    assert caplog.messages.count(f"{tmp_path}/lnk/{files[0].name}: the same file as {files[0]}, so taken once") == 1
+    msg = f"{tmp_path}/lnk/{files[0].name}: the same file as {files[0]}, so taken once, under that name"
+    assert caplog.messages.count(msg) == 1
+    # a link listed before the file it points to: the file's own name is kept (battery s33: the output was named
+    # after the link, and the file itself had no output under its name, told at INFO only)
+    (tmp_path / "lnk" / "alias.fts").symlink_to(files[0])
+    caplog.clear()
+    s = run_batch(client, [tmp_path / "lnk" / "alias.fts", files[0]], tmp_path / "out3", method="biharmonic")
+    assert (s.total, s.done) == (1, 1) and (tmp_path / "out3" / files[0].name).is_file()
+    assert not (tmp_path / "out3" / "alias.fts").exists()
+    assert any(r.levelname == "WARNING" and "alias.fts: the same file as" in r.getMessage() for r in caplog.records)
     other = make_inputs(tmp_path / "in2", n=1)
     with pytest.raises(BatchError, match="would be the output of both"):
         run_batch(client, [files[0], other[0]], tmp_path / "out2", method="biharmonic")

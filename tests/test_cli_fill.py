@@ -318,7 +318,7 @@ def test_a_file_given_twice_is_filled_once(blanked_file, tmp_path):
     assert r.returncode == 0 and "1 of 1 files written" in r.stdout
     assert [p.name for p in out2.iterdir()] == ["blanked.fts"]
     # it was dropped silently, even at -v: the user is told which file stood for it
-    assert f"INFO: {tmp_path}/hard.fts: the same file as {blanked_file}, so taken once" in r.stderr
+    assert f"WARNING: {tmp_path}/hard.fts: the same file as {blanked_file}, so taken once, under that name" in r.stderr
 
 
 def test_a_neighbour_pool_entry_that_is_not_a_file_is_a_usage_error(blanked_file, tmp_path):
@@ -444,3 +444,13 @@ def test_a_batch_task_with_hostile_counts_is_done(blanked_file, tmp_path):
     r = process_file(FileTask(str(hostile), str(tmp_path / "o.fts"), replace=True),
                      BatchOptions(method="biharmonic", refill=True))
     assert r["status"] == "done" and r["blocks"] == 0 and r["error"] is None
+
+
+def test_no_progress_bar_is_written_to_a_log_file(blanked_file, tmp_path):
+    """Battery s33: with stderr a file (a batch system's log) the bar wrote about 1.5 updates per file: some
+    100 MB over an archive. Only a terminal gets one; the summary line stays."""
+    second = tmp_path / "second.fts"
+    second.write_bytes(blanked_file.read_bytes())
+    r = run_cli("fill", blanked_file, second, "--outdir", tmp_path / "out", "--method", "biharmonic")
+    assert r.returncode == 0 and "2 of 2 files written" in r.stdout
+    assert "filling" not in r.stderr and "%|" not in r.stderr

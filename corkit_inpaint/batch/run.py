@@ -118,16 +118,17 @@ def plan_tasks(files: Iterable, outdir: str | os.PathLike, pairs: dict, records:
     return tasks, clashes
 
 
-def remove_stale_temporaries(tasks: Iterable[FileTask]) -> int:
+def remove_stale_temporaries(tasks: Iterable[FileTask], min_age: float = RERUN_STALE_AFTER) -> int:
     """Remove the temporaries a killed worker left beside the outputs of ``tasks``; how many were removed.
 
     Only the outputs the batch owns (``replace``) are looked at, and only temporaries whose writer is gone
-    (`corkit_inpaint.outputs.remove_stale_temps`): unwritten for `RERUN_STALE_AFTER` seconds, not a minute as for
-    a serial run, since the batch holds the folder's lock; a writer holds its temporary's from a moment after
-    making it.
+    (`corkit_inpaint.outputs.remove_stale_temps`): its lock free, and unwritten for ``min_age`` seconds
+    (`RERUN_STALE_AFTER` by default, not a minute as for a serial run, since the batch holds the folder's lock;
+    a writer holds its temporary's lock from a moment after making it). At the end of a run, when every writer
+    of this one is done, 0: a killed run's writer still at work holds its lock.
     """
     tasks = list(tasks)
-    return remove_stale_temps([task.output for task in tasks if task.replace], min_age=RERUN_STALE_AFTER,
+    return remove_stale_temps([task.output for task in tasks if task.replace], min_age=min_age,
                               keep=[p for task in tasks for p in (task.output, task.src, *task.neighbours)])
 
 
@@ -187,7 +188,7 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
     from tqdm.contrib.logging import logging_redirect_tqdm
     options = replace(options, batch=manifest.batch)
     limit, todo, owner = _in_flight(client), iter(tasks), {}
-    bar = tqdm(total=len(tasks), desc=options.command, unit="file", disable=not progress)
+    bar = tqdm(total=len(tasks), desc=options.command, unit="file", disable=not progress or None)
     pending = as_completed()
     under_bar = logging_redirect_tqdm() if progress else contextlib.nullcontext()   # warnings on their own lines
 
@@ -248,7 +249,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
         As for `corkit_inpaint.inpaint_fits` and `corkit_inpaint.level_1`;
         ``threads`` is per worker (one by default).
     progress : bool
-        One progress bar for the batch.
+        One progress bar for the batch, on a terminal (none when stderr is a file: a batch system's log).
 
     Returns
     -------
@@ -264,14 +265,13 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
 
     Notes
     -----
-    A rerun skips each input whose record is ``done`` when its recipe (the
-    input's and neighbours' sha256, the options, the workers' GPU precision, the version:
-    `corkit_inpaint.batch.task.recipe`) is unchanged and its output is the
-    file that run wrote (sha256), checked on the workers; anything else is
-    redone. An interrupted run resumes: outputs are written atomically, one the stopped run may have
-    written (``running`` by a task that owned it) is replaced, and temporaries killed workers left beside
-    the outputs are removed. Outputs are stamped ``INPBATCH``: without ``overwrite`` only the batch's
-    own is replaced, an empty path taken exclusively (`corkit_inpaint.batch.stamp`).
+    A rerun skips each input whose record is ``done`` when its recipe (the input's and neighbours' sha256,
+    the options, the workers' GPU precision, the version: `corkit_inpaint.batch.task.recipe`) is unchanged and
+    its output is the file that run wrote (sha256), checked on the workers; anything else is redone. An
+    interrupted run resumes: outputs are written atomically, one the stopped run may have written
+    (``running`` by a task that owned it) is replaced, and temporaries killed workers left beside the outputs
+    are removed, at the start and at the end. Outputs are stamped ``INPBATCH``: without ``overwrite`` only
+    the batch's own is replaced, an empty path taken exclusively (`corkit_inpaint.batch.stamp`).
     """
     from ..read import MAX_PIXELS
     if command not in COMMANDS:
@@ -298,6 +298,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
         t0 = time.perf_counter()
         try:
             _spread(client, tasks, options, manifest, summary, progress)
+            remove_stale_temporaries(tasks, min_age=0.0)     # a killed run's, too young at the start
         finally:
             summary.seconds = time.perf_counter() - t0
             log.info("batch %s: %s", command, summary.line())

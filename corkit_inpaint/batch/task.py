@@ -241,7 +241,10 @@ def _input_and_recipe(task: FileTask, options: BatchOptions) -> tuple[str, str]:
     src = Path(task.src)
     if src.exists() and not src.is_file():
         raise InputError(f"{task.src}: not a regular file" + (" (a folder)" if src.is_dir() else ""))
-    sha = sha256sum(src)
+    try:
+        sha = sha256sum(src)
+    except OSError as exc:              # as a serial run says it (`corkit_inpaint.read`), not a traceback's line
+        raise InputError(f"{task.src}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     return sha, recipe(task, options, sha)
 
 

@@ -130,7 +130,7 @@ def _score_files(args, methods, rng) -> tuple[list[dict], list[dict]]:
     failed = []
     recs = []
     seen: dict[str, str] = {}           # each image's digest: a copy of a frame is scored once
-    for f in tqdm(args.files, desc="real files", disable=args.quiet or len(args.files) < 2):
+    for f in tqdm(args.files, desc="real files", disable=args.quiet or len(args.files) < 2 or None):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", VerifyWarning)

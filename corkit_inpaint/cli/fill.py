@@ -202,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     remove_stale_temps((_output_path(args, src) for src in srcs), keep=[*srcs, *args.neighbour_pool])  # SIGKILL's
     failed = written = blocks = 0
     with logging_redirect_tqdm():          # log records on lines of their own under the bar
-        for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet):
+        for src in tqdm(srcs, desc="filling", unit="file", disable=len(srcs) < 2 or args.quiet or None):
             try:
                 with naming_file(src):
                     blocks += _fill_one(args, src, pairs[src], len(srcs) > 1, inpaint_fits)

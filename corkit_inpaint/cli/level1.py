@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                        keep=[*srcs, *args.neighbour_pool])
     failed = written = blocks = 0
     with logging_redirect_tqdm():          # log records on lines of their own under the bar
-        for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet):
+        for src in tqdm(srcs, desc="level 1", unit="file", disable=args.quiet or None):
             try:
                 with naming_file(src):
                     level_1(src, args.output, inpaint=inpaint, device=args.device, weights=args.weights,

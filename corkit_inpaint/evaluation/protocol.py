@@ -138,7 +138,7 @@ def evaluate_synthetic(n: int, methods, *, rng, version: str, device: str = "aut
 
     from ..training.simulator import KINDS, make_frame
     recs = []
-    for i in tqdm(range(n), desc="synthetic frames", disable=not progress):
+    for i in tqdm(range(n), desc="synthetic frames", disable=not progress or None):
         det, summed = KINDS[i % len(KINDS)]
         img, hdr = make_frame(SYNTHETIC_SEED0 + i, detector=det, summed=summed, version=version)
         recs += evaluate_frame(img, hdr, methods, rng=rng, repeats=1, device=device,

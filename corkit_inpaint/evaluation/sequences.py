@@ -85,7 +85,7 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
     stranger = read_level05(other_day, refill=True) if other_day is not None else None
     recs = []
     seen: dict[str, str] = {}             # each image's digest: a copy of a frame is scored once
-    for p in tqdm(middle, desc="sequence frames", disable=not progress):
+    for p in tqdm(middle, desc="sequence frames", disable=not progress or None):
         r = read_level05(p)
         digest = image_digest(r.data)
         if digest in seen:
@@ -114,7 +114,7 @@ def evaluate_synthetic_sequences(n: int, methods, *, rng, gap: float = 12.0, dev
     from ..training.sequence import make_sequence
     from ..training.simulator import KINDS
     recs = []
-    for i in tqdm(range(n), desc="synthetic sequences", disable=not progress):
+    for i in tqdm(range(n), desc="synthetic sequences", disable=not progress or None):
         det, summed = KINDS[i % len(KINDS)]
         seed = SEQUENCE_SEED0 + i
         seq = make_sequence(seed, (-gap, 0.0, gap), detector=det, summed=summed)
