@@ -45,6 +45,18 @@ def wait_done(p, out, n):
         time.sleep(0.02)
 
 
+def test_ctrl_c_on_a_terminal_ends_the_run_without_a_workers_traceback(tmp_path):
+    """Battery s33: a terminal's Ctrl-C reaches the whole process group, and each worker printed a 31-line
+    KeyboardInterrupt traceback before the client's one line. The workers now ignore SIGINT; the client stops them."""
+    files = make_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    p = cli("fill", *files, "--outdir", out, "--workers", 2, "--method", "pconv", start_new_session=True)
+    wait_done(p, out, 1)
+    os.killpg(p.pid, signal.SIGINT)                                 # as a terminal sends it: to the group
+    so, se = p.communicate(timeout=120)
+    assert p.returncode == 130 and "interrupted" in se, (so, se)
+    assert "Traceback" not in se and "KeyboardInterrupt" not in se, se
+
 def test_ctrl_c_then_sigkill_half_way_then_a_rerun_completes_the_rest(tmp_path):
     files = make_inputs(tmp_path / "in")
     out = tmp_path / "out"

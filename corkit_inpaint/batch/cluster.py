@@ -59,11 +59,13 @@ def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS, gpu_fra
     # dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns off glibc's adaptive mmap
     # threshold: every large array is then mapped and faulted in afresh, and a fill took 1.6x as long
     with _quiet_dask(), dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=max(1, gpu_frames), processes=True,
-                                           host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-                                           death_timeout=30, env={"OMP_NUM_THREADS": str(n)},
-                                           # no dashboard; its bare HTTP server on a free loopback port, not :8787
-                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+        with _workers_ignore_sigint():
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=max(1, gpu_frames), processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR, death_timeout=30,
+                env={"OMP_NUM_THREADS": str(n)},
+                # no dashboard; its bare HTTP server on a free loopback port, not :8787
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         try:
             with distributed.Client(cluster) as client:
                 if gpu_frames:
@@ -71,6 +73,23 @@ def local_client(workers: int, *, threads: int | None = DEFAULT_THREADS, gpu_fra
                 yield client
         finally:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """SIGINT ignored while the worker processes start, so they inherit that (Python keeps an ignored SIGINT
+    ignored): Ctrl-C on a terminal reaches the whole process group, and each worker printed a
+    ``KeyboardInterrupt`` traceback before this process, which gets it as usual, stopped them itself."""
+    import signal
+    try:
+        before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:                  # not the main thread: the workers get Ctrl-C as they would
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @contextlib.contextmanager
