@@ -95,10 +95,8 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
             alone = None if res.alone is None else np.asarray(res.alone, dtype=bool)
             chk = probe.sigma_check(m, frame, neighbours=_used(neighbours, res.provenance), device=device,
                                     weights=weights, alone=alone)
-            if chk.alone_factor is not None:   # the holes filled from the frame alone, checked apart
-                sf *= np.where(_taken(alone, at), chk.alone_factor, chk.factor)
-            elif chk.blocks:
-                sf *= chk.factor               # what probe.check_sigma gives, without its copy of the frame
+            if chk.blocks:                     # what probe.check_sigma gives, without its copy of the frame
+                sf *= chk.factors(None if alone is None else _taken(alone, at))
             else:
                 log.warning("the 1-sigma of %s could not be checked on this frame (%s): it is the method's own, "
                             "not calibrated on this frame, and where most of a frame is lost it is far too small "

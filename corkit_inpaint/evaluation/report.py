@@ -16,10 +16,10 @@ __all__ = ["summarise", "summarise_zones", "mask_errors", "format_table", "forma
 CLASSICAL = ("biharmonic", "telea", "fuzzy")
 
 
-
 def _median(values: list) -> float:
     """The median of ``values``; NaN for none (a frame with no noise: numpy would warn of an empty slice)."""
     return float(np.median(values)) if values else float("nan")
+
 
 def summarise(records, against: str | None = None):
     """Pool records per (pattern, method): RMSE and MAE (DN/s), RMSE (stretched), noise ratio...
