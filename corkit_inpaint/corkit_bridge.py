@@ -23,7 +23,7 @@ from astropy.io import fits
 from .exceptions import CalibrationError
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
-           "check_calibration_factor", "level1_maps"]
+           "check_frame", "check_calibration_factor", "level1_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +276,22 @@ def _latitude_axis(hdr: fits.Header) -> fits.Header:
     if str(hdr.get("CTYPE1", "")).strip() == "HPLN-TAN" and str(hdr.get("CTYPE2", "")).strip() == "HPLN-TAN":
         hdr["CTYPE2"] = ("HPLT-TAN", "helioprojective latitude (corkit 1.0.16 wrote HPLN-TAN)")
     return hdr
+
+
+def check_frame(header, detector: str, corkit_kwargs: dict, where: str) -> None:
+    """Refuse a frame whose level-1 image corkit would make constant, in one line naming ``where``: with
+    ``NO_CALFAC`` a C3 Clear frame (corkit 1.0.16 scales C3 Clear to integers between 0 and 6.5e-09 MSB, which an
+    uncalibrated image is far above), without it a calibration factor of 0 (`check_calibration_factor`).
+
+    Raises
+    ------
+    CalibrationError
+    """
+    if "NO_CALFAC" not in corkit_kwargs:
+        check_calibration_factor(header, detector, where)
+    elif detector == "C3" and str(header.get("FILTER", "")).strip() == "Clear":
+        raise CalibrationError(f"{where}: NO_CALFAC on a C3 Clear frame: corkit 1.0.16 scales C3 Clear to integers "
+                               "between 0 and 6.5e-09 MSB, so the uncalibrated image comes out constant")
 
 
 def check_calibration_factor(header, detector: str, where: str) -> None:

@@ -39,7 +39,7 @@ from astropy.io.fits.verify import VerifyWarning
 from . import header as H
 from .corkit_bridge import (
     calibrate,
-    check_calibration_factor,
+    check_frame,
     corkit_calibration_dir,
     corkit_options,
     default_calib_dir,
@@ -145,11 +145,7 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     if detector not in _FILES:
         raise InputError(f"{src}: DETECTOR={detector!r}; corkit's level_1 handles LASCO C2 and C3")
     _check_calibration(detector, default_calib_dir())
-    if "NO_CALFAC" not in corkit_kwargs:
-        check_calibration_factor(header, detector, str(src))
-    elif detector == "C3" and str(header.get("FILTER", "")).strip() == "Clear":
-        raise CalibrationError(f"{src}: NO_CALFAC on a C3 Clear frame: corkit 1.0.16 scales C3 Clear to integers "
-                               "between 0 and 6.5e-09 MSB, so the uncalibrated image comes out constant")
+    check_frame(header, detector, corkit_kwargs, str(src))
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
                           max_gap=max_gap)
