@@ -13,17 +13,22 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
+from . import header as H
 from .exceptions import CalibrationError
+from .wrap import unwrapped
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
-           "check_frame", "check_calibration_factor", "level1_maps"]
+           "check_frame", "check_calibration_factor", "level1_maps", "missing_floor", "above_missing_floor",
+           "physical_zero"]
 
 log = logging.getLogger(__name__)
 
@@ -320,3 +325,40 @@ def check_calibration_factor(header, detector: str, where: str) -> None:
             f"{where}: corkit's calibration factor for this {detector} frame is {factor:g} (FILTER="
             f"{header.get('FILTER')!r}, POLAR={header.get('POLAR')!r}): its level-1 image would be constant; "
             "corkit knows C3 polarizers only as written without a space ('+60DEG')")
+
+
+def missing_floor(header, detector: str) -> float:
+    """The level-0.5 value at or below which corkit 1.0.16's ``level_1`` takes a pixel for a missing one.
+
+    A C2 pixel at or below the bias (OFFSET, times the on-board summing), a C3
+    pixel at or below 0. corkit sets such a pixel to 0 and, its mask being
+    transposed, the pixel at the transposed position too: a valid one,
+    wherever the two differ.
+    """
+    return (H.bias(header) or 0.0) if detector == "C2" else 0.0
+
+
+def above_missing_floor(filled, header, detector: str):
+    """The fill with every filled value corkit would take for a missing pixel raised to one DN above that.
+
+    corkit's level 1 takes such a pixel for a missing one (`missing_floor`) and
+    sets it and, its mask being transposed, a valid pixel elsewhere to 0:
+    outside INPMASK. A fill that undershoots there (a dark region, noise) is raised.
+    """
+    floor = missing_floor(header, detector)
+    low = filled.filled & (np.asarray(unwrapped(filled.data, header), dtype=np.float64) <= floor)
+    if not low.any():
+        return filled
+    data, raised = filled.data.copy(), math.floor(floor) + 1
+    data[low] = raised
+    why = (f"{int(low.sum())} filled values at or below {floor:g} DN, which corkit's level 1 takes for missing "
+           f"pixels, raised to {raised} DN")
+    log.info("%s", why)
+    return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n))
+
+
+def physical_zero(l1header) -> float:
+    """The value of corkit's level-1 array that reads 0 once ``BSCALE``/``BZERO`` are applied (corkit stores C3
+    Clear as scaled counts, whose count 0 reads 3.25e-09 MSB): ``-BZERO / BSCALE`` rounded, else 0."""
+    scale = l1header.get("BSCALE") if l1header is not None else None
+    return float(round(-float(l1header.get("BZERO", 0.0)) / float(scale))) if scale else 0.0

@@ -37,13 +37,17 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
+from .blocks import blocks_of, find_missing_blocks
 from .corkit_bridge import (
+    above_missing_floor,
     calibrate,
     check_frame,
     corkit_calibration_dir,
     corkit_options,
     default_calib_dir,
     level1_maps,
+    missing_floor,
+    physical_zero,
 )
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
@@ -101,6 +105,10 @@ def output_name(src: str | os.PathLike) -> str:
     return name.replace(".", "") + ".fits"
 
 
+_MASK_NOTE = ("1 where the level-1 pixel reads a level-0.5 pixel corkit-inpaint filled, or a missing one left "
+              "unfilled (such a pixel is 0); 0 elsewhere")
+
+
 def level1_hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
     """The level-1 output of `level_1`'s ``(image, header, mask, sigma)``: the image, ``INPMASK`` and, when there
     is a sigma, ``INPSIGMA``.
@@ -113,7 +121,7 @@ def level1_hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
     for key in ("BSCALE", "BZERO"):
         if key in hdr:
             primary.header[key] = (hdr[key], hdr.comments[key])
-    hdul = fits.HDUList([primary, mask_hdu(inpmask, sky_cards(hdr))])       # on the sky as the image
+    hdul = fits.HDUList([primary, mask_hdu(inpmask, sky_cards(hdr), _MASK_NOTE)])       # on the sky as the image
     if sigma is not None:
         hdul.append(_sigma_extension(sigma, hdr))
     return hdul
@@ -149,33 +157,20 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
                           max_gap=max_gap)
-    filled = _above_corkits_floor(filled, header, detector)
+    filled = above_missing_floor(filled, header, detector)
+    unfilled = find_missing_blocks(unwrapped(data, header), header)[0] & ~filled.filled
     with removed_on_sigterm("a level-1 calibration", CalibrationError(f"{src}: terminated (SIGTERM)")):
-        return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma)
+        return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma, unfilled)
 
 
-def _above_corkits_floor(filled, header, detector: str):
-    """The fill with every filled value corkit would take for a missing pixel raised to one DN above that.
-
-    corkit's level 1 takes a C2 pixel at or below the bias (OFFSET, times the
-    on-board summing), a C3 pixel at or below 0, for a missing one, and sets
-    it and, its mask being transposed, a valid pixel elsewhere to 0: outside
-    INPMASK. A fill that undershoots there (a dark region, noise) is raised.
-    """
-    floor = (H.bias(header) or 0.0) if detector == "C2" else 0.0
-    low = filled.filled & (np.asarray(unwrapped(filled.data, header), dtype=np.float64) <= floor)
-    if not low.any():
-        return filled
-    data, raised = filled.data.copy(), math.floor(floor) + 1
-    data[low] = raised
-    why = (f"{int(low.sum())} filled values at or below {floor:g} DN, which corkit's level 1 takes for missing "
-           f"pixels, raised to {raised} DN")
-    log.info("%s", why)
-    return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n))
-
-
-def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, want_sigma: bool):
+def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, want_sigma: bool,
+                unfilled: np.ndarray):
     """corkit's level 1 of the filled frame, through a temporary copy; its level-1 INPMASK and INPSIGMA.
+
+    ``unfilled``: the missing pixels the fill left (all of them with ``inpaint=None``). corkit would take them
+    for missing and, its mask being transposed, zero the valid pixels at their transposed positions; it gets one
+    DN above `missing_floor` there instead, and the level-1 pixels that read them are set to 0 and flagged in
+    INPMASK after.
 
     The copy's folder (`corkit_inpaint.tempfiles.temp_folder`) is removed afterwards, and on SIGTERM from its
     creation on: `_one` runs this in a `corkit_inpaint.tempfiles.removed_on_sigterm` block. Its lock file is
@@ -187,7 +182,7 @@ def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, w
     try:
         (tmpdir / _COPY_LOCK).touch()
         with held(tmpdir / _COPY_LOCK):
-            return _calibrated_copy(tmpdir, src, filled, header, detector, corkit_kwargs, want_sigma)
+            return _calibrated_copy(tmpdir, src, filled, header, detector, corkit_kwargs, want_sigma, unfilled)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -218,7 +213,7 @@ def _remove_abandoned_copies(min_age: float = STALE_AFTER) -> int:
 
 
 def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, corkit_kwargs: dict,
-                     want_sigma: bool):
+                     want_sigma: bool, unfilled: np.ndarray):
     """`_calibrated`'s work in the copy's folder ``tmpdir``."""
     tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
     hdr = header.copy()
@@ -226,9 +221,13 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
         hdr["HISTORY"] = "level 0.5"        # corkit's reader deletes HISTORY and needs it
     for k in ("BZERO", "BSCALE"):
         hdr.remove(k, ignore_missing=True)
+    data = filled.data
+    if unfilled.any():          # not 0, which corkit's transposed mask would carry onto valid pixels
+        data = data.copy()
+        data[unfilled] = math.floor(missing_floor(header, detector)) + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VerifyWarning)
-        fits.PrimaryHDU(filled.data, hdr).writeto(tmp, output_verify="ignore")
+        fits.PrimaryHDU(data, hdr).writeto(tmp, output_verify="ignore")
     try:
         img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
     except CalibrationError as exc:
@@ -238,6 +237,8 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
                     "not fit this frame (the roll, the vignetting)", src)
     inpmask, sigma = level1_maps(filled.filled, filled.sigma if want_sigma else None, tmp, detector, corkit_kwargs,
                                  l1hdr)
+    if unfilled.any():
+        img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp, detector, corkit_kwargs, l1hdr)
     l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
     # corkit 1.0.16 names its output folder here (given none, 'null'): this file's name, as SolarSoft does
     l1hdr["FILENAME"] = (output_name(src), "level-1 file name of this frame (corkit: its folder)")
@@ -248,6 +249,23 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     else:
         l1hdr["BUNIT"] = ("MSB", "mean solar brightness (corkit's level-1 calibration)")
     return img, l1hdr, inpmask, sigma
+
+
+def _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp: Path, detector: str, corkit_kwargs: dict, l1hdr):
+    """The level-1 image with the pixels that read an ``unfilled`` missing pixel set to 0 (in ``BUNIT``), and
+    the fill with a note saying so; those pixels are flagged in ``inpmask`` and their ``sigma`` is 0 (in place)."""
+    gone = level1_maps(unfilled, None, tmp, detector, corkit_kwargs)[0] != 0
+    img = np.array(img)
+    img[gone] = physical_zero(l1hdr)
+    inpmask[gone] = 1
+    if sigma is not None:
+        sigma[gone] = 0
+    n = len(blocks_of(unfilled))
+    why = (f"the {int(gone.sum())} level-1 pixels that read the {n} missing block{'s' if n != 1 else ''} left "
+           "unfilled are set to 0 and flagged in INPMASK (corkit was given 1 DN above its missing-pixel level "
+           "there, so that its transposed missing-block mask zeroes no valid pixel)")
+    log.info("%s", why)
+    return img, replace(filled, note="; ".join(n for n in (filled.note, why) if n))
 
 
 def _with_earlier_history(l1hdr: fits.Header, header: fits.Header) -> fits.Header:

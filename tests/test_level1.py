@@ -67,12 +67,58 @@ def test_level1_fill_matches_corkit_outside_inpmask(det, summed, tmp_path, calib
     assert any("corkit-inpaint" in str(h) for h in hdr["HISTORY"])
 
 
-def test_level1_without_fill_keeps_holes(tmp_path, calib):
-    orig, holes, blocks = frame_files(tmp_path, "C2", True)
+def _first_block_only(name="first-block"):
+    """A real `FillMethod` that fills the first missing block (biharmonic) and leaves the others masked."""
+    from dataclasses import dataclass, replace
+
+    from corkit_inpaint.blocks import blocks_of, blocks_to_mask
+    from corkit_inpaint.methods import FillMethod, Provenance, get_method
+
+    @dataclass(frozen=True)
+    class FirstBlock(FillMethod):
+        def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+            res = get_method("biharmonic").fill(frame, device=device)
+            keep = res.filled & blocks_to_mask(frame.shape, blocks_of(frame.missing)[:1])
+            return replace(res, values=np.where(keep, res.values, frame.image), filled=keep,
+                           provenance=Provenance(self.name), skipped="the other blocks left masked")
+
+    return FirstBlock(name=name)
+
+
+@pytest.mark.parametrize("det,summed", [("C2", True), ("C3", False)])
+def test_level1_without_fill_flags_the_holes_and_alters_no_valid_pixel(det, summed, tmp_path, calib):
+    # corkit's transposed missing-block mask would zero (C3 Clear: brighten) the valid pixels at the holes'
+    # transposed positions: the holes reach corkit above its missing level, and what reads them is zeroed after
+    orig, holes, blocks = frame_files(tmp_path, det, summed)
+    ref, _ = corkit_reference(orig, calib, det)
     img, hdr, m = level_1(holes, calib_dir=calib, inpaint=None, return_mask=True)
-    filled, _, mf = level_1(holes, calib_dir=calib, inpaint="biharmonic", return_mask=True)
-    assert hdr["INPAINT"] == "none" and hdr["INPNBLK"] == 0 and m.sum() == 0
-    assert np.sum(np.asarray(img) == 0) > np.sum(np.asarray(filled) == 0) + 1000    # the holes stay masked
+    _, _, m_fill = level_1(holes, calib_dir=calib, inpaint="biharmonic", return_mask=True)
+    img, gone = np.asarray(img, dtype=np.float64), m.astype(bool)
+    assert hdr["INPAINT"] == "none" and hdr["INPNBLK"] == 0
+    assert np.array_equal(m, m_fill)                # the level-1 pixels that read a hole, as a fill flags them
+    np.testing.assert_allclose(img[~gone], ref[~gone], rtol=1e-6, atol=0)      # every other pixel is corkit's
+    zero = -hdr["BZERO"] / hdr["BSCALE"] if "BSCALE" in hdr else 0.0           # C3 Clear: scaled counts
+    assert np.all(img[gone] == round(zero)) and (ref[gone] != round(zero)).mean() > 0.9
+    text = " ".join(str(h) for h in hdr["HISTORY"])
+    assert f"{len(blocks)} missing blocks left masked" in text and "set to 0 and flagged in INPMASK" in text
+    level_1(holes, tmp_path / "out", calib_dir=calib, inpaint=None)                # written: 0 once scaled
+    with fits.open(tmp_path / "out" / output_name(holes)) as h:
+        assert np.all(np.abs(h[0].data[gone]) <= hdr.get("BSCALE", 0.0) / 2)        # one count, scaled
+        assert np.array_equal(h["INPMASK"].data, m)
+
+
+def test_level1_of_a_partial_fill_flags_the_blocks_it_left(tmp_path, calib):
+    orig, holes, blocks = frame_files(tmp_path, "C2", True)
+    ref, _ = corkit_reference(orig, calib, "C2")
+    img, hdr, m, sig = level_1(holes, calib_dir=calib, inpaint=_first_block_only(), return_mask=True,
+                               return_sigma=True)
+    img, flagged = np.asarray(img, dtype=np.float64), m.astype(bool)
+    _, _, m_all = level_1(holes, calib_dir=calib, inpaint="biharmonic", return_mask=True)
+    assert hdr["INPNBLK"] == 1 and np.array_equal(m, m_all)
+    np.testing.assert_allclose(img[~flagged], ref[~flagged], rtol=1e-6, atol=0)
+    assert (img[flagged] == 0).mean() > 0.6 and (img[flagged] != 0).any()     # the blocks left read 0, the fill not
+    assert np.all(sig[flagged & (img == 0)] == 0) and np.all(sig[flagged & (img != 0)] > 0)   # no sigma on a 0
+    assert "set to 0 and flagged in INPMASK" in " ".join(str(h) for h in hdr["HISTORY"])
 
 
 def test_real_c2_file_through_level1(tmp_path, calib):
