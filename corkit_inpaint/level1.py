@@ -241,13 +241,13 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
         img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp, detector, corkit_kwargs, l1hdr)
     l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
     # corkit 1.0.16 names its output folder here (given none, 'null'): this file's name, as SolarSoft does
-    l1hdr["FILENAME"] = (output_name(src), "level-1 file name of this frame (corkit: its folder)")
+    l1hdr["FILENAME"] = (output_name(src), "level-1 file name (corkit 1.0.16: its folder)")
     # corkit names no unit: it is MSB, unless NO_CALFAC left the calibration factor out, or NO_SUM its division
     # by a summed frame's summing (then none is named; a level-0.5 BUNIT carried over would be wrong either way)
     if "NO_CALFAC" in corkit_kwargs or ("NO_SUM" in corkit_kwargs and max(H.summing(header)) > 1):
         l1hdr.remove("BUNIT", ignore_missing=True)
     else:
-        l1hdr["BUNIT"] = ("MSB", "mean solar brightness (corkit's level-1 calibration)")
+        l1hdr["BUNIT"] = ("MSB", "mean solar brightness (corkit level 1)")
     return img, l1hdr, inpmask, sigma
 
 

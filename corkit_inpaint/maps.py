@@ -63,6 +63,13 @@ def _fits_header(smap):
                              f"({first_line(exc)})") from None
 
 
+def _map_name(smap, default: str = "map") -> str:
+    """How messages name a map: a map does not know the file it was read from, so by its ``FILENAME`` (the
+    archive file's, kept through fills and ``map.save``), as such."""
+    name = smap.meta.get("filename")
+    return f"the map of {name} (FILENAME)" if name else default
+
+
 def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
     """A map's data, metadata as a FITS header and earlier fill, refusing what `read_level05` refuses in a file.
 
@@ -138,7 +145,7 @@ def _neighbours(neighbours, gmap) -> list[Level05]:
             out += read_neighbours([nb])
         elif isinstance(nb, gmap):
             try:
-                out.append(_level05(nb, nb.meta.get("filename") or f"neighbouring map {k}", refill=True,
+                out.append(_level05(nb, _map_name(nb, f"neighbouring map {k}"), refill=True,
                                     neighbour=True))
             except InputError as exc:
                 log.warning("neighbouring frame left out: %s", exc)
@@ -245,7 +252,7 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     if not isinstance(smap, gmap):
         raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
     check_max_gap(max_gap)
-    what = smap.meta.get("filename") or "map"
+    what = _map_name(smap)
     r = _level05(smap, what, refill)
     own_mask = None if r.previous_fill is not None else _own_mask(smap, what)    # a first fill: the map's own flags
     try:
@@ -257,7 +264,7 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs, max_gap=max_gap,
                               previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask)
-    log.info("%s: %d blocks filled%s", smap.meta.get("filename") or "map", len(filled.blocks),
+    log.info("%s: %d blocks filled%s", what, len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
     return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),
                       mask=filled.filled if own_mask is None else filled.filled | own_mask,

@@ -51,13 +51,13 @@ def provenance_cards(filled: FilledImage) -> list[tuple[str, object, str]]:
         ("INPWSHA", p.sha256[:16] if p and p.sha256 else "none", "sha256 of the weights, first 16 hex"),
         ("INPVER", _version(), "corkit-inpaint version"),
         ("INPDEV", p.device if p else "none", "device used for the fill"),
-        ("INPPREC", p.precision if p else "none", "network precision of the fill (none: no network)"),
+        ("INPPREC", p.precision if p else "none", "network precision (none: no network ran)"),
         ("INPNBLK", len(filled.blocks), "number of 32x32 blocks filled"),
         ("INPNPIX", int(filled.filled.sum()), "number of pixels filled"),
         ("INPNNB", len(names), "number of neighbouring frames that gave data"),
         ("INPSGFAC", round(float(p.sigma_factor), 4) if p else 1.0, "fill 1-sigma scaled by this after its check"),
-        ("INPSGBLK", int(p.sigma_blocks) if p else 0, "valid blocks blanked and filled to check 1-sigma"),
-    ] + ([("INPSGFAL", round(float(p.sigma_factor_alone), 4), "INPSGFAC of the holes filled from this frame alone")]
+        ("INPSGBLK", int(p.sigma_blocks) if p else 0, "valid blocks blanked, filled to check 1-sigma"),
+    ] + ([("INPSGFAL", round(float(p.sigma_factor_alone), 4), "INPSGFAC of holes filled from this frame alone")]
          if p and p.sigma_factor_alone is not None else []) + nb
 
 
@@ -86,7 +86,8 @@ def _history(filled: FilledImage, stage: str) -> str:
             f"({len(filled.blocks)} block{'s' if len(filled.blocks) != 1 else ''}, {px} px flagged in all),"
             if filled.kept else f"filled {_blocks(len(filled.blocks))} ({px} px)")
     run = f"{p.device} in {p.precision}" if p.precision != "none" else p.device      # the network's precision
-    text = f"{head} {what} with {p.method} {p.model} on {run}, {_neighbour_text(p)}"
+    model = f" {p.model}" if p.model != "none" else ""          # a classical method runs no model
+    text = f"{head} {what} with {p.method}{model} on {run}, {_neighbour_text(p)}"
     if stage == "level 1":
         text += "; on the level-0.5 grid before corkit level_1; INPMASK marks affected level-1 pixels"
     if stage == "map":
@@ -160,7 +161,7 @@ def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.
     if bunit:
         hdr["BUNIT"] = (bunit, "unit of the 1-sigma, as of the primary data")
     hdr["UTYPE"] = ("StdDevUncertainty", "astropy CCDData uncertainty class")
-    hdr["SIGZERO"] = ("not estimated", "0 = not estimated by corkit-inpaint, not no error")
+    hdr["SIGZERO"] = ("not estimated", "0 = not estimated, not zero error")
     for key, val, com in cards:
         hdr[key] = (val, com)
     text = ("1-sigma uncertainty of the pixel values corkit-inpaint filled (INPMASK = 1). 0 means not "

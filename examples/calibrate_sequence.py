@@ -1,7 +1,8 @@
 """Compare frame-to-frame changes of a real LASCO C3 sequence with simulated ones (issue: sequence simulator).
 
-The real sequence (``../shared/data/real/c3_seq_20120831`` beside the checkout, or ``--real DIR``; 8 level-0.5 C3
-frames at 12-minute cadence, a quiet corona before a CME) is used for
+The real sequence (``../shared/data/real/c3_seq_20120831`` beside the checkout, or ``--real DIR``, e.g.
+``tests/data/c3_seq`` with 3 of its frames; 8 level-0.5 C3 frames at 12-minute cadence, a quiet corona before a
+CME) is used for
 calibration only, never for training. Simulated sequences are C3, unsummed,
 without a CME (the real one has none) or telemetry loss, at offsets -24, -12,
 0, 12 and 24 minutes.
@@ -229,6 +230,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--real", type=Path, default=REAL, help=f"the real sequence's folder (default: {REAL})")
     args = ap.parse_args(argv)
+    if len(list(Path(args.real).glob("*.fts"))) < 3:       # beside a fresh clone the default folder is not there
+        ap.error(f"--real {args.real}: needs a folder of 3 or more consecutive level-0.5 C3 frames (*.fts), such as "
+                 "tests/data/c3_seq")
     frames, offsets = load_real(args.real)
     real = summarise([sequence_pairs(frames, offsets)])
     offs = (-24.0, -12.0, 0.0, 12.0, 24.0)

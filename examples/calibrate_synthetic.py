@@ -11,7 +11,7 @@ none used in training) whose radial profile is closest to the real one.
 
 Usage::
 
-    python examples/calibrate_synthetic.py [--out docs/calibration.png]
+    python examples/calibrate_synthetic.py [--out docs/calibration.png]   # the default remakes the docs' figure
 """
 
 from __future__ import annotations

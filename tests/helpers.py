@@ -141,3 +141,16 @@ def legacy_method(name="legacy"):
         return out
 
     return LegacyMethod(name=name, fn=fill)
+
+
+def truncated_cards(header, keys=("FILENAME", "BUNIT", "UTYPE", "SIGZERO", "EXTNAME")) -> list[str]:
+    """The keywords, of ``keys`` and those starting with INP, whose card astropy cuts to 80 characters."""
+    import warnings
+    out = []
+    for card in header.cards:
+        if card.keyword in keys or card.keyword.startswith("INP"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                str(card)
+            out += [card.keyword for w in caught if "truncated" in str(w.message)]
+    return out

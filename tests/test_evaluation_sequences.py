@@ -9,9 +9,15 @@ from corkit_inpaint.evaluation.report import summarise_zones
 from corkit_inpaint.evaluation.sequences import cme_records, evaluate_sequence, evaluate_synthetic_sequences
 
 
-def test_real_sequence_scores_each_method_three_ways():
-    recs = evaluate_sequence(C3_SEQ, ["ratio", "biharmonic"], rng=np.random.default_rng(0), repeats=1,
-                             other_day=C3_FULL, device="cpu", progress=False)
+def test_real_sequence_scores_each_method_three_ways(caplog):
+    import logging
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint.evaluation.sequences"):
+        recs = evaluate_sequence(C3_SEQ, ["ratio", "biharmonic"], rng=np.random.default_rng(0), repeats=1,
+                                 other_day=C3_FULL, device="cpu", progress=False)
+    # the frame of another day is beyond the 60-min gap: a fill leaves it out, and that is said once
+    said = [r.getMessage() for r in caplog.records if "'(other day)' rows are fills from the frame before" in
+            r.getMessage()]
+    assert len(said) == 1 and str(C3_FULL) in said[0] and "--max-gap inf" in said[0]
     # only the middle frame has both neighbours; it is named by its path, as a single frame is (by its name,
     # two frames of one name from two folders shared their mask ids)
     assert {r["frame"] for r in recs} == {str(C3_SEQ[1])} and C3_SEQ[1].name == "32310944.fts"

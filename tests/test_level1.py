@@ -20,13 +20,14 @@ from helpers import (
     read_real,
     sha,
     sigma_method,
+    truncated_cards,
     write,
 )
 
 import corkit_inpaint as ci
 from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
 from corkit_inpaint.exceptions import CalibrationError
-from corkit_inpaint.level1 import level_1, output_name
+from corkit_inpaint.level1 import level1_hdulist, level_1, output_name
 
 
 def corkit_reference(path, calib, detector):
@@ -101,6 +102,7 @@ def test_level1_without_fill_flags_the_holes_and_alters_no_valid_pixel(det, summ
     assert np.all(img[gone] == round(zero)) and (ref[gone] != round(zero)).mean() > 0.9
     text = " ".join(str(h) for h in hdr["HISTORY"])
     assert f"{len(blocks)} missing blocks left masked" in text and "set to 0 and flagged in INPMASK" in text
+    assert truncated_cards(hdr) == []
     level_1(holes, tmp_path / "out", calib_dir=calib, inpaint=None)                # written: 0 once scaled
     with fits.open(tmp_path / "out" / output_name(holes)) as h:
         assert np.all(np.abs(h[0].data[gone]) <= hdr.get("BSCALE", 0.0) / 2)        # one count, scaled
@@ -256,6 +258,7 @@ def test_level1_inpsigma_is_corkits_response_to_the_sigma(src, tmp_path, calib):
     assert big.sum() > 500 * len(blocks) // (4 if src == REAL else 1)
     assert np.median(np.abs(s - diff)[big] / s[big]) < 1e-5
     assert hdr["INPSIGMA"] is True and "carried through" in " ".join(str(v) for v in hdr["HISTORY"])
+    assert all(truncated_cards(h.header) == [] for h in level1_hdulist(img, hdr, m, sig))   # no comment cut
 
 
 def test_level1_inpsigma_of_c3_clear_is_in_corkits_scaled_counts(tmp_path, calib):

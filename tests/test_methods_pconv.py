@@ -219,6 +219,11 @@ def test_a_neighbour_without_data_in_the_hole_does_not_touch_the_fill():
     assert not np.array_equal(one.values, alone.values)
 
 
+def test_history_says_a_textured_fill_is_a_draw(fills, headed):
+    for textured, smooth in (fills, headed):
+        assert "textured: the expected value plus a draw" in textured.how and "textured" not in smooth.how
+
+
 def test_the_fill_is_the_mean_over_each_window_and_its_mirror_image(case, fills):
     from dataclasses import replace
 

@@ -3,7 +3,7 @@
 
 import numpy as np
 from astropy.io import fits
-from helpers import read_real
+from helpers import read_real, truncated_cards
 
 from corkit_inpaint.fill import FilledImage
 from corkit_inpaint.methods import Provenance
@@ -47,6 +47,25 @@ def test_the_factor_of_the_holes_filled_alone_is_written_only_when_checked_apart
     assert (apart["INPSGFAC"], apart["INPSGFAL"]) == (1.57, 0.98)
     again = stamp_header(apart, f)                          # a refill with one factor: the earlier one goes
     assert "INPSGFAL" not in again and again["INPSGFAC"] == 1.0
+
+
+def test_no_card_of_ours_is_cut_to_fit_80_characters():
+    from dataclasses import replace
+    f = filled_image()
+    prov = replace(f.provenance, sigma_factor=1.57, sigma_factor_alone=0.98, sigma_blocks=2, precision="bfloat16",
+                   neighbours=("32310943.fts", "32310945.fts"), neighbour_dt=(-720.09, 719.99))
+    hdul = output_hdulist(replace(f, provenance=prov, sigma=np.where(f.filled, 2.5, 0.0)), fits.Header())
+    assert [h.name for h in hdul] == ["PRIMARY", "INPMASK", "INPSIGMA"] and "INPSGFAL" in hdul[0].header
+    for h in hdul:
+        assert truncated_cards(h.header) == [], h.name
+
+
+def test_history_names_a_model_only_where_one_ran():
+    from dataclasses import replace
+    f = filled_image()
+    text = lambda prov: " ".join(str(h) for h in stamp_header(fits.Header(), replace(f, provenance=prov))["HISTORY"])
+    assert "with biharmonic on cpu," in text(Provenance("biharmonic"))
+    assert "with pconv pconv-lasco-v3 on cpu," in text(f.provenance)
 
 
 def test_output_hdulist_has_inpmask():

@@ -51,7 +51,8 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                         "90%% bootstrap interval over the same masks (default: biharmonic, when it is scored: "
                         "the yardstick of the targets, which the best classical method need not be)")
     e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
-    e.add_argument("--plot", metavar="PNG", help="write a bar chart of the ratios to the best classical method")
+    e.add_argument("--plot", metavar="PNG", help="write a bar chart of the ratios to the best single-frame "
+                   "classical method scored (biharmonic, telea or fuzzy; not ratio)")
     e.add_argument("--reliability", metavar="PNG",
                    help="write the reliability diagram of the methods' sigma (one figure per set: PNG's stem "
                         "gets the set's number)")

@@ -209,7 +209,7 @@ def format_zone_table(zones, title="", edges=""):
     extra = ["vs ratio (90% CI)", "vs alone (90% CI)"] if with_nb else []
     against = _against_name(zones)
     extra += [f"vs {against} (90% CI)"] if against else []
-    head = ["zone", "method", "RMSE (DN/s)", "vs best classical (90% CI)", *extra, "noise sigma (DN/s)",
+    head = ["zone", "method", "RMSE (DN/s)", "vs best 1-frame classical (90% CI)", *extra, "noise sigma (DN/s)",
             "RMSE / sigma", "w/o point sources", "bias (% of truth, 90% CI)", "1-frame floor / sigma",
             "1-frame floor vs best classical (90% CI)", "pixels", "masks"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -282,7 +282,7 @@ def plot_summaries(summaries, png):
             ax.bar(np.arange(len(pats)) + i * w, [summ[p][m]["vs_best_classical"] for p in pats], w, label=m)
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set_xticks(np.arange(len(pats)) + 0.4 - w / 2, pats)
-        ax.set_ylabel("hole RMSE / best classical")
+        ax.set_ylabel(f"hole RMSE / best 1-frame classical ({', '.join(CLASSICAL)})")
         ax.set_title(title)
         ax.legend()
     fig.tight_layout()

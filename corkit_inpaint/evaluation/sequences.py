@@ -83,6 +83,8 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
                         "has a frame of its kind on both sides within %s", f,
                         "any time" if max_gap is None else f"{max_gap:g} min")
     stranger = read_level05(other_day, refill=True) if other_day is not None else None
+    if stranger is not None:
+        _warn_if_beyond_gap(other_day, middle, max_gap)
     recs = []
     seen: dict[str, str] = {}             # each image's digest: a copy of a frame is scored once
     for p in tqdm(middle, desc="sequence frames", disable=not progress or None):
@@ -97,6 +99,19 @@ def evaluate_sequence(files, methods, *, rng, repeats: int = 4, other_day=None, 
                                weights=weights, label=str(p), neighbours=variants(before, after, stranger),
                                max_gap=max_gap)
     return recs
+
+
+def _warn_if_beyond_gap(other_day, middle, max_gap: float | None) -> None:
+    """Say so once when the frame of another day is beyond ``max_gap`` of every scored frame: a fill leaves it
+    out, so its ``(other day)`` rows are fills from the one neighbour left."""
+    t, times = frame_info(other_day).time, [frame_info(p).time for p in middle]
+    if max_gap is None or t is None or None in times:
+        return
+    gap = min(abs((t - u).total_seconds()) for u in times) / 60.0
+    if gap > max_gap:
+        log.warning("%s is %.1f h from the scored frames, beyond the largest gap of %g min: a fill leaves it out, "
+                    "so the '(other day)' rows are fills from the frame before alone; --max-gap inf reads it",
+                    other_day, gap / 60.0, max_gap)
 
 
 def evaluate_synthetic_sequences(n: int, methods, *, rng, gap: float = 12.0, device: str = "auto", weights=None,

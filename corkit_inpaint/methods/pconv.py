@@ -237,7 +237,9 @@ class PConvFill(FillMethod):
         skipped = declined_note(declined)
         notes = tuple(n for n in (
             "mirror-averaged (the mean of the network's output for each window and for its left-right mirror image)"
-            if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "") if n)
+            if mirror else "", "1-sigma from the network's spread head" if head and sigma is not None else "",
+            "textured: the expected value plus a draw of its 1-sigma (white noise seeded by each window's place), "
+            "for pictures, not measurements" if self.texture and not self.draws and sigma is not None else "") if n)
         how = _history(notes, widening, filled)
         prov = Provenance(self.name, model.model_id, model.sha256, dev, precision=precision_used(dev, self.draws))
         if reads:
