@@ -402,6 +402,20 @@ def test_control_characters_in_file_names_are_shown_escaped_on_the_terminal(tmp_
     assert f"error: {tmp_path}/miss\\x1bing.fts: " in r.stderr
 
 
+def test_unknown_weights_are_a_usage_error_even_with_nothing_to_fill(tmp_path, capsys):
+    """Newcomer s34: ``--weights`` with a slip on a frame without holes wrote the output and exited 0: the model
+    is loaded only for a fill, so the slip showed only on a later frame with holes."""
+    from helpers import C2_FULL
+    for weights, why in (("nosuch", "unknown model 'nosuch'"), (str(tmp_path / "no.pt"), "no such file"),
+                         (str(tmp_path), "is a folder")):
+        assert main(["-q", "fill", str(C2_FULL), "-o", str(tmp_path / "out.fts"), "--weights", weights]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--weights {weights}: {why}" in err
+        assert main(["-q", "level_1", str(C2_FULL), "-o", str(tmp_path / "l1"), "--weights", weights]) == 2
+        assert f"--weights {weights}: {why}" in capsys.readouterr().err
+    assert not (tmp_path / "out.fts").exists() and not (tmp_path / "l1").exists()
+
+
 def test_an_empty_weights_option_is_a_usage_error(blanked_file, tmp_path, capsys):
     """``--weights ''`` filled with the default model, silently."""
     assert main(["-q", "fill", str(blanked_file), "-o", str(tmp_path / "out.fts"), "--weights", ""]) == 2

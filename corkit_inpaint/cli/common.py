@@ -10,7 +10,7 @@ from ..exceptions import CorkitInpaintError, naming
 
 __all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
            "outputs_clash", "run_inputs", "add_threads_option", "add_batch_options", "apply_threads", "check_method",
-           "FILE_ERRORS", "naming_file"]
+           "check_weights", "FILE_ERRORS", "naming_file"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -108,6 +108,28 @@ def check_method(name: str, option: str) -> str:
         get_method(name)
     except MethodError as exc:
         return f"{option} {name}: {exc}"
+    return ""
+
+
+def check_weights(weights: str | None, option: str = "--weights") -> str:
+    """Why ``weights`` (a model name or a weights file) cannot be used ("" when it can, or is not given): a name
+    the registry does not know, or a path that is not a regular file. Checked before any file is read: a run
+    whose frames have nothing to fill would not load the model, and a slip would pass unseen."""
+    if weights is None:
+        return ""
+    from pathlib import Path
+
+    from ..exceptions import WeightsError
+    from ..network.registry import model_entry
+    from ..network.weights import names_a_file
+    if names_a_file(weights):
+        p = Path(weights)
+        return "" if p.is_file() else \
+            f"{option} {weights}: {'is a folder' if p.is_dir() else 'no such file' if not p.exists() else 'not a file'}"
+    try:
+        model_entry(weights)
+    except WeightsError as exc:
+        return f"{option} {weights}: {exc}"
     return ""
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import header as H
 from ..register import MAX_GAP_MINUTES
-from .common import run_inputs
+from .common import check_weights, run_inputs
 
 __all__ = ["DEFAULT_METHODS", "DEFAULT_REPEATS", "MAX_COUNT", "PICTURES", "MAX_SETS", "check_args", "check_outputs",
            "reliability_path"]
@@ -43,6 +43,8 @@ def check_args(args, methods: list[str]) -> str:
     from ..training.simulator import GENERATOR_VERSION
     if not methods:
         return "--methods: give at least one method"
+    if why := check_weights(args.weights):
+        return why
     if args.repeats is not None and not args.files:         # it would be ignored, and recorded as if it were not
         return "--repeats applies to FILES (each simulated frame or sequence is scored on one mask per pattern)"
     args.repeats = (DEFAULT_REPEATS if args.files else 1) if args.repeats is None else args.repeats

@@ -26,6 +26,7 @@ from .common import (
     add_neighbour_options,
     add_sources,
     check_method,
+    check_weights,
     err,
     file_err,
     naming_file,
@@ -181,7 +182,8 @@ def _run(args: argparse.Namespace) -> int:
         err(f"-o/--output {args.output}: names a folder; give a file name, or use --outdir")
         return 2
     why = ((f"--max-pixels {args.max_pixels}: give a number of pixels >= 1" if args.max_pixels < 1 else "")
-           or check_method(args.method, "--method") or _check_inputs(args, srcs) or _check_plot(args, srcs)
+           or check_method(args.method, "--method") or check_weights(args.weights) or _check_inputs(args, srcs)
+           or _check_plot(args, srcs)
            or _check_batch(args))
     if why:
         err(why)

@@ -21,6 +21,7 @@ from .common import (
     add_neighbour_options,
     add_sources,
     check_method,
+    check_weights,
     err,
     file_err,
     naming_file,
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     srcs = distinct_files(args.src)          # a file given twice is calibrated once
     # over the whole run, before anything is written (each level_1 call below sees one file only)
-    why = (batch_only(args) or (check_method(inpaint, "--inpaint") if inpaint else "")
+    why = (batch_only(args) or (check_method(inpaint, "--inpaint") if inpaint else "") or check_weights(args.weights)
            or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs]))
     if why:
         err(why)
