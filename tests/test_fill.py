@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from astropy.io import fits
-from helpers import BLANK, blank, read_real
+from helpers import BLANK, C2_FULL, blank, read_file, read_real
 
 from corkit_inpaint.blocks import blocks_to_mask
 from corkit_inpaint.exceptions import MethodError
@@ -90,11 +90,18 @@ def test_refill_keeps_the_earlier_mask_and_does_not_read_it():
     earlier = blocks_to_mask(data.shape, [(10, 6)])          # next to the new hole
     new = [(10, 5)]
     img = blank(data, new)
-    img[earlier] = 99999                  # an earlier fill's (bad) estimate
+    # an earlier fill's (bad) estimate, of values a pixel can read (99999 would be left out as no count anyway)
+    img[earlier] = np.clip(3 * data[earlier].astype(np.float64), 1, 60000).astype(img.dtype)
     out = fill_level05(img, header, "biharmonic", previous_fill=earlier)
     assert out.kept == int(earlier.sum())
     assert np.array_equal(out.filled, earlier | blocks_to_mask(data.shape, new))
-    assert np.all(out.data[earlier] == 99999)                            # kept as it was
+    assert np.array_equal(out.data[earlier], img[earlier])              # kept as it was
+    other = img.copy()
+    other[earlier] = 7                                                   # another estimate: nothing else moves
+    assert np.array_equal(fill_level05(other, header, "biharmonic", previous_fill=earlier).data[~earlier],
+                          out.data[~earlier])
+    from corkit_inpaint.write import provenance_cards
+    assert dict((k, v) for k, v, _ in provenance_cards(out))["INPNPIX"] == out.filled.sum() == 2048  # kept counted
     ref = fill_level05(blank(data, new + [(10, 6)]), header, "biharmonic")  # the estimate is not context
     near = blocks_to_mask(data.shape, new)
     plain = fill_level05(img, header, "biharmonic")
@@ -142,6 +149,24 @@ def test_refill_keeps_the_earlier_sigma_on_kept_pixels():
     # nothing new to fill: the earlier sigma stays
     same = fill_level05(data, header, sigma_method(), previous_fill=earlier, previous_sigma=old_sigma)
     assert same.provenance is None and np.array_equal(same.sigma, old_sigma)
+    # the earlier fill's block lost again and filled anew by a method without one: its old sigma goes with it
+    again = img.copy()
+    again[earlier] = 0
+    redo = fill_level05(again, header, legacy_method(), previous_fill=earlier, previous_sigma=old_sigma)
+    assert redo.kept == 0 and redo.filled[earlier].all() and (redo.sigma is None or np.all(redo.sigma[earlier] == 0))
+
+
+def test_the_saturation_ceiling_is_the_summed_adc_s_and_no_count_raises_it():
+    """Mutation s34: the ceiling without the on-board summing, or raised by a value no pixel can read, passed every
+    test: the one frame tried reaches its ceiling anyway."""
+    from corkit_inpaint.fill import below_saturation
+    data, summed = read_real()                       # 2x2 summed on board: 4 x 16383 = 65532 DN
+    _, full = read_file(C2_FULL)                     # full resolution: 16383 DN
+    v, f = np.array([30000.0, 20000.0, 70000.0]), np.array([True, False, True])
+    out, note = below_saturation(v, f, lambda: np.array([20000.0, 1e7]), summed)     # 1e7: no count
+    assert np.array_equal(out, [30000.0, 20000.0, 65532.0]) and "1 filled px" in note and "(65532 DN)" in note
+    out, note = below_saturation(v, f, lambda: np.array([20000.0]), full)
+    assert np.array_equal(out, [20000.0, 20000.0, 20000.0]) and "(20000 DN)" in note   # the frame's own maximum
 
 
 @pytest.mark.parametrize("key, value, says", [("CRPIX1", 1e7, "Sun centre at x="),

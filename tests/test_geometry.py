@@ -51,3 +51,17 @@ def test_zones_of_pixels_are_the_zone_map():
     assert set(np.unique(z)) == {-1, 0, 1, 2}
     r = np.hypot(xs - g.cx, ys - g.cy) / g.rsun
     assert np.all(z.ravel()[(r >= ZONES["C2"][1]) & (r < ZONES["C2"][2])] == 1)
+
+
+@pytest.mark.parametrize("detector, edges", [("C2", (2.2, 3.2, 4.5, 6.0)), ("C3", (4.0, 8.0, 16.0, 28.0))])
+def test_zone_edges_are_the_documented_radii(detector, edges):
+    """Mutation s34: a zone edge moved (C2's 3.2 to 3.6 Rsun) passed every test; evaluate's tables, the issue's
+    targets and the docs give the zones in these radii (inner / mid / outer), so they are written out here."""
+    import numpy as np
+
+    from corkit_inpaint.geometry import zone_of
+    g = optical_geometry({"DETECTOR": detector})
+    for k, e in enumerate(edges):
+        below, above = (g.cx + (e + d) * g.rsun for d in (-0.01, 0.01))
+        zones = zone_of(np.array([g.cy, g.cy]), np.array([below, above]), g)
+        assert list(zones) == [k - 1 if k else -1, k if k < 3 else -1], e

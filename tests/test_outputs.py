@@ -43,6 +43,20 @@ def test_existing_output_refused_without_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.fts"]        # no temporaries left
 
 
+def test_an_overwrite_replaces_the_file_whole_and_never_writes_into_the_old_one(tmp_path):
+    """Mutation s34: placing an overwrite by copying into the old file passed: a reader, or a kill during the
+    copy, would see half a file, and a hard link to the old output (a backup) would be rewritten."""
+    out, backup = tmp_path / "o.fts", tmp_path / "backup.fts"
+    write_atomic(small_hdul("a"), out)
+    os.link(out, backup)
+    inode = os.stat(out).st_ino
+    with open(out, "rb") as reader:                  # a reader of the old file, open across the overwrite
+        write_atomic(small_hdul("c"), out, overwrite=True)
+        assert fits.getheader(reader)["WRITER"] == "a"
+    assert os.stat(out).st_ino != inode and fits.getheader(out)["WRITER"] == "c"
+    assert fits.getheader(backup)["WRITER"] == "a"
+
+
 def _writer(args):
     folder, k, n = args
     ok = []

@@ -128,17 +128,28 @@ def test_register_all_leaves_out_what_cannot_help_with_a_warning(target, caplog)
     """Another detector, filter or polarizer, EXPTIME 0, or no OFFSET beside a target that has one: left out."""
     data, hdr = target
     bad = []
-    for key, val in (("DETECTOR", "C2"), ("FILTER", "Orange"), ("POLAR", "+60 Deg"), ("EXPTIME", 0.0)):
+    # each its own name and data: with one frame's data, a bad one kept would leave the good one out as its
+    # duplicate, and the count would hold (mutation s34)
+    for k, (key, val) in enumerate((("DETECTOR", "C2"), ("FILTER", "Orange"), ("POLAR", "+60 Deg"),
+                                    ("EXPTIME", 0.0), ("OFFSET", None))):
         h = hdr.copy()
-        h[key] = val
-        bad.append((data, h))
-    h = hdr.copy()
-    del h["OFFSET"]
-    bad.append((data, h))
+        h["FILENAME"] = f"bad_{key.lower()}.fts"
+        if val is None:
+            del h[key]
+        else:
+            h[key] = val
+        bad.append((data + k + 1, h))
+    good = hdr.copy()
+    good["FILENAME"] = "good.fts"
     with caplog.at_level("WARNING", logger="corkit_inpaint.register"):
-        out = register_all([*bad, (data, hdr)], hdr, data.shape)
-    assert len(out) == 1 and np.array_equal(out[0].rate, register(data, hdr, hdr, data.shape).rate)
-    assert sum("left out" in r.getMessage() for r in caplog.records) == 5
+        out = register_all([*bad, (data, good)], hdr, data.shape)
+    assert [nb.name for nb in out] == ["good.fts"]
+    assert np.array_equal(out[0].rate, register(data, hdr, hdr, data.shape).rate)
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("left out" in m for m in said) == 5
+    for key in ("detector", "filter", "polar", "exptime", "offset"):
+        assert sum(f"bad_{key}.fts" in m for m in said) == 1, key
+    assert any("C3/ORANGE/CLEAR, not" in m for m in said) and any("C3/CLEAR/+60 DEG, not" in m for m in said)
     assert all(len(r.getMessage().splitlines()) == 1 for r in caplog.records)
 
 

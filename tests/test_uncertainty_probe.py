@@ -58,6 +58,23 @@ def _frame(blocks=BLANK):
     return Frame.build(blank(data, blocks).astype(float), mask, hdr), data.astype(float)
 
 
+def test_a_block_with_a_tenth_or_more_of_its_pixels_not_valid_is_not_checked_on():
+    """Mutation s34: MIN_VALID at 0.3 passed: a checked block 70% bad would set the frame's factor from a few
+    pixels beside defects."""
+    data, hdr = read_real()
+    frame, _ = _frame()
+    first = probe_blocks(frame)[0]
+    for share in (0.5, 0.12, 0.08):                  # of the block's rows left out as not data (an earlier fill's)
+        bad = np.zeros(data.shape, dtype=bool)
+        rows = int(round(share * BLOCK))
+        bad[first[0] * BLOCK:first[0] * BLOCK + rows, first[1] * BLOCK:(first[1] + 1) * BLOCK] = True
+        f = Frame.build(blank(data, BLANK).astype(float), blocks_to_mask(data.shape, BLANK), hdr, not_context=bad)
+        picked = probe_blocks(f, 6)
+        assert (first in picked) == (1 - rows / BLOCK >= 0.9), share       # the documented 90%
+        for by, bx in picked:
+            assert f.valid[by * BLOCK:(by + 1) * BLOCK, bx * BLOCK:(bx + 1) * BLOCK].mean() >= 0.9
+
+
 def test_probe_blocks_are_valid_blocks_apart_from_the_holes_and_each_other():
     frame, _ = _frame()
     picked = probe_blocks(frame)
