@@ -123,9 +123,11 @@ def _image_hdu(hdul, src: Path, max_pixels: int):
     return image, extra["INPMASK"], extra["INPSIGMA"]
 
 
-def _other_hdus(hdul, used, src: Path) -> tuple:
-    """Copies of the extensions but the image's, INPMASK, INPSIGMA (a second one is left out) and the first."""
-    out = []
+def _other_hdus(hdul, used, src: Path, max_bytes: int) -> tuple:
+    """Copies of the extensions but the image's, INPMASK, INPSIGMA (a second one is left out) and the first;
+    together at most ``max_bytes`` of data, judged from their headers before any is read or decompressed
+    (a 2.7 MB file held a 12000 x 12000 extension, read whole past the image's limit)."""
+    out, total = [], 0
     for k, hdu in enumerate(hdul):
         if k >= _MAX_HDUS:
             log.warning("%s: its HDUs after the first %d are not carried into the output", src, _MAX_HDUS)
@@ -135,6 +137,16 @@ def _other_hdus(hdul, used, src: Path) -> tuple:
         if hdu.name in ("INPMASK", "INPSIGMA"):
             log.warning("%s: a second %s extension is not carried into the output", src, hdu.name)
             continue
+        try:
+            size = int(hdu.size)          # from the header: the data's bytes, decompressed
+        except Exception:                 # noqa: BLE001 - a header astropy cannot size: its copy says why below
+            size = 0
+        if total + size > max_bytes:
+            log.warning("%s: its extension %d (%s) holds %.0f MiB of data, beyond the %.0f MiB the extensions may "
+                        "hold together (those of the largest image read), so it is not carried into the output",
+                        src, k, hdu.name or "unnamed", size / 2 ** 20, max_bytes / 2 ** 20)
+            continue
+        total += size
         try:
             copy = hdu.copy()
         except Exception as exc:         # astropy raises many kinds on a malformed extension: the image still is
@@ -296,7 +308,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, extras: b
         header = _image_header(hdul, hdu)
         previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
         sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
-        others = _other_hdus(hdul, (hdu, inpmask, inpsigma), src) if extras else ()
+        others = _other_hdus(hdul, (hdu, inpmask, inpsigma), src, max_pixels * 8) if extras else ()
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
     if previous is not None and previous.shape != data.shape:

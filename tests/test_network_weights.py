@@ -116,6 +116,27 @@ def test_valid_small_model_still_loads(tmp_path):
     assert ci.load_model(p).config["widths"] == [8, 8]
 
 
+def test_a_damaged_weights_file_given_by_path_is_refused_in_one_line(tmp_path, capsys):
+    """Battery s34: 64 bytes overwritten inside a tensor of a copy of the default weights loaded (torch does not
+    check its archive's CRCs) and filled holes 10,000 DN off, exit 0; a file given by path has no sha256."""
+    from helpers import C2_FULL, blank, read_file, write
+
+    from corkit_inpaint.cli import main
+    good = weights.resolve_weights(None).path
+    raw = bytearray(good.read_bytes())
+    at = len(raw) // 2
+    raw[at:at + 64] = bytes((b + 1) % 256 for b in raw[at:at + 64])
+    bad = tmp_path / "damaged.pt"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(WeightsError, match=r"damaged \(its part \S+ fails its CRC-32 check\); not loaded"):
+        weights.read_weights_file(bad)
+    data, hdr = read_file(C2_FULL)
+    src = write(tmp_path / "holes.fts", blank(data, [(20, 12)]), hdr)
+    assert main(["-q", "fill", str(src), "-o", str(tmp_path / "out.fts"), "--weights", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "damaged" in err and not (tmp_path / "out.fts").exists()
+
+
 def test_a_file_replaced_after_it_was_verified_is_refused(tmp_path):
     """The bytes loaded are the bytes hashed: a file swapped between the check and the load is not run."""
     p = tmp_path / "ok.pt"
