@@ -24,6 +24,7 @@ from astropy.io import fits
 
 from . import header as H
 from .exceptions import InputError, first_line
+from .extensions import MAX_HDUS, other_extensions
 from .geometry import check_plate_scale
 
 __all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask",
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 #: Largest image read by default: 2048 x 2048 pixels, 4x a full-resolution LASCO frame.
 MAX_PIXELS = 2048 * 2048
-_MAX_HDUS = 16                    # HDUs looked at in one file
 _EXTRA_BYTES = 16 * 2 ** 20       # headers and small extensions beside the image
 _OPENERS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}   # by magic bytes
 #: How a refused size can be read anyway (only these two take a limit: ``evaluate``, ``level_1`` and maps do not).
@@ -112,7 +112,7 @@ def _image_hdu(hdul, src: Path, max_pixels: int):
     """The first HDU with image data, and the INPMASK and INPSIGMA extensions (None where absent)."""
     image, extra = None, {"INPMASK": None, "INPSIGMA": None}
     for k, hdu in enumerate(hdul):
-        if k >= _MAX_HDUS:
+        if k >= MAX_HDUS:
             break
         if hdu.name in extra:
             extra[hdu.name] = hdu if extra[hdu.name] is None else extra[hdu.name]
@@ -121,42 +121,6 @@ def _image_hdu(hdul, src: Path, max_pixels: int):
     if image is None:
         raise InputError(f"{src}: no image HDU with data")
     return image, extra["INPMASK"], extra["INPSIGMA"]
-
-
-def _other_hdus(hdul, used, src: Path, max_bytes: int) -> tuple:
-    """Copies of the extensions but the image's, INPMASK, INPSIGMA (a second one is left out) and the first;
-    together at most ``max_bytes`` of data, judged from their headers before any is read or decompressed
-    (a 2.7 MB file held a 12000 x 12000 extension, read whole past the image's limit)."""
-    out, total = [], 0
-    for k, hdu in enumerate(hdul):
-        if k >= _MAX_HDUS:
-            log.warning("%s: its HDUs after the first %d are not carried into the output", src, _MAX_HDUS)
-            break
-        if k == 0 or any(hdu is u for u in used):     # the first HDU: the image, or keywords the image inherits
-            continue
-        if hdu.name in ("INPMASK", "INPSIGMA"):
-            log.warning("%s: a second %s extension is not carried into the output", src, hdu.name)
-            continue
-        try:
-            size = int(hdu.size)          # from the header: the data's bytes, decompressed
-        except Exception:                 # noqa: BLE001 - a header astropy cannot size: its copy says why below
-            size = 0
-        if total + size > max_bytes:
-            log.warning("%s: its extension %d (%s) holds %.0f MiB of data, beyond the %.0f MiB the extensions may "
-                        "hold together (those of the largest image read), so it is not carried into the output",
-                        src, k, hdu.name or "unnamed", size / 2 ** 20, max_bytes / 2 ** 20)
-            continue
-        total += size
-        try:
-            copy = hdu.copy()
-        except Exception as exc:         # astropy raises many kinds on a malformed extension: the image still is
-            log.warning("%s: its extension %d (%s) cannot be read, so it is not carried into the output (%s: %s)",
-                        src, k, hdu.name or "unnamed", type(exc).__name__, first_line(exc))
-            continue
-        for key in ("CHECKSUM", "DATASUM"):   # a scaled integer image comes out as float: they would not hold
-            copy.header.remove(key, ignore_missing=True, remove_all=True)
-        out.append(copy)
-    return tuple(out)
 
 
 def _read_sigma(hdu, src: Path, max_pixels: int, shape: tuple) -> np.ndarray:
@@ -308,7 +272,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, extras: b
         header = _image_header(hdul, hdu)
         previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
         sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
-        others = _other_hdus(hdul, (hdu, inpmask, inpsigma), src, max_pixels * 8) if extras else ()
+        others = other_extensions(hdul, (hdu, inpmask, inpsigma), src, max_pixels * 8) if extras else ()
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
     if previous is not None and previous.shape != data.shape:

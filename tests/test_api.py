@@ -425,21 +425,6 @@ def test_an_extras_stale_checksums_are_removed_and_an_unreadable_extra_is_left_o
     assert len(read_neighbours([tmp_path / "cut.fts"])) == 1
 
 
-def test_extensions_beyond_the_image_s_limit_are_not_read_or_carried(blanked_file, tmp_path, caplog):
-    """Battery s34: a 2.7 MB .fits.fz whose second extension decompressed to 12000 x 12000 (and a sparse file
-    whose extension claimed 20000 x 20000) were read whole and copied, past --max-pixels: 642 MB and 1.6 GB."""
-    big = fits.CompImageHDU(np.zeros((4000, 4000), dtype=np.int16), name="BIG")       # 32 MB, compressed tiny
-    small = fits.ImageHDU(np.arange(6, dtype=np.int16).reshape(2, 3), name="AUX")
-    with fits.open(blanked_file) as h:
-        fits.HDUList([h[0].copy(), big, small]).writeto(tmp_path / "in.fits", output_verify="ignore")
-    assert (tmp_path / "in.fits").stat().st_size < 3e6
-    out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu", max_pixels=1024 * 1024)
-    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "AUX"]          # 32 MB > 8 MB: left out
-    assert "extension 1 (BIG) holds 31 MiB of data, beyond the 8 MiB" in caplog.text
-    out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu")    # the default: 32 MiB
-    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "BIG", "AUX"]
-
-
 def test_arguments_of_the_wrong_type_are_the_package_s_one_line_errors(tmp_path):
     """Battery: ``weights=5`` and ``neighbours=5`` raised TypeError, and ``max_pixels=-1`` was taken as a limit."""
     from corkit_inpaint.exceptions import CorkitInpaintError

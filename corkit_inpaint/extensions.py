@@ -1,0 +1,51 @@
+"""The input's other extensions, copied to be carried into the output, within a bound on their size."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .exceptions import first_line
+
+__all__ = ["MAX_HDUS", "other_extensions"]
+
+log = logging.getLogger(__name__)
+
+#: HDUs looked at in one file.
+MAX_HDUS = 16
+
+
+def other_extensions(hdul, used, src: Path, max_bytes: int) -> tuple:
+    """Copies of the extensions but the image's, INPMASK, INPSIGMA (a second one is left out) and the first;
+    together at most ``max_bytes`` of data, judged from their headers before any is read or decompressed
+    (a 2.7 MB file held a 12000 x 12000 extension, read whole past the image's limit)."""
+    out, total = [], 0
+    for k, hdu in enumerate(hdul):
+        if k >= MAX_HDUS:
+            log.warning("%s: its HDUs after the first %d are not carried into the output", src, MAX_HDUS)
+            break
+        if k == 0 or any(hdu is u for u in used):     # the first HDU: the image, or keywords the image inherits
+            continue
+        if hdu.name in ("INPMASK", "INPSIGMA"):
+            log.warning("%s: a second %s extension is not carried into the output", src, hdu.name)
+            continue
+        try:
+            size = int(hdu.size)          # from the header: the data's bytes, decompressed
+        except Exception:                 # noqa: BLE001 - a header astropy cannot size: its copy says why below
+            size = 0
+        if total + size > max_bytes:
+            log.warning("%s: its extension %d (%s) holds %.0f MiB of data, beyond the %.0f MiB the extensions may "
+                        "hold together (those of the largest image read), so it is not carried into the output",
+                        src, k, hdu.name or "unnamed", size / 2 ** 20, max_bytes / 2 ** 20)
+            continue
+        total += size
+        try:
+            copy = hdu.copy()
+        except Exception as exc:         # astropy raises many kinds on a malformed extension: the image still is
+            log.warning("%s: its extension %d (%s) cannot be read, so it is not carried into the output (%s: %s)",
+                        src, k, hdu.name or "unnamed", type(exc).__name__, first_line(exc))
+            continue
+        for key in ("CHECKSUM", "DATASUM"):   # a scaled integer image comes out as float: they would not hold
+            copy.header.remove(key, ignore_missing=True, remove_all=True)
+        out.append(copy)
+    return tuple(out)

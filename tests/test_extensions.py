@@ -1,0 +1,21 @@
+"""The input's other extensions carried into the output: within a bound on their size."""
+
+import numpy as np
+from astropy.io import fits
+
+import corkit_inpaint as ci
+
+
+def test_extensions_beyond_the_image_s_limit_are_not_read_or_carried(blanked_file, tmp_path, caplog):
+    """Battery s34: a 2.7 MB .fits.fz whose second extension decompressed to 12000 x 12000 (and a sparse file
+    whose extension claimed 20000 x 20000) were read whole and copied, past --max-pixels: 642 MB and 1.6 GB."""
+    big = fits.CompImageHDU(np.zeros((4000, 4000), dtype=np.int16), name="BIG")       # 32 MB, compressed tiny
+    small = fits.ImageHDU(np.arange(6, dtype=np.int16).reshape(2, 3), name="AUX")
+    with fits.open(blanked_file) as h:
+        fits.HDUList([h[0].copy(), big, small]).writeto(tmp_path / "in.fits", output_verify="ignore")
+    assert (tmp_path / "in.fits").stat().st_size < 3e6
+    out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu", max_pixels=1024 * 1024)
+    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "AUX"]          # 32 MB > 8 MB: left out
+    assert "extension 1 (BIG) holds 31 MiB of data, beyond the 8 MiB" in caplog.text
+    out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu")    # the default: 32 MiB
+    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "BIG", "AUX"]
