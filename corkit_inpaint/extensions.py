@@ -7,12 +7,14 @@ from pathlib import Path
 
 from .exceptions import first_line
 
-__all__ = ["MAX_HDUS", "other_extensions"]
+__all__ = ["MAX_HDUS", "MIN_SIDE", "other_extensions"]
 
 log = logging.getLogger(__name__)
 
 #: HDUs looked at in one file.
 MAX_HDUS = 16
+#: An image extension this many pixels a side or more may be a frame with lost blocks: said to be left unfilled.
+MIN_SIDE = 32
 
 
 def other_extensions(hdul, used, src: Path, max_bytes: int) -> tuple:
@@ -47,5 +49,9 @@ def other_extensions(hdul, used, src: Path, max_bytes: int) -> tuple:
             continue
         for key in ("CHECKSUM", "DATASUM"):   # a scaled integer image comes out as float: they would not hold
             copy.header.remove(key, ignore_missing=True, remove_all=True)
+        shape = tuple(copy.header.get(f"NAXIS{i}", 0) for i in (1, 2)) if copy.is_image else ()
+        if copy.is_image and copy.header.get("NAXIS") == 2 and min(shape) >= MIN_SIDE:   # a frame, not a table
+            log.warning("%s: its extension %d (%s) is a %d x %d image too, carried into the output as it is: only "
+                        "the file's first image is filled", src, k, hdu.name or "unnamed", *shape)
         out.append(copy)
     return tuple(out)

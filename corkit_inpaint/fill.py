@@ -251,7 +251,7 @@ def _warn_doubtful_header(data: np.ndarray, header) -> None:
                     "and field-stop rules may hide real losses", geo.cx, geo.cy, nx, ny)
     bias, vals = H.bias(header), np.asarray(data)[np.asarray(data) > 0]
     if bias is not None and vals.size and bias >= np.median(vals):
-        log.warning("the header's bias (%.0f DN) is not below the image's median (%.0f DN): the no-signal "
+        log.warning("the header's bias (%.6g DN) is not below the image's median (%.6g DN): the no-signal "
                     "rule may hide real losses", bias, float(np.median(vals)))
 
 

@@ -18,9 +18,13 @@ from .exceptions import InputError
 from .geometry import Geometry, frame_centre, optical_geometry
 from .stretch import Stretch, noise_sigma
 
-__all__ = ["Frame", "context_valid", "implausible", "COUNT_MAX_DN"]
+__all__ = ["Frame", "context_valid", "implausible", "COUNT_MAX_DN", "MAX_RATE"]
 
 log = logging.getLogger(__name__)
+
+#: DN/s beyond any frame (LASCO's deepest summed counts over its shortest exposure: ~1e8): a header making
+#: more of a frame (a denormal EXPTIME, an OFFSET of 1e300) is refused.
+MAX_RATE = 1e12
 
 #: The largest count one read-out pixel can hold in a 16-bit level-0.5 file, in DN (the ADC's full scale is
 #: 16383, `corkit_inpaint.register.SATURATION_DN`). A value beyond it, times the on-board summing, is no count.
@@ -132,7 +136,11 @@ class Frame:
                         COUNT_MAX_DN * H.leb_summing(header))
             valid &= ~absurd
         bias, exptime = H.bias_and_exptime(header) or (0.0, 1.0)
-        rate = (img - bias) / exptime
+        with np.errstate(over="ignore", invalid="ignore"):
+            rate = (img - bias) / exptime
+        if not (peak := float(np.max(np.abs(rate[valid]), initial=0.0))) <= MAX_RATE:   # NaN too
+            raise InputError(f"its DN/s reach {peak:.3g} with OFFSET {bias:.6g} DN and EXPTIME {exptime:.6g} s, "
+                             f"beyond any LASCO frame's ({MAX_RATE:g}): the header is wrong")
         noise = noise_sigma(rate, valid)
         st = Stretch.from_rate(rate, valid, bias=bias, exptime=exptime, noise=noise)
         geo = optical_geometry(header)

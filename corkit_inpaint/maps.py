@@ -70,6 +70,30 @@ def _map_name(smap, default: str = "map") -> str:
     return f"the map of {name} (FILENAME)" if name else default
 
 
+def _checked(smap, max_gap):
+    """sunpy's ``GenericMap`` and how messages name ``smap`` (`_map_name`); refuses what is no map, or a map
+    sunpy cannot rebuild (`_rebuildable`), and a bad ``max_gap``."""
+    gmap = _sunpy_map().GenericMap
+    if not isinstance(smap, gmap):
+        raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
+    check_max_gap(max_gap)
+    what = _map_name(smap)
+    _rebuildable(smap, what)
+    return gmap, what
+
+
+def _rebuildable(smap, what: str) -> None:
+    """One line, before the fill, when sunpy cannot build a map of ``smap``'s class from its data and meta (the
+    filled map is one): a LASCO map whose meta lost ``detector`` fails in sunpy's own code (battery s34)."""
+    try:
+        with warnings.catch_warnings():         # sunpy's metadata warnings come with the result, once
+            warnings.simplefilter("ignore")
+            type(smap)(smap.data, smap.meta.copy())
+    except Exception as exc:            # noqa: BLE001 - sunpy's own, of any kind
+        raise InputError(f"{what}: sunpy cannot make a {type(smap).__name__} of its data and meta "
+                         f"({type(exc).__name__}: {first_line(exc)})") from None
+
+
 def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
     """A map's data, metadata as a FITS header and earlier fill, refusing what `read_level05` refuses in a file.
 
@@ -81,8 +105,12 @@ def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
     header = _fits_header(smap)
     if data.ndim != 2 or data.dtype.kind not in "iuf":
         raise InputError(f"{what}: expected 2-D numeric data, got {data.dtype} of shape {data.shape}")
-    if not np.all(np.isfinite(data)):
-        raise InputError(f"{what}: the data hold {int(np.sum(~np.isfinite(data)))} NaN or inf values")
+    if (bad := _not_finite(data)) is not None:      # NDData's way: NaN under the mask, which is never data
+        own = _own_mask(smap, what)
+        if own is None or (bad & ~own).any():
+            n = int((bad if own is None else bad & ~own).sum())
+            raise InputError(f"{what}: the data hold {n} NaN or inf values{'' if own is None else ' outside its mask'}")
+        data = np.where(bad, 0, data)      # 0, as a lost pixel: a whole block of them is filled, the rest stay NaN
     refuse_not_level05(header, what)
     if not np.any(data):
         raise InputError(f"{what}: the data are all zero")
@@ -95,6 +123,12 @@ def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
         check_earlier_mask(header, prev, what)
     sig = None if prev is None or neighbour else _own_sigma(smap, what)
     return Level05(data, header, prev, sig)
+
+
+def _not_finite(data: np.ndarray) -> np.ndarray | None:
+    """Where ``data`` is NaN or infinite, or None where it is finite everywhere."""
+    bad = ~np.isfinite(data) if data.dtype.kind == "f" else None
+    return bad if bad is not None and bad.any() else None
 
 
 def _shaped(a, shape, what: str, name: str) -> np.ndarray:
@@ -248,11 +282,7 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     (12288, 'biharmonic')
     >>> filled.save("lasco_clear_filled_map.fts")               # doctest: +SKIP
     """
-    gmap = _sunpy_map().GenericMap
-    if not isinstance(smap, gmap):
-        raise InputError(f"expected a sunpy.map.GenericMap, got {type(smap).__name__}")
-    check_max_gap(max_gap)
-    what = _map_name(smap)
+    gmap, what = _checked(smap, max_gap)
     r = _level05(smap, what, refill)
     own_mask = None if r.previous_fill is not None else _own_mask(smap, what)    # a first fill: the map's own flags
     try:
@@ -266,7 +296,10 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
                               previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask)
     log.info("%s: %d blocks filled%s", what, len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
-    return type(smap)(filled.data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),
+    data = filled.data
+    if (bad := _not_finite(np.asarray(smap.data))) is not None:       # NaN under its mask, not filled: as it was
+        data = np.where(bad & ~filled.filled, smap.data, data)
+    return type(smap)(data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),
                       mask=filled.filled if own_mask is None else filled.filled | own_mask,
                       uncertainty=_uncertainty(filled, method, own_sigma))
 

@@ -196,7 +196,9 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
     pool = list(pool)
     for p in pool:                        # files named on purpose: one that is not a file is a mistake
         if not Path(p).is_file():
-            raise InputError(f"neighbour pool {p}: {'is a folder' if Path(p).is_dir() else 'no such file'}")
+            why = ("is a folder" if Path(p).is_dir() else "no such file" if not Path(p).exists()
+                   else "not a regular file")
+            raise InputError(f"neighbour pool {p}: {why}")
     infos = _infos(paths, progress=progress)
     seen = {i.path for i in infos}
     pooled = _infos((p for p in pool if Path(p) not in seen), pool=True, progress=progress)
@@ -225,6 +227,12 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
             if chosen is not None:
                 out[info.path].append(k.frames[chosen].path)
     _warn_passed_over(by_kind)
+    used = {q for ns in out.values() for q in ns}
+    for info in pooled:                   # named on purpose: say so when it serves no file (it is read for none)
+        if info.kind and info.time is not None and info.path not in used:
+            log.warning("neighbour pool %s: the nearest frame of its kind (detector, filter, polarizer, summing, "
+                        "size) to none of the files%s: not used", shown(info.path),
+                        "" if max_gap is None else f" within {max_gap:g} min")
     return out
 
 

@@ -27,6 +27,7 @@ from astropy.io import fits
 from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
 from .exceptions import InputError, naming, shown
+from .frame import MAX_RATE
 from .geometry import frame_centre, nominal_centre, plate_scales, roll_degrees, sun_centre
 from .read import check_earlier_mask
 from .wrap import unwrapped
@@ -220,7 +221,6 @@ def register(data: np.ndarray, header, target_header, target_shape: tuple[int, i
     return Neighbour(label, dt, rate, valid, matrix, target_centre, centre)
 
 
-_MAX_RATE = 1e12      # DN/s: beyond any frame (LASCO's deepest summed counts over its shortest exposure: ~1e8)
 
 
 def _check_plausible(label: str, header, target_header, shape, rates: np.ndarray, matrix, centre) -> None:
@@ -231,7 +231,7 @@ def _check_plausible(label: str, header, target_header, shape, rates: np.ndarray
     if None not in naxis and tuple(int(n) for n in naxis) != tuple(shape):
         raise InputError(f"neighbour {label}: its header says NAXIS1/2 = {int(naxis[1])}/{int(naxis[0])}, its "
                          f"array is {shape[1]} x {shape[0]}")
-    if not (peak := float(np.max(np.abs(rates), initial=0.0))) <= _MAX_RATE:
+    if not (peak := float(np.max(np.abs(rates), initial=0.0))) <= MAX_RATE:
         raise InputError(f"neighbour {label}: its DN/s reach {peak:.3g}, beyond any frame's (OFFSET or EXPTIME)")
     for who, h in (("its", header), ("the target's", target_header)):
         if not abs(roll := roll_degrees(h)) <= 360.0:

@@ -416,6 +416,14 @@ def test_unknown_weights_are_a_usage_error_even_with_nothing_to_fill(tmp_path, c
     assert not (tmp_path / "out.fts").exists() and not (tmp_path / "l1").exists()
 
 
+def test_an_empty_file_name_is_a_usage_error(tmp_path, capsys):
+    """Battery s34: ``fill ""`` read the current folder and said ``.: is a folder``, exit 1."""
+    for cmd in (["fill", "", "-o", str(tmp_path / "x.fts")], ["level_1", "", "-o", str(tmp_path / "l1")]):
+        with pytest.raises(SystemExit) as exc:
+            main(["-q", *cmd])
+        assert exc.value.code == 2 and "argument SRC: an empty file name" in capsys.readouterr().err
+
+
 def test_an_empty_weights_option_is_a_usage_error(blanked_file, tmp_path, capsys):
     """``--weights ''`` filled with the default model, silently."""
     assert main(["-q", "fill", str(blanked_file), "-o", str(tmp_path / "out.fts"), "--weights", ""]) == 2

@@ -150,6 +150,23 @@ def test_fill_with_malformed_weights_subprocess(tmp_path, one_block_missing):
     assert "Traceback" not in r.stderr
 
 
+def test_fetch_or_path_of_a_file_says_only_of_a_weights_file_that_it_is_one(tmp_path, capsys):
+    """Battery s34: ``weights fetch /etc/hostname`` and ``weights path`` of a pickle printed the path, exit 0, as
+    if it were installed weights."""
+    from corkit_inpaint.network.weights import resolve_weights
+    text, pickled = tmp_path / "hostname", tmp_path / "evil.pt"
+    text.write_text("host\n")
+    pickled.write_bytes(b"\x80\x04K\x01.")
+    for action in ("fetch", "path"):
+        for p in (text, pickled):
+            assert main(["-q", "weights", action, str(p)]) == 1, (action, p)
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "not a loadable weights file" in err
+        good = resolve_weights(None).path
+        assert main(["-q", "weights", action, str(good)]) == 0
+        assert capsys.readouterr().out.strip() == str(good)
+
+
 def test_a_name_given_to_list_or_verify_is_a_usage_error(capsys):
     """Review: `weights verify pconv-lasco-nb2` verified every cached file and `weights list x` listed all, exit 0."""
     for action in ("list", "verify"):

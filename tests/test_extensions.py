@@ -19,3 +19,15 @@ def test_extensions_beyond_the_image_s_limit_are_not_read_or_carried(blanked_fil
     assert "extension 1 (BIG) holds 31 MiB of data, beyond the 8 MiB" in caplog.text
     out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu")    # the default: 32 MiB
     assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "BIG", "AUX"]
+
+
+def test_an_image_extension_is_said_to_be_carried_unfilled(blanked_file, tmp_path, caplog):
+    """Battery s34: a 2x2 primary with the real frame, holes and all, in extension 1 was "filled" (nothing) and
+    the frame copied unfilled, without a word."""
+    with fits.open(blanked_file) as h:
+        frame = fits.ImageHDU(h[0].data.copy(), h[0].header.copy(), name="FRAME")
+        fits.HDUList([fits.PrimaryHDU(np.full((2, 2), 5, dtype=np.int16)), frame]).writeto(
+            tmp_path / "in.fits", output_verify="ignore")
+    out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu")
+    assert out[0].header["INPAINT"] == "none" and [x.name for x in out][-1] == "FRAME"
+    assert "extension 1 (FRAME) is a 512 x 512 image too, carried into the output as it is" in caplog.text

@@ -172,3 +172,27 @@ def test_with_missing_refuses_a_mask_of_another_shape():
     with pytest.raises(InputError, match="blank has shape"):
         frame.with_missing(m, blank=row)
     assert np.array_equal(frame.with_missing(m).missing, m)
+
+
+@pytest.mark.parametrize("key, value", [("EXPTIME", 5e-324), ("EXPTIME", 1e-12), ("OFFSET", 1e300)])
+def test_a_header_that_makes_rates_no_frame_has_is_refused_in_one_line(key, value, tmp_path, capsys):
+    """Battery s34: EXPTIME 5e-324 passed the header checks; the fill printed six lines of numpy warnings and then
+    blamed the method for NaN; OFFSET 1e300 printed a 300-digit bias."""
+    import warnings
+
+    from helpers import write
+
+    from corkit_inpaint.cli import main
+    data, header = read_real()
+    header = header.copy()
+    header[key] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # no numpy warning on the way
+        with pytest.raises(InputError, match=r"its DN/s reach \S+ with OFFSET .* beyond any LASCO frame's"):
+            Frame.build(blank(data, BLANK), blocks_to_mask(data.shape, BLANK), header)
+    if key == "OFFSET":         # above every pixel: the block rules find no lost block there, and a warning says so
+        return
+    src = write(tmp_path / "odd.fts", blank(data, BLANK), header)
+    assert main(["-q", "fill", str(src), "-o", str(tmp_path / "out.fts")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "beyond any LASCO frame's" in err and not (tmp_path / "out.fts").exists()

@@ -167,6 +167,37 @@ def test_a_neighbour_map_s_uncertainty_is_not_read(tmp_path):
     assert got.meta["inpnnb"] == ref.meta["inpnnb"] == 1 and np.array_equal(got.data, ref.data)
 
 
+def test_nan_under_the_map_s_own_mask_is_not_data(blanked_map):
+    """Battery s34: NaN under the map's own mask (NDData's way) was refused as bad data, though the fill never
+    reads masked pixels and inpaint_array takes NaN under its mask."""
+    data = blanked_map.data.astype(np.float64)
+    own = np.zeros(data.shape, dtype=bool)
+    own[300:302, 40:45] = True                             # a few flagged pixels, and a whole block
+    own[64:96, 256:288] = True
+    plain = ci.inpaint_map(sunpy.map.Map(data, blanked_map.meta.copy(), mask=own), method="biharmonic")
+    nan = data.copy()
+    nan[own] = np.nan
+    got = ci.inpaint_map(sunpy.map.Map(nan, blanked_map.meta.copy(), mask=own), method="biharmonic")
+    lost = np.zeros(data.shape, dtype=bool)
+    lost[64:96, 256:288] = True                            # all NaN: a lost block, filled
+    assert got.meta["inpnblk"] == plain.meta["inpnblk"] + 1 and got.mask[lost].all()
+    assert np.isfinite(got.data[lost]).all() and np.isnan(got.data[300:302, 40:45]).all()   # the rest stay NaN
+    same = ~own
+    assert np.array_equal(got.data[same], plain.data[same]) and np.array_equal(got.mask, plain.mask | own)
+    nan[10, 10] = np.nan                                   # outside the mask: still refused
+    with pytest.raises(InputError, match="the data hold 1 NaN or inf values outside its mask"):
+        ci.inpaint_map(sunpy.map.Map(nan, blanked_map.meta.copy(), mask=own), method="biharmonic")
+
+
+def test_a_map_whose_meta_sunpy_cannot_rebuild_is_refused_before_the_fill(blanked_map):
+    """Battery s34: a LASCO map whose meta lost ``detector`` was filled, then sunpy's LASCOMap raised IndexError
+    (a traceback) building the result."""
+    m = sunpy.map.Map(blanked_map.data, blanked_map.meta.copy())
+    m.meta.pop("detector")
+    with pytest.raises(InputError, match=r"sunpy cannot make a LASCOMap of its data and meta \(IndexError"):
+        ci.inpaint_map(m, method="biharmonic")
+
+
 def test_refill_and_refusals(blanked_map):
     with pytest.raises(InputError, match="expected a sunpy.map.GenericMap"):
         ci.inpaint_map(np.zeros((64, 64)))

@@ -38,6 +38,14 @@ def test_first_use_downloads_second_does_not(env, server):
     assert cache_names(env) == ["tiny-test.pt"]
 
 
+def test_the_download_bar_is_drawn_on_a_terminal_only(env, server, capsys):
+    """Battery s34: with stderr a file, the progress bar of a download was written into it, carriage returns
+    and all (the README says bars are drawn on a terminal only)."""
+    server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
+    download.fetch(progress=True)
+    assert cache_names(env) == ["tiny-test.pt"] and capsys.readouterr().err == ""
+
+
 def test_cache_env_var_respected(env, server):
     server.routes["/a/tiny-test.pt"] = [("ok", env["body"])]
     assert cache.cache_dir() == env["cache"]

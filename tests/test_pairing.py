@@ -11,6 +11,7 @@ import pytest
 from astropy.io import fits
 from helpers import C3_FULL, C3_SEQ, blank, read_file, write
 
+from corkit_inpaint.exceptions import InputError
 from corkit_inpaint.pairing import frame_info, neighbours_for, pair_neighbours
 
 
@@ -195,6 +196,19 @@ def test_a_pool_file_with_no_time_is_warned_of(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         pair_neighbours([bad, C3_SEQ[2]])
     assert "timeless.fts" not in caplog.text
+
+
+def test_a_pool_file_that_serves_no_file_is_warned_of(caplog):
+    """Battery s34: pool files that could pair with none of the files (another detector, or farther than the
+    frames chosen) were dropped without a word, even with -vv; the API's ``neighbours=`` says so of each."""
+    from helpers import C2_FULL
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        got = pair_neighbours([C3_SEQ[1]], pool=[C2_FULL, C3_FULL, C3_SEQ[0], C3_SEQ[2]], max_gap=None)
+    assert names(got) == {"32310944.fts": ["32310943.fts", "32310945.fts"]}
+    said = [r.getMessage() for r in caplog.records if "nearest frame of its kind" in r.getMessage()]
+    assert [m.split(":")[0] for m in said] == [f"neighbour pool {C2_FULL}", f"neighbour pool {C3_FULL}"]
+    with pytest.raises(InputError, match="neighbour pool /dev/zero: not a regular file"):
+        pair_neighbours([C3_SEQ[1]], pool=["/dev/zero"])
 
 
 def test_a_bad_neighbours_option_is_an_input_error():

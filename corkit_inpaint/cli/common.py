@@ -17,8 +17,16 @@ FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
 
 
 def add_sources(parser, what: str) -> None:
-    """The positional ``SRC`` files (one or more), which are only read."""
-    parser.add_argument("src", nargs="+", metavar="SRC", help=f"{what}; never modified")
+    """The positional ``SRC`` files (one or more), which are only read; an empty name is a usage error (as a
+    path it would be the current folder)."""
+    parser.add_argument("src", nargs="+", metavar="SRC", type=_file_name, help=f"{what}; never modified")
+
+
+def _file_name(text: str) -> str:
+    import argparse
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty file name")
+    return text
 
 
 def add_model_options(parser, *, workers: bool = True) -> None:

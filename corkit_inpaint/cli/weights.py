@@ -81,17 +81,18 @@ def _clear(name: str | None, force: bool = False) -> int:
 def run(args: argparse.Namespace) -> int:
     """Carry out the action; 0 on success, 1 on failure, 2 for a name given to list or verify."""
     from ..exceptions import WeightsError
-    from ..network.weights import resolve_weights
+    from ..network.weights import names_a_file, read_weights_file, resolve_weights
     if args.name is not None and args.action in ("list", "verify"):
         err(f"weights {args.action} takes no model name (got {args.name!r}): it covers every model")
         return 2
     try:
         if args.action == "list":
             _list()
-        elif args.action == "fetch":
-            print(resolve_weights(args.name, progress=not args.quiet).path)     # installed, cached or fetched
-        elif args.action == "path":
-            print(resolve_weights(args.name, download=False).path)
+        elif args.action in ("fetch", "path"):
+            w = resolve_weights(args.name, download=args.action == "fetch", progress=not args.quiet)
+            if names_a_file(args.name):          # a file given: say only of a loadable weights file that it is one
+                read_weights_file(w.path, sha256=w.sha256)
+            print(w.path)                        # installed, cached or (fetch) fetched
         elif args.action == "verify":
             return _verify()
         elif args.action == "clear":

@@ -170,7 +170,7 @@ def _attempt(url: str, out, e: dict, *, progress: bool, deadline: float) -> None
         got = 0
         try:
             with tqdm(total=e["size"], unit="B", unit_scale=True, desc=e["file"],
-                      disable=not progress, leave=False) as bar:
+                      disable=not progress or None, leave=False) as bar:    # None: only on a terminal
                 for chunk in r.iter_content(1 << 16):
                     got += len(chunk)
                     if got > e["size"]:          # never let a wrong file fill the disk
