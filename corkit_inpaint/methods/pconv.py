@@ -231,7 +231,7 @@ class PConvFill(FillMethod):
         else:
             values, sigma, factor = self._sigma(frame, values, filled, tex, neighbours if reads else (),
                                                 model.sha256, (windows, owned), limit)
-            if factor is not None:
+            if factor is not None and np.any(factor > 1.0):     # else none widened: no frame-sized array of ones
                 widening = np.ones(frame.shape)
                 widening[filled] = factor
         skipped = declined_note(declined)
