@@ -27,8 +27,8 @@ from .exceptions import CalibrationError
 from .wrap import unwrapped
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
-           "check_frame", "check_calibration_factor", "level1_maps", "missing_floor", "above_missing_floor",
-           "physical_zero"]
+           "check_frame", "check_calibration_factor", "level1_maps", "missing_floor", "corkit_bias",
+           "above_missing_floor"]
 
 log = logging.getLogger(__name__)
 
@@ -330,12 +330,33 @@ def check_calibration_factor(header, detector: str, where: str) -> None:
 def missing_floor(header, detector: str) -> float:
     """The level-0.5 value at or below which corkit 1.0.16's ``level_1`` takes a pixel for a missing one.
 
-    A C2 pixel at or below the bias (OFFSET, times the on-board summing), a C3
-    pixel at or below 0. corkit sets such a pixel to 0 and, its mask being
-    transposed, the pixel at the transposed position too: a valid one,
-    wherever the two differ.
+    A C2 pixel at or below the bias times the on-board summing, a C3 pixel at
+    or below 0. corkit sets such a pixel to 0 and, its mask being transposed,
+    the pixel at the transposed position too: a valid one, wherever the two
+    differ. The bias is the one corkit subtracts (`corkit_bias`: its daily
+    expfactor file's where the calibration folder has one, else OFFSET), or
+    OFFSET where that is higher. Call it where corkit's calibration folder is set
+    (`corkit_calibration_dir`).
     """
-    return (H.bias(header) or 0.0) if detector == "C2" else 0.0
+    if detector != "C2":
+        return 0.0
+    own = corkit_bias(header)
+    return max(H.bias(header) or 0.0, 0.0 if own is None else own * H.leb_summing(header))
+
+
+def corkit_bias(header) -> float | None:
+    """The bias corkit's ``level_1`` subtracts from this frame, as ``corkit.utils.get_exp_factor`` finds it in
+    the calibration folder set now (its daily ``*_expfactor_*.dat``, else the header's OFFSET); None where it
+    cannot say (a header it cannot read). It can differ from OFFSET (review s34: by 0.9 DN, which the one DN
+    above OFFSET that holes were given did not clear)."""
+    import corkit.utils
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bias = float(corkit.utils.get_exp_factor(fits.Header(header).copy())[2])
+    except Exception:                   # noqa: BLE001 - corkit's own, of any kind: the header's OFFSET serves
+        return None
+    return bias if np.isfinite(bias) else None
 
 
 def above_missing_floor(filled, header, detector: str):
@@ -355,10 +376,3 @@ def above_missing_floor(filled, header, detector: str):
            f"pixels, raised to {raised} DN")
     log.info("%s", why)
     return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n))
-
-
-def physical_zero(l1header) -> float:
-    """The value of corkit's level-1 array that reads 0 once ``BSCALE``/``BZERO`` are applied (corkit stores C3
-    Clear as scaled counts, whose count 0 reads 3.25e-09 MSB): ``-BZERO / BSCALE`` rounded, else 0."""
-    scale = l1header.get("BSCALE") if l1header is not None else None
-    return float(round(-float(l1header.get("BZERO", 0.0)) / float(scale))) if scale else 0.0

@@ -33,10 +33,13 @@ def other_extensions(hdul, used, src: Path, max_bytes: int) -> tuple:
             continue
         try:
             size = int(hdu.size)          # from the header: the data's bytes, decompressed
+            hdr = hdu.header
+            if hdu.is_image and ("BSCALE" in hdr or "BZERO" in hdr) and hdr.get("BITPIX", 0) > 0:
+                size = size // (hdr["BITPIX"] // 8) * 8      # a scaled integer image is copied as floats
         except Exception:                 # noqa: BLE001 - a header astropy cannot size: its copy says why below
             size = 0
         if total + size > max_bytes:
-            log.warning("%s: its extension %d (%s) holds %.0f MiB of data, beyond the %.0f MiB the extensions may "
+            log.warning("%s: its extension %d (%s) holds %.1f MiB of data, beyond the %.1f MiB the extensions may "
                         "hold together (those of the largest image read), so it is not carried into the output",
                         src, k, hdu.name or "unnamed", size / 2 ** 20, max_bytes / 2 ** 20)
             continue

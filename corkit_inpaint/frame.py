@@ -135,12 +135,15 @@ class Frame:
             log.warning("%d pixels beyond %g DN are no LASCO counts (corrupted?): not read as data", int(absurd.sum()),
                         COUNT_MAX_DN * H.leb_summing(header))
             valid &= ~absurd
-        bias, exptime = H.bias_and_exptime(header) or (0.0, 1.0)
+        known = H.bias_and_exptime(header)
+        bias, exptime = known or (0.0, 1.0)
         with np.errstate(over="ignore", invalid="ignore"):
             rate = (img - bias) / exptime
-        if not (peak := float(np.max(np.abs(rate[valid]), initial=0.0))) <= MAX_RATE:   # NaN too
-            raise InputError(f"its DN/s reach {peak:.3g} with OFFSET {bias:.6g} DN and EXPTIME {exptime:.6g} s, "
-                             f"beyond any LASCO frame's ({MAX_RATE:g}): the header is wrong")
+        # a header's OFFSET and EXPTIME making DN/s no frame has (NaN too); an array without them is in its own unit
+        if known and not (peak := float(np.max(np.abs(rate[valid]), initial=0.0))) <= MAX_RATE:
+            raise InputError(f"its DN/s reach {peak:.3g} with a bias of {bias:.6g} DN (OFFSET times the summing) "
+                             f"and EXPTIME {exptime:.6g} s, beyond any LASCO frame's ({MAX_RATE:g}): the header is "
+                             "wrong")
         noise = noise_sigma(rate, valid)
         st = Stretch.from_rate(rate, valid, bias=bias, exptime=exptime, noise=noise)
         geo = optical_geometry(header)

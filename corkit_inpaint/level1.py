@@ -47,7 +47,6 @@ from .corkit_bridge import (
     default_calib_dir,
     level1_maps,
     missing_floor,
-    physical_zero,
 )
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
@@ -238,7 +237,7 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     inpmask, sigma = level1_maps(filled.filled, filled.sigma if want_sigma else None, tmp, detector, corkit_kwargs,
                                  l1hdr)
     if unfilled.any():
-        img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp, detector, corkit_kwargs, l1hdr)
+        img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp, detector, corkit_kwargs)
     l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
     # corkit 1.0.16 names its output folder here (given none, 'null'): this file's name, as SolarSoft does
     l1hdr["FILENAME"] = (output_name(src), "level-1 file name (corkit 1.0.16: its folder)")
@@ -251,19 +250,21 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     return img, l1hdr, inpmask, sigma
 
 
-def _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp: Path, detector: str, corkit_kwargs: dict, l1hdr):
-    """The level-1 image with the pixels that read an ``unfilled`` missing pixel set to 0 (in ``BUNIT``), and
-    the fill with a note saying so; those pixels are flagged in ``inpmask`` and their ``sigma`` is 0 (in place)."""
+def _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp: Path, detector: str, corkit_kwargs: dict):
+    """The level-1 image with the pixels that read an ``unfilled`` missing pixel set to 0, as corkit marks its own
+    pixels without data (C3 Clear's scaled count 0 too, which reads 3.25e-09 MSB as corkit's own do), and the fill
+    with a note saying so; those pixels are flagged in ``inpmask`` and their ``sigma`` is 0 (in place)."""
     gone = level1_maps(unfilled, None, tmp, detector, corkit_kwargs)[0] != 0
     img = np.array(img)
-    img[gone] = physical_zero(l1hdr)
+    img[gone] = 0
     inpmask[gone] = 1
     if sigma is not None:
         sigma[gone] = 0
     n = len(blocks_of(unfilled))
     why = (f"the {int(gone.sum())} level-1 pixels that read the {n} missing block{'s' if n != 1 else ''} left "
            "unfilled are set to 0 and flagged in INPMASK (corkit was given 1 DN above its missing-pixel level "
-           "there, so that its transposed missing-block mask zeroes no valid pixel)")
+           "there, so that its transposed missing-block mask zeroes no valid pixel; its DATA* statistics keywords "
+           "were computed before)")
     log.info("%s", why)
     return img, replace(filled, note="; ".join(n for n in (filled.note, why) if n))
 

@@ -16,7 +16,7 @@ def test_extensions_beyond_the_image_s_limit_are_not_read_or_carried(blanked_fil
     assert (tmp_path / "in.fits").stat().st_size < 3e6
     out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu", max_pixels=1024 * 1024)
     assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "AUX"]          # 32 MB > 8 MB: left out
-    assert "extension 1 (BIG) holds 31 MiB of data, beyond the 8 MiB" in caplog.text
+    assert "extension 1 (BIG) holds 30.5 MiB of data, beyond the 8.0 MiB" in caplog.text
     out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu")    # the default: 32 MiB
     assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "BIG", "AUX"]
 
@@ -31,3 +31,14 @@ def test_an_image_extension_is_said_to_be_carried_unfilled(blanked_file, tmp_pat
     out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu")
     assert out[0].header["INPAINT"] == "none" and [x.name for x in out][-1] == "FRAME"
     assert "extension 1 (FRAME) is a 512 x 512 image too, carried into the output as it is" in caplog.text
+
+
+def test_a_scaled_extension_counts_as_the_floats_it_is_copied_as(blanked_file, tmp_path, caplog):
+    """Review s34: a 4 MiB scaled uint8 extension became a 16 MiB float32 copy, counted as 4 MiB."""
+    scaled = fits.ImageHDU(np.zeros((2048, 2048), dtype=np.uint8), name="SCALED")      # 4 MiB of bytes
+    scaled.scale("uint8", bscale=0.5, bzero=10)
+    with fits.open(blanked_file) as h:
+        fits.HDUList([h[0].copy(), scaled]).writeto(tmp_path / "in.fits", output_verify="ignore")
+    out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu", max_pixels=1024 * 1024)
+    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA"]                  # 32 MiB as floats > 8
+    assert "extension 1 (SCALED) holds 32.0 MiB of data" in caplog.text

@@ -188,8 +188,10 @@ def test_a_header_that_makes_rates_no_frame_has_is_refused_in_one_line(key, valu
     header[key] = value
     with warnings.catch_warnings():
         warnings.simplefilter("error")                      # no numpy warning on the way
-        with pytest.raises(InputError, match=r"its DN/s reach \S+ with OFFSET .* beyond any LASCO frame's"):
+        with pytest.raises(InputError, match=r"its DN/s reach \S+ with a bias of .* beyond any LASCO frame's"):
             Frame.build(blank(data, BLANK), blocks_to_mask(data.shape, BLANK), header)
+        big = blank(data, BLANK).astype(np.float64) * 1e10           # no header: its own unit, whatever it is
+        assert Frame.build(big, blocks_to_mask(data.shape, BLANK), None).valid.any()
     if key == "OFFSET":         # above every pixel: the block rules find no lost block there, and a warning says so
         return
     src = write(tmp_path / "odd.fts", blank(data, BLANK), header)

@@ -98,15 +98,40 @@ def test_level1_without_fill_flags_the_holes_and_alters_no_valid_pixel(det, summ
     assert hdr["INPAINT"] == "none" and hdr["INPNBLK"] == 0
     assert np.array_equal(m, m_fill)                # the level-1 pixels that read a hole, as a fill flags them
     np.testing.assert_allclose(img[~gone], ref[~gone], rtol=1e-6, atol=0)      # every other pixel is corkit's
-    zero = -hdr["BZERO"] / hdr["BSCALE"] if "BSCALE" in hdr else 0.0           # C3 Clear: scaled counts
-    assert np.all(img[gone] == round(zero)) and (ref[gone] != round(zero)).mean() > 0.9
+    assert np.all(img[gone] == 0) and (ref[gone] != 0).mean() > 0.9     # 0 as corkit marks no data (C3 Clear: count)
     text = " ".join(str(h) for h in hdr["HISTORY"])
     assert f"{len(blocks)} missing blocks left masked" in text and "set to 0 and flagged in INPMASK" in text
     assert truncated_cards(hdr) == []
-    level_1(holes, tmp_path / "out", calib_dir=calib, inpaint=None)                # written: 0 once scaled
+    level_1(holes, tmp_path / "out", calib_dir=calib, inpaint=None)                # written: as corkit's no data
     with fits.open(tmp_path / "out" / output_name(holes)) as h:
-        assert np.all(np.abs(h[0].data[gone]) <= hdr.get("BSCALE", 0.0) / 2)        # one count, scaled
+        np.testing.assert_allclose(h[0].data[gone], hdr.get("BZERO", 0.0), rtol=1e-7, atol=0)   # count 0, scaled
         assert np.array_equal(h["INPMASK"].data, m)
+
+
+@pytest.mark.parametrize("above", [0.9, 5.0])
+def test_holes_clear_corkit_s_own_bias_from_its_expfactor_file(above, tmp_path, calib):
+    """Review s34: corkit takes its bias from the day's expfactor file where it has one, not from OFFSET; holes
+    given one DN above OFFSET were still missing to corkit when that bias was 0.9 DN higher, and 9,172 valid
+    pixels were zeroed outside INPMASK, in silence."""
+    import shutil
+    from datetime import datetime
+    folder = tmp_path / "calib"
+    shutil.copytree(calib, folder)
+    data, hdr = read_file(C2_FULL)
+    day = datetime.strptime(hdr["DATE-OBS"], "%Y/%m/%d")
+    table = folder / f"data_anal/data/{day:%y%m}/c2_expfactor_{day:%y%m%d}.dat"
+    table.parent.mkdir(parents=True, exist_ok=True)
+    table.write_text(f"{hdr['FILENAME'].strip()} 1.0 {hdr['OFFSET'] + above} 0 0\n")   # as corkit-update has it
+    orig = write(tmp_path / "orig.fts", data, hdr)
+    holes = write(tmp_path / "holes.fts", blank(data, [(2 * by, 2 * bx) for by, bx in BLANK]), hdr)
+    ref, _ = corkit_reference(orig, folder, "C2")
+    from corkit_inpaint.corkit_bridge import corkit_bias, corkit_calibration_dir
+    with corkit_calibration_dir(folder):
+        assert corkit_bias(hdr) == pytest.approx(hdr["OFFSET"] + above)
+    for inpaint in (None, "biharmonic"):
+        img, _, m = level_1(holes, calib_dir=folder, inpaint=inpaint, return_mask=True)
+        flagged = m.astype(bool)
+        np.testing.assert_allclose(np.asarray(img, np.float64)[~flagged], ref[~flagged], rtol=1e-6, atol=0)
 
 
 def test_level1_of_a_partial_fill_flags_the_blocks_it_left(tmp_path, calib):

@@ -184,6 +184,9 @@ def test_nan_under_the_map_s_own_mask_is_not_data(blanked_map):
     assert np.isfinite(got.data[lost]).all() and np.isnan(got.data[300:302, 40:45]).all()   # the rest stay NaN
     same = ~own
     assert np.array_equal(got.data[same], plain.data[same]) and np.array_equal(got.mask, plain.mask | own)
+    again = ci.inpaint_map(got, method="biharmonic", refill=True)       # the earlier fill's mask: kept NaN stay
+    assert np.isnan(again.data[300:302, 40:45]).all() and np.array_equal(again.data[lost], got.data[lost])
+    assert np.array_equal(again.mask, got.mask)
     nan[10, 10] = np.nan                                   # outside the mask: still refused
     with pytest.raises(InputError, match="the data hold 1 NaN or inf values outside its mask"):
         ci.inpaint_map(sunpy.map.Map(nan, blanked_map.meta.copy(), mask=own), method="biharmonic")

@@ -130,6 +130,13 @@ def test_a_damaged_weights_file_given_by_path_is_refused_in_one_line(tmp_path, c
     bad.write_bytes(bytes(raw))
     with pytest.raises(WeightsError, match=r"damaged \(its part \S+ fails its CRC-32 check\); not loaded"):
         weights.read_weights_file(bad)
+    unchecked = tmp_path / "no_crc.pt"              # torch can save with no CRC-32s at all: nothing to check
+    torch.serialization.set_crc32_options(False)
+    try:
+        torch.save(blob(), unchecked)
+    finally:
+        torch.serialization.set_crc32_options(True)
+    assert weights.read_weights_file(unchecked)["state_dict"]
     data, hdr = read_file(C2_FULL)
     src = write(tmp_path / "holes.fts", blank(data, [(20, 12)]), hdr)
     assert main(["-q", "fill", str(src), "-o", str(tmp_path / "out.fts"), "--weights", str(bad)]) == 1

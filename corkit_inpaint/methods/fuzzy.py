@@ -324,8 +324,8 @@ def _fuzzy(frame: Frame, *, literal_idl: bool, policy: bool) -> tuple[np.ndarray
         work[sl] = _fill_zone(work[sl], valid[sl], pad_mask[sl], local, unread[sl], literal_idl=literal_idl)
     values = img.copy()
     values[mask] = st.inverse(work[:ny, :nx])[mask]
-    why = (f"{n_left} zones of more than {MAX_ZONE} blocks or touching the edge (SolarSoft's policy)"
-           if n_left else "")
+    why = (f"{n_left} zone{'s' if n_left != 1 else ''} of more than {MAX_ZONE} blocks or touching the edge "
+           "(SolarSoft's policy)" if n_left else "")
     return values, left[:ny, :nx] & mask, why
 
 
