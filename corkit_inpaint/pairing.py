@@ -228,11 +228,12 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
                 out[info.path].append(k.frames[chosen].path)
     _warn_passed_over(by_kind)
     used = {q for ns in out.values() for q in ns}
-    for info in pooled:                   # named on purpose: say so when it serves no file (it is read for none)
-        if info.kind and info.time is not None and info.path not in used:
-            log.warning("neighbour pool %s: the nearest frame of its kind (detector, filter, polarizer, summing, "
-                        "size) to none of the files%s: not used", shown(info.path),
-                        "" if max_gap is None else f" within {max_gap:g} min")
+    unused = [i.path for i in pooled if i.kind and i.time is not None and i.path not in used]
+    if unused:                            # named on purpose: say so (once, a pool may be a day's files)
+        more = f" and {len(unused) - PASSED_NAMES} more" if len(unused) > PASSED_NAMES else ""
+        log.warning("neighbour pool %s%s: the nearest frame of its kind (detector, filter, polarizer, summing, "
+                    "size) to none of the files%s: not used", ", ".join(shown(p) for p in unused[:PASSED_NAMES]),
+                    more, "" if max_gap is None else f" within {max_gap:g} min")
     return out
 
 

@@ -206,7 +206,7 @@ def test_a_pool_file_that_serves_no_file_is_warned_of(caplog):
         got = pair_neighbours([C3_SEQ[1]], pool=[C2_FULL, C3_FULL, C3_SEQ[0], C3_SEQ[2]], max_gap=None)
     assert names(got) == {"32310944.fts": ["32310943.fts", "32310945.fts"]}
     said = [r.getMessage() for r in caplog.records if "nearest frame of its kind" in r.getMessage()]
-    assert [m.split(":")[0] for m in said] == [f"neighbour pool {C2_FULL}", f"neighbour pool {C3_FULL}"]
+    assert [m.split(": ")[0] for m in said] == [f"neighbour pool {C2_FULL}, {C3_FULL}"]      # once for the pool
     with pytest.raises(InputError, match="neighbour pool /dev/zero: not a regular file"):
         pair_neighbours([C3_SEQ[1]], pool=["/dev/zero"])
 
