@@ -330,18 +330,19 @@ def check_calibration_factor(header, detector: str, where: str) -> None:
 def missing_floor(header, detector: str) -> float:
     """The level-0.5 value at or below which corkit 1.0.16's ``level_1`` takes a pixel for a missing one.
 
-    A C2 pixel at or below the bias times the on-board summing, a C3 pixel at
-    or below 0. corkit sets such a pixel to 0 and, its mask being transposed,
-    the pixel at the transposed position too: a valid one, wherever the two
-    differ. The bias is the one corkit subtracts (`corkit_bias`: its daily
-    expfactor file's where the calibration folder has one, else OFFSET), or
-    OFFSET where that is higher. Call it where corkit's calibration folder is set
+    A C2 pixel at or below the bias corkit subtracts from the stored value as it is
+    (`corkit_bias`: its daily expfactor file's where the calibration folder has
+    one, else OFFSET; not times the on-board summing: on the real 2x2-summed frame,
+    OFFSET 582, holes at 583 DN zero no valid pixel and holes at 581 DN zero 1,801),
+    a C3 pixel at or below 0. corkit sets such a pixel to 0 and, its mask being
+    transposed, the pixel at the transposed position too: a valid one, wherever
+    the two differ. Call it where corkit's calibration folder is set
     (`corkit_calibration_dir`).
     """
     if detector != "C2":
         return 0.0
     own = corkit_bias(header)
-    return max(H.bias(header) or 0.0, 0.0 if own is None else own * H.leb_summing(header))
+    return own if own is not None else float(H.number(header, "OFFSET") or 0.0)
 
 
 def corkit_bias(header) -> float | None:

@@ -33,9 +33,7 @@ def other_extensions(hdul, used, src: Path, max_bytes: int) -> tuple:
             continue
         try:
             size = int(hdu.size)          # from the header: the data's bytes, decompressed
-            hdr = hdu.header
-            if hdu.is_image and ("BSCALE" in hdr or "BZERO" in hdr) and hdr.get("BITPIX", 0) > 0:
-                size = size // (hdr["BITPIX"] // 8) * 8      # a scaled integer image is copied as floats
+            size = _copied_bytes(hdu, size)
         except Exception:                 # noqa: BLE001 - a header astropy cannot size: its copy says why below
             size = 0
         if total + size > max_bytes:
@@ -58,3 +56,17 @@ def other_extensions(hdul, used, src: Path, max_bytes: int) -> tuple:
                         "the file's first image is filled", src, k, hdu.name or "unnamed", *shape)
         out.append(copy)
     return tuple(out)
+
+
+def _copied_bytes(hdu, size: int) -> int:
+    """The bytes an image HDU of ``size`` stored bytes is copied as: astropy makes a scaled integer image float32
+    (8 and 16 bits) or float64, but keeps one whose BSCALE is 1 and BZERO 0 or the unsigned (or signed 8-bit) offset
+    as integers."""
+    hdr = hdu.header
+    bitpix = hdr.get("BITPIX", 0)
+    if not hdu.is_image or not isinstance(bitpix, int) or bitpix <= 0:
+        return size
+    bscale, bzero = hdr.get("BSCALE", 1), hdr.get("BZERO", 0)
+    if bscale == 1 and bzero in (0, 2 ** (bitpix - 1), -(2 ** (bitpix - 1))):
+        return size
+    return size // (bitpix // 8) * (4 if bitpix <= 16 else 8)

@@ -186,6 +186,8 @@ class FilledImage:
         pixels whose method gave none). None when no filled pixel has one.
     kept : int
         Pixels an earlier fill had filled, kept as they were and still flagged.
+    new : numpy.ndarray of bool or None
+        The pixels this fill filled (``filled`` less the kept ones); None when it filled none.
     """
 
     data: np.ndarray
@@ -196,6 +198,7 @@ class FilledImage:
     note: str = ""
     sigma: np.ndarray | None = None
     kept: int = 0
+    new: np.ndarray | None = None
 
 
 def _combined_sigma(res: FillResult, old: np.ndarray | None, kept: int) -> tuple[np.ndarray | None, str]:
@@ -360,4 +363,4 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     values, clip_note = below_saturation(res.values, res.filled, lambda: work[~union], header)
     note = "; ".join(n for n in (res.how, res.skipped, sigma_note, clip_note, quiet) if n)  # HISTORY: kept pixels
     return FilledImage(cast_filled(values, data, res.filled, header), union, blocks_of(union), len(blocks),
-                       res.provenance, note, sigma, kept)
+                       res.provenance, note, sigma, kept, res.filled)

@@ -131,16 +131,14 @@ def _not_finite(data: np.ndarray) -> np.ndarray | None:
     return bad if bad is not None and bad.any() else None
 
 
-def _nan_kept(smap, r: Level05, filled: FilledImage) -> np.ndarray:
+def _nan_kept(smap, filled: FilledImage) -> np.ndarray:
     """The filled data with the map's NaN and inf (under its mask, `_level05` gave them as 0) back wherever this
     fill did not fill them: on a refill too, where the earlier fill's pixels are kept as they are."""
     bad = _not_finite(np.asarray(smap.data))
     if bad is None:
         return filled.data
-    from .blocks import find_missing_blocks
-    from .wrap import unwrapped
-    new = filled.filled & find_missing_blocks(unwrapped(r.data, r.header), r.header)[0]    # what this fill filled
-    return np.where(bad & ~new, smap.data, filled.data)
+    return np.where(bad & ~filled.new, smap.data, filled.data) if filled.new is not None else \
+        np.where(bad, smap.data, filled.data)
 
 
 def _shaped(a, shape, what: str, name: str) -> np.ndarray:
@@ -308,7 +306,7 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
                               previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask)
     log.info("%s: %d blocks filled%s", what, len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
-    return type(smap)(_nan_kept(smap, r, filled), _stamped_meta(smap, r.header, filled),
+    return type(smap)(_nan_kept(smap, filled), _stamped_meta(smap, r.header, filled),
                       plot_settings=dict(smap.plot_settings),
                       mask=filled.filled if own_mask is None else filled.filled | own_mask,
                       uncertainty=_uncertainty(filled, method, own_sigma))

@@ -34,11 +34,17 @@ def test_an_image_extension_is_said_to_be_carried_unfilled(blanked_file, tmp_pat
 
 
 def test_a_scaled_extension_counts_as_the_floats_it_is_copied_as(blanked_file, tmp_path, caplog):
-    """Review s34: a 4 MiB scaled uint8 extension became a 16 MiB float32 copy, counted as 4 MiB."""
+    """Review s34: a 4 MiB scaled uint8 extension became a 16 MiB float32 copy, counted as 4 MiB; an unsigned 16-bit
+    one (BZERO 32768) stays integers and counts as such."""
     scaled = fits.ImageHDU(np.zeros((2048, 2048), dtype=np.uint8), name="SCALED")      # 4 MiB of bytes
     scaled.scale("uint8", bscale=0.5, bzero=10)
     with fits.open(blanked_file) as h:
         fits.HDUList([h[0].copy(), scaled]).writeto(tmp_path / "in.fits", output_verify="ignore")
     out = ci.inpaint_fits(tmp_path / "in.fits", method="biharmonic", device="cpu", max_pixels=1024 * 1024)
-    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA"]                  # 32 MiB as floats > 8
-    assert "extension 1 (SCALED) holds 32.0 MiB of data" in caplog.text
+    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA"]                  # 16 MiB as float32 > 8
+    assert "extension 1 (SCALED) holds 16.0 MiB of data" in caplog.text
+    unsigned = fits.ImageHDU(np.zeros((2048, 1024), dtype=np.uint16), name="U16")         # 4 MiB, stays uint16
+    with fits.open(blanked_file) as h:
+        fits.HDUList([h[0].copy(), unsigned]).writeto(tmp_path / "u.fits", output_verify="ignore")
+    out = ci.inpaint_fits(tmp_path / "u.fits", method="biharmonic", device="cpu", max_pixels=1024 * 1024)
+    assert [x.name for x in out] == ["PRIMARY", "INPMASK", "INPSIGMA", "U16"] and out["U16"].data.dtype == np.uint16

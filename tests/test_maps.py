@@ -167,6 +167,25 @@ def test_a_neighbour_map_s_uncertainty_is_not_read(tmp_path):
     assert got.meta["inpnnb"] == ref.meta["inpnnb"] == 1 and np.array_equal(got.data, ref.data)
 
 
+def _all_but_one():
+    """A real `FillMethod`: biharmonic's fill of every block but block (7, 13), left masked."""
+    from dataclasses import dataclass, replace
+
+    from corkit_inpaint.methods import FillMethod, Provenance, get_method
+
+    @dataclass(frozen=True)
+    class AllButCorner(FillMethod):
+        def fill(self, frame, *, neighbours=(), device="auto", weights=None):
+            res = get_method("biharmonic").fill(frame, device=device)
+            keep = res.filled.copy()
+            keep[224:256, 416:448] = False
+            return replace(res, values=np.where(keep, res.values, frame.image), filled=keep,
+                           sigma=None if res.sigma is None else np.where(keep, res.sigma, 0.0),
+                           provenance=Provenance(self.name), skipped="block (7, 13) left masked")
+
+    return AllButCorner(name="all-but-corner")
+
+
 def test_nan_under_the_map_s_own_mask_is_not_data(blanked_map):
     """Battery s34: NaN under the map's own mask (NDData's way) was refused as bad data, though the fill never
     reads masked pixels and inpaint_array takes NaN under its mask."""
@@ -187,6 +206,19 @@ def test_nan_under_the_map_s_own_mask_is_not_data(blanked_map):
     again = ci.inpaint_map(got, method="biharmonic", refill=True)       # the earlier fill's mask: kept NaN stay
     assert np.isnan(again.data[300:302, 40:45]).all() and np.array_equal(again.data[lost], got.data[lost])
     assert np.array_equal(again.mask, got.mask)
+    # a refill whose method leaves a whole NaN block under the mask: NaN it stays, not the 0 it was given
+    both = nan.copy()
+    both[224:256, 416:448] = np.nan
+    own2 = own.copy()
+    own2[224:256, 416:448] = True
+    first = ci.inpaint_map(sunpy.map.Map(both, blanked_map.meta.copy(), mask=own2), method=_all_but_one())
+    assert np.isnan(first.data[224:256, 416:448]).all() and first.mask[224:256, 416:448].all()
+    again_lost = first.data.copy()
+    again_lost[lost] = 0                                   # lost again, so that the refill fills something
+    redo = ci.inpaint_map(sunpy.map.Map(again_lost, first.meta.copy(), mask=first.mask,
+                                        uncertainty=first.uncertainty), method=_all_but_one(), refill=True)
+    assert np.isfinite(redo.data[lost]).all() and not np.array_equal(redo.data[lost], again_lost[lost])
+    assert np.isnan(redo.data[224:256, 416:448]).all() and np.isnan(redo.data[300:302, 40:45]).all()
     nan[10, 10] = np.nan                                   # outside the mask: still refused
     with pytest.raises(InputError, match="the data hold 1 NaN or inf values outside its mask"):
         ci.inpaint_map(sunpy.map.Map(nan, blanked_map.meta.copy(), mask=own), method="biharmonic")

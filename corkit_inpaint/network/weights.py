@@ -201,8 +201,9 @@ def _damaged_part(raw: bytes) -> str | None:
                 with z.open(info) as part:
                     while part.read(1 << 20):
                         pass
-            except zipfile.BadZipFile:
-                return f"its part {info.filename} fails its CRC-32 check"
+            except zipfile.BadZipFile as exc:
+                what = "fails its CRC-32 check" if "CRC" in str(exc) else f"cannot be read ({first_line(exc)})"
+                return f"its part {info.filename} {what}"
             except Exception as exc:     # noqa: BLE001 - zlib.error and others from a corrupt member's header or stream
                 return f"its part {info.filename} cannot be read: {exc.__class__.__name__}"
     return None
