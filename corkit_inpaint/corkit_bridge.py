@@ -361,18 +361,25 @@ def corkit_bias(header) -> float | None:
 
 
 def above_missing_floor(filled, header, detector: str):
-    """The fill with every filled value corkit would take for a missing pixel raised to one DN above that.
+    """The fill as corkit must see it: every value it would take for a missing pixel (`missing_floor`) raised to one
+    DN above that.
 
-    corkit's level 1 takes such a pixel for a missing one (`missing_floor`) and
-    sets it and, its mask being transposed, a valid pixel elsewhere to 0:
-    outside INPMASK. A fill that undershoots there (a dark region, noise) is raised.
+    corkit's level 1 sets such a pixel to 0 and, its mask being transposed, a
+    valid pixel elsewhere: outside INPMASK. A fill that undershoots there (a dark
+    region, noise) is raised, and so are the missing pixels the fill left
+    (``filled.missing`` not in ``filled.filled``), whose level-1 pixels
+    `corkit_inpaint.level1` sets to 0 afterwards.
     """
     floor = missing_floor(header, detector)
+    raised = math.floor(floor) + 1
     low = filled.filled & (np.asarray(unwrapped(filled.data, header), dtype=np.float64) <= floor)
-    if not low.any():
+    unfilled = np.zeros_like(low) if filled.missing is None else filled.missing & ~filled.filled
+    if not (low.any() or unfilled.any()):
         return filled
-    data, raised = filled.data.copy(), math.floor(floor) + 1
-    data[low] = raised
+    data = filled.data.copy()
+    data[low | unfilled] = raised
+    if not low.any():
+        return replace(filled, data=data)
     why = (f"{int(low.sum())} filled values at or below {floor:g} DN, which corkit's level 1 takes for missing "
            f"pixels, raised to {raised} DN")
     log.info("%s", why)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 __all__ = ["CorkitInpaintError", "InputError", "OutputExistsError", "WeightsError", "CalibrationError", "MethodError",
-           "BatchError", "first_line", "naming", "shown"]
+           "BatchError", "first_line", "naming", "shown", "not_a_file"]
 
 
 class CorkitInpaintError(Exception):
@@ -69,6 +69,15 @@ def shown(text: object, *, spaces: bool = True) -> str:
     """
     keep = "" if spaces else "\t\n\r"
     return "".join(repr(c)[1:-1] if unicodedata.category(c) in _HIDDEN and c not in keep else c for c in str(text))
+
+
+def not_a_file(path) -> str:
+    """Why ``path`` is no regular file to read: ``"is a folder"``, ``"no such file"`` or ``"not a regular file"``
+    (a device, a FIFO); ``""`` when it is one."""
+    from pathlib import Path
+    p = Path(path)
+    return "" if p.is_file() else "is a folder" if p.is_dir() else "no such file" if not p.exists() \
+        else "not a regular file"
 
 
 def naming(path, text: str) -> str:

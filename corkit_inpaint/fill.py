@@ -188,6 +188,8 @@ class FilledImage:
         Pixels an earlier fill had filled, kept as they were and still flagged.
     new : numpy.ndarray of bool or None
         The pixels this fill filled (``filled`` less the kept ones); None when it filled none.
+    missing : numpy.ndarray of bool or None
+        The pixels of the blocks found missing (`corkit_inpaint.blocks.find_missing_blocks`), filled or not.
     """
 
     data: np.ndarray
@@ -199,6 +201,7 @@ class FilledImage:
     sigma: np.ndarray | None = None
     kept: int = 0
     new: np.ndarray | None = None
+    missing: np.ndarray | None = None
 
 
 def _combined_sigma(res: FillResult, old: np.ndarray | None, kept: int) -> tuple[np.ndarray | None, str]:
@@ -328,7 +331,8 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
 
     def unchanged(note: str) -> FilledImage:
         note = "; ".join(n for n in (note, nearly, f"the earlier fill's {kept} px are kept" if kept else "") if n)
-        return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept)
+        return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept,
+                           missing=mask)
 
     n_zero = int(zero_blocks(work).sum())
     quiet = "; ".join(t for t in (_zero_blocks_left(work, header, blocks) if n_zero > len(blocks) else "", nearly) if t)
@@ -349,8 +353,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     if frame.geometry is None:
         log.warning("DETECTOR=%r is not C2 or C3: the occulter and field-stop rules are off, so "
                     "never-transmitted blocks may be filled", H.get(header, "DETECTOR"))
-    reason = m.skip_reason(frame)
-    if reason:
+    if reason := m.skip_reason(frame):
         return unchanged(reason)
     nbs = same_level(frame, register_all(neighbours, header, data.shape, max_gap=max_gap)) if m.reads_neighbours \
         else []
@@ -363,4 +366,4 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
     values, clip_note = below_saturation(res.values, res.filled, lambda: work[~union], header)
     note = "; ".join(n for n in (res.how, res.skipped, sigma_note, clip_note, quiet) if n)  # HISTORY: kept pixels
     return FilledImage(cast_filled(values, data, res.filled, header), union, blocks_of(union), len(blocks),
-                       res.provenance, note, sigma, kept, res.filled)
+                       res.provenance, note, sigma, kept, res.filled, mask)

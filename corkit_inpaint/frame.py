@@ -140,7 +140,7 @@ class Frame:
         with np.errstate(over="ignore", invalid="ignore"):
             rate = (img - bias) / exptime
         # a header's OFFSET and EXPTIME making DN/s no frame has (NaN too); an array without them is in its own unit
-        if known and not (peak := float(np.max(np.abs(rate[valid]), initial=0.0))) <= MAX_RATE:
+        if known and not (peak := _peak(rate, valid)) <= MAX_RATE:
             raise InputError(f"its DN/s reach {peak:.3g} with a bias of {bias:.6g} DN (OFFSET times the summing) "
                              f"and EXPTIME {exptime:.6g} s, beyond any LASCO frame's ({MAX_RATE:g}): the header is "
                              "wrong")
@@ -221,3 +221,10 @@ class Frame:
     def stretched(self) -> np.ndarray:
         """The image in the value space, the bias where not valid."""
         return self.stretch.forward(np.where(self.valid, self.image, self.stretch.bias))
+
+
+def _peak(values: np.ndarray, where: np.ndarray) -> float:
+    """The largest ``|values|`` where ``where`` (0 for none; NaN if one is NaN), without copying the pixels."""
+    hi = np.max(values, where=where, initial=-np.inf)
+    lo = np.min(values, where=where, initial=np.inf)
+    return float(np.max([hi, -lo, 0.0]))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import re
 import shutil
@@ -37,7 +36,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
-from .blocks import blocks_of, find_missing_blocks
+from .blocks import blocks_of
 from .corkit_bridge import (
     above_missing_floor,
     calibrate,
@@ -46,7 +45,6 @@ from .corkit_bridge import (
     corkit_options,
     default_calib_dir,
     level1_maps,
-    missing_floor,
 )
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
@@ -57,7 +55,6 @@ from .pairing import MAX_GAP_MINUTES, neighbours_for
 from .read import read_level05, read_neighbours
 from .tempfiles import held, remove_if_abandoned, removed_on_sigterm, temp_folder
 from .threads import using_threads
-from .wrap import unwrapped
 from .write import mask_hdu, sigma_hdu, sky_cards, stamp_header
 
 __all__ = ["level_1", "output_name", "level1_hdulist", "required_calibration_files", "corkit_calibration_dir",
@@ -156,8 +153,8 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
                           max_gap=max_gap)
+    unfilled = filled.missing & ~filled.filled
     filled = above_missing_floor(filled, header, detector)
-    unfilled = find_missing_blocks(unwrapped(data, header), header)[0] & ~filled.filled
     with removed_on_sigterm("a level-1 calibration", CalibrationError(f"{src}: terminated (SIGTERM)")):
         return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma, unfilled)
 
@@ -167,9 +164,9 @@ def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, w
     """corkit's level 1 of the filled frame, through a temporary copy; its level-1 INPMASK and INPSIGMA.
 
     ``unfilled``: the missing pixels the fill left (all of them with ``inpaint=None``). corkit would take them
-    for missing and, its mask being transposed, zero the valid pixels at their transposed positions; it gets one
-    DN above `missing_floor` there instead, and the level-1 pixels that read them are set to 0 and flagged in
-    INPMASK after.
+    for missing and, its mask being transposed, zero the valid pixels at their transposed positions; ``filled``
+    gives them one DN above `missing_floor` instead (`above_missing_floor`), and the level-1 pixels that read them
+    are set to 0 and flagged in INPMASK after.
 
     The copy's folder (`corkit_inpaint.tempfiles.temp_folder`) is removed afterwards, and on SIGTERM from its
     creation on: `_one` runs this in a `corkit_inpaint.tempfiles.removed_on_sigterm` block. Its lock file is
@@ -220,13 +217,9 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
         hdr["HISTORY"] = "level 0.5"        # corkit's reader deletes HISTORY and needs it
     for k in ("BZERO", "BSCALE"):
         hdr.remove(k, ignore_missing=True)
-    data = filled.data
-    if unfilled.any():          # not 0, which corkit's transposed mask would carry onto valid pixels
-        data = data.copy()
-        data[unfilled] = math.floor(missing_floor(header, detector)) + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VerifyWarning)
-        fits.PrimaryHDU(data, hdr).writeto(tmp, output_verify="ignore")
+        fits.PrimaryHDU(filled.data, hdr).writeto(tmp, output_verify="ignore")
     try:
         img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
     except CalibrationError as exc:

@@ -137,8 +137,7 @@ def _nan_kept(smap, filled: FilledImage) -> np.ndarray:
     bad = _not_finite(np.asarray(smap.data))
     if bad is None:
         return filled.data
-    return np.where(bad & ~filled.new, smap.data, filled.data) if filled.new is not None else \
-        np.where(bad, smap.data, filled.data)
+    return np.where(bad if filled.new is None else bad & ~filled.new, smap.data, filled.data)
 
 
 def _shaped(a, shape, what: str, name: str) -> np.ndarray:

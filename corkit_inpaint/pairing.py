@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import header as H
-from .exceptions import CorkitInpaintError, InputError, shown
+from .exceptions import CorkitInpaintError, InputError, not_a_file, shown
 from .header import observation_time
 from .outputs import file_key
 from .read import header_and_problem
@@ -195,9 +195,7 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
     limit = math.inf if max_gap is None else 60.0 * max_gap
     pool = list(pool)
     for p in pool:                        # files named on purpose: one that is not a file is a mistake
-        if not Path(p).is_file():
-            why = ("is a folder" if Path(p).is_dir() else "no such file" if not Path(p).exists()
-                   else "not a regular file")
+        if why := not_a_file(p):
             raise InputError(f"neighbour pool {p}: {why}")
     infos = _infos(paths, progress=progress)
     seen = {i.path for i in infos}

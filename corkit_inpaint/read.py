@@ -23,7 +23,7 @@ import numpy as np
 from astropy.io import fits
 
 from . import header as H
-from .exceptions import InputError, first_line
+from .exceptions import InputError, first_line, not_a_file
 from .extensions import MAX_HDUS, other_extensions
 from .geometry import check_plate_scale
 
@@ -151,10 +151,8 @@ def _read_mask(hdu, src: Path, max_pixels: int) -> np.ndarray:
 @contextmanager
 def _opened(src: Path, max_pixels: int):
     """The file opened lazily as an HDUList; any failure becomes one `InputError` line."""
-    why = ("is a folder, not a FITS file" if src.is_dir() else "no such file" if not src.exists()
-           else "" if src.is_file() else "not a regular file")
-    if why:
-        raise InputError(f"{src}: {why}")
+    if why := not_a_file(src):
+        raise InputError(f"{src}: {why}{', not a FITS file' if src.is_dir() else ''}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -125,15 +125,12 @@ def check_weights(weights: str | None, option: str = "--weights") -> str:
     whose frames have nothing to fill would not load the model, and a slip would pass unseen."""
     if weights is None:
         return ""
-    from pathlib import Path
-
-    from ..exceptions import WeightsError
+    from ..exceptions import WeightsError, not_a_file
     from ..network.registry import model_entry
     from ..network.weights import names_a_file
     if names_a_file(weights):
-        p = Path(weights)
-        return "" if p.is_file() else \
-            f"{option} {weights}: {'is a folder' if p.is_dir() else 'no such file' if not p.exists() else 'not a file'}"
+        why = not_a_file(weights)
+        return f"{option} {weights}: {why}" if why else ""
     try:
         model_entry(weights)
     except WeightsError as exc:
