@@ -13,22 +13,17 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import math
 import os
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
-from . import header as H
 from .exceptions import CalibrationError
-from .wrap import unwrapped
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
-           "check_frame", "check_calibration_factor", "level1_maps", "missing_floor", "corkit_bias",
-           "above_missing_floor"]
+           "check_frame", "check_calibration_factor", "level1_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -325,62 +320,3 @@ def check_calibration_factor(header, detector: str, where: str) -> None:
             f"{where}: corkit's calibration factor for this {detector} frame is {factor:g} (FILTER="
             f"{header.get('FILTER')!r}, POLAR={header.get('POLAR')!r}): its level-1 image would be constant; "
             "corkit knows C3 polarizers only as written without a space ('+60DEG')")
-
-
-def missing_floor(header, detector: str) -> float:
-    """The level-0.5 value at or below which corkit 1.0.16's ``level_1`` takes a pixel for a missing one.
-
-    A C2 pixel at or below the bias corkit subtracts from the stored value as it is
-    (`corkit_bias`: its daily expfactor file's where the calibration folder has
-    one, else OFFSET; not times the on-board summing: on the real 2x2-summed frame,
-    OFFSET 582, holes at 583 DN zero no valid pixel and holes at 581 DN zero 1,801),
-    a C3 pixel at or below 0. corkit sets such a pixel to 0 and, its mask being
-    transposed, the pixel at the transposed position too: a valid one, wherever
-    the two differ. Call it where corkit's calibration folder is set
-    (`corkit_calibration_dir`).
-    """
-    if detector != "C2":
-        return 0.0
-    own = corkit_bias(header)
-    return own if own is not None else float(H.number(header, "OFFSET") or 0.0)
-
-
-def corkit_bias(header) -> float | None:
-    """The bias corkit's ``level_1`` subtracts from this frame, as ``corkit.utils.get_exp_factor`` finds it in
-    the calibration folder set now (its daily ``*_expfactor_*.dat``, else the header's OFFSET); None where it
-    cannot say (a header it cannot read). It can differ from OFFSET (review s34: by 0.9 DN, which the one DN
-    above OFFSET that holes were given did not clear)."""
-    import corkit.utils
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bias = float(corkit.utils.get_exp_factor(fits.Header(header).copy())[2])
-    except Exception:                   # noqa: BLE001 - corkit's own, of any kind: the header's OFFSET serves
-        return None
-    return bias if np.isfinite(bias) else None
-
-
-def above_missing_floor(filled, header, detector: str):
-    """The fill as corkit must see it: every value it would take for a missing pixel (`missing_floor`) raised to one
-    DN above that.
-
-    corkit's level 1 sets such a pixel to 0 and, its mask being transposed, a
-    valid pixel elsewhere: outside INPMASK. A fill that undershoots there (a dark
-    region, noise) is raised, and so are the missing pixels the fill left
-    (``filled.missing`` not in ``filled.filled``), whose level-1 pixels
-    `corkit_inpaint.level1` sets to 0 afterwards.
-    """
-    floor = missing_floor(header, detector)
-    raised = math.floor(floor) + 1
-    low = filled.filled & (np.asarray(unwrapped(filled.data, header), dtype=np.float64) <= floor)
-    unfilled = np.zeros_like(low) if filled.missing is None else filled.missing & ~filled.filled
-    if not (low.any() or unfilled.any()):
-        return filled
-    data = filled.data.copy()
-    data[low | unfilled] = raised
-    if not low.any():
-        return replace(filled, data=data)
-    why = (f"{int(low.sum())} filled values at or below {floor:g} DN, which corkit's level 1 takes for missing "
-           f"pixels, raised to {raised} DN")
-    log.info("%s", why)
-    return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n))

@@ -38,7 +38,6 @@ from astropy.io.fits.verify import VerifyWarning
 from . import header as H
 from .blocks import blocks_of
 from .corkit_bridge import (
-    above_missing_floor,
     calibrate,
     check_frame,
     corkit_calibration_dir,
@@ -46,6 +45,7 @@ from .corkit_bridge import (
     default_calib_dir,
     level1_maps,
 )
+from .corkit_missing import above_missing_floor
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
@@ -102,7 +102,7 @@ def output_name(src: str | os.PathLike) -> str:
 
 
 _MASK_NOTE = ("1 where the level-1 pixel reads a level-0.5 pixel corkit-inpaint filled, or a missing one left "
-              "unfilled (such a pixel is 0); 0 elsewhere")
+              "unfilled or one without data whose transposed pixel holds data (such a pixel is 0); 0 elsewhere")
 
 
 def level1_hdulist(img, hdr: fits.Header, inpmask, sigma) -> fits.HDUList:
@@ -153,19 +153,19 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
                           max_gap=max_gap)
-    unfilled = filled.missing & ~filled.filled
-    filled = above_missing_floor(filled, header, detector)
+    filled, unfilled, no_data = above_missing_floor(filled, header, detector)
     with removed_on_sigterm("a level-1 calibration", CalibrationError(f"{src}: terminated (SIGTERM)")):
-        return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma, unfilled)
+        return _calibrated(src, filled, header, detector, corkit_kwargs, want_sigma, (unfilled, no_data))
 
 
 def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, want_sigma: bool,
-                unfilled: np.ndarray):
+                cleared: tuple[np.ndarray, np.ndarray]):
     """corkit's level 1 of the filled frame, through a temporary copy; its level-1 INPMASK and INPSIGMA.
 
-    ``unfilled``: the missing pixels the fill left (all of them with ``inpaint=None``). corkit would take them
-    for missing and, its mask being transposed, zero the valid pixels at their transposed positions; ``filled``
-    gives them one DN above `missing_floor` instead (`above_missing_floor`), and the level-1 pixels that read them
+    ``cleared``: the missing pixels the fill left (all of them with ``inpaint=None``), and the pixels without data
+    the block finder did not take for missing whose transposed pixels hold data (`above_missing_floor`). corkit
+    would take them for missing and, its mask being transposed, zero the valid pixels at their transposed
+    positions; ``filled`` gives them one DN above `missing_floor` instead, and the level-1 pixels that read them
     are set to 0 and flagged in INPMASK after.
 
     The copy's folder (`corkit_inpaint.tempfiles.temp_folder`) is removed afterwards, and on SIGTERM from its
@@ -178,7 +178,7 @@ def _calibrated(src: Path, filled, header, detector: str, corkit_kwargs: dict, w
     try:
         (tmpdir / _COPY_LOCK).touch()
         with held(tmpdir / _COPY_LOCK):
-            return _calibrated_copy(tmpdir, src, filled, header, detector, corkit_kwargs, want_sigma, unfilled)
+            return _calibrated_copy(tmpdir, src, filled, header, detector, corkit_kwargs, want_sigma, cleared)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -209,7 +209,7 @@ def _remove_abandoned_copies(min_age: float = STALE_AFTER) -> int:
 
 
 def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, corkit_kwargs: dict,
-                     want_sigma: bool, unfilled: np.ndarray):
+                     want_sigma: bool, cleared: tuple[np.ndarray, np.ndarray]):
     """`_calibrated`'s work in the copy's folder ``tmpdir``."""
     tmp = tmpdir / (src.stem.replace(".", "") + ".fts")
     hdr = header.copy()
@@ -229,8 +229,8 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
                     "not fit this frame (the roll, the vignetting)", src)
     inpmask, sigma = level1_maps(filled.filled, filled.sigma if want_sigma else None, tmp, detector, corkit_kwargs,
                                  l1hdr)
-    if unfilled.any():
-        img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp, detector, corkit_kwargs)
+    if any(c.any() for c in cleared):
+        img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, cleared, tmp, detector, corkit_kwargs)
     l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
     # corkit 1.0.16 names its output folder here (given none, 'null'): this file's name, as SolarSoft does
     l1hdr["FILENAME"] = (output_name(src), "level-1 file name (corkit 1.0.16: its folder)")
@@ -243,21 +243,26 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     return img, l1hdr, inpmask, sigma
 
 
-def _unfilled_zeroed(img, inpmask, sigma, filled, unfilled, tmp: Path, detector: str, corkit_kwargs: dict):
-    """The level-1 image with the pixels that read an ``unfilled`` missing pixel set to 0, as corkit marks its own
-    pixels without data (C3 Clear's scaled count 0 too, which reads 3.25e-09 MSB as corkit's own do), and the fill
-    with a note saying so; those pixels are flagged in ``inpmask`` and their ``sigma`` is 0 (in place)."""
-    gone = level1_maps(unfilled, None, tmp, detector, corkit_kwargs)[0] != 0
+def _unfilled_zeroed(img, inpmask, sigma, filled, cleared, tmp: Path, detector: str, corkit_kwargs: dict):
+    """The level-1 image with the pixels that read a ``cleared`` pixel (the missing ones left unfilled, and those
+    without data that `above_missing_floor` raised) set to 0, as corkit marks its own pixels without data (C3
+    Clear's scaled count 0 too, which reads 3.25e-09 MSB as corkit's own do), and the fill with a note saying so;
+    those pixels are flagged in ``inpmask`` and their ``sigma`` is 0 (in place)."""
+    unfilled, no_data = cleared
+    gone = level1_maps(unfilled | no_data, None, tmp, detector, corkit_kwargs)[0] != 0
     img = np.array(img)
     img[gone] = 0
     inpmask[gone] = 1
     if sigma is not None:
         sigma[gone] = 0
     n = len(blocks_of(unfilled))
-    why = (f"the {int(gone.sum())} level-1 pixels that read the {n} missing block{'s' if n != 1 else ''} left "
-           "unfilled are set to 0 and flagged in INPMASK (corkit was given 1 DN above its missing-pixel level "
-           "there, so that its transposed missing-block mask zeroes no valid pixel; its DATA* statistics keywords "
-           "were computed before)")
+    read = [f"the {n} missing block{'s' if n != 1 else ''} left unfilled"] if unfilled.any() else []
+    if no_data.any():
+        read.append(f"{int(no_data.sum())} level-0.5 pixels without data (0) not taken for missing, whose "
+                    "transposed pixels hold data")
+    why = (f"the {int(gone.sum())} level-1 pixels that read {' and '.join(read)} are set to 0 and flagged in "
+           "INPMASK (corkit was given 1 DN above its missing-pixel level there, so that its transposed "
+           "missing-block mask zeroes no valid pixel; its DATA* statistics keywords were computed before)")
     log.info("%s", why)
     return img, replace(filled, note="; ".join(n for n in (filled.note, why) if n))
 

@@ -84,24 +84,3 @@ def test_no_calfac_without_nostat_is_refused(tmp_path):
     assert "\n" not in str(ei.value)
     assert corkit_options({"NO_CALFAC": True, "NOSTAT": True}) == {"NO_CALFAC": True, "NOSTAT": True}
     assert corkit_options({"NO_CALFAC": False}) == {}
-
-
-def test_corkit_s_missing_level_is_its_bias_as_it_is_on_a_summed_frame(tmp_path, calib):
-    """Review s34: corkit takes a C2 pixel at or below its bias for a missing one, the bias not times the on-board
-    summing; holes given the summed bias plus one moved fills that corkit would have read well."""
-    import warnings
-
-    from helpers import BLANK, blank, read_real, write
-
-    from corkit_inpaint.corkit_bridge import missing_floor
-    from corkit_inpaint.level1 import level_1
-    data, hdr = read_real()                               # 2x2 summed on board, OFFSET 582
-    with corkit_calibration_dir(calib):
-        assert missing_floor(hdr, "C2") == hdr["OFFSET"] and missing_floor(hdr, "C3") == 0.0
-    holes = write(tmp_path / "holes.fts", blank(data, BLANK), hdr)
-    orig = write(tmp_path / "orig.fts", data, hdr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref = np.asarray(level_1(orig, calib_dir=calib, inpaint=None)[0], dtype=np.float64)
-        img, _, m = level_1(holes, calib_dir=calib, inpaint=None, return_mask=True)    # holes at OFFSET + 1
-    np.testing.assert_allclose(np.asarray(img, np.float64)[m == 0], ref[m == 0], rtol=1e-6, atol=0)

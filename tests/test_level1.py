@@ -2,6 +2,9 @@
 
 import contextlib
 import io
+import math
+import tempfile
+from pathlib import Path
 
 import corkit.lasco
 import corkit.reconstruction
@@ -26,12 +29,29 @@ from helpers import (
 
 import corkit_inpaint as ci
 from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
+from corkit_inpaint.corkit_missing import missing_floor
 from corkit_inpaint.exceptions import CalibrationError
 from corkit_inpaint.level1 import level1_hdulist, level_1, output_name
 
 
-def corkit_reference(path, calib, detector):
-    """corkit's own level 1 of a file, with the same switched-off network step."""
+def corkit_reference(path, calib, detector, *, as_is=False):
+    """corkit's own level 1 of a file, with the same switched-off network step.
+
+    Unless ``as_is``, of a copy whose pixels without data (0) are one DN above corkit's missing level where the
+    pixel at the transposed position holds data, as `level_1` gives them to corkit: so that corkit's transposed
+    missing-pixel mask does not zero that valid pixel (`level_1` then zeroes what reads the no-data pixel, and
+    flags it in INPMASK).
+    """
+    if not as_is:
+        data, hdr = read_file(path)
+        with corkit_calibration_dir(calib):
+            floor = missing_floor(hdr, detector)
+        struck = (data == 0) & (data.T > floor)
+        if struck.any():
+            with tempfile.TemporaryDirectory() as tmp:
+                raised = write(Path(tmp) / path.name, np.where(struck, math.floor(floor) + 1, data).astype(data.dtype),
+                               hdr)
+                return corkit_reference(raised, calib, detector, as_is=True)
     with corkit_calibration_dir(calib), contextlib.redirect_stdout(io.StringIO()):
         img, hdr = corkit.lasco.level_1(str(path), None, "fits", *(c3_args() if detector == "C3" else ()))
     return np.asarray(img, dtype=np.float64), hdr
@@ -48,12 +68,16 @@ def test_level1_fill_matches_corkit_outside_inpmask(det, summed, tmp_path, calib
     inp = m.astype(bool)
     assert img.shape == ref.shape == m.shape
     np.testing.assert_allclose(img[~inp], ref[~inp], rtol=1e-6, atol=0)   # corkit's own result elsewhere
-    # INPMASK covers the blocks and nothing else: about a block's area per block, in one piece each
-    per_block = inp.sum() / len(blocks) / 1024
+    # INPMASK covers the blocks, and what reads the frame's own pixels without data (as in its level 1 without
+    # holes, where they read 0), and nothing else: about a block's area per block, in one piece each
+    _, _, no_data = level_1(orig, calib_dir=calib, inpaint=None, return_mask=True)
+    no_data = no_data.astype(bool)
+    assert np.all(img[no_data] == 0)
+    per_block = (inp & ~no_data).sum() / len(blocks) / 1024
     assert 0.9 < per_block < 1.5
     # one INPMASK piece per cluster of blocks: (nb/2-5, nb/2+1) and (nb/2-5, nb/2+2) touch
     from scipy import ndimage
-    assert ndimage.label(inp, np.ones((3, 3)))[1] == 3
+    assert ndimage.label(inp & ~no_data, np.ones((3, 3)))[1] == 3
     # the fill really reaches level 1: pixels that depend on the fill change with the method...
     img_b, _, m_b = level_1(holes, calib_dir=calib, inpaint="biharmonic", return_mask=True)
     changed = np.asarray(img_b, dtype=np.float64) != img
@@ -61,7 +85,7 @@ def test_level1_fill_matches_corkit_outside_inpmask(det, summed, tmp_path, calib
     # ...and no hole remains in the field of view: where corkit's level 1 of the full
     # frame has signal, the filled one has too
     fov = ref != 0
-    assert np.all(img[inp & fov] != 0)
+    assert np.all(img[inp & fov & ~no_data] != 0)
     for key in ("INPAINT", "INPMODEL", "INPWSHA", "INPVER", "INPDEV", "INPNBLK", "INPNPIX"):
         assert key in hdr
     assert hdr["INPAINT"] == "pconv-smooth" and hdr["INPNBLK"] == len(blocks) and hdr["INPNPIX"] == len(blocks) * 1024
@@ -125,13 +149,29 @@ def test_holes_clear_corkit_s_own_bias_from_its_expfactor_file(above, tmp_path, 
     orig = write(tmp_path / "orig.fts", data, hdr)
     holes = write(tmp_path / "holes.fts", blank(data, [(2 * by, 2 * bx) for by, bx in BLANK]), hdr)
     ref, _ = corkit_reference(orig, folder, "C2")
-    from corkit_inpaint.corkit_bridge import corkit_bias, corkit_calibration_dir
+    from corkit_inpaint.corkit_missing import corkit_bias
     with corkit_calibration_dir(folder):
         assert corkit_bias(hdr) == pytest.approx(hdr["OFFSET"] + above)
     for inpaint in (None, "biharmonic"):
         img, _, m = level_1(holes, calib_dir=folder, inpaint=inpaint, return_mask=True)
         flagged = m.astype(bool)
         np.testing.assert_allclose(np.asarray(img, np.float64)[~flagged], ref[~flagged], rtol=1e-6, atol=0)
+
+
+def test_never_sent_blocks_cost_corkit_no_valid_pixel(tmp_path, calib):
+    """Session 35: the real full C2 frame's all-zero blocks the block finder takes for never sent (behind the
+    occulter, at a corner) are not missing to it, so they reached corkit as zeros, and its transposed mask zeroed
+    the 1,025 valid pixels at their transposed positions, outside INPMASK (as in corkit's own level 1)."""
+    as_is, _ = corkit_reference(C2_FULL, calib, "C2", as_is=True)
+    raised, _ = corkit_reference(C2_FULL, calib, "C2")
+    for inpaint in (None, "biharmonic"):
+        img, h, m = level_1(C2_FULL, calib_dir=calib, inpaint=inpaint, return_mask=True)
+        img, flagged = np.asarray(img, np.float64), m.astype(bool)
+        np.testing.assert_allclose(img[~flagged], raised[~flagged], rtol=1e-6, atol=0)
+        assert np.all(img[flagged] == 0) and h["INPNBLK"] == 0       # nothing to fill: what read no data is 0
+        kept = ~flagged & (as_is == 0) & (img != 0)                   # valid pixels corkit's own level 1 zeroes
+        assert kept.sum() >= 1000
+        assert "1025 level-0.5 pixels without data" in " ".join(str(c) for c in h["HISTORY"])
 
 
 def test_level1_of_a_partial_fill_flags_the_blocks_it_left(tmp_path, calib):
@@ -271,7 +311,9 @@ def test_level1_inpsigma_is_corkits_response_to_the_sigma(src, tmp_path, calib):
     img, hdr, m, sig = level_1(write(tmp_path / "holes.fts", holes, header), calib_dir=calib,
                                inpaint=sigma_method(), return_mask=True, return_sigma=True)
     a, b, _ = _two_calibrations(tmp_path, calib, holes, header, sigma_method(), "C2")
-    assert np.array_equal(np.asarray(img, np.float64), a)          # the same calibration of the same data
+    no_data = (m != 0) & (sig == 0)                # what reads the frame's own pixels without data: 0 in level 1
+    assert np.all(img[no_data] == 0) and (no_data.any() if src == C2_FULL else not no_data.any())
+    assert np.array_equal(np.asarray(img, np.float64)[~no_data], a[~no_data])     # the same calibration of the data
     assert sig.dtype == np.float32 and sig.shape == img.shape
     s, diff, inp = sig.astype(np.float64), b - a, m.astype(bool)
     # float32 precision: corkit's two images are float32, the difference is exact to half an ulp of each
