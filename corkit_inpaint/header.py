@@ -19,6 +19,11 @@ __all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "su
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
                     "R1COL", "R1ROW")
 _MAX_SUM = 64        # LASCO sums at most 2x2 on board and a few times on the ground
+#: Keywords the roll is read from (`corkit_inpaint.geometry.roll_degrees`): a value that is no finite number would
+#: be passed over for the next, and a neighbour turned by the wrong roll.
+ROLL_KEYWORDS = ("PC1_1", "PC2_1", "CDELT1", "CDELT2", "CROTA1", "CROTA2", "CROTA")
+#: Keywords the fill reads: one that appears twice with two values is refused (astropy would read the first).
+_READ_ONCE = ("DETECTOR", "FILTER", "POLAR", "DATE-OBS", "TIME-OBS", "DATE_OBS", *NUMERIC_KEYWORDS, *ROLL_KEYWORDS)
 #: Keywords an extension repeats from the image's header, so that it lies on the sky as the image does: a
 #: `sunpy.map.Map` of the file makes a map of every image extension and needs them, and viewers use them too.
 SKY_KEYWORDS = ("WCSAXES", "CTYPE1", "CTYPE2", "CUNIT1", "CUNIT2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2",
@@ -197,10 +202,33 @@ def check_header(header, where: str = "header") -> None:
         v = number(header, key)
         if v is not None and not (0 <= v <= _MAX_SUM and v == int(v)):
             raise InputError(f"{where}: keyword {key} = {v!r} is not a summing factor (whole, 0 to {_MAX_SUM})")
+    for key in ROLL_KEYWORDS:
+        val = get(header, key) if _parses(header, key) else None     # an unparsable one is named below
+        if val is not None and number(header, key) is None:
+            raise InputError(f"{where}: keyword {key} = {val!r} is not a finite number (the roll is read from it)")
+        if key.startswith("CROTA") and val is not None and abs(val) > 360:
+            raise InputError(f"{where}: keyword {key} = {val!r} is not a roll angle (degrees, -360 to 360)")
+    _check_once(header, where)
     for key in (*SKY_KEYWORDS, "BUNIT", *FILL_KEYWORDS):   # the output repeats the first, the checks of an earlier
         if not _parses(header, key):                       # fill read the last: unparsable, each was a traceback
             raise InputError(f"{where}: keyword {key} has a value that cannot be read (an unparsable card, such as "
                              "NAN or INF without quotes)")
+
+
+def _check_once(header, where: str) -> None:
+    """Refuse a keyword the fill reads (`_READ_ONCE`) that the header has twice with two values."""
+    if not isinstance(header, fits.Header):         # a mapping holds each key once
+        return
+    seen: dict[str, object] = {}
+    for card in header.cards:
+        if card.keyword in _READ_ONCE:
+            try:
+                val = card.value
+            except Exception:                       # noqa: BLE001 - unparsable: `check_header` names it
+                continue
+            if seen.setdefault(card.keyword, val) != val:
+                raise InputError(f"{where}: keyword {card.keyword} appears more than once, with two values "
+                                 f"({seen[card.keyword]!r} and {val!r}); astropy would read the first")
 
 
 def _parses(header, key: str) -> bool:

@@ -28,10 +28,30 @@ def test_number_and_summing():
 
 
 @pytest.mark.parametrize("key,value", [("OFFSET", "abc"), ("EXPTIME", float("inf")), ("CRPIX1", "x"),
-                                       ("SUMROW", "2"), ("R1COL", True), ("EXPTIME", -3.0)])
+                                       ("SUMROW", "2"), ("R1COL", True), ("EXPTIME", -3.0),
+                                       ("CROTA1", "abc"), ("CROTA1", 1e300), ("CROTA2", -361.0), ("CROTA", "1"),
+                                       ("PC2_1", float("nan")), ("CDELT1", "x")])
 def test_check_header_refuses(key, value):
     with pytest.raises(InputError, match=key):
         H.check_header({key: value}, "f.fts")
+
+
+def test_a_roll_keyword_that_is_no_number_is_refused_not_passed_over():
+    """Battery s34: CROTA1 = 'abc' was passed over for CROTA2 (or a roll of 0), and a neighbour turned by it."""
+    from corkit_inpaint.geometry import roll_degrees
+    h = fits.Header({"CROTA1": "abc", "CROTA2": 30.0})
+    assert roll_degrees(h) == 30.0                            # what a fill would have used
+    with pytest.raises(InputError, match="CROTA1 = 'abc' is not a finite number"):
+        H.check_header(h, "f.fts")
+    H.check_header(fits.Header({"CROTA1": -359.5, "PC1_1": 1.0, "PC2_1": 0.0}), "f.fts")
+
+
+def test_a_keyword_the_fill_reads_twice_with_two_values_is_refused():
+    """Battery s34: DETECTOR 'C2' then 'C3' was read as C2 in silence."""
+    h = fits.Header([("DETECTOR", "C2"), ("OFFSET", 400.0), ("DETECTOR", "C3")])
+    with pytest.raises(InputError, match=r"DETECTOR appears more than once, with two values \('C2' and 'C3'\)"):
+        H.check_header(h, "f.fts")
+    H.check_header(fits.Header([("DETECTOR", "C2"), ("DETECTOR", "C2"), ("HISTORY", "a"), ("HISTORY", "b")]), "f")
 
 
 def test_check_header_accepts_a_real_header():
