@@ -218,10 +218,12 @@ def _stamped_meta(smap, header, filled: FilledImage):
     return meta
 
 
-def _uncertainty(filled: FilledImage, method: str, own: np.ndarray | None):
+def _uncertainty(filled: FilledImage, method: str, own: np.ndarray | None, finite: np.ndarray):
     """The fill's 1-sigma as a `StdDevUncertainty` (an earlier fill's on a refill that filled nothing), or None.
 
     ``own``: the input map's own 1-sigma, kept on every pixel this fill (and an earlier one) did not estimate.
+    ``finite``: where the output's data are finite; a filled pixel that is not (an earlier fill's, NaN in the
+    input and kept NaN) has 0, not estimated.
     """
     from astropy.nddata import StdDevUncertainty
     if filled.sigma is None:
@@ -231,6 +233,8 @@ def _uncertainty(filled: FilledImage, method: str, own: np.ndarray | None):
             return None
         return None if own is None else StdDevUncertainty(np.array(own))
     sigma = np.asarray(filled.sigma, dtype=np.float64)
+    if not finite.all():                # a pixel an earlier fill estimated, NaN now (`_nan_kept`): none estimated
+        sigma = np.where(filled.filled & ~finite, 0.0, sigma)
     return StdDevUncertainty(sigma if own is None else np.where(filled.filled, sigma, own))
 
 
@@ -263,7 +267,8 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
         flags a pixel whose value is not a measurement), or where the input map's own ``mask`` flagged
         one (those pixels are not read as context, and left as they are unless they lie in a missing
         block, which is filled whole). ``uncertainty``: an `astropy.nddata.StdDevUncertainty`, the
-        fill's 1-sigma in the data's unit on the filled pixels; elsewhere the input map's own
+        fill's 1-sigma in the data's unit on the filled pixels (0 on an earlier fill's pixels a refill's
+        input holds as NaN, kept NaN); elsewhere the input map's own
         uncertainty (a variance or inverse variance converted, and brought to the data's unit), or 0
         when it has none (the fill says nothing of the valid pixels' own noise); None when the method
         gives no sigma (then a warning is logged). ``meta``: the input's, with the provenance keywords
@@ -305,10 +310,10 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
                               previous_fill=r.previous_fill, previous_sigma=r.previous_sigma, not_data=own_mask)
     log.info("%s: %d blocks filled%s", what, len(filled.blocks),
              f" ({filled.note})" if filled.note else "")
-    return type(smap)(_nan_kept(smap, filled), _stamped_meta(smap, r.header, filled),
-                      plot_settings=dict(smap.plot_settings),
+    data = _nan_kept(smap, filled)
+    return type(smap)(data, _stamped_meta(smap, r.header, filled), plot_settings=dict(smap.plot_settings),
                       mask=filled.filled if own_mask is None else filled.filled | own_mask,
-                      uncertainty=_uncertainty(filled, method, own_sigma))
+                      uncertainty=_uncertainty(filled, method, own_sigma, np.isfinite(data)))
 
 
 def read_map(path: str | os.PathLike):
