@@ -135,7 +135,14 @@ def test_success_and_usage_errors(blanked_file, tmp_path):
     assert (tmp_path / "ok.png").stat().st_size > 1000
     assert run_cli("fill", blanked_file).returncode == 2                       # no -o/--outdir
     assert run_cli("fill", blanked_file, blanked_file, "-o", out).returncode == 2
-    assert run_cli("frobnicate").returncode == 2
+    # argparse's own errors are one line too, saying where the usage is (battery s34: 9 lines of usage first)
+    for args, said in ((("frobnicate",), "corkit-inpaint: error: argument COMMAND: invalid choice: 'frobnicate'"),
+                       (("fill", blanked_file, "-o", tmp_path / "no.fts", "--max-gap"),
+                        "corkit-inpaint fill: error: argument"),
+                       (("weights", "list", "--nope"), "corkit-inpaint: error: unrecognized arguments: --nope")):
+        r = run_cli(*args)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith(said), r.stderr
+        assert r.stderr.rstrip().endswith("--help')") and not (tmp_path / "no.fts").exists()
     r = run_cli("fill", blanked_file, "-o", f"{tmp_path}/newdir/")              # a folder, not a file name
     assert r.returncode == 2 and "names a folder" in r.stderr and not (tmp_path / "newdir").exists()
     assert run_cli("fill", blanked_file, "-o", "").returncode == 2

@@ -19,10 +19,19 @@ from .common import apply_threads, err
 __all__ = ["main", "build_parser", "parse_args"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with its own errors on one line: the message and where the usage is (its usage block
+    ran to 9 lines for ``fill``, above the line that said what was wrong). Subcommands' parsers are of this class
+    too (``add_subparsers`` makes its parsers of the parent's class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {shown(message, spaces=False)} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .. import __version__
-    p = argparse.ArgumentParser(prog="corkit-inpaint",
+    p = _Parser(prog="corkit-inpaint",
                                 description="Fill missing 32x32 telemetry blocks in LASCO level-0.5 FITS files.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
