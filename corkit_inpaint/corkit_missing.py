@@ -73,8 +73,10 @@ def above_missing_floor(filled, header, detector: str):
     - a missing pixel the fill left (``filled.missing`` not in ``filled.filled``);
     - a pixel without data (0 or less) the block finder did not take for
       missing (a never-sent block behind the occulter, at the field stop, on
-      C3's pylon), where the transposed pixel holds data (everywhere on a
-      subfield, which corkit resizes first).
+      C3's pylon), where the transposed pixel holds data; not on a subfield,
+      which corkit pads with zeros into its full frame first (where a raised
+      pixel's transposed pixel would be that padding, the level-1 pixel corkit
+      then leaves would show the padding calibrated: review s35).
 
     Returns
     -------
@@ -92,7 +94,9 @@ def above_missing_floor(filled, header, detector: str):
     low = filled.filled & (values <= floor)
     unfilled = np.zeros_like(low) if filled.missing is None else filled.missing & ~filled.filled
     no_data = (values <= 0) & ~filled.filled & ~unfilled
-    if no_data.any() and values.shape[0] == values.shape[1]:
+    if _subfield(header) or values.shape[0] != values.shape[1]:
+        no_data[:] = False                  # corkit pads it with zeros first: its transposes are in that frame
+    elif no_data.any():
         no_data &= (values.T > floor) | (filled.filled | unfilled).T     # the fill and the holes are given above it
     if not (low.any() or unfilled.any() or no_data.any()):
         return filled, unfilled, no_data
@@ -104,3 +108,10 @@ def above_missing_floor(filled, header, detector: str):
            f"pixels, raised to {raised} DN")
     log.info("%s", why)
     return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n)), unfilled, no_data
+
+
+def _subfield(header) -> bool:
+    """Whether corkit's ``level_1`` pads this frame into its full frame first (``reduce_std_size``): its R1COL,
+    R2COL, R1ROW and R2ROW span less (or more) than the 1024x1024 field."""
+    edges = [H.number(header, k) for k in ("R1COL", "R2COL", "R1ROW", "R2ROW")]
+    return None not in edges and edges[1] - edges[0] + edges[3] - edges[2] != 2046

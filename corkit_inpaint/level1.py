@@ -260,9 +260,11 @@ def _unfilled_zeroed(img, inpmask, sigma, filled, cleared, tmp: Path, detector: 
     if no_data.any():
         read.append(f"{int(no_data.sum())} level-0.5 pixels without data (0) not taken for missing, whose "
                     "transposed pixels hold data")
+    how = ("corkit was given 1 DN above its missing-pixel level there, so that its transposed missing-block mask "
+           "zeroes no valid pixel")
     why = (f"the {int(gone.sum())} level-1 pixels that read {' and '.join(read)} are set to 0 and flagged in "
-           "INPMASK (corkit was given 1 DN above its missing-pixel level there, so that its transposed "
-           "missing-block mask zeroes no valid pixel; its DATA* statistics keywords were computed before)")
+           f"INPMASK ({how}; its DATA* statistics keywords were computed before)" if gone.any() else
+           f"no level-1 pixel reads {' or '.join(read)} ({how})")
     log.info("%s", why)
     return img, replace(filled, note="; ".join(n for n in (filled.note, why) if n))
 

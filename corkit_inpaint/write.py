@@ -80,6 +80,8 @@ def _history(filled: FilledImage, stage: str) -> str:
     if p is None:
         if filled.missing_blocks:
             return f"{head} {_blocks(filled.missing_blocks)} left masked ({filled.note})"
+        if filled.note and stage == "level 1":      # what level 1 did with pixels without data (its note)
+            return f"{head} no missing blocks; {filled.note}"
         return f"{head} {filled.note or 'no missing blocks'}; image unchanged"
     px = int(filled.filled.sum())
     what = (f"filled {px - filled.kept} px in missing blocks, beside {filled.kept} px an earlier fill made "
@@ -184,8 +186,8 @@ def mask_hdu(mask: np.ndarray, cards=(), comment: str | None = None) -> fits.Ima
     and a COMMENT saying what 1 means, when given."""
     hdr = fits.Header()
     hdr["EXTNAME"] = "INPMASK"
-    if comment:
-        hdr["COMMENT"] = comment
+    for line in textwrap.wrap(comment or "", 70, break_long_words=False, break_on_hyphens=False):
+        hdr.add_comment(line)           # whole words to a card (astropy cuts a long one mid-word)
     for key, val, com in cards:
         hdr[key] = (val, com)
     return fits.ImageHDU(np.asarray(mask).astype(np.uint8), header=hdr)

@@ -171,7 +171,15 @@ def test_never_sent_blocks_cost_corkit_no_valid_pixel(tmp_path, calib):
         assert np.all(img[flagged] == 0) and h["INPNBLK"] == 0       # nothing to fill: what read no data is 0
         kept = ~flagged & (as_is == 0) & (img != 0)                   # valid pixels corkit's own level 1 zeroes
         assert kept.sum() >= 1000
-        assert "1025 level-0.5 pixels without data" in " ".join(str(c) for c in h["HISTORY"])
+        text = " ".join(str(c) for c in h["HISTORY"])
+        assert "the 1156 level-1 pixels that read 1025 level-0.5 pixels without data" in text
+        assert ": no missing blocks; " in text and text.count("corkit-inpaint 0") == 1
+        assert "image unchanged" not in text                  # review s35: said after pixels were set to 0
+    level_1(C2_FULL, tmp_path / "out", calib_dir=calib, inpaint=None)
+    with fits.open(tmp_path / "out" / output_name(C2_FULL)) as f:
+        cards = [str(c) for c in f["INPMASK"].header["COMMENT"]]
+    from corkit_inpaint.level1 import _MASK_NOTE
+    assert " ".join(cards) == _MASK_NOTE and len(cards) > 1       # whole words to a card: cut mid-word before
 
 
 def test_level1_of_a_partial_fill_flags_the_blocks_it_left(tmp_path, calib):
