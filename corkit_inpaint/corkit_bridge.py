@@ -215,9 +215,12 @@ PRESENCE_FLAGS = ("NOROLL_CORRECTION", "NOSTAT", "NO_CALFAC", "NO_VIG", "NO_MASK
 def corkit_options(corkit_kwargs: dict) -> dict:
     """The options to pass to ``corkit.lasco.level_1``, checked before any fill.
 
-    corkit 1.0.16 acts on its switches (`PRESENCE_FLAGS`) when they are merely
-    given, so ``NO_VIG=False`` would turn the vignetting correction off; a
-    switch given as False or None is left out, which is what it says.
+    corkit 1.0.16's ``level_1`` reads only its switches (`PRESENCE_FLAGS`), and acts
+    on one when it is merely given, so ``NO_VIG=False`` would turn the vignetting
+    correction off: a switch given as True (or 1) is passed, one given as False,
+    0 or None is left out, which is what it says. Any other value (``"false"``,
+    ``2``) is refused, and so is an option it does not read (``no_vig``, a
+    misspelling), which corkit would ignore in silence (battery s35).
     ``NOSCALE``, with any value, makes corkit's ``final_step`` return an image
     it never set (``UnboundLocalError``), for C2 and C3 alike: it is refused.
     ``NO_CALFAC`` without ``NOSTAT`` is refused too: corkit's statistics step
@@ -228,12 +231,22 @@ def corkit_options(corkit_kwargs: dict) -> dict:
     Raises
     ------
     CalibrationError
-        For ``NOSCALE``, or ``NO_CALFAC`` without ``NOSTAT``, with a one-line reason.
+        For those, with a one-line reason.
     """
     if "NOSCALE" in corkit_kwargs:
         raise CalibrationError("NOSCALE: corkit 1.0.16's level_1 fails with it, whatever its value "
                                "(its final_step then returns no image); leave it out")
-    out = {k: v for k, v in corkit_kwargs.items() if not (k in PRESENCE_FLAGS and (v is False or v is None))}
+    unknown = [k for k in corkit_kwargs if k not in PRESENCE_FLAGS]
+    if unknown:
+        raise CalibrationError(f"{', '.join(map(repr, unknown))}: not an option corkit 1.0.16's level_1 reads "
+                               f"(it reads {', '.join(PRESENCE_FLAGS)}, as switches), so it would be ignored")
+    out = {}
+    for key, val in corkit_kwargs.items():
+        if val is not None and not (isinstance(val, (bool, np.bool_, int, np.integer)) and val in (0, 1)):
+            raise CalibrationError(f"{key}={val!r}: a switch, give True or False (corkit acts on it when given "
+                                   "at all, whatever its value)")
+        if val is not None and bool(val):
+            out[key] = True
     if "NO_CALFAC" in out and "NOSTAT" not in out:
         raise CalibrationError("NO_CALFAC without NOSTAT: corkit 1.0.16's statistics step then clips the "
                                "uncalibrated image to 5e-05 (a constant image); add NOSTAT=True")

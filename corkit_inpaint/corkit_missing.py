@@ -100,7 +100,8 @@ def above_missing_floor(filled, header, detector: str):
         no_data &= (values.T > floor) | (filled.filled | unfilled).T     # the fill and the holes are given above it
     if not (low.any() or unfilled.any() or no_data.any()):
         return filled, unfilled, no_data
-    data = filled.data.copy()
+    # a copy of a type that holds the raised value (an int16 frame whose OFFSET is far below 0: battery s35)
+    data = filled.data.astype(np.result_type(filled.data.dtype, np.min_scalar_type(raised)))
     data[low | unfilled | no_data] = raised
     if not low.any():
         return replace(filled, data=data), unfilled, no_data

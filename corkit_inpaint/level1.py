@@ -217,9 +217,12 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
         hdr["HISTORY"] = "level 0.5"        # corkit's reader deletes HISTORY and needs it
     for k in ("BZERO", "BSCALE"):
         hdr.remove(k, ignore_missing=True)
+    data = np.asarray(filled.data)
+    if data.dtype.kind == "u":      # astropy would store it with BZERO, which corkit's level-1 header carries on
+        data = data.astype(np.promote_types(data.dtype, np.int8))      # (battery s35: every pixel read 32768)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VerifyWarning)
-        fits.PrimaryHDU(filled.data, hdr).writeto(tmp, output_verify="ignore")
+        fits.PrimaryHDU(data, hdr).writeto(tmp, output_verify="ignore")
     try:
         img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
     except CalibrationError as exc:
@@ -358,8 +361,9 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     threads : int, optional
         torch threads for the fills (see `corkit_inpaint.inpaint_array`).
     **corkit_kwargs
-        Passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``), a switch given as False
-        left out, ``NOSCALE`` refused (`corkit_inpaint.corkit_bridge.corkit_options`).
+        corkit's switches, passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``): one given as
+        False (or 0, None) is left out; a value not a switch, an option corkit does not read and ``NOSCALE``
+        are refused (`corkit_inpaint.corkit_bridge.corkit_options`).
 
     Returns
     -------

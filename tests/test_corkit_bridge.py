@@ -84,3 +84,13 @@ def test_no_calfac_without_nostat_is_refused(tmp_path):
     assert "\n" not in str(ei.value)
     assert corkit_options({"NO_CALFAC": True, "NOSTAT": True}) == {"NO_CALFAC": True, "NOSTAT": True}
     assert corkit_options({"NO_CALFAC": False}) == {}
+    # battery s35: 0, numpy's False and "false" reached corkit, which acts on a switch merely given; a misspelled
+    # option was ignored in silence
+    import numpy as np
+    assert corkit_options({"NO_VIG": 0, "NO_MASK": np.False_, "NO_SUM": None, "NOSTAT": np.True_, "NO_CALFAC": 1}) \
+        == {"NOSTAT": True, "NO_CALFAC": True}
+    for bad, said in (({"NO_VIG": "false"}, "NO_VIG='false': a switch"), ({"NO_VIG": 2}, "NO_VIG=2: a switch"),
+                      ({"no_vig": True}, "'no_vig': not an option corkit 1.0.16's level_1 reads"),
+                      ({"FOO": 1, "NO_VIG": True}, "'FOO': not an option")):
+        with pytest.raises(CalibrationError, match=said):
+            corkit_options(bad)

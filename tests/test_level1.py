@@ -182,6 +182,35 @@ def test_never_sent_blocks_cost_corkit_no_valid_pixel(tmp_path, calib):
     assert " ".join(cards) == _MASK_NOTE and len(cards) > 1       # whole words to a card: cut mid-word before
 
 
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint32])
+def test_level1_of_an_unsigned_frame_reads_as_the_signed_one(dtype, tmp_path, calib):
+    """Battery s35: a uint16 frame (BITPIX 16, BZERO 32768) went to corkit as such, and corkit's level-1 header
+    carried the BZERO onto the float image: every pixel of the written file read 32768, with exit 0."""
+    orig, holes, _ = frame_files(tmp_path, "C2", True)
+    data, hdr = read_file(holes)
+    assert data.min() >= 0
+    unsigned = write(tmp_path / "unsigned.fts", data.astype(dtype), hdr)
+    with fits.open(unsigned) as h:
+        assert h[0].header["BZERO"] > 0                        # as astropy stores an unsigned array
+    for path, out in ((holes, "signed"), (unsigned, "unsigned")):
+        level_1(path, tmp_path / out, calib_dir=calib, inpaint="biharmonic")
+    with fits.open(tmp_path / "signed" / output_name(holes)) as a, \
+            fits.open(tmp_path / "unsigned" / output_name(unsigned)) as b:
+        assert "BZERO" not in b[0].header or b[0].header["BZERO"] == a[0].header.get("BZERO")
+        assert np.array_equal(a[0].data, b[0].data) and np.array_equal(a["INPMASK"].data, b["INPMASK"].data)
+
+
+def test_level1_of_a_frame_whose_missing_level_its_type_cannot_hold(tmp_path, calib):
+    """Battery s35: an int16 frame with OFFSET -1e6 raised OverflowError (a 19-line traceback, the run's other
+    files never read) where its holes were given one DN above corkit's missing level."""
+    _, holes, blocks = frame_files(tmp_path, "C2", False)
+    data, hdr = read_file(holes)
+    hdr["OFFSET"] = -1e6
+    odd = write(tmp_path / "odd.fts", data.astype(np.int16), hdr)
+    out = level_1([odd, holes], calib_dir=calib, inpaint=None)
+    assert len(out) == 2 and out[0][1]["INPNBLK"] == 0
+
+
 def test_level1_of_a_partial_fill_flags_the_blocks_it_left(tmp_path, calib):
     orig, holes, blocks = frame_files(tmp_path, "C2", True)
     ref, _ = corkit_reference(orig, calib, "C2")
