@@ -136,6 +136,19 @@ def test_a_manifest_that_is_a_link_or_not_this_tool_s_is_refused_and_left_as_it_
     m._release()
 
 
+def test_a_lock_that_is_a_link_is_refused_and_its_target_not_made(tmp_path):
+    """Battery s35: a symbolic link planted at the manifest's lock made the batch create an empty file at its
+    target, anywhere the runner may write."""
+    victim = tmp_path / "victim"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / f".{MANIFEST_NAME}.lock").symlink_to(victim)
+    with pytest.raises(BatchError, match="cannot be the batch's lock file .*it is a symbolic link"):
+        with Manifest(folder):
+            pass
+    assert not victim.exists() and not (folder / MANIFEST_NAME).exists()
+
+
 def test_an_append_cut_short_is_cut_back_and_a_line_cut_short_before_is_skipped(tmp_path, caplog):
     """Review: ``append`` ignored how many bytes ``os.write`` wrote, so a full disk left part of a line that the
     next record ran into (and the refusal of unreadable lines then refused the tool's own manifest)."""

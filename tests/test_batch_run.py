@@ -306,3 +306,18 @@ def test_a_worker_s_warning_is_said_by_the_client_naming_its_file_and_kept_in_th
     recs = {r["path"]: r for r in records(tmp_path / "out") if r["status"] == "done"}
     assert any("all-zero block" in w for w in recs[str(src)]["warnings"])
     assert recs[str(quiet)]["warnings"] is None
+
+
+def test_a_rerun_with_the_calibration_folder_written_otherwise_skips(client, tmp_path, calib, monkeypatch):
+    """Battery s35: ``--calib-dir cal``, ``./cal`` and an absolute path made three recipes, so each rerun redid
+    every file; the folder is now recorded as an absolute path."""
+    import shutil
+    files = make_inputs(tmp_path / "in", n=2)
+    shutil.copytree(calib, tmp_path / "cal")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "l1"
+    counts = lambda s: (s.done, s.skipped, s.failed)                    # noqa: E731
+    assert counts(run_batch(client, files, out, command="level_1", method="biharmonic", calib_dir="cal")) == (2, 0, 0)
+    for spelled in ("./cal", tmp_path / "cal", "in/../cal"):
+        assert counts(run_batch(client, files, out, command="level_1", method="biharmonic",
+                                calib_dir=spelled)) == (0, 2, 0), spelled

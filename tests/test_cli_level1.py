@@ -89,6 +89,9 @@ def test_level1_cli_refuses_an_empty_output_folder(tmp_path, calib, monkeypatch,
     monkeypatch.chdir(work)
     assert main(["-q", "level_1", str(c2), "-o", "", "--calib-dir", str(calib), "--inpaint", "none"]) == 2
     assert "-o/--output needs a non-empty path" in capsys.readouterr().err and list(work.iterdir()) == []
+    # battery s35: an empty --calib-dir was taken as the current folder
+    assert main(["-q", "level_1", str(c2), "-o", str(tmp_path / "o"), "--calib-dir", "", "--inpaint", "none"]) == 2
+    assert "--calib-dir needs a non-empty path" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
 def test_level1_cli_ends_with_a_summary_line_as_fill_does(tmp_path, calib, capsys):

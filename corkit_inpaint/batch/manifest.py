@@ -199,7 +199,12 @@ class Manifest:
     def _take_lock(self) -> None:
         if fcntl is None:  # pragma: no cover - Windows
             return
-        fd = os.open(self.folder / f".{MANIFEST_NAME}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        lock = self.folder / f".{MANIFEST_NAME}.lock"
+        try:        # not through a link: one planted there made the batch create its target (battery s35)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except OSError as exc:
+            raise BatchError(f"{lock}: cannot be the batch's lock file ({exc.strerror or exc}"
+                             f"{'; it is a symbolic link' if lock.is_symlink() else ''})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..exceptions import BatchError, naming
 from ..methods import DEFAULT_METHOD
-from ..network.weights import weights_inputs
+from ..network.weights import names_a_file, weights_inputs
 from ..outputs import distinct_files, input_clash, output_clash, remove_stale_temps
 from ..pairing import MAX_GAP_MINUTES, neighbours_for
 from ..register import check_max_gap
@@ -276,10 +276,14 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     from ..read import MAX_PIXELS
     if command not in COMMANDS:
         raise ValueError(f"command = {command!r}: give one of {', '.join(COMMANDS)}")
-    options = BatchOptions(command, method, device, None if weights is None else str(weights),
+    # paths as absolute ones: the recipe is the same however they are written (battery s35: './cal' and 'cal'
+    # redid every file), and a worker in another folder reads the same files
+    options = BatchOptions(command, method, device,
+                           None if weights is None else
+                           os.path.abspath(weights) if names_a_file(str(weights)) else str(weights),
                            None if threads is None else check_threads(threads), refill,
                            MAX_PIXELS if max_pixels is None else int(max_pixels),
-                           None if calib_dir is None else str(calib_dir), check_max_gap(max_gap))
+                           None if calib_dir is None else os.path.abspath(calib_dir), check_max_gap(max_gap))
     srcs = [Path(input_key(f)) for f in distinct_files(files)]       # links and ./ resolved: each file once
     pool = [Path(input_key(p)) for p in pool]
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool, progress=progress)

@@ -62,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.output).exists() and not Path(args.output).is_dir():
         err(f"-o/--output {args.output}: is a file, not a folder")
         return 2
+    if args.calib_dir is not None and not args.calib_dir.strip():       # not the current folder (battery s35)
+        err("--calib-dir needs a non-empty path; leave it out for corkit's own folder")
+        return 2
     if args.calib_dir and not Path(args.calib_dir).is_dir():
         err(f"--calib-dir {args.calib_dir}: no such folder")
         return 2
