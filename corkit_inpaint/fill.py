@@ -242,7 +242,8 @@ def below_saturation(values: np.ndarray, filled: np.ndarray, measured: Callable[
 
 
 def _warn_doubtful_header(data: np.ndarray, header) -> None:
-    """Warn, a line each, where the header would make the block rules leave real losses as zeros."""
+    """Warn, a line each, where the header would make the block rules wrong: leave real losses as zeros, or take
+    never-sent blocks for lost ones."""
     ny, nx = np.shape(data)
     sx, sy = H.summing(header)
     c1, c2, r1, r2 = (H.number(header, k) for k in ("R1COL", "R2COL", "R1ROW", "R2ROW"))
@@ -262,9 +263,8 @@ def _warn_doubtful_header(data: np.ndarray, header) -> None:
 
 
 def _zero_blocks_left(data: np.ndarray, header, blocks) -> str:
-    """Zero blocks judged not lost: a warning if the header looks wrong, and a warning and HISTORY text ("" for
-    none) naming those inside the field (no signal around them), which stay zeros."""
-    _warn_doubtful_header(data, header)
+    """Zero blocks judged not lost: a warning and HISTORY text ("" for none) naming those inside the field (no
+    signal around them), which stay zeros."""
     n = len(set(zero_blocks_in_field(data, header)) - set(blocks))
     if not n:
         return ""
@@ -335,6 +335,8 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
                            missing=mask)
 
     n_zero = int(zero_blocks(work).sum())
+    if n_zero:          # the block rules decided which are lost: the header they read may be wrong either way
+        _warn_doubtful_header(work, header)     # (battery s35: a summing that made them fill never-sent blocks)
     quiet = "; ".join(t for t in (_zero_blocks_left(work, header, blocks) if n_zero > len(blocks) else "", nearly) if t)
     n_off, (oy, ox) = off_grid_zero_blocks(work)
     if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them

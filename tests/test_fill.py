@@ -194,6 +194,14 @@ def test_a_header_whose_summing_does_not_fit_the_image_is_warned_about(caplog):
         fill_level05(blank(data, BLANK), hdr, "biharmonic")
     assert "give a 1024x1024 image, not the 512x512 stored" in caplog.text
     caplog.clear()
+    # battery s35: a summing that makes the fill take never-sent blocks behind the occulter for lost ones was not
+    # warned about (the warning came only where blocks were left as zeros)
+    hdr = header.copy()
+    hdr["SUMROW"] = hdr["SUMCOL"] = 2
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        out = fill_level05(blank(data, BLANK), hdr, "biharmonic")
+    assert len(out.blocks) > len(BLANK) and "give a 256x256 image, not the 512x512 stored" in caplog.text
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         fill_level05(blank(data, BLANK), header, "biharmonic")              # the real header: no warning
     assert caplog.text == ""
