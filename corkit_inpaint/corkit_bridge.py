@@ -14,12 +14,14 @@ import contextlib
 import io
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
+from . import header as H
 from .exceptions import CalibrationError
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
@@ -300,11 +302,36 @@ def check_frame(header, detector: str, corkit_kwargs: dict, where: str) -> None:
     ------
     CalibrationError
     """
+    _check_corkit_keywords(header, where)
     if "NO_CALFAC" not in corkit_kwargs:
         check_calibration_factor(header, detector, where)
     elif detector == "C3" and str(header.get("FILTER", "")).strip() == "Clear":
         raise CalibrationError(f"{where}: NO_CALFAC on a C3 Clear frame: corkit 1.0.16 scales C3 Clear to integers "
                                "between 0 and 6.5e-09 MSB, so the uncalibrated image comes out constant")
+
+
+#: The keywords corkit 1.0.16's ``level_1`` reads without a default (a KeyError after the fill, battery s35).
+_CORKIT_READS = ("FILENAME", "DATE-OBS", "TIME-OBS", "FILTER", "POLAR", "OFFSET", "EXPTIME", "CRPIX1", "CRPIX2",
+                 "R1COL", "R2COL", "R1ROW", "R2ROW", "LEBXSUM", "LEBYSUM")
+
+
+def _check_corkit_keywords(header, where: str) -> None:
+    """Refuse, before the fill, a header corkit's ``level_1`` would fail on: a keyword it reads missing, a
+    DETECTOR not written as it asserts it, a DATE-OBS not as it parses it, an EXPTIME of 0."""
+    missing = [k for k in _CORKIT_READS if H.get(header, k) is None]
+    if not any(H.get(header, k) is not None for k in ("CROTA1", "CROTA2", "CROTA")):
+        missing.append("CROTA1")
+    if missing:
+        raise CalibrationError(f"{where}: corkit 1.0.16's level_1 reads {', '.join(missing)}, which the header "
+                               "lacks")
+    if str(header.get("DETECTOR")) not in ("C2", "C3"):
+        raise CalibrationError(f"{where}: DETECTOR = {header.get('DETECTOR')!r}: corkit 1.0.16's level_1 takes "
+                               "only 'C2' or 'C3', as written")
+    if not re.fullmatch(r"\d{4}/\d\d/\d\d", str(header.get("DATE-OBS")).strip()):
+        raise CalibrationError(f"{where}: DATE-OBS = {header.get('DATE-OBS')!r}: corkit 1.0.16's level_1 reads "
+                               "it as YYYY/MM/DD, with the time in TIME-OBS")
+    if not (H.number(header, "EXPTIME") or 0) > 0:
+        raise CalibrationError(f"{where}: EXPTIME = {header.get('EXPTIME')!r}: corkit's level_1 divides by it")
 
 
 def check_calibration_factor(header, detector: str, where: str) -> None:

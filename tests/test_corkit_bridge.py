@@ -94,3 +94,31 @@ def test_no_calfac_without_nostat_is_refused(tmp_path):
                       ({"FOO": 1, "NO_VIG": True}, "'FOO': not an option")):
         with pytest.raises(CalibrationError, match=said):
             corkit_options(bad)
+
+
+@pytest.mark.parametrize("key, value, said", [("FILENAME", None, "reads FILENAME, which the header lacks"),
+                                              ("CROTA1", None, "reads CROTA1, which the header lacks"),
+                                              ("DETECTOR", "c2", "takes only 'C2' or 'C3', as written"),
+                                              ("DATE-OBS", "2000-09-03T12:00:00", "reads it as YYYY/MM/DD"),
+                                              ("EXPTIME", 0.0, "divides by it")])
+def test_a_header_corkit_would_fail_on_is_refused_before_the_fill(key, value, said, tmp_path, calib):
+    """Battery s35: level_1 filled such a frame first, then failed in corkit's words (KeyError: "Keyword
+    'FILENAME' not found.", AssertionError, an inf in a header)."""
+    from helpers import BLANK, blank, read_real, write
+
+    from corkit_inpaint.level1 import level_1
+    from corkit_inpaint.methods import FillMethod
+
+    class Refused(FillMethod):
+        def fill(self, frame, **kw):
+            raise AssertionError("filled before the header was checked")
+
+    data, hdr = read_real()
+    if value is None:
+        for k in (key, "CROTA2", "CROTA") if key == "CROTA1" else (key,):
+            hdr.remove(k, ignore_missing=True)
+    else:
+        hdr[key] = value
+    path = write(tmp_path / "odd.fts", blank(data, BLANK), hdr)
+    with pytest.raises(CalibrationError, match=said):
+        level_1(path, calib_dir=calib, inpaint=Refused(name="refused"))
