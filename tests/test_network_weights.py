@@ -211,3 +211,19 @@ def test_an_empty_name_is_refused_and_a_path_that_is_no_file_says_so(tmp_path):
         weights.resolve_weights(tmp_path)
     with pytest.raises(WeightsError, match="does not exist"):
         weights.resolve_weights(tmp_path / "missing.pt")
+
+
+def test_a_refusal_does_not_pass_on_torch_s_advice_to_load_unsafely(tmp_path):
+    """Battery s35: a FITS file given as weights was refused with torch's 600-character message, which advises
+    re-running torch.load with weights_only=False, the arbitrary code execution this loader exists to avoid."""
+    import pickle
+
+    from helpers import REAL
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps(print, protocol=2))            # a global: what weights_only refuses
+    for path, reason in ((REAL, "Unsupported operand"), (evil, "Unsupported global: GLOBAL print")):
+        with pytest.raises(WeightsError) as got:
+            weights.read_weights_file(path)
+        msg = str(got.value)
+        assert "weights_only" not in msg and "trust" not in msg and "\n" not in msg and len(msg) < 300, msg
+        assert f"torch's weights-only loader refuses it: {reason}" in msg and "never runs a file's code" in msg
