@@ -275,6 +275,16 @@ def _zero_blocks_left(data: np.ndarray, header, blocks) -> str:
     return text
 
 
+def _zero_block_notes(work: np.ndarray, header, blocks, nearly: str) -> tuple[int, str]:
+    """Warnings on the frame's zero blocks; their number, and the HISTORY text of those left as zeros (and
+    ``nearly``'s)."""
+    n_zero = int(zero_blocks(work).sum())
+    if n_zero:          # the block rules decided which are lost: the header they read may be wrong either way
+        _warn_doubtful_header(work, header)     # (battery s35: a summing that made them fill never-sent blocks)
+    return n_zero, "; ".join(t for t in (_zero_blocks_left(work, header, blocks) if n_zero > len(blocks) else "",
+                                         nearly) if t)
+
+
 def _nearly_zero_blocks_left(data: np.ndarray, header) -> str:
     """A warning and HISTORY text ("" for none) naming the blocks inside the field whose pixels are all <= 0 but
     a few (`corkit_inpaint.blocks.NEARLY_ZERO`): lost blocks with stray values, perhaps; left as they are."""
@@ -334,10 +344,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
         return FilledImage(data.copy(), prev.copy(), blocks_of(prev), len(blocks), None, note, old_sigma, kept,
                            missing=mask)
 
-    n_zero = int(zero_blocks(work).sum())
-    if n_zero:          # the block rules decided which are lost: the header they read may be wrong either way
-        _warn_doubtful_header(work, header)     # (battery s35: a summing that made them fill never-sent blocks)
-    quiet = "; ".join(t for t in (_zero_blocks_left(work, header, blocks) if n_zero > len(blocks) else "", nearly) if t)
+    n_zero, quiet = _zero_block_notes(work, header, blocks, nearly)
     n_off, (oy, ox) = off_grid_zero_blocks(work)
     if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them
         log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "

@@ -361,9 +361,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
     threads : int, optional
         torch threads for the fills (see `corkit_inpaint.inpaint_array`).
     **corkit_kwargs
-        corkit's switches, passed to ``corkit.lasco.level_1`` (e.g. ``NOROLL_CORRECTION=True``): one given as
-        False (or 0, None) is left out; a value not a switch, an option corkit does not read and ``NOSCALE``
-        are refused (`corkit_inpaint.corkit_bridge.corkit_options`).
+        corkit's switches for ``corkit.lasco.level_1`` (``NOROLL_CORRECTION=True``): False, 0 or None left out,
+        other values, unread options and ``NOSCALE`` refused (`corkit_inpaint.corkit_bridge.corkit_options`).
 
     Returns
     -------

@@ -223,6 +223,18 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
                     client.cancel([f for f, _ in owner.values()])
 
 
+def _options(command, method, device, weights, threads, refill, max_pixels, calib_dir, max_gap) -> BatchOptions:
+    """`run_batch`'s options, checked, with its paths absolute: the recipe is the same however they are written
+    (battery s35: ``./cal`` and ``cal`` redid every file), and a worker in another folder reads the same files."""
+    from ..read import MAX_PIXELS
+    return BatchOptions(command, method, device,
+                        None if weights is None else
+                        os.path.abspath(weights) if names_a_file(str(weights)) else str(weights),
+                        None if threads is None else check_threads(threads), refill,
+                        MAX_PIXELS if max_pixels is None else int(max_pixels),
+                        None if calib_dir is None else os.path.abspath(calib_dir), check_max_gap(max_gap))
+
+
 def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill", method: str | None = DEFAULT_METHOD,
               neighbours="auto", max_gap: float | None = MAX_GAP_MINUTES, pool=(), device: str = "auto", weights=None,
               threads: int | None = 1, overwrite: bool = False, refill: bool = False, max_pixels: int | None = None,
@@ -273,17 +285,9 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     are removed, at the start and at the end. Outputs are stamped ``INPBATCH``: without ``overwrite`` only
     the batch's own is replaced, an empty path taken exclusively (`corkit_inpaint.batch.stamp`).
     """
-    from ..read import MAX_PIXELS
     if command not in COMMANDS:
         raise ValueError(f"command = {command!r}: give one of {', '.join(COMMANDS)}")
-    # paths as absolute ones: the recipe is the same however they are written (battery s35: './cal' and 'cal'
-    # redid every file), and a worker in another folder reads the same files
-    options = BatchOptions(command, method, device,
-                           None if weights is None else
-                           os.path.abspath(weights) if names_a_file(str(weights)) else str(weights),
-                           None if threads is None else check_threads(threads), refill,
-                           MAX_PIXELS if max_pixels is None else int(max_pixels),
-                           None if calib_dir is None else os.path.abspath(calib_dir), check_max_gap(max_gap))
+    options = _options(command, method, device, weights, threads, refill, max_pixels, calib_dir, max_gap)
     srcs = [Path(input_key(f)) for f in distinct_files(files)]       # links and ./ resolved: each file once
     pool = [Path(input_key(p)) for p in pool]
     pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool, progress=progress)
