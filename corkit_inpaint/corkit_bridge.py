@@ -221,8 +221,9 @@ def corkit_options(corkit_kwargs: dict) -> dict:
     on one when it is merely given, so ``NO_VIG=False`` would turn the vignetting
     correction off: a switch given as True (or 1) is passed, one given as False,
     0 or None is left out, which is what it says. Any other value (``"false"``,
-    ``2``) is refused, and so is an option it does not read (``no_vig``, a
-    misspelling), which corkit would ignore in silence (battery s35).
+    ``2``, ``1.0``) is refused, and so is any other option (``no_vig``, a
+    misspelling, which corkit would ignore in silence; battery s35; or one of
+    the options of corkit's own file-list path, ``detector``, ``vig_full``).
     ``NOSCALE``, with any value, makes corkit's ``final_step`` return an image
     it never set (``UnboundLocalError``), for C2 and C3 alike: it is refused.
     ``NO_CALFAC`` without ``NOSTAT`` is refused too: corkit's statistics step
@@ -240,8 +241,8 @@ def corkit_options(corkit_kwargs: dict) -> dict:
                                "(its final_step then returns no image); leave it out")
     unknown = [k for k in corkit_kwargs if k not in PRESENCE_FLAGS]
     if unknown:
-        raise CalibrationError(f"{', '.join(map(repr, unknown))}: not an option corkit 1.0.16's level_1 reads "
-                               f"(it reads {', '.join(PRESENCE_FLAGS)}, as switches), so it would be ignored")
+        raise CalibrationError(f"{', '.join(map(repr, unknown))}: not one of corkit 1.0.16's switches that "
+                               f"corkit-inpaint passes on ({', '.join(PRESENCE_FLAGS)})")
     out = {}
     for key, val in corkit_kwargs.items():
         if val is not None and not (isinstance(val, (bool, np.bool_, int, np.integer)) and val in (0, 1)):
@@ -294,15 +295,20 @@ def _latitude_axis(hdr: fits.Header) -> fits.Header:
 
 
 def check_frame(header, detector: str, corkit_kwargs: dict, where: str) -> None:
-    """Refuse a frame whose level-1 image corkit would make constant, in one line naming ``where``: with
+    """Refuse, in one line naming ``where``, a frame corkit's level 1 would fail on (a header keyword it reads
+    missing or not in its form: `_check_corkit_keywords`), or whose level-1 image it would make constant: with
     ``NO_CALFAC`` a C3 Clear frame (corkit 1.0.16 scales C3 Clear to integers between 0 and 6.5e-09 MSB, which an
-    uncalibrated image is far above), without it a calibration factor of 0 (`check_calibration_factor`).
+    uncalibrated image is far above), without it a calibration factor of 0 (`check_calibration_factor`); and
+    ``NO_SUM`` on a C3 frame, which corkit ignores there.
 
     Raises
     ------
     CalibrationError
     """
     _check_corkit_keywords(header, where)
+    if detector == "C3" and "NO_SUM" in corkit_kwargs:
+        raise CalibrationError(f"{where}: NO_SUM on a C3 frame: corkit 1.0.16 applies it to C2 only (its C3 "
+                               "calibration factor reads no option), so it would be ignored")
     if "NO_CALFAC" not in corkit_kwargs:
         check_calibration_factor(header, detector, where)
     elif detector == "C3" and str(header.get("FILTER", "")).strip() == "Clear":
@@ -311,16 +317,16 @@ def check_frame(header, detector: str, corkit_kwargs: dict, where: str) -> None:
 
 
 #: The keywords corkit 1.0.16's ``level_1`` reads without a default (a KeyError after the fill, battery s35).
-_CORKIT_READS = ("FILENAME", "DATE-OBS", "TIME-OBS", "FILTER", "POLAR", "OFFSET", "EXPTIME", "CRPIX1", "CRPIX2",
-                 "R1COL", "R2COL", "R1ROW", "R2ROW", "LEBXSUM", "LEBYSUM")
+_CORKIT_READS = ("FILENAME", "DATE-OBS", "TIME-OBS", "MID_DATE", "FILTER", "POLAR", "OFFSET", "EXPTIME", "CRPIX1",
+                 "CRPIX2", "CROTA1", "R1COL", "R2COL", "R1ROW", "R2ROW", "LEBXSUM", "LEBYSUM", "SUMCOL", "SUMROW")
 
 
 def _check_corkit_keywords(header, where: str) -> None:
-    """Refuse, before the fill, a header corkit's ``level_1`` would fail on: a keyword it reads missing, a
-    DETECTOR not written as it asserts it, a DATE-OBS not as it parses it, an EXPTIME of 0."""
-    missing = [k for k in _CORKIT_READS if H.get(header, k) is None]
-    if not any(H.get(header, k) is not None for k in ("CROTA1", "CROTA2", "CROTA")):
-        missing.append("CROTA1")
+    """Refuse, before the fill, a header corkit's ``level_1`` would fail on: a keyword it reads without a default
+    missing (CROTA1 itself: it reads no other roll), a DETECTOR not written as it asserts it, a DATE-OBS or
+    TIME-OBS not as it parses them, an EXPTIME of 0."""
+    missing = [k for k in (*_CORKIT_READS, *(("FILEORIG",) if H.detector(header) == "C3" else ()))
+               if H.get(header, k) is None]
     if missing:
         raise CalibrationError(f"{where}: corkit 1.0.16's level_1 reads {', '.join(missing)}, which the header "
                                "lacks")
@@ -330,6 +336,9 @@ def _check_corkit_keywords(header, where: str) -> None:
     if not re.fullmatch(r"\d{4}/\d\d/\d\d", str(header.get("DATE-OBS")).strip()):
         raise CalibrationError(f"{where}: DATE-OBS = {header.get('DATE-OBS')!r}: corkit 1.0.16's level_1 reads "
                                "it as YYYY/MM/DD, with the time in TIME-OBS")
+    if not re.fullmatch(r"\d\d:\d\d:\d\d\.\d+", str(header.get("TIME-OBS")).strip()):
+        raise CalibrationError(f"{where}: TIME-OBS = {header.get('TIME-OBS')!r}: corkit 1.0.16's level_1 reads "
+                               "it as HH:MM:SS.fff")
     if not (H.number(header, "EXPTIME") or 0) > 0:
         raise CalibrationError(f"{where}: EXPTIME = {header.get('EXPTIME')!r}: corkit's level_1 divides by it")
 

@@ -38,6 +38,17 @@ def missing_floor(header, detector: str) -> float:
     transposed, the pixel at the transposed position too: a valid one, wherever
     the two differ. Call it where corkit's calibration folder is set
     (`corkit_calibration_dir`).
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        The level-0.5 header.
+    detector : {"C2", "C3"}
+
+    Returns
+    -------
+    float
+        The level, in the stored DN.
     """
     if detector != "C2":
         return 0.0
@@ -49,7 +60,17 @@ def corkit_bias(header) -> float | None:
     """The bias corkit's ``level_1`` subtracts from this frame, as ``corkit.utils.get_exp_factor`` finds it in
     the calibration folder set now (its daily ``*_expfactor_*.dat``, else the header's OFFSET); None where it
     cannot say (a header it cannot read). It can differ from OFFSET (review s34: by 0.9 DN, which the one DN
-    above OFFSET that holes were given did not clear)."""
+    above OFFSET that holes were given did not clear).
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        The level-0.5 header.
+
+    Returns
+    -------
+    float or None
+    """
     import corkit.utils
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -77,6 +98,14 @@ def above_missing_floor(filled, header, detector: str):
       which corkit pads with zeros into its full frame first (where a raised
       pixel's transposed pixel would be that padding, the level-1 pixel corkit
       then leaves would show the padding calibrated: review s35).
+
+    Parameters
+    ----------
+    filled : corkit_inpaint.fill.FilledImage
+        The fill step's result (``missing``: the pixels it found missing).
+    header : astropy.io.fits.Header
+        The level-0.5 header.
+    detector : {"C2", "C3"}
 
     Returns
     -------

@@ -90,14 +90,18 @@ def test_no_calfac_without_nostat_is_refused(tmp_path):
     assert corkit_options({"NO_VIG": 0, "NO_MASK": np.False_, "NO_SUM": None, "NOSTAT": np.True_, "NO_CALFAC": 1}) \
         == {"NOSTAT": True, "NO_CALFAC": True}
     for bad, said in (({"NO_VIG": "false"}, "NO_VIG='false': a switch"), ({"NO_VIG": 2}, "NO_VIG=2: a switch"),
-                      ({"no_vig": True}, "'no_vig': not an option corkit 1.0.16's level_1 reads"),
-                      ({"FOO": 1, "NO_VIG": True}, "'FOO': not an option")):
+                      ({"no_vig": True}, "'no_vig': not one of corkit 1.0.16's switches"),
+                      ({"FOO": 1, "NO_VIG": True}, "'FOO': not one of"), ({"NO_VIG": 1.0}, "NO_VIG=1.0: a switch")):
         with pytest.raises(CalibrationError, match=said):
             corkit_options(bad)
 
 
 @pytest.mark.parametrize("key, value, said", [("FILENAME", None, "reads FILENAME, which the header lacks"),
                                               ("CROTA1", None, "reads CROTA1, which the header lacks"),
+                                              ("SUMROW", None, "reads SUMROW, which the header lacks"),
+                                              ("MID_DATE", None, "reads MID_DATE, which the header lacks"),
+                                              ("TIME-OBS", "02:54:11", "reads it as HH:MM:SS.fff"),
+                                              ("TIME-OBS", "", "reads it as HH:MM:SS.fff"),
                                               ("DETECTOR", "c2", "takes only 'C2' or 'C3', as written"),
                                               ("DATE-OBS", "2000-09-03T12:00:00", "reads it as YYYY/MM/DD"),
                                               ("EXPTIME", 0.0, "divides by it")])
@@ -114,11 +118,23 @@ def test_a_header_corkit_would_fail_on_is_refused_before_the_fill(key, value, sa
             raise AssertionError("filled before the header was checked")
 
     data, hdr = read_real()
-    if value is None:
-        for k in (key, "CROTA2", "CROTA") if key == "CROTA1" else (key,):
-            hdr.remove(k, ignore_missing=True)
+    if value is None:                   # review s35: CROTA1 alone, as corkit reads no other roll
+        hdr.remove(key, ignore_missing=True)
+        hdr["CROTA2"] = hdr["CROTA"] = 0.0
     else:
         hdr[key] = value
     path = write(tmp_path / "odd.fts", blank(data, BLANK), hdr)
     with pytest.raises(CalibrationError, match=said):
         level_1(path, calib_dir=calib, inpaint=Refused(name="refused"))
+
+
+def test_no_sum_on_a_c3_frame_is_refused(calib):
+    """Review s35: corkit 1.0.16 applies NO_SUM to C2 only (its C3 calibration factor reads no option): ignored."""
+    from helpers import C3_SEQ, read_file
+
+    from corkit_inpaint.corkit_bridge import check_frame
+    _, hdr = read_file(C3_SEQ[0])
+    with corkit_calibration_dir(calib):
+        check_frame(hdr, "C3", {}, "c3.fts")
+        with pytest.raises(CalibrationError, match="c3.fts: NO_SUM on a C3 frame"):
+            check_frame(hdr, "C3", {"NO_SUM": True}, "c3.fts")

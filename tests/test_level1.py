@@ -207,8 +207,10 @@ def test_level1_of_a_frame_whose_missing_level_its_type_cannot_hold(tmp_path, ca
     data, hdr = read_file(holes)
     hdr["OFFSET"] = -1e6
     odd = write(tmp_path / "odd.fts", data.astype(np.int16), hdr)
-    out = level_1([odd, holes], calib_dir=calib, inpaint=None)
-    assert len(out) == 2 and out[0][1]["INPNBLK"] == 0
+    out = level_1([odd, holes], calib_dir=calib, inpaint=None, return_mask=True)
+    (img, hdr1, m), _ = out                          # the second file too: the run went on
+    flagged = m.astype(bool)
+    assert len(out) == 2 and hdr1["INPNBLK"] == 0 and flagged.any() and np.all(np.asarray(img)[flagged] == 0)
 
 
 def test_level1_of_a_partial_fill_flags_the_blocks_it_left(tmp_path, calib):
