@@ -321,3 +321,18 @@ def test_a_rerun_with_the_calibration_folder_written_otherwise_skips(client, tmp
     for spelled in ("./cal", tmp_path / "cal", "in/../cal"):
         assert counts(run_batch(client, files, out, command="level_1", method="biharmonic",
                                 calib_dir=spelled)) == (0, 2, 0), spelled
+
+
+def test_a_batch_of_another_command_into_the_folder_is_refused(client, tmp_path, calib):
+    """Battery s35: a level_1 batch into a fill batch's folder replaced the fill records (one per input), and the
+    next fill rerun failed every file with 'exists (use --overwrite)'."""
+    from corkit_inpaint.exceptions import BatchError
+    files = make_inputs(tmp_path / "in", n=2)
+    out = tmp_path / "out"
+    counts = lambda s: (s.done, s.skipped, s.failed)                    # noqa: E731
+    assert counts(run_batch(client, files, out, method="biharmonic")) == (2, 0, 0)
+    before = (out / MANIFEST_NAME).read_bytes()
+    with pytest.raises(BatchError, match="its manifest records a 'fill' batch; give this 'level_1' batch another"):
+        run_batch(client, files, out, command="level_1", method="biharmonic", calib_dir=calib)
+    assert (out / MANIFEST_NAME).read_bytes() == before and not list(out.glob("*.fits"))
+    assert counts(run_batch(client, files, out, method="biharmonic")) == (0, 2, 0)

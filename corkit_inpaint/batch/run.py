@@ -223,6 +223,16 @@ def _spread(client, tasks: list[FileTask], options: BatchOptions, manifest: Mani
                     client.cancel([f for f, _ in owner.values()])
 
 
+def _one_command(records: dict, command: str, out: Path) -> None:
+    """Refuse a batch into a folder whose manifest records another command's batch: the manifest holds one record
+    per input, so this run's records would replace that batch's, and its next rerun would take its own outputs
+    for another's (battery s35)."""
+    other = sorted({str(r.get("command")) for r in records.values() if r.get("command")} - {command})
+    if other:
+        raise BatchError(f"{out}: its manifest records a '{other[0]}' batch; give this '{command}' batch "
+                         "another output folder")
+
+
 def _options(command, method, device, weights, threads, refill, max_pixels, calib_dir, max_gap) -> BatchOptions:
     """`run_batch`'s options, checked, with its paths absolute: the recipe is the same however they are written
     (battery s35: ``./cal`` and ``cal`` redid every file), and a worker in another folder reads the same files."""
@@ -298,7 +308,9 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
         raise BatchError(why)
     out.mkdir(parents=True, exist_ok=True)
     with Manifest(out) as manifest:
-        tasks, clashes = plan_tasks(srcs, out, pairs, manifest.read(), options, overwrite=overwrite)
+        records = manifest.read()
+        _one_command(records, command, out)
+        tasks, clashes = plan_tasks(srcs, out, pairs, records, options, overwrite=overwrite)
         remove_stale_temporaries(tasks)
         summary = BatchSummary(total=len(srcs), manifest=manifest.path)
         for rec in clashes:
