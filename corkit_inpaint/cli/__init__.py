@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .. import __version__
     p = _Parser(prog="corkit-inpaint",
-                                description="Fill missing 32x32 telemetry blocks in LASCO level-0.5 FITS files.")
+                description="Fill missing 32x32 telemetry blocks in LASCO level-0.5 FITS files.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
