@@ -12,14 +12,19 @@ from corkit_inpaint.exceptions import WeightsError
 from corkit_inpaint.network import cache
 
 
-def test_cache_dir_env_var_and_offline(env, monkeypatch):
+def test_cache_dir_env_var_and_offline(env, monkeypatch, caplog):
     assert cache.cache_dir() == env["cache"]
     monkeypatch.delenv("CORKIT_INPAINT_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
     assert str(cache.cache_dir()).endswith("corkit-inpaint")
-    for v, want in (("1", True), ("yes", True), ("0", False), ("", False)):
+    for v, want in (("1", True), ("yes", True), ("0", False), ("", False), (" Off ", False), ("TRUE", True)):
         monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", v)
         assert cache.offline() is want
+    assert caplog.text == ""
+    monkeypatch.setenv("CORKIT_INPAINT_OFFLINE", "maybe")        # battery s35: was taken as online, in silence
+    with caplog.at_level("WARNING", logger="corkit_inpaint"):
+        assert cache.offline() is True
+    assert "CORKIT_INPAINT_OFFLINE='maybe' is neither on" in caplog.text and "nothing is downloaded" in caplog.text
     assert "CORKIT_INPAINT_WEIGHTS_URL" in cache.how_to_provide("x.pt")
 
 

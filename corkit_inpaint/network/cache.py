@@ -69,8 +69,15 @@ def cache_problem() -> str:
 
 
 def offline() -> bool:
-    """Whether ``$CORKIT_INPAINT_OFFLINE`` forbids downloads."""
-    return os.environ.get("CORKIT_INPAINT_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    """Whether ``$CORKIT_INPAINT_OFFLINE`` forbids downloads: 1, true, yes or on; 0, false, no, off or unset allow
+    them; any other value forbids them, with a warning (battery s35: ``maybe`` was taken as online)."""
+    value = os.environ.get("CORKIT_INPAINT_OFFLINE", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value not in ("1", "true", "yes", "on"):
+        log.warning("CORKIT_INPAINT_OFFLINE=%r is neither on (1, true, yes, on) nor off (0, false, no, off): "
+                    "taken as on, so nothing is downloaded", value)
+    return True
 
 
 def how_to_provide(file: str) -> str:
