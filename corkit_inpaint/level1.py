@@ -41,13 +41,13 @@ from .corkit_bridge import (
     calibrate,
     check_frame,
     corkit_calibration_dir,
-    corkit_options,
     default_calib_dir,
     level1_maps,
 )
 from .corkit_missing import above_missing_floor
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
+from .level1_inputs import LEVEL1_DETECTORS, check_calibration, check_options, required_calibration_files
 from .methods import DEFAULT_METHOD, FillMethod
 from .network.weights import weights_inputs
 from .outputs import STALE_AFTER, check_output_path, distinct_files, input_clash, output_clash, write_atomic
@@ -62,34 +62,12 @@ __all__ = ["level_1", "output_name", "level1_hdulist", "required_calibration_fil
 
 log = logging.getLogger(__name__)
 
-_COMMON = ["data/data_anal/c2_time_offsets.dat"]
-_FILES = {
-    "C2": ["c2vig_final.fts", "occulter_center.dat",
-           "c2_pre_recovery_adj_xyr_medv2.sav", "c2_post_recovery_adj_xyr_medv2.sav"] + _COMMON,
-    "C3": ["c3vig_preint_final.fts", "c3vig_postint_final.fts", "c3_cl_mask_lvl1.fts", "C3ramp.fts",
-           "3m_clcl_all.fts", "c3_pre_recovery_adj_xyr_medv2.sav", "c3_post_recovery_adj_xyr_medv2.sav"] + _COMMON,
-}
-
 
 #: The temporary copy's folder corkit calibrates: `tempfile.mkdtemp`'s name in the system's temporary folder.
 _COPY_PREFIX = "corkit-inpaint-"
 _COPY_NAME = re.compile(re.escape(_COPY_PREFIX) + r"[a-z0-9_]{8}")
 #: The file in it whose lock its live calibration holds (`corkit_inpaint.tempfiles.held`).
 _COPY_LOCK = ".corkit-inpaint-lock"
-
-
-def required_calibration_files(detector: str) -> list[str]:
-    """Files (relative to the calibration folder) corkit 1.0.16's ``level_1`` opens for a detector."""
-    return list(_FILES[detector.upper()])
-
-
-def _check_calibration(detector: str, folder: Path) -> None:
-    missing = [f for f in required_calibration_files(detector) if not (folder / f).is_file()]
-    if missing:
-        raise CalibrationError(
-            f"corkit calibration files missing from {folder}: {', '.join(missing)}. "
-            "Run 'corkit-update' (needs internet) to download SolarSoft's calibration data, "
-            "or pass calib_dir / --calib-dir pointing at a folder that has them")
 
 
 def output_name(src: str | os.PathLike) -> str:
@@ -146,9 +124,9 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     nbs = read_neighbours(neighbours) if inpaint and as_method(inpaint).reads_neighbours else []
     data, header = r.data, r.header
     detector = H.detector(header)
-    if detector not in _FILES:
+    if detector not in LEVEL1_DETECTORS:
         raise InputError(f"{src}: DETECTOR={detector!r}; corkit's level_1 handles LASCO C2 and C3")
-    _check_calibration(detector, default_calib_dir())
+    check_calibration(detector, default_calib_dir())
     check_frame(header, detector, corkit_kwargs, str(src))
     filled = fill_level05(data, header, inpaint, device=device, weights=weights, level1=True,
                           neighbours=nbs, previous_fill=r.previous_fill, previous_sigma=r.previous_sigma,
@@ -288,13 +266,6 @@ def _with_earlier_history(l1hdr: fits.Header, header: fits.Header) -> fits.Heade
     return out
 
 
-def _check_options(format: str, corkit_kwargs: dict) -> dict:
-    """corkit's options (`corkit_options`); refuses a format or option that cannot work, before any file is read."""
-    if format not in ("fits", "fts"):
-        raise InputError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
-    return corkit_options(corkit_kwargs)
-
-
 def _pairs_checked(files: list[Path], neighbours, max_gap: float | None, target_path, weights=None) -> dict:
     """Each file's neighbours; refuses, before anything is written, an output that is an input of the run
     (a neighbour, or the ``weights`` file) or the output of two of its inputs, and a ``target_path`` that is a
@@ -331,7 +302,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         Output format (FITS only: the mask needs an extension).
     inpaint : str, FillMethod or None
         A registered method or a `FillMethod` (default ``pconv-smooth``);
-        None for corkit's calibration with the holes left masked.
+        None (or ``"none"``) for corkit's calibration with the holes left masked.
     device, weights
         As for `corkit_inpaint.inpaint_array`.
     calib_dir : path-like, optional
@@ -372,7 +343,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         when ``target_path`` is given. The image is corkit's array: for C3 Clear,
         counts that are in ``BUNIT`` (MSB) as ``image * BSCALE + BZERO``.
     """
-    corkit_kwargs = _check_options(format, corkit_kwargs)
+    corkit_kwargs, fits_files, inpaint = check_options(format, corkit_kwargs, fits_files, calib_dir, inpaint)
     single = isinstance(fits_files, (str, os.PathLike))
     files = ([Path(fits_files)] if single else distinct_files(fits_files) if target_path is not None
              else [Path(f) for f in fits_files])          # to a folder, a file given twice is written once

@@ -30,7 +30,7 @@ from helpers import (
 import corkit_inpaint as ci
 from corkit_inpaint.corkit_bridge import c3_args, corkit_calibration_dir
 from corkit_inpaint.corkit_missing import missing_floor
-from corkit_inpaint.exceptions import CalibrationError
+from corkit_inpaint.exceptions import CalibrationError, InputError
 from corkit_inpaint.level1 import level1_hdulist, level_1, output_name
 
 
@@ -211,6 +211,20 @@ def test_level1_of_a_frame_whose_missing_level_its_type_cannot_hold(tmp_path, ca
     (img, hdr1, m), _ = out                          # the second file too: the run went on
     flagged = m.astype(bool)
     assert len(out) == 2 and hdr1["INPNBLK"] == 0 and flagged.any() and np.all(np.asarray(img)[flagged] == 0)
+
+
+def test_level1_refuses_what_is_no_file_list_or_folder_and_takes_none_as_its_word(tmp_path, calib):
+    """Battery s35: level_1(None), level_1(123) and calib_dir=5 were TypeErrors, not one-line package errors;
+    inpaint="none" (the command line's word) was an unknown method."""
+    for files, kw, said in ((None, {}, "got NoneType"), (123, {}, "got int"), ([123], {}, "got list holding other"),
+                            ("x.fts", {"calib_dir": 5}, "calib_dir=5: give a folder"),
+                            ("x.fts", {"calib_dir": " "}, "calib_dir=' ': give a folder")):
+        with pytest.raises(InputError, match=said):
+            level_1(files, **kw)
+    orig, holes, _ = frame_files(tmp_path, "C2", True)
+    a = level_1(holes, calib_dir=calib, inpaint="none", return_mask=True)
+    b = level_1(iter([holes]), calib_dir=calib, inpaint=None, return_mask=True)[0]       # any iterable of paths
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[2], b[2]) and a[1]["INPAINT"] == "none"
 
 
 def test_level1_of_a_partial_fill_flags_the_blocks_it_left(tmp_path, calib):

@@ -1,0 +1,61 @@
+"""What `corkit_inpaint.level_1` checks before any file is read: its options, its file list, and the calibration
+files corkit 1.0.16's ``level_1`` opens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from .corkit_bridge import corkit_options
+from .exceptions import CalibrationError, InputError
+
+__all__ = ["LEVEL1_DETECTORS", "required_calibration_files", "check_calibration", "check_options"]
+
+_COMMON = ["data/data_anal/c2_time_offsets.dat"]
+_FILES = {
+    "C2": ["c2vig_final.fts", "occulter_center.dat",
+           "c2_pre_recovery_adj_xyr_medv2.sav", "c2_post_recovery_adj_xyr_medv2.sav"] + _COMMON,
+    "C3": ["c3vig_preint_final.fts", "c3vig_postint_final.fts", "c3_cl_mask_lvl1.fts", "C3ramp.fts",
+           "3m_clcl_all.fts", "c3_pre_recovery_adj_xyr_medv2.sav", "c3_post_recovery_adj_xyr_medv2.sav"] + _COMMON,
+}
+#: The detectors corkit's ``level_1`` calibrates.
+LEVEL1_DETECTORS = tuple(_FILES)
+
+
+def required_calibration_files(detector: str) -> list[str]:
+    """Files (relative to the calibration folder) corkit 1.0.16's ``level_1`` opens for a detector."""
+    return list(_FILES[detector.upper()])
+
+
+def check_calibration(detector: str, folder: Path) -> None:
+    """A one-line `CalibrationError` naming the files of `required_calibration_files` that ``folder`` lacks."""
+    missing = [f for f in required_calibration_files(detector) if not (folder / f).is_file()]
+    if missing:
+        raise CalibrationError(
+            f"corkit calibration files missing from {folder}: {', '.join(missing)}. "
+            "Run 'corkit-update' (needs internet) to download SolarSoft's calibration data, "
+            "or pass calib_dir / --calib-dir pointing at a folder that has them")
+
+
+def check_options(format: str, corkit_kwargs: dict, fits_files, calib_dir, inpaint):
+    """`corkit_inpaint.level_1`'s arguments, checked before any file is read.
+
+    Returns corkit's options (`corkit_inpaint.corkit_bridge.corkit_options`), the
+    files as given (a list when several) and the method (``"none"``, the command
+    line's word, is None). Refuses in one line a format, option, file list or
+    folder that cannot work (battery s35: ``level_1(None)`` and ``calib_dir=5``
+    were TypeErrors).
+    """
+    if format not in ("fits", "fts"):
+        raise InputError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
+    if not isinstance(fits_files, (str, os.PathLike)):
+        files = list(fits_files) if isinstance(fits_files, Iterable) and not isinstance(fits_files, bytes) else None
+        if files is None or not all(isinstance(f, (str, os.PathLike)) for f in files):
+            raise InputError(f"fits_files: expected a path or a list of paths, got {type(fits_files).__name__}"
+                             + ("" if files is None else " holding other things"))
+        fits_files = files
+    if calib_dir is not None and (not isinstance(calib_dir, (str, os.PathLike)) or not str(calib_dir).strip()):
+        raise InputError(f"calib_dir={calib_dir!r}: give a folder (None: corkit's own)")
+    inpaint = None if isinstance(inpaint, str) and inpaint.strip().lower() == "none" else inpaint
+    return corkit_options(corkit_kwargs), fits_files, inpaint
