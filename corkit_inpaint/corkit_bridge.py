@@ -25,7 +25,7 @@ from . import header as H
 from .exceptions import CalibrationError
 
 __all__ = ["corkit_calibration_dir", "default_calib_dir", "c3_args", "PRESENCE_FLAGS", "corkit_options", "calibrate",
-           "check_frame", "check_calibration_factor", "level1_maps"]
+           "check_frame", "check_calibration_factor", "level1_maps", "pads_to_full_frame"]
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,17 @@ def _summing(hdr) -> tuple[int, int]:
             max(int(hdr["sumrow"]), 1) * max(int(hdr["lebysum"]), 1))
 
 
+def pads_to_full_frame(header) -> bool:
+    """Whether corkit's ``level_1`` first pads this frame into its full frame (``reduce_std_size``): its R1COL,
+    R2COL, R1ROW and R2ROW span other than the 1024x1024 field (a subfield). False where one is missing."""
+    edges = [H.number(header, k) for k in ("R1COL", "R2COL", "R1ROW", "R2ROW")]
+    return None not in edges and edges[1] - edges[0] + edges[3] - edges[2] != 2046
+
+
 def _full_size(img: np.ndarray, hdr, xs: int, ys: int) -> np.ndarray:
     """corkit's ``reduce_std_size`` of a sub-field, as ``level_1`` applies it (``hdr`` is updated)."""
     from corkit.utils import reduce_std_size
-    if hdr["r2col"] - hdr["r1col"] + hdr["r2row"] - hdr["r1row"] - 2046 != 0:
+    if pads_to_full_frame(hdr):
         return reduce_std_size(img, hdr, FULL=xs * ys <= 1)
     return img
 

@@ -20,6 +20,7 @@ import numpy as np
 from astropy.io import fits
 
 from . import header as H
+from .corkit_bridge import pads_to_full_frame
 from .wrap import unwrapped
 
 __all__ = ["missing_floor", "corkit_bias", "above_missing_floor"]
@@ -123,7 +124,7 @@ def above_missing_floor(filled, header, detector: str):
     low = filled.filled & (values <= floor)
     unfilled = np.zeros_like(low) if filled.missing is None else filled.missing & ~filled.filled
     no_data = (values <= 0) & ~filled.filled & ~unfilled
-    if _subfield(header) or values.shape[0] != values.shape[1]:
+    if pads_to_full_frame(header) or values.shape[0] != values.shape[1]:
         no_data[:] = False                  # corkit pads it with zeros first: its transposes are in that frame
     elif no_data.any():
         no_data &= (values.T > floor) | (filled.filled | unfilled).T     # the fill and the holes are given above it
@@ -138,10 +139,3 @@ def above_missing_floor(filled, header, detector: str):
            f"pixels, raised to {raised} DN")
     log.info("%s", why)
     return replace(filled, data=data, note="; ".join(n for n in (filled.note, why) if n)), unfilled, no_data
-
-
-def _subfield(header) -> bool:
-    """Whether corkit's ``level_1`` pads this frame into its full frame first (``reduce_std_size``): its R1COL,
-    R2COL, R1ROW and R2ROW span less (or more) than the 1024x1024 field."""
-    edges = [H.number(header, k) for k in ("R1COL", "R2COL", "R1ROW", "R2ROW")]
-    return None not in edges and edges[1] - edges[0] + edges[3] - edges[2] != 2046

@@ -129,9 +129,14 @@ def stamp_header(header: fits.Header, filled: FilledImage, *, stage: str = "leve
             hdr[key] = (val, com)
     if stage != "map":
         hdr["INPSIGMA"] = (filled.sigma is not None, "INPSIGMA extension holds the fill's 1-sigma")
-    for line in textwrap.wrap(_history(filled, stage), 70, break_long_words=False, break_on_hyphens=False):
+    for line in _card_lines(_history(filled, stage)):
         hdr.add_history(line)
     return hdr
+
+
+def _card_lines(text: str) -> list[str]:
+    """``text`` in lines of whole words that fit a HISTORY or COMMENT card (astropy cuts a long one mid-word)."""
+    return textwrap.wrap(text, 70, break_long_words=False, break_on_hyphens=False)
 
 
 def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.ImageHDU:
@@ -169,7 +174,7 @@ def sigma_hdu(sigma: np.ndarray, bunit: str | None, notes=(), cards=()) -> fits.
     text = ("1-sigma uncertainty of the pixel values corkit-inpaint filled (INPMASK = 1). 0 means not "
             "estimated by corkit-inpaint, not 'no error': the valid pixels' own photon and readout noise "
             "is not included. " + " ".join(notes))
-    for line in textwrap.wrap(text.strip(), 70, break_long_words=False, break_on_hyphens=False):
+    for line in _card_lines(text.strip()):
         hdr.add_comment(line)
     with np.errstate(over="ignore"):        # a 1-sigma beyond float32's range is written as inf
         data = np.asarray(sigma, dtype=">f4")   # FITS's byte order: written as it is, with no swapped copy
@@ -186,8 +191,8 @@ def mask_hdu(mask: np.ndarray, cards=(), comment: str | None = None) -> fits.Ima
     and a COMMENT saying what 1 means, when given."""
     hdr = fits.Header()
     hdr["EXTNAME"] = "INPMASK"
-    for line in textwrap.wrap(comment or "", 70, break_long_words=False, break_on_hyphens=False):
-        hdr.add_comment(line)           # whole words to a card (astropy cuts a long one mid-word)
+    for line in _card_lines(comment or ""):
+        hdr.add_comment(line)
     for key, val, com in cards:
         hdr[key] = (val, com)
     return fits.ImageHDU(np.asarray(mask).astype(np.uint8), header=hdr)
