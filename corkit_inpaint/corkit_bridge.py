@@ -131,7 +131,7 @@ def _final_geometry(img: np.ndarray, hdr, xs: int, ys: int, corkit_kwargs: dict)
 
 
 def level1_maps(filled: np.ndarray, sigma: np.ndarray | None, tmp: Path, detector: str, corkit_kwargs: dict,
-                l1header=None) -> tuple[np.ndarray, np.ndarray | None]:
+                l1header=None, *, also: np.ndarray | None = None) -> tuple:
     """INPMASK and INPSIGMA on the level-1 grid: the fill's pixels and 1-sigma carried through corkit's ``level_1``.
 
     corkit's level 1 is linear in the data for a fixed mask of valid pixels:
@@ -166,6 +166,10 @@ def level1_maps(filled: np.ndarray, sigma: np.ndarray | None, tmp: Path, detecto
         corkit's level-1 header of ``tmp``. When it has ``BSCALE`` (corkit stores
         C3 Clear as scaled integers), the sigma is divided by it, so it is in
         the level-1 array's own unit; corkit's clipping and rounding are not applied.
+    also : numpy.ndarray of bool, optional
+        Other level-0.5 pixels (`corkit_inpaint.level1`: the holes it leaves);
+        the level-1 pixels that read one of them come from the same pass of
+        corkit's steps.
 
     Returns
     -------
@@ -173,19 +177,23 @@ def level1_maps(filled: np.ndarray, sigma: np.ndarray | None, tmp: Path, detecto
         uint8, 1 on the level-1 pixels that read a filled pixel.
     sigma : numpy.ndarray or None
         float32, on the level-1 grid, in the level-1 array's unit, 0 outside ``inpmask``.
+    also_read : numpy.ndarray of bool
+        Only with ``also``: the level-1 pixels that read one of its pixels.
     """
     filled = np.asarray(filled, dtype=bool)
     maps = [] if sigma is None else [np.asarray(sigma, dtype=np.float64)]
     if not maps or not np.all(np.isfinite(maps[0][filled]) & (maps[0][filled] > 0)):
         maps.insert(0, filled.astype(np.float64))      # else the sigma's derivative has the mask's support
-    out = _derivatives(maps, tmp, detector, corkit_kwargs)
+    out = _derivatives(maps + ([] if also is None else [np.asarray(also, dtype=np.float64)]), tmp, detector,
+                       corkit_kwargs)
+    extra = () if also is None else (out.pop() != 0,)
     inpmask = (out[0] != 0).astype(np.uint8)
     if sigma is None:
-        return inpmask, None
+        return (inpmask, None, *extra)
     scale = None if l1header is None else l1header.get("BSCALE")
     with np.errstate(over="ignore"):        # beyond float32's range: inf
         s = (out[-1] / float(scale) if scale else out[-1]).astype(np.float32)
-    return inpmask, np.where(inpmask != 0, s, np.float32(0))
+    return (inpmask, np.where(inpmask != 0, s, np.float32(0)), *extra)
 
 
 def _derivatives(maps: list, tmp: Path, detector: str, corkit_kwargs: dict) -> list:

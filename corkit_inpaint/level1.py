@@ -208,10 +208,11 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     if not np.any(np.isfinite(img) & (img != 0)):
         log.warning("%s: corkit's level-1 image is all zero, the fill's pixels with it: its calibration files may "
                     "not fit this frame (the roll, the vignetting)", src)
-    inpmask, sigma = level1_maps(filled.filled, filled.sigma if want_sigma else None, tmp, detector, corkit_kwargs,
-                                 l1hdr)
-    if any(c.any() for c in cleared):
-        img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, cleared, tmp, detector, corkit_kwargs)
+    left = cleared[0] | cleared[1]          # read by the level-1 pixels to zero: from the same pass of corkit's steps
+    inpmask, sigma, *gone = level1_maps(filled.filled, filled.sigma if want_sigma else None, tmp, detector,
+                                        corkit_kwargs, l1hdr, also=left if left.any() else None)
+    if gone:
+        img, filled = _unfilled_zeroed(img, inpmask, sigma, filled, cleared, gone[0])
     l1hdr = stamp_header(_with_earlier_history(l1hdr, header), filled, stage="level 1")
     # corkit 1.0.16 names its output folder here (given none, 'null'): this file's name, as SolarSoft does
     l1hdr["FILENAME"] = (output_name(src), "level-1 file name (corkit 1.0.16: its folder)")
@@ -224,13 +225,12 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     return img, l1hdr, inpmask, sigma
 
 
-def _unfilled_zeroed(img, inpmask, sigma, filled, cleared, tmp: Path, detector: str, corkit_kwargs: dict):
-    """The level-1 image with the pixels that read a ``cleared`` pixel (the missing ones left unfilled, and those
-    without data that `above_missing_floor` raised) set to 0, as corkit marks its own pixels without data (C3
-    Clear's scaled count 0 too, which reads 3.25e-09 MSB as corkit's own do), and the fill with a note saying so;
-    those pixels are flagged in ``inpmask`` and their ``sigma`` is 0 (in place)."""
+def _unfilled_zeroed(img, inpmask, sigma, filled, cleared, gone: np.ndarray):
+    """The level-1 image with the pixels that read a ``cleared`` pixel (``gone``; the missing ones left unfilled,
+    and those without data that `above_missing_floor` raised) set to 0, as corkit marks its own pixels without
+    data (C3 Clear's scaled count 0 too, which reads 3.25e-09 MSB as corkit's own do), and the fill with a note
+    saying so; those pixels are flagged in ``inpmask`` and their ``sigma`` is 0 (in place)."""
     unfilled, no_data = cleared
-    gone = level1_maps(unfilled | no_data, None, tmp, detector, corkit_kwargs)[0] != 0
     img = np.array(img)
     img[gone] = 0
     inpmask[gone] = 1
