@@ -261,7 +261,10 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     suffix = dst.suffix.lower()
     # SIGTERM (a batch system's time limit) removes the temporary too: the block's clean-up runs first
     with removed_on_sigterm("a write", InputError(f"{dst}: terminated (SIGTERM)")):
-        tmp = temp_beside(dst.parent, temp_head(dst.name), ".tmp")
+        try:                # errno's words, not its raw line naming the temporary (battery s35: under /proc)
+            tmp = temp_beside(dst.parent, temp_head(dst.name), ".tmp")
+        except OSError as exc:
+            raise InputError(f"{dst}: could not be written ({exc.strerror or type(exc).__name__})") from None
         try:
             with held(tmp):                 # until placed: a later run tells a killed write's temporary by it
                 _write_fits(hdul, tmp, dst.name, suffix)

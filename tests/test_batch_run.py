@@ -336,3 +336,22 @@ def test_a_batch_of_another_command_into_the_folder_is_refused(client, tmp_path,
         run_batch(client, files, out, command="level_1", method="biharmonic", calib_dir=calib)
     assert (out / MANIFEST_NAME).read_bytes() == before and not list(out.glob("*.fits"))
     assert counts(run_batch(client, files, out, method="biharmonic")) == (0, 2, 0)
+
+
+def test_a_folder_moved_with_its_manifest_is_still_the_batch_s(client, tmp_path):
+    """Battery s35: records named their outputs by absolute path, so after the folder was moved every output
+    was 'exists', not the batch's, and the rerun failed every file. Now it skips them, and redoes one whose
+    input changed, replacing the batch's own output."""
+    files = make_inputs(tmp_path / "in", n=2)
+    counts = lambda s: (s.done, s.skipped, s.failed)                    # noqa: E731
+    assert counts(run_batch(client, files, tmp_path / "a", method="biharmonic")) == (2, 0, 0)
+    (tmp_path / "a").rename(tmp_path / "b")
+    out = tmp_path / "b"
+    before = {p.name: p.read_bytes() for p in out.glob("*.fts")}
+    assert counts(run_batch(client, files, out, method="biharmonic")) == (0, 2, 0)
+    assert {p.name: p.read_bytes() for p in out.glob("*.fts")} == before
+    img, hdr = fits.getdata(files[0], header=True)
+    write(files[0], img + 1.0, hdr)
+    assert counts(run_batch(client, files, out, method="biharmonic")) == (1, 1, 0)
+    assert read_out(out / files[0].name)[2]["INPBATCH"] == records(out)[0]["batch"]
+    assert {r["output"] for r in records(out)} == {str(out / f.name) for f in files}

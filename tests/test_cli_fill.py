@@ -84,6 +84,17 @@ def test_existing_output_and_unwritable_folder(blanked_file, tmp_path):
     assert sha(blanked_file) == before
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_output_where_no_file_can_be_made_is_one_line(blanked_file, capsys):
+    """Battery s35: a folder where the temporary could not be made printed errno's raw line, naming the
+    temporary ('[Errno 2] No such file or directory: '/proc/.out.fts.corkit-inpaint-....tmp''); /proc takes
+    no new file, as a read-only folder would not (this machine's tests run as root)."""
+    assert main(["fill", str(blanked_file), "-o", "/proc/out.fts", "--method", "biharmonic"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"corkit-inpaint: error: {blanked_file}: /proc/out.fts: could not be written "
+                   f"(No such file or directory)"]
+
+
 def test_no_output_or_picture_over_the_weights_file(blanked_file, tmp_path):
     """Battery s32: ``-o`` or ``--plot`` naming the ``--weights`` file wrote over it (with --overwrite)."""
     weights = tmp_path / "w.png"                        # a weights file, whatever its name

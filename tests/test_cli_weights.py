@@ -215,3 +215,16 @@ def test_verify_of_a_cache_not_made_yet_says_nothing_is_cached(tmp_path, monkeyp
     monkeypatch.setenv("CORKIT_INPAINT_CACHE", str(tmp_path / "none"))
     assert main(["weights", "verify"]) == 0
     assert "no cached weights" in capsys.readouterr().out and not (tmp_path / "none").exists()
+
+
+def test_a_cache_that_cannot_be_cleared_is_one_line(shared_cache, capsys):
+    """Battery s35: a read-only cache printed errno's raw line ('[Errno 30] Read-only file system: ...lock');
+    here the lock's place is a folder, which fails the same way on any machine."""
+    c, _ = shared_cache
+    (c / ".tiny-test.pt.lock").unlink()
+    (c / ".tiny-test.pt.lock").mkdir()
+    assert main(["weights", "clear", "tiny"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Errno" not in err[0], err
+    assert f"the weights cache {c} cannot be cleared (Is a directory: .tiny-test.pt.lock)" in err[0]
+    assert (c / "tiny-test.pt").exists()

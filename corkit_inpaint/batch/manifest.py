@@ -58,6 +58,16 @@ def _batch_id(records: Iterable[dict]) -> str:
     return ids[-1] if ids else new_batch_id()
 
 
+def _in_folder(record: dict, folder: Path) -> dict:
+    """``record`` with its output named in ``folder``, where the manifest is: outputs lie beside it, and a folder
+    moved with its manifest is still the batch's (battery s35: records kept the old absolute paths, so every
+    output was 'exists', not the batch's, and a rerun failed every file)."""
+    out = record.get("output")
+    if isinstance(out, str) and os.path.basename(out):
+        record["output"] = os.path.join(os.path.abspath(folder), os.path.basename(out))
+    return record
+
+
 def _line(record: dict) -> bytes:
     rec = {k: record.get(k) for k in FIELDS}
     return (json.dumps(rec, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
@@ -95,6 +105,8 @@ class Manifest:
     def read(self) -> dict[str, dict]:
         """The last record of each input, by `input_key`; an unreadable line (the torn last line of a run
         killed while appending, a line an earlier release's full disk cut short) is skipped with a warning.
+        A record's ``output`` is read as the file of its name in this folder, wherever the folder was when
+        it was written (the compaction on entering writes it so).
 
         Raises
         ------
@@ -118,7 +130,7 @@ class Manifest:
             except (ValueError, KeyError, TypeError, RecursionError):     # a hand edit nested past the parser's depth
                 bad.append(n)
                 continue
-            out[key] = {k: rec.get(k) for k in FIELDS}
+            out[key] = _in_folder({k: rec.get(k) for k in FIELDS}, self.folder)
         if len(bad) > 1 and not out:
             raise BatchError(f"{self.path}: none of its lines is a batch record, so this is not a manifest "
                              "this tool wrote; move it away")

@@ -228,28 +228,38 @@ def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[P
     if any(_same_folder(cdir, own) for own in (DATA_DIR, CHECKOUT_WEIGHTS)):
         raise WeightsError(f"the weights cache {cdir} is the package's own folder of model files, not a cache: "
                            "nothing was removed (unset CORKIT_INPAINT_CACHE)")
-    for e in entries:
-        file = e["file"]
-        target, lock = cdir / file, cdir / f".{file}.lock"
-        had_lock = _is_regular(lock)
-        if not (os.path.lexists(target) or had_lock or temporaries(cdir, file)):
-            continue
-        with cache_lock(lock, blocking=False) as got:
-            if not got:                      # a fetch is running: leave its files alone
-                busy.extend(p for p in [target, *temporaries(cdir, file)] if os.path.lexists(p))
-                continue
-            if _is_regular(target) and (force or refetchable(target, e)):
-                target.unlink()
-                removed.append(target)
-            elif _is_regular(target):
-                by_hand.append(target)
-                log.info("left %s in the cache: no mirror can serve it again (force removes it)", target)
-            elif os.path.lexists(target):
-                log.warning("left %s in the cache: not a regular file (this package makes none)", target)
-            removed.extend(collect_stale(cdir, file, locked=True))
-        if had_lock and not os.path.lexists(lock):     # cache_lock removed it on release
-            removed.append(lock)
+    try:
+        for e in entries:
+            _clear_entry(cdir, e["file"], force, e, removed, busy, by_hand)
+    except OSError as exc:          # a read-only cache, a folder where the lock goes: not errno's words
+        where = f": {Path(exc.filename).name}" if exc.filename else ""
+        raise WeightsError(f"the weights cache {cdir} cannot be cleared ({exc.strerror or exc}{where}); "
+                           f"{len(removed)} file(s) were removed before") from None
     return removed, busy, by_hand       # the folder stays: the user may have made it, and named it in an env variable
+
+
+def _clear_entry(cdir: Path, file: str, force: bool, e: dict, removed: list, busy: list,
+                 by_hand: list) -> None:
+    """`clear_cache` for one model: its file, lock and temporaries (appended to the three lists)."""
+    target, lock = cdir / file, cdir / f".{file}.lock"
+    had_lock = _is_regular(lock)
+    if not (os.path.lexists(target) or had_lock or temporaries(cdir, file)):
+        return
+    with cache_lock(lock, blocking=False) as got:
+        if not got:                      # a fetch is running: leave its files alone
+            busy.extend(p for p in [target, *temporaries(cdir, file)] if os.path.lexists(p))
+            return
+        if _is_regular(target) and (force or refetchable(target, e)):
+            target.unlink()
+            removed.append(target)
+        elif _is_regular(target):
+            by_hand.append(target)
+            log.info("left %s in the cache: no mirror can serve it again (force removes it)", target)
+        elif os.path.lexists(target):
+            log.warning("left %s in the cache: not a regular file (this package makes none)", target)
+        removed.extend(collect_stale(cdir, file, locked=True))
+    if had_lock and not os.path.lexists(lock):     # cache_lock removed it on release
+        removed.append(lock)
 
 
 def _same_folder(a: Path, b: Path) -> bool:
