@@ -47,7 +47,13 @@ from .corkit_bridge import (
 from .corkit_missing import above_missing_floor
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
-from .level1_inputs import LEVEL1_DETECTORS, check_calibration, check_options, required_calibration_files
+from .level1_inputs import (
+    LEVEL1_DETECTORS,
+    calibration_faults,
+    check_calibration,
+    check_options,
+    required_calibration_files,
+)
 from .methods import DEFAULT_METHOD, FillMethod
 from .network.weights import weights_inputs
 from .outputs import STALE_AFTER, check_output_path, distinct_files, input_clash, output_clash, write_atomic
@@ -204,7 +210,9 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     try:
         img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
     except CalibrationError as exc:
-        raise CalibrationError(f"{src}: {exc}") from None
+        faults = calibration_faults(detector, default_calib_dir())
+        raise CalibrationError(f"{src}: {exc}" + (f"; of its calibration files, corkit cannot read "
+                                                   f"{', '.join(faults)}" if faults else "")) from None
     if not np.any(np.isfinite(img) & (img != 0)):
         log.warning("%s: corkit's level-1 image is all zero, the fill's pixels with it: its calibration files may "
                     "not fit this frame (the roll, the vignetting)", src)
