@@ -329,15 +329,27 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
 
 
 def check_earlier_mask(header, previous_fill, what: str) -> None:
-    """Refuse a frame whose header says an earlier fill estimated pixels when there is no mask to say which.
+    """Refuse a frame whose header says an earlier fill estimated pixels when there is no mask to say which, or
+    when its mask (``previous_fill``, an array) flags fewer pixels than the header's ``INPNPIX``.
 
     A copy that kept only the primary HDU, or a map saved with ``Map.save``,
     has the fill's keywords but not its INPMASK: filled again, the earlier
-    estimates would be taken for data and their provenance dropped.
+    estimates would be taken for data and their provenance dropped. So would
+    those a cleared or cut mask leaves out. ``previous_fill`` True: a mask is
+    there, not yet read.
     """
-    if previous_fill is not None or not H.says_filled(header):
+    if not H.says_filled(header):
         return
     npix = H.number(header, "INPNPIX")
+    if isinstance(previous_fill, np.ndarray):   # a mask: it must flag every pixel the header says were estimated
+        flagged = int(np.count_nonzero(previous_fill))
+        if npix is not None and flagged < npix:     # battery s36: a cleared INPMASK passed the estimates as data
+            raise InputError(f"{what}: its header says an earlier fill estimated {int(npix)} pixels (INPNPIX), but "
+                             f"its mask flags {flagged}; refilling would take the others for data: use the mask "
+                             "the fill wrote")
+        return
+    if previous_fill is not None:
+        return
     count = f"{int(npix)} pixels" if npix is not None else "pixels"
     raise InputError(f"{what}: its header says an earlier fill estimated {count} (INPAINT="
                      f"{header.get('INPAINT')!r}), but it carries no INPMASK saying which; refilling would take "

@@ -277,6 +277,19 @@ def test_refill_of_a_map_that_lost_its_mask_is_refused(blanked_map, tmp_path):
         ci.inpaint_map(back, method="biharmonic", refill=True)
 
 
+def test_refill_of_a_map_whose_mask_was_cleared_is_refused(blanked_map):
+    """Battery s36: a filled map given an all-False (or partial) mask was refilled in silence, with INPAINT='none'
+    and an empty mask: the earlier fill's 10240 estimates passed for measurements."""
+    first = ci.inpaint_map(blanked_map, method="biharmonic")
+    for mask in (np.zeros(first.data.shape, bool), first.mask & (np.arange(first.data.shape[1]) < 256)):
+        again = sunpy.map.Map(first.data, first.meta, mask=mask)
+        with pytest.raises(InputError, match=f"estimated 10240 pixels \\(INPNPIX\\), but its mask flags "
+                                             f"{int(mask.sum())};"):
+            ci.inpaint_map(again, method="biharmonic", refill=True)
+    assert ci.inpaint_map(sunpy.map.Map(first.data, first.meta, mask=first.mask), method="biharmonic",
+                          refill=True).mask.sum() == 10240
+
+
 @pytest.mark.filterwarnings(DROPS_TAB_HISTORY)
 def test_read_map_of_a_filled_file_without_its_mask_says_so(blanked_file, blanked_map, tmp_path, caplog):
     """Docs check 27: read_map of a map.save() file (INPAINT set, no INPMASK) gave a map with no mask, in silence,

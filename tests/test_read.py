@@ -171,6 +171,19 @@ def test_filled_file_needs_refill_and_keeps_its_mask(tmp_path):
     hdr["INPNPIX"], hdr["INPAINT"] = 0, "none"                  # an earlier run that filled nothing
     write(tmp_path / "i.fts", data, hdr)
     assert read_level05(tmp_path / "i.fts", refill=True).previous_fill is None
+    # battery s36: a mask that flags fewer pixels than INPNPIX (cleared, or cut) passed the others off as data
+    hdr["INPNPIX"], hdr["INPAINT"] = 1024, "pconv"
+    for flagged in (0, 512):
+        cut = mask.copy()
+        cut[96:128, 128:160][:, flagged // 32:] = 0
+        fits.HDUList([fits.PrimaryHDU(data, hdr), fits.ImageHDU(cut, name="INPMASK")]).writeto(
+            tmp_path / "c.fts", output_verify="ignore", overwrite=True)
+        with pytest.raises(InputError, match=f"estimated 1024 pixels \\(INPNPIX\\), but its mask flags {flagged};"):
+            read_level05(tmp_path / "c.fts", refill=True)
+        assert read_neighbours([tmp_path / "c.fts"]) == []      # as a neighbour: left out
+    fits.HDUList([fits.PrimaryHDU(data, hdr), fits.ImageHDU(mask, name="INPMASK")]).writeto(
+        tmp_path / "c.fts", output_verify="ignore", overwrite=True)
+    assert read_level05(tmp_path / "c.fts", refill=True).previous_fill.sum() == 1024
 
 
 @pytest.mark.parametrize("case", ["nan", "two", "table"])
