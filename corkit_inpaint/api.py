@@ -18,7 +18,7 @@ from astropy.io import fits
 from . import header as H
 from .blocks import find_missing_blocks
 from .exceptions import InputError
-from .fill import as_method, below_saturation, fill_level05, run_method
+from .fill import as_method, below_saturation, fill_level05, run_method, warn_of_blocks
 from .frame import Frame
 from .match import same_level
 from .methods import DEFAULT_METHOD, FillMethod
@@ -128,7 +128,8 @@ def _checked_array(image, mask, header) -> tuple[np.ndarray, np.ndarray]:
     if mask is None:
         if not np.all(np.isfinite(img)):
             raise InputError("the image holds NaN or inf; pass a mask that covers them")
-        mask, _ = find_missing_blocks(img, header)
+        mask, blocks = find_missing_blocks(img, header)
+        warn_of_blocks(img, header, blocks)         # as inpaint_fits warns of them
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != img.shape:
         raise InputError(f"mask shape {mask.shape} differs from image shape {img.shape}")

@@ -27,7 +27,8 @@ from .register import MAX_GAP_MINUTES, SATURATION_DN, Neighbour, check_max_gap, 
 from .uncertainty import probe
 from .wrap import unwrapped, wrapped_values, wraps
 
-__all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled", "below_saturation"]
+__all__ = ["as_method", "run_method", "FilledImage", "fill_level05", "cast_filled", "below_saturation",
+           "warn_of_blocks"]
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,23 @@ def _zero_block_notes(work: np.ndarray, header, blocks, nearly: str) -> tuple[in
                                          nearly) if t)
 
 
+def _off_grid(work: np.ndarray) -> int:
+    """The all-zero 32x32 squares off the telemetry grid (a crop or shift), warned of: they are not filled."""
+    n_off, (oy, ox) = off_grid_zero_blocks(work)
+    if n_off:
+        log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "
+                    "seems cropped or shifted off the telemetry grid; they are not filled", n_off, oy, ox)
+    return n_off
+
+
+def warn_of_blocks(work: np.ndarray, header, blocks) -> None:
+    """Log what `fill_level05` logs of a frame's zero blocks (a header that makes the block rules doubtful, zero
+    blocks left as they are, squares off the grid), for a caller that found ``blocks`` itself: `inpaint_array`
+    said nothing of them (battery s36: a Sun centre off the image left every loss a zero, in silence)."""
+    _zero_block_notes(work, header, blocks, _nearly_zero_blocks_left(work, header))
+    _off_grid(work)
+
+
 def _nearly_zero_blocks_left(data: np.ndarray, header) -> str:
     """A warning and HISTORY text ("" for none) naming the blocks inside the field whose pixels are all <= 0 but
     a few (`corkit_inpaint.blocks.NEARLY_ZERO`): lost blocks with stray values, perhaps; left as they are."""
@@ -345,10 +363,7 @@ def fill_level05(data: np.ndarray, header, method: str | FillMethod | None, *, d
                            missing=mask)
 
     n_zero, quiet = _zero_block_notes(work, header, blocks, nearly)
-    n_off, (oy, ox) = off_grid_zero_blocks(work)
-    if n_off:                  # a crop or shift: the lost blocks are no longer where the telemetry grid puts them
-        log.warning("%d all-zero 32x32 squares start at row %d, column %d of the 32-pixel block grid: the image "
-                    "seems cropped or shifted off the telemetry grid; they are not filled", n_off, oy, ox)
+    n_off = _off_grid(work)
     if not blocks:
         return unchanged(("no missing blocks on the 32-pixel grid; "
                           f"{n_off} all-zero 32x32 squares off it (a cropped image?) are left as they are"

@@ -443,3 +443,20 @@ def test_arguments_of_the_wrong_type_are_the_package_s_one_line_errors(tmp_path)
             call()
         assert "\n" not in str(ei.value), i
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.fts", "in.fts"]
+
+
+def test_inpaint_array_warns_of_a_header_that_leaves_losses_unfilled(caplog):
+    """Battery s36: with CRPIX putting the Sun off the image, inpaint_array returned every lost block as zeros
+    and logged nothing, where the file path warns; it now warns the same way."""
+    data, header = read_real()
+    img = data.copy()
+    img[96:128, 128:160] = 0
+    hdr = header.copy()
+    hdr["CRPIX1"] = hdr["CRPIX2"] = 5000.0
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        out = ci.inpaint_array(img, header=hdr, method="biharmonic")
+    assert np.array_equal(out, img) and "the header puts the Sun centre at x=4999, y=4999, outside" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        out = ci.inpaint_array(img, header=header, method="biharmonic")
+    assert not np.array_equal(out, img) and caplog.text == ""
