@@ -173,3 +173,17 @@ def test_block_change_takes_the_bias_of_a_summed_pixel():
     assert change.shape == (2, 2) and np.allclose(change, abs(rate - rate2) / np.sqrt(rate))
     assert not block_change(image, {"OFFSET": offset}, [(nb, dict(hdr))]).any()
     assert not block_change(image, hdr, [(nb, {"OFFSET": offset})]).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 33), (33, 1), (2, 4), (5, 2)])
+def test_masks_on_a_narrow_block_grid_fit_or_are_empty(shape):
+    """Battery s36: `evaluate` on an image under about 6 blocks wide (1024x64) raised numpy's 'window shape cannot
+    be larger than input array shape' from a run or cluster that could not fit. Every pattern now gives blocks of
+    the grid, fewer or none where it does not fit."""
+    ok = np.ones(shape, dtype=bool)
+    rng = np.random.default_rng(3)
+    for pattern in PATTERNS + LARGE_PATTERNS:
+        for _ in range(20):
+            _, blocks = loss_mask(rng, ok, pattern)
+            assert all(0 <= y < shape[0] and 0 <= x < shape[1] for y, x in blocks), (pattern, blocks)
+            assert len(set(blocks)) == len(blocks) and (blocks or pattern in ("cluster", "bigcluster"))

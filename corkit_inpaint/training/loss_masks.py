@@ -76,6 +76,14 @@ def eligible_blocks(image: np.ndarray, header=None) -> np.ndarray:
     return ok
 
 
+def _corners(ok: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The top-left corners of the ``h`` x ``w`` windows of ``ok`` that are all True; none where such a window
+    does not fit (battery s36: `evaluate` on an image under 6 blocks wide raised numpy's ValueError)."""
+    if h > ok.shape[0] or w > ok.shape[1]:
+        return np.zeros((0, 2), dtype=np.intp)
+    return np.argwhere(np.lib.stride_tricks.sliding_window_view(ok, (h, w)).all(axis=(2, 3)))
+
+
 def _run(rng, ok, length, *, wrap):
     """A raster run of ``length`` blocks starting on an eligible block.
 
@@ -90,8 +98,7 @@ def _run(rng, ok, length, *, wrap):
         idx = np.arange(by * gx + bx, min(by * gx + bx + length, gy * gx))
         return [divmod(int(i), gx) for i in idx if ok.flat[i]]
     for n in range(length, 0, -1):
-        win = np.lib.stride_tricks.sliding_window_view(ok, (1, n)).all(axis=(2, 3))
-        cand = np.argwhere(win)
+        cand = _corners(ok, 1, n)
         if len(cand):
             by, bx = cand[rng.integers(len(cand))]
             return [(int(by), int(bx + j)) for j in range(n)]
@@ -134,7 +141,7 @@ def loss_mask(rng: np.random.Generator, eligible: np.ndarray, pattern: str | Non
         sizes = (2, 3) if pattern == "cluster" else (4, 5, 6)
         drawn = int(rng.choice(sizes))
         for k in range(drawn, sizes[0] - 1, -1):         # a big one that does not fit anywhere: a smaller one
-            cand = np.argwhere(np.lib.stride_tricks.sliding_window_view(ok, (k, k)).all(axis=(2, 3)))
+            cand = _corners(ok, k, k)
             if len(cand) or pattern == "cluster":
                 break
         if len(cand) == 0:
