@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sunpy.map
 from astropy.nddata import StdDevUncertainty
-from helpers import BLANK, read_file, read_real, seq_files
+from helpers import BLANK, read_file, read_real, seq_files, write
 from sunpy.util.exceptions import SunpyDeprecationWarning, SunpyMetadataWarning
 
 import corkit_inpaint as ci
@@ -288,6 +288,22 @@ def test_refill_of_a_map_whose_mask_was_cleared_is_refused(blanked_map):
             ci.inpaint_map(again, method="biharmonic", refill=True)
     assert ci.inpaint_map(sunpy.map.Map(first.data, first.meta, mask=first.mask), method="biharmonic",
                           refill=True).mask.sum() == 10240
+
+
+@pytest.mark.parametrize("edit", ["no DETECTOR", "INSTRUME EIT"])
+def test_read_map_of_a_file_sunpy_cannot_map_is_one_line(tmp_path, edit):
+    """Battery s36: read_map let sunpy's own IndexError (a file without DETECTOR, which inpaint_fits fills and
+    writes) and ValueError (INSTRUME = 'EIT': an EITMap) through; now an InputError naming the file."""
+    data, header = read_real()
+    hdr = header.copy()
+    if edit == "no DETECTOR":
+        del hdr["DETECTOR"]
+    else:
+        hdr["INSTRUME"] = "EIT"
+    path = write(tmp_path / "odd.fts", data, hdr)
+    with pytest.raises(InputError, match=r"odd.fts: sunpy cannot make a map of it \((IndexError|ValueError): ") as got:
+        ci.read_map(path)
+    assert "\n" not in str(got.value)
 
 
 @pytest.mark.filterwarnings(DROPS_TAB_HISTORY)
