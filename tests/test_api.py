@@ -9,6 +9,7 @@ from helpers import BLANK, blank, read_real, sha, write
 
 import corkit_inpaint as ci
 from corkit_inpaint.blocks import blocks_to_mask, find_missing_blocks
+from corkit_inpaint.exceptions import MethodError
 from corkit_inpaint.network.registry import registry
 from corkit_inpaint.network.weights import resolve_weights
 from corkit_inpaint.training.simulator import make_frame
@@ -42,6 +43,10 @@ def test_array_explicit_mask_and_errors():
         ci.inpaint_array(img_nan, None)
     with pytest.raises(ValueError, match="unknown inpainting method"):
         ci.inpaint_array(img, mask, method="nope")
+    for odd in (["biharmonic"], 3, None):      # battery s36: a list raised TypeError (unhashable) from the lookup
+        with pytest.raises(MethodError, match=f"method: expected a method name or a FillMethod, got "
+                                              f"{type(odd).__name__}"):
+            ci.inpaint_array(img, mask, method=odd)
 
 
 def test_fits_provenance_and_mask(blanked_file, tmp_path):

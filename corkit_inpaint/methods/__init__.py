@@ -83,6 +83,8 @@ def get_method(name: str) -> FillMethod:
     A built-in name is answered without reading the entry points (a plugin cannot replace a
     built-in, and reading them costs about 6 ms per call: twice per file filled).
     """
+    if not isinstance(name, str):        # battery s36: a list raised "unhashable type" from the lookup
+        raise MethodError(f"method: expected a method name or a FillMethod, got {type(name).__name__}")
     builtin = _builtin()
     if name in builtin:
         return builtin[name]
