@@ -15,6 +15,7 @@ import copy
 import logging
 import os
 import warnings
+from collections.abc import Iterable
 
 import astropy.units as u
 import numpy as np
@@ -213,7 +214,8 @@ def _stamped_meta(smap, header, filled: FilledImage):
     added = list(stamped["HISTORY"])[len(header.get("HISTORY", [])):]     # stamp_header appends
     history = meta.get("history")
     if history is not None and not isinstance(history, str):     # a map made from an astropy header
-        history = "\n".join(map(str, history))
+        # (battery s36: a number raised TypeError after the whole fill)
+        history = "\n".join(map(str, history)) if isinstance(history, Iterable) else str(history)
     meta["history"] = "\n".join([history, *added] if history else added)
     return meta
 

@@ -290,6 +290,13 @@ def test_refill_of_a_map_whose_mask_was_cleared_is_refused(blanked_map):
                           refill=True).mask.sum() == 10240
 
 
+def test_a_history_that_is_not_text_is_kept_as_text(blanked_map):
+    """Battery s36: a meta ``history`` that is a number raised TypeError after the whole fill had run."""
+    m = sunpy.map.Map(blanked_map.data, dict(blanked_map.meta, history=5))
+    out = ci.inpaint_map(m, method="biharmonic")
+    assert out.meta["history"].startswith("5\ncorkit-inpaint") and out.mask.any()
+
+
 @pytest.mark.parametrize("edit", ["no DETECTOR", "INSTRUME EIT"])
 def test_read_map_of_a_file_sunpy_cannot_map_is_one_line(tmp_path, edit):
     """Battery s36: read_map let sunpy's own IndexError (a file without DETECTOR, which inpaint_fits fills and
