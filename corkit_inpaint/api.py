@@ -17,7 +17,7 @@ from astropy.io import fits
 
 from . import header as H
 from .blocks import find_missing_blocks
-from .exceptions import InputError
+from .exceptions import InputError, check_switch
 from .fill import as_method, below_saturation, fill_level05, run_method, warn_of_blocks
 from .frame import Frame
 from .match import same_level
@@ -102,6 +102,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
         An unknown method, or one that is not available here.
     """
     check_max_gap(max_gap)
+    return_sigma = check_switch(return_sigma, "return_sigma")
     H.check_header_type(header)
     img, mask = _checked_array(image, mask, header)
     frame = Frame.build(img, mask, header)
@@ -216,6 +217,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     copied, never recomputed, so they are bit-identical to the input.
     """
     neighbours = _checked_arguments(src, dst, neighbours, max_pixels, max_gap)
+    overwrite, refill = check_switch(overwrite, "overwrite"), check_switch(refill, "refill")
     if not Path(src).exists():                   # the missing input is the error to report, not the output
         raise InputError(f"{src}: no such file")
     inputs = [src, *(neighbours or ()), *weights_inputs(weights)]     # the weights file is read too

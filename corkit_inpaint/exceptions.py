@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 __all__ = ["CorkitInpaintError", "InputError", "OutputExistsError", "WeightsError", "CalibrationError", "MethodError",
-           "BatchError", "first_line", "naming", "shown", "not_a_file"]
+           "BatchError", "first_line", "naming", "shown", "not_a_file", "check_switch"]
 
 
 class CorkitInpaintError(Exception):
@@ -87,3 +87,12 @@ def naming(path, text: str) -> str:
     p = shown(path)
     text = shown(str(text).replace(str(path), p), spaces=False) if str(path) else shown(text, spaces=False)
     return text if p in text else f"{p}: {text}"
+
+
+def check_switch(value, what: str) -> bool:
+    """A keyword switch (``overwrite``, ``refill``, ``return_sigma``) as a bool: True or False (numpy's too), else
+    a one-line `InputError`. Battery s36: ``overwrite="no"`` replaced an existing output, any text being true."""
+    import numpy as np
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputError(f"{what}={value!r}: give True or False")

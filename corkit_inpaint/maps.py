@@ -21,7 +21,7 @@ import astropy.units as u
 import numpy as np
 
 from . import header as H
-from .exceptions import InputError, first_line
+from .exceptions import InputError, check_switch, first_line
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
 from .read import Level05, check_earlier_mask, read_fits, read_neighbours, refuse_not_level05
@@ -179,6 +179,9 @@ def _neighbours(neighbours, gmap) -> list[Level05]:
     out = []
     if isinstance(neighbours, (str, os.PathLike, gmap)):         # one neighbour, given alone
         neighbours = [neighbours]
+    if isinstance(neighbours, (dict, bytes)):       # battery s36: a dict's keys were taken for file names
+        raise InputError(f"neighbours: expected a sequence of sunpy maps or file names, got "
+                         f"{type(neighbours).__name__}")
     try:
         neighbours = list(neighbours or ())
     except TypeError:
@@ -189,12 +192,12 @@ def _neighbours(neighbours, gmap) -> list[Level05]:
             out += read_neighbours([nb])
         elif isinstance(nb, gmap):
             try:
-                out.append(_level05(nb, _map_name(nb, f"neighbouring map {k}"), refill=True,
+                out.append(_level05(nb, _map_name(nb, f"neighbouring map {k + 1}"), refill=True,
                                     neighbour=True))
             except InputError as exc:
                 log.warning("neighbouring frame left out: %s", exc)
         else:
-            raise InputError(f"neighbour {k}: expected a sunpy map or a file name, got {type(nb).__name__}")
+            raise InputError(f"neighbour {k + 1}: expected a sunpy map or a file name, got {type(nb).__name__}")
     return out
 
 
@@ -299,7 +302,7 @@ def inpaint_map(smap, *, neighbours=None, method: str | FillMethod = DEFAULT_MET
     >>> filled.save("lasco_clear_filled_map.fts")               # doctest: +SKIP
     """
     gmap, what = _checked(smap, max_gap)
-    r = _level05(smap, what, refill)
+    r = _level05(smap, what, check_switch(refill, "refill"))
     own_mask = None if r.previous_fill is not None else _own_mask(smap, what)    # a first fill: the map's own flags
     try:
         own_sigma = _own_sigma(smap, what)                    # kept wherever this fill estimates nothing

@@ -9,7 +9,7 @@ from helpers import BLANK, blank, read_real, sha, write
 
 import corkit_inpaint as ci
 from corkit_inpaint.blocks import blocks_to_mask, find_missing_blocks
-from corkit_inpaint.exceptions import MethodError
+from corkit_inpaint.exceptions import InputError, MethodError
 from corkit_inpaint.network.registry import registry
 from corkit_inpaint.network.weights import resolve_weights
 from corkit_inpaint.training.simulator import make_frame
@@ -465,3 +465,19 @@ def test_inpaint_array_warns_of_a_header_that_leaves_losses_unfilled(caplog):
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
         out = ci.inpaint_array(img, header=header, method="biharmonic")
     assert not np.array_equal(out, img) and caplog.text == ""
+
+
+def test_switches_must_be_true_or_false(blanked_file, tmp_path):
+    """Battery s36: ``overwrite="no"`` replaced an existing output (any text is true), and so did "no" for
+    ``refill`` and ``return_sigma``: each is now refused in one line, and the output left as it was."""
+    data, header = read_real()
+    out = tmp_path / "out.fts"
+    out.write_bytes(b"keep me")
+    for kw in ("overwrite", "refill"):
+        with pytest.raises(InputError, match=f"^{kw}='no': give True or False$"):
+            ci.inpaint_fits(blanked_file, out, method="biharmonic", **{kw: "no"})
+    assert out.read_bytes() == b"keep me"
+    with pytest.raises(InputError, match="^return_sigma=1: give True or False$"):
+        ci.inpaint_array(blank(data, BLANK), header=header, method="biharmonic", return_sigma=1)
+    ci.inpaint_fits(blanked_file, out, method="biharmonic", overwrite=np.bool_(True))
+    assert out.read_bytes() != b"keep me"

@@ -125,8 +125,10 @@ def test_neighbours_as_maps_and_files(tmp_path):
     b = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(wild, n0.meta, mask=half), f2], method="ratio")
     c = ci.inpaint_map(sunpy.map.Map(f1), neighbours=[sunpy.map.Map(wild, n0.meta), f2], method="ratio")
     assert np.array_equal(a.data, b.data) and not np.array_equal(a.data, c.data)
-    with pytest.raises(InputError, match="neighbour 0: expected a sunpy map or a file name"):
+    with pytest.raises(InputError, match="neighbour 1: expected a sunpy map or a file name"):    # as inpaint_array
         ci.inpaint_map(sunpy.map.Map(f1), neighbours=[np.zeros((4, 4))], method="ratio")
+    with pytest.raises(InputError, match="neighbours: expected a sequence of sunpy maps or file names, got dict"):
+        ci.inpaint_map(sunpy.map.Map(f1), neighbours={str(f0): n0}, method="ratio")     # battery s36: its keys
     # one neighbour given alone, as a file name, a path or a map, is one neighbour (a name was read letter by
     # letter before, a path and a map raised foreign errors)
     one = ci.inpaint_fits(f1, neighbours=[f0], method="ratio")[0].data
