@@ -210,8 +210,8 @@ def _calibrated_copy(tmpdir: Path, src: Path, filled, header, detector: str, cor
     try:
         img, l1hdr = calibrate(tmp, detector, corkit_kwargs)
     except CalibrationError as exc:
-        faults = calibration_faults(detector, default_calib_dir())
-        raise CalibrationError(f"{src}: {exc}" + (f"; of its calibration files, corkit cannot read "
+        faults = calibration_faults(detector, hdr, default_calib_dir())     # (C3's FITS files: named in exc)
+        raise CalibrationError(f"{src}: {exc}" + (f"; of its calibration files, corkit's readers fail on "
                                                    f"{', '.join(faults)}" if faults else "")) from None
     if not np.any(np.isfinite(img) & (img != 0)):
         log.warning("%s: corkit's level-1 image is all zero, the fill's pixels with it: its calibration files may "

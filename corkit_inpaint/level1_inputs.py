@@ -1,17 +1,17 @@
 """What `corkit_inpaint.level_1` checks of its arguments and of the calibration files corkit 1.0.16's ``level_1``
-opens: before any file is read, and which of those files is at fault when corkit fails."""
+opens: before any file is read, and which of those files corkit's own readers fail on when corkit fails."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-
 from .corkit_bridge import corkit_options
-from .exceptions import CalibrationError, InputError
+from .exceptions import CalibrationError, InputError, first_line
 
 __all__ = ["LEVEL1_DETECTORS", "required_calibration_files", "check_calibration", "calibration_faults",
            "check_options"]
@@ -23,8 +23,6 @@ _FILES = {
     "C3": ["c3vig_preint_final.fts", "c3vig_postint_final.fts", "c3_cl_mask_lvl1.fts", "C3ramp.fts",
            "3m_clcl_all.fts", "c3_pre_recovery_adj_xyr_medv2.sav", "c3_post_recovery_adj_xyr_medv2.sav"] + _COMMON,
 }
-#: The columns corkit reads of the ``*_adj_xyr_medv2.sav`` files (CSV, as ``corkit-update`` rewrites them).
-_SAV_COLUMNS = ("c_tai", "c_xmed", "c_ymed", "c_rmed")
 #: The detectors corkit's ``level_1`` calibrates.
 LEVEL1_DETECTORS = tuple(_FILES)
 
@@ -44,56 +42,44 @@ def check_calibration(detector: str, folder: Path) -> None:
             "or pass calib_dir / --calib-dir pointing at a folder that has them")
 
 
-def calibration_faults(detector: str, folder: Path) -> list[str]:
-    """The files of `required_calibration_files` in ``folder`` that corkit's readers cannot read, as ``"NAME
-    (why)"``: looked for when corkit's ``level_1`` fails, whose own error names no file (battery s35: a
-    truncated ``c2_time_offsets.dat`` gave "not enough values to unpack (expected 5, got 1)")."""
-    out = []
-    for name in required_calibration_files(detector):
+def calibration_faults(detector: str, header, folder: Path) -> list[str]:
+    """The calibration files corkit 1.0.16's own readers fail on for this frame, in ``folder`` (corkit's current
+    one), as ``"NAME (why)"``: looked for when corkit's ``level_1`` fails, whose error names no file (battery
+    s35: a truncated ``c2_time_offsets.dat`` gave "not enough values to unpack (expected 5, got 1)").
+
+    Each reader runs as ``level_1`` runs it on ``header``: C2's vignetting (``fits.getdata``) and occulter
+    centres, the time offsets (``adjust_all_date_obs``) and, where they read, the centre-and-roll table of the
+    frame's era (``adjust_hdr``). C3's FITS files are named by `corkit_inpaint.corkit_bridge.c3_args` already.
+    """
+    import corkit.utils as U
+    from astropy.io import fits
+    out: list[str] = []
+
+    def reads(name: str, read) -> bool:
         try:
-            why = _fault(folder / name)
-        except Exception as exc:        # whatever a reader raises is the fault
-            why = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:120]}"
-        if why:
-            out.append(f"{name} ({why})")
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                read()
+        except Exception as exc:            # whatever corkit's reader raises is the fault
+            out.append(f"{name} ({type(exc).__name__}: {first_line(exc)[:160]})")
+            return False
+        return True
+
+    if detector == "C2":
+        reads("c2vig_final.fts", lambda: fits.getdata(folder / "c2vig_final.fts"))
+        reads("occulter_center.dat", U.read_occ_dat)
+    if reads(_COMMON[0], lambda: U.adjust_all_date_obs(header)):
+        era = "pre" if U.adjust_all_date_obs(header)["date"] < "1998/07/01" else "post"
+        reads(f"{detector.lower()}_{era}_recovery_adj_xyr_medv2.sav", lambda: _numbers(U.adjust_hdr(header)))
     return out
 
 
-def _fault(path: Path) -> str:
-    """Why corkit 1.0.16 cannot read the calibration file ``path`` as it reads it ("": it can)."""
-    from astropy.io import fits
-    if path.suffix == ".fts":                   # corkit: fits.getdata
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = fits.getdata(path)
-        return "" if isinstance(data, np.ndarray) and data.ndim == 2 else "no 2-D image in it"
-    lines = path.read_text(encoding="ascii").splitlines(keepends=True)
-    if path.suffix == ".sav":       # corkit-update rewrites these as CSV: pandas.read_csv, four columns by name
-        head = [c.strip() for c in (lines or [""])[0].split(",")]
-        cols = [head.index(c) for c in _SAV_COLUMNS if c in head]
-        if len(cols) < len(_SAV_COLUMNS):
-            return f"not the CSV corkit-update writes: no {', '.join(c for c in _SAV_COLUMNS if c not in head)}"
-        for n, line in enumerate(lines[1:], 2):
-            fields = line.split(",")
-            try:
-                ok = len(fields) == len(head) and all(np.isfinite(float(fields[i])) for i in cols)
-            except ValueError:
-                ok = False
-            if not ok:
-                return f"line {n}: not {len(head)} fields with numbers in {', '.join(_SAV_COLUMNS)}"
-        return "" if len(lines) > 1 else "no row"
-    if path.name == "occulter_center.dat":      # corkit: every second line, "x y n" then telescope and filter
-        bad = [n for n, line in enumerate(lines[1::2]) if len(line[:25].split()) != 3 or not line[31:].split()]
-        return f"line {2 * bad[0] + 2}: not 'x y n' then a telescope and filter" if bad else ""
-    for n, line in enumerate(lines[2:], 3):     # c2_time_offsets.dat: five numbers a line after two lines
-        fields = line.split()
-        try:
-            ok = len(fields) == 5 and all(np.isfinite(float(f)) for f in fields)
-        except ValueError:
-            ok = False
-        if not ok:
-            return f"line {n}: {len(fields)} field(s), corkit reads five numbers"
-    return "" if len(lines) > 2 else "no line of offsets"
+def _numbers(adjusted: dict) -> None:
+    """Raise where corkit's ``adjust_hdr`` gave a Sun centre or roll that is no number (a table cut short)."""
+    import math
+    bad = [k for k in ("xpos", "ypos", "roll") if not math.isfinite(float(adjusted[k]))]
+    if bad:
+        raise ValueError(f"its {', '.join(bad)} for this date {'is' if len(bad) == 1 else 'are'} not a number")
 
 
 def check_options(format: str, corkit_kwargs: dict, fits_files, calib_dir, inpaint):
