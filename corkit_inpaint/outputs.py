@@ -26,7 +26,7 @@ from astropy.io.fits.verify import VerifyWarning
 from . import header as H
 from .abandoned import STALE_AFTER, TEMP_TAG, file_identity, held, remove_stale_temps, temp_head
 from .exceptions import InputError, OutputExistsError, shown
-from .tempfiles import fsync_dir, removed_on_sigterm, temp_beside
+from .tempfiles import fsync_dir, removed_on_sigterm, temp_for
 
 __all__ = ["TEMP_TAG", "STALE_AFTER", "temp_head", "remove_stale_temps", "ReplaceCheck", "file_key", "input_clash",
            "output_clash", "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
@@ -261,10 +261,7 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
     suffix = dst.suffix.lower()
     # SIGTERM (a batch system's time limit) removes the temporary too: the block's clean-up runs first
     with removed_on_sigterm("a write", InputError(f"{dst}: terminated (SIGTERM)")):
-        try:                # errno's words, not its raw line naming the temporary (battery s35: under /proc)
-            tmp = temp_beside(dst.parent, temp_head(dst.name), ".tmp")
-        except OSError as exc:
-            raise InputError(f"{dst}: could not be written ({exc.strerror or type(exc).__name__})") from None
+        tmp = temp_for(dst, temp_head(dst.name))
         try:
             with held(tmp):                 # until placed: a later run tells a killed write's temporary by it
                 _write_fits(hdul, tmp, dst.name, suffix)

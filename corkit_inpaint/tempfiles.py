@@ -29,7 +29,7 @@ from pathlib import Path
 from .abandoned import held, remove_if_abandoned, remove_stale_temps, temp_head
 from .exceptions import InputError
 
-__all__ = ["process_umask", "temp_beside", "temp_folder", "write_through_temp", "write_text_atomic",
+__all__ = ["process_umask", "temp_beside", "temp_for", "temp_folder", "write_through_temp", "write_text_atomic",
            "write_bytes_atomic", "fsync_dir", "removed_on_sigterm", "held", "remove_if_abandoned"]
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,15 @@ def temp_folder(prefix: str) -> Path:
     return _recorded(lambda: _make_folder(prefix))
 
 
+def temp_for(dst: Path, head: str) -> Path:
+    """`temp_beside` ``dst`` (``head`` from `temp_head`), or a one-line `InputError` where none can be made
+    there, in errno's words, not its raw line naming the temporary (battery s35: an output under /proc)."""
+    try:
+        return temp_beside(dst.parent, head, ".tmp")
+    except OSError as exc:
+        raise InputError(f"{dst}: could not be written ({exc.strerror or type(exc).__name__})") from None
+
+
 def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object], *, what: str = "a write",
                        terminated: Exception | None = None) -> None:
     """``write(tmp)`` to a `temp_beside` file, fsync it, then move it onto ``path``: a kill leaves no half-written
@@ -284,7 +293,7 @@ def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object],
     head = temp_head(path.name)             # cut short where a long name would make the temporary's too long
     remove_stale_temps([path])                       # what a killed (SIGKILL) write to it left
     with removed_on_sigterm(what, terminated or InputError(f"{path}: terminated (SIGTERM)")):
-        tmp = temp_beside(path.parent, head, ".tmp")
+        tmp = temp_for(path, head)
         try:
             with held(tmp):                 # until placed: a later write tells a killed one's temporary by it
                 write(tmp)

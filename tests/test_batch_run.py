@@ -355,3 +355,19 @@ def test_a_folder_moved_with_its_manifest_is_still_the_batch_s(client, tmp_path)
     assert counts(run_batch(client, files, out, method="biharmonic")) == (1, 1, 0)
     assert read_out(out / files[0].name)[2]["INPBATCH"] == records(out)[0]["batch"]
     assert {r["output"] for r in records(out)} == {str(out / f.name) for f in files}
+
+
+def test_a_manifest_copied_alone_keeps_naming_its_own_folder(client, tmp_path):
+    """Review s36: with every record read as a file of the manifest's folder, a manifest copied alone into a
+    folder holding a user's file of the same name claimed it ('changed since this batch wrote it'). While the
+    folder its records name is there, they keep naming it: the user's file is not the batch's."""
+    import shutil
+    files = make_inputs(tmp_path / "in", n=1)
+    counts = lambda s: (s.done, s.skipped, s.failed)                    # noqa: E731
+    assert counts(run_batch(client, files, tmp_path / "a", method="biharmonic")) == (1, 0, 0)
+    (tmp_path / "c").mkdir()
+    shutil.copy(tmp_path / "a" / MANIFEST_NAME, tmp_path / "c" / MANIFEST_NAME)
+    (tmp_path / "c" / files[0].name).write_bytes(b"the user's own file")
+    summary = run_batch(client, files, tmp_path / "c", method="biharmonic")
+    assert counts(summary) == (0, 0, 1) and summary.failures[0][1].endswith("exists (use overwrite / --overwrite)")
+    assert (tmp_path / "c" / files[0].name).read_bytes() == b"the user's own file"

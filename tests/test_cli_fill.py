@@ -93,6 +93,12 @@ def test_an_output_where_no_file_can_be_made_is_one_line(blanked_file, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"corkit-inpaint: error: {blanked_file}: /proc/out.fts: could not be written "
                    f"(No such file or directory)"]
+    # the same for a picture (review s36: its own temporary's raw line)
+    out = blanked_file.parent / "out.fts"
+    assert main(["fill", str(blanked_file), "-o", str(out), "--plot", "/proc/p.png", "--method", "biharmonic"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"corkit-inpaint: error: {blanked_file}: /proc/p.png: could not be written "
+                   f"(No such file or directory)"]
 
 
 def test_no_output_or_picture_over_the_weights_file(blanked_file, tmp_path):

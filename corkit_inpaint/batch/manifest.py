@@ -59,12 +59,20 @@ def _batch_id(records: Iterable[dict]) -> str:
 
 
 def _in_folder(record: dict, folder: Path) -> dict:
-    """``record`` with its output named in ``folder``, where the manifest is: outputs lie beside it, and a folder
-    moved with its manifest is still the batch's (battery s35: records kept the old absolute paths, so every
-    output was 'exists', not the batch's, and a rerun failed every file)."""
+    """``record`` with its output named in ``folder``, where the manifest is, when the folder it names is gone
+    or is ``folder`` by another path: a folder moved with its manifest is still the batch's (battery s35:
+    records kept the old absolute paths, so every output was 'exists', not the batch's, and a rerun failed
+    every file). A manifest copied alone elsewhere, its folder still there, keeps naming that folder's files."""
     out = record.get("output")
-    if isinstance(out, str) and os.path.basename(out):
-        record["output"] = os.path.join(os.path.abspath(folder), os.path.basename(out))
+    if not (isinstance(out, str) and os.path.basename(out)):
+        return record
+    here, was = os.path.abspath(folder), os.path.dirname(out)
+    try:
+        moved = not os.path.isdir(was) or os.path.samefile(was, here)
+    except (OSError, ValueError):           # a path the system refuses to look at: not this folder
+        moved = False
+    if moved:
+        record["output"] = os.path.join(here, os.path.basename(out))
     return record
 
 
@@ -105,8 +113,8 @@ class Manifest:
     def read(self) -> dict[str, dict]:
         """The last record of each input, by `input_key`; an unreadable line (the torn last line of a run
         killed while appending, a line an earlier release's full disk cut short) is skipped with a warning.
-        A record's ``output`` is read as the file of its name in this folder, wherever the folder was when
-        it was written (the compaction on entering writes it so).
+        A record's ``output`` in a folder that is gone, or is this one by another path, is read as the file of
+        its name in this folder (the folder was moved with the manifest; the compaction on entering writes it so).
 
         Raises
         ------

@@ -67,6 +67,7 @@ def _plot(src: Path, hdul, png: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from ..evaluation.report import save_figure
     from ..read import read_level05
     before = read_level05(src, refill=True).data
     after = hdul[0].data.astype(float)
@@ -81,13 +82,7 @@ def _plot(src: Path, hdul, png: Path) -> None:
     for a in ax:
         a.set_xticks([]), a.set_yticks([])
     fig.suptitle(f"{src.name}: {hdul[0].header.get('INPAINT')} {hdul[0].header.get('INPMODEL')}")
-    tmp = png.with_name(f".{png.name}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=90)
-        os.replace(tmp, png)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
+    save_figure(fig, png, dpi=90)       # through a temporary (review s36: its own, not removed after a kill)
 
 
 def _plot_path(args, src: Path, several: bool) -> Path:

@@ -216,6 +216,8 @@ def clear_cache(name: str | None = None, *, force: bool = False) -> tuple[list[P
     WeightsError
         The cache folder is the package's own data folder or the checkout's
         ``weights/`` folder (``$CORKIT_INPAINT_CACHE`` pointed there): those are not a cache.
+        Or a file or lock cannot be removed or made there (a read-only cache): the message names it and how
+        many files were removed before.
     """
     names = [name] if name else list(registry()["models"])
     entries = [model_entry(n) for n in names]
