@@ -22,7 +22,11 @@ def subparser(name):
 
 def test_out_of_bounds_values_are_usage_errors(tmp_path, capsys):
     for args, field in ((["--crop", "8"], "crop"), (["--teacher-prob", "1.5"], "teacher_prob"),
-                        (["--widths", "8", "0"], "widths"), (["--frames", "0"], "frames")):
+                        (["--widths", "8", "0"], "widths"), (["--frames", "0"], "frames"),
+                        # battery s36: these ran (1e11 frames until killed) or failed in numpy's or torch's words
+                        (["--frames", "100000000000"], "frames"), (["--seed", "-1"], "seed"),
+                        (["--seed", "99999999999999999999999"], "seed"),
+                        (["--first-frame-seed", str(2 ** 63)], "first_frame_seed")):
         assert main(["train", "--out", str(tmp_path / "run"), *args]) == 2
         err = capsys.readouterr().err
         assert err.startswith("corkit-inpaint: error: train: ") and field in err and err.count("\n") == 1
@@ -91,6 +95,7 @@ def test_a_run_stopped_by_the_time_limit_exits_3_and_goes_on_when_rerun(tmp_path
     (["--time-limit", "-1"], "--time-limit -1", 2), (["--init", "NOPE"], "NOPE", 1),
     (["--device", "bogus"], "--device bogus", 1), (["--crop", "5000"], "no training crop", 1),
     (["--device", "mps"], "--device mps", 1),                   # known to torch, not built in here
+    (["--workers", "100000"], "--workers 100000: give 1 to", 2),   # battery s36: all started at once
 ])
 def test_bad_inputs_are_one_line_before_the_data_are_simulated(tmp_path, capsys, extra, why, code):
     """Review s15: most of these ended in a traceback, after the whole data set was simulated."""
@@ -201,3 +206,26 @@ def test_the_writability_check_leaves_no_folder_behind(tmp_path):
     check_run(TrainConfig(frames=1, steps=1, batch=2, widths=(8, 8, 8, 8), crop=32, threads=1),
               tmp_path / "new" / "run")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_out_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    """Battery s36: ``--out ""`` trained into the current folder and exited 0."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "train", "--out", "", *TINY]) == 2
+    assert capsys.readouterr().err == "corkit-inpaint: error: --out: give a folder name\n"
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_checkpoint_or_vgg_file_that_is_a_pickle_is_refused_without_torch_s_advice(tmp_path, capsys):
+    """Battery s36: the refusal quoted torch's advice to load with weights_only=False (running the file's code)."""
+    import pickle
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps(argparse.Namespace(x=1)))
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(evil.read_bytes())
+    for extra in (["--vgg", str(evil)], []):
+        assert main(["-q", "train", "--out", str(out), *TINY, *extra]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "weights_only=False" not in err and "weights_only" not in err, err
+        assert "corkit-inpaint never runs a file's code to load it" in err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 __all__ = ["NAME", "add_arguments", "run", "config_from_args"]
@@ -76,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
     if args.vgg and not Path(args.vgg).is_file():
         err(f"--vgg {args.vgg}: no such file")
         return 2
-    if args.workers < 1:
-        err(f"--workers {args.workers}: give 1 or more processes")
+    if not str(args.out).strip():           # battery s36: "" trained into the current folder
+        err("--out: give a folder name")
+        return 2
+    most = 4 * (os.cpu_count() or 1)         # battery s36: 10000 were all started at once, even for 2 frames
+    if not 1 <= args.workers <= most:
+        err(f"--workers {args.workers}: give 1 to {most} processes (4 per core of this machine)")
         return 2
     if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         err(f"--time-limit {args.time_limit}: give a number of seconds > 0")

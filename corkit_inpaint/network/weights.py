@@ -42,8 +42,8 @@ from .registry import (
     registry,
 )
 
-__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "names_a_file", "weights_inputs", "resolve_weights", "verify_cache",
-           "read_weights_file", "check_model_config", "load_model"]
+__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "load_failure", "names_a_file", "weights_inputs", "resolve_weights",
+           "verify_cache", "read_weights_file", "check_model_config", "load_model"]
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def read_weights_file(path: str | os.PathLike, sha256: str | None = None) -> dic
             warnings.simplefilter("ignore", UserWarning)
             blob = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path}: not a loadable weights file ({_load_failure(exc)})") from None
+        raise WeightsError(f"{path}: not a loadable weights file ({load_failure(exc)})") from None
     if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
         raise WeightsError(f"{path}: not a corkit-inpaint weights file (format != {WEIGHTS_FORMAT!r})")
     missing = [k for k in ("model_config", "state_dict") if k not in blob]
@@ -343,7 +343,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     return model
 
 
-def _load_failure(exc: Exception) -> str:
+def load_failure(exc: Exception) -> str:
     """Why ``torch.load(weights_only=True)`` failed, in a few words: its own reason, without the advice to load with
     ``weights_only=False`` that its message leads with (running the file's code is what this loader never does)."""
     text = " ".join(str(exc).split())

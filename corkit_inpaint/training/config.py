@@ -16,6 +16,9 @@ from .simulator import GENERATOR_VERSION
 
 __all__ = ["TrainConfig"]
 
+#: The largest seed torch's generators take (battery s36: a larger one failed in torch's words, -1 in numpy's).
+_SEED_MAX = 2 ** 63 - 1
+
 
 def _f(default, help: str, **kw):
     """A field with its command-line help; ``low`` (and ``high``) bound a number."""
@@ -30,9 +33,10 @@ class TrainConfig:
     command line and `corkit_inpaint.training.loop.train` call.
     """
 
-    seed: int = _f(20261122, "seed of the optimiser, batches and crops")
-    frames: int = _f(800, "simulated frames to train on", low=1)
-    first_frame_seed: int = _f(1_000_000, "seed of the first simulated frame (frames use consecutive seeds)", low=0)
+    seed: int = _f(20261122, "seed of the optimiser, batches and crops", low=0, high=_SEED_MAX)
+    frames: int = _f(800, "simulated frames to train on", low=1, high=1_000_000)
+    first_frame_seed: int = _f(1_000_000, "seed of the first simulated frame (frames use consecutive seeds)", low=0,
+                               high=_SEED_MAX)
     masks_per_frame: int = _f(3, "loss masks drawn per frame", low=1)
     crop: int = _f(96, "side of the training crops, pixels", low=16)
     crops_per_window: int = _f(2, "crops cut from each window", low=1)

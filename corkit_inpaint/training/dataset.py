@@ -188,7 +188,7 @@ def build_dataset(cfg: TrainConfig, *, workers: int = 1, progress: bool = True) 
     one = partial(frame_samples, cfg=cfg)
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(workers) as ex:
+        with ProcessPoolExecutor(min(workers, -(-len(seeds) // 4))) as ex:     # no more than there are chunks
             results = ex.map(one, seeds, chunksize=4)
             for r in tqdm(results, total=len(seeds), disable=not progress, desc="simulating"):
                 samples.extend(r)

@@ -7,10 +7,12 @@ ImageNet weights cannot be downloaded here: ``--vgg PATH`` names a torchvision
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 
-from ...exceptions import WeightsError, first_line
+from ...exceptions import WeightsError
+from ...network.weights import load_failure
 
 __all__ = ["vgg19_layers", "VGGFeatures", "perceptual_style"]
 
@@ -44,14 +46,15 @@ class VGGFeatures(torch.nn.Module):
         super().__init__()
         self.features = vgg19_layers()
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():      # a file that is not an archive: torch warns before it raises
+                warnings.simplefilter("ignore", UserWarning)
+                state = torch.load(path, map_location="cpu", weights_only=True)
             state = state.get("state_dict", state)
             n = len(self.features)
             self.features.load_state_dict({k[len("features."):]: v for k, v in state.items()
                                            if k.startswith("features.") and int(k.split(".")[1]) < n})
         except Exception as exc:        # not a file, not tensors, another layout: one line, nothing run
-            raise WeightsError(f"--vgg {path}: not a VGG19 weights file ({type(exc).__name__}: "
-                               f"{first_line(exc)})") from None
+            raise WeightsError(f"--vgg {path}: not a VGG19 weights file ({load_failure(exc)})") from None
         self.taps = [i for i, m in enumerate(self.features) if isinstance(m, torch.nn.MaxPool2d)]
         self.requires_grad_(False)
         self.eval()
