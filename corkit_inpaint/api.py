@@ -20,6 +20,7 @@ from .blocks import find_missing_blocks
 from .exceptions import InputError, check_switch
 from .fill import as_method, below_saturation, fill_level05, run_method, warn_of_blocks
 from .frame import Frame
+from .geometry import check_plate_scale
 from .match import same_level
 from .methods import DEFAULT_METHOD, FillMethod
 from .network.weights import weights_inputs
@@ -104,6 +105,7 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     check_max_gap(max_gap)
     return_sigma = check_switch(return_sigma, "return_sigma")
     H.check_header_type(header)
+    check_plate_scale(header)       # battery s36: DETECTOR C3 on a C2 frame filled its never-sent occulter ring
     img, mask = _checked_array(image, mask, header)
     frame = Frame.build(img, mask, header)
     nbs = same_level(frame, register_all(neighbours, header, img.shape, max_gap=max_gap))

@@ -481,3 +481,13 @@ def test_switches_must_be_true_or_false(blanked_file, tmp_path):
         ci.inpaint_array(blank(data, BLANK), header=header, method="biharmonic", return_sigma=1)
     ci.inpaint_fits(blanked_file, out, method="biharmonic", overwrite=np.bool_(True))
     assert out.read_bytes() != b"keep me"
+
+
+def test_inpaint_array_refuses_a_header_that_contradicts_itself():
+    """Battery s36: a header saying C3 on the C2 frame (CDELT 23.8 arcsec/px) was taken by inpaint_array, which
+    then filled 12 blocks, 8 of them C3's never-sent occulter ring; inpaint_fits and inpaint_map refused it."""
+    data, header = read_real()
+    hdr = header.copy()
+    hdr["DETECTOR"] = "C3"
+    with pytest.raises(InputError, match="^header: DETECTOR = 'C3' with CDELT1 = 23.8 arcsec/px.*contradicts itself$"):
+        ci.inpaint_array(blank(data, BLANK), header=hdr, method="biharmonic")
