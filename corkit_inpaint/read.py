@@ -323,7 +323,8 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
         raise InputError(f"{src}: the image " + ("is all zero" if r.data.size else f"has no pixels ({r.data.shape})"))
     if not refill and (r.previous_fill is not None or "INPAINT" in header):
         raise InputError(f"{src}: already filled by corkit-inpaint (INPAINT={header.get('INPAINT')!r}); "
-                         "use refill=True / --refill to fill it again and keep the earlier INPMASK")
+                         "use refill=True (fill and level_1: --refill) to fill it again and keep the earlier "
+                         "INPMASK")
     check_earlier_mask(header, r.previous_fill, str(src))
     return r
 

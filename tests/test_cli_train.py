@@ -229,3 +229,14 @@ def test_a_checkpoint_or_vgg_file_that_is_a_pickle_is_refused_without_torch_s_ad
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "weights_only=False" not in err and "weights_only" not in err, err
         assert "corkit-inpaint never runs a file's code to load it" in err
+
+
+def test_an_empty_or_folder_vgg_or_init_is_a_usage_error(tmp_path, capsys):
+    """Battery s36: ``--vgg ""`` and ``--init ""`` were taken for none in silence; a folder given as --vgg was
+    'no such file'."""
+    for extra, said in ((["--vgg", ""], "--vgg: give a file"), (["--init", " "], "--init: give a file"),
+                        (["--vgg", str(tmp_path)], f"--vgg {tmp_path}: is a folder")):
+        assert main(["-q", "train", "--out", str(tmp_path / "run"), *TINY, *extra]) == 2
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()

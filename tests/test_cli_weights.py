@@ -228,3 +228,15 @@ def test_a_cache_that_cannot_be_cleared_is_one_line(shared_cache, capsys):
     assert len(err) == 1 and "Errno" not in err[0], err
     assert f"the weights cache {c} cannot be cleared (Is a directory: .tiny-test.pt.lock)" in err[0]
     assert (c / "tiny-test.pt").exists()
+
+
+def test_a_folder_given_as_weights_is_named_a_folder(tmp_path, capsys, monkeypatch):
+    """Battery s36: a folder given as --weights (not a registry name) was 'unknown model'."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seq").mkdir()
+    from corkit_inpaint.network.weights import names_a_file
+    assert names_a_file("seq") and not names_a_file("pconv-lasco-nb3-soup")
+    data, header = read_real()
+    write(tmp_path / "in.fts", data, header)
+    assert main(["fill", "in.fts", "-o", "out.fts", "--weights", "seq"]) == 2
+    assert capsys.readouterr().err.strip() == "corkit-inpaint: error: --weights seq: is a folder"

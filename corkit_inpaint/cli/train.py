@@ -74,8 +74,12 @@ def run(args: argparse.Namespace) -> int:
     from ..exceptions import CorkitInpaintError
     from ..training.loop import train
     from .common import err
+    for opt in ("vgg", "init"):            # battery s36: "" was taken for none, in silence
+        if getattr(args, opt, None) is not None and not str(getattr(args, opt)).strip():
+            err(f"--{opt}: give a file (or leave the option out)")
+            return 2
     if args.vgg and not Path(args.vgg).is_file():
-        err(f"--vgg {args.vgg}: no such file")
+        err(f"--vgg {args.vgg}: {'is a folder' if Path(args.vgg).is_dir() else 'no such file'}")
         return 2
     if not str(args.out).strip():           # battery s36: "" trained into the current folder
         err("--out: give a folder name")

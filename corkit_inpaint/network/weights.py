@@ -65,14 +65,15 @@ def weights_inputs(name_or_path) -> list[Path]:
 def names_a_file(name_or_path: str | os.PathLike | None) -> bool:
     """Whether `resolve_weights` takes ``name_or_path`` as a file rather than a registry name.
 
-    A name with a path separator, one naming an existing file, or one with a
-    suffix that the registry does not know (``my.pt``) is a file.
+    A name with a path separator, one naming an existing file (or a folder the registry does not name), or one
+    with a suffix that the registry does not know (``my.pt``) is a file.
     """
     if name_or_path is None:
         return False
     p = Path(name_or_path)
     unknown = str(name_or_path) not in registry()["models"]
-    return os.sep in str(name_or_path) or p.is_file() or bool(p.suffix and unknown)
+    # an existing folder not named in the registry is a path too (battery s36: "unknown model 'seq'")
+    return os.sep in str(name_or_path) or p.is_file() or bool(p.suffix and unknown) or (unknown and p.is_dir())
 
 
 def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: bool = True,
