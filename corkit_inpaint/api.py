@@ -158,6 +158,8 @@ def _checked_arguments(src, dst, neighbours, max_pixels, max_gap) -> list | None
     for what, path in (("src", src), ("dst", dst)):
         if not isinstance(path, (str, os.PathLike)) and (path is not None or what == "src"):
             raise InputError(f"{what}: expected a file path, got {type(path).__name__}")
+        if path is not None and not str(os.fspath(path)).strip():     # battery s36: ".: is a folder"
+            raise InputError(f"{what}: an empty path; give a file name")
     return neighbours
 
 

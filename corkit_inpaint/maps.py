@@ -113,8 +113,8 @@ def _level05(smap, what: str, refill: bool, neighbour: bool = False) -> Level05:
             raise InputError(f"{what}: the data hold {n} NaN or inf values{'' if own is None else ' outside its mask'}")
         data = np.where(bad, 0, data)      # 0, as a lost pixel: a whole block of them is filled, the rest stay NaN
     refuse_not_level05(header, what)
-    if not np.any(data):
-        raise InputError(f"{what}: the data are all zero")
+    if not np.any(data):            # (battery s36: all NaN under the mask was "all zero")
+        raise InputError(f"{what}: the data are all zero" + ("" if bad is None else ", NaN or inf"))
     if "INPAINT" in header and not refill:
         raise InputError(f"{what}: already filled by corkit-inpaint (INPAINT={header['INPAINT']!r}); "
                          "use refill=True to fill it again and keep its mask")

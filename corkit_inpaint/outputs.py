@@ -137,6 +137,8 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None,
     InputError
         With a one-line reason.
     """
+    if not str(dst).strip():        # battery s36: "" was the current folder, "is a folder"
+        raise InputError("an empty output path: give a file name")
     if str(dst).endswith(("/", os.sep)):
         raise InputError(f"{dst}: names a folder; give a file name")
     dst = Path(dst)
@@ -150,8 +152,8 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None,
     if (dst.exists() or dst.is_symlink()) and not overwrite and not _replaceable(dst, replace_check):
         raise OutputExistsError(f"{dst}: exists (use overwrite / --overwrite)")
     parent = dst.parent if str(dst.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{dst}: output folder {parent} does not exist")
+    if not parent.is_dir():         # (battery s36: a file there was said not to exist)
+        raise InputError(f"{dst}: output folder {parent} {'is not a folder' if parent.exists() else 'does not exist'}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{dst}: output folder {parent} is not writable")
     return dst

@@ -339,3 +339,13 @@ def test_a_path_naming_a_folder_is_refused_without_naming_an_option(tmp_path):
     with pytest.raises(InputError) as ei:
         check_output_path(f"{tmp_path}/", overwrite=True)
     assert str(ei.value) == f"{tmp_path}/: names a folder; give a file name"
+
+
+def test_an_empty_output_path_or_a_file_for_its_folder_is_said_so(tmp_path):
+    """Battery s36: ``""`` was the current folder ("is a folder"), and a file in the output folder's place was
+    said not to exist."""
+    with pytest.raises(InputError, match="^an empty output path: give a file name$"):
+        check_output_path("", overwrite=False)
+    (tmp_path / "f.fts").write_bytes(b"x")
+    with pytest.raises(InputError, match="output folder .*f.fts is not a folder$"):
+        check_output_path(tmp_path / "f.fts" / "out.json", overwrite=False)
