@@ -23,6 +23,7 @@ from .frame import Frame, implausible
 from .geometry import optical_geometry
 from .match import same_level
 from .methods import FillMethod, FillResult, Provenance, get_method
+from .network.device import select_device
 from .register import MAX_GAP_MINUTES, SATURATION_DN, Neighbour, check_max_gap, register_all
 from .uncertainty import probe
 from .wrap import unwrapped, wrapped_values, wraps
@@ -66,6 +67,8 @@ def run_method(method: str | FillMethod, frame: Frame, *, neighbours: Sequence[N
         negative 1-sigma on a filled pixel (an infinite one is accepted).
     """
     m = as_method(method)
+    if device != "auto":        # checked whatever the method (battery s36: "bogus" passed with biharmonic)
+        select_device(device)
     if weights is not None and not m.takes_weights:
         log.warning("method %r runs no network: the weights given (%s) are not used", m.name, weights)
     res = m.fill(frame, neighbours=neighbours, device=device, weights=weights)

@@ -491,3 +491,14 @@ def test_inpaint_array_refuses_a_header_that_contradicts_itself():
     hdr["DETECTOR"] = "C3"
     with pytest.raises(InputError, match="^header: DETECTOR = 'C3' with CDELT1 = 23.8 arcsec/px.*contradicts itself$"):
         ci.inpaint_array(blank(data, BLANK), header=hdr, method="biharmonic")
+
+
+def test_a_bad_device_or_a_url_for_weights_is_named_as_given(blanked_file):
+    """Battery s36: device='bogus' passed with a method that runs no network (the default refused it), and a URL
+    given as weights was named with its '//' folded."""
+    data, header = read_real()
+    with pytest.raises(InputError, match="device 'bogus' is not a torch device"):
+        ci.inpaint_array(blank(data, BLANK), header=header, method="biharmonic", device="bogus")
+    from corkit_inpaint.exceptions import WeightsError
+    with pytest.raises(WeightsError, match="^weights file http://10.0.0.1/x.pt does not exist$"):
+        ci.inpaint_fits(blanked_file, weights="http://10.0.0.1/x.pt")

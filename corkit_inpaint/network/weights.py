@@ -103,7 +103,7 @@ def resolve_weights(name_or_path: str | os.PathLike | None = None, *, download: 
         p = Path(name_or_path)
         if not p.is_file():
             what = "is a folder" if p.is_dir() else "is not a regular file" if p.exists() else "does not exist"
-            raise WeightsError(f"weights file {shown(p)} {what}")
+            raise WeightsError(f"weights file {shown(os.fspath(name_or_path))} {what}")    # as given: no // folded
         sha = file_sha256(p)
         models = registry()["models"]
         for n, e in models.items():                    # a known file keeps its registry name
