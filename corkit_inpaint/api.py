@@ -96,16 +96,14 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     Raises
     ------
     InputError
-        Not 2-D, a mask of another shape, NaN or inf outside the mask, a
-        header that is neither a FITS header nor a mapping or whose numeric
-        keywords are not numbers, or a ``max_gap`` that is not a number >= 0 or None.
+        Not 2-D, a mask of another shape, NaN or inf outside the mask, a header that is neither a FITS header
+        nor a mapping, whose numeric keywords are not numbers or whose CDELT is not its DETECTOR's plate scale
+        times a summing; a ``max_gap`` not >= 0 or None, ``return_sigma`` not True or False, a bad ``device``.
     MethodError
         An unknown method, or one that is not available here.
     """
     check_max_gap(max_gap)
     return_sigma = check_switch(return_sigma, "return_sigma")
-    H.check_header_type(header)
-    check_plate_scale(header)       # battery s36: DETECTOR C3 on a C2 frame filled its never-sent occulter ring
     img, mask = _checked_array(image, mask, header)
     frame = Frame.build(img, mask, header)
     nbs = same_level(frame, register_all(neighbours, header, img.shape, max_gap=max_gap))
@@ -121,7 +119,9 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
 
 def _checked_array(image, mask, header) -> tuple[np.ndarray, np.ndarray]:
     """`inpaint_array`'s image (a summed frame's wrapped counts unwrapped) and mask (found when None), or a
-    one-line `InputError`."""
+    one-line `InputError` (also for a header of the wrong type, or whose CDELT contradicts its DETECTOR)."""
+    H.check_header_type(header)
+    check_plate_scale(header)       # battery s36: DETECTOR C3 on a C2 frame filled its never-sent occulter ring
     img = np.asarray(image)
     if img.ndim != 2:
         raise InputError(f"expected a 2-D image, got shape {img.shape}")

@@ -251,7 +251,7 @@ def _warn_doubtful_header(data: np.ndarray, header) -> None:
     ny, nx = np.shape(data)
     sx, sy = H.summing(header)
     c1, c2, r1, r2 = (H.number(header, k) for k in ("R1COL", "R2COL", "R1ROW", "R2ROW"))
-    field = None if None in (c1, c2, r1, r2) else (round((c2 - c1 + 1) / sx), round((r2 - r1 + 1) / sy))
+    field = H.field_shape(header)
     if field is not None and field != (nx, ny):
         log.warning("the header's field (R1COL..R2COL, R1ROW..R2ROW) and summing (%dx%d) give a %dx%d image, "
                     "not the %dx%d stored: the geometry the block rules use may be wrong", sx, sy, *field, nx, ny)

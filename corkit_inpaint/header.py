@@ -11,7 +11,8 @@ from astropy.io import fits
 
 from .exceptions import InputError
 
-__all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "summing", "leb_summing", "detector",
+__all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "summing", "field_shape", "leb_summing",
+           "detector",
            "word", "kind", "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header",
            "check_header_type", "observation_time", "says_filled", "count", "FILL_KEYWORDS"]
 
@@ -78,6 +79,14 @@ def summing(header) -> tuple[int, int]:
     """On-board times ground summing ``(x, y)``, each clipped to 1..64 (SUMCOL/SUMROW 0 means none)."""
     return (_factor(header, "LEBXSUM") * _factor(header, "SUMCOL"),
             _factor(header, "LEBYSUM") * _factor(header, "SUMROW"))
+
+
+def field_shape(header) -> tuple[int, int] | None:
+    """The ``(nx, ny)`` of the image the header's field (R1COL..R2COL, R1ROW..R2ROW) and `summing` give; None
+    where one of the four is missing."""
+    sx, sy = summing(header)
+    c1, c2, r1, r2 = (number(header, k) for k in ("R1COL", "R2COL", "R1ROW", "R2ROW"))
+    return None if None in (c1, c2, r1, r2) else (round((c2 - c1 + 1) / sx), round((r2 - r1 + 1) / sy))
 
 
 def leb_summing(header) -> int:

@@ -307,7 +307,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         ``INPMASK`` extension, and ``INPSIGMA`` when the fill has a 1-sigma).
         None: return the results.
     format : {"fits", "fts"}
-        Output format (FITS only: the mask needs an extension).
+        Output format (FITS only: the mask needs an extension). Switches below are True or False.
     inpaint : str, FillMethod or None
         A registered method or a `FillMethod` (default ``pconv-smooth``);
         None (or ``"none"``) for corkit's calibration with the holes left masked.
@@ -333,8 +333,7 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         ``"auto"``: fill each file also from the nearest earlier and later
         frames of the same detector, filter, polarizer and summing among
         ``fits_files``, within ``max_gap`` (`corkit_inpaint.pairing.pair_neighbours`);
-        ``"none"`` or None: each file alone; a mapping ``{file: [neighbour files]}``: as given.
-        Neighbour files are only read.
+        ``"none"`` or None: each file alone; a mapping ``{file: [neighbour files]}``: as given (only read).
     max_gap : float or None
         Largest time to a neighbouring frame, in minutes, paired or given (None: any).
     threads : int, optional
@@ -351,7 +350,8 @@ def level_1(fits_files, target_path=None, format: str = "fits", *, inpaint: str 
         when ``target_path`` is given. The image is corkit's array: for C3 Clear,
         counts that are in ``BUNIT`` (MSB) as ``image * BSCALE + BZERO``.
     """
-    corkit_kwargs, fits_files, inpaint = check_options(format, corkit_kwargs, fits_files, calib_dir, inpaint)
+    corkit_kwargs, fits_files, inpaint = check_options(format, corkit_kwargs, fits_files, calib_dir, inpaint, dict(
+        overwrite=overwrite, refill=refill, return_mask=return_mask, return_sigma=return_sigma))
     single = isinstance(fits_files, (str, os.PathLike))
     files = ([Path(fits_files)] if single else distinct_files(fits_files) if target_path is not None
              else [Path(f) for f in fits_files])          # to a folder, a file given twice is written once

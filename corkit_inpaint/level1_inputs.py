@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .corkit_bridge import corkit_options
-from .exceptions import CalibrationError, InputError, first_line
+from .exceptions import CalibrationError, InputError, check_switch, first_line
 
 __all__ = ["LEVEL1_DETECTORS", "required_calibration_files", "check_calibration", "calibration_faults",
            "check_options"]
@@ -43,9 +43,11 @@ def check_calibration(detector: str, folder: Path) -> None:
 
 
 def calibration_faults(detector: str, header, folder: Path) -> list[str]:
-    """The calibration files corkit 1.0.16's own readers fail on for this frame, in ``folder`` (corkit's current
-    one), as ``"NAME (why)"``: looked for when corkit's ``level_1`` fails, whose error names no file (battery
-    s35: a truncated ``c2_time_offsets.dat`` gave "not enough values to unpack (expected 5, got 1)").
+    """The calibration files corkit 1.0.16's own readers fail on for this frame, as ``"NAME (why)"``: looked
+    for when corkit's ``level_1`` fails, whose error names no file (battery s35: a truncated
+    ``c2_time_offsets.dat`` gave "not enough values to unpack (expected 5, got 1)"). ``folder`` must be
+    corkit's current calibration folder (`corkit_inpaint.corkit_bridge.default_calib_dir`, within
+    `corkit_inpaint.corkit_bridge.corkit_calibration_dir`): its readers read from there.
 
     Each reader runs as ``level_1`` runs it on ``header``: C2's vignetting (``fits.getdata``) and occulter
     centres, the time offsets (``adjust_all_date_obs``) and, where they read, the centre-and-roll table of the
@@ -82,17 +84,19 @@ def _numbers(adjusted: dict) -> None:
         raise ValueError(f"its {', '.join(bad)} for this date {'is' if len(bad) == 1 else 'are'} not a number")
 
 
-def check_options(format: str, corkit_kwargs: dict, fits_files, calib_dir, inpaint):
+def check_options(format: str, corkit_kwargs: dict, fits_files, calib_dir, inpaint, switches=None):
     """`corkit_inpaint.level_1`'s arguments, checked before any file is read.
 
     Returns corkit's options (`corkit_inpaint.corkit_bridge.corkit_options`), the
     files as given (a list when several) and the method (``"none"``, the command
-    line's word, is None). Refuses in one line a format, option, file list or
-    folder that cannot work (battery s35: ``level_1(None)`` and ``calib_dir=5``
-    were TypeErrors).
+    line's word, is None). Refuses in one line a format, option, file list,
+    folder or ``switches`` value (``{name: value}``: True or False) that cannot
+    work (battery s35: ``level_1(None)`` and ``calib_dir=5`` were TypeErrors).
     """
     if format not in ("fits", "fts"):
         raise InputError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
+    for name, value in (switches or {}).items():    # review s36: overwrite="no" replaced an output
+        check_switch(value, name)
     if not isinstance(fits_files, (str, os.PathLike)):
         files = list(fits_files) if isinstance(fits_files, Iterable) and not isinstance(fits_files, bytes) else None
         if files is None or not all(isinstance(f, (str, os.PathLike)) for f in files):

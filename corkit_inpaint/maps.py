@@ -355,8 +355,9 @@ def read_map(path: str | os.PathLike):
     if r.previous_fill is None and H.says_filled(r.header):      # the rule `check_earlier_mask` refuses by
         log.warning("%s says it was filled (INPAINT = %s) but has no INPMASK (a map.save() file?): the map has no "
                     "mask, so its filled pixels cannot be told from measured ones", path, r.header["INPAINT"])
+    sunpy_map = _sunpy_map()            # without sunpy: its ImportError, not the file's fault
     try:                # sunpy's own errors (battery s36: a file without DETECTOR, one whose INSTRUME is EIT)
-        smap = _sunpy_map().Map((r.data, r.header))
+        smap = sunpy_map.Map((r.data, r.header))
         return type(smap)(smap.data, smap.meta, plot_settings=dict(smap.plot_settings), mask=r.previous_fill,
                           uncertainty=None if r.previous_sigma is None else StdDevUncertainty(r.previous_sigma))
     except Exception as exc:            # noqa: BLE001 - sunpy's own, of any kind

@@ -344,10 +344,15 @@ def check_earlier_mask(header, previous_fill, what: str) -> None:
     npix = H.number(header, "INPNPIX")
     if isinstance(previous_fill, np.ndarray):   # a mask: it must flag every pixel the header says were estimated
         flagged = int(np.count_nonzero(previous_fill))
-        if npix is not None and flagged < npix:     # battery s36: a cleared INPMASK passed the estimates as data
-            raise InputError(f"{what}: its header says an earlier fill estimated {int(npix)} pixels (INPNPIX), but "
-                             f"its mask flags {flagged}; refilling would take the others for data: use the mask "
-                             "the fill wrote")
+        if npix is None or flagged >= npix:
+            return
+        said = (f"its header says an earlier fill estimated {int(npix)} pixels (INPNPIX), but its mask flags "
+                f"{flagged}")
+        ny, nx = np.shape(previous_fill)
+        if flagged == 0 or H.field_shape(header) in (None, (nx, ny)):  # battery s36: a cleared or cut INPMASK
+            raise InputError(f"{what}: {said}; the others would be taken for data: use the mask the fill wrote")
+        log.warning("%s: %s, and the image is not the whole field its header names (a crop?): estimates cut "
+                    "from the mask would be taken for data", what, said)       # (review s36: a submap's refill)
         return
     if previous_fill is not None:
         return

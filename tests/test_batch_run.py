@@ -371,3 +371,17 @@ def test_a_manifest_copied_alone_keeps_naming_its_own_folder(client, tmp_path):
     summary = run_batch(client, files, tmp_path / "c", method="biharmonic")
     assert counts(summary) == (0, 0, 1) and summary.failures[0][1].endswith("exists (use overwrite / --overwrite)")
     assert (tmp_path / "c" / files[0].name).read_bytes() == b"the user's own file"
+
+
+def test_a_folder_copied_with_its_manifest_is_resumed_in_the_copy(client, tmp_path):
+    """Review s36 (second): with records rebased only where their folder was gone, a copy of the whole folder
+    (``cp -r a b``) failed every file in b as 'exists'; a file here stamped with the record's batch is the
+    batch's, so the copy resumes, and the original too."""
+    import shutil
+    files = make_inputs(tmp_path / "in", n=2)
+    counts = lambda s: (s.done, s.skipped, s.failed)                    # noqa: E731
+    assert counts(run_batch(client, files, tmp_path / "a", method="biharmonic")) == (2, 0, 0)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    assert counts(run_batch(client, files, tmp_path / "b", method="biharmonic")) == (0, 2, 0)
+    assert counts(run_batch(client, files, tmp_path / "a", method="biharmonic")) == (0, 2, 0)
+    assert {r["output"] for r in records(tmp_path / "b")} == {str(tmp_path / "b" / f.name) for f in files}

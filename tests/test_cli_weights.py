@@ -234,6 +234,7 @@ def test_a_folder_given_as_weights_is_named_a_folder(tmp_path, capsys, monkeypat
     """Battery s36: a folder given as --weights (not a registry name) was 'unknown model'."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "seq").mkdir()
+    (tmp_path / "pconv-lasco-nb3-soup").mkdir()             # a folder a registry name names is still the model
     from corkit_inpaint.network.weights import names_a_file
     assert names_a_file("seq") and not names_a_file("pconv-lasco-nb3-soup")
     data, header = read_real()

@@ -96,3 +96,18 @@ def test_when_corkit_fails_on_a_calibration_file_the_error_names_it(tmp_path, ca
         msg = str(got.value)
         assert "corkit's level_1 failed" in msg and f"corkit's readers fail on {name} (" in msg and "\n" not in msg
         assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_level_1_and_run_batch_switches_must_be_true_or_false(tmp_path, calib):
+    """Review s36: level_1(overwrite='no') replaced an existing output and return_sigma='no' returned a sigma;
+    run_batch took overwrite='no' for True too. Refused before anything is read or written."""
+    from corkit_inpaint.batch import run_batch
+    out = tmp_path / "out.fts"
+    out.write_bytes(b"keep me")
+    for kw in ("overwrite", "refill", "return_mask", "return_sigma"):
+        with pytest.raises(InputError, match=f"^{kw}='no': give True or False$"):
+            level_1(REAL, out, calib_dir=calib, inpaint=None, **{kw: "no"})
+    for kw in ("overwrite", "refill"):
+        with pytest.raises(InputError, match=f"^{kw}='no': give True or False$"):
+            run_batch(None, [REAL], tmp_path / "batch", method="biharmonic", **{kw: "no"})
+    assert out.read_bytes() == b"keep me" and not (tmp_path / "batch").exists()

@@ -299,6 +299,19 @@ def test_a_history_that_is_not_text_is_kept_as_text(blanked_map):
     assert out.meta["history"].startswith("5\ncorkit-inpaint") and out.mask.any()
 
 
+def test_refill_of_a_crop_of_a_filled_map_warns_and_fills(blanked_map, caplog):
+    """Review s36: a submap of a filled map flags fewer pixels than the INPNPIX its meta keeps; it was refused as
+    a cut mask. A crop (the image is not the header's whole field) warns and is refilled, its mask kept."""
+    import astropy.units as u
+    first = ci.inpaint_map(blanked_map, method="biharmonic")
+    crop = first.submap([0, 0] * u.pix, top_right=[first.data.shape[1] // 2 - 1, first.data.shape[0] - 1] * u.pix)
+    assert 0 < crop.mask.sum() < first.mask.sum()
+    with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):
+        again = ci.inpaint_map(crop, method="biharmonic", refill=True)
+    assert "the image is not the whole field its header names (a crop?)" in caplog.text
+    assert np.array_equal(again.mask, crop.mask) and np.array_equal(again.data, crop.data)
+
+
 @pytest.mark.parametrize("edit", ["no DETECTOR", "INSTRUME EIT"])
 def test_read_map_of_a_file_sunpy_cannot_map_is_one_line(tmp_path, edit):
     """Battery s36: read_map let sunpy's own IndexError (a file without DETECTOR, which inpaint_fits fills and
@@ -405,13 +418,16 @@ def test_a_crop_off_the_block_grid_is_said(blanked_map, caplog):
     assert "all-zero 32x32 squares off it" in out.meta["history"].replace("\n", " ")
 
 
-def test_without_sunpy_one_line_install_hint():
+@pytest.mark.parametrize("call", ["ci.inpaint_map(None)", "ci.read_map(PATH)"])
+def test_without_sunpy_one_line_install_hint(call, blanked_file):
+    """Also read_map of a good file (review s36: its ImportError was wrapped as the file's InputError)."""
     code = ("import sys\n"
             "import corkit_inpaint as ci\n"
             "assert 'sunpy' not in sys.modules, 'import corkit_inpaint imported sunpy'\n"
             "sys.modules['sunpy'] = None          # as if sunpy were not installed\n"
+            f"PATH = {str(blanked_file)!r}\n"
             "try:\n"
-            "    ci.inpaint_map(None)\n"
+            f"    {call}\n"
             "except ImportError as exc:\n"
             "    print(exc)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

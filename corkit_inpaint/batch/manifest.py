@@ -27,9 +27,9 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..exceptions import BatchError
+from ..exceptions import BatchError, InputError
 from ..tempfiles import fsync_dir, write_through_temp
-from .stamp import is_batch_id, new_batch_id
+from .stamp import is_batch_id, new_batch_id, stamp_of
 
 try:
     import fcntl
@@ -60,19 +60,22 @@ def _batch_id(records: Iterable[dict]) -> str:
 
 def _in_folder(record: dict, folder: Path) -> dict:
     """``record`` with its output named in ``folder``, where the manifest is, when the folder it names is gone
-    or is ``folder`` by another path: a folder moved with its manifest is still the batch's (battery s35:
-    records kept the old absolute paths, so every output was 'exists', not the batch's, and a rerun failed
-    every file). A manifest copied alone elsewhere, its folder still there, keeps naming that folder's files."""
+    or is ``folder`` by another path, or when the file of that name here carries the record's batch stamp: a
+    folder moved or copied with its manifest is still the batch's (battery s35: records kept the old absolute
+    paths, so every output was 'exists', not the batch's, and a rerun failed every file). A manifest copied
+    alone elsewhere, its folder still there, keeps naming that folder's files (review s36)."""
     out = record.get("output")
     if not (isinstance(out, str) and os.path.basename(out)):
         return record
     here, was = os.path.abspath(folder), os.path.dirname(out)
+    mine = os.path.join(here, os.path.basename(out))
     try:
-        moved = not os.path.isdir(was) or os.path.samefile(was, here)
-    except (OSError, ValueError):           # a path the system refuses to look at: not this folder
+        moved = was == here or not os.path.isdir(was) or os.path.samefile(was, here) or (
+            isinstance(record.get("batch"), str) and os.path.isfile(mine) and stamp_of(mine) == record["batch"])
+    except Exception:       # noqa: BLE001 - a path or file the system or astropy cannot read: not this folder
         moved = False
     if moved:
-        record["output"] = os.path.join(here, os.path.basename(out))
+        record["output"] = mine
     return record
 
 
@@ -209,10 +212,10 @@ class Manifest:
                 self._fd = None
                 try:
                     self.compact()
-                except OSError as err:      # a full disk: the error already leaving the block says more
+                except (OSError, InputError) as err:    # a full disk: the error leaving the block says more
                     if typ is None:
                         raise
-                    log.warning("%s: not compacted (%s)", self.path, err.strerror or err)
+                    log.warning("%s: not compacted (%s)", self.path, getattr(err, "strerror", None) or err)
         finally:
             self._release()
 

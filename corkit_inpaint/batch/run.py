@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..exceptions import BatchError, naming
+from ..exceptions import BatchError, check_switch, naming
 from ..methods import DEFAULT_METHOD
 from ..network.weights import names_a_file, weights_inputs
 from ..outputs import distinct_files, input_clash, output_clash, remove_stale_temps
@@ -297,6 +297,7 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     """
     if command not in COMMANDS:
         raise ValueError(f"command = {command!r}: give one of {', '.join(COMMANDS)}")
+    overwrite, refill = check_switch(overwrite, "overwrite"), check_switch(refill, "refill")    # (review s36)
     options = _options(command, method, device, weights, threads, refill, max_pixels, calib_dir, max_gap)
     srcs = [Path(input_key(f)) for f in distinct_files(files)]       # links and ./ resolved: each file once
     pool = [Path(input_key(p)) for p in pool]
