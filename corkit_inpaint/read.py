@@ -336,8 +336,10 @@ def check_earlier_mask(header, previous_fill, what: str) -> None:
     A copy that kept only the primary HDU, or a map saved with ``Map.save``,
     has the fill's keywords but not its INPMASK: filled again, the earlier
     estimates would be taken for data and their provenance dropped. So would
-    those a cleared or cut mask leaves out. ``previous_fill`` True: a mask is
-    there, not yet read.
+    those a cleared or cut mask leaves out; but a crop of a filled frame (an
+    image that is not the header's whole field, `corkit_inpaint.header.field_shape`)
+    flags fewer of them by right, and is only warned of. ``previous_fill`` True:
+    a mask is there, not yet read.
     """
     if not H.says_filled(header):
         return

@@ -116,8 +116,9 @@ class Manifest:
     def read(self) -> dict[str, dict]:
         """The last record of each input, by `input_key`; an unreadable line (the torn last line of a run
         killed while appending, a line an earlier release's full disk cut short) is skipped with a warning.
-        A record's ``output`` in a folder that is gone, or is this one by another path, is read as the file of
-        its name in this folder (the folder was moved with the manifest; the compaction on entering writes it so).
+        A record's ``output`` in a folder that is gone, or is this one by another path, or whose file of that
+        name here carries the record's batch stamp, is read as that file in this folder (the folder was moved
+        or copied with the manifest: `_in_folder`; the compaction on entering writes it so).
 
         Raises
         ------
