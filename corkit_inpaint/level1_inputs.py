@@ -70,8 +70,9 @@ def calibration_faults(detector: str, header, folder: Path) -> list[str]:
     if detector == "C2":
         reads("c2vig_final.fts", lambda: fits.getdata(folder / "c2vig_final.fts"))
         reads("occulter_center.dat", U.read_occ_dat)
-    if reads(_COMMON[0], lambda: U.adjust_all_date_obs(header)):
-        era = "pre" if U.adjust_all_date_obs(header)["date"] < "1998/07/01" else "post"
+    adjusted: dict = {}
+    if reads(_COMMON[0], lambda: adjusted.update(U.adjust_all_date_obs(header))):
+        era = "pre" if adjusted["date"] < "1998/07/01" else "post"      # corkit's own rule for the table
         reads(f"{detector.lower()}_{era}_recovery_adj_xyr_medv2.sav", lambda: _numbers(U.adjust_hdr(header)))
     return out
 

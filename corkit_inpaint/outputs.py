@@ -26,7 +26,7 @@ from astropy.io.fits.verify import VerifyWarning
 from . import header as H
 from .abandoned import STALE_AFTER, TEMP_TAG, file_identity, held, remove_stale_temps, temp_head
 from .exceptions import InputError, OutputExistsError, shown
-from .tempfiles import fsync_dir, removed_on_sigterm, temp_for
+from .tempfiles import fsync_dir, not_written, removed_on_sigterm, temp_for
 
 __all__ = ["TEMP_TAG", "STALE_AFTER", "temp_head", "remove_stale_temps", "ReplaceCheck", "file_key", "input_clash",
            "output_clash", "distinct_files", "check_output_path", "tile_compressed", "write_atomic"]
@@ -279,8 +279,7 @@ def write_atomic(hdul: fits.HDUList, dst: str | os.PathLike, *, overwrite: bool 
             raise
         except Exception as exc:
             tmp.unlink(missing_ok=True)
-            reason = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            raise InputError(f"{dst}: could not be written ({reason})") from None
+            raise not_written(dst, exc) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

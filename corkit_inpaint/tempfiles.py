@@ -29,7 +29,7 @@ from pathlib import Path
 from .abandoned import held, remove_if_abandoned, remove_stale_temps, temp_head
 from .exceptions import InputError
 
-__all__ = ["process_umask", "temp_beside", "temp_for", "temp_folder", "write_through_temp", "write_text_atomic",
+__all__ = ["process_umask", "temp_beside", "temp_for", "not_written", "temp_folder", "write_through_temp", "write_text_atomic",
            "write_bytes_atomic", "fsync_dir", "removed_on_sigterm", "held", "remove_if_abandoned"]
 
 log = logging.getLogger(__name__)
@@ -264,13 +264,19 @@ def temp_folder(prefix: str) -> Path:
     return _recorded(lambda: _make_folder(prefix))
 
 
+def not_written(dst, exc: BaseException) -> InputError:
+    """The one-line `InputError` for a write to ``dst`` that ``exc`` stopped: errno's words (or the first line
+    of the message), not its raw line naming a temporary (battery s35: an output under /proc)."""
+    reason = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return InputError(f"{dst}: could not be written ({reason})")
+
+
 def temp_for(dst: Path, head: str) -> Path:
-    """`temp_beside` ``dst`` (``head`` from `temp_head`), or a one-line `InputError` where none can be made
-    there, in errno's words, not its raw line naming the temporary (battery s35: an output under /proc)."""
+    """`temp_beside` ``dst`` (``head`` from `temp_head`), or `not_written`'s error where none can be made there."""
     try:
         return temp_beside(dst.parent, head, ".tmp")
     except OSError as exc:
-        raise InputError(f"{dst}: could not be written ({exc.strerror or type(exc).__name__})") from None
+        raise not_written(dst, exc) from None
 
 
 def write_through_temp(path: str | os.PathLike, write: Callable[[Path], object], *, what: str = "a write",

@@ -42,8 +42,8 @@ from .registry import (
     registry,
 )
 
-__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "load_failure", "names_a_file", "weights_inputs", "resolve_weights",
-           "verify_cache", "read_weights_file", "check_model_config", "load_model"]
+__all__ = ["WEIGHTS_FORMAT", "CONFIG_BOUNDS", "load_tensors", "load_failure", "names_a_file", "weights_inputs",
+           "resolve_weights", "verify_cache", "read_weights_file", "check_model_config", "load_model"]
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,6 @@ def read_weights_file(path: str | os.PathLike, sha256: str | None = None) -> dic
         ``state_dict``, a ``model_config`` outside `check_model_config`'s bounds,
         or not ``sha256``.
     """
-    import torch
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -166,9 +165,7 @@ def read_weights_file(path: str | os.PathLike, sha256: str | None = None) -> dic
     if bad := _damaged_part(raw):       # torch.load does not check its archive's CRCs: a file given by path
         raise WeightsError(f"{path}: damaged ({bad}); not loaded")
     try:
-        with warnings.catch_warnings():      # a file that is not an archive: torch warns before it raises
-            warnings.simplefilter("ignore", UserWarning)
-            blob = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        blob = load_tensors(io.BytesIO(raw))
     except Exception as exc:
         raise WeightsError(f"{path}: not a loadable weights file ({load_failure(exc)})") from None
     if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
@@ -342,6 +339,16 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     model.model_id = w.name
     model.sha256 = w.sha256
     return model
+
+
+def load_tensors(source, map_location: str = "cpu"):
+    """``torch.load(source, weights_only=True)``: tensors and plain data only, never a file's code (every file
+    this package loads goes through here). torch's warning before it refuses a file that is no archive is
+    silenced: its error says why, which `load_failure` words in one line."""
+    import torch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(source, map_location=map_location, weights_only=True)
 
 
 def load_failure(exc: Exception) -> str:

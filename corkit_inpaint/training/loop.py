@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import torch
 from ..exceptions import InputError, WeightsError, first_line
 from ..network.registry import sha256sum
 from ..network.unet import PConvUNet
-from ..network.weights import WEIGHTS_FORMAT, load_failure, resolve_weights
+from ..network.weights import WEIGHTS_FORMAT, load_failure, load_tensors, resolve_weights
 from ..provenance import source_provenance
 from ..tempfiles import removed_on_sigterm, write_text_atomic
 from .config import TrainConfig
@@ -72,9 +71,7 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
         The file is not a checkpoint this package wrote.
     """
     try:
-        with warnings.catch_warnings():      # a file that is not an archive: torch warns before it raises
-            warnings.simplefilter("ignore", UserWarning)
-            state = torch.load(path, map_location=device, weights_only=True)
+        state = load_tensors(path, device)
     except Exception as exc:
         raise WeightsError(f"{path}: not a loadable checkpoint ({load_failure(exc)})") from None
     need = {"model", "opt", "sched", "step", "history", "wall", "rng", "torch_rng"}

@@ -7,12 +7,11 @@ ImageNet weights cannot be downloaded here: ``--vgg PATH`` names a torchvision
 from __future__ import annotations
 
 import os
-import warnings
 
 import torch
 
 from ...exceptions import WeightsError
-from ...network.weights import load_failure
+from ...network.weights import load_failure, load_tensors
 
 __all__ = ["vgg19_layers", "VGGFeatures", "perceptual_style"]
 
@@ -46,9 +45,7 @@ class VGGFeatures(torch.nn.Module):
         super().__init__()
         self.features = vgg19_layers()
         try:
-            with warnings.catch_warnings():      # a file that is not an archive: torch warns before it raises
-                warnings.simplefilter("ignore", UserWarning)
-                state = torch.load(path, map_location="cpu", weights_only=True)
+            state = load_tensors(path)
             state = state.get("state_dict", state)
             n = len(self.features)
             self.features.load_state_dict({k[len("features."):]: v for k, v in state.items()
