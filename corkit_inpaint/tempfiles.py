@@ -29,8 +29,8 @@ from pathlib import Path
 from .abandoned import held, remove_if_abandoned, remove_stale_temps, temp_head
 from .exceptions import InputError
 
-__all__ = ["process_umask", "temp_beside", "temp_for", "not_written", "temp_folder", "write_through_temp", "write_text_atomic",
-           "write_bytes_atomic", "fsync_dir", "removed_on_sigterm", "held", "remove_if_abandoned"]
+__all__ = ["process_umask", "temp_beside", "temp_for", "not_written", "temp_folder", "write_through_temp",
+           "write_text_atomic", "write_bytes_atomic", "fsync_dir", "removed_on_sigterm", "held", "remove_if_abandoned"]
 
 log = logging.getLogger(__name__)
 
