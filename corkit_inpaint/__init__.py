@@ -10,7 +10,7 @@ is judged.
 
 from __future__ import annotations
 
-__version__ = "0.1.29"
+__version__ = "0.1.30"
 
 from .api import inpaint_array, inpaint_fits
 from .blocks import find_missing_blocks

@@ -138,9 +138,12 @@ _ARCSEC_PER = {"arcsec": 1.0, "": 1.0, "deg": 3600.0, "arcmin": 60.0}
 
 def check_plate_scale(header, where: str = "header") -> None:
     """Refuse (one-line `InputError`) a level-0.5 header whose CDELT1/2 is not its DETECTOR's plate scale times
-    1, 2, 4 ... 64 (summing, whatever the keywords say of it), within 10%: a C2 frame whose header said C3 (11.9
-    against 56 arcsec/px) was filled as C3, in blocks that were never sent. A CDELT that is not positive (which
-    `plate_scales` ignores), or in a unit other than arcsec, deg or arcmin (CUNIT1/2), is not judged."""
+    1, 2, 4 ... 64 within 10%: a C2 frame whose header said C3 (11.9 against 56 arcsec/px) was filled as C3, in
+    blocks that were never sent. Where the header gives its summing along an axis (LEBXSUM, SUMCOL; LEBYSUM,
+    SUMROW), that multiple must be the summing (`corkit_inpaint.header.summing`): a map superpixelled or resampled
+    after read-out (sunpy keeps LEBXSUM and scales CDELT) has lost blocks smaller than 32x32, which no block rule
+    finds, so it came back unfilled without a word. A CDELT that is not positive (which `plate_scales` ignores), or
+    in a unit other than arcsec, deg or arcmin (CUNIT1/2), is not judged."""
     det = H.detector(header) if header is not None else None
     if det not in ARCSEC_PX:
         return
@@ -152,6 +155,20 @@ def check_plate_scale(header, where: str = "header") -> None:
         if not any(0.9 <= ratio / 2 ** k <= 1.1 for k in range(7)):
             raise InputError(f"{where}: DETECTOR = {det!r} with {key} = {v:.6g} {cunit}/px, where {det}'s plate "
                              f"scale is {ARCSEC_PX[det]:g} arcsec/px times its summing: the header contradicts itself")
+        said, total = _summing_said(header, key)
+        if said and not 0.9 <= ratio / total <= 1.1:
+            raise InputError(f"{where}: {key} = {v:.6g} {cunit}/px is {ratio / total:.3g} times {det}'s plate scale "
+                             f"({ARCSEC_PX[det]:g} arcsec/px) times its summing ({said} = {total}): the image was "
+                             "resampled after read-out, so its lost telemetry blocks are no longer 32x32 pixels; "
+                             "fill it before resampling")
+
+
+def _summing_said(header, key: str) -> tuple[str, int]:
+    """The summing keywords along ``key``'s axis (CDELT1: LEBXSUM, SUMCOL) that ``header`` gives, and the
+    summing they make (`corkit_inpaint.header.summing`); ``("", 1)`` where it gives neither."""
+    names = ("LEBXSUM", "SUMCOL") if key == "CDELT1" else ("LEBYSUM", "SUMROW")
+    said = [n for n in names if H.number(header, n) is not None]
+    return " x ".join(said), H.summing(header)[0 if key == "CDELT1" else 1]
 
 
 def zone_of(y: np.ndarray, x: np.ndarray, geometry) -> np.ndarray:

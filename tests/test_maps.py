@@ -418,6 +418,20 @@ def test_a_crop_off_the_block_grid_is_said(blanked_map, caplog):
     assert "all-zero 32x32 squares off it" in out.meta["history"].replace("\n", " ")
 
 
+@pytest.mark.parametrize("how", ["superpixel", "resample"])
+def test_a_map_resampled_after_read_out_is_refused(blanked_map, how):
+    """Battery s36: a superpixelled or resampled map's lost blocks are 16x16 squares, which no block rule finds: it
+    came back unfilled without a word."""
+    import astropy.units as u
+    small = (blanked_map.superpixel([2, 2] * u.pix) if how == "superpixel"
+             else blanked_map.resample([256, 256] * u.pix))
+    assert (small.data == 0).any()                  # the lost blocks are there, at half size
+    said = (r"^the map of 22075759.fts \(FILENAME\): CDELT1 = 47.6 arcsec/px is 2 times C2's plate scale .* "
+            r"the image was resampled after read-out, .*fill it before resampling$")
+    with pytest.raises(InputError, match=said):
+        ci.inpaint_map(small, method="biharmonic")
+
+
 @pytest.mark.parametrize("call", ["ci.inpaint_map(None)", "ci.read_map(PATH)"])
 def test_without_sunpy_one_line_install_hint(call, blanked_file):
     """Also read_map of a good file (review s36: its ImportError was wrapped as the file's InputError)."""

@@ -76,6 +76,10 @@ def test_reads_the_real_file():
     ({"CROTA1": "NaN"}, "CROTA1 has a value that cannot be read"),  # a traceback when the output repeated it
     ({"BUNIT": "DN"}, "BUNIT has a value that cannot be read"),
     ({"DETECTOR": "'C3'"}, "DETECTOR = 'C3' with CDELT1 = 23.8 arcsec/px.*contradicts itself"),  # filled as C3
+    # battery s36: resampled after read-out (sunpy's superpixel keeps LEBXSUM): 16x16 losses, left unfilled silently
+    ({"CDELT1": "47.6"}, r"CDELT1 = 47.6 arcsec/px is 2 times C2's plate scale \(11.9 arcsec/px\) times its summing "
+                         r"\(LEBXSUM x SUMCOL = 2\): the image was resampled after read-out"),
+    ({"CDELT2": "11.9"}, r"CDELT2 = 11.9 arcsec/px is 0.5 times .* \(LEBYSUM x SUMROW = 2\)"),
     ({"LEBXSUM": "1000000"}, "LEBXSUM = 1000000.0 is not a summing factor"),     # clipped to 64 before
     ({"SUMROW": "-2"}, "SUMROW = -2.0 is not a summing factor"),                 # taken as 1 before
 ])
