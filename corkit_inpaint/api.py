@@ -96,7 +96,8 @@ def inpaint_array(image: np.ndarray, mask: np.ndarray | None = None, *, header=N
     Raises
     ------
     InputError
-        Not 2-D, a mask of another shape, NaN or inf outside the mask, a header that is neither a FITS header
+        Not 2-D, a mask of another shape, NaN or inf outside the mask, valid values that float64 cannot hold
+        exactly (``longdouble``, 64-bit integers beyond 2**53), a header that is neither a FITS header
         nor a mapping, whose numeric keywords are not numbers or whose CDELT is not its DETECTOR's plate scale
         times a summing; a ``max_gap`` not >= 0 or None, ``return_sigma`` not True or False, a bad ``device``.
     MethodError
@@ -138,6 +139,11 @@ def _checked_array(image, mask, header) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"mask shape {mask.shape} differs from image shape {img.shape}")
     if not np.all(np.isfinite(img[~mask])):
         raise InputError("the image holds NaN or inf outside the mask")
+    if img.dtype.itemsize > 8 or img.dtype.kind in "iu" and img.dtype.itemsize == 8:    # battery s36: float128
+        kept = img[~mask]
+        if not np.array_equal(kept.astype(np.float64).astype(img.dtype), kept):
+            raise InputError(f"the image's {img.dtype} values are not all exact in float64, which the fill returns: "
+                             "its valid pixels would come back changed; convert it to float64 yourself")
     return img, mask
 
 
@@ -159,7 +165,8 @@ def _checked_arguments(src, dst, neighbours, max_pixels, max_gap) -> list | None
         if not isinstance(path, (str, os.PathLike)) and (path is not None or what == "src"):
             raise InputError(f"{what}: expected a file path, got {type(path).__name__}")
         if path is not None and not str(os.fspath(path)).strip():     # battery s36: ".: is a folder"
-            raise InputError(f"{what}: an empty path; give a file name")
+            raise InputError(f"{what}: {'an empty path' if not str(os.fspath(path)) else 'a name of blanks only'}; "
+                             "give a file name")
     return neighbours
 
 

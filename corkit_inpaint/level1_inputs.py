@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .corkit_bridge import corkit_options
-from .exceptions import CalibrationError, InputError, check_switch, first_line
+from .exceptions import CalibrationError, InputError, MethodError, check_switch, first_line
 
 __all__ = ["LEVEL1_DETECTORS", "required_calibration_files", "check_calibration", "calibration_faults",
            "check_options"]
@@ -92,7 +92,8 @@ def check_options(format: str, corkit_kwargs: dict, fits_files, calib_dir, inpai
     files as given (a list when several) and the method (``"none"``, the command
     line's word, is None). Refuses in one line a format, option, file list,
     folder or ``switches`` value (``{name: value}``: True or False) that cannot
-    work (battery s35: ``level_1(None)`` and ``calib_dir=5`` were TypeErrors).
+    work (battery s35: ``level_1(None)`` and ``calib_dir=5`` were TypeErrors), and
+    in a `MethodError` an ``inpaint`` that is not a name, a method or None.
     """
     if format not in ("fits", "fts"):
         raise InputError(f"format={format!r}: only 'fits' is supported (INPMASK needs a FITS extension)")
@@ -107,4 +108,7 @@ def check_options(format: str, corkit_kwargs: dict, fits_files, calib_dir, inpai
     if calib_dir is not None and (not isinstance(calib_dir, (str, os.PathLike)) or not str(calib_dir).strip()):
         raise InputError(f"calib_dir={calib_dir!r}: give a folder (None: corkit's own)")
     inpaint = None if isinstance(inpaint, str) and inpaint.strip().lower() == "none" else inpaint
+    from .methods import FillMethod
+    if inpaint is not None and not isinstance(inpaint, (str, FillMethod)):     # not "method: ...", which it is not
+        raise MethodError(f"inpaint: expected a method name, a FillMethod or None, got {type(inpaint).__name__}")
     return corkit_options(corkit_kwargs), fits_files, inpaint

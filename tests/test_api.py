@@ -26,6 +26,22 @@ def test_array_valid_pixels_bit_identical(method):
     assert np.all(np.isfinite(out)) and np.all(out[mask] > 0)
 
 
+@pytest.mark.parametrize("dtype", [np.longdouble, np.int64, np.uint64])
+def test_array_values_float64_cannot_hold_are_refused(dtype):
+    """Battery s36: a longdouble image came back as float64, its valid pixels rounded."""
+    data, header = read_real()
+    img = blank(data, BLANK).astype(dtype)
+    mask = blocks_to_mask(img.shape, BLANK)
+    exact = ci.inpaint_array(img, header=header, method="biharmonic")     # every value exact in float64: filled
+    assert np.array_equal(exact[~mask], img[~mask].astype(np.float64))
+    img[100, 100] = (np.longdouble(1000) + np.longdouble(2) ** -50 if dtype is np.longdouble
+                     else dtype(2 ** 53 + 1))
+    if np.longdouble(img[100, 100]) == float(img[100, 100]):
+        pytest.skip("this platform's longdouble is float64")
+    with pytest.raises(ValueError, match=f"^the image's {np.dtype(dtype)} values are not all exact in float64"):
+        ci.inpaint_array(img, header=header, method="biharmonic")
+
+
 def test_array_explicit_mask_and_errors():
     data, _ = read_real()
     img = data.astype(float)
@@ -181,6 +197,14 @@ def test_hole_without_context_is_left_masked(tmp_path):
     mask[32:64, 32:64] = True
     out = ci.inpaint_array(img, mask, method="pconv", device="cpu")
     assert np.array_equal(out, img.astype(float))    # declined: nothing invented, nothing flagged
+
+
+@pytest.mark.parametrize("name, said", [("", "an empty path"), ("   ", "a name of blanks only")])
+def test_an_empty_or_blank_file_name_is_said_so(blanked_file, name, said):
+    """Battery s36: ``""`` as ``dst`` was ".: is a folder"; a name of blanks only was then called empty."""
+    for args in ((name,), (blanked_file, name)):
+        with pytest.raises(InputError, match=f"^{'src' if len(args) == 1 else 'dst'}: {said}; give a file name$"):
+            ci.inpaint_fits(*args, method="biharmonic")
 
 
 def test_inpaint_fits_never_replaces_its_input(blanked_file, tmp_path):

@@ -1,8 +1,9 @@
 """One-line error reports shared by the subcommands."""
 
 import pytest
+from helpers import REAL
 
-from corkit_inpaint.cli import build_parser
+from corkit_inpaint.cli import build_parser, main
 from corkit_inpaint.cli.common import err, file_err
 
 
@@ -63,3 +64,18 @@ def test_an_unknown_fill_method_is_one_usage_line_before_any_file_is_read(tmp_pa
     assert lines[0].startswith(f"corkit-inpaint: error: {opt} bogus: unknown inpainting method 'bogus'")
     assert "biharmonic" in lines[0] and "not a FITS" not in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.fts"]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "fill", "level_1"])
+def test_weights_of_another_architecture_than_the_method_s_are_a_usage_error(tmp_path, capsys, command):
+    """Battery s36: ``evaluate FILE --methods fourier-vae --weights pconv-lasco-v1`` failed each file with the
+    weights' fault under the file's name (exit 1); ``fill`` and ``level_1`` did the same, file by file."""
+    out = tmp_path / "out.fts"
+    args = {"evaluate": ["--methods", "fourier-vae", "--repeats", "1"],
+            "fill": ["-o", str(out), "--method", "fourier-vae"],
+            "level_1": ["-o", str(tmp_path), "--inpaint", "fourier-vae", "--calib-dir", str(tmp_path)]}[command]
+    assert main(["-q", command, str(REAL), *args, "--device", "cpu", "--weights", "pconv-lasco-nb3"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("corkit-inpaint: error: --weights pconv-lasco-nb3: method 'fourier-vae' needs fourier-vae "
+                   "weights; pconv-lasco-nb3 is a pconv network (method 'pconv-smooth' runs any)\n")
+    assert not out.exists()

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import logging
 import math
 
 import numpy as np
@@ -373,6 +374,16 @@ def test_weights_or_a_device_that_cannot_be_used_fail_in_one_line(tmp_path, caps
     assert json.loads(out.read_text()) == {"earlier": "report"}
 
 
+def test_a_method_s_warning_is_said_once_per_run(caplog):
+    """Battery s36: weights without an error table were warned of once per fill: four times for one mask per
+    pattern, a hundred for 25."""
+    with caplog.at_level(logging.WARNING):
+        assert main(["-q", "evaluate", str(REAL), "--methods", "pconv-smooth,biharmonic", "--repeats", "2",
+                     "--weights", "pconv-lasco-nb1", "--device", "cpu"]) == 0
+    said = [r for r in caplog.records if "no error table for these weights" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.WARNING
+
+
 def test_a_reliability_diagram_with_nothing_to_draw_is_not_passed_over_in_silence(tmp_path, caplog):
     """Review s17: a frame without radial zones (not C2 or C3) has no reliability curve: --reliability wrote nothing
     and said nothing."""
@@ -462,7 +473,6 @@ def test_a_frame_with_no_noise_is_refused_in_one_line(tmp_path, capsys):
 
 def test_a_frame_scored_in_dn_says_so(tmp_path, caplog):
     """Battery s32: a header with EXPTIME 0 (or no OFFSET) was scored in DN under the tables' DN/s, silently."""
-    import logging
 
     from helpers import read_real, write
     data, header = read_real()

@@ -8,7 +8,7 @@ from helpers import REAL, read_real
 
 from corkit_inpaint import level_1
 from corkit_inpaint.corkit_bridge import corkit_calibration_dir
-from corkit_inpaint.exceptions import CalibrationError, InputError
+from corkit_inpaint.exceptions import CalibrationError, InputError, MethodError
 from corkit_inpaint.level1_inputs import (
     LEVEL1_DETECTORS,
     calibration_faults,
@@ -31,6 +31,9 @@ def test_check_options_returns_the_files_as_a_list_and_none_for_the_word():
             check_options(*args)
     with pytest.raises(CalibrationError, match="NOSCALE"):
         check_options("fits", {"NOSCALE": True}, "a.fts", None, None)
+    # battery s36: a list as the method was refused as "method: ...", a parameter level_1 does not have
+    with pytest.raises(MethodError, match="^inpaint: expected a method name, a FillMethod or None, got list$"):
+        check_options("fits", {}, "a.fts", None, ["biharmonic"])
 
 
 def test_check_calibration_names_every_missing_file(tmp_path, calib):

@@ -140,13 +140,14 @@ def test_shipped_weights_fill_a_real_file_through_fill_and_level_1(tmp_path, bla
                                              ("fourier-vae", "pconv-fourier-lasco-nb2")])
 def test_a_fourier_method_refuses_weights_of_another_network(tmp_path, blanked_file, capsys, method, weights):
     """``--method pconv-fourier --weights pconv-lasco-nb3`` ran the plain UNet and wrote ``INPAINT =
-    'pconv-fourier'``: a file that named a network that never ran. Now one line, and nothing is written."""
+    'pconv-fourier'``: a file that named a network that never ran. Now one line, and nothing is written (a usage
+    error since 0.1.30, found before any file is read)."""
     import corkit_inpaint as ci
     from corkit_inpaint.cli import main
     from corkit_inpaint.exceptions import InputError
     out = tmp_path / "filled.fts"
     assert main(["-q", "fill", str(blanked_file), "-o", str(out), "--method", method, "--weights", weights,
-                 "--device", "cpu"]) == 1
+                 "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"method {method!r} needs {method} weights; {weights} is a" in err[0]
     assert not out.exists()

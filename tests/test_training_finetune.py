@@ -38,8 +38,8 @@ def test_fine_tune_init_adds_a_guide_channel(tmp_path):
     g2[:, 2] = torch.randn(32, 32)
     with torch.no_grad():
         assert torch.equal(new(x * m, m, g)[-1], new(x * m, m, g2)[-1])
-    # a different architecture is refused with the tensor named
-    with pytest.raises(ValueError, match="shape"):
+    # a different architecture is refused with the tensor named, and the options that build the file's model
+    with pytest.raises(ValueError, match=r"shape .*; its model was built with --widths 8 8 8 8 --extra-channels 2$"):
         init_from(PConvUNet(widths=(8, 8, 8, 16)), f)
 
 
@@ -50,6 +50,16 @@ def test_init_from_the_registry_name_copies_the_default_model():
     assert init_from(model, default_model_name()) == resolve_weights(None).sha256
     for k, v in ref.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
+
+
+def test_a_model_the_file_does_not_fit_is_told_the_options_that_would(tmp_path):
+    """Battery s36: ``train --init pconv-lasco-nb3`` said only that a tensor's shape differed, not that
+    ``--extra-channels 8`` (and the rest of that model's recipe) would fit it."""
+    with pytest.raises(ValueError, match=r"^pconv-lasco-nb3: tensor 'nets.0.downs.0.conv.weight' has shape "
+                                         r"\(32, 9, 5, 5\), this model \(32, 4, 5, 5\); its model was built with "
+                                         r"--extra-channels 8 --base-guide 3 --step noise$"):
+        init_from(PConvUNet(), "pconv-lasco-nb3")
+    init_from(PConvUNet(extra_channels=8, base=3, step="noise"), "pconv-lasco-nb3")     # as it says: it fits
 
 
 def test_a_tensor_this_model_lacks_is_refused(tmp_path):

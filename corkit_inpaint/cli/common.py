@@ -119,22 +119,33 @@ def check_method(name: str, option: str) -> str:
     return ""
 
 
-def check_weights(weights: str | None, option: str = "--weights") -> str:
+def check_weights(weights: str | None, option: str = "--weights", methods=()) -> str:
     """Why ``weights`` (a model name or a weights file) cannot be used ("" when it can, or is not given): a name
-    the registry does not know, or a path that is not a regular file. Checked before any file is read: a run
-    whose frames have nothing to fill would not load the model, and a slip would pass unseen."""
+    the registry does not know, a path that is not a regular file, or weights of another architecture than one
+    of ``methods`` (names) is made for (`corkit_inpaint.methods.pconv.PConvFill.check_arch`: the model is loaded
+    for that; where it cannot be, the fill says why). Checked before any file is read: a run whose frames have
+    nothing to fill would not load the model, a slip would pass unseen, and each file would be blamed for it."""
     if weights is None:
         return ""
-    from ..exceptions import WeightsError, not_a_file
+    from ..exceptions import CorkitInpaintError, InputError, WeightsError, not_a_file
+    from ..methods import get_method
     from ..network.registry import model_entry
     from ..network.weights import names_a_file
     if names_a_file(weights):
-        why = not_a_file(weights)
-        return f"{option} {weights}: {why}" if why else ""
-    try:
-        model_entry(weights)
-    except WeightsError as exc:
-        return f"{option} {weights}: {exc}"
+        if why := not_a_file(weights):
+            return f"{option} {weights}: {why}"
+    else:
+        try:
+            model_entry(weights)
+        except WeightsError as exc:
+            return f"{option} {weights}: {exc}"
+    for name in methods:
+        try:
+            getattr(get_method(name), "check_arch", lambda w: None)(weights)
+        except InputError as exc:
+            return f"{option} {weights}: {exc}"
+        except CorkitInpaintError:      # the weights cannot be loaded (yet): the fill that loads them says why
+            return ""
     return ""
 
 

@@ -62,8 +62,31 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """The ``evaluate`` command."""
     from ..abandoned import inputs_kept
-    with inputs_kept([*args.files, *([args.other_day] if args.other_day else [])]):   # never taken for a temporary
-        return _run(args)
+    filters = [(h, _Once()) for h in logging.getLogger().handlers]     # one each: a record reaches every handler
+    for h, once in filters:
+        h.addFilter(once)
+    try:
+        with inputs_kept([*args.files, *([args.other_day] if args.other_day else [])]):  # never taken for a temporary
+            return _run(args)
+    finally:
+        for h, once in filters:
+            h.removeFilter(once)
+
+
+class _Once(logging.Filter):
+    """Each log message once: `evaluate` fills each frame many times, and a method's warning (weights without an
+    error table, ...) came once per fill (battery s36)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ def check_args(args, methods: list[str]) -> str:
     from ..training.simulator import GENERATOR_VERSION
     if not methods:
         return "--methods: give at least one method"
-    if why := check_weights(args.weights):
+    if why := check_weights(args.weights, methods=methods):
         return why
     if args.repeats is not None and not args.files:         # it would be ignored, and recorded as if it were not
         return "--repeats applies to FILES (each simulated frame or sequence is scored on one mask per pattern)"

@@ -177,9 +177,8 @@ def _run(args: argparse.Namespace) -> int:
         err(f"-o/--output {args.output}: names a folder; give a file name, or use --outdir")
         return 2
     why = ((f"--max-pixels {args.max_pixels}: give a number of pixels >= 1" if args.max_pixels < 1 else "")
-           or check_method(args.method, "--method") or check_weights(args.weights) or _check_inputs(args, srcs)
-           or _check_plot(args, srcs)
-           or _check_batch(args))
+           or check_method(args.method, "--method") or check_weights(args.weights, methods=[args.method])
+           or _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args))
     if why:
         err(why)
         return 2

@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     srcs = distinct_files(args.src)          # a file given twice is calibrated once
     # over the whole run, before anything is written (each level_1 call below sees one file only)
-    why = (batch_only(args) or (check_method(inpaint, "--inpaint") if inpaint else "") or check_weights(args.weights)
+    why = (batch_only(args) or (check_method(inpaint, "--inpaint") if inpaint else "")
+           or check_weights(args.weights, methods=[inpaint] if inpaint else [])
            or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs]))
     if why:
         err(why)

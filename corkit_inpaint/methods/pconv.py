@@ -115,7 +115,7 @@ class PConvFill(FillMethod):
     def fill(self, frame: Frame, *, neighbours: Sequence[Neighbour] = (), device: str = "auto",
              weights=None) -> FillResult:
         if weights is not None and self.arch is not None:
-            self._check_arch(weights)
+            self.check_arch(weights)
         prepared = frame_windows(frame, neighbours)
         verdict = self._check_rings(frame, neighbours, device, weights, prepared)
         res, notes, widening = self._run(frame, neighbours, device, weights, prepared=prepared,
@@ -248,8 +248,11 @@ class PConvFill(FillMethod):
             log.warning("model %s reads no neighbouring frames: filling from this frame alone", model.model_id)
         return FillResult(values, filled, prov, sigma=sigma, skipped=skipped, how=how), notes, widening
 
-    def _check_arch(self, weights) -> None:
-        """Refuse ``weights`` of another architecture than ``arch`` (an `InputError` in one line)."""
+    def check_arch(self, weights) -> None:
+        """Refuse ``weights`` of another architecture than ``arch`` (an `InputError` in one line; none without an
+        ``arch``). The command line checks it before any file is read (`corkit_inpaint.cli.common.check_weights`)."""
+        if self.arch is None:
+            return
         model = load_model(weights, device="cpu")
         got = getattr(model, "arch", "pconv")
         if got != self.arch:

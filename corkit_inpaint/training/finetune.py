@@ -39,7 +39,7 @@ def init_from(model: PConvUNet, path: str | os.PathLike, expect: str | None = No
         if k.startswith("spread_head."):
             continue
         if k not in own:
-            raise ValueError(f"{path}: tensor {k!r} does not fit this architecture")
+            raise ValueError(f"{path}: tensor {k!r} does not fit this architecture{_built_with(blob, model)}")
         t = own[k]
         if t.shape == v.shape:
             t.copy_(v)
@@ -48,9 +48,30 @@ def init_from(model: PConvUNet, path: str | os.PathLike, expect: str | None = No
             t.zero_()
             t[:, :v.shape[1]] = v
         else:
-            raise ValueError(f"{path}: tensor {k!r} has shape {tuple(v.shape)}, this model {tuple(t.shape)}")
+            raise ValueError(f"{path}: tensor {k!r} has shape {tuple(v.shape)}, this model {tuple(t.shape)}"
+                             f"{_built_with(blob, model)}")
     model.load_state_dict(own)
     return w.sha256
+
+
+#: ``train``'s option for each architecture entry of a model's config, and the entry's value when it is absent.
+_OPTIONS = {"stages": ("--stages", None), "widths": ("--widths", None), "ring": ("--ring", None),
+            "extra_channels": ("--extra-channels", None), "base": ("--base-guide", 0), "step": ("--step", "scale"),
+            "arch": ("--arch", "pconv")}
+
+
+def _built_with(blob: dict, model: PConvUNet) -> str:
+    """``"; its model was built with --extra-channels 8 ..."``: the options whose value the file's model had and
+    ``model`` has not ("" where the file names none; battery s36: ``--init pconv-lasco-nb3`` said only that a
+    tensor's shape differed)."""
+    theirs = blob.get("model_config") if isinstance(blob.get("model_config"), dict) else {}
+    said = []
+    for key, (option, absent) in _OPTIONS.items():
+        want, have = theirs.get(key, absent), model.config.get(key, absent)
+        if want is not None and (list(want) if isinstance(want, (list, tuple)) else want) != (
+                list(have) if isinstance(have, (list, tuple)) else have):
+            said.append(f"{option} {' '.join(map(str, want)) if isinstance(want, (list, tuple)) else want}")
+    return f"; its model was built with {' '.join(said)}" if said else ""
 
 
 def zero_heads(model: PConvUNet) -> None:
