@@ -25,7 +25,7 @@ from astropy.io.fits.verify import VerifyWarning
 
 from . import header as H
 from .abandoned import STALE_AFTER, TEMP_TAG, file_identity, held, remove_stale_temps, temp_head
-from .exceptions import InputError, OutputExistsError, shown
+from .exceptions import InputError, OutputExistsError, first_line, shown
 from .tempfiles import fsync_dir, not_written, removed_on_sigterm, temp_for
 
 __all__ = ["TEMP_TAG", "STALE_AFTER", "temp_head", "remove_stale_temps", "ReplaceCheck", "file_key", "input_clash",
@@ -142,6 +142,14 @@ def check_output_path(dst: str | os.PathLike, *, overwrite: bool, src=None,
     if str(dst).endswith(("/", os.sep)):
         raise InputError(f"{dst}: names a folder; give a file name")
     dst = Path(dst)
+    try:
+        return _checked_output(dst, overwrite, src, replace_check)
+    except OSError as exc:          # battery s37: a name too long was errno's raw line, the whole name in it
+        raise InputError(f"{shown(dst)}: cannot be an output ({exc.strerror or first_line(exc)})") from None
+
+
+def _checked_output(dst: Path, overwrite: bool, src, replace_check: ReplaceCheck | None) -> Path:
+    """`check_output_path`'s checks of a path (they may raise `OSError`: a name too long)."""
     why = input_clash([dst], [] if src is None else [src] if isinstance(src, (str, os.PathLike)) else src)
     if why:
         raise InputError(why)

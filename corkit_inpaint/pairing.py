@@ -22,7 +22,7 @@ from . import header as H
 from .exceptions import CorkitInpaintError, InputError, not_a_file, shown
 from .header import observation_time
 from .outputs import file_key
-from .read import header_and_problem
+from .read import MAX_PIXELS, header_and_problem
 from .register import MAX_GAP_MINUTES, check_max_gap
 
 __all__ = ["MAX_GAP_MINUTES", "FrameInfo", "frame_info", "pair_neighbours", "neighbours_for"]
@@ -49,9 +49,10 @@ class FrameInfo:
     problem: str | None = None
 
 
-def frame_info(path: str | os.PathLike) -> FrameInfo:
-    """The `FrameInfo` of a file, from its headers and size."""
-    hdr, problem = header_and_problem(path)
+def frame_info(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> FrameInfo:
+    """The `FrameInfo` of a file, from its headers and size (refused above ``max_pixels``, as the fill refuses it:
+    `corkit_inpaint.read.MAX_PIXELS`)."""
+    hdr, problem = header_and_problem(path, max_pixels=max_pixels)
     shape = (H.number(hdr, "NAXIS2"), H.number(hdr, "NAXIS1"))
     if H.is_level1(hdr) or H.other_instrument(hdr):     # refused as a neighbour when read: never chosen as one
         return FrameInfo(Path(path), (), None, problem)
@@ -64,13 +65,13 @@ def frame_info(path: str | os.PathLike) -> FrameInfo:
 PROGRESS_FROM = 1000
 
 
-def _infos(paths, pool: bool = False, progress: bool = False) -> list[FrameInfo]:
+def _infos(paths, pool: bool = False, progress: bool = False, max_pixels: int = MAX_PIXELS) -> list[FrameInfo]:
     from tqdm import tqdm
     paths, infos = list(paths), []
     for p in tqdm(paths, desc="reading headers", unit="file", leave=False,
                   disable=not progress or len(paths) < PROGRESS_FROM):
         try:
-            info = frame_info(p)
+            info = frame_info(p, max_pixels=max_pixels)
         except (CorkitInpaintError, OSError) as exc:
             # a file to fill: its own fill reports it; a pool file was named on purpose and is never filled
             (log.warning if pool else log.debug)("%s: not %s (%s)", shown(p), "used as a neighbour" if pool
@@ -165,8 +166,8 @@ def _warn_passed_over(by_kind: dict[tuple, _Kind]) -> None:
                             o.problem)
 
 
-def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), progress: bool = False
-                    ) -> dict[Path, list[Path]]:
+def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), progress: bool = False,
+                    max_pixels: int = MAX_PIXELS) -> dict[Path, list[Path]]:
     """For each file, its nearest earlier and nearest later frame of the same kind.
 
     Parameters
@@ -179,6 +180,9 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
         More files that may serve as neighbours (not paired themselves).
     progress : bool
         A progress bar while the headers are read, for `PROGRESS_FROM` files or more.
+    max_pixels : int
+        Files with larger images are not paired, as their fill refuses them (`corkit_inpaint.read.MAX_PIXELS`;
+        battery s37: frames a run's ``--max-pixels`` let through were filled alone, said only at DEBUG).
 
     Returns
     -------
@@ -197,9 +201,9 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
     for p in pool:                        # files named on purpose: one that is not a file is a mistake
         if why := not_a_file(p):
             raise InputError(f"neighbour pool {p}: {why}")
-    infos = _infos(paths, progress=progress)
+    infos = _infos(paths, progress=progress, max_pixels=max_pixels)
     seen = {i.path for i in infos}
-    pooled = _infos((p for p in pool if Path(p) not in seen), pool=True, progress=progress)
+    pooled = _infos((p for p in pool if Path(p) not in seen), pool=True, progress=progress, max_pixels=max_pixels)
     for info in pooled:                   # named on purpose, so say why it cannot serve (a file to fill: below)
         if info.kind and info.time is None:
             log.warning("neighbour pool %s: no observation time (DATE-OBS, TIME-OBS): not used as a neighbour",
@@ -210,6 +214,7 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
     targets = {}
     for info in infos:
         if info.kind and info.time is None:
+            # INFO: a file whose header has no time is often one its fill refuses, in one line of its own
             log.info("%s: no observation time (DATE-OBS, TIME-OBS): not paired with neighbours", shown(info.path))
         out[info.path] = []
         if info.time is not None and info.kind:
@@ -236,7 +241,7 @@ def pair_neighbours(paths, *, max_gap: float | None = MAX_GAP_MINUTES, pool=(), 
 
 
 def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_MINUTES, pool=(),
-                   progress: bool = False) -> dict[Path, list[Path]]:
+                   progress: bool = False, max_pixels: int = MAX_PIXELS) -> dict[Path, list[Path]]:
     """Each file's neighbours, as a run's ``neighbours`` option asks.
 
     Parameters
@@ -246,20 +251,23 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_
         ``"auto"``: `pair_neighbours` among ``files`` and ``pool``; ``"none"`` or
         None: no neighbours; a mapping ``{file: [neighbour files]}``: as given (a key is matched to the
         file it names, however the path is written; a key that names none of ``files`` is warned of).
-    max_gap, pool, progress
-        As for `pair_neighbours`.
+    max_gap, pool, progress, max_pixels
+        As for `pair_neighbours`; ``pool`` with ``"auto"`` only.
 
     Raises
     ------
     InputError
-        Another value of ``neighbours``, or a ``max_gap`` that is not a number >= 0 or None
-        (a `ValueError` too).
+        Another value of ``neighbours``, a ``pool`` without ``"auto"`` (it would not be read; battery s37), or a
+        ``max_gap`` that is not a number >= 0 or None (a `ValueError` too).
     """
     check_max_gap(max_gap)
+    auto = isinstance(neighbours, str) and neighbours.lower() == "auto"
+    if list(pool) and not auto:
+        raise InputError(f"a neighbour pool is read only with neighbours 'auto', not {neighbours!r}")
     if neighbours is None or (isinstance(neighbours, str) and neighbours.lower() == "none"):
         return {Path(f): [] for f in files}
-    if isinstance(neighbours, str) and neighbours.lower() == "auto":
-        return pair_neighbours(files, max_gap=max_gap, pool=pool, progress=progress)
+    if auto:
+        return pair_neighbours(files, max_gap=max_gap, pool=pool, progress=progress, max_pixels=max_pixels)
     if isinstance(neighbours, dict):        # keys match the files they name: relative, absolute or through a link
         keys = {k: file_key(k) for k in neighbours}
         given = {keys[k]: [Path(x) for x in ([v] if isinstance(v, (str, os.PathLike)) else v)]

@@ -197,8 +197,8 @@ def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) 
     Its data are not read: what the headers and the file's size say. Pairing
     (`corkit_inpaint.pairing`) passes over such a file to the next frame on
     that side: the data of its image, INPMASK or INPSIGMA cut short, a level-1
-    file, an EXPTIME that is not positive, an earlier fill's keywords without
-    its INPMASK.
+    file, an EXPTIME that is not positive, a lamp or dark exposure
+    (`corkit_inpaint.header.not_the_corona`), an earlier fill's keywords without its INPMASK.
 
     Returns
     -------
@@ -232,6 +232,8 @@ def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) 
     exptime = H.number(header, "EXPTIME")
     if exptime is not None and not exptime > 0:
         return header, f"EXPTIME = {exptime} is not positive"
+    if why := H.not_the_corona(header):
+        return header, why
     try:
         check_earlier_mask(header, True if has_mask else None, str(src))
     except InputError as exc:
@@ -261,13 +263,17 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, extras: b
     ------
     InputError
         A folder, a missing file, not FITS or truncated, an image larger than ``max_pixels``, a bad
-        NAXIS/BITPIX, no 2-D image, NaN or inf, a header `corkit_inpaint.header.check_header` refuses.
+        NAXIS/BITPIX, no 2-D image, NaN or inf, a header `corkit_inpaint.header.check_header` refuses, an
+        INPSIGMA extension in a file with neither INPMASK nor INPAINT (another's, which the output would replace).
     """
     src = Path(src)
     with _opened(src, max_pixels) as hdul:
         hdu, inpmask, inpsigma = _image_hdu(hdul, src, max_pixels)
         data = np.array(hdu.data)
         header = _image_header(hdul, hdu)
+        if inpsigma is not None and inpmask is None and "INPAINT" not in header:     # battery s37: replaced silently
+            raise InputError(f"{src}: has an INPSIGMA extension but no INPMASK and no INPAINT: not a corkit-inpaint "
+                             "output, and its INPSIGMA would be replaced by the fill's; rename that extension")
         previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
         sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
         others = other_extensions(hdul, (hdu, inpmask, inpsigma), src, max_pixels * 8) if extras else ()

@@ -79,3 +79,19 @@ def test_weights_of_another_architecture_than_the_method_s_are_a_usage_error(tmp
     assert err == ("corkit-inpaint: error: --weights pconv-lasco-nb3: method 'fourier-vae' needs fourier-vae "
                    "weights; pconv-lasco-nb3 is a pconv network (method 'pconv-smooth' runs any)\n")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "fill", "level_1"])
+def test_a_device_or_weights_file_that_cannot_serve_is_a_usage_error_up_front(tmp_path, capsys, command):
+    """Battery s37: ``fill --device bogus`` or a ``--weights`` file that is not weights exited 0 where no file had
+    anything to fill, and failed each file that had (exit 1)."""
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not weights")
+    args = {"evaluate": ["--methods", "pconv-smooth", "--repeats", "1"], "fill": ["-o", str(tmp_path / "o.fts")],
+            "level_1": ["-o", str(tmp_path), "--calib-dir", str(tmp_path)]}[command]
+    for bad, said in ((["--device", "bogus"], "--device: device 'bogus' is not a torch device"),
+                      (["--weights", str(junk)], f"--weights {junk}: ")):
+        assert main(["-q", command, str(REAL), *args, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"corkit-inpaint: error: {said}") and err.count("\n") == 1, err
+    assert not (tmp_path / "o.fts").exists()

@@ -362,7 +362,7 @@ def test_weights_or_a_device_that_cannot_be_used_fail_in_one_line(tmp_path, caps
     junk.write_text("not weights")
     runs = [[str(REAL)], ["--neighbours", *map(str, C3_SEQ)]]
     for files in runs:
-        for weights, code in ((tmp_path / "nope.pt", 2), (junk, 1)):       # no such file: a usage error, up front
+        for weights, code in ((tmp_path / "nope.pt", 2), (junk, 2)):      # both usage errors, up front (s37: loaded)
             assert main(["-q", "evaluate", *files, "--methods", "biharmonic,pconv", "--repeats", "1", "--device",
                          "cpu", "--weights", str(weights), "--json", str(out)]) == code
             err = capsys.readouterr().err

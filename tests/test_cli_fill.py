@@ -151,7 +151,7 @@ def test_success_and_usage_errors(blanked_file, tmp_path):
         assert h[0].header["INPNBLK"] == 10 and h["INPMASK"].data.sum() == 10240
     assert (tmp_path / "ok.png").stat().st_size > 1000
     assert run_cli("fill", blanked_file).returncode == 2                       # no -o/--outdir
-    assert run_cli("fill", blanked_file, blanked_file, "-o", out).returncode == 2
+    assert run_cli("fill", blanked_file, REAL, "-o", out).returncode == 2       # two SRCs (one given twice is one)
     # argparse's own errors are one line too, saying where the usage is (battery s34: 9 lines of usage first)
     for args, said in ((("frobnicate",), "corkit-inpaint: error: argument COMMAND: invalid choice: 'frobnicate'"),
                        (("fill", blanked_file, "-o", tmp_path / "no.fts", "--max-gap"),
@@ -500,3 +500,46 @@ def test_no_progress_bar_is_written_to_a_log_file(blanked_file, tmp_path):
     r = run_cli("fill", blanked_file, second, "--outdir", tmp_path / "out", "--method", "biharmonic")
     assert r.returncode == 0 and "2 of 2 files written" in r.stdout
     assert "filling" not in r.stderr and "%|" not in r.stderr
+
+
+def test_a_closed_or_full_stderr_or_stdout_stops_nothing(tmp_path):
+    """Battery s37: ``fill nope1 a nope2 b --outdir X 2>&1 | head -n1`` ended at the second error line (its write
+    failed), so b was never filled; a closed or full stdout gave the summary's traceback, after every file was
+    written, and exit 1."""
+    data, header = read_real()
+    srcs = [write(tmp_path / f"in{k}.fts", blank(data, [(5, 5 + k)]), header) for k in range(2)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    for k, (files, out, want) in enumerate((([tmp_path / "nope1.fts", srcs[0], tmp_path / "nope2.fts", srcs[1]],
+                                             "stderr", 1), (srcs, "stdout", 0))):
+        outdir = tmp_path / f"out{k}"
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", *map(str, files), "--outdir",
+                                str(outdir), "--method", "biharmonic", "--neighbours", "none"], env=env, timeout=120,
+                               text=True, **({"stderr": full, "stdout": subprocess.PIPE} if out == "stderr"
+                                            else {"stdout": full, "stderr": subprocess.PIPE}))
+        assert r.returncode == want, r
+        assert sorted(p.name for p in outdir.iterdir()) == ["in0.fts", "in1.fts"]
+        if out == "stderr":
+            assert r.stdout == "corkit-inpaint fill: 2 of 4 files written, 2 blocks filled, 2 failed\n"
+        else:
+            assert r.stderr == ""
+
+
+def test_slips_in_the_output_options_are_usage_errors_that_say_so(blanked_file, tmp_path, capsys):
+    """Battery s37: ``-o ' '`` was a file's failure (exit 1) where ``-o ''`` was a usage error; a file given twice
+    with ``-o`` was refused as two SRCs; a dangling link as ``--outdir`` "cannot be made a folder (File exists)";
+    two pictures that would collide did not say it was about ``--plot``."""
+    link = tmp_path / "gone"
+    link.symlink_to(tmp_path / "nowhere")
+    twin = tmp_path / "blanked.fits"
+    twin.write_bytes(blanked_file.read_bytes())
+    for args, said in ((["-o", "  "], "-o/--output and --outdir need a non-empty path"),
+                       (["--outdir", " "], "-o/--output and --outdir need a non-empty path"),
+                       (["--outdir", str(link)], f"--outdir {link}: cannot be made a folder (a link to nothing)"),
+                       ([str(twin), "--outdir", str(tmp_path / "o"), "--plot", str(tmp_path / "pic.png")],
+                        f"--plot {tmp_path / 'pic_blanked.png'}: would be the output of both")):
+        assert main(["-q", "fill", str(blanked_file), *args, "--method", "biharmonic", "--neighbours", "none"]) == 2
+        assert capsys.readouterr().err.startswith(f"corkit-inpaint: error: {said}")
+    out = tmp_path / "once.fts"
+    assert main(["-q", "fill", str(blanked_file), str(blanked_file), "-o", str(out), "--method", "biharmonic"]) == 0
+    assert out.exists()

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from astropy.io import fits
 from helpers import C3_FULL, C3_SEQ, blank, read_file, write
@@ -80,7 +81,8 @@ def test_a_level1_copy_is_never_chosen_as_a_neighbour(tmp_path, key, value):
     assert frame_info(l1).kind == ()
 
 
-@pytest.mark.parametrize("flaw", ["cut short", "INPMASK cut short", "EXPTIME 0", "fill without INPMASK", "none"])
+@pytest.mark.parametrize("flaw", ["cut short", "INPMASK cut short", "EXPTIME 0", "fill without INPMASK", "lamp on",
+                                  "dark program", "none"])
 def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, caplog, flaw):
     """A frame 6 min before the target whose headers or size say it cannot be a neighbour gives way to the
     frame 12 min before; without a flaw the nearer frame is taken (so it is the nearest)."""
@@ -92,6 +94,10 @@ def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, 
         hdr["EXPTIME"] = 0.0
     if flaw == "fill without INPMASK":
         hdr["INPAINT"], hdr["INPNPIX"] = "pconv-smooth", 1024
+    if flaw == "lamp on":                      # battery s37: a calibration-lamp frame was taken as the nearest
+        hdr["LAMP"] = 1
+    if flaw == "dark program":
+        hdr["LP_NUM"] = "Dark"
     near = write(tmp_path / "near.fts", data, hdr)
     if flaw == "cut short":
         blob = near.read_bytes()
@@ -112,6 +118,9 @@ def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, 
         assert "its image data are cut short (1054080 of" in caplog.text
     if flaw == "INPMASK cut short":
         assert "its INPMASK data are cut short" in caplog.text
+    if flaw in ("lamp on", "dark program"):
+        assert ("(LAMP = 1: a calibration-lamp exposure)" if flaw == "lamp on"
+                else "(LP_NUM = 'Dark': a dark exposure)") in caplog.text
     assert frame_info(C3_SEQ[0]).problem is None and (frame_info(near).problem is None) == (flaw == "none")
 
 
@@ -218,6 +227,28 @@ def test_a_bad_neighbours_option_is_an_input_error():
         neighbours_for(C3_SEQ, "bogus")
 
 
+def test_a_pool_without_auto_pairing_is_an_input_error():
+    """Battery s37: ``--neighbour-pool`` with ``--neighbours none`` was ignored without a word."""
+    for how in ("none", None, {str(C3_SEQ[1]): [C3_SEQ[0]]}):
+        with pytest.raises(InputError, match="^a neighbour pool is read only with neighbours 'auto', not "):
+            neighbours_for([C3_SEQ[1]], how, pool=[C3_SEQ[2]])
+    assert names(neighbours_for([C3_SEQ[1]], "auto", pool=[C3_SEQ[2]]))["32310944.fts"] == ["32310945.fts"]
+
+
+def test_frames_above_the_default_size_are_paired_under_the_run_s_limit(tmp_path):
+    """Battery s37: a run's ``--max-pixels`` reached the fill but not the pairing, so frames above 2048x2048 were
+    filled alone, said only at DEBUG."""
+    srcs = []
+    for k in range(3):
+        data, header = read_file(C3_SEQ[k])
+        big = np.zeros((2080, 2080), np.int16)
+        big[:1024, :1024] = data
+        srcs.append(write(tmp_path / f"big{k}.fts", big, header))
+    assert names(pair_neighbours(srcs))["big1.fts"] == []              # the default limit: as the fill refuses it
+    assert names(pair_neighbours(srcs, max_pixels=5_000_000))["big1.fts"] == ["big0.fts", "big2.fts"]
+    assert names(neighbours_for(srcs, "auto", max_pixels=5_000_000))["big1.fts"] == ["big0.fts", "big2.fts"]
+
+
 def test_a_neighbours_key_that_names_no_file_is_warned_of(caplog):
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint.pairing"):
         got = neighbours_for([C3_SEQ[1]], {str(C3_SEQ[1]): [C3_SEQ[0]], "elsewhere/32310944.fts": [C3_SEQ[2]]})
@@ -250,7 +281,7 @@ def test_pairing_matches_its_definition_with_ties_gaps_and_frames_that_cannot_se
                                                   t0 + dt.timedelta(minutes=rng.choice(range(0, 600, 12))),
                                                   "cut short" if rng.random() < 0.2 else None)
              for i in range(300)}
-    monkeypatch.setattr(pairing, "frame_info", lambda p: infos[str(p)])
+    monkeypatch.setattr(pairing, "frame_info", lambda p, **kw: infos[str(p)])
     for gap in (11.0, 30.0, 60.0, None):
         limit = float("inf") if gap is None else 60 * gap
         assert pair_neighbours(list(infos), max_gap=gap) == _brute_force(list(infos.values()), limit)
@@ -264,7 +295,7 @@ def test_pairing_an_archive_is_not_quadratic(monkeypatch):
 
     import corkit_inpaint.pairing as pairing
     t0 = dt.datetime(2012, 1, 1)
-    monkeypatch.setattr(pairing, "frame_info", lambda p: pairing.FrameInfo(
+    monkeypatch.setattr(pairing, "frame_info", lambda p, **kw: pairing.FrameInfo(
         Path(p), ("C3", "Clear"), t0 + dt.timedelta(minutes=12 * int(Path(p).stem)), None))
     paths = [f"/x/{i:08d}.fts" for i in range(5000)]
     start = time.perf_counter()
@@ -324,7 +355,7 @@ def test_frames_that_cannot_serve_are_passed_over_in_linear_work(monkeypatch, ca
             return super().__sub__(other)
 
     t0 = Time(2012, 1, 1)
-    monkeypatch.setattr(pairing, "frame_info", lambda p: pairing.FrameInfo(
+    monkeypatch.setattr(pairing, "frame_info", lambda p, **kw: pairing.FrameInfo(
         Path(p), ("C3", "Clear"), Time.fromtimestamp(t0.timestamp() + 720 * int(Path(p).stem)), "EXPTIME 0"))
     paths = [f"/x/{i:08d}.fts" for i in range(1500)]
     with caplog.at_level(logging.WARNING, logger="corkit_inpaint"):

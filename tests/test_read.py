@@ -275,6 +275,21 @@ def test_bad_inpsigma_is_refused(tmp_path, bad, match):
         read_level05(path, refill=True)
 
 
+@pytest.mark.parametrize("value", [7.0, np.nan])
+def test_another_s_inpsigma_is_refused_not_replaced(tmp_path, value):
+    """Battery s37: a file with an INPSIGMA extension of its own (no INPMASK, no INPAINT) was filled and its
+    extension replaced by the fill's without a word (one holding NaN was refused as an earlier fill's)."""
+    data, header = read_real()
+    path = tmp_path / "own.fts"
+    own = fits.ImageHDU(np.full(data.shape, value, np.float32), name="INPSIGMA")
+    fits.HDUList([fits.PrimaryHDU(blank(data, BLANK), header), own]).writeto(path, output_verify="ignore")
+    before = sha(path)
+    with pytest.raises(InputError, match=r"^.*own.fts: has an INPSIGMA extension but no INPMASK and no INPAINT: not "
+                                         r"a corkit-inpaint output, .*rename that extension$"):
+        read_level05(path, refill=True)
+    assert sha(path) == before
+
+
 def test_blank_pixels_are_refused_as_undefined(tmp_path):
     """astropy turns pixels at the BLANK value into NaN: the message says BLANK, not NaN (review s13, D8)."""
     data, hdr = read_real()

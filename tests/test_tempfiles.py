@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from corkit_inpaint.tempfiles import process_umask, temp_beside
+from corkit_inpaint.tempfiles import not_written, process_umask, temp_beside
 
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o007, 0o660)])
@@ -309,3 +309,16 @@ def test_a_name_near_the_file_systems_limit_is_written(tmp_path):
     path = tmp_path / ("a" * 235 + ".json")
     write_text_atomic(path, "{}")
     assert path.read_text() == "{}" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_full_disk_is_said_in_errno_s_words_when_astropy_wrapped_them():
+    """Battery s37: astropy re-raises a full disk's error as "Not enough space on disk: requested 7340032,
+    available 0. ..." (the temporary had taken the rest) without errno's words; they are found in its context."""
+    try:
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError as exc:          # as astropy.io.fits.util._free_space_check does
+            raise OSError("Not enough space on disk: requested 7340032, available 0. " + str(exc))  # noqa: B904 (astropy's way)
+    except OSError as wrapped:
+        assert str(not_written("out.fts", wrapped)) == "out.fts: could not be written (No space left on device)"
+    assert str(not_written("o.fts", ValueError("bad\nlines"))) == "o.fts: could not be written (bad)"

@@ -301,7 +301,8 @@ def run_batch(client, files, outdir: str | os.PathLike, *, command: str = "fill"
     options = _options(command, method, device, weights, threads, refill, max_pixels, calib_dir, max_gap)
     srcs = [Path(input_key(f)) for f in distinct_files(files)]       # links and ./ resolved: each file once
     pool = [Path(input_key(p)) for p in pool]
-    pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool, progress=progress)
+    pairs = neighbours_for(srcs, neighbours, max_gap=max_gap, pool=pool, progress=progress,
+                           max_pixels=options.max_pixels)
     out = Path(os.path.abspath(outdir))
     outs = [_output(s, out, command) for s in srcs]
     ins = [*srcs, *pool, *(n for ns in pairs.values() for n in ns), *weights_inputs(weights)]     # none an output

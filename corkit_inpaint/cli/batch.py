@@ -11,7 +11,7 @@ import contextlib
 from pathlib import Path
 
 from ..exceptions import BatchError
-from .common import err, file_err
+from .common import err, file_err, say
 
 __all__ = ["wants_batch", "batch_only", "run_batch_command"]
 
@@ -80,5 +80,5 @@ def run_batch_command(args: argparse.Namespace, command: str, outdir: str, metho
     for src, why in summary.failures:
         file_err(src, why)
     if not args.quiet:
-        print(f"corkit-inpaint {command}: {summary.line()}; manifest {summary.manifest}")
+        say(f"corkit-inpaint {command}: {summary.line()}; manifest {summary.manifest}")
     return 1 if summary.failed else 0

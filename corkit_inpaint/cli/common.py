@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 
 from ..exceptions import CorkitInpaintError, naming
 
-__all__ = ["err", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
+__all__ = ["err", "say", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
            "outputs_clash", "run_inputs", "add_threads_option", "add_batch_options", "apply_threads", "check_method",
-           "check_weights", "FILE_ERRORS", "naming_file"]
+           "check_weights", "check_weights_file", "check_device", "FILE_ERRORS", "naming_file"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -87,8 +88,10 @@ def neighbour_map(args, srcs) -> dict:
     from ..pairing import neighbours_for
     from ..register import check_max_gap
     check_max_gap(args.max_gap, "--max-gap")
+    from ..read import MAX_PIXELS
     return neighbours_for(srcs, args.neighbours, max_gap=args.max_gap, pool=args.neighbour_pool,
-                          progress=not getattr(args, "quiet", False))
+                          progress=not getattr(args, "quiet", False),
+                          max_pixels=getattr(args, "max_pixels", None) or MAX_PIXELS)
 
 
 def outputs_clash(args, srcs, outs) -> str:
@@ -149,10 +152,67 @@ def check_weights(weights: str | None, option: str = "--weights", methods=()) ->
     return ""
 
 
+def check_weights_file(weights: str | None, option: str = "--weights") -> str:
+    """Why a ``weights`` file here cannot be loaded ("" when it can, or when ``weights`` names a registry entry,
+    which is fetched only when a fill needs it): the last check before any file is read, after the cheaper ones
+    (battery s37: a file that is not weights failed every file with holes, and a run without any exited 0)."""
+    if weights is None:
+        return ""
+    from ..network.weights import load_model, names_a_file
+    if not names_a_file(weights):
+        return ""
+    try:
+        load_model(weights)
+    except CorkitInpaintError as exc:
+        return f"{option} {weights}: {exc}"
+    return ""
+
+
+def check_device(device: str, option: str = "--device") -> str:
+    """Why ``device`` is not a torch device ("" when it is, or "auto"): before any file is read (battery s37: a slip
+    failed only the files with something to fill)."""
+    from ..exceptions import InputError
+    from ..network.device import select_device
+    try:
+        select_device(device)
+    except InputError as exc:
+        return f"{option}: {exc}"
+    return ""
+
+
 def err(msg: str) -> None:
-    """Print ``corkit-inpaint: error: MSG`` on one line of stderr, on a line of its own under a progress bar."""
+    """Print ``corkit-inpaint: error: MSG`` on one line of stderr, on a line of its own under a progress bar.
+
+    Where stderr cannot be written (a reader gone: ``2>&1 | head -1``; a full disk), it is silenced and the run
+    goes on: a failed error line ended it before the files after it were processed (battery s37)."""
     from tqdm import tqdm
-    tqdm.write(f"corkit-inpaint: error: {' '.join(str(msg).split())}", file=sys.stderr)
+    try:
+        tqdm.write(f"corkit-inpaint: error: {' '.join(str(msg).split())}", file=sys.stderr)
+        sys.stderr.flush()
+    except OSError:
+        _silence(sys.stderr)
+
+
+def say(*lines: str) -> bool:
+    """Print ``lines`` on stdout; False where it cannot be written (``| head -c0``, a full disk): it is then
+    silenced, so that flushing at exit raises nothing (battery s37: the summary's traceback, after every file was
+    written). The caller says whether the run failed for it."""
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except OSError:
+        _silence(sys.stdout)
+        return False
+    return True
+
+
+def _silence(stream) -> None:
+    """Point ``stream``'s file descriptor at the null device (nothing where it is not one: a test's capture)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError, AttributeError):       # io.UnsupportedOperation is an OSError and a ValueError
+        pass
 
 
 def file_err(src, exc: BaseException) -> None:

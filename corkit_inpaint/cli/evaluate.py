@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..register import MAX_GAP_MINUTES
-from .common import add_model_options, err, file_err
+from .common import add_model_options, err, file_err, say
 from .evaluate_options import DEFAULT_METHODS, check_args, reliability_path
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -281,27 +281,16 @@ def fill_record(sets: dict) -> dict:
 
 def _print_tables(results: dict, zones: dict, calib: dict) -> bool:
     """Print the tables of each set; False when stdout was closed meanwhile (then it is silenced: no traceback)."""
-    import os
-    import sys
-
     from ..evaluation.calibration import format_calibration_table
     from ..evaluation.report import format_table, format_zone_table
-    try:
-        for title, summ in results.items():
-            print(format_table(summ, title), end="\n\n")
-            if zones[title]:
-                print(format_zone_table(zones[title], title, " (C2 2.2-3.2-4.5-6.0 Rsun, C3 4-8-16-28 Rsun)"),
-                      end="\n\n")
-            if calib[title]:
-                print(format_calibration_table(calib[title], title), end="\n\n")
-        sys.stdout.flush()
-    except BrokenPipeError:         # the reader went away (| head): flushing at exit must not raise it again
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):       # not a file descriptor (a test's capture)
-            pass
-        return False
-    return True
+    out = []
+    for title, summ in results.items():
+        out.append(format_table(summ, title) + "\n")
+        if zones[title]:
+            out.append(format_zone_table(zones[title], title, " (C2 2.2-3.2-4.5-6.0 Rsun, C3 4-8-16-28 Rsun)") + "\n")
+        if calib[title]:
+            out.append(format_calibration_table(calib[title], title) + "\n")
+    return say(*out)
 
 
 def _run_sequences(args, methods, rng) -> int:

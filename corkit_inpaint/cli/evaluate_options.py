@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import header as H
 from ..register import MAX_GAP_MINUTES
-from .common import check_weights, run_inputs
+from .common import check_device, check_weights, check_weights_file, run_inputs
 
 __all__ = ["DEFAULT_METHODS", "DEFAULT_REPEATS", "MAX_COUNT", "PICTURES", "MAX_SETS", "check_args", "check_outputs",
            "reliability_path"]
@@ -89,14 +89,10 @@ def check_args(args, methods: list[str]) -> str:
         check_max_gap(args.max_gap, "--max-gap")
     except InputError as exc:
         return str(exc)
-    if args.device != "auto":           # checked before anything is filled: a typing slip is a usage error
-        from ..network.device import select_device
-        try:
-            select_device(args.device)
-        except InputError as exc:
-            return f"--device: {exc}"
+    if why := check_device(args.device):        # checked before anything is filled: a typing slip is a usage error
+        return why
     why = check_outputs(args, run_inputs(args, [*args.files, *([args.other_day] if args.other_day else [])]))
-    if why:
+    if why := why or check_weights_file(args.weights):
         return why
     if args.other_day and args.files:
         if input_clash([args.other_day], args.files):

@@ -25,14 +25,17 @@ from .common import (
     add_model_options,
     add_neighbour_options,
     add_sources,
+    check_device,
     check_method,
     check_weights,
+    check_weights_file,
     err,
     file_err,
     naming_file,
     neighbour_map,
     outputs_clash,
     run_inputs,
+    say,
 )
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -121,7 +124,8 @@ def _check_plot(args, srcs: list[Path]) -> str:
                 check_output_path(png, overwrite=args.overwrite)
         except InputError as exc:
             return f"--plot {exc}"
-    return output_clash(zip(srcs, pngs))
+    why = output_clash(zip(srcs, pngs))
+    return f"--plot {why}" if why else ""       # (battery s37: it did not say it was about --plot)
 
 
 def _check_inputs(args, srcs: list[Path]) -> str:
@@ -167,10 +171,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from ..api import inpaint_fits
     srcs = distinct_files(args.src)          # a file given twice is filled once
-    if args.output is not None and len(args.src) != 1:
+    if args.output is not None and len(srcs) != 1:          # a file given twice is one SRC (battery s37)
         err("-o/--output takes exactly one SRC; use --outdir for several")
         return 2
-    if (args.output if args.output is not None else args.outdir) == "":
+    if not (args.output if args.output is not None else args.outdir).strip():    # blanks: as empty (battery s37)
         err("-o/--output and --outdir need a non-empty path")
         return 2
     if args.output is not None and args.output.endswith(("/", os.sep)):
@@ -178,7 +182,9 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     why = ((f"--max-pixels {args.max_pixels}: give a number of pixels >= 1" if args.max_pixels < 1 else "")
            or check_method(args.method, "--method") or check_weights(args.weights, methods=[args.method])
-           or _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args))
+           or check_device(args.device)
+           or _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args)
+           or check_weights_file(args.weights))
     if why:
         err(why)
         return 2
@@ -193,7 +199,9 @@ def _run(args: argparse.Namespace) -> int:
         try:
             Path(args.outdir).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            err(f"--outdir {args.outdir}: cannot be made a folder ({exc.strerror or exc})")
+            dangling = Path(args.outdir).is_symlink() and not Path(args.outdir).exists()     # (battery s37)
+            err(f"--outdir {args.outdir}: cannot be made a folder "
+                f"({'a link to nothing' if dangling else exc.strerror or exc})")
             return 2
     remove_stale_temps((_output_path(args, src) for src in srcs), keep=[*srcs, *args.neighbour_pool])  # SIGKILL's
     failed = written = blocks = 0
@@ -207,6 +215,6 @@ def _run(args: argparse.Namespace) -> int:
                 failed += 1
                 file_err(src, exc)
     if not args.quiet:
-        print(f"corkit-inpaint fill: {written} of {len(srcs)} files written, {blocks} blocks filled"
-              + (f", {failed} failed" if failed else ""))
+        say(f"corkit-inpaint fill: {written} of {len(srcs)} files written, {blocks} blocks filled"
+            + (f", {failed} failed" if failed else ""))
     return 1 if failed else 0

@@ -20,13 +20,16 @@ from .common import (
     add_model_options,
     add_neighbour_options,
     add_sources,
+    check_device,
     check_method,
     check_weights,
+    check_weights_file,
     err,
     file_err,
     naming_file,
     neighbour_map,
     outputs_clash,
+    say,
 )
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..level1 import level_1, output_name
     inpaint = None if args.inpaint.lower() == "none" else args.inpaint
-    if args.output == "":                   # Path("") is the current folder
+    if not args.output.strip():             # Path("") is the current folder; blanks are as empty (battery s37)
         err("-o/--output needs a non-empty path")
         return 2
     if Path(args.output).exists() and not Path(args.output).is_dir():
@@ -71,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     srcs = distinct_files(args.src)          # a file given twice is calibrated once
     # over the whole run, before anything is written (each level_1 call below sees one file only)
     why = (batch_only(args) or (check_method(inpaint, "--inpaint") if inpaint else "")
-           or check_weights(args.weights, methods=[inpaint] if inpaint else [])
-           or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs]))
+           or check_weights(args.weights, methods=[inpaint] if inpaint else []) or check_device(args.device)
+           or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs])
+           or check_weights_file(args.weights))
     if why:
         err(why)
         return 2
@@ -99,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
                 file_err(src, exc)
     if not args.quiet:          # as `fill` ends
-        print(f"corkit-inpaint level_1: {written} of {len(srcs)} files written, {blocks} blocks filled"
-              + (f", {failed} failed" if failed else ""))
+        say(f"corkit-inpaint level_1: {written} of {len(srcs)} files written, {blocks} blocks filled"
+            + (f", {failed} failed" if failed else ""))
     return 1 if failed else 0
 
 
