@@ -17,6 +17,7 @@ from astropy.io import fits
 
 from . import header as H
 from .blocks import find_missing_blocks
+from .earlier import check_own_sigma
 from .exceptions import InputError, check_switch
 from .fill import as_method, below_saturation, fill_level05, run_method, warn_of_blocks
 from .frame import Frame
@@ -235,6 +236,7 @@ def inpaint_fits(src: str | os.PathLike, dst: str | os.PathLike | None = None, *
     if dst is not None:
         check_output_path(dst, overwrite=overwrite, src=inputs)
     r = read_level05(src, max_pixels=max_pixels, refill=refill, extras=True)
+    check_own_sigma(r)
     nbs = read_neighbours(neighbours, max_pixels=max_pixels) if as_method(method).reads_neighbours else []
     with using_threads(threads):
         filled = fill_level05(r.data, r.header, method, device=device, weights=weights, neighbours=nbs,

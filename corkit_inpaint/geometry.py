@@ -140,9 +140,10 @@ def check_plate_scale(header, where: str = "header") -> None:
     """Refuse (one-line `InputError`) a level-0.5 header whose CDELT1/2 is not its DETECTOR's plate scale times
     1, 2, 4 ... 64 within 10%: a C2 frame whose header said C3 (11.9 against 56 arcsec/px) was filled as C3, in
     blocks that were never sent. Where the header gives its summing along an axis (LEBXSUM, SUMCOL; LEBYSUM,
-    SUMROW), that multiple must be the summing (`corkit_inpaint.header.summing`): a map superpixelled or resampled
-    after read-out (sunpy keeps LEBXSUM and scales CDELT) has lost blocks smaller than 32x32, which no block rule
-    finds, so it came back unfilled without a word. A CDELT that is not positive (which `plate_scales` ignores), or
+    SUMROW), that multiple must be the summing (`corkit_inpaint.header.summing`), and no other than resampling the
+    field to NAXIS makes (`_resampled_from_field`): a map superpixelled or resampled after read-out (sunpy keeps
+    LEBXSUM and scales CDELT) has lost blocks of another size than 32x32, which no block rule finds, so it came back
+    unfilled without a word. A CDELT that is not positive (which `plate_scales` ignores), or
     in a unit other than arcsec, deg or arcmin (CUNIT1/2), is not judged."""
     det = H.detector(header) if header is not None else None
     if det not in ARCSEC_PX:
@@ -156,11 +157,22 @@ def check_plate_scale(header, where: str = "header") -> None:
             raise InputError(f"{where}: DETECTOR = {det!r} with {key} = {v:.6g} {cunit}/px, where {det}'s plate "
                              f"scale is {ARCSEC_PX[det]:g} arcsec/px times its summing: the header contradicts itself")
         said, total = _summing_said(header, key)
-        if said and not 0.9 <= ratio / total <= 1.1:
+        if said and (not 0.9 <= ratio / total <= 1.1 or _resampled_from_field(header, key, ratio / total)):
             raise InputError(f"{where}: {key} = {v:.6g} {cunit}/px is {ratio / total:.3g} times {det}'s plate scale "
                              f"({ARCSEC_PX[det]:g} arcsec/px) times its summing ({said} = {total}): the image was "
-                             "resampled after read-out, so its lost telemetry blocks are no longer 32x32 pixels; "
-                             "fill it before resampling")
+                             "resampled after read-out (or its summing keywords are wrong), so its lost telemetry "
+                             "blocks are no longer 32x32 pixels; fill it before resampling")
+
+
+def _resampled_from_field(header, key: str, ratio: float) -> bool:
+    """Whether ``ratio`` (CDELT over the plate scale times the summing) is what resampling the header's field
+    (`corkit_inpaint.header.field_shape`) to the image's NAXIS would make, and not 1: within 10% of 1 it is caught
+    so (review s37: a map resampled to 1000, 960 or 1100 px passed). A crop keeps its CDELT (ratio 1)."""
+    field, n = H.field_shape(header), H.number(header, "NAXIS1" if key == "CDELT1" else "NAXIS2")
+    if field is None or not n:
+        return False
+    grown = field[0 if key == "CDELT1" else 1] / n
+    return abs(grown - 1) > 0.005 and abs(ratio / grown - 1) < 0.005
 
 
 def _summing_said(header, key: str) -> tuple[str, int]:

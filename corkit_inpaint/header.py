@@ -14,7 +14,7 @@ from .exceptions import InputError
 __all__ = ["NUMERIC_KEYWORDS", "SKY_KEYWORDS", "printable", "get", "number", "summing", "field_shape", "leb_summing",
            "detector",
            "word", "kind", "bias", "bias_and_exptime", "level1_marks", "other_instrument", "is_level1", "check_header",
-           "check_header_type", "observation_time", "says_filled", "count", "FILL_KEYWORDS", "not_the_corona"]
+           "check_header_type", "observation_time", "says_filled", "count", "FILL_KEYWORDS", "exposure"]
 
 #: Keywords read as numbers; `check_header` refuses a non-numeric or non-finite value.
 NUMERIC_KEYWORDS = ("OFFSET", "EXPTIME", "CRPIX1", "CRPIX2", "LEBXSUM", "LEBYSUM", "SUMROW", "SUMCOL",
@@ -122,18 +122,15 @@ def kind(header) -> tuple[str, str, str]:
     return detector(header), word(header, "FILTER"), word(header, "POLAR")
 
 
-def not_the_corona(header) -> str | None:
-    """Why a frame's header says it is no image of the corona (None: nothing says so): a calibration lamp on
-    (``LAMP`` not 0), or a dark or lamp program (``LP_NUM``). Pairing passes over such a frame
-    (`corkit_inpaint.read.header_and_problem`; battery s37: a lamp frame of the same kind was taken as the nearest
+def exposure(header) -> str:
+    """What a frame shows: ``"lamp"`` with a calibration lamp on (``LAMP`` not 0) or a lamp program
+    (``LP_NUM``), ``"dark"`` for a dark program, else ``"corona"``. Pairing pairs only frames of one
+    (`corkit_inpaint.pairing.FrameInfo`; battery s37: a lamp frame of the same kind was taken as the nearest
     neighbour, ahead of a frame of the corona)."""
-    lamp = number(header, "LAMP")
-    if lamp:
-        return f"LAMP = {lamp:g}: a calibration-lamp exposure"
     program = word(header, "LP_NUM")
-    if "DARK" in program or "LAMP" in program:
-        return f"LP_NUM = {get(header, 'LP_NUM')!r}: a {'dark' if 'DARK' in program else 'lamp'} exposure"
-    return None
+    if number(header, "LAMP") or "LAMP" in program:
+        return "lamp"
+    return "dark" if "DARK" in program else "corona"
 
 
 def bias(header) -> float | None:

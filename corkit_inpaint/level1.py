@@ -45,6 +45,7 @@ from .corkit_bridge import (
     level1_maps,
 )
 from .corkit_missing import above_missing_floor
+from .earlier import check_own_sigma
 from .exceptions import CalibrationError, InputError
 from .fill import as_method, fill_level05
 from .level1_inputs import (
@@ -127,6 +128,7 @@ def _one(src: Path, inpaint, device, weights, corkit_kwargs, refill: bool, neigh
     ``inpsigma`` is None when the fill has no 1-sigma, or when ``want_sigma`` is False.
     """
     r = read_level05(src, refill=refill)
+    check_own_sigma(r)
     nbs = read_neighbours(neighbours) if inpaint and as_method(inpaint).reads_neighbours else []
     data, header = r.data, r.header
     detector = H.detector(header)

@@ -21,10 +21,11 @@ import astropy.units as u
 import numpy as np
 
 from . import header as H
+from .earlier import check_earlier_mask
 from .exceptions import InputError, check_switch, first_line
 from .fill import FilledImage, as_method, fill_level05
 from .methods import DEFAULT_METHOD, FillMethod
-from .read import Level05, check_earlier_mask, read_fits, read_neighbours, refuse_not_level05
+from .read import Level05, read_fits, read_neighbours, refuse_not_level05
 from .register import MAX_GAP_MINUTES, check_max_gap
 from .threads import using_threads
 from .write import stamp_header

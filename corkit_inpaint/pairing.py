@@ -37,7 +37,9 @@ class FrameInfo:
     ----------
     path : pathlib.Path
     kind : tuple
-        ``(DETECTOR, FILTER, POLAR, summing, shape)``: only frames of equal kind are paired.
+        ``(DETECTOR, FILTER, POLAR, summing, shape, exposure)``: only frames of equal kind are paired (the
+        exposure, `corkit_inpaint.header.exposure`: a calibration-lamp or dark frame is no neighbour of a frame
+        of the corona, nor one of them of it; battery and review s37).
     time : datetime.datetime or None
     problem : str or None
         Why it cannot serve as a neighbour (`corkit_inpaint.read.header_and_problem`), or None.
@@ -56,7 +58,7 @@ def frame_info(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Fram
     shape = (H.number(hdr, "NAXIS2"), H.number(hdr, "NAXIS1"))
     if H.is_level1(hdr) or H.other_instrument(hdr):     # refused as a neighbour when read: never chosen as one
         return FrameInfo(Path(path), (), None, problem)
-    kind = (*H.kind(hdr), H.summing(hdr), shape)
+    kind = (*H.kind(hdr), H.summing(hdr), shape, H.exposure(hdr))
     return FrameInfo(Path(path), kind, observation_time(hdr), problem)
 
 
@@ -262,7 +264,8 @@ def neighbours_for(files, neighbours="auto", *, max_gap: float | None = MAX_GAP_
     """
     check_max_gap(max_gap)
     auto = isinstance(neighbours, str) and neighbours.lower() == "auto"
-    if list(pool) and not auto:
+    pool = list(pool)                   # an iterator is read once (review s37)
+    if pool and not auto:
         raise InputError(f"a neighbour pool is read only with neighbours 'auto', not {neighbours!r}")
     if neighbours is None or (isinstance(neighbours, str) and neighbours.lower() == "none"):
         return {Path(f): [] for f in files}

@@ -23,11 +23,12 @@ import numpy as np
 from astropy.io import fits
 
 from . import header as H
+from .earlier import check_earlier_mask
 from .exceptions import InputError, first_line, not_a_file
 from .extensions import MAX_HDUS, other_extensions
 from .geometry import check_plate_scale
 
-__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours", "check_earlier_mask",
+__all__ = ["MAX_PIXELS", "Level05", "read_level05", "read_fits", "read_header", "read_neighbours",
            "header_and_problem", "refuse_not_level05"]
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Level05:
     extras : tuple of astropy.io.fits extension HDUs
         Copies of the file's other extensions, when asked for (`read_fits`), without CHECKSUM and DATASUM:
         the output carries them after its own (`corkit_inpaint.write.output_hdulist`).
+    foreign_sigma : bool
+        An ``INPSIGMA`` extension without ``INPMASK`` or ``INPAINT``: another's, not read (`check_own_sigma`).
     """
 
     data: np.ndarray
@@ -68,6 +71,7 @@ class Level05:
     previous_sigma: np.ndarray | None = None
     path: Path | None = None
     extras: tuple = ()
+    foreign_sigma: bool = False
 
 
 def _source(src: Path, max_bytes: int):
@@ -197,8 +201,8 @@ def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) 
     Its data are not read: what the headers and the file's size say. Pairing
     (`corkit_inpaint.pairing`) passes over such a file to the next frame on
     that side: the data of its image, INPMASK or INPSIGMA cut short, a level-1
-    file, an EXPTIME that is not positive, a lamp or dark exposure
-    (`corkit_inpaint.header.not_the_corona`), an earlier fill's keywords without its INPMASK.
+    file, a CDELT its read refuses (`corkit_inpaint.geometry.check_plate_scale`), an EXPTIME that is not positive,
+    an earlier fill's keywords without its INPMASK.
 
     Returns
     -------
@@ -229,11 +233,13 @@ def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) 
         return header, "it is level 1"
     if H.other_instrument(header):
         return header, f"INSTRUME = {H.get(header, 'INSTRUME')!r} is not LASCO"
+    try:                                    # resampled, or another detector's scale (review s37)
+        check_plate_scale(header, str(src))
+    except InputError as exc:
+        return header, str(exc).removeprefix(f"{src}: ")
     exptime = H.number(header, "EXPTIME")
     if exptime is not None and not exptime > 0:
         return header, f"EXPTIME = {exptime} is not positive"
-    if why := H.not_the_corona(header):
-        return header, why
     try:
         check_earlier_mask(header, True if has_mask else None, str(src))
     except InputError as exc:
@@ -263,19 +269,16 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, extras: b
     ------
     InputError
         A folder, a missing file, not FITS or truncated, an image larger than ``max_pixels``, a bad
-        NAXIS/BITPIX, no 2-D image, NaN or inf, a header `corkit_inpaint.header.check_header` refuses, an
-        INPSIGMA extension in a file with neither INPMASK nor INPAINT (another's, which the output would replace).
+        NAXIS/BITPIX, no 2-D image, NaN or inf, a header `corkit_inpaint.header.check_header` refuses.
     """
     src = Path(src)
     with _opened(src, max_pixels) as hdul:
         hdu, inpmask, inpsigma = _image_hdu(hdul, src, max_pixels)
         data = np.array(hdu.data)
         header = _image_header(hdul, hdu)
-        if inpsigma is not None and inpmask is None and "INPAINT" not in header:     # battery s37: replaced silently
-            raise InputError(f"{src}: has an INPSIGMA extension but no INPMASK and no INPAINT: not a corkit-inpaint "
-                             "output, and its INPSIGMA would be replaced by the fill's; rename that extension")
         previous = None if inpmask is None else _read_mask(inpmask, src, max_pixels)
-        sigma = None if inpsigma is None else _read_sigma(inpsigma, src, max_pixels, data.shape)
+        foreign = inpsigma is not None and inpmask is None and "INPAINT" not in header     # not an earlier fill's
+        sigma = None if inpsigma is None or foreign else _read_sigma(inpsigma, src, max_pixels, data.shape)
         others = other_extensions(hdul, (hdu, inpmask, inpsigma), src, max_pixels * 8) if extras else ()
     if data.ndim != 2:
         raise InputError(f"{src}: expected a 2-D image, got {data.ndim}-D data of shape {data.shape}")
@@ -290,7 +293,7 @@ def read_fits(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, extras: b
                              "level-0.5 files have none: set them to 0 for their blocks to be found and filled")
         raise InputError(f"{src}: the image holds {n} NaN or inf values")
     H.check_header(header, str(src))
-    return Level05(data, header, previous, sigma, Path(src), others)
+    return Level05(data, header, previous, sigma, Path(src), others, foreign)
 
 
 def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
@@ -333,41 +336,6 @@ def read_level05(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
                          "INPMASK")
     check_earlier_mask(header, r.previous_fill, str(src))
     return r
-
-
-def check_earlier_mask(header, previous_fill, what: str) -> None:
-    """Refuse a frame whose header says an earlier fill estimated pixels when there is no mask to say which, or
-    when its mask (``previous_fill``, an array) flags fewer pixels than the header's ``INPNPIX``.
-
-    A copy that kept only the primary HDU, or a map saved with ``Map.save``,
-    has the fill's keywords but not its INPMASK: filled again, the earlier
-    estimates would be taken for data and their provenance dropped. So would
-    those a cleared or cut mask leaves out; but a crop of a filled frame (an
-    image that is not the header's whole field, `corkit_inpaint.header.field_shape`)
-    flags fewer of them by right, and is only warned of. ``previous_fill`` True:
-    a mask is there, not yet read.
-    """
-    if not H.says_filled(header):
-        return
-    npix = H.number(header, "INPNPIX")
-    if isinstance(previous_fill, np.ndarray):   # a mask: it must flag every pixel the header says were estimated
-        flagged = int(np.count_nonzero(previous_fill))
-        if npix is None or flagged >= npix:
-            return
-        said = (f"its header says an earlier fill estimated {int(npix)} pixels (INPNPIX), but its mask flags "
-                f"{flagged}")
-        ny, nx = np.shape(previous_fill)
-        if flagged == 0 or H.field_shape(header) in (None, (nx, ny)):  # battery s36: a cleared or cut INPMASK
-            raise InputError(f"{what}: {said}; the others would be taken for data: use the mask the fill wrote")
-        log.warning("%s: %s, and the image is not the whole field its header names (a crop?): estimates cut "
-                    "from the mask would be taken for data", what, said)       # (review s36: a submap's refill)
-        return
-    if previous_fill is not None:
-        return
-    count = f"{int(npix)} pixels" if npix is not None else "pixels"
-    raise InputError(f"{what}: its header says an earlier fill estimated {count} (INPAINT="
-                     f"{header.get('INPAINT')!r}), but it carries no INPMASK saying which; refilling would take "
-                     "them for data: use the file the fill wrote, with its INPMASK")
 
 
 def read_neighbours(paths, *, max_pixels: int = MAX_PIXELS) -> list[Level05]:

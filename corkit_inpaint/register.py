@@ -26,10 +26,10 @@ from astropy.io import fits
 
 from . import header as H
 from .blocks import find_missing_blocks, zero_block_pixels
+from .earlier import check_earlier_mask
 from .exceptions import InputError, naming, shown
 from .frame import MAX_RATE
 from .geometry import frame_centre, nominal_centre, plate_scales, roll_degrees, sun_centre
-from .read import check_earlier_mask
 from .wrap import unwrapped
 
 __all__ = ["Neighbour", "register", "register_all", "data_pixels", "roll_degrees",

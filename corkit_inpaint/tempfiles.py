@@ -269,12 +269,10 @@ def not_written(dst, exc: BaseException) -> InputError:
     of the message), not its raw line naming a temporary (battery s35: an output under /proc). errno's words are
     looked for in what ``exc`` was raised from too: astropy re-raises a full disk's error without them, as "Not
     enough space on disk: requested ..., available 0" once the temporary has taken the rest (battery s37)."""
-    e, seen = exc, set()
-    while e is not None and id(e) not in seen and not getattr(e, "strerror", None):
-        seen.add(id(e))
+    e = exc             # an OSError without errno's words, raised while handling one with them (astropy's way)
+    while isinstance(e, OSError) and not e.strerror and isinstance(e.__cause__ or e.__context__, OSError):
         e = e.__cause__ or e.__context__
-    reason = (getattr(e, "strerror", None) if e is not None else None) or (
-        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    reason = getattr(e, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return InputError(f"{dst}: could not be written ({reason})")
 
 

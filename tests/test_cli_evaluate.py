@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import REAL
+from helpers import C3_FULL, REAL
 
 from corkit_inpaint.cli import build_parser, main
 from corkit_inpaint.training.loss_masks import PATTERNS
@@ -382,6 +382,12 @@ def test_a_method_s_warning_is_said_once_per_run(caplog):
                      "--weights", "pconv-lasco-nb1", "--device", "cpu"]) == 0
     said = [r for r in caplog.records if "no error table for these weights" in r.getMessage()]
     assert len(said) == 1 and said[0].levelno == logging.WARNING
+    caplog.clear()                      # review s37: over several files, once per file, each named
+    with caplog.at_level(logging.WARNING):
+        assert main(["-q", "evaluate", str(REAL), str(C3_FULL), "--methods", "pconv-smooth,biharmonic", "--repeats",
+                     "1", "--weights", "pconv-lasco-nb1", "--device", "cpu"]) == 0
+    said = sorted(r.getMessage().split(":")[0] for r in caplog.records if "no error table" in r.getMessage())
+    assert said == sorted([str(REAL), str(C3_FULL)])
 
 
 def test_a_reliability_diagram_with_nothing_to_draw_is_not_passed_over_in_silence(tmp_path, caplog):

@@ -502,27 +502,49 @@ def test_no_progress_bar_is_written_to_a_log_file(blanked_file, tmp_path):
     assert "filling" not in r.stderr and "%|" not in r.stderr
 
 
-def test_a_closed_or_full_stderr_or_stdout_stops_nothing(tmp_path):
+@pytest.mark.parametrize("stream", ["stderr", "stdout"])
+@pytest.mark.parametrize("how", ["full", "closed"])
+def test_a_closed_or_full_stderr_or_stdout_stops_nothing(tmp_path, stream, how):
     """Battery s37: ``fill nope1 a nope2 b --outdir X 2>&1 | head -n1`` ended at the second error line (its write
     failed), so b was never filled; a closed or full stdout gave the summary's traceback, after every file was
-    written, and exit 1."""
+    written, and exit 1. Review s37: a stream closed at start (``2>&-``, ``>&-``) is None in Python: the progress
+    bar ended the run before any file was filled, and the summary's flush gave a traceback."""
     data, header = read_real()
     srcs = [write(tmp_path / f"in{k}.fts", blank(data, [(5, 5 + k)]), header) for k in range(2)]
+    files = [tmp_path / "nope1.fts", srcs[0], tmp_path / "nope2.fts", srcs[1]] if stream == "stderr" else srcs
+    fd = 2 if stream == "stderr" else 1
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    for k, (files, out, want) in enumerate((([tmp_path / "nope1.fts", srcs[0], tmp_path / "nope2.fts", srcs[1]],
-                                             "stderr", 1), (srcs, "stdout", 0))):
-        outdir = tmp_path / f"out{k}"
-        with open("/dev/full", "w") as full:
-            r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", *map(str, files), "--outdir",
-                                str(outdir), "--method", "biharmonic", "--neighbours", "none"], env=env, timeout=120,
-                               text=True, **({"stderr": full, "stdout": subprocess.PIPE} if out == "stderr"
-                                            else {"stdout": full, "stderr": subprocess.PIPE}))
-        assert r.returncode == want, r
-        assert sorted(p.name for p in outdir.iterdir()) == ["in0.fts", "in1.fts"]
-        if out == "stderr":
-            assert r.stdout == "corkit-inpaint fill: 2 of 4 files written, 2 blocks filled, 2 failed\n"
-        else:
-            assert r.stderr == ""
+    with open("/dev/full", "w") as full:
+        # the stream under test is /dev/full, or closed in the child; the other is read
+        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, stream: full if how == "full" else None}
+        r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", *map(str, files), "--outdir",
+                            str(tmp_path / "out"), "--method", "biharmonic", "--neighbours", "none"], env=env,
+                           timeout=120, text=True, preexec_fn=(lambda: os.close(fd)) if how == "closed" else None,
+                           **streams)
+    assert r.returncode == (1 if stream == "stderr" else 0), r
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["in0.fts", "in1.fts"]
+    if stream == "stderr":
+        assert r.stdout == "corkit-inpaint fill: 2 of 4 files written, 2 blocks filled, 2 failed\n"
+    else:
+        assert r.stderr == ""
+
+
+def test_an_outdir_name_too_long_is_one_line(blanked_file, tmp_path, capsys):
+    """Review s37: the dangling-link test of a failed --outdir raised the same error again: a traceback."""
+    assert main(["-q", "fill", str(blanked_file), "--outdir", str(tmp_path / ("x" * 300)), "--method",
+                 "biharmonic"]) == 2
+    assert capsys.readouterr().err == (f"corkit-inpaint: error: --outdir {tmp_path / ('x' * 300)}: cannot be made a "
+                                       "folder (File name too long)\n")
+
+
+def test_a_classical_fill_with_the_default_device_does_not_import_torch(blanked_file, tmp_path):
+    """Review s37: checking ``--device auto`` imported torch (about 1 s) for every run, a biharmonic fill too."""
+    code = (f"import sys; from corkit_inpaint.cli import main; "
+            f"rc = main(['-q', 'fill', {str(blanked_file)!r}, '-o', {str(tmp_path / 'o.fts')!r}, '--method', "
+            f"'biharmonic']); print(rc, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.stdout.split() == ["0", "False"], r
 
 
 def test_slips_in_the_output_options_are_usage_errors_that_say_so(blanked_file, tmp_path, capsys):

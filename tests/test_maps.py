@@ -418,16 +418,20 @@ def test_a_crop_off_the_block_grid_is_said(blanked_map, caplog):
     assert "all-zero 32x32 squares off it" in out.meta["history"].replace("\n", " ")
 
 
-@pytest.mark.parametrize("how", ["superpixel", "resample"])
+@pytest.mark.parametrize("how", ["superpixel", "resample", 500, 540])
 def test_a_map_resampled_after_read_out_is_refused(blanked_map, how):
     """Battery s36: a superpixelled or resampled map's lost blocks are 16x16 squares, which no block rule finds: it
-    came back unfilled without a word."""
+    came back unfilled without a word; review s37: so did one resampled by a few percent (500 or 540 px of 512),
+    within the plate-scale check's 10%. A crop (submap) keeps its CDELT and is filled."""
     import astropy.units as u
     small = (blanked_map.superpixel([2, 2] * u.pix) if how == "superpixel"
-             else blanked_map.resample([256, 256] * u.pix))
-    assert (small.data == 0).any()                  # the lost blocks are there, at half size
-    said = (r"^the map of 22075759.fts \(FILENAME\): CDELT1 = 47.6 arcsec/px is 2 times C2's plate scale .* "
-            r"the image was resampled after read-out, .*fill it before resampling$")
+             else blanked_map.resample([256, 256] * u.pix) if how == "resample"
+             else blanked_map.resample([how, how] * u.pix))
+    assert (small.data == 0).any()                  # the lost blocks are there, at another size
+    times = "2 times" if how in ("superpixel", "resample") else f"{512 / how:.3g} times"
+    said = (rf"^the map of 22075759.fts \(FILENAME\): CDELT1 = .* arcsec/px is {times} C2's plate scale "
+            r"\(11.9 arcsec/px\) times its summing \(LEBXSUM x SUMCOL = 2\): the image was resampled after "
+            r"read-out \(or its summing keywords are wrong\), .*fill it before resampling$")
     with pytest.raises(InputError, match=said):
         ci.inpaint_map(small, method="biharmonic")
 

@@ -81,8 +81,8 @@ def test_a_level1_copy_is_never_chosen_as_a_neighbour(tmp_path, key, value):
     assert frame_info(l1).kind == ()
 
 
-@pytest.mark.parametrize("flaw", ["cut short", "INPMASK cut short", "EXPTIME 0", "fill without INPMASK", "lamp on",
-                                  "dark program", "none"])
+@pytest.mark.parametrize("flaw", ["cut short", "INPMASK cut short", "EXPTIME 0", "fill without INPMASK", "resampled",
+                                  "none"])
 def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, caplog, flaw):
     """A frame 6 min before the target whose headers or size say it cannot be a neighbour gives way to the
     frame 12 min before; without a flaw the nearer frame is taken (so it is the nearest)."""
@@ -94,10 +94,8 @@ def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, 
         hdr["EXPTIME"] = 0.0
     if flaw == "fill without INPMASK":
         hdr["INPAINT"], hdr["INPNPIX"] = "pconv-smooth", 1024
-    if flaw == "lamp on":                      # battery s37: a calibration-lamp frame was taken as the nearest
-        hdr["LAMP"] = 1
-    if flaw == "dark program":
-        hdr["LP_NUM"] = "Dark"
+    if flaw == "resampled":                    # review s37: chosen, then left out when read
+        hdr["CDELT1"] = hdr["CDELT2"] = 112.0
     near = write(tmp_path / "near.fts", data, hdr)
     if flaw == "cut short":
         blob = near.read_bytes()
@@ -118,10 +116,24 @@ def test_a_nearer_frame_that_cannot_serve_is_passed_over_for_the_next(tmp_path, 
         assert "its image data are cut short (1054080 of" in caplog.text
     if flaw == "INPMASK cut short":
         assert "its INPMASK data are cut short" in caplog.text
-    if flaw in ("lamp on", "dark program"):
-        assert ("(LAMP = 1: a calibration-lamp exposure)" if flaw == "lamp on"
-                else "(LP_NUM = 'Dark': a dark exposure)") in caplog.text
     assert frame_info(C3_SEQ[0]).problem is None and (frame_info(near).problem is None) == (flaw == "none")
+
+
+@pytest.mark.parametrize("key, value, what", [("LAMP", 1, "lamp"), ("LP_NUM", "Cal Lamp", "lamp"),
+                                             ("LP_NUM", "Dark", "dark")])
+def test_lamp_and_dark_frames_are_no_neighbours_of_the_corona_nor_it_of_them(tmp_path, key, value, what):
+    """Battery s37: a calibration-lamp frame of the same detector, filter and polarizer was taken as the nearest
+    neighbour, ahead of a frame of the corona 12 min farther; review s37: a lamp or dark frame to fill was given
+    frames of the corona."""
+    from corkit_inpaint.header import exposure
+    data, hdr = read_file(C3_SEQ[0])
+    assert exposure(hdr) == "corona"
+    hdr["TIME-OBS"] = "18:36:05.382"           # 6 min before C3_SEQ[1] (18:42:05), 6 min after C3_SEQ[0]
+    hdr[key] = value
+    assert exposure(hdr) == what
+    odd = write(tmp_path / "odd.fts", data, hdr)
+    got = names(pair_neighbours([C3_SEQ[1], odd], pool=[C3_SEQ[0], C3_SEQ[2]]))
+    assert got == {"32310944.fts": ["32310943.fts", "32310945.fts"], "odd.fts": []}
 
 
 def test_a_frame_passed_over_is_warned_of_once_naming_every_target(tmp_path, caplog):

@@ -7,6 +7,8 @@ import pytest
 from astropy.io import fits
 from helpers import BLANK, LEVEL1, REAL, blank, read_real, sha, write
 
+from corkit_inpaint import inpaint_fits
+from corkit_inpaint.earlier import check_own_sigma
 from corkit_inpaint.exceptions import InputError
 from corkit_inpaint.read import MAX_PIXELS, read_fits, read_level05, read_neighbours
 
@@ -278,7 +280,8 @@ def test_bad_inpsigma_is_refused(tmp_path, bad, match):
 @pytest.mark.parametrize("value", [7.0, np.nan])
 def test_another_s_inpsigma_is_refused_not_replaced(tmp_path, value):
     """Battery s37: a file with an INPSIGMA extension of its own (no INPMASK, no INPAINT) was filled and its
-    extension replaced by the fill's without a word (one holding NaN was refused as an earlier fill's)."""
+    extension replaced by the fill's without a word (one holding NaN was refused as an earlier fill's, also as a
+    neighbour; a valid one is read as one now)."""
     data, header = read_real()
     path = tmp_path / "own.fts"
     own = fits.ImageHDU(np.full(data.shape, value, np.float32), name="INPSIGMA")
@@ -286,8 +289,15 @@ def test_another_s_inpsigma_is_refused_not_replaced(tmp_path, value):
     before = sha(path)
     with pytest.raises(InputError, match=r"^.*own.fts: has an INPSIGMA extension but no INPMASK and no INPAINT: not "
                                          r"a corkit-inpaint output, .*rename that extension$"):
-        read_level05(path, refill=True)
+        check_own_sigma(read_level05(path, refill=True))
     assert sha(path) == before
+    for fill in (lambda: inpaint_fits(path, tmp_path / "out.fts", method="biharmonic"),
+                 lambda: inpaint_fits(path, tmp_path / "out.fts", method="biharmonic", refill=True)):
+        with pytest.raises(InputError, match="has an INPSIGMA extension but no INPMASK"):
+            fill()
+    assert sha(path) == before and not (tmp_path / "out.fts").exists()
+    # as a neighbour (nothing of it is written) it is read as it is (review s37)
+    assert read_neighbours([path])[0].path == path
 
 
 def test_blank_pixels_are_refused_as_undefined(tmp_path):

@@ -311,14 +311,22 @@ def test_a_name_near_the_file_systems_limit_is_written(tmp_path):
     assert path.read_text() == "{}" and [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
-def test_a_full_disk_is_said_in_errno_s_words_when_astropy_wrapped_them():
+def test_a_full_disk_is_said_in_errno_s_words_when_astropy_wrapped_them(tmp_path):
     """Battery s37: astropy re-raises a full disk's error as "Not enough space on disk: requested 7340032,
-    available 0. ..." (the temporary had taken the rest) without errno's words; they are found in its context."""
+    available 0. ..." (the temporary had taken the rest) without errno's words; they are found in its context.
+    astropy's own wrapper is run (its message names the space only where the folder is short of it)."""
+    from astropy.io import fits
+    from astropy.io.fits.util import _free_space_check
     try:
+        with _free_space_check([fits.PrimaryHDU()], dirname=str(tmp_path)):
+            raise OSError(28, "No space left on device")
+    except OSError as wrapped:
+        assert not wrapped.strerror and wrapped.__context__.errno == 28
+        assert str(not_written("out.fts", wrapped)) == "out.fts: could not be written (No space left on device)"
+    try:            # an unrelated error raised while handling an OSError keeps its own words (review s37)
         try:
             raise OSError(28, "No space left on device")
-        except OSError as exc:          # as astropy.io.fits.util._free_space_check does
-            raise OSError("Not enough space on disk: requested 7340032, available 0. " + str(exc))  # noqa: B904 (astropy's way)
-    except OSError as wrapped:
-        assert str(not_written("out.fts", wrapped)) == "out.fts: could not be written (No space left on device)"
-    assert str(not_written("o.fts", ValueError("bad\nlines"))) == "o.fts: could not be written (bad)"
+        except OSError:
+            raise ValueError("bad\nlines")  # noqa: B904
+    except ValueError as other:
+        assert str(not_written("o.fts", other)) == "o.fts: could not be written (bad)"

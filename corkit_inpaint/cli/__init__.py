@@ -14,7 +14,7 @@ import threading
 
 from ..exceptions import shown
 from . import evaluate, fill, level1, train, weights
-from .common import apply_threads, err
+from .common import apply_threads, err, open_standard_streams
 
 __all__ = ["main", "build_parser", "parse_args"]
 
@@ -87,6 +87,7 @@ class _Shown(logging.Formatter):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    open_standard_streams()             # a stream closed at start (2>&-) on the null device
     args = parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     handler = logging.StreamHandler()

@@ -9,9 +9,10 @@ import sys
 
 from ..exceptions import CorkitInpaintError, naming
 
-__all__ = ["err", "say", "file_err", "add_model_options", "add_sources", "add_neighbour_options", "neighbour_map",
-           "outputs_clash", "run_inputs", "add_threads_option", "add_batch_options", "apply_threads", "check_method",
-           "check_weights", "check_weights_file", "check_device", "FILE_ERRORS", "naming_file"]
+__all__ = ["err", "say", "open_standard_streams", "file_err", "add_model_options", "add_sources",
+           "add_neighbour_options", "neighbour_map", "outputs_clash", "run_inputs", "add_threads_option",
+           "add_batch_options", "apply_threads", "check_method", "check_weights", "check_weights_file",
+           "check_device", "check_pool", "FILE_ERRORS", "naming_file"]
 
 #: Errors that fail one input and let the others go on.
 FILE_ERRORS = (CorkitInpaintError, ValueError, OSError, MemoryError)
@@ -94,6 +95,12 @@ def neighbour_map(args, srcs) -> dict:
                           max_pixels=getattr(args, "max_pixels", None) or MAX_PIXELS)
 
 
+def check_pool(args) -> str:
+    """Why ``--neighbour-pool`` cannot be read ("" when it can): it needs ``--neighbours auto`` (battery s37: it was
+    ignored with ``none``; the API's own error names no option)."""
+    return "--neighbour-pool needs --neighbours auto" if args.neighbour_pool and args.neighbours != "auto" else ""
+
+
 def outputs_clash(args, srcs, outs) -> str:
     """Why the run cannot write ``outs`` for ``srcs`` ("" when it can): an output that is an input of the run (a
     file given, a ``--neighbour-pool`` file or the ``--weights`` file), or the output of two inputs. Checked before
@@ -142,12 +149,20 @@ def check_weights(weights: str | None, option: str = "--weights", methods=()) ->
             model_entry(weights)
         except WeightsError as exc:
             return f"{option} {weights}: {exc}"
+    from ..network.weights import resolve_weights
     for name in methods:
+        method = get_method(name)
+        if getattr(method, "arch", None) is None:
+            continue
+        try:        # a local copy only: a registry entry is fetched when a fill needs it (review s37)
+            resolve_weights(weights, download=False)
+        except CorkitInpaintError:      # not here (yet): the fill that fetches them says what they are
+            return ""
         try:
-            getattr(get_method(name), "check_arch", lambda w: None)(weights)
+            method.check_arch(weights)
         except InputError as exc:
             return f"{option} {weights}: {exc}"
-        except CorkitInpaintError:      # the weights cannot be loaded (yet): the fill that loads them says why
+        except CorkitInpaintError:      # the weights cannot be loaded: the fill (or check_weights_file) says why
             return ""
     return ""
 
@@ -169,8 +184,10 @@ def check_weights_file(weights: str | None, option: str = "--weights") -> str:
 
 
 def check_device(device: str, option: str = "--device") -> str:
-    """Why ``device`` is not a torch device ("" when it is, or "auto"): before any file is read (battery s37: a slip
+    """Why ``device`` is not a torch device ("" when it is; "auto" is): before any file is read (battery s37: a slip
     failed only the files with something to fill)."""
+    if device == "auto":                # always valid; torch is imported only when a model runs (review s37)
+        return ""
     from ..exceptions import InputError
     from ..network.device import select_device
     try:
@@ -189,22 +206,39 @@ def err(msg: str) -> None:
     try:
         tqdm.write(f"corkit-inpaint: error: {' '.join(str(msg).split())}", file=sys.stderr)
         sys.stderr.flush()
-    except OSError:
+    except (OSError, ValueError):       # ValueError: a closed file
         _silence(sys.stderr)
 
 
 def say(*lines: str) -> bool:
     """Print ``lines`` on stdout; False where it cannot be written (``| head -c0``, a full disk): it is then
     silenced, so that flushing at exit raises nothing (battery s37: the summary's traceback, after every file was
-    written). The caller says whether the run failed for it."""
+    written). A command whose product is what it prints (``evaluate``'s tables) fails for it (exit 1); one that
+    prints a summary of files written (``fill``, ``level_1``, a batch run) keeps its own status."""
     try:
         for line in lines:
             print(line)
         sys.stdout.flush()
-    except OSError:
+    except (OSError, ValueError):       # ValueError: a closed file
         _silence(sys.stdout)
         return False
     return True
+
+
+def open_standard_streams() -> None:
+    """Open stdout and stderr on the null device where the command started with them closed (``2>&-``): Python
+    makes ``sys.stderr`` None then, and the progress bar's first write ended the run before any file was filled
+    (review s37); and the first file opened would take the closed descriptor, so a write to it would land there."""
+    for fd, name in ((0, None), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:                 # closed: the lowest free descriptor is this one, or below it (then moved)
+            got = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if got != fd:
+                os.dup2(got, fd)
+                os.close(got)
+        if name and getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", closefd=False))
 
 
 def _silence(stream) -> None:
@@ -225,7 +259,8 @@ def naming_file(src):
     """Log records emitted meanwhile name ``src`` (unless they do already): in a run over many files, a warning
     such as "1 all-zero block inside the field left as it is" would not say which file it is about.
 
-    A filter on the root logger's handlers, as the command line configures them, removed on leaving.
+    A filter on the root logger's handlers, as the command line configures them, removed on leaving; the first
+    of their filters, so that those after it see the named record (``evaluate``'s once per run is once per file).
     """
     def prefix(record: logging.LogRecord) -> bool:
         record.msg, record.args = naming(src, record.getMessage()), None
@@ -233,7 +268,7 @@ def naming_file(src):
 
     handlers = list(logging.getLogger().handlers)
     for h in handlers:
-        h.addFilter(prefix)
+        h.filters.insert(0, prefix)
     try:
         yield
     finally:

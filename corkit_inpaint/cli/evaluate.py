@@ -10,6 +10,7 @@ sequences).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..register import MAX_GAP_MINUTES
-from .common import add_model_options, err, file_err, say
+from .common import add_model_options, err, file_err, naming_file, say
 from .evaluate_options import DEFAULT_METHODS, check_args, reliability_path
 
 __all__ = ["NAME", "add_arguments", "run"]
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 class _Once(logging.Filter):
     """Each log message once: `evaluate` fills each frame many times, and a method's warning (weights without an
-    error table, ...) came once per fill (battery s36)."""
+    error table, ...) came once per fill (battery s36). In a run over several files a warning names its file
+    (`corkit_inpaint.cli.common.naming_file`), so it is said once per file."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -164,8 +166,9 @@ def _score_files(args, methods, rng) -> tuple[list[dict], list[dict]]:
                 logging.getLogger(__name__).warning("%s: the same image as %s: scored once", f, seen[digest])
                 continue
             seen[digest] = str(f)
-            recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=args.repeats,
-                                   device=args.device, weights=args.weights, label=str(f))
+            with naming_file(f) if len(args.files) > 1 else contextlib.nullcontext():   # (review s37)
+                recs += evaluate_frame(r.data, r.header, methods, rng=rng, repeats=args.repeats,
+                                       device=args.device, weights=args.weights, label=str(f))
         except InputError as exc:
             file_err(f, exc)
             failed.append({"file": str(f), "why": str(exc) or type(exc).__name__})

@@ -27,6 +27,7 @@ from .common import (
     add_sources,
     check_device,
     check_method,
+    check_pool,
     check_weights,
     check_weights_file,
     err,
@@ -182,7 +183,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     why = ((f"--max-pixels {args.max_pixels}: give a number of pixels >= 1" if args.max_pixels < 1 else "")
            or check_method(args.method, "--method") or check_weights(args.weights, methods=[args.method])
-           or check_device(args.device)
+           or check_device(args.device) or check_pool(args)
            or _check_inputs(args, srcs) or _check_plot(args, srcs) or _check_batch(args)
            or check_weights_file(args.weights))
     if why:
@@ -199,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             Path(args.outdir).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            dangling = Path(args.outdir).is_symlink() and not Path(args.outdir).exists()     # (battery s37)
+            dangling = os.path.lexists(args.outdir) and not os.path.exists(args.outdir)    # never raises (s37)
             err(f"--outdir {args.outdir}: cannot be made a folder "
                 f"({'a link to nothing' if dangling else exc.strerror or exc})")
             return 2

@@ -22,6 +22,7 @@ from .common import (
     add_sources,
     check_device,
     check_method,
+    check_pool,
     check_weights,
     check_weights_file,
     err,
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     # over the whole run, before anything is written (each level_1 call below sees one file only)
     why = (batch_only(args) or (check_method(inpaint, "--inpaint") if inpaint else "")
            or check_weights(args.weights, methods=[inpaint] if inpaint else []) or check_device(args.device)
+           or check_pool(args)
            or outputs_clash(args, srcs, [Path(args.output) / output_name(src) for src in srcs])
            or check_weights_file(args.weights))
     if why:
