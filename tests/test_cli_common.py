@@ -95,3 +95,12 @@ def test_a_device_or_weights_file_that_cannot_serve_is_a_usage_error_up_front(tm
         err = capsys.readouterr().err
         assert err.startswith(f"corkit-inpaint: error: {said}") and err.count("\n") == 1, err
     assert not (tmp_path / "o.fts").exists()
+
+
+@pytest.mark.parametrize("command", ["fill", "level_1"])
+def test_a_pool_without_auto_pairing_is_a_usage_error_naming_the_options(tmp_path, capsys, command):
+    """Battery s37: ``--neighbour-pool`` with ``--neighbours none`` was ignored; review s37: its error was the
+    API's, naming no option."""
+    out = ["-o", str(tmp_path / "o.fts")] if command == "fill" else ["-o", str(tmp_path), "--calib-dir", str(tmp_path)]
+    assert main(["-q", command, str(REAL), *out, "--neighbours", "none", "--neighbour-pool", str(REAL)]) == 2
+    assert capsys.readouterr().err == "corkit-inpaint: error: --neighbour-pool needs --neighbours auto\n"

@@ -245,6 +245,8 @@ def test_a_pool_without_auto_pairing_is_an_input_error():
         with pytest.raises(InputError, match="^a neighbour pool is read only with neighbours 'auto', not "):
             neighbours_for([C3_SEQ[1]], how, pool=[C3_SEQ[2]])
     assert names(neighbours_for([C3_SEQ[1]], "auto", pool=[C3_SEQ[2]]))["32310944.fts"] == ["32310945.fts"]
+    # review s37: an iterator as the pool was used up by that check, and paired nothing
+    assert names(neighbours_for([C3_SEQ[1]], "auto", pool=iter([C3_SEQ[2]])))["32310944.fts"] == ["32310945.fts"]
 
 
 def test_frames_above_the_default_size_are_paired_under_the_run_s_limit(tmp_path):
