@@ -130,7 +130,8 @@ def test_fill_with_malformed_weights_one_line(tmp_path, one_block_missing, case,
     bad = tmp_path / "bad.pt"
     fragment = bad_weights(bad, case)
     out = tmp_path / "out.fts"
-    assert main(["-q", "fill", str(one_block_missing), "-o", str(out), "--weights", str(bad), "--device", "cpu"]) == 1
+    # a usage error since 0.1.30: a weights file given is loaded before any file is read (battery s37)
+    assert main(["-q", "fill", str(one_block_missing), "-o", str(out), "--weights", str(bad), "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("corkit-inpaint: error: ")
     assert f"{bad}: " in err[0] and fragment in err[0]
@@ -138,14 +139,15 @@ def test_fill_with_malformed_weights_one_line(tmp_path, one_block_missing, case,
 
 
 def test_fill_with_malformed_weights_subprocess(tmp_path, one_block_missing):
-    """The whole program, on a file whose widths would need terabytes: exit 1, one line, no traceback."""
+    """The whole program, on a file whose widths would need terabytes: exit 2 (a usage error, found before any file
+    is read, since 0.1.30), one line, no traceback."""
     bad = tmp_path / "bad.pt"
     bad_weights(bad, "absurd widths")
     r = subprocess.run([sys.executable, "-m", "corkit_inpaint", "fill", str(one_block_missing), "-o",
                         str(tmp_path / "out.fts"), "--weights", str(bad)],
                        capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     err = r.stderr.strip().splitlines()
-    assert r.returncode == 1 and len(err) == 1 and err[0].startswith("corkit-inpaint: error: ")
+    assert r.returncode == 2 and len(err) == 1 and err[0].startswith(f"corkit-inpaint: error: --weights {bad}: ")
     assert f"{bad}: malformed weights file: model_config['widths']" in err[0]
     assert "Traceback" not in r.stderr
 

@@ -139,7 +139,7 @@ def test_a_damaged_weights_file_given_by_path_is_refused_in_one_line(tmp_path, c
     assert weights.read_weights_file(unchecked)["state_dict"]
     data, hdr = read_file(C2_FULL)
     src = write(tmp_path / "holes.fts", blank(data, [(20, 12)]), hdr)
-    assert main(["-q", "fill", str(src), "-o", str(tmp_path / "out.fts"), "--weights", str(bad)]) == 1
+    assert main(["-q", "fill", str(src), "-o", str(tmp_path / "out.fts"), "--weights", str(bad)]) == 2   # (0.1.30)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "damaged" in err and not (tmp_path / "out.fts").exists()
 
