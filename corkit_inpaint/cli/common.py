@@ -87,9 +87,9 @@ def add_neighbour_options(parser) -> None:
 def neighbour_map(args, srcs) -> dict:
     """``{src: [neighbour paths]}`` from the neighbour options; `ValueError` on a bad ``--max-gap``."""
     from ..pairing import neighbours_for
+    from ..read import MAX_PIXELS
     from ..register import check_max_gap
     check_max_gap(args.max_gap, "--max-gap")
-    from ..read import MAX_PIXELS
     return neighbours_for(srcs, args.neighbours, max_gap=args.max_gap, pool=args.neighbour_pool,
                           progress=not getattr(args, "quiet", False),
                           max_pixels=getattr(args, "max_pixels", None) or MAX_PIXELS)
@@ -133,14 +133,15 @@ def check_weights(weights: str | None, option: str = "--weights", methods=()) ->
     """Why ``weights`` (a model name or a weights file) cannot be used ("" when it can, or is not given): a name
     the registry does not know, a path that is not a regular file, or weights of another architecture than one
     of ``methods`` (names) is made for (`corkit_inpaint.methods.pconv.PConvFill.check_arch`: the model is loaded
-    for that; where it cannot be, the fill says why). Checked before any file is read: a run whose frames have
-    nothing to fill would not load the model, a slip would pass unseen, and each file would be blamed for it."""
+    for that where its file is here; a registry entry not fetched yet is judged when a fill fetches it). Checked
+    before any file is read: a run whose frames have nothing to fill would not load the model, a slip would pass
+    unseen, and each file would be blamed for it. `check_weights_file` loads a file given."""
     if weights is None:
         return ""
     from ..exceptions import CorkitInpaintError, InputError, WeightsError, not_a_file
     from ..methods import get_method
     from ..network.registry import model_entry
-    from ..network.weights import names_a_file
+    from ..network.weights import names_a_file, resolve_weights
     if names_a_file(weights):
         if why := not_a_file(weights):
             return f"{option} {weights}: {why}"
@@ -149,7 +150,6 @@ def check_weights(weights: str | None, option: str = "--weights", methods=()) ->
             model_entry(weights)
         except WeightsError as exc:
             return f"{option} {weights}: {exc}"
-    from ..network.weights import resolve_weights
     for name in methods:
         method = get_method(name)
         if getattr(method, "arch", None) is None:
