@@ -229,12 +229,8 @@ def header_and_problem(src: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) 
     H.check_header(header, str(src))
     if short:
         return header, short
-    if H.is_level1(header):
-        return header, "it is level 1"
-    if H.other_instrument(header):
-        return header, f"INSTRUME = {H.get(header, 'INSTRUME')!r} is not LASCO"
-    try:                                    # resampled, or another detector's scale (review s37)
-        check_plate_scale(header, str(src))
+    try:            # what the read refuses of a header: another instrument, level 1, a CDELT (review s37)
+        refuse_not_level05(header, str(src))
     except InputError as exc:
         return header, str(exc).removeprefix(f"{src}: ")
     exptime = H.number(header, "EXPTIME")

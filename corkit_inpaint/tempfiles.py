@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .abandoned import held, remove_if_abandoned, remove_stale_temps, temp_head
-from .exceptions import InputError
+from .exceptions import InputError, first_line
 
 __all__ = ["process_umask", "temp_beside", "temp_for", "not_written", "temp_folder", "write_through_temp",
            "write_text_atomic", "write_bytes_atomic", "fsync_dir", "removed_on_sigterm", "held", "remove_if_abandoned"]
@@ -272,7 +272,7 @@ def not_written(dst, exc: BaseException) -> InputError:
     e = exc             # an OSError without errno's words, raised while handling one with them (astropy's way)
     while isinstance(e, OSError) and not e.strerror and isinstance(e.__cause__ or e.__context__, OSError):
         e = e.__cause__ or e.__context__
-    reason = getattr(e, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    reason = getattr(e, "strerror", None) or first_line(exc)
     return InputError(f"{dst}: could not be written ({reason})")
 
 
